@@ -1,0 +1,1 @@
+"""ACD: queues, agents, routing; a pure core (events and now in, commands out)."""

@@ -1,0 +1,1 @@
+"""Hotline controller: the I/O shell (AMI client, storage, web, CLI)."""

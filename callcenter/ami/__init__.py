@@ -1,0 +1,39 @@
+"""The AMI layer: a sans-I/O codec (:mod:`.codec`) and an asyncio client on it."""
+
+from .agi import AgiEnv, AgiResult, parse_agi_env, parse_agi_result
+from .codec import CLOSED, NEED_DATA, AMICodec, encode_action
+from .errors import (
+    ActionError,
+    ActionTimeout,
+    AMIConnectionError,
+    AMIError,
+    AuthenticationError,
+    LocalProtocolError,
+    NotAMIError,
+    ProtocolError,
+    RemoteProtocolError,
+)
+from .message import Event, Message, Response
+
+__all__ = [
+    "AMICodec",
+    "ActionError",
+    "ActionTimeout",
+    "AMIConnectionError",
+    "AMIError",
+    "AgiEnv",
+    "AgiResult",
+    "AuthenticationError",
+    "CLOSED",
+    "Event",
+    "LocalProtocolError",
+    "Message",
+    "NEED_DATA",
+    "NotAMIError",
+    "ProtocolError",
+    "RemoteProtocolError",
+    "Response",
+    "encode_action",
+    "parse_agi_env",
+    "parse_agi_result",
+]

@@ -1,0 +1,337 @@
+"""Sans-I/O AMI codec: bytes in, messages out; actions to bytes.
+
+No socket and no event loop here (the shape of h11): the owner of the socket
+calls :meth:`AMICodec.receive_data` with what it read (``None`` at end of
+stream), then :meth:`AMICodec.next_message` until it returns
+:data:`NEED_DATA` (or :data:`CLOSED`).
+
+Why hand-written: panoramisk and asterisk-ami both parse inside their socket
+code and decode every header of every message; neither can skip the half of
+the stream a controller never reads (``VarSet``, ``Newexten``), nor be fed a
+recorded byte stream without a socket. Measured in ``bench/ami_ingest.py``.
+
+The rules this module keeps (checked against ``tests/ami-transcripts``):
+
+1. The stream opens with one banner line, ``Asterisk Call Manager/<version>``,
+   with no blank line after it; anything else is :class:`NotAMIError`.
+2. A frame is a run of ``Name: value`` lines ended by an empty line. Asterisk
+   sends CRLF; bare LF is accepted too (Asterisk accepts it from clients).
+3. A frame whose first header is ``Event`` is an :class:`Event`; ``Response``
+   a :class:`Response`; anything else is a :class:`RemoteProtocolError` that
+   names the frame's offset, and the frame is skipped (the stream goes on).
+4. Events no one subscribed to are dropped after reading their first line
+   only; other headers are decoded when first read (:mod:`.message`).
+5. One frame may hold at most ``max_frame`` bytes and the codec at most
+   ``max_buffer`` unread bytes; past either, a fatal
+   :class:`RemoteProtocolError` naming the offset, never an unbounded buffer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Final
+
+from .errors import LocalProtocolError, NotAMIError, RemoteProtocolError
+from .message import Event, Message, Response
+
+
+class _Sentinel:
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+#: next_message() has no complete frame: feed more bytes.
+NEED_DATA: Final = _Sentinel("NEED_DATA")
+#: the stream ended (receive_data(None)) and every frame was handed out.
+CLOSED: Final = _Sentinel("CLOSED")
+
+BANNER_PREFIX: Final = "Asterisk Call Manager/"
+MAX_BANNER: Final = 256
+DEFAULT_MAX_FRAME: Final = 1 << 20
+DEFAULT_MAX_BUFFER: Final = 8 << 20
+
+# The end of a frame: an empty line, CRLF or bare LF (or a mix).
+_FRAME_END = re.compile(rb"\r?\n\r?\n")
+
+
+class AMICodec:
+    """Incremental AMI parser for the bytes an Asterisk server sends.
+
+    ``events``: the Event names to hand out (``None`` = all). Others are
+    skipped before their headers are decoded and counted in :attr:`skipped`.
+    Responses are always handed out.
+    """
+
+    def __init__(
+        self,
+        *,
+        events: Iterable[str] | None = None,
+        max_frame: int = DEFAULT_MAX_FRAME,
+        max_buffer: int = DEFAULT_MAX_BUFFER,
+        expect_banner: bool = True,
+    ) -> None:
+        if max_frame <= 0 or max_buffer < max_frame:
+            raise ValueError("need 0 < max_frame <= max_buffer")
+        self.max_frame = max_frame
+        self.max_buffer = max_buffer
+        self.banner: str | None = None if expect_banner else ""
+        self.skipped = 0
+        self._wanted: frozenset[bytes] | None = None
+        self.subscribe(events)
+        self._names: dict[bytes, str] = {}
+        self._buf = b""  # bytes not yet split into frames
+        self._base = 0  # stream offset of _buf[0]
+        self._frames: list[bytes] = []  # complete frames not yet handed out
+        self._offsets: list[int] = []
+        self._next = 0  # index into _frames
+        self._pending = 0  # bytes in _frames[_next:] (for the buffer bound)
+        self._eof = False
+        self._error: RemoteProtocolError | None = None
+
+    # -- configuration ---------------------------------------------------------
+    def subscribe(self, events: Iterable[str] | None) -> None:
+        """Set which Event names are handed out (``None`` = all of them)."""
+        self._wanted = None if events is None else frozenset(e.encode() for e in events)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet handed out (bounded by ``max_buffer``)."""
+        return len(self._buf) + self._pending
+
+    # -- input -----------------------------------------------------------------
+    def receive_data(self, data: bytes | None) -> None:
+        """Feed bytes read from the socket; ``None`` means the peer closed it."""
+        if data is None:
+            self._eof = True
+            return
+        if self._eof:
+            raise LocalProtocolError("receive_data() after end of stream")
+        if self._error is not None:
+            raise self._error
+        if self.buffered + len(data) > self.max_buffer:
+            self._fail(
+                RemoteProtocolError(
+                    f"more than {self.max_buffer} unread bytes buffered",
+                    self._base + len(self._buf),
+                    fatal=True,
+                )
+            )
+        self._buf = self._buf + data if self._buf else bytes(data)
+
+    def _fail(self, err: RemoteProtocolError) -> None:
+        self._error = err
+        self._buf = b""
+        self._frames = []
+        self._offsets = []
+        self._next = 0
+        self._pending = 0
+        raise err
+
+    # -- output ----------------------------------------------------------------
+    def next_message(self) -> Message | _Sentinel:
+        """The next message, :data:`NEED_DATA`, or :data:`CLOSED`.
+
+        Raises :class:`RemoteProtocolError` for a bad frame; unless the error
+        is ``fatal`` the frame is consumed and the next call goes on after it.
+        """
+        if self._error is not None:
+            raise self._error
+        if self.banner is None and not self._read_banner():
+            return CLOSED if self._eof else NEED_DATA
+        wanted = self._wanted
+        names = self._names
+        while True:
+            i = self._next
+            if i >= len(self._frames):
+                if not self._split():
+                    if self._eof:
+                        return self._at_eof()
+                    return NEED_DATA
+                continue
+            frame = self._frames[i]
+            offset = self._offsets[i]
+            self._next = i + 1
+            self._pending -= len(frame)
+            if frame[:7] == b"Event: ":
+                nl = frame.find(b"\n", 7)
+                raw_name = frame[7:] if nl < 0 else frame[7:nl]
+                if raw_name[-1:] == b"\r":
+                    raw_name = raw_name[:-1]
+                if not raw_name:
+                    raise RemoteProtocolError("event frame with an empty Event name", offset)
+                if wanted is not None and raw_name not in wanted:
+                    self.skipped += 1
+                    continue
+                name = names.get(raw_name)
+                if name is None:
+                    name = names[raw_name] = raw_name.decode("utf-8", "replace")
+                return Event(name, frame, offset)
+            if frame[:10] == b"Response: ":
+                nl = frame.find(b"\n", 10)
+                raw_name = frame[10:] if nl < 0 else frame[10:nl]
+                return Response(raw_name.decode("utf-8", "replace").rstrip("\r"), frame, offset)
+            msg = self._slow_frame(frame, offset)
+            if msg is not None:
+                return msg
+
+    def _slow_frame(self, frame: bytes, offset: int) -> Message | None:
+        """Frames that miss the fast path: stray blank lines, odd spacing, junk."""
+        stripped = frame.lstrip(b"\r\n")
+        offset += len(frame) - len(stripped)
+        if not stripped:
+            return None  # a stray empty line between frames
+        first = stripped.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace")
+        key, sep, value = first.partition(":")
+        kind = key.strip().lower()
+        value = value.strip()
+        if sep and kind == "event" and value:
+            if self._wanted is not None and value.encode() not in self._wanted:
+                self.skipped += 1
+                return None
+            return Event(value, stripped, offset)
+        if sep and kind == "response" and value:
+            return Response(value, stripped, offset)
+        raise RemoteProtocolError(
+            f"frame starts with {first[:60]!r}, expected 'Event:' or 'Response:'", offset
+        )
+
+    def _read_banner(self) -> bool:
+        buf = self._buf
+        nl = buf.find(b"\n")
+        if nl < 0:
+            if len(buf) > MAX_BANNER or (self._eof and buf):
+                self._fail(NotAMIError(f"no banner line in the first {len(buf)} bytes", 0, fatal=True))
+            return False
+        line = buf[:nl].rstrip(b"\r").decode("utf-8", "replace")
+        if not line.startswith(BANNER_PREFIX):
+            self._fail(
+                NotAMIError(
+                    f"peer is not Asterisk AMI: banner {line[:80]!r} does not start with "
+                    f"{BANNER_PREFIX!r}",
+                    0,
+                    fatal=True,
+                )
+            )
+        self.banner = line
+        self._buf = buf[nl + 1 :]
+        self._base = nl + 1
+        return True
+
+    def _split(self) -> bool:
+        """Move the complete frames of ``_buf`` to ``_frames``; False if none."""
+        buf = self._buf
+        base = self._base
+        frames: list[bytes] = []
+        offsets: list[int] = []
+        if b"\n\n" not in buf:
+            # Fast path, what Asterisk sends: CRLF only.
+            parts = buf.split(b"\r\n\r\n")
+            rest = parts.pop()
+            off = base
+            for part in parts:
+                offsets.append(off)
+                off += len(part) + 4
+            frames = parts
+            consumed = off - base
+        else:
+            pos = 0
+            for m in _FRAME_END.finditer(buf):
+                if m.start() < pos:
+                    continue
+                frames.append(buf[pos : m.start()])
+                offsets.append(base + pos)
+                pos = m.end()
+            rest = buf[pos:]
+            consumed = pos
+        for frame, off in zip(frames, offsets, strict=True):
+            if len(frame) > self.max_frame:
+                self._fail(
+                    RemoteProtocolError(
+                        f"frame of {len(frame)} bytes exceeds max_frame={self.max_frame}",
+                        off,
+                        fatal=True,
+                    )
+                )
+        if len(rest) > self.max_frame:
+            self._fail(
+                RemoteProtocolError(
+                    f"unterminated frame longer than max_frame={self.max_frame} bytes",
+                    base + consumed,
+                    fatal=True,
+                )
+            )
+        self._buf = rest
+        self._base = base + consumed
+        if not frames:
+            return False
+        self._frames = frames
+        self._offsets = offsets
+        self._next = 0
+        self._pending = sum(len(f) for f in frames)
+        return True
+
+    def _at_eof(self) -> _Sentinel:
+        if self._buf.strip(b"\r\n"):
+            err = RemoteProtocolError(
+                f"stream ended inside a frame ({len(self._buf)} bytes unterminated)", self._base
+            )
+            self._buf = b""
+            raise err
+        return CLOSED
+
+
+# -- actions -------------------------------------------------------------------
+
+FieldValue = str | int | float | Iterable[str]
+Fields = Mapping[str, FieldValue] | Iterable[tuple[str, str]]
+
+
+def _check(text: str, what: str) -> str:
+    if "\r" in text or "\n" in text:
+        raise LocalProtocolError(f"{what} {text[:40]!r} contains a line break")
+    return text
+
+
+def encode_action(name: str, fields: Fields | None = None, action_id: str | None = None) -> bytes:
+    """Serialize one AMI action: ``Action``, ``ActionID``, then ``fields`` in order.
+
+    A value that is a list or tuple repeats the header (``Variable: a=1`` ...).
+    Any line break in a name or value raises :class:`LocalProtocolError`: it
+    would let text from a caller or an agent inject AMI headers.
+    """
+    if not name or ":" in name:
+        raise LocalProtocolError(f"bad action name {name!r}")
+    lines = [f"Action: {_check(name, 'action name')}"]
+    if action_id is not None:
+        lines.append(f"ActionID: {_check(str(action_id), 'ActionID')}")
+    items: Iterable[tuple[str, FieldValue]]
+    items = fields.items() if isinstance(fields, Mapping) else (fields or ())
+    for key, value in items:
+        if not key or ":" in key or key != key.strip():
+            raise LocalProtocolError(f"bad header name {key!r}")
+        _check(key, "header name")
+        if isinstance(value, (list, tuple)):
+            for v in value:
+                lines.append(f"{key}: {_check(str(v), key)}")
+        else:
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            lines.append(f"{key}: {_check(str(value), key)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+
+
+__all__ = [
+    "AMICodec",
+    "CLOSED",
+    "NEED_DATA",
+    "Event",
+    "Message",
+    "Response",
+    "encode_action",
+]

@@ -1,0 +1,66 @@
+"""Errors of the AMI layer, typed by whose fault they are (h11's split).
+
+- :class:`RemoteProtocolError`: the peer sent bytes that are not AMI as we know
+  it (a malformed frame, an oversized frame, a banner that is not Asterisk's).
+  It carries the byte offset in the stream where the bad part starts.
+- :class:`LocalProtocolError`: we misused the codec (a header value with a line
+  break in it, which would let caller text inject AMI headers).
+- :class:`AMIError` and its subclasses: failures of the client session
+  (authentication, connection, action errors and timeouts).
+"""
+
+from __future__ import annotations
+
+
+class ProtocolError(Exception):
+    """Base of codec errors."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent bytes we cannot read as AMI.
+
+    ``offset`` is the position in the whole received stream (banner included)
+    where the offending frame or line starts; ``fatal`` says whether the codec
+    can go on after it (a malformed frame is skipped whole, an oversized frame
+    or an overflowing buffer ends the stream).
+    """
+
+    def __init__(self, reason: str, offset: int, *, fatal: bool = False) -> None:
+        super().__init__(f"{reason} (at byte offset {offset})")
+        self.reason = reason
+        self.offset = offset
+        self.fatal = fatal
+
+
+class NotAMIError(RemoteProtocolError):
+    """The peer's first line is not an Asterisk Call Manager banner."""
+
+
+class LocalProtocolError(ProtocolError):
+    """We asked the codec for something AMI cannot carry."""
+
+
+class AMIError(Exception):
+    """Base of client errors."""
+
+
+class AuthenticationError(AMIError):
+    """Asterisk refused the Login (wrong user or secret)."""
+
+
+class AMIConnectionError(AMIError):
+    """The AMI socket could not be opened, or was lost."""
+
+
+class ActionError(AMIError):
+    """Asterisk answered an action with ``Response: Error``."""
+
+    def __init__(self, action: str, message: str, response: object = None) -> None:
+        super().__init__(f"{action} failed: {message}")
+        self.action = action
+        self.message = message
+        self.response = response
+
+
+class ActionTimeout(AMIError):
+    """No complete answer to an action within its timeout."""

@@ -1,0 +1,1 @@
+"""CRM backends, lookup cache and screen-pop payloads."""

@@ -1,0 +1,1 @@
+"""Supervisor wallboard and agent desktop pages."""

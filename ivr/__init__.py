@@ -1,0 +1,1 @@
+"""IVR engine: pure state machine (events and now in, commands out)."""

@@ -1,0 +1,1 @@
+"""Recording policy and metadata (policy parts are pure)."""
