@@ -175,7 +175,10 @@ class AMICodec:
             if frame[:10] == b"Response: ":
                 nl = frame.find(b"\n", 10)
                 raw_name = frame[10:] if nl < 0 else frame[10:nl]
-                return Response(raw_name.decode("utf-8", "replace").rstrip("\r"), frame, offset)
+                status = raw_name.decode("utf-8", "replace").rstrip("\r")
+                if not status:
+                    raise RemoteProtocolError("response frame with an empty Response value", offset)
+                return Response(status, frame, offset)
             msg = self._slow_frame(frame, offset)
             if msg is not None:
                 return msg
@@ -206,7 +209,9 @@ class AMICodec:
         nl = buf.find(b"\n")
         if nl < 0:
             if len(buf) > MAX_BANNER or (self._eof and buf):
-                self._fail(NotAMIError(f"no banner line in the first {len(buf)} bytes", 0, fatal=True))
+                self._fail(
+                    NotAMIError(f"no banner line in the first {len(buf)} bytes", 0, fatal=True)
+                )
             return False
         line = buf[:nl].rstrip(b"\r").decode("utf-8", "replace")
         if not line.startswith(BANNER_PREFIX):
