@@ -1,0 +1,347 @@
+"""Channels grouped into calls by Linkedid, AMI events turned into domain events.
+
+Rules (each checked against ``tests/ami-transcripts``):
+
+1. A call is the set of channels sharing a ``Linkedid``; its id is that Linkedid
+   (the Uniqueid of the channel that started it).
+2. An agent leg made by a separate ``Originate`` starts with its own Linkedid;
+   its ``;1`` half takes the caller's Linkedid only at ``BridgeEnter``, its
+   ``;2`` half keeps the old one until hangup (transcript 03). So a channel
+   may move from one call to another at BridgeEnter.
+3. ``AsyncAGIStart`` may come again on the same channel with no
+   ``AsyncAGIEnd`` in between (pulled into a bridge, then back to AGI by
+   ``F()``: transcript 03), or after one (Redirect, a failed STREAM FILE in
+   ``[hotline-safe]``: transcripts 12, 13). The first one on a channel is
+   :class:`AgiStarted` with ``first=True``.
+4. A call ends when its last channel hangs up.
+5. Only ``Newchannel``, ``AsyncAGIStart``, ``BridgeEnter`` and the resync list
+   make a channel known; other events of an unknown channel are ignored
+   (Asterisk sends ``NewCallerid`` after a ``;2`` half's ``Hangup``: 03).
+6. After a reconnect the world may have changed unseen: :meth:`resync` takes
+   the ``CoreShowChannel`` list, ends the channels that are gone and reports
+   channels parked in AsyncAGI (``Application: AGI``, ``ApplicationData:
+   agi:async``: transcript 12) so the controller picks them up again.
+
+Pure: AMI messages in, dataclasses out; no socket and no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .ami.agi import AgiEnv, parse_agi_env
+
+
+class AmiEvent(Protocol):
+    name: str
+
+    def get(self, name: str, default: str | None = None) -> str | None: ...
+
+
+#: Event names the tracker reads; the client subscribes to these only.
+TRACKED_EVENTS = frozenset(
+    {
+        "Newchannel",
+        "Newstate",
+        "NewCallerid",
+        "Hangup",
+        "AsyncAGIStart",
+        "AsyncAGIEnd",
+        "BridgeEnter",
+        "BridgeLeave",
+        "DTMFEnd",
+    }
+)
+
+
+@dataclass(slots=True)
+class Channel:
+    name: str
+    uniqueid: str
+    linkedid: str
+    caller_number: str = ""
+    caller_name: str = ""
+    context: str = ""
+    exten: str = ""
+    state: str = ""
+    in_agi: bool = False
+    bridge: str | None = None
+
+
+@dataclass(slots=True)
+class Call:
+    call_id: str
+    channels: dict[str, Channel] = field(default_factory=dict)  # by uniqueid
+
+
+# -- domain events -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AgiStarted:
+    """A channel is parked in AsyncAGI, waiting for our commands."""
+
+    call_id: str
+    channel: str
+    uniqueid: str
+    env: AgiEnv
+    first: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgiEnded:
+    call_id: str
+    channel: str
+    uniqueid: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigitPressed:
+    call_id: str
+    channel: str
+    digit: str
+
+
+@dataclass(frozen=True, slots=True)
+class Bridged:
+    call_id: str
+    channel: str
+    uniqueid: str
+    bridge_id: str
+    #: Linkedid the channel had before the bridge (differs for a separately originated leg)
+    previous_call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unbridged:
+    call_id: str
+    channel: str
+    uniqueid: str
+    bridge_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHungUp:
+    call_id: str
+    channel: str
+    uniqueid: str
+    cause: int
+    cause_txt: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    """The last channel of the call is gone."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedInAgi:
+    """Found by resync: a channel waiting in AsyncAGI that we must drive again."""
+
+    call_id: str
+    channel: str
+    uniqueid: str
+    caller_number: str
+    caller_name: str
+    context: str
+
+
+DomainEvent = (
+    AgiStarted
+    | AgiEnded
+    | DigitPressed
+    | Bridged
+    | Unbridged
+    | ChannelHungUp
+    | CallEnded
+    | ParkedInAgi
+)
+
+
+class CallTracker:
+    """Keeps the live channels and calls of one Asterisk node."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, Call] = {}
+        self.channels: dict[str, Channel] = {}  # by uniqueid
+        self._agi_seen: set[str] = set()
+
+    def channel_by_name(self, name: str) -> Channel | None:
+        for ch in self.channels.values():
+            if ch.name == name:
+                return ch
+        return None
+
+    # -- events ------------------------------------------------------------------
+    def on_event(self, ev: AmiEvent) -> list[DomainEvent]:
+        """Feed one AMI event; returns the domain events it causes."""
+        handler = _HANDLERS.get(ev.name)
+        return handler(self, ev) if handler is not None else []
+
+    def _channel(self, ev: AmiEvent, *, create: bool = True) -> Channel | None:
+        uid = ev.get("Uniqueid")
+        if not uid:
+            return None
+        ch = self.channels.get(uid)
+        if ch is None:
+            if not create:
+                return None
+            ch = self._add(
+                Channel(
+                    name=ev.get("Channel") or "",
+                    uniqueid=uid,
+                    linkedid=ev.get("Linkedid") or uid,
+                )
+            )
+        self._refresh(ch, ev)
+        return ch
+
+    def _add(self, ch: Channel) -> Channel:
+        self.channels[ch.uniqueid] = ch
+        self.calls.setdefault(ch.linkedid, Call(ch.linkedid)).channels[ch.uniqueid] = ch
+        return ch
+
+    @staticmethod
+    def _refresh(ch: Channel, ev: AmiEvent) -> None:
+        ch.name = ev.get("Channel") or ch.name
+        num = ev.get("CallerIDNum")
+        if num is not None:
+            ch.caller_number = num
+            ch.caller_name = ev.get("CallerIDName") or ""
+        ch.context = ev.get("Context") or ch.context
+        ch.exten = ev.get("Exten") or ch.exten
+        ch.state = ev.get("ChannelStateDesc") or ch.state
+
+    def _move(self, ch: Channel, linkedid: str) -> None:
+        old = self.calls.get(ch.linkedid)
+        if old is not None:
+            old.channels.pop(ch.uniqueid, None)
+        ch.linkedid = linkedid
+        self.calls.setdefault(linkedid, Call(linkedid)).channels[ch.uniqueid] = ch
+
+    def _on_newchannel(self, ev: AmiEvent) -> list[DomainEvent]:
+        self._channel(ev)
+        return []
+
+    def _on_update(self, ev: AmiEvent) -> list[DomainEvent]:
+        # Only known channels: Asterisk sends NewCallerid for a ;2 half after its
+        # Hangup (transcript 03), which must not bring the channel back.
+        self._channel(ev, create=False)
+        return []
+
+    def _on_agi_start(self, ev: AmiEvent) -> list[DomainEvent]:
+        ch = self._channel(ev)
+        if ch is None:
+            return []
+        ch.in_agi = True
+        first = ch.uniqueid not in self._agi_seen
+        self._agi_seen.add(ch.uniqueid)
+        env = parse_agi_env(ev.get("Env") or "")
+        return [AgiStarted(ch.linkedid, ch.name, ch.uniqueid, env, first)]
+
+    def _on_agi_end(self, ev: AmiEvent) -> list[DomainEvent]:
+        ch = self._channel(ev, create=False)
+        if ch is None:
+            return []
+        ch.in_agi = False
+        return [AgiEnded(ch.linkedid, ch.name, ch.uniqueid)]
+
+    def _on_dtmf(self, ev: AmiEvent) -> list[DomainEvent]:
+        ch = self._channel(ev, create=False)
+        if ch is None or ev.get("Direction", "Received") != "Received":
+            return []
+        return [DigitPressed(ch.linkedid, ch.name, ev.get("Digit") or "")]
+
+    def _on_bridge_enter(self, ev: AmiEvent) -> list[DomainEvent]:
+        ch = self._channel(ev)
+        if ch is None:
+            return []
+        previous = ch.linkedid
+        linkedid = ev.get("Linkedid") or previous
+        if linkedid != previous:
+            self._move(ch, linkedid)
+        ch.bridge = ev.get("BridgeUniqueid")
+        ch.in_agi = False  # pulled out of AsyncAGI without AsyncAGIEnd (transcript 03)
+        return [Bridged(ch.linkedid, ch.name, ch.uniqueid, ch.bridge or "", previous)]
+
+    def _on_bridge_leave(self, ev: AmiEvent) -> list[DomainEvent]:
+        ch = self._channel(ev, create=False)
+        if ch is None:
+            return []
+        bridge = ch.bridge or ev.get("BridgeUniqueid") or ""
+        ch.bridge = None
+        return [Unbridged(ch.linkedid, ch.name, ch.uniqueid, bridge)]
+
+    def _on_hangup(self, ev: AmiEvent) -> list[DomainEvent]:
+        uid = ev.get("Uniqueid") or ""
+        ch = self.channels.get(uid)
+        if ch is None:
+            return []
+        cause = ev.get("Cause") or "0"
+        return self._remove(ch, int(cause) if cause.isdigit() else 0, ev.get("Cause-txt") or "")
+
+    def _remove(self, ch: Channel, cause: int, cause_txt: str) -> list[DomainEvent]:
+        self.channels.pop(ch.uniqueid, None)
+        self._agi_seen.discard(ch.uniqueid)
+        out: list[DomainEvent] = [
+            ChannelHungUp(ch.linkedid, ch.name, ch.uniqueid, cause, cause_txt)
+        ]
+        call = self.calls.get(ch.linkedid)
+        if call is not None:
+            call.channels.pop(ch.uniqueid, None)
+            if not call.channels:
+                del self.calls[ch.linkedid]
+                out.append(CallEnded(ch.linkedid))
+        return out
+
+    # -- resync ------------------------------------------------------------------
+    def resync(self, listed: Iterable[AmiEvent]) -> list[DomainEvent]:
+        """Reconcile with a ``CoreShowChannels`` listing taken after a reconnect."""
+        out: list[DomainEvent] = []
+        present: set[str] = set()
+        for ev in listed:
+            if ev.name != "CoreShowChannel":
+                continue
+            ch = self._channel(ev)
+            if ch is None:
+                continue
+            present.add(ch.uniqueid)
+            linkedid = ev.get("Linkedid") or ch.linkedid
+            if linkedid != ch.linkedid:
+                self._move(ch, linkedid)
+            ch.bridge = ev.get("BridgeId") or None
+            parked = ev.get("Application") == "AGI" and ev.get("ApplicationData") == "agi:async"
+            ch.in_agi = parked
+            if parked:
+                self._agi_seen.add(ch.uniqueid)
+                out.append(
+                    ParkedInAgi(
+                        ch.linkedid,
+                        ch.name,
+                        ch.uniqueid,
+                        ch.caller_number,
+                        ch.caller_name,
+                        ch.context,
+                    )
+                )
+        for uid in [u for u in self.channels if u not in present]:
+            # Hung up while we were not listening: 0 / "resync" marks it as unseen.
+            out.extend(self._remove(self.channels[uid], 0, "gone at resync"))
+        return out
+
+
+_HANDLERS = {
+    "Newchannel": CallTracker._on_newchannel,
+    "Newstate": CallTracker._on_update,
+    "NewCallerid": CallTracker._on_update,
+    "AsyncAGIStart": CallTracker._on_agi_start,
+    "AsyncAGIEnd": CallTracker._on_agi_end,
+    "DTMFEnd": CallTracker._on_dtmf,
+    "BridgeEnter": CallTracker._on_bridge_enter,
+    "BridgeLeave": CallTracker._on_bridge_leave,
+    "Hangup": CallTracker._on_hangup,
+}
