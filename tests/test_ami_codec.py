@@ -327,3 +327,8 @@ def test_empty_response_value_is_a_protocol_error():
     with pytest.raises(RemoteProtocolError, match="empty Response value") as exc:
         codec.next_message()
     assert exc.value.offset == len(BANNER) and not exc.value.fatal
+
+
+def test_get_data_keeps_leading_zeros_in_value():
+    r = parse_agi_result("200%20result%3D042%0A")
+    assert r.result == 42 and r.value == "042"

@@ -107,6 +107,8 @@ class AgiResult:
     data: str | None
     extra: dict[str, str]
     text: str
+    #: the text after ``result=`` as sent: GET DATA's ``042`` keeps its zero
+    value: str = ""
 
     @property
     def ok(self) -> bool:
@@ -149,4 +151,6 @@ def parse_agi_result(encoded: str) -> AgiResult:
             result = None
             if raw_result:
                 data = raw_result if data is None else data
-    return AgiResult(code=code, result=result, data=data, extra=extra, text=text)
+    return AgiResult(
+        code=code, result=result, data=data, extra=extra, text=text, value=raw_result or ""
+    )

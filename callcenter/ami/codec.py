@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from itertools import accumulate, repeat
+from operator import add
 from typing import Final
 
 from .errors import LocalProtocolError, NotAMIError, RemoteProtocolError
@@ -84,13 +86,13 @@ class AMICodec:
         self.skipped = 0
         self._wanted: frozenset[bytes] | None = None
         self.subscribe(events)
-        self._names: dict[bytes, str] = {}
         self._buf = b""  # bytes not yet split into frames
         self._base = 0  # stream offset of _buf[0]
-        self._frames: list[bytes] = []  # complete frames not yet handed out
-        self._offsets: list[int] = []
-        self._next = 0  # index into _frames
-        self._pending = 0  # bytes in _frames[_next:] (for the buffer bound)
+        # frames split and classified, not yet handed out: messages, or the
+        # RemoteProtocolError of a bad frame, in stream order
+        self._ready: list[Message | RemoteProtocolError] = []
+        self._next = 0  # index into _ready
+        self._errors_in_ready = False
         self._eof = False
         self._error: RemoteProtocolError | None = None
 
@@ -98,11 +100,13 @@ class AMICodec:
     def subscribe(self, events: Iterable[str] | None) -> None:
         """Set which Event names are handed out (``None`` = all of them)."""
         self._wanted = None if events is None else frozenset(e.encode() for e in events)
+        self._heads: dict[bytes, tuple[type[Message] | None, str]] = {}
 
     @property
     def buffered(self) -> int:
         """Bytes received and not yet handed out (bounded by ``max_buffer``)."""
-        return len(self._buf) + self._pending
+        pending = self._ready[self._next :]
+        return len(self._buf) + sum(len(m.raw) for m in pending if isinstance(m, Message))
 
     # -- input -----------------------------------------------------------------
     def receive_data(self, data: bytes | None) -> None:
@@ -127,10 +131,8 @@ class AMICodec:
     def _fail(self, err: RemoteProtocolError) -> None:
         self._error = err
         self._buf = b""
-        self._frames = []
-        self._offsets = []
+        self._ready = []
         self._next = 0
-        self._pending = 0
         raise err
 
     # -- output ----------------------------------------------------------------
@@ -140,48 +142,105 @@ class AMICodec:
         Raises :class:`RemoteProtocolError` for a bad frame; unless the error
         is ``fatal`` the frame is consumed and the next call goes on after it.
         """
+        ready = self._ready
+        i = self._next
+        if i < len(ready):
+            self._next = i + 1
+            msg = ready[i]
+            if type(msg) is RemoteProtocolError:
+                raise msg
+            return msg  # type: ignore[return-value]
         if self._error is not None:
             raise self._error
         if self.banner is None and not self._read_banner():
             return CLOSED if self._eof else NEED_DATA
-        wanted = self._wanted
-        names = self._names
-        while True:
-            i = self._next
-            if i >= len(self._frames):
-                if not self._split():
-                    if self._eof:
-                        return self._at_eof()
-                    return NEED_DATA
+        if self._split():
+            return self.next_message()
+        return self._at_eof() if self._eof else NEED_DATA
+
+    def next_messages(self) -> list[Message]:
+        """Every message available now, in order (empty: feed more data).
+
+        The batch form of :meth:`next_message` for the socket's hot path. A bad
+        frame ends the batch before it; the next call raises its error.
+        """
+        ready = self._ready
+        i = self._next
+        if i >= len(ready):
+            msg = self.next_message()
+            if not isinstance(msg, Message):
+                return []
+            ready = self._ready
+            i = self._next - 1
+        if self._errors_in_ready:
+            for j in range(i, len(ready)):
+                if type(ready[j]) is RemoteProtocolError:
+                    if j == i:
+                        self._next = i + 1
+                        raise ready[j]  # type: ignore[misc]
+                    self._next = j
+                    return ready[i:j]  # type: ignore[return-value]
+        self._next = len(ready)
+        return ready[i:] if i else ready  # type: ignore[return-value]
+
+    def _classify(self, frames: list[bytes], offsets: list[int]) -> None:
+        """Turn complete frames into messages, skipping unsubscribed events.
+
+        The hot loop of the codec: only the first line of each frame is read.
+        """
+        heads = self._heads
+        ready: list[Message | RemoteProtocolError] = []
+        append = ready.append
+        skipped = 0
+        for frame, offset in zip(frames, offsets, strict=True):
+            cr = frame.find(b"\r")
+            head = frame[:cr] if cr >= 0 else frame
+            known = heads.get(head)
+            if known is None:
+                known = self._learn(head)
+            if known is not None:
+                cls, name = known
+                if cls is None:
+                    skipped += 1
+                else:
+                    append(cls(name, frame, offset))
                 continue
-            frame = self._frames[i]
-            offset = self._offsets[i]
-            self._next = i + 1
-            self._pending -= len(frame)
-            if frame[:7] == b"Event: ":
-                nl = frame.find(b"\n", 7)
-                raw_name = frame[7:] if nl < 0 else frame[7:nl]
-                if raw_name[-1:] == b"\r":
-                    raw_name = raw_name[:-1]
-                if not raw_name:
-                    raise RemoteProtocolError("event frame with an empty Event name", offset)
-                if wanted is not None and raw_name not in wanted:
-                    self.skipped += 1
-                    continue
-                name = names.get(raw_name)
-                if name is None:
-                    name = names[raw_name] = raw_name.decode("utf-8", "replace")
-                return Event(name, frame, offset)
-            if frame[:10] == b"Response: ":
-                nl = frame.find(b"\n", 10)
-                raw_name = frame[10:] if nl < 0 else frame[10:nl]
-                status = raw_name.decode("utf-8", "replace").rstrip("\r")
-                if not status:
-                    raise RemoteProtocolError("response frame with an empty Response value", offset)
-                return Response(status, frame, offset)
-            msg = self._slow_frame(frame, offset)
+            try:
+                msg = self._slow_frame(frame, offset)
+            except RemoteProtocolError as exc:
+                append(exc)
+                continue
             if msg is not None:
-                return msg
+                append(msg)
+            elif frame.strip(b"\r\n"):
+                skipped += 1  # an unsubscribed event in an unusual spelling
+        self.skipped += skipped
+        self._errors_in_ready = any(type(m) is RemoteProtocolError for m in ready)
+        self._ready = ready
+        self._next = 0
+
+    def _learn(self, head: bytes) -> tuple[type[Message] | None, str] | None:
+        """Classify a first line never seen before; cache it (None: slow path).
+
+        The cache maps a frame's whole first line (``Event: Newexten``) to the
+        message class to build, or None for an unsubscribed event, so the hot
+        loop does one dict lookup per frame.
+        """
+        if b"\n" in head or len(self._heads) > 4096:
+            return None
+        if head[:7] == b"Event: " and len(head) > 7:
+            raw = head[7:]
+            wanted = self._wanted is None or raw in self._wanted
+            known: tuple[type[Message] | None, str] = (
+                Event if wanted else None,
+                raw.decode("utf-8", "replace"),
+            )
+        elif head[:10] == b"Response: " and len(head) > 10:
+            known = (Response, head[10:].decode("utf-8", "replace"))
+        else:
+            return None
+        self._heads[head] = known
+        return known
 
     def _slow_frame(self, frame: bytes, offset: int) -> Message | None:
         """Frames that miss the fast path: stray blank lines, odd spacing, junk."""
@@ -195,11 +254,14 @@ class AMICodec:
         value = value.strip()
         if sep and kind == "event" and value:
             if self._wanted is not None and value.encode() not in self._wanted:
-                self.skipped += 1
                 return None
             return Event(value, stripped, offset)
         if sep and kind == "response" and value:
             return Response(value, stripped, offset)
+        if sep and kind == "event":
+            raise RemoteProtocolError("event frame with an empty Event name", offset)
+        if sep and kind == "response":
+            raise RemoteProtocolError("response frame with an empty Response value", offset)
         raise RemoteProtocolError(
             f"frame starts with {first[:60]!r}, expected 'Event:' or 'Response:'", offset
         )
@@ -229,40 +291,34 @@ class AMICodec:
         return True
 
     def _split(self) -> bool:
-        """Move the complete frames of ``_buf`` to ``_frames``; False if none."""
+        """Split the complete frames off ``_buf`` and classify them; False if none."""
         buf = self._buf
         base = self._base
-        frames: list[bytes] = []
-        offsets: list[int] = []
         if b"\n\n" not in buf:
-            # Fast path, what Asterisk sends: CRLF only.
-            parts = buf.split(b"\r\n\r\n")
-            rest = parts.pop()
-            off = base
-            for part in parts:
-                offsets.append(off)
-                off += len(part) + 4
-            frames = parts
-            consumed = off - base
+            # Fast path, what Asterisk sends: CRLF only. Offsets summed in C.
+            frames = buf.split(b"\r\n\r\n")
+            rest = frames.pop()
+            offsets = list(accumulate(map(add, map(len, frames), repeat(4)), initial=base))
+            consumed = offsets.pop() - base
         else:
+            frames = []
+            offsets = []
             pos = 0
             for m in _FRAME_END.finditer(buf):
-                if m.start() < pos:
-                    continue
                 frames.append(buf[pos : m.start()])
                 offsets.append(base + pos)
                 pos = m.end()
             rest = buf[pos:]
             consumed = pos
-        for frame, off in zip(frames, offsets, strict=True):
-            if len(frame) > self.max_frame:
-                self._fail(
-                    RemoteProtocolError(
-                        f"frame of {len(frame)} bytes exceeds max_frame={self.max_frame}",
-                        off,
-                        fatal=True,
-                    )
+        if frames and max(map(len, frames)) > self.max_frame:
+            at = next(i for i, f in enumerate(frames) if len(f) > self.max_frame)
+            self._fail(
+                RemoteProtocolError(
+                    f"frame of {len(frames[at])} bytes exceeds max_frame={self.max_frame}",
+                    offsets[at],
+                    fatal=True,
                 )
+            )
         if len(rest) > self.max_frame:
             self._fail(
                 RemoteProtocolError(
@@ -275,10 +331,7 @@ class AMICodec:
         self._base = base + consumed
         if not frames:
             return False
-        self._frames = frames
-        self._offsets = offsets
-        self._next = 0
-        self._pending = sum(len(f) for f in frames)
+        self._classify(frames, offsets)
         return True
 
     def _at_eof(self) -> _Sentinel:

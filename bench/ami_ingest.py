@@ -1,0 +1,703 @@
+"""AMI ingest benchmark: events/s from a loopback socket to parsed event objects.
+
+Same bytes for every client: a replay server (``bench/_replay_server.py``, its
+own process) sends a recorded Asterisk transcript's banner, answers the
+client's Login with the client's ActionID, then sends the rest of the
+transcript and closes. Each client runs in its own subprocess:
+
+* ``raw``: asyncio Protocol that only counts bytes (the ceiling: the socket
+  read to EOF with no parsing);
+* ``ours``: asyncio Protocol feeding :class:`callcenter.ami.codec.AMICodec`,
+  every event handed to a callback that reads its name;
+* ``ours_subscribed``: the same, codec subscribed to the event names a
+  controller needs (the rest are dropped after their first line);
+* ``ours_full_decode``: like ``ours`` but the callback reads a header, which
+  decodes every header of every event and builds the lookup index (what the
+  peers do for every frame);
+* ``panoramisk``: its real ``Manager``/``AMIProtocol`` with
+  ``register_event('*', cb)``;
+* ``asterisk_ami``: its real threaded ``AMIClient`` with ``add_event_listener``.
+
+Timing is from just before connecting to the end of stream (the client saw
+EOF after handing out every event); events/s = transcript events / that time;
+the figure is the median over ``--repeat`` timed runs. Untimed runs before
+them: a cold one for memory and one that records the event names delivered
+(checked against the transcript, as are the counts of every run). Peak memory:
+peak RSS delta of the cold run (``VmHWM``, reset through
+``/proc/self/clear_refs``, minus ``VmRSS`` of the idle process with the client
+imported) and the tracemalloc peak of one extra untimed run.
+
+Usage: ``python bench/ami_ingest.py [--repeat N] [--transcript PATH ...] [--json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import hashlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+sys.path.insert(0, str(ROOT))
+
+from _replay_server import HOST, login_response, split_transcript  # noqa: E402
+
+DEFAULT_TRANSCRIPTS = [
+    ROOT / "tests" / "ami-transcripts" / "09-load.ami",
+    ROOT / "tests" / "ami-transcripts" / "10-burst.ami",
+]
+CLIENTS = ["raw", "ours", "ours_subscribed", "ours_full_decode", "panoramisk", "asterisk_ami"]
+PEERS = ["panoramisk", "asterisk_ami"]
+#: the events a call-center controller acts on (``ours_subscribed``)
+SUBSCRIBED = frozenset(
+    {
+        "AsyncAGIStart",
+        "AsyncAGIExec",
+        "AsyncAGIEnd",
+        "Hangup",
+        "Newchannel",
+        "BridgeEnter",
+        "BridgeLeave",
+        "OriginateResponse",
+        "DTMFEnd",
+        "MixMonitorStart",
+        "MixMonitorStop",
+        "CoreShowChannel",
+        "CoreShowChannelsComplete",
+        "Newstate",
+        "DialEnd",
+    }
+)
+RUN_TIMEOUT = 120.0
+LOGIN = {"Username": "bench", "Secret": "bench"}
+RAW_ACTION_ID = b"bench-raw"
+RAW_LOGIN = b"Action: Login\r\nActionID: bench-raw\r\nUsername: bench\r\nSecret: bench\r\n\r\n"
+
+
+# -- reference: what every client must deliver ----------------------------------------
+@dataclass
+class Reference:
+    path: Path
+    size: int
+    banner: bytes
+    body: bytes
+    names: list[str]
+    responses: int
+
+    @property
+    def events(self) -> int:
+        return len(self.names)
+
+    @property
+    def subscribed(self) -> list[str]:
+        return [n for n in self.names if n in SUBSCRIBED]
+
+
+def load_reference(path: Path) -> Reference:
+    """Split the transcript with plain ``bytes.split``, independently of any client."""
+    data = path.read_bytes()
+    banner, body = split_transcript(data)
+    names: list[str] = []
+    responses = 0
+    for frame in body.split(b"\r\n\r\n"):
+        frame = frame.lstrip(b"\r\n")
+        if frame.startswith(b"Event: "):
+            names.append(frame[7:].split(b"\r\n", 1)[0].decode())
+        elif frame.startswith(b"Response: "):
+            responses += 1
+    return Reference(path, len(data), banner, body, names, responses)
+
+
+def digest(names: list[str]) -> str:
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()
+
+
+# -- memory ---------------------------------------------------------------------------
+def _status_kib(key: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset VmHWM to the current RSS (Linux >= 4.0)
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_kib() -> int:
+    hwm = _status_kib("VmHWM")
+    if hwm is not None:
+        return hwm
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+# -- one run of one client (inside the worker subprocess) -----------------------------
+@dataclass
+class Run:
+    seconds: float
+    events: int = 0  # events consumed (delivered + skipped)
+    delivered: int = 0  # events handed to the callback
+    nbytes: int = 0  # raw only
+    login_ok: bool = True
+    names: list[str] | None = None
+    error: str | None = None
+
+
+def _ours_callback(mode: str, collect: list[str] | None) -> tuple[Callable[[Any], None], list[int]]:
+    count = [0]
+    if collect is not None:
+
+        def on_event(ev: Any) -> None:
+            count[0] += 1
+            collect.append(ev.name)
+            if mode == "full_decode":
+                ev.get("Privilege")
+
+    elif mode == "full_decode":
+
+        def on_event(ev: Any) -> None:
+            count[0] += 1
+            ev.get("Privilege")  # decodes every header, builds the lookup index
+
+    else:
+
+        def on_event(ev: Any) -> None:
+            count[0] += 1
+            ev.name  # noqa: B018  (what a dispatcher reads)
+
+    return on_event, count
+
+
+class _RawProtocol(asyncio.Protocol):
+    def __init__(self, done: asyncio.Future[float]) -> None:
+        self.done = done
+        self.nbytes = 0
+
+    def connection_made(self, transport: Any) -> None:
+        transport.write(RAW_LOGIN)
+
+    def data_received(self, data: bytes) -> None:
+        self.nbytes += len(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(time.perf_counter())
+
+
+class _OursProtocol(asyncio.Protocol):
+    def __init__(self, done: asyncio.Future[float], codec: Any, on_event: Callable[[Any], None]):
+
+        self.done = done
+        self.codec = codec
+        self.on_event = on_event
+        self.error: BaseException | None = None
+        self.login_ok = False
+        self.transport: Any = None
+
+    def connection_made(self, transport: Any) -> None:
+        from callcenter.ami.codec import encode_action
+
+        self.transport = transport
+        transport.write(encode_action("Login", LOGIN, action_id="bench-ours"))
+
+    def data_received(self, data: bytes) -> None:
+        codec = self.codec
+        on_event = self.on_event
+        try:
+            codec.receive_data(data)
+            while batch := codec.next_messages():
+                for msg in batch:
+                    if msg.kind == "event":
+                        on_event(msg)
+                    elif not self.login_ok and msg.action_id == "bench-ours":
+                        self.login_ok = msg.ok
+        except Exception as exc:  # a codec error fails the run
+            self.error = exc
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        from callcenter.ami.codec import CLOSED
+
+        if self.error is None:
+            try:
+                self.codec.receive_data(None)
+                while (msg := self.codec.next_message()) is not CLOSED:
+                    if msg.kind == "event":
+                        self.on_event(msg)
+            except Exception as e:
+                self.error = e
+        if not self.done.done():
+            self.done.set_result(time.perf_counter())
+
+
+async def run_raw(port: int, collect: list[str] | None) -> Run:
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[float] = loop.create_future()
+    t0 = time.perf_counter()
+    transport, proto = await loop.create_connection(lambda: _RawProtocol(done), HOST, port)
+    t1 = await asyncio.wait_for(done, RUN_TIMEOUT)
+    transport.close()
+    return Run(t1 - t0, nbytes=proto.nbytes)
+
+
+async def run_ours(port: int, collect: list[str] | None, mode: str) -> Run:
+    from callcenter.ami.codec import AMICodec
+
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[float] = loop.create_future()
+    codec = AMICodec(events=SUBSCRIBED if mode == "subscribed" else None)
+    on_event, count = _ours_callback(mode, collect)
+    t0 = time.perf_counter()
+    transport, proto = await loop.create_connection(
+        lambda: _OursProtocol(done, codec, on_event), HOST, port
+    )
+    t1 = await asyncio.wait_for(done, RUN_TIMEOUT)
+    transport.close()
+    return Run(
+        t1 - t0,
+        events=count[0] + codec.skipped,
+        delivered=count[0],
+        login_ok=proto.login_ok,
+        names=collect,
+        error=None if proto.error is None else repr(proto.error),
+    )
+
+
+_PANORAMISK_MANAGER: Any = None
+
+
+def _panoramisk_manager_class() -> Any:
+    """panoramisk's Manager, except that end of stream ends the run instead of reconnecting."""
+    global _PANORAMISK_MANAGER
+    if _PANORAMISK_MANAGER is None:
+        from panoramisk import Manager
+
+        class BenchManager(Manager):  # type: ignore[misc]
+            bench_done: asyncio.Future[float]
+
+            def connection_lost(self, exc: Exception | None) -> None:
+                self._connected = False
+                if self.pinger:
+                    self.pinger.cancel()
+                    self.pinger = None
+                if not self.bench_done.done():
+                    self.bench_done.set_result(time.perf_counter())
+
+        _PANORAMISK_MANAGER = BenchManager
+    return _PANORAMISK_MANAGER
+
+
+async def run_panoramisk(port: int, collect: list[str] | None) -> Run:
+    loop = asyncio.get_running_loop()
+    manager = _panoramisk_manager_class()(
+        host=HOST, port=port, loop=loop, ping_delay=3600, **{k.lower(): v for k, v in LOGIN.items()}
+    )
+    manager.bench_done = done = loop.create_future()
+    count = [0]
+    if collect is not None:
+
+        def on_event(mgr: Any, event: Any) -> None:
+            count[0] += 1
+            collect.append(event["Event"])
+
+    else:
+
+        def on_event(mgr: Any, event: Any) -> None:
+            count[0] += 1
+            event["Event"]  # noqa: B018
+
+    manager.register_event("*", on_event)
+    t0 = time.perf_counter()
+    manager.connect()
+    t1 = await asyncio.wait_for(done, RUN_TIMEOUT)
+    manager.close()
+    await asyncio.sleep(0)  # let the on_login/send_awaiting_actions callbacks run
+    return Run(
+        t1 - t0, events=count[0], delivered=count[0], login_ok=manager.authenticated, names=collect
+    )
+
+
+def run_asterisk_ami(port: int, collect: list[str] | None) -> Run:
+    from asterisk.ami import AMIClient
+
+    client = AMIClient(address=HOST, port=port, timeout=30)
+    ended = threading.Event()
+    end: dict[str, Any] = {}
+
+    def on_disconnect(source: Any, error: BaseException | None = None) -> None:
+        end["t1"] = time.perf_counter()
+        end["error"] = error
+        ended.set()
+
+    client.add_listener(on_disconnect=on_disconnect)
+    count = [0]
+    if collect is not None:
+
+        def on_event(event: Any, source: Any) -> None:
+            count[0] += 1
+            collect.append(event.name)
+
+    else:
+
+        def on_event(event: Any, source: Any) -> None:
+            count[0] += 1
+            event.name  # noqa: B018
+
+    client.add_event_listener(on_event)
+    t0 = time.perf_counter()
+    future = client.login("bench", "bench")
+    if not ended.wait(RUN_TIMEOUT):
+        raise TimeoutError("asterisk-ami did not reach end of stream")
+    client.disconnect()
+    # its listener thread ends on EOF by letting StopIteration out of its generator
+    error = end["error"]
+    resp = future._response
+    return Run(
+        end["t1"] - t0,
+        events=count[0],
+        delivered=count[0],
+        login_ok=resp is not None and not resp.is_error(),
+        names=collect,
+        error=None if error is None or isinstance(error, StopIteration) else repr(error),
+    )
+
+
+def _runner(client: str, port: int) -> Callable[[list[str] | None], Run]:
+    if client == "asterisk_ami":
+        return lambda collect: run_asterisk_ami(port, collect)
+    coro: Callable[[list[str] | None], Any]
+    if client == "raw":
+        coro = lambda collect: run_raw(port, collect)  # noqa: E731
+    elif client == "panoramisk":
+        coro = lambda collect: run_panoramisk(port, collect)  # noqa: E731
+    elif client.startswith("ours"):
+        mode = client.removeprefix("ours").lstrip("_") or "all"
+        coro = lambda collect: run_ours(port, collect, mode)  # noqa: E731
+    else:
+        raise SystemExit(f"unknown client {client!r}")
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    return lambda collect: loop.run_until_complete(coro(collect))
+
+
+def _preload(client: str) -> None:
+    """Import everything a client's run needs, so the memory baseline includes it."""
+    if client.startswith("ours"):
+        import callcenter.ami.codec  # noqa: F401
+    elif client == "panoramisk":
+        _panoramisk_manager_class()
+    elif client == "asterisk_ami":
+        import asterisk.ami  # noqa: F401
+
+
+def worker(client: str, port: int, repeat: int) -> dict[str, Any]:
+    """Measure one client; runs in its own subprocess. Returns the JSON-able result.
+
+    Order: one cold run measuring peak RSS over the idle, imported process; one
+    run recording the event names delivered; ``repeat`` timed runs; one run
+    under tracemalloc. Only the timed runs' times are reported.
+    """
+    _preload(client)
+    run = _runner(client, port)
+    gc.collect()
+    baseline = _status_kib("VmRSS") or 0
+    reset = _reset_peak_rss()
+    cold = run(None)
+    peak_rss = max(0, _peak_rss_kib() - baseline)
+    names: list[str] = []
+    check = run(names)
+    runs = [run(None) for _ in range(repeat)]
+    gc.collect()
+    tracemalloc.start()
+    traced = run(None)
+    tm_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    every = [cold, check, *runs, traced]
+    return {
+        "client": client,
+        "times_s": [r.seconds for r in runs],
+        "events": sorted({r.events for r in every}),
+        "delivered": sorted({r.delivered for r in every}),
+        "nbytes": sorted({r.nbytes for r in every}),
+        "login_ok": all(r.login_ok for r in every),
+        "errors": sorted({r.error for r in every if r.error}),
+        "names_sha256": digest(names),
+        "peak_rss_delta_kib": peak_rss,
+        "rss_method": "VmHWM reset" if reset else "ru_maxrss (includes imports)",
+        "tracemalloc_peak_kib": tm_peak // 1024,
+    }
+
+
+# -- driver ---------------------------------------------------------------------------
+class BenchFailure(Exception):
+    pass
+
+
+@dataclass
+class ClientResult:
+    name: str
+    eps: float
+    median_s: float
+    times_s: list[float]
+    events_counted: int
+    delivered: int
+    peak_rss_delta_kib: int
+    tracemalloc_peak_kib: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _start_server(path: Path) -> tuple[subprocess.Popen[bytes], int]:
+    proc = subprocess.Popen(
+        [sys.executable, str(BENCH_DIR / "_replay_server.py"), str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.strip():
+        proc.kill()
+        raise BenchFailure(f"replay server for {path} did not start")
+    return proc, int(line)
+
+
+def _stop_server(proc: subprocess.Popen[bytes]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.close()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _run_worker(client: str, port: int, repeat: int) -> dict[str, Any]:
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        client,
+        "--port",
+        str(port),
+        "--repeat",
+        str(repeat),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT * (repeat + 3))
+    if proc.returncode != 0:
+        raise BenchFailure(f"{client} worker failed (exit {proc.returncode}):\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _check(ref: Reference, w: dict[str, Any]) -> list[str]:
+    """Every way a client's result can disagree with the reference split."""
+    c = w["client"]
+    bad: list[str] = []
+    if w["errors"]:
+        bad.append(f"{c}: errors {w['errors']}")
+    if not w["login_ok"]:
+        bad.append(f"{c}: login was not answered with Success")
+    if c == "raw":
+        want = len(ref.banner) + len(login_response(RAW_ACTION_ID)) + len(ref.body)
+        if w["nbytes"] != [want]:
+            bad.append(f"raw: read {w['nbytes']} bytes, expected {want}")
+        return bad
+    if w["events"] != [ref.events]:
+        bad.append(f"{c}: counted {w['events']} events, the transcript has {ref.events}")
+    names = ref.subscribed if c == "ours_subscribed" else ref.names
+    if w["delivered"] != [len(names)]:
+        bad.append(f"{c}: delivered {w['delivered']} events, expected {len(names)}")
+    if w["names_sha256"] != digest(names):
+        bad.append(f"{c}: the sequence of event names differs from the transcript's")
+    return bad
+
+
+def bench_transcript(
+    path: Path, clients: list[str], repeat: int
+) -> tuple[Reference, dict[str, ClientResult]]:
+    ref = load_reference(path)
+    if not ref.events:
+        raise BenchFailure(f"{path.name}: no events after the Login, nothing to measure")
+    proc, port = _start_server(path)
+    results: dict[str, ClientResult] = {}
+    problems: list[str] = []
+    try:
+        for c in clients:
+            w = _run_worker(c, port, repeat)
+            problems += _check(ref, w)
+            med = statistics.median(w["times_s"])
+            results[c] = ClientResult(
+                name=c,
+                eps=ref.events / med,
+                median_s=med,
+                times_s=w["times_s"],
+                events_counted=w["events"][0] if c != "raw" else ref.events,
+                delivered=w["delivered"][0] if c != "raw" else ref.events,
+                peak_rss_delta_kib=w["peak_rss_delta_kib"],
+                tracemalloc_peak_kib=w["tracemalloc_peak_kib"],
+                extra={"rss_method": w["rss_method"]},
+            )
+    finally:
+        _stop_server(proc)
+    if problems:
+        raise BenchFailure(
+            f"{path.name}: clients disagree with the transcript:\n  " + "\n  ".join(problems)
+        )
+    return ref, results
+
+
+def _fmt_ratio(x: float | None) -> str:
+    return "" if x is None else f"{x:.2f}x"
+
+
+def print_table(ref: Reference, results: dict[str, ClientResult], repeat: int) -> None:
+    print(
+        f"\n{ref.path.name}: {ref.size:,} bytes, {ref.events:,} events + {ref.responses:,} responses "
+        f"after the Login; events/s: median of {repeat} runs"
+    )
+    header = f"{'client':<18} {'events/s':>12} {'of raw':>7} {'ours/this':>10} {'peak RSS Δ':>11} {'tracemalloc':>12}"
+    print(header)
+    print("-" * len(header))
+    raw = results.get("raw")
+    ours = results.get("ours")
+    for r in results.values():
+        of_raw = _fmt_ratio(r.eps / raw.eps) if raw else ""
+        vs = "" if ours is None or r.name in ("raw", "ours") else _fmt_ratio(ours.eps / r.eps)
+        print(
+            f"{r.name:<18} {r.eps:>12,.0f} {of_raw:>7} {vs:>10} "
+            f"{r.peak_rss_delta_kib:>8,} KiB {r.tracemalloc_peak_kib:>8,} KiB"
+        )
+
+
+def summary(per: list[tuple[Reference, dict[str, ClientResult]]], repeat: int) -> dict[str, Any]:
+    """Top level: all transcripts together, eps = total events / sum of median times."""
+    out: dict[str, Any] = {}
+    clients = list(per[0][1])
+    for c in clients:
+        events = sum(ref.events for ref, res in per)
+        secs = sum(res[c].median_s for ref, res in per)
+        out[f"{c}_eps"] = round(events / secs, 1)
+    for mine in ("ours", "ours_subscribed", "ours_full_decode"):
+        for other in (*PEERS, "raw"):
+            if f"{mine}_eps" in out and f"{other}_eps" in out:
+                out[f"{mine}_vs_{other}"] = round(out[f"{mine}_eps"] / out[f"{other}_eps"], 3)
+    out["statistic"] = f"median of {repeat} timed runs per client (after 2 untimed runs)"
+    out["eps_definition"] = "transcript events / seconds from connect to end of stream"
+    out["memory"] = (
+        "peak_rss_delta_kib: first (cold) run in a fresh worker process, VmHWM (reset via "
+        "/proc/self/clear_refs) minus VmRSS of the idle process with the client imported; "
+        "tracemalloc_peak_kib: peak traced Python allocations during one extra untimed run"
+    )
+    out["python"] = platform.python_version()
+    out["versions"] = {p: _version(p) for p in ("panoramisk", "asterisk-ami")}
+    out["transcripts"] = [
+        {
+            "path": str(ref.path),
+            "bytes": ref.size,
+            "events": ref.events,
+            "responses": ref.responses,
+            "clients": {
+                c: {
+                    "eps": round(r.eps, 1),
+                    "median_s": r.median_s,
+                    "times_s": r.times_s,
+                    "events_counted": r.events_counted,
+                    "delivered": r.delivered,
+                    "peak_rss_delta_kib": r.peak_rss_delta_kib,
+                    "tracemalloc_peak_kib": r.tracemalloc_peak_kib,
+                }
+                for c, r in res.items()
+            },
+        }
+        for ref, res in per
+    ]
+    return out
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--repeat", type=int, default=15, help="timed runs per client (default 15)")
+    p.add_argument(
+        "--transcript",
+        action="append",
+        type=Path,
+        help="AMI transcript to replay (repeatable; default 09-load.ami and 10-burst.ami)",
+    )
+    p.add_argument(
+        "--client", action="append", choices=CLIENTS, help="only these clients (repeatable)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    p.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
+
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.port, args.repeat)))
+        return 0
+
+    clients = args.client or CLIENTS
+    clients = [c for c in CLIENTS if c in clients]  # keep the table order
+    transcripts = args.transcript or DEFAULT_TRANSCRIPTS
+    print(
+        f"AMI ingest over loopback: Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"panoramisk {_version('panoramisk')}, asterisk-ami {_version('asterisk-ami')}"
+    )
+    per = []
+    try:
+        for path in transcripts:
+            ref, results = bench_transcript(path, clients, args.repeat)
+            print_table(ref, results, args.repeat)
+            per.append((ref, results))
+    except BenchFailure as e:
+        print(f"\nBENCH FAILED: {e}", file=sys.stderr)
+        return 1
+    out = summary(per, args.repeat)
+    if len(per) > 1:
+        print("\nall transcripts: " + ", ".join(f"{c} {out[f'{c}_eps']:,.0f}/s" for c in clients))
+    print(
+        "ratios: "
+        + ", ".join(
+            f"{k} {v:.2f}x" for k, v in out.items() if "_vs_" in k and k.startswith("ours_vs")
+        )
+    )
+    if args.json:
+        print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
