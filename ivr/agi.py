@@ -1,0 +1,66 @@
+"""The AGI spelling of IVR commands and results: pure text, for the shell to send and read.
+
+:func:`agi_command` gives the AsyncAGI ``Command:`` for a command (``None`` for
+RouteToQueue, which the ACD carries out). :func:`prompt_result` reads the
+decoded reply line of ``AsyncAGIExec`` (``Result:`` url-decoded, e.g.
+``200 result=50 endpos=33760``) into a :class:`PromptResult`:
+
+- STREAM FILE answers the ASCII code of the digit that interrupted it
+  (``result=50`` is ``2``, transcripts 02 and 11), 0 when it played to the
+  end, -1 when it failed (a missing file, transcript 13);
+- GET DATA answers the digits as typed (``result=42``, leading zeros kept),
+  ``result= (timeout)`` when nothing came, -1 on failure;
+- any code but 200 (510 unknown command, 511 dead channel, 520 usage) is a failure.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .events import (
+    DTMF_DIGITS,
+    AwaitingCommand,
+    CollectDigits,
+    Command,
+    Hangup,
+    PlayPrompt,
+    PromptResult,
+    SetLanguage,
+)
+
+_REPLY = re.compile(r"(\d{3}) result=(\S*)(.*)", re.S)
+_FAILED = PromptResult(status="failed")
+
+
+def agi_command(command: Command) -> str | None:
+    """The AGI command line that carries out ``command``, or None if AGI has no part in it."""
+    if isinstance(command, PlayPrompt):
+        return f'STREAM FILE {command.prompt} "{command.escape_digits}"'
+    if isinstance(command, CollectDigits):
+        return f"GET DATA {command.prompt} {round(command.timeout_s * 1000)} {command.max_digits}"
+    if isinstance(command, SetLanguage):
+        return f"SET VARIABLE CHANNEL(language) {command.language}"
+    if isinstance(command, Hangup):
+        return "HANGUP"
+    return None
+
+
+def prompt_result(command: AwaitingCommand, reply: str) -> PromptResult:
+    """Read the AGI reply to ``command`` (a PlayPrompt or CollectDigits)."""
+    m = _REPLY.fullmatch(reply.strip())
+    if m is None or m.group(1) != "200":
+        return _FAILED
+    value, rest = m.group(2), m.group(3)
+    if value.startswith("-"):
+        return _FAILED
+    if isinstance(command, CollectDigits):
+        if not value:
+            return PromptResult(status="timeout" if "(timeout)" in rest else "ok")
+        return PromptResult(value) if set(value) <= DTMF_DIGITS else _FAILED
+    if not value.isdigit():
+        return _FAILED
+    code = int(value)
+    if code == 0:
+        return PromptResult()
+    digit = chr(code) if code < 128 else ""
+    return PromptResult(digit) if digit in DTMF_DIGITS else _FAILED

@@ -1,0 +1,120 @@
+"""Inputs a session takes and commands it returns: frozen, slotted, validated when built.
+
+Inputs: :class:`PromptResult` (how the last prompt ended) and
+:class:`CallerHangup`. Commands: :class:`PlayPrompt` and :class:`CollectDigits`
+await a result; :class:`SetLanguage` does not; :class:`RouteToQueue` and
+:class:`Hangup` end the IVR. Prompt values in commands are sound file names
+already resolved for the caller's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+#: the keys of a phone keypad, as DTMF digits
+DTMF_DIGITS = frozenset("0123456789*#")
+
+PromptStatus = Literal["ok", "timeout", "failed"]
+
+
+def _check_digits(what: str, digits: str) -> None:
+    bad = set(digits) - DTMF_DIGITS
+    if bad:
+        raise ValueError(f"{what} {digits!r} holds non-DTMF characters {''.join(sorted(bad))!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class PromptResult:
+    """How the last PlayPrompt or CollectDigits ended.
+
+    ``status`` is ``ok`` when the prompt ran (``digits`` holds what the caller
+    pressed: the interrupting digit of STREAM FILE, the entry of GET DATA, or
+    "" if none), ``timeout`` when GET DATA got nothing, ``failed`` when the
+    command failed (AGI ``result=-1``, e.g. a missing sound file).
+    """
+
+    digits: str = ""
+    status: PromptStatus = "ok"
+
+    def __post_init__(self) -> None:
+        if self.status not in ("ok", "timeout", "failed"):
+            raise ValueError(f"PromptResult status {self.status!r} is not ok, timeout or failed")
+        _check_digits("PromptResult digits", self.digits)
+        if self.status != "ok" and self.digits:
+            raise ValueError(f"a {self.status} PromptResult carries no digits")
+
+
+@dataclass(frozen=True, slots=True)
+class CallerHangup:
+    """The caller hung up while in the IVR."""
+
+
+IvrInput = PromptResult | CallerHangup
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """One choice the caller made: the digits pressed at a menu node."""
+
+    node: str
+    digits: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlayPrompt:
+    """Play ``prompt`` (AGI ``STREAM FILE``); a digit of ``escape_digits`` interrupts it."""
+
+    prompt: str
+    escape_digits: str = ""
+
+    def __post_init__(self) -> None:
+        _check_digits("escape_digits", self.escape_digits)
+
+
+@dataclass(frozen=True, slots=True)
+class CollectDigits:
+    """Play ``prompt`` and read up to ``max_digits`` digits (AGI ``GET DATA``)."""
+
+    prompt: str
+    timeout_s: float
+    max_digits: int = 1
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0:
+            raise ValueError(f"CollectDigits timeout_s must be > 0, not {self.timeout_s}")
+        if self.max_digits < 1:
+            raise ValueError(f"CollectDigits max_digits must be >= 1, not {self.max_digits}")
+
+
+@dataclass(frozen=True, slots=True)
+class SetLanguage:
+    """Set the channel's language (``CHANNEL(language)``); expects no result."""
+
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouteToQueue:
+    """The IVR is over: enqueue the call in ``queue`` (the ACD takes it from here).
+
+    ``fallback`` is true when the caller made no usable choice (timeouts,
+    invalid digits, failed prompts) and the route is the IVR's fallback.
+    """
+
+    queue: str
+    language: str
+    selections: tuple[Selection, ...] = ()
+    fallback: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    """The IVR is over: hang up the call (only an explicit ``hangup`` option does this)."""
+
+    reason: str
+
+
+Command = PlayPrompt | CollectDigits | SetLanguage | RouteToQueue | Hangup
+#: commands whose result the session waits for
+AwaitingCommand = PlayPrompt | CollectDigits

@@ -1,0 +1,113 @@
+"""The AGI spelling of IVR commands, and AGI replies read back as PromptResult."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+from ivr import (
+    CollectDigits,
+    Hangup,
+    PlayPrompt,
+    PromptResult,
+    RouteToQueue,
+    SetLanguage,
+    agi_command,
+    prompt_result,
+)
+
+TRANSCRIPTS = Path(__file__).resolve().parent / "ami-transcripts"
+
+
+def test_agi_command_spelling() -> None:
+    assert (
+        agi_command(PlayPrompt("hotline/vi/welcome", "12")) == 'STREAM FILE hotline/vi/welcome "12"'
+    )
+    assert agi_command(PlayPrompt("beep")) == 'STREAM FILE beep ""'
+    assert (
+        agi_command(CollectDigits("hotline/en/main-menu", 6.0, 1))
+        == "GET DATA hotline/en/main-menu 6000 1"
+    )
+    assert agi_command(SetLanguage("en")) == "SET VARIABLE CHANNEL(language) en"
+    assert agi_command(Hangup("caller-asked")) == "HANGUP"
+    assert agi_command(RouteToQueue("support", "vi")) is None
+
+
+def replies(name: str) -> list[tuple[str, str]]:
+    """(AGI command, decoded reply) pairs of a recorded transcript, matched by CommandID."""
+    actions = (TRANSCRIPTS / f"{name}.actions.txt").read_bytes().decode()  # keep CRLF
+    sent = {m[2]: m[1] for m in re.finditer(r"Command: (.*?)\r\nCommandID: (\S+)", actions)}
+    stream = (TRANSCRIPTS / f"{name}.ami").read_bytes().decode()
+    pairs = []
+    for message in stream.split("\r\n\r\n"):
+        if message.startswith("Event: AsyncAGIExec\r\n"):
+            headers = dict(line.split(": ", 1) for line in message.split("\r\n"))
+            pairs.append((sent[headers["CommandId"]], unquote(headers["Result"])))
+    return pairs
+
+
+def as_command(line: str) -> PlayPrompt | CollectDigits | None:
+    words = line.split()
+    if line.startswith("STREAM FILE"):
+        return PlayPrompt(words[2], words[3].strip('"'))
+    if line.startswith("GET DATA"):
+        return CollectDigits(words[2], int(words[3]) / 1000, int(words[4]))
+    return None
+
+
+EXPECTED = {
+    # transcript 02: the caller sends 2 during the prompt, then 1 into GET DATA
+    "02-asyncagi-ivr": [PromptResult("2"), PromptResult("1")],
+    # transcript 11: a real SIP caller, RFC 4733 digits
+    "11-pjsip-loopback-asyncagi": [PromptResult("3"), PromptResult("42")],
+    # transcript 13: a missing prompt
+    "13-agi-missing-prompt": [PromptResult(status="failed")] * 2,
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_recorded_replies_read_as_prompt_results(name: str) -> None:
+    results = []
+    for line, reply in replies(name):
+        command = as_command(line)
+        if command is not None:
+            assert agi_command(command) == line
+            results.append(prompt_result(command, reply))
+    assert results == EXPECTED[name]
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("200 result= (timeout)\n", PromptResult(status="timeout")),
+        ("200 result=042\n", PromptResult("042")),  # leading zeros kept
+        ("200 result=4 (timeout)\n", PromptResult("4")),  # typed some, then timed out
+        ("200 result=\n", PromptResult()),  # '#' alone
+        ("200 result=-1\n", PromptResult(status="failed")),
+        (
+            "511 Command Not Permitted on a dead channel or intercept routine\n",
+            PromptResult(status="failed"),
+        ),
+    ],
+)
+def test_get_data_replies(reply: str, expected: PromptResult) -> None:
+    assert prompt_result(CollectDigits("x", 5.0, 4), reply) == expected
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("200 result=0 endpos=8000\n", PromptResult()),
+        ("200 result=35 endpos=100\n", PromptResult("#")),
+        ("200 result=42 endpos=100\n", PromptResult("*")),
+        # 'A' (DTMF A-D exist, but no IVR offers them)
+        ("200 result=65 endpos=100\n", PromptResult(status="failed")),
+        ("200 result=99999999 endpos=0\n", PromptResult(status="failed")),
+        ("510 Invalid or unknown command\n", PromptResult(status="failed")),
+    ],
+)
+def test_stream_file_replies(reply: str, expected: PromptResult) -> None:
+    assert prompt_result(PlayPrompt("x", "12"), reply) == expected

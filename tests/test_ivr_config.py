@@ -1,0 +1,229 @@
+"""The IVR file: the sample loads; every bad file gives `file:line: path: reason` lines."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ivr import IvrConfigError, IvrDefinition, load_ivr, parse_ivr
+
+SAMPLE = Path(__file__).resolve().parents[1] / "config" / "ivr.yaml"
+
+# a small valid file; the tests below break it one way each (line numbers are its own)
+GOOD = textwrap.dedent(
+    """\
+    languages: [vi, en]
+    default_language: vi
+    start: language
+    fallback_queue: support
+    prompts:
+      welcome: {vi: hotline/vi/welcome, en: hotline/en/welcome}
+      menu: {vi: hotline/vi/menu, en: hotline/en/menu}
+    nodes:
+      language:
+        prompt: welcome
+        retries: 0
+        options:
+          1: {language: vi, goto: main}
+          2: {language: en, goto: main}
+        otherwise: {goto: main}
+      main:
+        prompt: menu
+        options:
+          1: {queue: support}
+          0: {queue: support}
+    """
+)
+
+
+def problems_of(tmp_path: Path, text: str, **kwargs: object) -> list[str]:
+    """Write ``text`` as an IVR file, load it, return the problem lines (with the file as `F`)."""
+    path = tmp_path / "ivr.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(IvrConfigError) as caught:
+        load_ivr(path, **kwargs)  # type: ignore[arg-type]
+    lines = [str(p).replace(str(path), "F") for p in caught.value.problems]
+    assert str(caught.value) == "\n".join(str(p) for p in caught.value.problems)
+    return lines
+
+
+def broken(old: str, new: str) -> str:
+    assert GOOD.count(old) == 1, old
+    return GOOD.replace(old, new)
+
+
+def test_sample_config_loads() -> None:
+    ivr = load_ivr(SAMPLE, queues={"support"})
+    assert ivr.languages == ["vi", "en"]
+    assert ivr.default_language == "vi"
+    assert ivr.start == "language"
+    assert ivr.nodes["language"].escape_digits == "12"
+    assert ivr.nodes["main"].escape_digits == "120"
+    assert {a.queue for a in ivr.nodes["main"].options.values()} == {"support"}
+    assert ivr.prompt_file("main_menu", "en") == "hotline/en/main-menu"
+
+
+def test_small_file_loads() -> None:
+    assert isinstance(parse_ivr(GOOD, "good.yaml"), IvrDefinition)
+
+
+def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    text = broken("    retries: 0\n", "    retries: 0\n   prompt: x\n")
+    assert problems_of(tmp_path, text) == [
+        "F:12: YAML syntax error: expected <block end>, but found '<block mapping start>'"
+        " (check the indentation)"
+    ]
+
+
+def test_unclosed_flow_sequence(tmp_path: Path) -> None:
+    text = broken("languages: [vi, en]", "languages: [vi, en")
+    assert problems_of(tmp_path, text) == [
+        "F:2: YAML syntax error: expected ',' or ']', but got ':'"
+    ]
+
+
+def test_unknown_goto(tmp_path: Path) -> None:
+    text = broken("2: {language: en, goto: main}", "2: {language: en, goto: mian}")
+    assert problems_of(tmp_path, text) == [
+        "F:14: nodes.language.options.2.goto: unknown node 'mian'"
+    ]
+
+
+def test_prompt_missing_a_language(tmp_path: Path) -> None:
+    text = broken("menu: {vi: hotline/vi/menu, en: hotline/en/menu}", "menu: {vi: hotline/vi/menu}")
+    assert problems_of(tmp_path, text) == ["F:7: prompts.menu: missing language 'en'"]
+
+
+def test_prompt_in_an_undeclared_language(tmp_path: Path) -> None:
+    text = broken("en: hotline/en/menu}", "en: hotline/en/menu, fr: hotline/fr/menu}")
+    assert problems_of(tmp_path, text) == ["F:7: prompts.menu: unknown language 'fr'"]
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [("7x", "'7x'"), ("10", "'10'"), ("a", "'a'"), ('"12"', "'12'")],
+)
+def test_bad_digit_key(tmp_path: Path, key: str, shown: str) -> None:
+    text = broken("      0: {queue: support}", f"      {key}: {{queue: support}}")
+    assert problems_of(tmp_path, text) == [
+        f"F:20: nodes.main.options.{shown[1:-1]}: {shown} is not a keypad key:"
+        " use one of 0-9, '*' or '#' (quote * and #)"
+    ]
+
+
+def test_star_and_hash_keys_are_allowed() -> None:
+    text = broken(
+        "      0: {queue: support}", '      "*": {queue: support}\n      "#": {goto: language}'
+    )
+    assert parse_ivr(text).nodes["main"].escape_digits == "1*#"
+
+
+def test_unknown_key_suggests_the_close_one(tmp_path: Path) -> None:
+    text = broken("    prompt: menu\n", "    prompt: menu\n    timout_s: 6\n")
+    assert problems_of(tmp_path, text) == [
+        "F:18: nodes.main.timout_s: unknown key (did you mean 'timeout_s'?)"
+    ]
+
+
+def test_unknown_key_lists_allowed_keys(tmp_path: Path) -> None:
+    text = broken("1: {queue: support}", "1: {queue: support, say: hello}")
+    assert problems_of(tmp_path, text) == [
+        "F:19: nodes.main.options.1.say: unknown key (expected one of: language, goto, queue, hangup)"
+    ]
+
+
+def test_missing_key_points_at_its_parent(tmp_path: Path) -> None:
+    text = broken("    prompt: menu\n", "")
+    assert problems_of(tmp_path, text) == ["F:16: nodes.main.prompt: required"]
+
+
+def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
+    text = (
+        GOOD.replace("default_language: vi", "default_language: fr")
+        .replace("retries: 0", "retries: many")
+        .replace("goto: main}\n      2:", "goto: mian}\n      2:")
+        .replace("    prompt: menu\n", "    prompt: menu\n    colour: blue\n")
+        .replace("0: {queue: support}", "0: {queue: support, goto: main}")
+    )
+    assert problems_of(tmp_path, text) == [
+        "F:2: default_language: 'fr' is not one of the languages (vi, en)",
+        "F:11: nodes.language.retries: expected a whole number",
+        "F:13: nodes.language.options.1.goto: unknown node 'mian'",
+        "F:18: nodes.main.colour: unknown key (expected one of: prompt, intro, invalid_prompt,"
+        " timeout_s, retries, options, otherwise)",
+        "F:21: nodes.main.options.0: needs exactly one of goto, queue or hangup (has goto and queue)",
+    ]
+
+
+def test_duplicate_key(tmp_path: Path) -> None:
+    text = broken("      0: {queue: support}", "      1: {queue: billing}")
+    assert problems_of(tmp_path, text) == [
+        "F:20: nodes.main.options.1: duplicate key (first at line 19)"
+    ]
+
+
+def test_timeout_loop_is_refused(tmp_path: Path) -> None:
+    text = broken(
+        "    options:\n      1: {queue",
+        "    otherwise: {goto: language}\n    options:\n      1: {queue",
+    )
+    assert problems_of(tmp_path, text) == [
+        "F:15: nodes.language.otherwise.goto: timeouts loop without reaching a queue"
+        " (language -> main -> language)",
+        "F:18: nodes.main.otherwise.goto: timeouts loop without reaching a queue"
+        " (main -> language -> main)",
+    ]
+
+
+def test_hangup_not_allowed_in_otherwise(tmp_path: Path) -> None:
+    text = broken("otherwise: {goto: main}", "otherwise: {hangup: no-input}")
+    assert problems_of(tmp_path, text) == [
+        "F:15: nodes.language.otherwise: hangup is not allowed here:"
+        " a timeout or a failed prompt never drops the caller"
+    ]
+
+
+def test_unknown_queue_when_queues_are_known(tmp_path: Path) -> None:
+    text = broken("1: {queue: support}", "1: {queue: billing}")
+    assert problems_of(tmp_path, text, queues={"support"}) == [
+        "F:19: nodes.main.options.1.queue: unknown queue 'billing'"
+    ]
+    assert parse_ivr(text).nodes["main"].options["1"].queue == "billing"  # unchecked without a list
+
+
+def test_sound_file_names_agi_can_carry(tmp_path: Path) -> None:
+    text = broken("hotline/en/menu}", 'hotline/en/my menu"}')
+    assert problems_of(tmp_path, text) == [
+        "F:7: prompts.menu.en: 'hotline/en/my menu\"' is not a valid sound file name"
+    ]
+
+
+def test_shared_prompt_string_spreads_to_every_language() -> None:
+    text = broken("menu: {vi: hotline/vi/menu, en: hotline/en/menu}", "menu: hotline/menu")
+    ivr = parse_ivr(text)
+    assert ivr.prompts["menu"] == {"vi": "hotline/menu", "en": "hotline/menu"}
+
+
+def test_unreadable_empty_and_non_mapping_files(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(IvrConfigError) as caught:
+        load_ivr(missing)
+    assert str(caught.value) == f"{missing}: cannot read: No such file or directory"
+    assert problems_of(tmp_path, "") == ["F:1: the file is empty"]
+    assert problems_of(tmp_path, "# only a comment\n") == ["F:1: the file is empty"]
+    assert problems_of(tmp_path, "- vi\n- en\n") == ["F:1: expected a mapping"]
+    (tmp_path / "latin1.yaml").write_bytes(b"languages: [vi]\nx: \xff\n")
+    with pytest.raises(IvrConfigError) as caught:
+        load_ivr(tmp_path / "latin1.yaml")
+    assert str(caught.value).endswith("latin1.yaml: not UTF-8 text (byte 19)")
+
+
+def test_second_document_and_bad_character(tmp_path: Path) -> None:
+    assert problems_of(tmp_path, GOOD + "---\nb: 2\n") == [
+        "F:21: YAML syntax error: expected a single document in the stream, but found another document"
+    ]
+    assert problems_of(tmp_path, "languages: [vi]\nstart: \x07\n") == [
+        "F:2: YAML syntax error: special characters are not allowed (#x0007)"
+    ]
