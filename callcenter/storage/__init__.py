@@ -1,0 +1,69 @@
+"""Storage: SQLAlchemy models, engine, Alembic migrations and the write path.
+
+Typical wiring in the composition root::
+
+    await migrate(url)
+    engine = make_engine(url)
+    store = Store(make_session_factory(engine))
+    async with StoreWriter(store) as writer:
+        writer.submit(RecordCallEvent(call_id, now, "ivr_digit", {"digit": "1"}))
+    await engine.dispose()
+"""
+
+from callcenter.storage.engine import (
+    DEFAULT_URL,
+    alembic_config,
+    make_engine,
+    make_session_factory,
+    migrate,
+)
+from callcenter.storage.errors import (
+    AgentRejected,
+    CustomerRejected,
+    DispositionRejected,
+    DuplicateOutcome,
+    StorageError,
+    UnknownCall,
+    WriterClosed,
+)
+from callcenter.storage.models import AgentRole, CallOutcome, call_key
+from callcenter.storage.store import DEFAULT_DISPOSITION_CODES, MAX_NOTES_LENGTH, Store
+from callcenter.storage.writer import StoreWriter
+from callcenter.storage.writes import (
+    RecordAgentState,
+    RecordCallEvent,
+    RecordCallStarted,
+    RecordCallUpdate,
+    RecordOutcome,
+    RecordRecording,
+    WriteRequest,
+)
+
+__all__ = [
+    "DEFAULT_DISPOSITION_CODES",
+    "DEFAULT_URL",
+    "MAX_NOTES_LENGTH",
+    "AgentRejected",
+    "AgentRole",
+    "CallOutcome",
+    "CustomerRejected",
+    "DispositionRejected",
+    "DuplicateOutcome",
+    "RecordAgentState",
+    "RecordCallEvent",
+    "RecordCallStarted",
+    "RecordCallUpdate",
+    "RecordOutcome",
+    "RecordRecording",
+    "StorageError",
+    "Store",
+    "StoreWriter",
+    "UnknownCall",
+    "WriteRequest",
+    "WriterClosed",
+    "alembic_config",
+    "call_key",
+    "make_engine",
+    "make_session_factory",
+    "migrate",
+]

@@ -1,0 +1,294 @@
+"""The SQL schema of Hotline as typed SQLAlchemy 2 models.
+
+Rules of this module:
+
+- Every timestamp is timezone-aware UTC in Python (:class:`UTCDateTime`);
+  a naive datetime is refused when written, never guessed at.
+- Every constraint has a name (``NAMING_CONVENTION``), so migrations can
+  refer to it on SQLite and PostgreSQL alike.
+- The initial Alembic migration mirrors this file; ``tests/test_storage.py``
+  checks that autogenerate finds no difference. Change both together.
+- A call's id is a string chosen by the shell (:func:`call_key`), so write
+  requests can be queued before the row exists (see ``writer.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "Agent",
+    "AgentRole",
+    "AgentStateChange",
+    "Base",
+    "Call",
+    "CallEvent",
+    "CallOutcome",
+    "Customer",
+    "CustomerPhone",
+    "Interaction",
+    "QueueOutcome",
+    "Recording",
+    "UTCDateTime",
+    "call_key",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class CallOutcome(enum.StrEnum):
+    """How a call ended, from the caller's side."""
+
+    #: An agent answered it.
+    ANSWERED = "answered"
+    #: The caller hung up while queued.
+    ABANDONED = "abandoned"
+    #: The queue gave up on it (max wait reached) and sent it elsewhere.
+    TIMEOUT = "timeout"
+    #: The caller hung up in the IVR, before reaching a queue.
+    IVR_HANGUP = "ivr_hangup"
+    #: A technical failure (originate refused, channel lost, ...).
+    FAILED = "failed"
+
+
+class AgentRole(enum.StrEnum):
+    """What a login may do in the web application."""
+
+    #: Takes calls, sees own screen-pops.
+    AGENT = "agent"
+    #: Also watches queues and agents.
+    SUPERVISOR = "supervisor"
+    #: Also manages users and configuration.
+    ADMIN = "admin"
+
+
+def _in(values: type[enum.StrEnum], column: str) -> str:
+    quoted = ", ".join(f"'{member.value}'" for member in values)
+    return f"{column} IN ({quoted})"
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp that is always timezone-aware UTC on the Python side.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so the value
+    is stored as naive UTC text and UTC is put back when it is read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: Hotline stores aware UTC timestamps only")
+        value = value.astimezone(dt.UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+#: JSON everywhere, JSONB on PostgreSQL (comparable, indexable).
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+#: 64-bit ids for the tables that grow with traffic; SQLite needs INTEGER
+#: for its rowid alias to autoincrement.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSONType}
+
+
+def call_key(node: str, linkedid: str) -> str:
+    """The id of a call: Asterisk's Linkedid is unique per node, not across nodes."""
+    return f"{node}/{linkedid}"
+
+
+class Call(Base):
+    """One call into the hotline: the channels sharing a Linkedid on one node."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        UniqueConstraint("node", "linkedid"),
+        CheckConstraint(_in(CallOutcome, "outcome"), name="outcome"),
+        Index(None, "started_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(96), primary_key=True)
+    linkedid: Mapped[str] = mapped_column(String(64))
+    node: Mapped[str] = mapped_column(String(32))
+    caller_number: Mapped[str | None] = mapped_column(String(64))
+    caller_name: Mapped[str | None] = mapped_column(String(128))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    language: Mapped[str | None] = mapped_column(String(16))
+    ivr_selections: Mapped[list[Any] | None] = mapped_column(JSONType)
+    queue: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime]
+    queued_at: Mapped[dt.datetime | None]
+    answered_at: Mapped[dt.datetime | None]
+    ended_at: Mapped[dt.datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), index=True
+    )
+    wait_s: Mapped[float | None] = mapped_column(Float)
+    talk_s: Mapped[float | None] = mapped_column(Float)
+
+
+class CallEvent(Base):
+    """Something that happened to a call (IVR digit, offer, transfer ...), in order."""
+
+    __tablename__ = "call_events"
+    __table_args__ = (Index(None, "call_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime]
+    kind: Mapped[str] = mapped_column(String(48))
+    data: Mapped[dict[str, Any] | None]
+
+
+class QueueOutcome(Base):
+    """How a queued call left its queue; one per call (the unique key is the guard)."""
+
+    __tablename__ = "queue_outcomes"
+    __table_args__ = (
+        CheckConstraint(_in(CallOutcome, "outcome"), name="outcome"),
+        Index(None, "queue", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    queue: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    wait_s: Mapped[float] = mapped_column(Float)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    at: Mapped[dt.datetime]
+
+
+class Agent(Base):
+    """A login: agent, supervisor or admin. The password is an argon2 hash."""
+
+    __tablename__ = "agents"
+    __table_args__ = (CheckConstraint(_in(AgentRole, "role"), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    #: The dial string of the agent's phone, e.g. ``PJSIP/1001``.
+    device: Mapped[str | None] = mapped_column(String(128))
+    #: Names of the queues the agent serves.
+    queues: Mapped[list[str]] = mapped_column(JSONType, default=list)
+
+
+class AgentStateChange(Base):
+    """An agent moved between states (available, ringing, on_call, wrap_up, paused ...)."""
+
+    __tablename__ = "agent_state_changes"
+    __table_args__ = (Index(None, "agent_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime]
+    old: Mapped[str | None] = mapped_column(String(32))
+    new: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(128))
+
+
+class Recording(Base):
+    """A MixMonitor file and what is known about it; one row per file path."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="RESTRICT"), index=True)
+    path: Mapped[str] = mapped_column(String(512), unique=True)
+    mixmonitor_id: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class Customer(Base):
+    """A customer of the built-in SQL CRM."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    full_name: Mapped[str] = mapped_column(String(128))
+    account_no: Mapped[str | None] = mapped_column(String(32), unique=True)
+    #: ``vip`` or ``standard`` (free text, the ACD maps it to a priority).
+    tier: Mapped[str] = mapped_column(String(16), default="standard")
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class CustomerPhone(Base):
+    """A customer's number in E.164 (``crm_bridge.numbers``); a number has one owner."""
+
+    __tablename__ = "customer_phones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    e164: Mapped[str] = mapped_column(String(20), unique=True)
+
+
+class Interaction(Base):
+    """An agent's disposition of a call, with notes: the CRM's contact history."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (Index(None, "customer_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    call_id: Mapped[str | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="SET NULL"), index=True
+    )
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime]
+    disposition: Mapped[str] = mapped_column(String(32))
+    notes: Mapped[str | None] = mapped_column(Text)

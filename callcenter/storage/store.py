@@ -1,0 +1,422 @@
+"""The repository the shell calls: direct, awaited reads and writes.
+
+Every public method runs in its own transaction. High-rate writes (call
+events, agent states) should go through ``StoreWriter.submit`` instead; it
+applies the same :mod:`~callcenter.storage.writes` requests in batches.
+
+Outcome idempotency: :meth:`Store.record_outcome` raises
+:class:`DuplicateOutcome` for a call that already has one. The check is made
+before writing, and the ``uq_queue_outcomes_call_id`` constraint backs it
+against concurrent writers (the IntegrityError is turned into the same error).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from argon2 import PasswordHasher
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from callcenter.storage.engine import WRITE_TRANSACTION
+from callcenter.storage.errors import (
+    AgentRejected,
+    CustomerRejected,
+    DispositionRejected,
+    DuplicateOutcome,
+)
+from callcenter.storage.models import (
+    Agent,
+    AgentRole,
+    Call,
+    CallEvent,
+    Customer,
+    CustomerPhone,
+    Interaction,
+    QueueOutcome,
+    Recording,
+)
+from callcenter.storage.passwords import Passwords
+from callcenter.storage.writes import (
+    RecordAgentState,
+    RecordCallEvent,
+    RecordCallStarted,
+    RecordCallUpdate,
+    RecordOutcome,
+    RecordRecording,
+    WriteRequest,
+    apply_write,
+)
+from crm_bridge.numbers import normalize_number
+
+__all__ = ["DEFAULT_DISPOSITION_CODES", "MAX_NOTES_LENGTH", "Store", "utcnow"]
+
+#: What an agent may pick after a call; a deployment can pass its own set.
+DEFAULT_DISPOSITION_CODES = frozenset(
+    {
+        "resolved",
+        "follow_up",
+        "escalated",
+        "callback_requested",
+        "complaint",
+        "information",
+        "sales",
+        "wrong_number",
+        "no_action",
+    }
+)
+MAX_NOTES_LENGTH = 2000
+_MAX_USERNAME_LENGTH = 64
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Store:
+    """Reads and writes of Hotline's SQL store over an ``async_sessionmaker``.
+
+    ``hasher`` is the argon2 hasher for passwords (tests pass a cheap one;
+    see :mod:`~callcenter.storage.passwords`).
+    ``clock`` stamps rows whose time the caller does not give.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        hasher: PasswordHasher | None = None,
+        disposition_codes: Iterable[str] = DEFAULT_DISPOSITION_CODES,
+        max_notes_length: int = MAX_NOTES_LENGTH,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.sessions = sessions
+        self.passwords = Passwords(hasher)
+        self.disposition_codes = frozenset(disposition_codes)
+        self.max_notes_length = max_notes_length
+        self._clock = clock
+
+    # -- the write path shared with StoreWriter ---------------------------
+
+    @asynccontextmanager
+    async def write_session(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction meant to write (committed on exit)."""
+        async with self.sessions() as session, session.begin():
+            await session.connection(execution_options=WRITE_TRANSACTION)
+            yield session
+
+    async def apply(self, *requests: WriteRequest) -> None:
+        """Apply write requests in one transaction, all or nothing."""
+        async with self.write_session() as session:
+            for request in requests:
+                await apply_write(session, request)
+
+    async def record_call_started(
+        self,
+        call_id: str,
+        linkedid: str,
+        node: str,
+        started_at: dt.datetime,
+        *,
+        caller_number: str | None = None,
+        caller_name: str | None = None,
+        customer_id: int | None = None,
+        language: str | None = None,
+    ) -> None:
+        """Record a new call (a second start of the same ``call_id`` is ignored)."""
+        await self.apply(
+            RecordCallStarted(
+                call_id,
+                linkedid,
+                node,
+                started_at,
+                caller_number,
+                caller_name,
+                customer_id,
+                language,
+            )
+        )
+
+    async def record_call_update(self, call_id: str, **changes: Any) -> None:
+        """Set fields of a call (see :class:`RecordCallUpdate`); raises UnknownCall."""
+        await self.apply(RecordCallUpdate(call_id, **changes))
+
+    async def record_call_event(
+        self, call_id: str, kind: str, at: dt.datetime, data: dict[str, Any] | None = None
+    ) -> None:
+        await self.apply(RecordCallEvent(call_id, at, kind, data))
+
+    async def record_outcome(
+        self,
+        call_id: str,
+        queue: str,
+        outcome: str,
+        wait_s: float,
+        at: dt.datetime,
+        agent_id: int | None = None,
+    ) -> None:
+        """Record how a call left its queue; raises :class:`DuplicateOutcome` the second time."""
+        try:
+            await self.apply(RecordOutcome(call_id, queue, outcome, wait_s, at, agent_id))
+        except IntegrityError as exc:
+            async with self.sessions() as session:
+                taken = await session.scalar(
+                    select(QueueOutcome.id).where(QueueOutcome.call_id == call_id)
+                )
+            if taken is not None:
+                raise DuplicateOutcome(call_id) from exc
+            raise
+
+    async def record_agent_state(
+        self,
+        agent_id: int,
+        new: str,
+        at: dt.datetime,
+        old: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        await self.apply(RecordAgentState(agent_id, at, new, old, reason))
+
+    async def record_recording(
+        self,
+        call_id: str,
+        path: str,
+        started_at: dt.datetime,
+        *,
+        mixmonitor_id: str | None = None,
+        ended_at: dt.datetime | None = None,
+        duration_s: float | None = None,
+        size_bytes: int | None = None,
+        sha256: str | None = None,
+    ) -> None:
+        """Record a recording's metadata; a second report for the same path fills it in."""
+        await self.apply(
+            RecordRecording(
+                call_id, path, started_at, mixmonitor_id, ended_at, duration_s, size_bytes, sha256
+            )
+        )
+
+    # -- agents and logins ------------------------------------------------
+
+    async def create_agent(
+        self,
+        username: str,
+        password: str,
+        role: str = AgentRole.AGENT,
+        *,
+        display_name: str | None = None,
+        device: str | None = None,
+        queues: Sequence[str] = (),
+    ) -> Agent:
+        """Create a login with an argon2 password hash; raises :class:`AgentRejected`."""
+        if not username or len(username) > _MAX_USERNAME_LENGTH or username != username.strip():
+            raise AgentRejected(f"username {username!r}", code="bad_username")
+        if role not in {member.value for member in AgentRole}:
+            raise AgentRejected(f"role {role!r}", code="bad_role")
+        if not password:
+            raise AgentRejected(f"for {username!r}", code="empty_password")
+        password_hash = await self.passwords.hash(password)
+        agent = Agent(
+            username=username,
+            display_name=display_name or username,
+            role=str(role),
+            password_hash=password_hash,
+            device=device,
+            queues=list(queues),
+        )
+        try:
+            async with self.write_session() as session:
+                if await session.scalar(select(Agent.id).where(Agent.username == username)):
+                    raise AgentRejected(username, code="duplicate_username")
+                session.add(agent)
+        except IntegrityError as exc:
+            raise AgentRejected(username, code="duplicate_username") from exc
+        return agent
+
+    async def verify_login(self, username: str, password: str) -> Agent | None:
+        """The agent if ``password`` is right, else None (unknown users take as long)."""
+        async with self.sessions() as session:
+            agent = await session.scalar(select(Agent).where(Agent.username == username))
+        if agent is None:
+            await self.passwords.verify_nobody(password)
+            return None
+        if not await self.passwords.verify(agent.password_hash, password):
+            return None
+        if self.passwords.needs_rehash(agent.password_hash):
+            agent.password_hash = await self.passwords.hash(password)
+            async with self.write_session() as session:
+                await session.merge(agent)
+        return agent
+
+    async def list_agents(self) -> list[Agent]:
+        async with self.sessions() as session:
+            return list(await session.scalars(select(Agent).order_by(Agent.id)))
+
+    # -- built-in CRM -----------------------------------------------------
+
+    async def add_customer(
+        self,
+        full_name: str,
+        numbers: Iterable[str],
+        *,
+        account_no: str | None = None,
+        tier: str = "standard",
+        notes: str | None = None,
+        region: str = "VN",
+    ) -> Customer:
+        """Add a customer; numbers in any spelling are stored as E.164.
+
+        Raises :class:`CustomerRejected` (nothing written) for an empty name,
+        an invalid number, a number another customer has, or a reused account.
+        """
+        customer, phones = self._new_customer(full_name, numbers, account_no, tier, notes, region)
+        try:
+            async with self.write_session() as session:
+                await self._insert_customer(session, customer, phones)
+        except IntegrityError as exc:  # lost a race with another writer
+            code = "number_taken" if "e164" in str(exc.orig) else "duplicate_account"
+            raise CustomerRejected(f"{full_name!r}: {exc.orig}", code=code) from exc
+        return customer
+
+    async def add_customers(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Add many customers in one transaction (seeding); each row is
+        :meth:`add_customer`'s keyword arguments. All or nothing."""
+        count = 0
+        async with self.write_session() as session:
+            for row in rows:
+                row = dict(row)
+                customer, phones = self._new_customer(
+                    row.pop("full_name"),
+                    row.pop("numbers"),
+                    row.pop("account_no", None),
+                    row.pop("tier", "standard"),
+                    row.pop("notes", None),
+                    row.pop("region", "VN"),
+                )
+                if row:
+                    raise TypeError(f"unexpected customer fields: {sorted(row)}")
+                await self._insert_customer(session, customer, phones)
+                count += 1
+        return count
+
+    @staticmethod
+    def _new_customer(
+        full_name: str,
+        numbers: Iterable[str],
+        account_no: str | None,
+        tier: str,
+        notes: str | None,
+        region: str,
+    ) -> tuple[Customer, list[str]]:
+        if not full_name or not full_name.strip():
+            raise CustomerRejected("empty name", code="no_name")
+        phones: list[str] = []
+        for raw in numbers:
+            e164 = normalize_number(raw, region)
+            if e164 is None:
+                raise CustomerRejected(f"{raw!r}", code="invalid_number")
+            if e164 not in phones:
+                phones.append(e164)
+        customer = Customer(
+            full_name=full_name.strip(), account_no=account_no, tier=tier, notes=notes
+        )
+        return customer, phones
+
+    @staticmethod
+    async def _insert_customer(
+        session: AsyncSession, customer: Customer, phones: list[str]
+    ) -> None:
+        if customer.account_no is not None and await session.scalar(
+            select(Customer.id).where(Customer.account_no == customer.account_no)
+        ):
+            raise CustomerRejected(customer.account_no, code="duplicate_account")
+        if phones:
+            taken = await session.scalar(
+                select(CustomerPhone.e164).where(CustomerPhone.e164.in_(phones)).limit(1)
+            )
+            if taken is not None:
+                raise CustomerRejected(taken, code="number_taken")
+        session.add(customer)
+        await session.flush()
+        session.add_all(CustomerPhone(customer_id=customer.id, e164=e164) for e164 in phones)
+
+    async def save_disposition(
+        self,
+        call_id: str | None,
+        agent_id: int | None,
+        code: str,
+        notes: str = "",
+        *,
+        customer_id: int | None = None,
+        at: dt.datetime | None = None,
+    ) -> Interaction:
+        """Write an agent's disposition of a call to the contact history.
+
+        Raises :class:`DispositionRejected` with a reason code and writes
+        nothing when the code is not allowed, the notes are too long, or the
+        call or agent does not exist. The customer defaults to the call's.
+        """
+        if code not in self.disposition_codes:
+            raise DispositionRejected(
+                f"{code!r} is not one of {sorted(self.disposition_codes)}", code="unknown_code"
+            )
+        if len(notes) > self.max_notes_length:
+            raise DispositionRejected(
+                f"{len(notes)} characters, at most {self.max_notes_length}", code="notes_too_long"
+            )
+        async with self.write_session() as session:
+            if call_id is not None:
+                call = await session.get(Call, call_id)
+                if call is None:
+                    raise DispositionRejected(f"no call {call_id!r}", code="unknown_call")
+                if customer_id is None:
+                    customer_id = call.customer_id
+            if agent_id is not None and await session.get(Agent, agent_id) is None:
+                raise DispositionRejected(f"no agent {agent_id!r}", code="unknown_agent")
+            interaction = Interaction(
+                call_id=call_id,
+                customer_id=customer_id,
+                agent_id=agent_id,
+                created_at=at or self._clock(),
+                disposition=code,
+                notes=notes or None,
+            )
+            session.add(interaction)
+        return interaction
+
+    # -- reads -------------------------------------------------------------
+
+    async def get_call(self, call_id: str) -> Call | None:
+        async with self.sessions() as session:
+            return await session.get(Call, call_id)
+
+    async def list_call_events(self, call_id: str) -> list[CallEvent]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(CallEvent)
+                .where(CallEvent.call_id == call_id)
+                .order_by(CallEvent.at, CallEvent.id)
+            )
+            return list(rows)
+
+    async def count_outcomes(self, queue: str | None = None) -> dict[str, int]:
+        """How many calls ended each way (``{"answered": 12, "abandoned": 3}``)."""
+        query = select(QueueOutcome.outcome, func.count()).group_by(QueueOutcome.outcome)
+        if queue is not None:
+            query = query.where(QueueOutcome.queue == queue)
+        async with self.sessions() as session:
+            return {outcome: count for outcome, count in (await session.execute(query)).all()}
+
+    async def list_recordings(
+        self, call_id: str | None = None, limit: int = 100
+    ) -> list[Recording]:
+        """Recordings, newest first, optionally of one call."""
+        query = select(Recording).order_by(Recording.started_at.desc(), Recording.id.desc())
+        if call_id is not None:
+            query = query.where(Recording.call_id == call_id)
+        async with self.sessions() as session:
+            return list(await session.scalars(query.limit(limit)))

@@ -1,0 +1,282 @@
+"""Storage over real databases: migrations, calls and outcomes, logins, dispositions.
+
+Each test runs on SQLite and PostgreSQL (``db_url`` in conftest.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from argon2 import PasswordHasher
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from callcenter.storage import (
+    AgentRejected,
+    CustomerRejected,
+    DispositionRejected,
+    DuplicateOutcome,
+    Store,
+    UnknownCall,
+    call_key,
+    make_engine,
+    make_session_factory,
+    migrate,
+)
+from callcenter.storage.models import Base, Interaction
+
+T0 = dt.datetime(2026, 3, 2, 8, 30, tzinfo=dt.UTC)
+TABLES = {
+    "agent_state_changes",
+    "agents",
+    "call_events",
+    "calls",
+    "customer_phones",
+    "customers",
+    "interactions",
+    "queue_outcomes",
+    "recordings",
+}
+
+
+def cheap_hasher() -> PasswordHasher:
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    await migrate(db_url)
+    engine = make_engine(db_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def store(engine: AsyncEngine) -> Store:
+    return Store(make_session_factory(engine), hasher=cheap_hasher())
+
+
+async def start_call(store: Store, linkedid: str = "1700000000.1", **kw: object) -> str:
+    call_id = call_key("pbx1", linkedid)
+    await store.record_call_started(call_id, linkedid, "pbx1", T0, **kw)  # type: ignore[arg-type]
+    return call_id
+
+
+async def test_migrate_from_empty_creates_every_table(db_url: str) -> None:
+    await migrate(db_url)
+    await migrate(db_url)  # already at head: a no-op
+    engine = make_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            names = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+            version = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).one()
+    finally:
+        await engine.dispose()
+    assert names == TABLES | {"alembic_version"}
+    assert version == ("0001",)
+
+
+async def test_migration_matches_models(engine: AsyncEngine) -> None:
+    def diff(conn: sa.Connection, metadata: sa.MetaData) -> list[object]:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+    async with engine.connect() as conn:
+        assert await conn.run_sync(diff, Base.metadata) == []
+        # The comparison does see differences: a column the migration lacks.
+        changed = sa.MetaData()
+        for table in Base.metadata.sorted_tables:
+            table.to_metadata(changed)
+        changed.tables["calls"].append_column(sa.Column("extra", sa.Integer()))
+        assert [d[0] for d in await conn.run_sync(diff, changed)] == ["add_column"]
+
+
+async def test_call_events_and_one_outcome_per_call(store: Store) -> None:
+    call_id = await start_call(store, caller_number="+84901234567", language="vi")
+    await store.record_call_started(call_id, "1700000000.1", "pbx1", T0)  # replay: ignored
+    await store.record_call_event(
+        call_id, "ivr_digit", T0 + dt.timedelta(seconds=3), {"digit": "1"}
+    )
+    await store.record_call_event(call_id, "queued", T0 + dt.timedelta(seconds=5), {"q": "support"})
+    await store.record_call_update(
+        call_id, ivr_selections=("1", "2"), queued_at=T0 + dt.timedelta(seconds=5)
+    )
+    agent = await store.create_agent("agent1", "agent1-pass")
+
+    await store.record_outcome(
+        call_id, "support", "answered", 12.5, T0 + dt.timedelta(seconds=17), agent.id
+    )
+    with pytest.raises(DuplicateOutcome) as err:
+        await store.record_outcome(call_id, "support", "abandoned", 30.0, T0)
+    assert err.value.code == "duplicate_outcome"
+
+    call = await store.get_call(call_id)
+    assert call is not None
+    assert (call.outcome, call.queue, call.wait_s, call.agent_id) == (
+        "answered",
+        "support",
+        12.5,
+        agent.id,
+    )
+    assert call.ivr_selections == ["1", "2"]
+    assert call.started_at == T0 and call.started_at.tzinfo is not None
+    events = await store.list_call_events(call_id)
+    assert [(e.kind, e.data) for e in events] == [
+        ("ivr_digit", {"digit": "1"}),
+        ("queued", {"q": "support"}),
+    ]
+    assert await store.count_outcomes() == {"answered": 1}
+
+
+async def test_outcome_rules_are_checked(store: Store) -> None:
+    with pytest.raises(ValueError, match="hung_up"):
+        await store.record_outcome("pbx1/1", "support", "hung_up", 1.0, T0)
+    with pytest.raises(ValueError, match="naive"):
+        await store.record_call_event("pbx1/1", "x", dt.datetime(2026, 1, 1))
+    with pytest.raises(UnknownCall):
+        await store.record_outcome("pbx1/nope", "support", "abandoned", 1.0, T0)
+    assert await store.count_outcomes() == {}
+
+
+async def test_unique_constraint_backs_the_outcome_check(engine: AsyncEngine) -> None:
+    store = Store(make_session_factory(engine))
+    call_id = await start_call(store)
+    await store.record_outcome(call_id, "support", "abandoned", 40.0, T0)
+    with pytest.raises(sa.exc.IntegrityError):
+        async with store.sessions() as session, session.begin():
+            await session.execute(
+                sa.insert(Base.metadata.tables["queue_outcomes"]).values(
+                    call_id=call_id, queue="support", outcome="answered", wait_s=1.0, at=T0
+                )
+            )
+
+
+async def test_agent_login(store: Store) -> None:
+    agent = await store.create_agent(
+        "agent1", "agent1-pass", display_name="Nguyễn Văn An", device="PJSIP/1001", queues=["vip"]
+    )
+    assert agent.password_hash.startswith("$argon2id$")
+    assert "agent1-pass" not in agent.password_hash
+
+    found = await store.verify_login("agent1", "agent1-pass")
+    assert found is not None
+    assert (found.id, found.display_name, found.role, found.queues) == (
+        agent.id,
+        "Nguyễn Văn An",
+        "agent",
+        ["vip"],
+    )
+    assert await store.verify_login("agent1", "wrong") is None
+    assert await store.verify_login("nobody", "agent1-pass") is None
+
+    with pytest.raises(AgentRejected) as err:
+        await store.create_agent("agent1", "other")
+    assert err.value.code == "duplicate_username"
+    with pytest.raises(AgentRejected) as err:
+        await store.create_agent("boss", "pw", role="king")
+    assert err.value.code == "bad_role"
+
+
+async def test_login_rehashes_a_weak_hash(engine: AsyncEngine) -> None:
+    weak = Store(make_session_factory(engine), hasher=cheap_hasher())
+    await weak.create_agent("supervisor", "supervisor-pass", "supervisor")
+    strong_hasher = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
+    strong = Store(make_session_factory(engine), hasher=strong_hasher)
+    assert await strong.verify_login("supervisor", "supervisor-pass") is not None
+    (agent,) = await strong.list_agents()
+    assert not strong_hasher.check_needs_rehash(agent.password_hash)
+
+
+async def interactions(store: Store) -> list[Interaction]:
+    async with store.sessions() as session:
+        return list(await session.scalars(sa.select(Interaction)))
+
+
+async def test_disposition_saved_with_the_calls_customer(store: Store) -> None:
+    customer = await store.add_customer("Trần Thị Bích", ["0901234567"], account_no="1000001")
+    call_id = await start_call(store, customer_id=customer.id)
+    agent = await store.create_agent("agent1", "agent1-pass")
+
+    saved = await store.save_disposition(call_id, agent.id, "resolved", "Đã đổi gói cước")
+
+    (row,) = await interactions(store)
+    assert (row.id, row.call_id, row.customer_id, row.agent_id) == (
+        saved.id,
+        call_id,
+        customer.id,
+        agent.id,
+    )
+    assert (row.disposition, row.notes) == ("resolved", "Đã đổi gói cước")
+    assert row.created_at.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("code", "notes", "call", "reason"),
+    [
+        ("teleported", "", "known", "unknown_code"),
+        ("resolved", "x" * 2001, "known", "notes_too_long"),
+        ("resolved", "", "pbx1/unknown", "unknown_call"),
+    ],
+)
+async def test_bad_disposition_is_rejected_and_writes_nothing(
+    store: Store, code: str, notes: str, call: str, reason: str
+) -> None:
+    call_id = await start_call(store)
+    agent = await store.create_agent("agent1", "agent1-pass")
+    with pytest.raises(DispositionRejected) as err:
+        await store.save_disposition(call_id if call == "known" else call, agent.id, code, notes)
+    assert err.value.code == reason
+    assert await interactions(store) == []
+
+
+async def test_customer_rules(store: Store) -> None:
+    await store.add_customer("Lê Văn Cường", ["0912345678", "+84 91 234 5678"], account_no="7")
+    with pytest.raises(CustomerRejected) as err:
+        await store.add_customer("Phạm Thị Dung", ["84912345678"])
+    assert err.value.code == "number_taken"
+    with pytest.raises(CustomerRejected) as err:
+        await store.add_customer("Phạm Thị Dung", ["not a number"])
+    assert err.value.code == "invalid_number"
+    with pytest.raises(CustomerRejected) as err:
+        await store.add_customer("Phạm Thị Dung", ["0987654321"], account_no="7")
+    assert err.value.code == "duplicate_account"
+
+
+async def test_recordings_are_merged_by_path(store: Store) -> None:
+    call_id = await start_call(store)
+    path = "/var/spool/asterisk/monitor/2026/03/02/pbx1-1700000000.1.wav"
+    await store.record_recording(call_id, path, T0, mixmonitor_id="0x55d0c0")
+    await store.record_recording(
+        call_id,
+        path,
+        T0,
+        ended_at=T0 + dt.timedelta(seconds=95),
+        duration_s=95.0,
+        size_bytes=1_520_044,
+        sha256="ab" * 32,
+    )
+    (recording,) = await store.list_recordings()
+    assert (recording.path, recording.mixmonitor_id, recording.size_bytes) == (
+        path,
+        "0x55d0c0",
+        1_520_044,
+    )
+    assert recording.ended_at == T0 + dt.timedelta(seconds=95)
+    assert await store.list_recordings(call_id="pbx1/other") == []
+
+
+async def test_agent_state_changes_are_recorded(store: Store) -> None:
+    agent = await store.create_agent("agent1", "agent1-pass")
+    await store.record_agent_state(agent.id, "available", T0)
+    await store.record_agent_state(agent.id, "paused", T0, old="available", reason="lunch")
+    async with store.sessions() as session:
+        rows = (
+            await session.execute(
+                sa.text("SELECT old, new, reason FROM agent_state_changes ORDER BY id")
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [(None, "available", None), ("available", "paused", "lunch")]
