@@ -1,0 +1,199 @@
+"""Live fan-out: wallboard snapshots to supervisors, screen-pops to agents.
+
+Rules:
+
+1. The controller never waits on a browser. ``publish_wallboard`` and
+   ``push_to_agent`` are plain synchronous calls that serialize the message
+   once and drop it into per-socket mailboxes; the WebSocket handlers drain
+   the mailboxes at their own pace.
+2. A wallboard mailbox holds one snapshot: a newer one replaces an unsent one,
+   so a slow browser sees fewer frames, never stale ones and never a backlog.
+3. An agent mailbox is a bounded FIFO (screen-pops must arrive in order); when
+   a browser is so slow that it fills up, the oldest message is dropped and
+   counted in ``dropped``.
+4. ``delivered`` counts a message once, the first time a handler reports that
+   it reached an open socket (an agent with two tabs open is still one pop).
+
+Call the hub from the event loop's thread only (a pjsua2 or other thread hands
+over with ``loop.call_soon_threadsafe``). Nothing here knows about aiohttp: a mailbox yields ``Outgoing`` items and the
+handler reports back with ``record_delivery``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter, deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_AGENT_MAILBOX = 64
+
+
+@dataclass(slots=True, eq=False)
+class Outgoing:
+    """One message, serialized once, shared by every mailbox it was put in."""
+
+    #: The message's ``type`` (``wallboard``, ``screen_pop``, ``state`` ...).
+    kind: str
+    text: str
+    delivered: bool = field(default=False)
+
+
+class Mailbox:
+    """The queue between the hub and one open WebSocket."""
+
+    __slots__ = ("topic", "_items", "_wakeup", "_closed", "__weakref__")
+
+    def __init__(self, topic: str, maxlen: int) -> None:
+        #: ``"wallboard"`` or ``"agent:<id>"``.
+        self.topic = topic
+        self._items: deque[Outgoing] = deque(maxlen=maxlen)
+        self._wakeup = asyncio.Event()
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def put(self, item: Outgoing) -> Outgoing | None:
+        """Queue ``item``; return the message pushed out to make room, if any."""
+        if self._closed:
+            return None
+        evicted = self._items[0] if len(self._items) == self._items.maxlen else None
+        self._items.append(item)
+        self._wakeup.set()
+        return evicted
+
+    def close(self) -> None:
+        """Wake the reader; ``get`` returns ``None`` once the queue is drained."""
+        self._closed = True
+        self._wakeup.set()
+
+    async def get(self) -> Outgoing | None:
+        """The next message, or ``None`` when the mailbox was closed."""
+        while not self._items:
+            if self._closed:
+                return None
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        return self._items.popleft()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _dumps(message: Mapping[str, Any]) -> str:
+    # ensure_ascii=False: Vietnamese names travel as UTF-8, not \u escapes.
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+
+class LiveHub:
+    """Fan-out of live updates to the open WebSockets of one controller."""
+
+    def __init__(self, *, agent_mailbox: int = DEFAULT_AGENT_MAILBOX) -> None:
+        if agent_mailbox < 1:
+            raise ValueError("agent_mailbox must be at least 1")
+        self._agent_mailbox = agent_mailbox
+        self._wallboards: set[Mailbox] = set()
+        self._agents: dict[str, set[Mailbox]] = {}
+        self._latest: Mapping[str, Any] | None = None
+        #: Messages handed to the hub, by type.
+        self.pushed: Counter[str] = Counter()
+        #: Messages that reached at least one open socket, by type.
+        self.delivered: Counter[str] = Counter()
+        #: Messages evicted from a full mailbox before being sent, by type.
+        self.dropped: Counter[str] = Counter()
+
+    # -- publishing (the controller's side)
+
+    @property
+    def latest_wallboard(self) -> Mapping[str, Any] | None:
+        """The last snapshot published, or ``None``."""
+        return self._latest
+
+    def publish_wallboard(self, snapshot: Mapping[str, Any]) -> int:
+        """Keep ``snapshot`` as the latest and offer it to every wallboard.
+
+        Returns the number of open wallboards. Never blocks: an unsent older
+        snapshot is replaced (not counted as dropped: coalescing is the point).
+        """
+        message = {"type": "wallboard", **snapshot}
+        item = Outgoing("wallboard", _dumps(message))
+        self._latest = snapshot
+        self.pushed["wallboard"] += 1
+        for mailbox in self._wallboards:
+            mailbox.put(item)
+        return len(self._wallboards)
+
+    def push_to_agent(self, agent_id: str, message: Mapping[str, Any]) -> int:
+        """Queue ``message`` (a dict with a ``type``) for every socket of the agent.
+
+        Returns how many open sockets it was queued for; 0 means the agent has
+        no desktop open right now (the message is not kept for later: the
+        desktop asks for the current state when it connects).
+        """
+        kind = message.get("type")
+        if not isinstance(kind, str) or not kind:
+            raise ValueError("an agent message needs a string 'type'")
+        item = Outgoing(kind, _dumps(message))
+        self.pushed[kind] += 1
+        mailboxes = self._agents.get(agent_id, ())
+        for mailbox in mailboxes:
+            evicted = mailbox.put(item)
+            if evicted is not None and not evicted.delivered:
+                self.dropped[evicted.kind] += 1
+        return len(mailboxes)
+
+    def record_delivery(self, item: Outgoing) -> None:
+        """Called by a handler once ``item`` was written to its open socket."""
+        if not item.delivered:
+            item.delivered = True
+            self.delivered[item.kind] += 1
+
+    @property
+    def screen_pops_delivered(self) -> int:
+        return self.delivered["screen_pop"]
+
+    # -- subscribing (the WebSocket handlers' side)
+
+    def subscribe_wallboard(self) -> Mailbox:
+        """A mailbox that receives each new snapshot (coalesced to the newest)."""
+        mailbox = Mailbox("wallboard", maxlen=1)
+        self._wallboards.add(mailbox)
+        return mailbox
+
+    def subscribe_agent(self, agent_id: str) -> Mailbox:
+        """A mailbox that receives every message pushed to ``agent_id``."""
+        mailbox = Mailbox(f"agent:{agent_id}", maxlen=self._agent_mailbox)
+        self._agents.setdefault(agent_id, set()).add(mailbox)
+        return mailbox
+
+    def unsubscribe(self, mailbox: Mailbox) -> None:
+        """Forget ``mailbox`` (idempotent) and wake its reader."""
+        mailbox.close()
+        self._wallboards.discard(mailbox)
+        if mailbox.topic.startswith("agent:"):
+            agent_id = mailbox.topic.removeprefix("agent:")
+            boxes = self._agents.get(agent_id)
+            if boxes is not None:
+                boxes.discard(mailbox)
+                if not boxes:
+                    del self._agents[agent_id]
+
+    def agent_connected(self, agent_id: str) -> bool:
+        """Whether the agent has at least one desktop open."""
+        return bool(self._agents.get(agent_id))
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._wallboards) + sum(len(b) for b in self._agents.values())
+
+    def close(self) -> None:
+        """Close every mailbox (shutdown): the handlers' ``get`` returns ``None``."""
+        for mailbox in list(self._wallboards):
+            self.unsubscribe(mailbox)
+        for boxes in list(self._agents.values()):
+            for mailbox in list(boxes):
+                self.unsubscribe(mailbox)

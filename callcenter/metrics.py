@@ -1,0 +1,109 @@
+"""Prometheus metrics of one controller, in a registry of its own.
+
+No global registry: each ``Metrics`` owns a ``CollectorRegistry``, so tests and
+several controllers in one process never share counters. The controller calls
+the small methods below; ``/metrics`` serves ``render()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+from prometheus_client import CONTENT_TYPE_LATEST as _CONTENT_TYPE
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+#: The Content-Type of ``render()``'s output.
+CONTENT_TYPE = _CONTENT_TYPE
+
+#: How a call can end (the ``outcome`` label; matches storage's ``CallOutcome``).
+OUTCOMES = frozenset({"answered", "abandoned", "timeout", "ivr_hangup", "failed", "callback"})
+
+#: Agent states always exported (zero when nobody is in them).
+AGENT_STATES = ("ready", "ringing", "talking", "wrapup", "paused", "offline")
+
+#: Hotline waits: a few seconds is good, 20 s is the usual SL threshold, ten
+#: minutes is about when callers stop waiting.
+WAIT_BUCKETS = (1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600)
+
+#: Event-loop lag: under a millisecond is healthy, a second is an outage.
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    """The controller's Prometheus metrics."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.calls = Counter(
+            "hotline_calls", "Calls that ended, by outcome.", ["outcome"], registry=r
+        )
+        self.waiting = Gauge("hotline_calls_waiting", "Callers queued right now.", registry=r)
+        self.agents = Gauge("hotline_agents", "Agents by state.", ["state"], registry=r)
+        self.wait = Histogram(
+            "hotline_wait_seconds",
+            "Time callers spent queued before answer or abandon.",
+            buckets=WAIT_BUCKETS,
+            registry=r,
+        )
+        self.ami = Gauge(
+            "hotline_ami_connected", "1 when the AMI link to the node is up.", ["node"], registry=r
+        )
+        self.screen_pops = Counter(
+            "hotline_screen_pops", "Screen-pops that reached an agent's open desktop.", registry=r
+        )
+        self.recordings = Counter("hotline_recordings", "Recordings started.", registry=r)
+        self.loop_lag = Histogram(
+            "hotline_event_loop_lag_seconds",
+            "How late the asyncio event loop woke a sleeping task.",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
+        for state in AGENT_STATES:
+            self.agents.labels(state=state).set(0)
+
+    # -- what the controller calls
+
+    def call_outcome(self, outcome: str, wait_s: float | None = None) -> None:
+        """Count an ended call; ``wait_s`` is its queue wait (``None``: never queued)."""
+        if outcome not in OUTCOMES:
+            raise ValueError(
+                f"unknown call outcome {outcome!r}; expected one of {sorted(OUTCOMES)}"
+            )
+        self.calls.labels(outcome=outcome).inc()
+        if wait_s is not None:
+            self.wait.observe(max(0.0, wait_s))
+
+    def set_waiting(self, n: int) -> None:
+        self.waiting.set(n)
+
+    def set_agents(self, counts: Mapping[str, int]) -> None:
+        """Set the agents-by-state gauge; states missing from ``counts`` become 0."""
+        for state in set(AGENT_STATES) | set(counts):
+            self.agents.labels(state=state).set(counts.get(state, 0))
+
+    def ami_state(self, node: str, up: bool) -> None:
+        self.ami.labels(node=node).set(1 if up else 0)
+
+    def screen_pop_delivered(self) -> None:
+        self.screen_pops.inc()
+
+    def recording_started(self) -> None:
+        self.recordings.inc()
+
+    def loop_lag_observed(self, lag_s: float) -> None:
+        self.loop_lag.observe(max(0.0, lag_s))
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of this registry."""
+        return generate_latest(self.registry)
+
+
+async def watch_event_loop_lag(metrics: Metrics, interval: float = 0.5) -> None:
+    """Sleep ``interval`` forever and record how late each wake-up was."""
+    loop = asyncio.get_running_loop()
+    while True:
+        start = loop.time()
+        await asyncio.sleep(interval)
+        metrics.loop_lag_observed(loop.time() - start - interval)

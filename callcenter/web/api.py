@@ -1,0 +1,154 @@
+"""The JSON API, ``/metrics`` and ``/healthz``.
+
+Bodies are validated by pydantic models before anything is called, so a bad
+request never reaches the controller or the store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from callcenter.metrics import CONTENT_TYPE
+from callcenter.web.auth import AGENTS, SUPERVISORS, require_api
+from callcenter.web.errors import ApiError
+from callcenter.web.keys import DESK, DISPOSITION_CODES, DISPOSITIONS, METRICS
+
+log = logging.getLogger(__name__)
+
+#: The store keeps at most this many characters of notes.
+MAX_NOTES = 2000
+#: Call ids are ``<node>:<Linkedid>``-like: short, printable, no slashes.
+CALL_ID = re.compile(r"[A-Za-z0-9._:@-]{1,96}")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class ReadyBody(_Body):
+    """``POST /api/agent/ready``: no fields (an empty body is fine)."""
+
+
+class PauseBody(_Body):
+    """``POST /api/agent/pause``."""
+
+    reason: str = Field(default="break", min_length=1, max_length=64)
+
+
+class DispositionBody(_Body):
+    """``POST /api/calls/{call_id}/disposition``."""
+
+    code: str = Field(min_length=1, max_length=32)
+    notes: str = Field(default="", max_length=MAX_NOTES)
+
+
+B = TypeVar("B", bound=_Body)
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+async def read_body(request: web.Request, model: type[B], *, allow_empty: bool = False) -> B:
+    """Parse and validate a JSON body, or raise a 400 ``ApiError`` naming the problem."""
+    try:
+        text = (await request.read()).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "bad_json", "the body is not UTF-8") from None
+    if not text.strip() and allow_empty:
+        data: Any = {}
+    else:
+        if request.content_type != "application/json":
+            raise ApiError(400, "bad_request", "expected Content-Type: application/json")
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ApiError(400, "bad_json", f"the body is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_json", "the body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(400, "invalid_field", _describe(exc)) from None
+
+
+def _agent_view(request: web.Request, agent_id: str) -> dict[str, Any]:
+    view = request.app[DESK].agent_view(agent_id)
+    if view is None:
+        raise ApiError(404, "unknown_agent", f"no agent {agent_id!r}")
+    return view
+
+
+async def wallboard(request: web.Request) -> web.StreamResponse:
+    require_api(request, SUPERVISORS)
+    return web.json_response(request.app[DESK].wallboard())
+
+
+async def agent_state(request: web.Request) -> web.StreamResponse:
+    """An agent's state: the agent themself, or a supervisor."""
+    session = require_api(request)
+    agent_id = request.match_info["agent_id"]
+    if not session.is_supervisor and agent_id != session.account_id:
+        raise ApiError(403, "forbidden", "agents may only see their own data")
+    return web.json_response(_agent_view(request, agent_id))
+
+
+async def agent_ready(request: web.Request) -> web.StreamResponse:
+    session = require_api(request, AGENTS)
+    await read_body(request, ReadyBody, allow_empty=True)
+    await request.app[DESK].agent_ready(session.account_id)
+    return web.json_response(_agent_view(request, session.account_id))
+
+
+async def agent_pause(request: web.Request) -> web.StreamResponse:
+    session = require_api(request, AGENTS)
+    body = await read_body(request, PauseBody, allow_empty=True)
+    await request.app[DESK].agent_pause(session.account_id, body.reason)
+    return web.json_response(_agent_view(request, session.account_id))
+
+
+async def save_disposition(request: web.Request) -> web.StreamResponse:
+    """Write the agent's disposition of a call; the store's refusals map via ``errors``."""
+    session = require_api(request, AGENTS)
+    call_id = request.match_info["call_id"]
+    if not CALL_ID.fullmatch(call_id):
+        raise ApiError(400, "invalid_field", "call_id: not a call id")
+    body = await read_body(request, DispositionBody)
+    codes = request.app[DISPOSITION_CODES]
+    if body.code not in codes:
+        raise ApiError(
+            400,
+            "unknown_code",
+            f"code: unknown disposition code {body.code!r} (one of {', '.join(codes)})",
+        )
+    await request.app[DISPOSITIONS].save_disposition(
+        call_id, session.account_id, body.code, body.notes
+    )
+    log.info("disposition %s on %s by agent %s", body.code, call_id, session.account_id)
+    return web.json_response({"saved": True, "call_id": call_id, "code": body.code})
+
+
+async def metrics(request: web.Request) -> web.StreamResponse:
+    return web.Response(body=request.app[METRICS].render(), headers={"Content-Type": CONTENT_TYPE})
+
+
+async def healthz(request: web.Request) -> web.StreamResponse:
+    """``ok`` when every AMI node of the snapshot is connected; 503 otherwise."""
+    try:
+        snapshot = request.app[DESK].wallboard()
+    except Exception as exc:  # the probe reports, it does not crash
+        log.exception("healthz: wallboard failed")
+        return web.json_response({"ok": False, "reason": repr(exc)}, status=503)
+    nodes = {str(n.get("node")): bool(n.get("connected")) for n in snapshot.get("ami", [])}
+    ok = bool(nodes) and all(nodes.values())
+    return web.json_response({"ok": ok, "ami": nodes}, status=200 if ok else 503)

@@ -1,0 +1,148 @@
+"""The aiohttp application factory of Hotline's web edge."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+import dashboards
+from callcenter.live import LiveHub
+from callcenter.metrics import Metrics, watch_event_loop_lag
+from callcenter.web import api, pages, sockets
+from callcenter.web.errors import error_middleware
+from callcenter.web.keys import (
+    ACCOUNTS,
+    ALLOWED_ORIGINS,
+    CLOCK,
+    DESK,
+    DISPOSITION_CODES,
+    DISPOSITIONS,
+    HUB,
+    LAG_INTERVAL,
+    METRICS,
+    SESSIONS,
+    SOCKETS,
+)
+from callcenter.web.ports import Accounts, Desk, Dispositions
+from callcenter.web.session import DEFAULT_TTL_S, SessionSigner
+
+DASHBOARDS = Path(dashboards.__file__).resolve().parent
+TEMPLATES = DASHBOARDS / "templates"
+STATIC = DASHBOARDS / "static"
+
+#: The disposition codes offered to agents (code -> label), in display order.
+DEFAULT_DISPOSITION_CODES: Mapping[str, str] = {
+    # The same codes as storage's DEFAULT_DISPOSITION_CODES (the store re-checks them).
+    "resolved": "Resolved on the call",
+    "information": "Information given",
+    "follow_up": "Needs follow-up",
+    "callback_requested": "Callback requested",
+    "escalated": "Escalated",
+    "complaint": "Complaint logged",
+    "sales": "Sale / upgrade",
+    "wrong_number": "Wrong number",
+    "no_action": "No action needed",
+}
+
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", _CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if not request.path.startswith("/static/"):
+        headers.setdefault("Cache-Control", "no-store")
+
+
+async def _event_loop_lag(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: sample event-loop lag into the metrics while the app runs."""
+    interval = app[LAG_INTERVAL]
+    task = None
+    if interval > 0:
+        task = asyncio.create_task(watch_event_loop_lag(app[METRICS], interval))
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def create_app(
+    *,
+    desk: Desk,
+    accounts: Accounts,
+    dispositions: Dispositions,
+    hub: LiveHub,
+    metrics: Metrics,
+    secret_key: bytes,
+    allowed_origins: frozenset[str] | set[str] | list[str] | None = None,
+    disposition_codes: Mapping[str, str] | None = None,
+    session_ttl_s: int = DEFAULT_TTL_S,
+    lag_interval_s: float = 0.0,
+    clock: Callable[[], float] = time.time,
+) -> web.Application:
+    """Build the web application: pages, JSON API, WebSockets, /metrics, /healthz.
+
+    ``allowed_origins``: origins besides the request's own (``scheme://host``)
+    that may open WebSockets and POST, e.g. the public ``https://`` origin when
+    a TLS proxy sits in front. ``lag_interval_s`` > 0 samples event-loop lag
+    into ``metrics`` while the app runs.
+    """
+    app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
+    app[DESK] = desk
+    app[ACCOUNTS] = accounts
+    app[DISPOSITIONS] = dispositions
+    app[HUB] = hub
+    app[METRICS] = metrics
+    app[SESSIONS] = SessionSigner(secret_key, ttl_s=session_ttl_s)
+    app[ALLOWED_ORIGINS] = frozenset(allowed_origins or ())
+    app[DISPOSITION_CODES] = dict(disposition_codes or DEFAULT_DISPOSITION_CODES)
+    app[SOCKETS] = weakref.WeakSet()
+    app[LAG_INTERVAL] = float(lag_interval_s)
+    app[CLOCK] = clock
+
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        default_helpers=False,
+    )
+    # |tojson keeps Vietnamese as UTF-8 (it still escapes <, >, & and ').
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+
+    r = app.router
+    r.add_get("/", pages.index)
+    r.add_get("/login", pages.login_page)
+    r.add_post("/login", pages.login_submit)
+    r.add_post("/logout", pages.logout)
+    r.add_get("/agent", pages.agent_desktop)
+    r.add_get("/supervisor", pages.supervisor_wallboard)
+    r.add_get("/api/wallboard", api.wallboard)
+    r.add_get("/api/agents/{agent_id}", api.agent_state)
+    r.add_post("/api/agent/ready", api.agent_ready)
+    r.add_post("/api/agent/pause", api.agent_pause)
+    r.add_post("/api/calls/{call_id}/disposition", api.save_disposition)
+    r.add_get("/ws/wallboard", sockets.wallboard_socket)
+    r.add_get("/ws/agent", sockets.agent_socket)
+    r.add_get("/metrics", api.metrics)
+    r.add_get("/healthz", api.healthz)
+    r.add_static("/static", STATIC)
+
+    app.on_response_prepare.append(_security_headers)
+    app.on_shutdown.append(sockets.close_sockets)
+    app.cleanup_ctx.append(_event_loop_lag)
+    return app

@@ -1,0 +1,30 @@
+"""Every ``web.AppKey`` of the Hotline web application, in one place."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+
+from aiohttp import web
+
+from callcenter.live import LiveHub
+from callcenter.metrics import Metrics
+from callcenter.web.ports import Accounts, Desk, Dispositions
+from callcenter.web.session import SessionSigner
+
+DESK = web.AppKey("desk", Desk)
+ACCOUNTS = web.AppKey("accounts", Accounts)
+DISPOSITIONS = web.AppKey("dispositions", Dispositions)
+HUB = web.AppKey("hub", LiveHub)
+METRICS = web.AppKey("metrics", Metrics)
+SESSIONS = web.AppKey("sessions", SessionSigner)
+#: Origins allowed besides the request's own, for WebSockets and state-changing requests.
+ALLOWED_ORIGINS: web.AppKey[frozenset[str]] = web.AppKey("allowed_origins")
+#: The disposition codes agents may pick, in display order: code -> label.
+DISPOSITION_CODES: web.AppKey[dict[str, str]] = web.AppKey("disposition_codes")
+#: The open WebSockets, closed with GOING_AWAY on shutdown.
+SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
+#: Seconds between event-loop lag samples (0: not sampled by the web app).
+LAG_INTERVAL = web.AppKey("lag_interval", float)
+#: The wall clock (epoch seconds); injected by tests.
+CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")

@@ -1,0 +1,124 @@
+"""HTML pages: login, the agent desktop and the supervisor wallboard."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from callcenter.web.auth import (
+    AGENTS,
+    SUPERVISORS,
+    current_session,
+    home_of,
+    origin_allowed,
+    require_page,
+)
+from callcenter.web.keys import ACCOUNTS, CLOCK, DESK, DISPOSITION_CODES, SESSIONS
+from callcenter.web.session import COOKIE_NAME, ROLES
+
+log = logging.getLogger(__name__)
+
+MAX_FIELD = 256
+
+
+def _safe_next(value: str | None) -> str | None:
+    """A local path to go back to after login, never another site."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    return value
+
+
+def _role_of(account: Any) -> str:
+    role = account.role
+    return str(getattr(role, "value", role))
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    session = current_session(request)
+    raise web.HTTPSeeOther(home_of(session) if session else "/login")
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    session = current_session(request)
+    if session is not None:
+        raise web.HTTPSeeOther(home_of(session))
+    context = {"next": _safe_next(request.query.get("next")), "error": None, "username": ""}
+    return aiohttp_jinja2.render_template("login.html", request, context)
+
+
+def _login_refused(
+    request: web.Request, status: int, error: str, username: str, next_: str | None
+) -> web.StreamResponse:
+    context = {"next": next_, "error": error, "username": username}
+    return aiohttp_jinja2.render_template("login.html", request, context, status=status)
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    """Check the form against the store; on success set the signed cookie."""
+    if not origin_allowed(request):
+        raise web.HTTPForbidden(text="request from a foreign origin")
+    form = await request.post()
+    username = form.get("username")
+    password = form.get("password")
+    raw_next = form.get("next")
+    next_ = _safe_next(raw_next if isinstance(raw_next, str) else None)
+    if not isinstance(username, str) or not isinstance(password, str):
+        return _login_refused(request, 400, "Enter your username and password.", "", next_)
+    username = username.strip()
+    if not username or not password or len(username) > MAX_FIELD or len(password) > MAX_FIELD:
+        return _login_refused(request, 400, "Enter your username and password.", username, next_)
+    account = await request.app[ACCOUNTS].verify_login(username, password)
+    if account is None:
+        log.info("login refused for %r", username)
+        return _login_refused(request, 401, "Wrong username or password.", username, next_)
+    role = _role_of(account)
+    if role not in ROLES:
+        log.warning("account %r has unknown role %r", username, role)
+        return _login_refused(
+            request, 403, "This account has no access to Hotline.", username, next_
+        )
+    now = request.app[CLOCK]()
+    signer = request.app[SESSIONS]
+    value = signer.issue(str(account.id), role, account.display_name, now)
+    session = signer.check(value, now)
+    assert session is not None
+    response = web.HTTPSeeOther(next_ or home_of(session))
+    response.set_cookie(
+        COOKIE_NAME,
+        value,
+        max_age=signer.ttl_s,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+    )
+    log.info("login %r as %s", username, role)
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    if not origin_allowed(request):
+        raise web.HTTPForbidden(text="request from a foreign origin")
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(COOKIE_NAME, path="/")
+    raise response
+
+
+async def agent_desktop(request: web.Request) -> web.StreamResponse:
+    session = require_page(request, AGENTS)
+    view = request.app[DESK].agent_view(session.account_id) or {}
+    context = {
+        "session": session,
+        "view": view,
+        "codes": request.app[DISPOSITION_CODES],
+    }
+    return aiohttp_jinja2.render_template("agent.html", request, context)
+
+
+async def supervisor_wallboard(request: web.Request) -> web.StreamResponse:
+    session = require_page(request, SUPERVISORS)
+    context = {"session": session, "snapshot": request.app[DESK].wallboard()}
+    return aiohttp_jinja2.render_template("supervisor.html", request, context)

@@ -1,0 +1,124 @@
+"""What the web edge needs from the rest of Hotline, as small Protocols.
+
+The web edge never imports the controller or the storage: the composition root
+hands it objects that fit these shapes (the controller is a ``Desk``, the
+storage ``Store`` is both ``Accounts`` and ``Dispositions``).
+
+Ids are strings at the edge: an account's ``id`` (an int in SQL) is turned into
+``str(account.id)`` and that string is the ``agent_id`` given to ``Desk`` and
+``Dispositions`` and used in ``/api/agents/{agent_id}``.
+
+Domain errors (storage's ``DispositionRejected``, acd's ``InvalidTransition`` ...)
+are recognised by their ``code``, not by class: the one table in
+``callcenter.web.errors`` maps each known code to an HTTP status; an exception
+whose code is not in the table is a bug and stays a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypedDict
+
+#: A JSON object as sent to the browser.
+JSONObject = dict[str, Any]
+
+
+class Account(Protocol):
+    """A verified login (the storage ``Agent`` row fits)."""
+
+    @property
+    def id(self) -> int | str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def role(self) -> str:
+        """``agent`` | ``supervisor`` | ``admin`` (a ``StrEnum`` member fits)."""
+        ...
+
+
+class Accounts(Protocol):
+    """Checks a username and password (argon2 lives in the store)."""
+
+    async def verify_login(self, username: str, password: str) -> Account | None: ...
+
+
+class Dispositions(Protocol):
+    """Writes an agent's disposition of a call back to storage and CRM."""
+
+    async def save_disposition(self, call_id: str, agent_id: str, code: str, notes: str) -> None:
+        """Raise a domain error (``code``/``reason``), e.g. ``unknown_call``, on bad input."""
+        ...
+
+
+class Desk(Protocol):
+    """The controller as the web edge sees it."""
+
+    def wallboard(self) -> JSONObject:
+        """The current wallboard snapshot (see ``WallboardSnapshot``)."""
+        ...
+
+    def agent_view(self, agent_id: str) -> JSONObject | None:
+        """The agent's state (see ``AgentView``); ``None`` for an unknown agent."""
+        ...
+
+    async def agent_ready(self, agent_id: str) -> None: ...
+
+    async def agent_pause(self, agent_id: str, reason: str) -> None: ...
+
+
+class DomainError(Protocol):
+    """The shape of a domain error (storage's ``StorageError``, acd's ``AcdError``):
+    a stable ``code``; the human text is ``reason``, ``detail`` or ``str(exc)``."""
+
+    code: str
+
+
+# -- The JSON the pages render. The controller builds these; keys not listed are
+#    ignored by the pages, missing optional keys are shown as "–".
+
+
+class AgentRow(TypedDict, total=False):
+    id: str
+    name: str
+    #: ready | ringing | talking | wrapup | paused | offline
+    state: str
+    #: Epoch seconds (server clock) of the last state change.
+    since: float
+    call_id: str | None
+    pause_reason: str | None
+
+
+class AmiNode(TypedDict):
+    node: str
+    connected: bool
+
+
+class WallboardSnapshot(TypedDict, total=False):
+    #: Epoch seconds (server clock) when the snapshot was taken.
+    at: float
+    waiting: int
+    longest_wait_s: float
+    offered: int
+    answered: int
+    abandoned: int
+    service_level_pct: float | None
+    #: The service-level target (e.g. 80 % answered within 20 s).
+    sl_target_pct: float
+    sl_threshold_s: float
+    asa_s: float | None
+    agents: list[AgentRow]
+    ami: list[AmiNode]
+
+
+class AgentView(TypedDict, total=False):
+    agent_id: str
+    name: str
+    state: str
+    since: float
+    pause_reason: str | None
+    call_id: str | None
+    caller_number: str | None
+    #: The CRM card of the current caller, or ``None``.
+    card: JSONObject | None
+    ivr: JSONObject | None

@@ -1,0 +1,120 @@
+"""WebSockets: ``/ws/wallboard`` for supervisors, ``/ws/agent`` for agent desktops.
+
+Each handler checks Origin and session before the upgrade, sends the current
+state first, then forwards what the ``LiveHub`` puts in its mailbox. The
+socket is in ``app[SOCKETS]`` (a WeakSet) while open, and the ``finally``
+always unsubscribes, however the socket ends. On shutdown ``close_sockets``
+closes every socket with GOING_AWAY (1001) so browsers reconnect elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from aiohttp import WSCloseCode, web
+
+from callcenter.live import Mailbox
+from callcenter.web.auth import AGENTS, SUPERVISORS, current_session, origin_allowed
+from callcenter.web.keys import DESK, HUB, METRICS, SOCKETS
+from callcenter.web.session import Session
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 25.0
+
+
+def _admit(request: web.Request, roles: frozenset[str]) -> Session:
+    """Refuse the upgrade with a plain HTTP status when the browser may not connect."""
+    if not origin_allowed(request):
+        log.warning(
+            "websocket %s refused: foreign origin %r", request.path, request.headers.get("Origin")
+        )
+        raise web.HTTPForbidden(text="foreign origin")
+    session = current_session(request)
+    if session is None:
+        raise web.HTTPUnauthorized(text="log in first")
+    if session.role not in roles:
+        raise web.HTTPForbidden(text="wrong role")
+    return session
+
+
+def _dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+
+async def _pump(request: web.Request, ws: web.WebSocketResponse, mailbox: Mailbox) -> None:
+    """Forward the mailbox to the socket until either ends."""
+    hub, metrics = request.app[HUB], request.app[METRICS]
+    try:
+        while (item := await mailbox.get()) is not None:
+            await ws.send_str(item.text)
+            first_time = not item.delivered
+            hub.record_delivery(item)
+            if first_time and item.kind == "screen_pop":
+                metrics.screen_pop_delivered()
+    except ConnectionError:
+        log.debug("websocket %s: peer went away while sending", mailbox.topic)
+    finally:
+        # Mailbox closed by the hub, or the send failed: end the reader too.
+        if not ws.closed:
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"hub closed")
+
+
+async def _serve(
+    request: web.Request, ws: web.WebSocketResponse, mailbox: Mailbox, first: dict[str, Any]
+) -> web.WebSocketResponse:
+    sockets = request.app[SOCKETS]
+    sockets.add(ws)
+    pump: asyncio.Task[None] | None = None
+    try:
+        await ws.send_str(_dumps(first))
+        pump = asyncio.create_task(_pump(request, ws, mailbox))
+        async for _message in ws:
+            pass  # the pages send nothing we act on; reading keeps pings and close flowing
+    except ConnectionError:
+        pass
+    finally:
+        request.app[HUB].unsubscribe(mailbox)
+        sockets.discard(ws)
+        if pump is not None:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+    return ws
+
+
+async def wallboard_socket(request: web.Request) -> web.StreamResponse:
+    """First message: the current snapshot; then each published snapshot (coalesced)."""
+    _admit(request, SUPERVISORS)
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S)
+    await ws.prepare(request)
+    # No await between subscribing and reading the snapshot: nothing published
+    # in between can be missed.
+    mailbox = request.app[HUB].subscribe_wallboard()
+    first = {"type": "wallboard", **request.app[DESK].wallboard()}
+    return await _serve(request, ws, mailbox, first)
+
+
+async def agent_socket(request: web.Request) -> web.StreamResponse:
+    """First message: ``{"type": "state", ...agent_view}``; then screen-pops and states."""
+    session = _admit(request, AGENTS)
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S)
+    await ws.prepare(request)
+    mailbox = request.app[HUB].subscribe_agent(session.account_id)
+    view = request.app[DESK].agent_view(session.account_id) or {}
+    first = {**view, "type": "state"}
+    return await _serve(request, ws, mailbox, first)
+
+
+async def close_sockets(app: web.Application) -> None:
+    """``on_shutdown``: close every open WebSocket with GOING_AWAY."""
+    open_sockets = app[SOCKETS]
+    sockets = list(open_sockets)
+    for ws in sockets:
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+    if sockets:
+        log.info("closed %d websocket(s) for shutdown", len(sockets))

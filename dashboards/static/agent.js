@@ -1,0 +1,178 @@
+"use strict";
+/* The agent desktop: state and buttons, the screen-pop card (pushed over
+   /ws/agent while the phone rings), and the disposition form. */
+(function () {
+  const H = window.Hotline;
+  const $ = (id) => document.getElementById(id);
+  let since = null;          // server epoch of the last state change
+  let callId = null;         // the call the disposition form is for
+
+  async function postJSON(url, body) {
+    const r = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body || {}),
+    });
+    let data = null;
+    try { data = await r.json(); } catch (e) { data = null; }
+    if (r.status === 401) location.href = "/login?next=/agent";
+    return { ok: r.ok, status: r.status, data: data || {} };
+  }
+
+  function setState(state, sinceEpoch, reason) {
+    const badge = $("state");
+    badge.textContent = H.stateLabel(state);
+    badge.className = "state-badge state-" + (state || "offline");
+    since = typeof sinceEpoch === "number" ? sinceEpoch : null;
+    $("pause-reason").textContent = state === "paused" && reason ? "(" + reason + ")" : "";
+    tick();
+  }
+
+  function setCall(status, cls) {
+    const p = $("call-status");
+    p.textContent = status;
+    p.className = "call-status " + cls;
+  }
+
+  function setCallId(id) {
+    callId = id || null;
+    $("call-id").textContent = callId || "–";
+    $("dispo-submit").disabled = !callId;
+  }
+
+  function humanize(key) {
+    const s = String(key).replace(/_/g, " ");
+    return s.charAt(0).toUpperCase() + s.slice(1);
+  }
+
+  function scalar(v) {
+    if (v === null || v === undefined || v === "") return "–";
+    if (typeof v === "boolean") return v ? "yes" : "no";
+    if (typeof v === "object") return JSON.stringify(v);
+    return String(v);
+  }
+
+  const NAME_KEYS = ["name", "display_name", "full_name", "customer_name"];
+
+  function renderFacts(dl, obj, skip) {
+    dl.replaceChildren();
+    const keys = Object.keys(obj || {}).filter((k) => !(skip || []).includes(k));
+    if (!keys.length) { dl.append(H.el("dt", null, "–"), H.el("dd")); return; }
+    for (const k of keys) {
+      const v = obj[k];
+      dl.append(H.el("dt", null, humanize(k)));
+      if (Array.isArray(v)) {
+        const dd = H.el("dd");
+        const ul = H.el("ul", "history");
+        for (const item of v.slice(0, 5)) {
+          ul.append(H.el("li", null, item && typeof item === "object"
+            ? Object.values(item).filter((x) => x !== null && x !== "").join(" · ")
+            : scalar(item)));
+        }
+        if (!v.length) ul.append(H.el("li", "muted", "none"));
+        dd.append(ul);
+        dl.append(dd);
+      } else {
+        dl.append(H.el("dd", null, scalar(v)));
+      }
+    }
+  }
+
+  function renderCard(card, callerNumber) {
+    const box = $("card");
+    box.replaceChildren();
+    if (!card) {
+      box.append(H.el("p", "card-name card-unknown", "Unknown caller"));
+      box.append(H.el("p", "muted", callerNumber ? "No customer matches " + callerNumber + "." : "No customer card."));
+      return;
+    }
+    const nameKey = NAME_KEYS.find((k) => card[k]);
+    const head = H.el("div", "card-head");
+    head.append(H.el("p", "card-name", nameKey ? card[nameKey] : "Customer"));
+    const tier = String(card.tier || "");
+    if (card.vip === true || card.is_vip === true || tier.toLowerCase() === "vip") {
+      head.append(H.el("span", "badge badge-vip", "VIP"));
+    }
+    if (tier && tier.toLowerCase() !== "vip") head.append(H.el("span", "badge", tier));
+    if (card.segment) head.append(H.el("span", "badge", card.segment));
+    box.append(head);
+    const dl = H.el("dl", "facts");
+    renderFacts(dl, card, NAME_KEYS.concat(["vip", "is_vip", "tier", "segment"]));
+    box.append(dl);
+  }
+
+  function apply(msg) {
+    if ("state" in msg) setState(msg.state, msg.since, msg.pause_reason);
+    if ("caller_number" in msg) $("caller-number").textContent = msg.caller_number || "–";
+    if ("ivr" in msg) renderFacts($("ivr"), msg.ivr || {});
+    if (msg.call_id) setCallId(msg.call_id);
+    if ("card" in msg && (msg.card || msg.call_id)) renderCard(msg.card, msg.caller_number);
+    if (msg.state === "ringing") setCall("Ringing…", "call-ringing");
+    else if (msg.state === "talking") setCall("On call", "call-talking");
+    else if (msg.state === "wrapup") setCall("Wrap-up: save the disposition", "call-ended");
+  }
+
+  function onMessage(msg) {
+    switch (msg.type) {
+      case "screen_pop":
+        setCallId(msg.call_id);
+        $("caller-number").textContent = msg.caller_number || "–";
+        renderFacts($("ivr"), msg.ivr || {});
+        renderCard(msg.card, msg.caller_number);
+        setCall("Ringing: " + (msg.caller_number || "unknown number"), "call-ringing");
+        $("dispo-result").textContent = "";
+        break;
+      case "call_ended":
+        if (msg.call_id) setCallId(msg.call_id);
+        setCall("Call ended: save the disposition", "call-ended");
+        break;
+      case "state":
+        apply(msg);
+        break;
+      default:
+        break;
+    }
+  }
+
+  function tick() {
+    // `since` is the server's clock; the desk's clock is NTP-close enough for a timer.
+    $("state-for").textContent = since === null ? "–" : H.duration(Date.now() / 1000 - since);
+  }
+
+  async function action(url, body) {
+    const out = $("action-result");
+    out.textContent = "";
+    const r = await postJSON(url, body);
+    if (r.ok) apply(r.data);
+    else { out.textContent = r.data.reason || "Refused (" + r.status + ")"; out.className = "action-result bad"; }
+  }
+
+  $("btn-ready").addEventListener("click", () => action("/api/agent/ready", {}));
+  $("btn-pause").addEventListener("click", () => action("/api/agent/pause", { reason: $("pause-reason-select").value }));
+
+  $("dispo-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    const out = $("dispo-result");
+    if (!callId) { out.textContent = "No call to dispose of."; out.className = "dispo-result bad"; return; }
+    const code = $("dispo-code").value;
+    if (!code) { out.textContent = "Choose an outcome."; out.className = "dispo-result bad"; return; }
+    $("dispo-submit").disabled = true;
+    const r = await postJSON("/api/calls/" + encodeURIComponent(callId) + "/disposition",
+      { code: code, notes: $("dispo-notes").value });
+    $("dispo-submit").disabled = !callId;
+    if (r.ok) {
+      out.textContent = "Saved: " + ($("dispo-code").selectedOptions[0] || {}).textContent;
+      out.className = "dispo-result ok";
+      $("dispo-notes").value = "";
+      $("dispo-code").value = "";
+    } else {
+      out.textContent = "Not saved: " + (r.data.reason || "error " + r.status);
+      out.className = "dispo-result bad";
+    }
+  });
+
+  try { apply(JSON.parse($("initial-view").textContent) || {}); } catch (e) { /* empty view */ }
+  setInterval(tick, 1000);
+  H.openLive("/ws/agent", onMessage);
+})();

@@ -1,0 +1,73 @@
+"use strict";
+/* Hotline pages: shared helpers. A WebSocket that reconnects by itself, and
+   duration formatting. No framework, no build step. */
+window.Hotline = (function () {
+  const MAX_DELAY_MS = 15000;
+
+  function showLive(state, label) {
+    const live = document.getElementById("live");
+    const text = document.getElementById("live-text");
+    if (live) live.className = "live live-" + state;
+    if (text) text.textContent = label;
+    document.body.dataset.live = state;
+  }
+
+  /* Open `path` as a WebSocket, call onMessage(obj) for each JSON message,
+     reconnect with backoff when it drops. The page counts as live once the
+     first message (the current state) arrived. */
+  function openLive(path, onMessage, onDrop) {
+    let delay = 1000;
+    function connect() {
+      const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+      const ws = new WebSocket(scheme + location.host + path);
+      let gotFirst = false;
+      ws.onmessage = function (ev) {
+        let msg;
+        try { msg = JSON.parse(ev.data); } catch (e) { return; }
+        if (!gotFirst) { gotFirst = true; delay = 1000; showLive("open", "Live"); }
+        onMessage(msg);
+      };
+      ws.onclose = function () {
+        showLive("down", "Reconnecting…");
+        if (onDrop) onDrop();
+        setTimeout(connect, delay);
+        delay = Math.min(delay * 2, MAX_DELAY_MS);
+      };
+    }
+    showLive("connecting", "Connecting…");
+    connect();
+  }
+
+  /* After a drop: if the session expired, go to the login page. */
+  async function checkSession(probeUrl) {
+    try {
+      const r = await fetch(probeUrl, { credentials: "same-origin" });
+      if (r.status === 401) location.href = "/login?next=" + encodeURIComponent(location.pathname);
+      return r.ok ? r.json() : null;
+    } catch (e) { return null; }
+  }
+
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined || !isFinite(seconds)) return "–";
+    let s = Math.max(0, Math.floor(seconds));
+    const h = Math.floor(s / 3600); s -= h * 3600;
+    const m = Math.floor(s / 60); s -= m * 60;
+    const pad = (n) => String(n).padStart(2, "0");
+    return h > 0 ? h + ":" + pad(m) + ":" + pad(s) : m + ":" + pad(s);
+  }
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  const STATE_LABELS = {
+    ready: "Ready", ringing: "Ringing", talking: "Talking", wrapup: "Wrap-up",
+    paused: "Paused", offline: "Offline",
+  };
+  function stateLabel(state) { return STATE_LABELS[state] || (state ? String(state) : "–"); }
+
+  return { openLive, checkSession, duration, el, stateLabel, STATE_ORDER: Object.keys(STATE_LABELS) };
+})();

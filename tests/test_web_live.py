@@ -1,0 +1,87 @@
+"""LiveHub fan-out, Metrics and session cookies, without sockets."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from callcenter.live import LiveHub
+from callcenter.metrics import Metrics
+from callcenter.web.session import SessionSigner
+
+KEY = b"k" * 32
+
+
+async def test_wallboard_mailbox_keeps_only_the_newest_snapshot():
+    hub = LiveHub()
+    box = hub.subscribe_wallboard()
+    for n in range(5):
+        hub.publish_wallboard({"waiting": n})
+    assert len(box) == 1
+    item = await box.get()
+    assert item is not None and '"waiting":4' in item.text
+    assert hub.latest_wallboard == {"waiting": 4}
+    assert hub.dropped["wallboard"] == 0
+
+
+async def test_agent_mailbox_is_bounded_and_counts_drops():
+    hub = LiveHub(agent_mailbox=2)
+    box = hub.subscribe_agent("7")
+    for n in range(3):
+        hub.push_to_agent("7", {"type": "state", "n": n})
+    assert len(box) == 2
+    assert hub.dropped["state"] == 1
+    first = await box.get()
+    assert first is not None and '"n":1' in first.text
+
+
+async def test_delivery_is_counted_once_per_message_even_with_two_tabs():
+    hub = LiveHub()
+    tab1, tab2 = hub.subscribe_agent("7"), hub.subscribe_agent("7")
+    assert hub.push_to_agent("7", {"type": "screen_pop", "call_id": "c1"}) == 2
+    for box in (tab1, tab2):
+        item = await box.get()
+        assert item is not None
+        hub.record_delivery(item)
+    assert hub.screen_pops_delivered == 1
+
+
+async def test_unsubscribe_wakes_the_reader_and_is_idempotent():
+    hub = LiveHub()
+    box = hub.subscribe_agent("7")
+    reader = asyncio.create_task(box.get())
+    await asyncio.sleep(0)
+    hub.unsubscribe(box)
+    hub.unsubscribe(box)
+    assert await asyncio.wait_for(reader, 1) is None
+    assert not hub.agent_connected("7")
+    assert hub.push_to_agent("7", {"type": "state"}) == 0
+
+
+def test_push_needs_a_type():
+    with pytest.raises(ValueError):
+        LiveHub().push_to_agent("7", {"call_id": "x"})
+
+
+def test_metrics_registries_are_independent_and_outcomes_checked():
+    a, b = Metrics(), Metrics()
+    a.call_outcome("answered", 3)
+    assert b'hotline_calls_total{outcome="answered"} 1.0' in a.render()
+    assert b'outcome="answered"' not in b.render()
+    with pytest.raises(ValueError):
+        a.call_outcome("teleported")
+
+
+def test_session_cookie_roundtrip_tamper_and_expiry():
+    signer = SessionSigner(KEY, ttl_s=60)
+    value = signer.issue("7", "agent", "Nguyễn Văn An", now=1000)
+    session = signer.check(value, now=1030)
+    assert session is not None and session.name == "Nguyễn Văn An" and session.role == "agent"
+    assert signer.check(value, now=1061) is None
+    assert SessionSigner(b"x" * 32).check(value, now=1030) is None
+    head, payload, sig = value.split(".")
+    assert signer.check(f"{head}.{payload}x.{sig}", now=1030) is None
+    assert signer.check("garbage", now=1030) is None
+    with pytest.raises(ValueError):
+        SessionSigner(b"short")
