@@ -1,0 +1,115 @@
+"""The agent state machine.
+
+Rules:
+1. ``AGENT_TRANSITIONS`` is the whole machine: an (state, input) pair that is
+   not in it raises InvalidTransition and changes nothing.
+2. Only a READY agent is offered a call, and an agent holds at most one call
+   (offered or on call).
+3. ``idle_since`` is set when the agent becomes READY from anything but
+   OFFERED (login, end of pause, end of wrap-up); a failed offer leaves it
+   unchanged, so the agent keeps its place in the longest-idle order.
+4. ``rna_count`` counts consecutive failed offers; an answer, a login or a
+   READY after a pause resets it. Reaching ``AcdConfig.rna_pause_after``
+   takes input RNA_LIMIT instead of OFFER_FAILED (-> PAUSED "ring-no-answer").
+5. ON_CALL only ends with the call: no pause or logout in the middle of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from .config import AgentConfig
+
+
+class AgentState(Enum):
+    """Where an agent is in the working day."""
+
+    #: not working; never offered a call
+    LOGGED_OUT = "logged_out"
+    #: idle and waiting for a call; routable
+    READY = "ready"
+    #: the agent's phone is ringing with one call
+    OFFERED = "offered"
+    #: talking to a caller
+    ON_CALL = "on_call"
+    #: after-call work; READY again when the queue's ``wrap_up_s`` elapses
+    WRAP_UP = "wrap_up"
+    #: logged in but not taking calls (break, ring-no-answer...)
+    PAUSED = "paused"
+
+
+class AgentInput(Enum):
+    """What can happen to an agent."""
+
+    #: the agent logs in
+    LOGIN = "login"
+    #: the agent logs out
+    LOGOUT = "logout"
+    #: the agent asks for calls
+    READY = "ready"
+    #: the agent (or a supervisor) pauses
+    PAUSE = "pause"
+    #: the core offers a call
+    OFFER = "offer"
+    #: the agent answered the offer
+    ANSWER = "answer"
+    #: the offer failed, below the ring-no-answer limit
+    OFFER_FAILED = "offer_failed"
+    #: the offer failed and the ring-no-answer limit is reached
+    RNA_LIMIT = "rna_limit"
+    #: the caller left while the agent was ringing
+    OFFER_CANCELLED = "offer_cancelled"
+    #: the conversation ended
+    CALL_ENDED = "call_ended"
+    #: the wrap-up time is over
+    WRAP_UP_ELAPSED = "wrap_up_elapsed"
+
+
+_S = AgentState
+_I = AgentInput
+
+AGENT_TRANSITIONS: dict[tuple[AgentState, AgentInput], AgentState] = {
+    (_S.LOGGED_OUT, _I.LOGIN): _S.READY,
+    (_S.READY, _I.READY): _S.READY,
+    (_S.READY, _I.PAUSE): _S.PAUSED,
+    (_S.READY, _I.LOGOUT): _S.LOGGED_OUT,
+    (_S.READY, _I.OFFER): _S.OFFERED,
+    (_S.OFFERED, _I.ANSWER): _S.ON_CALL,
+    (_S.OFFERED, _I.OFFER_FAILED): _S.READY,
+    (_S.OFFERED, _I.RNA_LIMIT): _S.PAUSED,
+    (_S.OFFERED, _I.OFFER_CANCELLED): _S.READY,
+    (_S.OFFERED, _I.PAUSE): _S.PAUSED,
+    (_S.OFFERED, _I.LOGOUT): _S.LOGGED_OUT,
+    (_S.ON_CALL, _I.CALL_ENDED): _S.WRAP_UP,
+    (_S.WRAP_UP, _I.WRAP_UP_ELAPSED): _S.READY,
+    (_S.WRAP_UP, _I.READY): _S.READY,
+    (_S.WRAP_UP, _I.PAUSE): _S.PAUSED,
+    (_S.WRAP_UP, _I.LOGOUT): _S.LOGGED_OUT,
+    (_S.PAUSED, _I.READY): _S.READY,
+    (_S.PAUSED, _I.PAUSE): _S.PAUSED,
+    (_S.PAUSED, _I.LOGOUT): _S.LOGGED_OUT,
+}
+
+#: states in which the agent holds a call (``Agent.call_id`` is set)
+WITH_CALL = frozenset({AgentState.OFFERED, AgentState.ON_CALL})
+
+
+@dataclass(slots=True)
+class Agent:
+    """The core's mutable record of one agent (read it through ``Acd.snapshot``)."""
+
+    config: AgentConfig
+    #: position in the configuration: the last tie-break of longest-idle routing
+    order: int
+    state: AgentState = AgentState.LOGGED_OUT
+    #: when ``state`` (or the pause reason) last changed
+    since: float = 0.0
+    reason: str = ""
+    idle_since: float | None = None
+    call_id: str | None = None
+    rna_count: int = 0
+
+    @property
+    def agent_id(self) -> str:
+        return self.config.agent_id

@@ -1,0 +1,93 @@
+"""The state machine of one call's visit to a queue.
+
+Rules:
+1. ``CALL_TRANSITIONS`` is the whole machine: a missing (state, input) pair
+   raises InvalidTransition and changes nothing.
+2. A call is offered to at most one agent at a time (``Call.agent_id``).
+3. A failed offer puts the call back to WAITING with its original
+   ``entered_at`` and priority, so it keeps its place at the head of the line;
+   ``last_agent`` remembers who failed it.
+4. ENDED is terminal: the core drops the call and emits its one CallOutcome.
+5. ``max_wait_s`` does not interrupt a ringing offer: in OFFERED the deadline
+   is deferred, and the call times out if that offer fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class CallState(Enum):
+    """Where a call is in its visit to a queue."""
+
+    #: in line, hearing music, not offered to anyone
+    WAITING = "waiting"
+    #: one agent's phone is ringing with this call
+    OFFERED = "offered"
+    #: bridged to an agent
+    CONNECTED = "connected"
+    #: gone from the queue (answered and over, abandoned, or timed out)
+    ENDED = "ended"
+
+
+class CallInput(Enum):
+    """What can happen to a queued call."""
+
+    #: the core offers the call to an agent
+    OFFER = "offer"
+    #: the agent answered
+    ANSWER = "answer"
+    #: the offer failed or was withdrawn (agent paused or logged out)
+    OFFER_FAILED = "offer_failed"
+    #: the caller left
+    LEAVE = "leave"
+    #: the conversation ended
+    END = "end"
+    #: the queue's ``max_wait_s`` elapsed
+    MAX_WAIT = "max_wait"
+    #: a music-on-hold slice finished
+    HOLD_DONE = "hold_done"
+
+
+_S = CallState
+_I = CallInput
+
+CALL_TRANSITIONS: dict[tuple[CallState, CallInput], CallState] = {
+    (_S.WAITING, _I.OFFER): _S.OFFERED,
+    (_S.WAITING, _I.LEAVE): _S.ENDED,
+    (_S.WAITING, _I.MAX_WAIT): _S.ENDED,
+    (_S.WAITING, _I.HOLD_DONE): _S.WAITING,
+    (_S.OFFERED, _I.ANSWER): _S.CONNECTED,
+    (_S.OFFERED, _I.OFFER_FAILED): _S.WAITING,
+    (_S.OFFERED, _I.LEAVE): _S.ENDED,
+    (_S.OFFERED, _I.MAX_WAIT): _S.OFFERED,
+    (_S.OFFERED, _I.HOLD_DONE): _S.OFFERED,
+    (_S.CONNECTED, _I.END): _S.ENDED,
+    (_S.CONNECTED, _I.LEAVE): _S.ENDED,
+    (_S.CONNECTED, _I.HOLD_DONE): _S.CONNECTED,
+}
+
+#: states of a call still in line (not yet answered)
+UNANSWERED = frozenset({CallState.WAITING, CallState.OFFERED})
+
+
+@dataclass(slots=True)
+class Call:
+    """The core's mutable record of one call in a queue."""
+
+    call_id: str
+    queue: str
+    caller_number: str
+    priority: int
+    customer_id: str | None
+    entered_at: float
+    #: arrival order in the core: the last tie-break of the line
+    seq: int
+    max_wait_at: float | None = None
+    state: CallState = CallState.WAITING
+    #: the agent the call is offered to or connected with
+    agent_id: str | None = None
+    #: the agent whose offer of this call last failed
+    last_agent: str | None = None
+    connected_at: float | None = None

@@ -1,0 +1,168 @@
+"""Output commands: what the ACD core asks the shell to do, in order.
+
+Every command is a frozen, slotted dataclass validated when built. Actions
+on the PBX: ``HoldCaller``, ``OfferCall``, ``CancelOffer``, ``OverflowCall``.
+Records (SQL, wallboard, metrics): ``AgentStateChanged``, ``CallConnected``,
+``CallOutcome``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from ._check import (
+    check_enum,
+    check_id,
+    check_optional_id,
+    check_seconds,
+    check_str,
+    check_time,
+)
+from .agent import AgentState
+from .errors import InvalidValue
+
+
+class Outcome(Enum):
+    """How a call's visit to a queue ended; exactly one per visit."""
+
+    #: an agent answered; emitted when the conversation ends
+    ANSWERED = "answered"
+    #: the caller left (hung up, or lost) before an agent answered
+    ABANDONED = "abandoned"
+    #: the call waited ``max_wait_s``; the shell overflows it (``OverflowCall``)
+    TIMEOUT = "timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class HoldCaller:
+    """Play music on hold to the caller for ``seconds``, then report HoldSliceDone."""
+
+    call_id: str
+    seconds: float
+
+    def __post_init__(self) -> None:
+        check_id("HoldCaller.call_id", self.call_id)
+        check_seconds("HoldCaller.seconds", self.seconds, positive=True)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferCall:
+    """Ring ``device`` for ``timeout_s`` and bridge it to the caller if answered.
+
+    Report back with OfferAnswered or OfferFailed (same call_id and agent_id).
+    """
+
+    call_id: str
+    agent_id: str
+    device: str
+    timeout_s: float
+    queue: str
+
+    def __post_init__(self) -> None:
+        check_id("OfferCall.call_id", self.call_id)
+        check_id("OfferCall.agent_id", self.agent_id)
+        check_id("OfferCall.device", self.device)
+        check_seconds("OfferCall.timeout_s", self.timeout_s, positive=True)
+        check_id("OfferCall.queue", self.queue)
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOffer:
+    """Stop ringing the agent's phone; the offer is void (any later report is ignored)."""
+
+    call_id: str
+    agent_id: str
+
+    def __post_init__(self) -> None:
+        check_id("CancelOffer.call_id", self.call_id)
+        check_id("CancelOffer.agent_id", self.agent_id)
+
+
+@dataclass(frozen=True, slots=True)
+class OverflowCall:
+    """The call waited ``max_wait_s`` in ``queue``: send it elsewhere (voicemail, other queue)."""
+
+    call_id: str
+    queue: str
+    wait_s: float
+
+    def __post_init__(self) -> None:
+        check_id("OverflowCall.call_id", self.call_id)
+        check_id("OverflowCall.queue", self.queue)
+        check_seconds("OverflowCall.wait_s", self.wait_s)
+
+
+@dataclass(frozen=True, slots=True)
+class CallConnected:
+    """The agent answered; ``wait_s`` is the caller's time in queue."""
+
+    call_id: str
+    agent_id: str
+    wait_s: float
+
+    def __post_init__(self) -> None:
+        check_id("CallConnected.call_id", self.call_id)
+        check_id("CallConnected.agent_id", self.agent_id)
+        check_seconds("CallConnected.wait_s", self.wait_s)
+
+
+@dataclass(frozen=True, slots=True)
+class CallOutcome:
+    """The one record of how a call's visit to ``queue`` ended."""
+
+    call_id: str
+    queue: str
+    outcome: Outcome
+    #: time in queue: until answer for ANSWERED, until leaving otherwise
+    wait_s: float
+    #: the agent who answered (ANSWERED only)
+    agent_id: str | None
+    at: float
+    #: answer to end of conversation (ANSWERED only)
+    talk_s: float | None = None
+
+    def __post_init__(self) -> None:
+        check_id("CallOutcome.call_id", self.call_id)
+        check_id("CallOutcome.queue", self.queue)
+        check_enum("CallOutcome.outcome", self.outcome, Outcome)
+        check_seconds("CallOutcome.wait_s", self.wait_s)
+        check_optional_id("CallOutcome.agent_id", self.agent_id)
+        check_time("CallOutcome.at", self.at)
+        if self.talk_s is not None:
+            check_seconds("CallOutcome.talk_s", self.talk_s)
+        answered = self.outcome is Outcome.ANSWERED
+        if answered != (self.agent_id is not None) or answered != (self.talk_s is not None):
+            raise InvalidValue("CallOutcome: agent_id and talk_s are set for ANSWERED only")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateChanged:
+    """An agent went from ``old`` to ``new`` (or changed pause reason) at ``at``."""
+
+    agent_id: str
+    old: AgentState
+    new: AgentState
+    at: float
+    reason: str
+    #: the call being offered or talked on, or the call that just ended
+    call_id: str | None = None
+
+    def __post_init__(self) -> None:
+        check_id("AgentStateChanged.agent_id", self.agent_id)
+        check_enum("AgentStateChanged.old", self.old, AgentState)
+        check_enum("AgentStateChanged.new", self.new, AgentState)
+        check_time("AgentStateChanged.at", self.at)
+        check_str("AgentStateChanged.reason", self.reason)
+        check_optional_id("AgentStateChanged.call_id", self.call_id)
+
+
+Command = (
+    HoldCaller
+    | OfferCall
+    | CancelOffer
+    | OverflowCall
+    | CallConnected
+    | CallOutcome
+    | AgentStateChanged
+)

@@ -1,0 +1,468 @@
+"""The ACD core: routes queued calls to agents; events and ``now`` in, commands out.
+
+Rules:
+1. Everything that changes an agent or a call goes through ``handle(event,
+   now)`` or ``on_timer(now)``; both return the shell's commands, in order.
+   ``now`` is the shell's monotonic clock and never goes backwards.
+2. State changes follow ``AGENT_TRANSITIONS`` and ``CALL_TRANSITIONS``; an
+   input with no entry raises InvalidTransition before anything changes.
+3. The core is work-conserving: after every input no call is WAITING while
+   an agent of its queue is READY (``_dispatch`` runs last).
+4. Routing is longest-idle (``acd.routing``); one offer per agent and per
+   call; a call whose offer failed goes to another READY agent if any, else
+   back to the same one. A call past its ``max_wait_s`` is never offered.
+5. Each queue visit ends with exactly one CallOutcome. Reports about an offer
+   that no longer exists (an OfferFailed or OfferAnswered after CancelOffer,
+   a CallLeft for an ended call) are stale: ignored, no error.
+6. Music on hold is a chain: HoldCaller(call, s) -> the shell plays ``s``
+   seconds and reports HoldSliceDone -> the next HoldCaller, while the call
+   is unanswered. Slices stop at ``max_wait_s``, so a timeout lands between
+   two slices.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from ._check import check_time
+from .agent import AGENT_TRANSITIONS, Agent, AgentInput, AgentState
+from .call import CALL_TRANSITIONS, Call, CallInput, CallState
+from .commands import (
+    AgentStateChanged,
+    CallConnected,
+    CallOutcome,
+    CancelOffer,
+    Command,
+    HoldCaller,
+    OfferCall,
+    Outcome,
+    OverflowCall,
+)
+from .config import AcdConfig, QueueConfig
+from .errors import DuplicateCall, InvalidValue, UnknownAgent, UnknownQueue
+from .events import (
+    AgentLogin,
+    AgentLogout,
+    AgentPause,
+    AgentReady,
+    CallEnded,
+    CallLeft,
+    CallQueued,
+    Event,
+    HoldSliceDone,
+    OfferAnswered,
+    OfferFailed,
+    OfferFailure,
+)
+from .routing import longest_idle_matches
+from .snapshot import AcdSnapshot, AgentView, CallView, agent_view, call_view, line_positions
+from .stats import QueueStats, QueueTally, queue_stats
+from .table import next_state
+from .timers import Deadlines, TimerKind
+
+
+class Acd:
+    """Queues, agents and longest-idle routing for one controller."""
+
+    def __init__(self, config: AcdConfig) -> None:
+        if not isinstance(config, AcdConfig):
+            raise InvalidValue(f"Acd needs an AcdConfig, got {config!r}")
+        self._config = config
+        self._queues = {q.name: q for q in config.queues}
+        self._agents = {a.agent_id: Agent(a, i) for i, a in enumerate(config.agents)}
+        self._tallies = {name: QueueTally() for name in self._queues}
+        self._calls: dict[str, Call] = {}
+        self._waiting: dict[str, Call] = {}  # calls in WAITING
+        self._ready: dict[str, Agent] = {}  # agents in READY
+        self._timers = Deadlines()
+        self._seq = itertools.count()
+        self._now: float | None = None
+
+    @property
+    def config(self) -> AcdConfig:
+        return self._config
+
+    # -- inputs ---------------------------------------------------------------
+
+    def handle(self, event: Event, now: float) -> list[Command]:
+        """Apply one event at ``now``; return the commands for the shell, in order.
+
+        Raises InvalidTransition (nothing changed) when the event is not allowed
+        in the current state, UnknownAgent/UnknownQueue for ids not configured,
+        DuplicateCall when a call id is queued twice.
+        """
+        self._advance(now)
+        match event:
+            case CallQueued():
+                return self._call_queued(event, now)
+            case CallLeft():
+                return self._call_left(event, now)
+            case CallEnded():
+                return self._call_ended(event, now)
+            case HoldSliceDone():
+                return self._hold_slice_done(event, now)
+            case OfferAnswered():
+                return self._offer_answered(event, now)
+            case OfferFailed():
+                return self._offer_failed(event, now)
+            case AgentLogin():
+                return self._login(self._agent(event.agent_id), now)
+            case AgentLogout():
+                return self._withdraw(self._agent(event.agent_id), AgentInput.LOGOUT, "logout", now)
+            case AgentReady():
+                return self._ready_up(self._agent(event.agent_id), now)
+            case AgentPause():
+                return self._withdraw(
+                    self._agent(event.agent_id), AgentInput.PAUSE, event.reason, now
+                )
+            case _:
+                raise InvalidValue(f"not an ACD event: {event!r}")
+
+    def next_timer(self) -> float | None:
+        """The earliest deadline (shell's clock) at which ``on_timer`` must run, or None."""
+        return self._timers.next()
+
+    def on_timer(self, now: float) -> list[Command]:
+        """Fire every deadline due at ``now`` (deadline <= now), in deadline order."""
+        self._advance(now)
+        out: list[Command] = []
+        while (key := self._timers.pop_due(now)) is not None:
+            kind, ident = key
+            if kind is TimerKind.OFFER_TIMEOUT:
+                call = self._calls[ident]
+                assert call.agent_id is not None
+                agent = self._agents[call.agent_id]
+                out.append(CancelOffer(call.call_id, agent.agent_id))
+                out += self._fail_offer(call, agent, OfferFailure.NO_REPORT, now)
+            elif kind is TimerKind.WRAP_UP:
+                agent = self._agents[ident]
+                out += self._step_agent(agent, AgentInput.WRAP_UP_ELAPSED, now, "wrap-up-elapsed")
+                out += self._dispatch(now)
+            else:
+                call = self._calls[ident]
+                if call.state is CallState.WAITING:
+                    out += self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
+                else:  # OFFERED: deferred until that offer fails (call.py rule 5)
+                    self._step_call(call, CallInput.MAX_WAIT)
+        return out
+
+    # -- reads ----------------------------------------------------------------
+
+    def queue_stats(self, queue: str, now: float) -> QueueStats:
+        """Figures of ``queue`` at ``now``; see QueueStats for the formulas."""
+        check_time("now", now)
+        config = self._queue(queue)
+        return queue_stats(
+            config, self._tallies[config.name], self._calls.values(), self._agents.values(), now
+        )
+
+    def snapshot(self, now: float) -> AcdSnapshot:
+        """Every agent, call and queue at ``now`` (for wallboards and resync)."""
+        check_time("now", now)
+        positions = line_positions(self._calls.values())
+        return AcdSnapshot(
+            at=now,
+            agents=tuple(agent_view(a, now) for a in self._agents.values()),
+            calls=tuple(call_view(c, now, positions.get(c.call_id)) for c in self._calls.values()),
+            queues=tuple(self.queue_stats(name, now) for name in self._queues),
+        )
+
+    def agent(self, agent_id: str, now: float) -> AgentView:
+        """One agent at ``now``."""
+        check_time("now", now)
+        return agent_view(self._agent(agent_id), now)
+
+    def call(self, call_id: str, now: float) -> CallView | None:
+        """One call at ``now``, or None if it is not (or no longer) in a queue."""
+        check_time("now", now)
+        call = self._calls.get(call_id)
+        if call is None:
+            return None
+        return call_view(call, now, line_positions(self._calls.values()).get(call_id))
+
+    # -- calls ----------------------------------------------------------------
+
+    def _call_queued(self, event: CallQueued, now: float) -> list[Command]:
+        queue = self._queue(event.queue)
+        if event.call_id in self._calls:
+            raise DuplicateCall(event.call_id)
+        entered = now if event.entered_at is None else event.entered_at
+        if entered > now:
+            raise InvalidValue(f"CallQueued.entered_at {entered} is after now {now}")
+        call = Call(
+            call_id=event.call_id,
+            queue=queue.name,
+            caller_number=event.caller_number,
+            priority=event.priority,
+            customer_id=event.customer_id,
+            entered_at=entered,
+            seq=next(self._seq),
+        )
+        self._calls[call.call_id] = call
+        self._waiting[call.call_id] = call
+        self._tallies[queue.name].offered += 1
+        if queue.max_wait_s is not None:
+            call.max_wait_at = entered + queue.max_wait_s
+            if call.max_wait_at <= now:  # restored after its deadline
+                return self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
+            self._timers.set((TimerKind.MAX_WAIT, call.call_id), call.max_wait_at)
+        out: list[Command] = [HoldCaller(call.call_id, self._slice(call, queue, now))]
+        return out + self._dispatch(now)
+
+    def _hold_slice_done(self, event: HoldSliceDone, now: float) -> list[Command]:
+        call = self._calls.get(event.call_id)
+        if call is None or self._step_call(call, CallInput.HOLD_DONE) is CallState.CONNECTED:
+            return []
+        return [HoldCaller(call.call_id, self._slice(call, self._queues[call.queue], now))]
+
+    def _call_left(self, event: CallLeft, now: float) -> list[Command]:
+        call = self._calls.get(event.call_id)
+        if call is None:
+            return []
+        if call.state is CallState.CONNECTED:
+            return self._conversation_over(call, CallInput.LEAVE, now)
+        if call.state is CallState.WAITING:
+            return self._finish(call, CallInput.LEAVE, Outcome.ABANDONED, now)
+        assert call.agent_id is not None
+        agent = self._agents[call.agent_id]
+        out: list[Command] = [CancelOffer(call.call_id, agent.agent_id)]
+        out += self._step_agent(agent, AgentInput.OFFER_CANCELLED, now, "offer-cancelled")
+        out += self._finish(call, CallInput.LEAVE, Outcome.ABANDONED, now)
+        return out + self._dispatch(now)
+
+    def _call_ended(self, event: CallEnded, now: float) -> list[Command]:
+        call = self._calls.get(event.call_id)
+        if call is None:
+            return []
+        return self._conversation_over(call, CallInput.END, now)
+
+    def _conversation_over(self, call: Call, input: CallInput, now: float) -> list[Command]:
+        next_state(CALL_TRANSITIONS, call.state, input, machine="call", subject=call.call_id)
+        assert call.agent_id is not None
+        agent = self._agents[call.agent_id]
+        out = self._step_agent(agent, AgentInput.CALL_ENDED, now, "call-ended")
+        out += self._finish(call, input, Outcome.ANSWERED, now)
+        wrap_up_s = self._queues[call.queue].wrap_up_s
+        if wrap_up_s > 0:
+            self._timers.set((TimerKind.WRAP_UP, agent.agent_id), now + wrap_up_s)
+        else:
+            out += self._step_agent(agent, AgentInput.WRAP_UP_ELAPSED, now, "wrap-up-elapsed")
+        return out + self._dispatch(now)
+
+    def _finish(self, call: Call, input: CallInput, outcome: Outcome, now: float) -> list[Command]:
+        """End the call's visit with its one outcome and forget it."""
+        self._step_call(call, input)
+        del self._calls[call.call_id]
+        self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
+        self._timers.cancel((TimerKind.MAX_WAIT, call.call_id))
+        queue = self._queues[call.queue]
+        tally = self._tallies[call.queue]
+        answered = outcome is Outcome.ANSWERED
+        if answered:
+            assert call.connected_at is not None
+            wait_s = call.connected_at - call.entered_at
+            talk_s: float | None = now - call.connected_at
+        else:
+            wait_s, talk_s = now - call.entered_at, None
+        if outcome is Outcome.ABANDONED:
+            tally.abandoned += 1
+            tally.abandoned_after_sl += wait_s > queue.sl_threshold_s
+        elif outcome is Outcome.TIMEOUT:
+            tally.timed_out += 1
+        out: list[Command] = [
+            CallOutcome(
+                call_id=call.call_id,
+                queue=call.queue,
+                outcome=outcome,
+                wait_s=wait_s,
+                agent_id=call.agent_id if answered else None,
+                at=now,
+                talk_s=talk_s,
+            )
+        ]
+        if outcome is Outcome.TIMEOUT:
+            out.append(OverflowCall(call.call_id, call.queue, wait_s))
+        return out
+
+    # -- offers ---------------------------------------------------------------
+
+    def _dispatch(self, now: float) -> list[Command]:
+        if not self._waiting or not self._ready:
+            return []
+        out: list[Command] = []
+        # A deadline due at ``now`` may not have fired yet (several timers due in
+        # one on_timer call, or an event stamped after the deadline): never
+        # offer a call that is already overdue.
+        for call in [c for c in self._waiting.values() if _overdue(c, now)]:
+            out += self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
+        for call, agent in longest_idle_matches(self._waiting.values(), self._ready.values()):
+            out += self._offer(call, agent, now)
+        return out
+
+    def _offer(self, call: Call, agent: Agent, now: float) -> list[Command]:
+        queue = self._queues[call.queue]
+        out = self._step_agent(agent, AgentInput.OFFER, now, "offer", call_id=call.call_id)
+        self._step_call(call, CallInput.OFFER)
+        call.agent_id = agent.agent_id
+        deadline = now + queue.offer_timeout_s + self._config.offer_grace_s
+        self._timers.set((TimerKind.OFFER_TIMEOUT, call.call_id), deadline)
+        out.append(
+            OfferCall(
+                call.call_id, agent.agent_id, agent.config.device, queue.offer_timeout_s, queue.name
+            )
+        )
+        return out
+
+    def _current_offer(self, call_id: str, agent_id: str) -> tuple[Call, Agent] | None:
+        """The live offer of ``call_id`` to ``agent_id``, or None if the report is stale."""
+        agent = self._agent(agent_id)
+        call = self._calls.get(call_id)
+        if call is None or call.state is not CallState.OFFERED or call.agent_id != agent_id:
+            return None
+        return call, agent
+
+    def _offer_answered(self, event: OfferAnswered, now: float) -> list[Command]:
+        offer = self._current_offer(event.call_id, event.agent_id)
+        if offer is None:
+            return []
+        call, agent = offer
+        out = self._step_agent(agent, AgentInput.ANSWER, now, "answered")
+        self._step_call(call, CallInput.ANSWER)
+        agent.rna_count = 0
+        call.connected_at = now
+        self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
+        self._timers.cancel((TimerKind.MAX_WAIT, call.call_id))
+        wait_s = now - call.entered_at
+        tally = self._tallies[call.queue]
+        tally.answered += 1
+        tally.answer_wait_total += wait_s
+        tally.answered_in_sl += wait_s <= self._queues[call.queue].sl_threshold_s
+        out.append(CallConnected(call.call_id, agent.agent_id, wait_s))
+        return out
+
+    def _offer_failed(self, event: OfferFailed, now: float) -> list[Command]:
+        offer = self._current_offer(event.call_id, event.agent_id)
+        if offer is None:
+            return []
+        return self._fail_offer(*offer, event.reason, now)
+
+    def _fail_offer(
+        self, call: Call, agent: Agent, failure: OfferFailure, now: float
+    ) -> list[Command]:
+        agent.rna_count += 1
+        limit = self._config.rna_pause_after
+        if limit and agent.rna_count >= limit:
+            out = self._step_agent(agent, AgentInput.RNA_LIMIT, now, "ring-no-answer")
+        else:
+            out = self._step_agent(agent, AgentInput.OFFER_FAILED, now, failure.value)
+        out += self._requeue(call, agent, now)
+        return out + self._dispatch(now)
+
+    def _requeue(self, call: Call, agent: Agent, now: float) -> list[Command]:
+        """Put an offered call back in line, in its old place; time it out if overdue."""
+        self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
+        self._step_call(call, CallInput.OFFER_FAILED)
+        call.agent_id = None
+        call.last_agent = agent.agent_id
+        if _overdue(call, now):
+            return self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
+        return []
+
+    # -- agents ---------------------------------------------------------------
+
+    def _login(self, agent: Agent, now: float) -> list[Command]:
+        out = self._step_agent(agent, AgentInput.LOGIN, now, "login")
+        agent.rna_count = 0
+        return out + self._dispatch(now)
+
+    def _ready_up(self, agent: Agent, now: float) -> list[Command]:
+        old = agent.state
+        out = self._step_agent(agent, AgentInput.READY, now, "ready")
+        if old is AgentState.PAUSED:
+            agent.rna_count = 0
+        self._timers.cancel((TimerKind.WRAP_UP, agent.agent_id))
+        return out + self._dispatch(now)
+
+    def _withdraw(self, agent: Agent, input: AgentInput, reason: str, now: float) -> list[Command]:
+        """Pause or log out; a ringing offer is cancelled and its call requeued."""
+        old, call_id = agent.state, agent.call_id
+        out = self._step_agent(agent, input, now, reason)
+        self._timers.cancel((TimerKind.WRAP_UP, agent.agent_id))
+        if old is AgentState.OFFERED:
+            assert call_id is not None
+            out.append(CancelOffer(call_id, agent.agent_id))
+            out += self._requeue(self._calls[call_id], agent, now)
+            out += self._dispatch(now)
+        return out
+
+    # -- state steps ----------------------------------------------------------
+
+    def _step_agent(
+        self,
+        agent: Agent,
+        input: AgentInput,
+        now: float,
+        reason: str,
+        call_id: str | None = None,
+    ) -> list[Command]:
+        """Move ``agent`` by its table; return its AgentStateChanged, if any."""
+        old = agent.state
+        new = next_state(AGENT_TRANSITIONS, old, input, machine="agent", subject=agent.agent_id)
+        about = call_id if call_id is not None else agent.call_id
+        if new is AgentState.READY:
+            if old is not AgentState.OFFERED and old is not AgentState.READY:
+                agent.idle_since = now
+            self._ready[agent.agent_id] = agent
+        else:
+            self._ready.pop(agent.agent_id, None)
+            if new is not AgentState.OFFERED:
+                agent.idle_since = None
+        if new is AgentState.OFFERED:
+            agent.call_id = call_id
+        elif new is not AgentState.ON_CALL:
+            agent.call_id = None
+        agent.state = new
+        if new is old and not (new is AgentState.PAUSED and reason != agent.reason):
+            return []
+        agent.since, agent.reason = now, reason
+        return [AgentStateChanged(agent.agent_id, old, new, now, reason, about)]
+
+    def _step_call(self, call: Call, input: CallInput) -> CallState:
+        new = next_state(CALL_TRANSITIONS, call.state, input, machine="call", subject=call.call_id)
+        call.state = new
+        if new is CallState.WAITING:
+            self._waiting[call.call_id] = call
+        else:
+            self._waiting.pop(call.call_id, None)
+        return new
+
+    # -- helpers --------------------------------------------------------------
+
+    def _advance(self, now: float) -> None:
+        check_time("now", now)
+        if self._now is not None and now < self._now:
+            raise InvalidValue(f"now went backwards: {now} < {self._now}")
+        self._now = now
+
+    def _agent(self, agent_id: str) -> Agent:
+        try:
+            return self._agents[agent_id]
+        except KeyError:
+            raise UnknownAgent(agent_id) from None
+
+    def _queue(self, name: str) -> QueueConfig:
+        try:
+            return self._queues[name]
+        except KeyError:
+            raise UnknownQueue(name) from None
+
+    @staticmethod
+    def _slice(call: Call, queue: QueueConfig, now: float) -> float:
+        seconds = queue.hold_slice_s
+        if call.max_wait_at is not None and call.max_wait_at > now:
+            seconds = min(seconds, call.max_wait_at - now)
+        return seconds
+
+
+def _overdue(call: Call, now: float) -> bool:
+    return call.max_wait_at is not None and call.max_wait_at <= now

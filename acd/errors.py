@@ -1,0 +1,70 @@
+"""Errors of the ACD core, typed by whose fault they are.
+
+Every error here is the caller's fault: the shell built a bad value, named an
+agent, queue or call the core does not know, or sent an input that the state
+machine has no transition for. Each carries a stable ``code`` that the web
+edge maps to a status; none of them knows anything of HTTP.
+
+Reports that merely arrive late (an ``OfferFailed`` after the core already
+cancelled that offer, a ``CallLeft`` for a call that already ended) are not
+errors: the PBX races the core, and the core ignores them.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class AcdError(Exception):
+    """Base of the ACD core's errors; ``code`` is stable across releases."""
+
+    code: str = "acd-error"
+
+
+class InvalidValue(AcdError, ValueError):
+    """A config, event or command field is out of range or of the wrong type."""
+
+    code = "invalid-value"
+
+
+class InvalidTransition(AcdError):
+    """A state machine has no transition for ``(state, input)``; nothing changed."""
+
+    code = "invalid-transition"
+
+    def __init__(self, machine: str, subject: str, state: Enum, input: Enum) -> None:
+        super().__init__(f"{machine} {subject!r}: no transition from {state.name} on {input.name}")
+        self.machine = machine
+        self.subject = subject
+        self.state = state
+        self.input = input
+
+
+class UnknownAgent(AcdError, LookupError):
+    """The agent id is not in the configuration."""
+
+    code = "unknown-agent"
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__(f"unknown agent {agent_id!r}")
+        self.agent_id = agent_id
+
+
+class UnknownQueue(AcdError, LookupError):
+    """The queue name is not in the configuration."""
+
+    code = "unknown-queue"
+
+    def __init__(self, queue: str) -> None:
+        super().__init__(f"unknown queue {queue!r}")
+        self.queue = queue
+
+
+class DuplicateCall(AcdError):
+    """A call id was queued while the same id is still in a queue."""
+
+    code = "duplicate-call"
+
+    def __init__(self, call_id: str) -> None:
+        super().__init__(f"call {call_id!r} is already queued")
+        self.call_id = call_id

@@ -1,0 +1,173 @@
+"""Input events: what the shell tells the ACD core (``Acd.handle(event, now)``).
+
+Every event is a frozen, slotted dataclass validated when built. Times are
+not part of events: the core takes ``now`` beside each one, except
+``CallQueued.entered_at``, which restores a call's original wait after a
+controller restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from ._check import check_enum, check_id, check_int, check_optional_id, check_str, check_time
+
+
+class OfferFailure(Enum):
+    """Why an offer to an agent did not become a call."""
+
+    #: the agent's phone rang for ``offer_timeout_s`` and nobody answered
+    NO_ANSWER = "no-answer"
+    #: the device was busy
+    BUSY = "busy"
+    #: the originate failed (unregistered device, congestion...)
+    FAILED = "failed"
+    #: the shell never reported back; set by the core itself on its grace deadline
+    NO_REPORT = "no-report"
+
+
+class LeaveReason(Enum):
+    """Why a caller left the queue."""
+
+    #: the caller hung up
+    HANGUP = "hangup"
+    #: after a reconnect, the PBX no longer knows the call (resync found it gone)
+    LOST = "lost"
+
+
+@dataclass(frozen=True, slots=True)
+class CallQueued:
+    """A caller enters ``queue``. ``entered_at`` (past or now) restores a call's wait."""
+
+    call_id: str
+    queue: str
+    caller_number: str
+    #: higher is served first; calls of equal priority are served by wait time
+    priority: int = 0
+    customer_id: str | None = None
+    #: when the caller first entered the queue; None means "now"
+    entered_at: float | None = None
+
+    def __post_init__(self) -> None:
+        check_id("CallQueued.call_id", self.call_id)
+        check_id("CallQueued.queue", self.queue)
+        check_str("CallQueued.caller_number", self.caller_number)
+        check_int("CallQueued.priority", self.priority)
+        check_optional_id("CallQueued.customer_id", self.customer_id)
+        if self.entered_at is not None:
+            check_time("CallQueued.entered_at", self.entered_at)
+
+
+@dataclass(frozen=True, slots=True)
+class CallLeft:
+    """The caller is gone: abandoned if waiting or offered, ended if connected."""
+
+    call_id: str
+    reason: LeaveReason = LeaveReason.HANGUP
+
+    def __post_init__(self) -> None:
+        check_id("CallLeft.call_id", self.call_id)
+        check_enum("CallLeft.reason", self.reason, LeaveReason)
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    """The conversation of a connected call is over (either side hung up)."""
+
+    call_id: str
+
+    def __post_init__(self) -> None:
+        check_id("CallEnded.call_id", self.call_id)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldSliceDone:
+    """The music-on-hold slice of a ``HoldCaller`` command finished playing."""
+
+    call_id: str
+
+    def __post_init__(self) -> None:
+        check_id("HoldSliceDone.call_id", self.call_id)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferAnswered:
+    """The agent answered the offered call; the PBX bridged agent and caller."""
+
+    call_id: str
+    agent_id: str
+
+    def __post_init__(self) -> None:
+        check_id("OfferAnswered.call_id", self.call_id)
+        check_id("OfferAnswered.agent_id", self.agent_id)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferFailed:
+    """The offer did not connect (no answer, busy, failed)."""
+
+    call_id: str
+    agent_id: str
+    reason: OfferFailure = OfferFailure.NO_ANSWER
+
+    def __post_init__(self) -> None:
+        check_id("OfferFailed.call_id", self.call_id)
+        check_id("OfferFailed.agent_id", self.agent_id)
+        check_enum("OfferFailed.reason", self.reason, OfferFailure)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLogin:
+    """The agent starts work; LOGGED_OUT -> READY."""
+
+    agent_id: str
+
+    def __post_init__(self) -> None:
+        check_id("AgentLogin.agent_id", self.agent_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLogout:
+    """The agent stops work. Not allowed while ON_CALL."""
+
+    agent_id: str
+
+    def __post_init__(self) -> None:
+        check_id("AgentLogout.agent_id", self.agent_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentReady:
+    """The agent takes calls again (ends a pause, or ends wrap-up early)."""
+
+    agent_id: str
+
+    def __post_init__(self) -> None:
+        check_id("AgentReady.agent_id", self.agent_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPause:
+    """The agent stops taking calls for ``reason`` (break, training...)."""
+
+    agent_id: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        check_id("AgentPause.agent_id", self.agent_id)
+        check_id("AgentPause.reason", self.reason)
+
+
+Event = (
+    CallQueued
+    | CallLeft
+    | CallEnded
+    | HoldSliceDone
+    | OfferAnswered
+    | OfferFailed
+    | AgentLogin
+    | AgentLogout
+    | AgentReady
+    | AgentPause
+)

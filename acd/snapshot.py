@@ -1,0 +1,96 @@
+"""Read-only views of the core for wallboards, agent desktops and tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .agent import Agent, AgentState
+from .call import UNANSWERED, Call, CallState
+from .routing import line_key
+from .stats import QueueStats
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    """One agent as seen at the snapshot's time."""
+
+    agent_id: str
+    name: str
+    state: AgentState
+    #: when the state (or pause reason) last changed
+    since: float
+    reason: str
+    #: seconds READY so far in this idle period (None unless READY or OFFERED)
+    idle_s: float | None
+    call_id: str | None
+    rna_count: int
+    queues: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CallView:
+    """One call in a queue as seen at the snapshot's time."""
+
+    call_id: str
+    queue: str
+    state: CallState
+    priority: int
+    caller_number: str
+    customer_id: str | None
+    wait_s: float
+    #: 1-based place in its queue's line among unanswered calls (None once connected)
+    position: int | None
+    agent_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AcdSnapshot:
+    """Every agent, every call and every queue's figures at ``at``."""
+
+    at: float
+    agents: tuple[AgentView, ...]
+    calls: tuple[CallView, ...]
+    queues: tuple[QueueStats, ...]
+
+
+def agent_view(agent: Agent, now: float) -> AgentView:
+    return AgentView(
+        agent_id=agent.agent_id,
+        name=agent.config.name,
+        state=agent.state,
+        since=agent.since,
+        reason=agent.reason,
+        idle_s=None if agent.idle_since is None else max(0.0, now - agent.idle_since),
+        call_id=agent.call_id,
+        rna_count=agent.rna_count,
+        queues=agent.config.queues,
+    )
+
+
+def call_view(call: Call, now: float, position: int | None) -> CallView:
+    end = call.connected_at if call.connected_at is not None else now
+    return CallView(
+        call_id=call.call_id,
+        queue=call.queue,
+        state=call.state,
+        priority=call.priority,
+        caller_number=call.caller_number,
+        customer_id=call.customer_id,
+        wait_s=max(0.0, end - call.entered_at),
+        position=position,
+        agent_id=call.agent_id,
+    )
+
+
+def line_positions(calls: Iterable[Call]) -> dict[str, int]:
+    """1-based place of each unanswered call in its queue's line."""
+    lines: dict[str, list[Call]] = {}
+    for call in calls:
+        if call.state in UNANSWERED:
+            lines.setdefault(call.queue, []).append(call)
+    return {
+        call.call_id: index
+        for line in lines.values()
+        for index, call in enumerate(sorted(line, key=line_key), start=1)
+    }
