@@ -49,7 +49,15 @@ class AuthenticationError(AMIError):
 
 
 class AMIConnectionError(AMIError):
-    """The AMI socket could not be opened, or was lost."""
+    """The AMI socket could not be opened, or was lost.
+
+    ``host`` and ``port`` name the Asterisk node when the client knows them.
+    """
+
+    def __init__(self, message: str, *, host: str | None = None, port: int | None = None) -> None:
+        super().__init__(message)
+        self.host = host
+        self.port = port
 
 
 class ActionError(AMIError):
@@ -63,4 +71,32 @@ class ActionError(AMIError):
 
 
 class ActionTimeout(AMIError):
-    """No complete answer to an action within its timeout."""
+    """No complete answer to an action within its timeout.
+
+    ``action`` is the action's name (``AGI``, ``Originate``...) and ``timeout``
+    the limit in seconds, when the client knows them.
+    """
+
+    def __init__(
+        self, message: str, *, action: str | None = None, timeout: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.action = action
+        self.timeout = timeout
+
+
+class AgiHangup(AMIError):
+    """The channel left AsyncAGI before the result of an AGI command came back.
+
+    Raised by ``AMIClient.agi()`` when a ``Hangup`` or ``AsyncAGIEnd`` event of
+    the command's channel arrives before its ``AsyncAGIExec``: a queued
+    command dies with the AsyncAGI session (transcripts 02 and 13 show the
+    ``AsyncAGIExec`` of a command that did run always comes first). ``event``
+    is the Hangup/AsyncAGIEnd event.
+    """
+
+    def __init__(self, message: str, *, channel: str, command: str, event: object = None) -> None:
+        super().__init__(message)
+        self.channel = channel
+        self.command = command
+        self.event = event

@@ -1,0 +1,223 @@
+"""One TCP connection to an AMI port: open it, check the banner, read, write.
+
+The link owns the socket and the reader task; it knows nothing of actions or
+events beyond handing every decoded message to ``on_message``. It reads in
+large chunks and feeds the sans-I/O codec (:mod:`.codec`); a non-fatal
+:class:`RemoteProtocolError` (a malformed frame, skipped whole by the codec)
+goes to ``on_protocol_error`` and reading goes on; a fatal one (oversized
+frame, overflowing buffer, not AMI at all) ends the link. ``on_lost`` is
+called exactly once, with a reason in words, whatever ended the link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from .codec import CLOSED, NEED_DATA, AMICodec
+from .errors import AMIConnectionError, NotAMIError, RemoteProtocolError
+from .message import Message
+
+log = logging.getLogger("callcenter.ami.client")
+
+#: bytes asked of the socket per read; 10-burst peaks at ~2 MB/s
+READ_CHUNK = 1 << 16
+
+
+class Link:
+    """A connected socket and its reader task. Build with :meth:`open`."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        codec: AMICodec,
+        on_message: Callable[[Message], None],
+        on_protocol_error: Callable[[RemoteProtocolError], None],
+        on_lost: Callable[[Link, str, BaseException | None], None],
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.codec = codec
+        self._reader = reader
+        self._writer = writer
+        self._on_message = on_message
+        self._on_protocol_error = on_protocol_error
+        self._on_lost = on_lost
+        self._abort_reason: str | None = None
+        self.closed = False
+        self.lost_reason: str | None = None
+        loop = asyncio.get_running_loop()
+        self.banner: asyncio.Future[str] = loop.create_future()
+        self._task = loop.create_task(self._read_loop(), name=f"ami-reader-{host}:{port}")
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @classmethod
+    async def open(
+        cls,
+        host: str,
+        port: int,
+        *,
+        codec: AMICodec,
+        connect_timeout: float,
+        on_message: Callable[[Message], None],
+        on_protocol_error: Callable[[RemoteProtocolError], None],
+        on_lost: Callable[[Link, str, BaseException | None], None],
+    ) -> Link:
+        """Connect and wait for the banner; raise a typed error naming host:port."""
+        where = f"{host}:{port}"
+        try:
+            async with asyncio.timeout(connect_timeout):
+                reader, writer = await asyncio.open_connection(host, port, limit=READ_CHUNK)
+        except TimeoutError:
+            raise AMIConnectionError(
+                f"cannot connect to AMI at {where}: timed out after {connect_timeout:g} s",
+                host=host,
+                port=port,
+            ) from None
+        except OSError as e:
+            raise AMIConnectionError(
+                f"cannot connect to AMI at {where}: {e}", host=host, port=port
+            ) from e
+        link = cls(host, port, reader, writer, codec, on_message, on_protocol_error, on_lost)
+        try:
+            async with asyncio.timeout(connect_timeout):
+                await asyncio.shield(link.banner)
+        except TimeoutError:
+            link.abort("no banner")
+            await link.wait_closed()
+            raise AMIConnectionError(
+                f"connected to {where} but no AMI banner came within {connect_timeout:g} s "
+                "(is this the Asterisk manager port, 5038 by default?)",
+                host=host,
+                port=port,
+            ) from None
+        except BaseException:
+            link.abort("no banner")
+            await link.wait_closed()
+            raise
+        return link
+
+    # -- writing ---------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        if self.closed:
+            raise AMIConnectionError(
+                f"AMI link to {self.where} is closed ({self.lost_reason or 'closing'})",
+                host=self.host,
+                port=self.port,
+            )
+        self._writer.write(data)
+
+    async def drain(self) -> None:
+        try:
+            await self._writer.drain()
+        except (ConnectionError, OSError) as e:
+            raise AMIConnectionError(
+                f"writing to AMI at {self.where} failed: {e}", host=self.host, port=self.port
+            ) from e
+
+    # -- closing ---------------------------------------------------------------
+    def abort(self, reason: str) -> None:
+        """Drop the connection now; ``on_lost`` will report ``reason``."""
+        if self._abort_reason is None:
+            self._abort_reason = reason
+        self.closed = True
+        self._writer.transport.abort()
+
+    async def wait_closed(self) -> None:
+        """Wait for the reader task to finish (it reports ``on_lost`` first)."""
+        try:
+            await asyncio.shield(self._task)
+        except asyncio.CancelledError:
+            if not self._task.cancelled():
+                raise
+
+    async def cancel(self) -> None:
+        """Stop the reader and close the socket (used by ``close()``)."""
+        self.abort("client closed")
+        self._task.cancel()
+        await self.wait_closed()
+
+    # -- reading ---------------------------------------------------------------
+    async def _read_loop(self) -> None:
+        reason = "peer closed the connection"
+        error: BaseException | None = None
+        try:
+            while True:
+                data = await self._reader.read(READ_CHUNK)
+                if not data:
+                    self.codec.receive_data(None)
+                    self._drain_codec()
+                    break
+                self.codec.receive_data(data)
+                self._drain_codec()
+        except NotAMIError as e:
+            error = e
+            reason = str(e)
+        except RemoteProtocolError as e:
+            error = e
+            reason = f"fatal protocol error: {e}"
+            self._on_protocol_error(e)
+        except (ConnectionError, OSError) as e:
+            error = e
+            reason = f"read failed: {e}"
+        except asyncio.CancelledError:
+            reason = "client closed"
+            raise
+        finally:
+            self._finish(self._abort_reason or reason, error)
+
+    def _drain_codec(self) -> None:
+        codec = self.codec
+        on_message = self._on_message
+        banner = self.banner
+        while True:
+            try:
+                msg = codec.next_message()
+            except RemoteProtocolError as e:
+                if e.fatal:
+                    raise
+                self._on_protocol_error(e)
+                continue
+            if not banner.done() and codec.banner is not None:
+                banner.set_result(codec.banner)
+            if msg is NEED_DATA or msg is CLOSED:
+                return
+            assert isinstance(msg, Message)
+            try:
+                on_message(msg)
+            except RemoteProtocolError as e:
+                # a malformed header line, found when a header was first read
+                self._on_protocol_error(e)
+            except Exception:
+                log.exception("AMI %s: handling %r failed", self.where, msg)
+
+    def _finish(self, reason: str, error: BaseException | None) -> None:
+        self.closed = True
+        self.lost_reason = reason
+        if not self.banner.done():
+            if isinstance(error, NotAMIError):
+                self.banner.set_exception(error)
+            else:
+                self.banner.set_exception(
+                    AMIConnectionError(
+                        f"{self.where} closed the connection before sending the AMI banner"
+                        if self._abort_reason is None
+                        else f"AMI link to {self.where} dropped before the banner: {reason}",
+                        host=self.host,
+                        port=self.port,
+                    )
+                )
+            # nobody may be waiting any more: mark the exception as seen
+            self.banner.exception()
+        self._writer.transport.abort()
+        try:
+            self._on_lost(self, reason, error)
+        except Exception:
+            log.exception("AMI %s: on_lost failed", self.where)
