@@ -33,6 +33,28 @@ def _cmd_ami_replay(args: argparse.Namespace) -> int:
     return 1 if report.error is not None else 0
 
 
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load_config
+
+    try:
+        config = load_config(args.file)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem)
+        return 1
+    ivr = config.ivr
+
+    def count(n: int, what: str) -> str:
+        return f"{n} {what}{'' if n == 1 else 's'}"
+
+    print(
+        f"{args.file}: ok ({count(len(config.nodes), 'node')},"
+        f" {count(len(config.queues), 'queue')}, IVR {config.ivr_path}:"
+        f" {count(len(ivr.nodes), 'menu')} in {', '.join(ivr.languages)})"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callcenter", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -43,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="a raw AMI recording (bytes received from Asterisk)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_ami_replay)
+
+    p = sub.add_parser(
+        "check-config",
+        help="validate a controller config file and the IVR file it names",
+    )
+    p.add_argument("file", help="the controller config (e.g. config/hotline.yaml)")
+    p.set_defaults(func=_cmd_check_config)
     return parser
 
 

@@ -1,0 +1,410 @@
+"""The controller's config file: YAML in, a validated :class:`HotlineConfig` or a :class:`ConfigError` out.
+
+One file says which Asterisk nodes to connect to (one AMI connection each),
+what the dialplan side looks like (``deploy/asterisk/``), where the IVR file,
+the database and the recordings are, the queues and the web edge. Unknown
+keys are refused. Every problem, in this file and in the IVR file it names,
+is reported at once as ``file:line: dotted.path: reason``, sorted, by the
+generic machinery of :mod:`ivr.yamlconf` (the IVR loader's own).
+
+Secrets may come from the environment (``secret_env``); a variable that is
+not set is a problem at load time, not at the first login.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal, Self, TypeVar
+
+import phonenumbers
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from acd import AcdConfig, AgentConfig, QueueConfig
+from ivr import ConfigProblem, IvrConfigError, IvrDefinition, load_ivr
+from ivr.yamlconf import YamlDocument, YamlProblems
+
+__all__ = [
+    "AcdSettings",
+    "ConfigError",
+    "ConfigProblem",
+    "CrmSettings",
+    "DialplanSettings",
+    "HotlineConfig",
+    "NodeConfig",
+    "QueueSettings",
+    "WebSettings",
+    "load_config",
+]
+
+#: the drivers Hotline's storage layer runs on (SQLAlchemy async URLs)
+DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+#: a web session key shorter than this is refused
+MIN_SECRET_KEY_BYTES = 32
+
+_NODE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_QUEUE_NAME = re.compile(r"[a-z0-9_-]+")
+# a dialplan context also goes into Bridge(...,F(ctx^s^1)): no , ^ ( ) | or spaces
+_CONTEXT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ORIGIN = re.compile(r"https?://[^/\s?#]+")
+
+
+class ConfigError(Exception):
+    """The config file (or the IVR file it names) failed to load.
+
+    ``problems`` holds every problem found, sorted by file and line; ``str()``
+    is one ``file:line: path: reason`` line per problem.
+    """
+
+    def __init__(self, problems: Iterable[ConfigProblem]) -> None:
+        self.problems: tuple[ConfigProblem, ...] = tuple(sorted(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def _error(message: str, at: str | tuple[str | int, ...] | None = None) -> PydanticCustomError:
+    # "{msg}" template: braces in user text are never read as placeholders;
+    # `at` names the field a model-level problem is about (see ivr.yamlconf)
+    ctx: dict[str, Any] = {"msg": message}
+    if at is not None:
+        ctx["at"] = at
+    return PydanticCustomError("hotline", "{msg}", ctx)
+
+
+def _matches(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise _error(f"{value!r} is not a valid {what}")
+        return value
+
+    return check
+
+
+def _environ(info: ValidationInfo) -> Mapping[str, str]:
+    ctx = info.context
+    if isinstance(ctx, Mapping) and isinstance(ctx.get("environ"), Mapping):
+        env: Mapping[str, str] = ctx["environ"]
+        return env
+    return os.environ
+
+
+def _unique_names(kind: str, field: str) -> Callable[[list[Any]], list[Any]]:
+    def check(items: list[Any]) -> list[Any]:
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            if item.name in seen:
+                raise _error(
+                    f"duplicate {kind} name {item.name!r} (first at {field}.{seen[item.name]})",
+                    at=(i, "name"),
+                )
+            seen[item.name] = i
+        return items
+
+    return check
+
+
+# strict: YAML's `true` is not the number 1, nor "15" a timeout
+Seconds = Annotated[float, Field(gt=0, strict=True)]
+Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
+Context = Annotated[str, AfterValidator(_matches(_CONTEXT, "dialplan context name"))]
+EnvName = Annotated[str, AfterValidator(_matches(_ENV_NAME, "environment variable name"))]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _none_is_empty(value: object) -> object:
+    # `acd:` with every key commented out is YAML null: take the defaults
+    return {} if value is None else value
+
+
+class NodeConfig(_Strict):
+    """One Asterisk node: where its AMI listens and how the controller logs in."""
+
+    name: Annotated[str, AfterValidator(_matches(_NODE_NAME, "node name"))]
+    host: str = Field("127.0.0.1", min_length=1)
+    port: Port = 5038
+    #: the ``[user]`` section of manager.conf
+    username: str = Field(min_length=1)
+    secret: SecretStr | None = None
+    #: name of an environment variable holding the secret (instead of ``secret``)
+    secret_env: EnvName | None = None
+    #: md5: challenge-response (the secret never crosses the wire); plain: Secret header
+    auth: Literal["md5", "plain"] = "md5"
+    ping_interval_s: Seconds = 20.0
+    action_timeout_s: Seconds = 10.0
+
+    _secret: str = PrivateAttr("")
+
+    @model_validator(mode="after")
+    def _one_secret(self, info: ValidationInfo) -> Self:
+        if self.secret is not None and self.secret_env is not None:
+            raise _error("give secret or secret_env, not both", at="secret_env")
+        if self.secret is not None:
+            self._secret = self.secret.get_secret_value()
+        elif self.secret_env is not None:
+            value = _environ(info).get(self.secret_env)
+            if not value:
+                raise _error(f"environment variable {self.secret_env} is not set", at="secret_env")
+            self._secret = value
+        else:
+            raise _error("required (or secret_env)", at="secret")
+        return self
+
+    @property
+    def resolved_secret(self) -> str:
+        """The AMI secret, from ``secret`` or from the environment at load time."""
+        return self._secret
+
+
+class DialplanSettings(_Strict):
+    """The Asterisk side the controller relies on (``deploy/asterisk/extensions.conf``)."""
+
+    #: an AsyncAGIStart in one of these contexts is a new caller
+    entry_contexts: list[Context] = Field(["hotline-safe"], min_length=1)
+    #: where option F of Bridge() sends the caller when the agent hangs up (CSAT survey)
+    after_call_context: Context = "after-call"
+    #: musiconhold.conf class played to queued callers
+    moh_class: Context = "default"
+    #: MixMonitor ``File=`` directory, as Asterisk sees it (absolute)
+    recordings_dir: str = "/var/spool/asterisk/monitor"
+    #: where the controller reads those WAVs; None: the same path
+    recordings_local_dir: Path | None = None
+
+    @field_validator("recordings_dir")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not PurePosixPath(value).is_absolute():
+            raise _error(
+                f"{value!r} is not an absolute path (Asterisk would put a relative"
+                " File= under its own spool directory)"
+            )
+        if any(c in value for c in ",|\"'\n\r"):
+            raise _error(f"{value!r} holds a character MixMonitor cannot take in File=")
+        return value
+
+    @property
+    def bridge_after_call(self) -> str:
+        """Option F of ``Bridge()``: ``F(after-call^s^1)`` (transcript 03, part B)."""
+        return f"F({self.after_call_context}^s^1)"
+
+
+class QueueSettings(_Strict):
+    """One queue of the controller's ACD (see :class:`acd.QueueConfig`)."""
+
+    name: Annotated[str, AfterValidator(_matches(_QUEUE_NAME, "queue name (use a-z 0-9 _ -)"))]
+    wrap_up_s: float = Field(10.0, ge=0, strict=True)
+    offer_timeout_s: Seconds = 15.0
+    sl_threshold_s: Seconds = 20.0
+    hold_slice_s: Seconds = 20.0
+    max_wait_s: Seconds | None = None
+
+    def acd_queue(self) -> QueueConfig:
+        """This queue as the ACD core takes it."""
+        return QueueConfig(
+            name=self.name,
+            wrap_up_s=self.wrap_up_s,
+            offer_timeout_s=self.offer_timeout_s,
+            sl_threshold_s=self.sl_threshold_s,
+            hold_slice_s=self.hold_slice_s,
+            max_wait_s=self.max_wait_s,
+        )
+
+
+class AcdSettings(_Strict):
+    """Rules shared by every queue."""
+
+    #: consecutive failed offers after which an agent is paused; 0 disables
+    rna_pause_after: int = Field(2, ge=0, strict=True)
+
+
+class CrmSettings(_Strict):
+    """The caller lookup."""
+
+    #: how numbers without a country code are read (phonenumbers region, ISO 3166)
+    region: str = "VN"
+    lookup_timeout_s: Seconds = 1.5
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise _error(f"{value!r} is not a region phonenumbers knows (e.g. VN, US, GB)")
+        return value
+
+
+class WebSettings(_Strict):
+    """The aiohttp edge: agent desktop, wallboard, API."""
+
+    host: str = Field("127.0.0.1", min_length=1)
+    port: Port = 8080
+    #: environment variable holding the session-signing key (>= 32 bytes);
+    #: unset: a random key per start (everyone logs in again after a restart)
+    secret_key_env: EnvName | None = "HOTLINE_SECRET_KEY"
+    #: origins besides the page's own allowed to POST and open WebSockets
+    allowed_origins: list[Annotated[str, AfterValidator(_matches(_ORIGIN, "origin"))]] = []
+
+    _secret_key: bytes | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _read_key(self, info: ValidationInfo) -> Self:
+        if self.secret_key_env is None:
+            return self
+        value = _environ(info).get(self.secret_key_env)
+        if value:
+            key = value.encode()
+            if len(key) < MIN_SECRET_KEY_BYTES:
+                raise _error(
+                    f"{self.secret_key_env} holds {len(key)} bytes;"
+                    f" a session key needs at least {MIN_SECRET_KEY_BYTES}",
+                    at="secret_key_env",
+                )
+            self._secret_key = key
+        return self
+
+    @property
+    def secret_key(self) -> bytes | None:
+        """The key read from the environment at load time; None: generate one per start."""
+        return self._secret_key
+
+
+_M = TypeVar("_M", bound=BaseModel)
+#: a settings section; null (every key commented out) takes the defaults
+Section = Annotated[_M, BeforeValidator(_none_is_empty)]
+
+
+class HotlineConfig(_Strict):
+    """The whole controller config. Build it with :func:`load_config`."""
+
+    nodes: Annotated[list[NodeConfig], AfterValidator(_unique_names("node", "nodes"))] = Field(
+        min_length=1
+    )
+    hotline: Section[DialplanSettings] = Field(default={}, validate_default=True)
+    #: the IVR file, relative to this config file
+    ivr_file: str = Field(min_length=1)
+    database_url: str = "sqlite+aiosqlite:///var/hotline.db"
+    queues: Annotated[list[QueueSettings], AfterValidator(_unique_names("queue", "queues"))] = (
+        Field(min_length=1)
+    )
+    acd: Section[AcdSettings] = Field(default={}, validate_default=True)
+    crm: Section[CrmSettings] = Field(default={}, validate_default=True)
+    web: Section[WebSettings] = Field(default={}, validate_default=True)
+
+    _path: Path | None = PrivateAttr(None)
+    _ivr: IvrDefinition | None = PrivateAttr(None)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_url(cls, value: str) -> str:
+        hint = "use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB"
+        try:
+            url = make_url(value)
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+            raise _error(f"not a database URL; {hint}") from None
+        if url.drivername not in DATABASE_DRIVERS:
+            raise _error(f"unsupported driver {url.drivername!r}; {hint}")
+        if not url.database:
+            raise _error(f"no database named; {hint}")
+        return value
+
+    @property
+    def path(self) -> Path | None:
+        """The file this config was loaded from."""
+        return self._path
+
+    @property
+    def ivr_path(self) -> Path:
+        """``ivr_file`` resolved against the config file's directory."""
+        base = self._path.parent if self._path is not None else Path()
+        return base / self.ivr_file
+
+    @property
+    def ivr(self) -> IvrDefinition:
+        """The IVR loaded from ``ivr_file`` (its queues checked against ``queues``)."""
+        if self._ivr is None:
+            raise LookupError("HotlineConfig.ivr is only set by load_config()")
+        return self._ivr
+
+    @property
+    def recordings_read_dir(self) -> Path:
+        """Where the controller reads recordings: ``recordings_local_dir`` or ``recordings_dir``."""
+        local = self.hotline.recordings_local_dir
+        if local is None:
+            return Path(self.hotline.recordings_dir)
+        if self._path is not None and not local.is_absolute():
+            return self._path.parent / local
+        return local
+
+    def acd_config(self, agents: Iterable[AgentConfig] = ()) -> AcdConfig:
+        """The ACD core's config: these queues and rules, with ``agents`` from the caller."""
+        return AcdConfig(
+            queues=tuple(q.acd_queue() for q in self.queues),
+            agents=tuple(agents),
+            rna_pause_after=self.acd.rna_pause_after,
+        )
+
+
+def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> HotlineConfig:
+    """Read and validate the config file at ``path``, then the IVR file it names.
+
+    ``environ`` (default ``os.environ``) is where ``secret_env`` and
+    ``secret_key_env`` are looked up. Raises :class:`ConfigError` listing
+    every problem of both files, including an unreadable or missing one.
+    """
+    path = Path(path)
+    try:
+        doc = YamlDocument.load(path)
+    except YamlProblems as e:
+        raise ConfigError(e.problems) from None
+    env = os.environ if environ is None else environ
+    config, problems = doc.validate(HotlineConfig, context={"environ": env})
+
+    ivr_file = config.ivr_file if config is not None else _raw(doc.data, "ivr_file")
+    queues = [q.name for q in config.queues] if config is not None else _raw_queue_names(doc.data)
+    ivr: IvrDefinition | None = None
+    if isinstance(ivr_file, str) and ivr_file:
+        ivr_path = path.parent / ivr_file
+        try:
+            ivr = load_ivr(ivr_path, queues=queues)
+        except IvrConfigError as e:
+            for p in e.problems:
+                if p.file == str(ivr_path) and p.line == 0:  # the IVR file itself is unreadable
+                    problems.append(doc.problem(("ivr_file",), f"{ivr_path}: {p.reason}"))
+                else:
+                    problems.append(p)
+
+    if problems or config is None or ivr is None:
+        raise ConfigError(problems)
+    config._path = path
+    config._ivr = ivr
+    return config
+
+
+def _raw(data: Any, key: str) -> Any:
+    return data.get(key) if isinstance(data, dict) else None
+
+
+def _raw_queue_names(data: Any) -> list[str] | None:
+    """Queue names from a document that failed validation; None when unusable."""
+    queues = _raw(data, "queues")
+    if not isinstance(queues, list):
+        return None
+    names = [_raw(q, "name") for q in queues]
+    return names if all(isinstance(n, str) for n in names) else None

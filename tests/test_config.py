@@ -1,0 +1,326 @@
+"""The controller config: the sample loads; every bad file gives `file:line: path: reason` lines."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from acd import AgentConfig
+from callcenter.config import ConfigError, HotlineConfig, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "config" / "hotline.yaml"
+
+# a small valid config and IVR; the tests below break them one way each
+# (line numbers are their own)
+GOOD = textwrap.dedent(
+    """\
+    nodes:
+      - name: pbx1
+        host: 127.0.0.1
+        username: hotline
+        secret: s3cret
+    hotline:
+      recordings_dir: /var/spool/asterisk/monitor
+    ivr_file: ivr.yaml
+    database_url: sqlite+aiosqlite:///var/hotline.db
+    queues:
+      - name: support
+        offer_timeout_s: 15
+      - name: billing
+    web:
+      port: 8080
+    """
+)
+IVR = textwrap.dedent(
+    """\
+    languages: [vi]
+    default_language: vi
+    start: main
+    fallback_queue: support
+    prompts:
+      menu: hotline/vi/menu
+    nodes:
+      main:
+        prompt: menu
+        options:
+          1: {queue: support}
+          2: {queue: billing}
+    """
+)
+
+
+def write(tmp_path: Path, config: str, ivr: str | None = IVR) -> Path:
+    if ivr is not None:
+        (tmp_path / "ivr.yaml").write_text(ivr, encoding="utf-8")
+    path = tmp_path / "hotline.yaml"
+    path.write_text(config, encoding="utf-8")
+    return path
+
+
+def problems_of(
+    tmp_path: Path, config: str, ivr: str | None = IVR, environ: dict[str, str] | None = None
+) -> list[str]:
+    """Load ``config`` (beside ``ivr``); the problem lines, file names relative to tmp_path."""
+    path = write(tmp_path, config, ivr)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={} if environ is None else environ)
+    assert str(caught.value) == "\n".join(str(p) for p in caught.value.problems)
+    return [str(p).replace(f"{tmp_path}{os.sep}", "") for p in caught.value.problems]
+
+
+def broken(old: str, new: str, text: str = GOOD) -> str:
+    assert text.count(old) == 1, old
+    return text.replace(old, new)
+
+
+def test_sample_config_loads() -> None:
+    config = load_config(SAMPLE, environ={})
+    assert [n.name for n in config.nodes] == ["pbx1"]
+    assert config.nodes[0].resolved_secret == "change-me"
+    assert config.hotline.entry_contexts == ["hotline-safe"]
+    assert config.hotline.bridge_after_call == "F(after-call^s^1)"
+    assert config.ivr_path == SAMPLE.parent / "ivr.yaml"
+    assert config.ivr.fallback_queue == "support"
+    assert config.recordings_read_dir == Path("/var/spool/asterisk/monitor")
+    assert config.web.secret_key is None  # unset: a random key per start
+
+
+def test_demo_config_loads() -> None:
+    config = load_config(ROOT / "config" / "demo.yaml", environ={})
+    assert config.nodes[0].resolved_secret == "hotline-secret"  # pbxsim's default
+    assert config.ivr_path == ROOT / "config" / "ivr.yaml"
+
+
+def test_sample_database_url_is_the_storage_default() -> None:
+    from callcenter.storage.engine import DEFAULT_URL
+
+    assert load_config(SAMPLE, environ={}).database_url == DEFAULT_URL
+    assert HotlineConfig.model_fields["database_url"].default == DEFAULT_URL
+
+
+def test_small_config_and_acd_config(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD), environ={})
+    assert config.path == tmp_path / "hotline.yaml"
+    assert config.nodes[0].port == 5038 and config.nodes[0].auth == "md5"
+    agent = AgentConfig("a1", "An", "PJSIP/1001", ("support", "billing"))
+    acd = config.acd_config([agent])
+    assert [q.name for q in acd.queues] == ["support", "billing"]
+    assert acd.queues[0].offer_timeout_s == 15 and acd.queues[1].wrap_up_s == 10
+    assert acd.agents == (agent,) and acd.rna_pause_after == 2
+
+
+def test_secret_from_the_environment(tmp_path: Path) -> None:
+    text = broken("    secret: s3cret", "    secret_env: HOTLINE_AMI_SECRET")
+    config = load_config(write(tmp_path, text), environ={"HOTLINE_AMI_SECRET": "from-env"})
+    assert config.nodes[0].resolved_secret == "from-env"
+    assert "from-env" not in repr(config) and "s3cret" not in repr(
+        load_config(write(tmp_path, GOOD), environ={})
+    )
+
+
+def test_web_secret_key_from_the_environment(tmp_path: Path) -> None:
+    key = "k" * 32
+    config = load_config(write(tmp_path, GOOD), environ={"HOTLINE_SECRET_KEY": key})
+    assert config.web.secret_key == key.encode()
+    assert problems_of(tmp_path, GOOD, environ={"HOTLINE_SECRET_KEY": "short"}) == [
+        "hotline.yaml:14: web.secret_key_env: HOTLINE_SECRET_KEY holds 5 bytes;"
+        " a session key needs at least 32"
+    ]
+
+
+def test_yaml_syntax_error(tmp_path: Path) -> None:
+    text = broken("    username: hotline", "   username: hotline")
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:4: YAML syntax error: expected <block end>, but found"
+        " '<block mapping start>' (check the indentation)"
+    ]
+
+
+def test_unknown_key_suggests_the_close_one(tmp_path: Path) -> None:
+    text = broken("    secret: s3cret", "    secret: s3cret\n    pingi_interval_s: 5")
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:6: nodes.0.pingi_interval_s: unknown key (did you mean 'ping_interval_s'?)"
+    ]
+
+
+def test_missing_node_secret(tmp_path: Path) -> None:
+    text = broken("    secret: s3cret\n", "")
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:2: nodes.0.secret: required (or secret_env)"
+    ]
+
+
+def test_secret_and_secret_env(tmp_path: Path) -> None:
+    text = broken("    secret: s3cret", "    secret: s3cret\n    secret_env: HOTLINE_AMI_SECRET")
+    assert problems_of(tmp_path, text, environ={"HOTLINE_AMI_SECRET": "x"}) == [
+        "hotline.yaml:6: nodes.0.secret_env: give secret or secret_env, not both"
+    ]
+
+
+def test_secret_env_not_set(tmp_path: Path) -> None:
+    text = broken("    secret: s3cret", "    secret_env: HOTLINE_AMI_SECRET")
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:5: nodes.0.secret_env: environment variable HOTLINE_AMI_SECRET is not set"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("port", "reason"),
+    [
+        ("0", "must be at least 1"),
+        ("65536", "must be at most 65535"),
+        ("http", "expected a whole number"),
+    ],
+)
+def test_bad_port(tmp_path: Path, port: str, reason: str) -> None:
+    text = broken("    host: 127.0.0.1", f"    host: 127.0.0.1\n    port: {port}")
+    assert problems_of(tmp_path, text) == [f"hotline.yaml:4: nodes.0.port: {reason}"]
+
+
+def test_yaml_typing_traps(tmp_path: Path) -> None:
+    text = broken("secret: s3cret", "secret: 1234").replace("port: 8080", "port: true")
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:5: nodes.0.secret: expected a string (quote it: YAML reads this value as a number)",
+        "hotline.yaml:15: web.port: expected a whole number",
+    ]
+
+
+def test_empty_section_takes_the_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, broken("  port: 8080\n", "")), environ={})
+    assert config.web.port == 8080 and config.web.secret_key_env == "HOTLINE_SECRET_KEY"
+
+
+def test_duplicate_queue_name(tmp_path: Path) -> None:
+    text = broken("  - name: billing", "  - name: billing\n  - name: support")
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:14: queues.2.name: duplicate queue name 'support' (first at queues.0)"
+    ]
+
+
+def test_bad_queue_name_and_timeout(tmp_path: Path) -> None:
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 0").replace("billing", "Billing")
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:12: queues.0.offer_timeout_s: must be greater than 0",
+        "hotline.yaml:13: queues.1.name: 'Billing' is not a valid queue name (use a-z 0-9 _ -)",
+        "ivr.yaml:12: nodes.main.options.2.queue: unknown queue 'billing'",
+    ]
+
+
+def test_ivr_routes_to_a_queue_not_declared(tmp_path: Path) -> None:
+    text = broken("  - name: billing\n", "")
+    assert problems_of(tmp_path, text) == [
+        "ivr.yaml:12: nodes.main.options.2.queue: unknown queue 'billing'"
+    ]
+
+
+def test_broken_ivr_file(tmp_path: Path) -> None:
+    ivr = broken("    prompt: menu", "    prompt: menu\n    timout_s: 4", IVR)
+    assert problems_of(tmp_path, GOOD, ivr) == [
+        "ivr.yaml:10: nodes.main.timout_s: unknown key (did you mean 'timeout_s'?)"
+    ]
+    ivr = broken("languages: [vi]", "languages: [vi", IVR)
+    assert problems_of(tmp_path, GOOD, ivr) == [
+        "ivr.yaml:2: YAML syntax error: expected ',' or ']', but got ':'"
+    ]
+
+
+def test_missing_ivr_file(tmp_path: Path) -> None:
+    text = broken("ivr_file: ivr.yaml", "ivr_file: menus.yaml")
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:8: ivr_file: menus.yaml: cannot read: No such file or directory"
+    ]
+
+
+def test_relative_recordings_dir(tmp_path: Path) -> None:
+    text = broken("recordings_dir: /var/spool", "recordings_dir: var/spool")
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:7: hotline.recordings_dir: 'var/spool/asterisk/monitor' is not an absolute"
+        " path (Asterisk would put a relative File= under its own spool directory)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("mysql+aiomysql://db/hotline", "unsupported driver 'mysql+aiomysql'"),
+        ("sqlite:///var/hotline.db", "unsupported driver 'sqlite'"),
+        ("postgresql+asyncpg://db", "no database named"),
+        ("hotline.db", "not a database URL"),
+    ],
+)
+def test_bad_database_url(tmp_path: Path, url: str, reason: str) -> None:
+    text = broken("sqlite+aiosqlite:///var/hotline.db", url)
+    assert problems_of(tmp_path, text) == [
+        f"hotline.yaml:9: database_url: {reason};"
+        " use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB"
+    ]
+
+
+def test_every_problem_at_once_sorted_by_file_and_line(tmp_path: Path) -> None:
+    text = (
+        GOOD.replace("    secret: s3cret\n", "")
+        .replace("port: 8080", "port: 80800")
+        .replace("queues:", "queue:")
+        .replace("username: hotline", "username: hotline\n    username: again")
+    )
+    ivr = IVR.replace("default_language: vi", "default_language: fr")
+    assert problems_of(tmp_path, text, ivr) == [
+        "hotline.yaml:1: queues: required",
+        "hotline.yaml:2: nodes.0.secret: required (or secret_env)",
+        "hotline.yaml:5: nodes.0.username: duplicate key (first at line 4)",
+        "hotline.yaml:10: queue: unknown key (did you mean 'queues'?)",
+        "hotline.yaml:15: web.port: must be at most 65535",
+        "ivr.yaml:2: default_language: 'fr' is not one of the languages (vi)",
+    ]
+
+
+def test_unreadable_and_empty_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "nope.yaml")
+    assert str(caught.value) == f"{tmp_path / 'nope.yaml'}: cannot read: No such file or directory"
+    assert problems_of(tmp_path, "") == ["hotline.yaml:1: the file is empty"]
+    assert problems_of(tmp_path, "- a\n") == ["hotline.yaml:1: expected a mapping"]
+
+
+def _check_config(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "HOTLINE_SECRET_KEY"}
+    return subprocess.run(
+        [sys.executable, "-m", "callcenter.cli", "check-config", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_cli_check_config_ok_on_the_sample() -> None:
+    result = _check_config("config/hotline.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == (
+        "config/hotline.yaml: ok (1 node, 1 queue, IVR config/ivr.yaml: 2 menus in vi, en)\n"
+    )
+
+
+def test_cli_check_config_lists_every_problem(tmp_path: Path) -> None:
+    path = write(tmp_path, broken("    secret: s3cret\n", "").replace("  - name: billing\n", ""))
+    result = _check_config(str(path))
+    assert result.returncode == 1
+    assert result.stderr == ""
+    assert result.stdout.splitlines() == [
+        f"{path}:2: nodes.0.secret: required (or secret_env)",
+        f"{tmp_path / 'ivr.yaml'}:12: nodes.main.options.2.queue: unknown queue 'billing'",
+    ]
+
+
+def test_cli_check_config_missing_file(tmp_path: Path) -> None:
+    result = _check_config(str(tmp_path / "nope.yaml"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stdout == f"{tmp_path / 'nope.yaml'}: cannot read: No such file or directory\n"
