@@ -55,6 +55,68 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import DemoOptions, main
+
+    _logging(args.verbose)
+    return main(
+        DemoOptions(
+            duration=args.duration,
+            seed=args.seed,
+            agents=args.agents,
+            calls_per_minute=args.calls_per_minute,
+            json=args.json,
+            web_port=args.port,
+            time_scale=args.time_scale,
+            workdir=args.workdir,
+            database_url=args.database_url,
+        )
+    )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+    import signal
+
+    from .app import Hotline
+    from .config import ConfigError, load_config
+
+    _logging(args.verbose)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        async with Hotline(config) as hotline:
+            assert hotline.urls is not None
+            print(
+                f"hotline running: wallboard {hotline.urls.supervisor}, "
+                f"agent desk {hotline.urls.agent}, metrics {hotline.urls.metrics}",
+                flush=True,
+            )
+            await stop.wait()
+
+    asyncio.run(go())
+    return 0
+
+
+def _logging(verbose: bool) -> None:
+    import logging
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callcenter", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -72,6 +134,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", help="the controller config (e.g. config/hotline.yaml)")
     p.set_defaults(func=_cmd_check_config)
+
+    p = sub.add_parser("demo", help="pbxsim, the controller and the web app on this machine")
+    p.add_argument("--duration", type=float, default=None, help="seconds (default: until Ctrl-C)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--agents", type=int, default=5)
+    p.add_argument("--calls-per-minute", type=float, default=20.0)
+    p.add_argument("--port", type=int, default=8080, help="web port (0: any free port)")
+    p.add_argument("--time-scale", type=float, default=1.0, help="pbxsim speed-up (tests)")
+    p.add_argument(
+        "--workdir", type=Path, default=Path("var/demo"), help="emptied first (default var/demo)"
+    )
+    p.add_argument("--database-url", default=None, help="default: SQLite in the workdir")
+    p.add_argument("--json", action="store_true", help="last line: one JSON object")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("run", help="the controller against the Asterisk nodes of a config")
+    p.add_argument("--config", required=True, help="a config file (see config/hotline.yaml)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=_cmd_run)
     return parser
 
 

@@ -394,6 +394,14 @@ class Store:
         async with self.sessions() as session:
             return await session.get(Call, call_id)
 
+    async def open_calls(self, node: str) -> list[Call]:
+        """Calls of ``node`` with no outcome yet: what a restarted controller must settle."""
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(Call).where(Call.node == node, Call.outcome.is_(None)).order_by(Call.started_at)
+            )
+            return list(rows)
+
     async def list_call_events(self, call_id: str) -> list[CallEvent]:
         async with self.sessions() as session:
             rows = await session.scalars(

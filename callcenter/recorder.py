@@ -1,0 +1,108 @@
+"""Recordings: MixMonitor when caller and agent are bridged, a metadata row when done.
+
+The ``MixMonitor`` action needs the ``system`` write class because its
+``Command`` option runs a shell: the file name is built here from the node
+name and the Linkedid (Asterisk's own digits and dots), never from caller or
+agent text, and no other option is passed. An absolute ``File`` avoids
+depending on Asterisk's spool dir (transcript 04 used both forms). The
+recording ends with the caller's hangup (Asterisk then emits no
+``MixMonitorStop``: transcript 04), so the row is completed when the caller's
+channel is gone: size, SHA-256 and duration read from the WAV itself, in a
+worker thread so hashing never blocks the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import logging
+import re
+import wave
+from pathlib import Path
+from typing import Any
+
+from callcenter.ami import AMIError
+from callcenter.callflow import LiveCall, Recording
+from callcenter.storage.writes import RecordRecording
+
+log = logging.getLogger(__name__)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def file_facts(path: Path) -> tuple[int, str, float | None]:
+    """Size, SHA-256 and duration (s) of a WAV file (blocking: run in a thread)."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    duration: float | None = None
+    try:
+        with wave.open(str(path), "rb") as w:
+            duration = w.getnframes() / float(w.getframerate())
+    except (wave.Error, EOFError):
+        duration = None
+    return size, digest.hexdigest(), duration
+
+
+class Recorder:
+    def __init__(
+        self, *, recordings_dir: str, local_dir: str | None, writer: Any, metrics: Any
+    ) -> None:
+        self.recordings_dir = recordings_dir.rstrip("/")
+        self.local_dir = (local_dir or recordings_dir).rstrip("/")
+        self.writer = writer
+        self.metrics = metrics
+        self.finished = 0
+
+    def file_name(self, call: LiveCall) -> str:
+        return _UNSAFE.sub("_", f"hotline-{call.node}-{call.linkedid}") + ".wav"
+
+    async def start(self, client: Any, call: LiveCall) -> None:
+        name = self.file_name(call)
+        path = f"{self.recordings_dir}/{name}"
+        started = dt.datetime.now(dt.UTC)
+        try:
+            resp = await client.send_action(
+                "MixMonitor", {"Channel": call.channel, "File": path, "Options": "b"}
+            )
+        except AMIError as exc:
+            log.warning("call %s: MixMonitor failed: %s", call.call_id, exc)
+            return
+        rec = Recording(path, f"{self.local_dir}/{name}", started, resp.get("MixMonitorID"))
+        call.recording = rec
+        self.writer.submit(
+            RecordRecording(call.call_id, path, started, mixmonitor_id=rec.mixmonitor_id)
+        )
+        self.metrics.recording_started()
+
+    async def finish(self, call_id: str, rec: Recording) -> None:
+        ended = dt.datetime.now(dt.UTC)
+        local = Path(rec.local_path)
+        # Asterisk closes the file right after the hangup; wait until it stops growing.
+        last = -1
+        for _ in range(20):
+            size = local.stat().st_size if local.exists() else -1
+            if size == last and size >= 0:
+                break
+            last = size
+            await asyncio.sleep(0.1)
+        if not local.exists():
+            log.error("call %s: recording %s is missing", call_id, local)
+            return
+        size, sha, duration = await asyncio.to_thread(file_facts, local)
+        self.writer.submit(
+            RecordRecording(
+                call_id,
+                rec.path,
+                rec.started_at,
+                mixmonitor_id=rec.mixmonitor_id,
+                ended_at=ended,
+                duration_s=duration,
+                size_bytes=size,
+                sha256=sha,
+            )
+        )
+        self.finished += 1

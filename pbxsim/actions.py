@@ -1,0 +1,291 @@
+"""AMI actions: dispatch, login, and the informational and list actions.
+
+Response shapes follow header-inventory.txt: ``Response``, then ``ActionID``
+only if the action had one, then the rest. Lists answer ``EventList: start`` and
+end with ``<X>Complete`` / ``EventList: Complete`` / ``ListItems`` (06).
+Call-control actions live in :mod:`pbxsim.call_actions`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from .channels import Channel
+from .listcommands import LIST_COMMANDS
+from .variables import getvar
+from .wire import ActionFrame, Fields
+
+if TYPE_CHECKING:
+    from .server import Session
+
+Handler = Callable[["Session", ActionFrame], Awaitable[None]]
+VERSION = "Asterisk 22.10.1 built by root @ vm on a x86_64 running Linux on 2026-11-22 17:29:57 UTC"
+#: Actions an unauthenticated session may send (manager.c); others: Permission denied (08).
+BEFORE_LOGIN = {"login", "challenge", "logoff"}
+
+
+def aid(a: ActionFrame) -> Fields:
+    return [("ActionID", a.action_id)] if a.action_id else []
+
+
+def ack(s: Session, a: ActionFrame, message: str | None = None, *extra: tuple[str, str]) -> None:
+    s.send([("Response", "Success"), *aid(a), *([("Message", message)] if message else []), *extra])
+
+
+def error(s: Session, a: ActionFrame, message: str) -> None:
+    s.send([("Response", "Error"), *aid(a), ("Message", message)])
+
+
+def list_start(s: Session, a: ActionFrame, message: str) -> None:
+    s.send([("Response", "Success"), *aid(a), ("EventList", "start"), ("Message", message)])
+
+
+def list_complete(s: Session, a: ActionFrame, event: str, n: int, *extra: tuple[str, str]) -> None:
+    s.send([("Event", event), *aid(a), ("EventList", "Complete"), ("ListItems", str(n)), *extra])
+
+
+def hms(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+# -- session ------------------------------------------------------------------
+async def login(s: Session, a: ActionFrame) -> None:
+    if s.user:
+        ack(s, a, "Already authenticated")
+        return
+    user = a.get("Username")
+    secret = s.sim.users.get(user)
+    if a.get("AuthType").lower() == "md5":
+        good = (
+            secret is not None
+            and bool(s.challenge)
+            and a.get("Key").lower() == hashlib.md5((s.challenge + secret).encode()).hexdigest()
+        )
+    else:
+        good = secret is not None and a.get("Secret") == secret
+    if not good:
+        # 08-errors: answered about 1 s later, then the socket is closed.
+        await s.world.sleep(1.0)
+        error(s, a, "Authentication failed")
+        s.close()
+        return
+    s.user = user
+    events = a.get("Events")
+    if events:
+        s.events_on = events.lower() not in ("off", "no", "false", "0", "none")
+    ack(s, a, "Authentication accepted")
+    uptime = str(int(time.time() - s.world.started_at))
+    s.send_event([("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", uptime),
+                  ("LastReload", uptime), ("Status", "Fully Booted")])  # fmt: skip
+    s.world.emit("SuccessfulAuth", [
+        ("EventTV", s.event_tv()), ("Severity", "Informational"), ("Service", "AMI"),
+        ("EventVersion", "1"), ("AccountID", user), ("SessionID", s.session_id),
+        ("LocalAddress", s.local_address), ("RemoteAddress", s.remote_address),
+        ("UsingPassword", "0"), ("SessionTV", s.session_tv),
+    ])  # fmt: skip
+
+
+async def challenge(s: Session, a: ActionFrame) -> None:
+    if a.get("AuthType").lower() != "md5":
+        error(s, a, "Must specify AuthType")
+        return
+    if not s.challenge:
+        s.challenge = str(s.world.random_id(31))
+    ack(s, a, None, ("Challenge", s.challenge))
+
+
+async def logoff(s: Session, a: ActionFrame) -> None:
+    s.send([("Response", "Goodbye"), *aid(a), ("Message", "Thanks for all the fish.")])
+    s.close()
+
+
+async def ping(s: Session, a: ActionFrame) -> None:
+    ack(s, a, None, ("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}"))
+
+
+async def events(s: Session, a: ActionFrame) -> None:
+    mask = a.get("EventMask").strip().lower()
+    s.events_on = mask not in ("off", "no", "false", "0", "none", "")
+    ack(s, a, None, ("Events", "On" if s.events_on else "Off"))
+
+
+async def core_settings(s: Session, a: ActionFrame) -> None:
+    ack(s, a, None, ("AMIversion", "11.0.0"), ("AsteriskVersion", "22.10.1"), ("SystemName", ""),
+        ("CoreMaxCalls", "0"), ("CoreMaxLoadAvg", "0.000000"), ("CoreRunUser", ""),
+        ("CoreRunGroup", ""), ("CoreMaxFilehandles", "8192"), ("CoreRealTimeEnabled", "No"),
+        ("CoreCDRenabled", "Yes"), ("CoreHTTPenabled", "No"), ("SoundsSearchCustomDir", "No"))  # fmt: skip
+
+
+async def core_status(s: Session, a: ActionFrame) -> None:
+    w = s.world
+    start = time.gmtime(w.started_at)
+    date, clock = time.strftime("%Y-%m-%d", start), time.strftime("%H:%M:%S", start)
+    calls = sum(1 for c in w.channels.values() if c.half != 2)
+    ack(s, a, None, ("CoreStartupDate", date), ("CoreStartupTime", clock), ("CoreReloadDate", date),
+        ("CoreReloadTime", clock), ("CoreCurrentCalls", str(calls)),
+        ("CoreProcessedCalls", str(w.processed_calls)))  # fmt: skip
+
+
+async def list_commands(s: Session, a: ActionFrame) -> None:
+    ack(s, a, None, *LIST_COMMANDS)
+
+
+async def user_event(s: Session, a: ActionFrame) -> None:
+    name = a.get("UserEvent")
+    if not name:
+        error(s, a, "UserEvent header missing")
+        return
+    skip = {"action", "actionid", "userevent"}
+    fields = [("UserEvent", name)]
+    for line in a.lines:
+        key, colon, value = line.partition(":")
+        if colon and key.strip().lower() not in skip:
+            fields.append((key.strip(), value.strip()))
+    s.world.emit("UserEvent", fields)
+    ack(s, a, "Event Sent")
+
+
+# -- channel listings -----------------------------------------------------------
+async def core_show_channels(s: Session, a: ActionFrame) -> None:
+    list_start(s, a, "Channels will follow")
+    chans = list(s.world.channels.values())
+    now = s.world.now()
+    for ch in chans:
+        s.send([("Event", "CoreShowChannel"), *aid(a), *ch.fields(), ("Application", ch.app),
+                ("ApplicationData", ch.appdata), ("Duration", hms(now - ch.created)),
+                ("BridgeId", ch.bridge.uniqueid if ch.bridge else "")])  # fmt: skip
+    list_complete(s, a, "CoreShowChannelsComplete", len(chans))
+
+
+def _status_fields(s: Session, ch: Channel) -> Fields:
+    native = "(slin)" if ch.tech == "Local" else "(ulaw)"
+    fmt = native.strip("()")
+    return [
+        ("Event", "Status"), ("Privilege", "Call"), *ch.fields(), ("Type", ch.tech), ("DNID", ch.dnid),
+        ("EffectiveConnectedLineNum", ch.conn_num), ("EffectiveConnectedLineName", ch.conn_name),
+        ("TimeToHangup", "0"), ("BridgeID", ch.bridge.uniqueid if ch.bridge else ""),
+        ("Application", ch.app), ("Data", ch.appdata), ("Nativeformats", native),
+        ("Readformat", fmt), ("Readtrans", ""), ("Writeformat", fmt), ("Writetrans", ""),
+        ("Callgroup", "0"), ("Pickupgroup", "0"), ("Seconds", str(int(s.world.now() - ch.created))),
+    ]  # fmt: skip
+
+
+async def status(s: Session, a: ActionFrame) -> None:
+    w = s.world
+    name = a.get("Channel")
+    if name:
+        ch = w.find(name)
+        if ch is None:
+            error(s, a, "No such channel")
+            return
+        chans = [ch]
+    else:
+        chans = list(w.channels.values())
+    wanted = [v.strip() for v in a.get("Variables").split(",") if v.strip()]
+    all_vars = a.get("AllVariables").lower() in ("true", "yes", "1", "on")
+    list_start(s, a, "Channel status will follow")
+    for ch in chans:
+        fields = _status_fields(s, ch)
+        for v in wanted:
+            fields.append(("Variable", f"{v}={getvar(w, ch, v) or ''}"))
+        if all_vars:  # 06: the channel's own variables, most recently set first
+            fields += [("Variable", f"{k}={v}") for k, v in reversed(ch.variables.items())]
+        s.send(fields + aid(a))  # Status puts ActionID last (06)
+    list_complete(s, a, "StatusComplete", len(chans), ("Items", str(len(chans))))
+
+
+async def bridge_list(s: Session, a: ActionFrame) -> None:
+    list_start(s, a, "Bridge listing will follow")
+    bridges = list(s.world.bridges.values())
+    for b in bridges:
+        s.send([("Event", "BridgeListItem"), *aid(a), *b.fields()])
+    list_complete(s, a, "BridgeListComplete", len(bridges))
+
+
+async def queue_status(s: Session, a: ActionFrame) -> None:
+    # pbxsim has no app_queue: every queue is unknown, answered as in 08 (empty list).
+    list_start(s, a, "Queue status will follow")
+    list_complete(s, a, "QueueStatusComplete", 0)
+
+
+async def queue_summary(s: Session, a: ActionFrame) -> None:
+    list_start(s, a, "Queue summary will follow")
+    list_complete(s, a, "QueueSummaryComplete", 0)
+
+
+async def queue_add(s: Session, a: ActionFrame) -> None:
+    error(s, a, "Unable to add interface to queue: No such queue")
+
+
+async def queue_remove(s: Session, a: ActionFrame) -> None:
+    error(s, a, "Unable to remove interface from queue: No such queue")
+
+
+async def queue_pause(s: Session, a: ActionFrame) -> None:
+    error(s, a, "Interface not found")
+
+
+# -- CLI ------------------------------------------------------------------------
+def _concise(s: Session) -> list[str]:
+    now = s.world.now()
+    return [
+        "!".join([ch.name, ch.context, ch.exten, str(ch.priority), ch.state_desc, ch.app, ch.appdata,
+                  "" if ch.cid_num == "<unknown>" else ch.cid_num, ch.accountcode, "", "3",
+                  str(int(now - ch.created)), ch.bridge.uniqueid if ch.bridge else "", ch.uniqueid])
+        for ch in s.world.channels.values()
+    ]  # fmt: skip
+
+
+def _verbose(s: Session) -> list[str]:
+    w = s.world
+    out = [f"{'Channel':<64} {'Location':<32} {'State':<7} {'Application(Data)':<50}"]
+    for ch in w.channels.values():
+        loc = f"{ch.exten}@{ch.context}:{ch.priority}"
+        out.append(f"{ch.name:<64} {loc:<32} {ch.state_desc:<7} {f'{ch.app}({ch.appdata})':<50}")
+    calls = sum(1 for c in w.channels.values() if c.half != 2)
+    out += [f"{len(w.channels)} active channel{'s' if len(w.channels) != 1 else ''}",
+            f"{calls} active call{'s' if calls != 1 else ''}",
+            f"{w.processed_calls} call{'s' if w.processed_calls != 1 else ''} processed"]  # fmt: skip
+    return out
+
+
+CLI: dict[str, Callable[[Session], list[str]]] = {
+    "core show version": lambda s: [VERSION],
+    "core show channels concise": _concise,
+    "core show channels": _verbose,
+    "core show uptime": lambda s: [f"System uptime: {int(s.world.now())} seconds"],
+}
+
+
+async def command(s: Session, a: ActionFrame) -> None:
+    text = " ".join(a.get("Command").split())
+    run = CLI.get(text.lower())
+    if run is None:
+        words = text.split()
+        hint = " ".join(words[:2])
+        s.send([("Response", "Error"), *aid(a), ("Message", "Command output follows"),
+                ("Output", f"No such command '{text}' (type 'core show help {hint}' for other possible commands)")])  # fmt: skip
+        return
+    lines = run(s) or [""]  # manager.c strsep()s the output: at least one Output line
+    s.send([("Response", "Success"), *aid(a), ("Message", "Command output follows"),
+            *[("Output", line) for line in lines]])  # fmt: skip
+
+
+def handlers() -> dict[str, Handler]:
+    """Action name (lower case) -> handler."""
+    from . import call_actions as c
+
+    table: dict[str, Handler] = {
+        "login": login, "challenge": challenge, "logoff": logoff, "ping": ping, "events": events,
+        "coresettings": core_settings, "corestatus": core_status, "listcommands": list_commands,
+        "userevent": user_event, "coreshowchannels": core_show_channels, "status": status,
+        "bridgelist": bridge_list, "queuestatus": queue_status, "queuesummary": queue_summary,
+        "queueadd": queue_add, "queueremove": queue_remove, "queuepause": queue_pause,
+        "command": command,
+    }  # fmt: skip
+    table.update(c.HANDLERS)
+    return table

@@ -1,0 +1,301 @@
+"""AsyncAGI: a channel parked in ``AGI(agi:async)`` runs commands sent by AMI.
+
+From 02/12/13:
+
+1. Entering gives ``AsyncAGIStart`` with ``Env`` = url-encoded ``agi_*: v`` lines
+   ending with a blank line (``%0A%0A``).
+2. Each command: ``AGIExecStart`` (``CommandId`` a random number of ours),
+   ``AGIExecEnd`` (``ResultCode`` 200/510/520/-1 and ``Result`` text), then
+   ``AsyncAGIExec`` with the url-encoded AGI line and ``CommandId`` echoing the
+   client's ``CommandID``.
+3. A command answered with RESULT_FAILURE (``STREAM FILE`` of a missing file:
+   ``200 result=-1 endpos=0``) ends AsyncAGI: ``AsyncAGIEnd``, ``AGISTATUS=FAILURE``
+   and the dialplan goes on (13). ``HANGUP`` ends it with ``AGISTATUS=HANGUP``.
+
+Hangup while a command runs (a caller abandoning during ``EXEC MusicOnHold``):
+no transcript records it. We answer the command as res_agi would when the
+stream or application returns -1 (``200 result=-1``, with ``endpos`` for
+streams; ResultCode -1 ``Failure`` except GET DATA), then ``AsyncAGIEnd`` and
+``AGISTATUS=HANGUP``, then the Hangup events: the same order as 06, where a
+Hangup action hit idle AGI channels (AsyncAGIEnd, VarSet AGISTATUS, ...Hangup).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .channels import Channel, State
+from .variables import getvar, substitute
+from .wire import uri_encode
+
+if TYPE_CHECKING:
+    from .world import World
+
+#: (AGI reply line, AGIExecEnd ResultCode, AGIExecEnd Result)
+Reply = tuple[str, int, str]
+HUNGUP: Reply = ("200 result=-1", -1, "Failure")
+ALL_DIGITS = "0123456789*#"
+SAMPLES = 8000
+
+
+def ok(text: str) -> Reply:
+    return (f"200 {text}", 200, "Success")
+
+
+USAGE: Reply = ("520 Invalid command syntax.  Proper usage not available.", 520, "Usage")
+UNKNOWN_CMD: Reply = ("510 Invalid or unknown command", 510, "Invalid or unknown command")
+
+
+@dataclass
+class Running:
+    command: str
+    command_id: str
+    exec_id: int
+    #: what the command answers if the channel hangs up or leaves AGI now
+    interrupted: Callable[[], Reply] = field(default=lambda: HUNGUP)
+
+
+class AgiSession:
+    """One stay in AsyncAGI (from AsyncAGIStart to AsyncAGIEnd or a bridge)."""
+
+    def __init__(self, ch: Channel) -> None:
+        self.ch = ch
+        self.running: Running | None = None
+        self.ended = False
+
+    def end(self, world: World, status: str | None, announce: bool = True) -> None:
+        """Leave AsyncAGI: answer a running command, then AsyncAGIEnd and AGISTATUS."""
+        if self.ended:
+            return
+        self.ended = True
+        ch = self.ch
+        if ch.agi is self:
+            ch.agi = None
+        ch.dtmf_sink = None
+        if self.running is not None:
+            running, self.running = self.running, None
+            finish(world, ch, running, running.interrupted())
+        if announce:
+            world.chan_event("AsyncAGIEnd", ch)
+        if status:
+            world.set_var(ch, "AGISTATUS", status)
+
+
+def finish(world: World, ch: Channel, r: Running, reply: Reply) -> None:
+    line, code, text = reply
+    world.chan_event(
+        "AGIExecEnd",
+        ch,
+        ("CommandId", str(r.exec_id)),
+        ("Command", r.command),
+        ("ResultCode", str(code)),
+        ("Result", text),
+    )
+    extra = [("CommandId", r.command_id)] if r.command_id else []
+    world.chan_event("AsyncAGIExec", ch, ("Result", uri_encode(line + "\n")), *extra)
+
+
+def env_text(world: World, ch: Channel) -> str:
+    def unk(v: str) -> str:
+        return "unknown" if v in ("", "<unknown>") else v
+
+    pairs = [
+        ("agi_request", "async"),
+        ("agi_channel", ch.name),
+        ("agi_language", ch.language),
+        ("agi_type", ch.tech),
+        ("agi_uniqueid", ch.uniqueid),
+        ("agi_version", "22.10.1"),
+        ("agi_callerid", unk(ch.cid_num)),
+        ("agi_calleridname", unk(ch.cid_name)),
+        ("agi_callingpres", "0"),
+        ("agi_callingani2", "0"),
+        ("agi_callington", "0"),
+        ("agi_callingtns", "0"),
+        ("agi_dnid", unk(ch.dnid)),
+        ("agi_rdnis", "unknown"),
+        ("agi_context", ch.context),
+        ("agi_extension", ch.exten),
+        ("agi_priority", str(ch.priority)),
+        ("agi_enhanced", "0.0"),
+        ("agi_accountcode", ch.accountcode),
+        ("agi_threadid", str(140350000000000 + world.random_id(30))),
+    ]
+    return "".join(f"{k}: {v}\n" for k, v in pairs) + "\n"
+
+
+async def run_agi(world: World, ch: Channel) -> None:
+    """``AGI(agi:async)``: announce the channel, then run queued commands."""
+    session = AgiSession(ch)
+    ch.agi = session
+    world.chan_event("AsyncAGIStart", ch, ("Env", uri_encode(env_text(world, ch))))
+    while not session.ended:
+        command, command_id = await ch.agi_queue.get()
+        if session.ended:
+            break
+        await execute(world, ch, session, command, command_id)
+
+
+async def execute(
+    world: World, ch: Channel, session: AgiSession, command: str, command_id: str
+) -> None:
+    r = Running(command, command_id, world.random_id())
+    session.running = r
+    world.chan_event("AGIExecStart", ch, ("CommandId", str(r.exec_id)), ("Command", command))
+    argv = parse_args(command)
+    handler, _ = lookup(argv)
+    reply = UNKNOWN_CMD if handler is None else await handler(world, ch, r, argv)
+    if session.running is not r:
+        return  # ended meanwhile (hangup, redirect, bridge): already answered
+    session.running = None
+    finish(world, ch, r, reply)
+    if argv and argv[0].upper() == "HANGUP" and len(argv) == 1:
+        world.hangup(ch, how="agi")
+    elif reply[1] == -1:
+        session.end(world, status="FAILURE")  # 13: RESULT_FAILURE ends AsyncAGI
+
+
+def parse_args(command: str) -> list[str]:
+    """res_agi ``parse_args``: blanks split, double quotes group (and may be empty)."""
+    args: list[str] = []
+    cur: list[str] = []
+    started = quoted = escaped = False
+    for c in command:
+        if escaped:
+            cur.append(c)
+            escaped = started = False
+        elif c == "\\":
+            escaped = started = True
+        elif c == '"':
+            quoted = not quoted
+            started = True
+        elif c in " \t" and not quoted:
+            if started or cur:
+                args.append("".join(cur))
+            cur, started = [], False
+        else:
+            cur.append(c)
+            started = True
+    if started or cur:
+        args.append("".join(cur))
+    return args
+
+
+Handler = Callable[["World", Channel, Running, list[str]], Awaitable[Reply]]
+
+
+def lookup(argv: list[str]) -> tuple[Handler | None, int]:
+    from .agi_commands import COMMANDS
+
+    words = [a.upper() for a in argv]
+    for n in (3, 2, 1):
+        handler = COMMANDS.get(tuple(words[:n])) if len(words) >= n else None
+        if handler is not None:
+            return handler, n
+    return None, 0
+
+
+class DigitReader:
+    """Digits the caller presses while a command listens (``dtmf_sink``).
+
+    Digits wait in a deque and a waiter future is woken: unlike
+    ``wait_for(queue.get())`` on Python 3.11, no digit is lost when it lands as
+    the timeout fires.
+    """
+
+    def __init__(self, world: World, ch: Channel, accept: str) -> None:
+        self.world = world
+        self.ch = ch
+        self.accept = accept
+        self.digits: deque[str] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self.open = True
+        ch.dtmf_sink = self
+        if ch.sim_caller is not None and accept:
+            ch.sim_caller.prompt_started(world, ch, self)
+
+    def __call__(self, digit: str) -> None:
+        self.digits.append(digit)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def get(self, timeout: float | None) -> str | None:
+        """The next digit within ``timeout`` simulated seconds (None: forever)."""
+        if not self.digits and (timeout is None or timeout > 0):
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.wait(
+                    {self._waiter},
+                    timeout=None if timeout is None else timeout / self.world.time_scale,
+                )
+            finally:
+                self._waiter.cancel()
+                self._waiter = None
+        return self.digits.popleft() if self.digits else None
+
+    def close(self) -> None:
+        self.open = False
+        if self.ch.dtmf_sink is self:
+            self.ch.dtmf_sink = None
+
+
+async def play(
+    world: World,
+    ch: Channel,
+    r: Running,
+    seconds: float,
+    escape: str,
+    stream: bool = True,
+    reader: DigitReader | None = None,
+) -> tuple[str | None, int]:
+    """Play ``seconds`` of audio, stopped by a digit in ``escape``: (digit, endpos).
+
+    With ``reader`` given (GET DATA), digits keep arriving in it after the prompt.
+    """
+    own = reader is None
+    listening = DigitReader(world, ch, escape) if reader is None else reader
+    start = world.now()
+
+    def endpos() -> int:
+        return int(min(seconds, world.now() - start) * SAMPLES)
+
+    if stream:
+        r.interrupted = lambda: (f"200 result=-1 endpos={endpos()}", -1, "Failure")
+    try:
+        while True:
+            remaining = seconds - (world.now() - start)
+            if remaining <= 0:
+                return None, round(seconds * SAMPLES)
+            digit = await listening.get(remaining)
+            if digit is None:
+                return None, round(seconds * SAMPLES)
+            if digit in escape:
+                return digit, endpos()
+    finally:
+        if own:
+            listening.close()
+
+
+def answer_if_needed(world: World, ch: Channel) -> None:
+    if ch.state != State.UP:
+        world.answer(ch)
+
+
+__all__ = [
+    "AgiSession",
+    "DigitReader",
+    "HUNGUP",
+    "Reply",
+    "Running",
+    "USAGE",
+    "answer_if_needed",
+    "getvar",
+    "ok",
+    "play",
+    "run_agi",
+    "substitute",
+]

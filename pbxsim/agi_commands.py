@@ -1,0 +1,222 @@
+"""The AGI commands pbxsim answers, with the replies res_agi gives (02, 11, 13).
+
+``STREAM FILE`` interrupted by an escape digit: ``200 result=<ascii> endpos=<n>``
+and ``PLAYBACKSTATUS=FAILED`` (02); played out: ``result=0 endpos=<samples>``
+and ``PLAYBACKSTATUS=SUCCESS`` (03); missing file: ``result=-1 endpos=0`` with
+ResultCode -1, which ends AsyncAGI (13). ``GET DATA``: ``result=<digits>``, or
+``result=<digits> (timeout)``. ``EXEC Playback`` of a missing file: ``result=0``
+and ``PLAYBACKSTATUS=FAILED``, AGI goes on (13). Unknown application: ``-2``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .agi import ALL_DIGITS, HUNGUP, USAGE, DigitReader, Handler, Reply, Running, ok, play
+from .channels import Channel, State
+from .variables import getvar, substitute
+from .wire import parse_callerid
+
+if TYPE_CHECKING:
+    from .world import World
+
+SAY_DIGIT = 0.55
+
+
+async def answer(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
+    if ch.state != State.UP:
+        world.answer(ch)
+    return ok("result=0")
+
+
+async def noop(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
+    return ok("result=0")
+
+
+async def verbose(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
+    return ok("result=1")
+
+
+async def hangup(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
+    if len(argv) > 1:
+        other = world.find(argv[1])
+        if other is None:
+            return ok("result=-1")
+        world.hangup(other, how="action")
+        return ok("result=1")
+    # 02: the explicit soft hangup (AST_SOFTHANGUP_EXPLICIT = 0x20) shows as Cause 32.
+    world.chan_event("SoftHangupRequest", ch, ("Cause", "32"))
+    return ok("result=1")
+
+
+async def stream_file(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
+    if len(argv) < 4 and argv[0].upper() != "CONTROL":
+        return USAGE
+    name = argv[2] if argv[0].upper() == "STREAM" else (argv[3] if len(argv) > 3 else "")
+    escape = argv[3] if argv[0].upper() == "STREAM" else (argv[4] if len(argv) > 4 else "")
+    seconds = world.prompts.duration(name)
+    if seconds is None:
+        return ("200 result=-1 endpos=0", -1, "Failure")
+    digit, endpos = await play(world, ch, r, seconds, escape)
+    world.set_var(ch, "PLAYBACKSTATUS", "FAILED" if digit else "SUCCESS")
+    return ok(f"result={ord(digit) if digit else 0} endpos={endpos}")
+
+
+async def get_data(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
+    if len(argv) < 3:
+        return USAGE
+    r.interrupted = lambda: ("200 result=-1", 200, "Success")
+    timeout_ms = int(argv[3]) if len(argv) > 3 and argv[3].lstrip("-").isdigit() else 0
+    maxdigits = int(argv[4]) if len(argv) > 4 and argv[4].isdigit() else 1024
+    first, between = (10.0, 5.0) if timeout_ms == 0 else (timeout_ms / 1000,) * 2
+    if timeout_ms < 0:
+        first = between = 1e9
+    seconds = world.prompts.duration(argv[2])
+    if seconds is None:
+        return ok("result=-1")
+    digits = ""
+    reader = DigitReader(world, ch, ALL_DIGITS)  # one reader: nothing lost between prompt and input
+    try:
+        digit, _ = await play(world, ch, r, seconds, ALL_DIGITS, stream=False, reader=reader)
+        if digit == "#":
+            return ok("result=")
+        if digit:
+            digits += digit
+        while len(digits) < maxdigits:
+            digit = await reader.get(first if not digits else between)
+            if digit is None:
+                return ok(f"result={digits} (timeout)")
+            if digit == "#":
+                break
+            digits += digit
+    finally:
+        reader.close()
+    return ok(f"result={digits}")
+
+
+async def wait_for_digit(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
+    if len(argv) < 4:
+        return USAGE
+    try:
+        timeout_ms = int(argv[3])
+    except ValueError:
+        return USAGE
+    reader = DigitReader(world, ch, ALL_DIGITS)
+    try:
+        digit = await reader.get(None if timeout_ms < 0 else timeout_ms / 1000)
+    finally:
+        reader.close()
+    return ok(f"result={ord(digit) if digit else 0}")
+
+
+async def say(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
+    if len(argv) < 4:
+        return USAGE
+    what = argv[2]
+    if argv[1].upper() == "NUMBER":
+        if not what.lstrip("-").isdigit():
+            return USAGE
+        units = len(what) + 1
+    else:
+        units = len(what)
+    digit, _ = await play(world, ch, r, units * SAY_DIGIT, argv[3], stream=False)
+    return ok(f"result={ord(digit) if digit else 0}")
+
+
+async def set_variable(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
+    if len(argv) < 4:
+        return USAGE
+    world.set_var(ch, argv[2], argv[3])
+    return ok("result=1")
+
+
+async def get_variable(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
+    if len(argv) < 3:
+        return USAGE
+    value = getvar(world, ch, argv[2])
+    return ok("result=0") if value is None else ok(f"result=1 ({value})")
+
+
+async def get_full_variable(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
+    if len(argv) < 4:
+        return USAGE
+    target = world.find(argv[4]) if len(argv) > 4 else ch
+    if target is None:
+        return ok("result=0")
+    return ok(f"result=1 ({substitute(world, target, argv[3])})")
+
+
+async def set_music(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
+    if len(argv) < 3:
+        return USAGE
+    on = argv[2].lower() == "on"
+    world.moh(ch, on, argv[3] if len(argv) > 3 else "default")
+    return ok("result=0")
+
+
+async def set_callerid(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
+    if len(argv) < 3:
+        return USAGE
+    num, name = parse_callerid(argv[2])
+    world.set_callerid(ch, num, name)
+    return ok("result=1")
+
+
+async def set_position(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
+    if len(argv) < 3:
+        return USAGE
+    field = argv[1].upper()
+    if field == "CONTEXT":
+        ch.context = argv[2]
+    elif field == "EXTENSION":
+        ch.exten = argv[2]
+    elif argv[2].isdigit():
+        ch.priority = int(argv[2])
+    return ok("result=0")
+
+
+async def channel_status(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
+    target = world.find(argv[2]) if len(argv) > 2 else ch
+    return ok(f"result={int(target.state) if target else -1}")
+
+
+#: Applications EXEC may run (pbx_findapp is case-insensitive).
+EXEC_APPS = {"playback", "musiconhold", "wait", "noop", "set", "answer", "ringing", "senddtmf"}
+
+
+async def exec_app(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
+    from .apps import APPS
+
+    if len(argv) < 2:
+        return USAGE
+    name = {k.lower(): k for k in APPS}.get(argv[1].lower())
+    if name is None or argv[1].lower() not in EXEC_APPS:
+        return ok("result=-2")
+    r.interrupted = lambda: HUNGUP
+    data = argv[2] if len(argv) > 2 else ""
+    result = await APPS[name](world, ch, data)
+    return ok(f"result={result if isinstance(result, int) else 0}")
+
+
+COMMANDS: dict[tuple[str, ...], Handler] = {
+    ("ANSWER",): answer,
+    ("NOOP",): noop,
+    ("VERBOSE",): verbose,
+    ("HANGUP",): hangup,
+    ("STREAM", "FILE"): stream_file,
+    ("CONTROL", "STREAM", "FILE"): stream_file,
+    ("GET", "DATA"): get_data,
+    ("WAIT", "FOR", "DIGIT"): wait_for_digit,
+    ("SAY", "DIGITS"): say,
+    ("SAY", "NUMBER"): say,
+    ("SET", "VARIABLE"): set_variable,
+    ("GET", "VARIABLE"): get_variable,
+    ("GET", "FULL", "VARIABLE"): get_full_variable,
+    ("SET", "MUSIC"): set_music,
+    ("SET", "CALLERID"): set_callerid,
+    ("SET", "CONTEXT"): set_position,
+    ("SET", "EXTENSION"): set_position,
+    ("SET", "PRIORITY"): set_position,
+    ("CHANNEL", "STATUS"): channel_status,
+    ("EXEC",): exec_app,
+}

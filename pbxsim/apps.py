@@ -1,0 +1,182 @@
+"""Dialplan applications: what each priority (or an Originate ``Application``) runs.
+
+An application returns ``None`` or a number (go on to the next priority), a
+``ctx,exten,prio`` / label string (Goto), or :data:`STOP` (the channel is gone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from .channels import Channel
+
+if TYPE_CHECKING:
+    from .world import World
+
+STOP = "stop"
+App = Callable[["World", Channel, str], Awaitable[Any]]
+
+
+async def app_noop(world: World, ch: Channel, data: str) -> None:
+    return None
+
+
+async def app_answer(world: World, ch: Channel, data: str) -> None:
+    if ch.role == "phone" and ch.peer is not None and ch.peer.role == "agent":
+        from .population import agent_rings
+
+        if not await agent_rings(world, ch):
+            return None
+    world.answer(ch)
+
+
+async def app_agi(world: World, ch: Channel, data: str) -> None:
+    from .agi import run_agi
+
+    await run_agi(world, ch)
+
+
+async def app_hangup(world: World, ch: Channel, data: str) -> str:
+    cause = int(data) if data.isdigit() else 16
+    world.hangup(ch, how="app", cause=cause)
+    return STOP
+
+
+async def app_set(world: World, ch: Channel, data: str) -> None:
+    name, _, value = data.partition("=")
+    world.set_var(ch, name.strip(), value)
+
+
+async def app_goto(world: World, ch: Channel, data: str) -> str:
+    return data
+
+
+async def app_gotoif(world: World, ch: Channel, data: str) -> str | None:
+    cond, _, targets = data.partition("?")
+    yes, _, no = targets.partition(":")
+    target = yes if cond.strip() not in ("", "0") else no
+    return target or None
+
+
+async def app_wait(world: World, ch: Channel, data: str) -> None:
+    try:
+        await world.sleep(float(data or 0))
+    except ValueError:
+        pass
+
+
+async def app_ringing(world: World, ch: Channel, data: str) -> None:
+    world.ringing(ch)
+
+
+async def app_busy(world: World, ch: Channel, data: str) -> str:
+    world.busy(ch)
+    await world.sleep(float(data or 0) or 3600)
+    return STOP
+
+
+async def app_playback(world: World, ch: Channel, data: str) -> int:
+    ok = True
+    for name in data.split(",")[0].split("&"):
+        seconds = world.prompts.duration(name)
+        if seconds is None:
+            ok = False
+            continue
+        await world.sleep(seconds)
+    world.set_var(ch, "PLAYBACKSTATUS", "SUCCESS" if ok else "FAILED")
+    return 0
+
+
+async def app_musiconhold(world: World, ch: Channel, data: str) -> int:
+    klass, _, duration = data.partition(",")
+    world.moh(ch, True, klass or "default")
+    try:
+        await world.sleep(float(duration) if duration.strip() else 1e9)
+    except ValueError:
+        await world.sleep(1e9)
+    world.moh(ch, False)
+    return 0
+
+
+async def app_senddtmf(world: World, ch: Channel, data: str) -> None:
+    digits, _, between = data.partition(",")
+    gap = (int(between) if between.strip().isdigit() else 250) / 1000.0
+    target = ch.peer if ch.half == 2 and ch.peer is not None else ch
+    for digit in digits:
+        world.dtmf(target, digit)
+        await world.sleep(gap)
+
+
+async def app_execif(world: World, ch: Channel, data: str) -> None:
+    cond, _, apps = data.partition("?")
+    yes, no = _split_apps(apps)
+    chosen = yes if cond.strip() not in ("", "0") else no
+    m = re.fullmatch(r"\s*(\w+)\((.*)\)\s*", chosen or "")
+    if m:
+        await APPS.get(m.group(1), app_noop)(world, ch, m.group(2))
+
+
+def _split_apps(text: str) -> tuple[str, str]:
+    depth = 0
+    for i, c in enumerate(text):
+        depth += c == "("
+        depth -= c == ")"
+        if c == ":" and depth == 0:
+            return text[:i], text[i + 1 :]
+    return text, ""
+
+
+async def app_bridge(world: World, ch: Channel, data: str) -> None:
+    from .bridging import create_bridge, enter, parse_goto, pull
+
+    target_name, _, options = data.partition(",")
+    target = world.find(target_name.strip())
+    if target is None or target is ch or target.hanging:
+        world.set_var(ch, "BRIDGERESULT", "NONEXISTENT")
+        return None
+    after_target = pull(world, target)
+    m = re.search(r"F(\(([^)]*)\))?", options)
+    if m and m.group(2):
+        after_target = parse_goto(m.group(2), target)
+    elif m:
+        after_target = (target.context, target.exten, target.priority)
+    bridge = create_bridge(world)
+    enter(world, bridge, target, after_target)
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    enter(world, bridge, ch, done)
+    await done
+    world.set_var(ch, "BRIDGERESULT", "SUCCESS")
+
+
+APPS: dict[str, App] = {
+    "NoOp": app_noop,
+    "Answer": app_answer,
+    "AGI": app_agi,
+    "Hangup": app_hangup,
+    "Set": app_set,
+    "Goto": app_goto,
+    "GotoIf": app_gotoif,
+    "Wait": app_wait,
+    "Ringing": app_ringing,
+    "Busy": app_busy,
+    "Playback": app_playback,
+    "MusicOnHold": app_musiconhold,
+    "SendDTMF": app_senddtmf,
+    "ExecIf": app_execif,
+    "Bridge": app_bridge,
+}
+
+
+async def run_app(world: World, ch: Channel, app: str, data: str) -> None:
+    """An Originate ``Application``: run it on the answered channel, then hang up."""
+    ch.mode = "app"
+    ch.app, ch.appdata = app, data
+    try:
+        await APPS.get(app, app_noop)(world, ch, data)
+        if not ch.hanging:
+            world.hangup(ch, how="app", cause=16)
+    except asyncio.CancelledError:
+        pass

@@ -1,0 +1,211 @@
+"""Sound: how long prompts last, and the WAV files MixMonitor writes.
+
+Prompt lengths come from the scenario, then from a WAV file under
+``/usr/share/asterisk/sounds/en`` when one exists, then from a built-in table
+of Asterisk core sounds. A name found nowhere is a missing file: ``STREAM
+FILE`` then fails as in transcript 13.
+
+A recording is real audio: 8 kHz, 16-bit mono (04: 7.0 s = 112,044 bytes), a
+distinct tone per party summed (caller 440 Hz, agent 620 Hz), silence for a
+muted direction. It is written when it stops (StopMixMonitor or hangup), so
+the file has its final size before the Hangup event goes out.
+"""
+
+from __future__ import annotations
+
+import wave
+from array import array
+from collections.abc import Mapping
+from math import pi, sin
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .channels import Channel
+    from .world import World
+
+SAMPLE_RATE = 8000
+SOUNDS_DIR = Path("/usr/share/asterisk/sounds/en")
+
+#: Seconds per prompt, for Asterisk core sound names (beep: 3404 samples in 03).
+BUILTIN_PROMPTS: dict[str, float] = {
+    "beep": 3404 / SAMPLE_RATE,
+    "hello-world": 1.2,
+    "demo-congrats": 27.0,
+    "demo-thanks": 2.5,
+    "vm-enter-num-to-call": 1.9,
+    "vm-goodbye": 0.8,
+    "goodbye": 0.7,
+    "welcome": 0.9,
+    "invalid": 1.3,
+    "please-try-again": 1.2,
+    "pls-hold-while-try": 2.2,
+    "pbx-invalid": 1.8,
+    "auth-thankyou": 0.8,
+    "thank-you-for-calling": 1.3,
+    "queue-thankyou": 2.4,
+    "queue-youarenext": 1.5,
+    "queue-thereare": 0.9,
+    "queue-callswaiting": 1.6,
+    "queue-holdtime": 2.2,
+    "queue-minutes": 0.7,
+    "queue-seconds": 0.7,
+    "queue-less-than": 0.7,
+    "queue-periodic-announce": 3.2,
+    "queue-reporthold": 1.2,
+    "agent-loginok": 1.0,
+    "conf-waitforleader": 2.5,
+    "tt-monkeys": 5.5,
+    "tt-weasels": 4.8,
+    "silence/1": 1.0,
+}
+for _d in range(10):
+    BUILTIN_PROMPTS[f"digits/{_d}"] = 0.55
+for _s in range(2, 11):
+    BUILTIN_PROMPTS[f"silence/{_s}"] = float(_s)
+
+TONES = {"caller": 440, "agent": 620}
+OTHER_TONE = 520
+AMPLITUDE = 8000
+
+
+class Prompts:
+    """Prompt name -> duration in seconds, or ``None`` for a missing file."""
+
+    def __init__(self, extra: Mapping[str, float] | None = None, sounds_dir: Path = SOUNDS_DIR):
+        self.extra = dict(extra or {})
+        self.sounds_dir = sounds_dir
+
+    def duration(self, name: str) -> float | None:
+        name = name.strip()
+        if not name:
+            return None
+        if name in self.extra:
+            return float(self.extra[name])
+        path = Path(name) if name.startswith("/") else self.sounds_dir / name
+        wav = path.with_name(path.name + ".wav")
+        if wav.is_file():
+            try:
+                with wave.open(str(wav), "rb") as f:
+                    return f.getnframes() / float(f.getframerate())
+            except (wave.Error, OSError):
+                return None
+        return BUILTIN_PROMPTS.get(name)
+
+
+_blocks: dict[tuple[int, ...], array] = {}
+
+
+def _block(tones: tuple[int, ...]) -> array:
+    """One second of the summed tones (integer Hz, so one second loops seamlessly)."""
+    block = _blocks.get(tones)
+    if block is None:
+        block = array(
+            "h",
+            (
+                int(sum(AMPLITUDE * sin(2 * pi * f * i / SAMPLE_RATE) for f in tones))
+                for i in range(SAMPLE_RATE)
+            ),
+        )
+        _blocks[tones] = block
+    return block
+
+
+class Recording:
+    """One MixMonitor on one channel: a list of (start, end, tones) segments."""
+
+    def __init__(self, world: World, ch: Channel, path: Path, options: str, mixmon_id: str):
+        self.path = path
+        self.channel = ch.name
+        self.id = mixmon_id
+        self.only_bridged = "b" in _flags(options)
+        self.started = world.now()
+        self.mute_read = False
+        self.mute_write = False
+        self.segments: list[tuple[float, float, tuple[int, ...] | None]] = []
+        self._ch = ch
+        self._seg_start = self.started
+        self._tones = self._tones_now()
+        self.finished = False
+        self.stopped_by_action = False
+        self.duration = 0.0
+
+    def _tones_now(self) -> tuple[int, ...] | None:
+        ch = self._ch
+        bridged = ch.bridge is not None and len(ch.bridge.channels) > 1
+        if self.only_bridged and not bridged:
+            return None  # option b: nothing is written while not bridged
+        own = () if self.mute_read else (TONES.get(ch.role, OTHER_TONE),)
+        others: tuple[int, ...] = ()
+        if bridged and not self.mute_write:
+            others = tuple(TONES.get(o.role, OTHER_TONE) for o in ch.bridge.channels if o is not ch)
+        return own + others
+
+    def update(self, world: World) -> None:
+        """Close the current segment: who is heard changed (bridge, mute)."""
+        if self.finished:
+            return
+        now = world.now()
+        self.segments.append((self._seg_start, now, self._tones))
+        self._seg_start = now
+        self._tones = self._tones_now()
+
+    def finish(self, world: World) -> None:
+        """Stop recording and write the WAV file (synchronously: it must exist at Hangup)."""
+        if self.finished:
+            return
+        self.update(world)
+        self.finished = True
+        if self in self._ch.recordings:
+            self._ch.recordings.remove(self)
+        self.duration = self._write()
+
+    def _write(self) -> float:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        written = 0
+        cursor = 0.0
+        with wave.open(str(self.path), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(SAMPLE_RATE)
+            for start, end, tones in self.segments:
+                if tones is None or end <= start:
+                    continue
+                cursor += end - start
+                n = round(cursor * SAMPLE_RATE) - written
+                written += max(0, n)
+                block = _block(tones) if tones else array("h", bytes(2 * SAMPLE_RATE))
+                while n > 0:
+                    take = min(n, SAMPLE_RATE)
+                    out.writeframes(block[:take].tobytes())
+                    n -= take
+        return written / SAMPLE_RATE
+
+
+def _flags(options: str) -> str:
+    """Option letters outside parentheses: ``bi(MIXMON_ID)`` -> ``bi``."""
+    depth, letters = 0, []
+    for c in options:
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif depth == 0:
+            letters.append(c)
+    return "".join(letters)
+
+
+def option_arg(options: str, letter: str) -> str | None:
+    """The argument of option ``letter``: ``bi(MIXMON_ID)``, ``i`` -> ``MIXMON_ID``."""
+    depth = 0
+    for i, c in enumerate(options):
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif depth == 0 and c == letter:
+            if options[i + 1 : i + 2] == "(":
+                end = options.find(")", i)
+                return options[i + 2 : end if end > 0 else None]
+            return ""
+    return None

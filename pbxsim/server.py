@@ -1,0 +1,230 @@
+"""The AMI server: TCP sessions speaking Asterisk 22's manager protocol.
+
+Per session (manager.c, 01 and 08): the banner ``Asterisk Call Manager/11.0.0``
+alone on the first line; actions are handled one after another in arrival
+order; before login only Login/Challenge/Logoff are allowed; events reach a
+session once it has logged in and while its event mask is on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .actions import BEFORE_LOGIN, Handler, aid, error, handlers
+from .wire import ActionFrame, ActionParser, Fields, encode
+from .world import World
+
+log = logging.getLogger("pbxsim")
+BANNER = b"Asterisk Call Manager/11.0.0\r\n"
+
+
+def _tv(t: float) -> str:
+    """``2026-11-22T17:44:31.374+0000`` (SuccessfulAuth EventTV, 01)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}+0000"
+
+
+class Session(asyncio.Protocol):
+    """One AMI connection."""
+
+    def __init__(self, sim: PBXSim) -> None:
+        self.sim = sim
+        self.world: World = sim.world
+        self.parser = ActionParser()
+        self.transport: asyncio.Transport | None = None
+        self.queue: asyncio.Queue[ActionFrame] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+        self.user = ""
+        self.challenge = ""
+        self.events_on = True
+        self.session_id = self.world.pointer()
+        self.session_tv = _tv(time.time())
+        self.local_address = self.remote_address = ""
+
+    # -- asyncio.Protocol ------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        local = transport.get_extra_info("sockname") or ("127.0.0.1", 0)
+        peer = transport.get_extra_info("peername") or ("127.0.0.1", 0)
+        self.local_address = f"IPV4/TCP/{local[0]}/{local[1]}"
+        self.remote_address = f"IPV4/TCP/{peer[0]}/{peer[1]}"
+        self.sim.sessions.add(self)
+        self.world.listeners.append(self.on_event)
+        transport.write(BANNER)
+        self.task = asyncio.get_running_loop().create_task(self._serve())
+
+    def data_received(self, data: bytes) -> None:
+        for frame in self.parser.feed(data):
+            self.queue.put_nowait(frame)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._detach()
+        if self.task is not None:
+            self.task.cancel()
+
+    # -- output ----------------------------------------------------------------
+    def send(self, fields: Fields) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(encode(fields))
+
+    def send_event(self, fields: Fields) -> None:
+        if self.user and self.events_on:
+            self.send(fields)
+
+    def on_event(self, name: str, data: bytes) -> None:
+        if (
+            self.user
+            and self.events_on
+            and self.transport is not None
+            and not self.transport.is_closing()
+        ):
+            self.transport.write(data)
+
+    def event_tv(self) -> str:
+        return _tv(time.time())
+
+    def close(self) -> None:
+        """Close after what was written (Logoff, failed login)."""
+        self._detach()
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        """Drop the connection at once, as a crashed Asterisk would."""
+        self._detach()
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _detach(self) -> None:
+        self.sim.sessions.discard(self)
+        if self.on_event in self.world.listeners:
+            self.world.listeners.remove(self.on_event)
+
+    # -- input -----------------------------------------------------------------
+    async def _serve(self) -> None:
+        table = self.sim.handlers
+        while True:
+            frame = await self.queue.get()
+            try:
+                await self.dispatch(frame, table)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("pbxsim: action %r failed", frame.name)
+                error_fields: Fields = [
+                    ("Response", "Error"),
+                    *aid(frame),
+                    ("Message", "Internal error"),
+                ]
+                self.send(error_fields)
+            if self.transport is None or self.transport.is_closing():
+                return
+
+    async def dispatch(self, frame: ActionFrame, table: Mapping[str, Handler]) -> None:
+        name = frame.name.strip()
+        if not name:
+            error(self, frame, "Missing action in request")
+            self._bad_request("NONE")
+            return
+        key = name.lower()
+        if not self.user and key not in BEFORE_LOGIN:
+            error(self, frame, "Permission denied")
+            return
+        handler = table.get(key)
+        if handler is None:
+            error(
+                self,
+                frame,
+                f"Invalid/unknown command: {name}. Use Action: ListCommands to show available commands.",
+            )
+            self._bad_request(name)
+            return
+        await handler(self, frame)
+
+    def _bad_request(self, name: str) -> None:
+        """The RequestBadFormat security event (04, 08)."""
+        self.world.emit("RequestBadFormat", [
+            ("EventTV", self.event_tv()), ("Severity", "Error"), ("Service", "AMI"),
+            ("EventVersion", "1"), ("SessionID", self.session_id),
+            ("LocalAddress", self.local_address), ("RemoteAddress", self.remote_address),
+            ("RequestType", f"Action: {name}"), ("SessionTV", self.session_tv),
+            ("AccountID", self.user),
+        ])  # fmt: skip
+
+
+class PBXSim:
+    """An Asterisk 22 stand-in on a TCP port, with a simulated world behind it."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        users: Mapping[str, str] | None = None,
+        scenario: Any = None,
+        seed: int = 0,
+        spool_dir: Path | str = Path("var/spool"),
+        time_scale: float = 1.0,
+        event_filter: Iterable[str] = (),
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.users = dict(users if users is not None else {"hotline": "hotline-secret"})
+        self.scenario = scenario
+        self.globals: dict[str, str] = {}
+        self.world = World(
+            seed=seed,
+            time_scale=time_scale,
+            spool_dir=Path(spool_dir),
+            event_filter=frozenset(event_filter),
+            scenario=scenario,
+        )
+        self.handlers = handlers()
+        self.sessions: set[Session] = set()
+        self._server: asyncio.Server | None = None
+        self._started = False
+
+    async def start(self) -> None:
+        """Listen, and start the world (caller arrivals if a scenario was given)."""
+        self.world.start_clock()
+        await self.start_listener()
+        if self.scenario is not None and not self._started:
+            from .population import Population
+
+            self.world.population = Population(self.world, self.scenario)
+            self.world.population.start()
+        self._started = True
+
+    async def start_listener(self) -> None:
+        if self._server is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: Session(self), self.host, self.port, reuse_address=True
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop_listener(self) -> None:
+        """Stop listening and drop every AMI session; calls go on (a restarted AMI)."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for session in list(self.sessions):
+            session.abort()
+        if server is not None:
+            await server.wait_closed()
+
+    async def close(self) -> None:
+        await self.stop_listener()
+        await self.world.close()
+
+    async def __aenter__(self) -> PBXSim:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,377 @@
+"""The simulated PBX: clock, ids, channel registry, the event bus and hangups.
+
+Rules (each from the transcripts' README unless noted):
+
+1. Time: ``now()`` is simulated seconds since start; every wait is divided by
+   ``time_scale`` (20 = twenty times faster). Uniqueids use the wall clock:
+   ``<epoch>.<seq>`` with one global ``seq`` from 0.
+2. Events are built once and handed to every listener (AMI session); names in
+   ``event_filter`` are dropped at the source (transcript 14, manager.conf
+   ``eventfilter``).
+3. A Local pair is ``Local/<exten>@<ctx>-<8 hex>;1/;2`` with one global hex
+   counter; ``;2`` gets seq+1 and ``;1``'s Linkedid.
+4. Hangups follow the sequences of 02/04/06/12/13 (see :meth:`World.hangup`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from .audio import Prompts, Recording
+from .channels import CAUSE_TXT, Bridge, Channel, State
+from .wire import Fields, encode
+
+log = logging.getLogger("pbxsim")
+
+#: Privilege header per event name (counted in the transcripts); default call,all.
+PRIVILEGE = {
+    "Newexten": "dialplan,all",
+    "VarSet": "dialplan,all",
+    "AsyncAGIStart": "agi,all",
+    "AsyncAGIExec": "agi,all",
+    "AsyncAGIEnd": "agi,all",
+    "AGIExecStart": "agi,all",
+    "AGIExecEnd": "agi,all",
+    "DTMFBegin": "dtmf,all",
+    "DTMFEnd": "dtmf,all",
+    "FullyBooted": "system,all",
+    "SuccessfulAuth": "security,all",
+    "RequestBadFormat": "security,all",
+    "UserEvent": "user,all",
+}
+
+Listener = Callable[[str, bytes], None]
+
+
+class World:
+    """Everything a real Asterisk would hold in memory, minus the audio."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        time_scale: float = 1.0,
+        spool_dir: Path = Path("var/spool"),
+        event_filter: frozenset[str] = frozenset(),
+        scenario: Any = None,
+    ) -> None:
+        if time_scale <= 0:
+            raise ValueError("time_scale must be > 0")
+        self.rng = random.Random(seed)
+        self.time_scale = float(time_scale)
+        self.spool_dir = Path(spool_dir)
+        self.event_filter = frozenset(event_filter)
+        self.scenario = scenario
+        self.prompts = Prompts(getattr(scenario, "prompts", None))
+        self.channels: dict[str, Channel] = {}
+        self.bridges: dict[str, Bridge] = {}
+        self.recordings: list[Recording] = []
+        self.listeners: list[Listener] = []
+        self.event_counts: Counter[str] = Counter()
+        self.hangup_hooks: list[Callable[[Channel], None]] = []
+        self.bridge_hooks: list[Callable[[Bridge, Channel, bool], None]] = []
+        self.population: Any = None
+        self.consults: dict[str, Any] = {}  #: attended transfers in progress, by transferer
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.started_at = time.time()
+        self._t0 = time.monotonic()
+        self._seq = 0
+        self._local_seq = 0
+        self._tech_seq = 0
+        self.processed_calls = 0
+
+    # -- clock ----------------------------------------------------------------
+    def start_clock(self) -> None:
+        self.started_at = time.time()
+        self._t0 = time.monotonic()
+
+    def now(self) -> float:
+        """Simulated seconds since the world started."""
+        return (time.monotonic() - self._t0) * self.time_scale
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of simulated time."""
+        await asyncio.sleep(max(0.0, seconds) / self.time_scale)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str = "") -> asyncio.Task[Any]:
+        """Run ``coro`` in the background; log its failure instead of losing it."""
+        task = asyncio.get_running_loop().create_task(coro, name=name or None)
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("pbxsim task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def close(self) -> None:
+        """Stop every call and task; recordings in progress are written out."""
+        if self.population is not None:
+            self.population.stop()
+        for ch in list(self.channels.values()):
+            for rec in list(ch.recordings):
+                rec.finish(self)
+        tasks = list(self.tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- ids ------------------------------------------------------------------
+    def next_uniqueid(self) -> str:
+        uid = f"{int(time.time())}.{self._seq}"
+        self._seq += 1
+        return uid
+
+    def random_id(self, bits: int = 31) -> int:
+        return self.rng.getrandbits(bits)
+
+    def pointer(self) -> str:
+        """A ``0x7f…`` value like the addresses Asterisk prints (SessionID, MixMonitorID)."""
+        return f"0x7f{self.rng.getrandbits(40):010x}"
+
+    # -- events ---------------------------------------------------------------
+    def emit(self, name: str, fields: Fields) -> None:
+        """Publish one event to every AMI listener (unless filtered at the source)."""
+        if name in self.event_filter:
+            return
+        self.event_counts[name] += 1
+        head = [("Event", name), ("Privilege", PRIVILEGE.get(name, "call,all"))]
+        data = encode(head + fields)
+        for listener in list(self.listeners):
+            listener(name, data)
+
+    def chan_event(self, name: str, ch: Channel, *extra: tuple[str, str]) -> None:
+        self.emit(name, ch.fields() + list(extra))
+
+    # -- registry -------------------------------------------------------------
+    def find(self, name: str) -> Channel | None:
+        """A live channel by name (case-insensitive) or uniqueid, like ast_channel_get_by_name."""
+        ch = self.channels.get(name)
+        if ch is not None:
+            return ch
+        low = name.lower()
+        for ch in self.channels.values():
+            if ch.name.lower() == low or ch.uniqueid == name:
+                return ch
+        return None
+
+    def add_channel(self, ch: Channel) -> None:
+        self.channels[ch.name] = ch
+        self.processed_calls += 1
+        self.chan_event("Newchannel", ch)
+
+    def new_local_pair(
+        self, exten: str, context: str, id1: str = "", id2: str = "", linkedid: str = ""
+    ) -> tuple[Channel, Channel]:
+        """Allocate a Local pair and emit both Newchannel events (02: ;1 Down, ;2 Ring)."""
+        base = f"Local/{exten}@{context}-{self._local_seq:08x}"
+        self._local_seq += 1
+        u1 = id1 or self.next_uniqueid()
+        u2 = id2 or self.next_uniqueid()
+        device = f"Local/{exten}@{context}"
+        now = self.now()
+        link = linkedid or u1
+        one = Channel(base + ";1", u1, link, "Local", context, exten, now, half=1, device=device)
+        two = Channel(base + ";2", u2, link, "Local", context, exten, now, half=2, device=device)
+        two.state = State.RING
+        two.role = "phone"
+        one.peer, two.peer = two, one
+        self.add_channel(one)
+        self.add_channel(two)
+        return one, two
+
+    def new_tech_channel(
+        self, tech: str, endpoint: str, context: str, exten: str, uid: str = ""
+    ) -> Channel:
+        """A PJSIP channel named like transcript 11: ``PJSIP/<endpoint>-0000000N``."""
+        name = f"{tech}/{endpoint}-{self._tech_seq:08x}"
+        self._tech_seq += 1
+        uid = uid or self.next_uniqueid()
+        ch = Channel(name, uid, uid, tech, context, exten, self.now(), device=f"{tech}/{endpoint}")
+        return ch
+
+    # -- channel changes ------------------------------------------------------
+    def set_state(self, ch: Channel, state: State) -> None:
+        if ch.state != state and not ch.gone:
+            ch.state = state
+            self.chan_event("Newstate", ch)
+
+    def set_var(self, ch: Channel, name: str, value: str) -> None:
+        ch.variables.pop(name, None)
+        ch.variables[name] = value
+        if not ch.gone:
+            self.chan_event("VarSet", ch, ("Variable", name), ("Value", value))
+
+    def newexten(self, ch: Channel, app: str, data: str) -> None:
+        ch.app, ch.appdata = app, data
+        # Newexten repeats Exten as the deprecated Extension header (02).
+        self.chan_event(
+            "Newexten", ch, ("Extension", ch.exten), ("Application", app), ("AppData", data)
+        )
+
+    def set_callerid(self, ch: Channel, num: str, name: str) -> None:
+        ch.cid_num, ch.cid_name = num, name
+        self.chan_event(
+            "NewCallerid", ch, ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")
+        )
+
+    def set_connected(self, ch: Channel, num: str, name: str) -> None:
+        ch.conn_num, ch.conn_name = num, name
+        self.chan_event("NewConnectedLine", ch)
+
+    def device_state(self, device: str, state: str, times: int = 1) -> None:
+        for _ in range(times):
+            self.emit("DeviceStateChange", [("Device", device), ("State", state)])
+
+    def moh(self, ch: Channel, on: bool, klass: str = "default") -> None:
+        if on and not ch.moh:
+            ch.moh = True
+            self.chan_event("MusicOnHoldStart", ch, ("Class", klass))
+        elif not on and ch.moh:
+            ch.moh = False
+            self.chan_event("MusicOnHoldStop", ch)
+
+    def answer(self, ch: Channel) -> None:
+        """Answer ``ch``; the ``;2`` of an originating Local pair answers ``;1`` too (02)."""
+        self.set_state(ch, State.UP)
+        dialed = ch.peer if ch.half == 2 and ch.peer is not None else ch
+        if dialed.answered is not None and not dialed.answered.done():
+            self.set_state(dialed, State.UP)
+            dialed.answered.set_result("answer")
+
+    def ringing(self, ch: Channel) -> None:
+        """03-C: Ringing() on ``;2`` shows as Newstate Ringing and DialState on ``;1``."""
+        dialed = ch.peer if ch.half == 2 and ch.peer is not None else ch
+        if dialed.answered is not None and not dialed.answered.done():
+            self.set_state(dialed, State.RINGING)
+            self.emit("DialState", dialed.fields("Dest") + [("DialStatus", "RINGING")])
+
+    def busy(self, ch: Channel) -> None:
+        self.set_state(ch, State.BUSY)
+        dialed = ch.peer if ch.half == 2 and ch.peer is not None else ch
+        if dialed.answered is not None and not dialed.answered.done():
+            dialed.answered.set_result("busy")
+
+    def dtmf(self, ch: Channel, digit: str, duration_ms: int = 100) -> None:
+        """A digit received on ``ch`` (02: events only on the receiving channel)."""
+        if ch.gone:
+            return
+        self.chan_event("DTMFBegin", ch, ("Digit", digit), ("Direction", "Received"))
+        self.chan_event(
+            "DTMFEnd",
+            ch,
+            ("Digit", digit),
+            ("DurationMs", str(duration_ms)),
+            ("Direction", "Received"),
+        )
+        if ch.dtmf_sink is not None:
+            ch.dtmf_sink(digit)
+
+    def start_dialplan(self, ch: Channel, context: str, exten: str, priority: int) -> None:
+        """(Re)start ``ch``'s PBX at context/exten/priority in a task of its own."""
+        from .dialplan import run_dialplan
+
+        self.stop_runner(ch)
+        ch.runner = self.spawn(run_dialplan(self, ch, context, exten, priority), ch.name)
+
+    def stop_runner(self, ch: Channel) -> None:
+        runner, ch.runner = ch.runner, None
+        if runner is not None and runner is not asyncio.current_task() and not runner.done():
+            runner.cancel()
+
+    def discard(self, ch: Channel, *, emit_hangup: bool) -> None:
+        """End a channel that never got going (failed dial): just its Hangup event."""
+        if ch.gone:
+            return
+        ch.hanging = True
+        self.stop_runner(ch)
+        if ch.agi is not None:
+            ch.agi.end(self, status=None, announce=False)
+        if emit_hangup:
+            cause = ch.hangupcause
+            self.chan_event(
+                "Hangup", ch, ("Cause", str(cause)), ("Cause-txt", CAUSE_TXT.get(cause, "Unknown"))
+            )
+        ch.gone = True
+        self.channels.pop(ch.name, None)
+        if ch.answered is not None and not ch.answered.done():
+            ch.answered.set_result("hangup")
+        for hook in list(self.hangup_hooks):
+            hook(ch)
+
+    # -- hangup ---------------------------------------------------------------
+    def hangup(self, ch: Channel, *, how: str, cause: int | None = None) -> None:
+        """End ``ch`` with the event sequence Asterisk gives for ``how``:
+
+        - ``action``: Hangup action or regex hangup: SoftHangupRequest Cause 16 (06).
+        - ``app``: Hangup() in the dialplan, SoftHangupRequest 16 (13).
+        - ``agi``: the AGI HANGUP command, after AsyncAGIEnd (02).
+        - ``remote``: the far end went away: HangupRequest without Cause (11).
+        - ``peer``: the other Local half is gone: SoftHangupRequest 16 (02).
+
+        A channel parked in AsyncAGI gets AsyncAGIEnd + ``AGISTATUS=HANGUP`` first
+        (06 regex Hangup); a running AGI command is answered as on a hangup
+        (our choice, see :mod:`pbxsim.agi`). Recordings are written before the
+        Hangup event, so the file is complete when a client sees it.
+        """
+        if ch.hanging or ch.gone:
+            return
+        ch.hanging = True
+        if cause is not None:
+            ch.hangupcause = cause
+        elif ch.bridge is not None and ch.hangupcause == 0:
+            ch.hangupcause = 16  # 04: a bridged caller hung up clears normally
+        self.stop_runner(ch)
+        if how == "remote":
+            self.chan_event("HangupRequest", ch)
+        if ch.agi is not None:
+            ch.agi.end(self, status="HANGUP")
+        if how == "peer":
+            self.moh(ch, False)
+        if ch.bridge is None:
+            # 03/04: a bridged channel hung up shows no SoftHangupRequest; others do (02, 06, 11, 13).
+            self.chan_event("SoftHangupRequest", ch, ("Cause", "16"))
+        self.moh(ch, False)
+        if ch.name in self.consults:
+            from .transfer import complete
+
+            complete(self, ch)  # 07-C: the transferer hanging up completes an Atxfer
+        if ch.bridge is not None:
+            from .bridging import leave_bridge
+
+            leave_bridge(self, ch)
+        peer = ch.peer if ch.peer is not None and not ch.peer.hanging else None
+        if peer is not None:
+            self.chan_event("HangupRequest", peer, ("Cause", str(ch.hangupcause)))
+            if ch.half == 1 or (peer.bridge is None and peer.hangupcause == 0):
+                peer.hangupcause = ch.hangupcause
+            else:  # 03-B, 07: the bridged ;1 of a hung-up ;2 clears normally
+                peer.hangupcause = 16
+        for rec in list(ch.recordings):
+            rec.finish(self)
+        cause_now = ch.hangupcause
+        self.chan_event(
+            "Hangup",
+            ch,
+            ("Cause", str(cause_now)),
+            ("Cause-txt", CAUSE_TXT.get(cause_now, "Unknown")),
+        )
+        ch.gone = True
+        self.channels.pop(ch.name, None)
+        if ch.answered is not None and not ch.answered.done():
+            ch.answered.set_result("hangup")
+        if peer is not None:
+            self.hangup(peer, how="peer")
+        elif ch.device_inuse and (ch.peer is None or ch.peer.gone):
+            # 02: a Local pair going idle gives two NOT_INUSE; a PJSIP channel one.
+            self.device_state(ch.device, "NOT_INUSE", 2 if ch.half else 1)
+        for hook in list(self.hangup_hooks):
+            hook(ch)

@@ -1,0 +1,319 @@
+"""Replay the recorded actions of each transcript against pbxsim over TCP and
+check that every answer is the same kind as Asterisk 22.10.1 gave.
+
+For each action with an ActionID (and the ones without one, in order): same
+``Response``, same ordered header names, same ``Message`` (channel names mapped
+to pbxsim's), and for lists the same number of items, item header names and
+``<X>Complete``. For async Originate: the same OriginateResponse Response/Reason;
+for AGI: the same AsyncAGIExec result (``endpos`` of an interrupted stream
+aside: it is a time).
+
+Channel names are mapped by creation order (the n-th Local pair of the
+transcript is pbxsim's n-th). Actions are paced on the transcript's clock,
+``SPEED`` times faster, and each waits until pbxsim has emitted as many
+milestone events (AsyncAGIStart, AsyncAGIExec, OriginateResponse, BridgeEnter)
+as the transcript had by then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections import Counter
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+from pbxsim.server import PBXSim
+from pbxsim.testing import AMIClient, Msg, read_actions, read_ami, read_timeline
+
+HERE = Path(__file__).parent / "ami-transcripts"
+SPEED = 10.0
+MILESTONES = ("AsyncAGIStart", "AsyncAGIExec", "OriginateResponse", "BridgeEnter")
+LOCAL = re.compile(r"Local/[^\s;@/]+@[\w-]+-[0-9a-f]{8}")
+
+#: Deliberate deviations: (transcript, ActionID) -> why pbxsim answers otherwise.
+_NO_QUEUE = "app_queue is not simulated (the controller does its own ACD)"
+DEVIATIONS: dict[tuple[str, str], str] = {
+    **{
+        (
+            "05-app-queue",
+            f"s05-{n}",
+        ): f"{_NO_QUEUE}: queue 'support' is unknown, so the list is empty"
+        for n in (50, 51, 55, 56, 59, 60)
+    },
+    **{
+        ("05-app-queue", f"s05-{n}"): f"{_NO_QUEUE}: [queue-test] is not in the dialplan, "
+        "so Originate answers 'Extension does not exist.'"
+        for n in (52, 53, 54)
+    },
+    **{
+        ("05-app-queue", f"s05-{n}"): f"{_NO_QUEUE}: QueuePause answers 'Interface not found'"
+        for n in (57, 58)
+    },
+    ("07-redirect-transfer", "s07-92"): "regex Hangup after the attended transfer: Asterisk "
+    "skipped Local/1002@agent-phones-…;1 (already hanging up through its ;2 when the iteration "
+    "reached it); pbxsim lists every matching channel: 4 ChannelHungup, not 3",
+}
+
+SCENARIOS = [
+    "01-login-banner-and-ping",
+    "02-asyncagi-ivr",
+    "03-originate-agent-and-bridge",
+    "04-mixmonitor",
+    "05-app-queue",
+    "06-channels-listing",
+    "07-redirect-transfer",
+    "08-errors",
+    "12-reconnect-resync",
+    "13-agi-missing-prompt",
+]
+SKIPPED = {
+    "09-load": "load capture (200 calls); its action shapes are covered by 02/13",
+    "10-burst": "load capture (200 calls in 1 s); covered by 02/13",
+    "11-pjsip-loopback-asyncagi": "real SIP/RTP (pjsua2), not part of this AMI simulator",
+    "14-eventfilter": "load capture; the event filter is checked in test_pbxsim_world",
+}
+
+
+def _collapse(names: list[str]) -> list[str]:
+    out: list[str] = []
+    for n in names:
+        if n == "Output" and out and out[-1] == "Output":
+            continue
+        out.append(n)
+    return out
+
+
+class Replay:
+    def __init__(self, name: str, tmp: Path) -> None:
+        self.name = name
+        self.blocks, self.conn_files = read_actions(HERE / f"{name}.actions.txt")
+        self.transcript: dict[str, list[Msg]] = {}
+        self.timeline: dict[str, list[tuple[float, str, str, str, str]]] = {}
+        for conn, file in self.conn_files.items():
+            self.transcript[conn] = read_ami(HERE / file)[1]
+            tl = HERE / file.replace(".ami", ".timeline.tsv")
+            self.timeline[conn] = read_timeline(tl) if tl.exists() else []
+        rows = sorted((r for rows in self.timeline.values() for r in rows), key=lambda r: r[0])
+        self.their_locals: list[str] = []
+        for _, kind, ev, _, chan in rows:
+            m = LOCAL.match(chan) if kind == "Event" and ev == "Newchannel" else None
+            if m and m.group(0) not in self.their_locals:
+                self.their_locals.append(m.group(0))
+        self.tmp = tmp
+        self.sim = PBXSim(users={"ctl": "ctlsecret"}, time_scale=SPEED, spool_dir=tmp / "spool")
+        self.our_locals: list[str] = []
+        self.counts: Counter[str] = Counter()
+        self.written_off: Counter[str] = Counter()
+        self.values: dict[str, str] = {
+            "/srv/pbx1/asterisk-run/var/spool/asterisk": str(tmp / "spool")
+        }
+        self.clients: dict[str, AMIClient] = {}
+        self.clients_msgs: dict[str, list[Msg]] = {}
+        self.sent: list[tuple[str, str, int]] = []  # (conn, action id or "", no-id ordinal)
+        self.noid: Counter[str] = Counter()
+
+    def _listen(self, name: str, data: bytes) -> None:
+        self.counts[name] += 1
+        if name == "Newchannel":
+            m = LOCAL.search(data.decode())
+            if m and m.group(0) not in self.our_locals:
+                self.our_locals.append(m.group(0))
+
+    def map(self, text: str) -> str:
+        def one(m: re.Match[str]) -> str:
+            i = self.their_locals.index(m.group(0)) if m.group(0) in self.their_locals else -1
+            return self.our_locals[i] if 0 <= i < len(self.our_locals) else m.group(0)
+
+        text = LOCAL.sub(one, text)
+        for theirs, ours in self.values.items():
+            text = text.replace(theirs, ours)
+        return text
+
+    def needed(self, t: float) -> Counter[str]:
+        need: Counter[str] = Counter()
+        if self.name == "05-app-queue":
+            return need  # its calls go to app_queue, which pbxsim does not have: nothing to wait for
+        for rows in self.timeline.values():
+            c = Counter(r[2] for r in rows if r[0] <= t and r[1] == "Event" and r[2] in MILESTONES)
+            for k, v in c.items():
+                need[k] = max(need[k], v)
+        return need
+
+    async def run(self) -> None:
+        await self.sim.start()
+        self.sim.world.listeners.append(self._listen)
+        last_block = {b.conn: i for i, b in enumerate(self.blocks)}
+        prev = 0.0
+        try:
+            for i, block in enumerate(self.blocks):
+                await asyncio.sleep(max(0.0, block.t - prev) / SPEED)
+                prev = block.t
+                await self._catch_up(self.needed(block.t))
+                for conn, last in last_block.items():  # 12: a controller that dies
+                    if last < i and conn in self.clients and conn != block.conn:
+                        await self.clients.pop(conn).close()
+                client = self.clients.get(block.conn)
+                if client is None:
+                    client = await AMIClient().connect("127.0.0.1", self.sim.port)
+                    self.clients[block.conn] = client
+                    self.clients_msgs[block.conn] = client.messages
+                aid = block.get("ActionID")
+                client.send_raw(self.map(block.raw.decode()).encode())
+                ours = await self._our_response(block.conn, aid)
+                theirs = self._their_response(block.conn, aid)
+                if ours is not None and theirs is not None:
+                    for key in ("MixMonitorID",):
+                        if theirs.get(key) and ours.get(key):
+                            self.values[theirs[key]] = ours[key]
+            await asyncio.sleep(0.3)
+        finally:
+            for c in self.clients.values():
+                await c.close()
+            await self.sim.close()
+
+    async def _catch_up(self, need: Counter[str]) -> None:
+        # Events pbxsim never emits (a deviation) are waited for once, then written off.
+        need = Counter({k: v - self.written_off[k] for k, v in need.items()})
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.5):
+                while any(self.counts[k] < v for k, v in need.items()):
+                    await asyncio.sleep(0.005)
+        for k, v in need.items():
+            self.written_off[k] += max(0, v - self.counts[k])
+
+    async def _our_response(self, conn: str, aid: str) -> Msg | None:
+        client = self.clients[conn]
+        n = 0
+        if not aid:
+            self.noid[conn] += 1
+            n = self.noid[conn]
+        self.sent.append((conn, aid, n))
+
+        def noids() -> list[Msg]:
+            return [
+                m for m in client.messages if m.kind == "response" and m.get("ActionID") is None
+            ]
+
+        try:
+            if aid:
+                return await client.response(aid, timeout=5.0)
+            await client.wait_for(lambda m: len(noids()) >= n, timeout=5.0)
+            return noids()[n - 1]
+        except (TimeoutError, ConnectionError):
+            return None
+
+    def _their_response(self, conn: str, aid: str, n: int = 0) -> Msg | None:
+        if aid:
+            return next(
+                (
+                    m
+                    for m in self.transcript[conn]
+                    if m.kind == "response" and m.get("ActionID") == aid
+                ),
+                None,
+            )
+        noids = [
+            m for m in self.transcript[conn] if m.kind == "response" and m.get("ActionID") is None
+        ]
+        return noids[n - 1] if 0 < n <= len(noids) else None
+
+    def problems(self, *, skip_deviations: bool = True) -> list[str]:
+        out = []
+        for conn, aid, n in self.sent:
+            if skip_deviations and (self.name, aid) in DEVIATIONS:
+                continue
+            theirs = self._their_response(conn, aid, n)
+            ours_list = [m for m in self.clients_msgs[conn] if m.kind == "response"]
+            if aid:
+                ours = next((m for m in ours_list if m.get("ActionID") == aid), None)
+            else:
+                noids = [m for m in ours_list if m.get("ActionID") is None]
+                ours = noids[n - 1] if 0 < n <= len(noids) else None
+            label = f"{self.name} {conn} {aid or f'<no ActionID #{n}>'}"
+            if theirs is None:
+                continue
+            if ours is None:
+                out.append(f"{label}: no response (Asterisk: {theirs.headers})")
+                continue
+            out += [f"{label}: {p}" for p in self._compare(conn, aid, theirs, ours)]
+        return out
+
+    def _compare(self, conn: str, aid: str, theirs: Msg, ours: Msg) -> list[str]:
+        diffs = []
+        if theirs.name != ours.name:
+            diffs.append(f"Response {ours.name!r} != Asterisk's {theirs.name!r}")
+        if _collapse(theirs.names()) != _collapse(ours.names()):
+            diffs.append(f"headers {ours.names()} != Asterisk's {theirs.names()}")
+        if theirs.get("Message") is not None and self.map(theirs["Message"]) != ours.get("Message"):
+            diffs.append(
+                f"Message {ours.get('Message')!r} != Asterisk's {self.map(theirs['Message'])!r}"
+            )
+        if not aid:
+            return diffs
+        t_events = [
+            m for m in self.transcript[conn] if m.kind == "event" and m.get("ActionID") == aid
+        ]
+        o_events = [
+            m for m in self.clients_msgs[conn] if m.kind == "event" and m.get("ActionID") == aid
+        ]
+        if theirs.get("EventList") == "start":
+            t_names = sorted(m.name for m in t_events)
+            o_names = sorted(m.name for m in o_events)
+            if t_names != o_names:
+                diffs.append(f"list events {o_names} != Asterisk's {t_names}")
+            if sorted(map(str, (m.names() for m in t_events))) != sorted(
+                map(str, (m.names() for m in o_events))
+            ):
+                diffs.append("list item header names differ")
+        t_or = [m for m in t_events if m.name == "OriginateResponse"]
+        o_or = [m for m in o_events if m.name == "OriginateResponse"]
+        if t_or and (
+            not o_or
+            or (o_or[0]["Response"], o_or[0]["Reason"]) != (t_or[0]["Response"], t_or[0]["Reason"])
+        ):
+            diffs.append(f"OriginateResponse {o_or[:1]} != Asterisk's {t_or[0]}")
+        return diffs + self._agi_result(conn, aid)
+
+    def _agi_result(self, conn: str, aid: str) -> list[str]:
+        block = next((b for b in self.blocks if b.get("ActionID") == aid and b.conn == conn), None)
+        cmd_id = block.get("CommandID") if block else ""
+        if not cmd_id or block is None or block.get("Action").lower() != "agi":
+            return []
+
+        def result(msgs: list[Msg]) -> str | None:
+            m = next(
+                (m for m in msgs if m.name == "AsyncAGIExec" and m.get("CommandId") == cmd_id), None
+            )
+            return (
+                None if m is None else re.sub(r"endpos=[1-9]\d*", "endpos=N", unquote(m["Result"]))
+            )
+
+        every_theirs = [m for msgs in self.transcript.values() for m in msgs]
+        every_ours = [m for msgs in self.clients_msgs.values() for m in msgs]
+        t, o = result(every_theirs), result(every_ours)
+        if t is not None and t != o:
+            return [f"AsyncAGIExec {o!r} != Asterisk's {t!r}"]
+        return []
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+async def test_replay_matches_asterisk(name: str, tmp_path: Path) -> None:
+    replay = Replay(name, tmp_path)
+    async with asyncio.timeout(40):
+        await replay.run()
+    problems = replay.problems()
+    assert not problems, "\n".join(problems)
+    # The deviation table stays true: each listed action does differ.
+    raw = "\n".join(replay.problems(skip_deviations=False))
+    stale = [aid for (scn, aid) in DEVIATIONS if scn == name and f" {aid}:" not in raw]
+    assert not stale, f"listed as deviations but now match Asterisk: {stale}"
+
+
+def test_skipped_transcripts_have_reasons() -> None:
+    """Every transcript is either replayed or skipped with a stated reason."""
+    names = {p.name.split(".")[0] for p in HERE.glob("*.actions.txt")}
+    assert names == set(SCENARIOS) | set(SKIPPED)
