@@ -33,6 +33,7 @@ from callcenter.calls import (
     TRACKED_EVENTS,
     AgiEnded,
     AgiStarted,
+    CallEnded,
     CallTracker,
     ChannelHungUp,
     DomainEvent,
@@ -117,6 +118,8 @@ class Controller:
         self.crm_timeout_s = crm_timeout_s
         self.agent_names = agent_names or {}
         self.calls: dict[str, LiveCall] = {}
+        #: calls of a previous run still talking to an agent: settled when they end
+        self.detached: dict[str, Any] = {}
         self.counters = {"calls": 0, "outcomes": 0, "screen_pops_sent": 0, "agi_retries": 0}
         self._on_change = on_change
         self._timer: asyncio.TimerHandle | None = None
@@ -190,6 +193,10 @@ class Controller:
         elif isinstance(de, ParkedInAgi):
             self._on_parked(node, de, call)
         elif call is None:
+            if isinstance(de, CallEnded):
+                row = self.detached.pop(call_key(node.name, de.call_id), None)
+                if row is not None:
+                    self._settle(row, "ended_after_restart")
             return
         elif isinstance(de, AgiEnded) and de.uniqueid == call.uniqueid:
             call.agi_ready.clear()
@@ -283,10 +290,17 @@ class Controller:
                 if isinstance(cmd, (PlayPrompt, CollectDigits)):
                     reply = await self._agi(call, agi_command(cmd) or "NOOP")
                     result = prompt_result(cmd, reply.text)
-                    if result.status == "failed" and isinstance(cmd, PlayPrompt):
-                        # Asterisk 22 ends AsyncAGI after a failed STREAM FILE
-                        # (transcript 13); wait for [hotline-safe] to bring it back.
-                        call.agi_ready.clear()
+                    if result.status == "failed":
+                        self.writer.submit(
+                            RecordCallEvent(
+                                call.call_id, utcnow(), "prompt_failed",
+                                {"prompt": cmd.prompt, "reply": reply.text},
+                            )
+                        )  # fmt: skip
+                        if isinstance(cmd, PlayPrompt):
+                            # Asterisk 22 ends AsyncAGI after a failed STREAM FILE
+                            # (transcript 13); wait for [hotline-safe] to bring it back.
+                            call.agi_ready.clear()
                     commands = session.on_result(result, self.now())
         except CallGone:
             return
@@ -665,22 +679,33 @@ class Controller:
             self._start_ivr(call)
 
     async def _settle_open_calls(self, node: Node) -> None:
-        """Calls left open in SQL by a previous run whose channels are gone."""
-        live = {c.linkedid for c in node.tracker.calls.values()}
+        """Calls a previous run left open in SQL (it died, transcript 12's `dead`).
+
+        Gone now: settled at once. Parked in AsyncAGI: adopted by ``_adopt``.
+        Still talking to an agent (in a bridge, not in AGI): settled when the
+        call ends.
+        """
         for row in await self.store.open_calls(node.name):
-            if row.linkedid in live or row.id in self.calls:
+            if row.id in self.calls:
                 continue
-            outcome = (
-                "answered" if row.answered_at else ("abandoned" if row.queued_at else "ivr_hangup")
-            )
-            self.writer.submit(
-                RecordOutcome(
-                    row.id, row.queue or "", outcome, row.wait_s or 0.0, utcnow(), row.agent_id
-                )
-            )
-            self.writer.submit(
-                RecordCallEvent(row.id, utcnow(), "settled_after_restart", {"outcome": outcome})
-            )
+            call = node.tracker.calls.get(row.linkedid)
+            if call is None:
+                self._settle(row, "settled_after_restart")
+            elif not any(ch.in_agi for ch in call.channels.values()):
+                self.detached[row.id] = row
+
+    def _settle(self, row: Any, why: str) -> None:
+        outcome = (
+            "answered" if row.answered_at else ("abandoned" if row.queued_at else "ivr_hangup")
+        )
+        now = utcnow()
+        self.writer.submit(
+            RecordOutcome(row.id, row.queue or "", outcome, row.wait_s or 0.0, now, row.agent_id)
+        )
+        self.writer.submit(RecordCallUpdate(row.id, ended_at=now))
+        self.writer.submit(RecordCallEvent(row.id, now, why, {"outcome": outcome}))
+        self.metrics.call_outcome(outcome, row.wait_s)
+        self.counters["outcomes"] += 1
 
     def core_sl_threshold(self) -> float:
         """The service-level threshold the wallboard shows (the main queue's)."""

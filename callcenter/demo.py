@@ -142,8 +142,9 @@ async def _start_pbxsim(opts: DemoOptions, scenario: Path, spool: Path) -> tuple
 class AgentDesktop:
     """One agent's browser, as the demo plays it: log in, keep /ws/agent open."""
 
-    def __init__(self, base: str, username: str, password: str) -> None:
+    def __init__(self, base: str, username: str, password: str, *, ready: bool = False) -> None:
         self.base, self.username, self.password = base, username, password
+        self.ready_at_start = ready
         self.screen_pops = 0
         self.readies = 0
         self.back_after_s = 8.0
@@ -163,6 +164,8 @@ class AgentDesktop:
                 if resp.status not in (200, 302, 303):
                     raise RuntimeError(f"{self.username}: login answered {resp.status}")
             async with http.ws_connect(f"{self.base}/ws/agent", origin=self.base) as ws:
+                if self.ready_at_start:
+                    await self._ready(http)
                 async for msg in ws:
                     if msg.type != aiohttp.WSMsgType.TEXT:
                         continue

@@ -1,0 +1,285 @@
+"""The whole hotline in a real headless Chromium: pbxsim over real TCP AMI, the
+controller, a real database (SQLite and PostgreSQL) and the web app.
+
+A supervisor watches the wallboard change as a caller arrives; an agent logs in,
+clicks Ready, sees the caller's card while the phone still rings, and types a
+disposition that ends up in SQL; the API refuses other agents' data and bad
+requests without writing. One run saves the busy wallboard to docs/wallboard.png.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import func, select
+
+from callcenter.callflow import Stage
+from callcenter.storage.models import Call, Interaction
+from crm_bridge.demo_data import demo_customers
+
+from .e2e_support import hotline_rig, scenario, stop_arrivals, wait_until
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+README_PICTURE = Path(__file__).resolve().parents[1] / "docs" / "wallboard.png"
+#: the rig seeds 40 demo customers with seed 7: the CRM the cards come from
+CUSTOMERS = demo_customers(40, seed=7)
+
+playwright_api = pytest.importorskip(
+    "playwright.async_api", reason="the Python package playwright is not installed"
+)
+pytestmark = pytest.mark.skipif(
+    not os.access(CHROMIUM, os.X_OK),
+    reason=f"{CHROMIUM} is missing (apt-get install -y chromium); no browser is downloaded",
+)
+expect = playwright_api.expect
+
+
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def open_page(browser: Any, errors: list[str], width: int = 1400, height: int = 900) -> Any:
+    """A page in its own context (own cookies) that records uncaught script errors."""
+    context = await browser.new_context(viewport={"width": width, "height": height})
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
+    return page
+
+
+async def log_in(page: Any, url: str, username: str) -> None:
+    """Open ``url``, get sent to the login form, log in, land back live on ``url``."""
+    await page.goto(url)
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", f"{username}-pass")
+    await page.click("button[type=submit]")
+    await page.wait_for_url(url)
+    await page.wait_for_selector('body[data-live="open"]')
+
+
+def one_caller(
+    number: str, *, at: float, patience: float = 120, agents: dict[str, Any] | None = None
+) -> Callable[[list[str]], dict[str, Any]]:
+    """A world with a single known caller at ``at`` who picks Vietnamese, then menu 1."""
+    call = {"at": at, "number": number, "digits": ["1", "1"], "patience": patience}
+    over: dict[str, Any] = {"arrivals": {"kind": "trace", "calls": [call]}}
+    if agents is not None:
+        over["agents"] = agents
+    return lambda numbers: scenario(numbers, **over)
+
+
+async def agent_id_of(rig: Any, username: str) -> int:
+    return next(a.id for a in await rig.hotline.store.list_agents() if a.username == username)
+
+
+async def interactions(rig: Any, call_id: str | None = None) -> list[Interaction]:
+    async with rig.hotline.store.sessions() as s:
+        q = select(Interaction)
+        if call_id is not None:
+            q = q.where(Interaction.call_id == call_id)
+        return list(await s.scalars(q))
+
+
+async def count_interactions(rig: Any) -> int:
+    async with rig.hotline.store.sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(Interaction)) or 0)
+
+
+FETCH = """async ([url, method, type, body]) => {
+  const init = {method, credentials: "same-origin", headers: {Accept: "application/json"}};
+  if (type) init.headers["Content-Type"] = type;
+  if (body !== null) init.body = body;
+  const r = await fetch(url, init);
+  let data = null;
+  try { data = await r.json(); } catch (e) { data = null; }
+  return {status: r.status, data};
+}"""
+
+
+async def fetch(page: Any, url: str, body: str | None = None, type: str = "") -> dict[str, Any]:
+    """``fetch`` from inside the logged-in page: its cookie, its Origin."""
+    method = "GET" if body is None else "POST"
+    return await page.evaluate(FETCH, [url, method, type, body])
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", head[16:24])
+
+
+async def test_wallboard_figures_change_live_as_a_caller_arrives(tmp_path, db_url):
+    # No agent is logged in, so the caller waits in the queue until patience runs out.
+    world = one_caller(CUSTOMERS[3].national_numbers[0], at=10, patience=18)
+    errors: list[str] = []
+    async with hotline_rig(tmp_path, db_url, world, agents=1, auto_login=False) as rig:
+        async with chromium() as browser:
+            board = await open_page(browser, errors)
+            await log_in(board, rig.hotline.urls.supervisor, "supervisor")
+            assert rig.ctl.counters["calls"] == 0, "the caller came before the first reading"
+            await expect(board.get_by_test_id("offered")).to_have_text("0")
+            await expect(board.get_by_test_id("waiting")).to_have_text("0")
+            await expect(board.get_by_test_id("abandoned")).to_have_text("0")
+            loads = []
+            board.on("load", lambda: loads.append(board.url))
+            await board.evaluate("window.sameDocument = 'not reloaded'")
+
+            await expect(board.get_by_test_id("offered")).to_have_text("1", timeout=20_000)
+            await expect(board.get_by_test_id("waiting")).to_have_text("1", timeout=5_000)
+            await expect(board.get_by_test_id("abandoned")).to_have_text("1", timeout=20_000)
+            await expect(board.get_by_test_id("waiting")).to_have_text("0")
+            assert await board.evaluate("window.sameDocument") == "not reloaded"
+            assert loads == []
+    assert errors == []
+
+
+async def test_agent_sees_the_card_while_ringing_and_the_disposition_lands_in_sql(
+    tmp_path, db_url
+):
+    customer = CUSTOMERS[11]
+    number = customer.national_numbers[0]
+    # The agent's phone rings 4 s before it is answered: the card must come first.
+    slow = {"default": {"answer_delay": 4, "talk_time": [3, 4], "agent_hangs_up_probability": 0.5}}
+    world = one_caller(number, at=3, agents=slow)
+    notes = "Khách hàng phản ánh cước tháng 10 tăng bất thường; hẹn gọi lại sáng thứ Hai."
+    errors: list[str] = []
+    async with hotline_rig(
+        tmp_path, db_url, world, agents=1, time_scale=1.0, auto_login=False
+    ) as rig:
+        me = await agent_id_of(rig, "agent1")
+        async with chromium() as browser:
+            desk = await open_page(browser, errors)
+            await log_in(desk, rig.hotline.urls.agent, "agent1")
+            await expect(desk.get_by_test_id("state")).to_have_text("Offline")
+            await desk.get_by_test_id("ready").click()
+            await expect(desk.get_by_test_id("state")).to_have_text("Ready")
+
+            card = desk.get_by_test_id("card")
+            await expect(card).to_contain_text(customer.full_name, timeout=20_000)
+            # Read the controller and SQL right when the card showed.
+            (call,) = [c for c in rig.ctl.calls.values() if c.caller_number == number]
+            stage_at_card = call.stage
+            await rig.hotline.writer.flush()
+            row_at_card = await rig.hotline.store.get_call(call.call_id)
+            assert stage_at_card is Stage.QUEUED, f"card shown at stage {stage_at_card}"
+            assert row_at_card is not None and row_at_card.answered_at is None
+            await expect(desk.get_by_test_id("call-status")).to_contain_text("Ringing")
+            await expect(desk.locator("#call-id")).to_have_text(call.call_id)
+            await expect(card).to_contain_text(customer.account_no)
+
+            await wait_until(lambda: call.stage is not Stage.QUEUED, 15, "the agent to answer")
+            assert call.stage in (Stage.CONNECTED, Stage.AFTER_CALL, Stage.ENDED)
+            await expect(desk.get_by_test_id("call-status")).to_contain_text(
+                "Call ended", timeout=20_000
+            )
+
+            await desk.get_by_test_id("dispo-code").select_option("follow_up")
+            await desk.get_by_test_id("dispo-notes").fill(notes)
+            await desk.get_by_test_id("dispo-submit").click()
+            await expect(desk.get_by_test_id("dispo-result")).to_have_text(
+                "Saved: Needs follow-up"
+            )
+        row = await rig.hotline.store.get_call(call.call_id)
+        assert row is not None and row.answered_at is not None and row.agent_id == me
+        saved = await interactions(rig, call.call_id)
+    assert [(i.disposition, i.notes, i.agent_id) for i in saved] == [("follow_up", notes, me)]
+    assert saved[0].customer_id == row.customer_id is not None
+    assert errors == []
+
+
+async def test_agent_api_refuses_other_agents_data_and_bad_requests_without_writing(
+    tmp_path, db_url
+):
+    world = one_caller(CUSTOMERS[5].national_numbers[0], at=2)
+    async with hotline_rig(tmp_path, db_url, world, agents=2, auto_login=False) as rig:
+        me, other = await agent_id_of(rig, "agent1"), await agent_id_of(rig, "agent2")
+        await rig.ctl.agent_ready(str(other))  # only agent2 takes calls
+        await wait_until(lambda: rig.ctl.counters["outcomes"] >= 1, 30, "the call to end")
+        await wait_until(lambda: not rig.ctl.calls, 30, "the caller to leave")
+        await rig.hotline.writer.flush()
+        async with rig.hotline.store.sessions() as s:
+            (call,) = list(await s.scalars(select(Call)))
+        assert call.agent_id == other and call.answered_at is not None
+        before = await count_interactions(rig)
+
+        async with chromium() as browser:
+            desk = await open_page(browser, [])
+            await log_in(desk, rig.hotline.urls.agent, "agent1")
+            base = rig.hotline.urls.base
+            mine = await fetch(desk, f"{base}/api/agents/{me}")
+            assert mine["status"] == 200 and mine["data"]["agent_id"] == str(me)
+            theirs = await fetch(desk, f"{base}/api/agents/{other}")
+            assert theirs["status"] == 403, theirs
+            assert theirs["data"]["error"] == "forbidden" and theirs["data"]["reason"]
+
+            url = f"{base}/api/calls/{quote(call.id, safe='')}/disposition"
+            json_type = "application/json"
+            bad = {
+                "bad JSON": ('{"code": "resolved", "notes": "Khách hỏi', json_type),
+                "unknown code": ('{"code": "khong_ro", "notes": "Đã gọi lại"}', json_type),
+                "notes too long": ('{"code": "resolved", "notes": "' + "ơ" * 2001 + '"}', json_type),
+                "extra field": ('{"code": "resolved", "agent_id": 1}', json_type),
+                "not JSON": ("code=resolved", "application/x-www-form-urlencoded"),
+            }
+            refused = {what: await fetch(desk, url, body, t) for what, (body, t) in bad.items()}
+            unknown_call = await fetch(
+                desk, f"{base}/api/calls/pbxsim:0000000.0/disposition", '{"code": "resolved"}',
+                json_type,
+            )  # fmt: skip
+        after = await count_interactions(rig)
+    for what, r in {**refused, "unknown call": unknown_call}.items():
+        assert 400 <= r["status"] < 500, f"{what}: {r}"
+        assert r["data"] and r["data"]["reason"], f"{what}: no reason in {r}"
+    assert refused["bad JSON"]["data"]["error"] == "bad_json"
+    assert refused["unknown code"]["data"]["error"] == "unknown_code"
+    assert "khong_ro" in refused["unknown code"]["data"]["reason"]
+    assert unknown_call["status"] == 404
+    assert after == before, "a refused request wrote an interaction"
+
+
+async def test_busy_wallboard_during_a_real_run_is_the_readme_picture(tmp_path):
+    # One database is enough for a picture; the other tests cover PostgreSQL.
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
+    busy = {
+        "arrivals": {"kind": "poisson", "calls_per_minute": 40},
+        "callers": {"patience": [40, 90]},
+        "agents": {"default": {"answer_delay": [1, 3], "talk_time": [20, 50],
+                               "agent_hangs_up_probability": 0.5}},
+    }  # fmt: skip
+    errors: list[str] = []
+    async with hotline_rig(
+        tmp_path, db_url, lambda numbers: scenario(numbers, **busy), agents=4, time_scale=2.0
+    ) as rig:
+        async with chromium() as browser:
+            board = await open_page(browser, errors, 1600, 1000)
+            await log_in(board, rig.hotline.urls.supervisor, "supervisor")
+            await expect(board.locator("#agent-rows tr")).to_have_count(4)
+            # Busy: every agent on a call or ringing, callers waiting, the board live.
+            talking = board.locator('.state-chip[data-state="talking"] .state-count')
+            await expect(talking).to_have_text("4", timeout=30_000)
+            await board.wait_for_function(
+                "Number(document.getElementById('waiting').textContent) >= 2"
+                " && Number(document.getElementById('offered').textContent) >= 8",
+                timeout=30_000,
+            )
+            await expect(board.get_by_test_id("nodes")).to_contain_text("connected")
+            shot = tmp_path / "wallboard.png"
+            await board.screenshot(path=str(shot))
+        stop_arrivals(rig.sim)
+    assert png_size(shot) == (1600, 1000)
+    assert errors == []
+    README_PICTURE.parent.mkdir(exist_ok=True)
+    README_PICTURE.write_bytes(shot.read_bytes())

@@ -1,0 +1,119 @@
+"""The controller itself killed (SIGKILL) and restarted mid-run.
+
+On a real Asterisk, callers parked in AsyncAGI wait in silence forever when
+their controller dies (res_agi has no timeout: transcript 12). The restarted
+controller must find them with CoreShowChannels, pick them up, and every call
+must still end with exactly one outcome in SQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from callcenter.demo import SECRET, AgentDesktop, config_text
+from callcenter.storage import Store, make_engine, make_session_factory
+from callcenter.storage.models import Call, CallEvent, QueueOutcome
+from pbxsim.scenario import Scenario
+from pbxsim.server import PBXSim
+
+from .e2e_support import scenario, seeded, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def start_controller(cfg: Path) -> tuple[asyncio.subprocess.Process, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "callcenter.cli", "run", "--config", str(cfg),
+        stdout=asyncio.subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+    assert "hotline running" in line, line
+    base = line.split("wallboard ")[1].split("/supervisor")[0]
+    return proc, base
+
+
+def parked(sim: PBXSim) -> list[str]:
+    return [c.name for c in sim.world.channels.values() if c.agi is not None and c.role == "caller"]
+
+
+async def test_killed_controller_restarts_and_every_call_gets_one_outcome(tmp_path, db_url):
+    numbers = await seeded(db_url, agents=2)
+    world = scenario(numbers, arrivals={"kind": "poisson", "calls_per_minute": 50})
+    sim = PBXSim(
+        port=0, users={"hotline": SECRET}, scenario=Scenario.from_dict(world), seed=5,
+        spool_dir=tmp_path / "spool", time_scale=3.0,
+    )  # fmt: skip
+    await sim.start()
+    (tmp_path / "monitor").mkdir()
+    cfg = tmp_path / "hotline.yaml"
+    cfg.write_text(config_text(ami_port=sim.port, database_url=db_url, monitor=tmp_path / "monitor",
+                               web_port=free_port(), offer_timeout_s=6, wrap_up_s=1, hold_slice_s=3))  # fmt: skip
+    procs = []
+    desks: list[AgentDesktop] = []
+    try:
+        first, base = await start_controller(cfg)
+        procs.append(first)
+        desks = [AgentDesktop(base, f"agent{i}", f"agent{i}-pass", ready=True) for i in (1, 2)]
+        for d in desks:
+            d.start()
+        await wait_until(lambda: len(parked(sim)) >= 2, 60, "two callers in the IVR or queue")
+        first.send_signal(signal.SIGKILL)  # no Logoff, no cleanup: a crash
+        await first.wait()
+        for d in desks:
+            await d.stop()
+        await asyncio.sleep(1.5)
+        orphans = parked(sim)
+        assert orphans, "callers should be left parked in AsyncAGI by the dead controller"
+
+        second, base = await start_controller(cfg)
+        procs.append(second)
+        desks = [AgentDesktop(base, f"agent{i}", f"agent{i}-pass", ready=True) for i in (1, 2)]
+        for d in desks:
+            d.start()
+        await asyncio.sleep(4)
+        sim.world.population.stop_arrivals()
+        await wait_until(lambda: not any(c.role == "caller" for c in sim.world.channels.values()),
+                         120, "every caller to hang up")  # fmt: skip
+        await asyncio.sleep(1.0)
+    finally:
+        for d in desks:
+            await d.stop()
+        for p in procs:
+            if p.returncode is None:
+                p.send_signal(signal.SIGTERM)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(p.wait(), 20)
+                if p.returncode is None:
+                    p.kill()
+        await sim.close()
+
+    engine = make_engine(db_url)
+    try:
+        store = Store(make_session_factory(engine))
+        async with store.sessions() as s:
+            calls = list(await s.scalars(select(Call)))
+            counts = dict((await s.execute(
+                select(QueueOutcome.call_id, func.count()).group_by(QueueOutcome.call_id))).all())  # fmt: skip
+            kinds = list(await s.scalars(select(CallEvent.kind)))
+    finally:
+        await engine.dispose()
+    assert len(calls) >= 3
+    for c in calls:
+        assert counts.get(c.id) == 1, f"{c.id}: {counts.get(c.id)} outcomes (outcome {c.outcome})"
+        assert c.outcome is not None
+    assert "adopted" in kinds, "the restarted controller picked up no parked caller"
+    assert any(c.outcome == "answered" for c in calls)
