@@ -136,7 +136,9 @@ class Replay:
     def needed(self, t: float) -> Counter[str]:
         need: Counter[str] = Counter()
         if self.name == "05-app-queue":
-            return need  # its calls go to app_queue, which pbxsim does not have: nothing to wait for
+            return (
+                need  # its calls go to app_queue, which pbxsim does not have: nothing to wait for
+            )
         for rows in self.timeline.values():
             c = Counter(r[2] for r in rows if r[0] <= t and r[1] == "Event" and r[2] in MILESTONES)
             for k, v in c.items():

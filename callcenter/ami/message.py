@@ -30,12 +30,21 @@ class Message:
     kind: str = ""
 
     def __init__(self, name: str, raw: bytes, offset: int) -> None:
+        # Only three stores: most messages are never decoded, and the lazy
+        # slots below are filled (and first read, via AttributeError) on demand.
         self.name = name
         self.raw = raw
         self.offset = offset
-        self._triples: list[tuple[str, str, str]] | None = None
-        self._first: dict[str, str] | None = None
-        self._folded: dict[str, str] | None = None
+
+    _triples: list[tuple[str, str, str]]
+    _first: dict[str, str]
+    _folded: dict[str, str]
+
+    def _decoded(self) -> list[tuple[str, str, str]]:
+        try:
+            return self._triples
+        except AttributeError:
+            return self._decode()
 
     # -- decoding -------------------------------------------------------------
     # Hand-tuned: str.split and str.partition mapped in C do the work, so a
@@ -73,33 +82,36 @@ class Message:
         return self.offset + sum(len(b) + 1 for b in self.raw.split(b"\n")[:line_no])
 
     def _lookup(self) -> dict[str, str]:
-        first = self._first
-        if first is None:
-            triples = self._triples if self._triples is not None else self._decode()
-            first = dict(zip(map(_NAME, triples), map(_VALUE, triples), strict=True))
-            if len(first) != len(triples):
-                # duplicate headers (Output:, Variable:): the first one wins
-                first = {}
-                for n, _, v in triples:
-                    first.setdefault(n, v)
-            self._first = first
+        try:
+            return self._first
+        except AttributeError:
+            pass
+        triples = self._decoded()
+        first = dict(zip(map(_NAME, triples), map(_VALUE, triples), strict=True))
+        if len(first) != len(triples):
+            # duplicate headers (Output:, Variable:): the first one wins
+            first = {}
+            for n, _, v in triples:
+                first.setdefault(n, v)
+        self._first = first
         return first
 
     def _lookup_folded(self) -> dict[str, str]:
-        folded = self._folded
-        if folded is None:
-            first = self._lookup()
-            folded = {}
-            for name in reversed(list(first)):
-                folded[name.lower()] = first[name]
-            self._folded = folded
+        try:
+            return self._folded
+        except AttributeError:
+            pass
+        first = self._lookup()
+        folded: dict[str, str] = {}
+        for name in reversed(list(first)):
+            folded[name.lower()] = first[name]
+        self._folded = folded
         return folded
 
     @property
     def headers(self) -> list[tuple[str, str]]:
         """All headers in wire order, duplicates kept."""
-        triples = self._triples if self._triples is not None else self._decode()
-        return [(n, v) for n, _, v in triples]
+        return [(n, v) for n, _, v in self._decoded()]
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of header ``name`` (case-insensitive), or ``default``."""

@@ -398,7 +398,9 @@ class Store:
         """Calls of ``node`` with no outcome yet: what a restarted controller must settle."""
         async with self.sessions() as session:
             rows = await session.scalars(
-                select(Call).where(Call.node == node, Call.outcome.is_(None)).order_by(Call.started_at)
+                select(Call)
+                .where(Call.node == node, Call.outcome.is_(None))
+                .order_by(Call.started_at)
             )
             return list(rows)
 
