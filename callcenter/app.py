@@ -35,12 +35,18 @@ log = logging.getLogger(__name__)
 
 
 class StoreDispositions:
-    """The web edge's ``Dispositions``: agent ids are strings at the edge, ints in SQL."""
+    """The web edge's ``Dispositions``: agent ids are strings at the edge, ints in SQL.
 
-    def __init__(self, store: Store) -> None:
+    The call's facts are written behind (StoreWriter); flushing first makes the
+    store's "whose call is it" check see the answering agent.
+    """
+
+    def __init__(self, store: Store, writer: StoreWriter) -> None:
         self.store = store
+        self.writer = writer
 
     async def save_disposition(self, call_id: str, agent_id: str, code: str, notes: str) -> None:
+        await self.writer.flush()
         await self.store.save_disposition(call_id, int(agent_id), code, notes)
 
 
@@ -148,7 +154,7 @@ class Hotline:
         app = create_app(
             desk=desk,
             accounts=store,
-            dispositions=StoreDispositions(store),
+            dispositions=StoreDispositions(store, writer),
             hub=self.hub,
             metrics=self.metrics,
             secret_key=self.secret_key,

@@ -54,6 +54,15 @@ from ivr.events import CallerHangup, CollectDigits, Hangup, PlayPrompt, RouteToQ
 
 log = logging.getLogger(__name__)
 
+#: the pages' names for the ACD's agent states
+PAGE_STATE = {
+    acd.AgentState.READY: "ready",
+    acd.AgentState.OFFERED: "ringing",
+    acd.AgentState.ON_CALL: "talking",
+    acd.AgentState.WRAP_UP: "wrapup",
+    acd.AgentState.PAUSED: "paused",
+    acd.AgentState.LOGGED_OUT: "offline",
+}
 #: how long a command waits for its channel to be back in AsyncAGI
 AGI_READY_WAIT_S = 4.0
 #: Originate reasons (transcripts 03 and 08): 3 no answer, 5 busy, 0 failed
@@ -593,7 +602,7 @@ class Controller:
             cmd.agent_id,
             {
                 "type": "state",
-                "state": cmd.new.value,
+                "state": PAGE_STATE[cmd.new],
                 "since": _wall(self, cmd.at),
                 "call_id": cmd.call_id,
             },

@@ -13,17 +13,7 @@ import time
 from typing import Any
 
 import acd
-from callcenter.controller import Controller
-
-#: the page's names for the ACD's agent states
-PAGE_STATE = {
-    acd.AgentState.READY: "ready",
-    acd.AgentState.OFFERED: "ringing",
-    acd.AgentState.ON_CALL: "talking",
-    acd.AgentState.WRAP_UP: "wrapup",
-    acd.AgentState.PAUSED: "paused",
-    acd.AgentState.LOGGED_OUT: "offline",
-}
+from callcenter.controller import PAGE_STATE, Controller
 
 
 class Desk:

@@ -9,9 +9,11 @@ requests without writing. One run saves the busy wallboard to docs/wallboard.png
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import struct
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,18 @@ async def fetch(page: Any, url: str, body: str | None = None, type: str = "") ->
     return await page.evaluate(FETCH, [url, method, type, body])
 
 
+async def shows_at_least(page: Any, least: dict[str, int], timeout: float) -> None:
+    """Wait until each wallboard figure (by test id) shows at least its number, all at once."""
+    end = time.monotonic() + timeout
+    seen: dict[str, str | None] = {}
+    while time.monotonic() < end:
+        seen = {k: await page.get_by_test_id(k).text_content() for k in least}
+        if all((v or "").isdigit() and int(v or 0) >= least[k] for k, v in seen.items()):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the wallboard never showed {least} at once; last {seen}")
+
+
 def png_size(path: Path) -> tuple[int, int]:
     head = path.read_bytes()[:24]
     assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
@@ -123,7 +137,7 @@ def png_size(path: Path) -> tuple[int, int]:
 
 async def test_wallboard_figures_change_live_as_a_caller_arrives(tmp_path, db_url):
     # No agent is logged in, so the caller waits in the queue until patience runs out.
-    world = one_caller(CUSTOMERS[3].national_numbers[0], at=10, patience=18)
+    world = one_caller(CUSTOMERS[3].national_numbers[0], at=12, patience=18)
     errors: list[str] = []
     async with hotline_rig(tmp_path, db_url, world, agents=1, auto_login=False) as rig:
         async with chromium() as browser:
@@ -146,9 +160,7 @@ async def test_wallboard_figures_change_live_as_a_caller_arrives(tmp_path, db_ur
     assert errors == []
 
 
-async def test_agent_sees_the_card_while_ringing_and_the_disposition_lands_in_sql(
-    tmp_path, db_url
-):
+async def test_agent_sees_the_card_while_ringing_and_the_disposition_lands_in_sql(tmp_path, db_url):
     customer = CUSTOMERS[11]
     number = customer.national_numbers[0]
     # The agent's phone rings 4 s before it is answered: the card must come first.
@@ -189,14 +201,13 @@ async def test_agent_sees_the_card_while_ringing_and_the_disposition_lands_in_sq
             await desk.get_by_test_id("dispo-code").select_option("follow_up")
             await desk.get_by_test_id("dispo-notes").fill(notes)
             await desk.get_by_test_id("dispo-submit").click()
-            await expect(desk.get_by_test_id("dispo-result")).to_have_text(
-                "Saved: Needs follow-up"
-            )
+            await expect(desk.get_by_test_id("dispo-result")).to_have_text("Saved: Needs follow-up")
         row = await rig.hotline.store.get_call(call.call_id)
         assert row is not None and row.answered_at is not None and row.agent_id == me
         saved = await interactions(rig, call.call_id)
     assert [(i.disposition, i.notes, i.agent_id) for i in saved] == [("follow_up", notes, me)]
-    assert saved[0].customer_id == row.customer_id is not None
+    assert call.card is not None
+    assert saved[0].customer_id == row.customer_id == call.card.customer_id
     assert errors == []
 
 
@@ -215,8 +226,9 @@ async def test_agent_api_refuses_other_agents_data_and_bad_requests_without_writ
         assert call.agent_id == other and call.answered_at is not None
         before = await count_interactions(rig)
 
+        errors: list[str] = []
         async with chromium() as browser:
-            desk = await open_page(browser, [])
+            desk = await open_page(browser, errors)
             await log_in(desk, rig.hotline.urls.agent, "agent1")
             base = rig.hotline.urls.base
             mine = await fetch(desk, f"{base}/api/agents/{me}")
@@ -230,24 +242,38 @@ async def test_agent_api_refuses_other_agents_data_and_bad_requests_without_writ
             bad = {
                 "bad JSON": ('{"code": "resolved", "notes": "Khách hỏi', json_type),
                 "unknown code": ('{"code": "khong_ro", "notes": "Đã gọi lại"}', json_type),
-                "notes too long": ('{"code": "resolved", "notes": "' + "ơ" * 2001 + '"}', json_type),
+                "notes too long": (
+                    '{"code": "resolved", "notes": "' + "ơ" * 2001 + '"}',
+                    json_type,
+                ),
                 "extra field": ('{"code": "resolved", "agent_id": 1}', json_type),
                 "not JSON": ("code=resolved", "application/x-www-form-urlencoded"),
             }
             refused = {what: await fetch(desk, url, body, t) for what, (body, t) in bad.items()}
-            unknown_call = await fetch(
+            refused["unknown call"] = await fetch(
                 desk, f"{base}/api/calls/pbxsim:0000000.0/disposition", '{"code": "resolved"}',
                 json_type,
             )  # fmt: skip
+            # Well-formed, but the call is agent2's: not agent1's to dispose of.
+            refused["another agent's call"] = await fetch(
+                desk, url, '{"code": "resolved", "notes": "Không phải cuộc gọi của tôi"}', json_type
+            )
         after = await count_interactions(rig)
-    for what, r in {**refused, "unknown call": unknown_call}.items():
+    for what, r in refused.items():
         assert 400 <= r["status"] < 500, f"{what}: {r}"
         assert r["data"] and r["data"]["reason"], f"{what}: no reason in {r}"
-    assert refused["bad JSON"]["data"]["error"] == "bad_json"
-    assert refused["unknown code"]["data"]["error"] == "unknown_code"
+    assert {what: r["data"]["error"] for what, r in refused.items()} == {
+        "bad JSON": "bad_json",
+        "unknown code": "unknown_code",
+        "notes too long": "invalid_field",
+        "extra field": "invalid_field",
+        "not JSON": "bad_request",
+        "unknown call": "unknown_call",
+        "another agent's call": "not_your_call",
+    }
     assert "khong_ro" in refused["unknown code"]["data"]["reason"]
-    assert unknown_call["status"] == 404
-    assert after == before, "a refused request wrote an interaction"
+    assert after == before, f"refused requests wrote {after - before} interaction(s)"
+    assert errors == []
 
 
 async def test_busy_wallboard_during_a_real_run_is_the_readme_picture(tmp_path):
@@ -255,8 +281,8 @@ async def test_busy_wallboard_during_a_real_run_is_the_readme_picture(tmp_path):
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
     busy = {
         "arrivals": {"kind": "poisson", "calls_per_minute": 40},
-        "callers": {"patience": [40, 90]},
-        "agents": {"default": {"answer_delay": [1, 3], "talk_time": [20, 50],
+        "callers": {"patience": [16, 60]},
+        "agents": {"default": {"answer_delay": [1, 3], "talk_time": [8, 24],
                                "agent_hangs_up_probability": 0.5}},
     }  # fmt: skip
     errors: list[str] = []
@@ -267,14 +293,10 @@ async def test_busy_wallboard_during_a_real_run_is_the_readme_picture(tmp_path):
             board = await open_page(browser, errors, 1600, 1000)
             await log_in(board, rig.hotline.urls.supervisor, "supervisor")
             await expect(board.locator("#agent-rows tr")).to_have_count(4)
-            # Busy: every agent on a call or ringing, callers waiting, the board live.
+            # Busy: every agent talking at some point, then callers waiting and calls answered.
             talking = board.locator('.state-chip[data-state="talking"] .state-count')
             await expect(talking).to_have_text("4", timeout=30_000)
-            await board.wait_for_function(
-                "Number(document.getElementById('waiting').textContent) >= 2"
-                " && Number(document.getElementById('offered').textContent) >= 8",
-                timeout=30_000,
-            )
+            await shows_at_least(board, {"offered": 15, "waiting": 2, "answered": 6}, timeout=40)
             await expect(board.get_by_test_id("nodes")).to_contain_text("connected")
             shot = tmp_path / "wallboard.png"
             await board.screenshot(path=str(shot))

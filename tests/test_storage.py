@@ -280,3 +280,17 @@ async def test_agent_state_changes_are_recorded(store: Store) -> None:
             )
         ).all()
     assert [tuple(r) for r in rows] == [(None, "available", None), ("available", "paused", "lunch")]
+
+
+async def test_disposition_on_another_agents_call_is_refused(store: Store) -> None:
+    # Regression: agent1 could write a disposition on a call agent2 answered.
+    call_id = await start_call(store)
+    agent1 = await store.create_agent("agent1", "agent1-pass")
+    agent2 = await store.create_agent("agent2", "agent2-pass")
+    await store.record_call_update(call_id, agent_id=agent2.id)
+    with pytest.raises(DispositionRejected) as err:
+        await store.save_disposition(call_id, agent1.id, "resolved", "")
+    assert err.value.code == "not_your_call"
+    assert await interactions(store) == []
+    await store.save_disposition(call_id, agent2.id, "resolved", "ok")
+    assert len(await interactions(store)) == 1

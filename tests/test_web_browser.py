@@ -2,13 +2,13 @@
 
 The app runs on a real TCP port; the browser logs in, watches a snapshot
 published server-side change the page without reload, and an agent receives a
-screen-pop and saves a disposition. Saves the wallboard to docs/wallboard.png.
+screen-pop and saves a disposition. The README's picture comes from the real hotline
+(tests/test_e2e_browser.py), not from these stand-ins.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -16,7 +16,6 @@ from aiohttp import web
 from tests.test_web_support import CALL_ID, PASSWORD, World, screen_pop, wallboard_snapshot
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "wallboard.png"
 
 playwright_api = pytest.importorskip(
     "playwright.async_api", reason="the Python package playwright is not installed"
@@ -36,7 +35,7 @@ async def _login(page, base: str, path: str, username: str) -> None:
     await page.wait_for_selector('body[data-live="open"]')
 
 
-async def test_wallboard_updates_live_and_agent_saves_disposition_after_screen_pop():
+async def test_wallboard_updates_live_and_agent_saves_disposition_after_screen_pop(tmp_path):
     expect = playwright_api.expect
     world = World()
     runner = web.AppRunner(world.app())
@@ -74,8 +73,7 @@ async def test_wallboard_updates_live_and_agent_saves_disposition_after_screen_p
                 await expect(sup.get_by_test_id("waiting")).to_have_text("4")
                 await expect(sup.get_by_test_id("offered")).to_have_text("131")
                 await expect(sup.get_by_test_id("agents")).to_contain_text("Đặng Quốc Huy")
-                SCREENSHOT.parent.mkdir(exist_ok=True)
-                await sup.screenshot(path=str(SCREENSHOT))
+                await sup.screenshot(path=str(tmp_path / "wallboard.png"))
 
                 # The agent's desktop: screen-pop while ringing, then the disposition.
                 desk = await browser.new_page(viewport={"width": 1400, "height": 900})

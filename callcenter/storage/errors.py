@@ -51,7 +51,8 @@ class UnknownCall(StorageError):
 class DispositionRejected(StorageError):
     """An agent's disposition was refused; nothing was written.
 
-    Codes: ``unknown_code``, ``notes_too_long``, ``unknown_call``, ``unknown_agent``.
+    Codes: ``unknown_code``, ``notes_too_long``, ``unknown_call``, ``unknown_agent``,
+    ``not_your_call``.
     """
 
     code = "disposition_rejected"

@@ -137,8 +137,11 @@ class Base(DeclarativeBase):
 
 
 def call_key(node: str, linkedid: str) -> str:
-    """The id of a call: Asterisk's Linkedid is unique per node, not across nodes."""
-    return f"{node}/{linkedid}"
+    """The id of a call: Asterisk's Linkedid is unique per node, not across nodes.
+
+    ``node:linkedid`` (no ``/``: the id is one path segment of the web API).
+    """
+    return f"{node}:{linkedid}"
 
 
 class Call(Base):

@@ -357,8 +357,9 @@ class Store:
         """Write an agent's disposition of a call to the contact history.
 
         Raises :class:`DispositionRejected` with a reason code and writes
-        nothing when the code is not allowed, the notes are too long, or the
-        call or agent does not exist. The customer defaults to the call's.
+        nothing when the code is not allowed, the notes are too long, the
+        call or agent does not exist, or another agent answered the call
+        (``not_your_call``). The customer defaults to the call's.
         """
         if code not in self.disposition_codes:
             raise DispositionRejected(
@@ -373,6 +374,10 @@ class Store:
                 call = await session.get(Call, call_id)
                 if call is None:
                     raise DispositionRejected(f"no call {call_id!r}", code="unknown_call")
+                if agent_id is not None and call.agent_id is not None and call.agent_id != agent_id:
+                    raise DispositionRejected(
+                        f"call {call_id!r} was answered by another agent", code="not_your_call"
+                    )
                 if customer_id is None:
                     customer_id = call.customer_id
             if agent_id is not None and await session.get(Agent, agent_id) is None:
