@@ -32,13 +32,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from acd import AcdConfig, AgentConfig, QueueConfig
 from ivr import ConfigProblem, IvrConfigError, IvrDefinition, load_ivr
-from ivr.yamlconf import YamlDocument, YamlProblems
+from ivr.yamlconf import YamlDocument, YamlProblems, matching, problem
 
 __all__ = [
     "AcdSettings",
@@ -78,24 +77,6 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def _error(message: str, at: str | tuple[str | int, ...] | None = None) -> PydanticCustomError:
-    # "{msg}" template: braces in user text are never read as placeholders;
-    # `at` names the field a model-level problem is about (see ivr.yamlconf)
-    ctx: dict[str, Any] = {"msg": message}
-    if at is not None:
-        ctx["at"] = at
-    return PydanticCustomError("hotline", "{msg}", ctx)
-
-
-def _matches(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        if not pattern.fullmatch(value):
-            raise _error(f"{value!r} is not a valid {what}")
-        return value
-
-    return check
-
-
 def _environ(info: ValidationInfo) -> Mapping[str, str]:
     ctx = info.context
     if isinstance(ctx, Mapping) and isinstance(ctx.get("environ"), Mapping):
@@ -109,7 +90,7 @@ def _unique_names(kind: str, field: str) -> Callable[[list[Any]], list[Any]]:
         seen: dict[str, int] = {}
         for i, item in enumerate(items):
             if item.name in seen:
-                raise _error(
+                raise problem(
                     f"duplicate {kind} name {item.name!r} (first at {field}.{seen[item.name]})",
                     at=(i, "name"),
                 )
@@ -122,8 +103,8 @@ def _unique_names(kind: str, field: str) -> Callable[[list[Any]], list[Any]]:
 # strict: YAML's `true` is not the number 1, nor "15" a timeout
 Seconds = Annotated[float, Field(gt=0, strict=True)]
 Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
-Context = Annotated[str, AfterValidator(_matches(_CONTEXT, "dialplan context name"))]
-EnvName = Annotated[str, AfterValidator(_matches(_ENV_NAME, "environment variable name"))]
+Context = Annotated[str, AfterValidator(matching(_CONTEXT, "dialplan context name"))]
+EnvName = Annotated[str, AfterValidator(matching(_ENV_NAME, "environment variable name"))]
 
 
 class _Strict(BaseModel):
@@ -138,7 +119,7 @@ def _none_is_empty(value: object) -> object:
 class NodeConfig(_Strict):
     """One Asterisk node: where its AMI listens and how the controller logs in."""
 
-    name: Annotated[str, AfterValidator(_matches(_NODE_NAME, "node name"))]
+    name: Annotated[str, AfterValidator(matching(_NODE_NAME, "node name"))]
     host: str = Field("127.0.0.1", min_length=1)
     port: Port = 5038
     #: the ``[user]`` section of manager.conf
@@ -156,16 +137,16 @@ class NodeConfig(_Strict):
     @model_validator(mode="after")
     def _one_secret(self, info: ValidationInfo) -> Self:
         if self.secret is not None and self.secret_env is not None:
-            raise _error("give secret or secret_env, not both", at="secret_env")
+            raise problem("give secret or secret_env, not both", at="secret_env")
         if self.secret is not None:
             self._secret = self.secret.get_secret_value()
         elif self.secret_env is not None:
             value = _environ(info).get(self.secret_env)
             if not value:
-                raise _error(f"environment variable {self.secret_env} is not set", at="secret_env")
+                raise problem(f"environment variable {self.secret_env} is not set", at="secret_env")
             self._secret = value
         else:
-            raise _error("required (or secret_env)", at="secret")
+            raise problem("required (or secret_env)", at="secret")
         return self
 
     @property
@@ -192,12 +173,12 @@ class DialplanSettings(_Strict):
     @classmethod
     def _absolute(cls, value: str) -> str:
         if not PurePosixPath(value).is_absolute():
-            raise _error(
+            raise problem(
                 f"{value!r} is not an absolute path (Asterisk would put a relative"
                 " File= under its own spool directory)"
             )
         if any(c in value for c in ",|\"'\n\r"):
-            raise _error(f"{value!r} holds a character MixMonitor cannot take in File=")
+            raise problem(f"{value!r} holds a character MixMonitor cannot take in File=")
         return value
 
     @property
@@ -209,7 +190,7 @@ class DialplanSettings(_Strict):
 class QueueSettings(_Strict):
     """One queue of the controller's ACD (see :class:`acd.QueueConfig`)."""
 
-    name: Annotated[str, AfterValidator(_matches(_QUEUE_NAME, "queue name (use a-z 0-9 _ -)"))]
+    name: Annotated[str, AfterValidator(matching(_QUEUE_NAME, "queue name (use a-z 0-9 _ -)"))]
     wrap_up_s: float = Field(10.0, ge=0, strict=True)
     offer_timeout_s: Seconds = 15.0
     sl_threshold_s: Seconds = 20.0
@@ -246,7 +227,7 @@ class CrmSettings(_Strict):
     @classmethod
     def _known_region(cls, value: str) -> str:
         if value not in phonenumbers.SUPPORTED_REGIONS:
-            raise _error(f"{value!r} is not a region phonenumbers knows (e.g. VN, US, GB)")
+            raise problem(f"{value!r} is not a region phonenumbers knows (e.g. VN, US, GB)")
         return value
 
 
@@ -259,7 +240,7 @@ class WebSettings(_Strict):
     #: unset: a random key per start (everyone logs in again after a restart)
     secret_key_env: EnvName | None = "HOTLINE_SECRET_KEY"
     #: origins besides the page's own allowed to POST and open WebSockets
-    allowed_origins: list[Annotated[str, AfterValidator(_matches(_ORIGIN, "origin"))]] = []
+    allowed_origins: list[Annotated[str, AfterValidator(matching(_ORIGIN, "origin"))]] = []
 
     _secret_key: bytes | None = PrivateAttr(None)
 
@@ -271,7 +252,7 @@ class WebSettings(_Strict):
         if value:
             key = value.encode()
             if len(key) < MIN_SECRET_KEY_BYTES:
-                raise _error(
+                raise problem(
                     f"{self.secret_key_env} holds {len(key)} bytes;"
                     f" a session key needs at least {MIN_SECRET_KEY_BYTES}",
                     at="secret_key_env",
@@ -317,11 +298,11 @@ class HotlineConfig(_Strict):
         try:
             url = make_url(value)
         except (ArgumentError, ValueError):  # ValueError: a port that is not a number
-            raise _error(f"not a database URL; {hint}") from None
+            raise problem(f"not a database URL; {hint}") from None
         if url.drivername not in DATABASE_DRIVERS:
-            raise _error(f"unsupported driver {url.drivername!r}; {hint}")
+            raise problem(f"unsupported driver {url.drivername!r}; {hint}")
         if not url.database:
-            raise _error(f"no database named; {hint}")
+            raise problem(f"no database named; {hint}")
         return value
 
     @property

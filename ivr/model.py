@@ -31,29 +31,15 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from .events import DTMF_DIGITS
+from .yamlconf import matching, problem
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Za-z]{2,4})?")
 # AGI arguments are space-separated and quoted: keep file names to plain characters
 _PROMPT_FILE = re.compile(r"/?[A-Za-z0-9_][A-Za-z0-9_./-]*")
 _QUEUE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-
-
-def _error(message: str) -> PydanticCustomError:
-    # the template is "{msg}" so braces in user text are never read as placeholders
-    return PydanticCustomError("ivr", "{msg}", {"msg": message})
-
-
-def _matches(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        if not pattern.fullmatch(value):
-            raise _error(f"{value!r} is not a valid {what}")
-        return value
-
-    return check
 
 
 def _context(info: ValidationInfo, key: str) -> Collection[str] | None:
@@ -69,7 +55,7 @@ def _known(kind: str, key: str) -> Callable[[str, ValidationInfo], str]:
     def check(value: str, info: ValidationInfo) -> str:
         known = _context(info, key)
         if known is not None and value not in known:
-            raise _error(f"unknown {kind} {value!r}")
+            raise problem(f"unknown {kind} {value!r}")
         return value
 
     return check
@@ -84,7 +70,7 @@ def _keypad_key(value: object) -> object:
 
 def _one_key(value: str) -> str:
     if len(value) != 1 or value not in DTMF_DIGITS:
-        raise _error(f"{value!r} is not a keypad key: use one of 0-9, '*' or '#' (quote * and #)")
+        raise problem(f"{value!r} is not a keypad key: use one of 0-9, '*' or '#' (quote * and #)")
     return value
 
 
@@ -104,13 +90,13 @@ def _every_language(value: dict[str, str], info: ValidationInfo) -> dict[str, st
         reasons = [f"missing language {lang!r}" for lang in missing]
         reasons += [f"unknown language {lang!r}" for lang in unknown]
         if reasons:
-            raise _error("; ".join(reasons))
+            raise problem("; ".join(reasons))
     return value
 
 
-Name = Annotated[str, AfterValidator(_matches(_NAME, "name (letters, digits, _ and -)"))]
-LanguageCode = Annotated[str, AfterValidator(_matches(_LANGUAGE, "language code (vi, en, en_US)"))]
-PromptFile = Annotated[str, AfterValidator(_matches(_PROMPT_FILE, "sound file name"))]
+Name = Annotated[str, AfterValidator(matching(_NAME, "name (letters, digits, _ and -)"))]
+LanguageCode = Annotated[str, AfterValidator(matching(_LANGUAGE, "language code (vi, en, en_US)"))]
+PromptFile = Annotated[str, AfterValidator(matching(_PROMPT_FILE, "sound file name"))]
 PromptFiles = Annotated[
     dict[LanguageCode, PromptFile],
     BeforeValidator(_spread_prompt),
@@ -121,7 +107,7 @@ PromptRef = Annotated[str, AfterValidator(_known("prompt", "prompts"))]
 LanguageRef = Annotated[str, AfterValidator(_known("language", "languages"))]
 QueueName = Annotated[
     str,
-    AfterValidator(_matches(_QUEUE, "queue name")),
+    AfterValidator(matching(_QUEUE, "queue name")),
     AfterValidator(_known("queue", "queues")),
 ]
 KeypadKey = Annotated[str, BeforeValidator(_keypad_key), AfterValidator(_one_key)]
@@ -145,7 +131,7 @@ class Action(_Strict):
         targets = [k for k in ("goto", "queue", "hangup") if getattr(self, k) is not None]
         if len(targets) != 1:
             has = f" (has {' and '.join(targets)})" if targets else ""
-            raise _error(f"needs exactly one of goto, queue or hangup{has}")
+            raise problem(f"needs exactly one of goto, queue or hangup{has}")
         return self
 
 
@@ -168,7 +154,7 @@ class MenuNode(_Strict):
     @classmethod
     def _never_drop(cls, value: Action | None) -> Action | None:
         if value is not None and value.hangup is not None:
-            raise _error(
+            raise problem(
                 "hangup is not allowed here: a timeout or a failed prompt never drops the caller"
             )
         return value
@@ -196,7 +182,7 @@ class IvrDefinition(_Strict):
     def _unique(cls, value: list[str]) -> list[str]:
         twice = sorted({lang for lang in value if value.count(lang) > 1})
         if twice:
-            raise _error(f"listed twice: {', '.join(twice)}")
+            raise problem(f"listed twice: {', '.join(twice)}")
         return value
 
     @field_validator("default_language")
@@ -205,7 +191,7 @@ class IvrDefinition(_Strict):
         # the raw list from the context when `languages` itself failed validation
         languages = info.data.get("languages") or (info.context or {}).get("languages")
         if languages and value not in languages:
-            raise _error(f"{value!r} is not one of the languages ({', '.join(languages)})")
+            raise problem(f"{value!r} is not one of the languages ({', '.join(languages)})")
         return value
 
     def prompt_file(self, name: str, language: str) -> str:

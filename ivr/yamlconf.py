@@ -18,16 +18,17 @@ the whole model.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the venv
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from .errors import ConfigProblem
 
@@ -46,6 +47,30 @@ class YamlProblems(Exception):
     def __init__(self, problems: Iterable[ConfigProblem]) -> None:
         self.problems: tuple[ConfigProblem, ...] = tuple(sorted(problems))
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def problem(message: str, at: str | tuple[str | int, ...] | None = None) -> PydanticCustomError:
+    """A validation error whose text is ``message`` as given.
+
+    The template is ``{msg}`` so braces in user text are never read as
+    placeholders; ``at`` names the field a model-level problem is about, so its
+    line is the one reported.
+    """
+    ctx: dict[str, Any] = {"msg": message}
+    if at is not None:
+        ctx["at"] = at
+    return PydanticCustomError("config", "{msg}", ctx)
+
+
+def matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
+    """An AfterValidator that accepts only values matching ``pattern``."""
+
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise problem(f"{value!r} is not a valid {what}")
+        return value
+
+    return check
 
 
 def read_text(path: str | Path) -> str:
