@@ -30,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--time-scale", type=float, default=1.0, help="20 = twenty times faster")
     p.add_argument("--eventfilter", default="", help="event names to drop at the source: NAME,NAME")
+    p.add_argument(
+        "--sip",
+        metavar="HOST:PORT",
+        help="also take real SIP calls here (pjsua2; port 0 picks one), e.g. 127.0.0.1:5060",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -45,20 +50,23 @@ async def serve(args: argparse.Namespace) -> int:
         spool_dir=args.spool,
         time_scale=args.time_scale,
         event_filter=[n.strip() for n in args.eventfilter.split(",") if n.strip()],
+        sip=args.sip,
     )
-    await sim.start()
-    print(f"pbxsim listening on {args.host}:{sim.port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before the "listening" line: a SIGTERM
+        with contextlib.suppress(NotImplementedError):  # sent on reading it must stop us cleanly
             loop.add_signal_handler(sig, stop.set)
-    population = getattr(sim.world, "population", None)
-    if population is not None:
-        # SIGUSR1: close the doors (no new callers), let the calls in progress finish.
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signal.SIGUSR1, population.stop_arrivals)
     try:
+        await sim.start()
+        print(f"pbxsim listening on {args.host}:{sim.port}", flush=True)
+        if sim.sip is not None:
+            print(f"pbxsim sip on {sim.sip.host}:{sim.sip_port}", flush=True)
+        population = getattr(sim.world, "population", None)
+        if population is not None:
+            # SIGUSR1: close the doors (no new callers), let the calls in progress finish.
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signal.SIGUSR1, population.stop_arrivals)
         await stop.wait()
     finally:
         await sim.close()
@@ -66,13 +74,29 @@ async def serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    if args.sip is not None:
+        from .sip import SipUnavailable, parse_address, sip_available
+
+        try:
+            parse_address(args.sip)
+        except ValueError as exc:
+            parser.error(f"--sip: {exc}")
+        if (why := sip_available()) is not None:
+            print(f"pbxsim: --sip needs pjsua2: {why}", file=sys.stderr)
+            return 2
     try:
         return asyncio.run(serve(args))
     except ScenarioError as exc:
         print(f"pbxsim: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        if args.sip is not None and isinstance(exc, SipUnavailable):
+            print(f"pbxsim: {exc}", file=sys.stderr)
+            return 2
+        raise
     except KeyboardInterrupt:
         return 0
 

@@ -253,11 +253,23 @@ def _verbose(s: Session) -> list[str]:
     return out
 
 
+def _pjsip_channels(s: Session) -> list[str]:
+    from .sip.texts import ChannelRow, pjsip_show_channels
+
+    now = s.world.now()
+    return pjsip_show_channels([
+        ChannelRow(ch.name, ch.app, ch.state_desc, now - ch.created, ch.exten, ch.conn_name,
+                   ch.conn_num)
+        for ch in sorted(s.world.channels.values(), key=lambda c: c.name) if ch.tech == "PJSIP"
+    ])  # fmt: skip
+
+
 CLI: dict[str, Callable[[Session], list[str]]] = {
     "core show version": lambda s: [VERSION],
     "core show channels concise": _concise,
     "core show channels": _verbose,
     "core show uptime": lambda s: [f"System uptime: {int(s.world.now())} seconds"],
+    "pjsip show channels": _pjsip_channels,  # 11
 }
 
 

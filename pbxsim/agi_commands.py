@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .agi import ALL_DIGITS, HUNGUP, USAGE, DigitReader, Handler, Reply, Running, ok, play
+from .audio import prompt_audio
 from .channels import Channel, State
 from .variables import getvar, substitute
 from .wire import parse_callerid
@@ -57,7 +58,8 @@ async def stream_file(world: World, ch: Channel, r: Running, argv: list[str]) ->
     seconds = world.prompts.duration(name)
     if seconds is None:
         return ("200 result=-1 endpos=0", -1, "Failure")
-    digit, endpos = await play(world, ch, r, seconds, escape)
+    with prompt_audio(ch, name):  # a SIP caller hears it (pbxsim.sip)
+        digit, endpos = await play(world, ch, r, seconds, escape)
     world.set_var(ch, "PLAYBACKSTATUS", "FAILED" if digit else "SUCCESS")
     return ok(f"result={ord(digit) if digit else 0} endpos={endpos}")
 
@@ -77,7 +79,8 @@ async def get_data(world: World, ch: Channel, r: Running, argv: list[str]) -> Re
     digits = ""
     reader = DigitReader(world, ch, ALL_DIGITS)  # one reader: nothing lost between prompt and input
     try:
-        digit, _ = await play(world, ch, r, seconds, ALL_DIGITS, stream=False, reader=reader)
+        with prompt_audio(ch, argv[2]):
+            digit, _ = await play(world, ch, r, seconds, ALL_DIGITS, stream=False, reader=reader)
         if digit == "#":
             return ok("result=")
         if digit:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from .audio import prompt_audio
 from .channels import Channel
 
 if TYPE_CHECKING:
@@ -85,7 +86,8 @@ async def app_playback(world: World, ch: Channel, data: str) -> int:
         if seconds is None:
             ok = False
             continue
-        await world.sleep(seconds)
+        with prompt_audio(ch, name):  # a SIP caller hears it (pbxsim.sip)
+            await world.sleep(seconds)
     world.set_var(ch, "PLAYBACKSTATUS", "SUCCESS" if ok else "FAILED")
     return 0
 
@@ -93,10 +95,11 @@ async def app_playback(world: World, ch: Channel, data: str) -> int:
 async def app_musiconhold(world: World, ch: Channel, data: str) -> int:
     klass, _, duration = data.partition(",")
     world.moh(ch, True, klass or "default")
-    try:
-        await world.sleep(float(duration) if duration.strip() else 1e9)
-    except ValueError:
-        await world.sleep(1e9)
+    with prompt_audio(ch, klass or "default", moh=True):  # a SIP caller hears music
+        try:
+            await world.sleep(float(duration) if duration.strip() else 1e9)
+        except ValueError:
+            await world.sleep(1e9)
     world.moh(ch, False)
     return 0
 

@@ -9,16 +9,21 @@ A recording is real audio: 8 kHz, 16-bit mono (04: 7.0 s = 112,044 bytes), a
 distinct tone per party summed (caller 440 Hz, agent 620 Hz), silence for a
 muted direction. It is written when it stops (StopMixMonitor or hangup), so
 the file has its final size before the Hangup event goes out.
+
+A channel with real media (a SIP call, ``Channel.tech_pvt``: :mod:`pbxsim.sip`)
+hears prompts for real (:func:`prompt_audio`) and is recorded from the
+conference bridge instead: the tones above are for simulated parties only.
 """
 
 from __future__ import annotations
 
 import wave
 from array import array
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from math import pi, sin
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .channels import Channel
@@ -93,6 +98,17 @@ class Prompts:
         return BUILTIN_PROMPTS.get(name)
 
 
+@contextmanager
+def prompt_audio(ch: Channel, name: str, moh: bool = False) -> Iterator[None]:
+    """While the block runs, a channel with real media hears prompt ``name`` (or MOH class)."""
+    stop = ch.tech_pvt.play(name, moh) if ch.tech_pvt is not None else None
+    try:
+        yield
+    finally:
+        if stop is not None:
+            stop()
+
+
 _blocks: dict[tuple[int, ...], array] = {}
 
 
@@ -129,6 +145,8 @@ class Recording:
         self.finished = False
         self.stopped_by_action = False
         self.duration = 0.0
+        #: a SIP channel's real recording (pbxsim.sip.leg.LiveRecording), else None
+        self.live: Any = ch.tech_pvt.record(self, ch) if ch.tech_pvt is not None else None
 
     def _tones_now(self) -> tuple[int, ...] | None:
         ch = self._ch
@@ -149,6 +167,8 @@ class Recording:
         self.segments.append((self._seg_start, now, self._tones))
         self._seg_start = now
         self._tones = self._tones_now()
+        if self.live is not None:
+            self.live.update()
 
     def finish(self, world: World) -> None:
         """Stop recording and write the WAV file (synchronously: it must exist at Hangup)."""
@@ -158,7 +178,7 @@ class Recording:
         self.finished = True
         if self in self._ch.recordings:
             self._ch.recordings.remove(self)
-        self.duration = self._write()
+        self.duration = self.live.finish() if self.live is not None else self._write()
 
     def _write(self) -> float:
         self.path.parent.mkdir(parents=True, exist_ok=True)

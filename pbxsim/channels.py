@@ -103,6 +103,9 @@ class Channel:
     sim_caller: Any = None  #: scenario caller driving this channel
     agent_key: str = ""  #: key into the scenario's agent table
     answered: asyncio.Future[str] | None = None  #: dial outcome while originating
+    #: the channel driver of a channel with real media (pbxsim.sip's SipLeg): the world
+    #: calls its answer()/hangup(); AGI playback, MixMonitor and CHANNEL() go through it
+    tech_pvt: Any = None
 
     @property
     def state_desc(self) -> str:

@@ -27,7 +27,7 @@ from .wire import ActionFrame, parse_callerid
 if TYPE_CHECKING:
     from .world import World
 
-REASON = {"answer": 4, "busy": 5, "noanswer": 3, "failed": 0, "hangup": 1}
+REASON = {"answer": 4, "busy": 5, "noanswer": 3, "failed": 0, "hangup": 1, "congestion": 8}
 
 
 @dataclass
@@ -244,8 +244,10 @@ async def _tech(world: World, req: Request) -> bool:
     _setup(world, req, ch, reverse=False)
     world.emit("DialBegin", ch.fields("Dest") + [("DialString", req.resource)])
     ch.answered = asyncio.get_running_loop().create_future()
-    plan = phone_plan(world, endpoint)
-    world.spawn(_phone(world, ch, plan), f"phone {ch.name}")
+    # With --sip, a phone with a SIP URI (dial string or scenario) is really called (pbxsim.sip).
+    if world.sip is None or world.sip.dial(ch, req) is None:
+        plan = phone_plan(world, endpoint)
+        world.spawn(_phone(world, ch, plan), f"phone {ch.name}")
     outcome = await _wait(world, ch, req.timeout)
     if outcome == "answer":
         world.emit("DialEnd", ch.fields("Dest") + [("DialStatus", "ANSWER")])
@@ -255,9 +257,10 @@ async def _tech(world: World, req: Request) -> bool:
         _run(world, req, ch)
         return True
     if not ch.gone:
-        status = {"busy": "BUSY", "noanswer": "NOANSWER"}.get(outcome, "CANCEL")
+        status = {"busy": "BUSY", "noanswer": "NOANSWER", "congestion": "CONGESTION",
+                  "failed": "CHANUNAVAIL"}.get(outcome, "CANCEL")  # fmt: skip
         world.emit("DialEnd", ch.fields("Dest") + [("DialStatus", status)])
-        ch.hangupcause = {"busy": 17, "noanswer": 19}.get(outcome, 16)
+        ch.hangupcause = {"busy": 17, "noanswer": 19, "congestion": 34}.get(outcome, 16)
         _response(world, req, outcome, None)
         world.discard(ch, emit_hangup=True)
     else:

@@ -24,6 +24,7 @@ seconds of simulated time; a duration is a number (fixed), ``[min, max]``
     agent_hangs_up_probability = 0.5
     [agents.phones.1001]              # per extension / PJSIP endpoint
     answer_delay = 5
+    sip_uri = "sip:1001@127.0.0.1:5070"  # with --sip: a real SIP phone (pbxsim.sip)
     [prompts]
     "hotline/welcome" = 4.2           # extra prompt names and their lengths
 """
@@ -108,6 +109,7 @@ class Agent:
     busy_probability: float = 0.0
     talk_time: Dist = Dist("uniform", 20.0, 60.0)
     agent_hangs_up_probability: float = 0.5
+    sip_uri: str = ""  #: with ``--sip``, ``PJSIP/<key>`` dials this real phone (pbxsim.sip)
 
 
 @dataclass(frozen=True)
@@ -349,6 +351,7 @@ class _Parser:
                 "busy_probability",
                 "talk_time",
                 "agent_hangs_up_probability",
+                "sip_uri",
             },
         )
         w = where + "."
@@ -358,4 +361,5 @@ class _Parser:
             self.probability(d, "busy_probability", base.busy_probability, w),
             self.dist(d, "talk_time", base.talk_time, w),
             self.probability(d, "agent_hangs_up_probability", base.agent_hangs_up_probability, w),
+            self.text(d, "sip_uri", "", w),
         )

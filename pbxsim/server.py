@@ -170,9 +170,14 @@ class PBXSim:
         spool_dir: Path | str = Path("var/spool"),
         time_scale: float = 1.0,
         event_filter: Iterable[str] = (),
+        sip: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        #: ``HOST:PORT`` where real SIP calls are taken (pbxsim.sip, needs pjsua2); port 0 picks one
+        self.sip_address = sip
+        self.sip_port: int | None = None
+        self.sip: Any = None
         self.users = dict(users if users is not None else {"hotline": "hotline-secret"})
         self.scenario = scenario
         self.globals: dict[str, str] = {}
@@ -189,8 +194,19 @@ class PBXSim:
         self._started = False
 
     async def start(self) -> None:
-        """Listen, and start the world (caller arrivals if a scenario was given)."""
+        """Listen, and start the world (caller arrivals if a scenario was given).
+
+        With ``sip``, the SIP side starts first; without pjsua2 it raises
+        :class:`pbxsim.sip.SipUnavailable` saying what to install.
+        """
         self.world.start_clock()
+        if self.sip_address is not None and self.sip is None:
+            from .sip import SipSide, parse_address
+
+            sip_host, sip_port = parse_address(self.sip_address)
+            side = SipSide(self.world, sip_host, sip_port)
+            await side.start()
+            self.sip, self.sip_port = side, side.port
         await self.start_listener()
         if self.scenario is not None and not self._started:
             from .population import Population
@@ -220,7 +236,10 @@ class PBXSim:
 
     async def close(self) -> None:
         await self.stop_listener()
-        await self.world.close()
+        await self.world.close()  # recordings are closed here, the SIP side still running
+        if self.sip is not None:
+            sip, self.sip = self.sip, None
+            await sip.close()
 
     async def __aenter__(self) -> PBXSim:
         await self.start()

@@ -33,6 +33,8 @@ def getvar(world: World, ch: Channel | None, name: str) -> str | None:
         if func == "CONNECTEDLINE":
             return {"num": ch.conn_num, "name": ch.conn_name}.get(arg, "").replace(UNKNOWN, "")
         if func == "CHANNEL":
+            if ch.tech_pvt is not None and (value := ch.tech_pvt.function(arg)) is not None:
+                return str(value)  # 11: CHANNEL(rtp,src), CHANNEL(pjsip,remote_addr)
             return {
                 "language": ch.language,
                 "name": ch.name,

@@ -78,6 +78,7 @@ class World:
         self.hangup_hooks: list[Callable[[Channel], None]] = []
         self.bridge_hooks: list[Callable[[Bridge, Channel, bool], None]] = []
         self.population: Any = None
+        self.sip: Any = None  #: pbxsim.sip.SipSide when real SIP calls are taken (``--sip``)
         self.consults: dict[str, Any] = {}  #: attended transfers in progress, by transferer
         self.tasks: set[asyncio.Task[Any]] = set()
         self.started_at = time.time()
@@ -242,6 +243,8 @@ class World:
     def answer(self, ch: Channel) -> None:
         """Answer ``ch``; the ``;2`` of an originating Local pair answers ``;1`` too (02)."""
         self.set_state(ch, State.UP)
+        if ch.tech_pvt is not None:
+            ch.tech_pvt.answer()  # a real SIP call: 200 OK (pbxsim.sip)
         dialed = ch.peer if ch.half == 2 and ch.peer is not None else ch
         if dialed.answered is not None and not dialed.answered.done():
             self.set_state(dialed, State.UP)
@@ -355,6 +358,8 @@ class World:
                 peer.hangupcause = ch.hangupcause
             else:  # 03-B, 07: the bridged ;1 of a hung-up ;2 clears normally
                 peer.hangupcause = 16
+        if ch.tech_pvt is not None:
+            ch.tech_pvt.hangup()  # 11: RTPAUDIOQOS VarSets just before Hangup; BYE
         for rec in list(ch.recordings):
             rec.finish(self)
         cause_now = ch.hangupcause
