@@ -70,8 +70,55 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             time_scale=args.time_scale,
             workdir=args.workdir,
             database_url=args.database_url,
+            sip_agents=args.sip_agents,
         )
     )
+
+
+def _cmd_probe(args: argparse.Namespace) -> int:
+    from .probe.runner import ProbeOptions, main
+    from .probe.script import DEFAULT_SCRIPT, ScriptError, load_script
+
+    try:
+        script = DEFAULT_SCRIPT if args.script is None else load_script(args.script)
+    except ScriptError as exc:
+        print(f"callcenter probe: bad script {exc}", file=sys.stderr)
+        return 2
+    return main(
+        ProbeOptions(
+            uri=args.uri,
+            script=script,
+            calls=args.calls,
+            rate=args.rate,
+            json=args.json,
+            serve_metrics=args.serve_metrics,
+            interval=args.interval,
+            bind=args.bind,
+            timeout=args.timeout,
+            log_level=args.log_level,
+        )
+    )
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -146,9 +193,47 @@ def build_parser() -> argparse.ArgumentParser:
         "--workdir", type=Path, default=Path("var/demo"), help="emptied first (default var/demo)"
     )
     p.add_argument("--database-url", default=None, help="default: SQLite in the workdir")
+    p.add_argument(
+        "--sip-agents", type=int, default=0, help="agents on real SIP phones (pjsua2; at most 2)"
+    )
     p.add_argument("--json", action="store_true", help="last line: one JSON object")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("probe", help="place real SIP test calls into a hotline and report")
+    p.add_argument("uri", metavar="SIP-URI", help="e.g. sip:5551100@pbx.example:5060")
+    p.add_argument(
+        "--script",
+        default=None,
+        help="a YAML call script (default: wait for an agent, tone, hang up)",
+    )
+    p.add_argument("--calls", type=_positive_int, default=1, help="calls per round (default 1)")
+    p.add_argument("--rate", type=_positive_float, default=1.0, help="calls started per second")
+    p.add_argument("--json", action="store_true", help="one JSON object per call, then a summary")
+    p.add_argument(
+        "--serve-metrics",
+        type=_host_port,
+        default=None,
+        metavar="HOST:PORT",
+        help="serve Prometheus /metrics and probe every --interval until stopped",
+    )
+    p.add_argument("--interval", type=_positive_float, default=60.0, metavar="S")
+    p.add_argument(
+        "--bind",
+        type=_host_port,
+        default=("127.0.0.1", 0),
+        metavar="HOST:PORT",
+        help="local SIP address (RTP binds the same host); default 127.0.0.1:0",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=30.0,
+        metavar="S",
+        help="seconds to wait for the answer (default 30)",
+    )
+    p.add_argument("--log-level", type=int, default=0, help="pjsua2 log level on stderr")
+    p.set_defaults(func=_cmd_probe)
 
     p = sub.add_parser("run", help="the controller against the Asterisk nodes of a config")
     p.add_argument("--config", required=True, help="a config file (see config/hotline.yaml)")

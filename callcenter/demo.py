@@ -30,6 +30,8 @@ from sqlalchemy import func, select
 from callcenter.app import Hotline
 from callcenter.config import load_config
 from callcenter.recorder import file_facts
+from callcenter.sipdemo import LISTENING, SIP_ON, port_of, spawn, start_phones
+from callcenter.sipdemo import stop as stop_process
 from callcenter.storage import Store, make_engine, make_session_factory, migrate
 from callcenter.storage.models import Call, QueueOutcome, Recording
 from crm_bridge.demo_data import demo_agents, demo_customers, seed_demo
@@ -51,6 +53,8 @@ class DemoOptions:
     drain_s: float = 20.0
     customers: int = 200
     database_url: str | None = None
+    #: agents whose phone is a real SIP phone (pjsua2), the rest simulated by pbxsim
+    sip_agents: int = 0
 
 
 def _scenario(opts: DemoOptions, numbers: list[str], prompts: list[str]) -> str:
@@ -124,19 +128,13 @@ web:
 
 
 async def _start_pbxsim(opts: DemoOptions, scenario: Path, spool: Path) -> tuple[Any, int]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "pbxsim", "--port", "0", "--scenario", str(scenario),
-        "--seed", str(opts.seed), "--spool", str(spool), "--user", "hotline",
-        "--secret", SECRET, "--time-scale", str(opts.time_scale),
-        stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-    m = re.search(r"listening on [\d.]+:(\d+)", line)
-    if m is None:
-        proc.kill()
-        raise RuntimeError(f"pbxsim did not start: {line!r}")
-    return proc, int(m.group(1))
+    args = ["-m", "pbxsim", "--port", "0", "--scenario", str(scenario), "--seed", str(opts.seed),
+            "--spool", str(spool), "--user", "hotline", "--secret", SECRET,
+            "--time-scale", str(opts.time_scale)]  # fmt: skip
+    if opts.sip_agents:
+        args += ["--sip", "127.0.0.1:0"]
+    proc, lines = await spawn(*args, ready=SIP_ON if opts.sip_agents else LISTENING)
+    return proc, port_of(lines, LISTENING)
 
 
 class AgentDesktop:
@@ -233,6 +231,7 @@ async def run_demo(opts: DemoOptions, stop: asyncio.Event | None = None) -> dict
     cfg_path = work / "hotline.yaml"
     ivr_prompts = ivr_prompt_files()
     (work / "scenario.toml").write_text(_scenario(opts, numbers, ivr_prompts))
+    phones = await start_phones(url, min(opts.sip_agents, opts.agents)) if opts.sip_agents else []
     proc, ami_port = await _start_pbxsim(opts, work / "scenario.toml", work / "spool")
     hotline: Hotline | None = None
     desktops: list[AgentDesktop] = []
@@ -274,12 +273,8 @@ async def run_demo(opts: DemoOptions, stop: asyncio.Event | None = None) -> dict
             await d.stop()
         if hotline is not None:
             await hotline.stop()
-        with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), 10)
-        if proc.returncode is None:
-            proc.kill()
+        for p in [proc, *phones]:
+            await stop_process(p)
 
 
 def ivr_prompt_files(path: Path = ROOT / "config" / "ivr.yaml") -> list[str]:

@@ -5,8 +5,10 @@ INVITEs on one UDP port. Each incoming call gets ``180 Ringing``, then after
 ``--answer-after`` seconds ``200 OK`` and a continuous sine tone
 (``--tone-hz``) as the agent's voice; ``--busy`` answers ``486 Busy Here``,
 ``--no-answer`` rings until the caller gives up, ``--hangup-after`` makes the
-agent hang up. stdout carries ``phone listening on HOST:PORT`` once, then one
-line per call event::
+agent hang up. It stops on SIGINT/SIGTERM or when its parent process dies.
+At most 4 calls at once (the wheel's PJSUA_MAX_CALLS): pjsua itself answers
+a 5th ``486 Busy Here``. stdout carries ``phone listening on HOST:PORT``
+once, then one line per call event::
 
     incoming <sip:probe@127.0.0.1>
     dtmf 1                      (an RFC 4733 digit received)
@@ -17,8 +19,8 @@ It imports nothing of Hotline's, nor of ``pbxsim.sip``: it is an outside
 party, like a desk phone. pjsua2 runs in the thread that calls `Phone.run`
 (``threadCnt = 0``, our own ``libHandleEvents`` loop; media and clock threads
 are pjmedia's), with the null audio device; callbacks only queue lines and
-timers that the loop thread then prints and fires. A call object is dropped
-in its own DISCONNECTED callback, before pjsua can reuse its slot.
+timers that the loop thread then prints and fires. A call's C++ objects are
+deleted in its own DISCONNECTED callback (`_free`), before pjsua reuses its slot.
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ if pj is not None:
             super().__init__(account, call_id)
             self.phone = phone
             self.tone: Any = None
+            self.serial = 0
 
         def onCallState(self, prm: Any) -> None:  # noqa: N802 - pjsua2's name
             info = self.getInfo()
@@ -119,7 +122,7 @@ if pj is not None:
                 desc = pj.ToneDesc()
                 desc.freq1 = int(self.phone.options.tone_hz)
                 desc.freq2 = 0
-                desc.on_msec = 1000
+                desc.on_msec = 30000  # one sine, restarted (phase jump) every 30 s
                 desc.off_msec = 0
                 desc.volume = 0  # pjmedia's default amplitude
                 tones = pj.ToneDescVector()
@@ -145,11 +148,15 @@ class Phone:
         self.port: int | None = None
         #: lines from pj callbacks (some on media threads), printed by the loop
         self.lines: deque[str] = deque()
-        self._calls: dict[int, Any] = {}
-        self._timers: list[tuple[float, int, str]] = []
+        self._calls: dict[int, Any] = {}  # pjsua call id -> _AgentCall
+        #: (when, call id, call serial, action): the serial keeps a timer of an
+        #: ended call off the next call given the same pjsua id
+        self._timers: list[tuple[float, int, int, str]] = []
+        self._serial = 0
 
     def run(self, stop: threading.Event) -> None:
-        """Listen and handle calls until ``stop`` is set, then hang up and clean up."""
+        """Listen and handle calls until ``stop`` is set (or the parent process
+        dies: a test or demo that forgot its phones), then hang up and clean up."""
         if pj is None:
             raise RuntimeError(PJSUA2_MISSING)
         ep = pj.Endpoint()
@@ -174,8 +181,13 @@ class Phone:
             account = _Account(self)
             account.create(self._account_config(tid))
             self.emit(f"phone listening on {self.options.host}:{self.port}")
+            parent, checked = os.getppid(), time.monotonic()
             while not stop.is_set():
                 self._tick(ep)
+                if time.monotonic() - checked > 1.0:  # orphaned: whoever ran us is gone
+                    checked = time.monotonic()
+                    if os.getppid() != parent:
+                        break
             ep.hangupAllCalls()
             deadline = time.monotonic() + 2.0
             while self._calls and time.monotonic() < deadline:
@@ -183,6 +195,8 @@ class Phone:
             self._tick(ep)  # print the last "ended" lines
         finally:
             flags = 0 if self._calls else pj.PJSUA_DESTROY_NO_NETWORK  # no 1 s settle wait
+            for call in self._calls.values():
+                _free(call)
             self._calls.clear()
             account = None  # Call and Account objects go before the endpoint
             ep.libDestroy(flags)
@@ -219,12 +233,12 @@ class Phone:
         due = [t for t in self._timers if t[0] <= now]
         if due:
             self._timers = [t for t in self._timers if t[0] > now]
-            for _, call_id, action in due:
-                self._fire(call_id, action)
+            for _, call_id, serial, action in due:
+                self._fire(call_id, serial, action)
 
-    def _fire(self, call_id: int, action: str) -> None:
+    def _fire(self, call_id: int, serial: int, action: str) -> None:
         call = self._calls.get(call_id)
-        if call is None:
+        if call is None or call.serial != serial:
             return
         prm = pj.CallOpParam()
         try:
@@ -238,26 +252,38 @@ class Phone:
 
     def _incoming(self, call: Any) -> None:
         info = call.getInfo()
+        self._serial += 1
+        call.serial = self._serial
         self._calls[info.id] = call
         self.lines.append(f"incoming {info.remoteUri}")
         prm = pj.CallOpParam()
         prm.statusCode = 486 if self.options.busy else 180
         call.answer(prm)
         if not (self.options.busy or self.options.no_answer):
-            self._timers.append((time.monotonic() + self.options.answer_after, info.id, "answer"))
+            when = time.monotonic() + self.options.answer_after
+            self._timers.append((when, info.id, call.serial, "answer"))
 
     def _answered(self, call: Any) -> None:
         self.lines.append("answered")
         if self.options.hangup_after is not None:
-            deadline = time.monotonic() + self.options.hangup_after
-            self._timers.append((deadline, call.getId(), "hangup"))
+            when = time.monotonic() + self.options.hangup_after
+            self._timers.append((when, call.getId(), call.serial, "hangup"))
 
     def _ended(self, call: Any, code: int) -> None:
         self.lines.append(f"ended {code}")
-        # the last reference goes inside the DISCONNECTED callback (pjsua2
-        # allows it): deleted later, ~Call would clear and hang up whichever
-        # new call got the same slot meanwhile
         self._calls.pop(call.getId(), None)
+        _free(call)
+
+
+def _free(call: Any) -> None:
+    """Delete the call's C++ objects now, in its DISCONNECTED callback (pjsua2
+    allows it), while the Python proxies live: ``~Call`` clears the user data
+    of, and hangs up, whatever call holds its slot id, so run late (when the
+    proxy happens to die) it would hit the next call given that slot."""
+    for part in (call.tone, call):
+        if part is not None and part.thisown:
+            type(part).__swig_destroy__(part)  # disowns the proxy: no second delete
+    call.tone = None
 
 
 def _address(text: str) -> tuple[str, int]:

@@ -136,6 +136,8 @@ class PjThread:
             cfg = pj.EpConfig()
             cfg.uaConfig.threadCnt = 0
             cfg.uaConfig.mainThreadOnly = True
+            # pjsua defaults to 4 calls; a hotline holds a caller and an agent leg each
+            cfg.uaConfig.maxCalls = 32
             cfg.uaConfig.userAgent = "Asterisk PBX 22.10.1"
             cfg.medConfig.threadCnt = 0
             cfg.medConfig.clockRate = 8000
