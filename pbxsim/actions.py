@@ -39,6 +39,19 @@ def error(s: Session, a: ActionFrame, message: str) -> None:
     s.send([("Response", "Error"), *aid(a), ("Message", message)])
 
 
+def required(s: Session, a: ActionFrame, *checks: tuple[str, str]) -> list[str] | None:
+    """The values of the headers ``checks`` name, in order; or, at the first one
+    missing, its error answered and None (Asterisk checks them in that order)."""
+    values = []
+    for header, message in checks:
+        value = a.get(header)
+        if not value:
+            error(s, a, message)
+            return None
+        values.append(value)
+    return values
+
+
 def list_start(s: Session, a: ActionFrame, message: str) -> None:
     s.send([("Response", "Success"), *aid(a), ("EventList", "start"), ("Message", message)])
 

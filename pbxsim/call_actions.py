@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .actions import Handler, ack, aid, error, list_complete, list_start
+from .actions import Handler, ack, aid, error, list_complete, list_start, required
 from .audio import Recording, option_arg
 from .bridging import create_bridge, enter, go_on, leave_bridge, pull
 from .channels import Channel
@@ -61,10 +61,10 @@ async def action_agi(s: Session, a: ActionFrame) -> None:
 
 async def action_hangup(s: Session, a: ActionFrame) -> None:
     w = s.world
-    name = a.get("Channel")
-    if not name:
-        error(s, a, "No channel specified")
+    got = required(s, a, ("Channel", "No channel specified"))
+    if got is None:
         return
+    (name,) = got
     raw_cause = a.get("Cause").strip()
     cause = int(raw_cause) if raw_cause.isdigit() else None
     if len(name) > 2 and name.startswith("/") and name.endswith("/"):
@@ -163,13 +163,10 @@ async def action_bridge(s: Session, a: ActionFrame) -> None:
 
 async def action_blind_transfer(s: Session, a: ActionFrame) -> None:
     w = s.world
-    name, exten = a.get("Channel"), a.get("Exten")
-    if not name:
-        error(s, a, "No channel specified")
+    got = required(s, a, ("Channel", "No channel specified"), ("Exten", "No extension specified"))
+    if got is None:
         return
-    if not exten:
-        error(s, a, "No extension specified")
-        return
+    name, exten = got
     ch = w.find(name)
     if ch is None:
         error(s, a, "Channel specified does not exist")
@@ -223,11 +220,10 @@ async def action_setvar(s: Session, a: ActionFrame) -> None:
 
 async def action_mixmonitor(s: Session, a: ActionFrame) -> None:
     w = s.world
-    name = a.get("Channel")
-    if not name:
-        error(s, a, "No channel specified")
+    got = required(s, a, ("Channel", "No channel specified"))
+    if got is None:
         return
-    ch = w.find(name)
+    ch = w.find(got[0])
     if ch is None:
         error(s, a, "No such channel")
         return
@@ -249,11 +245,10 @@ async def action_mixmonitor(s: Session, a: ActionFrame) -> None:
 
 async def action_stop_mixmonitor(s: Session, a: ActionFrame) -> None:
     w = s.world
-    name = a.get("Channel")
-    if not name:
-        error(s, a, "No channel specified")
+    got = required(s, a, ("Channel", "No channel specified"))
+    if got is None:
         return
-    ch = w.find(name)
+    ch = w.find(got[0])
     if ch is None:
         error(s, a, "No such channel")
         return
@@ -270,16 +265,16 @@ async def action_stop_mixmonitor(s: Session, a: ActionFrame) -> None:
 
 async def action_mixmonitor_mute(s: Session, a: ActionFrame) -> None:
     w = s.world
-    name, direction, state = a.get("Channel"), a.get("Direction"), a.get("State")
-    if not name:
-        error(s, a, "No channel specified")
+    got = required(
+        s,
+        a,
+        ("Channel", "No channel specified"),
+        ("Direction", "No direction specified"),
+        ("State", "No state specified"),
+    )
+    if got is None:
         return
-    if not direction:
-        error(s, a, "No direction specified")
-        return
-    if not state:
-        error(s, a, "No state specified")
-        return
+    name, direction, state = got
     ch = w.find(name)
     if ch is None:
         error(s, a, "No such channel")

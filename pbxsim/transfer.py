@@ -19,7 +19,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .actions import ack, error
+from .actions import ack, error, required
 from .bridging import create_bridge, enter, leave_bridge
 from .channels import Bridge, Channel
 from .dialplan import extension_exists
@@ -45,13 +45,10 @@ class Consult:
 
 async def action_atxfer(s: Session, a: ActionFrame) -> None:
     w = s.world
-    name, exten = a.get("Channel"), a.get("Exten")
-    if not name:
-        error(s, a, "No channel specified")
+    got = required(s, a, ("Channel", "No channel specified"), ("Exten", "No extension specified"))
+    if got is None:
         return
-    if not exten:
-        error(s, a, "No extension specified")
-        return
+    name, exten = got
     ch = w.find(name)
     if ch is None:
         error(s, a, "Channel specified does not exist")
