@@ -18,6 +18,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from callcenter.ami import AMIClient
+from callcenter.calls import CallTracker
 from crm_bridge.card import CustomerCard
 from ivr import IvrSession
 
@@ -95,3 +97,22 @@ class LiveCall:
                 for i in card.last_interactions
             ],
         }
+
+
+class CallGone(Exception):
+    """The caller's channel is gone: stop working on the call."""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Node:
+    """One Asterisk: its AMI client and the calls seen on it."""
+
+    def __init__(self, name: str, client: AMIClient) -> None:
+        self.name = name
+        self.client = client
+        self.tracker = CallTracker()
+        #: set once the first connect's resync is done (and after each reconnect's)
+        self.synced = asyncio.Event()

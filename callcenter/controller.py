@@ -21,36 +21,35 @@ Rules of this module:
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import acd
-from callcenter.ami import ActionError, AgiHangup, AMIClient, AMIConnectionError, AMIError
-from callcenter.callflow import LiveCall, Offer, Stage
+from callcenter.callerflow import CallerFlow
+from callcenter.callflow import CallGone, LiveCall, Node, Stage, utcnow
 from callcenter.calls import (
     TRACKED_EVENTS,
     AgiEnded,
     AgiStarted,
     CallEnded,
-    CallTracker,
     ChannelHungUp,
     DomainEvent,
     ParkedInAgi,
     Unbridged,
 )
+from callcenter.offering import Offering
 from callcenter.recorder import Recorder
+from callcenter.recovery import Recovery
 from callcenter.storage import call_key
 from callcenter.storage.writes import (
     RecordAgentState,
     RecordCallEvent,
-    RecordCallStarted,
     RecordCallUpdate,
     RecordOutcome,
 )
-from ivr import IvrDefinition, IvrSession, PromptResult, agi_command, prompt_result
-from ivr.events import CallerHangup, CollectDigits, Hangup, PlayPrompt, RouteToQueue, SetLanguage
+from ivr import IvrDefinition, PromptResult
+from ivr.events import CallerHangup
 
 log = logging.getLogger(__name__)
 
@@ -63,32 +62,9 @@ PAGE_STATE = {
     acd.AgentState.PAUSED: "paused",
     acd.AgentState.LOGGED_OUT: "offline",
 }
-#: how long a command waits for its channel to be back in AsyncAGI
-AGI_READY_WAIT_S = 4.0
-#: Originate reasons (transcripts 03 and 08): 3 no answer, 5 busy, 0 failed
-_FAILURES = {"3": acd.OfferFailure.NO_ANSWER, "5": acd.OfferFailure.BUSY}
 
 
-class CallGone(Exception):
-    """The caller's channel is gone: stop working on the call."""
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class Node:
-    """One Asterisk: its AMI client and the calls seen on it."""
-
-    def __init__(self, name: str, client: AMIClient) -> None:
-        self.name = name
-        self.client = client
-        self.tracker = CallTracker()
-        #: set once the first connect's resync is done (and after each reconnect's)
-        self.synced = asyncio.Event()
-
-
-class Controller:
+class Controller(CallerFlow, Offering, Recovery):
     """Runs the hotline on one or more Asterisk nodes."""
 
     def __init__(
@@ -236,170 +212,6 @@ class Controller:
             # from before a restart): it would wait forever, so end it cleanly.
             self._spawn(self._hangup_stray(node, de.channel), f"stray {de.channel}")
 
-    # -- a new caller ----------------------------------------------------------
-    def _new_call(
-        self, node: Node, linkedid: str, channel: str, uniqueid: str, number: str, name: str
-    ) -> LiveCall:
-        number = "" if number in ("", "unknown", "<unknown>") else number
-        call = LiveCall(
-            call_id=call_key(node.name, linkedid),
-            node=node.name,
-            linkedid=linkedid,
-            channel=channel,
-            uniqueid=uniqueid,
-            caller_number=number,
-            caller_name="" if name in ("unknown", "<unknown>") else name,
-            started_at=utcnow(),
-        )
-        self.calls[call.call_id] = call
-        self.counters["calls"] += 1
-        self.writer.submit(
-            RecordCallStarted(
-                call.call_id,
-                linkedid,
-                node.name,
-                call.started_at,
-                caller_number=number or None,
-                caller_name=call.caller_name or None,
-            )
-        )
-        if number:
-            call.card_lookup = self._spawn(self._lookup(call), f"crm {call.call_id}")
-        return call
-
-    async def _lookup(self, call: LiveCall) -> None:
-        card = await self.crm.lookup(call.caller_number, self.crm_timeout_s)
-        call.card = card
-        if card is not None:
-            self.writer.submit(RecordCallUpdate(call.call_id, customer_id=card.customer_id))
-
-    def _start_ivr(self, call: LiveCall) -> None:
-        call.ivr = IvrSession(self.ivr, call.call_id, call.caller_number)
-        call.stage = Stage.IVR
-        commands = call.ivr.start(self.now())
-        call.job = self._spawn(self._run_ivr(call, commands), f"ivr {call.call_id}")
-
-    async def _run_ivr(self, call: LiveCall, commands: list[Any]) -> None:
-        session = call.ivr
-        assert session is not None
-        try:
-            while commands:
-                cmd = commands.pop(0)
-                if isinstance(cmd, RouteToQueue):
-                    call.job = None
-                    self._route(call, cmd)
-                    return
-                if isinstance(cmd, SetLanguage):
-                    call.language = cmd.language
-                    await self._agi(call, agi_command(cmd) or "NOOP")
-                    continue
-                if isinstance(cmd, Hangup):
-                    await self._agi(call, "HANGUP")
-                    return
-                if isinstance(cmd, (PlayPrompt, CollectDigits)):
-                    reply = await self._agi(call, agi_command(cmd) or "NOOP")
-                    result = prompt_result(cmd, reply.text)
-                    if result.status == "failed":
-                        self.writer.submit(
-                            RecordCallEvent(
-                                call.call_id, utcnow(), "prompt_failed",
-                                {"prompt": cmd.prompt, "reply": reply.text},
-                            )
-                        )  # fmt: skip
-                        if isinstance(cmd, PlayPrompt):
-                            # Asterisk 22 ends AsyncAGI after a failed STREAM FILE
-                            # (transcript 13); wait for [hotline-safe] to bring it back.
-                            call.agi_ready.clear()
-                    commands = session.on_result(result, self.now())
-        except CallGone:
-            return
-        finally:
-            if call.job is asyncio.current_task():
-                call.job = None
-
-    def _route(self, call: LiveCall, cmd: RouteToQueue) -> None:
-        call.queue = cmd.queue
-        call.language = cmd.language
-        call.selections = {s.node: s.digits for s in cmd.selections}
-        call.stage = Stage.QUEUED
-        card = call.card
-        priority = 1 if card is not None and card.is_vip else 0
-        self.writer.submit(
-            RecordCallUpdate(
-                call.call_id,
-                language=cmd.language,
-                queue=cmd.queue,
-                queued_at=utcnow(),
-                ivr_selections=tuple(f"{n}={d}" for n, d in call.selections.items()),
-            )
-        )
-        self._acd(
-            acd.CallQueued(
-                call.call_id,
-                cmd.queue,
-                call.caller_number or "anonymous",
-                priority=priority,
-                customer_id=str(card.customer_id) if card is not None else None,
-            )
-        )
-
-    # -- AGI -------------------------------------------------------------------
-    async def _agi(self, call: LiveCall, command: str) -> Any:
-        """Send one AGI command to the caller, surviving re-entries and reconnects."""
-        node = self.nodes[call.node]
-        for attempt in range(6):
-            if call.stage is Stage.ENDED:
-                raise CallGone(call.call_id)
-            await self._until_in_agi(call, node)
-            try:
-                return await node.client.agi(call.channel, command)
-            except AgiHangup as exc:
-                if call.stage is Stage.ENDED or node.tracker.channels.get(call.uniqueid) is None:
-                    raise CallGone(call.call_id) from exc
-                call.agi_ready.clear()
-            except ActionError:
-                call.agi_ready.clear()  # not in AsyncAGI (yet): wait for AsyncAGIStart
-            except AMIConnectionError:
-                call.agi_ready.clear()  # the link dropped: the resync sets it again
-                await node.synced.wait()
-            self.counters["agi_retries"] += 1
-            log.info("call %s: AGI %r again (attempt %d)", call.call_id, command, attempt + 2)
-        raise CallGone(f"{call.call_id}: AGI {command!r} kept failing")
-
-    async def _until_in_agi(self, call: LiveCall, node: Node) -> None:
-        try:
-            await asyncio.wait_for(call.agi_ready.wait(), AGI_READY_WAIT_S)
-        except TimeoutError:
-            ch = node.tracker.channels.get(call.uniqueid)
-            if ch is None:
-                raise CallGone(call.call_id) from None
-            await node.synced.wait()
-            call.agi_ready.set()  # no AsyncAGIStart seen: try anyway, the error tells
-
-    async def _hold(self, call: LiveCall, seconds: float) -> None:
-        try:
-            secs = max(1, round(seconds))
-            await self._agi(call, f"EXEC MusicOnHold {self.moh_class},{secs}")
-        except CallGone:
-            return
-        finally:
-            if call.job is asyncio.current_task():
-                call.job = None
-        if call.stage is Stage.QUEUED:
-            self._acd(acd.HoldSliceDone(call.call_id))
-
-    async def _after_call(self, call: LiveCall) -> None:
-        try:
-            await self._agi(call, "HANGUP")
-        except CallGone:
-            pass
-
-    async def _hangup_stray(self, node: Node, channel: str) -> None:
-        try:
-            await node.client.agi(channel, "HANGUP")
-        except AMIError:
-            log.warning("could not end stray AsyncAGI channel %s", channel)
-
     # -- the ACD -----------------------------------------------------------------
     def _acd(self, event: Any) -> None:
         try:
@@ -440,111 +252,6 @@ class Controller:
         if call.job is not None and not call.job.done():
             call.job.cancel()
         call.job = self._spawn(self._hold(call, cmd.seconds), f"hold {call.call_id}")
-
-    def _do_offer(self, cmd: acd.OfferCall) -> None:
-        call = self.calls.get(cmd.call_id)
-        if call is None:
-            return
-        self._offer_seq += 1
-        offer = Offer(cmd.agent_id, f"hl-{call.linkedid}-{self._offer_seq}")
-        call.offer = offer
-        call.agent_id = cmd.agent_id
-        # The screen-pop goes out with the Originate, while the agent's phone rings.
-        self.counters["screen_pops_sent"] += 1
-        self.hub.push_to_agent(
-            cmd.agent_id,
-            {
-                "type": "screen_pop",
-                "call_id": call.call_id,
-                "caller_number": call.caller_number,
-                "card": call.card_json(),
-                "ivr": {
-                    "language": call.language,
-                    "selections": call.selections,
-                    "queue": call.queue,
-                },
-            },
-        )
-        self._spawn(self._originate(call, offer, cmd), f"offer {call.call_id}")
-
-    async def _originate(self, call: LiveCall, offer: Offer, cmd: acd.OfferCall) -> None:
-        node = self.nodes[call.node]
-        failed = acd.OfferFailed(call.call_id, cmd.agent_id, acd.OfferFailure.FAILED)
-        if not node.synced.is_set():
-            # The PBX link is down: ring the agent once it is back, not never.
-            try:
-                await asyncio.wait_for(node.synced.wait(), cmd.timeout_s)
-            except TimeoutError:
-                self._offer_result(call, offer, failed)
-                return
-        number = "".join(c for c in call.caller_number if c.isdigit() or c == "+")
-        try:
-            ev = await node.client.originate(
-                cmd.device,
-                application="Bridge",
-                data=f"{call.channel},F({self.after_call_context}^s^1)",
-                caller_id=f"<{number}>" if number else None,
-                dial_timeout=cmd.timeout_s,
-                channel_id=offer.channel_uid,
-                other_channel_id=f"{offer.channel_uid}-2",
-                timeout=cmd.timeout_s + 15,
-            )
-        except AMIConnectionError:
-            # The OriginateResponse is lost with the link: read the agent leg's fate
-            # from the channels seen after the resync instead.
-            self._offer_result(call, offer, await self._offer_fate(node, call, offer, cmd))
-            return
-        except AMIError as exc:
-            log.warning("offer of %s to %s failed: %s", call.call_id, cmd.agent_id, exc)
-            self._offer_result(call, offer, failed)
-            return
-        if ev.get("Response") == "Success":
-            self._offer_result(call, offer, acd.OfferAnswered(call.call_id, cmd.agent_id))
-        else:
-            reason = _FAILURES.get(ev.get("Reason") or "", acd.OfferFailure.FAILED)
-            self._offer_result(call, offer, acd.OfferFailed(call.call_id, cmd.agent_id, reason))
-
-    async def _offer_fate(
-        self, node: Node, call: LiveCall, offer: Offer, cmd: acd.OfferCall
-    ) -> Any:
-        deadline = self.now() + cmd.timeout_s
-        seen = False
-        while self.now() < deadline and call.offer is offer and not offer.cancelled:
-            if node.synced.is_set():
-                leg = node.tracker.channels.get(offer.channel_uid)
-                if leg is not None and leg.bridge:
-                    return acd.OfferAnswered(call.call_id, cmd.agent_id)
-                if leg is None and seen:
-                    break
-                seen = seen or leg is not None
-            await asyncio.sleep(0.2)
-        return acd.OfferFailed(call.call_id, cmd.agent_id, acd.OfferFailure.NO_ANSWER)
-
-    def _offer_result(self, call: LiveCall, offer: Offer, event: Any) -> None:
-        if call.offer is not offer or offer.cancelled:
-            if isinstance(event, acd.OfferAnswered):
-                # Answered after we withdrew the offer: end that agent leg.
-                self._spawn(self._hangup_uid(call.node, offer.channel_uid), "withdrawn leg")
-            return
-        self._acd(event)
-
-    def _do_cancel(self, cmd: acd.CancelOffer) -> None:
-        call = self.calls.get(cmd.call_id)
-        if call is None or call.offer is None or call.offer.agent_id != cmd.agent_id:
-            return
-        call.offer.cancelled = True
-        self.hub.push_to_agent(cmd.agent_id, {"type": "call_ended", "call_id": call.call_id})
-        self._spawn(self._hangup_uid(call.node, call.offer.channel_uid), "cancel offer")
-
-    async def _hangup_uid(self, node_name: str, uid: str) -> None:
-        node = self.nodes[node_name]
-        ch = node.tracker.channels.get(uid)
-        if ch is None:
-            return
-        try:
-            await node.client.send_action("Hangup", {"Channel": ch.name}, check=False)
-        except AMIError:
-            log.warning("could not hang up %s", ch.name)
 
     def _do_connected(self, cmd: acd.CallConnected) -> None:
         call = self.calls.get(cmd.call_id)
@@ -635,87 +342,6 @@ class Controller:
         del self.calls[call.call_id]
         self._changed()
 
-    # -- resync ------------------------------------------------------------------
-    async def _resync(self, node: Node, first: bool = False) -> None:
-        """Reconcile with CoreShowChannels after a (re)connect (transcript 12)."""
-        try:
-            listing = await node.client.send_list_action("CoreShowChannels")
-        except AMIError as exc:
-            log.error("resync of %s failed: %s", node.name, exc)
-            return
-        for de in node.tracker.resync(listing.events):
-            self._on_domain(node, de)
-        if first:
-            await self._settle_open_calls(node)
-        node.synced.set()
-        self._changed()
-
-    def _on_parked(self, node: Node, de: ParkedInAgi, call: LiveCall | None) -> None:
-        if call is not None:
-            if de.uniqueid == call.uniqueid:
-                call.agi_ready.set()
-            return
-        if de.context not in self.entry_contexts:
-            self._spawn(self._hangup_stray(node, de.channel), f"stray {de.channel}")
-            return
-        self._spawn(self._adopt(node, de), f"adopt {de.channel}")
-
-    async def _adopt(self, node: Node, de: ParkedInAgi) -> None:
-        """A caller parked in AsyncAGI from before our restart: pick it up again."""
-        key = call_key(node.name, de.call_id)
-        row = await self.store.get_call(key)
-        if key in self.calls or node.tracker.channels.get(de.uniqueid) is None:
-            return
-        call = self._new_call(
-            node, de.call_id, de.channel, de.uniqueid, de.caller_number, de.caller_name
-        )
-        call.agi_ready.set()
-        if row is not None and row.started_at is not None:
-            call.started_at = _aware(row.started_at)
-        self.writer.submit(RecordCallEvent(key, utcnow(), "adopted", {"channel": de.channel}))
-        if row is not None and row.queued_at is not None and row.queue:
-            waited = (utcnow() - _aware(row.queued_at)).total_seconds()
-            call.queue, call.language, call.stage = row.queue, row.language, Stage.QUEUED
-            self._acd(
-                acd.CallQueued(
-                    key,
-                    row.queue,
-                    call.caller_number or "anonymous",
-                    entered_at=self.now() - max(0.0, waited),
-                )
-            )
-        else:
-            self._start_ivr(call)
-
-    async def _settle_open_calls(self, node: Node) -> None:
-        """Calls a previous run left open in SQL (it died, transcript 12's `dead`).
-
-        Gone now: settled at once. Parked in AsyncAGI: adopted by ``_adopt``.
-        Still talking to an agent (in a bridge, not in AGI): settled when the
-        call ends.
-        """
-        for row in await self.store.open_calls(node.name):
-            if row.id in self.calls:
-                continue
-            call = node.tracker.calls.get(row.linkedid)
-            if call is None:
-                self._settle(row, "settled_after_restart")
-            elif not any(ch.in_agi for ch in call.channels.values()):
-                self.detached[row.id] = row
-
-    def _settle(self, row: Any, why: str) -> None:
-        outcome = (
-            "answered" if row.answered_at else ("abandoned" if row.queued_at else "ivr_hangup")
-        )
-        now = utcnow()
-        self.writer.submit(
-            RecordOutcome(row.id, row.queue or "", outcome, row.wait_s or 0.0, now, row.agent_id)
-        )
-        self.writer.submit(RecordCallUpdate(row.id, ended_at=now))
-        self.writer.submit(RecordCallEvent(row.id, now, why, {"outcome": outcome}))
-        self.metrics.call_outcome(outcome, row.wait_s)
-        self.counters["outcomes"] += 1
-
     def core_sl_threshold(self) -> float:
         """The service-level threshold the wallboard shows (the main queue's)."""
         return self._sl_threshold
@@ -740,10 +366,6 @@ class Controller:
 
 def _int(agent_id: str | None) -> int | None:
     return int(agent_id) if agent_id is not None and agent_id.isdigit() else None
-
-
-def _aware(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
 def _wall(ctl: Controller, at: float) -> float:
