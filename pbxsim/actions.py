@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .channels import Channel
 from .listcommands import LIST_COMMANDS
@@ -50,6 +50,34 @@ def required(s: Session, a: ActionFrame, *checks: tuple[str, str]) -> list[str] 
             return None
         values.append(value)
     return values
+
+
+def transferer(s: Session, a: ActionFrame) -> tuple[Any, str, str] | None:
+    """BlindTransfer's and Atxfer's shared checks: the channel, its Exten and
+    Context (default: the channel's own), or the error answered and None."""
+    got = required(s, a, ("Channel", "No channel specified"), ("Exten", "No extension specified"))
+    if got is None:
+        return None
+    name, exten = got
+    ch = s.world.find(name)
+    if ch is None:
+        error(s, a, "Channel specified does not exist")
+        return None
+    return ch, exten, a.get("Context") or ch.context
+
+
+def variable_target(s: Session, a: ActionFrame) -> tuple[str, Any] | None:
+    """Getvar's and Setvar's shared checks: the variable and its channel (None
+    for a global), or the error answered and None."""
+    var, name = a.get("Variable"), a.get("Channel")
+    if not var:
+        error(s, a, "No variable specified")
+        return None
+    ch = s.world.find(name) if name else None
+    if name and ch is None:
+        error(s, a, "No such channel")
+        return None
+    return var, ch
 
 
 def list_start(s: Session, a: ActionFrame, message: str) -> None:

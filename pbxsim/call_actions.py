@@ -8,7 +8,17 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .actions import Handler, ack, aid, error, list_complete, list_start, required
+from .actions import (
+    Handler,
+    ack,
+    aid,
+    error,
+    list_complete,
+    list_start,
+    required,
+    transferer,
+    variable_target,
+)
 from .audio import Recording, option_arg
 from .bridging import create_bridge, enter, go_on, leave_bridge, pull
 from .channels import Channel
@@ -163,15 +173,10 @@ async def action_bridge(s: Session, a: ActionFrame) -> None:
 
 async def action_blind_transfer(s: Session, a: ActionFrame) -> None:
     w = s.world
-    got = required(s, a, ("Channel", "No channel specified"), ("Exten", "No extension specified"))
-    if got is None:
+    target = transferer(s, a)
+    if target is None:
         return
-    name, exten = got
-    ch = w.find(name)
-    if ch is None:
-        error(s, a, "Channel specified does not exist")
-        return
-    context = a.get("Context") or ch.context
+    ch, exten, context = target
     bridge = ch.bridge
     if bridge is None or len(bridge.channels) != 2:
         error(s, a, "Transfer invalid")
@@ -189,28 +194,20 @@ async def action_blind_transfer(s: Session, a: ActionFrame) -> None:
 
 async def action_getvar(s: Session, a: ActionFrame) -> None:
     w = s.world
-    var, name = a.get("Variable"), a.get("Channel")
-    if not var:
-        error(s, a, "No variable specified")
+    target = variable_target(s, a)
+    if target is None:
         return
-    ch = w.find(name) if name else None
-    if name and ch is None:
-        error(s, a, "No such channel")
-        return
+    var, ch = target
     value = getvar(w, ch, var) if ch is not None else s.sim.globals.get(var)
     ack(s, a, None, ("Variable", var), ("Value", value or ""))
 
 
 async def action_setvar(s: Session, a: ActionFrame) -> None:
     w = s.world
-    var, name = a.get("Variable"), a.get("Channel")
-    if not var:
-        error(s, a, "No variable specified")
+    target = variable_target(s, a)
+    if target is None:
         return
-    ch = w.find(name) if name else None
-    if name and ch is None:
-        error(s, a, "No such channel")
-        return
+    var, ch = target
     if ch is None:
         s.sim.globals[var] = a.get("Value")
     ack(s, a, "Variable Set")

@@ -19,7 +19,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .actions import ack, error, required
+from .actions import ack, transferer
 from .bridging import create_bridge, enter, leave_bridge
 from .channels import Bridge, Channel
 from .dialplan import extension_exists
@@ -45,15 +45,10 @@ class Consult:
 
 async def action_atxfer(s: Session, a: ActionFrame) -> None:
     w = s.world
-    got = required(s, a, ("Channel", "No channel specified"), ("Exten", "No extension specified"))
-    if got is None:
+    target = transferer(s, a)
+    if target is None:
         return
-    name, exten = got
-    ch = w.find(name)
-    if ch is None:
-        error(s, a, "Channel specified does not exist")
-        return
-    context = a.get("Context") or ch.context
+    ch, exten, context = target
     if a.get("Context"):
         w.set_var(ch, "TRANSFER_CONTEXT", context)
     ack(s, a, "Atxfer successfully queued")
