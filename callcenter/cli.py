@@ -1,4 +1,4 @@
-"""The ``callcenter`` command: one entry point, a subcommand per job."""
+"""The callcenter command: one entry point, a subcommand per job."""
 
 from __future__ import annotations
 
