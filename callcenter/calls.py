@@ -40,6 +40,9 @@ class AmiEvent(Protocol):
     def get(self, name: str, default: str | None = None) -> str | None: ...
 
 
+#: the Hangup cause text of a channel found gone by :meth:`CallTracker.resync`
+GONE_AT_RESYNC = "gone at resync"
+
 #: Event names the tracker reads; the client subscribes to these only.
 TRACKED_EVENTS = frozenset(
     {
@@ -330,7 +333,7 @@ class CallTracker:
                 )
         for uid in [u for u in self.channels if u not in present]:
             # Hung up while we were not listening: 0 / "resync" marks it as unseen.
-            out.extend(self._remove(self.channels[uid], 0, "gone at resync"))
+            out.extend(self._remove(self.channels[uid], 0, GONE_AT_RESYNC))
         return out
 
 

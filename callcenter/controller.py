@@ -29,6 +29,7 @@ import acd
 from callcenter.callerflow import CallerFlow
 from callcenter.callflow import CallGone, LiveCall, Node, Stage, utcnow
 from callcenter.calls import (
+    GONE_AT_RESYNC,
     TRACKED_EVENTS,
     AgiEnded,
     AgiStarted,
@@ -87,7 +88,8 @@ class Controller(CallerFlow, Offering, Recovery):
         on_change: Callable[[], None] | None = None,
         sl_threshold_s: float = 20.0,
     ) -> None:
-        self._sl_threshold = sl_threshold_s
+        #: the service-level threshold the wallboard shows (the main queue's)
+        self.sl_threshold_s = sl_threshold_s
         self.nodes = {n.name: n for n in nodes}
         self.ivr = ivr
         self.core = acd_core
@@ -159,7 +161,7 @@ class Controller(CallerFlow, Offering, Recovery):
 
     # -- AMI events ------------------------------------------------------------
     def _on_ami_event(self, node: Node, ev: Any) -> None:
-        if ev.name == "OriginateResponse" or ev.name not in TRACKED_EVENTS:
+        if ev.name not in TRACKED_EVENTS:
             return
         for de in node.tracker.on_event(ev):
             self._on_domain(node, de)
@@ -273,11 +275,7 @@ class Controller(CallerFlow, Offering, Recovery):
     def _do_outcome(self, cmd: acd.CallOutcome) -> None:
         call = self.calls.get(cmd.call_id)
         outcome = cmd.outcome.value
-        self.writer.submit(
-            RecordOutcome(cmd.call_id, cmd.queue, outcome, cmd.wait_s, utcnow(), _int(cmd.agent_id))
-        )
-        self.metrics.call_outcome(outcome, cmd.wait_s)
-        self.counters["outcomes"] += 1
+        self.record_outcome(cmd.call_id, cmd.queue, outcome, cmd.wait_s, _int(cmd.agent_id))
         if call is not None:
             call.outcome = outcome
             if call.stage is Stage.CONNECTED:
@@ -310,7 +308,7 @@ class Controller(CallerFlow, Offering, Recovery):
             {
                 "type": "state",
                 "state": PAGE_STATE[cmd.new],
-                "since": _wall(self, cmd.at),
+                "since": self.wall_time(cmd.at),
                 "call_id": cmd.call_id,
             },
         )
@@ -327,11 +325,9 @@ class Controller(CallerFlow, Offering, Recovery):
         if stage is Stage.IVR:
             if call.ivr is not None and not call.ivr.done:
                 call.ivr.on_result(CallerHangup(), self.now())
-            self.writer.submit(RecordOutcome(call.call_id, "", "ivr_hangup", 0.0, now))
-            self.metrics.call_outcome("ivr_hangup")
-            self.counters["outcomes"] += 1
+            self.record_outcome(call.call_id, "", "ivr_hangup", 0.0, None)
         elif stage in (Stage.QUEUED, Stage.CONNECTED):
-            reason = acd.LeaveReason.LOST if why == "gone at resync" else acd.LeaveReason.HANGUP
+            reason = acd.LeaveReason.LOST if why == GONE_AT_RESYNC else acd.LeaveReason.HANGUP
             self._acd(acd.CallLeft(call.call_id, reason))
         self.writer.submit(RecordCallUpdate(call.call_id, ended_at=now))
         self.writer.submit(RecordCallEvent(call.call_id, now, "hangup", {"why": why}))
@@ -342,9 +338,17 @@ class Controller(CallerFlow, Offering, Recovery):
         del self.calls[call.call_id]
         self._changed()
 
-    def core_sl_threshold(self) -> float:
-        """The service-level threshold the wallboard shows (the main queue's)."""
-        return self._sl_threshold
+    def record_outcome(
+        self, call_id: str, queue: str, outcome: str, wait_s: float, agent_id: int | None
+    ) -> None:
+        """The one place a call's outcome is written and counted (SQL and /metrics)."""
+        self.writer.submit(RecordOutcome(call_id, queue, outcome, wait_s, utcnow(), agent_id))
+        self.metrics.call_outcome(outcome, wait_s)
+        self.counters["outcomes"] += 1
+
+    def wall_time(self, at: float) -> float:
+        """A loop-clock time as epoch seconds (what the pages show)."""
+        return utcnow().timestamp() - (self.now() - at)
 
     # -- agents (the web desk) ---------------------------------------------------
     async def agent_ready(self, agent_id: str) -> None:
@@ -366,11 +370,6 @@ class Controller(CallerFlow, Offering, Recovery):
 
 def _int(agent_id: str | None) -> int | None:
     return int(agent_id) if agent_id is not None and agent_id.isdigit() else None
-
-
-def _wall(ctl: Controller, at: float) -> float:
-    """A loop-clock time as epoch seconds (what the pages show)."""
-    return utcnow().timestamp() - (ctl.now() - at)
 
 
 _COMMANDS: dict[type, Callable[[Controller, Any], None]] = {

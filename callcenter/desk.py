@@ -27,9 +27,6 @@ class Desk:
         self.published = 0
 
     # -- snapshots ----------------------------------------------------------------
-    def _wall(self, at: float) -> float:
-        return time.time() - (self.ctl.now() - at)
-
     def wallboard(self) -> dict[str, Any]:
         now = self.ctl.now()
         snap = self.ctl.core.snapshot(now)
@@ -50,14 +47,14 @@ class Desk:
             "abandoned": sum(q.abandoned for q in queues),
             "service_level_pct": sl,
             "sl_target_pct": self.sl_target_pct,
-            "sl_threshold_s": self.ctl.core_sl_threshold(),
+            "sl_threshold_s": self.ctl.sl_threshold_s,
             "asa_s": asa,
             "agents": [
                 {
                     "id": a.agent_id,
                     "name": a.name,
                     "state": PAGE_STATE[a.state],
-                    "since": self._wall(a.since),
+                    "since": self.ctl.wall_time(a.since),
                     "call_id": a.call_id,
                     "pause_reason": a.reason or None,
                 }
@@ -78,7 +75,7 @@ class Desk:
             "agent_id": view.agent_id,
             "name": view.name,
             "state": PAGE_STATE[view.state],
-            "since": self._wall(view.since),
+            "since": self.ctl.wall_time(view.since),
             "pause_reason": view.reason or None,
             "call_id": view.call_id,
             "caller_number": call.caller_number if call else None,

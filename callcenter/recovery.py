@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import acd
@@ -20,7 +21,7 @@ from callcenter.ami import AMIError
 from callcenter.callflow import LiveCall, Node, Stage, utcnow
 from callcenter.calls import ParkedInAgi
 from callcenter.storage import call_key
-from callcenter.storage.writes import RecordCallEvent, RecordCallUpdate, RecordOutcome
+from callcenter.storage.writes import RecordCallEvent, RecordCallUpdate
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Recovery:
     metrics: Any
     counters: dict[str, int]
     entry_contexts: frozenset[str]
+    record_outcome: Callable[[str, str, str, float, int | None], None]
 
     # -- resync ------------------------------------------------------------------
     async def _resync(self, node: Node, first: bool = False) -> None:
@@ -110,13 +112,9 @@ class Recovery:
             "answered" if row.answered_at else ("abandoned" if row.queued_at else "ivr_hangup")
         )
         now = utcnow()
-        self.writer.submit(
-            RecordOutcome(row.id, row.queue or "", outcome, row.wait_s or 0.0, now, row.agent_id)
-        )
+        self.record_outcome(row.id, row.queue or "", outcome, row.wait_s or 0.0, row.agent_id)
         self.writer.submit(RecordCallUpdate(row.id, ended_at=now))
         self.writer.submit(RecordCallEvent(row.id, now, why, {"outcome": outcome}))
-        self.metrics.call_outcome(outcome, row.wait_s)
-        self.counters["outcomes"] += 1
 
 
 def _aware(t: dt.datetime) -> dt.datetime:
