@@ -304,11 +304,10 @@ async def _drain(h: Hotline, grace: float) -> None:
     await h.writer.flush()
 
 
-def _metric_counts(text: str) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for m in re.finditer(r'^hotline_calls_total\{outcome="([a-z_]+)"\} ([0-9.e+]+)$', text, re.M):
-        out[m.group(1)] = float(m.group(2))
-    return out
+def metric_outcomes(text: str) -> dict[str, int]:
+    """Calls by outcome as ``/metrics`` shows them (outcomes with a count only)."""
+    found = re.findall(r'^hotline_calls_total\{outcome="([a-z_]+)"\} ([0-9.e+]+)$', text, re.M)
+    return {k: int(float(v)) for k, v in found if float(v)}
 
 
 async def _summary(h: Hotline, desktops: list[AgentDesktop], url: str) -> dict[str, Any]:
@@ -334,7 +333,7 @@ async def _summary(h: Hotline, desktops: list[AgentDesktop], url: str) -> dict[s
         if r.sha256 and local.exists():
             size, sha, _ = await asyncio.to_thread(file_facts, local)
             verified += int(size == r.size_bytes and sha == r.sha256)
-    metrics = _metric_counts(h.metrics.render().decode())
+    metrics = metric_outcomes(h.metrics.render().decode())
     board = h.desk.wallboard()
     lag = h.lag
     return {
@@ -351,8 +350,7 @@ async def _summary(h: Hotline, desktops: list[AgentDesktop], url: str) -> dict[s
         "screen_pops_sent": h.controller.counters["screen_pops_sent"],
         "service_level": board["service_level_pct"],
         "asa_seconds": board["asa_s"],
-        "metrics_agree_with_sql": {k: int(v) for k, v in metrics.items() if v}
-        == {k: v for k, v in outcomes.items() if v},
+        "metrics_agree_with_sql": metrics == {k: v for k, v in outcomes.items() if v},
         "agi_retries": h.controller.counters["agi_retries"],
         "loop_lag_p99_ms": round(lag.percentile(0.99) * 1000, 2),
         "loop_lag_max_ms": round(lag.max * 1000, 2),

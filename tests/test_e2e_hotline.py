@@ -7,11 +7,11 @@ checks what a supervisor and an auditor would check in SQL afterwards.
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
 
 from sqlalchemy import select
 
+from callcenter.demo import metric_outcomes
 from callcenter.storage.models import Call, CallEvent
 
 from .e2e_support import (
@@ -24,11 +24,6 @@ from .e2e_support import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def metric_outcomes(text: str) -> dict[str, int]:
-    found = re.findall(r'^hotline_calls_total\{outcome="(\w+)"\} ([0-9.]+)$', text, re.M)
-    return {k: int(float(v)) for k, v in found if float(v)}
 
 
 def assert_one_outcome_each(facts: dict) -> None:
