@@ -52,6 +52,18 @@ def required(s: Session, a: ActionFrame, *checks: tuple[str, str]) -> list[str] 
     return values
 
 
+def channel_arg(s: Session, a: ActionFrame) -> Any:
+    """The existing channel the ``Channel`` header names, or the error answered
+    (``No channel specified`` / ``No such channel``, as 08 shows) and None."""
+    got = required(s, a, ("Channel", "No channel specified"))
+    if got is None:
+        return None
+    ch = s.world.find(got[0])
+    if ch is None:
+        error(s, a, "No such channel")
+    return ch
+
+
 def transferer(s: Session, a: ActionFrame) -> tuple[Any, str, str] | None:
     """BlindTransfer's and Atxfer's shared checks: the channel, its Exten and
     Context (default: the channel's own), or the error answered and None."""

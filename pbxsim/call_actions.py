@@ -12,6 +12,7 @@ from .actions import (
     Handler,
     ack,
     aid,
+    channel_arg,
     error,
     list_complete,
     list_start,
@@ -217,12 +218,8 @@ async def action_setvar(s: Session, a: ActionFrame) -> None:
 
 async def action_mixmonitor(s: Session, a: ActionFrame) -> None:
     w = s.world
-    got = required(s, a, ("Channel", "No channel specified"))
-    if got is None:
-        return
-    ch = w.find(got[0])
+    ch = channel_arg(s, a)
     if ch is None:
-        error(s, a, "No such channel")
         return
     file = a.get("File") or f"{ch.uniqueid}.wav"
     path = Path(file) if file.startswith("/") else (w.spool_dir / "monitor" / file)
@@ -242,12 +239,8 @@ async def action_mixmonitor(s: Session, a: ActionFrame) -> None:
 
 async def action_stop_mixmonitor(s: Session, a: ActionFrame) -> None:
     w = s.world
-    got = required(s, a, ("Channel", "No channel specified"))
-    if got is None:
-        return
-    ch = w.find(got[0])
+    ch = channel_arg(s, a)
     if ch is None:
-        error(s, a, "No such channel")
         return
     wanted = a.get("MixMonitorID")
     recs = [r for r in ch.recordings if not wanted or r.id == wanted]
