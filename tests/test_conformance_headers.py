@@ -27,6 +27,11 @@ NOT_EMITTED = {
     "Event: QueueEntry", "Event: QueueMember", "Event: QueueMemberPause",
     "Event: QueueMemberStatus", "Event: QueueParams", "Event: QueueSummary",
     "Response: Success to QueuePause",
+    # SIP registration and RTCP are not simulated (16, 19, 20).
+    "Event: PeerStatus", "Event: RTCPSent",
+    # Not yet simulated (transcripts 19, 21).
+    "Event: ChanSpyStart", "Event: ChanSpyStop",
+    "Event: BridgeInfoChannel", "Event: BridgeInfoComplete", "Response: Success to BridgeInfo",
 }  # fmt: skip
 
 #: What this brief requires pbxsim to emit, at least.
