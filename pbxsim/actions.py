@@ -208,10 +208,15 @@ async def core_show_channels(s: Session, a: ActionFrame) -> None:
     chans = list(s.world.channels.values())
     now = s.world.now()
     for ch in chans:
-        s.send([("Event", "CoreShowChannel"), *aid(a), *ch.fields(), ("Application", ch.app),
-                ("ApplicationData", ch.appdata), ("Duration", hms(now - ch.created)),
+        s.send([("Event", "CoreShowChannel"), *aid(a), *ch.fields(), ("Application", ch.shown_app),
+                ("ApplicationData", ch.shown_appdata), ("Duration", hms(now - ch.created)),
                 ("BridgeId", ch.bridge.uniqueid if ch.bridge else "")])  # fmt: skip
     list_complete(s, a, "CoreShowChannelsComplete", len(chans))
+
+
+def _null(value: str | None) -> str:
+    """How Status prints a channel's missing application (21: ``(null)``)."""
+    return "(null)" if value is None else value
 
 
 def _status_fields(s: Session, ch: Channel) -> Fields:
@@ -221,7 +226,7 @@ def _status_fields(s: Session, ch: Channel) -> Fields:
         ("Event", "Status"), ("Privilege", "Call"), *ch.fields(), ("Type", ch.tech), ("DNID", ch.dnid),
         ("EffectiveConnectedLineNum", ch.conn_num), ("EffectiveConnectedLineName", ch.conn_name),
         ("TimeToHangup", "0"), ("BridgeID", ch.bridge.uniqueid if ch.bridge else ""),
-        ("Application", ch.app), ("Data", ch.appdata), ("Nativeformats", native),
+        ("Application", _null(ch.app)), ("Data", _null(ch.appdata)), ("Nativeformats", native),
         ("Readformat", fmt), ("Readtrans", ""), ("Writeformat", fmt), ("Writetrans", ""),
         ("Callgroup", "0"), ("Pickupgroup", "0"), ("Seconds", str(int(s.world.now() - ch.created))),
     ]  # fmt: skip
@@ -286,7 +291,7 @@ async def queue_pause(s: Session, a: ActionFrame) -> None:
 def _concise(s: Session) -> list[str]:
     now = s.world.now()
     return [
-        "!".join([ch.name, ch.context, ch.exten, str(ch.priority), ch.state_desc, ch.app, ch.appdata,
+        "!".join([ch.name, ch.context, ch.exten, str(ch.priority), ch.state_desc, ch.shown_app, ch.shown_appdata,
                   "" if ch.cid_num == "<unknown>" else ch.cid_num, ch.accountcode, "", "3",
                   str(int(now - ch.created)), ch.bridge.uniqueid if ch.bridge else "", ch.uniqueid])
         for ch in s.world.channels.values()
@@ -298,7 +303,9 @@ def _verbose(s: Session) -> list[str]:
     out = [f"{'Channel':<64} {'Location':<32} {'State':<7} {'Application(Data)':<50}"]
     for ch in w.channels.values():
         loc = f"{ch.exten}@{ch.context}:{ch.priority}"
-        out.append(f"{ch.name:<64} {loc:<32} {ch.state_desc:<7} {f'{ch.app}({ch.appdata})':<50}")
+        out.append(
+            f"{ch.name:<64} {loc:<32} {ch.state_desc:<7} {f'{ch.shown_app}({ch.shown_appdata})':<50}"
+        )
     calls = sum(1 for c in w.channels.values() if c.half != 2)
     out += [f"{len(w.channels)} active channel{'s' if len(w.channels) != 1 else ''}",
             f"{calls} active call{'s' if calls != 1 else ''}",
@@ -311,7 +318,7 @@ def _pjsip_channels(s: Session) -> list[str]:
 
     now = s.world.now()
     return pjsip_show_channels([
-        ChannelRow(ch.name, ch.app, ch.state_desc, now - ch.created, ch.exten, ch.conn_name,
+        ChannelRow(ch.name, ch.shown_app, ch.state_desc, now - ch.created, ch.exten, ch.conn_name,
                    ch.conn_num)
         for ch in sorted(s.world.channels.values(), key=lambda c: c.name) if ch.tech == "PJSIP"
     ])  # fmt: skip

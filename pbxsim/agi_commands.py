@@ -12,8 +12,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .agi import ALL_DIGITS, HUNGUP, USAGE, DigitReader, Handler, Reply, Running, ok, play
-from .audio import prompt_audio
+from .agi import (
+    ALL_DIGITS,
+    HUNGUP,
+    SAMPLES,
+    USAGE,
+    DigitReader,
+    Handler,
+    Reply,
+    Running,
+    ok,
+    play,
+)
+from .audio import prompt_audio, write_silence
 from .channels import Channel, State
 from .variables import getvar, substitute
 from .wire import parse_callerid
@@ -50,18 +61,80 @@ async def hangup(world: World, ch: Channel, r: Running, argv: list[str]) -> Repl
     return ok("result=1")
 
 
+def prompt_stops_music(world: World, ch: Channel) -> None:
+    """Opening a sound file stops the channel's generator, so a prompt played while
+    ``SET MUSIC ON`` is on ends the music (MusicOnHoldStop at the command's start),
+    and the music does not come back by itself (22)."""
+    world.moh(ch, False)
+
+
 async def stream_file(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
-    if len(argv) < 4 and argv[0].upper() != "CONTROL":
+    control = argv[0].upper() == "CONTROL"
+    if len(argv) < 4 and not control:
         return USAGE
-    name = argv[2] if argv[0].upper() == "STREAM" else (argv[3] if len(argv) > 3 else "")
-    escape = argv[3] if argv[0].upper() == "STREAM" else (argv[4] if len(argv) > 4 else "")
+    name = argv[3] if control else argv[2]
+    escape = (argv[4] if len(argv) > 4 else "") if control else argv[3]
+    # unrecorded: a missing file stops the music too (ast_openstream deactivates the
+    # generator before it looks for the file).
+    prompt_stops_music(world, ch)
     seconds = world.prompts.duration(name)
     if seconds is None:
         return ("200 result=-1 endpos=0", -1, "Failure")
     with prompt_audio(ch, name):  # a SIP caller hears it (pbxsim.sip)
         digit, endpos = await play(world, ch, r, seconds, escape)
+    if control:
+        # 17: CONTROL STREAM FILE counts endpos in milliseconds and sets CPLAYBACK*.
+        ms = endpos * 1000 // SAMPLES
+        if digit:
+            world.set_var(ch, "CPLAYBACKSTATUS", "USERSTOPPED")
+            world.set_var(ch, "CPLAYBACKSTOPKEY", digit)
+        else:
+            world.set_var(ch, "CPLAYBACKSTATUS", "SUCCESS")  # unrecorded: played to its end
+        world.set_var(ch, "CPLAYBACKOFFSET", str(ms))
+        return ok(f"result={ord(digit) if digit else 0} endpos={ms}")
     world.set_var(ch, "PLAYBACKSTATUS", "FAILED" if digit else "SUCCESS")
     return ok(f"result={ord(digit) if digit else 0} endpos={endpos}")
+
+
+async def record_file(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
+    """``RECORD FILE <file> <format> <escape> <timeout ms> [offset] [BEEP] [s=<secs>]``:
+    17 (``… wav "#" 2000 0 BEEP``): the beep, then ``result=0 (timeout) endpos=16000``
+    and a 2.0 s WAV. The file holds silence here: the simulated caller says nothing."""
+    if len(argv) < 6:
+        return USAGE
+    try:
+        timeout_ms = int(argv[5])
+    except ValueError:
+        return USAGE
+    escape = argv[4]
+    if any(a.upper() == "BEEP" for a in argv[6:]):
+        beep = world.prompts.duration("beep") or 0.0
+        prompt_stops_music(world, ch)  # unrecorded: the beep is a prompt like any other
+        await world.sleep(beep)
+    reader = DigitReader(world, ch, escape)
+    start = world.now()
+    r.interrupted = lambda: (f"200 result=-1 (hangup) endpos={samples()}", 200, "Success")
+
+    def samples() -> int:
+        return round((world.now() - start) * SAMPLES)
+
+    try:
+        limit = None if timeout_ms < 0 else timeout_ms / 1000
+        digit = None
+        while True:
+            left = None if limit is None else limit - (world.now() - start)
+            if left is not None and left <= 0:
+                break
+            digit = await reader.get(left)
+            if digit is None or digit in escape:
+                break
+    finally:
+        reader.close()
+    endpos = round(timeout_ms / 1000 * SAMPLES) if digit is None else samples()
+    write_silence(world, argv[2], argv[3], endpos)
+    if digit is None:
+        return ok(f"result=0 (timeout) endpos={endpos}")
+    return ok(f"result={ord(digit)} (dtmf) endpos={endpos}")  # unrecorded: cut by a digit
 
 
 async def get_data(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
@@ -73,9 +146,10 @@ async def get_data(world: World, ch: Channel, r: Running, argv: list[str]) -> Re
     first, between = (10.0, 5.0) if timeout_ms == 0 else (timeout_ms / 1000,) * 2
     if timeout_ms < 0:
         first = between = 1e9
+    prompt_stops_music(world, ch)  # unrecorded for GET DATA; 22 shows it for STREAM FILE
     seconds = world.prompts.duration(argv[2])
     if seconds is None:
-        return ok("result=-1")
+        return ok("result=-1")  # 17: at once, ResultCode 200, AsyncAGI goes on
     digits = ""
     reader = DigitReader(world, ch, ALL_DIGITS)  # one reader: nothing lost between prompt and input
     try:
@@ -122,6 +196,7 @@ async def say(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
         units = len(what) + 1
     else:
         units = len(what)
+    prompt_stops_music(world, ch)  # unrecorded: SAY with the music on (22 had it off)
     digit, _ = await play(world, ch, r, units * SAY_DIGIT, argv[3], stream=False)
     return ok(f"result={ord(digit) if digit else 0}")
 
@@ -189,6 +264,7 @@ EXEC_APPS = {"playback", "musiconhold", "wait", "noop", "set", "answer", "ringin
 
 async def exec_app(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
     from .apps import APPS
+    from .apps import exec_app as run
 
     if len(argv) < 2:
         return USAGE
@@ -197,7 +273,7 @@ async def exec_app(world: World, ch: Channel, r: Running, argv: list[str]) -> Re
         return ok("result=-2")
     r.interrupted = lambda: HUNGUP
     data = argv[2] if len(argv) > 2 else ""
-    result = await APPS[name](world, ch, data)
+    result = await run(world, ch, name, data)
     return ok(f"result={result if isinstance(result, int) else 0}")
 
 
@@ -207,6 +283,7 @@ COMMANDS: dict[tuple[str, ...], Handler] = {
     ("VERBOSE",): verbose,
     ("HANGUP",): hangup,
     ("STREAM", "FILE"): stream_file,
+    ("RECORD", "FILE"): record_file,
     ("CONTROL", "STREAM", "FILE"): stream_file,
     ("GET", "DATA"): get_data,
     ("WAIT", "FOR", "DIGIT"): wait_for_digit,

@@ -80,6 +80,7 @@ async def app_busy(world: World, ch: Channel, data: str) -> str:
 
 
 async def app_playback(world: World, ch: Channel, data: str) -> int:
+    world.moh(ch, False)  # unrecorded: Playback under SET MUSIC ON (22 shows STREAM FILE)
     ok = True
     for name in data.split(",")[0].split("&"):
         seconds = world.prompts.duration(name)
@@ -119,7 +120,23 @@ async def app_execif(world: World, ch: Channel, data: str) -> None:
     chosen = yes if cond.strip() not in ("", "0") else no
     m = re.fullmatch(r"\s*(\w+)\((.*)\)\s*", chosen or "")
     if m:
-        await APPS.get(m.group(1), app_noop)(world, ch, m.group(2))
+        await exec_app(world, ch, m.group(1), m.group(2))
+
+
+async def exec_app(world: World, ch: Channel, app: str, data: str) -> Any:
+    """pbx_exec: run ``app`` as the channel's application, then give the old one back.
+
+    The start publishes a snapshot and the return does not, so CoreShowChannels goes on
+    listing ``app`` after it returned while Status shows the application again (15:
+    ``EXEC MusicOnHold`` from AsyncAGI; 21: the caller-sim half in ``ExecIf``)."""
+    saved = ch.app, ch.appdata
+    ch.app, ch.appdata = app, data
+    ch.publish()
+    try:
+        return await APPS.get(app, app_noop)(world, ch, data)
+    finally:
+        if ch.app == app and ch.appdata == data:
+            ch.app, ch.appdata = saved
 
 
 def _split_apps(text: str) -> tuple[str, str]:
@@ -177,6 +194,7 @@ async def run_app(world: World, ch: Channel, app: str, data: str) -> None:
     """An Originate ``Application``: run it on the answered channel, then hang up."""
     ch.mode = "app"
     ch.app, ch.appdata = app, data
+    ch.publish()  # 21: the agent leg lists Application Bridge, Data <caller>,F(...)
     try:
         await APPS.get(app, app_noop)(world, ch, data)
         if not ch.hanging:

@@ -80,8 +80,14 @@ class Channel:
     dnid: str = ""
     #: "caller" (a customer), "agent" (an agent leg), "phone" (the far half of a Local pair)
     role: str = "other"
-    app: str = ""
-    appdata: str = ""
+    #: the application running now, as ``Status`` reads it off the channel; None once a
+    #: bridge swapped the channel (21: ``Application: (null)``)
+    app: str | None = ""
+    appdata: str | None = ""
+    #: the application of the last published snapshot, as ``CoreShowChannels`` lists it
+    #: (15: it keeps an AGI ``EXEC``'s application after the EXEC returned)
+    shown_app: str = ""
+    shown_appdata: str = ""
     variables: dict[str, str] = field(default_factory=dict)
     peer: Channel | None = None
     half: int = 0  #: 1 or 2 for a Local pair, 0 otherwise
@@ -110,6 +116,15 @@ class Channel:
     @property
     def state_desc(self) -> str:
         return STATE_DESC[self.state]
+
+    def publish(self) -> None:
+        """A new channel snapshot: what CoreShowChannels lists catches up with the channel.
+
+        Asterisk publishes one on Newexten, Newstate, caller id changes, bridge entry and
+        exit, and when an application starts (pbx_exec), but not when an application
+        returns to AsyncAGI (15)."""
+        self.shown_app = self.app or ""
+        self.shown_appdata = self.appdata or ""
 
     def fields(self, prefix: str = "") -> Fields:
         """The channel snapshot block every channel event carries."""

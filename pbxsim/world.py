@@ -203,6 +203,7 @@ class World:
     def set_state(self, ch: Channel, state: State) -> None:
         if ch.state != state and not ch.gone:
             ch.state = state
+            ch.publish()
             self.chan_event("Newstate", ch)
 
     def set_var(self, ch: Channel, name: str, value: str) -> None:
@@ -213,6 +214,7 @@ class World:
 
     def newexten(self, ch: Channel, app: str, data: str) -> None:
         ch.app, ch.appdata = app, data
+        ch.publish()
         # Newexten repeats Exten as the deprecated Extension header (02).
         self.chan_event(
             "Newexten", ch, ("Extension", ch.exten), ("Application", app), ("AppData", data)
@@ -220,12 +222,14 @@ class World:
 
     def set_callerid(self, ch: Channel, num: str, name: str) -> None:
         ch.cid_num, ch.cid_name = num, name
+        ch.publish()
         self.chan_event(
             "NewCallerid", ch, ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")
         )
 
     def set_connected(self, ch: Channel, num: str, name: str) -> None:
         ch.conn_num, ch.conn_name = num, name
+        ch.publish()
         self.chan_event("NewConnectedLine", ch)
 
     def device_state(self, device: str, state: str, times: int = 1) -> None:
@@ -335,10 +339,15 @@ class World:
         self.stop_runner(ch)
         if how == "remote":
             self.chan_event("HangupRequest", ch)
+        if how in ("agi", "peer"):
+            # The hold music stops before AsyncAGIEnd: after the AGI HANGUP's AsyncAGIExec
+            # (21), before the interrupted command's AGIExecEnd when the phone hung up (22).
+            self.moh(ch, False)
+        idle_once = how == "peer" and ch.device_inuse and ch.peer is not None and ch.peer.gone
+        if idle_once:
+            self.device_state(ch.device, "NOT_INUSE")  # 15, 22: one after each half's end
         if ch.agi is not None:
             ch.agi.end(self, status="HANGUP")
-        if how == "peer":
-            self.moh(ch, False)
         if ch.bridge is None:
             # 03/04: a bridged channel hung up shows no SoftHangupRequest; others do (02, 06, 11, 13).
             self.chan_event("SoftHangupRequest", ch, ("Cause", "16"))
@@ -377,6 +386,6 @@ class World:
             self.hangup(peer, how="peer")
         elif ch.device_inuse and (ch.peer is None or ch.peer.gone):
             # 02: a Local pair going idle gives two NOT_INUSE; a PJSIP channel one.
-            self.device_state(ch.device, "NOT_INUSE", 2 if ch.half else 1)
+            self.device_state(ch.device, "NOT_INUSE", 2 if ch.half and not idle_once else 1)
         for hook in list(self.hangup_hooks):
             hook(ch)
