@@ -18,6 +18,7 @@ from .events import (
     Hangup,
     IvrInput,
     PlayPrompt,
+    PromptFailed,
     PromptResult,
     RouteToQueue,
     Selection,
@@ -25,9 +26,10 @@ from .events import (
 )
 from .loader import load_ivr, parse_ivr
 from .model import Action, IvrDefinition, MenuNode
-from .session import TRANSITIONS, InputKind, IvrSession, IvrState
+from .session import MAX_PROMPT_FAILURES, TRANSITIONS, InputKind, IvrSession, IvrState
 
 __all__ = [
+    "MAX_PROMPT_FAILURES",
     "TRANSITIONS",
     "Action",
     "CallerHangup",
@@ -45,6 +47,7 @@ __all__ = [
     "IvrStateError",
     "MenuNode",
     "PlayPrompt",
+    "PromptFailed",
     "PromptResult",
     "RouteToQueue",
     "Selection",

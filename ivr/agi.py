@@ -9,8 +9,18 @@ decoded reply line of ``AsyncAGIExec`` (``Result:`` url-decoded, e.g.
   (``result=50`` is ``2``, transcripts 02 and 11), 0 when it played to the
   end, -1 when it failed (a missing file, transcript 13);
 - GET DATA answers the digits as typed (``result=42``, leading zeros kept),
-  ``result= (timeout)`` when nothing came, -1 on failure;
+  ``result= (timeout)`` when nothing came, -1 on failure: a missing prompt
+  answers ``200 result=-1`` within 0.1 s and, unlike STREAM FILE, leaves the
+  channel in AsyncAGI (transcript 17);
+- WAIT FOR DIGIT (a :class:`CollectDigits` with no prompt) answers the ASCII
+  code of the digit (``result=55`` is ``7``, transcript 15), 0 when none came
+  (02, 22), -1 when the caller hung up meanwhile (22);
 - any code but 200 (510 unknown command, 511 dead channel, 520 usage) is a failure.
+
+Every ``-1`` reads as ``failed``, whatever follows it (``result=-1 endpos=0``
+of STREAM FILE, 13). A hang-up during a command also answers ``result=-1``
+(22): the reply alone does not tell it from a missing file, the channel's
+Hangup does, so the shell feeds :class:`~ivr.events.CallerHangup` after it.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ from .events import (
 
 _REPLY = re.compile(r"(\d{3}) result=(\S*)(.*)", re.S)
 _FAILED = PromptResult(status="failed")
+_TIMEOUT = PromptResult(status="timeout")
 
 
 def agi_command(command: Command) -> str | None:
@@ -37,7 +48,10 @@ def agi_command(command: Command) -> str | None:
     if isinstance(command, PlayPrompt):
         return f'STREAM FILE {command.prompt} "{command.escape_digits}"'
     if isinstance(command, CollectDigits):
-        return f"GET DATA {command.prompt} {round(command.timeout_s * 1000)} {command.max_digits}"
+        ms = round(command.timeout_s * 1000)
+        if command.silent:
+            return f"WAIT FOR DIGIT {ms}"
+        return f"GET DATA {command.prompt} {ms} {command.max_digits}"
     if isinstance(command, SetLanguage):
         return f"SET VARIABLE CHANNEL(language) {command.language}"
     if isinstance(command, Hangup):
@@ -46,14 +60,14 @@ def agi_command(command: Command) -> str | None:
 
 
 def prompt_result(command: AwaitingCommand, reply: str) -> PromptResult:
-    """Read the AGI reply to ``command`` (a PlayPrompt or CollectDigits)."""
+    """Read the AGI reply to ``command`` (a PlayPrompt or CollectDigits) as a PromptResult."""
     m = _REPLY.fullmatch(reply.strip())
     if m is None or m.group(1) != "200":
         return _FAILED
     value, rest = m.group(2), m.group(3)
     if value.startswith("-"):
         return _FAILED
-    if isinstance(command, CollectDigits):
+    if isinstance(command, CollectDigits) and not command.silent:
         if not value:
             return PromptResult(status="timeout" if "(timeout)" in rest else "ok")
         return PromptResult(value) if set(value) <= DTMF_DIGITS else _FAILED
@@ -61,6 +75,6 @@ def prompt_result(command: AwaitingCommand, reply: str) -> PromptResult:
         return _FAILED
     code = int(value)
     if code == 0:
-        return PromptResult()
+        return _TIMEOUT if isinstance(command, CollectDigits) else PromptResult()
     digit = chr(code) if code < 128 else ""
     return PromptResult(digit) if digit in DTMF_DIGITS else _FAILED

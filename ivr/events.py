@@ -2,9 +2,9 @@
 
 Inputs: :class:`PromptResult` (how the last prompt ended) and
 :class:`CallerHangup`. Commands: :class:`PlayPrompt` and :class:`CollectDigits`
-await a result; :class:`SetLanguage` does not; :class:`RouteToQueue` and
-:class:`Hangup` end the IVR. Prompt values in commands are sound file names
-already resolved for the caller's language.
+await a result; :class:`SetLanguage` and :class:`PromptFailed` do not;
+:class:`RouteToQueue` and :class:`Hangup` end the IVR. Prompt values in
+commands are sound file names already resolved for the caller's language.
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ class PromptResult:
     """How the last PlayPrompt or CollectDigits ended.
 
     ``status`` is ``ok`` when the prompt ran (``digits`` holds what the caller
-    pressed: the interrupting digit of STREAM FILE, the entry of GET DATA, or
-    "" if none), ``timeout`` when GET DATA got nothing, ``failed`` when the
-    command failed (AGI ``result=-1``, e.g. a missing sound file).
+    pressed: the interrupting digit of STREAM FILE, the entry of GET DATA, the
+    digit of WAIT FOR DIGIT, or "" if none), ``timeout`` when GET DATA or WAIT
+    FOR DIGIT got nothing, ``failed`` when the command failed (AGI
+    ``result=-1``: a missing sound file, or a caller who hung up meanwhile).
     """
 
     digits: str = ""
@@ -74,7 +75,12 @@ class PlayPrompt:
 
 @dataclass(frozen=True, slots=True)
 class CollectDigits:
-    """Play ``prompt`` and read up to ``max_digits`` digits (AGI ``GET DATA``)."""
+    """Play ``prompt`` and read up to ``max_digits`` digits (AGI ``GET DATA``).
+
+    With ``prompt=""`` nothing is played: the caller's one digit is read in
+    silence (AGI ``WAIT FOR DIGIT``), which is how a menu whose question
+    failed to play still takes a choice.
+    """
 
     prompt: str
     timeout_s: float
@@ -85,6 +91,43 @@ class CollectDigits:
             raise ValueError(f"CollectDigits timeout_s must be > 0, not {self.timeout_s}")
         if self.max_digits < 1:
             raise ValueError(f"CollectDigits max_digits must be >= 1, not {self.max_digits}")
+        if not self.prompt and self.max_digits != 1:
+            raise ValueError(
+                f"CollectDigits without a prompt reads one digit, not max_digits={self.max_digits}"
+            )
+
+    @property
+    def silent(self) -> bool:
+        """True when no prompt is played (AGI ``WAIT FOR DIGIT``)."""
+        return not self.prompt
+
+
+@dataclass(frozen=True, slots=True)
+class PromptFailed:
+    """A menu's question failed to play; nothing to send to Asterisk, the shell logs it.
+
+    On Asterisk 22, GET DATA of a missing sound file answers ``result=-1``
+    within 0.1 s and the channel stays in AsyncAGI (transcript 17). The
+    session puts this report before its next command: the failure is neither
+    a caller timeout nor a hang-up. A caller who hangs up during GET DATA
+    also gets ``result=-1`` (transcript 22): the report is then spurious but
+    harmless, the next command finds the channel gone and the shell feeds
+    CallerHangup.
+    """
+
+    #: the menu node whose question failed
+    node: str
+    #: the sound file that failed, as sent in GET DATA
+    prompt: str
+    #: how many times in a row this node's question has failed, this one included
+    failures: int = 1
+    #: true: the next command reads the digit with no prompt and the failure used no retry;
+    #: false: too many failures in a row (``MAX_PROMPT_FAILURES``), it counted as a miss
+    listening: bool = True
+
+    def __post_init__(self) -> None:
+        if self.failures < 1:
+            raise ValueError(f"PromptFailed failures must be >= 1, not {self.failures}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +158,6 @@ class Hangup:
     reason: str
 
 
-Command = PlayPrompt | CollectDigits | SetLanguage | RouteToQueue | Hangup
+Command = PlayPrompt | CollectDigits | SetLanguage | PromptFailed | RouteToQueue | Hangup
 #: commands whose result the session waits for
 AwaitingCommand = PlayPrompt | CollectDigits

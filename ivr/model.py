@@ -3,9 +3,10 @@
 An IVR is a set of named menu nodes. Each node plays an optional ``intro``
 once on entry, then asks its ``prompt`` and reads one digit; each option maps a
 keypad key to an action (set a language, then go to a node, enqueue in a
-queue, or hang up). Invalid digits, timeouts and failed prompts count toward
-``retries``; past them the node's ``otherwise`` action runs, or the call goes
-to ``fallback_queue``. Prompts are sound files named per language: a mapping
+queue, or hang up). Invalid digits and timeouts count toward ``retries``; a
+prompt that fails to play does not, at first: the digit is then read in
+silence (:mod:`ivr.session`, rule 5). Past the retries the node's
+``otherwise`` action runs, or the call goes to ``fallback_queue``. Prompts are sound files named per language: a mapping
 ``{vi: hotline/vi/welcome, en: hotline/en/welcome}`` holding every declared
 language, or one string for a file shared by all languages.
 
@@ -144,7 +145,7 @@ class MenuNode(_Strict):
     #: played after an invalid digit; defaults to the IVR's ``invalid_prompt``
     invalid_prompt: PromptRef | None = None
     timeout_s: float = Field(5.0, gt=0, le=60)
-    #: how many more times the prompt is asked after a timeout, invalid digit or failed prompt
+    #: how many more times the prompt is asked after a timeout or an invalid digit
     retries: int = Field(2, ge=0, le=9)
     options: dict[KeypadKey, Action] = Field(min_length=1)
     #: runs when retries are exhausted; without it the call goes to the fallback queue

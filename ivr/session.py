@@ -8,23 +8,32 @@ Rules (everything that moves a session lives here):
    executes the commands and feeds back their results.
 2. Each returned list ends with the one command whose result the session now
    waits for (PlayPrompt or CollectDigits), or with the IVR's end
-   (RouteToQueue or Hangup), or is empty (the caller hung up). SetLanguage may
-   precede it and expects no result.
+   (RouteToQueue or Hangup), or is empty (the caller hung up). SetLanguage and
+   PromptFailed may precede it and expect no result.
 3. Transitions are the table ``TRANSITIONS``: (state, input kind) -> step.
    A pair missing from it raises :class:`IvrStateError`.
 4. A failed prompt never drops the caller. On Asterisk, STREAM FILE of a
    missing sound file answers ``result=-1`` and ends AsyncAGI (transcript 13);
    the ``[hotline-safe]`` dialplan enters ``AGI(agi:async)`` again and the
-   shell feeds ``PromptResult(status="failed")``. A failed question
-   (CollectDigits) counts like a timeout toward the node's ``retries``; a
-   failed intro or invalid-choice notice goes on as if it had played. Past the
-   retries the node's ``otherwise`` action runs, else the call goes to the
-   fallback queue. The session emits Hangup only when the caller picks an
-   option whose action is ``hangup`` (the loader refuses ``hangup`` in
-   ``otherwise``), never on a timeout or a failure.
-5. The loader refuses ``otherwise`` chains that loop, so a caller who presses
+   shell feeds ``PromptResult(status="failed")``. A failed intro or
+   invalid-choice notice goes on as if it had played.
+5. A failed question is not a timeout. GET DATA of a missing sound file
+   answers ``result=-1`` in 0.1 s and stays in AsyncAGI (transcript 17): the
+   caller had no chance to answer, so it uses no retry. The session returns
+   PromptFailed, then reads the digit in silence (CollectDigits with no
+   prompt, AGI ``WAIT FOR DIGIT`` for the node's timeout, state LISTENING);
+   a digit there is the choice, nothing there is a timeout and uses a retry.
+   After ``MAX_PROMPT_FAILURES`` failures of a node's question in a row
+   (without one that played in between), a failure counts as a miss like a
+   timeout. Past the retries the node's ``otherwise`` action runs, else the
+   call goes to the fallback queue. The session emits Hangup only when the
+   caller picks an option whose action is ``hangup`` (the loader refuses
+   ``hangup`` in ``otherwise``), never on a timeout or a failure.
+6. The loader refuses ``otherwise`` chains that loop, so a caller who presses
    nothing, or an IVR whose every sound file is missing, reaches a queue in a
-   bounded number of prompts. Note that ``[hotline-safe]`` re-enters AGI only
+   bounded number of prompts: each node ends after at most ``retries + 1``
+   misses, and a failed question either uses a retry or is followed by a
+   silent read that does. Note that ``[hotline-safe]`` re-enters AGI only
    a few times: each failed STREAM FILE spends one of those re-entries.
 """
 
@@ -42,12 +51,18 @@ from .events import (
     Hangup,
     IvrInput,
     PlayPrompt,
+    PromptFailed,
     PromptResult,
     RouteToQueue,
     Selection,
     SetLanguage,
 )
 from .model import Action, IvrDefinition, MenuNode
+
+#: failures of a node's question in a row that still get a silent read; past them a failure
+#: counts as a miss. The silent reads use retries, so ``retries`` bounds them too; this caps
+#: the silence a caller sits through at a node with many retries and a long timeout.
+MAX_PROMPT_FAILURES = 3
 
 
 class IvrState(Enum):
@@ -59,6 +74,8 @@ class IvrState(Enum):
     INTRO = "intro"
     #: asked a node's prompt (GET DATA); waiting for the digit
     ASKING = "asking"
+    #: the node's prompt failed (GET DATA result=-1); reading the digit with no prompt
+    LISTENING = "listening"
     #: playing the invalid-choice prompt before asking again
     NOTICE = "notice"
     #: done: the call goes to a queue
@@ -81,7 +98,7 @@ class InputKind(Enum):
     DIGITS = "digits"
     #: the prompt ran to its end with no digit (``PromptResult`` ok, no digits)
     PLAYED = "played"
-    #: GET DATA got nothing in time
+    #: GET DATA or WAIT FOR DIGIT got nothing in time
     TIMEOUT = "timeout"
     #: the command failed (AGI ``result=-1``, e.g. a missing sound file)
     FAILED = "failed"
@@ -115,6 +132,7 @@ class IvrSession:
         self._state = IvrState.IDLE
         self._node: str | None = None
         self._attempts = 0
+        self._prompt_failures = 0
         self._language = definition.default_language
         self._selections: list[Selection] = []
         self._awaiting: AwaitingCommand | None = None
@@ -196,6 +214,22 @@ class IvrSession:
         prompt = self.definition.prompt_file(node.prompt, self._language)
         return [CollectDigits(prompt, node.timeout_s, max_digits=1)]
 
+    def _question_played(self, digits: str) -> list[Command]:
+        # the question played: its failures in a row are over
+        self._prompt_failures = 0
+        return self._choose(digits) if digits else self._miss(invalid=False)
+
+    def _question_failed(self, digits: str) -> list[Command]:
+        node = self._menu
+        self._prompt_failures += 1
+        listening = self._prompt_failures <= MAX_PROMPT_FAILURES
+        prompt = self.definition.prompt_file(node.prompt, self._language)  # as _ask sent it
+        report = PromptFailed(self._menu_name, prompt, self._prompt_failures, listening=listening)
+        if not listening:
+            return [report, *self._miss(invalid=False)]
+        self._state = IvrState.LISTENING
+        return [report, CollectDigits("", node.timeout_s, max_digits=1)]
+
     def _no_choice(self, digits: str) -> list[Command]:
         return self._miss(invalid=False)
 
@@ -220,6 +254,7 @@ class IvrSession:
     def _enter(self, name: str) -> list[Command]:
         self._node = name
         self._attempts = 0
+        self._prompt_failures = 0
         node = self._menu
         if node.intro is None:
             return self._ask()
@@ -287,11 +322,17 @@ TRANSITIONS: dict[tuple[IvrState, InputKind], Step] = {
             (_K.HANGUP, IvrSession._caller_left),
         )
     },
-    (_S.ASKING, _K.DIGITS): IvrSession._choose,
-    (_S.ASKING, _K.PLAYED): IvrSession._no_choice,  # GET DATA ended with no digit ('#' alone)
-    (_S.ASKING, _K.TIMEOUT): IvrSession._no_choice,
-    (_S.ASKING, _K.FAILED): IvrSession._no_choice,  # a missing prompt counts as a timeout
+    (_S.ASKING, _K.DIGITS): IvrSession._question_played,
+    (_S.ASKING, _K.PLAYED): IvrSession._question_played,  # GET DATA ended with no digit ('#' alone)
+    (_S.ASKING, _K.TIMEOUT): IvrSession._question_played,
+    (_S.ASKING, _K.FAILED): IvrSession._question_failed,  # not a timeout: no retry used
     (_S.ASKING, _K.HANGUP): IvrSession._caller_left,
+    # the silent read after a failed question (WAIT FOR DIGIT)
+    (_S.LISTENING, _K.DIGITS): IvrSession._choose,
+    (_S.LISTENING, _K.PLAYED): IvrSession._no_choice,  # WAIT FOR DIGIT has no such answer
+    (_S.LISTENING, _K.TIMEOUT): IvrSession._no_choice,  # the caller's chance: a retry used
+    (_S.LISTENING, _K.FAILED): IvrSession._no_choice,  # the channel failed: a retry used
+    (_S.LISTENING, _K.HANGUP): IvrSession._caller_left,
     # a hangup reported after the IVR ended is old news
     (_S.ROUTED, _K.HANGUP): IvrSession._nothing,
     (_S.HUNG_UP, _K.HANGUP): IvrSession._nothing,

@@ -12,6 +12,7 @@ from ivr import (
     CollectDigits,
     Hangup,
     PlayPrompt,
+    PromptFailed,
     PromptResult,
     RouteToQueue,
     SetLanguage,
@@ -31,7 +32,10 @@ def test_agi_command_spelling() -> None:
         agi_command(CollectDigits("hotline/en/main-menu", 6.0, 1))
         == "GET DATA hotline/en/main-menu 6000 1"
     )
+    # no prompt: the silent read after a failed question
+    assert agi_command(CollectDigits("", 6.0, 1)) == "WAIT FOR DIGIT 6000"
     assert agi_command(SetLanguage("en")) == "SET VARIABLE CHANNEL(language) en"
+    assert agi_command(PromptFailed("main", "hotline/en/main-menu")) is None
     assert agi_command(Hangup("caller-asked")) == "HANGUP"
     assert agi_command(RouteToQueue("support", "vi")) is None
 
@@ -55,16 +59,39 @@ def as_command(line: str) -> PlayPrompt | CollectDigits | None:
         return PlayPrompt(words[2], words[3].strip('"'))
     if line.startswith("GET DATA"):
         return CollectDigits(words[2], int(words[3]) / 1000, int(words[4]))
+    if line.startswith("WAIT FOR DIGIT"):
+        return CollectDigits("", int(words[3]) / 1000)
     return None
 
 
+TIMEOUT = PromptResult(status="timeout")
+FAILED = PromptResult(status="failed")
+
 EXPECTED = {
-    # transcript 02: the caller sends 2 during the prompt, then 1 into GET DATA
-    "02-asyncagi-ivr": [PromptResult("2"), PromptResult("1")],
+    # transcript 02: the caller sends 2 during the prompt, then 1 into GET DATA;
+    # two WAIT FOR DIGIT that time out (result=0)
+    "02-asyncagi-ivr": [PromptResult("2"), PromptResult("1"), TIMEOUT, TIMEOUT],
     # transcript 11: a real SIP caller, RFC 4733 digits
     "11-pjsip-loopback-asyncagi": [PromptResult("3"), PromptResult("42")],
     # transcript 13: a missing prompt
-    "13-agi-missing-prompt": [PromptResult(status="failed")] * 2,
+    "13-agi-missing-prompt": [FAILED] * 2,
+    # transcript 15: a beep played out, then 7 during WAIT FOR DIGIT (result=55)
+    "15-restart-during-hold": [PromptResult(), PromptResult("7")],
+    # transcript 17: GET DATA of a missing prompt (result=-1, AsyncAGI goes on),
+    # STREAM FILE cut by 1, GET DATA with 1234#
+    "17-agi-prompts-and-say": [FAILED, PromptResult("1"), PromptResult("1234")],
+    # transcript 22: announcements and silent reads; the last WAIT FOR DIGIT
+    # ends with the caller's hang-up (result=-1)
+    "22-hold-with-announcements": [
+        TIMEOUT,
+        PromptResult(),
+        PromptResult(),
+        TIMEOUT,
+        TIMEOUT,
+        PromptResult("1"),
+        TIMEOUT,
+        FAILED,
+    ],
 }
 
 
@@ -86,7 +113,8 @@ def test_recorded_replies_read_as_prompt_results(name: str) -> None:
         ("200 result=042\n", PromptResult("042")),  # leading zeros kept
         ("200 result=4 (timeout)\n", PromptResult("4")),  # typed some, then timed out
         ("200 result=\n", PromptResult()),  # '#' alone
-        ("200 result=-1\n", PromptResult(status="failed")),
+        ("200 result=-1\n", PromptResult(status="failed")),  # missing prompt (17) or hang-up
+        ("200 result=-1 endpos=0\n", PromptResult(status="failed")),
         (
             "511 Command Not Permitted on a dead channel or intercept routine\n",
             PromptResult(status="failed"),
@@ -101,6 +129,8 @@ def test_get_data_replies(reply: str, expected: PromptResult) -> None:
     ("reply", "expected"),
     [
         ("200 result=0 endpos=8000\n", PromptResult()),
+        ("200 result=-1 endpos=0\n", PromptResult(status="failed")),  # missing file (13)
+        ("200 result=-1\n", PromptResult(status="failed")),
         ("200 result=35 endpos=100\n", PromptResult("#")),
         ("200 result=42 endpos=100\n", PromptResult("*")),
         # 'A' (DTMF A-D exist, but no IVR offers them)
@@ -111,3 +141,25 @@ def test_get_data_replies(reply: str, expected: PromptResult) -> None:
 )
 def test_stream_file_replies(reply: str, expected: PromptResult) -> None:
     assert prompt_result(PlayPrompt("x", "12"), reply) == expected
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("200 result=0\n", PromptResult(status="timeout")),  # 02, 22
+        ("200 result=55\n", PromptResult("7")),  # 15
+        ("200 result=35\n", PromptResult("#")),
+        ("200 result=-1\n", PromptResult(status="failed")),  # the caller hung up (22)
+        ("200 result=65\n", PromptResult(status="failed")),  # 'A': no IVR offers it
+        ("200 result=\n", PromptResult(status="failed")),
+        ("511 Command Not Permitted on a dead channel\n", PromptResult(status="failed")),
+    ],
+)
+def test_wait_for_digit_replies(reply: str, expected: PromptResult) -> None:
+    assert prompt_result(CollectDigits("", 6.0), reply) == expected
+
+
+def test_a_silent_read_takes_one_digit() -> None:
+    with pytest.raises(ValueError, match="without a prompt reads one digit"):
+        CollectDigits("", 6.0, 4)
+    assert CollectDigits("", 6.0).silent and not CollectDigits("beep", 6.0).silent

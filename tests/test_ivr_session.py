@@ -18,6 +18,7 @@ from ivr import (
     IvrState,
     IvrStateError,
     PlayPrompt,
+    PromptFailed,
     PromptResult,
     RouteToQueue,
     Selection,
@@ -37,6 +38,8 @@ CHOOSE_LANGUAGE = CollectDigits("hotline/vi/choose-language", 5.0, 1)
 MENU_VI = CollectDigits("hotline/vi/main-menu", 6.0, 1)
 MENU_EN = CollectDigits("hotline/en/main-menu", 6.0, 1)
 INVALID_VI = PlayPrompt("hotline/vi/invalid", "120")
+LISTEN_LANGUAGE = CollectDigits("", 5.0, 1)  # WAIT FOR DIGIT 5000
+LISTEN_MENU = CollectDigits("", 6.0, 1)
 
 
 def pressed(digits: str) -> PromptResult:
@@ -126,14 +129,24 @@ def test_timeouts_exhaust_retries_to_fallback_queue() -> None:
 
 
 def test_missing_prompts_never_drop_the_caller() -> None:
-    # on Asterisk each of these is STREAM FILE/GET DATA result=-1 (transcript 13)
+    # STREAM FILE result=-1 (transcript 13), then GET DATA result=-1 (17): each
+    # failed question is reported and followed by a silent read that times out
     s = new_session()
     assert s.start(0.0) == [SetLanguage("vi"), WELCOME_VI]
     assert s.on_result(FAILED, 0.1) == [CHOOSE_LANGUAGE]  # a missing intro: go on
-    assert s.on_result(FAILED, 0.2) == [SetLanguage("vi"), MENU_VI]  # like a timeout
-    assert s.on_result(FAILED, 0.3) == [MENU_VI]
-    assert s.on_result(FAILED, 0.4) == [MENU_VI]
-    assert s.on_result(FAILED, 0.5) == [RouteToQueue("support", "vi", (), fallback=True)]
+    assert s.on_result(FAILED, 0.2) == [
+        PromptFailed("language", "hotline/vi/choose-language"),
+        LISTEN_LANGUAGE,
+    ]
+    assert s.on_result(TIMEOUT, 5.2) == [SetLanguage("vi"), MENU_VI]  # language: no retries
+    for failures, at in enumerate((5.3, 11.4, 17.5), start=1):
+        assert s.on_result(FAILED, at) == [
+            PromptFailed("main", "hotline/vi/main-menu", failures),
+            LISTEN_MENU,
+        ]
+        assert s.state is IvrState.LISTENING
+        commands = s.on_result(TIMEOUT, at + 6.0)
+    assert commands == [RouteToQueue("support", "vi", (), fallback=True)]
     assert s.state is IvrState.ROUTED
 
 
@@ -192,7 +205,7 @@ def test_inputs_outside_the_table_raise() -> None:
 
 
 def test_transition_table_covers_every_live_state() -> None:
-    live = [IvrState.INTRO, IvrState.ASKING, IvrState.NOTICE]
+    live = [IvrState.INTRO, IvrState.ASKING, IvrState.LISTENING, IvrState.NOTICE]
     for state in live:
         assert {k for s, k in TRANSITIONS if s is state} == set(InputKind) - {InputKind.START}
     for state in (IvrState.ROUTED, IvrState.HUNG_UP, IvrState.ABANDONED):
@@ -216,9 +229,10 @@ results = st.one_of(
     st.just(FAILED),
 )
 
-# the longest walk of the sample: intro + language question, then the main menu
-# asked three times with two invalid notices between
-MAX_RESULTS = 7
+# the longest walk of the sample: intro, language question and its silent read
+# (the question failed), then the main menu asked three times, each failing and
+# read in silence, with two invalid notices between
+MAX_RESULTS = 3 + 3 * 2 + 2
 
 
 @settings(max_examples=400, deadline=None)
@@ -233,7 +247,7 @@ def test_random_results_always_reach_a_queue(data: st.DataObject, hang_up: bool)
     while not s.done:
         assert steps < MAX_RESULTS, "the IVR did not end in a bounded number of prompts"
         assert commands and isinstance(commands[-1], PlayPrompt | CollectDigits)
-        assert all(isinstance(c, SetLanguage) for c in commands[:-1])
+        assert all(isinstance(c, SetLanguage | PromptFailed) for c in commands[:-1])
         assert s.awaiting == commands[-1]
         event = CallerHangup() if steps == hangup_at else data.draw(results)
         caller_left = isinstance(event, CallerHangup)
