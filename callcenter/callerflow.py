@@ -24,7 +24,14 @@ from callcenter.callflow import CallGone, LiveCall, Node, Stage, utcnow
 from callcenter.storage import call_key
 from callcenter.storage.writes import RecordCallEvent, RecordCallStarted, RecordCallUpdate
 from ivr import IvrDefinition, IvrSession, agi_command, prompt_result
-from ivr.events import CollectDigits, Hangup, PlayPrompt, RouteToQueue, SetLanguage
+from ivr.events import (
+    CollectDigits,
+    Hangup,
+    PlayPrompt,
+    PromptFailed,
+    RouteToQueue,
+    SetLanguage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +111,20 @@ class CallerFlow:
                 if isinstance(cmd, Hangup):
                     await self._agi(call, "HANGUP")
                     return
+                if isinstance(cmd, PromptFailed):
+                    # GET DATA of a missing prompt: result=-1 at once, still in
+                    # AsyncAGI (transcript 17); the IVR reads the digit without it.
+                    log.warning(
+                        "call %s: prompt %s of menu %s failed (%d in a row); %s",
+                        call.call_id, cmd.prompt, cmd.node, cmd.failures,
+                        "reading the digit with no prompt" if cmd.listening else "a miss",
+                    )  # fmt: skip
+                    self.counters["prompt_failures"] = self.counters.get("prompt_failures", 0) + 1
+                    continue
                 if isinstance(cmd, (PlayPrompt, CollectDigits)):
                     reply = await self._agi(call, agi_command(cmd) or "NOOP")
                     result = prompt_result(cmd, reply.text)
-                    if result.status == "failed":
+                    if result.status == "failed" and cmd.prompt:
                         self.writer.submit(
                             RecordCallEvent(
                                 call.call_id, utcnow(), "prompt_failed",
@@ -185,9 +202,26 @@ class CallerFlow:
             call.agi_ready.set()  # no AsyncAGIStart seen: try anyway, the error tells
 
     async def _hold(self, call: LiveCall, seconds: float) -> None:
+        """One slice of the queue's hold: music on, then a ``WAIT FOR DIGIT`` slice.
+
+        Not ``EXEC MusicOnHold``: after it returns, CoreShowChannels keeps listing
+        the caller as ``MusicOnHold`` and a restarted controller would not see a
+        caller parked in AsyncAGI (transcript 15). ``SET MUSIC ON`` then ``WAIT
+        FOR DIGIT`` keeps ``Application: AGI`` throughout and a digit ends the
+        wait (15). Every prompt stops the music and it does not come back by
+        itself (22), so the music is switched on again after anything else ran.
+        """
         try:
-            secs = max(1, round(seconds))
-            await self._agi(call, f"EXEC MusicOnHold {self.moh_class},{secs}")
+            if not call.music_on:
+                await self._agi(call, f"SET MUSIC ON {self.moh_class}")
+                call.music_on = True
+            ms = max(1000, round(seconds * 1000))
+            reply = await self._agi(call, f"WAIT FOR DIGIT {ms}")
+            digit = reply.digit
+            if digit:
+                self.writer.submit(
+                    RecordCallEvent(call.call_id, utcnow(), "digit_on_hold", {"digit": digit})
+                )
         except CallGone:
             return
         finally:

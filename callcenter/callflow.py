@@ -76,6 +76,8 @@ class LiveCall:
     job: asyncio.Task[Any] | None = None
     #: set while the caller's channel sits in AsyncAGI and can take commands
     agi_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    #: ``SET MUSIC ON`` is in effect (every prompt and every bridge ends it: 21, 22)
+    music_on: bool = False
     outcome: str | None = None
 
     def card_json(self) -> dict[str, Any] | None:

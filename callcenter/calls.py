@@ -317,7 +317,13 @@ class CallTracker:
             if linkedid != ch.linkedid:
                 self._move(ch, linkedid)
             ch.bridge = ev.get("BridgeId") or None
-            parked = ev.get("Application") == "AGI" and ev.get("ApplicationData") == "agi:async"
+            # A caller in a bridge may still show AGI (pbxsim, an old listing); a
+            # real one shows an empty Application with BridgeId (transcript 21).
+            parked = (
+                ev.get("Application") == "AGI"
+                and ev.get("ApplicationData") == "agi:async"
+                and ch.bridge is None
+            )
             ch.in_agi = parked
             if parked:
                 self._agi_seen.add(ch.uniqueid)

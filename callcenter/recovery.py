@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import acd
-from callcenter.ami import AMIError
+from callcenter.ami import ActionError, AMIError
 from callcenter.callflow import LiveCall, Node, Stage, utcnow
 from callcenter.calls import ParkedInAgi
 from callcenter.storage import call_key
@@ -37,6 +37,7 @@ class Recovery:
     metrics: Any
     counters: dict[str, int]
     entry_contexts: frozenset[str]
+    after_call_context: str
     record_outcome: Callable[[str, str, str, float, int | None], None]
 
     # -- resync ------------------------------------------------------------------
@@ -44,15 +45,53 @@ class Recovery:
         """Reconcile with CoreShowChannels after a (re)connect (transcript 12)."""
         try:
             listing = await node.client.send_list_action("CoreShowChannels")
+            listed = await self._corrected(node, listing.events)
         except AMIError as exc:
             log.error("resync of %s failed: %s", node.name, exc)
             return
-        for de in node.tracker.resync(listing.events):
+        for de in node.tracker.resync(listed):
             self._on_domain(node, de)
         if first:
             await self._settle_open_calls(node)
         node.synced.set()
         self._changed()
+
+    async def _corrected(self, node: Node, listed: list[Any]) -> list[Any]:
+        """The channel listing, with ``Status`` where CoreShowChannels can be stale.
+
+        CoreShowChannels keeps the application of a caller's last AGI ``EXEC``
+        long after it returned (``MusicOnHold`` for a caller parked in AsyncAGI
+        again); ``Status`` of the same channel says ``AGI`` (transcript 15). A
+        channel of our contexts that is in no bridge and is listed with another
+        application is asked with ``Status``. If that still names an application
+        (an ``EXEC`` still running), the caller is ours all the same: the only
+        applications our contexts run outside ``AGI()`` are instant (Answer,
+        Set, NoOp, GotoIf), and an AGI command sent meanwhile is queued and runs
+        when the ``EXEC`` returns (transcript 21 shows such queueing).
+        """
+        ours = self.entry_contexts | {self.after_call_context}
+        out: list[Any] = []
+        for ev in listed:
+            if (
+                ev.name == "CoreShowChannel"
+                and not ev.get("BridgeId")
+                and ev.get("Application") != "AGI"
+                and ev.get("Context") in ours
+            ):
+                try:
+                    status = await node.client.send_list_action(
+                        "Status", {"Channel": ev.get("Channel") or ""}
+                    )
+                except ActionError:
+                    continue  # "No such channel": gone between the two listings
+                facts = [e for e in status.events if e.name == "Status"]
+                if not facts:
+                    continue  # gone between the two listings
+                app = facts[0].get("Application") or ""
+                if app not in ("", "(null)"):
+                    ev = Listed(ev, {"Application": "AGI", "ApplicationData": "agi:async"})
+            out.append(ev)
+        return out
 
     def _on_parked(self, node: Node, de: ParkedInAgi, call: LiveCall | None) -> None:
         if call is not None:
@@ -115,6 +154,21 @@ class Recovery:
         self.record_outcome(row.id, row.queue or "", outcome, row.wait_s or 0.0, row.agent_id)
         self.writer.submit(RecordCallUpdate(row.id, ended_at=now))
         self.writer.submit(RecordCallEvent(row.id, now, why, {"outcome": outcome}))
+
+
+class Listed:
+    """A listed channel with some of its fields corrected from better facts."""
+
+    def __init__(self, ev: Any, fix: dict[str, str]) -> None:
+        self.name: str = ev.name
+        self._ev = ev
+        self._fix = fix
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        if name in self._fix:
+            return self._fix[name]
+        value: str | None = self._ev.get(name, default)
+        return value
 
 
 def _aware(t: dt.datetime) -> dt.datetime:

@@ -117,3 +117,81 @@ async def test_killed_controller_restarts_and_every_call_gets_one_outcome(tmp_pa
         assert c.outcome is not None
     assert "adopted" in kinds, "the restarted controller picked up no parked caller"
     assert any(c.outcome == "answered" for c in calls)
+
+
+def holding(sim: PBXSim) -> list[str]:
+    """Callers in the middle of a hold slice (the old EXEC MusicOnHold or WAIT FOR DIGIT)."""
+    return [
+        c.name for c in sim.world.channels.values()
+        if c.role == "caller" and c.agi is not None and c.agi.running is not None
+        and c.agi.running.command.upper().startswith(("WAIT FOR DIGIT", "EXEC MUSICONHOLD"))
+    ]  # fmt: skip
+
+
+async def queued_calls(db_url: str) -> list[Call]:
+    engine = make_engine(db_url)
+    try:
+        async with Store(make_session_factory(engine)).sessions() as s:
+            return list(await s.scalars(select(Call).where(Call.queued_at.is_not(None))))
+    finally:
+        await engine.dispose()
+
+
+async def test_callers_holding_in_the_queue_survive_a_controller_restart(tmp_path, db_url):
+    # Broke on a real Asterisk 22: callers held with EXEC MusicOnHold stay listed as
+    # MusicOnHold by CoreShowChannels, so the restarted controller never adopted them.
+    numbers = await seeded(db_url, agents=2)
+    world = scenario(numbers, arrivals={"kind": "poisson", "calls_per_minute": 30},
+                     callers={"patience": [900, 1200]})  # fmt: skip
+    sim = PBXSim(
+        port=0, users={"hotline": SECRET}, scenario=Scenario.from_dict(world), seed=11,
+        spool_dir=tmp_path / "spool", time_scale=3.0,
+    )  # fmt: skip
+    await sim.start()
+    (tmp_path / "monitor").mkdir()
+    cfg = tmp_path / "hotline.yaml"
+    cfg.write_text(config_text(ami_port=sim.port, database_url=db_url, monitor=tmp_path / "monitor",
+                               web_port=free_port(), offer_timeout_s=6, wrap_up_s=1, hold_slice_s=3))  # fmt: skip
+    procs = []
+    desks: list[AgentDesktop] = []
+    held: list[str] = []
+    try:
+        # No agent at work: every caller who gets through the IVR waits on hold.
+        first, base = await start_controller(cfg)
+        procs.append(first)
+        deadline = asyncio.get_running_loop().time() + 90
+        while len(held) < 2:
+            assert asyncio.get_running_loop().time() < deadline, "no two callers reached the queue"
+            await asyncio.sleep(0.5)
+            held = [c.id for c in await queued_calls(db_url)]
+        # Let each of them get into a hold slice (3 s slices) before the crash.
+        await wait_until(lambda: len(holding(sim)) >= 2, 60, "two callers in a hold slice")
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+        sim.world.population.stop_arrivals()
+        held = [c.id for c in await queued_calls(db_url)]
+
+        second, base = await start_controller(cfg)
+        procs.append(second)
+        desks = [AgentDesktop(base, f"agent{i}", f"agent{i}-pass", ready=True) for i in (1, 2)]
+        for d in desks:
+            d.start()
+        await wait_until(lambda: not any(c.role == "caller" for c in sim.world.channels.values()),
+                         180, "every caller to be answered and hang up")  # fmt: skip
+        await asyncio.sleep(1.0)
+    finally:
+        for d in desks:
+            await d.stop()
+        for p in procs:
+            if p.returncode is None:
+                p.send_signal(signal.SIGTERM)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(p.wait(), 20)
+                if p.returncode is None:
+                    p.kill()
+        await sim.close()
+
+    outcomes = {c.id: c.outcome for c in await queued_calls(db_url)}
+    assert held, "no caller was holding at the crash"
+    for call_id in held:
+        assert outcomes.get(call_id) == "answered", f"{call_id} was held at the crash: {outcomes}"
