@@ -132,8 +132,9 @@ async def login(s: Session, a: ActionFrame) -> None:
         s.events_on = events.lower() not in ("off", "no", "false", "0", "none")
     ack(s, a, "Authentication accepted")
     uptime = str(int(time.time() - s.world.started_at))
-    s.send_event([("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", uptime),
-                  ("LastReload", uptime), ("Status", "Fully Booted")])  # fmt: skip
+    if s.sim.booted:  # 20: a login during the boot gets FullyBooted later, as an event
+        s.send_event([("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", uptime),
+                      ("LastReload", uptime), ("Status", "Fully Booted")])  # fmt: skip
     s.world.emit("SuccessfulAuth", [
         ("EventTV", s.event_tv()), ("Severity", "Informational"), ("Service", "AMI"),
         ("EventVersion", "1"), ("AccountID", user), ("SessionID", s.session_id),
@@ -209,7 +210,7 @@ async def core_show_channels(s: Session, a: ActionFrame) -> None:
     now = s.world.now()
     for ch in chans:
         s.send([("Event", "CoreShowChannel"), *aid(a), *ch.fields(), ("Application", ch.shown_app),
-                ("ApplicationData", ch.shown_appdata), ("Duration", hms(now - ch.created)),
+                ("ApplicationData", ch.shown_appdata), ("Duration", hms(now - ch.since)),
                 ("BridgeId", ch.bridge.uniqueid if ch.bridge else "")])  # fmt: skip
     list_complete(s, a, "CoreShowChannelsComplete", len(chans))
 
@@ -228,7 +229,7 @@ def _status_fields(s: Session, ch: Channel) -> Fields:
         ("TimeToHangup", "0"), ("BridgeID", ch.bridge.uniqueid if ch.bridge else ""),
         ("Application", _null(ch.app)), ("Data", _null(ch.appdata)), ("Nativeformats", native),
         ("Readformat", fmt), ("Readtrans", ""), ("Writeformat", fmt), ("Writetrans", ""),
-        ("Callgroup", "0"), ("Pickupgroup", "0"), ("Seconds", str(int(s.world.now() - ch.created))),
+        ("Callgroup", "0"), ("Pickupgroup", "0"), ("Seconds", str(int(s.world.now() - ch.since))),
     ]  # fmt: skip
 
 

@@ -67,6 +67,14 @@ class AgiSession:
         self.running: Running | None = None
         self.ended = False
 
+    def lose(self, world: World) -> None:
+        """Pulled into a bridge by another channel's Bridge() (21): Asterisk moves the caller
+        into a new channel and the old one (``Surrogate/…``) finishes the running command
+        silently, so it never reports (no AGIExecEnd, no AsyncAGIExec); the command queue
+        stays with the caller, for its next AsyncAGI."""
+        self.running = None
+        self.end(world, status=None, announce=False)
+
     def end(self, world: World, status: str | None, announce: bool = True) -> None:
         """Leave AsyncAGI: answer a running command, then AsyncAGIEnd and AGISTATUS."""
         if self.ended:
@@ -80,6 +88,10 @@ class AgiSession:
             running, self.running = self.running, None
             finish(world, ch, running, running.interrupted())
         if announce:
+            ch.agi_store = False
+            # unrecorded: commands queued and not started are dropped with the queue.
+            while not ch.agi_queue.empty():
+                ch.agi_queue.get_nowait()
             world.chan_event("AsyncAGIEnd", ch)
         if status:
             world.set_var(ch, "AGISTATUS", status)
@@ -132,6 +144,7 @@ async def run_agi(world: World, ch: Channel) -> None:
     """``AGI(agi:async)``: announce the channel, then run queued commands."""
     session = AgiSession(ch)
     ch.agi = session
+    ch.agi_store = True
     world.chan_event("AsyncAGIStart", ch, ("Env", uri_encode(env_text(world, ch))))
     while not session.ended:
         command, command_id = await ch.agi_queue.get()

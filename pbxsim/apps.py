@@ -157,7 +157,22 @@ async def app_bridge(world: World, ch: Channel, data: str) -> None:
     if target is None or target is ch or target.hanging:
         world.set_var(ch, "BRIDGERESULT", "NONEXISTENT")
         return None
+    if world.bridge_swap_s > 0:
+        # The swap of a real Asterisk (a ``Surrogate/…`` for ~1 ms, 21's log): MixMonitor
+        # on the caller finds no channel from the agent's answer to the caller's BridgeEnter.
+        target.swapping = True
+        try:
+            await world.sleep(world.bridge_swap_s)
+        finally:
+            target.swapping = False
+        if target.hanging or ch.hanging:
+            world.set_var(ch, "BRIDGERESULT", "NONEXISTENT")  # unrecorded
+            return None
     after_target = pull(world, target)
+    # 21: the caller now lives in a new channel structure: Status says Application and
+    # Data (null), CoreShowChannels lists them empty, Duration and Seconds restart.
+    target.app = target.appdata = None
+    target.swapped_at = world.now()
     m = re.search(r"F(\(([^)]*)\))?", options)
     if m and m.group(2):
         after_target = parse_goto(m.group(2), target)

@@ -38,7 +38,10 @@ def pull(world: World, ch: Channel) -> Any:
     if ch.bridge is not None:
         leave_bridge(world, ch, dissolve=False)
     if ch.agi is not None:
-        ch.agi.end(world, status=None, announce=False)  # 03: no AsyncAGIEnd
+        # 03: no AsyncAGIEnd; 21: the running command never reports.
+        # unrecorded: 21 shows the loss for Bridge(); the Bridge action is taken to do the same.
+        ch.agi.lose(world)
+    world.moh(ch, False)  # 21: Bridge() stops the caller's hold music (MusicOnHoldStop)
     mode = ch.mode
     world.stop_runner(ch)
     ch.dtmf_sink = None
@@ -56,6 +59,7 @@ def enter(world: World, bridge: Bridge, ch: Channel, after: Any) -> None:
         oldest = min(bridge.channels + [ch], key=lambda c: (c.created, _seq(c.linkedid)))
         ch.linkedid = oldest.linkedid
     bridge.channels.append(ch)
+    ch.publish()
     world.emit("BridgeEnter", bridge.fields() + ch.fields())
     if len(bridge.channels) == 2:
         a, b = bridge.channels
@@ -80,6 +84,7 @@ def leave_bridge(world: World, ch: Channel, *, dissolve: bool = True, destroy: b
         bridge.channels.remove(ch)
     if len(bridge.channels) == 1 and "BRIDGEPEER" in ch.variables:
         world.set_var(ch, "BRIDGEPEER", "")
+    ch.publish()
     world.emit("BridgeLeave", bridge.fields() + ch.fields())
     for rec in ch.recordings:
         rec.update(world)

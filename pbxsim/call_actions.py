@@ -63,7 +63,7 @@ async def action_agi(s: Session, a: ActionFrame) -> None:
     if ch is None:
         error(s, a, f"Channel {name} does not exist.")
         return
-    if ch.agi is None:
+    if ch.agi is None and not ch.agi_store:
         error(s, a, f"Failed to add AGI command to channel {ch.name} queue")
         return
     ack(s, a, "Added AGI command to queue")
@@ -221,6 +221,11 @@ async def action_mixmonitor(s: Session, a: ActionFrame) -> None:
     ch = channel_arg(s, a)
     if ch is None:
         return
+    if ch.swapping:
+        # The bridge swaps the caller's channel (Surrogate/…) for a moment: the name finds
+        # nothing, answered as 08 answers a missing channel (World.bridge_swap_s).
+        error(s, a, "No such channel")
+        return
     file = a.get("File") or f"{ch.uniqueid}.wav"
     path = Path(file) if file.startswith("/") else (w.spool_dir / "monitor" / file)
     path = path.absolute()
@@ -247,8 +252,9 @@ async def action_stop_mixmonitor(s: Session, a: ActionFrame) -> None:
     if not recs:
         error(s, a, "Could not stop monitoring channel")
         return
-    recs[0].stopped_by_action = True
-    recs[0].finish(w)
+    # 18: with a MixMonitorID that one; without, the most recently started one.
+    recs[-1].stopped_by_action = True
+    recs[-1].finish(w)
     ack(s, a)
     w.chan_event("MixMonitorStop", ch)  # only for StopMixMonitor, never at hangup (04)
 
@@ -274,7 +280,14 @@ async def action_mixmonitor_mute(s: Session, a: ActionFrame) -> None:
         error(s, a, "Cannot set mute flag")
         return
     on = state.strip().lower() in ("1", "true", "yes", "on")
-    for rec in ch.recordings:
+    wanted = a.get("MixMonitorID")
+    # 18: with a MixMonitorID only that recording, without it every one of the channel.
+    # unrecorded: an unknown MixMonitorID (answered like a channel with no recording).
+    recs = [r for r in ch.recordings if not wanted or r.id == wanted]
+    if not recs:
+        error(s, a, "Cannot set mute flag")
+        return
+    for rec in recs:
         if direction in ("read", "both"):
             rec.mute_read = on
         if direction in ("write", "both"):

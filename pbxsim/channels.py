@@ -98,7 +98,15 @@ class Channel:
     runner: asyncio.Task[None] | None = None  #: the dialplan (or originate app) task
     agi: Any = None  #: AgiSession while parked in AsyncAGI
     agi_queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
+    #: res_agi's command queue exists: from AsyncAGIStart to AsyncAGIEnd, and kept while a
+    #: bridge holds a caller pulled out of AsyncAGI (21: AGI then answers "Added … to queue")
+    agi_store: bool = False
+    #: a bridge is swapping this channel (``World.bridge_swap_s``): MixMonitor finds no channel
+    swapping: bool = False
+    #: when Duration / Seconds count from, if not ``created``: a bridge's swap (21)
+    swapped_at: float | None = None
     hangupcause: int = 0
+    techcause: int | None = None  #: the SIP status behind ``hangupcause`` (16: 486, 480)
     hanging: bool = False
     gone: bool = False
     moh: bool = False
@@ -116,6 +124,11 @@ class Channel:
     @property
     def state_desc(self) -> str:
         return STATE_DESC[self.state]
+
+    @property
+    def since(self) -> float:
+        """Where CoreShowChannels' Duration and Status' Seconds count from."""
+        return self.created if self.swapped_at is None else self.swapped_at
 
     def publish(self) -> None:
         """A new channel snapshot: what CoreShowChannels lists catches up with the channel.

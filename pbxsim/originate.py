@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .apps import run_app
-from .channels import Channel, State
+from .channels import UNKNOWN, Channel, State
 from .dialplan import DIALPLAN, extension_exists
 from .wire import ActionFrame, parse_callerid
 
@@ -125,10 +125,13 @@ def _response(world: World, req: Request, outcome: str, ch: Channel | None) -> N
             ("CallerIDName", ch.cid_name),
         ]
     else:
+        # 16: a failed Originate names its ChannelId and CallerID; without them (03, 08)
+        # the literal <unknown>.
+        num, name = req.callerid or (UNKNOWN, UNKNOWN)
         fields += [
-            ("Uniqueid", "<unknown>"),
-            ("CallerIDNum", "<unknown>"),
-            ("CallerIDName", "<unknown>"),
+            ("Uniqueid", req.channel_id or UNKNOWN),
+            ("CallerIDNum", num or UNKNOWN),
+            ("CallerIDName", name or UNKNOWN),
         ]
     world.emit("OriginateResponse", fields)
 
@@ -231,22 +234,34 @@ def _run(world: World, req: Request, ch: Channel) -> None:
         world.start_dialplan(ch, req.context, req.exten, req.priority)
 
 
+#: The context of the bench's PJSIP agent endpoints (16, 21: ``Context: agents-out``).
+AGENT_ENDPOINT_CONTEXT = "agents-out"
+
+
 async def _tech(world: World, req: Request) -> bool:
-    """A PJSIP (or other tech) phone: one channel, ringing and answering per the scenario."""
+    """A PJSIP agent phone, as in 16: busy (486), ringing unanswered (480 at the Originate's
+    Timeout), no contact (no channel at all) or answered. The scenario says which."""
     from .population import phone_plan
 
     endpoint = req.resource.split("/")[0].split("@")[-1]
-    ch = world.new_tech_channel(req.tech, endpoint, "default", "s", req.channel_id)
+    real = world.sip is not None and world.sip.wants(req, endpoint)
+    plan = ("answer", 0.0) if real else phone_plan(world, endpoint)
+    if plan[0] == "unreachable":
+        # 16 (2003, no contact): Reason 0 at once, no Newchannel, DialBegin or Hangup.
+        _response(world, req, "failed", None)
+        return False
+    ch = world.new_tech_channel(req.tech, endpoint, AGENT_ENDPOINT_CONTEXT, "s", req.channel_id)
     # A phone dialed into the hotline dialplan is a customer (a callback); else an agent.
     ch.role = "caller" if not req.application and req.context.startswith("hotline") else "agent"
     ch.agent_key = endpoint
     world.add_channel(ch)
+    world.newexten(ch, "AppDial2", "(Outgoing Line)")
+    ch.mode = "dial"
     _setup(world, req, ch, reverse=False)
     world.emit("DialBegin", ch.fields("Dest") + [("DialString", req.resource)])
     ch.answered = asyncio.get_running_loop().create_future()
     # With --sip, a phone with a SIP URI (dial string or scenario) is really called (pbxsim.sip).
-    if world.sip is None or world.sip.dial(ch, req) is None:
-        plan = phone_plan(world, endpoint)
+    if not real or world.sip.dial(ch, req) is None:
         world.spawn(_phone(world, ch, plan), f"phone {ch.name}")
     outcome = await _wait(world, ch, req.timeout)
     if outcome == "answer":
@@ -256,25 +271,53 @@ async def _tech(world: World, req: Request) -> bool:
         _response(world, req, "answer", ch)
         _run(world, req, ch)
         return True
-    if not ch.gone:
-        status = {"busy": "BUSY", "noanswer": "NOANSWER", "congestion": "CONGESTION",
-                  "failed": "CHANUNAVAIL"}.get(outcome, "CANCEL")  # fmt: skip
+    if ch.gone:
+        _response(world, req, outcome, None)
+    elif outcome == "busy":
+        # 16 (2001, 486 Busy Here): Reason 0, not the 5 of a Local Busy() (03).
+        ch.hangupcause, ch.techcause = 17, 486
+        world.chan_event("HangupRequest", ch, ("Cause", "17"), ("TechCause", "486"))
+        _response(world, req, "failed", None)
+        world.emit("DialEnd", ch.fields("Dest") + [("DialStatus", "BUSY")])
+        world.discard(ch, emit_hangup=True)
+    elif outcome == "noanswer":
+        # 16 (2002, rings past Timeout): Reason 3, cause 19 / 480, no DialEnd.
+        ch.hangupcause, ch.techcause = 19, 480
+        _response(world, req, "noanswer", None)
+        world.discard(ch, emit_hangup=True)
+        world.device_state(ch.device, "NOT_INUSE")
+    else:
+        # unrecorded: a PJSIP leg refused with another status (404, 503, 603…).
+        status = {"congestion": "CONGESTION", "failed": "CHANUNAVAIL"}.get(outcome, "CANCEL")
         world.emit("DialEnd", ch.fields("Dest") + [("DialStatus", status)])
-        ch.hangupcause = {"busy": 17, "noanswer": 19, "congestion": 34}.get(outcome, 16)
+        ch.hangupcause = {"congestion": 34}.get(outcome, 16)
         _response(world, req, outcome, None)
         world.discard(ch, emit_hangup=True)
-    else:
-        _response(world, req, outcome, None)
     return False
+
+
+def ring(world: World, ch: Channel, *, dial_state_first: bool) -> None:
+    """180 Ringing: DialState RINGING, Newstate Ringing and DeviceStateChange RINGING (16;
+    the first two came in either order)."""
+    if ch.gone or ch.state == State.RINGING:
+        return
+    if dial_state_first:
+        world.emit("DialState", ch.fields("Dest") + [("DialStatus", "RINGING")])
+        world.set_state(ch, State.RINGING)
+    else:
+        world.set_state(ch, State.RINGING)
+        world.emit("DialState", ch.fields("Dest") + [("DialStatus", "RINGING")])
+    world.device_state(ch.device, "RINGING")
 
 
 async def _phone(world: World, ch: Channel, plan: tuple[str, float]) -> None:
     outcome, delay = plan
     if outcome == "busy":
-        world.busy(ch)
+        if ch.answered is not None and not ch.answered.done():
+            ch.answered.set_result("busy")
         return
-    await world.sleep(0.05)
-    world.ringing(ch)
+    await world.sleep(0.005)  # unrecorded: 180 came within milliseconds in 16
+    ring(world, ch, dial_state_first=outcome == "noanswer")
     if outcome == "noanswer":
         return
     await world.sleep(delay)

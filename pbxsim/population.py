@@ -7,7 +7,9 @@
 - A caller hangs up after its patience runs out unless bridged to an agent; the
   clock starts again when the bridge ends (an after-call survey, say).
 - Agent phones ring, then answer after a delay, or never (the Originate times
-  out: Reason 3), or are busy (Reason 5). Bridged to a caller, the call lasts a
+  out: Reason 3), or are busy (Reason 5 for a Local phone running Busy(), 03;
+  Reason 0 with cause 17 / TechCause 486 for a PJSIP endpoint, 16); a PJSIP
+  endpoint may be ``unreachable`` (no contact: Reason 0 at once, no channel). Bridged to a caller, the call lasts a
   talk time; then the agent hangs up (the caller goes to the Bridge F() target)
   or the caller does (both legs end).
 """
@@ -44,6 +46,8 @@ async def agent_rings(world: World, phone: Channel) -> bool:
     if world.population is None or phone.peer is None:
         return True  # 03: the test bench's agent-phones answer at once
     outcome, delay = world.population.agent_plan(phone.peer.agent_key)
+    if outcome == "unreachable":
+        outcome = "answer"  # a Local phone has no contact to lack: it answers at once
     if outcome == "busy":
         world.busy(phone)
         await world.sleep(1e9)
@@ -144,7 +148,11 @@ class Population:
             self._task.cancel()
 
     def agent_plan(self, key: str) -> tuple[str, float]:
+        """How agent phone ``key`` takes the next call: ("answer", delay), ("busy", 0),
+        ("noanswer", 0) or ("unreachable", 0) (a PJSIP endpoint with no contact: 16)."""
         agent = self.scenario.agent(key)
+        if agent.unreachable:
+            return ("unreachable", 0.0)
         r = self.rng.random()
         if r < agent.busy_probability:
             return ("busy", 0.0)

@@ -6,6 +6,7 @@ seconds of simulated time; a duration is a number (fixed), ``[min, max]``
 (uniform) or a table ``{kind = "fixed"|"uniform"|"exponential", ...}``::
 
     context = "hotline-safe"          # where inbound calls enter
+    bridge_swap_s = 0.001             # MixMonitor on a caller being bridged fails (default 0: off)
     [arrivals]
     kind = "poisson"                  # or "trace" with calls = [{at = 1.5, number = "0901234567"}]
     calls_per_minute = 6
@@ -21,6 +22,7 @@ seconds of simulated time; a duration is a number (fixed), ``[min, max]``
     no_answer_probability = 0.1
     busy_probability = 0.05
     talk_time = [20, 60]
+    unreachable = false               # a PJSIP endpoint with no contact (Reason 0 at once)
     agent_hangs_up_probability = 0.5
     [agents.phones.1001]              # per extension / PJSIP endpoint
     answer_delay = 5
@@ -110,6 +112,8 @@ class Agent:
     talk_time: Dist = Dist("uniform", 20.0, 60.0)
     agent_hangs_up_probability: float = 0.5
     sip_uri: str = ""  #: with ``--sip``, ``PJSIP/<key>`` dials this real phone (pbxsim.sip)
+    #: a PJSIP endpoint with no contact (16's 2003): the Originate fails at once, Reason 0
+    unreachable: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,8 @@ class Scenario:
     trunk: str = "trunk"
     prompts: dict[str, float] = field(default_factory=dict)
     name: str = ""
+    #: seconds the agent leg's Bridge() swaps the caller's channel (MixMonitor: No such channel)
+    bridge_swap_s: float = 0.0
 
     def agent(self, key: str) -> Agent:
         return self.agents.get(key, self.default_agent)
@@ -140,8 +146,11 @@ class Scenario:
     def from_dict(cls, d: dict[str, Any], source: str = "<scenario>") -> Scenario:
         p = _Parser(source)
         p.only(
-            d, "", {"arrivals", "callers", "agents", "context", "dnid", "trunk", "prompts", "name"}
-        )
+            d,
+            "",
+            {"arrivals", "callers", "agents", "context", "dnid", "trunk", "prompts", "name",
+             "bridge_swap_s"},
+        )  # fmt: skip
         agents_d = p.table(d, "agents")
         p.only(agents_d, "agents", {"default", "phones"})
         default = p.agent(p.table(agents_d, "default", "agents."), "agents.default")
@@ -164,6 +173,7 @@ class Scenario:
                 str(k): p.number(prompts, str(k), None, "prompts.", minimum=0.0) for k in prompts
             },
             name=p.text(d, "name", ""),
+            bridge_swap_s=p.number(d, "bridge_swap_s", 0.0, minimum=0.0),
         )
 
 
@@ -352,6 +362,7 @@ class _Parser:
                 "talk_time",
                 "agent_hangs_up_probability",
                 "sip_uri",
+                "unreachable",
             },
         )
         w = where + "."
@@ -362,4 +373,11 @@ class _Parser:
             self.dist(d, "talk_time", base.talk_time, w),
             self.probability(d, "agent_hangs_up_probability", base.agent_hangs_up_probability, w),
             self.text(d, "sip_uri", "", w),
+            self.flag(d, "unreachable", base.unreachable, w),
         )
+
+    def flag(self, d: dict[str, Any], key: str, default: bool, prefix: str) -> bool:
+        value = d.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(prefix + key, f"must be true or false, not {value!r}")
+        return value

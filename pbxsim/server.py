@@ -171,6 +171,7 @@ class PBXSim:
         time_scale: float = 1.0,
         event_filter: Iterable[str] = (),
         sip: str | None = None,
+        bridge_swap_s: float | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -181,17 +182,22 @@ class PBXSim:
         self.users = dict(users if users is not None else {"hotline": "hotline-secret"})
         self.scenario = scenario
         self.globals: dict[str, str] = {}
-        self.world = World(
-            seed=seed,
-            time_scale=time_scale,
-            spool_dir=Path(spool_dir),
-            event_filter=frozenset(event_filter),
-            scenario=scenario,
-        )
+        self._world_args: dict[str, Any] = {
+            "seed": seed,
+            "time_scale": time_scale,
+            "spool_dir": Path(spool_dir),
+            "event_filter": frozenset(event_filter),
+            "scenario": scenario,
+            "bridge_swap_s": bridge_swap_s,
+        }
+        self.world = World(**self._world_args)
         self.handlers = handlers()
         self.sessions: set[Session] = set()
         self._server: asyncio.Server | None = None
         self._started = False
+        #: False while a (re)started PBX is still booting (:meth:`restart` with ``boot_s``):
+        #: a login then gets no FullyBooted; it comes later, broadcast (20)
+        self.booted = True
 
     async def start(self) -> None:
         """Listen, and start the world (caller arrivals if a scenario was given).
@@ -233,6 +239,54 @@ class PBXSim:
             session.abort()
         if server is not None:
             await server.wait_closed()
+
+    async def crash(self) -> None:
+        """``kill -9`` of Asterisk (20): every AMI socket closes with nothing before it, the
+        port stops listening (connect() is refused), and every call is lost without an
+        event. :meth:`restart` boots a new PBX on the same port."""
+        if self.sip is not None:
+            raise RuntimeError("crash() is not supported with the SIP side on")
+        await self.stop_listener()
+        old = self.world
+        old.listeners.clear()  # the dying process sends nothing more
+        await old.close()
+
+    async def restart(self, boot_s: float = 0.0) -> None:
+        """Start a fresh PBX on the same port after :meth:`crash` (20): new
+        CoreStartupDate/Time (it waits for the next wall-clock second if needed, as a real
+        boot takes longer than that), Uptime 0, no channels, CoreProcessedCalls 0.
+
+        With ``boot_s`` > 0 (simulated seconds) logins are accepted at once but the boot
+        ends later: such a login gets no FullyBooted after its response; at the end of the
+        boot every session gets PeerStatus ``Reachable`` for the scenario's reachable agent
+        phones, then FullyBooted with the header order ``Status, Uptime, LastReload``.
+        """
+        if self._server is not None:
+            raise RuntimeError("restart() after crash(): the PBX is still running")
+        last_start = int(self.world.started_at)
+        while int(time.time()) <= last_start:
+            await asyncio.sleep(int(time.time()) + 1.001 - time.time())
+        self.world = World(**self._world_args)
+        self.globals = {}
+        self._started = False
+        self.booted = boot_s <= 0
+        await self.start()
+        if not self.booted:
+            self.world.spawn(self._boot(boot_s), "boot")
+
+    async def _boot(self, boot_s: float) -> None:
+        w = self.world
+        await w.sleep(boot_s)
+        agents = getattr(self.scenario, "agents", None) or {}
+        # unrecorded: pbxsim cannot tell a Local agent phone's key from a PJSIP endpoint's;
+        # every scenario agent phone not marked unreachable is reported as 20's 2001/2002/2004.
+        for key in sorted(k for k, agent in agents.items() if not agent.unreachable):
+            w.emit("PeerStatus", [("ChannelType", "PJSIP"), ("Peer", f"PJSIP/{key}"),
+                                  ("PeerStatus", "Reachable")])  # fmt: skip
+        self.booted = True
+        uptime = str(int(time.time() - w.started_at))
+        w.emit("FullyBooted", [("Status", "Fully Booted"), ("Uptime", uptime),
+                               ("LastReload", uptime)])  # fmt: skip
 
     async def close(self) -> None:
         await self.stop_listener()

@@ -42,12 +42,18 @@ PRIVILEGE = {
     "DTMFBegin": "dtmf,all",
     "DTMFEnd": "dtmf,all",
     "FullyBooted": "system,all",
+    "PeerStatus": "system,all",
     "SuccessfulAuth": "security,all",
     "RequestBadFormat": "security,all",
     "UserEvent": "user,all",
 }
 
 Listener = Callable[[str, bytes], None]
+
+
+def tech_cause(ch: Channel) -> Fields:
+    """16: a PJSIP leg ended by a SIP status adds ``TechCause`` after the Cause headers."""
+    return [("TechCause", str(ch.techcause))] if ch.techcause is not None else []
 
 
 class World:
@@ -61,6 +67,7 @@ class World:
         spool_dir: Path = Path("var/spool"),
         event_filter: frozenset[str] = frozenset(),
         scenario: Any = None,
+        bridge_swap_s: float | None = None,
     ) -> None:
         if time_scale <= 0:
             raise ValueError("time_scale must be > 0")
@@ -69,6 +76,12 @@ class World:
         self.spool_dir = Path(spool_dir)
         self.event_filter = frozenset(event_filter)
         self.scenario = scenario
+        #: simulated seconds an agent leg's Bridge() takes to swap the caller's channel, during
+        #: which MixMonitor on the caller answers "No such channel"; 0 = off (the default).
+        #: The scenario's ``bridge_swap_s`` applies unless given here.
+        self.bridge_swap_s = float(
+            bridge_swap_s if bridge_swap_s is not None else getattr(scenario, "bridge_swap_s", 0.0)
+        )
         self.prompts = Prompts(getattr(scenario, "prompts", None))
         self.channels: dict[str, Channel] = {}
         self.bridges: dict[str, Bridge] = {}
@@ -305,7 +318,11 @@ class World:
         if emit_hangup:
             cause = ch.hangupcause
             self.chan_event(
-                "Hangup", ch, ("Cause", str(cause)), ("Cause-txt", CAUSE_TXT.get(cause, "Unknown"))
+                "Hangup",
+                ch,
+                ("Cause", str(cause)),
+                ("Cause-txt", CAUSE_TXT.get(cause, "Unknown")),
+                *tech_cause(ch),
             )
         ch.gone = True
         self.channels.pop(ch.name, None)
@@ -377,6 +394,7 @@ class World:
             ch,
             ("Cause", str(cause_now)),
             ("Cause-txt", CAUSE_TXT.get(cause_now, "Unknown")),
+            *tech_cause(ch),
         )
         ch.gone = True
         self.channels.pop(ch.name, None)

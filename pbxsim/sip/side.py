@@ -148,13 +148,21 @@ class SipSide:
         return self.submit(fn, *args).result(timeout)
 
     # -- outbound ---------------------------------------------------------------------
-    def dial(self, ch: Channel, req: Request) -> SipLeg | None:
-        """Place the Originate's call to a real SIP phone, or ``None`` if ``ch`` is not one."""
-        uri = dial_target(req.resource)
+    def _uri(self, resource: str, endpoint: str) -> str | None:
+        uri = dial_target(resource)
         if uri is None:
             agents = getattr(self.world.scenario, "agents", None) or {}
-            agent = agents.get(ch.agent_key)
+            agent = agents.get(endpoint)
             uri = getattr(agent, "sip_uri", "") or None
+        return uri
+
+    def wants(self, req: Request, endpoint: str) -> bool:
+        """Whether the Originate dials a real SIP phone (a URI in the dial string or scenario)."""
+        return self._uri(req.resource, endpoint) is not None
+
+    def dial(self, ch: Channel, req: Request) -> SipLeg | None:
+        """Place the Originate's call to a real SIP phone, or ``None`` if ``ch`` is not one."""
+        uri = self._uri(req.resource, ch.agent_key)
         if uri is None:
             return None
         leg = SipLeg(self, self._next_leg(), ch, inbound=False, remote=split_uri(uri)[1])
@@ -184,7 +192,9 @@ class SipSide:
     def on_progress(self, leg_id: int, code: int) -> None:
         leg = self.legs.get(leg_id)
         if leg is not None and not leg.ch.gone and leg.ch.state != State.UP:
-            self.world.ringing(leg.ch)
+            from ..originate import ring
+
+            ring(self.world, leg.ch, dial_state_first=False)  # 16
 
     def on_confirmed(self, leg_id: int) -> None:
         leg = self.legs.get(leg_id)
