@@ -10,7 +10,9 @@ Rules:
    unchanged, so the agent keeps its place in the longest-idle order.
 4. ``rna_count`` counts consecutive failed offers; an answer, a login or a
    READY after a pause resets it. Reaching ``AcdConfig.rna_pause_after``
-   takes input RNA_LIMIT instead of OFFER_FAILED (-> PAUSED "ring-no-answer").
+   takes input RNA_LIMIT instead of OFFER_FAILED (-> PAUSED "ring-no-answer",
+   or "device-busy" / "offer-failed" by the last failure); an unreachable
+   device takes RNA_LIMIT at once ("device-unreachable").
 5. ON_CALL only ends with the call: no pause or logout in the middle of it.
 """
 

@@ -351,8 +351,9 @@ class Acd:
     ) -> list[Command]:
         agent.rna_count += 1
         limit = self._config.rna_pause_after
-        if limit and agent.rna_count >= limit:
-            out = self._step_agent(agent, AgentInput.RNA_LIMIT, now, "ring-no-answer")
+        if failure is OfferFailure.UNREACHABLE or (limit and agent.rna_count >= limit):
+            # An unreachable phone would fail every offer at once: pause it now.
+            out = self._step_agent(agent, AgentInput.RNA_LIMIT, now, _PAUSE_REASON[failure])
         else:
             out = self._step_agent(agent, AgentInput.OFFER_FAILED, now, failure.value)
         out += self._requeue(call, agent, now)
@@ -462,6 +463,16 @@ class Acd:
         if call.max_wait_at is not None and call.max_wait_at > now:
             seconds = min(seconds, call.max_wait_at - now)
         return seconds
+
+
+#: the pause reason an agent gets when offers to its device keep failing
+_PAUSE_REASON = {
+    OfferFailure.NO_ANSWER: "ring-no-answer",
+    OfferFailure.NO_REPORT: "ring-no-answer",
+    OfferFailure.BUSY: "device-busy",
+    OfferFailure.UNREACHABLE: "device-unreachable",
+    OfferFailure.FAILED: "offer-failed",
+}
 
 
 def _overdue(call: Call, now: float) -> bool:

@@ -19,8 +19,11 @@ class OfferFailure(Enum):
 
     #: the agent's phone rang for ``offer_timeout_s`` and nobody answered
     NO_ANSWER = "no-answer"
-    #: the device was busy
+    #: the device was busy (SIP 486; for PJSIP ``OriginateResponse`` says only
+    #: Reason 0 and the leg's ``Hangup`` Cause 17 / TechCause 486 tells: transcript 16)
     BUSY = "busy"
+    #: the device has no contact: Reason 0 within a millisecond, no channel (16)
+    UNREACHABLE = "unreachable"
     #: the originate failed (unregistered device, congestion...)
     FAILED = "failed"
     #: the shell never reported back; set by the core itself on its grace deadline

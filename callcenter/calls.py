@@ -43,6 +43,9 @@ class AmiEvent(Protocol):
 #: the Hangup cause text of a channel found gone by :meth:`CallTracker.resync`
 GONE_AT_RESYNC = "gone at resync"
 
+#: how many hung-up channels' causes :attr:`CallTracker.ended` keeps
+_ENDED_KEPT = 4096
+
 #: Event names the tracker reads; the client subscribes to these only.
 TRACKED_EVENTS = frozenset(
     {
@@ -172,6 +175,9 @@ class CallTracker:
         self.calls: dict[str, Call] = {}
         self.channels: dict[str, Channel] = {}  # by uniqueid
         self._agi_seen: set[str] = set()
+        #: (Cause, TechCause) of recently hung-up channels, by Uniqueid, newest last:
+        #: tells a busy PJSIP agent leg from others (transcript 16)
+        self.ended: dict[str, tuple[int, str]] = {}
 
     def channel_by_name(self, name: str) -> Channel | None:
         for ch in self.channels.values():
@@ -285,7 +291,11 @@ class CallTracker:
         if ch is None:
             return []
         cause = ev.get("Cause") or "0"
-        return self._remove(ch, int(cause) if cause.isdigit() else 0, ev.get("Cause-txt") or "")
+        code = int(cause) if cause.isdigit() else 0
+        self.ended[uid] = (code, ev.get("TechCause") or "")
+        if len(self.ended) > _ENDED_KEPT:
+            del self.ended[next(iter(self.ended))]
+        return self._remove(ch, code, ev.get("Cause-txt") or "")
 
     def _remove(self, ch: Channel, cause: int, cause_txt: str) -> list[DomainEvent]:
         self.channels.pop(ch.uniqueid, None)

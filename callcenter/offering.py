@@ -4,8 +4,8 @@ The screen-pop goes to the agent's desktop at the moment the Originate is sent,
 so the card is on screen while the phone rings. ``Originate <device>
 Application=Bridge Data=<caller>,F(<after-call>^s^1)`` with ``ChannelId`` set,
 so the agent leg's Uniqueid is known before the channel exists (transcript 06).
-``OriginateResponse`` Reason 4 answered, 5 busy, 3 no answer, 0 failed
-(transcripts 03, 08). A mixin of :class:`callcenter.controller.Controller`.
+``OriginateResponse`` Reason 4 answered, 3 no answer, 5 busy (Local), 0 busy,
+unreachable or failed, told apart by the agent leg (transcripts 03, 08, 16). A mixin of :class:`callcenter.controller.Controller`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ from callcenter.callflow import LiveCall, Node, Offer
 
 log = logging.getLogger(__name__)
 
-#: Originate reasons (transcripts 03 and 08): 3 no answer, 5 busy, 0 failed
+#: Originate reasons (transcripts 03, 08, 16): 3 no answer, 5 busy (a Local
+#: channel running Busy()); 0 is busy, unreachable or failed: see the leg
 _FAILURES = {"3": acd.OfferFailure.NO_ANSWER, "5": acd.OfferFailure.BUSY}
+#: Hangup Cause 17, "User busy" (transcript 16)
+_USER_BUSY = 17
 
 
 class Offering:
@@ -93,9 +96,34 @@ class Offering:
             return
         if ev.get("Response") == "Success":
             self._offer_result(call, offer, acd.OfferAnswered(call.call_id, cmd.agent_id))
-        else:
-            reason = _FAILURES.get(ev.get("Reason") or "", acd.OfferFailure.FAILED)
-            self._offer_result(call, offer, acd.OfferFailed(call.call_id, cmd.agent_id, reason))
+            return
+        reason = _FAILURES.get(ev.get("Reason") or "")
+        if reason is None:
+            reason = await self._failure_kind(node, offer.channel_uid)
+        self._offer_result(call, offer, acd.OfferFailed(call.call_id, cmd.agent_id, reason))
+
+    async def _failure_kind(self, node: Node, uid: str) -> acd.OfferFailure:
+        """Tell a Reason-0 failure apart by the agent leg (transcript 16).
+
+        A PJSIP leg answered ``486 Busy Here`` hangs up with Cause 17 /
+        TechCause 486; an endpoint with no contact creates no channel at all;
+        anything else is a plain failure. The leg's ``Hangup`` comes in the same
+        millisecond as the ``OriginateResponse``, before or after it (21): a leg
+        still up is given a moment to hang up.
+        """
+        for _ in range(20):
+            if uid not in node.tracker.channels:
+                break
+            await asyncio.sleep(0.05)
+        ended = node.tracker.ended.get(uid)
+        if ended is None:
+            if uid in node.tracker.channels:
+                return acd.OfferFailure.FAILED
+            return acd.OfferFailure.UNREACHABLE
+        cause, tech = ended
+        if cause == _USER_BUSY or tech == "486":
+            return acd.OfferFailure.BUSY
+        return acd.OfferFailure.FAILED
 
     async def _offer_fate(
         self, node: Node, call: LiveCall, offer: Offer, cmd: acd.OfferCall

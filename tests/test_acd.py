@@ -186,6 +186,41 @@ def test_no_answer_moves_the_call_to_the_next_agent_and_pauses_after_two() -> No
     assert acd.agent("a1", 60).rna_count == 0
 
 
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [
+        (OfferFailure.NO_ANSWER, "ring-no-answer"),
+        (OfferFailure.BUSY, "device-busy"),
+        (OfferFailure.FAILED, "offer-failed"),
+    ],
+)
+def test_repeated_failures_pause_the_agent_with_a_reason_naming_the_failure(
+    failure: OfferFailure, reason: str
+) -> None:
+    # Broke: a busy PJSIP phone (OriginateResponse Reason 0, transcript 16) was
+    # counted and shown as ring-no-answer.
+    acd = make_acd(("a1", "a2"))
+    login_all(acd, ("a1", "a2"))
+    acd.handle(CallQueued("c1", "support", "1"), 10)
+    cmds = acd.handle(OfferFailed("c1", "a1", failure), 11)
+    assert cmds[0] == AgentStateChanged("a1", S.OFFERED, S.READY, 11, failure.value, "c1")
+    acd.handle(OfferAnswered("c1", "a2"), 12)
+    acd.handle(CallQueued("c2", "support", "2"), 20)
+    cmds = acd.handle(OfferFailed("c2", "a1", failure), 21)
+    assert cmds[0] == AgentStateChanged("a1", S.OFFERED, S.PAUSED, 21, reason, "c2")
+
+
+def test_an_unreachable_device_pauses_the_agent_at_the_first_failure() -> None:
+    acd = make_acd(("a1", "a2"))
+    login_all(acd, ("a1", "a2"))
+    acd.handle(CallQueued("c1", "support", "1"), 10)
+    cmds = acd.handle(OfferFailed("c1", "a1", OfferFailure.UNREACHABLE), 10.001)
+    assert cmds[0] == AgentStateChanged(
+        "a1", S.OFFERED, S.PAUSED, 10.001, "device-unreachable", "c1"
+    )
+    assert offered_to(cmds) == [("c1", "a2")]
+
+
 def test_an_answer_resets_the_ring_no_answer_count() -> None:
     acd = make_acd(("a1",), wrap_up_s=0.0)
     acd.handle(AgentLogin("a1"), 0)
