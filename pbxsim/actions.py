@@ -223,12 +223,22 @@ def _null(value: str | None) -> str:
 def _status_fields(s: Session, ch: Channel) -> Fields:
     native = "(slin)" if ch.tech == "Local" else "(ulaw)"
     fmt = native.strip("()")
+    read_trans = write_trans = ""
+    if (
+        ch.tech != "Local"
+        and ch.bridge is not None
+        and any(o.tech == "Local" for o in ch.bridge.channels if o is not ch)
+    ):
+        # 21: a PJSIP leg bridged with a Local channel translates ulaw <-> slin.
+        fmt = "slin"
+        read_trans, write_trans = "(ulaw@8000)->(slin@8000)", "(slin@8000)->(ulaw@8000)"
     return [
         ("Event", "Status"), ("Privilege", "Call"), *ch.fields(), ("Type", ch.tech), ("DNID", ch.dnid),
         ("EffectiveConnectedLineNum", ch.conn_num), ("EffectiveConnectedLineName", ch.conn_name),
         ("TimeToHangup", "0"), ("BridgeID", ch.bridge.uniqueid if ch.bridge else ""),
         ("Application", _null(ch.app)), ("Data", _null(ch.appdata)), ("Nativeformats", native),
-        ("Readformat", fmt), ("Readtrans", ""), ("Writeformat", fmt), ("Writetrans", ""),
+        ("Readformat", fmt), ("Readtrans", read_trans), ("Writeformat", fmt),
+        ("Writetrans", write_trans),
         ("Callgroup", "0"), ("Pickupgroup", "0"), ("Seconds", str(int(s.world.now() - ch.since))),
     ]  # fmt: skip
 
@@ -250,7 +260,8 @@ async def status(s: Session, a: ActionFrame) -> None:
     for ch in chans:
         fields = _status_fields(s, ch)
         for v in wanted:
-            fields.append(("Variable", f"{v}={getvar(w, ch, v) or ''}"))
+            value = getvar(w, ch, v)  # 21: a variable that is not set shows as (null)
+            fields.append(("Variable", f"{v}={'(null)' if value is None else value}"))
         if all_vars:  # 06: the channel's own variables, most recently set first
             fields += [("Variable", f"{k}={v}") for k, v in reversed(ch.variables.items())]
         s.send(fields + aid(a))  # Status puts ActionID last (06)
@@ -263,6 +274,22 @@ async def bridge_list(s: Session, a: ActionFrame) -> None:
     for b in bridges:
         s.send([("Event", "BridgeListItem"), *aid(a), *b.fields()])
     list_complete(s, a, "BridgeListComplete", len(bridges))
+
+
+async def bridge_info(s: Session, a: ActionFrame) -> None:
+    """21: the bridge's channels, then BridgeInfoComplete repeating the bridge's fields."""
+    # unrecorded: the two error texts (bridges.c's manager_bridge_info).
+    got = required(s, a, ("BridgeUniqueid", "BridgeUniqueid must be provided"))
+    if got is None:
+        return
+    bridge = s.world.bridges.get(got[0])
+    if bridge is None:
+        error(s, a, f"Bridge {got[0]} not found")
+        return
+    list_start(s, a, "Bridge channel listing will follow")
+    for ch in bridge.channels:
+        s.send([("Event", "BridgeInfoChannel"), *aid(a), *ch.fields()])
+    list_complete(s, a, "BridgeInfoComplete", len(bridge.channels), *bridge.fields())
 
 
 async def queue_status(s: Session, a: ActionFrame) -> None:
@@ -356,7 +383,8 @@ def handlers() -> dict[str, Handler]:
         "login": login, "challenge": challenge, "logoff": logoff, "ping": ping, "events": events,
         "coresettings": core_settings, "corestatus": core_status, "listcommands": list_commands,
         "userevent": user_event, "coreshowchannels": core_show_channels, "status": status,
-        "bridgelist": bridge_list, "queuestatus": queue_status, "queuesummary": queue_summary,
+        "bridgelist": bridge_list, "bridgeinfo": bridge_info,
+        "queuestatus": queue_status, "queuesummary": queue_summary,
         "queueadd": queue_add, "queueremove": queue_remove, "queuepause": queue_pause,
         "command": command,
     }  # fmt: skip
