@@ -73,12 +73,18 @@ class LiveCall:
     agent_id: str | None = None
     offer: Offer | None = None
     recording: Recording | None = None
+    #: the MixMonitor was asked for (once caller and agent are both in the bridge)
+    recording_asked: bool = False
     job: asyncio.Task[Any] | None = None
     #: set while the caller's channel sits in AsyncAGI and can take commands
     agi_ready: asyncio.Event = field(default_factory=asyncio.Event)
     #: ``SET MUSIC ON`` is in effect (every prompt and every bridge ends it: 21, 22)
     music_on: bool = False
     outcome: str | None = None
+
+    def connected(self) -> bool:
+        """Talking to an agent right now."""
+        return self.stage is Stage.CONNECTED
 
     def card_json(self) -> dict[str, Any] | None:
         card = self.card

@@ -33,6 +33,7 @@ from callcenter.calls import (
     TRACKED_EVENTS,
     AgiEnded,
     AgiStarted,
+    Bridged,
     CallEnded,
     ChannelHungUp,
     DomainEvent,
@@ -187,6 +188,8 @@ class Controller(CallerFlow, Offering, Recovery):
             return
         elif isinstance(de, AgiEnded) and de.uniqueid == call.uniqueid:
             call.agi_ready.clear()
+        elif isinstance(de, Bridged) and de.uniqueid == call.uniqueid:
+            self._record_if_bridged(node, call)
         elif isinstance(de, Unbridged) and de.uniqueid == call.uniqueid:
             if call.stage is Stage.CONNECTED:
                 # the agent left: Bridge's F() sends the caller to after-call
@@ -270,7 +273,21 @@ class Controller(CallerFlow, Offering, Recovery):
                 call.call_id, answered_at=utcnow(), agent_id=_int(cmd.agent_id), wait_s=cmd.wait_s
             )
         )
-        self._spawn(self.recorder.start(self.nodes[call.node].client, call), f"rec {call.call_id}")
+        self._record_if_bridged(self.nodes[call.node], call)
+
+    def _record_if_bridged(self, node: Node, call: LiveCall) -> None:
+        """Start the recording once the agent answered and the caller is in the bridge.
+
+        The caller's ``BridgeEnter`` comes after ``Bridge()`` swapped its channel,
+        so a MixMonitor sent then finds it (see :meth:`Recorder.start`).
+        """
+        if call.recording_asked or call.stage is not Stage.CONNECTED:
+            return
+        ch = node.tracker.channels.get(call.uniqueid)
+        if ch is None or ch.bridge is None:
+            return
+        call.recording_asked = True
+        self._spawn(self.recorder.start(node.client, call), f"rec {call.call_id}")
 
     def _do_outcome(self, cmd: acd.CallOutcome) -> None:
         call = self.calls.get(cmd.call_id)

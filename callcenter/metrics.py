@@ -54,6 +54,11 @@ class Metrics:
             "hotline_screen_pops", "Screen-pops that reached an agent's open desktop.", registry=r
         )
         self.recordings = Counter("hotline_recordings", "Recordings started.", registry=r)
+        self.recordings_missing = Counter(
+            "hotline_recordings_missing",
+            "Bridged calls whose MixMonitor could not be started (an error to alert on).",
+            registry=r,
+        )
         self.loop_lag = Histogram(
             "hotline_event_loop_lag_seconds",
             "How late the asyncio event loop woke a sleeping task.",
@@ -91,6 +96,9 @@ class Metrics:
 
     def recording_started(self) -> None:
         self.recordings.inc()
+
+    def recording_missing(self) -> None:
+        self.recordings_missing.inc()
 
     def loop_lag_observed(self, lag_s: float) -> None:
         self.loop_lag.observe(max(0.0, lag_s))

@@ -22,12 +22,17 @@ import wave
 from pathlib import Path
 from typing import Any
 
-from callcenter.ami import AMIError
+from callcenter.ami import ActionError, AMIError
 from callcenter.callflow import LiveCall, Recording
 from callcenter.storage.writes import RecordRecording
 
 log = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+#: ``b``: only while bridged; ``i(MIXMON_ID)``: the response names the MixMonitorID (18)
+OPTIONS = "bi(MIXMON_ID)"
+#: MixMonitor tries when refused for a missing channel, ``RETRY_S`` × n apart
+START_TRIES = 5
+RETRY_S = 0.1
 
 
 def file_facts(path: Path) -> tuple[int, str, float | None]:
@@ -61,15 +66,38 @@ class Recorder:
         return _UNSAFE.sub("_", f"hotline-{call.node}-{call.linkedid}") + ".wav"
 
     async def start(self, client: Any, call: LiveCall) -> None:
+        """Start the call's MixMonitor; the caller is already in the agent's bridge.
+
+        Called on the caller's ``BridgeEnter``, not on the agent's answer: while
+        ``Bridge()`` pulls the caller in, Asterisk swaps its channel structure
+        and a ``MixMonitor`` landing in that instant fails with ``No such
+        channel`` (seen on a real Asterisk 22, about one call in twenty). Such a
+        refusal is retried while the call is still connected. ``i(MIXMON_ID)``
+        makes the response carry the ``MixMonitorID`` (transcript 18).
+        """
         name = self.file_name(call)
         path = f"{self.recordings_dir}/{name}"
         started = dt.datetime.now(dt.UTC)
-        try:
-            resp = await client.send_action(
-                "MixMonitor", {"Channel": call.channel, "File": path, "Options": "b"}
-            )
-        except AMIError as exc:
-            log.warning("call %s: MixMonitor failed: %s", call.call_id, exc)
+        resp = None
+        for attempt in range(START_TRIES):
+            try:
+                resp = await client.send_action(
+                    "MixMonitor", {"Channel": call.channel, "File": path, "Options": OPTIONS}
+                )
+                break
+            except ActionError as exc:
+                if "no such channel" not in str(exc).lower() or attempt + 1 == START_TRIES:
+                    log.error("call %s: MixMonitor failed: %s", call.call_id, exc)
+                    break
+                log.info("call %s: MixMonitor refused (%s), trying again", call.call_id, exc)
+                await asyncio.sleep(RETRY_S * (attempt + 1))
+                if not call.connected():
+                    return
+            except AMIError as exc:
+                log.error("call %s: MixMonitor failed: %s", call.call_id, exc)
+                break
+        if resp is None:
+            self.metrics.recording_missing()
             return
         rec = Recording(path, f"{self.local_dir}/{name}", started, resp.get("MixMonitorID"))
         call.recording = rec

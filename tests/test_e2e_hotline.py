@@ -103,3 +103,24 @@ async def test_a_missing_prompt_never_drops_the_caller(tmp_path, db_url):
                 await s.scalars(select(CallEvent).where(CallEvent.kind == "prompt_failed"))
             )
         assert len(failed) == 2 and all("no-such-welcome" in e.data["prompt"] for e in failed)
+
+
+async def test_every_answered_call_is_recorded_despite_the_bridge_swap(tmp_path, db_url):
+    # Broke on a real Asterisk 22: about one call in twenty had no recording, because
+    # the MixMonitor sent at the agent's answer landed while Bridge() swapped the
+    # caller's channel ("No such channel"). pbxsim reproduces that window here.
+    def world(numbers: list[str]) -> dict:
+        return scenario(numbers, bridge_swap_s=0.3)
+
+    async with hotline_rig(tmp_path, db_url, world) as rig:
+        await wait_until(lambda: rig.ctl.counters["outcomes"] >= 6, 90, "six outcomes")
+        await drain(rig)
+        facts = await sql_facts(rig)
+        assert_one_outcome_each(facts)
+        answered = {c.id for c in facts["calls"] if c.outcome == "answered"}
+        assert answered
+        recorded = {r.call_id for r in facts["recordings"]}
+        assert answered <= recorded, f"answered without a recording: {answered - recorded}"
+        assert check_recordings(rig, facts["recordings"]) == len(answered)
+        assert all(r.mixmonitor_id for r in facts["recordings"]), "MixMonitorID not kept"
+        assert "hotline_recordings_missing_total 0.0" in rig.hotline.metrics.render().decode()
