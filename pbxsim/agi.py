@@ -270,6 +270,7 @@ async def play(
     With ``reader`` given (GET DATA), digits keep arriving in it after the prompt.
     """
     own = reader is None
+    world.sends_audio(ch)
     listening = DigitReader(world, ch, escape) if reader is None else reader
     start = world.now()
 

@@ -193,12 +193,23 @@ async def say(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
     if argv[1].upper() == "NUMBER":
         if not what.lstrip("-").isdigit():
             return USAGE
-        units = len(what) + 1
+        # A number below 10 is its digit's file (17: SAY NUMBER 3 plays digits/3); longer
+        # ones are approximated by one more unit than they have digits.
+        seconds = (
+            _say_seconds(world, what.lstrip("-"))
+            if len(what.lstrip("-")) == 1
+            else (len(what) + 1) * SAY_DIGIT
+        )
     else:
-        units = len(what)
+        seconds = _say_seconds(world, what)
     prompt_stops_music(world, ch)  # unrecorded: SAY with the music on (22 had it off)
-    digit, _ = await play(world, ch, r, units * SAY_DIGIT, argv[3], stream=False)
+    digit, _ = await play(world, ch, r, seconds, argv[3], stream=False)
     return ok(f"result={ord(digit) if digit else 0}")
+
+
+def _say_seconds(world: World, digits: str) -> float:
+    """SAY DIGITS plays ``digits/<d>`` per character (17: ``42`` took 1.545 s)."""
+    return sum(world.prompts.duration(f"digits/{d}") or SAY_DIGIT for d in digits)
 
 
 async def set_variable(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .audio import prompt_audio
-from .channels import Channel
+from .channels import Channel, State
 
 if TYPE_CHECKING:
     from .world import World
@@ -31,7 +31,13 @@ async def app_answer(world: World, ch: Channel, data: str) -> None:
 
         if not await agent_rings(world, ch):
             return None
+    ringing = ch.state in (State.RING, State.RINGING)
     world.answer(ch)
+    if ringing and ch.half == 2:
+        # __ast_answer waits for media up to 500 ms: the caller-sim half's Answer() ends when
+        # the PBX side first sends audio (15: SET MUSIC ON, 0.12 s; 17: SAY NUMBER, 0.3 s)
+        # or after 0.5 s (16, 20, 22).
+        await world.wait_media(ch, 0.5)
 
 
 async def app_agi(world: World, ch: Channel, data: str) -> None:
@@ -81,6 +87,7 @@ async def app_busy(world: World, ch: Channel, data: str) -> str:
 
 async def app_playback(world: World, ch: Channel, data: str) -> int:
     world.moh(ch, False)  # unrecorded: Playback under SET MUSIC ON (22 shows STREAM FILE)
+    world.sends_audio(ch)
     ok = True
     for name in data.split(",")[0].split("&"):
         seconds = world.prompts.duration(name)

@@ -50,8 +50,8 @@ BUILTIN_PROMPTS: dict[str, float] = {
     "thank-you-for-calling": 1.3,
     "queue-thankyou": 2.4,
     "queue-youarenext": 1.5,
-    "queue-thereare": 0.9,
-    "queue-callswaiting": 1.6,
+    "queue-thereare": 2.255,  # 22: AGIExecStart to AGIExecEnd of an uncut STREAM FILE
+    "queue-callswaiting": 2.471,  # 22
     "queue-holdtime": 2.2,
     "queue-minutes": 0.7,
     "queue-seconds": 0.7,
@@ -65,7 +65,8 @@ BUILTIN_PROMPTS: dict[str, float] = {
     "silence/1": 1.0,
 }
 for _d in range(10):
-    BUILTIN_PROMPTS[f"digits/{_d}"] = 0.55
+    BUILTIN_PROMPTS[f"digits/{_d}"] = 0.77  # 17: SAY DIGITS 42 took 1.545 s
+BUILTIN_PROMPTS["digits/3"] = 0.836  # 17, 22: SAY NUMBER 3
 for _s in range(2, 11):
     BUILTIN_PROMPTS[f"silence/{_s}"] = float(_s)
 

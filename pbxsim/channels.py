@@ -111,6 +111,8 @@ class Channel:
     gone: bool = False
     moh: bool = False
     dtmf_sink: Any = None  #: callable(digit) while an AGI command reads digits
+    #: resolved when the other Local half sends audio; Answer() waits on it (__ast_answer)
+    media_waiter: asyncio.Future[None] | None = None
     #: where the dialplan continues when the bridge ends: (ctx, exten, prio) or "hangup"
     after_bridge: Any = None
     recordings: list[Recording] = field(default_factory=list)

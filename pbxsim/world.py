@@ -249,7 +249,26 @@ class World:
         for _ in range(times):
             self.emit("DeviceStateChange", [("Device", device), ("State", state)])
 
+    def sends_audio(self, ch: Channel) -> None:
+        """``ch`` starts sending audio (a prompt, music): the other Local half's Answer()
+        stops waiting for media."""
+        other = ch.peer if ch.half == 1 else None
+        waiter = other.media_waiter if other is not None else None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait_media(self, ch: Channel, seconds: float) -> None:
+        """Wait until the other half sends audio, or ``seconds`` of simulated time."""
+        ch.media_waiter = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait({ch.media_waiter}, timeout=seconds / self.time_scale)
+        finally:
+            ch.media_waiter.cancel()
+            ch.media_waiter = None
+
     def moh(self, ch: Channel, on: bool, klass: str = "default") -> None:
+        if on:
+            self.sends_audio(ch)
         if on and not ch.moh:
             ch.moh = True
             self.chan_event("MusicOnHoldStart", ch, ("Class", klass))

@@ -8,6 +8,13 @@ to pbxsim's), and for lists the same number of items, item header names and
 for AGI: the same AsyncAGIExec result (``endpos`` of an interrupted stream
 aside: it is a time).
 
+From transcript 15 on, values too: each CoreShowChannel / Status / BridgeInfoChannel /
+BridgeListItem item, matched by channel, has Asterisk's ChannelState, Context, Exten,
+Priority, Application(Data) / Data, BridgeId (set or empty), Uniqueid and Linkedid
+(mapped) and Variable lines; each OriginateResponse has the same Response, Reason,
+Channel, Uniqueid, CallerIDNum and CallerIDName and reaches the same sessions; each
+AsyncAGIExec reaches the same sessions, or, like Asterisk's, never comes.
+
 Channel names are mapped by creation order (the n-th Local pair of the
 transcript is pbxsim's n-th). Actions are paced on the transcript's clock,
 ``SPEED`` times faster, and each waits until pbxsim has emitted as many
@@ -26,13 +33,36 @@ from urllib.parse import unquote
 
 import pytest
 
+from pbxsim.scenario import Scenario
 from pbxsim.server import PBXSim
 from pbxsim.testing import AMIClient, Msg, read_actions, read_ami, read_timeline
 
 HERE = Path(__file__).parent / "ami-transcripts"
 SPEED = 10.0
 MILESTONES = ("AsyncAGIStart", "AsyncAGIExec", "OriginateResponse", "BridgeEnter")
-LOCAL = re.compile(r"Local/[^\s;@/]+@[\w-]+-[0-9a-f]{8}")
+LOCAL = re.compile(r"Local/[^\s;@/]+@[\w-]+-[0-9a-f]{8}|PJSIP/\w+-[0-9a-f]{8}")
+#: Transcripts whose list items, OriginateResponses and AGI results are compared value by value.
+VALUES_FROM = "15"
+#: The bench's PJSIP agent phones (README, "Added for transcripts 15-20"): 2001 answers 486,
+#: 2002 rings and never answers, 2003 has no contact, 2004 answers after 1 s.
+PJSIP_BENCH = Scenario.from_dict(
+    {
+        "agents": {
+            "default": {"answer_delay": 0, "talk_time": 1e6},
+            "phones": {
+                "2001": {"busy_probability": 1.0},
+                "2002": {"no_answer_probability": 1.0},
+                "2003": {"unreachable": True},
+                "2004": {"answer_delay": 1.0},
+            },
+        }
+    }
+)
+#: Item fields compared from transcript 15 on (BridgeId/BridgeID: set or not).
+ITEM_FIELDS = ("ChannelState", "ChannelStateDesc", "Context", "Exten", "Priority", "Application",
+               "ApplicationData", "Data", "Uniqueid", "Linkedid", "BridgeNumChannels",
+               "BridgeType", "BridgeTechnology")  # fmt: skip
+ORIGINATE_FIELDS = ("Response", "Reason", "Channel", "Uniqueid", "CallerIDNum", "CallerIDName")
 
 #: Deliberate deviations: (transcript, ActionID) -> why pbxsim answers otherwise.
 _NO_QUEUE = "app_queue is not simulated (the controller does its own ACD)"
@@ -69,25 +99,20 @@ SCENARIOS = [
     "08-errors",
     "12-reconnect-resync",
     "13-agi-missing-prompt",
+    "15-restart-during-hold",
+    "16-agent-leg-failures-pjsip",
+    "17-agi-prompts-and-say",
+    "18-mixmonitor-ids",
+    "20-pbx-restart",
+    "21-restart-while-talking",
+    "22-hold-with-announcements",
 ]
 SKIPPED = {
     "09-load": "load capture (200 calls); its action shapes are covered by 02/13",
     "10-burst": "load capture (200 calls in 1 s); covered by 02/13",
     "11-pjsip-loopback-asyncagi": "real SIP/RTP (pjsua2), not part of this AMI simulator",
     "14-eventfilter": "load capture; the event filter is checked in test_pbxsim_world",
-    **{
-        name: "not replayed yet"
-        for name in (
-            "15-restart-during-hold",
-            "16-agent-leg-failures-pjsip",
-            "17-agi-prompts-and-say",
-            "18-mixmonitor-ids",
-            "19-chanspy-supervisor",
-            "20-pbx-restart",
-            "21-restart-while-talking",
-            "22-hold-with-announcements",
-        )
-    },
+    "19-chanspy-supervisor": "ChanSpy is not simulated yet",
 }
 
 
@@ -117,12 +142,36 @@ class Replay:
             if m and m.group(0) not in self.their_locals:
                 self.their_locals.append(m.group(0))
         self.tmp = tmp
-        self.sim = PBXSim(users={"ctl": "ctlsecret"}, time_scale=SPEED, spool_dir=tmp / "spool")
+        self.values_checked = name >= VALUES_FROM
+        notes = (HERE / f"{name}.actions.txt").read_text()
+        crash = re.search(r"# note: t=\+([0-9.]+)s kill -9", notes)
+        boot = re.search(r"# note: t=\+([0-9.]+)s Asterisk started again", notes)
+        self.crash_at = float(crash.group(1)) if crash else None
+        self.restart_at = float(boot.group(1)) if boot else None
+        self.boot_s = 0.0
+        if self.restart_at is not None:  # 20: the boot ends with the broadcast FullyBooted
+            booted = [r[0] for rows in self.timeline.values() for r in rows
+                      if r[2] == "FullyBooted" and r[0] > self.restart_at]  # fmt: skip
+            self.boot_s = min(booted) - self.restart_at
+        self.their_uids: dict[str, str] = {}  # channel -> Uniqueid, from Newchannel
+        self.their_bridges: list[str] = []
+        for msgs in self.transcript.values():
+            for m in msgs:
+                if m.name == "Newchannel":
+                    self.their_uids.setdefault(m["Channel"], m["Uniqueid"])
+                elif m.name == "BridgeCreate" and m["BridgeUniqueid"] not in self.their_bridges:
+                    self.their_bridges.append(m["BridgeUniqueid"])
+        pjsip = "PJSIP/" in notes and "Channel: PJSIP/" in notes
+        self.sim = PBXSim(users={"ctl": "ctlsecret"}, time_scale=SPEED, spool_dir=tmp / "spool",
+                          scenario=PJSIP_BENCH if pjsip or crash else None)  # fmt: skip
+        self.our_uids: dict[str, str] = {}
+        self.our_bridges: list[str] = []
         self.our_locals: list[str] = []
         self.counts: Counter[str] = Counter()
         self.written_off: Counter[str] = Counter()
         self.values: dict[str, str] = {
-            "/srv/pbx1/asterisk-run/var/spool/asterisk": str(tmp / "spool")
+            "/srv/pbx1/asterisk-run/var/spool/asterisk": str(tmp / "spool"),
+            "/var/spool/asterisk": str(tmp / "spool"),  # 15-22
         }
         self.clients: dict[str, AMIClient] = {}
         self.clients_msgs: dict[str, list[Msg]] = {}
@@ -131,10 +180,19 @@ class Replay:
 
     def _listen(self, name: str, data: bytes) -> None:
         self.counts[name] += 1
+        text = data.decode()
         if name == "Newchannel":
-            m = LOCAL.search(data.decode())
+            m = LOCAL.search(text)
             if m and m.group(0) not in self.our_locals:
                 self.our_locals.append(m.group(0))
+            chan = re.search(r"\r\nChannel: (.*?)\r\n", text)
+            uid = re.search(r"\r\nUniqueid: (.*?)\r\n", text)
+            if chan and uid:
+                self.our_uids.setdefault(chan.group(1), uid.group(1))
+        elif name == "BridgeCreate":
+            bid = re.search(r"\r\nBridgeUniqueid: (.*?)\r\n", text)
+            if bid and bid.group(1) not in self.our_bridges:
+                self.our_bridges.append(bid.group(1))
 
     def map(self, text: str) -> str:
         def one(m: re.Match[str]) -> str:
@@ -144,7 +202,19 @@ class Replay:
         text = LOCAL.sub(one, text)
         for theirs, ours in self.values.items():
             text = text.replace(theirs, ours)
+        for i, bridge in enumerate(self.their_bridges[: len(self.our_bridges)]):
+            text = text.replace(bridge, self.our_bridges[i])
         return text
+
+    def map_value(self, text: str) -> str:
+        """A header value of theirs in our terms: channels, Uniqueids, bridge ids, paths."""
+        if text in self.their_bridges:
+            i = self.their_bridges.index(text)
+            return self.our_bridges[i] if i < len(self.our_bridges) else text
+        for chan, uid in self.their_uids.items():
+            if text == uid:
+                return self.our_uids.get(self.map(chan), text)
+        return self.map(text)
 
     def needed(self, t: float) -> Counter[str]:
         need: Counter[str] = Counter()
@@ -168,6 +238,13 @@ class Replay:
                 await asyncio.sleep(max(0.0, block.t - prev) / SPEED)
                 prev = block.t
                 await self._catch_up(self.needed(block.t))
+                if self.crash_at is not None and block.t > self.crash_at:  # 20: kill -9
+                    self.crash_at = None
+                    await self.sim.crash()
+                if self.restart_at is not None and block.t > self.restart_at:
+                    self.restart_at = None
+                    await self.sim.restart(boot_s=self.boot_s)
+                    self.sim.world.listeners.append(self._listen)
                 for conn, last in last_block.items():  # 12: a controller that dies
                     if last < i and conn in self.clients and conn != block.conn:
                         await self.clients.pop(conn).close()
@@ -284,6 +361,10 @@ class Replay:
                 map(str, (m.names() for m in o_events))
             ):
                 diffs.append("list item header names differ")
+            if self.values_checked:
+                diffs += self._item_values(t_events, o_events)
+        if self.values_checked:
+            return diffs + self._originate_values(aid) + self._agi_result(conn, aid)
         t_or = [m for m in t_events if m.name == "OriginateResponse"]
         o_or = [m for m in o_events if m.name == "OriginateResponse"]
         if t_or and (
@@ -292,6 +373,55 @@ class Replay:
         ):
             diffs.append(f"OriginateResponse {o_or[:1]} != Asterisk's {t_or[0]}")
         return diffs + self._agi_result(conn, aid)
+
+    def _item_key(self, m: Msg, theirs: bool) -> tuple[str, str]:
+        ident = m.get("Channel") or m.get("BridgeUniqueid") or ""
+        return m.name, self.map_value(ident) if theirs else ident
+
+    def _item_values(self, t_events: list[Msg], o_events: list[Msg]) -> list[str]:
+        ours = {self._item_key(m, False): m for m in o_events}
+        diffs = []
+        for t in t_events:
+            if "Complete" in t.name:
+                continue
+            key = self._item_key(t, True)
+            o = ours.get(key)
+            if o is None:
+                diffs.append(f"{key}: no such item (Asterisk: {t.headers})")
+                continue
+            for field in ITEM_FIELDS:
+                if t.get(field) is not None and self.map_value(t[field]) != o.get(field):
+                    diffs.append(f"{key} {field}: {o.get(field)!r} != Asterisk's "
+                                 f"{self.map_value(t[field])!r}")  # fmt: skip
+            for field in ("BridgeId", "BridgeID"):
+                if t.get(field) is not None and bool(t[field]) != bool(o.get(field)):
+                    diffs.append(f"{key} {field}: {o.get(field)!r}, Asterisk's {t[field]!r}")
+            t_vars = [self.map_value(v) for v in t.getall("Variable")]
+            if t_vars != o.getall("Variable"):
+                diffs.append(f"{key} Variable: {o.getall('Variable')} != Asterisk's {t_vars}")
+        return diffs
+
+    def _originate_values(self, aid: str) -> list[str]:
+        def responses(where: dict[str, list[Msg]]) -> dict[str, Msg]:
+            return {
+                conn: m
+                for conn, msgs in where.items()
+                for m in msgs
+                if m.name == "OriginateResponse" and m.get("ActionID") == aid
+            }
+
+        theirs, ours = responses(self.transcript), responses(self.clients_msgs)
+        if not theirs:
+            return []
+        if set(theirs) != set(ours):
+            return [f"OriginateResponse reached {sorted(ours)}, Asterisk's {sorted(theirs)}"]
+        t, o = next(iter(theirs.values())), next(iter(ours.values()))
+        return [
+            f"OriginateResponse {field}: {o.get(field)!r} != Asterisk's "
+            f"{self.map_value(t[field])!r}"
+            for field in ORIGINATE_FIELDS
+            if self.map_value(t[field]) != o.get(field)
+        ]
 
     def _agi_result(self, conn: str, aid: str) -> list[str]:
         block = next((b for b in self.blocks if b.get("ActionID") == aid and b.conn == conn), None)
@@ -310,6 +440,13 @@ class Replay:
         every_theirs = [m for msgs in self.transcript.values() for m in msgs]
         every_ours = [m for msgs in self.clients_msgs.values() for m in msgs]
         t, o = result(every_theirs), result(every_ours)
+        if self.values_checked:
+            t_conns = sorted(c for c, msgs in self.transcript.items() if result(msgs) is not None)
+            o_conns = sorted(c for c, msgs in self.clients_msgs.items() if result(msgs) is not None)
+            if t_conns != o_conns:
+                return [f"AsyncAGIExec {cmd_id} reached {o_conns}, Asterisk's {t_conns}"]
+            if t != o:
+                return [f"AsyncAGIExec {o!r} != Asterisk's {t!r}"]
         if t is not None and t != o:
             return [f"AsyncAGIExec {o!r} != Asterisk's {t!r}"]
         return []
