@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from callcenter.ami.codec import NEED_DATA, AMICodec
+from pbxsim.scenario import Scenario
 from pbxsim.server import PBXSim
 from pbxsim.testing import AMIClient, connect, read_inventory
 
@@ -27,11 +28,10 @@ NOT_EMITTED = {
     "Event: QueueEntry", "Event: QueueMember", "Event: QueueMemberPause",
     "Event: QueueMemberStatus", "Event: QueueParams", "Event: QueueSummary",
     "Response: Success to QueuePause",
-    # SIP registration and RTCP are not simulated (16, 19, 20).
-    "Event: PeerStatus", "Event: RTCPSent",
-    # Not yet simulated (transcripts 19, 21).
+    # RTCP is not simulated (19).
+    "Event: RTCPSent",
+    # ChanSpy is not simulated yet (19).
     "Event: ChanSpyStart", "Event: ChanSpyStop",
-    "Event: BridgeInfoChannel", "Event: BridgeInfoComplete", "Response: Success to BridgeInfo",
 }  # fmt: skip
 
 #: What this brief requires pbxsim to emit, at least.
@@ -48,6 +48,10 @@ REQUIRED = {
     "Response: Error to ?(no ActionID)", "Response: Success to ?(no ActionID)",
     "Response: Error to PauseMixMonitor", "Response: Success to Command",
     "Response: Error to Command", "Response: Success to ListCommands",
+    # 15-22
+    "Event: MusicOnHoldStart", "Event: MusicOnHoldStop", "Event: DialState", "Event: DialEnd",
+    "Event: HangupRequest", "Event: BridgeInfoChannel", "Event: BridgeInfoComplete",
+    "Response: Success to BridgeInfo", "Event: PeerStatus",
 }  # fmt: skip
 
 
@@ -219,15 +223,40 @@ async def drive(sim: PBXSim, tmp: Path) -> list[AMIClient]:
     for action in ("QueueStatus", "QueueSummary"):
         await c.collect_list(action, {"Queue": "nosuch"})
     await c.action("Hangup", {"Channel": resp["Channel"]})
+    # PJSIP agent legs (16): busy, ringing past Timeout, no contact, answered; BridgeInfo (21).
+    g = await caller('"G" <5550007>', ["HOLD=600"])
+    for endpoint in ("2001", "2002", "2003", "2004"):
+        aid = c.send("Originate", {"Channel": f"PJSIP/{endpoint}", "Application": "Bridge",
+                                   "Data": f"{g},F(after-call^s^1)", "Timeout": "2000",
+                                   "ChannelId": f"hdr-{endpoint}", "CallerID": '"G" <5550007>',
+                                   "Async": "true"})  # fmt: skip
+        await c.wait_for(
+            lambda m, aid=aid: m.name == "OriginateResponse" and m.get("ActionID") == aid,
+            timeout=10,
+        )
+    bridge = (await c.event("BridgeEnter", Channel="PJSIP/2004-00000002"))["BridgeUniqueid"]
+    await c.collect_list("BridgeInfo", {"BridgeUniqueid": bridge})
+    await c.collect_list("Status", {"Channel": g, "Variables": "MIXMON_ID"})
+    await c.action("Hangup", {"Channel": g})
     await c.action("Logoff")
-    return [early, c]
+    # A PBX restart (20): a login during the boot, then PeerStatus and FullyBooted.
+    await sim.crash()
+    await sim.restart(boot_s=5.0)
+    after = await connect(sim.port)
+    await after.event("FullyBooted", timeout=10)
+    await after.action("Logoff")
+    return [early, c, after]
 
 
 async def test_every_message_has_an_asterisk_header_order(tmp_path: Path) -> None:
-    sim = PBXSim(time_scale=50.0, spool_dir=tmp_path / "spool")
+    phones = {"default": {"answer_delay": 0, "talk_time": 1e6},
+              "phones": {"2001": {"busy_probability": 1.0}, "2002": {"no_answer_probability": 1.0},
+                         "2003": {"unreachable": True}, "2004": {"answer_delay": 0.5}}}  # fmt: skip
+    sim = PBXSim(time_scale=50.0, spool_dir=tmp_path / "spool",
+                 scenario=Scenario.from_dict({"agents": phones}))  # fmt: skip
     await sim.start()
     try:
-        async with asyncio.timeout(30):
+        async with asyncio.timeout(40):
             clients = await drive(sim, tmp_path)
             await asyncio.sleep(0.2)
     finally:
