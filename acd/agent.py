@@ -66,6 +66,8 @@ class AgentInput(Enum):
     CALL_ENDED = "call_ended"
     #: the wrap-up time is over
     WRAP_UP_ELAPSED = "wrap_up_elapsed"
+    #: found talking with a call at a resync (``CallResumed``)
+    RESUME_CALL = "resume_call"
 
 
 _S = AgentState
@@ -91,6 +93,10 @@ AGENT_TRANSITIONS: dict[tuple[AgentState, AgentInput], AgentState] = {
     (_S.PAUSED, _I.READY): _S.READY,
     (_S.PAUSED, _I.PAUSE): _S.PAUSED,
     (_S.PAUSED, _I.LOGOUT): _S.LOGGED_OUT,
+    (_S.LOGGED_OUT, _I.RESUME_CALL): _S.ON_CALL,
+    (_S.READY, _I.RESUME_CALL): _S.ON_CALL,
+    (_S.PAUSED, _I.RESUME_CALL): _S.ON_CALL,
+    (_S.WRAP_UP, _I.RESUME_CALL): _S.ON_CALL,
 }
 
 #: states in which the agent holds a call (``Agent.call_id`` is set)

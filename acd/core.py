@@ -48,6 +48,7 @@ from .events import (
     CallEnded,
     CallLeft,
     CallQueued,
+    CallResumed,
     Event,
     HoldSliceDone,
     OfferAnswered,
@@ -95,6 +96,8 @@ class Acd:
         match event:
             case CallQueued():
                 return self._call_queued(event, now)
+            case CallResumed():
+                return self._call_resumed(event, now)
             case CallLeft():
                 return self._call_left(event, now)
             case CallEnded():
@@ -207,6 +210,31 @@ class Acd:
                 return self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
             self._timers.set((TimerKind.MAX_WAIT, call.call_id), call.max_wait_at)
         out: list[Command] = [HoldCaller(call.call_id, self._slice(call, queue, now))]
+        return out + self._dispatch(now)
+
+    def _call_resumed(self, event: CallResumed, now: float) -> list[Command]:
+        queue = self._queue(event.queue)
+        agent = self._agent(event.agent_id)
+        if event.call_id in self._calls:
+            raise DuplicateCall(event.call_id)
+        # an agent ringing or talking already has no RESUME_CALL: refused before any change
+        next_state(AGENT_TRANSITIONS, agent.state, AgentInput.RESUME_CALL, machine="agent",
+                   subject=agent.agent_id)  # fmt: skip
+        call = Call(
+            call_id=event.call_id,
+            queue=queue.name,
+            caller_number=event.caller_number,
+            priority=0,
+            customer_id=None,
+            entered_at=min(event.entered_at, now),
+            seq=next(self._seq),
+            state=CallState.CONNECTED,
+            agent_id=agent.agent_id,
+            connected_at=min(event.connected_at, now),
+        )
+        self._calls[call.call_id] = call
+        out = self._step_agent(agent, AgentInput.RESUME_CALL, now, "resumed", event.call_id)
+        agent.call_id = event.call_id
         return out + self._dispatch(now)
 
     def _hold_slice_done(self, event: HoldSliceDone, now: float) -> list[Command]:

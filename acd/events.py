@@ -162,8 +162,35 @@ class AgentPause:
         check_id("AgentPause.reason", self.reason)
 
 
+@dataclass(frozen=True, slots=True)
+class CallResumed:
+    """A call already talking to ``agent_id`` when the controller (re)started.
+
+    Found in a bridge with the agent's leg at a resync (transcript 21): the
+    agent is ON_CALL with it at once, whatever state it was restored in, and
+    the call ends like any connected call (``CallEnded``/``CallLeft``).
+    """
+
+    call_id: str
+    queue: str
+    agent_id: str
+    caller_number: str
+    #: when the caller entered the queue and when the agent answered (shell's clock)
+    entered_at: float
+    connected_at: float
+
+    def __post_init__(self) -> None:
+        check_id("CallResumed.call_id", self.call_id)
+        check_id("CallResumed.queue", self.queue)
+        check_id("CallResumed.agent_id", self.agent_id)
+        check_str("CallResumed.caller_number", self.caller_number)
+        check_time("CallResumed.entered_at", self.entered_at)
+        check_time("CallResumed.connected_at", self.connected_at)
+
+
 Event = (
     CallQueued
+    | CallResumed
     | CallLeft
     | CallEnded
     | HoldSliceDone

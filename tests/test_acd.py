@@ -26,6 +26,7 @@ from acd import (
     CallLeft,
     CallOutcome,
     CallQueued,
+    CallResumed,
     CallState,
     CancelOffer,
     Command,
@@ -633,3 +634,37 @@ def test_acd_package_stays_pure() -> None:
                 names = [node.module]
             for name in names:
                 assert name.split(".")[0] not in forbidden, f"{path.name} imports {name}"
+
+
+# -- calls found talking after a restart ----------------------------------------
+
+
+def test_a_call_resumed_after_a_restart_keeps_its_agent_on_call_and_ends_answered() -> None:
+    # Broke: after a controller restart an agent still talking was READY and got a second call.
+    acd = make_acd(("a1", "a2"), wrap_up_s=0.0)
+    acd.handle(AgentLogin("a1"), 1)
+    cmds = acd.handle(CallResumed("c1", "support", "a1", "100", 0.5, 0.8), 2)
+    assert cmds == [AgentStateChanged("a1", S.READY, S.ON_CALL, 2, "resumed", "c1")]
+    assert offered_to(acd.handle(CallQueued("c2", "support", "200"), 3)) == []
+    cmds = acd.handle(CallEnded("c1"), 10)
+    [outcome] = only(cmds, CallOutcome)
+    assert (outcome.outcome, outcome.agent_id) == (Outcome.ANSWERED, "a1")
+    assert offered_to(cmds) == [("c2", "a1")]
+
+
+def test_a_call_resumed_for_a_logged_out_agent_puts_it_on_call() -> None:
+    acd = make_acd(("a1",))
+    cmds = acd.handle(CallResumed("c1", "support", "a1", "100", 0.0, 0.0), 2)
+    assert state(acd, "a1", 2) is S.ON_CALL
+    assert cmds[0].old is S.LOGGED_OUT
+
+
+def test_resuming_a_call_for_an_agent_already_talking_is_refused_and_changes_nothing() -> None:
+    acd = make_acd(("a1",))
+    acd.handle(AgentLogin("a1"), 0)
+    connect(acd, "c1", 1)
+    with pytest.raises(InvalidTransition):
+        acd.handle(CallResumed("c2", "support", "a1", "100", 0.0, 0.0), 2)
+    assert acd.call("c2", 2) is None
+    with pytest.raises(DuplicateCall):
+        acd.handle(CallResumed("c1", "support", "a1", "100", 0.0, 0.0), 3)
