@@ -295,3 +295,45 @@ def read_inventory(path: str | Path) -> dict[str, list[list[str]]]:
             names = line.strip()[1 : line.strip().index("]")]
             inv[key].append([n.strip() for n in names.split(",")])
     return inv
+
+
+# -- comparing pbxsim's events with a transcript's ------------------------------------
+TRAIL_FIELDS = ("ChannelState", "Cause", "TechCause", "DialStatus", "State", "Response",
+                "Reason", "Uniqueid", "CallerIDNum", "CallerIDName", "Class")  # fmt: skip
+
+
+def transcript(name: str, folder: str | Path | None = None) -> list[Msg]:
+    """The messages of ``<folder>/<name>.ami`` (default: the repository's tests/ami-transcripts)."""
+    base = (
+        Path(folder)
+        if folder is not None
+        else Path(__file__).resolve().parent.parent / ("tests/ami-transcripts")
+    )
+    return read_ami(base / f"{name}.ami")[1]
+
+
+def trail(
+    msgs: Iterable[Msg],
+    channels: Iterable[str],
+    *,
+    devices: Iterable[str] = (),
+    skip: Iterable[str] = (),
+    fields: Iterable[str] = TRAIL_FIELDS,
+) -> list[tuple[str, ...]]:
+    """The events about ``channels`` (``Channel``/``DestChannel``), ``devices``
+    (DeviceStateChange) and OriginateResponses naming a channel, in order, each as
+    (event name, ``;1``/``;2`` for a Local half, the values of ``fields`` it has)."""
+    chans, devs, skipped, wanted = set(channels), set(devices), set(skip), tuple(fields)
+    out = []
+    for m in msgs:
+        if m.kind != "event" or m.name in skipped:
+            continue
+        chan = m.get("Channel") or m.get("DestChannel") or ""
+        if m.name == "DeviceStateChange":
+            if m.get("Device") not in devs:
+                continue
+        elif not (chan in chans or any(chan.startswith(c + "-") for c in chans)):
+            continue
+        half = chan[-2:] if chan[-2:] in (";1", ";2") else ""
+        out.append((m.name, half, *(f"{f}={m[f]}" for f in wanted if m.get(f) is not None)))
+    return out
