@@ -337,3 +337,32 @@ def trail(
         half = chan[-2:] if chan[-2:] in (";1", ";2") else ""
         out.append((m.name, half, *(f"{f}={m[f]}" for f in wanted if m.get(f) is not None)))
     return out
+
+
+async def send_paced(
+    client: AMIClient,
+    blocks: Iterable[ActionBlock],
+    scale: float,
+    rename: Callable[[str], str] = lambda text: text,
+    skip: Iterable[str] = ("Login", "Logoff"),
+) -> None:
+    """Send a transcript's action blocks on its clock, ``scale`` times faster (the first
+    block sent at once), each after ``rename`` maps its text (channel names), waiting for
+    each response; an async Originate's OriginateResponse too, so ``rename`` can learn."""
+    loop = asyncio.get_running_loop()
+    skipped = {s.lower() for s in skip}
+    start = first = None
+    for block in blocks:
+        if block.get("Action").lower() in skipped:
+            continue
+        if start is None or first is None:
+            start, first = loop.time(), block.t
+        await asyncio.sleep(max(0.0, start + (block.t - first) / scale - loop.time()))
+        client.send_raw(rename(block.raw.decode()).encode())
+        aid = block.get("ActionID")
+        await client.response(aid, timeout=10)
+        if block.get("Action").lower() == "originate" and block.get("Async").lower() == "true":
+            await client.wait_for(
+                lambda m, aid=aid: m.name == "OriginateResponse" and m.get("ActionID") == aid,
+                timeout=10,
+            )
