@@ -32,6 +32,8 @@ class Outcome(Enum):
     ABANDONED = "abandoned"
     #: the call waited ``max_wait_s``; the shell overflows it (``OverflowCall``)
     TIMEOUT = "timeout"
+    #: the PBX lost the call (it restarted) before an agent answered (``LeaveReason.LOST``)
+    LOST = "lost"
 
 
 @dataclass(frozen=True, slots=True)

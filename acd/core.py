@@ -49,6 +49,7 @@ from .events import (
     CallLeft,
     CallQueued,
     CallResumed,
+    LeaveReason,
     Event,
     HoldSliceDone,
     OfferAnswered,
@@ -249,13 +250,14 @@ class Acd:
             return []
         if call.state is CallState.CONNECTED:
             return self._conversation_over(call, CallInput.LEAVE, now)
+        gone = Outcome.LOST if event.reason is LeaveReason.LOST else Outcome.ABANDONED
         if call.state is CallState.WAITING:
-            return self._finish(call, CallInput.LEAVE, Outcome.ABANDONED, now)
+            return self._finish(call, CallInput.LEAVE, gone, now)
         assert call.agent_id is not None
         agent = self._agents[call.agent_id]
         out: list[Command] = [CancelOffer(call.call_id, agent.agent_id)]
         out += self._step_agent(agent, AgentInput.OFFER_CANCELLED, now, "offer-cancelled")
-        out += self._finish(call, CallInput.LEAVE, Outcome.ABANDONED, now)
+        out += self._finish(call, CallInput.LEAVE, gone, now)
         return out + self._dispatch(now)
 
     def _call_ended(self, event: CallEnded, now: float) -> list[Command]:

@@ -35,7 +35,7 @@ class LeaveReason(Enum):
 
     #: the caller hung up
     HANGUP = "hangup"
-    #: after a reconnect, the PBX no longer knows the call (resync found it gone)
+    #: the PBX lost the call: it restarted (transcript 20); outcome ``lost`` unless answered
     LOST = "lost"
 
 

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 CONTENT_TYPE = _CONTENT_TYPE
 
 #: How a call can end (the ``outcome`` label; matches storage's ``CallOutcome``).
-OUTCOMES = frozenset({"answered", "abandoned", "timeout", "ivr_hangup", "failed", "callback"})
+OUTCOMES = frozenset({"answered", "abandoned", "timeout", "ivr_hangup", "failed", "lost"})
 
 #: Agent states always exported (zero when nobody is in them).
 AGENT_STATES = ("ready", "ringing", "talking", "wrapup", "paused", "offline")

@@ -346,11 +346,30 @@ def test_abandon_while_waiting() -> None:
     assert acd.call("c1", 30) is None
 
 
+@pytest.mark.parametrize("offered", [False, True])
+def test_a_call_the_pbx_lost_is_lost_not_abandoned(offered: bool) -> None:
+    # Broke: calls killed by a PBX crash were recorded "abandoned".
+    acd = make_acd(("a1",))
+    if offered:
+        acd.handle(AgentLogin("a1"), 0)
+    acd.handle(CallQueued("c1", "support", "1"), 10)
+    [outcome] = only(acd.handle(CallLeft("c1", LeaveReason.LOST), 14), CallOutcome)
+    assert outcome.outcome is Outcome.LOST
+
+
+def test_a_talking_call_the_pbx_lost_is_still_answered() -> None:
+    acd = make_acd(("a1",))
+    acd.handle(AgentLogin("a1"), 0)
+    connect(acd, "c1", 10)
+    [outcome] = only(acd.handle(CallLeft("c1", LeaveReason.LOST), 40), CallOutcome)
+    assert outcome.outcome is Outcome.ANSWERED
+
+
 def test_abandon_while_offered_cancels_the_offer() -> None:
     acd = make_acd(("a1",))
     acd.handle(AgentLogin("a1"), 0)
     acd.handle(CallQueued("c1", "support", "1"), 10)
-    cmds = acd.handle(CallLeft("c1", LeaveReason.LOST), 14)
+    cmds = acd.handle(CallLeft("c1", LeaveReason.HANGUP), 14)
     assert cmds == [
         CancelOffer("c1", "a1"),
         AgentStateChanged("a1", S.OFFERED, S.READY, 14, "offer-cancelled", "c1"),

@@ -77,7 +77,7 @@ async def test_migrate_from_empty_creates_every_table(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert names == TABLES | {"alembic_version"}
-    assert version == ("0001",)
+    assert version == ("0002",)
 
 
 async def test_migration_matches_models(engine: AsyncEngine) -> None:
@@ -294,3 +294,20 @@ async def test_disposition_on_another_agents_call_is_refused(store: Store) -> No
     assert await interactions(store) == []
     await store.save_disposition(call_id, agent2.id, "resolved", "ok")
     assert len(await interactions(store)) == 1
+
+
+async def test_outcome_lost_is_accepted_after_the_migration(db_url: str) -> None:
+    # The PBX-restart outcome ("lost", transcript 20) must pass the outcome check of both tables.
+    await migrate(db_url)
+    engine = make_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            for table in ("calls", "queue_outcomes"):
+                ddl = await conn.run_sync(
+                    lambda c, t=table: [
+                        ck["sqltext"] for ck in sa.inspect(c).get_check_constraints(t)
+                    ]
+                )
+                assert any("'lost'" in str(text) for text in ddl), (table, ddl)
+    finally:
+        await engine.dispose()

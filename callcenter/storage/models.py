@@ -76,6 +76,8 @@ class CallOutcome(enum.StrEnum):
     IVR_HANGUP = "ivr_hangup"
     #: A technical failure (originate refused, channel lost, ...).
     FAILED = "failed"
+    #: The call died with its PBX (it restarted: transcript 20) before an agent answered.
+    LOST = "lost"
 
 
 class AgentRole(enum.StrEnum):
