@@ -131,7 +131,7 @@ async def login(s: Session, a: ActionFrame) -> None:
     if events:
         s.events_on = events.lower() not in ("off", "no", "false", "0", "none")
     ack(s, a, "Authentication accepted")
-    uptime = str(int(time.time() - s.world.started_at))
+    uptime = str(int(s.world.now()))  # simulated seconds, like Duration
     if s.sim.booted:  # 20: a login during the boot gets FullyBooted later, as an event
         s.send_event([("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", uptime),
                       ("LastReload", uptime), ("Status", "Fully Booted")])  # fmt: skip

@@ -9,7 +9,9 @@ session once it has logged in and while its event mask is on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -198,6 +200,7 @@ class PBXSim:
         #: False while a (re)started PBX is still booting (:meth:`restart` with ``boot_s``):
         #: a login then gets no FullyBooted; it comes later, broadcast (20)
         self.booted = True
+        self._boot_end = asyncio.Event()
 
     async def start(self) -> None:
         """Listen, and start the world (caller arrivals if a scenario was given).
@@ -270,13 +273,20 @@ class PBXSim:
         self.globals = {}
         self._started = False
         self.booted = boot_s <= 0
+        self._boot_end = asyncio.Event()
         await self.start()
         if not self.booted:
             self.world.spawn(self._boot(boot_s), "boot")
 
+    def end_boot(self) -> None:
+        """End a boot started by ``restart(boot_s=...)`` now."""
+        self._boot_end.set()
+
     async def _boot(self, boot_s: float) -> None:
         w = self.world
-        await w.sleep(boot_s)
+        with contextlib.suppress(TimeoutError):
+            timeout = None if math.isinf(boot_s) else boot_s / w.time_scale
+            await asyncio.wait_for(self._boot_end.wait(), timeout)
         agents = getattr(self.scenario, "agents", None) or {}
         # unrecorded: pbxsim cannot tell a Local agent phone's key from a PJSIP endpoint's;
         # every scenario agent phone not marked unreachable is reported as 20's 2001/2002/2004.
@@ -284,7 +294,7 @@ class PBXSim:
             w.emit("PeerStatus", [("ChannelType", "PJSIP"), ("Peer", f"PJSIP/{key}"),
                                   ("PeerStatus", "Reachable")])  # fmt: skip
         self.booted = True
-        uptime = str(int(time.time() - w.started_at))
+        uptime = str(int(w.now()))
         w.emit("FullyBooted", [("Status", "Fully Booted"), ("Uptime", uptime),
                                ("LastReload", uptime)])  # fmt: skip
 
