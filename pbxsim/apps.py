@@ -193,6 +193,52 @@ async def app_bridge(world: World, ch: Channel, data: str) -> None:
     world.set_var(ch, "BRIDGERESULT", "SUCCESS")
 
 
+async def app_chanspy(world: World, ch: Channel, data: str) -> str | None:
+    """``ChanSpy(<prefix>,<options>)`` as 19 recorded it: ChanSpyStart 0.1 s after the
+    answer, with Spyer* and Spyee* blocks; the spy never enters the bridge. It ends with
+    ChanSpyStop when its own channel goes (the supervisor's phone or the ChanSpy half hung
+    up), or with option ``E`` when the spied-on channel leaves its bridge or hangs up; the
+    spy's halves then hang up with Cause 0. Listen/whisper/barge (q, w, B) change only
+    the audio, which pbxsim does not mix."""
+    prefix, _, options = data.partition(",")
+    prefix = prefix.strip()
+    await world.sleep(0.1)
+    spyee = None
+    while spyee is None:
+        spyee = next(
+            (c for c in world.channels.values()
+             if c is not ch and not c.hanging and c.name.startswith(prefix + "-")),
+            None,
+        )  # fmt: skip
+        if spyee is None:
+            await world.sleep(1.0)  # unrecorded: nobody to spy on yet; ChanSpy scans again
+    ch.spying = spyee
+    world.emit("ChanSpyStart", ch.fields("Spyer") + spyee.fields("Spyee"))
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def spyee_left(bridge: Any, who: Channel, entered: bool) -> None:
+        if who is spyee and not entered and not done.done():
+            done.set_result(None)
+
+    def spyee_gone(who: Channel) -> None:
+        if who is spyee and not done.done():
+            done.set_result(None)
+
+    if "E" in options:
+        world.bridge_hooks.append(spyee_left)
+        world.hangup_hooks.append(spyee_gone)
+    # unrecorded: without E, ChanSpy goes on after the spied-on channel went (it rescans).
+    try:
+        await done
+    finally:
+        for hooks, hook in ((world.bridge_hooks, spyee_left), (world.hangup_hooks, spyee_gone)):
+            if hook in hooks:
+                hooks.remove(hook)  # type: ignore[arg-type]
+    await world.sleep(0.019)  # 19: ChanSpyStop 19 ms after the spied-on agent's BridgeLeave
+    world.hangup(ch, how="app", cause=0)  # ChanSpyStop, then the spy's halves, Cause 0
+    return STOP
+
+
 APPS: dict[str, App] = {
     "NoOp": app_noop,
     "Answer": app_answer,
@@ -209,6 +255,7 @@ APPS: dict[str, App] = {
     "SendDTMF": app_senddtmf,
     "ExecIf": app_execif,
     "Bridge": app_bridge,
+    "ChanSpy": app_chanspy,
 }
 
 

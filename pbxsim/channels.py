@@ -101,6 +101,8 @@ class Channel:
     #: res_agi's command queue exists: from AsyncAGIStart to AsyncAGIEnd, and kept while a
     #: bridge holds a caller pulled out of AsyncAGI (21: AGI then answers "Added … to queue")
     agi_store: bool = False
+    #: the channel this one spies on while it runs ChanSpy() (19)
+    spying: Channel | None = None
     #: a bridge is swapping this channel (``World.bridge_swap_s``): MixMonitor finds no channel
     swapping: bool = False
     #: when Duration / Seconds count from, if not ``created``: a bridge's swap (21)

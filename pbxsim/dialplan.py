@@ -139,6 +139,17 @@ DIALPLAN: dict[str, dict[str, list[Step]]] = {
             Step("Hangup"),
         ],
     },
+    # 19: the supervisor's own phone, the ;2 half of Local/9000@supervisor-phone.
+    "supervisor-phone": {
+        "9000": [
+            Step("NoOp", lambda ch: f"supervisor phone {ch.exten}"),
+            Step("Answer"),
+            Step("Wait", "3600"),
+            Step("Hangup"),
+        ],
+    },
+    # 16-22: calls placed by the PJSIP agent phones themselves (unused on the bench).
+    "agents-out": {"_X.": [Step("Hangup", "21")]},
     "transfer-target": {
         "_X.": [
             Step("NoOp", lambda ch: f"transfer-target {ch.exten}"),

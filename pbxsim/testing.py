@@ -320,7 +320,7 @@ def trail(
     skip: Iterable[str] = (),
     fields: Iterable[str] = TRAIL_FIELDS,
 ) -> list[tuple[str, ...]]:
-    """The events about ``channels`` (``Channel``/``DestChannel``), ``devices``
+    """The events about ``channels`` (``Channel``, ``DestChannel``, ``SpyerChannel``), ``devices``
     (DeviceStateChange) and OriginateResponses naming a channel, in order, each as
     (event name, ``;1``/``;2`` for a Local half, the values of ``fields`` it has)."""
     chans, devs, skipped, wanted = set(channels), set(devices), set(skip), tuple(fields)
@@ -328,7 +328,7 @@ def trail(
     for m in msgs:
         if m.kind != "event" or m.name in skipped:
             continue
-        chan = m.get("Channel") or m.get("DestChannel") or ""
+        chan = m.get("Channel") or m.get("DestChannel") or m.get("SpyerChannel") or ""
         if m.name == "DeviceStateChange":
             if m.get("Device") not in devs:
                 continue

@@ -299,6 +299,12 @@ class World:
         if dialed.answered is not None and not dialed.answered.done():
             dialed.answered.set_result("busy")
 
+    def chan_spy_stop(self, spyer: Channel) -> None:
+        """19: ChanSpyStop, with the Spyer* and Spyee* blocks and nothing else."""
+        spyee, spyer.spying = spyer.spying, None
+        if spyee is not None:
+            self.emit("ChanSpyStop", spyer.fields("Spyer") + spyee.fields("Spyee"))
+
     def dtmf(self, ch: Channel, digit: str, duration_ms: int = 100) -> None:
         """A digit received on ``ch`` (02: events only on the receiving channel)."""
         if ch.gone:
@@ -382,10 +388,14 @@ class World:
         idle_once = how == "peer" and ch.device_inuse and ch.peer is not None and ch.peer.gone
         if idle_once:
             self.device_state(ch.device, "NOT_INUSE")  # 15, 22: one after each half's end
+        spy = ch.spying is not None
+        if spy:
+            self.chan_spy_stop(ch)
         if ch.agi is not None:
             ch.agi.end(self, status="HANGUP")
-        if ch.bridge is None:
-            # 03/04: a bridged channel hung up shows no SoftHangupRequest; others do (02, 06, 11, 13).
+        if ch.bridge is None and not spy:
+            # 03/04: a bridged channel hung up shows no SoftHangupRequest; others do (02, 06, 11,
+            # 13); 19: nor does a ChanSpy channel.
             self.chan_event("SoftHangupRequest", ch, ("Cause", "16"))
         self.moh(ch, False)
         if ch.name in self.consults:

@@ -30,8 +30,6 @@ NOT_EMITTED = {
     "Response: Success to QueuePause",
     # RTCP is not simulated (19).
     "Event: RTCPSent",
-    # ChanSpy is not simulated yet (19).
-    "Event: ChanSpyStart", "Event: ChanSpyStop",
 }  # fmt: skip
 
 #: What this brief requires pbxsim to emit, at least.
@@ -51,7 +49,8 @@ REQUIRED = {
     # 15-22
     "Event: MusicOnHoldStart", "Event: MusicOnHoldStop", "Event: DialState", "Event: DialEnd",
     "Event: HangupRequest", "Event: BridgeInfoChannel", "Event: BridgeInfoComplete",
-    "Response: Success to BridgeInfo", "Event: PeerStatus",
+    "Response: Success to BridgeInfo", "Event: PeerStatus", "Event: ChanSpyStart",
+    "Event: ChanSpyStop",
 }  # fmt: skip
 
 
@@ -237,6 +236,12 @@ async def drive(sim: PBXSim, tmp: Path) -> list[AMIClient]:
     bridge = (await c.event("BridgeEnter", Channel="PJSIP/2004-00000002"))["BridgeUniqueid"]
     await c.collect_list("BridgeInfo", {"BridgeUniqueid": bridge})
     await c.collect_list("Status", {"Channel": g, "Variables": "MIXMON_ID"})
+    spy = c.send("Originate", {"Channel": "Local/9000@supervisor-phone", "Application": "ChanSpy",
+                               "Data": "PJSIP/2004,qE", "Async": "true"})  # fmt: skip
+    spy_leg = await c.wait_for(lambda m: m.name == "OriginateResponse" and m.get("ActionID") == spy)
+    await c.event("ChanSpyStart", timeout=10)
+    await c.action("Hangup", {"Channel": spy_leg["Channel"].replace(";1", ";2")})
+    await c.event("ChanSpyStop", timeout=10)
     await c.action("Hangup", {"Channel": g})
     await c.action("Logoff")
     # A PBX restart (20): a login during the boot, then PeerStatus and FullyBooted.
