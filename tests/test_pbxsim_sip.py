@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from pbxsim.testing import AMIClient, Msg, connect, read_ami, read_inventory
+from pbxsim.testing import AMIClient, Msg, connect, read_ami, read_inventory, transcript
 from tests.sip_support import PJ_MISSING, Phones, pbxsim_sip, tone_power
 
 pytestmark = pytest.mark.skipif(PJ_MISSING is not None, reason=f"no pjsua2: {PJ_MISSING}")
@@ -228,8 +228,11 @@ async def test_agent_sip_phone_is_bridged_and_recorded(tmp_path: Path, phones: P
     assert tone_power(tail, 620) > 100 * tone_power(tail, 1000)
 
 
-async def test_busy_sip_phone_gives_reason_5(tmp_path: Path, phones: Phones) -> None:
-    """486 Busy Here -> OriginateResponse Failure Reason 5 (scenario's sip_uri mapping)."""
+async def test_busy_sip_phone_gives_reason_0_and_techcause_486(
+    tmp_path: Path, phones: Phones
+) -> None:
+    """486 Busy Here -> OriginateResponse Failure Reason 0 and Hangup 17 / TechCause 486, as
+    transcript 16's PJSIP agent leg (scenario's sip_uri mapping)."""
     busy, port = phones.account("1002", mode="busy")
     scenario = _scenario(
         tmp_path, f'[agents.phones."1002"]\nsip_uri = "sip:1002@127.0.0.1:{port}"\n'
@@ -241,10 +244,23 @@ async def test_busy_sip_phone_gives_reason_5(tmp_path: Path, phones: Phones) -> 
         resp = await c.event("OriginateResponse", timeout=10)
         hangup = await c.event("Hangup", timeout=5)
         await c.close()
-    assert (resp["Response"], resp["Reason"], resp["Channel"]) == ("Failure", "5", "PJSIP/1002")
-    assert resp["Uniqueid"] == "<unknown>"
+    recorded = transcript("16-agent-leg-failures-pjsip")
+    t_busy = next(m for m in recorded if m.name == "Hangup" and m.get("TechCause") == "486")
+    t_resp = next(
+        m for m in recorded if m.name == "OriginateResponse" and m["Channel"] == "PJSIP/2001"
+    )
+    assert (resp["Response"], resp["Reason"], resp["Channel"]) == (
+        t_resp["Response"],
+        t_resp["Reason"],
+        "PJSIP/1002",
+    )
+    assert resp["Uniqueid"] == "<unknown>"  # no ChannelId given
     assert re.fullmatch(r"PJSIP/1002-[0-9a-f]{8}", hangup["Channel"])
-    assert (hangup["Cause"], hangup["Cause-txt"]) == ("17", "User busy")
+    assert (hangup["Cause"], hangup["Cause-txt"], hangup["TechCause"]) == (
+        t_busy["Cause"],
+        t_busy["Cause-txt"],
+        t_busy["TechCause"],
+    )
     assert 486 in busy.views[0].codes
 
 
