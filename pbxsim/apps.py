@@ -165,6 +165,8 @@ async def app_bridge(world: World, ch: Channel, data: str) -> None:
         world.set_var(ch, "BRIDGERESULT", "NONEXISTENT")
         return None
     if world.bridge_swap_s > 0:
+        # unrecorded: the window is in 21's Asterisk log (Surrogate/…), not on AMI; MixMonitor
+        # in it answers as 08 answers a missing channel.
         # The swap of a real Asterisk (a ``Surrogate/…`` for ~1 ms, 21's log): MixMonitor
         # on the caller finds no channel from the agent's answer to the caller's BridgeEnter.
         target.swapping = True
@@ -173,13 +175,15 @@ async def app_bridge(world: World, ch: Channel, data: str) -> None:
         finally:
             target.swapping = False
         if target.hanging or ch.hanging:
-            world.set_var(ch, "BRIDGERESULT", "NONEXISTENT")  # unrecorded
+            # unrecorded: a party hung up during the swap window.
+            world.set_var(ch, "BRIDGERESULT", "NONEXISTENT")
             return None
     after_target = pull(world, target)
     # 21: the caller now lives in a new channel structure: Status says Application and
     # Data (null), CoreShowChannels lists them empty, Duration and Seconds restart.
     target.app = target.appdata = None
     target.swapped_at = world.now()
+    # unrecorded: Bridge() without F: the pulled-in party continues at its next priority.
     m = re.search(r"F(\(([^)]*)\))?", options)
     if m and m.group(2):
         after_target = parse_goto(m.group(2), target)

@@ -235,7 +235,8 @@ def option_arg(options: str, letter: str) -> str | None:
 def write_silence(world: World, name: str, fmt: str, samples: int) -> Path:
     """AGI ``RECORD FILE``: ``name.fmt`` holding ``samples`` of silence, 8 kHz 16-bit mono
     (17: a 2.0 s recording is 32,044 bytes). A relative name lands in the spool's
-    ``recording/`` (unrecorded: 17 used an absolute path)."""
+    ``recording/``."""
+    # unrecorded: where a relative RECORD FILE name lands (17 used an absolute path).
     path = Path(name) if name.startswith("/") else world.spool_dir / "recording" / name
     path = path.with_name(f"{path.name}.{fmt}")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -168,6 +168,8 @@ async def action_bridge(s: Session, a: ActionFrame) -> None:
         return
     ack(s, a, "Channels have been bridged")
     bridge = create_bridge(w)
+    # unrecorded: whether the Bridge action, like Bridge() (21), leaves Status at (null); here
+    # the channels keep their application.
     for ch in (c1, c2):  # 03-A: the caller continues at its next priority afterwards
         enter(w, bridge, ch, pull(w, ch))
 
@@ -222,6 +224,7 @@ async def action_mixmonitor(s: Session, a: ActionFrame) -> None:
     if ch is None:
         return
     if ch.swapping:
+        # unrecorded: see World.bridge_swap_s (Asterisk's log, not an AMI transcript).
         # The bridge swaps the caller's channel (Surrogate/…) for a moment: the name finds
         # nothing, answered as 08 answers a missing channel (World.bridge_swap_s).
         error(s, a, "No such channel")

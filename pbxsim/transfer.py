@@ -43,6 +43,7 @@ class Consult:
     second: Bridge | None = None
 
 
+# unrecorded: an Atxfer declined or unanswered returns the transferer to the caller (Unhold).
 async def action_atxfer(s: Session, a: ActionFrame) -> None:
     w = s.world
     target = transferer(s, a)
