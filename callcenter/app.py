@@ -33,6 +33,9 @@ from crm_bridge.sql_crm import SqlCrm
 
 log = logging.getLogger(__name__)
 
+#: how long start() waits for the nodes before it goes on without them
+CONNECT_WAIT_S = 10.0
+
 
 class StoreDispositions:
     """The web edge's ``Dispositions``: agent ids are strings at the edge, ints in SQL.
@@ -169,6 +172,11 @@ class Hotline:
         self.urls = Urls(base, f"{base}/agent", f"{base}/supervisor", f"{base}/metrics")
         self.lag.start()
         await ctl.start()
+        try:
+            await ctl.wait_synced(CONNECT_WAIT_S)
+        except TimeoutError:
+            log.warning("not every node answered within %g s: running, and connecting meanwhile",
+                        CONNECT_WAIT_S)  # fmt: skip
         if self.auto_login_agents:
             ctl.login_all()
         desk.start()

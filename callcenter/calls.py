@@ -156,6 +156,25 @@ class ParkedInAgi:
     context: str
 
 
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """Found by resync: a channel that is not parked in AsyncAGI (talking, ringing...).
+
+    A caller in an agent's bridge shows an empty Application and its BridgeId;
+    the agent leg shows ``Bridge`` and the same BridgeId; a ringing agent leg
+    ``AppDial2`` (transcript 21).
+    """
+
+    call_id: str
+    channel: str
+    uniqueid: str
+    bridge_id: str
+    application: str
+    context: str
+    caller_number: str
+    caller_name: str
+
+
 DomainEvent = (
     AgiStarted
     | AgiEnded
@@ -165,6 +184,7 @@ DomainEvent = (
     | ChannelHungUp
     | CallEnded
     | ParkedInAgi
+    | Listed
 )
 
 
@@ -335,6 +355,19 @@ class CallTracker:
                 and ch.bridge is None
             )
             ch.in_agi = parked
+            if not parked:
+                out.append(
+                    Listed(
+                        ch.linkedid,
+                        ch.name,
+                        ch.uniqueid,
+                        ch.bridge or "",
+                        ev.get("Application") or "",
+                        ch.context,
+                        ch.caller_number,
+                        ch.caller_name,
+                    )
+                )
             if parked:
                 self._agi_seen.add(ch.uniqueid)
                 out.append(

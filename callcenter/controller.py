@@ -1,73 +1,98 @@
-"""The controller: AMI events in, IVR and ACD cores fed, their commands carried out.
+"""The shell around the call-flow core: AMI in, effects carried out, results fed back.
 
 Rules of this module:
 
-1. Every input to a core comes through :meth:`Controller._acd` or an IVR
-   session, with ``now`` from the loop's monotonic clock; every command they
-   return is carried out by :meth:`_execute`. No core is ever called from a
-   thread.
-2. Nothing here blocks the loop: SQL writes go through the batching
-   ``StoreWriter``; CRM lookups, AGI round trips and Originates run as tasks;
+1. It decides nothing about a call. Every AMI event (through the node's
+   :class:`~callcenter.calls.CallTracker`), every effect's result, every
+   agent action and every link change becomes one input of
+   :class:`~callcenter.flow.CallFlow`; the effects it returns are carried out
+   here (:meth:`Controller._carry_out`) and their results fed back as inputs.
+   The one timer is re-armed from ``CallFlow.next_timer()`` after each input.
+2. Nothing here blocks the loop: AGI round trips, Originates, CRM lookups and
+   SQL reads run as tasks; SQL writes go through the batching ``StoreWriter``;
    recordings are hashed in a worker thread.
-3. A caller is never dropped because of the controller: an AGI command that
-   fails (missing prompt: AsyncAGI ends and ``[hotline-safe]`` re-enters it,
-   transcript 13), a lost AMI link (the command is sent again after the
-   resync) or a restart (parked callers are found with CoreShowChannels,
-   transcript 12) all continue the call.
-4. Every call that entered gets exactly one outcome row: the ACD's outcome
-   once it was queued, ``ivr_hangup`` if the caller left in the IVR.
+3. A node may be down: each node connects on its own, retrying, so the web
+   and the other nodes run meanwhile (:meth:`Controller._connect`).
+4. The facts of a resync are read here and judged by the core:
+   ``CoreShowChannels``, ``Status`` where the listing can be stale
+   (transcript 15), ``CoreStatus``'s start time to tell a PBX restart from a
+   network blip (transcript 20).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import acd
-from callcenter.callerflow import CallerFlow
-from callcenter.callflow import CallGone, LiveCall, Node, Stage, utcnow
-from callcenter.calls import (
-    GONE_AT_RESYNC,
-    TRACKED_EVENTS,
-    AgiEnded,
-    AgiStarted,
-    Bridged,
-    CallEnded,
-    ChannelHungUp,
-    DomainEvent,
-    ParkedInAgi,
-    Unbridged,
+from callcenter.ami import (
+    ActionError,
+    ActionTimeout,
+    AgiHangup,
+    AMIClient,
+    AMIConnectionError,
+    AMIError,
+    Response,
 )
-from callcenter.offering import Offering
+from callcenter.calls import TRACKED_EVENTS, CallTracker
+from callcenter.flow import PAGE_STATE, Call, CallFlow
+from callcenter.flow import effects as fx
+from callcenter.flow.inputs import (
+    AgentCommand,
+    AgiFailed,
+    AgiReplied,
+    AgiTrouble,
+    CallRowLoaded,
+    CardFound,
+    Input,
+    Instant,
+    LinkLost,
+    LinkResynced,
+    OfferEnded,
+    OfferResult,
+    OpenCallsLoaded,
+    PbxEvent,
+    RecordingFailed,
+    RecordingStarted,
+    Timer,
+)
 from callcenter.recorder import Recorder
-from callcenter.recovery import Recovery
-from callcenter.storage import call_key
-from callcenter.storage.writes import (
-    RecordAgentState,
-    RecordCallEvent,
-    RecordCallUpdate,
-    RecordOutcome,
-)
-from ivr import IvrDefinition, PromptResult
-from ivr.events import CallerHangup
+from ivr import IvrDefinition
 
 log = logging.getLogger(__name__)
 
-#: the pages' names for the ACD's agent states
-PAGE_STATE = {
-    acd.AgentState.READY: "ready",
-    acd.AgentState.OFFERED: "ringing",
-    acd.AgentState.ON_CALL: "talking",
-    acd.AgentState.WRAP_UP: "wrapup",
-    acd.AgentState.PAUSED: "paused",
-    acd.AgentState.LOGGED_OUT: "offline",
-}
+#: Originate reasons (transcripts 03, 08, 16): 3 no answer, 5 busy (a Local channel
+#: running Busy()); 0 is busy, unreachable or failed: the agent leg tells (see _reason_0)
+_REASONS = {"3": OfferResult.NO_ANSWER, "5": OfferResult.BUSY}
+#: Hangup Cause 17, "User busy" (transcript 16)
+_USER_BUSY = 17
+#: seconds between connect attempts to a node that is down (doubling up to the last)
+_CONNECT_BACKOFF = (0.5, 1.0, 2.0, 5.0)
+
+__all__ = ["PAGE_STATE", "Controller", "Node"]
 
 
-class Controller(CallerFlow, Offering, Recovery):
-    """Runs the hotline on one or more Asterisk nodes."""
+class Node:
+    """One Asterisk: its AMI client and the channels seen on it."""
+
+    def __init__(self, name: str, client: AMIClient) -> None:
+        self.name = name
+        self.client = client
+        self.tracker = CallTracker()
+        #: set once a connect's resync is done; cleared when the link drops
+        self.synced = asyncio.Event()
+        #: ``CoreStartupDate`` + ``CoreStartupTime`` of the PBX at the last resync
+        self.started: str | None = None
+        #: the last connect error, shown on /healthz until the node is up
+        self.error: str | None = None
+
+
+class Controller:
+    """Runs the hotline on one or more Asterisk nodes: the shell of :class:`CallFlow`."""
 
     def __init__(
         self,
@@ -85,63 +110,180 @@ class Controller(CallerFlow, Offering, Recovery):
         after_call_context: str,
         moh_class: str = "default",
         crm_timeout_s: float = 1.5,
-        agent_names: dict[str, str] | None = None,
         on_change: Callable[[], None] | None = None,
         sl_threshold_s: float = 20.0,
     ) -> None:
         #: the service-level threshold the wallboard shows (the main queue's)
         self.sl_threshold_s = sl_threshold_s
         self.nodes = {n.name: n for n in nodes}
-        self.ivr = ivr
         self.core = acd_core
+        self.flow = CallFlow(
+            ivr=ivr,
+            acd_core=acd_core,
+            entry_contexts=entry_contexts,
+            after_call_context=after_call_context,
+            moh_class=moh_class,
+            run_id=secrets.token_hex(3),
+        )
         self.writer = writer
         self.store = store
         self.crm = crm
         self.hub = hub
         self.metrics = metrics
         self.recorder = recorder
-        self.entry_contexts = frozenset(entry_contexts)
-        self.after_call_context = after_call_context
-        self.moh_class = moh_class
         self.crm_timeout_s = crm_timeout_s
-        self.agent_names = agent_names or {}
-        self.calls: dict[str, LiveCall] = {}
-        #: calls of a previous run still talking to an agent: settled when they end
-        self.detached: dict[str, Any] = {}
-        self.counters = {"calls": 0, "outcomes": 0, "screen_pops_sent": 0, "agi_retries": 0}
         self._on_change = on_change
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._offer_seq = 0
         self._loop = asyncio.get_running_loop()
+
+    @property
+    def calls(self) -> dict[str, Call]:
+        """The live calls, by call id (the core's)."""
+        return self.flow.calls
+
+    @property
+    def counters(self) -> dict[str, int]:
+        return self.flow.counters
 
     # -- life cycle ------------------------------------------------------------
     async def start(self) -> None:
+        """Restore the agents, then connect every node (each on its own: one may be down)."""
+        await self._restore_agents()
         for node in self.nodes.values():
-            client = node.client
-            client.subscribe(TRACKED_EVENTS)
-            client.on_event("*", lambda ev, node=node: self._on_ami_event(node, ev))
-            client.on_reconnect(lambda node=node: self._resync(node))
-            client.on_state(lambda state, node=node: self._on_link_state(node, state))
-            await client.connect()
-            self.metrics.ami_state(node.name, True)
-            await self._resync(node, first=True)
+            self._wire(node)
+            self.metrics.ami_state(node.name, False)
+            self._spawn(self._connect(node), f"connect {node.name}")
+
+    def _wire(self, node: Node) -> None:
+        client = node.client
+        client.subscribe(TRACKED_EVENTS)
+
+        def on_event(ev: Any) -> None:
+            self._on_ami_event(node, ev)
+
+        async def on_reconnect() -> None:
+            await self._resync(node)
+
+        def on_state(state: Any) -> None:
+            self._on_link_state(node, state)
+
+        client.on_event("*", on_event)
+        client.on_reconnect(on_reconnect)
+        client.on_state(on_state)
+
+    async def wait_synced(self, timeout: float) -> None:
+        """Wait until every node is connected and resynced (tests, the demo)."""
+        async with asyncio.timeout(timeout):
+            for node in self.nodes.values():
+                await node.synced.wait()
 
     async def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
         for task in list(self._tasks):
             task.cancel()
-        for call in self.calls.values():
-            for task in (call.job, call.card_lookup):
-                if task is not None:
-                    task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for node in self.nodes.values():
             await node.client.close()
 
+    async def _connect(self, node: Node) -> None:
+        """Connect to a node until it answers; the client reconnects by itself after."""
+        attempt = 0
+        while True:
+            try:
+                await node.client.connect()
+            except AMIError as exc:
+                wait = _CONNECT_BACKOFF[min(attempt, len(_CONNECT_BACKOFF) - 1)]
+                if node.error != str(exc):
+                    log.error("node %s: %s; trying again every %g s", node.name, exc, wait)
+                node.error = str(exc)
+                attempt += 1
+                self._changed()
+                await asyncio.sleep(wait)
+                continue
+            node.error = None
+            self.metrics.ami_state(node.name, True)
+            await self._resync(node, first=True)
+            return
+
+    async def _restore_agents(self) -> None:
+        """Agents come back as they were: logged in, ready or paused (a restart is not a logout)."""
+        states = await self.store.latest_agent_states()
+        known = {a.agent_id for a in self.core.snapshot(self.now()).agents}
+        for agent_id, (state, reason) in sorted(states.items()):
+            aid = str(agent_id)
+            if aid not in known or state == acd.AgentState.LOGGED_OUT.value:
+                continue
+            self.feed(AgentCommand(acd.AgentLogin(aid)))
+            if state == acd.AgentState.PAUSED.value:
+                self.feed(AgentCommand(acd.AgentPause(aid, reason or "paused")))
+
+    # -- the loop between the core and the world --------------------------------
     def now(self) -> float:
         return self._loop.time()
+
+    def instant(self) -> Instant:
+        return Instant(self._loop.time(), dt.datetime.now(dt.UTC))
+
+    def wall_time(self, at: float) -> float:
+        """A loop-clock time as epoch seconds (what the pages show)."""
+        return self.flow.wall_time(at, self.instant())
+
+    def feed(self, event: Input) -> None:
+        """One input to the core; its effects carried out; the timer re-armed."""
+        for effect in self.flow.handle(event, self.instant()):
+            self._carry_out(effect)
+        self._arm_timer()
+        self._changed()
+
+    def _carry_out(self, effect: fx.Effect) -> None:
+        match effect:
+            case fx.Write():
+                self.writer.submit(effect.row)
+            case fx.Push():
+                self.hub.push_to_agent(effect.agent_id, effect.message)
+            case fx.SendAgi():
+                self._spawn(self._send_agi(effect), f"agi {effect.call_id}")
+            case fx.Originate():
+                self._spawn(self._originate(effect), f"offer {effect.call_id}")
+            case fx.HangupLeg():
+                self._spawn(self._hangup_leg(effect), f"hangup {effect.uniqueid}")
+            case fx.StartRecording():
+                self._spawn(self._start_recording(effect), f"rec {effect.call_id}")
+            case fx.FinishRecording():
+                self._spawn(
+                    self.recorder.finish(
+                        effect.call_id, effect.path, effect.started_at, effect.mixmonitor_id
+                    ),
+                    f"rec-end {effect.call_id}",
+                )
+            case fx.LookupCard():
+                self._spawn(self._lookup(effect), f"crm {effect.call_id}")
+            case fx.LoadCall():
+                self._spawn(self._load_call(effect), f"load {effect.call_id}")
+            case fx.LoadOpenCalls():
+                self._spawn(self._load_open_calls(effect), f"open calls {effect.node}")
+            case fx.CountOutcome():
+                self.metrics.call_outcome(effect.outcome, effect.wait_s)
+            case fx.CountRecordingMissing():
+                self.metrics.recording_missing()
+            case fx.Log():
+                log.log(logging.getLevelName(effect.level.upper()), "%s", effect.text)
+
+    def _arm_timer(self) -> None:
+        deadline = self.flow.next_timer()
+        if self._timer is not None:
+            if deadline is not None and abs(self._timer.when() - deadline) < 1e-6:
+                return
+            self._timer.cancel()
+            self._timer = None
+        if deadline is not None:
+            self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self.feed(Timer())
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
         task = self._loop.create_task(coro, name=name)
@@ -152,251 +294,249 @@ class Controller(CallerFlow, Offering, Recovery):
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            if not isinstance(exc, CallGone):
-                log.error("task %s failed", task.get_name(), exc_info=exc)
+            log.error("task %s failed", task.get_name(), exc_info=task.exception())
 
     def _changed(self) -> None:
         if self._on_change is not None:
             self._on_change()
 
-    # -- AMI events ------------------------------------------------------------
+    # -- AMI events and the link -----------------------------------------------------
     def _on_ami_event(self, node: Node, ev: Any) -> None:
         if ev.name not in TRACKED_EVENTS:
             return
         for de in node.tracker.on_event(ev):
-            self._on_domain(node, de)
+            self.feed(PbxEvent(node.name, de))
 
     def _on_link_state(self, node: Node, state: Any) -> None:
         up = getattr(state, "name", str(state)) == "CONNECTED"
         self.metrics.ami_state(node.name, up)
-        if not up:
+        if not up and node.synced.is_set():
             node.synced.clear()
+            self.feed(LinkLost(node.name))
         self._changed()
 
-    def _on_domain(self, node: Node, de: DomainEvent) -> None:
-        call = self.calls.get(call_key(node.name, de.call_id))
-        if isinstance(de, AgiStarted):
-            self._on_agi_started(node, de, call)
-        elif isinstance(de, ParkedInAgi):
-            self._on_parked(node, de, call)
-        elif call is None:
-            if isinstance(de, CallEnded):
-                row = self.detached.pop(call_key(node.name, de.call_id), None)
-                if row is not None:
-                    self._settle(row, "ended_after_restart")
-            return
-        elif isinstance(de, AgiEnded) and de.uniqueid == call.uniqueid:
-            call.agi_ready.clear()
-        elif isinstance(de, Bridged) and de.uniqueid == call.uniqueid:
-            self._record_if_bridged(node, call)
-        elif isinstance(de, Unbridged) and de.uniqueid == call.uniqueid:
-            if call.stage is Stage.CONNECTED:
-                # the agent left: Bridge's F() sends the caller to after-call
-                self._acd(acd.CallEnded(call.call_id))
-        elif isinstance(de, ChannelHungUp) and de.uniqueid == call.uniqueid:
-            self._caller_gone(call, de.cause_txt)
-
-    def _on_agi_started(self, node: Node, de: AgiStarted, call: LiveCall | None) -> None:
-        if call is not None and de.uniqueid == call.uniqueid:
-            call.agi_ready.set()
-            if de.env.context == self.after_call_context and call.stage is Stage.CONNECTED:
-                self._acd(acd.CallEnded(call.call_id))
-            if call.stage is Stage.AFTER_CALL and call.job is None:
-                call.job = self._spawn(self._after_call(call), f"after-call {call.call_id}")
-            return
-        if de.env.context in self.entry_contexts and call is None:
-            call = self._new_call(
-                node, de.call_id, de.channel, de.uniqueid, de.env.callerid, de.env.calleridname
-            )
-            call.agi_ready.set()
-            self._start_ivr(call)
-            return
-        if call is None:
-            # Parked in AsyncAGI in a context we do not run (after-call of a call
-            # from before a restart): it would wait forever, so end it cleanly.
-            self._spawn(self._hangup_stray(node, de.channel), f"stray {de.channel}")
-
-    # -- the ACD -----------------------------------------------------------------
-    def _acd(self, event: Any) -> None:
+    async def _resync(self, node: Node, first: bool = False) -> None:
+        """Read the facts after a (re)connect and hand them to the core (12, 15, 20, 21)."""
         try:
-            commands = self.core.handle(event, self.now())
-        except acd.AcdError:
-            log.exception("ACD refused %r", event)
+            status = await node.client.send_action("CoreStatus", expect_list=False)
+            assert isinstance(status, Response)
+            started = f"{status.get('CoreStartupDate')} {status.get('CoreStartupTime')}"
+            listing = await node.client.send_list_action("CoreShowChannels")
+            listed = await self._corrected(node, listing.events)
+        except AMIError as exc:
+            log.error("resync of %s failed: %s", node.name, exc)
             return
-        self._execute(commands)
+        restarted = node.started is not None and started != node.started
+        node.started = started
+        events = tuple(node.tracker.resync(listed))
+        node.synced.set()
+        self.feed(LinkResynced(node.name, events, first=first, restarted=restarted))
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        self._execute(self.core.on_timer(self.now()))
+    async def _corrected(self, node: Node, listed: list[Any]) -> list[Any]:
+        """The channel listing, with ``Status`` where CoreShowChannels can be stale.
 
-    def _arm_timer(self) -> None:
-        deadline = self.core.next_timer()
-        if self._timer is not None:
-            if deadline is not None and abs(self._timer.when() - deadline) < 1e-6:
-                return
-            self._timer.cancel()
-            self._timer = None
-        if deadline is not None:
-            self._timer = self._loop.call_at(deadline, self._on_timer)
-
-    def _execute(self, commands: Iterable[Any]) -> None:
-        for cmd in commands:
-            handler = _COMMANDS.get(type(cmd))
-            if handler is None:
-                log.error("no handler for ACD command %r", cmd)
-                continue
-            handler(self, cmd)
-        self._arm_timer()
-        self._changed()
-
-    def _do_hold(self, cmd: acd.HoldCaller) -> None:
-        call = self.calls.get(cmd.call_id)
-        if call is None or call.stage is not Stage.QUEUED:
-            return
-        if call.job is not None and not call.job.done():
-            call.job.cancel()
-        call.job = self._spawn(self._hold(call, cmd.seconds), f"hold {call.call_id}")
-
-    def _do_connected(self, cmd: acd.CallConnected) -> None:
-        call = self.calls.get(cmd.call_id)
-        if call is None:
-            return
-        call.stage = Stage.CONNECTED
-        call.agent_id = cmd.agent_id
-        call.agi_ready.clear()  # Bridge pulled the caller out of AsyncAGI (transcript 03)
-        if call.job is not None and not call.job.done():
-            call.job.cancel()
-            call.job = None
-        self.writer.submit(
-            RecordCallUpdate(
-                call.call_id, answered_at=utcnow(), agent_id=_int(cmd.agent_id), wait_s=cmd.wait_s
-            )
-        )
-        self._record_if_bridged(self.nodes[call.node], call)
-
-    def _record_if_bridged(self, node: Node, call: LiveCall) -> None:
-        """Start the recording once the agent answered and the caller is in the bridge.
-
-        The caller's ``BridgeEnter`` comes after ``Bridge()`` swapped its channel,
-        so a MixMonitor sent then finds it (see :meth:`Recorder.start`).
+        CoreShowChannels keeps the application of a caller's last AGI ``EXEC``
+        long after it returned (``MusicOnHold`` for a caller parked in AsyncAGI
+        again); ``Status`` of the same channel says ``AGI`` (transcript 15). A
+        channel of our contexts that is in no bridge and is listed with another
+        application is asked with ``Status``; if that still names an
+        application (an ``EXEC`` still running), the caller is ours all the
+        same: AGI commands sent meanwhile are queued and run when it returns
+        (transcript 21 shows such queueing for a bridged caller).
         """
-        if call.recording_asked or call.stage is not Stage.CONNECTED:
-            return
-        ch = node.tracker.channels.get(call.uniqueid)
-        if ch is None or ch.bridge is None:
-            return
-        call.recording_asked = True
-        self._spawn(self.recorder.start(node.client, call), f"rec {call.call_id}")
+        ours = self.flow.entry_contexts | {self.flow.after_call_context}
+        out: list[Any] = []
+        for ev in listed:
+            if (
+                ev.name == "CoreShowChannel"
+                and not ev.get("BridgeId")
+                and ev.get("Application") != "AGI"
+                and ev.get("Context") in ours
+            ):
+                try:
+                    status = await node.client.send_list_action(
+                        "Status", {"Channel": ev.get("Channel") or ""}
+                    )
+                except ActionError:
+                    continue  # "No such channel": gone between the two listings
+                facts = [e for e in status.events if e.name == "Status"]
+                if not facts:
+                    continue
+                app = facts[0].get("Application") or ""
+                if app not in ("", "(null)"):
+                    ev = _Listed(ev, {"Application": "AGI", "ApplicationData": "agi:async"})
+            out.append(ev)
+        return out
 
-    def _do_outcome(self, cmd: acd.CallOutcome) -> None:
-        call = self.calls.get(cmd.call_id)
-        outcome = cmd.outcome.value
-        self.record_outcome(cmd.call_id, cmd.queue, outcome, cmd.wait_s, _int(cmd.agent_id))
-        if call is not None:
-            call.outcome = outcome
-            if call.stage is Stage.CONNECTED:
-                call.stage = Stage.AFTER_CALL
-                if call.agi_ready.is_set() and call.job is None:
-                    call.job = self._spawn(self._after_call(call), f"after-call {call.call_id}")
-            if call.agent_id is not None:
-                self.hub.push_to_agent(
-                    call.agent_id, {"type": "call_ended", "call_id": call.call_id}
-                )
-
-    def _do_overflow(self, cmd: acd.OverflowCall) -> None:
-        call = self.calls.get(cmd.call_id)
-        if call is None:
+    # -- effects that talk to a PBX ---------------------------------------------------
+    async def _send_agi(self, e: fx.SendAgi) -> None:
+        node = self.nodes[e.node]
+        try:
+            result = await node.client.agi(e.channel, e.command)
+        except AgiHangup:
+            trouble = AgiTrouble.LEFT_AGI
+        except AMIConnectionError:
+            trouble = AgiTrouble.LINK_LOST
+        except ActionTimeout:
+            trouble = AgiTrouble.TIMEOUT
+        except AMIError:
+            trouble = AgiTrouble.NOT_IN_AGI
+        else:
+            self.feed(AgiReplied(e.call_id, e.command_id, result.text))
             return
-        log.warning("call %s waited %.0f s in %s: overflow", cmd.call_id, cmd.wait_s, cmd.queue)
-        call.stage = Stage.AFTER_CALL
-        if call.job is not None:
-            call.job.cancel()
-        call.job = self._spawn(self._after_call(call), f"overflow {call.call_id}")
+        self.feed(AgiFailed(e.call_id, e.command_id, trouble))
 
-    def _do_agent_state(self, cmd: acd.AgentStateChanged) -> None:
-        self.writer.submit(
-            RecordAgentState(
-                _int(cmd.agent_id) or 0, utcnow(), cmd.new.value, cmd.old.value, cmd.reason or None
+    async def _originate(self, e: fx.Originate) -> None:
+        node = self.nodes[e.node]
+        if not node.synced.is_set():
+            # The PBX link is down: ring the agent once it is back, not never.
+            try:
+                await asyncio.wait_for(node.synced.wait(), e.timeout_s)
+            except TimeoutError:
+                self.feed(OfferEnded(e.call_id, e.leg, OfferResult.FAILED))
+                return
+        try:
+            ev = await node.client.originate(
+                e.device,
+                application="Bridge",
+                data=f"{e.caller_channel},F({e.after_call_context}^s^1)",
+                caller_id=f"<{e.caller_number}>" if e.caller_number else None,
+                dial_timeout=e.timeout_s,
+                channel_id=e.leg,
+                other_channel_id=f"{e.leg}-2",
+                timeout=e.timeout_s + 15,
             )
-        )
-        self.hub.push_to_agent(
-            cmd.agent_id,
-            {
-                "type": "state",
-                "state": PAGE_STATE[cmd.new],
-                "since": self.wall_time(cmd.at),
-                "call_id": cmd.call_id,
-            },
-        )
+        except AMIConnectionError:
+            # The OriginateResponse is lost with the link: the core judges from the bridge.
+            self.feed(OfferEnded(e.call_id, e.leg, OfferResult.UNKNOWN))
+            return
+        except AMIError as exc:
+            log.warning("offer of %s to %s failed: %s", e.call_id, e.agent_id, exc)
+            self.feed(OfferEnded(e.call_id, e.leg, OfferResult.FAILED))
+            return
+        if ev.get("Response") == "Success":
+            result = OfferResult.ANSWERED
+        else:
+            result = _REASONS.get(ev.get("Reason") or "") or await self._reason_0(node, e.leg)
+        self.feed(OfferEnded(e.call_id, e.leg, result))
 
-    # -- the caller leaves -------------------------------------------------------
-    def _caller_gone(self, call: LiveCall, why: str) -> None:
-        stage = call.stage
-        call.stage = Stage.ENDED
-        call.agi_ready.set()  # wake a waiting job so it sees ENDED
-        for task in (call.job, call.card_lookup):
-            if task is not None and not task.done():
-                task.cancel()
-        now = utcnow()
-        if stage is Stage.IVR:
-            if call.ivr is not None and not call.ivr.done:
-                call.ivr.on_result(CallerHangup(), self.now())
-            self.record_outcome(call.call_id, "", "ivr_hangup", 0.0, None)
-        elif stage in (Stage.QUEUED, Stage.CONNECTED):
-            reason = acd.LeaveReason.LOST if why == GONE_AT_RESYNC else acd.LeaveReason.HANGUP
-            self._acd(acd.CallLeft(call.call_id, reason))
-        self.writer.submit(RecordCallUpdate(call.call_id, ended_at=now))
-        self.writer.submit(RecordCallEvent(call.call_id, now, "hangup", {"why": why}))
-        if call.recording is not None:
-            self._spawn(
-                self.recorder.finish(call.call_id, call.recording), f"rec-end {call.call_id}"
+    async def _reason_0(self, node: Node, leg: str) -> OfferResult:
+        """Tell a Reason-0 failure apart by the agent leg (transcript 16).
+
+        A PJSIP leg answered ``486 Busy Here`` hangs up with Cause 17 /
+        TechCause 486; an endpoint with no contact creates no channel at all;
+        anything else is a plain failure. The leg's ``Hangup`` comes in the same
+        millisecond as the ``OriginateResponse``, before or after it (21): a leg
+        still up is given a moment to hang up.
+        """
+        for _ in range(20):
+            if leg not in node.tracker.channels:
+                break
+            await asyncio.sleep(0.05)
+        ended = node.tracker.ended.get(leg)
+        if ended is None:
+            return OfferResult.FAILED if leg in node.tracker.channels else OfferResult.UNREACHABLE
+        cause, tech = ended
+        return OfferResult.BUSY if cause == _USER_BUSY or tech == "486" else OfferResult.FAILED
+
+    async def _hangup_leg(self, e: fx.HangupLeg) -> None:
+        node = self.nodes[e.node]
+        ch = node.tracker.channels.get(e.uniqueid)
+        if ch is None:
+            return
+        try:
+            await node.client.send_action("Hangup", {"Channel": ch.name}, check=False)
+        except AMIError:
+            log.warning("could not hang up %s", ch.name)
+
+    async def _start_recording(self, e: fx.StartRecording) -> None:
+        node = self.nodes[e.node]
+
+        def still_wanted() -> bool:
+            call = self.calls.get(e.call_id)
+            return call is not None and call.connected()
+
+        try:
+            path, started, mixmonitor_id = await self.recorder.start(
+                node.client, e.node, e.channel, e.linkedid, still_wanted
             )
-        del self.calls[call.call_id]
-        self._changed()
+        except AMIError as exc:
+            self.feed(RecordingFailed(e.call_id, str(exc)))
+            return
+        self.feed(RecordingStarted(e.call_id, path, started, mixmonitor_id))
 
-    def record_outcome(
-        self, call_id: str, queue: str, outcome: str, wait_s: float, agent_id: int | None
-    ) -> None:
-        """The one place a call's outcome is written and counted (SQL and /metrics)."""
-        self.writer.submit(RecordOutcome(call_id, queue, outcome, wait_s, utcnow(), agent_id))
-        self.metrics.call_outcome(outcome, wait_s)
-        self.counters["outcomes"] += 1
+    # -- effects that read SQL or the CRM ----------------------------------------------
+    async def _lookup(self, e: fx.LookupCard) -> None:
+        card = await self.crm.lookup(e.number, self.crm_timeout_s)
+        self.feed(CardFound(e.call_id, card))
 
-    def wall_time(self, at: float) -> float:
-        """A loop-clock time as epoch seconds (what the pages show)."""
-        return utcnow().timestamp() - (self.now() - at)
+    async def _load_call(self, e: fx.LoadCall) -> None:
+        await self.writer.flush()
+        row = await self.store.get_call(e.call_id)
+        if row is None:
+            self.feed(CallRowLoaded(e.call_id, found=False))
+            return
+        priority = 0
+        for event in await self.store.list_call_events(e.call_id):
+            if event.kind == "queued" and event.data:
+                priority = int(event.data.get("priority") or 0)
+        recs = await self.store.list_recordings(e.call_id, limit=1)
+        rec = recs[0] if recs else None
+        self.feed(_row(row, priority, rec))
+
+    async def _load_open_calls(self, e: fx.LoadOpenCalls) -> None:
+        await self.writer.flush()
+        rows = await self.store.open_calls(e.node)
+        self.feed(OpenCallsLoaded(e.node, tuple(_row(r, 0, None) for r in rows)))
 
     # -- agents (the web desk) ---------------------------------------------------
     async def agent_ready(self, agent_id: str) -> None:
-        view = self.core.agent(agent_id, self.now())
-        if view.state is acd.AgentState.LOGGED_OUT:
-            self._execute(self.core.handle(acd.AgentLogin(agent_id), self.now()))
-        else:
-            self._execute(self.core.handle(acd.AgentReady(agent_id), self.now()))
+        self.feed(AgentCommand(acd.AgentReady(agent_id)))
 
     async def agent_pause(self, agent_id: str, reason: str) -> None:
-        self._execute(self.core.handle(acd.AgentPause(agent_id, reason), self.now()))
+        self.feed(AgentCommand(acd.AgentPause(agent_id, reason)))
 
     def login_all(self) -> None:
         """Log every configured agent in (the demo's agents are always at work)."""
         for view in self.core.snapshot(self.now()).agents:
             if view.state is acd.AgentState.LOGGED_OUT:
-                self._execute(self.core.handle(acd.AgentLogin(view.agent_id), self.now()))
+                self.feed(AgentCommand(acd.AgentLogin(view.agent_id)))
 
 
-def _int(agent_id: str | None) -> int | None:
-    return int(agent_id) if agent_id is not None and agent_id.isdigit() else None
+class _Listed:
+    """A listed channel with some of its fields corrected from better facts."""
+
+    def __init__(self, ev: Any, fix: dict[str, str]) -> None:
+        self.name: str = ev.name
+        self._ev = ev
+        self._fix = fix
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        if name in self._fix:
+            return self._fix[name]
+        value: str | None = self._ev.get(name, default)
+        return value
 
 
-_COMMANDS: dict[type, Callable[[Controller, Any], None]] = {
-    acd.HoldCaller: Controller._do_hold,
-    acd.OfferCall: Controller._do_offer,
-    acd.CancelOffer: Controller._do_cancel,
-    acd.CallConnected: Controller._do_connected,
-    acd.CallOutcome: Controller._do_outcome,
-    acd.OverflowCall: Controller._do_overflow,
-    acd.AgentStateChanged: Controller._do_agent_state,
-}
+def _aware(t: dt.datetime | None) -> dt.datetime | None:
+    if t is None:
+        return None
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
-__all__ = ["Controller", "Node", "PromptResult"]
+
+def _row(row: Any, priority: int, rec: Any) -> CallRowLoaded:
+    return CallRowLoaded(
+        row.id,
+        started_at=_aware(row.started_at),
+        queue=row.queue,
+        queued_at=_aware(row.queued_at),
+        language=row.language,
+        answered_at=_aware(row.answered_at),
+        agent_id=str(row.agent_id) if row.agent_id is not None else None,
+        priority=priority,
+        outcome=row.outcome,
+        wait_s=row.wait_s,
+        recording_path=rec.path if rec is not None else None,
+        recording_started_at=_aware(rec.started_at) if rec is not None else None,
+        mixmonitor_id=rec.mixmonitor_id if rec is not None else None,
+    )

@@ -22,8 +22,7 @@ import wave
 from pathlib import Path
 from typing import Any
 
-from callcenter.ami import ActionError, AMIError
-from callcenter.callflow import LiveCall, Recording
+from callcenter.ami import ActionError
 from callcenter.storage.writes import RecordRecording
 
 log = logging.getLogger(__name__)
@@ -62,53 +61,50 @@ class Recorder:
         self.metrics = metrics
         self.finished = 0
 
-    def file_name(self, call: LiveCall) -> str:
-        return _UNSAFE.sub("_", f"hotline-{call.node}-{call.linkedid}") + ".wav"
+    def file_name(self, node: str, linkedid: str) -> str:
+        return _UNSAFE.sub("_", f"hotline-{node}-{linkedid}") + ".wav"
 
-    async def start(self, client: Any, call: LiveCall) -> None:
+    def local_path(self, path: str) -> Path:
+        """Where this controller reads a recording Asterisk wrote at ``path``."""
+        return Path(self.local_dir) / Path(path).name
+
+    async def start(
+        self, client: Any, node: str, channel: str, linkedid: str, still_wanted: Any
+    ) -> tuple[str, dt.datetime, str | None]:
         """Start the call's MixMonitor; the caller is already in the agent's bridge.
 
         Called on the caller's ``BridgeEnter``, not on the agent's answer: while
         ``Bridge()`` pulls the caller in, Asterisk swaps its channel structure
         and a ``MixMonitor`` landing in that instant fails with ``No such
         channel`` (seen on a real Asterisk 22, about one call in twenty). Such a
-        refusal is retried while the call is still connected. ``i(MIXMON_ID)``
-        makes the response carry the ``MixMonitorID`` (transcript 18).
+        refusal is retried while ``still_wanted()``. ``i(MIXMON_ID)`` makes the
+        response carry the ``MixMonitorID`` (transcript 18). Returns the path,
+        the start time and the id; raises :class:`AMIError` when it could not.
         """
-        name = self.file_name(call)
-        path = f"{self.recordings_dir}/{name}"
+        path = f"{self.recordings_dir}/{self.file_name(node, linkedid)}"
         started = dt.datetime.now(dt.UTC)
-        resp = None
         for attempt in range(START_TRIES):
             try:
                 resp = await client.send_action(
-                    "MixMonitor", {"Channel": call.channel, "File": path, "Options": OPTIONS}
+                    "MixMonitor", {"Channel": channel, "File": path, "Options": OPTIONS}
                 )
-                break
             except ActionError as exc:
                 if "no such channel" not in str(exc).lower() or attempt + 1 == START_TRIES:
-                    log.error("call %s: MixMonitor failed: %s", call.call_id, exc)
-                    break
-                log.info("call %s: MixMonitor refused (%s), trying again", call.call_id, exc)
+                    raise
+                log.info("%s: MixMonitor refused (%s), trying again", channel, exc)
                 await asyncio.sleep(RETRY_S * (attempt + 1))
-                if not call.connected():
-                    return
-            except AMIError as exc:
-                log.error("call %s: MixMonitor failed: %s", call.call_id, exc)
-                break
-        if resp is None:
-            self.metrics.recording_missing()
-            return
-        rec = Recording(path, f"{self.local_dir}/{name}", started, resp.get("MixMonitorID"))
-        call.recording = rec
-        self.writer.submit(
-            RecordRecording(call.call_id, path, started, mixmonitor_id=rec.mixmonitor_id)
-        )
-        self.metrics.recording_started()
+                if not still_wanted():
+                    raise
+                continue
+            self.metrics.recording_started()
+            return path, started, resp.get("MixMonitorID")
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    async def finish(self, call_id: str, rec: Recording) -> None:
+    async def finish(
+        self, call_id: str, path: str, started_at: dt.datetime, mixmonitor_id: str | None
+    ) -> None:
         ended = dt.datetime.now(dt.UTC)
-        local = Path(rec.local_path)
+        local = self.local_path(path)
         # Asterisk closes the file right after the hangup; wait until it stops growing.
         last = -1
         for _ in range(20):
@@ -124,9 +120,9 @@ class Recorder:
         self.writer.submit(
             RecordRecording(
                 call_id,
-                rec.path,
-                rec.started_at,
-                mixmonitor_id=rec.mixmonitor_id,
+                path,
+                started_at,
+                mixmonitor_id=mixmonitor_id,
                 ended_at=ended,
                 duration_s=duration,
                 size_bytes=size,

@@ -32,6 +32,7 @@ from callcenter.storage.errors import (
 from callcenter.storage.models import (
     Agent,
     AgentRole,
+    AgentStateChange,
     Call,
     CallEvent,
     Customer,
@@ -408,6 +409,17 @@ class Store:
                 .order_by(Call.started_at)
             )
             return list(rows)
+
+    async def latest_agent_states(self) -> dict[int, tuple[str, str | None]]:
+        """Each agent's last recorded state and reason: what a restarted controller restores."""
+        last = (
+            select(AgentStateChange.agent_id, func.max(AgentStateChange.id).label("id"))
+            .group_by(AgentStateChange.agent_id)
+            .subquery()
+        )
+        query = select(AgentStateChange).join(last, AgentStateChange.id == last.c.id)
+        async with self.sessions() as session:
+            return {r.agent_id: (r.new, r.reason) for r in await session.scalars(query)}
 
     async def list_call_events(self, call_id: str) -> list[CallEvent]:
         async with self.sessions() as session:

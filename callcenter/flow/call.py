@@ -1,0 +1,132 @@
+"""What the core keeps of one call: plain data, no asyncio object, no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from ivr import IvrSession
+
+from .state import Stage
+
+
+class Purpose(Enum):
+    """Why an AGI command was sent: what its reply means."""
+
+    #: the IVR waits for this command's result (PlayPrompt, CollectDigits)
+    IVR_ASK = "ivr_ask"
+    #: an IVR command whose result nobody waits for (SetLanguage)
+    IVR_SIDE = "ivr_side"
+    #: ``SET MUSIC ON``: the hold music starts (15)
+    MUSIC_ON = "music_on"
+    #: ``WAIT FOR DIGIT``: one hold slice (15, 22)
+    HOLD = "hold"
+    #: ``HANGUP``: the IVR's or the after-call's end
+    HANGUP = "hangup"
+
+
+@dataclass(slots=True)
+class AgiJob:
+    """One AGI command to send, or sent and waiting for its reply."""
+
+    command: str
+    purpose: Purpose
+    #: the IVR command behind it (for IVR_ASK: how to read the reply)
+    ivr_command: Any = None
+    tries: int = 0
+    command_id: str = ""
+
+
+class Where(Enum):
+    """Where an adopted channel was found."""
+
+    #: parked in AsyncAGI in an entry context: IVR or queue
+    PARKED = "parked"
+    #: parked in AsyncAGI in the after-call context
+    AFTER_CALL = "after_call"
+    #: in a bridge with an agent leg (transcript 21)
+    TALKING = "talking"
+
+
+@dataclass(slots=True)
+class Offer:
+    agent_id: str
+    #: the Uniqueid given to the agent leg with Originate ``ChannelId``
+    leg: str
+    cancelled: bool = False
+    #: the link dropped before its OriginateResponse: judged from the bridge (21)
+    fate_unknown: bool = False
+
+
+@dataclass(slots=True)
+class Recording:
+    path: str
+    started_at: dt.datetime
+    mixmonitor_id: str | None = None
+
+
+@dataclass(slots=True)
+class Call:
+    """One caller's call, as the core keeps it."""
+
+    call_id: str
+    node: str
+    linkedid: str
+    channel: str
+    uniqueid: str
+    caller_number: str
+    caller_name: str
+    started_at: dt.datetime
+    stage: Stage = Stage.IVR
+    ivr: IvrSession | None = None
+    language: str | None = None
+    selections: dict[str, str] = field(default_factory=dict)
+    card: Any = None
+    queue: str | None = None
+    agent_id: str | None = None
+    offer: Offer | None = None
+    #: the caller's channel is in a bridge (BridgeEnter seen, or BridgeId listed)
+    bridged: bool = False
+    recording: Recording | None = None
+    recording_asked: bool = False
+    #: the channel sits in AsyncAGI and takes commands
+    in_agi: bool = False
+    #: the AGI command sent and not answered yet (one at a time)
+    pending: AgiJob | None = None
+    #: AGI commands to send, in order, once the channel is in AsyncAGI
+    outbox: list[AgiJob] = field(default_factory=list)
+    #: ``SET MUSIC ON`` is in effect (every prompt and every bridge ends it: 21, 22)
+    music_on: bool = False
+    #: the one outcome, once recorded
+    outcome: str | None = None
+    #: the ACD holds this call (queued, offered or connected)
+    in_acd: bool = False
+    #: adopted after a restart: where it was found, and its agent if talking
+    where: Where | None = None
+    found_agent: str | None = None
+    #: the caller hung up while its SQL row was being read (adoption)
+    gone: bool = False
+    lost: bool = False
+
+    def connected(self) -> bool:
+        """Talking to an agent right now."""
+        return self.stage is Stage.TALKING
+
+    def card_json(self) -> dict[str, Any] | None:
+        """The customer card as the agent's screen-pop shows it."""
+        card = self.card
+        if card is None:
+            return None
+        return {
+            "customer_id": card.customer_id,
+            "full_name": card.full_name,
+            "account_no": card.account_no,
+            "tier": card.tier,
+            "numbers": list(card.numbers),
+            "last_interactions": [
+                {"at": i.created_at.isoformat(), "disposition": i.disposition, "notes": i.notes}
+                for i in card.last_interactions
+            ],
+        }

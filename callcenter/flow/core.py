@@ -1,0 +1,906 @@
+"""The hotline's calls as one pure state machine: inputs and ``now`` in, effects out.
+
+Rules (everything that decides what a call does lives here):
+
+1. Pure. :meth:`CallFlow.handle` takes one input (:mod:`.inputs`) and an
+   :class:`~.inputs.Instant`; it returns effects (:mod:`.effects`) for the
+   shell to carry out, whose results come back as inputs. No socket,
+   database, clock, task or ``asyncio`` object. The IVR sessions and the ACD
+   are pure cores too; this one feeds them and turns their commands into
+   effects.
+2. A call's stage moves only through :data:`~.state.TRANSITIONS`.
+3. One AGI command in flight per caller (``Call.pending``); the next wait in
+   ``Call.outbox`` and go only while the channel sits in AsyncAGI
+   (``Call.in_agi``). Leaving AsyncAGI (a failed ``STREAM FILE``: 13), a
+   bridge (the caller's pending command is lost: 21), a refused command or a
+   dropped link put the command back at the head of the outbox; it goes again
+   when the channel is back in AsyncAGI, at most ``MAX_AGI_TRIES`` times.
+4. Hold is ``SET MUSIC ON`` + ``WAIT FOR DIGIT`` slices: the channel stays
+   ``AGI`` (drivable after a restart: 15) and every prompt or bridge ends the
+   music, so it is switched on again before the next slice (22).
+5. Resync is an input (:class:`~.inputs.LinkResynced`): each listed channel is
+   placed from facts a real Asterisk reports (parked in AsyncAGI, in a bridge
+   with an agent leg, a ringing leg: 15, 21). Unknown callers are adopted
+   with what SQL knows (:class:`~.effects.LoadCall`): IVR callers start the
+   IVR again, queued ones return at their old place and priority, talking
+   ones stay talking with their agent ON_CALL. Ringing legs nobody waits for
+   are hung up. Calls a dead run left open are settled.
+6. Every call that entered gets exactly one outcome (``_outcome``): the
+   ACD's once queued (``answered`` whatever link drops happened around the
+   answer, judged from the bridge when the ``OriginateResponse`` was lost),
+   ``ivr_hangup`` if it left in the IVR, ``lost`` if it died with its PBX.
+7. The recording starts once the agent answered *and* the caller is in the
+   bridge (its ``BridgeEnter``), never before: Asterisk swaps the caller's
+   channel while ``Bridge()`` pulls it in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import acd
+from callcenter.calls import (
+    GONE_AT_RESYNC,
+    AgiEnded,
+    AgiStarted,
+    Bridged,
+    CallEnded,
+    ChannelHungUp,
+    DigitPressed,
+    DomainEvent,
+    Listed,
+    ParkedInAgi,
+    Unbridged,
+)
+from callcenter.storage.models import call_key
+from callcenter.storage.writes import (
+    RecordAgentState,
+    RecordCallEvent,
+    RecordCallStarted,
+    RecordCallUpdate,
+    RecordOutcome,
+    RecordRecording,
+)
+from ivr import IvrDefinition, IvrSession, agi_command, prompt_result
+from ivr.events import (
+    CallerHangup,
+    CollectDigits,
+    Hangup,
+    PlayPrompt,
+    PromptFailed,
+    PromptResult,
+    RouteToQueue,
+    SetLanguage,
+)
+
+from .call import AgiJob, Call, Offer, Purpose, Recording, Where
+from .effects import (
+    CountOutcome,
+    CountRecordingMissing,
+    Effect,
+    FinishRecording,
+    HangupLeg,
+    LoadCall,
+    LoadOpenCalls,
+    Log,
+    LookupCard,
+    Originate,
+    Push,
+    SendAgi,
+    StartRecording,
+    Write,
+)
+from .inputs import (
+    AgentCommand,
+    AgiFailed,
+    AgiReplied,
+    AgiTrouble,
+    CallRowLoaded,
+    CardFound,
+    Input,
+    Instant,
+    LinkLost,
+    LinkResynced,
+    OfferEnded,
+    OfferResult,
+    OpenCallsLoaded,
+    PbxEvent,
+    RecordingFailed,
+    RecordingStarted,
+    Timer,
+)
+from .state import FlowError, Stage, Step, next_stage
+
+#: how often one AGI command is sent before the core gives up on it
+MAX_AGI_TRIES = 6
+#: a call with AGI work waits this long for AsyncAGIStart, then tries anyway
+AGI_REENTRY_S = 4.0
+#: agent legs we originate: ``hl-<run>-<agent>-<n>``; the agent is read back at a resync
+LEG_ID = re.compile(r"^hl-(?P<run>[0-9a-z]+)-(?P<agent>[^-]+)-(?P<n>\d+)$")
+
+#: the pages' names for the ACD's agent states
+PAGE_STATE = {
+    acd.AgentState.READY: "ready",
+    acd.AgentState.OFFERED: "ringing",
+    acd.AgentState.ON_CALL: "talking",
+    acd.AgentState.WRAP_UP: "wrapup",
+    acd.AgentState.PAUSED: "paused",
+    acd.AgentState.LOGGED_OUT: "offline",
+}
+
+_OFFER_FAILURES = {
+    OfferResult.NO_ANSWER: acd.OfferFailure.NO_ANSWER,
+    OfferResult.BUSY: acd.OfferFailure.BUSY,
+    OfferResult.UNREACHABLE: acd.OfferFailure.UNREACHABLE,
+    OfferResult.FAILED: acd.OfferFailure.FAILED,
+}
+
+
+class CallFlow:
+    """Every live call of the hotline, the IVR sessions and the ACD, as one core."""
+
+    def __init__(
+        self,
+        *,
+        ivr: IvrDefinition,
+        acd_core: acd.Acd,
+        entry_contexts: Iterable[str],
+        after_call_context: str,
+        moh_class: str = "default",
+        run_id: str = "0",
+    ) -> None:
+        self.ivr = ivr
+        self.acd = acd_core
+        self.entry_contexts = frozenset(entry_contexts)
+        self.after_call_context = after_call_context
+        self.moh_class = moh_class
+        self.run_id = run_id
+        self.calls: dict[str, Call] = {}
+        #: agent leg Uniqueid -> call id, while the offer lives
+        self.legs: dict[str, str] = {}
+        self.counters = {
+            "calls": 0,
+            "outcomes": 0,
+            "screen_pops_sent": 0,
+            "agi_retries": 0,
+            "prompt_failures": 0,
+            "adopted": 0,
+        }
+        self._seq = itertools.count(1)
+        #: call id -> when to try AGI work anyway (no AsyncAGIStart seen)
+        self._agi_deadlines: dict[str, float] = {}
+        self._out: list[Effect] = []
+        self._at: Instant | None = None
+        #: nodes whose PBX restarted at the last resync (calls gone there are lost)
+        self._restarted: set[str] = set()
+
+    # -- the core's interface -------------------------------------------------------
+    def handle(self, event: Input, at: Instant) -> list[Effect]:
+        """Apply one input at ``at``; return the effects to carry out, in order."""
+        self._at = at
+        self._out = []
+        try:
+            self._dispatch(event)
+        except FlowError as exc:
+            self._log("error", str(exc))
+        return self._out
+
+    def next_timer(self) -> float | None:
+        """The earliest deadline (the shell's monotonic clock) for :meth:`on_timer`."""
+        deadlines = [d for d in (self.acd.next_timer(), *self._agi_deadlines.values()) if d]
+        return min(deadlines) if deadlines else None
+
+    def wall_time(self, mono: float, at: Instant) -> float:
+        """A monotonic-clock time as epoch seconds (what the pages show)."""
+        return at.wall.timestamp() - (at.mono - mono)
+
+    # -- dispatch -------------------------------------------------------------------
+    def _dispatch(self, event: Input) -> None:
+        match event:
+            case PbxEvent():
+                self._pbx(event.node, event.event)
+            case AgiReplied():
+                self._agi_replied(event)
+            case AgiFailed():
+                self._agi_failed(event)
+            case OfferEnded():
+                self._offer_ended(event)
+            case CardFound():
+                self._card_found(event)
+            case CallRowLoaded():
+                self._row_loaded(event)
+            case OpenCallsLoaded():
+                self._open_calls(event)
+            case RecordingStarted():
+                self._recording_started(event)
+            case RecordingFailed():
+                self._recording_failed(event)
+            case LinkLost():
+                self._link_lost(event)
+            case LinkResynced():
+                self._resynced(event)
+            case AgentCommand():
+                self._agent_command(event.event)
+            case Timer():
+                self._timer()
+
+    def _pbx(self, node: str, de: DomainEvent, restarted: bool = False) -> None:
+        call = self.calls.get(call_key(node, de.call_id))
+        match de:
+            case AgiStarted():
+                self._agi_started(node, de, call)
+            case ParkedInAgi():
+                self._parked(node, de, call)
+            case Listed():
+                self._listed(node, de, call)
+            case Bridged():
+                self._bridged(node, de, call)
+            case Unbridged():
+                if call is not None and de.uniqueid == call.uniqueid:
+                    call.bridged = False
+                    if call.stage is Stage.TALKING:
+                        self._agent_left(call)
+            case AgiEnded():
+                if call is not None and de.uniqueid == call.uniqueid:
+                    call.in_agi = False
+            case ChannelHungUp():
+                self._hung_up(node, de, call, restarted)
+            case DigitPressed() | CallEnded():
+                pass
+
+    # -- arrivals and AsyncAGI ----------------------------------------------------------
+    def _agi_started(self, node: str, de: AgiStarted, call: Call | None) -> None:
+        if call is not None:
+            if de.uniqueid != call.uniqueid:
+                return
+            call.in_agi = True
+            if de.env.context == self.after_call_context and call.stage is Stage.TALKING:
+                self._agent_left(call)
+            self._pump(call)
+            return
+        if de.env.context in self.entry_contexts:
+            call = self._new_call(node, de.call_id, de.channel, de.uniqueid,
+                                  de.env.callerid, de.env.calleridname)  # fmt: skip
+            call.in_agi = True
+            self._write(RecordCallStarted(call.call_id, call.linkedid, node, call.started_at,
+                                          caller_number=call.caller_number or None,
+                                          caller_name=call.caller_name or None))  # fmt: skip
+            self._start_ivr(call)
+        elif de.env.context == self.after_call_context:
+            # A caller of a dead run's call, back from its agent: adopt it to close it.
+            call = self._adopting(node, de.call_id, de.channel, de.uniqueid,
+                                  de.env.callerid, de.env.calleridname, Where.AFTER_CALL)  # fmt: skip
+            call.in_agi = True
+
+    def _new_call(
+        self, node: str, linkedid: str, channel: str, uniqueid: str, number: str, name: str
+    ) -> Call:
+        number = "" if number in ("", "unknown", "<unknown>") else number
+        call = Call(
+            call_id=call_key(node, linkedid),
+            node=node,
+            linkedid=linkedid,
+            channel=channel,
+            uniqueid=uniqueid,
+            caller_number=number,
+            caller_name="" if name in ("unknown", "<unknown>") else name,
+            started_at=self._now.wall,
+        )
+        self.calls[call.call_id] = call
+        self.counters["calls"] += 1
+        if number:
+            self._out.append(LookupCard(call.call_id, number))
+        return call
+
+    def _adopting(
+        self, node: str, linkedid: str, channel: str, uniqueid: str, number: str, name: str,
+        where: Where,
+    ) -> Call:  # fmt: skip
+        call = self._new_call(node, linkedid, channel, uniqueid, number, name)
+        call.stage = Stage.ADOPTING
+        call.where = where
+        self.counters["adopted"] += 1
+        self._out.append(LoadCall(call.call_id))
+        return call
+
+    def _parked(self, node: str, de: ParkedInAgi, call: Call | None) -> None:
+        if call is not None:
+            if de.uniqueid == call.uniqueid:
+                call.in_agi = True
+                call.bridged = False
+                self._pump(call)
+            return
+        if de.context in self.entry_contexts:
+            where = Where.PARKED
+        elif de.context == self.after_call_context:
+            where = Where.AFTER_CALL
+        else:
+            self._log("info", f"{de.channel} waits in AsyncAGI in {de.context!r}: not ours")
+            return
+        call = self._adopting(node, de.call_id, de.channel, de.uniqueid,
+                              de.caller_number, de.caller_name, where)  # fmt: skip
+        call.in_agi = True
+
+    def _listed(self, node: str, de: Listed, call: Call | None) -> None:
+        leg = LEG_ID.match(de.uniqueid)
+        if leg is not None:
+            return  # agent legs are judged once the whole listing is in (_legs_after_resync)
+        if call is not None:
+            if de.uniqueid == call.uniqueid:
+                call.in_agi = False
+                call.bridged = bool(de.bridge_id)
+            return
+        ours = self.entry_contexts | {self.after_call_context}
+        if de.bridge_id and de.context in ours:
+            # Application empty and BridgeId set: a caller talking (transcript 21).
+            self._adopting(node, de.call_id, de.channel, de.uniqueid,
+                           de.caller_number, de.caller_name, Where.TALKING).bridged = True  # fmt: skip
+
+    def _start_ivr(self, call: Call) -> None:
+        call.ivr = IvrSession(self.ivr, call.call_id, call.caller_number)
+        self._ivr_commands(call, call.ivr.start(self._now.mono))
+
+    def _ivr_commands(self, call: Call, commands: list[Any]) -> None:
+        for cmd in commands:
+            if isinstance(cmd, RouteToQueue):
+                self._route(call, cmd)
+            elif isinstance(cmd, SetLanguage):
+                call.language = cmd.language
+                self._queue_agi(call, AgiJob(agi_command(cmd) or "NOOP", Purpose.IVR_SIDE))
+            elif isinstance(cmd, Hangup):
+                self._queue_agi(call, AgiJob("HANGUP", Purpose.HANGUP))
+            elif isinstance(cmd, PromptFailed):
+                # GET DATA of a missing prompt: result=-1 at once, still in AsyncAGI (17)
+                self.counters["prompt_failures"] += 1
+                how = "reading the digit with no prompt" if cmd.listening else "a miss"
+                self._log("warning", f"call {call.call_id}: prompt {cmd.prompt} of menu "
+                                     f"{cmd.node} failed ({cmd.failures} in a row); {how}")  # fmt: skip
+            elif isinstance(cmd, (PlayPrompt, CollectDigits)):
+                job = AgiJob(agi_command(cmd) or "NOOP", Purpose.IVR_ASK, ivr_command=cmd)
+                self._queue_agi(call, job)
+
+    def _route(self, call: Call, cmd: RouteToQueue) -> None:
+        call.stage = next_stage(call.call_id, call.stage, Step.QUEUE)
+        call.queue = cmd.queue
+        call.language = cmd.language
+        call.selections = {s.node: s.digits for s in cmd.selections}
+        card = call.card
+        priority = 1 if card is not None and card.is_vip else 0
+        wall = self._now.wall
+        self._write(RecordCallUpdate(call.call_id, language=cmd.language, queue=cmd.queue,
+                                     queued_at=wall,
+                                     ivr_selections=tuple(f"{n}={d}" for n, d in
+                                                          call.selections.items())))  # fmt: skip
+        self._write(RecordCallEvent(call.call_id, wall, "queued",
+                                    {"queue": cmd.queue, "priority": priority}))  # fmt: skip
+        self._enqueue(call, cmd.queue, priority, None)
+
+    def _enqueue(self, call: Call, queue: str, priority: int, entered_at: float | None) -> None:
+        call.in_acd = True
+        customer = str(call.card.customer_id) if call.card is not None else None
+        self._acd(acd.CallQueued(call.call_id, queue, call.caller_number or "anonymous",
+                                 priority=priority, customer_id=customer,
+                                 entered_at=entered_at))  # fmt: skip
+
+    # -- AGI ----------------------------------------------------------------------------
+    def _queue_agi(self, call: Call, job: AgiJob, *, front: bool = False) -> None:
+        if front:
+            call.outbox.insert(0, job)
+        else:
+            call.outbox.append(job)
+        self._pump(call)
+
+    def _pump(self, call: Call) -> None:
+        """Send the next AGI command if the channel is in AsyncAGI and none is in flight."""
+        if call.pending is not None or not call.outbox or call.stage is Stage.ENDED:
+            return
+        if not call.in_agi:
+            if call.call_id not in self._agi_deadlines:
+                self._agi_deadlines[call.call_id] = self._now.mono + AGI_REENTRY_S
+            return
+        self._agi_deadlines.pop(call.call_id, None)
+        job = call.outbox.pop(0)
+        job.command_id = f"{call.call_id}/{next(self._seq)}"
+        call.pending = job
+        if job.purpose is Purpose.IVR_ASK:
+            call.music_on = False  # a prompt ends the hold music (22)
+        self._out.append(SendAgi(call.node, call.call_id, call.channel, job.command,
+                                 job.command_id))  # fmt: skip
+
+    def _agi_replied(self, ev: AgiReplied) -> None:
+        call = self.calls.get(ev.call_id)
+        if call is None or call.pending is None or call.pending.command_id != ev.command_id:
+            return  # a reply to a command of a dead session or a lost job: nothing waits
+        job, call.pending = call.pending, None
+        self._job_done(call, job, ev.text)
+        self._pump(call)
+
+    def _job_done(self, call: Call, job: AgiJob, text: str | None) -> None:
+        """A job ended: with its reply ``text``, or given up (None)."""
+        if job.purpose is Purpose.IVR_ASK:
+            cmd = job.ivr_command
+            result = prompt_result(cmd, text) if text is not None else PromptResult(status="failed")
+            if result.status == "failed" and cmd.prompt:
+                self._write(RecordCallEvent(call.call_id, self._now.wall, "prompt_failed",
+                                            {"prompt": cmd.prompt, "reply": text}))  # fmt: skip
+                if isinstance(cmd, PlayPrompt):
+                    call.in_agi = False  # STREAM FILE failure ends AsyncAGI (13)
+            if call.stage is Stage.IVR and call.ivr is not None and not call.ivr.done:
+                self._ivr_commands(call, call.ivr.on_result(result, self._now.mono))
+        elif job.purpose is Purpose.MUSIC_ON:
+            call.music_on = text is not None
+        elif job.purpose is Purpose.HOLD:
+            digit = _digit(text)
+            if digit:
+                self._write(RecordCallEvent(call.call_id, self._now.wall, "digit_on_hold",
+                                            {"digit": digit}))  # fmt: skip
+            if call.stage in (Stage.HOLDING, Stage.OFFERED):
+                self._acd(acd.HoldSliceDone(call.call_id))
+
+    def _agi_failed(self, ev: AgiFailed) -> None:
+        call = self.calls.get(ev.call_id)
+        if call is None or call.pending is None or call.pending.command_id != ev.command_id:
+            return
+        job, call.pending = call.pending, None
+        job.tries += 1
+        if ev.trouble is not AgiTrouble.TIMEOUT:
+            call.in_agi = False  # back when AsyncAGIStart or the resync says so
+        if job.tries >= MAX_AGI_TRIES:
+            self._log("error", f"call {call.call_id}: AGI {job.command!r} failed "
+                               f"{job.tries} times ({ev.trouble.value}); given up")  # fmt: skip
+            self._job_done(call, job, None)
+        else:
+            self.counters["agi_retries"] += 1
+            call.outbox.insert(0, job)
+        self._pump(call)
+
+    def _timer(self) -> None:
+        now = self._now.mono
+        for call_id, when in list(self._agi_deadlines.items()):
+            if when <= now:
+                del self._agi_deadlines[call_id]
+                call = self.calls.get(call_id)
+                if call is not None and call.stage is not Stage.TALKING and not call.bridged:
+                    call.in_agi = True  # no AsyncAGIStart seen: try anyway, the error tells
+                    self._pump(call)
+        self._acd_commands(self.acd.on_timer(now))
+
+    # -- bridges, the agent leaving, hang-ups ---------------------------------------------
+    def _bridged(self, node: str, de: Bridged, call: Call | None) -> None:
+        leg_call = self.calls.get(self.legs.get(de.uniqueid, ""))
+        if leg_call is not None and leg_call.offer is not None:
+            if leg_call.offer.leg == de.uniqueid and leg_call.offer.fate_unknown:
+                self._offer_answered(leg_call)  # the answer's OriginateResponse was lost
+            return
+        if call is None or de.uniqueid != call.uniqueid:
+            return
+        call.bridged = True
+        call.in_agi = False
+        call.pending = None  # Bridge() loses the caller's running AGI command (21)
+        call.outbox.clear()
+        call.music_on = False  # and stops its music (21)
+        self._agi_deadlines.pop(call.call_id, None)
+        if call.stage is Stage.OFFERED and call.offer is not None and call.offer.fate_unknown:
+            self._offer_answered(call)
+        self._record_if_bridged(call)
+
+    def _agent_left(self, call: Call) -> None:
+        call.stage = next_stage(call.call_id, call.stage, Step.AGENT_LEFT)
+        if call.in_acd:
+            self._acd(acd.CallEnded(call.call_id))
+        elif call.outcome is None:
+            self._outcome(call, "answered", call.queue or "", None)
+        self._after_call(call)
+
+    def _after_call(self, call: Call) -> None:
+        # The survey lands here (a later issue); today the after-call ends the call.
+        call.outbox.clear()
+        self._queue_agi(call, AgiJob("HANGUP", Purpose.HANGUP))
+
+    def _hung_up(self, node: str, de: ChannelHungUp, call: Call | None, restarted: bool) -> None:
+        leg_call_id = self.legs.pop(de.uniqueid, None)
+        if leg_call_id is not None:
+            leg_call = self.calls.get(leg_call_id)
+            offer = leg_call.offer if leg_call is not None else None
+            if leg_call is not None and offer is not None and offer.leg == de.uniqueid:
+                if offer.fate_unknown and not offer.cancelled:
+                    self._offer_failed(leg_call, acd.OfferFailure.NO_ANSWER)
+            return
+        if call is None or de.uniqueid != call.uniqueid:
+            return
+        lost = de.cause_txt == GONE_AT_RESYNC and restarted
+        self._caller_gone(call, lost, de.cause_txt)
+
+    def _caller_gone(self, call: Call, lost: bool, why: str) -> None:
+        stage = call.stage
+        wall = self._now.wall
+        call.lost = lost
+        call.stage = next_stage(call.call_id, stage, Step.HANG_UP)
+        call.pending = None
+        call.outbox.clear()
+        self._agi_deadlines.pop(call.call_id, None)
+        if stage is Stage.ADOPTING:
+            call.gone = True  # settled when its row arrives (_row_loaded)
+            return
+        if stage is Stage.IVR and call.ivr is not None and not call.ivr.done:
+            call.ivr.on_result(CallerHangup(), self._now.mono)
+        if call.in_acd:
+            reason = acd.LeaveReason.LOST if lost else acd.LeaveReason.HANGUP
+            self._acd(acd.CallLeft(call.call_id, reason))
+        if call.outcome is None:
+            self._outcome(call, _unqueued(stage, call.queue, lost), call.queue or "", None)
+        self._write(RecordCallUpdate(call.call_id, ended_at=wall))
+        self._write(RecordCallEvent(call.call_id, wall, "hangup", {"why": why}))
+        self._forget(call)
+
+    def _forget(self, call: Call) -> None:
+        if call.recording is not None:
+            rec = call.recording
+            self._out.append(FinishRecording(call.call_id, rec.path, rec.started_at,
+                                             rec.mixmonitor_id))  # fmt: skip
+        if call.offer is not None:
+            self.legs.pop(call.offer.leg, None)
+        self._agi_deadlines.pop(call.call_id, None)
+        self.calls.pop(call.call_id, None)
+
+    # -- outcomes -------------------------------------------------------------------------
+    def _outcome(self, call: Call, outcome: str, queue: str, wait_s: float | None,
+                 agent_id: str | None = None) -> None:  # fmt: skip
+        if call.outcome is not None:
+            self._log("error", f"call {call.call_id}: second outcome {outcome} refused "
+                               f"(has {call.outcome})")  # fmt: skip
+            return
+        call.outcome = outcome
+        self._settle(call.call_id, outcome, queue, wait_s, agent_id)
+
+    def _settle(self, call_id: str, outcome: str, queue: str, wait_s: float | None,
+                agent_id: str | None) -> None:  # fmt: skip
+        self._write(RecordOutcome(call_id, queue, outcome, wait_s or 0.0, self._now.wall,
+                                  _int(agent_id)))  # fmt: skip
+        self._out.append(CountOutcome(outcome, wait_s))
+        self.counters["outcomes"] += 1
+
+    # -- offers ---------------------------------------------------------------------------
+    def _offer(self, cmd: acd.OfferCall) -> None:
+        call = self.calls.get(cmd.call_id)
+        if call is None:
+            return
+        call.stage = next_stage(call.call_id, call.stage, Step.OFFER)
+        leg = f"hl-{self.run_id}-{cmd.agent_id}-{next(self._seq)}"
+        call.offer = Offer(cmd.agent_id, leg)
+        call.agent_id = cmd.agent_id
+        self.legs[leg] = call.call_id
+        self.counters["screen_pops_sent"] += 1
+        # The screen-pop goes out with the Originate, while the agent's phone rings.
+        self._out.append(Push(cmd.agent_id, {
+            "type": "screen_pop",
+            "call_id": call.call_id,
+            "caller_number": call.caller_number,
+            "card": call.card_json(),
+            "ivr": {"language": call.language, "selections": call.selections,
+                    "queue": call.queue},
+        }))  # fmt: skip
+        number = "".join(c for c in call.caller_number if c.isdigit() or c == "+")
+        self._out.append(Originate(call.node, call.call_id, cmd.agent_id, cmd.device,
+                                   call.channel, self.after_call_context, number,
+                                   cmd.timeout_s, leg))  # fmt: skip
+
+    def _offer_ended(self, ev: OfferEnded) -> None:
+        call = self.calls.get(ev.call_id)
+        offer = call.offer if call is not None else None
+        if call is None or offer is None or offer.leg != ev.leg or offer.cancelled:
+            if ev.result is OfferResult.ANSWERED:
+                # Answered after we withdrew the offer: end that agent leg.
+                node = call.node if call is not None else ev.call_id.split(":", 1)[0]
+                self._out.append(HangupLeg(node, ev.leg))
+            return
+        if ev.result is OfferResult.ANSWERED:
+            self._offer_answered(call)
+        elif ev.result is OfferResult.UNKNOWN:
+            offer.fate_unknown = True  # judged from the bridge after the resync
+        else:
+            self._offer_failed(call, _OFFER_FAILURES[ev.result])
+
+    def _offer_answered(self, call: Call) -> None:
+        offer = call.offer
+        assert offer is not None
+        offer.fate_unknown = False
+        self._acd(acd.OfferAnswered(call.call_id, offer.agent_id))
+
+    def _offer_failed(self, call: Call, why: acd.OfferFailure) -> None:
+        offer = call.offer
+        assert offer is not None
+        offer.fate_unknown = False
+        self._acd(acd.OfferFailed(call.call_id, offer.agent_id, why))
+
+    # -- the ACD ------------------------------------------------------------------------
+    def _acd(self, event: Any) -> None:
+        try:
+            commands = self.acd.handle(event, self._now.mono)
+        except acd.AcdError as exc:
+            self._log("error", f"ACD refused {event!r}: {exc}")
+            return
+        self._acd_commands(commands)
+
+    def _acd_commands(self, commands: Iterable[Any]) -> None:
+        for cmd in commands:
+            match cmd:
+                case acd.HoldCaller():
+                    self._hold(cmd)
+                case acd.OfferCall():
+                    self._offer(cmd)
+                case acd.CancelOffer():
+                    self._cancel(cmd)
+                case acd.CallConnected():
+                    self._connected(cmd)
+                case acd.CallOutcome():
+                    self._acd_outcome(cmd)
+                case acd.OverflowCall():
+                    self._overflow(cmd)
+                case acd.AgentStateChanged():
+                    self._agent_state(cmd)
+
+    def _hold(self, cmd: acd.HoldCaller) -> None:
+        call = self.calls.get(cmd.call_id)
+        if call is None or call.stage not in (Stage.HOLDING, Stage.OFFERED):
+            return
+        jobs = [*call.outbox, *([call.pending] if call.pending else [])]
+        if any(j.purpose in (Purpose.HOLD, Purpose.MUSIC_ON) for j in jobs):
+            return
+        if not call.music_on:
+            call.outbox.append(AgiJob(f"SET MUSIC ON {self.moh_class}", Purpose.MUSIC_ON))
+        ms = max(1000, round(cmd.seconds * 1000))
+        self._queue_agi(call, AgiJob(f"WAIT FOR DIGIT {ms}", Purpose.HOLD))
+
+    def _cancel(self, cmd: acd.CancelOffer) -> None:
+        call = self.calls.get(cmd.call_id)
+        if call is None or call.offer is None or call.offer.agent_id != cmd.agent_id:
+            return
+        call.offer.cancelled = True
+        self._out.append(Push(cmd.agent_id, {"type": "call_ended", "call_id": call.call_id}))
+        self._out.append(HangupLeg(call.node, call.offer.leg))
+        if call.stage is Stage.OFFERED:
+            call.stage = next_stage(call.call_id, call.stage, Step.OFFER_OVER)
+
+    def _connected(self, cmd: acd.CallConnected) -> None:
+        call = self.calls.get(cmd.call_id)
+        if call is None:
+            return
+        call.stage = next_stage(call.call_id, call.stage, Step.CONNECT)
+        call.agent_id = cmd.agent_id
+        call.outbox.clear()
+        self._write(RecordCallUpdate(call.call_id, answered_at=self._now.wall,
+                                     agent_id=_int(cmd.agent_id), wait_s=cmd.wait_s))  # fmt: skip
+        self._record_if_bridged(call)
+
+    def _acd_outcome(self, cmd: acd.CallOutcome) -> None:
+        call = self.calls.get(cmd.call_id)
+        if call is None:
+            self._settle(cmd.call_id, cmd.outcome.value, cmd.queue, cmd.wait_s, cmd.agent_id)
+            return
+        call.in_acd = False
+        self._outcome(call, cmd.outcome.value, cmd.queue, cmd.wait_s, cmd.agent_id)
+        if call.agent_id is not None:
+            self._out.append(Push(call.agent_id, {"type": "call_ended",
+                                                  "call_id": call.call_id}))  # fmt: skip
+
+    def _overflow(self, cmd: acd.OverflowCall) -> None:
+        call = self.calls.get(cmd.call_id)
+        if call is None:
+            return
+        self._log("warning", f"call {cmd.call_id} waited {cmd.wait_s:.0f} s in {cmd.queue}: "
+                             "overflow")  # fmt: skip
+        call.stage = next_stage(call.call_id, call.stage, Step.OVERFLOW)
+        self._after_call(call)
+
+    def _agent_state(self, cmd: acd.AgentStateChanged) -> None:
+        self._write(RecordAgentState(_int(cmd.agent_id) or 0, self._now.wall, cmd.new.value,
+                                     cmd.old.value, cmd.reason or None))  # fmt: skip
+        self._out.append(Push(cmd.agent_id, {
+            "type": "state",
+            "state": PAGE_STATE[cmd.new],
+            "since": self.wall_time(cmd.at, self._now),
+            "call_id": cmd.call_id,
+        }))  # fmt: skip
+
+    def _agent_command(self, event: Any) -> None:
+        if isinstance(event, acd.AgentReady):
+            try:
+                view = self.acd.agent(event.agent_id, self._now.mono)
+            except acd.AcdError as exc:
+                self._log("warning", f"ready of unknown agent: {exc}")
+                return
+            if view.state is acd.AgentState.LOGGED_OUT:
+                event = acd.AgentLogin(event.agent_id)
+        self._acd(event)
+
+    # -- recordings --------------------------------------------------------------------
+    def _record_if_bridged(self, call: Call) -> None:
+        if call.recording_asked or call.stage is not Stage.TALKING or not call.bridged:
+            return
+        call.recording_asked = True
+        self._out.append(StartRecording(call.node, call.call_id, call.channel, call.linkedid))
+
+    def _recording_started(self, ev: RecordingStarted) -> None:
+        call = self.calls.get(ev.call_id)
+        self._write(RecordRecording(ev.call_id, ev.path, ev.started_at,
+                                    mixmonitor_id=ev.mixmonitor_id))  # fmt: skip
+        rec = Recording(ev.path, ev.started_at, ev.mixmonitor_id)
+        if call is not None:
+            call.recording = rec
+        else:  # the call ended while MixMonitor was answering: complete it now
+            self._out.append(FinishRecording(ev.call_id, rec.path, rec.started_at,
+                                             rec.mixmonitor_id))  # fmt: skip
+
+    def _recording_failed(self, ev: RecordingFailed) -> None:
+        self._log("error", f"call {ev.call_id}: no recording: {ev.why}")
+        self._out.append(CountRecordingMissing(ev.call_id))
+
+    # -- the CRM and SQL -------------------------------------------------------------------
+    def _card_found(self, ev: CardFound) -> None:
+        call = self.calls.get(ev.call_id)
+        if call is None or ev.card is None:
+            return
+        call.card = ev.card
+        self._write(RecordCallUpdate(call.call_id, customer_id=ev.card.customer_id))
+
+    def _row_loaded(self, row: CallRowLoaded) -> None:
+        call = self.calls.get(row.call_id)
+        if call is None or call.stage is not Stage.ADOPTING and not call.gone:
+            return
+        wall = self._now.wall
+        if row.started_at is not None:
+            call.started_at = row.started_at
+        if not row.found:
+            self._write(RecordCallStarted(call.call_id, call.linkedid, call.node, call.started_at,
+                                          caller_number=call.caller_number or None,
+                                          caller_name=call.caller_name or None))  # fmt: skip
+        call.queue, call.language = row.queue, row.language
+        if row.outcome is not None:
+            call.outcome = row.outcome  # a dead run recorded it: never a second one
+        if row.recording_path and row.recording_started_at is not None:
+            call.recording = Recording(row.recording_path, row.recording_started_at,
+                                       row.mixmonitor_id)  # fmt: skip
+            call.recording_asked = True
+        self._write(RecordCallEvent(call.call_id, wall, "adopted",
+                                    {"channel": call.channel, "where": call.where.value
+                                     if call.where else None}))  # fmt: skip
+        if call.gone:
+            self._settle_row(row, call.lost, "ended_while_adopted", call)
+            self._forget(call)
+            return
+        if call.where is Where.TALKING:
+            call.stage = next_stage(call.call_id, call.stage, Step.FOUND_TALKING)
+            call.agent_id = call.found_agent or row.agent_id
+            if call.agent_id is not None and row.queue and call.outcome is None:
+                entered = self._ago(row.queued_at)
+                connected = self._ago(row.answered_at) if row.answered_at else self._now.mono
+                call.in_acd = True
+                self._acd(acd.CallResumed(call.call_id, row.queue, call.agent_id,
+                                          call.caller_number or "anonymous",
+                                          entered, connected))  # fmt: skip
+            self._record_if_bridged(call)
+        elif call.where is Where.AFTER_CALL:
+            call.stage = next_stage(call.call_id, call.stage, Step.FOUND_TALKING)
+            self._agent_left(call)
+        elif row.queue and row.queued_at is not None and call.outcome is None:
+            call.stage = next_stage(call.call_id, call.stage, Step.QUEUE)
+            self._enqueue(call, row.queue, row.priority, self._ago(row.queued_at))
+        else:
+            call.stage = next_stage(call.call_id, call.stage, Step.RESUME_IVR)
+            self._start_ivr(call)
+
+    def _ago(self, when: dt.datetime | None) -> float:
+        """A wall-clock time from SQL on the monotonic clock (never in the future)."""
+        if when is None:
+            return self._now.mono
+        waited: float = (self._now.wall - when).total_seconds()
+        return self._now.mono - max(0.0, waited)
+
+    def _open_calls(self, ev: OpenCallsLoaded) -> None:
+        for row in ev.rows:
+            if row.call_id in self.calls or row.outcome is not None:
+                continue
+            self._settle_row(row, ev.node in self._restarted, "settled_after_restart", None)
+
+    def _settle_row(self, row: CallRowLoaded, lost: bool, why: str, call: Call | None) -> None:
+        """Close a call from what SQL knows of it: a dead run's, gone before we saw it."""
+        wall = self._now.wall
+        if row.outcome is None and (call is None or call.outcome is None):
+            if row.answered_at is not None:
+                outcome = "answered"
+            elif lost:
+                outcome = "lost"
+            else:
+                outcome = "abandoned" if row.queued_at else "ivr_hangup"
+            self._settle(row.call_id, outcome, row.queue or "", row.wait_s, row.agent_id)
+        self._write(RecordCallUpdate(row.call_id, ended_at=wall))
+        self._write(RecordCallEvent(row.call_id, wall, why, {"lost": lost}))
+
+    # -- the link ------------------------------------------------------------------------
+    def _link_lost(self, ev: LinkLost) -> None:
+        for call in self.calls.values():
+            if call.node == ev.node:
+                call.in_agi = False  # the resync says where each one is
+
+    def _resynced(self, ev: LinkResynced) -> None:
+        if ev.restarted:
+            self._restarted.add(ev.node)
+            self._log("warning", f"node {ev.node}: the PBX restarted; its calls are lost")
+        else:
+            self._restarted.discard(ev.node)
+        for de in ev.events:
+            self._pbx(ev.node, de, restarted=ev.restarted)
+        self._legs_after_resync(ev.node, ev.events)
+        for call in list(self.calls.values()):
+            if call.node == ev.node:
+                self._pump(call)
+        if ev.first:
+            self._out.append(LoadOpenCalls(ev.node))
+
+    def _legs_after_resync(self, node: str, events: tuple[DomainEvent, ...]) -> None:
+        """Agent legs in the listing: find talking agents, settle lost offers (21)."""
+        listed: dict[str, Listed] = {}
+        bridge_agent: dict[str, str] = {}
+        for de in events:
+            if isinstance(de, Listed) and (m := LEG_ID.match(de.uniqueid)) is not None:
+                listed[de.uniqueid] = de
+                if de.bridge_id:
+                    bridge_agent[de.bridge_id] = m.group("agent")
+        for call in list(self.calls.values()):
+            if call.node != node:
+                continue
+            offer = call.offer
+            if call.stage is Stage.ADOPTING and call.where is Where.TALKING:
+                for de in events:
+                    if isinstance(de, Listed) and de.uniqueid == call.uniqueid:
+                        call.found_agent = bridge_agent.get(de.bridge_id)
+            elif offer is not None and offer.fate_unknown and call.stage is Stage.OFFERED:
+                leg = listed.get(offer.leg)
+                if leg is not None and leg.bridge_id:
+                    self._offer_answered(call)
+                elif leg is None:
+                    self._offer_failed(call, acd.OfferFailure.NO_ANSWER)
+        waiting = {c.offer.leg for c in self.calls.values() if c.offer and not c.offer.cancelled}
+        for uid, de in listed.items():
+            if not de.bridge_id and uid not in waiting:
+                # A dead run's offer still ringing: nobody waits for its answer.
+                self._out.append(HangupLeg(node, uid))
+
+    # -- helpers -------------------------------------------------------------------------
+    @property
+    def _now(self) -> Instant:
+        assert self._at is not None, "handle() sets the time"
+        return self._at
+
+    def _write(self, row: Any) -> None:
+        self._out.append(Write(row))
+
+    def _log(self, level: str, text: str) -> None:
+        self._out.append(Log(level, text))
+
+
+def _digit(reply: str | None) -> str:
+    """The digit a ``WAIT FOR DIGIT`` reply carries (``result=55`` is ``7``, 15), or ""."""
+    if not reply:
+        return ""
+    m = re.search(r"result=(-?\d+)", reply)
+    code = int(m.group(1)) if m else 0
+    return chr(code) if 0 < code < 128 else ""
+
+
+def _unqueued(stage: Stage, queue: str | None, lost: bool) -> str:
+    """The outcome of a call that ends outside the ACD, from the stage it was in."""
+    if stage is Stage.AFTER_CALL or stage is Stage.TALKING:
+        return "answered"
+    if lost:
+        return "lost"
+    return "ivr_hangup" if queue is None else "abandoned"
+
+
+def _int(agent_id: str | None) -> int | None:
+    return int(agent_id) if agent_id is not None and agent_id.isdigit() else None

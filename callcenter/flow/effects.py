@@ -1,0 +1,143 @@
+"""What the shell must do for a call: the outputs of :class:`~callcenter.flow.core.CallFlow`.
+
+One frozen, slotted dataclass per effect. The shell carries each out and feeds
+its result back as an input (:mod:`callcenter.flow.inputs`): a ``SendAgi``
+comes back as ``AgiReplied`` or ``AgiFailed``, an ``Originate`` as
+``OfferEnded``, a ``LookupCard`` as ``CardFound``, a ``LoadCall`` as
+``CallRowLoaded``, a ``StartRecording`` as ``RecordingStarted`` or
+``RecordingFailed``. ``Write`` rows are the storage's write requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class SendAgi:
+    """``Action: AGI`` on the caller's channel; reply as ``AgiReplied``/``AgiFailed``."""
+
+    node: str
+    call_id: str
+    channel: str
+    command: str
+    command_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Originate:
+    """Ring the agent's device; when answered, ``Bridge()`` pulls the caller in (03)."""
+
+    node: str
+    call_id: str
+    agent_id: str
+    device: str
+    #: the caller's channel name (``Bridge`` data)
+    caller_channel: str
+    after_call_context: str
+    caller_number: str
+    timeout_s: float
+    #: ``ChannelId``: the agent leg's Uniqueid, known before the channel exists
+    leg: str
+
+
+@dataclass(frozen=True, slots=True)
+class HangupLeg:
+    """Hang up the channel with this Uniqueid (a withdrawn agent leg)."""
+
+    node: str
+    uniqueid: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartRecording:
+    node: str
+    call_id: str
+    channel: str
+    linkedid: str
+
+
+@dataclass(frozen=True, slots=True)
+class FinishRecording:
+    """The recorded call ended: measure the file and complete its row."""
+
+    call_id: str
+    path: str
+    started_at: Any
+    mixmonitor_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LookupCard:
+    call_id: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoadCall:
+    """Read what SQL knows of a call found parked after a restart."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoadOpenCalls:
+    """Read the calls of ``node`` that SQL holds open (first connect of a run)."""
+
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """A storage write request (``callcenter.storage.writes``)."""
+
+    row: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """A message to one agent's open desk pages."""
+
+    agent_id: str
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CountOutcome:
+    """One call ended with ``outcome`` (``wait_s`` None: never queued): /metrics."""
+
+    outcome: str
+    wait_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CountRecordingMissing:
+    """A bridged call whose recording could not be started: an error on /metrics."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    """Something the operator should read in the log (``level``: a logging level name)."""
+
+    level: str
+    text: str
+
+
+Effect = (
+    SendAgi
+    | Originate
+    | HangupLeg
+    | StartRecording
+    | FinishRecording
+    | LookupCard
+    | LoadCall
+    | LoadOpenCalls
+    | Write
+    | Push
+    | CountOutcome
+    | CountRecordingMissing
+    | Log
+)

@@ -1,0 +1,206 @@
+"""What can happen to a call: the inputs of :class:`~callcenter.flow.core.CallFlow`.
+
+One frozen, slotted dataclass per input. The shell builds them from AMI events
+(through the :class:`~callcenter.calls.CallTracker`), from the results of the
+effects it ran (an AGI reply, an Originate's outcome, a CRM card, a SQL row),
+from the web desk (an agent's Ready or Pause) and from link changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from callcenter.calls import DomainEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Instant:
+    """``now`` as the core sees it: the loop's monotonic clock and the wall clock."""
+
+    mono: float
+    wall: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PbxEvent:
+    """A domain event of one node's call tracker (channels grouped into calls)."""
+
+    node: str
+    event: DomainEvent
+
+
+@dataclass(frozen=True, slots=True)
+class AgiReplied:
+    """``AsyncAGIExec`` of a command we sent: its AGI reply line (``200 result=49 ...``)."""
+
+    call_id: str
+    command_id: str
+    text: str
+
+
+class AgiTrouble(Enum):
+    """Why an AGI command got no reply."""
+
+    #: ``Response: Error``: the channel is not in AsyncAGI (yet: transcript 08)
+    NOT_IN_AGI = "not_in_agi"
+    #: the channel left AsyncAGI or hung up before the reply
+    LEFT_AGI = "left_agi"
+    #: the AMI link dropped: the reply may still come to the next session (15)
+    LINK_LOST = "link_lost"
+    #: no reply within the client's limit
+    TIMEOUT = "timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class AgiFailed:
+    call_id: str
+    command_id: str
+    trouble: AgiTrouble
+
+
+class OfferResult(Enum):
+    """How an Originate to an agent's device went (transcripts 03, 16)."""
+
+    #: ``Response: Success``, Reason 4
+    ANSWERED = "answered"
+    #: Reason 3 after the dial timeout
+    NO_ANSWER = "no-answer"
+    #: Reason 5 (Local ``Busy()``), or Reason 0 with the leg's Cause 17 / TechCause 486
+    BUSY = "busy"
+    #: Reason 0 within a millisecond, no channel at all
+    UNREACHABLE = "unreachable"
+    #: Reason 0 otherwise, or the action refused
+    FAILED = "failed"
+    #: the link dropped before the OriginateResponse: judged later from the bridge
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class OfferEnded:
+    call_id: str
+    #: the agent leg's ChannelId (its Uniqueid)
+    leg: str
+    result: OfferResult
+
+
+@dataclass(frozen=True, slots=True)
+class CardFound:
+    """The CRM lookup of the caller's number finished (``card`` None: unknown caller)."""
+
+    call_id: str
+    card: Any
+
+
+@dataclass(frozen=True, slots=True)
+class CallRowLoaded:
+    """What SQL knows of a call found parked after a restart (``None``: nothing)."""
+
+    call_id: str
+    started_at: dt.datetime | None = None
+    queue: str | None = None
+    queued_at: dt.datetime | None = None
+    language: str | None = None
+    answered_at: dt.datetime | None = None
+    agent_id: str | None = None
+    priority: int = 0
+    outcome: str | None = None
+    wait_s: float | None = None
+    recording_path: str | None = None
+    recording_started_at: dt.datetime | None = None
+    mixmonitor_id: str | None = None
+    found: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStarted:
+    call_id: str
+    path: str
+    started_at: dt.datetime
+    mixmonitor_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingFailed:
+    call_id: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkLost:
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkResynced:
+    """The channel listing was read again after a connect: what the tracker made of it.
+
+    ``events`` are the tracker's reconciliation (parked, listed, gone), in order.
+    ``restarted``: the PBX booted since we last saw it (a new ``CoreStartupTime``,
+    transcript 20), so calls that vanished died with it and are ``lost``.
+    ``first``: the first connect of this run (open calls of a dead run get settled).
+    """
+
+    node: str
+    events: tuple[DomainEvent, ...] = ()
+    first: bool = False
+    restarted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCallsLoaded:
+    """Calls of ``node`` that SQL still holds open (no outcome): a dead run's."""
+
+    node: str
+    rows: tuple[CallRowLoaded, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCommand:
+    """An agent's action from the desk, or a restored state: an ACD event."""
+
+    event: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A deadline the core asked for passed."""
+
+
+Input = (
+    PbxEvent
+    | AgiReplied
+    | AgiFailed
+    | OfferEnded
+    | CardFound
+    | CallRowLoaded
+    | RecordingStarted
+    | RecordingFailed
+    | LinkLost
+    | LinkResynced
+    | OpenCallsLoaded
+    | AgentCommand
+    | Timer
+)
+
+__all__ = [
+    "AgentCommand",
+    "AgiFailed",
+    "AgiReplied",
+    "AgiTrouble",
+    "CallRowLoaded",
+    "CardFound",
+    "Input",
+    "Instant",
+    "LinkLost",
+    "LinkResynced",
+    "OfferEnded",
+    "OfferResult",
+    "OpenCallsLoaded",
+    "PbxEvent",
+    "RecordingFailed",
+    "RecordingStarted",
+    "Timer",
+]
