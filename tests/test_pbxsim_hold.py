@@ -264,3 +264,37 @@ async def test_bridge_app_stops_the_music_and_loses_the_running_command(make_sim
     assert not [m for m in c.events("AsyncAGIExec") if m.get("CommandId") == "s21-c2"]
     assert not [m for m in c.events("AsyncAGIEnd") if m["Channel"] == a]
     await c.close()
+
+
+async def test_every_prompt_stops_the_music_and_agi_hangup_stops_it_before_asyncagiend(
+    make_sim,
+) -> None:
+    """22 shows STREAM FILE stopping SET MUSIC ON at its AGIExecStart; pbxsim does the same
+    for the other commands that open a sound file (unrecorded). 21 (caller B): AGI HANGUP
+    with the music on gives AsyncAGIExec, MusicOnHoldStop, AsyncAGIEnd."""
+    sim = await make_sim()
+    c = await connect(sim.port)
+    a = await park(c)
+    for i, command in enumerate(('GET DATA beep 100 1', 'SAY DIGITS 42 ""', "EXEC Playback beep",
+                                 'RECORD FILE /tmp/pbxsim-unused wav "#" 100 0 BEEP',
+                                 'CONTROL STREAM FILE beep ""')):  # fmt: skip
+        await agi(c, a, "SET MUSIC ON default", f"on{i}")
+        mark = len(c.messages)
+        await agi(c, a, command, f"p{i}")
+        await c.event("AsyncAGIExec", CommandId=f"p{i}", timeout=10)
+        names = [m.name for m in c.messages[mark:] if m.get("Channel") == a]
+        start = names.index("AGIExecStart")
+        assert names[start + 1] == "MusicOnHoldStop", (command, names)
+        assert names.count("MusicOnHoldStart") == 0
+    await agi(c, a, "SET MUSIC ON default", "on-last")
+    mark = len(c.messages)
+    await agi(c, a, "HANGUP", "bye")
+    await c.event("Hangup", Channel=a)
+    ours = [m.name for m in c.messages[mark:] if m.get("Channel") == a]
+    b21 = "Local/s@caller-sim-00000001;1"
+    on_b = [m for m in T21 if m.get("Channel") == b21]
+    hangup = next(i for i, m in enumerate(on_b) if m.get("Command") == "HANGUP")
+    recorded = [m.name for m in on_b[hangup:]]
+    i = recorded.index("AsyncAGIExec")
+    assert ours[ours.index("AsyncAGIExec") :][:3] == recorded[i : i + 3]
+    await c.close()

@@ -113,6 +113,13 @@ async def run(c: AMIClient) -> None:
                       ("s21-st3", b["Channel"]), ("s21-st4", "PJSIP/2002-00000001")):  # fmt: skip
         _, items, _ = await c.collect_list("Status", {"Channel": chan, "Variables": "MIXMON_ID"})
         assert ours_of(items) == ours_of([m for m in recorded(aid) if m.name == "Status"]), aid
+    # 21: the bridged caller's Seconds count from its entry into the bridge, not from its
+    # creation with its ;2 half.
+    seconds = {}
+    for chan in (a["Channel"], a["Channel"][:-1] + "2"):
+        _, items, _ = await c.collect_list("Status", {"Channel": chan})
+        seconds[chan] = int(items[0]["Seconds"])
+    assert seconds[a["Channel"]] < seconds[a["Channel"][:-1] + "2"]
     _, items, _ = await c.collect_list("BridgeList")
     assert ours_of(items) == ours_of(
         [m for m in recorded("s21-bl1") if m.name != "BridgeListComplete"]
