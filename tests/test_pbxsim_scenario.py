@@ -80,12 +80,29 @@ def test_distributions_sample_in_range() -> None:
             "agents.phones.1001.talk_time.kind",
         ),
         ({"surprise": 1}, "surprise"),
+        (
+            {"agents": {"phones": {"2003": {"unreachable": "yes"}}}},
+            "agents.phones.2003.unreachable",
+        ),
+        ({"bridge_swap_s": -1}, "bridge_swap_s"),
     ],
 )
 def test_bad_values_name_source_and_key(data: dict, key: str) -> None:
     with pytest.raises(ScenarioError) as err:
         Scenario.from_dict(data, source="demo.toml")
     assert str(err.value).startswith(f"demo.toml: {key}: ")
+
+
+def test_pjsip_bench_phones_and_the_swap_knob() -> None:
+    """16's bench as a scenario: busy, never answers, no contact (unreachable), answers."""
+    s = Scenario.from_dict({"bridge_swap_s": 0.002, "agents": {"phones": {
+        "2001": {"busy_probability": 1.0}, "2002": {"no_answer_probability": 1.0},
+        "2003": {"unreachable": True}, "2004": {"answer_delay": 1}}}})  # fmt: skip
+    assert s.bridge_swap_s == 0.002
+    assert [s.agent(k).unreachable for k in ("2001", "2002", "2003", "2004")] == [
+        False, False, True, False,
+    ]  # fmt: skip
+    assert Scenario.from_dict({}).bridge_swap_s == 0.0
 
 
 def test_unreadable_toml_names_the_file(tmp_path: Path) -> None:
