@@ -188,6 +188,52 @@ DomainEvent = (
 )
 
 
+def needs_status(listed: AmiEvent, contexts: frozenset[str]) -> bool:
+    """Whether a ``CoreShowChannel`` entry must be checked with ``Status``.
+
+    CoreShowChannels keeps the application of a caller's last AGI ``EXEC``
+    long after it returned (transcript 15: ``MusicOnHold`` for a caller parked
+    in AsyncAGI again). A channel of ``contexts`` in no bridge and listed with
+    another application than ``AGI`` may be such a caller.
+    """
+    return (
+        listed.name == "CoreShowChannel"
+        and not listed.get("BridgeId")
+        and listed.get("Application") != "AGI"
+        and listed.get("Context") in contexts
+    )
+
+
+def corrected(listed: AmiEvent, status: AmiEvent | None) -> AmiEvent | None:
+    """The listing entry as ``Status`` says it is (None: the channel is gone).
+
+    ``Status`` says ``AGI`` once the ``EXEC`` returned (15). If it still names
+    an application (an ``EXEC`` still running), the caller is parked all the
+    same: the only applications our contexts run besides ``AGI()`` are instant
+    (Answer, Set, NoOp, GotoIf), and an AGI command sent meanwhile is queued
+    and runs when the ``EXEC`` returns (transcript 21 shows such queueing).
+    """
+    if status is None:
+        return None
+    if (status.get("Application") or "") in ("", "(null)"):
+        return listed
+    return _Corrected(listed, {"Application": "AGI", "ApplicationData": "agi:async"})
+
+
+class _Corrected:
+    """A listed channel with some of its fields corrected from better facts."""
+
+    def __init__(self, ev: AmiEvent, fix: dict[str, str]) -> None:
+        self.name = ev.name
+        self._ev = ev
+        self._fix = fix
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        if name in self._fix:
+            return self._fix[name]
+        return self._ev.get(name, default)
+
+
 class CallTracker:
     """Keeps the live channels and calls of one Asterisk node."""
 

@@ -38,7 +38,7 @@ from callcenter.ami import (
     AMIError,
     Response,
 )
-from callcenter.calls import TRACKED_EVENTS, CallTracker
+from callcenter.calls import TRACKED_EVENTS, CallTracker, corrected, needs_status
 from callcenter.flow import PAGE_STATE, Call, CallFlow
 from callcenter.flow import effects as fx
 from callcenter.flow.inputs import (
@@ -333,38 +333,21 @@ class Controller:
         self.feed(LinkResynced(node.name, events, first=first, restarted=restarted))
 
     async def _corrected(self, node: Node, listed: list[Any]) -> list[Any]:
-        """The channel listing, with ``Status`` where CoreShowChannels can be stale.
-
-        CoreShowChannels keeps the application of a caller's last AGI ``EXEC``
-        long after it returned (``MusicOnHold`` for a caller parked in AsyncAGI
-        again); ``Status`` of the same channel says ``AGI`` (transcript 15). A
-        channel of our contexts that is in no bridge and is listed with another
-        application is asked with ``Status``; if that still names an
-        application (an ``EXEC`` still running), the caller is ours all the
-        same: AGI commands sent meanwhile are queued and run when it returns
-        (transcript 21 shows such queueing for a bridged caller).
-        """
+        """The channel listing, with ``Status`` where CoreShowChannels can be stale (15)."""
         ours = self.flow.entry_contexts | {self.flow.after_call_context}
         out: list[Any] = []
         for ev in listed:
-            if (
-                ev.name == "CoreShowChannel"
-                and not ev.get("BridgeId")
-                and ev.get("Application") != "AGI"
-                and ev.get("Context") in ours
-            ):
+            if needs_status(ev, ours):
                 try:
-                    status = await node.client.send_list_action(
+                    answer = await node.client.send_list_action(
                         "Status", {"Channel": ev.get("Channel") or ""}
                     )
                 except ActionError:
                     continue  # "No such channel": gone between the two listings
-                facts = [e for e in status.events if e.name == "Status"]
-                if not facts:
+                facts = [e for e in answer.events if e.name == "Status"]
+                ev = corrected(ev, facts[0] if facts else None)
+                if ev is None:
                     continue
-                app = facts[0].get("Application") or ""
-                if app not in ("", "(null)"):
-                    ev = _Listed(ev, {"Application": "AGI", "ApplicationData": "agi:async"})
             out.append(ev)
         return out
 
@@ -501,21 +484,6 @@ class Controller:
         for view in self.core.snapshot(self.now()).agents:
             if view.state is acd.AgentState.LOGGED_OUT:
                 self.feed(AgentCommand(acd.AgentLogin(view.agent_id)))
-
-
-class _Listed:
-    """A listed channel with some of its fields corrected from better facts."""
-
-    def __init__(self, ev: Any, fix: dict[str, str]) -> None:
-        self.name: str = ev.name
-        self._ev = ev
-        self._fix = fix
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        if name in self._fix:
-            return self._fix[name]
-        value: str | None = self._ev.get(name, default)
-        return value
 
 
 def _aware(t: dt.datetime | None) -> dt.datetime | None:

@@ -6,6 +6,11 @@ clicks Ready, sees the caller's card while the phone still rings, and types a
 disposition that ends up in SQL; the API refuses other agents' data and bad
 requests without writing. One run screenshots the busy wallboard: with
 HOTLINE_README_PICTURE=1 it becomes docs/wallboard.png, the README's picture.
+
+Callers come on demand (:func:`caller_arrives`), never at a fixed time after the
+simulator starts: a test first waits until the page is logged in and live (or
+the agent is ready), then makes its caller ring, then waits with a generous
+deadline. The machine may be slow and shared, so nothing races a clock.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
-from callcenter.callflow import Stage
+from callcenter.flow import Stage
 from callcenter.storage.models import Call, Interaction
 from crm_bridge.demo_data import demo_customers
 
@@ -43,6 +48,10 @@ pytestmark = pytest.mark.skipif(
     reason=f"{CHROMIUM} is missing (apt-get install -y chromium); no browser is downloaded",
 )
 expect = playwright_api.expect
+#: a slow, shared machine: an expect() waits up to 20 s unless it says otherwise
+expect.set_options(timeout=20_000)
+#: how long a figure or a card may take to follow the simulated world (ms)
+LIVE_MS = 60_000
 
 
 @contextlib.asynccontextmanager
@@ -73,15 +82,20 @@ async def log_in(page: Any, url: str, username: str) -> None:
     await page.wait_for_selector('body[data-live="open"]')
 
 
-def one_caller(
-    number: str, *, at: float, patience: float = 120, agents: dict[str, Any] | None = None
-) -> Callable[[list[str]], dict[str, Any]]:
-    """A world with a single known caller at ``at`` who picks Vietnamese, then menu 1."""
-    call = {"at": at, "number": number, "digits": ["1", "1"], "patience": patience}
-    over: dict[str, Any] = {"arrivals": {"kind": "trace", "calls": [call]}}
+def no_callers(agents: dict[str, Any] | None = None) -> Callable[[list[str]], dict[str, Any]]:
+    """A world where nobody calls until the test says so (:func:`caller_arrives`)."""
+    over: dict[str, Any] = {"arrivals": {"kind": "trace", "calls": []}}
     if agents is not None:
         over["agents"] = agents
     return lambda numbers: scenario(numbers, **over)
+
+
+def caller_arrives(rig: Any, number: str, *, patience: float = 120) -> Any:
+    """Now, not before: a known caller rings, picks Vietnamese, then menu 1.
+
+    ``patience`` is in simulated seconds (the rig's ``time_scale`` applies).
+    """
+    return rig.sim.world.population.arrive(number, ("1", "1"), patience)
 
 
 async def agent_id_of(rig: Any, username: str) -> int:
@@ -137,14 +151,15 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 async def test_wallboard_figures_change_live_as_a_caller_arrives(tmp_path, db_url):
-    # No agent is logged in, so the caller waits in the queue until patience runs out.
-    world = one_caller(CUSTOMERS[3].national_numbers[0], at=12, patience=18)
+    # No agent is logged in, so the caller waits in the queue until patience runs out:
+    # 48 simulated seconds at time_scale 4, about 10 s of it waiting in the queue.
     errors: list[str] = []
-    async with hotline_rig(tmp_path, db_url, world, agents=1, auto_login=False) as rig:
+    async with hotline_rig(tmp_path, db_url, no_callers(), agents=1, auto_login=False) as rig:
         async with chromium() as browser:
             board = await open_page(browser, errors)
+            # Logged in, the WebSocket open and its first snapshot rendered...
             await log_in(board, rig.hotline.urls.supervisor, "supervisor")
-            assert rig.ctl.counters["calls"] == 0, "the caller came before the first reading"
+            assert rig.ctl.counters["calls"] == 0, "a caller came before the first reading"
             await expect(board.get_by_test_id("offered")).to_have_text("0")
             await expect(board.get_by_test_id("waiting")).to_have_text("0")
             await expect(board.get_by_test_id("abandoned")).to_have_text("0")
@@ -152,10 +167,13 @@ async def test_wallboard_figures_change_live_as_a_caller_arrives(tmp_path, db_ur
             board.on("load", lambda: loads.append(board.url))
             await board.evaluate("window.sameDocument = 'not reloaded'")
 
-            await expect(board.get_by_test_id("offered")).to_have_text("1", timeout=20_000)
-            await expect(board.get_by_test_id("waiting")).to_have_text("1", timeout=5_000)
-            await expect(board.get_by_test_id("abandoned")).to_have_text("1", timeout=20_000)
+            # ...and only then does the caller ring.
+            caller_arrives(rig, CUSTOMERS[3].national_numbers[0], patience=48)
+            await expect(board.get_by_test_id("offered")).to_have_text("1", timeout=LIVE_MS)
+            await expect(board.get_by_test_id("waiting")).to_have_text("1")
+            await expect(board.get_by_test_id("abandoned")).to_have_text("1", timeout=LIVE_MS)
             await expect(board.get_by_test_id("waiting")).to_have_text("0")
+            await expect(board.get_by_test_id("offered")).to_have_text("1")
             assert await board.evaluate("window.sameDocument") == "not reloaded"
             assert loads == []
     assert errors == []
@@ -164,14 +182,15 @@ async def test_wallboard_figures_change_live_as_a_caller_arrives(tmp_path, db_ur
 async def test_agent_sees_the_card_while_ringing_and_the_disposition_lands_in_sql(tmp_path, db_url):
     customer = CUSTOMERS[11]
     number = customer.national_numbers[0]
-    # The agent's phone rings 4 s before it is answered: the card must come first.
-    slow = {"default": {"answer_delay": 4, "talk_time": [3, 4], "agent_hangs_up_probability": 0.5}}
-    world = one_caller(number, at=3, agents=slow)
+    # The agent's phone rings 5 s before it is answered: the card must come first.
+    # The offer waits 15 s for the answer, so a slow machine does not time it out.
+    slow = {"default": {"answer_delay": 5, "talk_time": [3, 4], "agent_hangs_up_probability": 0.5}}
     notes = "Khách hàng phản ánh cước tháng 10 tăng bất thường; hẹn gọi lại sáng thứ Hai."
     errors: list[str] = []
     async with hotline_rig(
-        tmp_path, db_url, world, agents=1, time_scale=1.0, auto_login=False
-    ) as rig:
+        tmp_path, db_url, no_callers(slow), agents=1, time_scale=1.0, auto_login=False,
+        offer_timeout_s=15,
+    ) as rig:  # fmt: skip
         me = await agent_id_of(rig, "agent1")
         async with chromium() as browser:
             desk = await open_page(browser, errors)
@@ -179,24 +198,27 @@ async def test_agent_sees_the_card_while_ringing_and_the_disposition_lands_in_sq
             await expect(desk.get_by_test_id("state")).to_have_text("Offline")
             await desk.get_by_test_id("ready").click()
             await expect(desk.get_by_test_id("state")).to_have_text("Ready")
+            assert rig.ctl.counters["calls"] == 0, "a caller came before the agent was ready"
 
+            # The desk is live and the agent ready: now the caller rings.
+            caller_arrives(rig, number)
             card = desk.get_by_test_id("card")
-            await expect(card).to_contain_text(customer.full_name, timeout=20_000)
+            await expect(card).to_contain_text(customer.full_name, timeout=LIVE_MS)
             # Read the controller and SQL right when the card showed.
             (call,) = [c for c in rig.ctl.calls.values() if c.caller_number == number]
             stage_at_card = call.stage
             await rig.hotline.writer.flush()
             row_at_card = await rig.hotline.store.get_call(call.call_id)
-            assert stage_at_card is Stage.QUEUED, f"card shown at stage {stage_at_card}"
+            assert stage_at_card is Stage.OFFERED, f"card shown at stage {stage_at_card}"
             assert row_at_card is not None and row_at_card.answered_at is None
             await expect(desk.get_by_test_id("call-status")).to_contain_text("Ringing")
             await expect(desk.locator("#call-id")).to_have_text(call.call_id)
             await expect(card).to_contain_text(customer.account_no)
 
-            await wait_until(lambda: call.stage is not Stage.QUEUED, 15, "the agent to answer")
-            assert call.stage in (Stage.CONNECTED, Stage.AFTER_CALL, Stage.ENDED)
+            await wait_until(lambda: call.stage is not Stage.OFFERED, 30, "the agent to answer")
+            assert call.stage in (Stage.TALKING, Stage.AFTER_CALL, Stage.ENDED)
             await expect(desk.get_by_test_id("call-status")).to_contain_text(
-                "Call ended", timeout=20_000
+                "Call ended", timeout=LIVE_MS
             )
 
             await desk.get_by_test_id("dispo-code").select_option("follow_up")
@@ -215,12 +237,12 @@ async def test_agent_sees_the_card_while_ringing_and_the_disposition_lands_in_sq
 async def test_agent_api_refuses_other_agents_data_and_bad_requests_without_writing(
     tmp_path, db_url
 ):
-    world = one_caller(CUSTOMERS[5].national_numbers[0], at=2)
-    async with hotline_rig(tmp_path, db_url, world, agents=2, auto_login=False) as rig:
+    async with hotline_rig(tmp_path, db_url, no_callers(), agents=2, auto_login=False) as rig:
         me, other = await agent_id_of(rig, "agent1"), await agent_id_of(rig, "agent2")
         await rig.ctl.agent_ready(str(other))  # only agent2 takes calls
-        await wait_until(lambda: rig.ctl.counters["outcomes"] >= 1, 30, "the call to end")
-        await wait_until(lambda: not rig.ctl.calls, 30, "the caller to leave")
+        caller_arrives(rig, CUSTOMERS[5].national_numbers[0])  # once agent2 is ready
+        await wait_until(lambda: rig.ctl.counters["outcomes"] >= 1, 60, "the call to end")
+        await wait_until(lambda: not rig.ctl.calls, 60, "the caller to leave")
         await rig.hotline.writer.flush()
         async with rig.hotline.store.sessions() as s:
             (call,) = list(await s.scalars(select(Call)))
@@ -296,8 +318,8 @@ async def test_busy_wallboard_during_a_real_run_is_the_readme_picture(tmp_path):
             await expect(board.locator("#agent-rows tr")).to_have_count(4)
             # Busy: every agent talking at some point, then callers waiting and calls answered.
             talking = board.locator('.state-chip[data-state="talking"] .state-count')
-            await expect(talking).to_have_text("4", timeout=30_000)
-            await shows_at_least(board, {"offered": 15, "waiting": 2, "answered": 6}, timeout=40)
+            await expect(talking).to_have_text("4", timeout=LIVE_MS)
+            await shows_at_least(board, {"offered": 15, "waiting": 2, "answered": 6}, timeout=60)
             await expect(board.get_by_test_id("nodes")).to_contain_text("connected")
             shot = tmp_path / "wallboard.png"
             await board.screenshot(path=str(shot))

@@ -615,6 +615,7 @@ class CallFlow:
         offer = call.offer
         assert offer is not None
         offer.fate_unknown = False
+        call.stage = next_stage(call.call_id, call.stage, Step.OFFER_OVER)
         self._acd(acd.OfferFailed(call.call_id, offer.agent_id, why))
 
     # -- the ACD ------------------------------------------------------------------------
@@ -742,11 +743,13 @@ class CallFlow:
 
     # -- the CRM and SQL -------------------------------------------------------------------
     def _card_found(self, ev: CardFound) -> None:
-        call = self.calls.get(ev.call_id)
-        if call is None or ev.card is None:
+        if ev.card is None:
             return
-        call.card = ev.card
-        self._write(RecordCallUpdate(call.call_id, customer_id=ev.card.customer_id))
+        call = self.calls.get(ev.call_id)
+        if call is not None:
+            call.card = ev.card
+        # written even when the caller already left: the row knows who called
+        self._write(RecordCallUpdate(ev.call_id, customer_id=ev.card.customer_id))
 
     def _row_loaded(self, row: CallRowLoaded) -> None:
         call = self.calls.get(row.call_id)

@@ -1,0 +1,502 @@
+"""The call-flow core driven by hand: inputs and a hand-moved clock, no socket, no sleep."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+import acd
+from callcenter.ami.agi import AgiEnv
+from callcenter.calls import (
+    GONE_AT_RESYNC,
+    AgiEnded,
+    AgiStarted,
+    Bridged,
+    CallEnded,
+    ChannelHungUp,
+    DigitPressed,
+    Listed,
+    ParkedInAgi,
+    Unbridged,
+)
+from callcenter.flow import TRANSITIONS, FlowError, Stage, Step
+from callcenter.flow import effects as fx
+from callcenter.flow.core import AGI_REENTRY_S, MAX_AGI_TRIES
+from callcenter.flow.inputs import (
+    AgentCommand,
+    AgiFailed,
+    AgiReplied,
+    AgiTrouble,
+    CallRowLoaded,
+    CardFound,
+    LinkLost,
+    LinkResynced,
+    OfferEnded,
+    OfferResult,
+    OpenCallsLoaded,
+    PbxEvent,
+    RecordingFailed,
+    RecordingStarted,
+)
+from callcenter.flow.state import next_stage
+from callcenter.storage.writes import RecordAgentState, RecordCallEvent, RecordRecording
+from crm_bridge.card import CustomerCard
+
+from .flow_support import NODE, Flow
+
+CH = "PJSIP/trunk-00000001"
+UID = "1796.1"
+CALL = f"{NODE}:{UID}"
+
+
+def arrive(f: Flow, *, uid: str = UID, ch: str = CH, context: str = "hotline-safe",
+           number: str = "0912000001") -> list:  # fmt: skip
+    env = AgiEnv(channel=ch, uniqueid=uid, context=context, callerid=number)
+    return f.feed(PbxEvent(NODE, AgiStarted(uid, ch, uid, env, True)))
+
+
+def reply(f: Flow, text: str, call_id: str = CALL) -> list:
+    call = f.core.calls[call_id]
+    assert call.pending is not None, "no AGI command in flight"
+    return f.feed(AgiReplied(call_id, call.pending.command_id, text))
+
+
+def pending(f: Flow, call_id: str = CALL) -> str:
+    call = f.core.calls[call_id]
+    assert call.pending is not None
+    return call.pending.command
+
+
+def to_queue(f: Flow, call_id: str = CALL) -> None:
+    """Walk the sample IVR: a 1 during the welcome (Vietnamese), then 1 at the main menu."""
+    assert pending(f, call_id) == "SET VARIABLE CHANNEL(language) vi"
+    reply(f, "200 result=1", call_id)
+    assert pending(f, call_id).startswith("STREAM FILE hotline/vi/welcome")
+    reply(f, "200 result=49 endpos=800", call_id)
+    assert pending(f, call_id) == "SET VARIABLE CHANNEL(language) vi"
+    reply(f, "200 result=1", call_id)
+    assert pending(f, call_id).startswith("GET DATA hotline/vi/main-menu")
+    reply(f, "200 result=1", call_id)
+
+
+def offered(f: Flow) -> fx.Originate:
+    [orig] = f.sent(fx.Originate)[-1:]
+    return orig
+
+
+# -- a whole call ------------------------------------------------------------------
+
+
+def test_a_call_from_arrival_to_hang_up_with_one_outcome_and_its_recording() -> None:
+    f = Flow()
+    f.login("7")
+    out = arrive(f)
+    assert f.sent(fx.LookupCard, out) == [fx.LookupCard(CALL, "0912000001")]
+    to_queue(f)
+    call = f.core.calls[CALL]
+    # The ACD offered at once (agent 7 ready): hold starts, the pop goes with the Originate.
+    assert call.stage is Stage.OFFERED
+    assert pending(f) == "SET MUSIC ON default"
+    reply(f, "200 result=0")
+    assert pending(f) == "WAIT FOR DIGIT 20000"
+    orig = offered(f)
+    assert (orig.agent_id, orig.device, orig.caller_channel) == ("7", "PJSIP/2007", CH)
+    pops = [p for p in f.sent(fx.Push) if p.message["type"] == "screen_pop"]
+    assert [p.agent_id for p in pops] == ["7"]
+    assert f.effects.index(pops[0]) < f.effects.index(orig)
+    f.feed(OfferEnded(CALL, orig.leg, OfferResult.ANSWERED))
+    assert call.stage is Stage.TALKING
+    assert f.agent_state("7") is acd.AgentState.ON_CALL
+    assert not f.sent(fx.StartRecording), "no MixMonitor before the caller is in the bridge"
+    # Bridge() pulls the caller in: its WAIT FOR DIGIT is lost (21), the recording starts.
+    lost_id = call.pending.command_id if call.pending else ""
+    out = f.feed(PbxEvent(NODE, Bridged(UID, CH, UID, "b1", UID)))
+    assert f.sent(fx.StartRecording, out) == [fx.StartRecording(NODE, CALL, CH, UID)]
+    assert call.pending is None and not call.in_agi and not call.music_on
+    assert f.feed(AgiReplied(CALL, lost_id, "200 result=0")) == []
+    rec_at = f.wall
+    f.feed(RecordingStarted(CALL, "/rec/a.wav", rec_at, "0x1"))
+    assert f.writes(RecordRecording)[0].mixmonitor_id == "0x1"
+    f.tick(30)
+    f.feed(PbxEvent(NODE, Unbridged(UID, CH, UID, "b1")))
+    assert call.stage is Stage.AFTER_CALL
+    assert f.outcomes() == {CALL: "answered"}
+    env = AgiEnv(channel=CH, uniqueid=UID, context="after-call")
+    f.feed(PbxEvent(NODE, AgiStarted(UID, CH, UID, env, False)))
+    assert pending(f) == "HANGUP"
+    reply(f, "200 result=1")
+    out = f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
+    assert f.sent(fx.FinishRecording, out) == [
+        fx.FinishRecording(CALL, "/rec/a.wav", rec_at, "0x1")
+    ]
+    assert CALL not in f.core.calls
+    assert f.outcomes() == {CALL: "answered"}
+    f.tick(1)
+    assert f.agent_state("7") is acd.AgentState.READY
+
+
+def test_a_caller_who_hangs_up_in_the_ivr_is_ivr_hangup_and_unrelated_events_do_nothing() -> None:
+    f = Flow()
+    arrive(f)
+    f.feed(PbxEvent(NODE, DigitPressed(UID, CH, "1")))
+    f.feed(PbxEvent(NODE, AgiEnded(UID, CH, UID)))
+    assert not f.core.calls[CALL].in_agi
+    f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
+    f.feed(PbxEvent(NODE, CallEnded(UID)))
+    assert f.outcomes() == {CALL: "ivr_hangup"}
+    # Events of channels the core does not hold are ignored.
+    assert f.feed(PbxEvent(NODE, Unbridged("9", "X", "9", "b"))) == []
+    assert f.feed(PbxEvent(NODE, Bridged("9", "X", "9", "b", "9"))) == []
+
+
+def test_a_caller_in_a_context_of_others_is_left_alone() -> None:
+    f = Flow()
+    assert arrive(f, context="somebody-else") == []
+    assert f.core.calls == {}
+
+
+# -- hold -------------------------------------------------------------------------
+
+
+def test_hold_switches_the_music_on_once_and_a_digit_on_hold_is_kept() -> None:
+    f = Flow(hold_slice_s=5.0)
+    arrive(f)
+    to_queue(f)
+    assert pending(f) == "SET MUSIC ON default"
+    reply(f, "200 result=0")
+    assert pending(f) == "WAIT FOR DIGIT 5000"
+    reply(f, "200 result=55")  # the caller pressed 7 (transcript 15)
+    assert pending(f) == "WAIT FOR DIGIT 5000", "music still on: no second SET MUSIC ON"
+    [ev] = [w for w in f.writes(RecordCallEvent) if w.kind == "digit_on_hold"]
+    assert ev.data == {"digit": "7"}
+    reply(f, "200 result=-1")  # a hang-up cuts the wait (22): no digit, next slice asked
+    assert f.core.calls[CALL].stage is Stage.HOLDING
+
+
+def test_no_answer_from_the_pbx_for_an_agi_command_gives_up_after_max_tries() -> None:
+    f = Flow(hold_slice_s=5.0)
+    arrive(f)
+    to_queue(f)
+    call = f.core.calls[CALL]
+    for _ in range(MAX_AGI_TRIES):
+        assert call.pending is not None
+        f.feed(AgiFailed(CALL, call.pending.command_id, AgiTrouble.TIMEOUT))
+    # SET MUSIC ON given up: the music is off, the slice still asked for.
+    assert not call.music_on
+    assert pending(f) == "WAIT FOR DIGIT 5000"
+
+
+# -- AGI troubles ---------------------------------------------------------------
+
+
+def test_a_command_refused_outside_asyncagi_goes_again_when_the_caller_is_back() -> None:
+    f = Flow()
+    arrive(f)
+    call = f.core.calls[CALL]
+    first = call.pending
+    assert first is not None
+    first_id, first_cmd = first.command_id, first.command
+    f.feed(AgiFailed(CALL, first_id, AgiTrouble.NOT_IN_AGI))
+    assert call.pending is None and not call.in_agi
+    env = AgiEnv(channel=CH, uniqueid=UID, context="hotline-safe")
+    f.feed(PbxEvent(NODE, AgiStarted(UID, CH, UID, env, False)))
+    assert call.pending is not None and call.pending.command == first_cmd
+    assert call.pending.command_id != first_id
+    assert f.core.counters["agi_retries"] == 1
+
+
+def test_without_asyncagistart_the_command_is_tried_again_after_a_while() -> None:
+    f = Flow()
+    arrive(f)
+    call = f.core.calls[CALL]
+    f.feed(AgiFailed(CALL, call.pending.command_id, AgiTrouble.LEFT_AGI))
+    assert call.pending is None
+    f.tick(AGI_REENTRY_S / 2)
+    assert call.pending is None
+    f.tick(AGI_REENTRY_S)
+    assert call.pending is not None, "tried again without an AsyncAGIStart"
+
+
+def test_a_link_lost_in_the_middle_of_an_agi_command_resends_it_after_the_resync() -> None:
+    f = Flow()
+    arrive(f)
+    call = f.core.calls[CALL]
+    cmd_id, command = call.pending.command_id, call.pending.command
+    f.feed(LinkLost(NODE))
+    f.feed(AgiFailed(CALL, cmd_id, AgiTrouble.LINK_LOST))
+    assert call.pending is None
+    parked = ParkedInAgi(UID, CH, UID, "0912000001", "", "hotline-safe")
+    f.feed(LinkResynced(NODE, (parked,)))
+    assert call.pending is not None and call.pending.command == command
+    # the dead command's reply reaching the new session (15) is ignored
+    assert f.feed(AgiReplied(CALL, cmd_id, "200 result=0")) == []
+    assert f.feed(AgiFailed(CALL, cmd_id, AgiTrouble.TIMEOUT)) == []
+
+
+def test_a_missing_menu_prompt_is_logged_and_the_digit_read_in_silence() -> None:
+    f = Flow()
+    arrive(f)
+    reply(f, "200 result=1")
+    reply(f, "200 result=49 endpos=800")
+    reply(f, "200 result=1")
+    assert pending(f).startswith("GET DATA hotline/vi/main-menu")
+    out = reply(f, "200 result=-1")  # transcript 17: at once, still in AsyncAGI
+    assert any("main-menu" in e.text for e in f.sent(fx.Log, out))
+    assert pending(f) == "WAIT FOR DIGIT 6000"
+    assert f.core.counters["prompt_failures"] == 1
+    reply(f, "200 result=49")
+    assert f.core.calls[CALL].stage is Stage.HOLDING
+
+
+def test_a_failed_stream_file_waits_for_asyncagi_again() -> None:
+    f = Flow()
+    arrive(f)
+    reply(f, "200 result=1")
+    reply(f, "200 result=-1 endpos=0")  # transcript 13: AsyncAGI ends
+    call = f.core.calls[CALL]
+    assert call.pending is None and not call.in_agi and call.outbox
+    [failed] = [w for w in f.writes(RecordCallEvent) if w.kind == "prompt_failed"]
+    assert failed.data["prompt"] == "hotline/vi/welcome"
+
+
+# -- offers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("result", "reason"),
+    [
+        (OfferResult.BUSY, "busy"),
+        (OfferResult.NO_ANSWER, "no-answer"),
+        (OfferResult.FAILED, "failed"),
+    ],
+)
+def test_a_failed_offer_goes_to_the_next_agent_and_names_the_failure(result, reason) -> None:
+    f = Flow()
+    f.login("7", "8")
+    arrive(f)
+    to_queue(f)
+    orig = offered(f)
+    f.feed(OfferEnded(CALL, orig.leg, result))
+    [first] = [w for w in f.writes(RecordAgentState) if w.agent_id == int(orig.agent_id)][-1:]
+    assert (first.new, first.reason) == ("ready", reason)
+    assert offered(f).agent_id != orig.agent_id
+    assert f.core.calls[CALL].stage is Stage.OFFERED
+
+
+def test_an_unreachable_phone_pauses_its_agent_at_once() -> None:
+    f = Flow()
+    f.login("7", "8")
+    arrive(f)
+    to_queue(f)
+    orig = offered(f)
+    f.feed(OfferEnded(CALL, orig.leg, OfferResult.UNREACHABLE))
+    assert f.agent_state(orig.agent_id) is acd.AgentState.PAUSED
+
+
+def test_a_caller_who_hangs_up_while_ringing_withdraws_the_offer() -> None:
+    f = Flow()
+    f.login("7")
+    arrive(f)
+    to_queue(f)
+    orig = offered(f)
+    out = f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
+    assert fx.HangupLeg(NODE, orig.leg) in out
+    assert fx.Push("7", {"type": "call_ended", "call_id": CALL}) in out
+    assert f.outcomes() == {CALL: "abandoned"}
+    # The agent answered anyway, too late: that leg is ended.
+    assert f.feed(OfferEnded(CALL, orig.leg, OfferResult.ANSWERED)) == [
+        fx.HangupLeg(NODE, orig.leg)
+    ]
+    assert f.feed(OfferEnded(CALL, orig.leg, OfferResult.NO_ANSWER)) == []
+
+
+def test_an_offer_withdrawn_by_the_acd_returns_the_call_to_hold() -> None:
+    f = Flow()
+    f.login("7")
+    arrive(f)
+    to_queue(f)
+    orig = offered(f)
+    out = f.feed(AgentCommand(acd.AgentPause("7", "break")))
+    assert fx.HangupLeg(NODE, orig.leg) in out
+    assert f.core.calls[CALL].stage is Stage.HOLDING
+
+
+def test_an_answer_lost_with_the_link_is_judged_from_the_agent_leg_in_the_bridge() -> None:
+    f = Flow()
+    f.login("7")
+    arrive(f)
+    to_queue(f)
+    orig = offered(f)
+    f.feed(OfferEnded(CALL, orig.leg, OfferResult.UNKNOWN))
+    assert f.core.calls[CALL].stage is Stage.OFFERED
+    f.feed(PbxEvent(NODE, Bridged(UID, "PJSIP/2007-1", orig.leg, "b1", orig.leg)))
+    assert f.core.calls[CALL].stage is Stage.TALKING
+    f.feed(PbxEvent(NODE, Bridged(UID, CH, UID, "b1", UID)))
+    f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
+    assert f.outcomes() == {CALL: "answered"}
+
+
+def test_an_answer_lost_with_the_link_is_judged_from_the_caller_in_the_bridge() -> None:
+    f = Flow()
+    f.login("7")
+    arrive(f)
+    to_queue(f)
+    f.feed(OfferEnded(CALL, offered(f).leg, OfferResult.UNKNOWN))
+    f.feed(PbxEvent(NODE, Bridged(UID, CH, UID, "b1", UID)))
+    assert f.core.calls[CALL].stage is Stage.TALKING
+    assert f.sent(fx.StartRecording)
+
+
+def test_a_lost_offer_whose_leg_hung_up_is_a_ring_no_answer() -> None:
+    f = Flow()
+    f.login("7", "8")
+    arrive(f)
+    to_queue(f)
+    orig = offered(f)
+    f.feed(OfferEnded(CALL, orig.leg, OfferResult.UNKNOWN))
+    f.feed(PbxEvent(NODE, ChannelHungUp(orig.leg, "PJSIP/2007-1", orig.leg, 19, "No answer")))
+    assert offered(f).agent_id != orig.agent_id
+
+
+@pytest.mark.parametrize("bridged", [True, False])
+def test_a_lost_offer_is_judged_from_the_listing_after_the_resync(bridged: bool) -> None:
+    f = Flow()
+    f.login("7", "8")
+    arrive(f)
+    to_queue(f)
+    orig = offered(f)
+    f.feed(LinkLost(NODE))
+    f.feed(OfferEnded(CALL, orig.leg, OfferResult.UNKNOWN))
+    events: tuple = ()
+    if bridged:
+        events = (
+            Listed(UID, "PJSIP/2007-1", orig.leg, "b1", "Bridge", "agents-out", "", ""),
+            Listed(UID, CH, UID, "b1", "", "hotline-safe", "0912000001", ""),
+        )
+    f.feed(LinkResynced(NODE, events))
+    if bridged:
+        assert f.core.calls[CALL].stage is Stage.TALKING
+    else:
+        assert offered(f).agent_id != orig.agent_id
+
+
+# -- the ACD's other commands ----------------------------------------------------------
+
+
+def test_a_call_past_the_longest_wait_overflows_to_the_after_call() -> None:
+    f = Flow(max_wait_s=30.0, hold_slice_s=5.0)
+    arrive(f)
+    to_queue(f)
+    f.tick(31)
+    call = f.core.calls[CALL]
+    assert call.stage is Stage.AFTER_CALL
+    assert [j.command for j in call.outbox] == ["HANGUP"] or pending(f) == "HANGUP"
+    assert f.outcomes() == {CALL: "timeout"}
+
+
+def test_a_vip_card_queues_the_caller_first() -> None:
+    f = Flow()
+    arrive(f)
+    card = CustomerCard(5, "Lan", "A-5", "vip", ("+84912000001",))
+    f.feed(CardFound(CALL, card))
+    assert f.feed(CardFound(CALL, None)) == []
+    to_queue(f)
+    [queued] = [w for w in f.writes(RecordCallEvent) if w.kind == "queued"]
+    assert queued.data == {"queue": "support", "priority": 1}
+    assert f.acd.call(CALL, f.mono).priority == 1
+
+
+def test_agent_ready_logs_a_logged_out_agent_in_and_unknown_agents_are_logged() -> None:
+    f = Flow()
+    f.feed(AgentCommand(acd.AgentReady("7")))
+    assert f.agent_state("7") is acd.AgentState.READY
+    f.feed(AgentCommand(acd.AgentReady("7")))
+    out = f.feed(AgentCommand(acd.AgentReady("99")))
+    assert [e.level for e in f.sent(fx.Log, out)] == ["warning"]
+
+
+# -- recordings ----------------------------------------------------------------------
+
+
+def test_a_recording_that_could_not_start_is_counted_and_a_late_one_is_completed() -> None:
+    f = Flow()
+    out = f.feed(RecordingFailed(CALL, "No such channel"))
+    assert f.sent(fx.CountRecordingMissing, out) == [fx.CountRecordingMissing(CALL)]
+    out = f.feed(RecordingStarted(CALL, "/rec/b.wav", f.wall, None))
+    assert f.sent(fx.FinishRecording, out) == [fx.FinishRecording(CALL, "/rec/b.wav", f.wall, None)]
+
+
+# -- the table ------------------------------------------------------------------------
+
+
+def test_every_pair_missing_from_the_table_is_a_typed_error_naming_both() -> None:
+    for stage, step in itertools.product(Stage, Step):
+        if (stage, step) in TRANSITIONS:
+            assert next_stage("c", stage, step) is TRANSITIONS[(stage, step)]
+            continue
+        with pytest.raises(FlowError) as err:
+            next_stage("c", stage, step)
+        assert stage.name in str(err.value) and step.name in str(err.value)
+    assert not any(stage is Stage.ENDED for stage, _ in TRANSITIONS)
+
+
+def test_a_step_the_stage_refuses_is_logged_never_raised() -> None:
+    f = Flow()
+    f.login("7")
+    arrive(f)
+    # Unbridged of a caller still in the IVR: the table has no (IVR, AGENT_LEFT)...
+    f.core.calls[CALL].stage = Stage.TALKING
+    f.core.calls[CALL].stage = Stage.IVR
+    out = f.feed(
+        PbxEvent(NODE, AgiStarted(UID, CH, UID, AgiEnv(CH, UID, context="after-call"), False))
+    )
+    assert not [e for e in f.sent(fx.Log, out) if e.level == "error"]
+    f.core.calls[CALL].stage = Stage.ENDED
+    out = f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "x")))
+    assert [e for e in f.sent(fx.Log, out) if "ENDED" in e.text]
+
+
+# -- a dead run's calls ------------------------------------------------------------------
+
+
+def test_open_calls_of_a_dead_run_are_settled_from_what_sql_knows() -> None:
+    f = Flow()
+    rows = (
+        CallRowLoaded("pbx1:a", queue="support", queued_at=f.wall, answered_at=f.wall,
+                      agent_id="7"),
+        CallRowLoaded("pbx1:b", queue="support", queued_at=f.wall),
+        CallRowLoaded("pbx1:c"),
+        CallRowLoaded("pbx1:d", outcome="answered"),
+    )  # fmt: skip
+    f.feed(OpenCallsLoaded(NODE, rows))
+    assert f.outcomes() == {"pbx1:a": "answered", "pbx1:b": "abandoned", "pbx1:c": "ivr_hangup"}
+    f2 = Flow()
+    f2.feed(LinkResynced(NODE, (), restarted=True, first=True))
+    assert f2.sent(fx.LoadOpenCalls) == [fx.LoadOpenCalls(NODE)]
+    f2.feed(OpenCallsLoaded(NODE, rows[1:2]))
+    assert f2.outcomes() == {"pbx1:b": "lost"}
+
+
+def test_calls_that_died_with_their_pbx_are_lost_unless_answered() -> None:
+    f = Flow()
+    f.login("7")
+    arrive(f, uid="1.1", ch="A")  # will talk
+    to_queue(f, f"{NODE}:1.1")
+    f.feed(OfferEnded(f"{NODE}:1.1", offered(f).leg, OfferResult.ANSWERED))
+    arrive(f, uid="1.2", ch="B")  # queued
+    to_queue(f, f"{NODE}:1.2")
+    arrive(f, uid="1.3", ch="C")  # in the IVR
+    gone = tuple(ChannelHungUp(u, c, u, 0, GONE_AT_RESYNC) for u, c in
+                 (("1.1", "A"), ("1.2", "B"), ("1.3", "C")))  # fmt: skip
+    f.feed(LinkResynced(NODE, gone, restarted=True))
+    assert f.outcomes() == {f"{NODE}:1.1": "answered", f"{NODE}:1.2": "lost", f"{NODE}:1.3": "lost"}
+    assert f.core.calls == {}
+
+
+def test_a_caller_gone_during_a_network_blip_is_abandoned_not_lost() -> None:
+    f = Flow()
+    arrive(f)
+    to_queue(f)
+    f.feed(LinkResynced(NODE, (ChannelHungUp(UID, CH, UID, 0, GONE_AT_RESYNC),)))
+    assert f.outcomes() == {CALL: "abandoned"}
