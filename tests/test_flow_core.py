@@ -500,3 +500,127 @@ def test_a_caller_gone_during_a_network_blip_is_abandoned_not_lost() -> None:
     to_queue(f)
     f.feed(LinkResynced(NODE, (ChannelHungUp(UID, CH, UID, 0, GONE_AT_RESYNC),)))
     assert f.outcomes() == {CALL: "abandoned"}
+
+
+# -- the rarer paths ------------------------------------------------------------------
+
+
+def test_the_agent_leaving_seen_first_as_the_after_call_asyncagistart() -> None:
+    f = Flow()
+    f.login("7")
+    arrive(f)
+    to_queue(f)
+    f.feed(OfferEnded(CALL, offered(f).leg, OfferResult.ANSWERED))
+    f.feed(PbxEvent(NODE, Bridged(UID, CH, UID, "b1", UID)))
+    # another channel of the call entering AGI is not the caller
+    other = AgiEnv(channel="X", uniqueid="1796.9", context="after-call")
+    f.feed(PbxEvent(NODE, AgiStarted(UID, "X", "1796.9", other, True)))
+    assert f.core.calls[CALL].stage is Stage.TALKING
+    env = AgiEnv(channel=CH, uniqueid=UID, context="after-call")
+    f.feed(PbxEvent(NODE, AgiStarted(UID, CH, UID, env, False)))
+    assert f.core.calls[CALL].stage is Stage.AFTER_CALL
+    assert pending(f) == "HANGUP"
+    assert f.outcomes() == {CALL: "answered"}
+
+
+def test_parked_callers_found_at_a_resync_by_context() -> None:
+    f = Flow()
+    f.rows["pbx1:9.1"] = CallRowLoaded("pbx1:9.1", answered_at=f.wall, queue="support",
+                                       queued_at=f.wall, started_at=f.wall, agent_id="7")  # fmt: skip
+    f.rows["pbx1:9.3"] = CallRowLoaded("pbx1:9.3", outcome="answered")
+    events = (
+        ParkedInAgi("9.1", "A", "9.1", "1", "", "after-call"),
+        ParkedInAgi("9.2", "B", "9.2", "2", "", "somebody-else"),
+        ParkedInAgi("9.3", "C", "9.3", "3", "", "after-call"),
+    )
+    out = f.feed(LinkResynced(NODE, events))
+    assert {c.call_id for c in f.core.calls.values()} == {"pbx1:9.1", "pbx1:9.3"}
+    assert any("not ours" in e.text for e in f.sent(fx.Log, out))
+    # the dead run recorded 9.3's outcome: no second one
+    assert f.outcomes() == {"pbx1:9.1": "answered"}
+
+
+def test_an_option_that_hangs_up_sends_agi_hangup() -> None:
+    from callcenter.flow import CallFlow
+    from ivr import parse_ivr
+
+    ivr = parse_ivr(
+        "languages: [en]\ndefault_language: en\nstart: main\nfallback_queue: support\n"
+        "invalid_prompt: bad\nprompts:\n  menu: {en: m}\n  bad: {en: b}\n"
+        "nodes:\n  main:\n    prompt: menu\n    options:\n      9: {hangup: bye}\n",
+        queues={"support"},
+    )
+    f = Flow()
+    f.core = CallFlow(ivr=ivr, acd_core=f.acd, entry_contexts={"hotline-safe"},
+                      after_call_context="after-call")  # fmt: skip
+    arrive(f)
+    while pending(f) != "GET DATA m 5000 1":
+        reply(f, "200 result=0")
+    reply(f, "200 result=9")
+    assert pending(f) == "HANGUP"
+
+
+def test_a_caller_who_hangs_up_while_being_adopted_is_settled_from_sql() -> None:
+    f = Flow()
+    f.load_missing = False  # the SQL read is still running
+    f.feed(LinkResynced(NODE, (ParkedInAgi(UID, CH, UID, "1", "", "hotline-safe"),)))
+    assert f.core.calls[CALL].stage is Stage.ADOPTING
+    f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
+    assert f.outcomes() == {}
+    f.feed(CallRowLoaded(CALL, queue="support", queued_at=f.wall))
+    assert f.outcomes() == {CALL: "abandoned"}
+    assert CALL not in f.core.calls
+    assert f.feed(CallRowLoaded(CALL)) == [], "a second read changes nothing"
+
+
+def test_a_talking_caller_without_a_known_agent_is_still_answered_when_it_ends() -> None:
+    f = Flow()
+    listed = Listed(UID, CH, UID, "b9", "", "hotline-safe", "1", "")
+    f.feed(LinkResynced(NODE, (listed,)))
+    call = f.core.calls[CALL]
+    assert call.stage is Stage.TALKING and not call.in_acd
+    f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
+    assert f.outcomes() == {CALL: "answered"}
+
+
+def test_acd_commands_for_calls_the_core_no_longer_holds_are_ignored() -> None:
+    f = Flow()
+    f.login("7")
+    at = f.at()
+    f.core._at = at  # the core's clock, as handle() sets it
+    gone = "pbx1:gone"
+    f.core._out = []
+    f.core._acd_commands([
+        acd.HoldCaller(gone, 5.0),
+        acd.OfferCall(gone, "7", "PJSIP/2007", 15.0, "support"),
+        acd.CancelOffer(gone, "7"),
+        acd.CallConnected(gone, "7", 1.0),
+        acd.OverflowCall(gone, "support", 1.0),
+        acd.CallOutcome(gone, "support", acd.Outcome.ABANDONED, 3.0, None, f.mono),
+    ])  # fmt: skip
+    assert [type(e).__name__ for e in f.core._out] == ["Write", "CountOutcome"]
+    out = f.feed(AgentCommand(acd.AgentLogout("99")))
+    assert any("ACD refused" in e.text for e in f.sent(fx.Log, out))
+
+
+def test_a_hold_already_asked_for_is_not_asked_twice_and_a_second_outcome_is_refused() -> None:
+    f = Flow(hold_slice_s=5.0)
+    arrive(f)
+    to_queue(f)
+    call = f.core.calls[CALL]
+    f.core._at = f.at()
+    f.core._out = []
+    f.core._hold(acd.HoldCaller(CALL, 5.0))
+    assert f.core._out == []
+    call.stage = Stage.TALKING
+    f.core._hold(acd.HoldCaller(CALL, 5.0))
+    f.core._outcome(call, "answered", "support", 1.0)
+    f.core._outcome(call, "abandoned", "support", 1.0)
+    assert [e.level for e in f.core._out if isinstance(e, fx.Log)] == ["error"]
+
+
+def test_calls_of_another_node_are_left_alone_by_a_resync() -> None:
+    f = Flow()
+    arrive(f)
+    out = f.feed(LinkResynced("pbx2", ()))
+    assert CALL in f.core.calls and not f.sent(fx.SendAgi, out)

@@ -387,11 +387,8 @@ class CallFlow:
                                  entered_at=entered_at))  # fmt: skip
 
     # -- AGI ----------------------------------------------------------------------------
-    def _queue_agi(self, call: Call, job: AgiJob, *, front: bool = False) -> None:
-        if front:
-            call.outbox.insert(0, job)
-        else:
-            call.outbox.append(job)
+    def _queue_agi(self, call: Call, job: AgiJob) -> None:
+        call.outbox.append(job)
         self._pump(call)
 
     def _pump(self, call: Call) -> None:
