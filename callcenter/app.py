@@ -71,10 +71,12 @@ class Hotline:
         web_port: int | None = None,
         auto_login_agents: bool = False,
         secret_key: bytes | None = None,
+        connect_wait_s: float = CONNECT_WAIT_S,
     ) -> None:
         self.config = config
         self.web_port = config.web.port if web_port is None else web_port
         self.auto_login_agents = auto_login_agents
+        self.connect_wait_s = connect_wait_s
         self.secret_key = secret_key or config.web.secret_key or secrets.token_bytes(32)
         self.hub = LiveHub()
         self.metrics = Metrics()
@@ -173,10 +175,10 @@ class Hotline:
         self.lag.start()
         await ctl.start()
         try:
-            await ctl.wait_synced(CONNECT_WAIT_S)
+            await ctl.wait_synced(self.connect_wait_s)
         except TimeoutError:
             log.warning("not every node answered within %g s: running, and connecting meanwhile",
-                        CONNECT_WAIT_S)  # fmt: skip
+                        self.connect_wait_s)  # fmt: skip
         if self.auto_login_agents:
             ctl.login_all()
         desk.start()

@@ -61,7 +61,8 @@ class Desk:
                 for a in snap.agents
             ],
             "ami": [
-                {"node": n.name, "connected": n.client.connected} for n in self.ctl.nodes.values()
+                {"node": n.name, "connected": n.client.connected, "error": n.error}
+                for n in self.ctl.nodes.values()
             ],
         }
 

@@ -350,13 +350,14 @@ async def test_metrics_exposes_hotline_names_after_calls(client, world):
 async def test_healthz_reports_ami_nodes(client, world):
     resp = await client.get("/healthz")
     assert resp.status == 200
-    assert await resp.json() == {"ok": True, "ami": {"pbx1": True, "pbx2": True}}
-    world.desk.snapshot = wallboard_snapshot(
-        ami=[{"node": "pbx1", "connected": True}, {"node": "pbx2", "connected": False}]
-    )
+    assert await resp.json() == {"ok": True, "ami": {"pbx1": True, "pbx2": True}, "errors": {}}
+    down = {"node": "pbx2", "connected": False, "error": "connection refused"}
+    world.desk.snapshot = wallboard_snapshot(ami=[{"node": "pbx1", "connected": True}, down])
     resp = await client.get("/healthz")
     assert resp.status == 503
-    assert json.loads(await resp.text())["ami"]["pbx2"] is False
+    body = json.loads(await resp.text())
+    assert body["ami"]["pbx2"] is False
+    assert body["errors"] == {"pbx2": "connection refused"}
 
 
 async def test_pages_carry_a_strict_content_security_policy(client):

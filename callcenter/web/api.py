@@ -143,12 +143,15 @@ async def metrics(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
-    """``ok`` when every AMI node of the snapshot is connected; 503 otherwise."""
+    """``ok`` when every AMI node is connected; 503 otherwise, with each down node's error."""
     try:
         snapshot = request.app[DESK].wallboard()
     except Exception as exc:  # the probe reports, it does not crash
         log.exception("healthz: wallboard failed")
         return web.json_response({"ok": False, "reason": repr(exc)}, status=503)
-    nodes = {str(n.get("node")): bool(n.get("connected")) for n in snapshot.get("ami", [])}
+    listed = snapshot.get("ami", [])
+    nodes = {str(n.get("node")): bool(n.get("connected")) for n in listed}
+    errors = {str(n.get("node")): n.get("error") for n in listed if n.get("error")}
     ok = bool(nodes) and all(nodes.values())
-    return web.json_response({"ok": ok, "ami": nodes}, status=200 if ok else 503)
+    body = {"ok": ok, "ami": nodes, "errors": errors}
+    return web.json_response(body, status=200 if ok else 503)

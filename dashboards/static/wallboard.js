@@ -82,6 +82,7 @@
     for (const n of nodes) {
       const li = H.el("li", "node " + (n.connected ? "node-up" : "node-down"));
       li.append(H.el("span", "dot"), H.el("span", "node-name", n.node), H.el("span", "node-state", n.connected ? "connected" : "DOWN"));
+      if (!n.connected && n.error) li.title = n.error;
       ul.append(li);
     }
   }
