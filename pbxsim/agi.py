@@ -149,10 +149,42 @@ async def run_agi(world: World, ch: Channel) -> None:
     ch.agi_store = True
     world.chan_event("AsyncAGIStart", ch, ("Env", uri_encode(env_text(world, ch))))
     while not session.ended:
-        command, command_id = await ch.agi_queue.get()
-        if session.ended:
-            break
+        if not ch.agi_queue.empty():
+            item = ch.agi_queue.get_nowait()  # 21: a queued command runs at once
+        else:
+            waiting_since = world.now()
+            item = await ch.agi_queue.get()
+            try:
+                await world.sleep(poll_wait(ch, world.now() - waiting_since))
+            except asyncio.CancelledError:
+                _requeue(ch, item)  # pulled into a bridge: the command waits for the next AGI
+                raise
+            if session.ended:
+                _requeue(ch, item)
+                break
+        command, command_id = item
         await execute(world, ch, session, command, command_id)
+
+
+def poll_wait(ch: Channel, waited: float) -> float:
+    """How long a command sent ``waited`` seconds into res_agi's wait still waits.
+
+    The AsyncAGI loop takes a command when its ``ast_waitfor(chan, 100)`` returns: after
+    100 ms, or at the next 20 ms frame while audio reaches the channel (its music, its
+    caller's). Recorded pick-up delays: up to 0.1 s when silent, 0.02 s with music (15,
+    17, 21, 22)."""
+    audio = ch.moh or (ch.peer is not None and ch.peer.moh) or ch.tech != "Local"
+    # unrecorded: a PJSIP channel is taken to get RTP frames every 20 ms.
+    period = 0.02 if audio else 0.1
+    return period - (waited % period)
+
+
+def _requeue(ch: Channel, item: tuple[str, str]) -> None:
+    rest = []
+    while not ch.agi_queue.empty():
+        rest.append(ch.agi_queue.get_nowait())
+    for queued in (item, *rest):
+        ch.agi_queue.put_nowait(queued)
 
 
 async def execute(

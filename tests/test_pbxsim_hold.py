@@ -279,6 +279,7 @@ async def test_every_prompt_stops_the_music_and_agi_hangup_stops_it_before_async
                                  'RECORD FILE /tmp/pbxsim-unused wav "#" 100 0 BEEP',
                                  'CONTROL STREAM FILE beep ""')):  # fmt: skip
         await agi(c, a, "SET MUSIC ON default", f"on{i}")
+        await c.event("AsyncAGIExec", CommandId=f"on{i}")
         mark = len(c.messages)
         await agi(c, a, command, f"p{i}")
         await c.event("AsyncAGIExec", CommandId=f"p{i}", timeout=10)
@@ -287,6 +288,7 @@ async def test_every_prompt_stops_the_music_and_agi_hangup_stops_it_before_async
         assert names[start + 1] == "MusicOnHoldStop", (command, names)
         assert names.count("MusicOnHoldStart") == 0
     await agi(c, a, "SET MUSIC ON default", "on-last")
+    await c.event("AsyncAGIExec", CommandId="on-last")
     mark = len(c.messages)
     await agi(c, a, "HANGUP", "bye")
     await c.event("Hangup", Channel=a)
@@ -298,3 +300,17 @@ async def test_every_prompt_stops_the_music_and_agi_hangup_stops_it_before_async
     i = recorded.index("AsyncAGIExec")
     assert ours[ours.index("AsyncAGIExec") :][:3] == recorded[i : i + 3]
     await c.close()
+
+
+def test_asyncagi_takes_a_command_at_its_next_poll() -> None:
+    """res_agi waits on the channel 100 ms at a time, or until the next 20 ms frame while
+    music plays (15, 17, 21, 22: pick-up delays up to 0.1 s silent, 0.02 s with music)."""
+    from pbxsim.agi import poll_wait
+    from pbxsim.channels import Channel
+
+    silent = Channel("Local/s@x-00000000;1", "1.0", "1.0", "Local", "hotline", "s", 0.0)
+    assert poll_wait(silent, 0.0) == pytest.approx(0.1)
+    assert poll_wait(silent, 0.03) == pytest.approx(0.07)
+    assert poll_wait(silent, 0.23) == pytest.approx(0.07)  # the cycle restarts every 100 ms
+    silent.moh = True
+    assert poll_wait(silent, 0.005) == pytest.approx(0.015)
