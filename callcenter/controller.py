@@ -469,8 +469,12 @@ class Controller:
 
     async def _load_open_calls(self, e: fx.LoadOpenCalls) -> None:
         await self.writer.flush()
-        rows = await self.store.open_calls(e.node)
-        self.feed(OpenCallsLoaded(e.node, tuple(_row(r, 0, None) for r in rows)))
+        loaded = []
+        for row in await self.store.open_calls(e.node):
+            recs = await self.store.list_recordings(row.id, limit=1)
+            rec = recs[0] if recs and recs[0].size_bytes is None else None
+            loaded.append(_row(row, 0, rec))
+        self.feed(OpenCallsLoaded(e.node, tuple(loaded)))
 
     # -- agents (the web desk) ---------------------------------------------------
     async def agent_ready(self, agent_id: str) -> None:

@@ -624,3 +624,12 @@ def test_calls_of_another_node_are_left_alone_by_a_resync() -> None:
     arrive(f)
     out = f.feed(LinkResynced("pbx2", ()))
     assert CALL in f.core.calls and not f.sent(fx.SendAgi, out)
+
+
+def test_a_recording_of_a_call_that_ended_while_no_controller_ran_is_completed() -> None:
+    f = Flow()
+    row = CallRowLoaded("pbx1:r", queue="support", queued_at=f.wall, answered_at=f.wall,
+                        agent_id="7", recording_path="/rec/r.wav", recording_started_at=f.wall)  # fmt: skip
+    out = f.feed(OpenCallsLoaded(NODE, (row,)))
+    assert fx.FinishRecording("pbx1:r", "/rec/r.wav", f.wall, None) in out
+    assert f.outcomes() == {"pbx1:r": "answered"}

@@ -820,6 +820,10 @@ class CallFlow:
             self._settle(row.call_id, outcome, row.queue or "", row.wait_s, row.agent_id)
         self._write(RecordCallUpdate(row.call_id, ended_at=wall))
         self._write(RecordCallEvent(row.call_id, wall, why, {"lost": lost}))
+        if call is None and row.recording_path and row.recording_started_at is not None:
+            # recorded across a restart and ended unseen: measure the file now
+            self._out.append(FinishRecording(row.call_id, row.recording_path,
+                                             row.recording_started_at, row.mixmonitor_id))  # fmt: skip
 
     # -- the link ------------------------------------------------------------------------
     def _link_lost(self, ev: LinkLost) -> None:
