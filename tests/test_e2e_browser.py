@@ -90,11 +90,14 @@ def no_callers(agents: dict[str, Any] | None = None) -> Callable[[list[str]], di
     return lambda numbers: scenario(numbers, **over)
 
 
-def caller_arrives(rig: Any, number: str, *, patience: float = 120) -> Any:
+async def caller_arrives(rig: Any, number: str, *, patience: float = 120) -> Any:
     """Now, not before: a known caller rings, picks Vietnamese, then menu 1.
 
-    ``patience`` is in simulated seconds (the rig's ``time_scale`` applies).
+    First the controller's AMI link must be up and resynced (the app may start
+    without it), so the call is taken live, not adopted. ``patience`` is in
+    simulated seconds (the rig's ``time_scale`` applies).
     """
+    await rig.ctl.wait_synced(30)
     return rig.sim.world.population.arrive(number, ("1", "1"), patience)
 
 
@@ -168,7 +171,7 @@ async def test_wallboard_figures_change_live_as_a_caller_arrives(tmp_path, db_ur
             await board.evaluate("window.sameDocument = 'not reloaded'")
 
             # ...and only then does the caller ring.
-            caller_arrives(rig, CUSTOMERS[3].national_numbers[0], patience=48)
+            await caller_arrives(rig, CUSTOMERS[3].national_numbers[0], patience=48)
             await expect(board.get_by_test_id("offered")).to_have_text("1", timeout=LIVE_MS)
             await expect(board.get_by_test_id("waiting")).to_have_text("1")
             await expect(board.get_by_test_id("abandoned")).to_have_text("1", timeout=LIVE_MS)
@@ -201,7 +204,7 @@ async def test_agent_sees_the_card_while_ringing_and_the_disposition_lands_in_sq
             assert rig.ctl.counters["calls"] == 0, "a caller came before the agent was ready"
 
             # The desk is live and the agent ready: now the caller rings.
-            caller_arrives(rig, number)
+            await caller_arrives(rig, number)
             card = desk.get_by_test_id("card")
             await expect(card).to_contain_text(customer.full_name, timeout=LIVE_MS)
             # Read the controller and SQL right when the card showed.
@@ -240,7 +243,7 @@ async def test_agent_api_refuses_other_agents_data_and_bad_requests_without_writ
     async with hotline_rig(tmp_path, db_url, no_callers(), agents=2, auto_login=False) as rig:
         me, other = await agent_id_of(rig, "agent1"), await agent_id_of(rig, "agent2")
         await rig.ctl.agent_ready(str(other))  # only agent2 takes calls
-        caller_arrives(rig, CUSTOMERS[5].national_numbers[0])  # once agent2 is ready
+        await caller_arrives(rig, CUSTOMERS[5].national_numbers[0])  # once agent2 is ready
         await wait_until(lambda: rig.ctl.counters["outcomes"] >= 1, 60, "the call to end")
         await wait_until(lambda: not rig.ctl.calls, 60, "the caller to leave")
         await rig.hotline.writer.flush()
