@@ -61,6 +61,7 @@ from callcenter.flow.inputs import (
     Timer,
 )
 from callcenter.recorder import Recorder
+from callcenter.storage.models import call_key
 from ivr import IvrDefinition
 
 log = logging.getLogger(__name__)
@@ -328,9 +329,16 @@ class Controller:
             return
         restarted = node.started is not None and started != node.started
         node.started = started
+        # What SQL knows of the calls the core does not hold, read before the listing is
+        # applied, so the core adopts them all at once (talking ones before any offer).
+        linkedids = {ev.get("Linkedid") or "" for ev in listed}
+        ids = {call_key(node.name, i) for i in linkedids if not i.startswith("hl-")}
+        await self.writer.flush()
+        rows = [await self._read_row(call_id) for call_id in sorted(ids - set(self.calls))]
         events = tuple(node.tracker.resync(listed))
         node.synced.set()
-        self.feed(LinkResynced(node.name, events, first=first, restarted=restarted))
+        self.feed(LinkResynced(node.name, events, first=first, restarted=restarted,
+                               rows=tuple(rows)))  # fmt: skip
 
     async def _corrected(self, node: Node, listed: list[Any]) -> list[Any]:
         """The channel listing, with ``Status`` where CoreShowChannels can be stale (15)."""
@@ -455,17 +463,19 @@ class Controller:
 
     async def _load_call(self, e: fx.LoadCall) -> None:
         await self.writer.flush()
-        row = await self.store.get_call(e.call_id)
+        self.feed(await self._read_row(e.call_id))
+
+    async def _read_row(self, call_id: str) -> CallRowLoaded:
+        """What SQL knows of a call: its row, its queue priority, its recording."""
+        row = await self.store.get_call(call_id)
         if row is None:
-            self.feed(CallRowLoaded(e.call_id, found=False))
-            return
+            return CallRowLoaded(call_id, found=False)
         priority = 0
-        for event in await self.store.list_call_events(e.call_id):
+        for event in await self.store.list_call_events(call_id):
             if event.kind == "queued" and event.data:
                 priority = int(event.data.get("priority") or 0)
-        recs = await self.store.list_recordings(e.call_id, limit=1)
-        rec = recs[0] if recs else None
-        self.feed(_row(row, priority, rec))
+        recs = await self.store.list_recordings(call_id, limit=1)
+        return _row(row, priority, recs[0] if recs else None)
 
     async def _load_open_calls(self, e: fx.LoadOpenCalls) -> None:
         await self.writer.flush()

@@ -141,8 +141,13 @@ class Flow:
                 if m is not None:
                     listed.append(m)
             elif m.name == "CoreShowChannelsComplete":
+                # as the shell does: SQL's rows of the listed calls the core does not hold
+                ids = {f"{NODE}:{ev.get('Linkedid')}" for ev in listed} - set(self.core.calls)
+                rows = tuple(self.rows.get(i) or CallRowLoaded(i, found=False) for i in sorted(ids)
+                             if i in self.rows or self.load_missing)  # fmt: skip
                 events = tuple(self.tracker.resync(listed))
-                out += self.feed(LinkResynced(NODE, events, first=first, restarted=restarted))
+                out += self.feed(LinkResynced(NODE, events, first=first, restarted=restarted,
+                                              rows=rows))  # fmt: skip
                 listed, first = [], False
             elif m.name == "AsyncAGIExec":
                 if answer_agi:

@@ -633,3 +633,29 @@ def test_a_recording_of_a_call_that_ended_while_no_controller_ran_is_completed()
     out = f.feed(OpenCallsLoaded(NODE, (row,)))
     assert fx.FinishRecording("pbx1:r", "/rec/r.wav", f.wall, None) in out
     assert f.outcomes() == {"pbx1:r": "answered"}
+
+
+def test_a_talking_agent_is_on_call_before_a_holding_caller_is_offered_at_a_resync() -> None:
+    # Broke: after a restart the adopted holding caller was offered to the agent who was
+    # still talking, because that agent's call was adopted later.
+    f = Flow(agents=("7",))
+    f.login("7")
+    talking = (
+        Listed("5.1", "PJSIP/2007-1", "hl-old-7-1", "b1", "Bridge", "agents-out", "", ""),
+        Listed("5.1", "A", "5.1", "b1", "", "hotline-safe", "1", ""),
+    )
+    holding = ParkedInAgi("6.1", "B", "6.1", "2", "", "hotline-safe")
+    rows = (
+        CallRowLoaded("pbx1:6.1", queue="support", queued_at=f.wall),
+        CallRowLoaded("pbx1:5.1", queue="support", queued_at=f.wall, answered_at=f.wall,
+                      agent_id="7"),
+    )  # fmt: skip
+    out = f.feed(LinkResynced(NODE, (holding, *talking), rows=rows))
+    assert f.agent_state("7") is acd.AgentState.ON_CALL
+    assert not f.sent(fx.Originate, out), "nobody free: the holding caller waits"
+    assert f.core.calls["pbx1:6.1"].stage is Stage.HOLDING
+    assert [e.call_id for e in f.sent(fx.LookupCard, out)] == ["pbx1:5.1", "pbx1:6.1"]
+    # the open calls read at start: both are ours now, and a closed one stays closed
+    f.feed(PbxEvent(NODE, ChannelHungUp("6.1", "B", "6.1", 16, "Normal Clearing")))
+    f.feed(OpenCallsLoaded(NODE, rows))
+    assert f.outcomes() == {"pbx1:6.1": "abandoned"}

@@ -117,6 +117,8 @@ from .state import FlowError, Stage, Step, next_stage
 
 #: how often one AGI command is sent before the core gives up on it
 MAX_AGI_TRIES = 6
+#: how many closed call ids the core remembers (a dead run's open calls read at start)
+CLOSED_KEPT = 100_000
 #: a call with AGI work waits this long for AsyncAGIStart, then tries anyway
 AGI_REENTRY_S = 4.0
 #: agent legs we originate: ``hl-<run>-<agent>-<n>``; the agent is read back at a resync
@@ -177,6 +179,11 @@ class CallFlow:
         self._at: Instant | None = None
         #: nodes whose PBX restarted at the last resync (calls gone there are lost)
         self._restarted: set[str] = set()
+        #: call ids this core wrote an outcome for, newest last (bounded)
+        self._closed: dict[str, None] = {}
+        #: while a resync is applied: SQL's rows of the listed calls, and the adopted calls
+        self._resync_rows: dict[str, CallRowLoaded] | None = None
+        self._adoptions: list[Call] = []
 
     # -- the core's interface -------------------------------------------------------
     def handle(self, event: Input, at: Instant) -> list[Effect]:
@@ -277,8 +284,9 @@ class CallFlow:
             call.in_agi = True
 
     def _new_call(
-        self, node: str, linkedid: str, channel: str, uniqueid: str, number: str, name: str
-    ) -> Call:
+        self, node: str, linkedid: str, channel: str, uniqueid: str, number: str, name: str,
+        *, lookup: bool = True,
+    ) -> Call:  # fmt: skip
         number = "" if number in ("", "unknown", "<unknown>") else number
         call = Call(
             call_id=call_key(node, linkedid),
@@ -292,7 +300,7 @@ class CallFlow:
         )
         self.calls[call.call_id] = call
         self.counters["calls"] += 1
-        if number:
+        if number and lookup:
             self._out.append(LookupCard(call.call_id, number))
         return call
 
@@ -300,11 +308,16 @@ class CallFlow:
         self, node: str, linkedid: str, channel: str, uniqueid: str, number: str, name: str,
         where: Where,
     ) -> Call:  # fmt: skip
-        call = self._new_call(node, linkedid, channel, uniqueid, number, name)
+        # The card is looked up once SQL said whether the call's row exists (its update
+        # must not overtake the row): see _row_loaded.
+        call = self._new_call(node, linkedid, channel, uniqueid, number, name, lookup=False)
         call.stage = Stage.ADOPTING
         call.where = where
         self.counters["adopted"] += 1
-        self._out.append(LoadCall(call.call_id))
+        if self._resync_rows is None:
+            self._out.append(LoadCall(call.call_id))
+        else:
+            self._adoptions.append(call)  # decided once the whole listing is read
         return call
 
     def _parked(self, node: str, de: ParkedInAgi, call: Call | None) -> None:
@@ -558,6 +571,9 @@ class CallFlow:
                 agent_id: str | None) -> None:  # fmt: skip
         self._write(RecordOutcome(call_id, queue, outcome, wait_s or 0.0, self._now.wall,
                                   _int(agent_id)))  # fmt: skip
+        self._closed[call_id] = None
+        if len(self._closed) > CLOSED_KEPT:
+            del self._closed[next(iter(self._closed))]
         self._out.append(CountOutcome(outcome, wait_s))
         self.counters["outcomes"] += 1
 
@@ -760,6 +776,8 @@ class CallFlow:
                                           caller_number=call.caller_number or None,
                                           caller_name=call.caller_name or None))  # fmt: skip
         call.queue, call.language = row.queue, row.language
+        if call.caller_number and not call.gone and call.where is not Where.AFTER_CALL:
+            self._out.append(LookupCard(call.call_id, call.caller_number))
         if row.outcome is not None:
             call.outcome = row.outcome  # a dead run recorded it: never a second one
         if row.recording_path and row.recording_started_at is not None:
@@ -803,8 +821,8 @@ class CallFlow:
 
     def _open_calls(self, ev: OpenCallsLoaded) -> None:
         for row in ev.rows:
-            if row.call_id in self.calls or row.outcome is not None:
-                continue
+            if row.call_id in self.calls or row.outcome is not None or row.call_id in self._closed:
+                continue  # ours now, or closed by us since SQL was read
             self._settle_row(row, ev.node in self._restarted, "settled_after_restart", None)
 
     def _settle_row(self, row: CallRowLoaded, lost: bool, why: str, call: Call | None) -> None:
@@ -837,9 +855,21 @@ class CallFlow:
             self._log("warning", f"node {ev.node}: the PBX restarted; its calls are lost")
         else:
             self._restarted.discard(ev.node)
-        for de in ev.events:
-            self._pbx(ev.node, de, restarted=ev.restarted)
-        self._legs_after_resync(ev.node, ev.events)
+        self._resync_rows = {row.call_id: row for row in ev.rows}
+        self._adoptions = []
+        try:
+            for de in ev.events:
+                self._pbx(ev.node, de, restarted=ev.restarted)
+            self._legs_after_resync(ev.node, ev.events)
+            # Talking callers first: their agents are ON_CALL before anyone is offered.
+            for call in sorted(self._adoptions, key=lambda c: c.where is not Where.TALKING):
+                row = self._resync_rows.get(call.call_id)
+                if row is None:
+                    self._out.append(LoadCall(call.call_id))
+                else:
+                    self._row_loaded(row)
+        finally:
+            self._resync_rows = None
         for call in list(self.calls.values()):
             if call.node == ev.node:
                 self._pump(call)

@@ -147,6 +147,8 @@ class LinkResynced:
     events: tuple[DomainEvent, ...] = ()
     first: bool = False
     restarted: bool = False
+    #: what SQL knows of the listed calls the core does not hold (read before this input)
+    rows: tuple[CallRowLoaded, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
