@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 #: (AGI reply line, AGIExecEnd ResultCode, AGIExecEnd Result)
 Reply = tuple[str, int, str]
-# 22: WAIT FOR DIGIT cut by a hang-up. unrecorded: the same answer for any other command
-# a hang-up cuts (EXEC MusicOnHold, GET DATA's prompt…).
+# 22: WAIT FOR DIGIT cut by a hang-up.
+# unrecorded: the same answer for any other command a hang-up cuts (EXEC MusicOnHold…).
 HUNGUP: Reply = ("200 result=-1", -1, "Failure")
 ALL_DIGITS = "0123456789*#"
 SAMPLES = 8000
