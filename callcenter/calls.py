@@ -204,8 +204,8 @@ def needs_status(listed: AmiEvent, contexts: frozenset[str]) -> bool:
     )
 
 
-def corrected(listed: AmiEvent, status: AmiEvent | None) -> AmiEvent | None:
-    """The listing entry as ``Status`` says it is (None: the channel is gone).
+def corrected(listed: AmiEvent, status: AmiEvent) -> AmiEvent:
+    """The listing entry as ``Status`` says it is.
 
     ``Status`` says ``AGI`` once the ``EXEC`` returned (15). If it still names
     an application (an ``EXEC`` still running), the caller is parked all the
@@ -213,8 +213,6 @@ def corrected(listed: AmiEvent, status: AmiEvent | None) -> AmiEvent | None:
     (Answer, Set, NoOp, GotoIf), and an AGI command sent meanwhile is queued
     and runs when the ``EXEC`` returns (transcript 21 shows such queueing).
     """
-    if status is None:
-        return None
     if (status.get("Application") or "") in ("", "(null)"):
         return listed
     return _Corrected(listed, {"Application": "AGI", "ApplicationData": "agi:async"})

@@ -351,11 +351,9 @@ class Controller:
                         "Status", {"Channel": ev.get("Channel") or ""}
                     )
                 except ActionError:
-                    continue  # "No such channel": gone between the two listings
-                facts = [e for e in answer.events if e.name == "Status"]
-                ev = corrected(ev, facts[0] if facts else None)
-                if ev is None:
-                    continue
+                    answer = None  # gone meanwhile? Its Hangup says so; keep what was listed
+                facts = [e for e in answer.events if e.name == "Status"] if answer else []
+                ev = corrected(ev, facts[0]) if facts else ev
             out.append(ev)
         return out
 
@@ -452,7 +450,8 @@ class Controller:
                 node.client, e.node, e.channel, e.linkedid, still_wanted
             )
         except AMIError as exc:
-            self.feed(RecordingFailed(e.call_id, str(exc)))
+            if still_wanted():  # a call that ended meanwhile needs no recording
+                self.feed(RecordingFailed(e.call_id, str(exc)))
             return
         self.feed(RecordingStarted(e.call_id, path, started, mixmonitor_id))
 

@@ -137,9 +137,8 @@ class Flow:
                     # the shell asks Status: the transcript's next Status of that channel
                     status = next((s for s in msgs[i:] if s.name == "Status"
                                    and s.get("Channel") == m.get("Channel")), None)  # fmt: skip
-                    m = corrected(m, status)
-                if m is not None:
-                    listed.append(m)
+                    m = corrected(m, status) if status is not None else m
+                listed.append(m)
             elif m.name == "CoreShowChannelsComplete":
                 # as the shell does: SQL's rows of the listed calls the core does not hold
                 ids = {f"{NODE}:{ev.get('Linkedid')}" for ev in listed} - set(self.core.calls)

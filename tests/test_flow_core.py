@@ -659,3 +659,17 @@ def test_a_talking_agent_is_on_call_before_a_holding_caller_is_offered_at_a_resy
     f.feed(PbxEvent(NODE, ChannelHungUp("6.1", "B", "6.1", 16, "Normal Clearing")))
     f.feed(OpenCallsLoaded(NODE, rows))
     assert f.outcomes() == {"pbx1:6.1": "abandoned"}
+
+
+def test_a_caller_listed_between_two_applications_is_adopted_not_left_in_silence() -> None:
+    # Broke: a caller listed outside AGI and outside a bridge was neither adopted nor
+    # ended; its open row was then settled while it waited in silence.
+    f = Flow()
+    listed = Listed(UID, CH, UID, "", "Answer", "hotline-safe", "1", "")
+    f.feed(LinkResynced(NODE, (listed,), first=True))
+    call = f.core.calls[CALL]
+    assert call.stage is Stage.IVR and not call.in_agi and call.pending is None
+    f.tick(AGI_REENTRY_S + 0.1)
+    assert call.pending is not None, "driven again even without an AsyncAGIStart"
+    f.feed(OpenCallsLoaded(NODE, (CallRowLoaded(CALL),)))
+    assert f.outcomes() == {}

@@ -347,11 +347,18 @@ class CallFlow:
                 call.in_agi = False
                 call.bridged = bool(de.bridge_id)
             return
-        ours = self.entry_contexts | {self.after_call_context}
-        if de.bridge_id and de.context in ours:
+        if de.bridge_id and de.context in self.entry_contexts | {self.after_call_context}:
             # Application empty and BridgeId set: a caller talking (transcript 21).
             self._adopting(node, de.call_id, de.channel, de.uniqueid,
                            de.caller_number, de.caller_name, Where.TALKING).bridged = True  # fmt: skip
+        elif de.uniqueid == de.call_id and de.context in self.entry_contexts:
+            # A caller of ours between two applications (Answer, the [hotline-safe] loop):
+            # adopted all the same, its commands wait for its AsyncAGIStart.
+            self._adopting(node, de.call_id, de.channel, de.uniqueid,
+                           de.caller_number, de.caller_name, Where.PARKED)  # fmt: skip
+        elif de.uniqueid == de.call_id and de.context == self.after_call_context:
+            self._adopting(node, de.call_id, de.channel, de.uniqueid,
+                           de.caller_number, de.caller_name, Where.AFTER_CALL)  # fmt: skip
 
     def _start_ivr(self, call: Call) -> None:
         call.ivr = IvrSession(self.ivr, call.call_id, call.caller_number)
