@@ -376,8 +376,15 @@ class CallTracker:
         return out
 
     # -- resync ------------------------------------------------------------------
-    def resync(self, listed: Iterable[AmiEvent]) -> list[DomainEvent]:
-        """Reconcile with a ``CoreShowChannels`` listing taken after a reconnect."""
+    def resync(
+        self, listed: Iterable[AmiEvent], known: Iterable[str] | None = None
+    ) -> list[DomainEvent]:
+        """Reconcile with a ``CoreShowChannels`` listing taken after a reconnect.
+
+        ``known``: the Uniqueids known when the listing was asked for. Only those can
+        be found gone: a channel first seen in an event that came while the listing
+        was read (and its Status and SQL facts) is newer than the listing.
+        """
         out: list[DomainEvent] = []
         present: set[str] = set()
         for ev in listed:
@@ -424,7 +431,8 @@ class CallTracker:
                         ch.context,
                     )
                 )
-        for uid in [u for u in self.channels if u not in present]:
+        before = set(self.channels) if known is None else set(known)
+        for uid in [u for u in self.channels if u not in present and u in before]:
             # Hung up while we were not listening: 0 / "resync" marks it as unseen.
             out.extend(self._remove(self.channels[uid], 0, GONE_AT_RESYNC))
         return out

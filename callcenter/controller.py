@@ -319,6 +319,7 @@ class Controller:
     async def _resync(self, node: Node, first: bool = False) -> None:
         """Read the facts after a (re)connect and hand them to the core (12, 15, 20, 21)."""
         try:
+            known = set(node.tracker.channels)  # only these can be found gone
             status = await node.client.send_action("CoreStatus", expect_list=False)
             assert isinstance(status, Response)
             started = f"{status.get('CoreStartupDate')} {status.get('CoreStartupTime')}"
@@ -335,7 +336,7 @@ class Controller:
         ids = {call_key(node.name, i) for i in linkedids if not i.startswith("hl-")}
         await self.writer.flush()
         rows = [await self._read_row(call_id) for call_id in sorted(ids - set(self.calls))]
-        events = tuple(node.tracker.resync(listed))
+        events = tuple(node.tracker.resync(listed, known))
         node.synced.set()
         self.feed(LinkResynced(node.name, events, first=first, restarted=restarted,
                                rows=tuple(rows)))  # fmt: skip

@@ -105,3 +105,26 @@ def test_resync_ends_channels_that_vanished():
     ]
     assert all(e.cause_txt == "gone at resync" for e in out if isinstance(e, ChannelHungUp))
     assert not any(isinstance(e, AgiEnded) for e in out)
+
+
+class FakeEvent:
+    """An AMI event built by hand (name and headers), as the codec hands them out."""
+
+    def __init__(self, name: str, **headers: str) -> None:
+        self.name = name
+        self._headers = headers
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._headers.get(name, default)
+
+
+def test_a_channel_first_seen_while_the_listing_was_read_is_not_found_gone():
+    # Broke: a caller arriving while the controller read the listing (and SQL) was taken
+    # for gone by the older listing, and closed while it waited in the IVR.
+    tracker, _ = run("12-reconnect-resync.dead.ami")
+    known = set(tracker.channels)
+    newcomer = FakeEvent("Newchannel", Channel="PJSIP/new-1", Uniqueid="9.9", Linkedid="9.9")
+    tracker.on_event(newcomer)
+    gone = [e for e in tracker.resync([], known) if isinstance(e, ChannelHungUp)]
+    assert {e.uniqueid for e in gone} == known
+    assert "9.9" in tracker.channels

@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -44,6 +45,19 @@ async def start_controller(cfg: Path) -> tuple[asyncio.subprocess.Process, str]:
     assert "hotline running" in line, line
     base = line.split("wallboard ")[1].split("/supervisor")[0]
     return proc, base
+
+
+async def stop_all(procs: list[Any], desks: list[AgentDesktop]) -> None:
+    """Close the agent desks, then end every controller still running (TERM, then KILL)."""
+    for d in desks:
+        await d.stop()
+    for p in procs:
+        if p.returncode is None:
+            p.send_signal(signal.SIGTERM)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(p.wait(), 20)
+            if p.returncode is None:
+                p.kill()
 
 
 def parked(sim: PBXSim) -> list[str]:
@@ -90,15 +104,7 @@ async def test_killed_controller_restarts_and_every_call_gets_one_outcome(tmp_pa
                          120, "every caller to hang up")  # fmt: skip
         await asyncio.sleep(1.0)
     finally:
-        for d in desks:
-            await d.stop()
-        for p in procs:
-            if p.returncode is None:
-                p.send_signal(signal.SIGTERM)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(p.wait(), 20)
-                if p.returncode is None:
-                    p.kill()
+        await stop_all(procs, desks)
         await sim.close()
 
     engine = make_engine(db_url)
@@ -180,15 +186,7 @@ async def test_callers_holding_in_the_queue_survive_a_controller_restart(tmp_pat
                          180, "every caller to be answered and hang up")  # fmt: skip
         await asyncio.sleep(1.0)
     finally:
-        for d in desks:
-            await d.stop()
-        for p in procs:
-            if p.returncode is None:
-                p.send_signal(signal.SIGTERM)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(p.wait(), 20)
-                if p.returncode is None:
-                    p.kill()
+        await stop_all(procs, desks)
         await sim.close()
 
     outcomes = {c.id: c.outcome for c in await queued_calls(db_url)}
