@@ -377,18 +377,24 @@ class CallTracker:
 
     # -- resync ------------------------------------------------------------------
     def resync(
-        self, listed: Iterable[AmiEvent], known: Iterable[str] | None = None
+        self,
+        listed: Iterable[AmiEvent],
+        known: Iterable[str] | None = None,
+        hung_up: Iterable[str] = (),
     ) -> list[DomainEvent]:
         """Reconcile with a ``CoreShowChannels`` listing taken after a reconnect.
 
-        ``known``: the Uniqueids known when the listing was asked for. Only those can
-        be found gone: a channel first seen in an event that came while the listing
-        was read (and its Status and SQL facts) is newer than the listing.
+        Events keep coming while the listing (and its Status and SQL facts) is read,
+        so the listing may be older than what the tracker saw meanwhile:
+        ``known`` are the Uniqueids known when the listing was asked for (only those
+        can be found gone); ``hung_up`` the ones whose ``Hangup`` came since (a listed
+        channel among them is not brought back).
         """
+        ended = set(hung_up)
         out: list[DomainEvent] = []
         present: set[str] = set()
         for ev in listed:
-            if ev.name != "CoreShowChannel":
+            if ev.name != "CoreShowChannel" or ev.get("Uniqueid") in ended:
                 continue
             ch = self._channel(ev)
             if ch is None:

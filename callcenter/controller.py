@@ -71,6 +71,8 @@ log = logging.getLogger(__name__)
 _REASONS = {"3": OfferResult.NO_ANSWER, "5": OfferResult.BUSY}
 #: Hangup Cause 17, "User busy" (transcript 16)
 _USER_BUSY = 17
+#: how long the agents' restore waits for every node's first resync
+RESTORE_WAIT_S = 10.0
 #: seconds between connect attempts to a node that is down (doubling up to the last)
 _CONNECT_BACKOFF = (0.5, 1.0, 2.0, 5.0)
 
@@ -149,12 +151,18 @@ class Controller:
 
     # -- life cycle ------------------------------------------------------------
     async def start(self) -> None:
-        """Restore the agents, then connect every node (each on its own: one may be down)."""
-        await self._restore_agents()
+        """Connect every node (each on its own: one may be down), then restore the agents.
+
+        Agents come back as they were once every node's first resync is applied (or
+        ``RESTORE_WAIT_S`` passed): an agent still talking is then found ON_CALL in
+        its bridge before a waiting caller could be offered to it.
+        """
+        states = await self.store.latest_agent_states()
         for node in self.nodes.values():
             self._wire(node)
             self.metrics.ami_state(node.name, False)
             self._spawn(self._connect(node), f"connect {node.name}")
+        self._spawn(self._restore_agents(states), "restore agents")
 
     def _wire(self, node: Node) -> None:
         client = node.client
@@ -208,14 +216,21 @@ class Controller:
             await self._resync(node, first=True)
             return
 
-    async def _restore_agents(self) -> None:
+    async def _restore_agents(self, states: dict[int, tuple[str, str | None]]) -> None:
         """Agents come back as they were: logged in, ready or paused (a restart is not a logout)."""
-        states = await self.store.latest_agent_states()
-        known = {a.agent_id for a in self.core.snapshot(self.now()).agents}
+        try:
+            await self.wait_synced(RESTORE_WAIT_S)
+        except TimeoutError:
+            log.warning("restoring the agents before every node answered")
+        logged_out = {
+            a.agent_id
+            for a in self.core.snapshot(self.now()).agents
+            if a.state is acd.AgentState.LOGGED_OUT
+        }
         for agent_id, (state, reason) in sorted(states.items()):
             aid = str(agent_id)
-            if aid not in known or state == acd.AgentState.LOGGED_OUT.value:
-                continue
+            if aid not in logged_out or state == acd.AgentState.LOGGED_OUT.value:
+                continue  # unknown, logged in meanwhile (or found talking), or was out
             self.feed(AgentCommand(acd.AgentLogin(aid)))
             if state == acd.AgentState.PAUSED.value:
                 self.feed(AgentCommand(acd.AgentPause(aid, reason or "paused")))
@@ -319,7 +334,8 @@ class Controller:
     async def _resync(self, node: Node, first: bool = False) -> None:
         """Read the facts after a (re)connect and hand them to the core (12, 15, 20, 21)."""
         try:
-            known = set(node.tracker.channels)  # only these can be found gone
+            # the listing is older than the events read meanwhile (see CallTracker.resync)
+            known, ended = set(node.tracker.channels), set(node.tracker.ended)
             status = await node.client.send_action("CoreStatus", expect_list=False)
             assert isinstance(status, Response)
             started = f"{status.get('CoreStartupDate')} {status.get('CoreStartupTime')}"
@@ -336,7 +352,8 @@ class Controller:
         ids = {call_key(node.name, i) for i in linkedids if not i.startswith("hl-")}
         await self.writer.flush()
         rows = [await self._read_row(call_id) for call_id in sorted(ids - set(self.calls))]
-        events = tuple(node.tracker.resync(listed, known))
+        hung_up = set(node.tracker.ended) - ended
+        events = tuple(node.tracker.resync(listed, known, hung_up))
         node.synced.set()
         self.feed(LinkResynced(node.name, events, first=first, restarted=restarted,
                                rows=tuple(rows)))  # fmt: skip
@@ -452,7 +469,7 @@ class Controller:
             )
         except AMIError as exc:
             if still_wanted():  # a call that ended meanwhile needs no recording
-                self.feed(RecordingFailed(e.call_id, str(exc)))
+                self.feed(RecordingFailed(e.call_id, f"{e.channel}: {exc}"))
             return
         self.feed(RecordingStarted(e.call_id, path, started, mixmonitor_id))
 

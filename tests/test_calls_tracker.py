@@ -128,3 +128,16 @@ def test_a_channel_first_seen_while_the_listing_was_read_is_not_found_gone():
     gone = [e for e in tracker.resync([], known) if isinstance(e, ChannelHungUp)]
     assert {e.uniqueid for e in gone} == known
     assert "9.9" in tracker.channels
+
+
+def test_a_channel_that_hung_up_while_the_listing_was_read_is_not_brought_back():
+    # Broke: a caller hanging up while the controller read the listing was brought back
+    # by the older listing and stayed "talking" forever, with no outcome.
+    tracker = CallTracker()
+    listed = [FakeEvent("CoreShowChannel", Channel="PJSIP/a-1", Uniqueid="8.1", Linkedid="8.1",
+                        Application="", BridgeId="b1", Context="hotline-safe")]  # fmt: skip
+    tracker.on_event(FakeEvent("Newchannel", Channel="PJSIP/a-1", Uniqueid="8.1", Linkedid="8.1"))
+    tracker.on_event(FakeEvent("Hangup", Channel="PJSIP/a-1", Uniqueid="8.1", Linkedid="8.1",
+                               Cause="16"))  # fmt: skip
+    assert tracker.resync(listed, known=(), hung_up={"8.1"}) == []
+    assert "8.1" not in tracker.channels
