@@ -351,14 +351,15 @@ class CallTracker:
 
     def _on_hangup(self, ev: AmiEvent) -> list[DomainEvent]:
         uid = ev.get("Uniqueid") or ""
-        ch = self.channels.get(uid)
-        if ch is None:
-            return []
         cause = ev.get("Cause") or "0"
         code = int(cause) if cause.isdigit() else 0
+        # kept for unknown channels too: a resync under way must not bring them back
         self.ended[uid] = (code, ev.get("TechCause") or "")
         if len(self.ended) > _ENDED_KEPT:
             del self.ended[next(iter(self.ended))]
+        ch = self.channels.get(uid)
+        if ch is None:
+            return []
         return self._remove(ch, code, ev.get("Cause-txt") or "")
 
     def _remove(self, ch: Channel, cause: int, cause_txt: str) -> list[DomainEvent]:
