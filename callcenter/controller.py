@@ -501,7 +501,12 @@ class Controller:
             recs = await self.store.list_recordings(row.id, limit=1)
             rec = recs[0] if recs and recs[0].size_bytes is None else None
             loaded.append(_row(row, 0, rec))
-        self.feed(OpenCallsLoaded(e.node, tuple(loaded)))
+        unfinished = tuple(
+            CallRowLoaded(r.call_id, outcome="closed", recording_path=r.path,
+                          recording_started_at=_aware(r.started_at), mixmonitor_id=r.mixmonitor_id)
+            for r in await self.store.unfinished_recordings(e.node)
+        )  # fmt: skip
+        self.feed(OpenCallsLoaded(e.node, tuple(loaded), unfinished))
 
     # -- agents (the web desk) ---------------------------------------------------
     async def agent_ready(self, agent_id: str) -> None:

@@ -673,3 +673,19 @@ def test_a_caller_listed_between_two_applications_is_adopted_not_left_in_silence
     assert call.pending is not None, "driven again even without an AsyncAGIStart"
     f.feed(OpenCallsLoaded(NODE, (CallRowLoaded(CALL),)))
     assert f.outcomes() == {}
+
+
+def test_a_closed_call_whose_recording_was_never_measured_gets_it_measured() -> None:
+    # Broke: a run killed while it measured a finished recording left the row without
+    # size, hash or duration for good.
+    f = Flow()
+    done = CallRowLoaded("pbx1:z", outcome="answered", recording_path="/rec/z.wav",
+                         recording_started_at=f.wall)  # fmt: skip
+    arrive(f)
+    live = CallRowLoaded(CALL, outcome="answered", recording_path="/rec/l.wav",
+                         recording_started_at=f.wall)  # fmt: skip
+    out = f.feed(OpenCallsLoaded(NODE, (), (done, live)))
+    assert f.sent(fx.FinishRecording, out) == [
+        fx.FinishRecording("pbx1:z", "/rec/z.wav", f.wall, None)
+    ]
+    assert f.outcomes() == {}

@@ -827,6 +827,10 @@ class CallFlow:
         return self._now.mono - max(0.0, waited)
 
     def _open_calls(self, ev: OpenCallsLoaded) -> None:
+        for row in ev.unfinished:
+            if row.call_id not in self.calls and row.recording_path and row.recording_started_at:
+                self._out.append(FinishRecording(row.call_id, row.recording_path,
+                                                 row.recording_started_at, row.mixmonitor_id))  # fmt: skip
         for row in ev.rows:
             if row.call_id in self.calls or row.outcome is not None or row.call_id in self._closed:
                 continue  # ours now, or closed by us since SQL was read

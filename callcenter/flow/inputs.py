@@ -157,6 +157,8 @@ class OpenCallsLoaded:
 
     node: str
     rows: tuple[CallRowLoaded, ...]
+    #: closed calls whose recording was never measured (the run that closed them died)
+    unfinished: tuple[CallRowLoaded, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -410,6 +410,16 @@ class Store:
             )
             return list(rows)
 
+    async def unfinished_recordings(self, node: str) -> list[Recording]:
+        """Recordings of ``node``'s closed calls never measured (a run died meanwhile)."""
+        query = (
+            select(Recording)
+            .join(Call, Call.id == Recording.call_id)
+            .where(Call.node == node, Call.outcome.is_not(None), Recording.size_bytes.is_(None))
+        )
+        async with self.sessions() as session:
+            return list(await session.scalars(query))
+
     async def latest_agent_states(self) -> dict[int, tuple[str, str | None]]:
         """Each agent's last recorded state and reason: what a restarted controller restores."""
         last = (
