@@ -238,10 +238,18 @@ class PBXSim:
         server, self._server = self._server, None
         if server is not None:
             server.close()
-        for session in list(self.sessions):
-            session.abort()
-        if server is not None:
-            await server.wait_closed()
+        while True:
+            for session in list(self.sessions):
+                session.abort()
+            if server is None:
+                return
+            # A client reconnecting at once may have been accepted while the server was
+            # closing: wait_closed() waits for that session too, so it is aborted as well.
+            try:
+                await asyncio.wait_for(asyncio.shield(server.wait_closed()), 0.2)
+                return
+            except TimeoutError:
+                continue
 
     async def crash(self) -> None:
         """``kill -9`` of Asterisk (20): every AMI socket closes with nothing before it, the

@@ -10,6 +10,7 @@ SQL, never from the controller under test.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,3 +94,55 @@ class Observer:
             open_gap = now - c.idle_since if c.idle_since is not None and not c.hung_up else 0.0
             out[c.uniqueid] = max(c.longest_silence, open_gap)
         return out
+
+
+class SilenceProbe:
+    """Samples pbxsim itself (the PBX, not an AMI session: it sees through link drops).
+
+    A caller is silent while its channel sits in AsyncAGI with no AGI command running
+    and in no bridge: nothing drives it. Sampled every ``every`` seconds.
+    """
+
+    def __init__(self, sim: Any, every: float = 0.25) -> None:
+        self.sim = sim
+        self.every = every
+        self.longest: dict[str, float] = {}
+        self._since: dict[str, float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="silence probe")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _close(self, uid: str, now: float) -> None:
+        since = self._since.pop(uid, None)
+        if since is not None:
+            self.longest[uid] = max(self.longest.get(uid, 0.0), now - since)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            seen = set()
+            for ch in list(self.sim.world.channels.values()):
+                if ch.role != "caller":
+                    continue
+                seen.add(ch.uniqueid)
+                idle = ch.agi is not None and ch.agi.running is None and ch.bridge is None
+                if idle:
+                    self._since.setdefault(ch.uniqueid, now)
+                else:
+                    self._close(ch.uniqueid, now)
+            for uid in [u for u in self._since if u not in seen]:
+                self._close(uid, now)
+            await asyncio.sleep(self.every)
+
+    def worst(self) -> float:
+        now = asyncio.get_running_loop().time()
+        open_gaps = [now - since for since in self._since.values()]
+        return max([*self.longest.values(), *open_gaps, 0.0])

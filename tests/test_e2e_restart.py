@@ -47,6 +47,20 @@ async def start_controller(cfg: Path) -> tuple[asyncio.subprocess.Process, str]:
     return proc, base
 
 
+async def sim_and_config(
+    tmp_path: Path, db_url: str, world: dict[str, Any], *, seed: int
+) -> tuple[PBXSim, Path]:
+    """A running pbxsim of ``world`` (3x time) and the controller config pointing at it."""
+    sim = PBXSim(port=0, users={"hotline": SECRET}, scenario=Scenario.from_dict(world),
+                 seed=seed, spool_dir=tmp_path / "spool", time_scale=3.0)  # fmt: skip
+    await sim.start()
+    (tmp_path / "monitor").mkdir()
+    cfg = tmp_path / "hotline.yaml"
+    cfg.write_text(config_text(ami_port=sim.port, database_url=db_url, monitor=tmp_path / "monitor",
+                               web_port=free_port(), offer_timeout_s=6, wrap_up_s=1, hold_slice_s=3))  # fmt: skip
+    return sim, cfg
+
+
 async def stop_all(procs: list[Any], desks: list[AgentDesktop]) -> None:
     """Close the agent desks, then end every controller still running (TERM, then KILL)."""
     for d in desks:
@@ -67,15 +81,7 @@ def parked(sim: PBXSim) -> list[str]:
 async def test_killed_controller_restarts_and_every_call_gets_one_outcome(tmp_path, db_url):
     numbers = await seeded(db_url, agents=2)
     world = scenario(numbers, arrivals={"kind": "poisson", "calls_per_minute": 50})
-    sim = PBXSim(
-        port=0, users={"hotline": SECRET}, scenario=Scenario.from_dict(world), seed=5,
-        spool_dir=tmp_path / "spool", time_scale=3.0,
-    )  # fmt: skip
-    await sim.start()
-    (tmp_path / "monitor").mkdir()
-    cfg = tmp_path / "hotline.yaml"
-    cfg.write_text(config_text(ami_port=sim.port, database_url=db_url, monitor=tmp_path / "monitor",
-                               web_port=free_port(), offer_timeout_s=6, wrap_up_s=1, hold_slice_s=3))  # fmt: skip
+    sim, cfg = await sim_and_config(tmp_path, db_url, world, seed=5)
     procs = []
     desks: list[AgentDesktop] = []
     try:
@@ -149,15 +155,7 @@ async def test_callers_holding_in_the_queue_survive_a_controller_restart(tmp_pat
     numbers = await seeded(db_url, agents=2)
     world = scenario(numbers, arrivals={"kind": "poisson", "calls_per_minute": 30},
                      callers={"patience": [900, 1200]})  # fmt: skip
-    sim = PBXSim(
-        port=0, users={"hotline": SECRET}, scenario=Scenario.from_dict(world), seed=11,
-        spool_dir=tmp_path / "spool", time_scale=3.0,
-    )  # fmt: skip
-    await sim.start()
-    (tmp_path / "monitor").mkdir()
-    cfg = tmp_path / "hotline.yaml"
-    cfg.write_text(config_text(ami_port=sim.port, database_url=db_url, monitor=tmp_path / "monitor",
-                               web_port=free_port(), offer_timeout_s=6, wrap_up_s=1, hold_slice_s=3))  # fmt: skip
+    sim, cfg = await sim_and_config(tmp_path, db_url, world, seed=11)
     procs = []
     desks: list[AgentDesktop] = []
     held: list[str] = []

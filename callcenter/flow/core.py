@@ -463,7 +463,8 @@ class CallFlow:
         if call is None or call.pending is None or call.pending.command_id != ev.command_id:
             return
         job, call.pending = call.pending, None
-        job.tries += 1
+        if ev.trouble is not AgiTrouble.LINK_LOST:
+            job.tries += 1  # a dropped link is not the command's fault: no try used
         if ev.trouble is not AgiTrouble.TIMEOUT:
             call.in_agi = False  # back when AsyncAGIStart or the resync says so
         if job.tries >= MAX_AGI_TRIES:
