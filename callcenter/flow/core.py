@@ -43,6 +43,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import acd
+from callcenter.ami.agi import parse_agi_result
 from callcenter.calls import (
     GONE_AT_RESYNC,
     AgiEnded,
@@ -327,11 +328,8 @@ class CallFlow:
                 call.bridged = False
                 self._pump(call)
             return
-        if de.context in self.entry_contexts:
-            where = Where.PARKED
-        elif de.context == self.after_call_context:
-            where = Where.AFTER_CALL
-        else:
+        where = self._parked_where(de.context)
+        if where is None:
             self._log("info", f"{de.channel} waits in AsyncAGI in {de.context!r}: not ours")
             return
         call = self._adopting(node, de.call_id, de.channel, de.uniqueid,
@@ -351,14 +349,19 @@ class CallFlow:
             # Application empty and BridgeId set: a caller talking (transcript 21).
             self._adopting(node, de.call_id, de.channel, de.uniqueid,
                            de.caller_number, de.caller_name, Where.TALKING).bridged = True  # fmt: skip
-        elif de.uniqueid == de.call_id and de.context in self.entry_contexts:
+        elif de.uniqueid == de.call_id and (where := self._parked_where(de.context)):
             # A caller of ours between two applications (Answer, the [hotline-safe] loop):
             # adopted all the same, its commands wait for its AsyncAGIStart.
             self._adopting(node, de.call_id, de.channel, de.uniqueid,
-                           de.caller_number, de.caller_name, Where.PARKED)  # fmt: skip
-        elif de.uniqueid == de.call_id and de.context == self.after_call_context:
-            self._adopting(node, de.call_id, de.channel, de.uniqueid,
-                           de.caller_number, de.caller_name, Where.AFTER_CALL)  # fmt: skip
+                           de.caller_number, de.caller_name, where)  # fmt: skip
+
+    def _parked_where(self, context: str) -> Where | None:
+        """Where a caller of ours outside a bridge is, by its context (None: not ours)."""
+        if context in self.entry_contexts:
+            return Where.PARKED
+        if context == self.after_call_context:
+            return Where.AFTER_CALL
+        return None
 
     def _start_ivr(self, call: Call) -> None:
         call.ivr = IvrSession(self.ivr, call.call_id, call.caller_number)
@@ -451,7 +454,8 @@ class CallFlow:
         elif job.purpose is Purpose.MUSIC_ON:
             call.music_on = text is not None
         elif job.purpose is Purpose.HOLD:
-            digit = _digit(text)
+            # result=55 is "7" (transcript 15); None when nothing was pressed
+            digit = parse_agi_result(text).digit if text else None
             if digit:
                 self._write(RecordCallEvent(call.call_id, self._now.wall, "digit_on_hold",
                                             {"digit": digit}))  # fmt: skip
@@ -928,15 +932,6 @@ class CallFlow:
 
     def _log(self, level: str, text: str) -> None:
         self._out.append(Log(level, text))
-
-
-def _digit(reply: str | None) -> str:
-    """The digit a ``WAIT FOR DIGIT`` reply carries (``result=55`` is ``7``, 15), or ""."""
-    if not reply:
-        return ""
-    m = re.search(r"result=(-?\d+)", reply)
-    code = int(m.group(1)) if m else 0
-    return chr(code) if 0 < code < 128 else ""
 
 
 def _unqueued(stage: Stage, queue: str | None, lost: bool) -> str:
