@@ -167,10 +167,7 @@ class SipEngine:
         transport = pj.TransportConfig()
         transport.port = self.port
         transport.boundAddress = transport.publicAddress = self.host
-        udp = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, transport)
-        port = int(ep.transportGetInfo(udp).localName.rsplit(":", 1)[1])
-        transport.port = port  # TCP too (";transport=tcp" URIs), on the same port
-        ep.transportCreate(pj.PJSIP_TRANSPORT_TCP, transport)
+        port = self._transports(ep, transport)
         ep.libStart()
         acc = pj.AccountConfig()
         acc.idUri = f"sip:probe@{self.host}:{port}"
@@ -180,6 +177,26 @@ class SipEngine:
         self._account = pj.Account()
         self._account.create(acc)
         return port
+
+    def _transports(self, ep: Any, transport: Any) -> int:
+        """UDP, then TCP (";transport=tcp" URIs) on the same port. With port 0
+        the UDP port the system picked may be taken for TCP by another
+        process: then both go and a new pick is tried."""
+        tries = 1 if self.port else 20
+        for attempt in range(tries):
+            transport.port = self.port
+            udp = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, transport)
+            port = int(ep.transportGetInfo(udp).localName.rsplit(":", 1)[1])
+            transport.port = port
+            try:
+                ep.transportCreate(pj.PJSIP_TRANSPORT_TCP, transport)
+            except pj.Error:
+                if attempt == tries - 1:
+                    raise
+                ep.transportClose(udp)
+                continue
+            return port
+        raise AssertionError("unreachable")
 
     def _destroy(self, ep: Any) -> None:
         # all calls over: skip pjsua's 1 s wait for the network to settle
