@@ -689,3 +689,33 @@ def test_a_closed_call_whose_recording_was_never_measured_gets_it_measured() -> 
         fx.FinishRecording("pbx1:z", "/rec/z.wav", f.wall, None)
     ]
     assert f.outcomes() == {}
+
+
+@pytest.mark.parametrize("answer_seen", [True, False])
+def test_a_caller_whose_agent_left_while_the_link_was_down_is_closed_at_the_resync(
+    answer_seen: bool,
+) -> None:
+    """Talking (or ringing, its answer lost with the link), then found parked in the
+    after-call context: the agent left unseen. Answered, after-call, agent freed."""
+    f = Flow()
+    f.login("7")
+    arrive(f)
+    to_queue(f)
+    orig = offered(f)
+    if answer_seen:
+        f.feed(OfferEnded(CALL, orig.leg, OfferResult.ANSWERED))
+        f.feed(PbxEvent(NODE, Bridged(UID, CH, UID, "b1", UID)))
+        assert f.core.calls[CALL].stage is Stage.TALKING
+    f.feed(LinkLost(NODE))
+    if not answer_seen:
+        f.feed(OfferEnded(CALL, orig.leg, OfferResult.UNKNOWN))
+        job = f.core.calls[CALL].pending
+        assert job is not None  # a hold slice: its reply went with the link
+        f.feed(AgiFailed(CALL, job.command_id, AgiTrouble.LINK_LOST))
+    parked = ParkedInAgi(UID, CH, UID, "0912000001", "", "after-call")
+    f.feed(LinkResynced(NODE, (parked,)))
+    assert f.core.calls[CALL].stage is Stage.AFTER_CALL
+    assert pending(f) == "HANGUP"
+    assert f.outcomes() == {CALL: "answered"}
+    assert f.agent_state("7") is not acd.AgentState.ON_CALL
+    assert len(f.sent(fx.Originate)) == 1, "offered again after it talked"

@@ -266,8 +266,8 @@ class CallFlow:
             if de.uniqueid != call.uniqueid:
                 return
             call.in_agi = True
-            if de.env.context == self.after_call_context and call.stage is Stage.TALKING:
-                self._agent_left(call)
+            if de.env.context == self.after_call_context:
+                self._back_from_agent(call)
             self._pump(call)
             return
         if de.env.context in self.entry_contexts:
@@ -326,6 +326,8 @@ class CallFlow:
             if de.uniqueid == call.uniqueid:
                 call.in_agi = True
                 call.bridged = False
+                if de.context == self.after_call_context:
+                    self._back_from_agent(call)
                 self._pump(call)
             return
         where = self._parked_where(de.context)
@@ -509,6 +511,16 @@ class CallFlow:
         if call.stage is Stage.OFFERED and call.offer is not None and call.offer.fate_unknown:
             self._offer_answered(call)
         self._record_if_bridged(call)
+
+    def _back_from_agent(self, call: Call) -> None:
+        """The caller is in the after-call context (its AsyncAGIStart, or a resync found
+        it parked there: its agent left while the link was down). A caller gets there
+        only through the ``F()`` of the Bridge its answered offer ran, so an offer still
+        open was answered."""
+        if call.stage is Stage.OFFERED and call.offer is not None:
+            self._offer_answered(call)
+        if call.stage is Stage.TALKING:
+            self._agent_left(call)
 
     def _agent_left(self, call: Call) -> None:
         call.stage = next_stage(call.call_id, call.stage, Step.AGENT_LEFT)
