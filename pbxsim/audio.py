@@ -110,10 +110,10 @@ def prompt_audio(ch: Channel, name: str, moh: bool = False) -> Iterator[None]:
             stop()
 
 
-_blocks: dict[tuple[int, ...], array] = {}
+_blocks: dict[tuple[int, ...], array[int]] = {}
 
 
-def _block(tones: tuple[int, ...]) -> array:
+def _block(tones: tuple[int, ...]) -> array[int]:
     """One second of the summed tones (integer Hz, so one second loops seamlessly)."""
     block = _blocks.get(tones)
     if block is None:

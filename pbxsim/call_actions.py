@@ -93,12 +93,12 @@ async def action_hangup(s: Session, a: ActionFrame) -> None:
         for ch in matched:
             w.hangup(ch, how="action", cause=cause)
         return
-    ch = w.find(name)
-    if ch is None:
+    found = w.find(name)
+    if found is None:
         error(s, a, "No such channel")
         return
     ack(s, a, "Channel Hungup")
-    w.hangup(ch, how="action", cause=cause)
+    w.hangup(found, how="action", cause=cause)
 
 
 async def action_redirect(s: Session, a: ActionFrame) -> None:

@@ -362,7 +362,8 @@ async def send_paced(
         aid = block.get("ActionID")
         await client.response(aid, timeout=10)
         if block.get("Action").lower() == "originate" and block.get("Async").lower() == "true":
-            await client.wait_for(
-                lambda m, aid=aid: m.name == "OriginateResponse" and m.get("ActionID") == aid,
-                timeout=10,
-            )
+
+            def answered(m: Msg, aid: str | None = aid) -> bool:
+                return bool(m.name == "OriginateResponse" and m.get("ActionID") == aid)
+
+            await client.wait_for(answered, timeout=10)

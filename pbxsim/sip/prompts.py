@@ -61,7 +61,7 @@ def hold_wav(cache: Path) -> Path:
     return out
 
 
-def _syllable(n: int, formants: tuple[int, int]) -> array:
+def _syllable(n: int, formants: tuple[int, int]) -> array[int]:
     """``n`` samples of a voiced syllable: harmonics of 150 Hz shaped by two formants."""
     f1, f2 = formants
     out = array("h", bytes(2 * n))

@@ -96,7 +96,7 @@ class Mixer:
 def _classes(pj: Any) -> tuple[type, type]:
     """The pjsua2 subclasses (built at run time: pjsua2 may be missing at import)."""
 
-    class PbxCall(pj.Call):  # type: ignore[misc, name-defined]
+    class PbxCall(pj.Call):  # type: ignore[misc]
         def __init__(self, stack: PbxStack, leg: int, inbound: bool, call_id: int) -> None:
             super().__init__(stack.account, call_id)
             self.stack, self.leg, self.inbound = stack, leg, inbound
@@ -142,7 +142,7 @@ def _classes(pj: Any) -> tuple[type, type]:
             duration = prm.duration if 0 <= prm.duration < 60000 else 100
             self.stack.post("dtmf", self.leg, prm.digit, end, duration)
 
-    class PbxAccount(pj.Account):  # type: ignore[misc, name-defined]
+    class PbxAccount(pj.Account):  # type: ignore[misc]
         def __init__(self, stack: PbxStack) -> None:
             super().__init__()
             self.stack = stack
@@ -270,11 +270,12 @@ class PbxStack:
 
     def call_gone(self, call: Any, code: int) -> None:
         stats = self._stats(call) if call.media_index >= 0 else None
-        self.mixer.remove(call_key(call.leg), dead=True)
-        if self.calls.get(call.leg) is call:
-            del self.calls[call.leg]
+        leg = call.leg
+        self.mixer.remove(call_key(leg), dead=True)
+        if self.calls.get(leg) is call:
+            del self.calls[leg]
         self.graveyard.append(call)
-        self.post("ended", call.leg, code, stats)
+        self.post("ended", leg, code, stats)
 
     # -- commands from asyncio ---------------------------------------------------------------
     def answer(self, leg: int) -> None:
