@@ -24,6 +24,12 @@ The rules this module keeps (checked against ``tests/ami-transcripts``):
 5. One frame may hold at most ``max_frame`` bytes and the codec at most
    ``max_buffer`` unread bytes; past either, a fatal
    :class:`RemoteProtocolError` naming the offset, never an unbounded buffer.
+6. The work is linear in the bytes received: an unfinished frame is kept as
+   a list of chunks, each new chunk is searched for a frame end once (with
+   the 3 bytes before it), and the chunks are joined and split only when a
+   frame end came. :attr:`AMICodec.work_bytes` counts every byte searched
+   or copied (``tests/test_ami_codec_linear.py``: one 1 MB frame fed in
+   100-byte reads costs a few MB of work, not the 5 GB of a re-scan per read).
 """
 
 from __future__ import annotations
@@ -60,6 +66,8 @@ DEFAULT_MAX_BUFFER: Final = 8 << 20
 
 # The end of a frame: an empty line, CRLF or bare LF (or a mix).
 _FRAME_END = re.compile(rb"\r?\n\r?\n")
+# Bytes of the unfinished frame that a frame end in the next chunk may start in.
+_END_OVERLAP = 3
 
 
 class AMICodec:
@@ -84,10 +92,17 @@ class AMICodec:
         self.max_buffer = max_buffer
         self.banner: str | None = None if expect_banner else ""
         self.skipped = 0
+        #: bytes searched or copied so far (linear in the bytes received; rule 6)
+        self.work_bytes = 0
         self._wanted: frozenset[bytes] | None = None
         self.subscribe(events)
-        self._buf = b""  # bytes not yet split into frames
-        self._base = 0  # stream offset of _buf[0]
+        # Bytes not yet split into frames, as chunks in arrival order; _unsplit
+        # says whether they may hold a frame end (otherwise no frame is complete).
+        self._parts: list[bytes] = []
+        self._plen = 0  # total length of _parts
+        self._unsplit = False
+        self._tail = b""  # the last _END_OVERLAP bytes of _parts
+        self._base = 0  # stream offset of _parts[0][0]
         # frames split and classified, not yet handed out: messages, or the
         # RemoteProtocolError of a bad frame, in stream order
         self._ready: list[Message | RemoteProtocolError] = []
@@ -106,7 +121,7 @@ class AMICodec:
     def buffered(self) -> int:
         """Bytes received and not yet handed out (bounded by ``max_buffer``)."""
         pending = self._ready[self._next :]
-        return len(self._buf) + sum(len(m.raw) for m in pending if isinstance(m, Message))
+        return self._plen + sum(len(m.raw) for m in pending if isinstance(m, Message))
 
     # -- input -----------------------------------------------------------------
     def receive_data(self, data: bytes | None) -> None:
@@ -122,15 +137,62 @@ class AMICodec:
             self._fail(
                 RemoteProtocolError(
                     f"more than {self.max_buffer} unread bytes buffered",
-                    self._base + len(self._buf),
+                    self._base + self._plen,
                     fatal=True,
                 )
             )
-        self._buf = self._buf + data if self._buf else bytes(data)
+        if type(data) is not bytes:
+            data = bytes(data)
+        parts = self._parts
+        if not parts:
+            parts.append(data)
+            self._plen = len(data)
+            self._tail = data[-_END_OVERLAP:]
+            self._unsplit = True
+            return
+        if not self._unsplit and self.banner is not None:
+            # The unfinished frame holds no frame end: look for one in the new
+            # chunk only, with the bytes before it that an end may start in.
+            # ``in`` stops at the first match, so a chunk with frames in it
+            # costs little; only a chunk inside one long frame is read whole.
+            edge = self._tail + data[:_END_OVERLAP]
+            at = data.find(b"\r\n\r\n")
+            if at < 0:
+                at = data.find(b"\n\n")
+                self.work_bytes += len(data)
+            self.work_bytes += (len(data) if at < 0 else at) + 2 * len(edge)
+            if at >= 0 or b"\r\n\r\n" in edge or b"\n\n" in edge:
+                self._unsplit = True
+        parts.append(data)
+        self._plen += len(data)
+        self._tail = (
+            (self._tail + data)[-_END_OVERLAP:]
+            if len(data) < _END_OVERLAP
+            else data[-_END_OVERLAP:]
+        )
+        if self._plen > self.max_frame:
+            self._unsplit = True  # next_message() reports the oversized frame
+
+    def _joined(self) -> bytes:
+        """The unsplit bytes as one object (a copy only when there are several chunks)."""
+        parts = self._parts
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return b""
+        buf = b"".join(parts)
+        self.work_bytes += len(buf)
+        self._parts = [buf]
+        return buf
+
+    def _keep(self, rest: bytes) -> None:
+        self._parts = [rest] if rest else []
+        self._plen = len(rest)
+        self._tail = rest[-_END_OVERLAP:]
 
     def _fail(self, err: RemoteProtocolError) -> None:
         self._error = err
-        self._buf = b""
+        self._keep(b"")
         self._ready = []
         self._next = 0
         raise err
@@ -154,7 +216,7 @@ class AMICodec:
             raise self._error
         if self.banner is None and not self._read_banner():
             return CLOSED if self._eof else NEED_DATA
-        if self._split():
+        if self._unsplit and self._split():
             return self.next_message()
         return self._at_eof() if self._eof else NEED_DATA
 
@@ -267,8 +329,9 @@ class AMICodec:
         )
 
     def _read_banner(self) -> bool:
-        buf = self._buf
-        nl = buf.find(b"\n")
+        buf = self._joined()
+        self.work_bytes += min(len(buf), MAX_BANNER + 1)
+        nl = buf.find(b"\n", 0, MAX_BANNER + 1)
         if nl < 0:
             if len(buf) > MAX_BANNER or (self._eof and buf):
                 self._fail(
@@ -286,14 +349,23 @@ class AMICodec:
                 )
             )
         self.banner = line
-        self._buf = buf[nl + 1 :]
+        self._keep(buf[nl + 1 :])
+        self.work_bytes += self._plen
         self._base = nl + 1
+        self._unsplit = True
         return True
 
     def _split(self) -> bool:
-        """Split the complete frames off ``_buf`` and classify them; False if none."""
-        buf = self._buf
+        """Split the complete frames off the unsplit bytes and classify them; False if none.
+
+        Afterwards the bytes kept hold no frame end (what receive_data relies on).
+        """
+        self._unsplit = False
+        buf = self._joined()
         base = self._base
+        # the test for bare LF, the split, its copies, and (_classify) the search
+        # of each frame's first line, which is at most the frame
+        self.work_bytes += 4 * len(buf)
         if b"\n\n" not in buf:
             # Fast path, what Asterisk sends: CRLF only. Offsets summed in C.
             frames = buf.split(b"\r\n\r\n")
@@ -327,7 +399,7 @@ class AMICodec:
                     fatal=True,
                 )
             )
-        self._buf = rest
+        self._keep(rest)
         self._base = base + consumed
         if not frames:
             return False
@@ -335,11 +407,12 @@ class AMICodec:
         return True
 
     def _at_eof(self) -> _Sentinel:
-        if self._buf.strip(b"\r\n"):
+        buf = self._joined()
+        if buf.strip(b"\r\n"):
             err = RemoteProtocolError(
-                f"stream ended inside a frame ({len(self._buf)} bytes unterminated)", self._base
+                f"stream ended inside a frame ({len(buf)} bytes unterminated)", self._base
             )
-            self._buf = b""
+            self._keep(b"")
             raise err
         return CLOSED
 
