@@ -1,0 +1,63 @@
+"""The architecture's arrows (``.importlinter``) hold, and breaking one is caught.
+
+``lint-imports`` runs over the real tree; then over a copy of it with one forbidden
+import written into a new module, where it must name the contract that broke.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("callcenter", "acd", "ivr", "recordings", "crm_bridge", "dashboards", "pbxsim")
+LINT = Path(sys.executable).with_name("lint-imports")
+
+
+def lint(where: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(where)}
+    return subprocess.run([str(LINT), "--config", str(where / ".importlinter")], cwd=where,
+                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+
+
+def copy_tree(tmp_path: Path) -> Path:
+    for name in PACKAGES:
+        shutil.copytree(ROOT / name, tmp_path / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "static", "templates"))  # fmt: skip
+    shutil.copy(ROOT / ".importlinter", tmp_path / ".importlinter")
+    return tmp_path
+
+
+def test_the_tree_keeps_every_contract() -> None:
+    done = lint(ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "contract"),
+    [
+        ("acd/_probe.py", "import sqlalchemy", "The pure cores (ACD, IVR) do no I/O"),
+        ("ivr/_probe.py", "from callcenter import controller", "The pure cores (ACD, IVR)"),
+        ("pbxsim/_probe.py", "import acd", "pbxsim imports nothing of Hotline's"),
+        ("callcenter/ami/_probe.py", "from callcenter.storage import models",
+         "The AMI library imports nothing else"),
+        ("crm_bridge/_probe.py", "import callcenter.controller",
+         "The CRM bridge and recordings never import the controller"),
+    ],
+)  # fmt: skip
+def test_a_forbidden_import_breaks_its_contract(
+    tmp_path: Path, module: str, line: str, contract: str
+) -> None:
+    tree = copy_tree(tmp_path)
+    (tree / module).write_text(f"{line}\n")
+    done = lint(tree)
+    assert done.returncode != 0, done.stdout
+    broken = [ln for ln in done.stdout.splitlines() if ln.endswith("BROKEN")]
+    assert len(broken) == 1 and broken[0].startswith(contract), done.stdout
+    assert module.removesuffix(".py").replace("/", ".") in done.stdout
