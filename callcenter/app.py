@@ -25,11 +25,11 @@ from callcenter.desk import Desk
 from callcenter.live import LiveHub
 from callcenter.looplag import LoopLagMonitor
 from callcenter.metrics import Metrics
-from callcenter.recorder import Recorder
 from callcenter.storage import Store, StoreWriter, make_engine, make_session_factory, migrate
 from callcenter.web import create_app
 from crm_bridge.lookup import CrmLookup
 from crm_bridge.sql_crm import SqlCrm
+from recordings import Recorder
 
 log = logging.getLogger(__name__)
 

@@ -60,9 +60,9 @@ from callcenter.flow.inputs import (
     RecordingStarted,
     Timer,
 )
-from callcenter.recorder import Recorder
 from callcenter.storage.models import call_key
 from ivr import IvrDefinition
+from recordings import Recorder
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from callcenter.app import Hotline
 from callcenter.config import load_config
 from callcenter.demo import SECRET, config_text, ivr_prompt_files, seed_database
-from callcenter.recorder import file_facts
 from callcenter.storage.models import Call, QueueOutcome, Recording
 from pbxsim.scenario import Scenario
 from pbxsim.server import PBXSim
+from recordings import file_facts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,13 +77,14 @@ async def hotline_rig(
     ivr_file: Path = ROOT / "config" / "ivr.yaml",
     auto_login: bool = True,
     offer_timeout_s: float = 6,
+    seed: int = 3,
 ) -> AsyncIterator[Rig]:
     numbers = await seeded(db_url, agents)
     sim = PBXSim(
         port=0,
         users={"hotline": SECRET},
         scenario=Scenario.from_dict(world(numbers)),
-        seed=3,
+        seed=seed,
         spool_dir=tmp_path / "spool",
         time_scale=time_scale,
     )

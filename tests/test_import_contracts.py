@@ -21,7 +21,7 @@ LINT = Path(sys.executable).with_name("lint-imports")
 
 def lint(where: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(where)}
-    return subprocess.run([str(LINT), "--config", str(where / ".importlinter")], cwd=where,
+    return subprocess.run([str(LINT), str(where / ".importlinter")], cwd=where,
                           env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
 
 
@@ -42,13 +42,14 @@ def test_the_tree_keeps_every_contract() -> None:
 @pytest.mark.parametrize(
     ("module", "line", "contract"),
     [
-        ("acd/_probe.py", "import sqlalchemy", "The pure cores (ACD, IVR) do no I/O"),
-        ("ivr/_probe.py", "from callcenter import controller", "The pure cores (ACD, IVR)"),
+        ("acd/_probe.py", "import sqlalchemy", "Pure cores do no I/O"),
+        ("ivr/_probe.py", "from callcenter import controller", "Pure cores do no I/O"),
         ("pbxsim/_probe.py", "import acd", "pbxsim imports nothing of Hotline's"),
+        ("recordings/policy.py", "import asyncio", "Pure cores do no I/O"),
         ("callcenter/ami/_probe.py", "from callcenter.storage import models",
          "The AMI library imports nothing else"),
         ("crm_bridge/_probe.py", "import callcenter.controller",
-         "The CRM bridge and recordings never import the controller"),
+         "CRM bridge, recordings: never the controller"),
     ],
 )  # fmt: skip
 def test_a_forbidden_import_breaks_its_contract(

@@ -1,4 +1,4 @@
-"""Recordings: MixMonitor when caller and agent are bridged, a metadata row when done.
+"""The recording shell: MixMonitor when caller and agent are bridged, a metadata row when done.
 
 The ``MixMonitor`` action needs the ``system`` write class because its
 ``Command`` option runs a shell: the file name is built here from the node
@@ -17,7 +17,6 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
-import re
 import wave
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,9 @@ from typing import Any
 from callcenter.ami import ActionError
 from callcenter.storage.writes import RecordRecording
 
+from .policy import OPTIONS, file_name
+
 log = logging.getLogger(__name__)
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-#: ``b``: only while bridged; ``i(MIXMON_ID)``: the response names the MixMonitorID (18)
-OPTIONS = "bi(MIXMON_ID)"
 #: MixMonitor tries when refused for a missing channel, ``RETRY_S`` × n apart
 START_TRIES = 5
 RETRY_S = 0.1
@@ -61,9 +59,6 @@ class Recorder:
         self.metrics = metrics
         self.finished = 0
 
-    def file_name(self, node: str, linkedid: str) -> str:
-        return _UNSAFE.sub("_", f"hotline-{node}-{linkedid}") + ".wav"
-
     def local_path(self, path: str) -> Path:
         """Where this controller reads a recording Asterisk wrote at ``path``."""
         return Path(self.local_dir) / Path(path).name
@@ -81,7 +76,7 @@ class Recorder:
         response carry the ``MixMonitorID`` (transcript 18). Returns the path,
         the start time and the id; raises :class:`AMIError` when it could not.
         """
-        path = f"{self.recordings_dir}/{self.file_name(node, linkedid)}"
+        path = f"{self.recordings_dir}/{file_name(node, linkedid)}"
         started = dt.datetime.now(dt.UTC)
         for attempt in range(START_TRIES):
             try:
