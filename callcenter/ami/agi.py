@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from operator import methodcaller
 from urllib.parse import quote, unquote
 
 from .errors import RemoteProtocolError
@@ -41,9 +42,61 @@ class AgiEnv:
     raw: dict[str, str] = field(default_factory=dict)
 
 
+# What Asterisk escapes in an Env (transcripts 02-22): unquote() decodes it
+# byte by byte in Python, str.replace in C; "%25" (a percent sign) and any
+# other escape leave a "%" behind and take the unquote() path.
+_ENV_ESCAPES = (
+    ("%0A", "\n"),
+    ("%20", " "),
+    ("%3A", ":"),
+    ("%2F", "/"),
+    ("%40", "@"),
+    ("%3B", ";"),
+    ("%2C", ","),
+    ("%3D", "="),
+    ("%2D", "-"),
+    ("%2B", "+"),
+    ("%28", "("),
+    ("%29", ")"),
+    ("%22", '"'),
+    ("%3C", "<"),
+    ("%3E", ">"),
+)
+_SPLIT_HEADER = methodcaller("split", ": ", 1)
+
+
+def _unquote_env(encoded: str) -> str:
+    text = encoded
+    for escaped, char in _ENV_ESCAPES:
+        if escaped in text:
+            text = text.replace(escaped, char)
+    return unquote(encoded) if "%" in text else text
+
+
+def _env_fast(text: str) -> dict[str, str] | None:
+    """``agi_x: v`` lines to a dict in C, or None when a line needs a closer look."""
+    body = text.rstrip("\n")
+    if not body.startswith("agi_"):
+        return None
+    n = body.count("\n") + 1
+    bare = body[4:].replace("\nagi_", "\n")
+    if len(bare) != len(body) - 4 * n:
+        return None  # a line without the agi_ prefix
+    pairs = list(map(_SPLIT_HEADER, bare.split("\n")))
+    if min(map(len, pairs)) != 2:
+        return None
+    raw = dict(pairs)
+    return raw if len(raw) == n else None
+
+
 def parse_agi_env(encoded: str) -> AgiEnv:
     """Decode the ``Env`` header of ``AsyncAGIStart``."""
-    text = unquote(encoded)
+    text = _unquote_env(encoded)
+    raw = _env_fast(text) or _env_slow(text)
+    return _env(raw)
+
+
+def _env_slow(text: str) -> dict[str, str]:
     raw: dict[str, str] = {}
     for line in text.split("\n"):
         if not line:
@@ -54,6 +107,10 @@ def parse_agi_env(encoded: str) -> AgiEnv:
         if not sep or not key.startswith("agi_"):
             raise RemoteProtocolError(f"AsyncAGIStart Env line {line[:60]!r} is not 'agi_x: v'", 0)
         raw[key[4:]] = value
+    return raw
+
+
+def _env(raw: dict[str, str]) -> AgiEnv:
     if "channel" not in raw:
         raise RemoteProtocolError("AsyncAGIStart Env has no agi_channel", 0)
     args = []

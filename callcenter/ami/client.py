@@ -166,7 +166,7 @@ class AMIClient(CallSession):
                 self.port,
                 codec=codec,
                 connect_timeout=self.connect_timeout,
-                on_message=self._on_message,
+                on_messages=self._on_messages,
                 on_protocol_error=self._on_protocol_error,
                 on_lost=self._on_link_lost,
             )

@@ -33,6 +33,9 @@ class EventDispatcher:
         self.label = label
         self.callback_errors = 0
         self._handlers: dict[str, list[EventCallback]] = {}
+        # per event name, the callbacks to call in order (the name's, then "*"'s);
+        # built on first dispatch of a name, dropped when any callback changes
+        self._targets: dict[str, tuple[EventCallback, ...]] = {}
         self._streams: set[EventStream] = set()
         self._tasks: set[asyncio.Task[object]] = set()
         #: called when the set of names with a callback changes
@@ -47,6 +50,7 @@ class EventDispatcher:
         """Register ``callback`` for ``name``; returns a function that removes it."""
         if not name:
             raise ValueError("event name must not be empty")
+        self._targets = {}
         handlers = self._handlers.get(name)
         if handlers is None:
             handlers = self._handlers[name] = []
@@ -61,29 +65,36 @@ class EventDispatcher:
         if handlers is None or callback not in handlers:
             return
         handlers.remove(callback)
+        self._targets = {}
         if not handlers:
             del self._handlers[name]
             self.on_names_changed()
 
     def dispatch(self, event: Event) -> None:
-        """Call the callbacks of ``event.name``, then those of ``"*"``."""
-        specific = self._handlers.get(event.name)
-        if specific:
-            self._call(tuple(specific), event)
-        every = self._handlers.get(ALL)
-        if every:
-            self._call(tuple(every), event)
+        """Call the callbacks of ``event.name``, then those of ``"*"``.
 
-    def _call(self, callbacks: tuple[EventCallback, ...], event: Event) -> None:
+        The hot path of every event: one dict lookup for the callbacks, then
+        the calls. A callback that returns ``None`` is not inspected further.
+        """
+        name = event.name
+        callbacks = self._targets.get(name)
+        if callbacks is None:
+            callbacks = self._targets_of(name)
         for cb in callbacks:
             try:
                 result = cb(event)
             except Exception:
                 self.callback_errors += 1
-                log.exception("%s: callback %r failed on %s event", self.label, cb, event.name)
+                log.exception("%s: callback %r failed on %s event", self.label, cb, name)
                 continue
-            if inspect.isawaitable(result):
-                self._spawn(result, cb, event.name)
+            if result is not None and inspect.isawaitable(result):
+                self._spawn(result, cb, name)
+
+    def _targets_of(self, name: str) -> tuple[EventCallback, ...]:
+        targets = (*self._handlers.get(name, ()), *self._handlers.get(ALL, ()))
+        if len(self._targets) < 1024:  # names come from the peer: keep the cache bounded
+            self._targets[name] = targets
+        return targets
 
     def _spawn(self, awaitable: object, cb: EventCallback, name: str) -> None:
         async def run() -> object:

@@ -1,10 +1,11 @@
 """One TCP connection to an AMI port: open it, check the banner, read, write.
 
 The link owns the socket and the reader task; it knows nothing of actions or
-events beyond handing every decoded message to ``on_message``. It reads in
-large chunks and feeds the sans-I/O codec (:mod:`.codec`); a non-fatal
-:class:`RemoteProtocolError` (a malformed frame, skipped whole by the codec)
-goes to ``on_protocol_error`` and reading goes on; a fatal one (oversized
+events beyond handing the decoded messages to ``on_messages``, a batch per
+read (all the complete messages of that read, in order: one call per read,
+not per message). It reads in large chunks and feeds the sans-I/O codec
+(:mod:`.codec`); a non-fatal :class:`RemoteProtocolError` (a malformed frame,
+skipped whole by the codec) goes to ``on_protocol_error`` and reading goes on; a fatal one (oversized
 frame, overflowing buffer, not AMI at all) ends the link. ``on_lost`` is
 called exactly once, with a reason in words, whatever ended the link.
 """
@@ -15,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from .codec import CLOSED, NEED_DATA, AMICodec
+from .codec import AMICodec
 from .errors import AMIConnectionError, NotAMIError, RemoteProtocolError
 from .message import Message
 
@@ -23,6 +24,9 @@ log = logging.getLogger("callcenter.ami.client")
 
 #: bytes asked of the socket per read; 10-burst peaks at ~2 MB/s
 READ_CHUNK = 1 << 16
+
+#: takes the complete messages of one read, in order
+MessagesCallback = Callable[[list[Message]], None]
 
 
 class Link:
@@ -35,7 +39,7 @@ class Link:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         codec: AMICodec,
-        on_message: Callable[[Message], None],
+        on_messages: MessagesCallback,
         on_protocol_error: Callable[[RemoteProtocolError], None],
         on_lost: Callable[[Link, str, BaseException | None], None],
     ) -> None:
@@ -44,7 +48,7 @@ class Link:
         self.codec = codec
         self._reader = reader
         self._writer = writer
-        self._on_message = on_message
+        self._on_messages = on_messages
         self._on_protocol_error = on_protocol_error
         self._on_lost = on_lost
         self._abort_reason: str | None = None
@@ -66,7 +70,7 @@ class Link:
         *,
         codec: AMICodec,
         connect_timeout: float,
-        on_message: Callable[[Message], None],
+        on_messages: MessagesCallback,
         on_protocol_error: Callable[[RemoteProtocolError], None],
         on_lost: Callable[[Link, str, BaseException | None], None],
     ) -> Link:
@@ -85,7 +89,7 @@ class Link:
             raise AMIConnectionError(
                 f"cannot connect to AMI at {where}: {e}", host=host, port=port
             ) from e
-        link = cls(host, port, reader, writer, codec, on_message, on_protocol_error, on_lost)
+        link = cls(host, port, reader, writer, codec, on_messages, on_protocol_error, on_lost)
         try:
             async with asyncio.timeout(connect_timeout):
                 await asyncio.shield(link.banner)
@@ -175,28 +179,23 @@ class Link:
 
     def _drain_codec(self) -> None:
         codec = self.codec
-        on_message = self._on_message
-        banner = self.banner
+        on_messages = self._on_messages
         while True:
             try:
-                msg = codec.next_message()
+                batch = codec.next_messages()
             except RemoteProtocolError as e:
                 if e.fatal:
                     raise
                 self._on_protocol_error(e)
                 continue
-            if not banner.done() and codec.banner is not None:
-                banner.set_result(codec.banner)
-            if msg is NEED_DATA or msg is CLOSED:
+            if codec.banner is not None and not self.banner.done():
+                self.banner.set_result(codec.banner)
+            if not batch:
                 return
-            assert isinstance(msg, Message)
             try:
-                on_message(msg)
-            except RemoteProtocolError as e:
-                # a malformed header line, found when a header was first read
-                self._on_protocol_error(e)
+                on_messages(batch)
             except Exception:
-                log.exception("AMI %s: handling %r failed", self.where, msg)
+                log.exception("AMI %s: handling %d messages failed", self.where, len(batch))
 
     def _finish(self, reason: str, error: BaseException | None) -> None:
         self.closed = True

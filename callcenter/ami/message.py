@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import repeat
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 
 from .errors import RemoteProtocolError
 
 _NAME = itemgetter(0)
 _SEP = itemgetter(1)
 _VALUE = itemgetter(2)
+_SPLIT_HEADER = methodcaller("split", ": ", 1)
 
 
 class Message:
@@ -86,6 +87,17 @@ class Message:
             return self._first
         except AttributeError:
             pass
+        # What Asterisk sends (CRLF, "Name: value", no name twice) goes to the dict
+        # straight from str.split in C, without the ordered list of _decode.
+        text = self.raw.decode("utf-8", "replace")
+        lines = text.split("\r\n")
+        if text.count("\n") == len(lines) - 1:
+            pairs = list(map(_SPLIT_HEADER, lines))
+            if min(map(len, pairs)) == 2:
+                first = dict(pairs)
+                if len(first) == len(lines) and "" not in first:
+                    self._first = first
+                    return first
         triples = self._decoded()
         first = dict(zip(map(_NAME, triples), map(_VALUE, triples), strict=True))
         if len(first) != len(triples):
@@ -115,7 +127,10 @@ class Message:
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of header ``name`` (case-insensitive), or ``default``."""
-        value = self._lookup().get(name)
+        try:
+            value = self._first.get(name)
+        except AttributeError:
+            value = self._lookup().get(name)
         if value is None:
             value = self._lookup_folded().get(name.lower())
         return default if value is None else value
@@ -150,7 +165,22 @@ class Message:
 
     @property
     def action_id(self) -> str | None:
-        return self.get("ActionID")
+        """The ``ActionID`` header; found in the bytes when nothing else was decoded.
+
+        Every response is matched by it, and most are never read further.
+        """
+        try:
+            first = self._first
+        except AttributeError:
+            raw = self.raw
+            at = raw.find(b"\nActionID: ")
+            if at < 0:
+                return self.get("ActionID")
+            end = raw.find(b"\n", at + 11)
+            found = raw[at + 11 : end if end >= 0 else len(raw)]
+            return found.rstrip(b"\r").decode("utf-8", "replace")
+        value = first.get("ActionID")
+        return self.get("ActionID") if value is None else value
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} @{self.offset}>"

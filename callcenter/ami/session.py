@@ -215,17 +215,39 @@ class AMISession:
         level = logging.ERROR if error.fatal else logging.WARNING
         log.log(level, "AMI %s (%s): %s", self.name, self.where, error)
 
-    def _on_message(self, msg: Message) -> None:
-        if isinstance(msg, Response):
-            self._on_response(msg)
-        elif isinstance(msg, Event):
-            self._on_event(msg)
+    def _on_messages(self, batch: list[Message]) -> None:
+        """The messages of one read, in order: the reader's hot path.
+
+        An event that no action or waiter needs goes straight to the
+        dispatcher. A malformed header line (found when a header is first
+        read) or a failing handler is reported and the batch goes on.
+        """
+        dispatch = self._dispatcher.dispatch
+        for msg in batch:
+            try:
+                if type(msg) is not Event:
+                    if isinstance(msg, Response):
+                        self._on_response(msg)
+                    elif isinstance(msg, Event):
+                        self._on_event(msg)
+                elif self._collecting or self._agi or self._originates:
+                    self._on_event(msg)
+                else:
+                    wanted = self._dispatch_names
+                    if wanted is None or msg.name in wanted:
+                        dispatch(msg)
+            except RemoteProtocolError as e:
+                self._on_protocol_error(e)
+            except Exception:
+                log.exception("AMI %s: handling %r failed", self.name, msg)
 
     def _on_response(self, resp: Response) -> None:
-        aid = resp.action_id
-        p = self._pending.get(aid) if aid is not None else None
+        pending = self._pending
+        # no pending action (the common case): not even the ActionID is read
+        p = pending.get(resp.action_id) if pending else None  # type: ignore[arg-type]
         if p is None:
-            log.debug("AMI %s: response for no pending action: %r", self.name, resp.as_dict())
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("AMI %s: response for no pending action: %r", self.name, resp.as_dict())
             return
         if p.on_response(resp):
             self._collecting[p.action_id] = p
