@@ -5,7 +5,8 @@
     deadline = acd.next_timer()        # arm loop.call_at(deadline, ...)
     commands = acd.on_timer(now)
 
-No asyncio, socket, database, clock or randomness inside; see ``acd.core``.
+No asyncio, socket, database or clock inside, and no randomness but a seeded
+generator (``AcdConfig.seed``); see ``acd.core`` and ``acd.routing``.
 """
 
 from .agent import AGENT_TRANSITIONS, AgentInput, AgentState
@@ -20,8 +21,9 @@ from .commands import (
     OfferCall,
     Outcome,
     OverflowCall,
+    PauseEnded,
 )
-from .config import AcdConfig, AgentConfig, QueueConfig
+from .config import DEFAULT_PAUSE_REASONS, AcdConfig, AgentConfig, QueueConfig, Strategy
 from .core import Acd
 from .errors import (
     AcdError,
@@ -47,6 +49,7 @@ from .events import (
     OfferFailed,
     OfferFailure,
 )
+from .skills import MAX_LEVEL, Levels, RelaxStep
 from .snapshot import AcdSnapshot, AgentView, CallView
 from .stats import QueueStats
 
@@ -77,6 +80,7 @@ __all__ = [
     "CallView",
     "CancelOffer",
     "Command",
+    "DEFAULT_PAUSE_REASONS",
     "DuplicateCall",
     "Event",
     "HoldCaller",
@@ -84,14 +88,19 @@ __all__ = [
     "InvalidTransition",
     "InvalidValue",
     "LeaveReason",
+    "Levels",
+    "MAX_LEVEL",
     "OfferAnswered",
     "OfferCall",
     "OfferFailed",
     "OfferFailure",
     "Outcome",
     "OverflowCall",
+    "PauseEnded",
     "QueueConfig",
     "QueueStats",
+    "RelaxStep",
+    "Strategy",
     "UnknownAgent",
     "UnknownQueue",
 ]

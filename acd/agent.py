@@ -8,24 +8,30 @@ Rules:
 3. ``idle_since`` is set when the agent becomes READY from anything but
    OFFERED (login, end of pause, end of wrap-up); a failed offer leaves it
    unchanged, so the agent keeps its place in the longest-idle order.
-4. ``rna_count`` counts consecutive failed offers; an answer, a login or a
-   READY after a pause resets it. Reaching ``AcdConfig.rna_pause_after``
-   takes input RNA_LIMIT instead of OFFER_FAILED (-> PAUSED "ring-no-answer",
-   or "device-busy" / "offer-failed" by the last failure); an unreachable
-   device takes RNA_LIMIT at once ("device-unreachable").
+4. ``rna_count`` counts consecutive failed offers of any kind and ``fails``
+   those of each kind (no-answer and no-report are one kind); an answer, a
+   login or a READY after a pause resets them. A kind reaching its limit
+   (``AcdConfig.pause_limit``) takes input RNA_LIMIT instead of OFFER_FAILED
+   (-> PAUSED with that kind's reason: "ring-no-answer", "device-busy",
+   "device-unreachable", "offer-failed"); unreachable pauses at once by default.
 5. ON_CALL only ends with the call: no pause or logout in the middle of it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from .config import AgentConfig
+from .events import OfferFailure
 
 
 class AgentState(Enum):
     """Where an agent is in the working day."""
+
+    # members are singletons compared by identity: hash them by identity too
+    # (C speed; Enum.__hash__ hashes the name in Python on every dict lookup)
+    __hash__ = object.__hash__
 
     #: not working; never offered a call
     LOGGED_OUT = "logged_out"
@@ -43,6 +49,10 @@ class AgentState(Enum):
 
 class AgentInput(Enum):
     """What can happen to an agent."""
+
+    # members are singletons compared by identity: hash them by identity too
+    # (C speed; Enum.__hash__ hashes the name in Python on every dict lookup)
+    __hash__ = object.__hash__
 
     #: the agent logs in
     LOGIN = "login"
@@ -117,6 +127,22 @@ class Agent:
     idle_since: float | None = None
     call_id: str | None = None
     rna_count: int = 0
+    #: consecutive failed offers per kind since the last answer, login or pause end
+    fails: dict[OfferFailure, int] = field(default_factory=dict)
+    #: login count in the core: round-robin's rotation order
+    login_seq: int = 0
+    #: calls answered and seconds talked, per queue (fewest-calls, least-talk-time)
+    answered: dict[str, int] = field(default_factory=dict)
+    talk_s: dict[str, float] = field(default_factory=dict)
+    #: seconds paused per reason, closed pauses only
+    paused_s: dict[str, float] = field(default_factory=dict)
+    #: the snapshot's view of the agent while nothing changed (None: to rebuild)
+    view: object | None = None
+    #: routing's own copies, for speed: skills as a plain dict; the READY index
+    #: and penalty of each queue served; each queue's agents-by-state counts
+    skills: dict[str, int] = field(default_factory=dict)
+    slots: list[tuple[object, int]] = field(default_factory=list)
+    counts: list[dict[AgentState, int]] = field(default_factory=list)
 
     @property
     def agent_id(self) -> str:

@@ -14,12 +14,19 @@ Rules:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import Enum
+
+from .skills import Levels, Requirement
 
 
 class CallState(Enum):
     """Where a call is in its visit to a queue."""
+
+    # members are singletons compared by identity: hash them by identity too
+    # (C speed; Enum.__hash__ hashes the name in Python on every dict lookup)
+    __hash__ = object.__hash__
 
     #: in line, hearing music, not offered to anyone
     WAITING = "waiting"
@@ -33,6 +40,10 @@ class CallState(Enum):
 
 class CallInput(Enum):
     """What can happen to a queued call."""
+
+    # members are singletons compared by identity: hash them by identity too
+    # (C speed; Enum.__hash__ hashes the name in Python on every dict lookup)
+    __hash__ = object.__hash__
 
     #: the core offers the call to an agent
     OFFER = "offer"
@@ -91,3 +102,9 @@ class Call:
     #: the agent whose offer of this call last failed
     last_agent: str | None = None
     connected_at: float | None = None
+    #: the skills the call requires before any relaxation
+    skills: Mapping[str, int] = field(default_factory=Levels)
+    #: the queue's relax steps reached so far
+    relax_level: int = 0
+    #: what the call requires now (its skill class in the line)
+    needs: Requirement = ()

@@ -3,7 +3,7 @@
 Every command is a frozen, slotted dataclass validated when built. Actions
 on the PBX: ``HoldCaller``, ``OfferCall``, ``CancelOffer``, ``OverflowCall``.
 Records (SQL, wallboard, metrics): ``AgentStateChanged``, ``CallConnected``,
-``CallOutcome``.
+``CallOutcome``, ``PauseEnded``.
 """
 
 from __future__ import annotations
@@ -159,6 +159,33 @@ class AgentStateChanged:
         check_optional_id("AgentStateChanged.call_id", self.call_id)
 
 
+@dataclass(frozen=True, slots=True)
+class PauseEnded:
+    """A pause of ``agent_id`` for ``reason`` ran from ``started_at`` to ``ended_at``.
+
+    Emitted when the agent leaves PAUSED or its pause reason changes, so reports
+    sum pause time per reason, per agent, per interval from these records alone
+    (a pause still running is in ``Acd.pause_totals``).
+    """
+
+    agent_id: str
+    reason: str
+    started_at: float
+    ended_at: float
+
+    def __post_init__(self) -> None:
+        check_id("PauseEnded.agent_id", self.agent_id)
+        check_str("PauseEnded.reason", self.reason)
+        check_time("PauseEnded.started_at", self.started_at)
+        check_time("PauseEnded.ended_at", self.ended_at)
+        if self.ended_at < self.started_at:
+            raise InvalidValue("PauseEnded: ended_at is before started_at")
+
+    @property
+    def seconds(self) -> float:
+        return self.ended_at - self.started_at
+
+
 Command = (
     HoldCaller
     | OfferCall
@@ -167,4 +194,5 @@ Command = (
     | CallConnected
     | CallOutcome
     | AgentStateChanged
+    | PauseEnded
 )

@@ -7,10 +7,12 @@ Rules:
 2. State changes follow ``AGENT_TRANSITIONS`` and ``CALL_TRANSITIONS``; an
    input with no entry raises InvalidTransition before anything changes.
 3. The core is work-conserving: after every input no call is WAITING while
-   an agent of its queue is READY (``_dispatch`` runs last).
-4. Routing is longest-idle (``acd.routing``); one offer per agent and per
-   call; a call whose offer failed goes to another READY agent if any, else
-   back to the same one. A call past its ``max_wait_s`` is never offered.
+   an agent of its queue who fits it is READY (``_dispatch`` runs last, and
+   routes only the calls and agents that input changed: ``acd.routing``).
+4. Each queue routes by its strategy (``acd.ready``), skills and aging
+   priority (``acd.line``); one offer per agent and per call; a call whose
+   offer failed goes to another READY agent if any, else back to the same
+   one. A call past its ``max_wait_s`` is never offered.
 5. Each queue visit ends with exactly one CallOutcome. Reports about an offer
    that no longer exists (an OfferFailed or OfferAnswered after CancelOffer,
    a CallLeft for an ended call) are stale: ignored, no error.
@@ -18,11 +20,14 @@ Rules:
    seconds and reports HoldSliceDone -> the next HoldCaller, while the call
    is unanswered. Slices stop at ``max_wait_s``, so a timeout lands between
    two slices.
+7. Every figure the wallboard reads is kept up to date at each change
+   (``acd.stats.QueueBoard``), so ``snapshot`` costs what it shows.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 
 from ._check import check_time
 from .agent import AGENT_TRANSITIONS, Agent, AgentInput, AgentState
@@ -37,6 +42,7 @@ from .commands import (
     OfferCall,
     Outcome,
     OverflowCall,
+    PauseEnded,
 )
 from .config import AcdConfig, QueueConfig
 from .errors import DuplicateCall, InvalidValue, UnknownAgent, UnknownQueue
@@ -56,15 +62,18 @@ from .events import (
     OfferFailed,
     OfferFailure,
 )
-from .routing import longest_idle_matches
+from .line import due_key
+from .rng import SplitMix64
+from .routing import Router
+from .skills import fits, relax_level, requirement
 from .snapshot import AcdSnapshot, AgentView, CallView, agent_view, call_view, line_positions
-from .stats import QueueStats, QueueTally, queue_stats
+from .stats import QueueBoard, QueueStats
 from .table import next_state
 from .timers import Deadlines, TimerKind
 
 
 class Acd:
-    """Queues, agents and longest-idle routing for one controller."""
+    """Queues, agents and routing (strategies, skills, aging priority) for one controller."""
 
     def __init__(self, config: AcdConfig) -> None:
         if not isinstance(config, AcdConfig):
@@ -72,12 +81,29 @@ class Acd:
         self._config = config
         self._queues = {q.name: q for q in config.queues}
         self._agents = {a.agent_id: Agent(a, i) for i, a in enumerate(config.agents)}
-        self._tallies = {name: QueueTally() for name in self._queues}
+        self._members: dict[str, list[Agent]] = {name: [] for name in self._queues}
+        for agent in self._agents.values():
+            for queue in agent.config.queues:
+                self._members[queue].append(agent)
+        self._boards = {
+            name: QueueBoard(q, len(self._members[name])) for name, q in self._queues.items()
+        }
+        self._router = Router(self._queues, self._agents.values(), SplitMix64(config.seed))
+        for agent in self._agents.values():
+            agent.counts = [self._boards[q].agents_by_state for q in agent.config.queues]
+        # a queue's own requirement at each relax level (most calls bring none)
+        self._needs = {
+            name: [requirement(q.skills, 0), *(requirement(q.skills, r.lower_by) for r in q.relax)]
+            for name, q in self._queues.items()
+        }
         self._calls: dict[str, Call] = {}
-        self._waiting: dict[str, Call] = {}  # calls in WAITING
-        self._ready: dict[str, Agent] = {}  # agents in READY
+        self._calls_in: dict[str, dict[str, Call]] = {name: {} for name in self._queues}
+        # what the current input made WAITING or READY: routed by _dispatch
+        self._new_calls: list[Call] = []
+        self._new_agents: list[Agent] = []
         self._timers = Deadlines()
         self._seq = itertools.count()
+        self._logins = itertools.count(1)
         self._now: float | None = None
 
     @property
@@ -94,6 +120,8 @@ class Acd:
         DuplicateCall when a call id is queued twice.
         """
         self._advance(now)
+        self._new_calls.clear()
+        self._new_agents.clear()
         match event:
             case CallQueued():
                 return self._call_queued(event, now)
@@ -129,6 +157,8 @@ class Acd:
     def on_timer(self, now: float) -> list[Command]:
         """Fire every deadline due at ``now`` (deadline <= now), in deadline order."""
         self._advance(now)
+        self._new_calls.clear()
+        self._new_agents.clear()
         out: list[Command] = []
         while (key := self._timers.pop_due(now)) is not None:
             kind, ident = key
@@ -142,6 +172,9 @@ class Acd:
                 agent = self._agents[ident]
                 out += self._step_agent(agent, AgentInput.WRAP_UP_ELAPSED, now, "wrap-up-elapsed")
                 out += self._dispatch(now)
+            elif kind is TimerKind.RELAX:
+                self._relax(self._calls[ident], now)
+                out += self._dispatch(now)
             else:
                 call = self._calls[ident]
                 if call.state is CallState.WAITING:
@@ -153,28 +186,46 @@ class Acd:
     # -- reads ----------------------------------------------------------------
 
     def queue_stats(self, queue: str, now: float) -> QueueStats:
-        """Figures of ``queue`` at ``now``; see QueueStats for the formulas."""
+        """Figures of ``queue`` at ``now``; see QueueStats for the formulas. O(1)."""
         check_time("now", now)
-        config = self._queue(queue)
-        return queue_stats(
-            config, self._tallies[config.name], self._calls.values(), self._agents.values(), now
-        )
+        return self._boards[self._queue(queue).name].stats(now)
 
-    def snapshot(self, now: float) -> AcdSnapshot:
-        """Every agent, call and queue at ``now`` (for wallboards and resync)."""
+    def snapshot(self, now: float, queues: Iterable[str] | None = None) -> AcdSnapshot:
+        """Agents, calls and queue figures at ``now`` (for wallboards and resync).
+
+        Every queue by default; with ``queues``, only those queues, their calls
+        and the agents serving them. Costs O(what it shows): the figures are
+        kept up to date at each change, and an agent's view is rebuilt only if
+        it changed (or shows an idle time, which grows with ``now``).
+        """
         check_time("now", now)
-        positions = line_positions(self._calls.values())
+        if queues is None:
+            names = list(self._queues)
+            agents: Iterable[Agent] = self._agents.values()
+            calls: Iterable[Call] = self._calls.values()
+        else:
+            names = list(dict.fromkeys(self._queue(name).name for name in queues))
+            serving = {a.order: a for name in names for a in self._members[name]}
+            agents = [serving[order] for order in sorted(serving)]
+            calls = [c for name in names for c in self._calls_in[name].values()]
+        positions: dict[str, int] = {}
+        for name in names:
+            board = self._boards[name]
+            if board.unanswered:
+                positions.update(
+                    line_positions(board.unanswered.values(), board.config.aging_per_s)
+                )
         return AcdSnapshot(
             at=now,
-            agents=tuple(agent_view(a, now) for a in self._agents.values()),
-            calls=tuple(call_view(c, now, positions.get(c.call_id)) for c in self._calls.values()),
-            queues=tuple(self.queue_stats(name, now) for name in self._queues),
+            agents=tuple(self._agent_view(a, now) for a in agents),
+            calls=tuple(call_view(c, now, positions.get(c.call_id)) for c in calls),
+            queues=tuple(self._boards[name].stats(now) for name in names),
         )
 
     def agent(self, agent_id: str, now: float) -> AgentView:
         """One agent at ``now``."""
         check_time("now", now)
-        return agent_view(self._agent(agent_id), now)
+        return self._agent_view(self._agent(agent_id), now)
 
     def call(self, call_id: str, now: float) -> CallView | None:
         """One call at ``now``, or None if it is not (or no longer) in a queue."""
@@ -182,7 +233,26 @@ class Acd:
         call = self._calls.get(call_id)
         if call is None:
             return None
-        return call_view(call, now, line_positions(self._calls.values()).get(call_id))
+        board = self._boards[call.queue]
+        positions = line_positions(board.unanswered.values(), board.config.aging_per_s)
+        return call_view(call, now, positions.get(call_id))
+
+    def pause_totals(self, agent_id: str, now: float) -> dict[str, float]:
+        """Seconds ``agent_id`` spent paused per reason, the running pause up to ``now``."""
+        check_time("now", now)
+        agent = self._agent(agent_id)
+        totals = dict(agent.paused_s)
+        if agent.state is AgentState.PAUSED:
+            totals[agent.reason] = totals.get(agent.reason, 0.0) + max(0.0, now - agent.since)
+        return totals
+
+    def _agent_view(self, agent: Agent, now: float) -> AgentView:
+        view = agent.view
+        if isinstance(view, AgentView) and agent.idle_since is None:
+            return view
+        view = agent_view(agent, now)
+        agent.view = view
+        return view
 
     # -- calls ----------------------------------------------------------------
 
@@ -201,10 +271,14 @@ class Acd:
             customer_id=event.customer_id,
             entered_at=entered,
             seq=next(self._seq),
+            skills=queue.skills if event.skills is None else event.skills,
         )
-        self._calls[call.call_id] = call
-        self._waiting[call.call_id] = call
-        self._tallies[queue.name].offered += 1
+        self._relax(call, now)
+        self._add_call(call)
+        self._boards[queue.name].call_in(call)
+        self._boards[queue.name].tally.offered += 1
+        self._router.call_in(call)
+        self._new_calls.append(call)
         if queue.max_wait_s is not None:
             call.max_wait_at = entered + queue.max_wait_s
             if call.max_wait_at <= now:  # restored after its deadline
@@ -233,7 +307,7 @@ class Acd:
             agent_id=agent.agent_id,
             connected_at=min(event.connected_at, now),
         )
-        self._calls[call.call_id] = call
+        self._add_call(call)
         out = self._step_agent(agent, AgentInput.RESUME_CALL, now, "resumed", event.call_id)
         agent.call_id = event.call_id
         return out + self._dispatch(now)
@@ -283,15 +357,18 @@ class Acd:
         """End the call's visit with its one outcome and forget it."""
         self._step_call(call, input)
         del self._calls[call.call_id]
-        self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
-        self._timers.cancel((TimerKind.MAX_WAIT, call.call_id))
+        del self._calls_in[call.queue][call.call_id]
+        for kind in (TimerKind.OFFER_TIMEOUT, TimerKind.MAX_WAIT, TimerKind.RELAX):
+            self._timers.cancel((kind, call.call_id))
         queue = self._queues[call.queue]
-        tally = self._tallies[call.queue]
+        tally = self._boards[call.queue].tally
         answered = outcome is Outcome.ANSWERED
         if answered:
-            assert call.connected_at is not None
+            assert call.connected_at is not None and call.agent_id is not None
             wait_s = call.connected_at - call.entered_at
             talk_s: float | None = now - call.connected_at
+            talked = self._agents[call.agent_id].talk_s
+            talked[call.queue] = talked.get(call.queue, 0.0) + max(0.0, now - call.connected_at)
         else:
             wait_s, talk_s = now - call.entered_at, None
         if outcome is Outcome.ABANDONED:
@@ -317,20 +394,52 @@ class Acd:
     # -- offers ---------------------------------------------------------------
 
     def _dispatch(self, now: float) -> list[Command]:
-        if not self._waiting or not self._ready:
+        """Route what this input made WAITING or READY (``acd.routing`` rule 1)."""
+        calls, agents = self._new_calls, self._new_agents
+        if not calls and not agents:
             return []
+        self._new_calls, self._new_agents = [], []
         out: list[Command] = []
-        # A deadline due at ``now`` may not have fired yet (several timers due in
-        # one on_timer call, or an event stamped after the deadline): never
-        # offer a call that is already overdue.
-        for call in [c for c in self._waiting.values() if _overdue(c, now)]:
-            out += self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
-        for call, agent in longest_idle_matches(self._waiting.values(), self._ready.values()):
-            out += self._offer(call, agent, now)
+        newly_ready = {a.agent_id for a in agents}
+        if len(calls) > 1:
+            calls.sort(key=lambda c: due_key(c, self._queues[c.queue].aging_per_s, now))
+        for call in calls:
+            if call.state is not CallState.WAITING:
+                continue
+            # A deadline due at ``now`` may not have fired yet (several timers
+            # due in one on_timer call, or an event stamped after it): never
+            # offer a call that is already overdue.
+            if _overdue(call, now):
+                out += self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
+                continue
+            agent = self._router.agent_for(call, exclude=call.last_agent)
+            if agent is None and call.last_agent is not None:
+                # only its last agent fits: again, unless that agent just became
+                # READY (it then takes the most due call it fits, below)
+                last = self._agents[call.last_agent]
+                if (
+                    last.state is AgentState.READY
+                    and last.agent_id not in newly_ready
+                    and call.queue in last.config.queues
+                    and fits(last.skills, call.needs)
+                ):
+                    agent = last
+            if agent is not None:
+                out += self._offer(call, agent, now)
+        for agent in agents:
+            while agent.state is AgentState.READY:
+                found = self._router.call_for(agent, now)
+                if found is None:
+                    break
+                if _overdue(found, now):
+                    out += self._finish(found, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
+                    continue
+                out += self._offer(found, agent, now)
         return out
 
     def _offer(self, call: Call, agent: Agent, now: float) -> list[Command]:
         queue = self._queues[call.queue]
+        self._router.offered(call, agent)
         out = self._step_agent(agent, AgentInput.OFFER, now, "offer", call_id=call.call_id)
         self._step_call(call, CallInput.OFFER)
         call.agent_id = agent.agent_id
@@ -358,12 +467,13 @@ class Acd:
         call, agent = offer
         out = self._step_agent(agent, AgentInput.ANSWER, now, "answered")
         self._step_call(call, CallInput.ANSWER)
-        agent.rna_count = 0
+        _reset_failures(agent)
+        agent.answered[call.queue] = agent.answered.get(call.queue, 0) + 1
         call.connected_at = now
-        self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
-        self._timers.cancel((TimerKind.MAX_WAIT, call.call_id))
+        for kind in (TimerKind.OFFER_TIMEOUT, TimerKind.MAX_WAIT, TimerKind.RELAX):
+            self._timers.cancel((kind, call.call_id))
         wait_s = now - call.entered_at
-        tally = self._tallies[call.queue]
+        tally = self._boards[call.queue].tally
         tally.answered += 1
         tally.answer_wait_total += wait_s
         tally.answered_in_sl += wait_s <= self._queues[call.queue].sl_threshold_s
@@ -380,10 +490,13 @@ class Acd:
         self, call: Call, agent: Agent, failure: OfferFailure, now: float
     ) -> list[Command]:
         agent.rna_count += 1
-        limit = self._config.rna_pause_after
-        if failure is OfferFailure.UNREACHABLE or (limit and agent.rna_count >= limit):
-            # An unreachable phone would fail every offer at once: pause it now.
-            out = self._step_agent(agent, AgentInput.RNA_LIMIT, now, _PAUSE_REASON[failure])
+        agent.view = None
+        kind = OfferFailure.NO_ANSWER if failure is OfferFailure.NO_REPORT else failure
+        agent.fails[kind] = count = agent.fails.get(kind, 0) + 1
+        limit = self._config.pause_limit(kind)
+        if limit and count >= limit:
+            reason = self._config.pause_reason(failure)
+            out = self._step_agent(agent, AgentInput.RNA_LIMIT, now, reason)
         else:
             out = self._step_agent(agent, AgentInput.OFFER_FAILED, now, failure.value)
         out += self._requeue(call, agent, now)
@@ -402,15 +515,17 @@ class Acd:
     # -- agents ---------------------------------------------------------------
 
     def _login(self, agent: Agent, now: float) -> list[Command]:
+        agent.login_seq = next(self._logins)  # round-robin: the end of the rotation
+        _reset_failures(agent)
         out = self._step_agent(agent, AgentInput.LOGIN, now, "login")
-        agent.rna_count = 0
         return out + self._dispatch(now)
 
     def _ready_up(self, agent: Agent, now: float) -> list[Command]:
-        old = agent.state
+        next_state(AGENT_TRANSITIONS, agent.state, AgentInput.READY, machine="agent",
+                   subject=agent.agent_id)  # fmt: skip
+        if agent.state is AgentState.PAUSED:
+            _reset_failures(agent)
         out = self._step_agent(agent, AgentInput.READY, now, "ready")
-        if old is AgentState.PAUSED:
-            agent.rna_count = 0
         self._timers.cancel((TimerKind.WRAP_UP, agent.agent_id))
         return out + self._dispatch(now)
 
@@ -436,36 +551,79 @@ class Acd:
         reason: str,
         call_id: str | None = None,
     ) -> list[Command]:
-        """Move ``agent`` by its table; return its AgentStateChanged, if any."""
+        """Move ``agent`` by its table; return its AgentStateChanged (and PauseEnded), if any."""
         old = agent.state
         new = next_state(AGENT_TRANSITIONS, old, input, machine="agent", subject=agent.agent_id)
         about = call_id if call_id is not None else agent.call_id
-        if new is AgentState.READY:
-            if old is not AgentState.OFFERED and old is not AgentState.READY:
-                agent.idle_since = now
-            self._ready[agent.agent_id] = agent
-        else:
-            self._ready.pop(agent.agent_id, None)
-            if new is not AgentState.OFFERED:
-                agent.idle_since = None
+        agent.view = None
         if new is AgentState.OFFERED:
             agent.call_id = call_id
         elif new is not AgentState.ON_CALL:
             agent.call_id = None
-        agent.state = new
-        if new is old and not (new is AgentState.PAUSED and reason != agent.reason):
+        if new is not old:
+            if old is AgentState.READY:
+                self._router.agent_out(agent)
+            for counts in agent.counts:
+                counts[old] -= 1
+                counts[new] += 1
+            agent.state = new
+            if new is AgentState.READY:
+                if old is not AgentState.OFFERED:
+                    agent.idle_since = now
+                self._router.agent_in(agent)
+                self._new_agents.append(agent)
+            elif new is not AgentState.OFFERED:
+                agent.idle_since = None
+        elif not (new is AgentState.PAUSED and reason != agent.reason):
             return []
+        out: list[Command] = [AgentStateChanged(agent.agent_id, old, new, now, reason, about)]
+        if old is AgentState.PAUSED:
+            paused = agent.paused_s
+            paused[agent.reason] = paused.get(agent.reason, 0.0) + max(0.0, now - agent.since)
+            out.append(PauseEnded(agent.agent_id, agent.reason, agent.since, max(now, agent.since)))
         agent.since, agent.reason = now, reason
-        return [AgentStateChanged(agent.agent_id, old, new, now, reason, about)]
+        return out
 
     def _step_call(self, call: Call, input: CallInput) -> CallState:
-        new = next_state(CALL_TRANSITIONS, call.state, input, machine="call", subject=call.call_id)
+        old = call.state
+        new = next_state(CALL_TRANSITIONS, old, input, machine="call", subject=call.call_id)
+        if new is old:
+            return new
         call.state = new
-        if new is CallState.WAITING:
-            self._waiting[call.call_id] = call
-        else:
-            self._waiting.pop(call.call_id, None)
+        if old is CallState.WAITING:
+            self._router.call_out(call)
+        elif new is CallState.WAITING:
+            self._router.call_in(call)
+            self._new_calls.append(call)
+        if new is CallState.CONNECTED or new is CallState.ENDED:
+            self._boards[call.queue].call_out(call)
         return new
+
+    def _relax(self, call: Call, now: float) -> None:
+        """Bring the call's skill requirement to the relax step its wait reached."""
+        queue = self._queues[call.queue]
+        steps = queue.relax
+        level = relax_level(steps, now - call.entered_at) if steps else 0
+        if call.skills is queue.skills:
+            needs = self._needs[call.queue][level]
+        else:
+            needs = requirement(call.skills, steps[level - 1].lower_by if level else 0)
+        call.relax_level = level
+        if level < len(steps):
+            at = call.entered_at + steps[level].after_s
+            self._timers.set((TimerKind.RELAX, call.call_id), max(at, now))
+        if needs != call.needs:
+            if call.state is CallState.WAITING and call.call_id in self._calls:
+                self._router.call_out(call)
+                call.needs = needs
+                self._router.call_in(call)
+                self._new_calls.append(call)
+            else:
+                call.needs = needs
+
+    def _add_call(self, call: Call) -> None:
+        self._calls[call.call_id] = call
+        self._calls_in[call.queue][call.call_id] = call
 
     # -- helpers --------------------------------------------------------------
 
@@ -495,14 +653,10 @@ class Acd:
         return seconds
 
 
-#: the pause reason an agent gets when offers to its device keep failing
-_PAUSE_REASON = {
-    OfferFailure.NO_ANSWER: "ring-no-answer",
-    OfferFailure.NO_REPORT: "ring-no-answer",
-    OfferFailure.BUSY: "device-busy",
-    OfferFailure.UNREACHABLE: "device-unreachable",
-    OfferFailure.FAILED: "offer-failed",
-}
+def _reset_failures(agent: Agent) -> None:
+    agent.rna_count = 0
+    agent.fails.clear()
+    agent.view = None
 
 
 def _overdue(call: Call, now: float) -> bool:

@@ -8,14 +8,20 @@ controller restart.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
 from ._check import check_enum, check_id, check_int, check_optional_id, check_str, check_time
+from .skills import Levels
 
 
 class OfferFailure(Enum):
     """Why an offer to an agent did not become a call."""
+
+    # members are singletons compared by identity: hash them by identity too
+    # (C speed; Enum.__hash__ hashes the name in Python on every dict lookup)
+    __hash__ = object.__hash__
 
     #: the agent's phone rang for ``offer_timeout_s`` and nobody answered
     NO_ANSWER = "no-answer"
@@ -46,11 +52,15 @@ class CallQueued:
     call_id: str
     queue: str
     caller_number: str
-    #: higher is served first; calls of equal priority are served by wait time
+    #: base priority (VIP, callback...): higher is served first; the effective
+    #: priority grows with the wait (``QueueConfig.aging_per_s``); FIFO when equal
     priority: int = 0
     customer_id: str | None = None
     #: when the caller first entered the queue; None means "now"
     entered_at: float | None = None
+    #: skills this call requires (minimum levels 1..5), set by the IVR or the
+    #: CRM; None: the queue's ``skills``. Relaxed by the queue's rules all the same.
+    skills: Mapping[str, int] | None = None
 
     def __post_init__(self) -> None:
         check_id("CallQueued.call_id", self.call_id)
@@ -60,6 +70,8 @@ class CallQueued:
         check_optional_id("CallQueued.customer_id", self.customer_id)
         if self.entered_at is not None:
             check_time("CallQueued.entered_at", self.entered_at)
+        if self.skills is not None:
+            object.__setattr__(self, "skills", Levels(self.skills, field="CallQueued.skills"))
 
 
 @dataclass(frozen=True, slots=True)

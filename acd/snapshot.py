@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .agent import Agent, AgentState
 from .call import UNANSWERED, Call, CallState
-from .routing import line_key
+from .line import line_key
 from .stats import QueueStats
 
 
@@ -83,14 +83,9 @@ def call_view(call: Call, now: float, position: int | None) -> CallView:
     )
 
 
-def line_positions(calls: Iterable[Call]) -> dict[str, int]:
-    """1-based place of each unanswered call in its queue's line."""
-    lines: dict[str, list[Call]] = {}
-    for call in calls:
-        if call.state in UNANSWERED:
-            lines.setdefault(call.queue, []).append(call)
-    return {
-        call.call_id: index
-        for line in lines.values()
-        for index, call in enumerate(sorted(line, key=line_key), start=1)
-    }
+def line_positions(calls: Iterable[Call], aging_per_s: float) -> dict[str, int]:
+    """1-based place of each unanswered call among ``calls`` (all of one queue's line)."""
+    line = sorted(
+        (c for c in calls if c.state in UNANSWERED), key=lambda c: line_key(c, aging_per_s)
+    )
+    return {call.call_id: index for index, call in enumerate(line, start=1)}

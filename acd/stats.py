@@ -6,11 +6,11 @@ day) are the shell's business (it keeps the CallOutcome records).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import heapq
 from dataclasses import dataclass, field
 
-from .agent import Agent, AgentState
-from .call import UNANSWERED, Call
+from .agent import AgentState
+from .call import Call
 from .config import QueueConfig
 
 
@@ -75,30 +75,57 @@ def average_speed_of_answer(tally: QueueTally) -> float | None:
     return tally.answer_wait_total / tally.answered if tally.answered else None
 
 
-def queue_stats(
-    queue: QueueConfig,
-    tally: QueueTally,
-    calls: Iterable[Call],
-    agents: Iterable[Agent],
-    now: float,
-) -> QueueStats:
-    """Figures of ``queue`` at ``now`` from its tally and the live calls and agents."""
-    name = queue.name
-    unanswered = [c for c in calls if c.queue == name and c.state in UNANSWERED]
-    by_state = dict.fromkeys(AgentState, 0)
-    for agent in agents:
-        if name in agent.config.queues:
-            by_state[agent.state] += 1
-    return QueueStats(
-        queue=name,
-        at=now,
-        waiting=len(unanswered),
-        longest_wait_s=max((max(0.0, now - c.entered_at) for c in unanswered), default=0.0),
-        offered=tally.offered,
-        answered=tally.answered,
-        abandoned=tally.abandoned,
-        timed_out=tally.timed_out,
-        service_level=service_level(tally),
-        asa_s=average_speed_of_answer(tally),
-        agents_by_state=by_state,
-    )
+class QueueBoard:
+    """One queue's live figures, kept up to date by the core at each change.
+
+    Reading them costs O(1) (plus dropping calls that left the oldest-first
+    heap), never a scan of every call or agent.
+    """
+
+    __slots__ = ("config", "tally", "unanswered", "_oldest", "agents_by_state")
+
+    def __init__(self, config: QueueConfig, members: int) -> None:
+        self.config = config
+        self.tally = QueueTally()
+        #: calls in the queue not yet answered (WAITING or OFFERED), by id
+        self.unanswered: dict[str, Call] = {}
+        self._oldest: list[tuple[float, int, str]] = []
+        #: agents serving this queue, by state
+        self.agents_by_state: dict[AgentState, int] = dict.fromkeys(AgentState, 0)
+        self.agents_by_state[AgentState.LOGGED_OUT] = members
+
+    def call_in(self, call: Call) -> None:
+        self.unanswered[call.call_id] = call
+        heapq.heappush(self._oldest, (call.entered_at, call.seq, call.call_id))
+
+    def call_out(self, call: Call) -> None:
+        self.unanswered.pop(call.call_id, None)
+        if len(self._oldest) > 2 * len(self.unanswered) + 64:  # drop what left
+            self._oldest = [e for e in self._oldest if self._live(e)]
+            heapq.heapify(self._oldest)
+
+    def _live(self, entry: tuple[float, int, str]) -> bool:
+        call = self.unanswered.get(entry[2])
+        return call is not None and call.seq == entry[1]
+
+    def longest_wait_s(self, now: float) -> float:
+        heap = self._oldest
+        while heap and not self._live(heap[0]):
+            heapq.heappop(heap)
+        return max(0.0, now - heap[0][0]) if heap else 0.0
+
+    def stats(self, now: float) -> QueueStats:
+        tally = self.tally
+        return QueueStats(
+            queue=self.config.name,
+            at=now,
+            waiting=len(self.unanswered),
+            longest_wait_s=self.longest_wait_s(now),
+            offered=tally.offered,
+            answered=tally.answered,
+            abandoned=tally.abandoned,
+            timed_out=tally.timed_out,
+            service_level=service_level(tally),
+            asa_s=average_speed_of_answer(tally),
+            agents_by_state=dict(self.agents_by_state),
+        )

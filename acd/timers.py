@@ -10,12 +10,18 @@ from enum import Enum
 class TimerKind(Enum):
     """What a deadline is for; the key's second half names the call or agent."""
 
+    # members are singletons compared by identity: hash them by identity too
+    # (C speed; Enum.__hash__ hashes the name in Python on every dict lookup)
+    __hash__ = object.__hash__
+
     #: the shell has not reported on an offer within timeout + grace (key: call id)
     OFFER_TIMEOUT = "offer_timeout"
     #: an agent's wrap-up is over (key: agent id)
     WRAP_UP = "wrap_up"
     #: a call reached its queue's ``max_wait_s`` (key: call id)
     MAX_WAIT = "max_wait"
+    #: a call reached its queue's next relax step (key: call id)
+    RELAX = "relax"
 
 
 TimerKey = tuple[TimerKind, str]

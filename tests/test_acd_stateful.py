@@ -39,6 +39,7 @@ from acd import (
     OfferFailure,
     Outcome,
     OverflowCall,
+    PauseEnded,
     QueueConfig,
 )
 
@@ -123,6 +124,9 @@ class AcdMachine(RuleBasedStateMachine):
                 assert self.connected[command.call_id] == 1
             elif isinstance(command, CancelOffer):
                 assert self.offers.get(command.agent_id) in (command.call_id, None)
+            elif isinstance(command, PauseEnded):
+                # follows the AgentStateChanged out of PAUSED (or to another reason)
+                assert command.ended_at == self.now and command.started_at <= self.now
             else:
                 assert isinstance(command, (HoldCaller, OverflowCall))
 

@@ -1,0 +1,70 @@
+"""The line of one queue: its WAITING calls, by skill class, most due first.
+
+Rules:
+1. A call's effective priority at ``t`` is ``priority + (t - entered_at) *
+   aging_per_s``. Within one queue every call ages at the same rate, so the
+   order never changes with time: the key ``(-(priority - entered_at * rate),
+   entered_at, seq)`` sorts the line at any ``t`` (most due first, FIFO when
+   equal, arrival order in the core last).
+2. Calls are grouped by what they currently require (a skill class: the
+   call's or queue's skills, relaxed by the rules reached). An agent looks at
+   the head of each class it fits, so finding its call costs O(classes), not
+   O(calls).
+3. Only WAITING calls are in the line; an offered call leaves it and comes
+   back under the same key if the offer fails (it keeps its place).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Iterator
+
+from .call import Call
+from .skills import Requirement
+
+LineKey = tuple[float, float, int]
+
+
+def line_key(call: Call, aging_per_s: float) -> LineKey:
+    """The call's place in its queue's line (see rule 1)."""
+    return (-(call.priority - call.entered_at * aging_per_s), call.entered_at, call.seq)
+
+
+def due_key(call: Call, aging_per_s: float, now: float) -> LineKey:
+    """The call's place among calls of several queues at ``now`` (most due first)."""
+    return (-(call.priority + (now - call.entered_at) * aging_per_s), call.entered_at, call.seq)
+
+
+class Line:
+    """WAITING calls of one queue, by skill class, each class in line order."""
+
+    __slots__ = ("aging_per_s", "_classes", "_calls")
+
+    def __init__(self, aging_per_s: float) -> None:
+        self.aging_per_s = aging_per_s
+        self._classes: dict[Requirement, list[LineKey]] = {}
+        self._calls: dict[int, Call] = {}  # by seq
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def add(self, call: Call) -> None:
+        keys = self._classes.get(call.needs)
+        if keys is None:
+            self._classes[call.needs] = keys = []
+        insort(keys, line_key(call, self.aging_per_s))
+        self._calls[call.seq] = call
+
+    def remove(self, call: Call) -> None:
+        if self._calls.pop(call.seq, None) is None:
+            return
+        keys = self._classes[call.needs]
+        del keys[bisect_left(keys, line_key(call, self.aging_per_s))]
+        if not keys:
+            del self._classes[call.needs]
+
+    def heads(self) -> Iterator[tuple[Requirement, Call]]:
+        """The first call of each skill class, with the class."""
+        calls = self._calls
+        for needs, keys in self._classes.items():
+            yield needs, calls[keys[0][2]]
