@@ -21,9 +21,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from .config import AgentConfig
 from .events import OfferFailure
+
+if TYPE_CHECKING:
+    from .line import Line
 
 
 class AgentState(Enum):
@@ -142,7 +146,10 @@ class Agent:
     #: and penalty of each queue served; each queue's agents-by-state counts
     skills: dict[str, int] = field(default_factory=dict)
     slots: list[tuple[object, int]] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
     counts: list[dict[AgentState, int]] = field(default_factory=list)
+    #: in the READY indexes of its queues (READY, and not just about to be offered)
+    indexed: bool = False
 
     @property
     def agent_id(self) -> str:

@@ -108,3 +108,7 @@ class Call:
     relax_level: int = 0
     #: what the call requires now (its skill class in the line)
     needs: Requirement = ()
+    #: in its queue's line (WAITING, and not just about to be offered)
+    lined: bool = False
+    #: the snapshot's view of a connected call (fixed until it ends; None: to build)
+    view: object | None = None

@@ -120,8 +120,7 @@ class Acd:
         DuplicateCall when a call id is queued twice.
         """
         self._advance(now)
-        self._new_calls.clear()
-        self._new_agents.clear()
+        self._settle()
         match event:
             case CallQueued():
                 return self._call_queued(event, now)
@@ -157,8 +156,7 @@ class Acd:
     def on_timer(self, now: float) -> list[Command]:
         """Fire every deadline due at ``now`` (deadline <= now), in deadline order."""
         self._advance(now)
-        self._new_calls.clear()
-        self._new_agents.clear()
+        self._settle()
         out: list[Command] = []
         while (key := self._timers.pop_due(now)) is not None:
             kind, ident = key
@@ -218,7 +216,7 @@ class Acd:
         return AcdSnapshot(
             at=now,
             agents=tuple(self._agent_view(a, now) for a in agents),
-            calls=tuple(call_view(c, now, positions.get(c.call_id)) for c in calls),
+            calls=tuple(self._call_view(c, now, positions) for c in calls),
             queues=tuple(self._boards[name].stats(now) for name in names),
         )
 
@@ -245,6 +243,15 @@ class Acd:
         if agent.state is AgentState.PAUSED:
             totals[agent.reason] = totals.get(agent.reason, 0.0) + max(0.0, now - agent.since)
         return totals
+
+    @staticmethod
+    def _call_view(call: Call, now: float, positions: dict[str, int]) -> CallView:
+        if call.state is not CallState.CONNECTED:
+            return call_view(call, now, positions.get(call.call_id))
+        view = call.view
+        if not isinstance(view, CallView):
+            call.view = view = call_view(call, now, None)
+        return view
 
     def _agent_view(self, agent: Agent, now: float) -> AgentView:
         view = agent.view
@@ -277,7 +284,6 @@ class Acd:
         self._add_call(call)
         self._boards[queue.name].call_in(call)
         self._boards[queue.name].tally.offered += 1
-        self._router.call_in(call)
         self._new_calls.append(call)
         if queue.max_wait_s is not None:
             call.max_wait_at = entered + queue.max_wait_s
@@ -393,12 +399,34 @@ class Acd:
 
     # -- offers ---------------------------------------------------------------
 
+    def _settle(self) -> None:
+        """Index what an input made WAITING or READY and did not route (none, normally)."""
+        for agent in self._new_agents:
+            if agent.state is AgentState.READY:
+                self._router.agent_in(agent)
+        for call in self._new_calls:
+            if call.state is CallState.WAITING:
+                self._router.call_in(call)
+        self._new_agents.clear()
+        self._new_calls.clear()
+
     def _dispatch(self, now: float) -> list[Command]:
-        """Route what this input made WAITING or READY (``acd.routing`` rule 1)."""
+        """Route what this input made WAITING or READY (``acd.routing`` rule 1).
+
+        A call or agent routed at once never enters the indexes (the usual
+        case, and half the cost); what is left waiting or READY does.
+        """
         calls, agents = self._new_calls, self._new_agents
         if not calls and not agents:
             return []
         self._new_calls, self._new_agents = [], []
+        if calls and agents:  # each side must see the other
+            for agent in agents:
+                if agent.state is AgentState.READY:
+                    self._router.agent_in(agent)
+            for call in calls:
+                if call.state is CallState.WAITING:
+                    self._router.call_in(call)
         out: list[Command] = []
         newly_ready = {a.agent_id for a in agents}
         if len(calls) > 1:
@@ -412,8 +440,8 @@ class Acd:
             if _overdue(call, now):
                 out += self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
                 continue
-            agent = self._router.agent_for(call, exclude=call.last_agent)
-            if agent is None and call.last_agent is not None:
+            chosen = self._router.agent_for(call, exclude=call.last_agent)
+            if chosen is None and call.last_agent is not None:
                 # only its last agent fits: again, unless that agent just became
                 # READY (it then takes the most due call it fits, below)
                 last = self._agents[call.last_agent]
@@ -423,13 +451,16 @@ class Acd:
                     and call.queue in last.config.queues
                     and fits(last.skills, call.needs)
                 ):
-                    agent = last
-            if agent is not None:
-                out += self._offer(call, agent, now)
+                    chosen = last
+            if chosen is not None:
+                out += self._offer(call, chosen, now)
+            else:
+                self._router.call_in(call)
         for agent in agents:
             while agent.state is AgentState.READY:
                 found = self._router.call_for(agent, now)
                 if found is None:
+                    self._router.agent_in(agent)
                     break
                 if _overdue(found, now):
                     out += self._finish(found, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
@@ -515,6 +546,8 @@ class Acd:
     # -- agents ---------------------------------------------------------------
 
     def _login(self, agent: Agent, now: float) -> list[Command]:
+        next_state(AGENT_TRANSITIONS, agent.state, AgentInput.LOGIN, machine="agent",
+                   subject=agent.agent_id)  # fmt: skip
         agent.login_seq = next(self._logins)  # round-robin: the end of the rotation
         _reset_failures(agent)
         out = self._step_agent(agent, AgentInput.LOGIN, now, "login")
@@ -570,8 +603,7 @@ class Acd:
             if new is AgentState.READY:
                 if old is not AgentState.OFFERED:
                     agent.idle_since = now
-                self._router.agent_in(agent)
-                self._new_agents.append(agent)
+                self._new_agents.append(agent)  # indexed by _dispatch unless offered at once
             elif new is not AgentState.OFFERED:
                 agent.idle_since = None
         elif not (new is AgentState.PAUSED and reason != agent.reason):
@@ -593,8 +625,7 @@ class Acd:
         if old is CallState.WAITING:
             self._router.call_out(call)
         elif new is CallState.WAITING:
-            self._router.call_in(call)
-            self._new_calls.append(call)
+            self._new_calls.append(call)  # lined by _dispatch unless offered at once
         if new is CallState.CONNECTED or new is CallState.ENDED:
             self._boards[call.queue].call_out(call)
         return new
@@ -613,13 +644,13 @@ class Acd:
             at = call.entered_at + steps[level].after_s
             self._timers.set((TimerKind.RELAX, call.call_id), max(at, now))
         if needs != call.needs:
-            if call.state is CallState.WAITING and call.call_id in self._calls:
-                self._router.call_out(call)
-                call.needs = needs
+            lined = call.lined
+            self._router.call_out(call)
+            call.needs = needs
+            if lined:
                 self._router.call_in(call)
+            if call.state is CallState.WAITING and call.call_id in self._calls:
                 self._new_calls.append(call)
-            else:
-                call.needs = needs
 
     def _add_call(self, call: Call) -> None:
         self._calls[call.call_id] = call

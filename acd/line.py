@@ -38,33 +38,35 @@ def due_key(call: Call, aging_per_s: float, now: float) -> LineKey:
 class Line:
     """WAITING calls of one queue, by skill class, each class in line order."""
 
-    __slots__ = ("aging_per_s", "_classes", "_calls")
+    __slots__ = ("aging_per_s", "classes", "calls")
 
     def __init__(self, aging_per_s: float) -> None:
         self.aging_per_s = aging_per_s
-        self._classes: dict[Requirement, list[LineKey]] = {}
-        self._calls: dict[int, Call] = {}  # by seq
+        #: line keys of each skill class, sorted (read-only outside this class)
+        self.classes: dict[Requirement, list[LineKey]] = {}
+        #: the calls in line, by seq (the keys' last item)
+        self.calls: dict[int, Call] = {}
 
     def __len__(self) -> int:
-        return len(self._calls)
+        return len(self.calls)
 
     def add(self, call: Call) -> None:
-        keys = self._classes.get(call.needs)
+        keys = self.classes.get(call.needs)
         if keys is None:
-            self._classes[call.needs] = keys = []
+            self.classes[call.needs] = keys = []
         insort(keys, line_key(call, self.aging_per_s))
-        self._calls[call.seq] = call
+        self.calls[call.seq] = call
 
     def remove(self, call: Call) -> None:
-        if self._calls.pop(call.seq, None) is None:
+        if self.calls.pop(call.seq, None) is None:
             return
-        keys = self._classes[call.needs]
+        keys = self.classes[call.needs]
         del keys[bisect_left(keys, line_key(call, self.aging_per_s))]
         if not keys:
-            del self._classes[call.needs]
+            del self.classes[call.needs]
 
     def heads(self) -> Iterator[tuple[Requirement, Call]]:
         """The first call of each skill class, with the class."""
-        calls = self._calls
-        for needs, keys in self._classes.items():
+        calls = self.calls
+        for needs, keys in self.classes.items():
             yield needs, calls[keys[0][2]]

@@ -8,7 +8,8 @@ Rules:
    READY takes the most due call it fits across all its queues. By rule 1
    nobody else READY fits that call, so the strategy has nothing to choose.
 2. Most due: highest effective priority at ``now`` (``acd.line``), then the
-   earliest entry, then arrival order in the core.
+   earliest entry, then arrival order in the core. A skill class the agent
+   does not fit is skipped whole (its head stands for all of it).
 3. A call whose offer failed goes to another READY agent who fits if any;
    else back to the agent who failed it (``Call.last_agent``).
 4. Nothing here scans every agent or every call: a call looks at the READY
@@ -23,10 +24,9 @@ from collections.abc import Iterable, Mapping
 from .agent import Agent
 from .call import Call
 from .config import QueueConfig
-from .line import Line, LineKey, due_key
+from .line import Line
 from .ready import ReadyAgents
 from .rng import SplitMix64
-from .skills import fits
 
 
 class Router:
@@ -44,22 +44,31 @@ class Router:
             agent.slots = [
                 (self.ready[q], agent.config.penalties.get(q, 0)) for q in agent.config.queues
             ]
+            agent.lines = [self.lines[q] for q in agent.config.queues]
 
     # -- index upkeep -----------------------------------------------------------
 
     def agent_in(self, agent: Agent) -> None:
-        for ready, tier in agent.slots:
-            ready.add(agent, tier)  # type: ignore[attr-defined]
+        if not agent.indexed:
+            agent.indexed = True
+            for ready, tier in agent.slots:
+                ready.add(agent, tier)  # type: ignore[attr-defined]
 
     def agent_out(self, agent: Agent) -> None:
-        for ready, _ in agent.slots:
-            ready.remove(agent)  # type: ignore[attr-defined]
+        if agent.indexed:
+            agent.indexed = False
+            for ready, _ in agent.slots:
+                ready.remove(agent)  # type: ignore[attr-defined]
 
     def call_in(self, call: Call) -> None:
-        self.lines[call.queue].add(call)
+        if not call.lined:
+            call.lined = True
+            self.lines[call.queue].add(call)
 
     def call_out(self, call: Call) -> None:
-        self.lines[call.queue].remove(call)
+        if call.lined:
+            call.lined = False
+            self.lines[call.queue].remove(call)
 
     def offered(self, call: Call, agent: Agent) -> None:
         """Remember the offer for round-robin (before the agent leaves READY)."""
@@ -74,16 +83,32 @@ class Router:
     def call_for(self, agent: Agent, now: float) -> Call | None:
         """The most due WAITING call ``agent`` fits across its queues, or None."""
         best: Call | None = None
-        best_key: LineKey | None = None
+        best_due = 0.0
         skills = agent.skills
-        for queue in agent.config.queues:
-            line = self.lines[queue]
-            if not line:
+        for line in agent.lines:
+            classes = line.classes
+            if not classes:
                 continue
-            for needs, call in line.heads():
-                if needs and not fits(skills, needs):
-                    continue
-                key = due_key(call, line.aging_per_s, now)
-                if best_key is None or key < best_key:
-                    best, best_key = call, key
+            rate = line.aging_per_s
+            calls = line.calls
+            for needs, keys in classes.items():
+                if needs:
+                    for skill, level in needs:
+                        if skills.get(skill, 0) < level:
+                            break
+                    else:
+                        needs = ()
+                    if needs:
+                        continue  # does not fit this class
+                call = calls[keys[0][2]]
+                due = call.priority + (now - call.entered_at) * rate
+                if (
+                    best is None
+                    or due > best_due
+                    or (
+                        due == best_due
+                        and (call.entered_at, call.seq) < (best.entered_at, best.seq)
+                    )
+                ):
+                    best, best_due = call, due
         return best

@@ -7,7 +7,8 @@
 What it does, per size (agents x queues, ``--waiting`` calls in line):
 
 - builds a seeded configuration: each agent serves 3-10 random queues (with a
-  random penalty 0-1 on some), has 3-8 of 50 skills at levels 1-5; each queue
+  random penalty 0-1 on some), has 2-5 random skills of 50 plus, 8 times in
+  10, each skill a queue it serves requires, at levels 1-5; each queue
   requires 0-2 skills at levels 1-3, relaxes them by 1 after 30 s and drops
   them after 120 s, ages priority at 1/60 per second, and has one of the nine
   strategies (cycled over the queues, so a third of them are longest-idle);
@@ -103,7 +104,12 @@ def build_config(size: Size, seed: int) -> AcdConfig:
     for i in range(size.agents):
         served = rng.sample(range(size.queues), rng.randint(3, 10))
         names = [f"q{q}" for q in served]
-        skills = {s: rng.randint(1, 5) for s in rng.sample(SKILLS, rng.randint(3, 8))}
+        # mostly skilled for the queues served (8 in 10 per required skill), plus a few others
+        skills = {s: rng.randint(1, 5) for s in rng.sample(SKILLS, rng.randint(2, 5))}
+        for q in served:
+            for skill in queues[q].skills:
+                if rng.random() < 0.8:
+                    skills[skill] = max(skills.get(skill, 0), rng.randint(1, 5))
         penalties = {n: 1 for n in names if rng.random() < 0.2}
         weights = {n: rng.randint(1, 5) for n in names}
         agents.append(
