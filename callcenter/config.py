@@ -5,7 +5,7 @@ what the dialplan side looks like (``deploy/asterisk/``), where the IVR file,
 the database and the recordings are, the queues and the web edge. Unknown
 keys are refused. Every problem, in this file and in the IVR file it names,
 is reported at once as ``file:line: dotted.path: reason``, sorted, by the
-generic machinery of :mod:`ivr.yamlconf` (the IVR loader's own).
+generic machinery of :mod:`yamlconf` (the IVR loader uses it too).
 
 Secrets may come from the environment (``secret_env``); a variable that is
 not set is a problem at load time, not at the first login.
@@ -37,7 +37,7 @@ from sqlalchemy.exc import ArgumentError
 
 from acd import AcdConfig, AgentConfig, QueueConfig
 from ivr import ConfigProblem, IvrConfigError, IvrDefinition, load_ivr
-from ivr.yamlconf import YamlDocument, YamlProblems, matching, problem
+from yamlconf import YamlDocument, YamlProblems, matching, problem
 
 __all__ = [
     "AcdSettings",

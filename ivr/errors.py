@@ -11,27 +11,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from yamlconf import ConfigProblem
+
+__all__ = ["ConfigProblem", "IvrConfigError", "IvrError", "IvrStateError"]
 
 
 class IvrError(Exception):
     """Base of the IVR engine's errors."""
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class ConfigProblem:
-    """One thing wrong in an IVR file: ``file:line: path: reason``."""
-
-    file: str
-    #: 1-based line; 0 when the file could not be read at all
-    line: int
-    #: dotted path of the bad value (``nodes.main.options.7.goto``); "" for the file itself
-    path: str
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path}: {self.reason}" if self.path else f"{where}: {self.reason}"
 
 
 class IvrConfigError(IvrError):

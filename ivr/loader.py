@@ -2,7 +2,7 @@
 
 Every problem is reported as ``file:line: path: reason``. Reading, parsing
 and mapping pydantic errors to lines is the generic machinery of
-:mod:`ivr.yamlconf`; this module adds what only an IVR has: references
+:mod:`yamlconf`; this module adds what only an IVR has: references
 checked against the names the document declares (and the ACD's queues), and
 timeout loops. A bad file never ends in a traceback: YAML syntax errors,
 duplicate keys, shape errors, dangling references and timeout loops all
@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
+from yamlconf import Loc, YamlDocument, YamlProblems, read_text
+
 from .errors import IvrConfigError
 from .model import IvrDefinition, reference_context
-from .yamlconf import Loc, YamlDocument, YamlProblems, read_text
 
 
 def load_ivr(path: str | Path, *, queues: Collection[str] | None = None) -> IvrDefinition:

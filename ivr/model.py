@@ -33,8 +33,9 @@ from pydantic import (
     model_validator,
 )
 
+from yamlconf import matching, problem
+
 from .events import DTMF_DIGITS
-from .yamlconf import matching, problem
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Za-z]{2,4})?")

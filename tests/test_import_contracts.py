@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("callcenter", "acd", "ivr", "recordings", "crm_bridge", "dashboards", "pbxsim")
+PACKAGES = ("callcenter", "acd", "ivr", "recordings", "crm_bridge", "dashboards", "pbxsim",
+            "yamlconf")
 LINT = Path(sys.executable).with_name("lint-imports")
 
 
@@ -45,6 +46,7 @@ def test_the_tree_keeps_every_contract() -> None:
         ("acd/_probe.py", "import sqlalchemy", "Pure cores do no I/O"),
         ("ivr/_probe.py", "from callcenter import controller", "Pure cores do no I/O"),
         ("pbxsim/_probe.py", "import acd", "pbxsim imports nothing of Hotline's"),
+        ("yamlconf/_probe.py", "import ivr", "yamlconf imports nothing else of Hotline's"),
         ("recordings/policy.py", "import asyncio", "Pure cores do no I/O"),
         ("callcenter/ami/_probe.py", "from callcenter.storage import models",
          "The AMI library imports nothing else"),

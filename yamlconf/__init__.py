@@ -1,13 +1,15 @@
 """YAML files with line numbers: every problem as ``file:line: path: reason``.
 
 Generic machinery shared by the IVR file (:mod:`ivr.loader`) and the
-controller's own config file; it knows nothing of menus or of Asterisk. A
+controller's own config file (:mod:`callcenter.config`); it knows nothing of
+menus, queues or Asterisk, and imports nothing else of Hotline's (an import
+contract checks it). A
 document is composed once with PyYAML (which keeps each node's start mark),
 constructed from that tree, then validated by a pydantic model; each pydantic
 error's ``loc`` is walked down the composed tree to find its line. A bad file
 never ends in a traceback: unreadable files, YAML syntax errors, duplicate
 keys, unknown keys (with a "did you mean") and shape errors all become
-:class:`~ivr.errors.ConfigProblem` entries.
+:class:`ConfigProblem` entries.
 
 A custom error (``PydanticCustomError``) may carry ``at`` in its context: a
 key or a tuple of keys appended to the error's ``loc``, so a model validator
@@ -30,12 +32,26 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from .errors import ConfigProblem
-
-__all__ = ["Loc", "YamlDocument", "YamlProblems", "dotted", "read_text"]
+__all__ = ["ConfigProblem", "Loc", "YamlDocument", "YamlProblems", "dotted", "read_text"]
 
 Loc = tuple[int | str, ...]
 M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ConfigProblem:
+    """One thing wrong in a YAML file: ``file:line: path: reason``."""
+
+    file: str
+    #: 1-based line; 0 when the file could not be read at all
+    line: int
+    #: dotted path of the bad value (``nodes.main.options.7.goto``); "" for the file itself
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}: {self.reason}" if self.path else f"{where}: {self.reason}"
 
 
 class YamlProblems(Exception):
