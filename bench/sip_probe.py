@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from callcenter.app import Hotline  # noqa: E402
 from callcenter.config import load_config  # noqa: E402
 from callcenter.demo import SECRET, config_text, ivr_prompt_files, seed_database  # noqa: E402
-from callcenter.sipdemo import LISTENING, SIP_ON, port_of, spawn, start_phones, stop  # noqa: E402
+from callcenter.demo.sip import LISTENING, SIP_ON, port_of, spawn, start_phones, stop  # noqa: E402
 from callcenter.storage.models import Call  # noqa: E402
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from callcenter.app import Hotline
 from callcenter.config import load_config
 from callcenter.demo import SECRET, AgentDesktop, config_text, ivr_prompt_files
-from callcenter.sipdemo import LISTENING, SIP_ON, port_of, spawn, start_phones, stop
+from callcenter.demo.sip import LISTENING, SIP_ON, port_of, spawn, start_phones, stop
 from callcenter.storage.models import Call, QueueOutcome, Recording
 
 from .e2e_support import seeded, wait_until

@@ -47,6 +47,8 @@ def test_the_tree_keeps_every_contract() -> None:
         ("ivr/_probe.py", "from callcenter import controller", "Pure cores do no I/O"),
         ("pbxsim/_probe.py", "import acd", "pbxsim imports nothing of Hotline's"),
         ("yamlconf/_probe.py", "import ivr", "yamlconf imports nothing else of Hotline's"),
+        ("callcenter/web/_probe.py", "from callcenter.demo import sip",
+         "The product never imports the demo or the probe"),
         ("recordings/policy.py", "import asyncio", "Pure cores do no I/O"),
         ("callcenter/ami/_probe.py", "from callcenter.storage import models",
          "The AMI library imports nothing else"),

@@ -22,7 +22,7 @@ from sqlalchemy import update
 from callcenter.storage import make_engine
 from callcenter.storage.models import Agent
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LISTENING = r"listening on [\d.]+:(\d+)"
 SIP_ON = r"sip on [\d.]+:(\d+)"
 
