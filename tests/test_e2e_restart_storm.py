@@ -39,6 +39,9 @@ from .test_e2e_restart import sim_and_config, start_controller, stop_all
 #: loaded 2-core machine plus one hold slice. Measured figures are printed by the test.
 SILENCE_BOUND_S = 30.0
 KILLS = int(__import__("os").environ.get("STORM_KILLS", 10))
+DROPS = int(__import__("os").environ.get("STORM_DROPS", 20))
+#: STORM_SEED=N replays the drop storm with other drop times and other callers
+SEED = int(__import__("os").environ.get("STORM_SEED", 5))
 
 
 def world(numbers: list[str]) -> dict[str, Any]:
@@ -195,6 +198,44 @@ async def test_ten_controller_kills_under_load_lose_no_caller(tmp_path: Path, db
     print(f"{len(observer.callers)} callers, {len(procs)} controller runs, "
           f"{sum(1 for c in calls.values() if c.outcome == 'answered')} answered")  # fmt: skip
     check(observer, probe, calls, counts, recs, downtimes=downtimes)
+
+
+@ON_POSTGRES
+async def test_twenty_ami_link_drops_under_load_lose_no_caller(tmp_path: Path, db_url: str):
+    rng = random.Random(SEED)
+    async with hotline_rig(tmp_path, db_url, world, agents=4, time_scale=3.0, seed=SEED) as rig:
+        observer = Observer(rig.sim.port)
+        await observer.start()
+        probe = SilenceProbe(rig.sim)
+        probe.start()
+        try:
+            client = next(iter(rig.ctl.nodes.values())).client
+            for drop in range(DROPS):
+                await asyncio.sleep(rng.uniform(0.5, 2.5))
+                reconnects = client.reconnects
+                await rig.sim.stop_listener()
+                await asyncio.sleep(rng.uniform(0.05, 1.0))
+                await rig.sim.start_listener()
+                await wait_until(lambda r=reconnects: client.reconnects > r and client.connected,
+                                 60, f"reconnect {drop}")  # fmt: skip
+            rig.sim.world.population.stop_arrivals()
+            try:
+                await wait_until(lambda: all(c.hung_up for c in observer.callers.values()), 240,
+                                 "every caller to end")  # fmt: skip
+            except AssertionError:
+                stuck = [(c.channel, c.bridges, round(probe.longest.get(c.uniqueid, 0.0), 1),
+                          rig.ctl.calls.get(f"pbxsim:{c.uniqueid}"))
+                         for c in observer.callers.values() if not c.hung_up]  # fmt: skip
+                raise AssertionError(f"callers still up: {stuck}") from None
+            await wait_until(lambda: not rig.ctl.calls, 60, "the controller to close every call")
+            await asyncio.sleep(1.0)
+            await rig.hotline.writer.flush()
+        finally:
+            await observer.close()
+            await probe.stop()
+        calls, counts, recs = await sql_calls(db_url)
+        print(f"{len(observer.callers)} callers, {DROPS} drops")
+        check(observer, probe, calls, counts, recs)
 
 
 @ON_POSTGRES
