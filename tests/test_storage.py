@@ -38,6 +38,7 @@ TABLES = {
     "customer_phones",
     "customers",
     "interactions",
+    "journal_marks",
     "queue_outcomes",
     "recordings",
 }
@@ -77,7 +78,7 @@ async def test_migrate_from_empty_creates_every_table(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert names == TABLES | {"alembic_version"}
-    assert version == ("0002",)
+    assert version == ("0003",)
 
 
 async def test_migration_matches_models(engine: AsyncEngine) -> None:

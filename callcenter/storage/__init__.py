@@ -5,7 +5,7 @@ Typical wiring in the composition root::
     await migrate(url)
     engine = make_engine(url)
     store = Store(make_session_factory(engine))
-    async with StoreWriter(store) as writer:
+    async with StoreWriter(store, journal="var/hotline-journal.db") as writer:
         writer.submit(RecordCallEvent(call_id, now, "ivr_digit", {"digit": "1"}))
     await engine.dispose()
 """
@@ -23,12 +23,14 @@ from callcenter.storage.errors import (
     DispositionRejected,
     DuplicateOutcome,
     StorageError,
+    UnknownAgent,
     UnknownCall,
     WriterClosed,
 )
+from callcenter.storage.journal import AsideEntry, Journal, JournalBusy
 from callcenter.storage.models import AgentRole, CallOutcome, call_key
 from callcenter.storage.store import DEFAULT_DISPOSITION_CODES, MAX_NOTES_LENGTH, Store
-from callcenter.storage.writer import StoreWriter
+from callcenter.storage.writer import StoreWriter, WriterHealth
 from callcenter.storage.writes import (
     RecordAgentState,
     RecordCallEvent,
@@ -45,10 +47,13 @@ __all__ = [
     "MAX_NOTES_LENGTH",
     "AgentRejected",
     "AgentRole",
+    "AsideEntry",
     "CallOutcome",
     "CustomerRejected",
     "DispositionRejected",
     "DuplicateOutcome",
+    "Journal",
+    "JournalBusy",
     "RecordAgentState",
     "RecordCallEvent",
     "RecordCallStarted",
@@ -58,9 +63,11 @@ __all__ = [
     "StorageError",
     "Store",
     "StoreWriter",
+    "UnknownAgent",
     "UnknownCall",
     "WriteRequest",
     "WriterClosed",
+    "WriterHealth",
     "alembic_config",
     "call_key",
     "make_engine",

@@ -11,6 +11,7 @@ __all__ = [
     "DispositionRejected",
     "DuplicateOutcome",
     "StorageError",
+    "UnknownAgent",
     "UnknownCall",
     "WriterClosed",
 ]
@@ -46,6 +47,16 @@ class UnknownCall(StorageError):
     def __init__(self, call_id: str) -> None:
         self.call_id = call_id
         super().__init__(f"no call {call_id!r}")
+
+
+class UnknownAgent(StorageError):
+    """A write named an agent that has no account."""
+
+    code = "unknown_agent"
+
+    def __init__(self, agent_id: int) -> None:
+        self.agent_id = agent_id
+        super().__init__(f"no agent {agent_id!r}")
 
 
 class DispositionRejected(StorageError):

@@ -48,6 +48,7 @@ __all__ = [
     "Customer",
     "CustomerPhone",
     "Interaction",
+    "JournalMark",
     "QueueOutcome",
     "Recording",
     "UTCDateTime",
@@ -297,3 +298,18 @@ class Interaction(Base):
     created_at: Mapped[dt.datetime]
     disposition: Mapped[str] = mapped_column(String(32))
     notes: Mapped[str | None] = mapped_column(Text)
+
+
+class JournalMark(Base):
+    """How far a controller's local write journal has been applied here.
+
+    Updated in the same transaction as the writes it covers, so a journal
+    replayed after a crash skips what already reached the database
+    (``callcenter.storage.journal``). One row per journal file.
+    """
+
+    __tablename__ = "journal_marks"
+
+    journal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    applied_seq: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime]

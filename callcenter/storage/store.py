@@ -5,9 +5,9 @@ events, agent states) should go through ``StoreWriter.submit`` instead; it
 applies the same :mod:`~callcenter.storage.writes` requests in batches.
 
 Outcome idempotency: :meth:`Store.record_outcome` raises
-:class:`DuplicateOutcome` for a call that already has one. The check is made
-before writing, and the ``uq_queue_outcomes_call_id`` constraint backs it
-against concurrent writers (the IntegrityError is turned into the same error).
+:class:`DuplicateOutcome` for a call that already has one: the outcome is
+inserted with ``ON CONFLICT DO NOTHING`` on ``uq_queue_outcomes_call_id``, so
+concurrent writers cannot both win.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from callcenter.storage.errors import (
     AgentRejected,
     CustomerRejected,
     DispositionRejected,
-    DuplicateOutcome,
 )
 from callcenter.storage.models import (
     Agent,
@@ -50,7 +49,7 @@ from callcenter.storage.writes import (
     RecordOutcome,
     RecordRecording,
     WriteRequest,
-    apply_write,
+    apply_batch,
 )
 from crm_bridge.numbers import normalize_number
 
@@ -111,10 +110,15 @@ class Store:
             yield session
 
     async def apply(self, *requests: WriteRequest) -> None:
-        """Apply write requests in one transaction, all or nothing."""
+        """Apply write requests in one transaction, all or nothing.
+
+        Raises the first refusal (:class:`DuplicateOutcome`, :class:`UnknownCall`,
+        :class:`UnknownAgent`); nothing is written then.
+        """
         async with self.write_session() as session:
-            for request in requests:
-                await apply_write(session, request)
+            refused = await apply_batch(await session.connection(), requests)
+            if refused:
+                raise refused[0][1]
 
     async def record_call_started(
         self,
@@ -161,16 +165,7 @@ class Store:
         agent_id: int | None = None,
     ) -> None:
         """Record how a call left its queue; raises :class:`DuplicateOutcome` the second time."""
-        try:
-            await self.apply(RecordOutcome(call_id, queue, outcome, wait_s, at, agent_id))
-        except IntegrityError as exc:
-            async with self.sessions() as session:
-                taken = await session.scalar(
-                    select(QueueOutcome.id).where(QueueOutcome.call_id == call_id)
-                )
-            if taken is not None:
-                raise DuplicateOutcome(call_id) from exc
-            raise
+        await self.apply(RecordOutcome(call_id, queue, outcome, wait_s, at, agent_id))
 
     async def record_agent_state(
         self,

@@ -1,73 +1,195 @@
-"""StoreWriter: write-behind for the shell, so SQL never sits on the event path.
+"""StoreWriter: journaled write-behind, on a thread of its own, that never drops a write.
 
-``submit(request)`` only appends to an ``asyncio.Queue``; one background task
-drains it and applies up to ``max_batch`` requests per transaction, in the
-order they were submitted. Reads do not go through here: they are direct
-awaits on :class:`~callcenter.storage.store.Store`, and see what has been
-applied (call ``await writer.flush()`` first when read-your-writes matters).
+``submit(request)`` only appends to an in-memory inbox (a few hundred
+nanoseconds on the event loop). The writer's thread then, in a loop:
 
-What happens to a write that fails, so nothing is lost silently:
+1. appends everything in the inbox to the local :class:`Journal` (one fsync'd
+   transaction), so a write survives a crash of the controller or an outage
+   of the database from then on;
+2. applies the journal's oldest writes to the database, up to ``max_batch``
+   per transaction, in order, with :func:`apply_batch` (one set-based
+   statement per table), and in the same transaction records how far the
+   journal has been applied (``journal_marks``): a replay after a crash skips
+   what is there, so nothing is written twice;
+3. when the database cannot be reached, keeps the writes in the journal and
+   tries again after ``retry_delay_s``, doubling to ``max_retry_delay_s``; the
+   journal grows on disk meanwhile (no count limit) and is replayed in order
+   when the database answers;
+4. a write the database refuses for good (a second outcome, an unknown call
+   or agent, a constraint) is moved aside in the journal with its error and
+   logged; the writes after it go on. When a batch fails on a constraint it
+   is retried one write per SAVEPOINT to find which.
 
-1. A request refused by the store before writing (:class:`DuplicateOutcome`,
-   :class:`UnknownCall`) is logged and skipped; the batch goes on.
-2. A batch whose transaction fails is retried once, as a whole, after
-   ``retry_delay_s`` (a dropped connection, a lock timeout).
-3. If it fails again, each request is applied in its own SAVEPOINT inside
-   one transaction, so only the bad ones are lost.
-4. Every lost request is logged at ERROR with its full content and the
-   error, and counted in ``lost``; ``applied`` and ``rejected`` count the rest.
+Why a thread: measured with ``bench/writer.py`` (14 writes per call), the
+writer used to take ~1 ms of event-loop CPU per write (ORM, one awaited
+statement per write, aiosqlite's hop to its thread for each). Set-based
+statements cut the statements ~100-fold; the rest (building the rows,
+SQLAlchemy's compile and the driver's encoding, JSON for the journal, the
+journal's fsync) is done here, off the loop that runs the calls, which then
+only pays for ``submit``. The thread runs its own asyncio loop and engine
+because the only PostgreSQL driver of the project is asyncpg.
+
+Reads do not go through here: they are direct awaits on
+:class:`~callcenter.storage.store.Store`, and see what has been applied (call
+``await writer.flush()`` first when read-your-writes matters; it waits while
+the database is away).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+import threading
+import time
+from collections import deque
 from collections.abc import Sequence
-from typing import Final
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError, StatementError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from callcenter.storage.engine import WRITE_TRANSACTION, make_engine
 from callcenter.storage.errors import DuplicateOutcome, StorageError, WriterClosed
+from callcenter.storage.journal import Journal, PendingEntry
+from callcenter.storage.models import JournalMark
 from callcenter.storage.store import Store
-from callcenter.storage.writes import WriteRequest, apply_write
+from callcenter.storage.writes import (
+    WRITE_TYPES,
+    WriteRequest,
+    apply_batch,
+    decode_request,
+    encode_request,
+)
 
-__all__ = ["StoreWriter"]
+__all__ = ["StoreWriter", "WriterHealth"]
 
 log = logging.getLogger(__name__)
 
 
-class _Stop:
-    """Queued by close(): everything submitted before it is written first."""
+def _is_refusal(exc: BaseException) -> bool:
+    """True when ``exc`` says a write itself is bad, False when the database is away.
+
+    PostgreSQL's SQLSTATE decides when there is one (asyncpg reports most of them
+    as a bare ``DBAPIError``): class 22 (data), 23 (integrity) and 42 (syntax or
+    access) are refusals; 08 (connection), 57 (shutdown, "starting up"), 53
+    (resources), 40 (deadlock) and the rest are the database's trouble.
+    """
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        if isinstance(sqlstate, str) and len(sqlstate) == 5:
+            return sqlstate[:2] in {"22", "23", "42"}
+        # SQLite: a constraint or a bad value; "database is locked" is OperationalError
+        return isinstance(exc, IntegrityError | DataError | ProgrammingError)
+    # StatementError: a value the driver could not bind
+    return isinstance(exc, StatementError | StorageError | ValueError | TypeError | KeyError)
 
 
-_STOP: Final = _Stop()
+@dataclass(frozen=True, slots=True)
+class WriterHealth:
+    """What ``/healthz`` and ``/metrics`` show of the writer."""
+
+    #: False from a failed attempt to reach the database until one succeeds.
+    db_up: bool
+    #: Writes submitted and not yet in the database (inbox and journal).
+    pending: int
+    #: Seconds since the oldest pending write was submitted (0 when none).
+    oldest_pending_s: float
+    applied: int
+    #: Writes applied after waiting through an outage or a restart.
+    replayed: int
+    #: Writes the database refused for good, kept aside, by error code.
+    set_aside: dict[str, int]
+    last_error: str | None
+    journal: str | None
+
+
+@dataclass(slots=True)
+class _Entry:
+    """A journaled write on its way: the request, or why it could not be read back."""
+
+    seq: int
+    at: float
+    payload: str
+    request: WriteRequest | None
+    error: str | None = None
 
 
 class StoreWriter:
-    """Batches write requests into transactions on a background task."""
+    """Journals write requests and applies them in batches on a thread of its own.
+
+    ``target`` is the :class:`Store` (its engine's URL is used for the writer's own
+    engine) or a database URL. ``journal`` is the journal file; ``None`` keeps it
+    in memory (an outage is survived, a crash is not).
+    """
 
     def __init__(
         self,
-        store: Store,
+        target: Store | str,
         *,
+        journal: str | Path | None = None,
         max_batch: int = 500,
-        max_pending: int = 100_000,
         retry_delay_s: float = 0.2,
+        max_retry_delay_s: float = 2.0,
+        close_timeout_s: float = 10.0,
+        memory_window: int = 50_000,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
-        self.store = store
+        if isinstance(target, Store):
+            engine = target.sessions.kw["bind"]
+            self.url = engine.url.render_as_string(hide_password=False)
+        else:
+            self.url = target
+        self.journal_path = None if journal is None else Path(journal)
         self.max_batch = max_batch
-        self.max_pending = max_pending
         self.retry_delay_s = retry_delay_s
-        #: Requests written, refused by the store, and lost (see module docstring).
+        self.max_retry_delay_s = max_retry_delay_s
+        self.close_timeout_s = close_timeout_s
+        self.memory_window = memory_window
+        # Figures, written by the writer's thread, read anywhere.
+        #: Writes in the database.
         self.applied = 0
+        #: Second outcomes refused (also counted in ``set_aside``).
         self.rejected = 0
+        #: Writes applied after an outage or a restart (see :class:`WriterHealth`).
+        self.replayed = 0
+        #: Writes set aside, by error code.
+        self.set_aside: dict[str, int] = {}
+        #: Writes lost: only an in-memory journal closed while the database is away.
         self.lost = 0
-        self._queue: asyncio.Queue[WriteRequest | _Stop] = asyncio.Queue()
+        self.db_up = True
+        self.last_error: str | None = None
+        self._inbox: deque[tuple[float, WriteRequest]] = deque()
         self._submitted = 0
-        self._done = 0
-        self._progress = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._stopping = False
+        self._sleeping = False
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
+        self._main_loop: asyncio.AbstractEventLoop | None = None
+        self._progress: asyncio.Event | None = None
+        self._wloop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        # Journal state (the thread's): numbers processed (applied or set aside) run up
+        # to _through; this run's first number is _base.
+        self._base = 0
+        self._through = 0
+        self._unapplied = 0
+        self._mem: deque[_Entry] = deque()
+        self._head_at: float | None = None
+        self._replay_through = 0
+        self._mark: int | None = None
+        self._retry_at = 0.0
+        self._delay = retry_delay_s
+        self._journal_id = ""
+        self._tentative: set[int] = set()
 
     async def __aenter__(self) -> StoreWriter:
         self.start()
@@ -76,166 +198,374 @@ class StoreWriter:
     async def __aexit__(self, *_exc: object) -> None:
         await self.close()
 
-    @property
-    def pending(self) -> int:
-        """Requests submitted and not yet written (or given up on)."""
-        return self._submitted - self._done
+    # -- the event loop's side ---------------------------------------------------
 
     def start(self) -> None:
-        """Start the background task (on the running loop)."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(
-                self._run(), name="hotline-store-writer"
-            )
+        """Open the journal and start the writer's thread; raises :class:`JournalBusy`
+        when another controller holds the journal."""
+        if self._thread is not None:
+            return
+        self._main_loop = asyncio.get_running_loop()
+        self._progress = asyncio.Event()
+        self._thread = threading.Thread(target=self._thread_main, name="hotline-store-writer",
+                                        daemon=True)  # fmt: skip
+        self._thread.start()
+        self._ready.wait()
+        if self._start_error is not None:
+            raise self._start_error
 
     def submit(self, request: WriteRequest) -> bool:
-        """Queue a write without waiting. False if the writer is over ``max_pending``
-        (the request is then logged as lost); raises :class:`WriterClosed` after close()."""
+        """Queue a write without waiting (always True: nothing is ever dropped).
+
+        Raises :class:`WriterClosed` after close(), TypeError for what is not a
+        write request.
+        """
         if self._closed:
             raise WriterClosed(repr(request))
-        if self.pending >= self.max_pending:
-            self._lose([request], f"writer queue full ({self.max_pending} pending)")
-            return False
+        if not isinstance(request, WRITE_TYPES):
+            raise TypeError(f"not a write request: {request!r}")
+        self._inbox.append((time.time(), request))
         self._submitted += 1
-        self._queue.put_nowait(request)
+        if self._sleeping:
+            self._sleeping = False
+            self._wake_writer()
         return True
 
-    async def flush(self) -> None:
-        """Wait until every request submitted so far is written (or logged as lost)."""
-        target = self._submitted
-        while self._done < target:
-            if self._task is None or self._task.done():
-                raise RuntimeError("StoreWriter is not running; nothing will be written")
-            progress = self._progress
-            await progress.wait()
+    @property
+    def pending(self) -> int:
+        """Writes submitted and not yet in the database (or set aside)."""
+        return len(self._inbox) + self._unapplied
+
+    def health(self) -> WriterHealth:
+        """The writer's figures now (safe to call from the event loop)."""
+        oldest = [at for at in (self._head_at,) if at is not None]
+        if self._inbox:
+            try:
+                oldest.append(self._inbox[0][0])
+            except IndexError:  # taken by the thread meanwhile
+                pass
+        return WriterHealth(
+            db_up=self.db_up,
+            pending=self.pending,
+            oldest_pending_s=max(0.0, time.time() - min(oldest)) if oldest else 0.0,
+            applied=self.applied,
+            replayed=self.replayed,
+            set_aside=dict(self.set_aside),
+            last_error=self.last_error,
+            journal=None if self.journal_path is None else str(self.journal_path),
+        )
+
+    async def flush(self, timeout: float | None = None) -> None:
+        """Wait until every request submitted so far, and every write a previous run
+        left in the journal, is in the database or set aside.
+
+        While the database is away this waits for it (``timeout``: TimeoutError).
+        """
+        target = self._base - 1 + self._submitted  # the journal number of the last one
+        async with asyncio.timeout(timeout):
+            while self._through < target:
+                if self._thread is None or not self._thread.is_alive():
+                    raise RuntimeError("StoreWriter is not running; nothing will be written")
+                assert self._progress is not None
+                progress = self._progress
+                self._wake_writer()
+                await progress.wait()
 
     async def close(self) -> None:
-        """Write everything already submitted, then stop. Idempotent."""
+        """Journal everything submitted, apply what the database takes within
+        ``close_timeout_s``, then stop; the rest waits in the journal for the next
+        start. Idempotent."""
         if self._closed:
             return
         self._closed = True
-        if self._task is None:
-            if self.pending:
-                self._lose(self._drain(), "writer closed before it was started")
-            return
-        self._queue.put_nowait(_STOP)
-        await self._task
-
-    # -- background task -------------------------------------------------
-
-    async def _run(self) -> None:
-        try:
-            await self._drain_queue()
-        finally:
-            self._advance(0)  # wake flush() callers, which then see the task is done
-
-    async def _drain_queue(self) -> None:
-        while True:
-            first = await self._queue.get()
-            if isinstance(first, _Stop):
+        if self._thread is None:
+            if not self._inbox:
                 return
-            batch = [first]
-            stop = False
-            while len(batch) < self.max_batch and not self._queue.empty():
-                item = self._queue.get_nowait()
-                if isinstance(item, _Stop):
-                    stop = True
-                    break
-                batch.append(item)
+            self.start()
+        self._stopping = True
+        self._wake_writer()
+        assert self._thread is not None
+        await asyncio.to_thread(self._thread.join)
+
+    def _wake_writer(self) -> None:
+        loop, wake = self._wloop, self._wake
+        if loop is not None and wake is not None:
             try:
-                await self._write(batch)
-            except asyncio.CancelledError:
-                self._lose(batch, "writer task cancelled")
-                self._lose(self._drain(), "writer task cancelled")
-                raise
-            except Exception as exc:  # a bug here must not kill the writer
-                log.exception("store writer failed on a batch")
-                self._lose(batch, exc)
-            finally:
-                self._advance(len(batch))
-            if stop:
-                return
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # the writer's loop is closed: the thread is done
+                pass
 
-    def _advance(self, count: int) -> None:
-        self._done += count
+    def _on_progress(self) -> None:
+        assert self._progress is not None
         self._progress.set()
         self._progress = asyncio.Event()
 
-    def _drain(self) -> list[WriteRequest]:
-        left: list[WriteRequest] = []
-        while not self._queue.empty():
-            item = self._queue.get_nowait()
-            if not isinstance(item, _Stop):
-                left.append(item)
-        self._done += len(left)
-        return left
+    def _notify(self) -> None:
+        if self._main_loop is not None:
+            try:
+                self._main_loop.call_soon_threadsafe(self._on_progress)
+            except RuntimeError:  # the controller's loop is closed
+                pass
 
-    async def _write(self, batch: list[WriteRequest]) -> None:
-        try:
-            await self._write_batch(batch)
-            return
-        except Exception as exc:
-            log.warning("store write batch of %d failed (%r); retrying once", len(batch), exc)
-        await asyncio.sleep(self.retry_delay_s)
-        try:
-            await self._write_batch(batch)
-            return
-        except Exception as exc:
-            log.error(
-                "store write batch of %d failed again (%r); writing one by one", len(batch), exc
-            )
-        await self._write_one_by_one(batch)
+    # -- the writer's thread -----------------------------------------------------
 
-    async def _write_batch(self, batch: list[WriteRequest]) -> None:
-        refused: list[tuple[WriteRequest, StorageError]] = []
-        async with self.store.write_session() as session:
-            for request in batch:
+    def _thread_main(self) -> None:
+        try:
+            journal = Journal(self.journal_path)
+        except BaseException as exc:
+            self._start_error = exc
+            self._ready.set()
+            return
+        self._journal_id = journal.journal_id
+        self._base = journal.last_seq + 1
+        first = journal.first_pending()
+        self._through = (first.seq - 1) if first else journal.last_seq
+        self._unapplied = journal.pending_count()
+        self._head_at = first.at if first else None
+        self._replay_through = journal.last_seq  # a previous run's writes are replays
+        if self._unapplied:
+            log.warning("write journal %s holds %d write(s) of a previous run: replaying",
+                        self.journal_path, self._unapplied)  # fmt: skip
+        self._ready.set()
+        try:
+            asyncio.run(self._serve(journal))
+        except BaseException:
+            log.exception("store writer thread failed; writes wait in the journal")
+        finally:
+            journal.close()
+            self._notify()
+
+    async def _serve(self, journal: Journal) -> None:
+        self._wloop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        engine = make_engine(self.url)
+        deadline: float | None = None
+        try:
+            while True:
+                self._sleeping = False
+                self._wake.clear()
+                self._journal_inbox(journal)
+                while self._unapplied and time.monotonic() >= self._retry_at:
+                    if not await self._apply_head(engine, journal):
+                        break
+                if self._stopping:
+                    deadline = deadline or time.monotonic() + self.close_timeout_s
+                    if not self._inbox and (not self._unapplied or time.monotonic() > deadline):
+                        break
+                self._sleeping = True
+                if self._inbox:
+                    continue
+                wait = 1.0
+                if self._unapplied:
+                    wait = max(0.0, self._retry_at - time.monotonic())
+                if deadline is not None:
+                    wait = min(wait, max(0.0, deadline - time.monotonic()) + 0.01)
                 try:
-                    await apply_write(session, request)
-                except StorageError as exc:  # refused before writing: skip it
-                    refused.append((request, exc))
-        self.applied += len(batch) - len(refused)
-        self._refuse(refused)
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                except TimeoutError:
+                    pass
+        finally:
+            self._sleeping = False
+            if self._through > 0:
+                journal.drop_through(self._through)
+            if self._unapplied and journal.path is None:
+                self.lost += self._unapplied
+                log.error("store writer LOST %d write(s): the database is away and the "
+                          "journal is in memory only", self._unapplied)  # fmt: skip
+            await engine.dispose()
 
-    async def _write_one_by_one(self, batch: list[WriteRequest]) -> None:
-        written: list[WriteRequest] = []
-        refused: list[tuple[WriteRequest, StorageError]] = []
-        tried = 0
+    def _journal_inbox(self, journal: Journal) -> None:
+        """Move the inbox into the journal (one fsync'd transaction)."""
+        taken: list[tuple[float, WriteRequest]] = []
+        while self._inbox:
+            taken.append(self._inbox.popleft())
+        if not taken:
+            return
+        entries: list[tuple[float, str, WriteRequest | None, str | None]] = []
+        for at, request in taken:
+            try:
+                entries.append((at, encode_request(request), request, None))
+            except (TypeError, ValueError) as exc:  # e.g. event data JSON cannot carry
+                why = f"cannot be journaled: {exc}"
+                entries.append((at, f"!{why}: {request!r}", None, why))
+        while True:
+            try:
+                first = journal.append([(at, payload) for at, payload, _, _ in entries],
+                                       drop_through=self._through)  # fmt: skip
+                break
+            except Exception as exc:  # a full disk: nothing is dropped, try again
+                self.last_error = f"journal: {exc!r}"
+                log.error("cannot append to the write journal (%r); retrying in 1 s", exc)
+                time.sleep(1.0)
+        if not self.db_up:
+            self._replay_through = journal.last_seq
+        for n, (at, payload, journaled, error) in enumerate(entries):
+            seq = first + n
+            entry = _Entry(seq, at, payload, journaled, error)
+            if self._unapplied == 0 and not self._mem:
+                self._mem.append(entry)
+                self._head_at = at
+            elif self._mem and self._mem[-1].seq == seq - 1 and len(self._mem) < self.memory_window:
+                self._mem.append(entry)
+            self._unapplied += 1
+
+    def _head(self, journal: Journal) -> list[_Entry]:
+        if self._mem:
+            return [self._mem[n] for n in range(min(self.max_batch, len(self._mem)))]
+        entries = [_read_back(e) for e in journal.read(self._through + 1, self.max_batch)]
+        self._head_at = entries[0].at if entries else None
+        return entries
+
+    async def _apply_head(self, engine: AsyncEngine, journal: Journal) -> bool:
+        """Apply the journal's oldest writes; False when the database is away."""
+        entries = self._head(journal)
+        if not entries:
+            self._unapplied = 0
+            return False
         try:
-            async with self.store.write_session() as session:
-                for request in batch:
-                    tried += 1
-                    try:
-                        async with session.begin_nested():
-                            await apply_write(session, request)
-                    except StorageError as exc:
-                        refused.append((request, exc))
-                    except Exception as exc:
-                        self._lose([request], exc)
-                    else:
-                        written.append(request)
-        except Exception as exc:  # the transaction itself failed: nothing of it stayed
-            self._lose(written + batch[tried:], exc)
-            self._refuse(refused)
-            return
-        self.applied += len(written)
-        self._refuse(refused)
+            try:
+                refused, skipped = await self._transaction(
+                    engine, journal, entries, one_by_one=False
+                )
+            except Exception as exc:
+                if not _is_refusal(exc):
+                    raise
+                log.warning("a batch of %d write(s) was refused (%r): applying one by one",
+                            len(entries), exc)  # fmt: skip
+                refused, skipped = await self._transaction(
+                    engine, journal, entries, one_by_one=True
+                )
+        except Exception as exc:
+            self._mark = None  # a commit may have happened: read the mark again
+            self._retry_at = time.monotonic() + self._delay
+            self._delay = min(self._delay * 2, self.max_retry_delay_s)
+            self._replay_through = journal.last_seq
+            self.last_error = repr(exc)
+            if self.db_up:
+                log.warning("database unreachable (%r): %d write(s) wait in the journal",
+                            exc, self._unapplied)  # fmt: skip
+            self.db_up = False
+            return False
+        if not self.db_up:
+            log.warning("database back: replaying %d journaled write(s)", self._unapplied)
+        self.db_up = True
+        self._delay = self.retry_delay_s
+        self._done(journal, entries, refused, skipped)
+        return True
 
-    def _refuse(self, refused: Sequence[tuple[WriteRequest, StorageError]]) -> None:
-        for request, exc in refused:
-            if isinstance(exc, DuplicateOutcome):
+    async def _transaction(
+        self, engine: AsyncEngine, journal: Journal, entries: list[_Entry], *, one_by_one: bool
+    ) -> tuple[list[tuple[_Entry, StorageError | Exception]], set[int]]:
+        """Apply ``entries`` in one transaction; returns the refused ones and the numbers
+        of those skipped because the database already had them."""
+        refused: list[tuple[_Entry, StorageError | Exception]] = []
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(**WRITE_TRANSACTION)
+            async with conn.begin():
+                if self._mark is None:
+                    self._mark = await _read_mark(conn, self._journal_id)
+                mark = self._mark
+                todo = [e for e in entries if e.seq > mark]
+                for e in todo:
+                    if e.request is None:
+                        refused.append((e, ValueError(e.error)))
+                good = [e for e in todo if e.request is not None]
+                if one_by_one:
+                    for e in good:
+                        refused.extend((e, err) for err in await _apply_one(conn, e))
+                elif good:
+                    requests = [e.request for e in good if e.request is not None]
+                    for index, err in await apply_batch(conn, requests):
+                        refused.append((good[index], err))
+                await _write_mark(conn, self._journal_id, entries[-1].seq)
+                if refused:  # kept on disk before the database passes over them
+                    journal.set_aside(
+                        (e.seq, e.at, e.payload, _code(err), str(err)) for e, err in refused
+                    )
+                    self._tentative.update(e.seq for e, _ in refused)
+        skipped = {e.seq for e in entries if e.seq <= mark}
+        if skipped:
+            log.warning("skipped %d journaled write(s) the database already had", len(skipped))
+        return refused, skipped
+
+    def _done(
+        self,
+        journal: Journal,
+        entries: list[_Entry],
+        refused: Sequence[tuple[_Entry, Exception]],
+        skipped: set[int],
+    ) -> None:
+        last = entries[-1].seq
+        self._mark = last
+        refused_seqs = {e.seq for e, _ in refused}
+        # set aside by an attempt that did not commit, then applied by this one
+        stale = {seq for seq in self._tentative if seq <= last and seq not in refused_seqs}
+        if stale:
+            journal.take_back(stale)
+        self._tentative = {seq for seq in self._tentative if seq > last}
+        for e, err in refused:
+            code = _code(err)
+            self.set_aside[code] = self.set_aside.get(code, 0) + 1
+            if isinstance(err, DuplicateOutcome):
                 self.rejected += 1
-                log.warning("store writer skipped a duplicate outcome: %r", request)
+                log.warning("store writer set aside a duplicate outcome: %s", e.payload)
             else:
-                self._lose([request], exc)
+                log.error("store writer set aside write #%d (%s): %s", e.seq, err, e.payload)
+        applied = [e for e in entries if e.seq not in refused_seqs and e.seq not in skipped]
+        self.applied += len(applied)
+        self.replayed += sum(1 for e in applied if e.seq <= self._replay_through)
+        self._through = last
+        self._unapplied -= len(entries)
+        while self._mem and self._mem[0].seq <= last:
+            self._mem.popleft()
+        self._head_at = self._mem[0].at if self._mem else None  # else: set by the next read
+        self._notify()
 
-    def _lose(self, requests: Sequence[WriteRequest], why: object) -> None:
-        if not requests:
-            return
-        self.lost += len(requests)
-        log.error(
-            "store writer LOST %d write(s) (%s): %s",
-            len(requests),
-            why,
-            "; ".join(repr(request) for request in requests),
+
+def _read_back(e: PendingEntry) -> _Entry:
+    try:
+        return _Entry(e.seq, e.at, e.payload, decode_request(e.payload))
+    except ValueError as exc:
+        return _Entry(e.seq, e.at, e.payload, None, str(exc))
+
+
+async def _apply_one(conn: AsyncConnection, e: _Entry) -> list[StorageError | Exception]:
+    assert e.request is not None
+    try:
+        async with conn.begin_nested():
+            return [err for _, err in await apply_batch(conn, [e.request])]
+    except Exception as exc:
+        if _is_refusal(exc):
+            return [exc]
+        raise
+
+
+def _code(err: Exception) -> str:
+    if isinstance(err, StorageError):
+        return err.code
+    if isinstance(err, DBAPIError):
+        return "constraint"
+    return "bad_write"
+
+
+async def _read_mark(conn: AsyncConnection, journal_id: str) -> int:
+    mark = await conn.scalar(
+        select(JournalMark.applied_seq).where(JournalMark.journal_id == journal_id)
+    )
+    return int(mark or 0)
+
+
+async def _write_mark(conn: AsyncConnection, journal_id: str, seq: int) -> None:
+    table: Any = JournalMark.__table__
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(table).values(journal_id=journal_id, applied_seq=seq, updated_at=_utcnow())
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[table.c.journal_id],
+            set_={"applied_seq": stmt.excluded.applied_seq, "updated_at": stmt.excluded.updated_at},
         )
+    )
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

@@ -1,31 +1,48 @@
-"""Write requests: one frozen dataclass per fact the shell records, and how each is applied.
+"""Write requests: one frozen dataclass per fact the shell records, and how a batch is applied.
 
-The same request goes either straight to the database (``Store.record_*``,
+The same requests go either straight to the database (``Store.record_*``,
 awaited) or through the :class:`~callcenter.storage.writer.StoreWriter`
-(``submit``, batched off the event loop's critical path). Requests are
+(``submit``, journaled and batched off the event loop). Requests are
 validated when built, so a bad one fails in the caller, not later in a batch.
 
-Rules for :func:`apply_write`:
+Rules for :func:`apply_batch`:
 
-- It only adds to or executes on the session it is given; the caller owns
-  the transaction (one per direct call, one per batch in the writer).
-- Replays are harmless: a call started twice or a recording reported twice
-  is merged, not duplicated. A second outcome (:class:`DuplicateOutcome`)
-  and an update of an unknown call (:class:`UnknownCall`) are refused
-  before the request writes anything, so the rest of a batch stays valid.
+- Set-based: whatever the batch size, one statement per table (a multi-row
+  ``INSERT`` for events and agent states, ``INSERT … ON CONFLICT`` for calls,
+  outcomes and recordings, one ``UPDATE`` per set of changed columns), plus one
+  ``SELECT`` per referenced table that checks the calls and agents the batch
+  names exist. Never a select-then-insert per row.
+- Same result as applying the requests one by one, in order: updates of one
+  call are merged in order (the last value of a column wins), a recording's
+  reports are merged by path (a later non-null value wins).
+- Replays are harmless: a call started twice or a recording reported twice is
+  merged, not duplicated. A second outcome (:class:`DuplicateOutcome`), a
+  request naming an unknown call (:class:`UnknownCall`) or agent
+  (:class:`UnknownAgent`) is refused, returned with its error, and writes
+  nothing, so the rest of the batch stays valid.
+- It only executes on the connection it is given; the caller owns the
+  transaction.
+
+:func:`encode_request` / :func:`decode_request` turn a request into one line of
+JSON and back: what the local journal stores.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callcenter.storage.errors import DuplicateOutcome, UnknownCall
+from callcenter.storage.errors import DuplicateOutcome, StorageError, UnknownAgent, UnknownCall
 from callcenter.storage.models import (
+    Agent,
     AgentStateChange,
     Call,
     CallEvent,
@@ -42,7 +59,9 @@ __all__ = [
     "RecordOutcome",
     "RecordRecording",
     "WriteRequest",
-    "apply_write",
+    "apply_batch",
+    "decode_request",
+    "encode_request",
 ]
 
 
@@ -176,101 +195,239 @@ WriteRequest = (
 )
 
 
-async def apply_write(session: AsyncSession, request: WriteRequest) -> None:
-    """Apply one write request inside the caller's transaction."""
-    match request:
-        case RecordCallStarted():
-            if await session.get(Call, request.call_id) is None:
-                session.add(
-                    Call(
-                        id=request.call_id,
-                        linkedid=request.linkedid,
-                        node=request.node,
-                        started_at=request.started_at,
-                        caller_number=request.caller_number,
-                        caller_name=request.caller_name,
-                        customer_id=request.customer_id,
-                        language=request.language,
-                    )
-                )
-        case RecordCallUpdate():
-            changes = request.changes()
-            if changes:
-                await _update_call(session, request.call_id, changes)
-        case RecordCallEvent():
-            session.add(
-                CallEvent(
-                    call_id=request.call_id, at=request.at, kind=request.kind, data=request.data
-                )
-            )
-        case RecordOutcome():
-            await _apply_outcome(session, request)
-        case RecordAgentState():
-            session.add(
-                AgentStateChange(
-                    agent_id=request.agent_id,
-                    at=request.at,
-                    old=request.old,
-                    new=request.new,
-                    reason=request.reason,
-                )
-            )
-        case RecordRecording():
-            await _apply_recording(session, request)
-        case _:
+WRITE_TYPES: tuple[type, ...] = (
+    RecordCallStarted,
+    RecordCallUpdate,
+    RecordCallEvent,
+    RecordOutcome,
+    RecordAgentState,
+    RecordRecording,
+)
+_BY_NAME: dict[str, type] = {cls.__name__: cls for cls in WRITE_TYPES}
+
+_CALLS = cast(Table, Call.__table__)
+_EVENTS = cast(Table, CallEvent.__table__)
+_OUTCOMES = cast(Table, QueueOutcome.__table__)
+_AGENT_STATES = cast(Table, AgentStateChange.__table__)
+_RECORDINGS = cast(Table, Recording.__table__)
+_AGENTS = cast(Table, Agent.__table__)
+#: What a later report of a recording may fill in.
+_RECORDING_FACTS = ("mixmonitor_id", "ended_at", "duration_s", "size_bytes", "sha256")
+
+
+# -- the journal's encoding ----------------------------------------------------------
+
+
+def encode_request(request: WriteRequest) -> str:
+    """One line of JSON: ``{"type": "RecordCallEvent", ...}``; datetimes as ``{"$dt": iso}``.
+
+    Raises TypeError for what is not a write request or holds data JSON cannot carry.
+    """
+    if not isinstance(request, WRITE_TYPES):
+        raise TypeError(f"not a write request: {request!r}")
+    out: dict[str, Any] = {"type": type(request).__name__}
+    for f in fields(request):
+        value = getattr(request, f.name)
+        if isinstance(value, dt.datetime):
+            value = {"$dt": value.isoformat()}
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_request(text: str) -> WriteRequest:
+    """The request :func:`encode_request` wrote; ValueError names what is wrong with ``text``."""
+    try:
+        raw = json.loads(text)
+        cls = _BY_NAME[raw.pop("type")]
+        values = {name: _decoded(name, value) for name, value in raw.items()}
+        return cast(WriteRequest, cls(**values))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a journaled write request ({exc!r}): {text[:200]!r}") from exc
+
+
+def _decoded(name: str, value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"$dt"}:
+        return dt.datetime.fromisoformat(value["$dt"])
+    if name == "ivr_selections" and isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+# -- set-based apply -----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Batch:
+    """A batch sorted by table, each request still known by its index."""
+
+    requests: Sequence[WriteRequest]
+    refused: dict[int, StorageError] = field(default_factory=dict)
+
+    def live(self) -> list[tuple[int, WriteRequest]]:
+        return [(i, r) for i, r in enumerate(self.requests) if i not in self.refused]
+
+
+def _insert(conn: AsyncConnection, table: Table) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite 3.24+)."""
+    if conn.dialect.name == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)
+
+
+async def apply_batch(
+    conn: AsyncConnection, requests: Sequence[WriteRequest]
+) -> list[tuple[int, StorageError]]:
+    """Apply ``requests`` inside the caller's transaction, set-based (see module docstring).
+
+    Returns the refused ones as ``(index in requests, error)``; all others were applied.
+    """
+    for request in requests:
+        if not isinstance(request, WRITE_TYPES):
             raise TypeError(f"not a write request: {request!r}")
+    batch = _Batch(requests)
+    started = await _insert_calls(conn, batch)
+    await _check_references(conn, batch, started)
+    outcomes = await _insert_outcomes(conn, batch)
+    await _update_calls(conn, batch, outcomes)
+    events = [
+        {"call_id": r.call_id, "at": r.at, "kind": r.kind, "data": r.data}
+        for _, r in batch.live()
+        if isinstance(r, RecordCallEvent)
+    ]
+    if events:
+        await conn.execute(_EVENTS.insert(), events)
+    states = [
+        {"agent_id": r.agent_id, "at": r.at, "old": r.old, "new": r.new, "reason": r.reason}
+        for _, r in batch.live()
+        if isinstance(r, RecordAgentState)
+    ]
+    if states:
+        await conn.execute(_AGENT_STATES.insert(), states)
+    await _upsert_recordings(conn, batch)
+    return sorted(batch.refused.items())
 
 
-async def _update_call(session: AsyncSession, call_id: str, changes: dict[str, Any]) -> None:
-    result = await session.execute(update(Call).where(Call.id == call_id).values(**changes))
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        raise UnknownCall(call_id)
+async def _insert_calls(conn: AsyncConnection, batch: _Batch) -> set[str]:
+    rows: dict[str, dict[str, Any]] = {}
+    for _, r in batch.live():
+        if isinstance(r, RecordCallStarted) and r.call_id not in rows:
+            rows[r.call_id] = {
+                "id": r.call_id,
+                "linkedid": r.linkedid,
+                "node": r.node,
+                "started_at": r.started_at,
+                "caller_number": r.caller_number,
+                "caller_name": r.caller_name,
+                "customer_id": r.customer_id,
+                "language": r.language,
+            }
+    if rows:  # a call already recorded keeps its row: a replayed start is a no-op
+        await conn.execute(_insert(conn, _CALLS).on_conflict_do_nothing(), list(rows.values()))
+    return set(rows)
 
 
-async def _apply_outcome(session: AsyncSession, request: RecordOutcome) -> None:
-    taken = await session.scalar(
-        select(QueueOutcome.id).where(QueueOutcome.call_id == request.call_id)
-    )
-    if taken is not None:
-        raise DuplicateOutcome(request.call_id)
-    changes: dict[str, Any] = {
-        "queue": request.queue,
-        "outcome": request.outcome,
-        "wait_s": request.wait_s,
-    }
-    if request.agent_id is not None:
-        changes["agent_id"] = request.agent_id
-    # Update first: an unknown call is refused before anything is added.
-    await _update_call(session, request.call_id, changes)
-    session.add(
-        QueueOutcome(
-            call_id=request.call_id,
-            queue=request.queue,
-            outcome=request.outcome,
-            wait_s=request.wait_s,
-            agent_id=request.agent_id,
-            at=request.at,
+def _agents_named(r: WriteRequest) -> int | None:
+    if isinstance(r, RecordAgentState | RecordOutcome | RecordCallUpdate):
+        return r.agent_id
+    return None
+
+
+async def _check_references(conn: AsyncConnection, batch: _Batch, started: set[str]) -> None:
+    live = batch.live()
+    calls = {r.call_id for _, r in live if not isinstance(r, RecordAgentState)} - started
+    agents = {a for _, r in live if (a := _agents_named(r)) is not None}
+    known_calls = set(started)
+    if calls:
+        known_calls |= set(
+            await conn.scalars(select(_CALLS.c.id).where(_CALLS.c.id.in_(sorted(calls))))
         )
-    )
-
-
-async def _apply_recording(session: AsyncSession, request: RecordRecording) -> None:
-    recording = await session.scalar(select(Recording).where(Recording.path == request.path))
-    if recording is None:
-        session.add(
-            Recording(
-                call_id=request.call_id,
-                path=request.path,
-                mixmonitor_id=request.mixmonitor_id,
-                started_at=request.started_at,
-                ended_at=request.ended_at,
-                duration_s=request.duration_s,
-                size_bytes=request.size_bytes,
-                sha256=request.sha256,
-            )
+    known_agents: set[int] = set()
+    if agents:
+        known_agents = set(
+            await conn.scalars(select(_AGENTS.c.id).where(_AGENTS.c.id.in_(sorted(agents))))
         )
+    for i, r in live:
+        if not isinstance(r, RecordAgentState) and r.call_id not in known_calls:
+            batch.refused[i] = UnknownCall(r.call_id)
+        elif (agent := _agents_named(r)) is not None and agent not in known_agents:
+            batch.refused[i] = UnknownAgent(agent)
+
+
+async def _insert_outcomes(conn: AsyncConnection, batch: _Batch) -> set[int]:
+    """Insert the first outcome of each call; returns the indexes that were inserted."""
+    first: dict[str, int] = {}
+    for i, r in batch.live():
+        if isinstance(r, RecordOutcome):
+            if r.call_id in first:
+                batch.refused[i] = DuplicateOutcome(r.call_id)
+            else:
+                first[r.call_id] = i
+    if not first:
+        return set()
+    rows = []
+    for i in first.values():
+        r = cast(RecordOutcome, batch.requests[i])
+        rows.append({"call_id": r.call_id, "queue": r.queue, "outcome": r.outcome,
+                     "wait_s": r.wait_s, "agent_id": r.agent_id, "at": r.at})  # fmt: skip
+    stmt = _insert(conn, _OUTCOMES).on_conflict_do_nothing().returning(_OUTCOMES.c.call_id)
+    inserted = set((await conn.execute(stmt, rows)).scalars())
+    for call_id, i in first.items():
+        if call_id not in inserted:  # the call had its outcome before this batch
+            batch.refused[i] = DuplicateOutcome(call_id)
+    return {i for call_id, i in first.items() if call_id in inserted}
+
+
+async def _update_calls(conn: AsyncConnection, batch: _Batch, outcomes: set[int]) -> None:
+    merged: dict[str, dict[str, Any]] = {}
+    for i, r in batch.live():
+        if isinstance(r, RecordCallUpdate):
+            changes = r.changes()
+        elif isinstance(r, RecordOutcome) and i in outcomes:
+            changes = {"queue": r.queue, "outcome": r.outcome, "wait_s": r.wait_s}
+            if r.agent_id is not None:
+                changes["agent_id"] = r.agent_id
+        else:
+            continue
+        if changes:
+            merged.setdefault(r.call_id, {}).update(changes)
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for call_id, changes in merged.items():
+        columns = tuple(sorted(changes))
+        row = {f"v_{name}": value for name, value in changes.items()}
+        row["b_id"] = call_id
+        by_columns.setdefault(columns, []).append(row)
+    for columns, rows in by_columns.items():
+        stmt = (
+            update(_CALLS)
+            .where(_CALLS.c.id == bindparam("b_id"))
+            .values({name: bindparam(f"v_{name}", type_=_CALLS.c[name].type) for name in columns})
+        )
+        await conn.execute(stmt, rows)
+
+
+async def _upsert_recordings(conn: AsyncConnection, batch: _Batch) -> None:
+    rows: dict[str, dict[str, Any]] = {}
+    for _, r in batch.live():
+        if not isinstance(r, RecordRecording):
+            continue
+        row = rows.get(r.path)
+        if row is None:
+            rows[r.path] = {"call_id": r.call_id, "path": r.path, "started_at": r.started_at,
+                            **{name: getattr(r, name) for name in _RECORDING_FACTS}}  # fmt: skip
+            continue
+        for name in _RECORDING_FACTS:
+            if (value := getattr(r, name)) is not None:
+                row[name] = value
+    if not rows:
         return
-    for name in ("mixmonitor_id", "ended_at", "duration_s", "size_bytes", "sha256"):
-        value = getattr(request, name)
-        if value is not None:
-            setattr(recording, name, value)
+    stmt = _insert(conn, _RECORDINGS)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[_RECORDINGS.c.path],
+        set_={
+            name: func.coalesce(getattr(stmt.excluded, name), _RECORDINGS.c[name])
+            for name in _RECORDING_FACTS
+        },
+    )
+    await conn.execute(stmt, list(rows.values()))

@@ -1,0 +1,160 @@
+"""StoreWriter throughput: N calls' worth of writes, submitted at once, then flushed.
+
+Each call is the 14 writes the call-flow core and the recorder make for an
+answered, recorded call (start, IVR update, queued event, card update, agent
+ringing/talking/wrap-up/ready, answer update, recording start and finish, end
+update, hangup event, outcome). Prints, per database: writes/s from the first
+submit to the end of flush, and the event loop's CPU per write (the main
+thread's CPU time over the run divided by the writes: what the writer takes
+from the loop that also runs the calls), and the worst loop lag seen by a 10 ms
+ticker during the run.
+
+    .venv/bin/python bench/writer.py --calls 2000
+    .venv/bin/python bench/writer.py --calls 2000 --database postgresql+asyncpg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/writer.py --json
+
+On PostgreSQL the tables of the named database are used after a migration; the
+rows the run adds are deleted afterwards (calls ``bench:*``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from callcenter.storage import (
+    RecordAgentState,
+    RecordCallEvent,
+    RecordCallStarted,
+    RecordCallUpdate,
+    RecordOutcome,
+    RecordRecording,
+    Store,
+    StoreWriter,
+    make_engine,
+    make_session_factory,
+    migrate,
+)
+from callcenter.storage.models import Agent, Call, Recording
+
+T0 = dt.datetime(2026, 3, 2, 8, 30, tzinfo=dt.UTC)
+
+
+def call_writes(n: int, agent_id: int) -> list[Any]:
+    cid = f"bench:{n}"
+    t = T0 + dt.timedelta(seconds=n)
+    s = dt.timedelta(seconds=1)
+    path = f"/var/spool/asterisk/monitor/bench-{n}.wav"
+    return [
+        RecordCallStarted(cid, str(n), "bench", t, caller_number="0901234567"),
+        RecordCallUpdate(
+            cid,
+            language="vi",
+            queue="support",
+            queued_at=t + s,
+            ivr_selections=("main=1", "lang=1"),
+        ),  # fmt: skip
+        RecordCallEvent(cid, t + s, "queued", {"queue": "support", "priority": 0}),
+        RecordAgentState(agent_id, t + 2 * s, "ringing", "ready"),
+        RecordCallUpdate(cid, answered_at=t + 3 * s, agent_id=agent_id, wait_s=2.0),
+        RecordAgentState(agent_id, t + 3 * s, "talking", "ringing"),
+        RecordRecording(cid, path, t + 3 * s, mixmonitor_id="0x1"),
+        RecordCallUpdate(cid, ended_at=t + 9 * s),
+        RecordCallEvent(cid, t + 9 * s, "hangup", {"why": "caller"}),
+        RecordOutcome(cid, "support", "answered", 2.0, t + 9 * s, agent_id),
+        RecordAgentState(agent_id, t + 9 * s, "wrapup", "talking"),
+        RecordRecording(
+            cid,
+            path,
+            t + 3 * s,
+            ended_at=t + 9 * s,
+            duration_s=6.0,
+            size_bytes=96044,
+            sha256="0" * 64,
+        ),  # fmt: skip
+        RecordAgentState(agent_id, t + 10 * s, "ready", "wrapup"),
+        RecordCallUpdate(cid, talk_s=6.0),
+    ]
+
+
+async def run(url: str, calls: int, workdir: Path, **writer_kw: Any) -> dict[str, Any]:
+    await migrate(url)
+    engine = make_engine(url)
+    store = Store(make_session_factory(engine))
+    async with store.write_session() as s:
+        await s.execute(sa.delete(Recording).where(Recording.call_id.like("bench:%")))
+        await s.execute(sa.delete(Call).where(Call.id.like("bench:%")))
+        agent_id = await s.scalar(sa.select(Agent.id).where(Agent.username == "bench-agent"))
+        if agent_id is None:
+            agent = Agent(username="bench-agent", display_name="b", role="agent", password_hash="x")
+            s.add(agent)
+            await s.flush()
+            agent_id = agent.id
+    writes = [w for n in range(calls) for w in call_writes(n, agent_id)]
+    loop = asyncio.get_running_loop()
+    worst = 0.0
+    running = True
+
+    async def ticker() -> None:
+        nonlocal worst
+        while running:
+            t = loop.time()
+            await asyncio.sleep(0.01)
+            worst = max(worst, loop.time() - t - 0.01)
+
+    tick = asyncio.create_task(ticker())
+    writer = StoreWriter(store, **writer_kw)
+    writer.start()
+    cpu0, wall0 = time.thread_time(), time.perf_counter()
+    for w in writes:
+        writer.submit(w)
+    await writer.flush()
+    wall, cpu = time.perf_counter() - wall0, time.thread_time() - cpu0
+    running = False
+    await tick
+    await writer.close()
+    async with store.write_session() as s:
+        await s.execute(sa.delete(Recording).where(Recording.call_id.like("bench:%")))
+        await s.execute(sa.delete(Call).where(Call.id.like("bench:%")))
+    await engine.dispose()
+    return {
+        "database": url.split("+")[0],
+        "calls": calls,
+        "writes": len(writes),
+        "writes_per_s": round(len(writes) / wall),
+        "calls_per_s": round(calls / wall, 1),
+        "loop_cpu_us_per_write": round(cpu / len(writes) * 1e6, 1),
+        "loop_lag_max_ms": round(worst * 1000, 1),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--calls", type=int, default=2000)
+    p.add_argument("--database", action="append", help="async SQLAlchemy URL (repeatable)")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        urls = args.database or [f"sqlite+aiosqlite:///{tmp}/bench.db"]
+        results = [asyncio.run(run(url, args.calls, Path(tmp))) for url in urls]
+    if args.json:
+        print(json.dumps(results))
+        return
+    for r in results:
+        print(
+            f"{r['database']:<12} {r['calls']} calls, {r['writes']} writes: "
+            f"{r['writes_per_s']} writes/s ({r['calls_per_s']} calls/s), "
+            f"loop CPU {r['loop_cpu_us_per_write']} us/write, loop lag max {r['loop_lag_max_ms']} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
