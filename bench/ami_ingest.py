@@ -181,9 +181,19 @@ def _peak_rss_kib() -> int:
 
 
 # -- one run of one client (inside the worker subprocess) -----------------------------
+def _now() -> tuple[float, float]:
+    """Wall clock and this process's CPU time (all threads), in seconds."""
+    return time.perf_counter(), time.process_time()
+
+
+def _span(t0: tuple[float, float], t1: tuple[float, float]) -> tuple[float, float]:
+    return t1[0] - t0[0], t1[1] - t0[1]
+
+
 @dataclass
 class Run:
     seconds: float
+    cpu_s: float  # CPU of the client's process over the same span (all its threads)
     events: int = 0  # events consumed (delivered + skipped)
     delivered: int = 0  # events handed to the callback
     nbytes: int = 0  # raw only
@@ -246,7 +256,7 @@ class _View:
 
 
 class _RawProtocol(asyncio.Protocol):
-    def __init__(self, done: asyncio.Future[float]) -> None:
+    def __init__(self, done: asyncio.Future[tuple[float, float]]) -> None:
         self.done = done
         self.nbytes = 0
 
@@ -258,13 +268,15 @@ class _RawProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.done.done():
-            self.done.set_result(time.perf_counter())
+            self.done.set_result(_now())
 
 
 class _CodecProtocol(asyncio.Protocol):
     """``ours_names``: the codec alone in ``data_received``, batches of ``next_messages()``."""
 
-    def __init__(self, done: asyncio.Future[float], codec: Any, on_event: Callable[[Any], None]):
+    def __init__(
+        self, done: asyncio.Future[tuple[float, float]], codec: Any, on_event: Callable[[Any], None]
+    ):
         self.done = done
         self.codec = codec
         self.on_event = on_event
@@ -305,34 +317,34 @@ class _CodecProtocol(asyncio.Protocol):
             except Exception as e:
                 self.error = e
         if not self.done.done():
-            self.done.set_result(time.perf_counter())
+            self.done.set_result(_now())
 
 
 async def run_raw(port: int, collect: list[str] | None) -> Run:
     loop = asyncio.get_running_loop()
-    done: asyncio.Future[float] = loop.create_future()
-    t0 = time.perf_counter()
+    done: asyncio.Future[tuple[float, float]] = loop.create_future()
+    t0 = _now()
     transport, proto = await loop.create_connection(lambda: _RawProtocol(done), HOST, port)
     t1 = await asyncio.wait_for(done, RUN_TIMEOUT)
     transport.close()
-    return Run(t1 - t0, nbytes=proto.nbytes)
+    return Run(*_span(t0, t1), nbytes=proto.nbytes)
 
 
 async def run_ours_names(port: int, collect: list[str] | None) -> Run:
     from callcenter.ami.codec import AMICodec
 
     loop = asyncio.get_running_loop()
-    done: asyncio.Future[float] = loop.create_future()
+    done: asyncio.Future[tuple[float, float]] = loop.create_future()
     codec = AMICodec()
     sink = Sink(False, collect)
-    t0 = time.perf_counter()
+    t0 = _now()
     transport, proto = await loop.create_connection(
         lambda: _CodecProtocol(done, codec, sink.feed), HOST, port
     )
     t1 = await asyncio.wait_for(done, RUN_TIMEOUT)
     transport.close()
     return Run(
-        t1 - t0,
+        *_span(t0, t1),
         events=sink.count + codec.skipped,
         delivered=sink.count,
         login_ok=proto.login_ok,
@@ -346,7 +358,7 @@ async def run_ours(port: int, collect: list[str] | None) -> Run:
     from callcenter.ami import AMIClient, AMIConnectionError, ConnectionState
 
     loop = asyncio.get_running_loop()
-    done: asyncio.Future[float] = loop.create_future()
+    done: asyncio.Future[tuple[float, float]] = loop.create_future()
     sink = Sink(True, collect)
     client = AMIClient(
         HOST,
@@ -367,11 +379,11 @@ async def run_ours(port: int, collect: list[str] | None) -> Run:
 
     def on_state(state: ConnectionState) -> None:
         if state is ConnectionState.DISCONNECTED and not done.done():
-            done.set_result(time.perf_counter())
+            done.set_result(_now())
 
     client.on_event("*", on_event)
     client.on_state(on_state)
-    t0 = time.perf_counter()
+    t0 = _now()
     try:
         await client.connect()
     except AMIConnectionError:
@@ -383,7 +395,7 @@ async def run_ours(port: int, collect: list[str] | None) -> Run:
     callback_errors = client.callback_errors
     await client.close()
     return Run(
-        t1 - t0,
+        *_span(t0, t1),
         events=sink.count + skipped,
         delivered=sink.count,
         login_ok=client.banner is not None,
@@ -403,7 +415,7 @@ def _panoramisk_manager_class() -> Any:
         from panoramisk import Manager
 
         class BenchManager(Manager):  # type: ignore[misc]
-            bench_done: asyncio.Future[float]
+            bench_done: asyncio.Future[tuple[float, float]]
 
             def connection_lost(self, exc: Exception | None) -> None:
                 self._connected = False
@@ -411,7 +423,7 @@ def _panoramisk_manager_class() -> Any:
                     self.pinger.cancel()
                     self.pinger = None
                 if not self.bench_done.done():
-                    self.bench_done.set_result(time.perf_counter())
+                    self.bench_done.set_result(_now())
 
         _PANORAMISK_MANAGER = BenchManager
     return _PANORAMISK_MANAGER
@@ -441,13 +453,13 @@ async def run_panoramisk(port: int, collect: list[str] | None, tracker: bool) ->
             feed(_View(event["Event"], event.get))
 
     manager.register_event("*", on_event)
-    t0 = time.perf_counter()
+    t0 = _now()
     manager.connect()
     t1 = await asyncio.wait_for(done, RUN_TIMEOUT)
     manager.close()
     await asyncio.sleep(0)  # let the on_login/send_awaiting_actions callbacks run
     return Run(
-        t1 - t0,
+        *_span(t0, t1),
         events=seen[0],
         delivered=sink.count,
         login_ok=manager.authenticated,
@@ -464,7 +476,7 @@ def run_asterisk_ami(port: int, collect: list[str] | None, tracker: bool) -> Run
     end: dict[str, Any] = {}
 
     def on_disconnect(source: Any, error: BaseException | None = None) -> None:
-        end["t1"] = time.perf_counter()
+        end["t1"] = _now()
         end["error"] = error
         ended.set()
 
@@ -487,7 +499,7 @@ def run_asterisk_ami(port: int, collect: list[str] | None, tracker: bool) -> Run
             feed(event)
 
     client.add_event_listener(on_event)
-    t0 = time.perf_counter()
+    t0 = _now()
     future = client.login("bench", "bench")
     if not ended.wait(RUN_TIMEOUT):
         raise TimeoutError("asterisk-ami did not reach end of stream")
@@ -496,7 +508,7 @@ def run_asterisk_ami(port: int, collect: list[str] | None, tracker: bool) -> Run
     error = end["error"]
     resp = future._response
     return Run(
-        end["t1"] - t0,
+        *_span(t0, end["t1"]),
         events=seen[0],
         delivered=sink.count,
         login_ok=resp is not None and not resp.is_error(),
@@ -564,6 +576,7 @@ def worker(client: str, port: int, repeat: int) -> dict[str, Any]:
     return {
         "client": client,
         "times_s": [r.seconds for r in runs],
+        "cpu_s": [r.cpu_s for r in runs],
         "events": sorted({r.events for r in every}),
         "delivered": sorted({r.delivered for r in every}),
         "nbytes": sorted({r.nbytes for r in every}),
@@ -588,6 +601,8 @@ class ClientResult:
     eps: float
     median_s: float
     times_s: list[float]
+    cpu_eps: float  # events / median CPU seconds of the client's process
+    median_cpu_s: float
     events_counted: int
     delivered: int
     peak_rss_delta_kib: int
@@ -675,11 +690,14 @@ def bench_transcript(
             problems += _check(ref, w)
             digests[c] = w.get("domain_sha256")
             med = statistics.median(w["times_s"])
+            med_cpu = statistics.median(w["cpu_s"])
             results[c] = ClientResult(
                 name=c,
                 eps=ref.events / med,
                 median_s=med,
                 times_s=w["times_s"],
+                cpu_eps=ref.events / med_cpu if med_cpu > 0 else 0.0,
+                median_cpu_s=med_cpu,
                 events_counted=w["events"][0] if c != "raw" else ref.events,
                 delivered=w["delivered"][0] if c != "raw" else ref.events,
                 peak_rss_delta_kib=w["peak_rss_delta_kib"],
@@ -715,7 +733,7 @@ def print_table(ref: Reference, results: dict[str, ClientResult], repeat: int) -
     )
     header = (
         f"{'client':<19} {'work':<11} {'events/s':>12} {'of raw':>7} {'ours/this':>10} "
-        f"{'peak RSS Δ':>11} {'tracemalloc':>12}"
+        f"{'CPU ev/s':>10} {'ours/this':>10} {'peak RSS Δ':>11} {'tracemalloc':>12}"
     )
     print(header)
     print("-" * len(header))
@@ -723,9 +741,14 @@ def print_table(ref: Reference, results: dict[str, ClientResult], repeat: int) -
     for r in results.values():
         of_raw = _fmt_ratio(r.eps / raw.eps) if raw else ""
         ours = results.get(_peer_of(r.name))
-        vs = "" if ours is None or r.name in ("raw", ours.name) else _fmt_ratio(ours.eps / r.eps)
+        mine = ours is None or r.name in ("raw", ours.name)
+        vs = "" if mine or ours is None else _fmt_ratio(ours.eps / r.eps)
+        vs_cpu = (
+            "" if mine or ours is None or not r.cpu_eps else _fmt_ratio(ours.cpu_eps / r.cpu_eps)
+        )
         print(
             f"{r.name:<19} {LABELS[r.name]:<11} {r.eps:>12,.0f} {of_raw:>7} {vs:>10} "
+            f"{r.cpu_eps:>10,.0f} {vs_cpu:>10} "
             f"{r.peak_rss_delta_kib:>8,} KiB {r.tracemalloc_peak_kib:>8,} KiB"
         )
 
@@ -738,6 +761,8 @@ def summary(per: list[tuple[Reference, dict[str, ClientResult]]], repeat: int) -
         events = sum(ref.events for ref, res in per)
         secs = sum(res[c].median_s for ref, res in per)
         out[f"{c}_eps"] = round(events / secs, 1)
+        cpu = sum(res[c].median_cpu_s for ref, res in per)
+        out[f"{c}_cpu_eps"] = round(events / cpu, 1) if cpu > 0 else 0.0
     for mine, others in (
         ("ours", (*PEERS, "raw")),
         ("ours_names", ("panoramisk_names", "asterisk_ami_names", "raw")),
@@ -745,6 +770,10 @@ def summary(per: list[tuple[Reference, dict[str, ClientResult]]], repeat: int) -
         for other in others:
             if f"{mine}_eps" in out and f"{other}_eps" in out:
                 out[f"{mine}_vs_{other}"] = round(out[f"{mine}_eps"] / out[f"{other}_eps"], 3)
+                if other != "raw" and out[f"{other}_cpu_eps"]:
+                    out[f"{mine}_vs_{other}_cpu"] = round(
+                        out[f"{mine}_cpu_eps"] / out[f"{other}_cpu_eps"], 3
+                    )
     out["work"] = {
         "tracker": "tracked events (callcenter.calls.TRACKED_EVENTS) fed to CallTracker.on_event, "
         "which reads their headers; ours is the shipped AMIClient",
@@ -752,6 +781,10 @@ def summary(per: list[tuple[Reference, dict[str, ClientResult]]], repeat: int) -
     }
     out["statistic"] = f"median of {repeat} timed runs per client (after 2 untimed runs)"
     out["eps_definition"] = "transcript events / seconds from connect to end of stream"
+    out["cpu_eps_definition"] = (
+        "transcript events / CPU seconds of the client's process (all threads) over the same "
+        "span: less moved by other processes on a shared machine than the wall clock"
+    )
     out["memory"] = (
         "peak_rss_delta_kib: first (cold) run in a fresh worker process, VmHWM (reset via "
         "/proc/self/clear_refs) minus VmRSS of the idle process with the client imported; "
@@ -770,6 +803,8 @@ def summary(per: list[tuple[Reference, dict[str, ClientResult]]], repeat: int) -
                     "eps": round(r.eps, 1),
                     "median_s": r.median_s,
                     "times_s": r.times_s,
+                    "cpu_eps": round(r.cpu_eps, 1),
+                    "median_cpu_s": r.median_cpu_s,
                     "events_counted": r.events_counted,
                     "delivered": r.delivered,
                     "work": LABELS[c],
@@ -833,6 +868,10 @@ def main(argv: list[str] | None = None) -> int:
     out = summary(per, args.repeat)
     if len(per) > 1:
         print("\nall transcripts: " + ", ".join(f"{c} {out[f'{c}_eps']:,.0f}/s" for c in clients))
+        print(
+            "all transcripts, per CPU second: "
+            + ", ".join(f"{c} {out[f'{c}_cpu_eps']:,.0f}/s" for c in clients)
+        )
     print("ratios: " + ", ".join(f"{k} {v:.2f}x" for k, v in out.items() if "_vs_" in k))
     if args.json:
         print(json.dumps(out))
