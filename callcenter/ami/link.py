@@ -54,7 +54,8 @@ class Link:
         self._abort_reason: str | None = None
         self.closed = False
         self.lost_reason: str | None = None
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
+        self._out: list[bytes] | None = None  # written this turn, not yet sent
         self.banner: asyncio.Future[str] = loop.create_future()
         self._task = loop.create_task(self._read_loop(), name=f"ami-reader-{host}:{port}")
 
@@ -110,13 +111,28 @@ class Link:
 
     # -- writing ---------------------------------------------------------------
     def write(self, data: bytes) -> None:
+        """Queue an action's bytes; those written in one turn of the loop go out together.
+
+        Under load many calls' actions are written in the same turn (one read
+        wakes them all): one ``send`` for all of them instead of one each.
+        """
         if self.closed:
             raise AMIConnectionError(
                 f"AMI link to {self.where} is closed ({self.lost_reason or 'closing'})",
                 host=self.host,
                 port=self.port,
             )
-        self._writer.write(data)
+        out = self._out
+        if out is None:
+            self._out = [data]
+            self._loop.call_soon(self._send_out)
+        else:
+            out.append(data)
+
+    def _send_out(self) -> None:
+        out, self._out = self._out, None
+        if out and not self.closed:
+            self._writer.write(out[0] if len(out) == 1 else b"".join(out))
 
     async def drain(self) -> None:
         try:
