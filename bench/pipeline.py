@@ -202,10 +202,11 @@ def cpu_seconds(pid: int) -> float:
 class ControllerProcess:
     """The controller subprocess and the status lines it prints (read by a thread)."""
 
-    def __init__(self, cfg: Path, log: Path) -> None:
+    def __init__(self, cfg: Path, log: Path, profile: Path | None = None) -> None:
         self._log = open(log, "wb")  # noqa: SIM115  (closed in stop())
+        extra = ["--profile", str(profile)] if profile is not None else []
         self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--controller", str(cfg)],
+            [sys.executable, str(Path(__file__).resolve()), "--controller", str(cfg), *extra],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
@@ -413,7 +414,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         web_port=free_port(), offer_timeout_s=5, wrap_up_s=args.wrap_up_s,
                         hold_slice_s=3)
         )  # fmt: skip
-        ctl = ControllerProcess(cfg, work / "controller.log")
+        ctl = ControllerProcess(cfg, work / "controller.log", args.profile)
         ctl.ready.wait(args.lead_s)
         if ctl.proc.poll() is not None or not ctl.ready.is_set():
             raise SystemExit(f"the controller did not start (see {work / 'controller.log'})")
@@ -445,6 +446,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "lag_p99_ms": round(percentile(lag, 0.99) * 1000, 1),
                 "lag_max_ms": round(max(lag, default=0.0) * 1000, 1),
                 "calls_in_progress_at_next_step": ctl.last.get("calls"),
+                # False: some of the step's calls were still running when the next began,
+                # so part of their CPU falls in the next step (per-call figures too low)
+                "settled": ctl.last.get("calls") == 0,
                 "controller_cpu_s": round(cpu1[0] - cpu0[0], 2),
                 "pbxsim_cpu_s": round(cpu1[1] - cpu0[1], 2),
                 "controller_cpu_ms_per_call": round(
@@ -539,10 +543,14 @@ def print_table(out: dict[str, Any]) -> None:
             if r["pbxsim_cpu_ms_per_call"]
             else ""
         )
+        mark = "" if r["settled"] else "*"
         print(f"{r['rate']:>7g} {r['offered']:>7} {r['one_outcome']:>9} {r['lost']:>5} "
               f"{str(r['backlog_end']):>8} {r['backlog_slope']:>+8.1f} {r['lag_p99_ms']:>6.1f}ms "
-              f"{r['lag_max_ms']:>6.1f}ms {r['controller_cpu_ms_per_call']:>11.2f} "
+              f"{r['lag_max_ms']:>6.1f}ms {r['controller_cpu_ms_per_call']:>10.2f}{mark:1} "
               f"{r['pbxsim_cpu_ms_per_call']:>11.2f} {ratio:>7} {'yes' if r['holds'] else 'no'}")  # fmt: skip
+    if not all(r["settled"] for r in out["steps"]):
+        print("* calls of the step still in progress when the next step began: part of their CPU "
+              "is counted in the next step")  # fmt: skip
     print(f"sustained: {out['sustained_cps']:g} calls/s (0 lost, backlog not growing, lag p99 < "
           f"{LAG_LIMIT_MS:g} ms); at {out['cpu_at_step']:g}/s the controller used "
           f"{out['controller_cpu_ms_per_call']} ms of CPU per call, pbxsim "
@@ -580,19 +588,37 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--keep", action="store_true", help="keep the work dir (logs, database)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.add_argument(
+        "--profile",
+        type=Path,
+        help="run the controller's event loop under cProfile and write its stats here "
+        "(the figures then include the profiler's own cost)",
+    )
     p.add_argument("--controller", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.controller:
-        asyncio.run(controller_main(args.controller))
+        if args.profile is None:
+            asyncio.run(controller_main(args.controller))
+            return 0
+        import cProfile
+
+        with cProfile.Profile() as prof:
+            asyncio.run(controller_main(args.controller))
+        prof.dump_stats(args.profile)
         return 0
     out = run(args)
     if args.json:
-        print_table_to = sys.stderr
-        with contextlib.redirect_stdout(print_table_to):
+        with contextlib.redirect_stdout(sys.stderr):
             print_table(out)
         print(json.dumps(out))
     else:
         print_table(out)
+    if args.profile is not None and args.profile.exists():
+        import pstats
+
+        with contextlib.redirect_stdout(sys.stderr if args.json else sys.stdout):
+            print(f"\ncontroller event loop profile ({args.profile}), by cumulative time:")
+            pstats.Stats(str(args.profile), stream=sys.stdout).sort_stats("tottime").print_stats(25)
     return 0
 
 
