@@ -8,10 +8,13 @@ the small methods below; ``/metrics`` serves ``render()``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST as _CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 #: The Content-Type of ``render()``'s output.
 CONTENT_TYPE = _CONTENT_TYPE
@@ -28,6 +31,61 @@ WAIT_BUCKETS = (1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600)
 
 #: Event-loop lag: under a millisecond is healthy, a second is an outage.
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class WriterFigures(Protocol):
+    """What the metrics read of the SQL writer (``callcenter.storage.WriterHealth``)."""
+
+    db_up: bool
+    pending: int
+    oldest_pending_s: float
+    applied: int
+    replayed: int
+    set_aside: dict[str, int]
+    last_error: str | None
+    journal: str | None
+
+
+class _WriterCollector(Collector):
+    """The writer's figures, read when ``/metrics`` is scraped."""
+
+    def __init__(self, figures: Callable[[], WriterFigures]) -> None:
+        self.figures = figures
+
+    def collect(self) -> Iterator[Metric]:
+        f = self.figures()
+        yield GaugeMetricFamily(
+            "hotline_writer_database_up",
+            "1 when the SQL writer's last attempt reached the database.",
+            value=1 if f.db_up else 0,
+        )
+        yield GaugeMetricFamily(
+            "hotline_writer_pending",
+            "Writes submitted and not yet in the database (waiting in the local journal).",
+            value=f.pending,
+        )
+        yield GaugeMetricFamily(
+            "hotline_writer_oldest_pending_seconds",
+            "Age of the oldest write not yet in the database (0 when none).",
+            value=f.oldest_pending_s,
+        )
+        yield CounterMetricFamily(
+            "hotline_writer_applied", "Writes applied to the database.", value=f.applied
+        )
+        yield CounterMetricFamily(
+            "hotline_writer_replayed",
+            "Writes applied from the journal after a database outage or a restart.",
+            value=f.replayed,
+        )
+        failed = CounterMetricFamily(
+            "hotline_writer_failed",
+            "Writes the database refused for good, kept aside in the journal with their "
+            "error, by error code.",
+            labels=["code"],
+        )
+        for code, count in sorted(f.set_aside.items()):
+            failed.add_metric([code], count)
+        yield failed
 
 
 class Metrics:
@@ -67,6 +125,32 @@ class Metrics:
         )
         for state in AGENT_STATES:
             self.agents.labels(state=state).set(0)
+        self._writer: Callable[[], WriterFigures] | None = None
+
+    def watch_writer(self, figures: Callable[[], WriterFigures]) -> None:
+        """Export the SQL writer's figures (``StoreWriter.health``) at each scrape."""
+        if self._writer is None:
+            self.registry.register(_WriterCollector(lambda: self._current_writer()))
+        self._writer = figures
+
+    def _current_writer(self) -> WriterFigures:
+        assert self._writer is not None
+        return self._writer()
+
+    def writer_health(self) -> dict[str, Any] | None:
+        """The writer's figures for ``/healthz``; None when no writer is watched."""
+        if self._writer is None:
+            return None
+        f = self._writer()
+        return {
+            "database_up": f.db_up,
+            "pending_writes": f.pending,
+            "oldest_pending_s": round(f.oldest_pending_s, 3),
+            "replayed": f.replayed,
+            "failed": sum(f.set_aside.values()),
+            "last_error": None if f.db_up else f.last_error,
+            "journal": f.journal,
+        }
 
     # -- what the controller calls
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from callcenter.storage.engine import make_engine, make_session_factory
 from callcenter.storage.models import Customer, CustomerPhone, Interaction
 from crm_bridge.card import CustomerCard, InteractionSummary
 from crm_bridge.numbers import normalize_number
@@ -25,6 +26,21 @@ class SqlCrm:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *, region: str = "VN") -> None:
         self.sessions = sessions
         self.region = region
+        self._engine: AsyncEngine | None = None
+
+    @classmethod
+    def own_connection(cls, url: str, *, region: str = "VN") -> SqlCrm:
+        """A CRM on an engine of its own (one connection, a second under a burst), so
+        a card lookup never waits behind the controller's other SQL. :meth:`close` it."""
+        engine = make_engine(url, pool_size=1, max_overflow=1)
+        crm = cls(make_session_factory(engine), region=region)
+        crm._engine = engine
+        return crm
+
+    async def close(self) -> None:
+        """Close the engine :meth:`own_connection` made (nothing otherwise)."""
+        if self._engine is not None:
+            await self._engine.dispose()
 
     async def lookup_by_number(self, raw: str) -> CustomerCard | None:
         """The customer owning ``raw`` in any spelling, or None (also for garbage)."""

@@ -11,8 +11,10 @@ import pytest
 from argon2 import PasswordHasher
 
 from callcenter.storage import Store, make_engine, make_session_factory, migrate
+from callcenter.storage.models import Customer
 from crm_bridge.card import CustomerCard
 from crm_bridge.demo_data import MOBILE_PREFIXES, demo_agents, demo_customers, seed_demo
+from crm_bridge.dispositions import DispositionWriteBack
 from crm_bridge.lookup import CrmLookup
 from crm_bridge.numbers import normalize_number
 from crm_bridge.sql_crm import SqlCrm
@@ -191,9 +193,102 @@ async def test_lookup_times_out_to_none_and_logs(caplog: pytest.LogCaptureFixtur
         assert await slow.lookup("+84901234567", timeout_s=0.01) is None
     assert slow.timeouts == 1
     assert "timed out" in caplog.text
+    await slow.close()
 
     broken = CrmLookup(BrokenCrm())
     with caplog.at_level(logging.WARNING, logger="crm_bridge.lookup"):
         assert await broken.lookup("+84901234567", timeout_s=1) is None
     assert broken.errors == 1
     assert "CRM down" in caplog.text
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def rename(store: Store, customer_id: int, name: str) -> None:
+    async with store.write_session() as session:
+        customer = await session.get(Customer, customer_id)
+        assert customer is not None
+        customer.full_name = name
+
+
+async def test_cards_are_cached_by_number_until_their_ttl(store: Store) -> None:
+    customer = await store.add_customer("Nguyễn Văn An", ["0901234567"])
+    clock = Clock()
+    crm = SqlCrm.own_connection(store.sessions.kw["bind"].url.render_as_string(False))
+    lookup = CrmLookup(crm, ttl_s=60, negative_ttl_s=5, clock=clock)
+    try:
+        card = await lookup.lookup("0901234567", timeout_s=5)
+        assert card is not None and card.full_name == "Nguyễn Văn An"
+        await rename(store, customer.id, "Nguyễn Văn Bình")
+        # every spelling is one key: served from the cache, the rename not seen yet
+        again = await lookup.lookup("+84 90 123 4567", timeout_s=5)
+        assert again == card
+        assert (lookup.hits, lookup.misses) == (1, 1)
+        clock.now += 61
+        fresh = await lookup.lookup("0901234567", timeout_s=5)
+        assert fresh is not None and fresh.full_name == "Nguyễn Văn Bình"
+
+        # no customer is cached for the shorter negative TTL
+        assert await lookup.lookup("0987654321", timeout_s=5) is None
+        await store.add_customer("Trần Thị Bích", ["0987654321"])
+        assert await lookup.lookup("0987654321", timeout_s=5) is None
+        clock.now += 6
+        found = await lookup.lookup("0987654321", timeout_s=5)
+        assert found is not None and found.full_name == "Trần Thị Bích"
+
+        # garbage never reaches the CRM
+        misses = lookup.misses
+        assert await lookup.lookup("anonymous", timeout_s=5) is None
+        assert lookup.misses == misses
+    finally:
+        await lookup.close()
+        await crm.close()
+
+
+async def test_a_disposition_written_back_refreshes_the_card(store: Store) -> None:
+    customer = await store.add_customer("Nguyễn Văn An", ["0901234567"])
+    agent = await store.create_agent("agent1", "agent1-pass")
+    await store.record_call_started("pbx1:1.1", "1.1", "pbx1", T0, customer_id=customer.id)
+    lookup = CrmLookup(SqlCrm(store.sessions), ttl_s=3600)
+    card = await lookup.lookup("0901234567", timeout_s=5)
+    assert card is not None and card.last_interactions == ()
+    flushed: list[bool] = []
+
+    async def flush() -> None:
+        flushed.append(True)
+
+    back = DispositionWriteBack(store, lookup, before=flush)
+    await back.save_disposition("pbx1:1.1", str(agent.id), "resolved", "đã xử lý")
+    assert flushed == [True]
+    card = await lookup.lookup("0901234567", timeout_s=5)
+    assert card is not None
+    assert [(i.disposition, i.notes) for i in card.last_interactions] == [("resolved", "đã xử lý")]
+
+
+class CountingCrm:
+    """A backend (the protocol's, not ours) that counts the requests reaching the real CRM."""
+
+    def __init__(self, crm: SqlCrm) -> None:
+        self.crm = crm
+        self.requests = 0
+
+    async def lookup_by_number(self, raw: str) -> CustomerCard | None:
+        self.requests += 1
+        return await self.crm.lookup_by_number(raw)
+
+
+async def test_concurrent_lookups_of_one_number_share_one_request(store: Store) -> None:
+    await store.add_customer("Nguyễn Văn An", ["0901234567"])
+    backend = CountingCrm(SqlCrm(store.sessions))
+    lookup = CrmLookup(backend)
+    spellings = ["0901234567", "+84901234567", "84901234567", "090 123 4567"] * 5
+    cards = await asyncio.gather(*(lookup.lookup(raw, 5) for raw in spellings))
+    assert all(c is not None and c == cards[0] for c in cards)
+    assert backend.requests == 1
+    assert (await lookup.lookup("0901234567", 5)) == cards[0] and backend.requests == 1

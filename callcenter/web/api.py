@@ -143,7 +143,8 @@ async def metrics(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
-    """``ok`` when every AMI node is connected; 503 otherwise, with each down node's error."""
+    """``ok`` when every AMI node is connected and the database takes writes; 503
+    otherwise, with each down node's error and the writer's journal figures."""
     try:
         snapshot = request.app[DESK].wallboard()
     except Exception as exc:  # the probe reports, it does not crash
@@ -153,5 +154,9 @@ async def healthz(request: web.Request) -> web.StreamResponse:
     nodes = {str(n.get("node")): bool(n.get("connected")) for n in listed}
     errors = {str(n.get("node")): n.get("error") for n in listed if n.get("error")}
     ok = bool(nodes) and all(nodes.values())
-    body = {"ok": ok, "ami": nodes, "errors": errors}
+    body: dict[str, Any] = {"ok": ok, "ami": nodes, "errors": errors}
+    storage = request.app[METRICS].writer_health()
+    if storage is not None:  # writes wait in the journal while the database is away
+        body["storage"] = storage
+        body["ok"] = ok = ok and bool(storage["database_up"])
     return web.json_response(body, status=200 if ok else 503)
