@@ -129,9 +129,10 @@ class Metrics:
 
     def watch_writer(self, figures: Callable[[], WriterFigures]) -> None:
         """Export the SQL writer's figures (``StoreWriter.health``) at each scrape."""
-        if self._writer is None:
-            self.registry.register(_WriterCollector(lambda: self._current_writer()))
+        first = self._writer is None
         self._writer = figures
+        if first:  # the registry reads the collector once now, to learn its names
+            self.registry.register(_WriterCollector(lambda: self._current_writer()))
 
     def _current_writer(self) -> WriterFigures:
         assert self._writer is not None

@@ -25,6 +25,7 @@ from callcenter.storage import (
     StoreWriter,
     WriterClosed,
     call_key,
+    default_journal_path,
     make_engine,
     make_session_factory,
     migrate,
@@ -83,7 +84,7 @@ async def test_a_batch_gives_the_same_rows_as_one_write_at_a_time(store: Store) 
     call_id = started(1).call_id
     agent = await store.create_agent("agent1", "agent1-pass")
     path = "/var/spool/asterisk/monitor/a.wav"
-    async with StoreWriter(store) as writer:
+    async with StoreWriter(store, journal=None) as writer:
         for request in (
             started(1),
             started(1),  # a replayed start merges
@@ -187,6 +188,30 @@ async def test_data_json_cannot_carry_is_kept_aside_not_lost(store: Store, tmp_p
     assert "cannot be journaled" in aside.error and "odd" in aside.payload
 
 
+def test_each_database_has_its_own_journal_next_to_it() -> None:
+    sqlite = default_journal_path("sqlite+aiosqlite:////srv/hotline/var/hotline.db")
+    assert sqlite.parent == Path("/srv/hotline/var") and sqlite.name.startswith(
+        "write-journal-hotline-"
+    )
+    one = default_journal_path("postgresql+asyncpg://h:secret@db1:5432/hotline")
+    two = default_journal_path("postgresql+asyncpg://h:other@db2:5432/hotline")
+    assert one.parent == Path("var") and one != two
+    assert one == default_journal_path("postgresql+asyncpg://h:changed@db1:5432/hotline")
+    assert "secret" not in str(one)
+
+
+async def test_the_default_journal_survives_the_writer(store: Store) -> None:
+    writer = StoreWriter(store)
+    assert writer.journal_path == default_journal_path(writer.url)
+    async with writer:
+        writer.submit(started(1))
+    path = writer.journal_path
+    assert path is not None and path.exists()
+    assert await count(store, Call) == 1
+    for leftover in path.parent.glob(path.name + "*"):  # PostgreSQL's is in ./var
+        leftover.unlink()
+
+
 def put_back(journal: Path, rows: list[tuple[int, float, str]], last_seq: int) -> None:
     """Leave the journal file as a crash right after the database commit leaves it:
     the rows the database already has are still pending."""
@@ -232,7 +257,7 @@ async def test_outcomes_and_recordings_replayed_stay_single(store: Store, tmp_pa
         RecordRecording(call_id, "/m/a.wav", T0, size_bytes=10),
     ]
     for _ in range(2):  # two journals: the marks cannot help, ON CONFLICT does
-        async with StoreWriter(store) as writer:
+        async with StoreWriter(store, journal=None) as writer:
             for request in writes:
                 writer.submit(request)
     assert (await count(store, Call), await count(store, QueueOutcome)) == (1, 1)
@@ -241,7 +266,7 @@ async def test_outcomes_and_recordings_replayed_stay_single(store: Store, tmp_pa
 
 
 async def test_close_writes_everything_then_refuses(store: Store) -> None:
-    writer = StoreWriter(store)
+    writer = StoreWriter(store, journal=None)
     writer.start()
     writer.submit(started(1))
     writer.submit(RecordCallEvent(started(1).call_id, T0, "queued"))
@@ -253,7 +278,7 @@ async def test_close_writes_everything_then_refuses(store: Store) -> None:
 
 
 async def test_writes_submitted_before_start_are_written_by_close(store: Store) -> None:
-    writer = StoreWriter(store)
+    writer = StoreWriter(store, journal=None)
     writer.submit(started(1))
     await writer.close()
     assert await count(store, Call) == 1
@@ -271,7 +296,7 @@ async def test_direct_writes_alongside_the_writer(store: Store) -> None:
     call_id = started(1).call_id
     await store.apply(started(1))
     agent = await store.create_agent("agent1", "agent1-pass")
-    async with StoreWriter(store, max_batch=50) as writer:
+    async with StoreWriter(store, journal=None, max_batch=50) as writer:
         for i in range(1500):
             writer.submit(RecordCallEvent(call_id, T0 + dt.timedelta(milliseconds=i), "tick"))
 

@@ -5,7 +5,7 @@ Typical wiring in the composition root::
     await migrate(url)
     engine = make_engine(url)
     store = Store(make_session_factory(engine))
-    async with StoreWriter(store, journal="var/hotline-journal.db") as writer:
+    async with StoreWriter(store, journal=default_journal_path(url)) as writer:
         writer.submit(RecordCallEvent(call_id, now, "ivr_digit", {"digit": "1"}))
     await engine.dispose()
 """
@@ -27,7 +27,7 @@ from callcenter.storage.errors import (
     UnknownCall,
     WriterClosed,
 )
-from callcenter.storage.journal import AsideEntry, Journal, JournalBusy
+from callcenter.storage.journal import AsideEntry, Journal, JournalBusy, default_journal_path
 from callcenter.storage.models import AgentRole, CallOutcome, call_key
 from callcenter.storage.store import DEFAULT_DISPOSITION_CODES, MAX_NOTES_LENGTH, Store
 from callcenter.storage.writer import StoreWriter, WriterHealth
@@ -70,6 +70,7 @@ __all__ = [
     "WriterHealth",
     "alembic_config",
     "call_key",
+    "default_journal_path",
     "make_engine",
     "make_session_factory",
     "migrate",

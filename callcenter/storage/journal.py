@@ -21,6 +21,8 @@ Rules of the journal:
 
 from __future__ import annotations
 
+import hashlib
+import re
 import sqlite3
 import time
 import uuid
@@ -28,9 +30,27 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from callcenter.storage.errors import StorageError
 
-__all__ = ["AsideEntry", "Journal", "JournalBusy", "PendingEntry"]
+__all__ = ["AsideEntry", "Journal", "JournalBusy", "PendingEntry", "default_journal_path"]
+
+
+def default_journal_path(database_url: str, folder: Path | None = None) -> Path:
+    """Where the journal of ``database_url`` lives: next to a SQLite file, else in
+    ``folder`` (``var/`` by default). One journal per database: the name carries the
+    database's name and a hash of its URL (without the password)."""
+    url = make_url(database_url)
+    name = url.database or "database"
+    if url.get_backend_name() == "sqlite" and name != ":memory:" and not name.startswith("file:"):
+        base = Path(name).parent
+    else:
+        base = folder if folder is not None else Path("var")
+    digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:10]
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).stem)[:40]
+    return base / f"write-journal-{slug}-{digest}.db"
+
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",

@@ -46,7 +46,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -56,7 +56,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from callcenter.storage.engine import WRITE_TRANSACTION, make_engine
 from callcenter.storage.errors import DuplicateOutcome, StorageError, WriterClosed
-from callcenter.storage.journal import Journal, PendingEntry
+from callcenter.storage.journal import Journal, PendingEntry, default_journal_path
 from callcenter.storage.models import JournalMark
 from callcenter.storage.store import Store
 from callcenter.storage.writes import (
@@ -67,9 +67,17 @@ from callcenter.storage.writes import (
     encode_request,
 )
 
-__all__ = ["StoreWriter", "WriterHealth"]
+__all__ = ["DEFAULT_JOURNAL", "StoreWriter", "WriterHealth"]
 
 log = logging.getLogger(__name__)
+
+
+class _Default:
+    """The type of :data:`DEFAULT_JOURNAL`."""
+
+
+#: ``StoreWriter(journal=...)`` left out: the database's own journal file.
+DEFAULT_JOURNAL: Final = _Default()
 
 
 def _is_refusal(exc: BaseException) -> bool:
@@ -124,15 +132,16 @@ class StoreWriter:
     """Journals write requests and applies them in batches on a thread of its own.
 
     ``target`` is the :class:`Store` (its engine's URL is used for the writer's own
-    engine) or a database URL. ``journal`` is the journal file; ``None`` keeps it
-    in memory (an outage is survived, a crash is not).
+    engine) or a database URL. ``journal`` is the journal file, by default
+    :func:`default_journal_path` of the database (next to a SQLite file, else in
+    ``var/``); ``None`` keeps it in memory (an outage is survived, a crash is not).
     """
 
     def __init__(
         self,
         target: Store | str,
         *,
-        journal: str | Path | None = None,
+        journal: str | Path | None | _Default = DEFAULT_JOURNAL,
         max_batch: int = 500,
         retry_delay_s: float = 0.2,
         max_retry_delay_s: float = 2.0,
@@ -146,6 +155,8 @@ class StoreWriter:
             self.url = engine.url.render_as_string(hide_password=False)
         else:
             self.url = target
+        if isinstance(journal, _Default):
+            journal = default_journal_path(self.url)
         self.journal_path = None if journal is None else Path(journal)
         self.max_batch = max_batch
         self.retry_delay_s = retry_delay_s
