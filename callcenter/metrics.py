@@ -36,14 +36,22 @@ LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5
 class WriterFigures(Protocol):
     """What the metrics read of the SQL writer (``callcenter.storage.WriterHealth``)."""
 
-    db_up: bool
-    pending: int
-    oldest_pending_s: float
-    applied: int
-    replayed: int
-    set_aside: dict[str, int]
-    last_error: str | None
-    journal: str | None
+    @property
+    def db_up(self) -> bool: ...
+    @property
+    def pending(self) -> int: ...
+    @property
+    def oldest_pending_s(self) -> float: ...
+    @property
+    def applied(self) -> int: ...
+    @property
+    def replayed(self) -> int: ...
+    @property
+    def set_aside(self) -> dict[str, int]: ...
+    @property
+    def last_error(self) -> str | None: ...
+    @property
+    def journal(self) -> str | None: ...
 
 
 class _WriterCollector(Collector):
