@@ -20,7 +20,9 @@ Rules:
    seconds and reports HoldSliceDone -> the next HoldCaller, while the call
    is unanswered. Slices stop at ``max_wait_s``, so a timeout lands between
    two slices.
-7. Every figure the wallboard reads is kept up to date at each change
+7. A skill relax step takes effect when ``on_timer`` fires it; all those due
+   are applied before any other deadline due in the same call.
+8. Every figure the wallboard reads is kept up to date at each change
    (``acd.stats.QueueBoard``), so ``snapshot`` costs what it shows.
 """
 
@@ -102,6 +104,8 @@ class Acd:
         self._new_calls: list[Call] = []
         self._new_agents: list[Agent] = []
         self._timers = Deadlines()
+        # relax steps apart: all those due are applied before any other deadline
+        self._relax_at = Deadlines()
         self._seq = itertools.count()
         self._logins = itertools.count(1)
         self._now: float | None = None
@@ -151,13 +155,22 @@ class Acd:
 
     def next_timer(self) -> float | None:
         """The earliest deadline (shell's clock) at which ``on_timer`` must run, or None."""
-        return self._timers.next()
+        deadlines = [d for d in (self._timers.next(), self._relax_at.next()) if d is not None]
+        return min(deadlines) if deadlines else None
 
     def on_timer(self, now: float) -> list[Command]:
-        """Fire every deadline due at ``now`` (deadline <= now), in deadline order."""
+        """Fire every deadline due at ``now`` (deadline <= now), in deadline order.
+
+        Skill relax steps due are applied first, whatever their deadline: every
+        decision this call makes is made at ``now``, with what callers require
+        at ``now``.
+        """
         self._advance(now)
         self._settle()
         out: list[Command] = []
+        while (key := self._relax_at.pop_due(now)) is not None:
+            self._relax(self._calls[key[1]], now)
+        out += self._dispatch(now)
         while (key := self._timers.pop_due(now)) is not None:
             kind, ident = key
             if kind is TimerKind.OFFER_TIMEOUT:
@@ -169,9 +182,6 @@ class Acd:
             elif kind is TimerKind.WRAP_UP:
                 agent = self._agents[ident]
                 out += self._step_agent(agent, AgentInput.WRAP_UP_ELAPSED, now, "wrap-up-elapsed")
-                out += self._dispatch(now)
-            elif kind is TimerKind.RELAX:
-                self._relax(self._calls[ident], now)
                 out += self._dispatch(now)
             else:
                 call = self._calls[ident]
@@ -364,8 +374,9 @@ class Acd:
         self._step_call(call, input)
         del self._calls[call.call_id]
         del self._calls_in[call.queue][call.call_id]
-        for kind in (TimerKind.OFFER_TIMEOUT, TimerKind.MAX_WAIT, TimerKind.RELAX):
-            self._timers.cancel((kind, call.call_id))
+        self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
+        self._timers.cancel((TimerKind.MAX_WAIT, call.call_id))
+        self._relax_at.cancel((TimerKind.RELAX, call.call_id))
         queue = self._queues[call.queue]
         tally = self._boards[call.queue].tally
         answered = outcome is Outcome.ANSWERED
@@ -501,8 +512,9 @@ class Acd:
         _reset_failures(agent)
         agent.answered[call.queue] = agent.answered.get(call.queue, 0) + 1
         call.connected_at = now
-        for kind in (TimerKind.OFFER_TIMEOUT, TimerKind.MAX_WAIT, TimerKind.RELAX):
-            self._timers.cancel((kind, call.call_id))
+        self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
+        self._timers.cancel((TimerKind.MAX_WAIT, call.call_id))
+        self._relax_at.cancel((TimerKind.RELAX, call.call_id))
         wait_s = now - call.entered_at
         tally = self._boards[call.queue].tally
         tally.answered += 1
@@ -642,7 +654,7 @@ class Acd:
         call.relax_level = level
         if level < len(steps):
             at = call.entered_at + steps[level].after_s
-            self._timers.set((TimerKind.RELAX, call.call_id), max(at, now))
+            self._relax_at.set((TimerKind.RELAX, call.call_id), max(at, now))
         if needs != call.needs:
             lined = call.lined
             self._router.call_out(call)
