@@ -60,6 +60,7 @@ from callcenter.flow.inputs import (
     RecordingStarted,
     Timer,
 )
+from callcenter.ports import CallFacts, CardLookup, Pushes, ShellMetrics, Writes
 from callcenter.storage.models import call_key
 from ivr import IvrDefinition
 from recordings import Recorder
@@ -103,11 +104,11 @@ class Controller:
         nodes: Iterable[Node],
         ivr: IvrDefinition,
         acd_core: acd.Acd,
-        writer: Any,
-        store: Any,
-        crm: Any,
-        hub: Any,
-        metrics: Any,
+        writer: Writes,
+        store: CallFacts,
+        crm: CardLookup,
+        hub: Pushes,
+        metrics: ShellMetrics,
         recorder: Recorder,
         entry_contexts: Iterable[str],
         after_call_context: str,
@@ -180,6 +181,10 @@ class Controller:
         client.on_event("*", on_event)
         client.on_reconnect(on_reconnect)
         client.on_state(on_state)
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever calls, agents or links changed (the desk publishes)."""
+        self._on_change = callback
 
     async def wait_synced(self, timeout: float) -> None:
         """Wait until every node is connected and resynced (tests, the demo)."""

@@ -19,12 +19,24 @@ import hashlib
 import logging
 import wave
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from callcenter.ami import ActionError
 from callcenter.storage.writes import RecordRecording
 
 from .policy import OPTIONS, file_name
+
+
+class Writes(Protocol):
+    """Where the recording row goes (the storage ``StoreWriter`` fits)."""
+
+    def submit(self, request: RecordRecording) -> bool: ...
+
+
+class Counts(Protocol):
+    """The recording figures (``callcenter.metrics.Metrics`` fits)."""
+
+    def recording_started(self) -> None: ...
 
 log = logging.getLogger(__name__)
 #: MixMonitor tries when refused for a missing channel, ``RETRY_S`` × n apart
@@ -51,7 +63,7 @@ def file_facts(path: Path) -> tuple[int, str, float | None]:
 
 class Recorder:
     def __init__(
-        self, *, recordings_dir: str, local_dir: str | None, writer: Any, metrics: Any
+        self, *, recordings_dir: str, local_dir: str | None, writer: Writes, metrics: Counts
     ) -> None:
         self.recordings_dir = recordings_dir.rstrip("/")
         self.local_dir = (local_dir or recordings_dir).rstrip("/")

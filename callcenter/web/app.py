@@ -82,9 +82,9 @@ async def _event_loop_lag(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(
     *,
-    desk: Desk,
-    accounts: Accounts,
-    dispositions: Dispositions,
+    desk: Desk | None = None,
+    accounts: Accounts | None = None,
+    dispositions: Dispositions | None = None,
     hub: LiveHub,
     metrics: Metrics,
     secret_key: bytes,
@@ -99,12 +99,17 @@ def create_app(
     ``allowed_origins``: origins besides the request's own (``scheme://host``)
     that may open WebSockets and POST, e.g. the public ``https://`` origin when
     a TLS proxy sits in front. ``lag_interval_s`` > 0 samples event-loop lag
-    into ``metrics`` while the app runs.
+    into ``metrics`` while the app runs. ``desk``, ``accounts`` and
+    ``dispositions`` left out are set (``app[DESK]`` ...) by a ``cleanup_ctx`` of
+    the composition root before the app serves (:func:`callcenter.app.create_app`).
     """
     app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
-    app[DESK] = desk
-    app[ACCOUNTS] = accounts
-    app[DISPOSITIONS] = dispositions
+    if desk is not None:
+        app[DESK] = desk
+    if accounts is not None:
+        app[ACCOUNTS] = accounts
+    if dispositions is not None:
+        app[DISPOSITIONS] = dispositions
     app[HUB] = hub
     app[METRICS] = metrics
     app[SESSIONS] = SessionSigner(secret_key, ttl_s=session_ttl_s)

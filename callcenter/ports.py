@@ -1,0 +1,73 @@
+"""What the controller needs from its collaborators, as small Protocols.
+
+The composition root (:mod:`callcenter.app`) hands the controller and the
+recorder objects that fit these shapes: the storage ``StoreWriter`` is a
+``Writes``, the ``Store`` a ``CallFacts``, the CRM bridge's ``CrmLookup`` a
+``CardLookup``, the ``LiveHub`` a ``Pushes``, ``Metrics`` a ``ShellMetrics``.
+Tests may hand anything of the same shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from callcenter.storage.models import Call, CallEvent, Recording
+from callcenter.storage.writes import WriteRequest
+from crm_bridge.card import CustomerCard
+
+
+class Writes(Protocol):
+    """Writes behind: queued at once, in SQL soon."""
+
+    def submit(self, request: WriteRequest) -> bool: ...
+
+    async def flush(self, timeout: float | None = None) -> None: ...
+
+
+class CallFacts(Protocol):
+    """What SQL knows of calls and agents, read at a (re)connect."""
+
+    async def get_call(self, call_id: str) -> Call | None: ...
+
+    async def open_calls(self, node: str) -> list[Call]: ...
+
+    async def unfinished_recordings(self, node: str) -> list[Recording]: ...
+
+    async def latest_agent_states(self) -> dict[int, tuple[str, str | None]]: ...
+
+    async def list_call_events(self, call_id: str) -> list[CallEvent]: ...
+
+    async def list_recordings(
+        self, call_id: str | None = None, limit: int = 100
+    ) -> list[Recording]: ...
+
+
+class CardLookup(Protocol):
+    """The customer card of a caller's number, or None (unknown, too slow, failed)."""
+
+    async def lookup(self, number: str, timeout_s: float) -> CustomerCard | None: ...
+
+
+class Pushes(Protocol):
+    """Messages to the agents' pages and the wallboards."""
+
+    def push_to_agent(self, agent_id: str, message: Mapping[str, Any]) -> int: ...
+
+    def publish_wallboard(self, snapshot: Mapping[str, Any]) -> int: ...
+
+
+class ShellMetrics(Protocol):
+    """The figures the controller, the desk and the recorder count."""
+
+    def ami_state(self, node: str, up: bool) -> None: ...
+
+    def call_outcome(self, outcome: str, wait_s: float | None = None) -> None: ...
+
+    def recording_started(self) -> None: ...
+
+    def recording_missing(self) -> None: ...
+
+    def set_agents(self, counts: Mapping[str, int]) -> None: ...
+
+    def set_waiting(self, n: int) -> None: ...
