@@ -88,10 +88,14 @@ class CrmLookup:
         return None
 
     async def close(self) -> None:
-        """Cancel the backend requests still in flight (the controller is stopping)."""
+        """Cancel the backend requests still in flight, then close the backend if it
+        can be closed (:meth:`SqlCrm.close`): the controller is stopping."""
         for future in list(self._inflight.values()):
             future.cancel()
         self._inflight.clear()
+        close = getattr(self.backend, "close", None)
+        if close is not None:
+            await close()
 
     def forget_customer(self, customer_id: int) -> None:
         """Drop the cached card of ``customer_id`` (its history changed)."""

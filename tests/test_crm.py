@@ -247,8 +247,7 @@ async def test_cards_are_cached_by_number_until_their_ttl(store: Store) -> None:
         assert await lookup.lookup("anonymous", timeout_s=5) is None
         assert lookup.misses == misses
     finally:
-        await lookup.close()
-        await crm.close()
+        await lookup.close()  # closes the CRM's own engine too
 
 
 async def test_a_disposition_written_back_refreshes_the_card(store: Store) -> None:

@@ -9,6 +9,7 @@ the binaries are missing the tests skip and say where they looked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import glob
 import os
@@ -118,8 +119,9 @@ class PrivatePostgres:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-@pytest.fixture
-async def private_pg() -> AsyncIterator[PrivatePostgres]:
+@contextlib.asynccontextmanager
+async def running_private_pg() -> AsyncIterator[PrivatePostgres]:
+    """A private PostgreSQL for one test (skips when the binaries are missing)."""
     bin_dir = pg_bin()
     if bin_dir is None or (os.geteuid() == 0 and shutil.which("runuser") is None):
         pytest.skip(f"PostgreSQL server binaries (initdb, pg_ctl, postgres) not found in {PG_GLOB}")
@@ -129,6 +131,12 @@ async def private_pg() -> AsyncIterator[PrivatePostgres]:
         yield pg
     finally:
         await pg.destroy()
+
+
+@pytest.fixture
+async def private_pg() -> AsyncIterator[PrivatePostgres]:
+    async with running_private_pg() as pg:
+        yield pg
 
 
 async def wait_for(cond: object, timeout: float, what: str) -> None:

@@ -340,7 +340,9 @@ class StoreWriter:
         self._ready.set()
         try:
             asyncio.run(self._serve(journal))
-        except BaseException:
+        except BaseException as exc:
+            self.db_up = False  # shown on /healthz: nothing is written any more
+            self.last_error = f"writer thread failed: {exc!r}"
             log.exception("store writer thread failed; writes wait in the journal")
         finally:
             journal.close()
