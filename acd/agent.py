@@ -150,6 +150,9 @@ class Agent:
     counts: list[dict[AgentState, int]] = field(default_factory=list)
     #: in the READY indexes of its queues (READY, and not just about to be offered)
     indexed: bool = False
+    #: the state its queues' agents-by-state counts hold for it (brought up to
+    #: date when they are read, so a burst of changes is counted once)
+    counted: AgentState = AgentState.LOGGED_OUT
 
     @property
     def agent_id(self) -> str:

@@ -100,6 +100,8 @@ class Acd:
         }
         self._calls: dict[str, Call] = {}
         self._calls_in: dict[str, dict[str, Call]] = {name: {} for name in self._queues}
+        # agents whose state changed since their queues' counts were last read
+        self._recount_due: dict[str, Agent] = {}
         # what the current input made WAITING or READY: routed by _dispatch
         self._new_calls: list[Call] = []
         self._new_agents: list[Agent] = []
@@ -196,7 +198,9 @@ class Acd:
     def queue_stats(self, queue: str, now: float) -> QueueStats:
         """Figures of ``queue`` at ``now``; see QueueStats for the formulas. O(1)."""
         check_time("now", now)
-        return self._boards[self._queue(queue).name].stats(now)
+        board = self._boards[self._queue(queue).name]
+        self._recount()
+        return board.stats(now)
 
     def snapshot(self, now: float, queues: Iterable[str] | None = None) -> AcdSnapshot:
         """Agents, calls and queue figures at ``now`` (for wallboards and resync).
@@ -216,6 +220,7 @@ class Acd:
             serving = {a.order: a for name in names for a in self._members[name]}
             agents = [serving[order] for order in sorted(serving)]
             calls = [c for name in names for c in self._calls_in[name].values()]
+        self._recount()
         positions: dict[str, int] = {}
         for name in names:
             board = self._boards[name]
@@ -253,6 +258,17 @@ class Acd:
         if agent.state is AgentState.PAUSED:
             totals[agent.reason] = totals.get(agent.reason, 0.0) + max(0.0, now - agent.since)
         return totals
+
+    def _recount(self) -> None:
+        """Bring the agents-by-state counts up to date: O(agents changed since)."""
+        for agent in self._recount_due.values():
+            if agent.counted is not agent.state:
+                old, new = agent.counted, agent.state
+                for counts in agent.counts:
+                    counts[old] -= 1
+                    counts[new] += 1
+                agent.counted = new
+        self._recount_due.clear()
 
     @staticmethod
     def _call_view(call: Call, now: float, positions: dict[str, int]) -> CallView:
@@ -608,9 +624,7 @@ class Acd:
         if new is not old:
             if old is AgentState.READY:
                 self._router.agent_out(agent)
-            for counts in agent.counts:
-                counts[old] -= 1
-                counts[new] += 1
+            self._recount_due[agent.agent_id] = agent
             agent.state = new
             if new is AgentState.READY:
                 if old is not AgentState.OFFERED:
