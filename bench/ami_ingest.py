@@ -6,7 +6,7 @@ client's Login with the client's ActionID, then sends the rest of the
 transcript and closes. Each client runs in its own subprocess.
 
 The work the controller does (the headline rows): every event the tracker
-reads (``callcenter.calls.TRACKED_EVENTS``) goes through
+reads (``callcenter.tracker.TRACKED_EVENTS``) goes through
 ``CallTracker.on_event``, which reads its headers (Uniqueid, Channel,
 Linkedid, CallerIDNum/Name, Context, Exten, ChannelStateDesc, Env, Cause...)
 and returns domain events:
@@ -83,7 +83,7 @@ DEFAULT_TRANSCRIPTS = [
     ROOT / "tests" / "ami-transcripts" / "09-load.ami",
     ROOT / "tests" / "ami-transcripts" / "10-burst.ami",
 ]
-from callcenter.calls import TRACKED_EVENTS  # noqa: E402
+from callcenter.tracker import TRACKED_EVENTS  # noqa: E402
 
 CLIENTS = [
     "raw",
@@ -212,7 +212,7 @@ class Sink:
     """
 
     def __init__(self, tracker: bool, collect: list[str] | None) -> None:
-        from callcenter.calls import CallTracker
+        from callcenter.tracker import CallTracker
 
         self.count = 0
         self.names = collect
@@ -540,7 +540,7 @@ def _runner(client: str, port: int) -> Callable[[list[str] | None], Run]:
 
 def _preload(client: str) -> None:
     """Import everything a client's run needs, so the memory baseline includes it."""
-    import callcenter.calls  # noqa: F401  (the tracker, for every client)
+    import callcenter.tracker  # noqa: F401  (the tracker, for every client)
 
     if client.startswith("ours"):
         import callcenter.ami  # noqa: F401
@@ -775,7 +775,7 @@ def summary(per: list[tuple[Reference, dict[str, ClientResult]]], repeat: int) -
                         out[f"{mine}_cpu_eps"] / out[f"{other}_cpu_eps"], 3
                     )
     out["work"] = {
-        "tracker": "tracked events (callcenter.calls.TRACKED_EVENTS) fed to CallTracker.on_event, "
+        "tracker": "tracked events (callcenter.tracker.TRACKED_EVENTS) fed to CallTracker.on_event, "
         "which reads their headers; ours is the shipped AMIClient",
         "names only": "every event's name read, nothing else; ours_names is the bare codec",
     }

@@ -3,7 +3,7 @@
 Rules of this module:
 
 1. It decides nothing about a call. Every AMI event (through the node's
-   :class:`~callcenter.calls.CallTracker`), every effect's result, every
+   :class:`~callcenter.tracker.CallTracker`), every effect's result, every
    agent action and every link change becomes one input of
    :class:`~callcenter.flow.CallFlow`; the effects it returns are carried out
    here (:meth:`Controller._carry_out`) and their results fed back as inputs.
@@ -38,7 +38,6 @@ from callcenter.ami import (
     AMIError,
     Response,
 )
-from callcenter.calls import TRACKED_EVENTS, CallTracker, corrected, needs_status
 from callcenter.flow import PAGE_STATE, Call, CallFlow
 from callcenter.flow import effects as fx
 from callcenter.flow.inputs import (
@@ -62,6 +61,7 @@ from callcenter.flow.inputs import (
 )
 from callcenter.ports import CallFacts, CardLookup, Pushes, ShellMetrics, Writes
 from callcenter.storage.models import call_key
+from callcenter.tracker import TRACKED_EVENTS, CallTracker, corrected, needs_status
 from ivr import IvrDefinition
 from recordings import Recorder
 

@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 import acd
 from callcenter.ami import CLOSED, AMICodec
-from callcenter.calls import CallTracker, corrected, needs_status
 from callcenter.flow import CallFlow
 from callcenter.flow import effects as fx
 from callcenter.flow.inputs import (
@@ -29,6 +28,7 @@ from callcenter.flow.inputs import (
     PbxEvent,
     Timer,
 )
+from callcenter.tracker import CallTracker, corrected, needs_status
 from ivr import load_ivr
 
 from .transcripts import TRANSCRIPTS

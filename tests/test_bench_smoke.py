@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from callcenter.calls import TRACKED_EVENTS
+from callcenter.tracker import TRACKED_EVENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench" / "ami_ingest.py"

@@ -8,18 +8,6 @@ import pytest
 
 import acd
 from callcenter.ami.agi import AgiEnv
-from callcenter.calls import (
-    GONE_AT_RESYNC,
-    AgiEnded,
-    AgiStarted,
-    Bridged,
-    CallEnded,
-    ChannelHungUp,
-    DigitPressed,
-    Listed,
-    ParkedInAgi,
-    Unbridged,
-)
 from callcenter.flow import TRANSITIONS, FlowError, Stage, Step
 from callcenter.flow import effects as fx
 from callcenter.flow.core import AGI_REENTRY_S, MAX_AGI_TRIES
@@ -41,6 +29,18 @@ from callcenter.flow.inputs import (
 )
 from callcenter.flow.state import next_stage
 from callcenter.storage.writes import RecordAgentState, RecordCallEvent, RecordRecording
+from callcenter.tracker import (
+    GONE_AT_RESYNC,
+    AgiEnded,
+    AgiStarted,
+    Bridged,
+    ChannelHungUp,
+    DigitPressed,
+    LinkedidGone,
+    Listed,
+    ParkedInAgi,
+    Unbridged,
+)
 from crm_bridge.card import CustomerCard
 
 from .flow_support import NODE, Flow
@@ -143,7 +143,7 @@ def test_a_caller_who_hangs_up_in_the_ivr_is_ivr_hangup_and_unrelated_events_do_
     f.feed(PbxEvent(NODE, AgiEnded(UID, CH, UID)))
     assert not f.core.calls[CALL].in_agi
     f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
-    f.feed(PbxEvent(NODE, CallEnded(UID)))
+    f.feed(PbxEvent(NODE, LinkedidGone(UID)))
     assert f.outcomes() == {CALL: "ivr_hangup"}
     # Events of channels the core does not hold are ignored.
     assert f.feed(PbxEvent(NODE, Unbridged("9", "X", "9", "b"))) == []

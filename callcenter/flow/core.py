@@ -44,19 +44,6 @@ from typing import Any
 
 import acd
 from callcenter.ami.agi import parse_agi_result
-from callcenter.calls import (
-    GONE_AT_RESYNC,
-    AgiEnded,
-    AgiStarted,
-    Bridged,
-    CallEnded,
-    ChannelHungUp,
-    DigitPressed,
-    DomainEvent,
-    Listed,
-    ParkedInAgi,
-    Unbridged,
-)
 from callcenter.storage.models import call_key
 from callcenter.storage.writes import (
     RecordAgentState,
@@ -65,6 +52,19 @@ from callcenter.storage.writes import (
     RecordCallUpdate,
     RecordOutcome,
     RecordRecording,
+)
+from callcenter.tracker import (
+    GONE_AT_RESYNC,
+    AgiEnded,
+    AgiStarted,
+    Bridged,
+    ChannelHungUp,
+    DigitPressed,
+    DomainEvent,
+    LinkedidGone,
+    Listed,
+    ParkedInAgi,
+    Unbridged,
 )
 from ivr import IvrDefinition, IvrSession, agi_command, prompt_result
 from ivr.events import (
@@ -257,7 +257,7 @@ class CallFlow:
                     call.in_agi = False
             case ChannelHungUp():
                 self._hung_up(node, de, call, restarted)
-            case DigitPressed() | CallEnded():
+            case DigitPressed() | LinkedidGone():
                 pass
 
     # -- arrivals and AsyncAGI ----------------------------------------------------------

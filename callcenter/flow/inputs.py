@@ -1,7 +1,7 @@
 """What can happen to a call: the inputs of :class:`~callcenter.flow.core.CallFlow`.
 
 One frozen, slotted dataclass per input. The shell builds them from AMI events
-(through the :class:`~callcenter.calls.CallTracker`), from the results of the
+(through the :class:`~callcenter.tracker.CallTracker`), from the results of the
 effects it ran (an AGI reply, an Originate's outcome, a CRM card, a SQL row),
 from the web desk (an agent's Ready or Pause) and from link changes.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from callcenter.calls import DomainEvent
+from callcenter.tracker import DomainEvent
 
 
 @dataclass(frozen=True, slots=True)

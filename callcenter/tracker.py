@@ -77,7 +77,9 @@ class Channel:
 
 
 @dataclass(slots=True)
-class Call:
+class LinkedChannels:
+    """The channels of one call (one Linkedid) the tracker knows."""
+
     call_id: str
     channels: dict[str, Channel] = field(default_factory=dict)  # by uniqueid
 
@@ -138,7 +140,7 @@ class ChannelHungUp:
 
 
 @dataclass(frozen=True, slots=True)
-class CallEnded:
+class LinkedidGone:
     """The last channel of the call is gone."""
 
     call_id: str
@@ -182,7 +184,7 @@ DomainEvent = (
     | Bridged
     | Unbridged
     | ChannelHungUp
-    | CallEnded
+    | LinkedidGone
     | ParkedInAgi
     | Listed
 )
@@ -236,7 +238,7 @@ class CallTracker:
     """Keeps the live channels and calls of one Asterisk node."""
 
     def __init__(self) -> None:
-        self.calls: dict[str, Call] = {}
+        self.calls: dict[str, LinkedChannels] = {}
         self.channels: dict[str, Channel] = {}  # by uniqueid
         self._agi_seen: set[str] = set()
         #: (Cause, TechCause) of recently hung-up channels, by Uniqueid, newest last:
@@ -275,7 +277,7 @@ class CallTracker:
 
     def _add(self, ch: Channel) -> Channel:
         self.channels[ch.uniqueid] = ch
-        self.calls.setdefault(ch.linkedid, Call(ch.linkedid)).channels[ch.uniqueid] = ch
+        self.calls.setdefault(ch.linkedid, LinkedChannels(ch.linkedid)).channels[ch.uniqueid] = ch
         return ch
 
     @staticmethod
@@ -294,7 +296,7 @@ class CallTracker:
         if old is not None:
             old.channels.pop(ch.uniqueid, None)
         ch.linkedid = linkedid
-        self.calls.setdefault(linkedid, Call(linkedid)).channels[ch.uniqueid] = ch
+        self.calls.setdefault(linkedid, LinkedChannels(linkedid)).channels[ch.uniqueid] = ch
 
     def _on_newchannel(self, ev: AmiEvent) -> list[DomainEvent]:
         self._channel(ev)
@@ -373,7 +375,7 @@ class CallTracker:
             call.channels.pop(ch.uniqueid, None)
             if not call.channels:
                 del self.calls[ch.linkedid]
-                out.append(CallEnded(ch.linkedid))
+                out.append(LinkedidGone(ch.linkedid))
         return out
 
     # -- resync ------------------------------------------------------------------

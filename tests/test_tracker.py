@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from callcenter.ami import CLOSED, AMICodec
-from callcenter.calls import (
+from callcenter.tracker import (
     AgiEnded,
     AgiStarted,
     Bridged,
-    CallEnded,
     CallTracker,
     ChannelHungUp,
     DigitPressed,
+    LinkedidGone,
     Listed,
     ParkedInAgi,
 )
@@ -49,7 +49,7 @@ def test_agent_leg_joins_the_callers_call_at_bridge_enter():
     # the caller of part B re-enters AsyncAGI in [after-call] with no AsyncAGIEnd before
     starts = [e for e in out if isinstance(e, AgiStarted) and e.call_id == "1795369493.8"]
     assert [(s.first, s.env.context) for s in starts] == [(True, "hotline"), (False, "after-call")]
-    ended = [e.call_id for e in out if isinstance(e, CallEnded)]
+    ended = [e.call_id for e in out if isinstance(e, LinkedidGone)]
     assert sorted(ended) == sorted(set(ended))  # each call ends once
     assert "1795369488.2" in ended and "1795369493.8" in ended
     assert tracker.calls == {} and tracker.channels == {}
@@ -60,7 +60,7 @@ def test_hangup_causes_and_digits():
     assert [e.digit for e in out if isinstance(e, DigitPressed)] == ["2", "1"]
     hung = [e for e in out if isinstance(e, ChannelHungUp)]
     assert {(e.cause, e.cause_txt) for e in hung} == {(0, "Unknown")}
-    assert [type(e).__name__ for e in out][-1] == "CallEnded"
+    assert [type(e).__name__ for e in out][-1] == "LinkedidGone"
 
 
 def test_missing_prompt_in_hotline_safe_restarts_agi():
@@ -99,7 +99,7 @@ def test_restarted_controller_finds_parked_callers_and_drops_gone_ones():
 def test_resync_ends_channels_that_vanished():
     tracker, _ = run("12-reconnect-resync.dead.ami")
     out = tracker.resync([])
-    assert sorted(e.call_id for e in out if isinstance(e, CallEnded)) == [
+    assert sorted(e.call_id for e in out if isinstance(e, LinkedidGone)) == [
         "1795401117.4",
         "1795401117.6",
     ]
