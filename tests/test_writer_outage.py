@@ -240,3 +240,34 @@ async def test_an_outage_during_a_replay_duplicates_nothing(
         await engine.dispose()
     assert (events, distinct, outcomes) == (1000, 1000, 1000)
     assert writer.set_aside == {} and writer.applied == 3000
+
+
+async def test_writes_left_at_close_wait_for_the_next_start(
+    private_pg: PrivatePostgres, tmp_path: Path
+) -> None:
+    await migrate(private_pg.url)
+    journal = tmp_path / "journal.db"
+    await private_pg.stop()
+    writer = StoreWriter(private_pg.url, journal=journal, close_timeout_s=1.0)
+    async with writer:
+        for n in range(10):
+            for w in call_writes(n):
+                writer.submit(w)  # type: ignore[arg-type]
+    assert (writer.applied, writer.lost) == (0, 0)
+    left = Journal(journal)
+    try:
+        assert left.pending_count() == 30
+    finally:
+        left.close()
+
+    await private_pg.start()
+    async with StoreWriter(private_pg.url, journal=journal) as again:
+        await again.flush(timeout=60)
+    assert (again.applied, again.replayed) == (30, 30)
+    engine = make_engine(private_pg.url)
+    try:
+        async with Store(make_session_factory(engine)).sessions() as s:
+            outcomes = await s.scalar(sa.select(sa.func.count()).select_from(QueueOutcome))
+    finally:
+        await engine.dispose()
+    assert outcomes == 10
