@@ -11,6 +11,7 @@ ticker during the run.
 
     .venv/bin/python bench/writer.py --calls 2000
     .venv/bin/python bench/writer.py --calls 2000 --database postgresql+asyncpg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/writer.py --calls 2000 --rate 200   # paced as 200 calls/s
     .venv/bin/python bench/writer.py --json
 
 On PostgreSQL the tables of the named database are used after a migration; the
@@ -85,7 +86,9 @@ def call_writes(n: int, agent_id: int) -> list[Any]:
     ]
 
 
-async def run(url: str, calls: int, workdir: Path, **writer_kw: Any) -> dict[str, Any]:
+async def run(
+    url: str, calls: int, workdir: Path, rate: float = 0.0, **writer_kw: Any
+) -> dict[str, Any]:
     await migrate(url)
     engine = make_engine(url)
     store = Store(make_session_factory(engine))
@@ -113,9 +116,21 @@ async def run(url: str, calls: int, workdir: Path, **writer_kw: Any) -> dict[str
     tick = asyncio.create_task(ticker())
     writer = StoreWriter(store, **writer_kw)
     writer.start()
+    lags: list[float] = []
     cpu0, wall0 = time.thread_time(), time.perf_counter()
-    for w in writes:
-        writer.submit(w)
+    if rate <= 0:
+        for w in writes:
+            writer.submit(w)
+    else:  # a call's writes every 1/rate s, as a controller at that rate submits them
+        per_call = len(writes) // calls
+        start = loop.time()
+        for n in range(calls):
+            due = start + n / rate
+            if due > loop.time():
+                await asyncio.sleep(due - loop.time())
+            lags.append(max(0.0, loop.time() - due))
+            for w in writes[n * per_call : (n + 1) * per_call]:
+                writer.submit(w)
     await writer.flush()
     wall, cpu = time.perf_counter() - wall0, time.thread_time() - cpu0
     running = False
@@ -133,6 +148,8 @@ async def run(url: str, calls: int, workdir: Path, **writer_kw: Any) -> dict[str
         "calls_per_s": round(calls / wall, 1),
         "loop_cpu_us_per_write": round(cpu / len(writes) * 1e6, 1),
         "loop_lag_max_ms": round(worst * 1000, 1),
+        "rate": rate or None,
+        "late_p99_ms": round(sorted(lags)[int(len(lags) * 0.99)] * 1000, 1) if lags else None,
     }
 
 
@@ -140,11 +157,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--calls", type=int, default=2000)
     p.add_argument("--database", action="append", help="async SQLAlchemy URL (repeatable)")
+    p.add_argument("--rate", type=float, default=0.0,
+                   help="calls/s to submit at (default: all at once)")  # fmt: skip
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         urls = args.database or [f"sqlite+aiosqlite:///{tmp}/bench.db"]
-        results = [asyncio.run(run(url, args.calls, Path(tmp))) for url in urls]
+        results = [asyncio.run(run(url, args.calls, Path(tmp), args.rate)) for url in urls]
     if args.json:
         print(json.dumps(results))
         return
@@ -153,7 +172,9 @@ def main() -> None:
             f"{r['database']:<12} {r['calls']} calls, {r['writes']} writes: "
             f"{r['writes_per_s']} writes/s ({r['calls_per_s']} calls/s), "
             f"loop CPU {r['loop_cpu_us_per_write']} us/write, loop lag max {r['loop_lag_max_ms']} ms"
-        )
+            + (f", at {r['rate']:g} calls/s: submits late by p99 {r['late_p99_ms']} ms"
+               if r["rate"] else "")
+        )  # fmt: skip
 
 
 if __name__ == "__main__":
