@@ -1,21 +1,28 @@
-"""The composition root: every part of the controller built and wired in one place.
+"""The composition root: the whole controller assembled as one aiohttp application.
 
-``Hotline(config)`` owns the database engine, the write-behind StoreWriter,
-the CRM lookup, the LiveHub, the metrics, one AMI client per node, the ACD
-and the controller, the desk publisher and the web server. ``start()`` brings
-them up in dependency order and ``stop()`` takes them down in reverse, so
-``callcenter run`` and ``callcenter demo`` share one wiring.
+:func:`create_app` returns the web app with every long-lived part of the
+controller as a ``cleanup_ctx`` generator, in dependency order: the database
+(migrations, engine, store), the write-behind writer, the controller (CRM
+lookup, ACD, AMI clients, recorder, desk publisher) and the event-loop lag
+monitor. aiohttp enters them when the app starts and leaves them in reverse
+order when it stops, and if one step fails at start, the steps already entered
+are left again: nothing stays half started (a test makes each step fail).
+
+:class:`Hotline` runs that app on a TCP site for ``callcenter run``,
+``callcenter demo``, the tests and the benches, and waits for the nodes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 import acd
 from callcenter.ami import AMIClient
@@ -26,7 +33,9 @@ from callcenter.live import LiveHub
 from callcenter.looplag import LoopLagMonitor
 from callcenter.metrics import Metrics
 from callcenter.storage import Store, StoreWriter, make_engine, make_session_factory, migrate
-from callcenter.web import create_app
+from callcenter.web import create_app as create_web_app
+from callcenter.web.keys import ACCOUNTS, DESK, DISPOSITIONS
+from crm_bridge.dispositions import DispositionWriteBack
 from crm_bridge.lookup import CrmLookup
 from crm_bridge.sql_crm import SqlCrm
 from recordings import Recorder
@@ -37,20 +46,167 @@ log = logging.getLogger(__name__)
 CONNECT_WAIT_S = 10.0
 
 
-class StoreDispositions:
-    """The web edge's ``Dispositions``: agent ids are strings at the edge, ints in SQL.
+@dataclass
+class Parts:
+    """What the cleanup contexts built, for those who drive the app (tests, the demo)."""
 
-    The call's facts are written behind (StoreWriter); flushing first makes the
-    store's "whose call is it" check see the answering agent.
-    """
+    config: HotlineConfig
+    hub: LiveHub
+    metrics: Metrics
+    lag: LoopLagMonitor
+    auto_login_agents: bool
+    connect_wait_s: float
+    engine: AsyncEngine | None = None
+    store: Store | None = None
+    writer: StoreWriter | None = None
+    crm: CrmLookup | None = None
+    controller: Controller | None = None
+    desk: Desk | None = None
+    #: done once every node answered (or ``connect_wait_s`` passed) and agents logged in
+    ready: asyncio.Task[None] | None = field(default=None, repr=False)
 
-    def __init__(self, store: Store, writer: StoreWriter) -> None:
-        self.store = store
-        self.writer = writer
 
-    async def save_disposition(self, call_id: str, agent_id: str, code: str, notes: str) -> None:
-        await self.writer.flush()
-        await self.store.save_disposition(call_id, int(agent_id), code, notes)
+PARTS = web.AppKey("hotline_parts", Parts)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    parts = app[PARTS]
+    url = parts.config.database_url
+    if url.startswith("sqlite+aiosqlite:///"):
+        Path(url.removeprefix("sqlite+aiosqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    await migrate(url)
+    parts.engine = make_engine(url)
+    parts.store = Store(make_session_factory(parts.engine))
+    app[ACCOUNTS] = parts.store
+    try:
+        yield
+    finally:
+        await parts.engine.dispose()
+
+
+async def _writer(app: web.Application) -> AsyncIterator[None]:
+    parts = app[PARTS]
+    assert parts.store is not None
+    parts.writer = StoreWriter(parts.store)  # journal: default_journal_path of the database
+    parts.writer.start()
+    parts.metrics.watch_writer(parts.writer.health)
+    await parts.writer.flush()  # a previous run's journal is replayed before SQL is read
+    try:
+        yield
+    finally:
+        await parts.writer.close()
+
+
+async def _controller(app: web.Application) -> AsyncIterator[None]:
+    parts = app[PARTS]
+    store, writer = parts.store, parts.writer
+    assert store is not None and writer is not None
+    ctl = parts.controller = await _build_controller(parts, store, writer)
+    assert parts.crm is not None
+    app[DISPOSITIONS] = DispositionWriteBack(store, parts.crm, before=writer.flush)
+    desk = parts.desk = Desk(ctl)
+    ctl.on_change(desk.changed)
+    app[DESK] = desk
+    await ctl.start()
+    parts.ready = asyncio.create_task(_when_synced(parts, ctl), name="nodes synced")
+    desk.start()
+    try:
+        yield
+    finally:
+        parts.ready.cancel()
+        await desk.stop()
+        await ctl.close()
+        await parts.crm.close()
+        parts.hub.close()
+
+
+async def _when_synced(parts: Parts, ctl: Controller) -> None:
+    try:
+        await ctl.wait_synced(parts.connect_wait_s)
+    except TimeoutError:
+        log.warning("not every node answered within %g s: running, and connecting meanwhile",
+                    parts.connect_wait_s)  # fmt: skip
+    if parts.auto_login_agents:
+        ctl.login_all()
+    if parts.desk is not None:
+        parts.desk.publish()
+
+
+async def _lag(app: web.Application) -> AsyncIterator[None]:
+    parts = app[PARTS]
+    parts.lag.start()
+    try:
+        yield
+    finally:
+        await parts.lag.stop()
+
+
+async def _build_controller(parts: Parts, store: Store, writer: StoreWriter) -> Controller:
+    cfg = parts.config
+    # lookups on a connection of their own, cards cached (crm_bridge.lookup)
+    crm = parts.crm = CrmLookup(SqlCrm.own_connection(cfg.database_url, region=cfg.crm.region),
+                    region=cfg.crm.region)  # fmt: skip
+    agents = [a for a in await store.list_agents() if a.role == "agent"]
+    queue_names = [q.name for q in cfg.queues]
+    agent_cfgs = [
+        acd.AgentConfig(
+            str(a.id),
+            a.display_name,
+            a.device or f"PJSIP/{a.username}",
+            tuple(q for q in (a.queues or queue_names) if q in queue_names) or tuple(queue_names),
+        )
+        for a in agents
+    ]
+    nodes = [
+        Node(n.name, AMIClient(n.host, n.port, n.username, n.resolved_secret, auth=n.auth,
+                               name=n.name, ping_interval=n.ping_interval_s,
+                               action_timeout=n.action_timeout_s, events=()))  # fmt: skip
+        for n in cfg.nodes
+    ]
+    recorder = Recorder(
+        recordings_dir=cfg.hotline.recordings_dir,
+        local_dir=str(cfg.recordings_read_dir),
+        writer=writer,
+        metrics=parts.metrics,
+    )
+    return Controller(
+        nodes=nodes,
+        ivr=cfg.ivr,
+        acd_core=acd.Acd(cfg.acd_config(agent_cfgs)),
+        writer=writer,
+        store=store,
+        crm=crm,
+        hub=parts.hub,
+        metrics=parts.metrics,
+        recorder=recorder,
+        entry_contexts=cfg.hotline.entry_contexts,
+        after_call_context=cfg.hotline.after_call_context,
+        moh_class=cfg.hotline.moh_class,
+        crm_timeout_s=cfg.crm.lookup_timeout_s,
+        sl_threshold_s=cfg.queues[0].sl_threshold_s if cfg.queues else 20.0,
+    )
+
+
+def create_app(
+    config: HotlineConfig,
+    *,
+    auto_login_agents: bool = False,
+    secret_key: bytes | None = None,
+    connect_wait_s: float = CONNECT_WAIT_S,
+) -> web.Application:
+    """The controller as one aiohttp application (see the module docstring)."""
+    metrics = Metrics()
+    lag = LoopLagMonitor(on_sample=metrics.loop_lag_observed)
+    parts = Parts(config, LiveHub(), metrics, lag, auto_login_agents, connect_wait_s)
+    app = create_web_app(
+        hub=parts.hub,
+        metrics=parts.metrics,
+        secret_key=secret_key or config.web.secret_key or secrets.token_bytes(32),
+        allowed_origins=list(config.web.allowed_origins) or None,
+    )
+    app[PARTS] = parts
+    app.cleanup_ctx.extend([_database, _writer, _controller, _lag])
+    return app
 
 
 @dataclass
@@ -62,7 +218,7 @@ class Urls:
 
 
 class Hotline:
-    """The running controller: AMI nodes, cores, storage, web."""
+    """The app of :func:`create_app` served on ``config.web`` (or ``web_port``)."""
 
     def __init__(
         self,
@@ -75,128 +231,59 @@ class Hotline:
     ) -> None:
         self.config = config
         self.web_port = config.web.port if web_port is None else web_port
-        self.auto_login_agents = auto_login_agents
-        self.connect_wait_s = connect_wait_s
-        self.secret_key = secret_key or config.web.secret_key or secrets.token_bytes(32)
-        self.hub = LiveHub()
-        self.metrics = Metrics()
-        self.lag = LoopLagMonitor(on_sample=self.metrics.loop_lag_observed)
-        self.engine: Any = None
-        self.store: Store | None = None
-        self.writer: StoreWriter | None = None
-        self.controller: Controller | None = None
-        self.desk: Desk | None = None
+        self.app = create_app(config, auto_login_agents=auto_login_agents,
+                              secret_key=secret_key, connect_wait_s=connect_wait_s)  # fmt: skip
+        self.parts = self.app[PARTS]
         self.runner: web.AppRunner | None = None
         self.urls: Urls | None = None
 
+    @property
+    def hub(self) -> LiveHub:
+        return self.parts.hub
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.parts.metrics
+
+    @property
+    def store(self) -> Store | None:
+        return self.parts.store
+
+    @property
+    def writer(self) -> StoreWriter | None:
+        return self.parts.writer
+
+    @property
+    def controller(self) -> Controller | None:
+        return self.parts.controller
+
+    @property
+    def desk(self) -> Desk | None:
+        return self.parts.desk
+
+    @property
+    def lag(self) -> LoopLagMonitor:
+        return self.parts.lag
+
     async def start(self) -> None:
-        cfg = self.config
-        url = cfg.database_url
-        if url.startswith("sqlite+aiosqlite:///"):
-            Path(url.removeprefix("sqlite+aiosqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        await migrate(url)
-        self.engine = make_engine(url)
-        sessions = make_session_factory(self.engine)
-        self.store = store = Store(sessions)
-        self.writer = writer = StoreWriter(store)
-        writer.start()
-        crm = CrmLookup(SqlCrm(sessions, region=cfg.crm.region))
-        agents = [a for a in await store.list_agents() if a.role == "agent"]
-        queue_names = [q.name for q in cfg.queues]
-        agent_cfgs = [
-            acd.AgentConfig(
-                str(a.id),
-                a.display_name,
-                a.device or f"PJSIP/{a.username}",
-                tuple(q for q in (a.queues or queue_names) if q in queue_names)
-                or tuple(queue_names),
-            )
-            for a in agents
-        ]
-        core = acd.Acd(cfg.acd_config(agent_cfgs))
-        nodes = [
-            Node(
-                n.name,
-                AMIClient(
-                    n.host,
-                    n.port,
-                    n.username,
-                    n.resolved_secret,
-                    auth=n.auth,
-                    name=n.name,
-                    ping_interval=n.ping_interval_s,
-                    action_timeout=n.action_timeout_s,
-                    events=(),
-                ),
-            )
-            for n in cfg.nodes
-        ]
-        recorder = Recorder(
-            recordings_dir=cfg.hotline.recordings_dir,
-            local_dir=str(cfg.recordings_read_dir),
-            writer=writer,
-            metrics=self.metrics,
-        )
-        ctl = Controller(
-            nodes=nodes,
-            ivr=cfg.ivr,
-            acd_core=core,
-            writer=writer,
-            store=store,
-            crm=crm,
-            hub=self.hub,
-            metrics=self.metrics,
-            recorder=recorder,
-            entry_contexts=cfg.hotline.entry_contexts,
-            after_call_context=cfg.hotline.after_call_context,
-            moh_class=cfg.hotline.moh_class,
-            crm_timeout_s=cfg.crm.lookup_timeout_s,
-            sl_threshold_s=cfg.queues[0].sl_threshold_s if cfg.queues else 20.0,
-        )
-        self.controller = ctl
-        self.desk = desk = Desk(ctl)
-        ctl._on_change = desk.changed
-        app = create_app(
-            desk=desk,
-            accounts=store,
-            dispositions=StoreDispositions(store, writer),
-            hub=self.hub,
-            metrics=self.metrics,
-            secret_key=self.secret_key,
-            allowed_origins=list(cfg.web.allowed_origins) or None,
-        )
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, cfg.web.host, self.web_port)
-        await site.start()
-        port = self.runner.addresses[0][1]
-        base = f"http://{cfg.web.host}:{port}"
-        self.urls = Urls(base, f"{base}/agent", f"{base}/supervisor", f"{base}/metrics")
-        self.lag.start()
-        await ctl.start()
+        """Start every part, then serve; waits for the nodes (at most ``connect_wait_s``)."""
+        self.runner = runner = web.AppRunner(self.app)
         try:
-            await ctl.wait_synced(self.connect_wait_s)
-        except TimeoutError:
-            log.warning("not every node answered within %g s: running, and connecting meanwhile",
-                        self.connect_wait_s)  # fmt: skip
-        if self.auto_login_agents:
-            ctl.login_all()
-        desk.start()
-        desk.publish()
+            await runner.setup()  # enters the cleanup contexts; leaves them if one fails
+            site = web.TCPSite(runner, self.config.web.host, self.web_port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        port = runner.addresses[0][1]
+        base = f"http://{self.config.web.host}:{port}"
+        self.urls = Urls(base, f"{base}/agent", f"{base}/supervisor", f"{base}/metrics")
+        if self.parts.ready is not None:
+            await asyncio.shield(self.parts.ready)
 
     async def stop(self) -> None:
-        if self.desk is not None:
-            await self.desk.stop()
-        if self.controller is not None:
-            await self.controller.close()
-        await self.lag.stop()
         if self.runner is not None:
             await self.runner.cleanup()
-        if self.writer is not None:
-            await self.writer.close()
-        if self.engine is not None:
-            await self.engine.dispose()
-        self.hub.close()
 
     async def __aenter__(self) -> Hotline:
         await self.start()
