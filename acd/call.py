@@ -104,6 +104,8 @@ class Call:
     connected_at: float | None = None
     #: the skills the call requires before any relaxation
     skills: Mapping[str, int] = field(default_factory=Levels)
+    #: the call brought its own skills (``CallQueued.skills``), kept across a reload
+    own_skills: bool = False
     #: the queue's relax steps reached so far
     relax_level: int = 0
     #: what the call requires now (its skill class in the line)

@@ -80,28 +80,13 @@ class Acd:
     def __init__(self, config: AcdConfig) -> None:
         if not isinstance(config, AcdConfig):
             raise InvalidValue(f"Acd needs an AcdConfig, got {config!r}")
-        self._config = config
-        self._queues = {q.name: q for q in config.queues}
-        self._agents = {a.agent_id: Agent(a, i) for i, a in enumerate(config.agents)}
-        self._members: dict[str, list[Agent]] = {name: [] for name in self._queues}
-        for agent in self._agents.values():
-            for queue in agent.config.queues:
-                self._members[queue].append(agent)
-        self._boards = {
-            name: QueueBoard(q, len(self._members[name])) for name, q in self._queues.items()
-        }
-        self._router = Router(self._queues, self._agents.values(), SplitMix64(config.seed))
-        for agent in self._agents.values():
-            agent.counts = [self._boards[q].agents_by_state for q in agent.config.queues]
-        # a queue's own requirement at each relax level (most calls bring none)
-        self._needs = {
-            name: [requirement(q.skills, 0), *(requirement(q.skills, r.lower_by) for r in q.relax)]
-            for name, q in self._queues.items()
-        }
-        self._calls: dict[str, Call] = {}
-        self._calls_in: dict[str, dict[str, Call]] = {name: {} for name in self._queues}
+        self._rng = SplitMix64(config.seed)
         # agents whose state changed since their queues' counts were last read
         self._recount_due: dict[str, Agent] = {}
+        agents = {a.agent_id: Agent(a, i) for i, a in enumerate(config.agents)}
+        self._build(config, agents, {}, None)
+        self._calls: dict[str, Call] = {}
+        self._calls_in: dict[str, dict[str, Call]] = {name: {} for name in self._queues}
         # what the current input made WAITING or READY: routed by _dispatch
         self._new_calls: list[Call] = []
         self._new_agents: list[Agent] = []
@@ -112,9 +97,117 @@ class Acd:
         self._logins = itertools.count(1)
         self._now: float | None = None
 
+    def _build(
+        self,
+        config: AcdConfig,
+        agents: dict[str, Agent],
+        old_boards: dict[str, QueueBoard],
+        old_router: Router | None,
+    ) -> None:
+        """Everything derived from the configuration: queues, members, indexes, counts."""
+        self._config = config
+        self._queues = {q.name: q for q in config.queues}
+        self._agents = agents
+        self._members: dict[str, list[Agent]] = {name: [] for name in self._queues}
+        for agent in agents.values():
+            for queue in agent.config.queues:
+                self._members[queue].append(agent)
+        self._boards: dict[str, QueueBoard] = {}
+        for name, q in self._queues.items():
+            self._boards[name] = board = QueueBoard(q, len(self._members[name]))
+            if name in old_boards:
+                board.tally = old_boards[name].tally
+        self._router = Router(self._queues, agents.values(), self._rng)
+        if old_router is not None:
+            self._router.remember(old_router)
+        self._recount_due.clear()
+        for agent in agents.values():
+            agent.counts = [self._boards[q].agents_by_state for q in agent.config.queues]
+            agent.counted = AgentState.LOGGED_OUT
+            if agent.state is not AgentState.LOGGED_OUT:
+                self._recount_due[agent.agent_id] = agent
+        # a queue's own requirement at each relax level (most calls bring none)
+        self._needs = {
+            name: [requirement(q.skills, 0), *(requirement(q.skills, r.lower_by) for r in q.relax)]
+            for name, q in self._queues.items()
+        }
+
     @property
     def config(self) -> AcdConfig:
         return self._config
+
+    def reconfigure(self, config: AcdConfig, now: float) -> list[Command]:
+        """Take a new configuration live: queues, strategies, skills, rules, agents.
+
+        Callers already waiting keep their place under the new rules: their
+        entry time, priority and arrival order are kept, the line is sorted by
+        the new aging, their relax step and max-wait deadline are recomputed
+        from their wait, and they take the queue's new skills unless they
+        brought their own. Agents keep their state, idle time, counts and
+        pause; a round-robin queue whose strategy is unchanged keeps its place.
+        Returns what the new rules allow at once (offers, timeouts).
+
+        Raises InvalidValue, with nothing changed, if it would drop a queue that
+        still holds a call or an agent that is not LOGGED_OUT.
+        """
+        if not isinstance(config, AcdConfig):
+            raise InvalidValue(f"reconfigure needs an AcdConfig, got {config!r}")
+        self._advance(now)
+        self._settle()
+        names = {q.name for q in config.queues}
+        for call in self._calls.values():
+            if call.queue not in names:
+                raise InvalidValue(
+                    f"AcdConfig.queues drops {call.queue!r}, which still holds call {call.call_id!r}"
+                )
+        kept = {a.agent_id for a in config.agents}
+        for agent in self._agents.values():
+            if agent.agent_id not in kept and agent.state is not AgentState.LOGGED_OUT:
+                raise InvalidValue(
+                    f"AcdConfig.agents drops {agent.agent_id!r}, which is {agent.state.name}: "
+                    "log it out first"
+                )
+        agents: dict[str, Agent] = {}
+        for order, agent_config in enumerate(config.agents):
+            known = self._agents.get(agent_config.agent_id)
+            if known is None:
+                known = Agent(agent_config, order)
+            else:
+                self._router.agent_out(known)
+                known.config, known.order, known.view = agent_config, order, None
+            agents[agent_config.agent_id] = known
+        for call in self._calls.values():
+            self._router.call_out(call)
+        self._build(config, agents, self._boards, self._router)
+        self._calls_in = {name: {} for name in self._queues}
+        for call in sorted(self._calls.values(), key=lambda c: c.seq):
+            self._calls_in[call.queue][call.call_id] = call
+            if call.last_agent is not None and call.last_agent not in agents:
+                call.last_agent = None
+            if call.state is CallState.CONNECTED:
+                continue
+            queue = self._queues[call.queue]
+            self._boards[call.queue].call_in(call)
+            if not call.own_skills:
+                call.skills = queue.skills
+            self._relax_at.cancel((TimerKind.RELAX, call.call_id))
+            self._relax(call, now)
+            if queue.max_wait_s is None:
+                call.max_wait_at = None
+                self._timers.cancel((TimerKind.MAX_WAIT, call.call_id))
+            else:
+                call.max_wait_at = call.entered_at + queue.max_wait_s
+                self._timers.set((TimerKind.MAX_WAIT, call.call_id), call.max_wait_at)
+            if call.state is CallState.WAITING:
+                self._new_calls.append(call)
+        for agent in agents.values():
+            if agent.state is AgentState.READY:
+                self._router.agent_in(agent)
+        out: list[Command] = []
+        for call in [c for c in self._calls.values() if c.state is CallState.WAITING]:
+            if _overdue(call, now):  # a shorter max_wait_s: due already
+                out += self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
+        return out + self._dispatch(now)
 
     # -- inputs ---------------------------------------------------------------
 
@@ -305,6 +398,7 @@ class Acd:
             entered_at=entered,
             seq=next(self._seq),
             skills=queue.skills if event.skills is None else event.skills,
+            own_skills=event.skills is not None,
         )
         self._relax(call, now)
         self._add_call(call)

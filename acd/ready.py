@@ -100,6 +100,11 @@ class ReadyAgents:
         del keys[bisect_left(keys, key)]
         del self._agents[agent.order]
 
+    def remember(self, old: ReadyAgents) -> None:
+        """Go on where ``old`` (this queue before a reload) was, if the strategy is the same."""
+        if old.strategy is self.strategy:
+            self._last = old._last
+
     def offered(self, agent: Agent) -> None:
         """``agent`` is offered a call of this queue: round-robin goes on after it."""
         if self.strategy in _ROTATING:

@@ -46,6 +46,13 @@ class Router:
             ]
             agent.lines = [self.lines[q] for q in agent.config.queues]
 
+    def remember(self, old: Router) -> None:
+        """Keep each queue's round-robin place from ``old`` (after a reload)."""
+        for name, ready in self.ready.items():
+            previous = old.ready.get(name)
+            if previous is not None:
+                ready.remember(previous)
+
     # -- index upkeep -----------------------------------------------------------
 
     def agent_in(self, agent: Agent) -> None:

@@ -18,7 +18,8 @@ What it does, per size (agents x queues, ``--waiting`` calls in line):
 - times ``--decisions`` routing decisions, alternating (a) a conversation ends
   (``CallEnded``, wrap-up 0): the agent is READY and takes the most due call
   it fits across its queues, and (b) a new call arrives in a random queue and
-  goes to a READY agent who fits or waits. The clock moves 50 ms per step and
+  goes to a READY agent who fits or waits; untimed arrivals then top the line
+  up to ``--waiting`` again. The clock moves 50 ms per step and
   due timers (skill relaxation) are fired, untimed. Each decision's time is the
   whole ``Acd.handle`` call, commands included;
 - times, for each of those decisions and on the same state just before it, a
@@ -259,6 +260,8 @@ def _pass(size: Size, decisions: int, seed: int, naive: bool) -> dict[str, objec
             else:
                 disagreements += (offer is None) != (expected is None)
         run.answer(cmds)
+        while run.waiting() < size.waiting:  # untimed top-up: keep the line full
+            run.feed(run.new_call())
         if step >= warmup:
             if naive:
                 times[kind].append((n1 - n0) / 1000)

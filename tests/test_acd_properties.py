@@ -12,7 +12,8 @@ shell and checks, after every input and at every offer:
 - every offer goes to the most due WAITING call the agent fits (effective
   priority, then FIFO): so FIFO holds within equal effective priority and
   skills;
-- the incrementally kept queue figures equal a recount from the snapshot.
+- the incrementally kept queue figures equal a recount from the snapshot;
+- all of it across live reloads of strategies and queue skills (``reconfigure``).
 
 Aging uses 1/64 per second and every time is a multiple of 0.5 s, so effective
 priorities are exact binary fractions and ties are true ties.
@@ -107,6 +108,31 @@ class RoutingMachine(RuleBasedStateMachine):
         self.queue_skills = dict(zip(QUEUES, queue_skills, strict=True))
         self.serves = dict(zip(AGENTS, memberships, strict=True))
         self.skills = dict(zip(AGENTS, agent_skills, strict=True))
+        self.agents = tuple(
+            AgentConfig(
+                a,
+                a,
+                f"PJSIP/{a}",
+                self.serves[a],
+                skills=self.skills[a],
+                penalties={self.serves[a][0]: 1} if a in penalised else {},
+                weights={q: 1 + i for i, q in enumerate(self.serves[a])},
+            )
+            for a in AGENTS
+        )
+        self.acd = Acd(self.config(strategies, seed))
+        self.seed = seed
+        self.now = 0.0
+        self.state = dict.fromkeys(AGENTS, AgentState.LOGGED_OUT)
+        self.offers: dict[str, str] = {}  # agent -> call offered
+        self.talking: dict[str, str] = {}  # call -> agent
+        # call -> queue, priority, entered, skills required, brought its own
+        self.live: dict[str, tuple[str, int, float, dict[str, int], bool]] = {}
+        self.order: dict[str, int] = {}  # call -> arrival index in the core
+        self.outcomes: Counter[str] = Counter()
+        self.n = 0
+
+    def config(self, strategies: list[Strategy], seed: int) -> AcdConfig:
         queues = tuple(
             QueueConfig(
                 name,
@@ -122,27 +148,7 @@ class RoutingMachine(RuleBasedStateMachine):
                 QUEUES, strategies, (0.0, 5.0, 3.0), (None, 60.0, None), strict=True
             )
         )
-        agents = tuple(
-            AgentConfig(
-                a,
-                a,
-                f"PJSIP/{a}",
-                self.serves[a],
-                skills=self.skills[a],
-                penalties={self.serves[a][0]: 1} if a in penalised else {},
-                weights={q: 1 + i for i, q in enumerate(self.serves[a])},
-            )
-            for a in AGENTS
-        )
-        self.acd = Acd(AcdConfig(queues, agents, offer_grace_s=2, seed=seed))
-        self.now = 0.0
-        self.state = dict.fromkeys(AGENTS, AgentState.LOGGED_OUT)
-        self.offers: dict[str, str] = {}  # agent -> call offered
-        self.talking: dict[str, str] = {}  # call -> agent
-        self.live: dict[str, tuple[str, int, float, dict[str, int]]] = {}
-        self.order: dict[str, int] = {}  # call -> arrival index in the core
-        self.outcomes: Counter[str] = Counter()
-        self.n = 0
+        return AcdConfig(queues, self.agents, offer_grace_s=2, seed=seed)
 
     # -- plumbing -------------------------------------------------------------
 
@@ -150,11 +156,11 @@ class RoutingMachine(RuleBasedStateMachine):
         return set(self.live) - set(self.offers.values()) - set(self.talking)
 
     def due(self, call_id: str) -> tuple[float, float, int]:
-        queue, priority, entered, _ = self.live[call_id]
+        queue, priority, entered, _, _ = self.live[call_id]
         return (-(priority + (self.now - entered) * AGING), entered, self.order[call_id])
 
     def call_needs(self, call_id: str) -> tuple[tuple[str, int], ...]:
-        _, _, entered, required = self.live[call_id]
+        _, _, entered, required, _ = self.live[call_id]
         return needs_at(required, self.now - entered)
 
     def send(self, event: Event) -> None:
@@ -230,7 +236,7 @@ class RoutingMachine(RuleBasedStateMachine):
         self.order[call_id] = self.n
         self.n += 1
         required = self.queue_skills[queue] if own is None else own
-        self.live[call_id] = (queue, priority, self.now - back, required)
+        self.live[call_id] = (queue, priority, self.now - back, required, own is not None)
         self.send(CallQueued(call_id, queue, "1", priority, entered_at=self.now - back, skills=own))
 
     @precondition(lambda self: bool(self.offers))
@@ -249,6 +255,18 @@ class RoutingMachine(RuleBasedStateMachine):
     @rule(pick=picks)
     def conversation_ends(self, pick: int) -> None:
         self.send(CallEnded(sorted(self.talking)[pick % len(self.talking)]))
+
+    @rule(
+        strategies=st.lists(st.sampled_from(list(Strategy)), min_size=3, max_size=3),
+        queue_skills=st.lists(levels, min_size=3, max_size=3),
+    )
+    def reload(self, strategies: list[Strategy], queue_skills: list[dict[str, int]]) -> None:
+        """New strategies and queue skills, live: calls without their own take the new ones."""
+        self.queue_skills = dict(zip(QUEUES, queue_skills, strict=True))
+        for call, (queue, priority, entered, _, own) in list(self.live.items()):
+            if not own:
+                self.live[call] = (queue, priority, entered, self.queue_skills[queue], own)
+        self.absorb(self.acd.reconfigure(self.config(strategies, self.seed), self.now))
 
     @rule(dt=st.sampled_from([0.5, 1.0, 3.0, 7.0, 12.0, 30.0, 61.0]))
     def time_passes(self, dt: float) -> None:
