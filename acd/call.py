@@ -99,8 +99,9 @@ class Call:
     state: CallState = CallState.WAITING
     #: the agent the call is offered to or connected with
     agent_id: str | None = None
-    #: the agent whose offer of this call last failed
+    #: the agent whose offer of this call last failed, and when
     last_agent: str | None = None
+    failed_at: float | None = None
     connected_at: float | None = None
     #: the skills the call requires before any relaxation
     skills: Mapping[str, int] = field(default_factory=Levels)

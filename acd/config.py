@@ -81,6 +81,9 @@ class QueueConfig:
     #: priority points a caller gains per second waited: effective priority =
     #: priority + wait x aging_per_s, so nobody starves (0: static priority)
     aging_per_s: float = 1 / 60
+    #: after an offer failed, the agent who failed it is offered that call again
+    #: only this many seconds later (0: at once, if no other agent fits it)
+    retry_same_agent_s: float = 0.0
 
     def __post_init__(self) -> None:
         check_id("QueueConfig.name", self.name)
@@ -96,6 +99,7 @@ class QueueConfig:
         check_relax("QueueConfig.relax", relax)
         object.__setattr__(self, "relax", relax)
         check_seconds("QueueConfig.aging_per_s", self.aging_per_s)
+        check_seconds("QueueConfig.retry_same_agent_s", self.retry_same_agent_s)
 
 
 @dataclass(frozen=True, slots=True)

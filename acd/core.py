@@ -274,6 +274,11 @@ class Acd:
                 agent = self._agents[call.agent_id]
                 out.append(CancelOffer(call.call_id, agent.agent_id))
                 out += self._fail_offer(call, agent, OfferFailure.NO_REPORT, now)
+            elif kind is TimerKind.RETRY:
+                retried = self._calls.get(ident)
+                if retried is not None and retried.state is CallState.WAITING:
+                    self._new_calls.append(retried)
+                    out += self._dispatch(now)
             elif kind is TimerKind.WRAP_UP:
                 agent = self._agents[ident]
                 out += self._step_agent(agent, AgentInput.WRAP_UP_ELAPSED, now, "wrap-up-elapsed")
@@ -484,8 +489,8 @@ class Acd:
         self._step_call(call, input)
         del self._calls[call.call_id]
         del self._calls_in[call.queue][call.call_id]
-        self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
-        self._timers.cancel((TimerKind.MAX_WAIT, call.call_id))
+        for kind in (TimerKind.OFFER_TIMEOUT, TimerKind.MAX_WAIT, TimerKind.RETRY):
+            self._timers.cancel((kind, call.call_id))
         self._relax_at.cancel((TimerKind.RELAX, call.call_id))
         queue = self._queues[call.queue]
         tally = self._boards[call.queue].tally
@@ -571,6 +576,7 @@ class Acd:
                     and last.agent_id not in newly_ready
                     and call.queue in last.config.queues
                     and fits(last.skills, call.needs)
+                    and self._may_retry(call, now)
                 ):
                     chosen = last
             if chosen is not None:
@@ -578,6 +584,7 @@ class Acd:
             else:
                 self._router.call_in(call)
         for agent in agents:
+            held_back: list[Call] = []  # calls this agent just failed, too soon to retry
             while agent.state is AgentState.READY:
                 found = self._router.call_for(agent, now)
                 if found is None:
@@ -586,8 +593,23 @@ class Acd:
                 if _overdue(found, now):
                     out += self._finish(found, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
                     continue
+                if found.last_agent == agent.agent_id and not self._may_retry(found, now):
+                    self._router.call_out(found)
+                    held_back.append(found)
+                    continue
                 out += self._offer(found, agent, now)
+            for call in held_back:
+                self._router.call_in(call)
         return out
+
+    def _may_retry(self, call: Call, now: float) -> bool:
+        """Whether the agent who failed ``call`` may be offered it again now; if not,
+        a RETRY deadline routes the call again when it may."""
+        delay = self._queues[call.queue].retry_same_agent_s
+        if not delay or call.failed_at is None or now >= call.failed_at + delay:
+            return True
+        self._timers.set((TimerKind.RETRY, call.call_id), call.failed_at + delay)
+        return False
 
     def _offer(self, call: Call, agent: Agent, now: float) -> list[Command]:
         queue = self._queues[call.queue]
@@ -622,8 +644,8 @@ class Acd:
         _reset_failures(agent)
         agent.answered[call.queue] = agent.answered.get(call.queue, 0) + 1
         call.connected_at = now
-        self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
-        self._timers.cancel((TimerKind.MAX_WAIT, call.call_id))
+        for kind in (TimerKind.OFFER_TIMEOUT, TimerKind.MAX_WAIT, TimerKind.RETRY):
+            self._timers.cancel((kind, call.call_id))
         self._relax_at.cancel((TimerKind.RELAX, call.call_id))
         wait_s = now - call.entered_at
         tally = self._boards[call.queue].tally
@@ -660,7 +682,7 @@ class Acd:
         self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
         self._step_call(call, CallInput.OFFER_FAILED)
         call.agent_id = None
-        call.last_agent = agent.agent_id
+        call.last_agent, call.failed_at = agent.agent_id, now
         if _overdue(call, now):
             return self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
         return []

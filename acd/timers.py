@@ -22,6 +22,8 @@ class TimerKind(Enum):
     MAX_WAIT = "max_wait"
     #: a call reached its queue's next relax step (key: call id)
     RELAX = "relax"
+    #: a call may be offered again to the agent who failed it (key: call id)
+    RETRY = "retry"
 
 
 TimerKey = tuple[TimerKind, str]

@@ -359,6 +359,7 @@ def test_a_snapshot_of_some_queues_shows_only_them_and_agrees_with_the_full_one(
         (lambda: QueueConfig("q", relax=((30, 1),)), "QueueConfig.relax"),
         (lambda: QueueConfig("q", aging_per_s=-1), "QueueConfig.aging_per_s"),
         (lambda: QueueConfig("q", aging_per_s=float("nan")), "QueueConfig.aging_per_s"),
+        (lambda: QueueConfig("q", retry_same_agent_s=-5), "QueueConfig.retry_same_agent_s"),
         (lambda: RelaxStep(-1, 1), "RelaxStep.after_s"),
         (lambda: RelaxStep(10, 6), "RelaxStep.lower_by"),
         (
@@ -395,11 +396,29 @@ def test_strategies_are_taken_by_name_and_every_default_is_set() -> None:
     q = QueueConfig("q", strategy="weighted-random")  # type: ignore[arg-type]
     assert q.strategy is Strategy.WEIGHTED_RANDOM
     d = QueueConfig("d")
-    assert (d.strategy, dict(d.skills), d.relax, d.aging_per_s) == (
-        Strategy.LONGEST_IDLE, {}, (), 1 / 60,
+    assert (d.strategy, dict(d.skills), d.relax, d.aging_per_s, d.retry_same_agent_s) == (
+        Strategy.LONGEST_IDLE, {}, (), 1 / 60, 0.0,
     )  # fmt: skip
     a = AgentConfig("a", "A", "P/1", ("q",))
     assert (dict(a.skills), dict(a.penalties), dict(a.weights)) == ({}, {}, {})
     c = AcdConfig((q,))
     assert [c.pause_limit(k) for k in OfferFailure] == [2, 2, 1, 2, 2]
     assert hash(a) == hash(AgentConfig("a", "A", "P/1", ["q"]))  # type: ignore[arg-type]
+
+
+def test_an_agent_who_just_failed_a_call_gets_it_again_only_after_the_retry_delay() -> None:
+    q = QueueConfig("q", wrap_up_s=0.0, retry_same_agent_s=30.0)
+    acd = build({"a1": ("q",), "a2": ("q",)}, [q])
+    acd.handle(AgentLogin("a1"), 0)
+    assert offers(acd.handle(CallQueued("c1", "q", "1"), 1)) == [("c1", "a1")]
+    assert offers(acd.handle(OfferFailed("c1", "a1"), 5)) == []  # only a1 fits: not yet
+    assert acd.agent("a1", 5).state is S.READY
+    assert acd.next_timer() == 35.0
+    # meanwhile a1 takes other calls
+    assert offers(acd.handle(CallQueued("c2", "q", "1"), 6)) == [("c2", "a1")]
+    acd.handle(CallLeft("c2"), 7)
+    assert acd.on_timer(34.0) == []
+    assert offers(acd.on_timer(35.0)) == [("c1", "a1")]
+    # another agent who fits takes it at once
+    acd.handle(AgentLogin("a2"), 36)
+    assert offers(acd.handle(OfferFailed("c1", "a1"), 40)) == [("c1", "a2")]
