@@ -6,6 +6,7 @@
 - linear: every offer goes to the first READY agent in configuration order;
 - random and weighted-random: over a seeded run, each agent's share of offers
   is within a binomial tolerance of its weight's share;
+- auto-pause: each failure kind has its own count, limit and pause reason;
 - no starvation: with aging, every caller is offered within a bound the test
   computes from the configuration and the arrivals; without aging, a stream
   of VIPs holds a caller back past that bound (the check can fail).
@@ -35,6 +36,8 @@ from acd import (
     Command,
     OfferAnswered,
     OfferCall,
+    OfferFailed,
+    OfferFailure,
     QueueConfig,
     Strategy,
 )
@@ -267,3 +270,46 @@ def test_without_aging_a_vip_stream_holds_a_caller_past_that_bound() -> None:
     assert aging[1] <= starvation_bound(arrivals, aging, 1, 1) == 180.0
     assert static[1] > starvation_bound(arrivals, static, 1, 1)
     assert static[1] >= 120 * HANDLE_S  # served only once every VIP was
+
+
+# -- auto-pause per failure kind -------------------------------------------------------------
+
+REASONS = {
+    OfferFailure.NO_ANSWER: "ring-no-answer",
+    OfferFailure.NO_REPORT: "ring-no-answer",
+    OfferFailure.BUSY: "device-busy",
+    OfferFailure.UNREACHABLE: "device-unreachable",
+    OfferFailure.FAILED: "offer-failed",
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    failures=st.lists(st.sampled_from(list(OfferFailure)), min_size=1, max_size=12),
+    limits=st.fixed_dictionaries(
+        {k: st.integers(0, 4) for k in ("no-answer", "busy", "unreachable", "failed")}
+    ),
+)
+def test_auto_pause_counts_each_failure_kind_apart(
+    failures: list[OfferFailure], limits: dict[str, int]
+) -> None:
+    acd = Acd(
+        AcdConfig(
+            (QueueConfig("q"),),
+            (AgentConfig("a1", "A", "PJSIP/1", ("q",)),),
+            pause_after=limits,  # type: ignore[arg-type]
+        )
+    )
+    acd.handle(AgentLogin("a1"), 0)
+    counts: dict[str, int] = {}
+    for n, failure in enumerate(failures):
+        kind = "no-answer" if failure is OfferFailure.NO_REPORT else failure.value
+        acd.handle(CallQueued(f"c{n}", "q", "1"), n)
+        acd.handle(OfferFailed(f"c{n}", "a1", failure), n + 0.5)
+        counts[kind] = counts.get(kind, 0) + 1
+        view = acd.agent("a1", n + 0.5)
+        if limits[kind] and counts[kind] >= limits[kind]:
+            assert (view.state, view.reason) == (AgentState.PAUSED, REASONS[failure])
+            return
+        assert view.state is AgentState.OFFERED  # the only agent: offered it again
+        acd.handle(CallLeft(f"c{n}"), n + 0.6)
