@@ -4,6 +4,17 @@
     commands = acd.handle(CallQueued("c1", "support", "+3210"), now)
     deadline = acd.next_timer()        # arm loop.call_at(deadline, ...)
     commands = acd.on_timer(now)
+    commands = acd.reconfigure(new_config, now)      # live: queues, strategies, skills
+    board = acd.snapshot(now, queues=("support",))  # costs what it shows
+
+Per queue (``QueueConfig``): a strategy (``Strategy``: longest-idle, round-robin,
+round-robin-ordered, fewest-calls, least-talk-time, linear, random,
+weighted-random, best-skill-match), required skills with levels 1..5 relaxed
+by wait (``RelaxStep``), priority aging, max wait, wrap-up. Per agent
+(``AgentConfig``): queues with penalties and weights, skills. Per failure kind
+(``AcdConfig.pause_after``): auto-pause limits and reasons. Modules:
+``acd.line`` (waiting calls), ``acd.ready`` (READY agents), ``acd.routing``
+(who gets what), ``acd.stats`` (figures kept up to date), ``acd.skills``.
 
 No asyncio, socket, database or clock inside, and no randomness but a seeded
 generator (``AcdConfig.seed``); see ``acd.core`` and ``acd.routing``.
