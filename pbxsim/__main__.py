@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .scenario import Scenario, ScenarioError
 from .server import PBXSim
+from .sip import SipUnavailable, parse_address, sip_available
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,8 +79,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     if args.sip is not None:
-        from .sip import SipUnavailable, parse_address, sip_available
-
         try:
             parse_address(args.sip)
         except ValueError as exc:

@@ -10,94 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from . import call_actions
 from .channels import Channel
 from .listcommands import LIST_COMMANDS
+from .replies import Handler, ack, aid, error, list_complete, list_start, required
+from .sip.texts import ChannelRow, pjsip_show_channels
 from .variables import getvar
 from .wire import ActionFrame, Fields
 
 if TYPE_CHECKING:
     from .server import Session
 
-Handler = Callable[["Session", ActionFrame], Awaitable[None]]
 VERSION = "Asterisk 22.10.1 built by root @ vm on a x86_64 running Linux on 2026-11-22 17:29:57 UTC"
 #: Actions an unauthenticated session may send (manager.c); others: Permission denied (08).
 BEFORE_LOGIN = {"login", "challenge", "logoff"}
-
-
-def aid(a: ActionFrame) -> Fields:
-    return [("ActionID", a.action_id)] if a.action_id else []
-
-
-def ack(s: Session, a: ActionFrame, message: str | None = None, *extra: tuple[str, str]) -> None:
-    s.send([("Response", "Success"), *aid(a), *([("Message", message)] if message else []), *extra])
-
-
-def error(s: Session, a: ActionFrame, message: str) -> None:
-    s.send([("Response", "Error"), *aid(a), ("Message", message)])
-
-
-def required(s: Session, a: ActionFrame, *checks: tuple[str, str]) -> list[str] | None:
-    """The values of the headers ``checks`` name, in order; or, at the first one
-    missing, its error answered and None (Asterisk checks them in that order)."""
-    values = []
-    for header, message in checks:
-        value = a.get(header)
-        if not value:
-            error(s, a, message)
-            return None
-        values.append(value)
-    return values
-
-
-def channel_arg(s: Session, a: ActionFrame) -> Any:
-    """The existing channel the ``Channel`` header names, or the error answered
-    (``No channel specified`` / ``No such channel``, as 08 shows) and None."""
-    got = required(s, a, ("Channel", "No channel specified"))
-    if got is None:
-        return None
-    ch = s.world.find(got[0])
-    if ch is None:
-        error(s, a, "No such channel")
-    return ch
-
-
-def transferer(s: Session, a: ActionFrame) -> tuple[Any, str, str] | None:
-    """BlindTransfer's and Atxfer's shared checks: the channel, its Exten and
-    Context (default: the channel's own), or the error answered and None."""
-    got = required(s, a, ("Channel", "No channel specified"), ("Exten", "No extension specified"))
-    if got is None:
-        return None
-    name, exten = got
-    ch = s.world.find(name)
-    if ch is None:
-        error(s, a, "Channel specified does not exist")
-        return None
-    return ch, exten, a.get("Context") or ch.context
-
-
-def variable_target(s: Session, a: ActionFrame) -> tuple[str, Any] | None:
-    """Getvar's and Setvar's shared checks: the variable and its channel (None
-    for a global), or the error answered and None."""
-    var, name = a.get("Variable"), a.get("Channel")
-    if not var:
-        error(s, a, "No variable specified")
-        return None
-    ch = s.world.find(name) if name else None
-    if name and ch is None:
-        error(s, a, "No such channel")
-        return None
-    return var, ch
-
-
-def list_start(s: Session, a: ActionFrame, message: str) -> None:
-    s.send([("Response", "Success"), *aid(a), ("EventList", "start"), ("Message", message)])
-
-
-def list_complete(s: Session, a: ActionFrame, event: str, n: int, *extra: tuple[str, str]) -> None:
-    s.send([("Event", event), *aid(a), ("EventList", "Complete"), ("ListItems", str(n)), *extra])
 
 
 def hms(seconds: float) -> str:
@@ -342,8 +271,6 @@ def _verbose(s: Session) -> list[str]:
 
 
 def _pjsip_channels(s: Session) -> list[str]:
-    from .sip.texts import ChannelRow, pjsip_show_channels
-
     now = s.world.now()
     return pjsip_show_channels([
         ChannelRow(ch.name, ch.shown_app, ch.state_desc, now - ch.created, ch.exten, ch.conn_name,
@@ -377,8 +304,6 @@ async def command(s: Session, a: ActionFrame) -> None:
 
 def handlers() -> dict[str, Handler]:
     """Action name (lower case) -> handler."""
-    from . import call_actions as c
-
     table: dict[str, Handler] = {
         "login": login, "challenge": challenge, "logoff": logoff, "ping": ping, "events": events,
         "coresettings": core_settings, "corestatus": core_status, "listcommands": list_commands,
@@ -388,5 +313,5 @@ def handlers() -> dict[str, Handler]:
         "queueadd": queue_add, "queueremove": queue_remove, "queuepause": queue_pause,
         "command": command,
     }  # fmt: skip
-    table.update(c.HANDLERS)
+    table.update(call_actions.HANDLERS)
     return table

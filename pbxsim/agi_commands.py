@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .agi import (
+from .agi_kit import (
     ALL_DIGITS,
     HUNGUP,
     SAMPLES,
@@ -24,6 +24,8 @@ from .agi import (
     ok,
     play,
 )
+from .apps import APPS
+from .apps import exec_app as run
 from .audio import prompt_audio, write_silence
 from .channels import Channel, State
 from .variables import getvar, substitute
@@ -274,9 +276,6 @@ EXEC_APPS = {"playback", "musiconhold", "wait", "noop", "set", "answer", "ringin
 
 
 async def exec_app(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:
-    from .apps import APPS
-    from .apps import exec_app as run
-
     if len(argv) < 2:
         return USAGE
     name = {k.lower(): k for k in APPS}.get(argv[1].lower())

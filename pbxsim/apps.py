@@ -12,7 +12,9 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .audio import prompt_audio
+from .bridging import create_bridge, enter, parse_goto, pull
 from .channels import Channel, State
+from .population import agent_rings
 
 if TYPE_CHECKING:
     from .world import World
@@ -27,8 +29,6 @@ async def app_noop(world: World, ch: Channel, data: str) -> None:
 
 async def app_answer(world: World, ch: Channel, data: str) -> None:
     if ch.role == "phone" and ch.peer is not None and ch.peer.role == "agent":
-        from .population import agent_rings
-
         if not await agent_rings(world, ch):
             return None
     ringing = ch.state in (State.RING, State.RINGING)
@@ -41,9 +41,7 @@ async def app_answer(world: World, ch: Channel, data: str) -> None:
 
 
 async def app_agi(world: World, ch: Channel, data: str) -> None:
-    from .agi import run_agi
-
-    await run_agi(world, ch)
+    await world.agi(ch)
 
 
 async def app_hangup(world: World, ch: Channel, data: str) -> str:
@@ -157,8 +155,6 @@ def _split_apps(text: str) -> tuple[str, str]:
 
 
 async def app_bridge(world: World, ch: Channel, data: str) -> None:
-    from .bridging import create_bridge, enter, parse_goto, pull
-
     target_name, _, options = data.partition(",")
     target = world.find(target_name.strip())
     if target is None or target is ch or target.hanging:

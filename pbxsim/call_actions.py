@@ -8,7 +8,12 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .actions import (
+from .audio import Recording, option_arg
+from .bridging import create_bridge, enter, go_on, leave_bridge, pull
+from .channels import Channel
+from .dialplan import extension_exists
+from .originate import local_context_missing, originate, parse
+from .replies import (
     Handler,
     ack,
     aid,
@@ -20,11 +25,6 @@ from .actions import (
     transferer,
     variable_target,
 )
-from .audio import Recording, option_arg
-from .bridging import create_bridge, enter, go_on, leave_bridge, pull
-from .channels import Channel
-from .dialplan import extension_exists
-from .originate import local_context_missing, originate, parse
 from .transfer import action_atxfer
 from .variables import getvar
 from .wire import ActionFrame

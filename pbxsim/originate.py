@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from .apps import run_app
 from .channels import UNKNOWN, Channel, State
 from .dialplan import DIALPLAN, extension_exists
+from .population import phone_plan
 from .wire import ActionFrame, parse_callerid
 
 if TYPE_CHECKING:
@@ -241,8 +242,6 @@ AGENT_ENDPOINT_CONTEXT = "agents-out"
 async def _tech(world: World, req: Request) -> bool:
     """A PJSIP agent phone, as in 16: busy (486), ringing unanswered (480 at the Originate's
     Timeout), no contact (no channel at all) or answered. The scenario says which."""
-    from .population import phone_plan
-
     endpoint = req.resource.split("/")[0].split("@")[-1]
     real = world.sip is not None and world.sip.wants(req, endpoint)
     plan = ("answer", 0.0) if real else phone_plan(world, endpoint)

@@ -17,7 +17,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .actions import BEFORE_LOGIN, Handler, aid, error, handlers
+from .actions import BEFORE_LOGIN, handlers
+from .population import Population
+from .replies import Handler, aid, error
+from .sip import SipSide, parse_address
 from .wire import ActionFrame, ActionParser, Fields, encode
 from .world import World
 
@@ -210,16 +213,12 @@ class PBXSim:
         """
         self.world.start_clock()
         if self.sip_address is not None and self.sip is None:
-            from .sip import SipSide, parse_address
-
             sip_host, sip_port = parse_address(self.sip_address)
             side = SipSide(self.world, sip_host, sip_port)
             await side.start()
             self.sip, self.sip_port = side, side.port
         await self.start_listener()
         if self.scenario is not None and not self._started:
-            from .population import Population
-
             self.world.population = Population(self.world, self.scenario)
             self.world.population.start()
         self._started = True

@@ -19,10 +19,10 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .actions import ack, transferer
 from .bridging import create_bridge, enter, leave_bridge
 from .channels import Bridge, Channel
 from .dialplan import extension_exists
+from .replies import ack, transferer
 
 if TYPE_CHECKING:
     from .server import Session

@@ -24,8 +24,12 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from .agi import run_agi
 from .audio import Prompts, Recording
+from .bridging import leave_bridge
 from .channels import CAUSE_TXT, Bridge, Channel, State
+from .dialplan import run_dialplan
+from .transfer import complete
 from .wire import Fields, encode
 
 log = logging.getLogger("pbxsim")
@@ -276,6 +280,10 @@ class World:
             ch.moh = False
             self.chan_event("MusicOnHoldStop", ch)
 
+    async def agi(self, ch: Channel) -> None:
+        """The ``AGI(agi:async)`` application: park ``ch`` in AsyncAGI (:mod:`.agi`)."""
+        await run_agi(self, ch)
+
     def answer(self, ch: Channel) -> None:
         """Answer ``ch``; the ``;2`` of an originating Local pair answers ``;1`` too (02)."""
         self.set_state(ch, State.UP)
@@ -322,8 +330,6 @@ class World:
 
     def start_dialplan(self, ch: Channel, context: str, exten: str, priority: int) -> None:
         """(Re)start ``ch``'s PBX at context/exten/priority in a task of its own."""
-        from .dialplan import run_dialplan
-
         self.stop_runner(ch)
         ch.runner = self.spawn(run_dialplan(self, ch, context, exten, priority), ch.name)
 
@@ -399,12 +405,8 @@ class World:
             self.chan_event("SoftHangupRequest", ch, ("Cause", "16"))
         self.moh(ch, False)
         if ch.name in self.consults:
-            from .transfer import complete
-
             complete(self, ch)  # 07-C: the transferer hanging up completes an Atxfer
         if ch.bridge is not None:
-            from .bridging import leave_bridge
-
             leave_bridge(self, ch)
         peer = ch.peer if ch.peer is not None and not ch.peer.hanging else None
         if peer is not None:

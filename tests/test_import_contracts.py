@@ -66,3 +66,19 @@ def test_a_forbidden_import_breaks_its_contract(
     broken = [ln for ln in done.stdout.splitlines() if ln.endswith("BROKEN")]
     assert len(broken) == 1 and broken[0].startswith(contract), done.stdout
     assert module.removesuffix(".py").replace("/", ".") in done.stdout
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_package_has_a_runtime_import_cycle(package: str) -> None:
+    """Modules that import each other (also from inside a function) are a cycle; imports
+    under ``TYPE_CHECKING`` do not count. grimp is import-linter's own import graph."""
+    import grimp
+
+    graph = grimp.build_graph(package, exclude_type_checking_imports=True)
+    cycles = sorted(
+        (a, b)
+        for a in graph.modules
+        for b in graph.find_modules_directly_imported_by(a)
+        if b.startswith(package) and a < b and graph.chain_exists(importer=b, imported=a)
+    )
+    assert cycles == [], f"{package}: modules importing each other: {cycles}"

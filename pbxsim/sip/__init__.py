@@ -17,12 +17,8 @@ only when the SIP side starts: without it everything else in pbxsim works and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .engine import SipUnavailable, import_pjsua2
-
-if TYPE_CHECKING:
-    from .side import SipSide
+from .side import SipSide
 
 __all__ = ["SipSide", "SipUnavailable", "parse_address", "sip_available"]
 
@@ -43,11 +39,3 @@ def sip_available() -> str | None:
     except SipUnavailable as exc:
         return str(exc)
     return None
-
-
-def __getattr__(name: str) -> Any:
-    if name == "SipSide":
-        from .side import SipSide
-
-        return SipSide
-    raise AttributeError(name)

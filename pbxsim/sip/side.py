@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..channels import UNKNOWN, Bridge, Channel, State
 from ..dialplan import extension_exists
+from ..originate import ring
 from .engine import PjThread, SipUnavailable
 from .leg import SipLeg, leg_of
 from .stack import PbxStack
@@ -192,8 +193,6 @@ class SipSide:
     def on_progress(self, leg_id: int, code: int) -> None:
         leg = self.legs.get(leg_id)
         if leg is not None and not leg.ch.gone and leg.ch.state != State.UP:
-            from ..originate import ring
-
             ring(self.world, leg.ch, dial_state_first=False)  # 16
 
     def on_confirmed(self, leg_id: int) -> None:
