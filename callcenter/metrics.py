@@ -7,7 +7,6 @@ the small methods below; ``/metrics`` serves ``render()``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
@@ -199,12 +198,3 @@ class Metrics:
     def render(self) -> bytes:
         """The Prometheus text exposition of this registry."""
         return generate_latest(self.registry)
-
-
-async def watch_event_loop_lag(metrics: Metrics, interval: float = 0.5) -> None:
-    """Sleep ``interval`` forever and record how late each wake-up was."""
-    loop = asyncio.get_running_loop()
-    while True:
-        start = loop.time()
-        await asyncio.sleep(interval)
-        metrics.loop_lag_observed(loop.time() - start - interval)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -15,7 +13,7 @@ from aiohttp import web
 
 import dashboards
 from callcenter.live import LiveHub
-from callcenter.metrics import Metrics, watch_event_loop_lag
+from callcenter.metrics import Metrics
 from callcenter.web import api, pages, sockets
 from callcenter.web.errors import error_middleware
 from callcenter.web.keys import (
@@ -26,7 +24,6 @@ from callcenter.web.keys import (
     DISPOSITION_CODES,
     DISPOSITIONS,
     HUB,
-    LAG_INTERVAL,
     METRICS,
     SESSIONS,
     SOCKETS,
@@ -67,19 +64,6 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         headers.setdefault("Cache-Control", "no-store")
 
 
-async def _event_loop_lag(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: sample event-loop lag into the metrics while the app runs."""
-    interval = app[LAG_INTERVAL]
-    task = None
-    if interval > 0:
-        task = asyncio.create_task(watch_event_loop_lag(app[METRICS], interval))
-    yield
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 def create_app(
     *,
     desk: Desk | None = None,
@@ -91,15 +75,13 @@ def create_app(
     allowed_origins: frozenset[str] | set[str] | list[str] | None = None,
     disposition_codes: Mapping[str, str] | None = None,
     session_ttl_s: int = DEFAULT_TTL_S,
-    lag_interval_s: float = 0.0,
     clock: Callable[[], float] = time.time,
 ) -> web.Application:
     """Build the web application: pages, JSON API, WebSockets, /metrics, /healthz.
 
     ``allowed_origins``: origins besides the request's own (``scheme://host``)
     that may open WebSockets and POST, e.g. the public ``https://`` origin when
-    a TLS proxy sits in front. ``lag_interval_s`` > 0 samples event-loop lag
-    into ``metrics`` while the app runs. ``desk``, ``accounts`` and
+    a TLS proxy sits in front. ``desk``, ``accounts`` and
     ``dispositions`` left out are set (``app[DESK]`` ...) by a ``cleanup_ctx`` of
     the composition root before the app serves (:func:`callcenter.app.create_app`).
     """
@@ -116,7 +98,6 @@ def create_app(
     app[ALLOWED_ORIGINS] = frozenset(allowed_origins or ())
     app[DISPOSITION_CODES] = dict(disposition_codes or DEFAULT_DISPOSITION_CODES)
     app[SOCKETS] = weakref.WeakSet()
-    app[LAG_INTERVAL] = float(lag_interval_s)
     app[CLOCK] = clock
 
     env = aiohttp_jinja2.setup(
@@ -149,5 +130,4 @@ def create_app(
 
     app.on_response_prepare.append(_security_headers)
     app.on_shutdown.append(sockets.close_sockets)
-    app.cleanup_ctx.append(_event_loop_lag)
     return app

@@ -24,7 +24,5 @@ ALLOWED_ORIGINS: web.AppKey[frozenset[str]] = web.AppKey("allowed_origins")
 DISPOSITION_CODES: web.AppKey[dict[str, str]] = web.AppKey("disposition_codes")
 #: The open WebSockets, closed with GOING_AWAY on shutdown.
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
-#: Seconds between event-loop lag samples (0: not sampled by the web app).
-LAG_INTERVAL = web.AppKey("lag_interval", float)
 #: The wall clock (epoch seconds); injected by tests.
 CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
