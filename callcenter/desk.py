@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
 
 import acd
 from callcenter.controller import PAGE_STATE, Controller
+from callcenter.web.ports import AgentView, WallboardSnapshot
 
 
 class Desk:
@@ -24,10 +24,9 @@ class Desk:
         self.sl_target_pct = sl_target_pct
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
-        self.published = 0
 
     # -- snapshots ----------------------------------------------------------------
-    def wallboard(self) -> dict[str, Any]:
+    def wallboard(self) -> WallboardSnapshot:
         now = self.ctl.now()
         snap = self.ctl.core.snapshot(now)
         queues = snap.queues
@@ -66,7 +65,7 @@ class Desk:
             ],
         }
 
-    def agent_view(self, agent_id: str) -> dict[str, Any] | None:
+    def agent_view(self, agent_id: str) -> AgentView | None:
         try:
             view = self.ctl.core.agent(agent_id, self.ctl.now())
         except acd.AcdError:
@@ -103,7 +102,6 @@ class Desk:
             counts[a["state"]] = counts.get(a["state"], 0) + 1
         self.ctl.metrics.set_agents(counts)
         self.ctl.metrics.set_waiting(board["waiting"])
-        self.published += 1
         self._dirty = False
 
     def start(self, interval: float = 1.0, burst: float = 0.2) -> None:

@@ -245,12 +245,6 @@ class CallTracker:
         #: tells a busy PJSIP agent leg from others (transcript 16)
         self.ended: dict[str, tuple[int, str]] = {}
 
-    def channel_by_name(self, name: str) -> Channel | None:
-        for ch in self.channels.values():
-            if ch.name == name:
-                return ch
-        return None
-
     # -- events ------------------------------------------------------------------
     def on_event(self, ev: AmiEvent) -> list[DomainEvent]:
         """Feed one AMI event; returns the domain events it causes."""

@@ -144,7 +144,6 @@ class Recording:
         self._seg_start = self.started
         self._tones = self._tones_now()
         self.finished = False
-        self.stopped_by_action = False
         self.duration = 0.0
         #: a SIP channel's real recording (pbxsim.sip.leg.LiveRecording), else None
         self.live: Any = ch.tech_pvt.record(self, ch) if ch.tech_pvt is not None else None

@@ -256,7 +256,6 @@ async def action_stop_mixmonitor(s: Session, a: ActionFrame) -> None:
         error(s, a, "Could not stop monitoring channel")
         return
     # 18: with a MixMonitorID that one; without, the most recently started one.
-    recs[-1].stopped_by_action = True
     recs[-1].finish(w)
     ack(s, a)
     w.chan_event("MixMonitorStop", ch)  # only for StopMixMonitor, never at hangup (04)

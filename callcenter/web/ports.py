@@ -54,24 +54,17 @@ class Dispositions(Protocol):
 class Desk(Protocol):
     """The controller as the web edge sees it."""
 
-    def wallboard(self) -> JSONObject:
-        """The current wallboard snapshot (see ``WallboardSnapshot``)."""
+    def wallboard(self) -> WallboardSnapshot:
+        """The current wallboard snapshot."""
         ...
 
-    def agent_view(self, agent_id: str) -> JSONObject | None:
-        """The agent's state (see ``AgentView``); ``None`` for an unknown agent."""
+    def agent_view(self, agent_id: str) -> AgentView | None:
+        """The agent's state; ``None`` for an unknown agent."""
         ...
 
     async def agent_ready(self, agent_id: str) -> None: ...
 
     async def agent_pause(self, agent_id: str, reason: str) -> None: ...
-
-
-class DomainError(Protocol):
-    """The shape of a domain error (storage's ``StorageError``, acd's ``AcdError``):
-    a stable ``code``; the human text is ``reason``, ``detail`` or ``str(exc)``."""
-
-    code: str
 
 
 # -- The JSON the pages render. The controller builds these; keys not listed are
@@ -92,6 +85,8 @@ class AgentRow(TypedDict, total=False):
 class AmiNode(TypedDict):
     node: str
     connected: bool
+    #: the last connect error while the node is down, else None
+    error: str | None
 
 
 class WallboardSnapshot(TypedDict, total=False):
