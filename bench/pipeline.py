@@ -212,7 +212,7 @@ class ControllerProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
-            cwd=ROOT,
+            cwd=cfg.parent,  # what it writes relative to its cwd (var/: the writer's journal)
         )
         self.lines: list[dict[str, Any]] = []
         self.ready = threading.Event()
@@ -435,6 +435,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             _sleep_until(t0)
             cpu0 = (cpu_seconds(ctl.proc.pid), cpu_seconds(pbx.pid))
             _sleep_until(t2)
+            for proc, what in ((ctl.proc, "controller"), (pbx, "pbxsim")):
+                if proc.poll() is not None:
+                    raise SystemExit(f"the {what} exited ({proc.returncode}); logs in {work}")
             cpu1 = (cpu_seconds(ctl.proc.pid), cpu_seconds(pbx.pid))
             during = ctl.window(t0, t1)
             lag = [s for ln in ctl.window(t0, t2) for s in ln["lag"]]
@@ -528,8 +531,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 asyncio.run(
                     _pg_admin(base_url, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
                 )
-        if args.keep:
-            say(f"kept {work}")
+        if args.keep or sys.exc_info()[0] is not None:
+            say(f"kept {work} (logs, database, scenario)")
         else:
             shutil.rmtree(work, ignore_errors=True)
 
