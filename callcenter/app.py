@@ -32,7 +32,14 @@ from callcenter.desk import Desk
 from callcenter.live import LiveHub
 from callcenter.looplag import LoopLagMonitor
 from callcenter.metrics import Metrics
-from callcenter.storage import Store, StoreWriter, make_engine, make_session_factory, migrate
+from callcenter.storage import (
+    Store,
+    StoreWriter,
+    default_journal_path,
+    make_engine,
+    make_session_factory,
+    migrate,
+)
 from callcenter.web import create_app as create_web_app
 from callcenter.web.keys import ACCOUNTS, DESK, DISPOSITIONS
 from crm_bridge.dispositions import DispositionWriteBack
@@ -87,7 +94,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _writer(app: web.Application) -> AsyncIterator[None]:
     parts = app[PARTS]
     assert parts.store is not None
-    parts.writer = StoreWriter(parts.store)  # journal: default_journal_path of the database
+    # the journal: next to a SQLite file, else in var/ beside the config file
+    cfg = parts.config
+    folder = cfg.path.parent / "var" if cfg.path is not None else None
+    journal = default_journal_path(cfg.database_url, folder)
+    parts.writer = StoreWriter(parts.store, journal=journal)
     parts.writer.start()
     parts.metrics.watch_writer(parts.writer.health)
     await parts.writer.flush()  # a previous run's journal is replayed before SQL is read

@@ -82,9 +82,10 @@ class CrmLookup:
         except TimeoutError:
             self.timeouts += 1
             log.warning("CRM lookup of %r timed out after %.3f s", number, timeout_s)
-        except Exception:
+        except Exception as exc:  # e.g. the database is away: expected, no traceback
             self.errors += 1
-            log.exception("CRM lookup of %r failed", number)
+            log.warning("CRM lookup of %r failed: %r", number, exc)
+            log.debug("CRM lookup of %r failed", number, exc_info=True)
         return None
 
     async def close(self) -> None:

@@ -37,8 +37,6 @@ from .e2e_support import hotline_rig, scenario, seeded, wait_until
 from .test_e2e_restart import sim_and_config, start_controller, stop_all
 from .test_writer_outage import PrivatePostgres, running_private_pg
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture
 async def private_pg() -> AsyncIterator[PrivatePostgres]:
@@ -157,7 +155,7 @@ async def test_a_killed_controller_replays_its_journal_once(
 ):
     numbers = await seeded(private_pg.url, agents=2)
     sim, cfg = await sim_and_config(tmp_path, private_pg.url, world(numbers), seed=5)
-    journal = ROOT / default_journal_path(private_pg.url)  # `callcenter run` runs in ROOT
+    journal = default_journal_path(private_pg.url, cfg.parent / "var")  # beside the config
     observer = Observer(sim.port)
     await observer.start()
     procs = []
@@ -222,5 +220,3 @@ async def test_a_killed_controller_replays_its_journal_once(
         assert reopened.pending_count() == 0
     finally:
         reopened.close()
-        for leftover in journal.parent.glob(journal.name + "*"):
-            leftover.unlink()
