@@ -13,7 +13,9 @@ shell and checks, after every input and at every offer:
   priority, then FIFO): so FIFO holds within equal effective priority and
   skills;
 - the incrementally kept queue figures equal a recount from the snapshot;
-- all of it across live reloads of strategies and queue skills (``reconfigure``).
+- all of it across live reloads of strategies and queue skills (``reconfigure``),
+  and with ``retry_same_agent_s`` (an agent who just failed a call is not offered
+  it again within that delay, and only that exempts a call from the rules above).
 
 Aging uses 1/64 per second and every time is a multiple of 0.5 s, so effective
 priorities are exact binary fractions and ties are true ties.
@@ -95,6 +97,7 @@ class RoutingMachine(RuleBasedStateMachine):
         queue_skills=st.lists(levels, min_size=3, max_size=3),
         penalised=st.sets(st.sampled_from(AGENTS)),
         seed=st.integers(0, 2**32),
+        retry=st.sampled_from([0.0, 0.0, 5.0]),
     )
     def build(
         self,
@@ -104,7 +107,10 @@ class RoutingMachine(RuleBasedStateMachine):
         queue_skills: list[dict[str, int]],
         penalised: set[str],
         seed: int,
+        retry: float,
     ) -> None:
+        self.retry = retry  # QueueConfig.retry_same_agent_s of every queue
+        self.failed: dict[str, tuple[str, float]] = {}  # call -> agent whose offer failed, when
         self.queue_skills = dict(zip(QUEUES, queue_skills, strict=True))
         self.serves = dict(zip(AGENTS, memberships, strict=True))
         self.skills = dict(zip(AGENTS, agent_skills, strict=True))
@@ -143,6 +149,7 @@ class RoutingMachine(RuleBasedStateMachine):
                 skills=self.queue_skills[name],
                 relax=RELAX,
                 aging_per_s=AGING,
+                retry_same_agent_s=self.retry,
             )
             for name, strategy, w, m in zip(
                 QUEUES, strategies, (0.0, 5.0, 3.0), (None, 60.0, None), strict=True
@@ -158,6 +165,11 @@ class RoutingMachine(RuleBasedStateMachine):
     def due(self, call_id: str) -> tuple[float, float, int]:
         queue, priority, entered, _, _ = self.live[call_id]
         return (-(priority + (self.now - entered) * AGING), entered, self.order[call_id])
+
+    def held_back(self, call_id: str, agent: str) -> bool:
+        """The agent failed this call less than ``retry`` s ago: not offered it yet."""
+        failed = self.failed.get(call_id)
+        return failed is not None and failed[0] == agent and self.now < failed[1] + self.retry
 
     def call_needs(self, call_id: str) -> tuple[tuple[str, int], ...]:
         _, _, entered, required, _ = self.live[call_id]
@@ -178,6 +190,8 @@ class RoutingMachine(RuleBasedStateMachine):
                     call = self.offers.pop(command.agent_id)
                     if command.new is AgentState.ON_CALL:
                         self.talking[call] = command.agent_id
+                    else:  # failed or withdrawn: back in line unless the caller left
+                        self.failed[call] = (command.agent_id, self.now)
                 self.state[command.agent_id] = command.new
             elif isinstance(command, OfferCall):
                 self.check_offer(command)
@@ -202,9 +216,10 @@ class RoutingMachine(RuleBasedStateMachine):
         queue = self.live[offer.call_id][0]
         assert queue in self.serves[agent]
         assert fits(self.skills[agent], self.call_needs(offer.call_id))
+        assert not self.held_back(offer.call_id, agent), "offered again too soon"
         mine = self.due(offer.call_id)
         for other in self.waiting() - {offer.call_id}:
-            if self.live[other][0] not in self.serves[agent]:
+            if self.live[other][0] not in self.serves[agent] or self.held_back(other, agent):
                 continue
             if not fits(self.skills[agent], self.call_needs(other)):
                 continue
@@ -288,7 +303,11 @@ class RoutingMachine(RuleBasedStateMachine):
         for call in self.waiting():
             queue = self.live[call][0]
             for agent in AGENTS:
-                if self.state[agent] is AgentState.READY and queue in self.serves[agent]:
+                if (
+                    self.state[agent] is AgentState.READY
+                    and queue in self.serves[agent]
+                    and not self.held_back(call, agent)
+                ):
                     assert not fits(self.skills[agent], self.call_needs(call)), (call, agent)
 
     @invariant()
