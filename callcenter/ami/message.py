@@ -114,9 +114,9 @@ class Message:
         except AttributeError:
             pass
         first = self._lookup()
-        folded: dict[str, str] = {}
-        for name in reversed(list(first)):
-            folded[name.lower()] = first[name]
+        # Built from the last header to the first, so the first spelling wins (the
+        # tracker asks every Hangup for a TechCause most of them lack).
+        folded = dict(zip(map(str.lower, reversed(first)), reversed(first.values()), strict=True))
         self._folded = folded
         return folded
 
