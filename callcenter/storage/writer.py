@@ -38,6 +38,7 @@ the database is away).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import threading
@@ -147,6 +148,7 @@ class StoreWriter:
         max_retry_delay_s: float = 2.0,
         close_timeout_s: float = 10.0,
         memory_window: int = 50_000,
+        linger_s: float = 0.05,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
@@ -163,6 +165,7 @@ class StoreWriter:
         self.max_retry_delay_s = max_retry_delay_s
         self.close_timeout_s = close_timeout_s
         self.memory_window = memory_window
+        self.linger_s = linger_s
         # Figures, written by the writer's thread, read anywhere.
         #: Writes in the database.
         self.applied = 0
@@ -188,6 +191,7 @@ class StoreWriter:
         self._progress: asyncio.Event | None = None
         self._wloop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+        self._hurry: asyncio.Event | None = None
         # Journal state (the thread's): numbers processed (applied or set aside) run up
         # to _through; this run's first number is _base.
         self._base = 0
@@ -279,7 +283,7 @@ class StoreWriter:
                     raise RuntimeError("StoreWriter is not running; nothing will be written")
                 assert self._progress is not None
                 progress = self._progress
-                self._wake_writer()
+                self._wake_writer(hurry=True)
                 await progress.wait()
 
     async def close(self) -> None:
@@ -294,15 +298,17 @@ class StoreWriter:
                 return
             self.start()
         self._stopping = True
-        self._wake_writer()
+        self._wake_writer(hurry=True)
         assert self._thread is not None
         await asyncio.to_thread(self._thread.join)
 
-    def _wake_writer(self) -> None:
-        loop, wake = self._wloop, self._wake
-        if loop is not None and wake is not None:
+    def _wake_writer(self, *, hurry: bool = False) -> None:
+        loop, wake, rush = self._wloop, self._wake, self._hurry
+        if loop is not None and wake is not None and rush is not None:
             try:
                 loop.call_soon_threadsafe(wake.set)
+                if hurry:
+                    loop.call_soon_threadsafe(rush.set)
             except RuntimeError:  # the writer's loop is closed: the thread is done
                 pass
 
@@ -351,10 +357,12 @@ class StoreWriter:
     async def _serve(self, journal: Journal) -> None:
         self._wloop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self._hurry = asyncio.Event()
         engine = make_engine(self.url)
         deadline: float | None = None
         try:
             while True:
+                began = time.monotonic()
                 self._sleeping = False
                 self._wake.clear()
                 self._journal_inbox(journal)
@@ -365,6 +373,13 @@ class StoreWriter:
                     deadline = deadline or time.monotonic() + self.close_timeout_s
                     if not self._inbox and (not self._unapplied or time.monotonic() > deadline):
                         break
+                # The next round begins linger_s after this one at the soonest, so that one
+                # fsync and one transaction carry more writes; flush() and close() cut it short.
+                rest = self.linger_s - (time.monotonic() - began)
+                if rest > 0 and not self._hurry.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._hurry.wait(), rest)
+                self._hurry.clear()
                 self._sleeping = True
                 if self._inbox:
                     continue

@@ -204,6 +204,10 @@ WRITE_TYPES: tuple[type, ...] = (
     RecordRecording,
 )
 _BY_NAME: dict[str, type] = {cls.__name__: cls for cls in WRITE_TYPES}
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in fields(cls)) for cls in WRITE_TYPES
+}
+_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 _CALLS = cast(Table, Call.__table__)
 _EVENTS = cast(Table, CallEvent.__table__)
@@ -223,17 +227,14 @@ def encode_request(request: WriteRequest) -> str:
 
     Raises TypeError for what is not a write request or holds data JSON cannot carry.
     """
-    if not isinstance(request, WRITE_TYPES):
+    names = _FIELD_NAMES.get(type(request))
+    if names is None:
         raise TypeError(f"not a write request: {request!r}")
     out: dict[str, Any] = {"type": type(request).__name__}
-    for f in fields(request):
-        value = getattr(request, f.name)
-        if isinstance(value, dt.datetime):
-            value = {"$dt": value.isoformat()}
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[f.name] = value
-    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+    for name in names:
+        value = getattr(request, name)
+        out[name] = {"$dt": value.isoformat()} if isinstance(value, dt.datetime) else value
+    return _to_json(out)
 
 
 def decode_request(text: str) -> WriteRequest:
