@@ -32,8 +32,9 @@ Per step:
 A step *holds* when ``lost == 0``, the backlog does not grow (slope <= 0, or
 it never held more than one second of the writer's own throughput, at least
 100 writes: a batch writer's backlog is a sawtooth whose fitted slope is as
-often a little above 0 as below) and ``lag_p99_ms < 100``. The headline ``sustained_cps`` is the highest rate of
-a step that held, every lower step holding too (0 if the first did not).
+often a little above 0 as below) and ``lag_p99_ms < 100``. The headline
+``sustained_cps`` is the highest rate of a step that held (0 if none did);
+``lower_steps_hold`` says whether every lower step held too.
 
 What it does not measure: the database server's own CPU (PostgreSQL runs
 outside the controller), real SIP/RTP media (pbxsim simulates channels),
@@ -497,14 +498,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 and (r["backlog_slope"] <= 0 or flat)
                 and r["lag_p99_ms"] < LAG_LIMIT_MS
             )
-        sustained = 0.0
-        best = results[0] if results else {}
-        for r in results:
-            if not r["holds"]:
-                break
-            sustained, best = r["rate"], r
+        held = [r for r in results if r["holds"]]
+        best = max(held, key=lambda r: r["rate"]) if held else (results[0] if results else {})
+        sustained = best["rate"] if held else 0.0
         return {
             "sustained_cps": sustained,
+            "lower_steps_hold": all(r["holds"] for r in results if r["rate"] < sustained),
             "controller_cpu_ms_per_call": best.get("controller_cpu_ms_per_call"),
             "pbxsim_cpu_ms_per_call": best.get("pbxsim_cpu_ms_per_call"),
             "cpu_at_step": best.get("rate"),
