@@ -531,14 +531,16 @@ class StoreWriter:
         if stale:
             journal.take_back(stale)
         self._tentative = {seq for seq in self._tentative if seq > last}
+        counts = dict(self.set_aside)  # replaced whole: health() reads it from another thread
         for e, err in refused:
             code = _code(err)
-            self.set_aside[code] = self.set_aside.get(code, 0) + 1
+            counts[code] = counts.get(code, 0) + 1
             if isinstance(err, DuplicateOutcome):
                 self.rejected += 1
                 log.warning("store writer set aside a duplicate outcome: %s", e.payload)
             else:
                 log.error("store writer set aside write #%d (%s): %s", e.seq, err, e.payload)
+        self.set_aside = counts
         applied = [e for e in entries if e.seq not in refused_seqs and e.seq not in skipped]
         self.applied += len(applied)
         self.replayed += sum(1 for e in applied if e.seq <= self._replay_through)
