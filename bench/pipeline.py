@@ -546,7 +546,7 @@ def print_table(out: dict[str, Any]) -> None:
     print(f"\npipeline: {out['database']}, {out['agents']} agents, {out['cpus']} CPUs, "
           f"{out['step_s']:g} s per step + {out['gap_s']:g} s gap")  # fmt: skip
     head = (f"{'calls/s':>7} {'offered':>7} {'1 outcome':>9} {'lost':>5} {'backlog':>8} "
-            f"{'slope/s':>8} {'lag p99':>8} {'lag max':>8} {'ctl ms/call':>11} "
+            f"{'slope/s':>8} {'writes/s':>8} {'lag p99':>8} {'lag max':>8} {'ctl ms/call':>11} "
             f"{'pbx ms/call':>11} {'ctl/pbx':>7} holds")  # fmt: skip
     print(head)
     print("-" * len(head))
@@ -558,7 +558,9 @@ def print_table(out: dict[str, Any]) -> None:
         )
         mark = "" if r["settled"] else "*"
         print(f"{r['rate']:>7g} {r['offered']:>7} {r['one_outcome']:>9} {r['lost']:>5} "
-              f"{str(r['backlog_end']):>8} {r['backlog_slope']:>+8.1f} {r['lag_p99_ms']:>6.1f}ms "
+              f"{str(r['backlog_end']):>8} {r['backlog_slope']:>+8.1f} "
+              f"{'' if r['writes_per_s'] is None else round(r['writes_per_s']):>8} "
+              f"{r['lag_p99_ms']:>6.1f}ms "
               f"{r['lag_max_ms']:>6.1f}ms {r['controller_cpu_ms_per_call']:>10.2f}{mark:1} "
               f"{r['pbxsim_cpu_ms_per_call']:>11.2f} {ratio:>7} {'yes' if r['holds'] else 'no'}")  # fmt: skip
     if not all(r["settled"] for r in out["steps"]):
