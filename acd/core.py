@@ -20,8 +20,9 @@ Rules:
    seconds and reports HoldSliceDone -> the next HoldCaller, while the call
    is unanswered. Slices stop at ``max_wait_s``, so a timeout lands between
    two slices.
-7. A skill relax step takes effect when ``on_timer`` fires it; all those due
-   are applied before any other deadline due in the same call.
+7. A skill relax step, or the end of a retry delay, takes effect when
+   ``on_timer`` fires it; all those due are applied before any other deadline
+   due in the same call (they only change what a call may be offered to).
 8. Every figure the wallboard reads is kept up to date at each change
    (``acd.stats.QueueBoard``), so ``snapshot`` costs what it shows.
 """
@@ -91,7 +92,8 @@ class Acd:
         self._new_calls: list[Call] = []
         self._new_agents: list[Agent] = []
         self._timers = Deadlines()
-        # relax steps apart: all those due are applied before any other deadline
+        # relax steps and retries apart: all those due are applied before any
+        # other deadline (they only change what a call may be offered to)
         self._relax_at = Deadlines()
         self._seq = itertools.count()
         self._logins = itertools.count(1)
@@ -264,7 +266,11 @@ class Acd:
         self._settle()
         out: list[Command] = []
         while (key := self._relax_at.pop_due(now)) is not None:
-            self._relax(self._calls[key[1]], now)
+            call = self._calls[key[1]]
+            if key[0] is TimerKind.RELAX:
+                self._relax(call, now)
+            elif call.state is CallState.WAITING:  # RETRY: its last agent may have it now
+                self._new_calls.append(call)
         out += self._dispatch(now)
         while (key := self._timers.pop_due(now)) is not None:
             kind, ident = key
@@ -274,11 +280,6 @@ class Acd:
                 agent = self._agents[call.agent_id]
                 out.append(CancelOffer(call.call_id, agent.agent_id))
                 out += self._fail_offer(call, agent, OfferFailure.NO_REPORT, now)
-            elif kind is TimerKind.RETRY:
-                retried = self._calls.get(ident)
-                if retried is not None and retried.state is CallState.WAITING:
-                    self._new_calls.append(retried)
-                    out += self._dispatch(now)
             elif kind is TimerKind.WRAP_UP:
                 agent = self._agents[ident]
                 out += self._step_agent(agent, AgentInput.WRAP_UP_ELAPSED, now, "wrap-up-elapsed")
@@ -489,9 +490,10 @@ class Acd:
         self._step_call(call, input)
         del self._calls[call.call_id]
         del self._calls_in[call.queue][call.call_id]
-        for kind in (TimerKind.OFFER_TIMEOUT, TimerKind.MAX_WAIT, TimerKind.RETRY):
-            self._timers.cancel((kind, call.call_id))
+        self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
+        self._timers.cancel((TimerKind.MAX_WAIT, call.call_id))
         self._relax_at.cancel((TimerKind.RELAX, call.call_id))
+        self._relax_at.cancel((TimerKind.RETRY, call.call_id))
         queue = self._queues[call.queue]
         tally = self._boards[call.queue].tally
         answered = outcome is Outcome.ANSWERED
@@ -608,7 +610,7 @@ class Acd:
         delay = self._queues[call.queue].retry_same_agent_s
         if not delay or call.failed_at is None or now >= call.failed_at + delay:
             return True
-        self._timers.set((TimerKind.RETRY, call.call_id), call.failed_at + delay)
+        self._relax_at.set((TimerKind.RETRY, call.call_id), call.failed_at + delay)
         return False
 
     def _offer(self, call: Call, agent: Agent, now: float) -> list[Command]:
@@ -644,9 +646,10 @@ class Acd:
         _reset_failures(agent)
         agent.answered[call.queue] = agent.answered.get(call.queue, 0) + 1
         call.connected_at = now
-        for kind in (TimerKind.OFFER_TIMEOUT, TimerKind.MAX_WAIT, TimerKind.RETRY):
-            self._timers.cancel((kind, call.call_id))
+        self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
+        self._timers.cancel((TimerKind.MAX_WAIT, call.call_id))
         self._relax_at.cancel((TimerKind.RELAX, call.call_id))
+        self._relax_at.cancel((TimerKind.RETRY, call.call_id))
         wait_s = now - call.entered_at
         tally = self._boards[call.queue].tally
         tally.answered += 1
