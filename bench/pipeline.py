@@ -26,8 +26,10 @@ Per step:
   ``LoopLagMonitor``, the samples behind ``hotline_event_loop_lag_seconds``
   on ``/metrics``) from the step's first arrival to the next step;
 - ``controller_cpu_ms_per_call``/``pbxsim_cpu_ms_per_call``: user+system CPU
-  of each process (``/proc/PID/stat``, writer and driver threads included)
-  from the step's first arrival to the next step, divided by ``offered``.
+  of each process (``/proc/PID/stat``, all its threads: the writer's too)
+  from the step's first arrival to the next step, divided by ``offered``;
+  ``controller_loop_cpu_ms_per_call``: the same for the controller's main
+  thread alone, the one running the event loop.
 
 A step *holds* when ``lost == 0``, the backlog does not grow (slope <= 0, or
 it never held more than one second of the writer's own throughput, at least
@@ -195,9 +197,10 @@ agent_hangs_up_probability = 0.5
 
 
 # -- processes and their CPU -------------------------------------------------------------
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (all its threads), from /proc."""
-    with open(f"/proc/{pid}/stat") as f:
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU so far of a process (all its threads), or of one of its threads."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    with open(path) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
@@ -434,12 +437,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for step in steps:
             t0, t1, t2 = pbx_t0 + step.start, pbx_t0 + step.end, pbx_t0 + step.next_start
             _sleep_until(t0)
-            cpu0 = (cpu_seconds(ctl.proc.pid), cpu_seconds(pbx.pid))
+            # the controller's main thread runs its event loop (the writer has its own)
+            pid = ctl.proc.pid
+            cpu0 = (cpu_seconds(pid), cpu_seconds(pbx.pid), cpu_seconds(pid, pid))
             _sleep_until(t2)
             for proc, what in ((ctl.proc, "controller"), (pbx, "pbxsim")):
                 if proc.poll() is not None:
                     raise SystemExit(f"the {what} exited ({proc.returncode}); logs in {work}")
-            cpu1 = (cpu_seconds(ctl.proc.pid), cpu_seconds(pbx.pid))
+            cpu1 = (cpu_seconds(pid), cpu_seconds(pbx.pid), cpu_seconds(pid, pid))
             during = ctl.window(t0, t1)
             lag = [s for ln in ctl.window(t0, t2) for s in ln["lag"]]
             offered = len(step.calls)
@@ -464,6 +469,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "pbxsim_cpu_s": round(cpu1[1] - cpu0[1], 2),
                 "controller_cpu_ms_per_call": round(
                     (cpu1[0] - cpu0[0]) * 1000 / max(1, offered), 2
+                ),
+                "controller_loop_cpu_ms_per_call": round(
+                    (cpu1[2] - cpu0[2]) * 1000 / max(1, offered), 2
                 ),
                 "pbxsim_cpu_ms_per_call": round((cpu1[1] - cpu0[1]) * 1000 / max(1, offered), 2),
             }
@@ -547,6 +555,7 @@ def print_table(out: dict[str, Any]) -> None:
           f"{out['step_s']:g} s per step + {out['gap_s']:g} s gap")  # fmt: skip
     head = (f"{'calls/s':>7} {'offered':>7} {'1 outcome':>9} {'lost':>5} {'backlog':>8} "
             f"{'slope/s':>8} {'writes/s':>8} {'lag p99':>8} {'lag max':>8} {'ctl ms/call':>11} "
+            f"{'loop':>6} "
             f"{'pbx ms/call':>11} {'ctl/pbx':>7} holds")  # fmt: skip
     print(head)
     print("-" * len(head))
@@ -562,7 +571,10 @@ def print_table(out: dict[str, Any]) -> None:
               f"{'' if r['writes_per_s'] is None else round(r['writes_per_s']):>8} "
               f"{r['lag_p99_ms']:>6.1f}ms "
               f"{r['lag_max_ms']:>6.1f}ms {r['controller_cpu_ms_per_call']:>10.2f}{mark:1} "
+              f"{r['controller_loop_cpu_ms_per_call']:>6.2f} "
               f"{r['pbxsim_cpu_ms_per_call']:>11.2f} {ratio:>7} {'yes' if r['holds'] else 'no'}")  # fmt: skip
+    print("(ctl ms/call: the controller's CPU per call, all its threads; loop: its event-loop "
+          "thread alone)")  # fmt: skip
     if not all(r["settled"] for r in out["steps"]):
         print("* calls of the step still in progress when the next step began: part of their CPU "
               "is counted in the next step")  # fmt: skip
