@@ -190,6 +190,8 @@ class AcdConfig:
     pause_reasons: Mapping[OfferFailure, str] = field(default_factory=dict)
     #: seed of the random and weighted-random strategies
     seed: int = 0
+    #: the pause reasons an agent may give (``AgentPause.reason``); empty: any
+    pause_codes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         queues = as_tuple("AcdConfig.queues", self.queues)
@@ -218,6 +220,12 @@ class AcdConfig:
         check_int("AcdConfig.rna_pause_after", self.rna_pause_after, minimum=0)
         check_seconds("AcdConfig.offer_grace_s", self.offer_grace_s)
         check_int("AcdConfig.seed", self.seed)
+        codes = as_tuple("AcdConfig.pause_codes", self.pause_codes)
+        for code in codes:
+            check_id("AcdConfig.pause_codes[]", code)
+        if len(set(codes)) != len(codes):
+            raise InvalidValue(f"AcdConfig.pause_codes lists a code twice: {codes!r}")
+        object.__setattr__(self, "pause_codes", codes)
         pause_after = _by_failure("AcdConfig.pause_after", self.pause_after)
         for kind, limit in pause_after.items():
             check_int(f"AcdConfig.pause_after[{kind.value!r}]", limit, minimum=0)

@@ -244,9 +244,13 @@ class Acd:
             case AgentReady():
                 return self._ready_up(self._agent(event.agent_id), now)
             case AgentPause():
-                return self._withdraw(
-                    self._agent(event.agent_id), AgentInput.PAUSE, event.reason, now
-                )
+                agent = self._agent(event.agent_id)
+                codes = self._config.pause_codes
+                if codes and event.reason not in codes:
+                    raise InvalidValue(
+                        f"pause reason {event.reason!r} is not in AcdConfig.pause_codes {codes!r}"
+                    )
+                return self._withdraw(agent, AgentInput.PAUSE, event.reason, now)
             case _:
                 raise InvalidValue(f"not an ACD event: {event!r}")
 

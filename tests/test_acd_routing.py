@@ -422,3 +422,15 @@ def test_an_agent_who_just_failed_a_call_gets_it_again_only_after_the_retry_dela
     # another agent who fits takes it at once
     acd.handle(AgentLogin("a2"), 36)
     assert offers(acd.handle(OfferFailed("c1", "a1"), 40)) == [("c1", "a2")]
+
+
+def test_pause_reasons_can_be_limited_to_configured_codes() -> None:
+    acd = build({"a1": ("q",)}, [QueueConfig("q")], pause_codes=("lunch", "training"))
+    acd.handle(AgentLogin("a1"), 0)
+    with pytest.raises(InvalidValue, match="'smoke' is not in AcdConfig.pause_codes"):
+        acd.handle(AgentPause("a1", "smoke"), 1)
+    assert acd.agent("a1", 1).state is S.READY
+    acd.handle(AgentPause("a1", "lunch"), 2)
+    assert acd.agent("a1", 2).reason == "lunch"
+    with pytest.raises(InvalidValue, match="AcdConfig.pause_codes"):
+        AcdConfig((QueueConfig("q"),), pause_codes=("lunch", "lunch"))
