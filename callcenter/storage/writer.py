@@ -205,6 +205,7 @@ class StoreWriter:
         self._delay = retry_delay_s
         self._journal_id = ""
         self._tentative: set[int] = set()
+        self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> StoreWriter:
         self.start()
@@ -400,6 +401,7 @@ class StoreWriter:
                 self.lost += self._unapplied
                 log.error("store writer LOST %d write(s): the database is away and the "
                           "journal is in memory only", self._unapplied)  # fmt: skip
+            await self._drop_connection()
             await engine.dispose()
 
     def _journal_inbox(self, journal: Journal) -> None:
@@ -487,8 +489,8 @@ class StoreWriter:
         """Apply ``entries`` in one transaction; returns the refused ones and the numbers
         of those skipped because the database already had them."""
         refused: list[tuple[_Entry, StorageError | Exception]] = []
-        async with engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE_TRANSACTION)
+        conn = await self._connection(engine)
+        try:
             async with conn.begin():
                 if self._mark is None:
                     self._mark = await _read_mark(conn, self._journal_id)
@@ -511,10 +513,30 @@ class StoreWriter:
                         (e.seq, e.at, e.payload, _code(err), str(err)) for e, err in refused
                     )
                     self._tentative.update(e.seq for e, _ in refused)
+        except BaseException:
+            await self._drop_connection()
+            raise
         skipped = {e.seq for e in entries if e.seq <= mark}
         if skipped:
             log.warning("skipped %d journaled write(s) the database already had", len(skipped))
         return refused, skipped
+
+    async def _connection(self, engine: AsyncEngine) -> AsyncConnection:
+        """The writer's connection, kept between rounds: no pool checkout and no
+        pre-ping per round (measured: a third of the writer's CPU at 200 calls/s)."""
+        if self._conn is None:
+            conn = await engine.connect()
+            self._conn = await conn.execution_options(**WRITE_TRANSACTION)
+        return self._conn
+
+    async def _drop_connection(self) -> None:
+        """Forget the connection after any failure; the next round opens a new one."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            with contextlib.suppress(Exception):
+                await conn.close()
 
     def _done(
         self,
