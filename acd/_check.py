@@ -3,12 +3,48 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
 from enum import Enum
 from typing import Any, TypeVar
 
 from .errors import InvalidValue
 
 E = TypeVar("E", bound=Enum)
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class FrozenMap(Mapping[K, V]):
+    """An immutable, hashable mapping, so a frozen config that holds one stays hashable."""
+
+    __slots__ = ("_data",)
+    _data: dict[K, V]
+
+    def __init__(self, data: Mapping[K, V]) -> None:
+        object.__setattr__(self, "_data", dict(data))
+
+    def __getitem__(self, key: K) -> V:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._data.items()))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._data == dict(other)
+        return NotImplemented
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("FrozenMap is immutable")
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._data!r})"
 
 
 def check_id(field: str, value: object) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from ._check import as_tuple, check_id, check_int, check_seconds, check_str
+from ._check import FrozenMap, as_tuple, check_id, check_int, check_seconds, check_str
 from .errors import InvalidValue
 from .events import OfferFailure
 from .skills import Levels, RelaxStep, check_relax
@@ -242,8 +242,8 @@ class AcdConfig:
             check_id(f"AcdConfig.pause_reasons[{kind.value!r}]", reason)
         object.__setattr__(self, "queues", queues)
         object.__setattr__(self, "agents", agents)
-        object.__setattr__(self, "pause_after", pause_after)
-        object.__setattr__(self, "pause_reasons", reasons)
+        object.__setattr__(self, "pause_after", FrozenMap(pause_after))
+        object.__setattr__(self, "pause_reasons", FrozenMap(reasons))
 
     def pause_limit(self, kind: OfferFailure) -> int:
         """Consecutive failures of ``kind`` that pause an agent (0: never)."""

@@ -434,3 +434,16 @@ def test_pause_reasons_can_be_limited_to_configured_codes() -> None:
     assert acd.agent("a1", 2).reason == "lunch"
     with pytest.raises(InvalidValue, match="AcdConfig.pause_codes"):
         AcdConfig((QueueConfig("q"),), pause_codes=("lunch", "lunch"))
+
+
+def test_configs_stay_hashable_and_comparable() -> None:
+    def one() -> AcdConfig:
+        return AcdConfig(
+            (QueueConfig("q", skills={"fr": 2}, relax=(RelaxStep(10, 1),)),),
+            (AgentConfig("a", "A", "P/1", ("q",), skills={"en": 3}, penalties={"q": 1}),),
+            pause_after={"busy": 3},
+            pause_reasons={"busy": "phone-busy"},
+        )
+
+    assert one() == one() and hash(one()) == hash(one())
+    assert one() != AcdConfig((QueueConfig("q"),))
