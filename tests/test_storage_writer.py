@@ -308,3 +308,19 @@ async def test_direct_writes_alongside_the_writer(store: Store) -> None:
     assert (writer.applied, writer.lost) == (1500, 0)
     assert await count(store, CallEvent) == 1500
     assert await count(store, Interaction) == 20
+
+
+async def test_an_update_leaves_the_columns_it_does_not_name(store: Store) -> None:
+    # The batch's one UPDATE binds NULL for what a request leaves out; a JSON None
+    # must not become JSON null there.
+    call_id = started(1).call_id
+    async with StoreWriter(store, journal=None) as writer:
+        writer.submit(started(1))
+        writer.submit(RecordCallUpdate(call_id, ivr_selections=("main=1",), language="vi"))
+        await writer.flush()
+        writer.submit(RecordCallUpdate(call_id, queue="support"))
+        writer.submit(RecordCallUpdate(started(2).call_id, talk_s=3.0))  # unknown: aside
+        await writer.flush()
+    call = await store.get_call(call_id)
+    assert call is not None
+    assert (call.ivr_selections, call.language, call.queue) == (["main=1"], "vi", "support")

@@ -9,7 +9,8 @@ Rules for :func:`apply_batch`:
 
 - Set-based: whatever the batch size, one statement per table (a multi-row
   ``INSERT`` for events and agent states, ``INSERT … ON CONFLICT`` for calls,
-  outcomes and recordings, one ``UPDATE`` per set of changed columns), plus one
+  outcomes and recordings, one ``UPDATE … SET col = COALESCE(new, col)``
+  executed for all the calls the batch changes), plus one
   ``SELECT`` per referenced table that checks the calls and agents the batch
   names exist. Never a select-then-insert per row.
 - Same result as applying the requests one by one, in order: updates of one
@@ -35,7 +36,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import JSON, Table, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -215,6 +217,27 @@ _OUTCOMES = cast(Table, QueueOutcome.__table__)
 _AGENT_STATES = cast(Table, AgentStateChange.__table__)
 _RECORDINGS = cast(Table, Recording.__table__)
 _AGENTS = cast(Table, Agent.__table__)
+
+
+def _bind_type(name: str) -> Any:
+    """The column's type, but a JSON None binds as SQL NULL (not JSON ``null``)."""
+    if name == "ivr_selections":
+        return JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+    return _CALLS.c[name].type
+
+
+#: The call columns a RecordCallUpdate may set (RecordOutcome's are among them).
+_UPDATABLE = tuple(f.name for f in fields(RecordCallUpdate) if f.name != "call_id")
+_UPDATE_CALLS = (
+    update(_CALLS)
+    .where(_CALLS.c.id == bindparam("b_id"))
+    .values(
+        {
+            name: func.coalesce(bindparam(f"v_{name}", type_=_bind_type(name)), _CALLS.c[name])
+            for name in _UPDATABLE
+        }
+    )
+)
 #: What a later report of a recording may fill in.
 _RECORDING_FACTS = ("mixmonitor_id", "ended_at", "duration_s", "size_bytes", "sha256")
 
@@ -393,19 +416,15 @@ async def _update_calls(conn: AsyncConnection, batch: _Batch, outcomes: set[int]
             continue
         if changes:
             merged.setdefault(r.call_id, {}).update(changes)
-    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for call_id, changes in merged.items():
-        columns = tuple(sorted(changes))
-        row = {f"v_{name}": value for name, value in changes.items()}
-        row["b_id"] = call_id
-        by_columns.setdefault(columns, []).append(row)
-    for columns, rows in by_columns.items():
-        stmt = (
-            update(_CALLS)
-            .where(_CALLS.c.id == bindparam("b_id"))
-            .values({name: bindparam(f"v_{name}", type_=_CALLS.c[name].type) for name in columns})
-        )
-        await conn.execute(stmt, rows)
+    if not merged:
+        return
+    # One statement shape for every call: a column not changed is bound to NULL and
+    # kept by COALESCE, which is what None means in RecordCallUpdate.
+    rows = [
+        {"b_id": call_id, **{f"v_{name}": changes.get(name) for name in _UPDATABLE}}
+        for call_id, changes in merged.items()
+    ]
+    await conn.execute(_UPDATE_CALLS, rows)
 
 
 async def _upsert_recordings(conn: AsyncConnection, batch: _Batch) -> None:
