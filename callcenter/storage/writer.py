@@ -20,14 +20,18 @@ nanoseconds on the event loop). The writer's thread then, in a loop:
    logged; the writes after it go on. When a batch fails on a constraint it
    is retried one write per SAVEPOINT to find which.
 
-Why a thread: measured with ``bench/writer.py`` (14 writes per call), the
-writer used to take ~1 ms of event-loop CPU per write (ORM, one awaited
-statement per write, aiosqlite's hop to its thread for each). Set-based
-statements cut the statements ~100-fold; the rest (building the rows,
-SQLAlchemy's compile and the driver's encoding, JSON for the journal, the
-journal's fsync) is done here, off the loop that runs the calls, which then
-only pays for ``submit``. The thread runs its own asyncio loop and engine
-because the only PostgreSQL driver of the project is asyncpg.
+Rounds begin ``linger_s`` (50 ms) apart at the soonest, so one fsync and one
+transaction carry a round's writes; ``flush()`` and ``close()`` cut the wait short.
+
+Why a thread (``bench/writer.py``, 14 writes per call, on this 2-core machine):
+the ORM writer took ~1 ms of event-loop CPU per write (one awaited statement
+per write, each hopping to aiosqlite's thread): ~700-860 writes/s. Set-based
+statements run on the loop took ~25 us of loop CPU per write; run here, the
+loop pays ~2-4 us per write (``submit``) and the rest (rows, SQLAlchemy, the
+driver's encoding, the journal's JSON and fsync: ~40-100 us per write) runs on
+this thread, much of it with the GIL released (sockets, SQLite, fsync). The
+thread runs its own asyncio loop and engine because the only PostgreSQL driver
+of the project is asyncpg.
 
 Reads do not go through here: they are direct awaits on
 :class:`~callcenter.storage.store.Store`, and see what has been applied (call
