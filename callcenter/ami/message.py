@@ -214,6 +214,12 @@ class Response(Message):
 
     @property
     def is_list_start(self) -> bool:
-        """True when events of an EventList follow (``EventList: start``)."""
+        """True when events of an EventList follow (``EventList: start``).
+
+        Asked of every successful response; most have no EventList header, and
+        those are told by their bytes without decoding them.
+        """
+        if b"eventlist" not in self.raw.lower():
+            return False
         v = self.get("EventList")
         return v is not None and v.lower() == "start"
