@@ -110,15 +110,3 @@ async def test_a_bad_frame_is_reported_and_the_frames_around_it_still_go_up() ->
     assert [m.name for b in batches for m in b] == ["A", "B"]
     assert len(errors) == 1 and not errors[0].fatal
     await link.cancel()
-
-
-def test_a_list_start_is_found_whatever_the_header_spelling_and_only_then() -> None:
-    from callcenter.ami.message import Response
-
-    # is_list_start skips the decode when the bytes hold no "eventlist" at all
-    start = Response("Success", b"Response: Success\r\neventlist: Start\r\nMessage: x", 0)
-    assert start.is_list_start
-    plain = Response("Success", b"Response: Success\r\nActionID: a-1\r\nMessage: Pong", 0)
-    assert not plain.is_list_start
-    in_value = Response("Success", b"Response: Success\r\nMessage: EventList: start", 0)
-    assert not in_value.is_list_start
