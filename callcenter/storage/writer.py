@@ -422,6 +422,7 @@ class StoreWriter:
             except (TypeError, ValueError) as exc:  # e.g. event data JSON cannot carry
                 why = f"cannot be journaled: {exc}"
                 entries.append((at, f"!{why}: {request!r}", None, why))
+        given_up = time.monotonic() + self.close_timeout_s
         while True:
             try:
                 first = journal.append([(at, payload) for at, payload, _, _ in entries],
@@ -429,6 +430,12 @@ class StoreWriter:
                 break
             except Exception as exc:  # a full disk: nothing is dropped, try again
                 self.last_error = f"journal: {exc!r}"
+                if self._stopping and time.monotonic() > given_up:  # never hang a shutdown
+                    self.lost += len(entries)
+                    log.error("store writer LOST %d write(s): the journal cannot take them "
+                              "(%r): %s", len(entries), exc,
+                              "; ".join(payload for _, payload, _, _ in entries))  # fmt: skip
+                    return
                 log.error("cannot append to the write journal (%r); retrying in 1 s", exc)
                 time.sleep(1.0)
         if not self.db_up:
