@@ -21,7 +21,9 @@ What it does, per size (agents x queues, ``--waiting`` calls in line):
   goes to a READY agent who fits or waits; untimed arrivals then top the line
   up to ``--waiting`` again. The clock moves 50 ms per step and
   due timers (skill relaxation) are fired, untimed. Each decision's time is the
-  whole ``Acd.handle`` call, commands included;
+  whole ``Acd.handle`` call, commands included, on the wall clock (p50/p99)
+  and in thread CPU time (cpu_p50/cpu_p99: on a shared machine the wall-clock
+  tail includes time the process was descheduled);
 - times, for each of those decisions and on the same state just before it, a
   naive full scan: (a) every call in the core for the most due WAITING call of
   the agent's queues that it fits; (b) every agent for the READY members of
@@ -214,6 +216,7 @@ def _pass(size: Size, decisions: int, seed: int, naive: bool) -> dict[str, objec
     fill_s = time.perf_counter() - t0
     times: dict[str, list[float]] = {"agent_ready": [], "call_arrives": []}
     picks: dict[str, list[float]] = {"agent_ready": [], "call_arrives": []}
+    cpu: list[float] = []  # thread CPU time of each handle: what the scheduler took is not in it
     disagreements = 0
     warmup = 200
     router = run.acd._router
@@ -248,9 +251,11 @@ def _pass(size: Size, decisions: int, seed: int, naive: bool) -> dict[str, objec
                 n0 = time.perf_counter_ns()
                 expected = run.naive_agent_for(event)
                 n1 = time.perf_counter_ns()
+        c0n = time.thread_time_ns()
         t0n = time.perf_counter_ns()
         cmds = run.acd.handle(event, run.now)  # type: ignore[arg-type]
         t1n = time.perf_counter_ns()
+        c1n = time.thread_time_ns()
         offer = next((c for c in cmds if isinstance(c, OfferCall)), None)
         if naive:
             if kind == "agent_ready":
@@ -269,7 +274,15 @@ def _pass(size: Size, decisions: int, seed: int, naive: bool) -> dict[str, objec
                     picks[kind].append((p1 - p0) / 1000)
             else:
                 times[kind].append((t1n - t0n) / 1000)
-    return {"run": run, "times": times, "picks": picks, "bad": disagreements, "fill_s": fill_s}
+                cpu.append((c1n - c0n) / 1000)
+    return {
+        "run": run,
+        "times": times,
+        "cpu": cpu,
+        "picks": picks,
+        "bad": disagreements,
+        "fill_s": fill_s,
+    }
 
 
 RANDOMISED = (Strategy.RANDOM, Strategy.WEIGHTED_RANDOM)
@@ -305,6 +318,8 @@ def measure(size: Size, decisions: int, seed: int) -> dict[str, object]:
         "decisions": len(ours),
         "p50_us": round(p50, 1),
         "p99_us": round(_pct(ours, 99), 1),
+        "cpu_p50_us": round(statistics.median(mine["cpu"]), 1),  # type: ignore[arg-type]
+        "cpu_p99_us": round(_pct(mine["cpu"], 99), 1),  # type: ignore[arg-type]
         "max_us": round(max(ours), 1),
         "decisions_per_s": round(len(ours) / (sum(ours) / 1e6)),
         "naive_p50_us": round(naive_p50, 1),
@@ -350,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append(r)
         print(
             f"{r['agents']:>6} agents {r['queues']:>5} queues {r['waiting']:>5} waiting: "
-            f"p50 {r['p50_us']:>7} us  p99 {r['p99_us']:>7} us  "
+            f"p50 {r['p50_us']:>7} us  p99 {r['p99_us']:>7} us (cpu p99 {r['cpu_p99_us']} us)  "
             f"{r['decisions_per_s']:>7} decisions/s | pick alone p50 {r['pick_p50_us']} us | "
             f"naive scan p50 {r['naive_p50_us']:>8} us = {r['naive_over_pick_p50']}x our pick, "
             f"{r['naive_over_handle_p50']}x our whole handle | snapshot {r['snapshot_ms']} ms "
