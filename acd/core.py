@@ -34,6 +34,7 @@ from collections.abc import Iterable
 
 from ._check import check_time
 from .agent import AGENT_TRANSITIONS, Agent, AgentInput, AgentState
+from .board import Board
 from .call import CALL_TRANSITIONS, Call, CallInput, CallState
 from .commands import (
     AgentStateChanged,
@@ -69,8 +70,8 @@ from .line import due_key
 from .rng import SplitMix64
 from .routing import Router
 from .skills import fits, relax_level, requirement
-from .snapshot import AcdSnapshot, AgentView, CallView, agent_view, call_view, line_positions
-from .stats import QueueBoard, QueueStats
+from .snapshot import AcdSnapshot, AgentView, CallView
+from .stats import QueueStats
 from .table import next_state
 from .timers import Deadlines, TimerKind
 
@@ -82,12 +83,9 @@ class Acd:
         if not isinstance(config, AcdConfig):
             raise InvalidValue(f"Acd needs an AcdConfig, got {config!r}")
         self._rng = SplitMix64(config.seed)
-        # agents whose state changed since their queues' counts were last read
-        self._recount_due: dict[str, Agent] = {}
         agents = {a.agent_id: Agent(a, i) for i, a in enumerate(config.agents)}
-        self._build(config, agents, {}, None)
+        self._build(config, agents, None, None)
         self._calls: dict[str, Call] = {}
-        self._calls_in: dict[str, dict[str, Call]] = {name: {} for name in self._queues}
         # what the current input made WAITING or READY: routed by _dispatch
         self._new_calls: list[Call] = []
         self._new_agents: list[Agent] = []
@@ -103,31 +101,17 @@ class Acd:
         self,
         config: AcdConfig,
         agents: dict[str, Agent],
-        old_boards: dict[str, QueueBoard],
+        old_board: Board | None,
         old_router: Router | None,
     ) -> None:
-        """Everything derived from the configuration: queues, members, indexes, counts."""
+        """Everything derived from the configuration: queues, indexes, figures."""
         self._config = config
         self._queues = {q.name: q for q in config.queues}
         self._agents = agents
-        self._members: dict[str, list[Agent]] = {name: [] for name in self._queues}
-        for agent in agents.values():
-            for queue in agent.config.queues:
-                self._members[queue].append(agent)
-        self._boards: dict[str, QueueBoard] = {}
-        for name, q in self._queues.items():
-            self._boards[name] = board = QueueBoard(q, len(self._members[name]))
-            if name in old_boards:
-                board.tally = old_boards[name].tally
+        self._board = Board(self._queues, agents.values(), old_board)
         self._router = Router(self._queues, agents.values(), self._rng)
         if old_router is not None:
             self._router.remember(old_router)
-        self._recount_due.clear()
-        for agent in agents.values():
-            agent.counts = [self._boards[q].agents_by_state for q in agent.config.queues]
-            agent.counted = AgentState.LOGGED_OUT
-            if agent.state is not AgentState.LOGGED_OUT:
-                self._recount_due[agent.agent_id] = agent
         # a queue's own requirement at each relax level (most calls bring none)
         self._needs = {
             name: [requirement(q.skills, 0), *(requirement(q.skills, r.lower_by) for r in q.relax)]
@@ -180,16 +164,15 @@ class Acd:
             agents[agent_config.agent_id] = known
         for call in self._calls.values():
             self._router.call_out(call)
-        self._build(config, agents, self._boards, self._router)
-        self._calls_in = {name: {} for name in self._queues}
+        self._build(config, agents, self._board, self._router)
         for call in sorted(self._calls.values(), key=lambda c: c.seq):
-            self._calls_in[call.queue][call.call_id] = call
+            self._board.call_added(call)
             if call.last_agent is not None and call.last_agent not in agents:
                 call.last_agent = None
             if call.state is CallState.CONNECTED:
                 continue
             queue = self._queues[call.queue]
-            self._boards[call.queue].call_in(call)
+            self._board.queues[call.queue].call_in(call)
             if not call.own_skills:
                 call.skills = queue.skills
             self._relax_at.cancel((TimerKind.RELAX, call.call_id))
@@ -301,57 +284,32 @@ class Acd:
     def queue_stats(self, queue: str, now: float) -> QueueStats:
         """Figures of ``queue`` at ``now``; see QueueStats for the formulas. O(1)."""
         check_time("now", now)
-        board = self._boards[self._queue(queue).name]
-        self._recount()
-        return board.stats(now)
+        return self._board.queue_stats(self._queue(queue).name, now)
 
     def snapshot(self, now: float, queues: Iterable[str] | None = None) -> AcdSnapshot:
         """Agents, calls and queue figures at ``now`` (for wallboards and resync).
 
         Every queue by default; with ``queues``, only those queues, their calls
-        and the agents serving them. Costs O(what it shows): the figures are
-        kept up to date at each change, and an agent's view is rebuilt only if
-        it changed (or shows an idle time, which grows with ``now``).
+        and the agents serving them. Costs O(what it shows) (``acd.board``).
         """
         check_time("now", now)
         if queues is None:
-            names = list(self._queues)
-            agents: Iterable[Agent] = self._agents.values()
-            calls: Iterable[Call] = self._calls.values()
-        else:
-            names = list(dict.fromkeys(self._queue(name).name for name in queues))
-            serving = {a.order: a for name in names for a in self._members[name]}
-            agents = [serving[order] for order in sorted(serving)]
-            calls = [c for name in names for c in self._calls_in[name].values()]
-        self._recount()
-        positions: dict[str, int] = {}
-        for name in names:
-            board = self._boards[name]
-            if board.unanswered:
-                positions.update(
-                    line_positions(board.unanswered.values(), board.config.aging_per_s)
-                )
-        return AcdSnapshot(
-            at=now,
-            agents=tuple(self._agent_view(a, now) for a in agents),
-            calls=tuple(self._call_view(c, now, positions) for c in calls),
-            queues=tuple(self._boards[name].stats(now) for name in names),
-        )
+            return self._board.snapshot(
+                now, list(self._queues), self._agents.values(), self._calls.values()
+            )
+        names = list(dict.fromkeys(self._queue(name).name for name in queues))
+        return self._board.snapshot(now, names, None, None)
 
     def agent(self, agent_id: str, now: float) -> AgentView:
         """One agent at ``now``."""
         check_time("now", now)
-        return self._agent_view(self._agent(agent_id), now)
+        return self._board.agent_view(self._agent(agent_id), now)
 
     def call(self, call_id: str, now: float) -> CallView | None:
         """One call at ``now``, or None if it is not (or no longer) in a queue."""
         check_time("now", now)
         call = self._calls.get(call_id)
-        if call is None:
-            return None
-        board = self._boards[call.queue]
-        positions = line_positions(board.unanswered.values(), board.config.aging_per_s)
-        return call_view(call, now, positions.get(call_id))
+        return None if call is None else self._board.call_view(call, now)
 
     def pause_totals(self, agent_id: str, now: float) -> dict[str, float]:
         """Seconds ``agent_id`` spent paused per reason, the running pause up to ``now``."""
@@ -361,34 +319,6 @@ class Acd:
         if agent.state is AgentState.PAUSED:
             totals[agent.reason] = totals.get(agent.reason, 0.0) + max(0.0, now - agent.since)
         return totals
-
-    def _recount(self) -> None:
-        """Bring the agents-by-state counts up to date: O(agents changed since)."""
-        for agent in self._recount_due.values():
-            if agent.counted is not agent.state:
-                old, new = agent.counted, agent.state
-                for counts in agent.counts:
-                    counts[old] -= 1
-                    counts[new] += 1
-                agent.counted = new
-        self._recount_due.clear()
-
-    @staticmethod
-    def _call_view(call: Call, now: float, positions: dict[str, int]) -> CallView:
-        if call.state is not CallState.CONNECTED:
-            return call_view(call, now, positions.get(call.call_id))
-        view = call.view
-        if not isinstance(view, CallView):
-            call.view = view = call_view(call, now, None)
-        return view
-
-    def _agent_view(self, agent: Agent, now: float) -> AgentView:
-        view = agent.view
-        if isinstance(view, AgentView) and agent.idle_since is None:
-            return view
-        view = agent_view(agent, now)
-        agent.view = view
-        return view
 
     # -- calls ----------------------------------------------------------------
 
@@ -412,8 +342,9 @@ class Acd:
         )
         self._relax(call, now)
         self._add_call(call)
-        self._boards[queue.name].call_in(call)
-        self._boards[queue.name].tally.offered += 1
+        board = self._board.queues[queue.name]
+        board.call_in(call)
+        board.tally.offered += 1
         self._new_calls.append(call)
         if queue.max_wait_s is not None:
             call.max_wait_at = entered + queue.max_wait_s
@@ -493,13 +424,13 @@ class Acd:
         """End the call's visit with its one outcome and forget it."""
         self._step_call(call, input)
         del self._calls[call.call_id]
-        del self._calls_in[call.queue][call.call_id]
+        self._board.call_removed(call)
         self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
         self._timers.cancel((TimerKind.MAX_WAIT, call.call_id))
         self._relax_at.cancel((TimerKind.RELAX, call.call_id))
         self._relax_at.cancel((TimerKind.RETRY, call.call_id))
         queue = self._queues[call.queue]
-        tally = self._boards[call.queue].tally
+        tally = self._board.queues[call.queue].tally
         answered = outcome is Outcome.ANSWERED
         if answered:
             assert call.connected_at is not None and call.agent_id is not None
@@ -655,7 +586,7 @@ class Acd:
         self._relax_at.cancel((TimerKind.RELAX, call.call_id))
         self._relax_at.cancel((TimerKind.RETRY, call.call_id))
         wait_s = now - call.entered_at
-        tally = self._boards[call.queue].tally
+        tally = self._board.queues[call.queue].tally
         tally.answered += 1
         tally.answer_wait_total += wait_s
         tally.answered_in_sl += wait_s <= self._queues[call.queue].sl_threshold_s
@@ -747,7 +678,7 @@ class Acd:
         if new is not old:
             if old is AgentState.READY:
                 self._router.agent_out(agent)
-            self._recount_due[agent.agent_id] = agent
+            self._board.agent_changed(agent)
             agent.state = new
             if new is AgentState.READY:
                 if old is not AgentState.OFFERED:
@@ -776,7 +707,7 @@ class Acd:
         elif new is CallState.WAITING:
             self._new_calls.append(call)  # lined by _dispatch unless offered at once
         if new is CallState.CONNECTED or new is CallState.ENDED:
-            self._boards[call.queue].call_out(call)
+            self._board.queues[call.queue].call_out(call)
         return new
 
     def _relax(self, call: Call, now: float) -> None:
@@ -803,7 +734,7 @@ class Acd:
 
     def _add_call(self, call: Call) -> None:
         self._calls[call.call_id] = call
-        self._calls_in[call.queue][call.call_id] = call
+        self._board.call_added(call)
 
     # -- helpers --------------------------------------------------------------
 

@@ -1,0 +1,128 @@
+"""What the wallboard reads: queue figures, agents by state, views; kept up to date.
+
+Rules:
+1. The core tells the board of each change as it happens: a call entering or
+   leaving a queue (``call_added``/``call_removed``), a call answered or gone
+   (``QueueBoard.call_out``), an agent changing state (``agent_changed``).
+2. Agents-by-state counts are brought up to date when read: O(agents changed
+   since the last read), however many times each changed.
+3. A read costs what it shows: a queue's figures are O(1); an agent's view is
+   rebuilt only if it changed or shows an idle time (which grows with ``now``);
+   a connected call's view is built once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from .agent import Agent, AgentState
+from .call import Call, CallState
+from .config import QueueConfig
+from .snapshot import AcdSnapshot, AgentView, CallView, agent_view, call_view, line_positions
+from .stats import QueueBoard, QueueStats
+
+
+class Board:
+    """The figures and views of every queue, for one configuration."""
+
+    __slots__ = ("queues", "members", "calls_in", "_recount_due")
+
+    def __init__(
+        self, queues: Mapping[str, QueueConfig], agents: Iterable[Agent], old: Board | None
+    ) -> None:
+        agents = list(agents)
+        #: agents serving each queue, in configuration order
+        self.members: dict[str, list[Agent]] = {name: [] for name in queues}
+        for agent in agents:
+            for queue in agent.config.queues:
+                self.members[queue].append(agent)
+        self.queues: dict[str, QueueBoard] = {}
+        for name, config in queues.items():
+            self.queues[name] = board = QueueBoard(config, len(self.members[name]))
+            if old is not None and name in old.queues:  # a reload keeps the tallies
+                board.tally = old.queues[name].tally
+        #: the calls of each queue, any state
+        self.calls_in: dict[str, dict[str, Call]] = {name: {} for name in queues}
+        self._recount_due: dict[str, Agent] = {}
+        for agent in agents:
+            agent.counts = [self.queues[q].agents_by_state for q in agent.config.queues]
+            agent.counted = AgentState.LOGGED_OUT
+            if agent.state is not AgentState.LOGGED_OUT:
+                self._recount_due[agent.agent_id] = agent
+
+    # -- changes ------------------------------------------------------------------
+
+    def agent_changed(self, agent: Agent) -> None:
+        self._recount_due[agent.agent_id] = agent
+
+    def call_added(self, call: Call) -> None:
+        self.calls_in[call.queue][call.call_id] = call
+
+    def call_removed(self, call: Call) -> None:
+        del self.calls_in[call.queue][call.call_id]
+
+    # -- reads --------------------------------------------------------------------
+
+    def queue_stats(self, name: str, now: float) -> QueueStats:
+        self._recount()
+        return self.queues[name].stats(now)
+
+    def snapshot(
+        self,
+        now: float,
+        names: list[str],
+        agents: Iterable[Agent] | None,
+        calls: Iterable[Call] | None,
+    ) -> AcdSnapshot:
+        """``names``' figures, with ``agents`` and ``calls`` (default: those of ``names``)."""
+        if agents is None:
+            serving = {a.order: a for name in names for a in self.members[name]}
+            agents = [serving[order] for order in sorted(serving)]
+        if calls is None:
+            calls = [c for name in names for c in self.calls_in[name].values()]
+        self._recount()
+        positions: dict[str, int] = {}
+        for name in names:
+            board = self.queues[name]
+            if board.unanswered:
+                positions.update(
+                    line_positions(board.unanswered.values(), board.config.aging_per_s)
+                )
+        return AcdSnapshot(
+            at=now,
+            agents=tuple(self.agent_view(a, now) for a in agents),
+            calls=tuple(self._call_view(c, now, positions) for c in calls),
+            queues=tuple(self.queues[name].stats(now) for name in names),
+        )
+
+    def agent_view(self, agent: Agent, now: float) -> AgentView:
+        view = agent.view
+        if isinstance(view, AgentView) and agent.idle_since is None:
+            return view
+        view = agent_view(agent, now)
+        agent.view = view
+        return view
+
+    def call_view(self, call: Call, now: float) -> CallView:
+        board = self.queues[call.queue]
+        positions = line_positions(board.unanswered.values(), board.config.aging_per_s)
+        return call_view(call, now, positions.get(call.call_id))
+
+    def _recount(self) -> None:
+        for agent in self._recount_due.values():
+            if agent.counted is not agent.state:
+                old, new = agent.counted, agent.state
+                for counts in agent.counts:
+                    counts[old] -= 1
+                    counts[new] += 1
+                agent.counted = new
+        self._recount_due.clear()
+
+    @staticmethod
+    def _call_view(call: Call, now: float, positions: dict[str, int]) -> CallView:
+        if call.state is not CallState.CONNECTED:
+            return call_view(call, now, positions.get(call.call_id))
+        view = call.view
+        if not isinstance(view, CallView):
+            call.view = view = call_view(call, now, None)
+        return view
