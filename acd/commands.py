@@ -24,7 +24,12 @@ from .errors import InvalidValue
 
 
 class Outcome(Enum):
-    """How a call's visit to a queue ended; exactly one per visit."""
+    """How a call ended: exactly one per call, the one word for it in the ACD, the call-flow
+    core, SQL (``calls.outcome``, ``queue_outcomes.outcome``) and ``/metrics``.
+
+    The ACD emits ANSWERED, ABANDONED, TIMEOUT and LOST for a queued call; IVR_HANGUP
+    is the call-flow core's, for a caller who hung up before reaching a queue.
+    """
 
     #: an agent answered; emitted when the conversation ends
     ANSWERED = "answered"
@@ -34,6 +39,10 @@ class Outcome(Enum):
     TIMEOUT = "timeout"
     #: the PBX lost the call (it restarted) before an agent answered (``LeaveReason.LOST``)
     LOST = "lost"
+    #: the caller hung up in the IVR, before reaching a queue (never the ACD's)
+    IVR_HANGUP = "ivr_hangup"
+    #: accepted in SQL for rows of earlier versions; nothing sets it any more
+    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from acd import Outcome
+
 #: The Content-Type of ``render()``'s output.
 CONTENT_TYPE = _CONTENT_TYPE
 
-#: How a call can end (the ``outcome`` label; matches storage's ``CallOutcome``).
-OUTCOMES = frozenset({"answered", "abandoned", "timeout", "ivr_hangup", "failed", "lost"})
+#: How a call can end (the ``outcome`` label): ``acd.Outcome``, the one definition.
+OUTCOMES = frozenset(o.value for o in Outcome)
 
 #: Agent states always exported (zero when nobody is in them).
 AGENT_STATES = ("ready", "ringing", "talking", "wrapup", "paused", "offline")

@@ -614,8 +614,8 @@ def test_a_hold_already_asked_for_is_not_asked_twice_and_a_second_outcome_is_ref
     assert f.core._out == []
     call.stage = Stage.TALKING
     f.core._hold(acd.HoldCaller(CALL, 5.0))
-    f.core._outcome(call, "answered", "support", 1.0)
-    f.core._outcome(call, "abandoned", "support", 1.0)
+    f.core._outcome(call, acd.Outcome.ANSWERED, "support", 1.0)
+    f.core._outcome(call, acd.Outcome.ABANDONED, "support", 1.0)
     assert [e.level for e in f.core._out if isinstance(e, fx.Log)] == ["error"]
 
 

@@ -43,6 +43,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import acd
+from acd import Outcome
 from callcenter.ami.agi import parse_agi_result
 from callcenter.storage.models import call_key
 from callcenter.storage.writes import (
@@ -527,7 +528,7 @@ class CallFlow:
         if call.in_acd:
             self._acd(acd.CallEnded(call.call_id))
         elif call.outcome is None:
-            self._outcome(call, "answered", call.queue or "", None)
+            self._outcome(call, Outcome.ANSWERED, call.queue or "", None)
         self._after_call(call)
 
     def _after_call(self, call: Call) -> None:
@@ -582,23 +583,23 @@ class CallFlow:
         self.calls.pop(call.call_id, None)
 
     # -- outcomes -------------------------------------------------------------------------
-    def _outcome(self, call: Call, outcome: str, queue: str, wait_s: float | None,
+    def _outcome(self, call: Call, outcome: Outcome, queue: str, wait_s: float | None,
                  agent_id: str | None = None) -> None:  # fmt: skip
         if call.outcome is not None:
-            self._log("error", f"call {call.call_id}: second outcome {outcome} refused "
+            self._log("error", f"call {call.call_id}: second outcome {outcome.value} refused "
                                f"(has {call.outcome})")  # fmt: skip
             return
-        call.outcome = outcome
+        call.outcome = outcome.value
         self._settle(call.call_id, outcome, queue, wait_s, agent_id)
 
-    def _settle(self, call_id: str, outcome: str, queue: str, wait_s: float | None,
+    def _settle(self, call_id: str, outcome: Outcome, queue: str, wait_s: float | None,
                 agent_id: str | None) -> None:  # fmt: skip
-        self._write(RecordOutcome(call_id, queue, outcome, wait_s or 0.0, self._now.wall,
+        self._write(RecordOutcome(call_id, queue, outcome.value, wait_s or 0.0, self._now.wall,
                                   _int(agent_id)))  # fmt: skip
         self._closed[call_id] = None
         if len(self._closed) > CLOSED_KEPT:
             del self._closed[next(iter(self._closed))]
-        self._out.append(CountOutcome(outcome, wait_s))
+        self._out.append(CountOutcome(outcome.value, wait_s))
         self.counters["outcomes"] += 1
 
     # -- offers ---------------------------------------------------------------------------
@@ -718,10 +719,10 @@ class CallFlow:
     def _acd_outcome(self, cmd: acd.CallOutcome) -> None:
         call = self.calls.get(cmd.call_id)
         if call is None:
-            self._settle(cmd.call_id, cmd.outcome.value, cmd.queue, cmd.wait_s, cmd.agent_id)
+            self._settle(cmd.call_id, cmd.outcome, cmd.queue, cmd.wait_s, cmd.agent_id)
             return
         call.in_acd = False
-        self._outcome(call, cmd.outcome.value, cmd.queue, cmd.wait_s, cmd.agent_id)
+        self._outcome(call, cmd.outcome, cmd.queue, cmd.wait_s, cmd.agent_id)
         if call.agent_id is not None:
             self._out.append(Push(call.agent_id, {"type": "call_ended",
                                                   "call_id": call.call_id}))  # fmt: skip
@@ -858,11 +859,11 @@ class CallFlow:
         wall = self._now.wall
         if row.outcome is None and (call is None or call.outcome is None):
             if row.answered_at is not None:
-                outcome = "answered"
+                outcome = Outcome.ANSWERED
             elif lost:
-                outcome = "lost"
+                outcome = Outcome.LOST
             else:
-                outcome = "abandoned" if row.queued_at else "ivr_hangup"
+                outcome = Outcome.ABANDONED if row.queued_at else Outcome.IVR_HANGUP
             self._settle(row.call_id, outcome, row.queue or "", row.wait_s, row.agent_id)
         self._write(RecordCallUpdate(row.call_id, ended_at=wall))
         self._write(RecordCallEvent(row.call_id, wall, why, {"lost": lost}))
@@ -946,13 +947,13 @@ class CallFlow:
         self._out.append(Log(level, text))
 
 
-def _unqueued(stage: Stage, queue: str | None, lost: bool) -> str:
+def _unqueued(stage: Stage, queue: str | None, lost: bool) -> Outcome:
     """The outcome of a call that ends outside the ACD, from the stage it was in."""
     if stage is Stage.AFTER_CALL or stage is Stage.TALKING:
-        return "answered"
+        return Outcome.ANSWERED
     if lost:
-        return "lost"
-    return "ivr_hangup" if queue is None else "abandoned"
+        return Outcome.LOST
+    return Outcome.IVR_HANGUP if queue is None else Outcome.ABANDONED
 
 
 def _int(agent_id: str | None) -> int | None:

@@ -28,7 +28,7 @@ from callcenter.storage.errors import (
     WriterClosed,
 )
 from callcenter.storage.journal import AsideEntry, Journal, JournalBusy, default_journal_path
-from callcenter.storage.models import AgentRole, CallOutcome, call_key
+from callcenter.storage.models import AgentRole, call_key
 from callcenter.storage.store import DEFAULT_DISPOSITION_CODES, MAX_NOTES_LENGTH, Store
 from callcenter.storage.writer import StoreWriter, WriterHealth
 from callcenter.storage.writes import (
@@ -48,7 +48,6 @@ __all__ = [
     "AgentRejected",
     "AgentRole",
     "AsideEntry",
-    "CallOutcome",
     "CustomerRejected",
     "DispositionRejected",
     "DuplicateOutcome",

@@ -37,6 +37,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from acd import Outcome
+
 __all__ = [
     "Agent",
     "AgentRole",
@@ -44,7 +46,6 @@ __all__ = [
     "Base",
     "Call",
     "CallEvent",
-    "CallOutcome",
     "Customer",
     "CustomerPhone",
     "Interaction",
@@ -64,23 +65,6 @@ NAMING_CONVENTION = {
 }
 
 
-class CallOutcome(enum.StrEnum):
-    """How a call ended, from the caller's side."""
-
-    #: An agent answered it.
-    ANSWERED = "answered"
-    #: The caller hung up while queued.
-    ABANDONED = "abandoned"
-    #: The queue gave up on it (max wait reached) and sent it elsewhere.
-    TIMEOUT = "timeout"
-    #: The caller hung up in the IVR, before reaching a queue.
-    IVR_HANGUP = "ivr_hangup"
-    #: A technical failure (originate refused, channel lost, ...).
-    FAILED = "failed"
-    #: The call died with its PBX (it restarted: transcript 20) before an agent answered.
-    LOST = "lost"
-
-
 class AgentRole(enum.StrEnum):
     """What a login may do in the web application."""
 
@@ -92,7 +76,7 @@ class AgentRole(enum.StrEnum):
     ADMIN = "admin"
 
 
-def _in(values: type[enum.StrEnum], column: str) -> str:
+def _in(values: type[enum.Enum], column: str) -> str:
     quoted = ", ".join(f"'{member.value}'" for member in values)
     return f"{column} IN ({quoted})"
 
@@ -153,7 +137,7 @@ class Call(Base):
     __tablename__ = "calls"
     __table_args__ = (
         UniqueConstraint("node", "linkedid"),
-        CheckConstraint(_in(CallOutcome, "outcome"), name="outcome"),
+        CheckConstraint(_in(Outcome, "outcome"), name="outcome"),
         Index(None, "started_at"),
     )
 
@@ -198,7 +182,7 @@ class QueueOutcome(Base):
 
     __tablename__ = "queue_outcomes"
     __table_args__ = (
-        CheckConstraint(_in(CallOutcome, "outcome"), name="outcome"),
+        CheckConstraint(_in(Outcome, "outcome"), name="outcome"),
         Index(None, "queue", "at"),
     )
 

@@ -42,13 +42,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from acd import Outcome
 from callcenter.storage.errors import DuplicateOutcome, StorageError, UnknownAgent, UnknownCall
 from callcenter.storage.models import (
     Agent,
     AgentStateChange,
     Call,
     CallEvent,
-    CallOutcome,
     QueueOutcome,
     Recording,
 )
@@ -74,7 +74,7 @@ def _aware(name: str, value: dt.datetime | None) -> None:
 
 def _outcome(value: str | None) -> None:
     if value is not None:
-        CallOutcome(value)  # ValueError names the bad value
+        Outcome(value)  # ValueError names the bad value
 
 
 @dataclass(frozen=True, slots=True)
