@@ -83,7 +83,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         Path(url.removeprefix("sqlite+aiosqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     await migrate(url)
     parts.engine = make_engine(url)
-    parts.store = Store(make_session_factory(parts.engine))
+    parts.store = Store(make_session_factory(parts.engine),
+                        disposition_codes=parts.config.dispositions)  # fmt: skip
     app[ACCOUNTS] = parts.store
     try:
         yield
@@ -214,6 +215,7 @@ def create_app(
         metrics=parts.metrics,
         secret_key=secret_key or config.web.secret_key or secrets.token_bytes(32),
         allowed_origins=list(config.web.allowed_origins) or None,
+        disposition_codes=config.dispositions,
     )
     app[PARTS] = parts
     app.cleanup_ctx.extend([_database, _writer, _controller, _lag])

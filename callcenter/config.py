@@ -41,6 +41,7 @@ from yamlconf import YamlDocument, YamlProblems, matching, problem
 
 __all__ = [
     "AcdSettings",
+    "DEFAULT_DISPOSITIONS",
     "ConfigError",
     "ConfigProblem",
     "CrmSettings",
@@ -63,6 +64,22 @@ _QUEUE_NAME = re.compile(r"[a-z0-9_-]+")
 _CONTEXT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ORIGIN = re.compile(r"https?://[^/\s?#]+")
+_DISPOSITION = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+#: What an agent may pick after a call (code -> label, in display order): the one
+#: definition, used unless the config file's ``dispositions`` says otherwise; the
+#: web edge offers these and the store accepts only these.
+DEFAULT_DISPOSITIONS: Mapping[str, str] = {
+    "resolved": "Resolved on the call",
+    "information": "Information given",
+    "follow_up": "Needs follow-up",
+    "callback_requested": "Callback requested",
+    "escalated": "Escalated",
+    "complaint": "Complaint logged",
+    "sales": "Sale / upgrade",
+    "wrong_number": "Wrong number",
+    "no_action": "No action needed",
+}
 
 
 class ConfigError(Exception):
@@ -287,6 +304,11 @@ class HotlineConfig(_Strict):
     acd: Section[AcdSettings] = Field(default={}, validate_default=True)
     crm: Section[CrmSettings] = Field(default={}, validate_default=True)
     web: Section[WebSettings] = Field(default={}, validate_default=True)
+    #: disposition code (a-z 0-9 _, 32 at most) -> the label agents see, in display order
+    dispositions: dict[
+        Annotated[str, AfterValidator(matching(_DISPOSITION, "disposition code (a-z 0-9 _)"))],
+        Annotated[str, Field(min_length=1, max_length=80)],
+    ] = Field(default_factory=lambda: dict(DEFAULT_DISPOSITIONS), min_length=1)
 
     _path: Path | None = PrivateAttr(None)
     _ivr: IvrDefinition | None = PrivateAttr(None)

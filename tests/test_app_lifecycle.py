@@ -91,3 +91,19 @@ async def test_the_app_starts_without_its_node_and_stops_with_nothing_left(tmp_p
     await hotline.stop()
     await asyncio.sleep(0)
     assert others() - before == set()
+
+
+async def test_the_configured_dispositions_reach_the_pages_and_the_store(tmp_path: Path) -> None:
+    from callcenter.web.keys import DISPOSITION_CODES
+
+    make_hotline(tmp_path)  # writes hotline.yaml
+    cfg_path = tmp_path / "hotline.yaml"
+    cfg_path.write_text(cfg_path.read_text() + "dispositions:\n  solved: Solved\n  later: Later\n")
+    hotline = Hotline(load_config(cfg_path), web_port=0, connect_wait_s=0.2)
+    await hotline.start()
+    try:
+        assert hotline.app[DISPOSITION_CODES] == {"solved": "Solved", "later": "Later"}
+        assert hotline.store is not None
+        assert hotline.store.disposition_codes == {"solved", "later"}
+    finally:
+        await hotline.stop()

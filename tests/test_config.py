@@ -89,6 +89,10 @@ def test_sample_config_loads() -> None:
     assert config.ivr.fallback_queue == "support"
     assert config.recordings_read_dir == Path("/var/spool/asterisk/monitor")
     assert config.web.secret_key is None  # unset: a random key per start
+    # the sample lists the default dispositions, as its comment says
+    from callcenter.config import DEFAULT_DISPOSITIONS
+
+    assert config.dispositions == DEFAULT_DISPOSITIONS
 
 
 def test_demo_config_loads() -> None:
@@ -324,3 +328,26 @@ def test_cli_check_config_missing_file(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stdout == f"{tmp_path / 'nope.yaml'}: cannot read: No such file or directory\n"
+
+
+def test_dispositions_default_to_the_shipped_set_and_may_be_replaced(tmp_path: Path) -> None:
+    from callcenter.config import DEFAULT_DISPOSITIONS
+
+    assert load_config(write(tmp_path, GOOD), environ={}).dispositions == DEFAULT_DISPOSITIONS
+    own = GOOD + "dispositions:\n  resolved: Đã giải quyết\n  transferred: Transferred\n"
+    cfg = load_config(write(tmp_path, own), environ={})
+    assert list(cfg.dispositions.items()) == [("resolved", "Đã giải quyết"),
+                                              ("transferred", "Transferred")]  # fmt: skip
+
+
+def test_bad_disposition_codes_and_labels(tmp_path: Path) -> None:
+    text = GOOD + "dispositions:\n  resolved: Solved\n  Bad Code: x\n  empty: ''\n"
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:18: dispositions.Bad Code: 'Bad Code' is not a valid disposition code"
+        " (a-z 0-9 _)",
+        "hotline.yaml:19: dispositions.empty: String should have at least 1 character",
+    ]
+    assert problems_of(tmp_path, GOOD + "dispositions: {}\n") == [
+        "hotline.yaml:16: dispositions: Dictionary should have at least 1 item after validation,"
+        " not 0"
+    ]

@@ -29,7 +29,7 @@ from callcenter.storage.errors import (
 )
 from callcenter.storage.journal import AsideEntry, Journal, JournalBusy, default_journal_path
 from callcenter.storage.models import AgentRole, call_key
-from callcenter.storage.store import DEFAULT_DISPOSITION_CODES, MAX_NOTES_LENGTH, Store
+from callcenter.storage.store import MAX_NOTES_LENGTH, Store
 from callcenter.storage.writer import StoreWriter, WriterHealth
 from callcenter.storage.writes import (
     RecordAgentState,
@@ -42,7 +42,6 @@ from callcenter.storage.writes import (
 )
 
 __all__ = [
-    "DEFAULT_DISPOSITION_CODES",
     "DEFAULT_URL",
     "MAX_NOTES_LENGTH",
     "AgentRejected",

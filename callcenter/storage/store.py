@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from callcenter.config import DEFAULT_DISPOSITIONS
 from callcenter.storage.engine import WRITE_TRANSACTION
 from callcenter.storage.errors import (
     AgentRejected,
@@ -53,22 +54,8 @@ from callcenter.storage.writes import (
 )
 from crm_bridge.numbers import normalize_number
 
-__all__ = ["DEFAULT_DISPOSITION_CODES", "MAX_NOTES_LENGTH", "Store", "utcnow"]
+__all__ = ["MAX_NOTES_LENGTH", "Store", "utcnow"]
 
-#: What an agent may pick after a call; a deployment can pass its own set.
-DEFAULT_DISPOSITION_CODES = frozenset(
-    {
-        "resolved",
-        "follow_up",
-        "escalated",
-        "callback_requested",
-        "complaint",
-        "information",
-        "sales",
-        "wrong_number",
-        "no_action",
-    }
-)
 MAX_NOTES_LENGTH = 2000
 _MAX_USERNAME_LENGTH = 64
 
@@ -90,7 +77,7 @@ class Store:
         sessions: async_sessionmaker[AsyncSession],
         *,
         hasher: PasswordHasher | None = None,
-        disposition_codes: Iterable[str] = DEFAULT_DISPOSITION_CODES,
+        disposition_codes: Iterable[str] = DEFAULT_DISPOSITIONS,
         max_notes_length: int = MAX_NOTES_LENGTH,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:

@@ -4,6 +4,6 @@
 described by the Protocols in ``callcenter.web.ports``.
 """
 
-from callcenter.web.app import DEFAULT_DISPOSITION_CODES, create_app
+from callcenter.web.app import create_app
 
-__all__ = ["DEFAULT_DISPOSITION_CODES", "create_app"]
+__all__ = ["create_app"]

@@ -12,6 +12,7 @@ import jinja2
 from aiohttp import web
 
 import dashboards
+from callcenter.config import DEFAULT_DISPOSITIONS
 from callcenter.live import LiveHub
 from callcenter.metrics import Metrics
 from callcenter.web import api, pages, sockets
@@ -34,20 +35,6 @@ from callcenter.web.session import DEFAULT_TTL_S, SessionSigner
 DASHBOARDS = Path(dashboards.__file__).resolve().parent
 TEMPLATES = DASHBOARDS / "templates"
 STATIC = DASHBOARDS / "static"
-
-#: The disposition codes offered to agents (code -> label), in display order.
-DEFAULT_DISPOSITION_CODES: Mapping[str, str] = {
-    # The same codes as storage's DEFAULT_DISPOSITION_CODES (the store re-checks them).
-    "resolved": "Resolved on the call",
-    "information": "Information given",
-    "follow_up": "Needs follow-up",
-    "callback_requested": "Callback requested",
-    "escalated": "Escalated",
-    "complaint": "Complaint logged",
-    "sales": "Sale / upgrade",
-    "wrong_number": "Wrong number",
-    "no_action": "No action needed",
-}
 
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -96,7 +83,7 @@ def create_app(
     app[METRICS] = metrics
     app[SESSIONS] = SessionSigner(secret_key, ttl_s=session_ttl_s)
     app[ALLOWED_ORIGINS] = frozenset(allowed_origins or ())
-    app[DISPOSITION_CODES] = dict(disposition_codes or DEFAULT_DISPOSITION_CODES)
+    app[DISPOSITION_CODES] = dict(disposition_codes or DEFAULT_DISPOSITIONS)
     app[SOCKETS] = weakref.WeakSet()
     app[CLOCK] = clock
 
