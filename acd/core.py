@@ -377,6 +377,7 @@ class Acd:
         self._add_call(call)
         out = self._step_agent(agent, AgentInput.RESUME_CALL, now, "resumed", event.call_id)
         agent.call_id = event.call_id
+        self._timers.cancel((TimerKind.WRAP_UP, agent.agent_id))  # it was in wrap-up, maybe
         return out + self._dispatch(now)
 
     def _hold_slice_done(self, event: HoldSliceDone, now: float) -> list[Command]:

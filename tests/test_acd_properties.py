@@ -44,6 +44,7 @@ from acd import (
     CallLeft,
     CallOutcome,
     CallQueued,
+    CallResumed,
     CallState,
     CancelOffer,
     Command,
@@ -186,6 +187,9 @@ class RoutingMachine(RuleBasedStateMachine):
         for command in commands:
             if isinstance(command, AgentStateChanged):
                 assert self.state[command.agent_id] is command.old
+                if command.new is AgentState.ON_CALL and command.old is not AgentState.OFFERED:
+                    assert command.call_id is not None  # found talking (CallResumed)
+                    self.talking[command.call_id] = command.agent_id
                 if command.old is AgentState.OFFERED:
                     call = self.offers.pop(command.agent_id)
                     if command.new is AgentState.ON_CALL:
@@ -253,6 +257,24 @@ class RoutingMachine(RuleBasedStateMachine):
         required = self.queue_skills[queue] if own is None else own
         self.live[call_id] = (queue, priority, self.now - back, required, own is not None)
         self.send(CallQueued(call_id, queue, "1", priority, entered_at=self.now - back, skills=own))
+
+    @rule(agent=st.sampled_from(AGENTS), back=st.sampled_from([4.0, 30.0]))
+    def call_found_talking(self, agent: str, back: float) -> None:
+        """A restart found ``agent`` talking (CallResumed): refused if it rings or talks."""
+        call_id = f"c{self.n}"
+        queue = self.serves[agent][0]
+        self.order[call_id] = self.n
+        self.live[call_id] = (queue, 0, self.now - back, {}, True)
+        event = CallResumed(call_id, queue, agent, "1", self.now - back, self.now - back / 2)
+        try:
+            commands = self.acd.handle(event, self.now)
+        except InvalidTransition:
+            del self.live[call_id]
+            assert self.state[agent] in (AgentState.OFFERED, AgentState.ON_CALL)
+            return
+        self.n += 1
+        self.absorb(commands)
+        assert self.talking.get(call_id) == agent
 
     @precondition(lambda self: bool(self.offers))
     @rule(pick=picks, answer=st.booleans(), reason=st.sampled_from(OfferFailure))

@@ -20,6 +20,7 @@ from acd import (
     CallEnded,
     CallLeft,
     CallQueued,
+    CallResumed,
     Command,
     InvalidValue,
     OfferAnswered,
@@ -447,3 +448,17 @@ def test_configs_stay_hashable_and_comparable() -> None:
 
     assert one() == one() and hash(one()) == hash(one())
     assert one() != AcdConfig((QueueConfig("q"),))
+
+
+def test_a_call_resumed_during_wrap_up_drops_the_wrap_up_deadline() -> None:
+    # Broke: the wrap-up deadline stayed armed and on_timer raised InvalidTransition
+    # (ON_CALL on WRAP_UP_ELAPSED) when it fired, losing the other deadlines due.
+    acd = build({"a1": ("q",)}, [QueueConfig("q", wrap_up_s=10.0)])
+    acd.handle(AgentLogin("a1"), 0)
+    acd.handle(CallQueued("c1", "q", "1"), 1)
+    acd.handle(OfferAnswered("c1", "a1"), 2)
+    acd.handle(CallEnded("c1"), 3)
+    acd.handle(CallResumed("c2", "q", "a1", "1", 0.0, 0.0), 4)
+    assert acd.next_timer() is None
+    assert acd.on_timer(20) == []
+    assert acd.agent("a1", 20).state is S.ON_CALL
