@@ -12,7 +12,8 @@ Rules:
 4. Each queue routes by its strategy (``acd.ready``), skills and aging
    priority (``acd.line``); one offer per agent and per call; a call whose
    offer failed goes to another READY agent if any, else back to the same
-   one. A call past its ``max_wait_s`` is never offered.
+   one (after ``retry_same_agent_s``). A call past its ``max_wait_s`` is
+   never offered. Reads of the live state never change it.
 5. Each queue visit ends with exactly one CallOutcome. Reports about an offer
    that no longer exists (an OfferFailed or OfferAnswered after CancelOffer,
    a CallLeft for an ended call) are stale: ignored, no error.
@@ -24,7 +25,9 @@ Rules:
    ``on_timer`` fires it; all those due are applied before any other deadline
    due in the same call (they only change what a call may be offered to).
 8. Every figure the wallboard reads is kept up to date at each change
-   (``acd.stats.QueueBoard``), so ``snapshot`` costs what it shows.
+   (``acd.board``), so ``snapshot`` costs what it shows.
+9. ``reconfigure`` swaps the configuration live; waiting callers keep their
+   entry, priority and arrival order under the new rules.
 """
 
 from __future__ import annotations
