@@ -18,19 +18,19 @@ from enum import Enum
 class AcdError(Exception):
     """Base of the ACD core's errors; ``code`` is stable across releases."""
 
-    code: str = "acd-error"
+    code: str = "acd_error"
 
 
 class InvalidValue(AcdError, ValueError):
     """A config, event or command field is out of range or of the wrong type."""
 
-    code = "invalid-value"
+    code = "invalid_value"
 
 
 class InvalidTransition(AcdError):
     """A state machine has no transition for ``(state, input)``; nothing changed."""
 
-    code = "invalid-transition"
+    code = "invalid_transition"
 
     def __init__(self, machine: str, subject: str, state: Enum, input: Enum) -> None:
         super().__init__(f"{machine} {subject!r}: no transition from {state.name} on {input.name}")
@@ -43,7 +43,7 @@ class InvalidTransition(AcdError):
 class UnknownAgent(AcdError, LookupError):
     """The agent id is not in the configuration."""
 
-    code = "unknown-agent"
+    code = "unknown_agent"
 
     def __init__(self, agent_id: str) -> None:
         super().__init__(f"unknown agent {agent_id!r}")
@@ -53,7 +53,7 @@ class UnknownAgent(AcdError, LookupError):
 class UnknownQueue(AcdError, LookupError):
     """The queue name is not in the configuration."""
 
-    code = "unknown-queue"
+    code = "unknown_queue"
 
     def __init__(self, queue: str) -> None:
         super().__init__(f"unknown queue {queue!r}")
@@ -63,7 +63,7 @@ class UnknownQueue(AcdError, LookupError):
 class DuplicateCall(AcdError):
     """A call id was queued while the same id is still in a queue."""
 
-    code = "duplicate-call"
+    code = "duplicate_call"
 
     def __init__(self, call_id: str) -> None:
         super().__init__(f"call {call_id!r} is already queued")

@@ -509,7 +509,7 @@ def test_missing_transition_names_state_and_input_and_changes_nothing() -> None:
         S.ON_CALL,
         AgentInput.LOGOUT,
     )
-    assert "ON_CALL" in str(err) and "LOGOUT" in str(err) and err.code == "invalid-transition"
+    assert "ON_CALL" in str(err) and "LOGOUT" in str(err) and err.code == "invalid_transition"
     assert acd.snapshot(2) == before
 
 

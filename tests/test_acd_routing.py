@@ -390,7 +390,7 @@ def test_a_bad_option_raises_the_acd_error_naming_it(build_bad: Any, option: str
     with pytest.raises(InvalidValue) as info:
         build_bad()
     assert option in str(info.value)
-    assert info.value.code == "invalid-value"
+    assert info.value.code == "invalid_value"
 
 
 def test_strategies_are_taken_by_name_and_every_default_is_set() -> None:

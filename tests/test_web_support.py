@@ -57,7 +57,7 @@ class DispositionError(Exception):
 class TransitionError(Exception):
     """Shaped like acd's ``InvalidTransition``: a hyphenated ``code``, text in ``str()``."""
 
-    code = "invalid-transition"
+    code = "invalid_transition"
 
 
 class FakeDispositions:

@@ -4,9 +4,9 @@ Handlers raise ``ApiError`` for what the edge itself refuses (bad JSON, a
 missing field, no session, wrong role) and let domain errors from the
 controller or the store fly. ``error_middleware`` renders both as
 ``{"error": code, "reason": text}``. A domain error is an exception whose
-``code`` attribute is a key of ``DOMAIN_STATUS`` (codes are compared with
-``-`` read as ``_``: acd writes ``unknown-agent``, storage ``unknown_call``);
-any other exception is a bug and stays a 500.
+``code`` attribute is a key of ``DOMAIN_STATUS`` (every package spells its codes
+in snake_case: acd ``unknown_agent``, storage ``unknown_call``); any other
+exception is a bug and stays a 500.
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ def domain_refusal(exc: BaseException) -> Refusal | None:
     code = getattr(exc, "code", None)
     if not isinstance(code, str):
         return None
-    code = code.replace("-", "_")
     status = DOMAIN_STATUS.get(code)
     if status is None:
         return None
