@@ -54,6 +54,15 @@ def world(numbers: list[str]) -> dict[str, Any]:
     )  # fmt: skip
 
 
+def pending_in(journal: Path) -> int:
+    """How many writes wait in the journal file ``journal``."""
+    reopened = Journal(journal)
+    try:
+        return reopened.pending_count()
+    finally:
+        reopened.close()
+
+
 async def sql_facts(url: str) -> dict[str, Any]:
     engine = make_engine(url)
     try:
@@ -134,11 +143,7 @@ async def test_five_database_outages_lose_no_call(tmp_path: Path, private_pg: Pr
         assert noticed >= 3, "the writer should have met the database away"
         assert writer.replayed > 0
         check_every_caller(observer, facts)
-    reopened = Journal(journal)
-    try:
-        assert reopened.pending_count() == 0
-    finally:
-        reopened.close()
+    assert pending_in(journal) == 0
 
 
 async def figure(http: aiohttp.ClientSession, base: str, name: str) -> float:
@@ -215,8 +220,4 @@ async def test_a_killed_controller_replays_its_journal_once(
     facts = await sql_facts(private_pg.url)
     print(f"{len(observer.callers)} callers; {held} write(s) in the journal at the kill")
     check_every_caller(observer, facts)
-    reopened = Journal(journal)
-    try:
-        assert reopened.pending_count() == 0
-    finally:
-        reopened.close()
+    assert pending_in(journal) == 0

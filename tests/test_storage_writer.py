@@ -8,6 +8,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -146,6 +147,16 @@ async def test_refused_writes_are_kept_aside_with_their_error(
     assert "set aside write #3" in logged and "duplicate outcome" in logged
 
 
+def only_aside(path: Path) -> Any:
+    """The one write the journal at ``path`` set aside."""
+    journal = Journal(path)
+    try:
+        (aside,) = journal.aside()
+    finally:
+        journal.close()
+    return aside
+
+
 async def test_a_constraint_fails_only_its_own_write(store: Store, tmp_path: Path) -> None:
     # Regression: a batch refused by the database (not by the writer's own checks) used
     # to be retried once and then written one by one, losing the bad write to a log line.
@@ -161,11 +172,7 @@ async def test_a_constraint_fails_only_its_own_write(store: Store, tmp_path: Pat
         return
     assert writer.set_aside == {"constraint": 1}
     assert await count(store, CallEvent) == 1
-    journal = Journal(tmp_path / "j.db")
-    try:
-        (aside,) = journal.aside()
-    finally:
-        journal.close()
+    aside = only_aside(tmp_path / "j.db")
     assert decode_request(aside.payload) == too_long
     assert "too long" in aside.error
 
@@ -180,11 +187,7 @@ async def test_data_json_cannot_carry_is_kept_aside_not_lost(store: Store, tmp_p
             writer.submit("INSERT INTO calls")  # type: ignore[arg-type]
     assert writer.set_aside == {"bad_write": 1}
     assert await count(store, CallEvent) == 1
-    journal = Journal(tmp_path / "j.db")
-    try:
-        (aside,) = journal.aside()
-    finally:
-        journal.close()
+    aside = only_aside(tmp_path / "j.db")
     assert "cannot be journaled" in aside.error and "odd" in aside.payload
 
 
