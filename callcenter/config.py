@@ -35,7 +35,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from acd import AcdConfig, AgentConfig, QueueConfig
+from acd import AcdConfig, AgentConfig, QueueConfig, Strategy
 from ivr import ConfigProblem, IvrConfigError, IvrDefinition, load_ivr
 from yamlconf import YamlDocument, YamlProblems, matching, problem
 
@@ -213,6 +213,18 @@ class QueueSettings(_Strict):
     sl_threshold_s: Seconds = 20.0
     hold_slice_s: Seconds = 20.0
     max_wait_s: Seconds | None = None
+    #: how the queue picks among its READY agents (acd.Strategy: longest-idle,
+    #: round-robin, round-robin-ordered, fewest-calls, least-talk-time, linear, random;
+    #: weighted-random and best-skill-match need agent weights and skills, which agents
+    #: cannot be given yet)
+    strategy: Literal[
+        "longest-idle", "round-robin", "round-robin-ordered", "fewest-calls",
+        "least-talk-time", "linear", "random",
+    ] = "longest-idle"  # fmt: skip
+    #: priority points a caller gains per second waited (0: static priority)
+    aging_per_s: float = Field(1 / 60, ge=0, strict=True)
+    #: an agent who failed a call is offered it again only this much later
+    retry_same_agent_s: float = Field(0.0, ge=0, strict=True)
 
     def acd_queue(self) -> QueueConfig:
         """This queue as the ACD core takes it."""
@@ -223,6 +235,9 @@ class QueueSettings(_Strict):
             sl_threshold_s=self.sl_threshold_s,
             hold_slice_s=self.hold_slice_s,
             max_wait_s=self.max_wait_s,
+            strategy=Strategy(self.strategy),
+            aging_per_s=self.aging_per_s,
+            retry_same_agent_s=self.retry_same_agent_s,
         )
 
 

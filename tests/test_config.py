@@ -351,3 +351,25 @@ def test_bad_disposition_codes_and_labels(tmp_path: Path) -> None:
         "hotline.yaml:16: dispositions: Dictionary should have at least 1 item after validation,"
         " not 0"
     ]
+
+
+def test_a_queue_strategy_and_aging_reach_the_acd(tmp_path: Path) -> None:
+    from acd import Strategy
+
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    strategy: fewest-calls\n"
+                  "    aging_per_s: 0\n    retry_same_agent_s: 5")  # fmt: skip
+    queues = load_config(write(tmp_path, text), environ={}).acd_config().queues
+    assert (queues[0].strategy, queues[0].aging_per_s, queues[0].retry_same_agent_s) == (
+        Strategy.FEWEST_CALLS, 0, 5)  # fmt: skip
+    assert (queues[1].strategy, queues[1].aging_per_s) == (Strategy.LONGEST_IDLE, 1 / 60)
+
+
+def test_bad_strategy_and_aging(tmp_path: Path) -> None:
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    strategy: best-effort\n"
+                  "    aging_per_s: -1")  # fmt: skip
+    found = problems_of(tmp_path, text)
+    assert found[0] == (
+        "hotline.yaml:13: queues.0.strategy: expected 'longest-idle', 'round-robin', "
+        "'round-robin-ordered', 'fewest-calls', 'least-talk-time', 'linear' or 'random'"
+    )
+    assert found[1] == "hotline.yaml:14: queues.0.aging_per_s: must be at least 0"
