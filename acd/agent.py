@@ -113,10 +113,6 @@ AGENT_TRANSITIONS: dict[tuple[AgentState, AgentInput], AgentState] = {
     (_S.WRAP_UP, _I.RESUME_CALL): _S.ON_CALL,
 }
 
-#: states in which the agent holds a call (``Agent.call_id`` is set)
-WITH_CALL = frozenset({AgentState.OFFERED, AgentState.ON_CALL})
-
-
 @dataclass(slots=True)
 class Agent:
     """The core's mutable record of one agent (read it through ``Acd.snapshot``)."""

@@ -103,12 +103,6 @@ class CrmLookup:
         for key in self._by_customer.pop(customer_id, set()):
             self._cards.pop(key, None)
 
-    def forget_number(self, number: str) -> None:
-        """Drop what is cached for ``number`` (e.g. it was just given to a customer)."""
-        key = normalize_number(number, self.region)
-        cached = self._cards.pop(key, None) if key is not None else None
-        if cached is not None and cached.card is not None:
-            self._by_customer.get(cached.card.customer_id, set()).discard(key or "")
 
     def _fetch(self, key: str) -> asyncio.Future[CustomerCard | None]:
         """One backend request per number in flight; its result cached when it succeeds."""

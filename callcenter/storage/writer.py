@@ -173,8 +173,6 @@ class StoreWriter:
         # Figures, written by the writer's thread, read anywhere.
         #: Writes in the database.
         self.applied = 0
-        #: Second outcomes refused (also counted in ``set_aside``).
-        self.rejected = 0
         #: Writes applied after an outage or a restart (see :class:`WriterHealth`).
         self.replayed = 0
         #: Writes set aside, by error code.
@@ -569,7 +567,6 @@ class StoreWriter:
             code = _code(err)
             counts[code] = counts.get(code, 0) + 1
             if isinstance(err, DuplicateOutcome):
-                self.rejected += 1
                 log.warning("store writer set aside a duplicate outcome: %s", e.payload)
             else:
                 log.error("store writer set aside write #%d (%s): %s", e.seq, err, e.payload)
