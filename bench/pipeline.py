@@ -344,8 +344,8 @@ async def seed(url: str, agents: int, seed: int) -> None:
     the agents never log in by password, the controller logs them in itself)."""
     from argon2 import PasswordHasher
 
+    from callcenter.demo.data import demo_agents, demo_customers, seed_demo
     from callcenter.storage import Store, make_engine, make_session_factory, migrate
-    from crm_bridge.demo_data import demo_agents, demo_customers, seed_demo
 
     await migrate(url)
     engine = make_engine(url)

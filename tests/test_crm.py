@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 import pytest
 from argon2 import PasswordHasher
 
+from callcenter.demo.data import MOBILE_PREFIXES, demo_agents, demo_customers, seed_demo
 from callcenter.storage import Store, make_engine, make_session_factory, migrate
 from callcenter.storage.models import Customer
 from crm_bridge.card import CustomerCard
-from crm_bridge.demo_data import MOBILE_PREFIXES, demo_agents, demo_customers, seed_demo
 from crm_bridge.dispositions import DispositionWriteBack
 from crm_bridge.lookup import CrmLookup
 from crm_bridge.numbers import normalize_number

@@ -28,9 +28,9 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
+from callcenter.demo.data import demo_customers
 from callcenter.flow import Stage
 from callcenter.storage.models import Call, Interaction
-from crm_bridge.demo_data import demo_customers
 
 from .e2e_support import hotline_rig, scenario, stop_arrivals, wait_until
 

@@ -29,11 +29,11 @@ from sqlalchemy import func, select
 
 from callcenter.app import Hotline
 from callcenter.config import load_config
+from callcenter.demo.data import demo_agents, demo_customers, seed_demo
 from callcenter.demo.sip import LISTENING, SIP_ON, port_of, spawn, start_phones
 from callcenter.demo.sip import stop as stop_process
 from callcenter.storage import Store, make_engine, make_session_factory, migrate
 from callcenter.storage.models import Call, QueueOutcome, Recording
-from crm_bridge.demo_data import demo_agents, demo_customers, seed_demo
 from recordings import file_facts
 
 ROOT = Path(__file__).resolve().parents[2]
