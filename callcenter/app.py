@@ -2,8 +2,8 @@
 
 :func:`create_app` returns the web app with every long-lived part of the
 controller as a ``cleanup_ctx`` generator, in dependency order: the database
-(migrations, engine, store), the write-behind writer, the controller (CRM
-lookup, ACD, AMI clients, recorder, desk publisher) and the event-loop lag
+(migrations, engine, store), the write-behind writer, the CRM lookup, the
+controller (ACD, AMI clients, recorder, desk publisher) and the event-loop lag
 monitor. aiohttp enters them when the app starts and leaves them in reverse
 order when it stops, and if one step fails at start, the steps already entered
 are left again: nothing stays half started (a test makes each step fail).
@@ -109,13 +109,24 @@ async def _writer(app: web.Application) -> AsyncIterator[None]:
         await parts.writer.close()
 
 
+async def _crm(app: web.Application) -> AsyncIterator[None]:
+    parts = app[PARTS]
+    cfg = parts.config
+    # lookups on a connection of their own, cards cached (crm_bridge.lookup)
+    parts.crm = CrmLookup(SqlCrm.own_connection(cfg.database_url, region=cfg.crm.region),
+                          region=cfg.crm.region)  # fmt: skip
+    try:
+        yield
+    finally:
+        await parts.crm.close()
+
+
 async def _controller(app: web.Application) -> AsyncIterator[None]:
     parts = app[PARTS]
-    store, writer = parts.store, parts.writer
-    assert store is not None and writer is not None
-    ctl = parts.controller = await _build_controller(parts, store, writer)
-    assert parts.crm is not None
-    app[DISPOSITIONS] = DispositionWriteBack(store, parts.crm, before=writer.flush)
+    store, writer, crm = parts.store, parts.writer, parts.crm
+    assert store is not None and writer is not None and crm is not None
+    ctl = parts.controller = await _build_controller(parts, store, writer, crm)
+    app[DISPOSITIONS] = DispositionWriteBack(store, crm, before=writer.flush)
     desk = parts.desk = Desk(ctl)
     ctl.on_change(desk.changed)
     app[DESK] = desk
@@ -128,7 +139,6 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
         parts.ready.cancel()
         await desk.stop()
         await ctl.close()
-        await parts.crm.close()
         parts.hub.close()
 
 
@@ -153,11 +163,10 @@ async def _lag(app: web.Application) -> AsyncIterator[None]:
         await parts.lag.stop()
 
 
-async def _build_controller(parts: Parts, store: Store, writer: StoreWriter) -> Controller:
+async def _build_controller(
+    parts: Parts, store: Store, writer: StoreWriter, crm: CrmLookup
+) -> Controller:
     cfg = parts.config
-    # lookups on a connection of their own, cards cached (crm_bridge.lookup)
-    crm = parts.crm = CrmLookup(SqlCrm.own_connection(cfg.database_url, region=cfg.crm.region),
-                    region=cfg.crm.region)  # fmt: skip
     agents = [a for a in await store.list_agents() if a.role == "agent"]
     queue_names = [q.name for q in cfg.queues]
     agent_cfgs = [
@@ -218,7 +227,7 @@ def create_app(
         disposition_codes=config.dispositions,
     )
     app[PARTS] = parts
-    app.cleanup_ctx.extend([_database, _writer, _controller, _lag])
+    app.cleanup_ctx.extend([_database, _writer, _crm, _controller, _lag])
     return app
 
 
