@@ -112,9 +112,11 @@ async def _writer(app: web.Application) -> AsyncIterator[None]:
 async def _crm(app: web.Application) -> AsyncIterator[None]:
     parts = app[PARTS]
     cfg = parts.config
-    # lookups on a connection of their own, cards cached (crm_bridge.lookup)
-    parts.crm = CrmLookup(SqlCrm.own_connection(cfg.database_url, region=cfg.crm.region),
-                          region=cfg.crm.region)  # fmt: skip
+    # lookups on an engine of their own (one connection, a second under a burst), so a
+    # card never waits behind the controller's other SQL; cards cached (crm_bridge.lookup)
+    engine = make_engine(cfg.database_url, pool_size=1, max_overflow=1)
+    sql_crm = SqlCrm(make_session_factory(engine), region=cfg.crm.region, owned=engine)
+    parts.crm = CrmLookup(sql_crm, region=cfg.crm.region)
     try:
         yield
     finally:

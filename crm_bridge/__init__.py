@@ -1,6 +1,7 @@
 """CRM backends and the lookup cache (the screen-pop payload is the call-flow core's: ``Call.card_json``).
 
 - ``numbers``: ``normalize_number`` (any spelling -> E.164)
+- ``models``: the CRM's tables (customers, their numbers, contact history) on ``sqlbase``
 - ``card``: ``CustomerCard``, ``InteractionSummary``, the ``CrmBackend`` protocol
 - ``sql_crm``: ``SqlCrm``, the built-in CRM on Hotline's SQL store
 - ``lookup``: ``CrmLookup``, a cached lookup bounded in time
@@ -8,7 +9,6 @@
 
 The demo customers and logins live with the demo (``callcenter.demo.data``).
 
-Nothing is imported here on purpose: ``callcenter.storage`` uses
-``crm_bridge.numbers``, and ``crm_bridge.sql_crm`` uses ``callcenter.storage``;
-importing submodules directly keeps that free of cycles.
+The package imports nothing of the controller's (``.importlinter``): the controller's
+store uses ``crm_bridge.models`` and ``crm_bridge.numbers``, never the other way round.
 """

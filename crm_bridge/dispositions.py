@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
-from callcenter.storage.store import Store
 from crm_bridge.lookup import CrmLookup
+from crm_bridge.models import Interaction
 
-__all__ = ["DispositionWriteBack"]
+__all__ = ["DispositionStore", "DispositionWriteBack"]
+
+
+class DispositionStore(Protocol):
+    """Where a disposition is saved (the controller's ``Store``): it checks the code and
+    whose call it is, and returns the contact it added to the customer's history."""
+
+    async def save_disposition(
+        self, call_id: str, agent_id: int, code: str, notes: str
+    ) -> Interaction: ...
 
 
 class DispositionWriteBack:
@@ -21,7 +31,7 @@ class DispositionWriteBack:
 
     def __init__(
         self,
-        store: Store,
+        store: DispositionStore,
         lookup: CrmLookup,
         *,
         before: Callable[[], Awaitable[None]] | None = None,

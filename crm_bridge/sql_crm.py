@@ -5,9 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from callcenter.storage.engine import make_engine, make_session_factory
-from callcenter.storage.models import Customer, CustomerPhone, Interaction
 from crm_bridge.card import CustomerCard, InteractionSummary
+from crm_bridge.models import Customer, CustomerPhone, Interaction
 from crm_bridge.numbers import normalize_number
 
 __all__ = ["SqlCrm"]
@@ -20,25 +19,24 @@ class SqlCrm:
     """Looks customers up by caller number or account number.
 
     ``region`` is how numbers without a country code are read (see
-    :func:`crm_bridge.numbers.normalize_number`).
+    :func:`crm_bridge.numbers.normalize_number`). ``owned``: an engine this CRM
+    was given to keep (the controller gives it one of its own, so a card lookup
+    never waits behind the controller's other SQL); :meth:`close` disposes of it.
     """
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, region: str = "VN") -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        region: str = "VN",
+        owned: AsyncEngine | None = None,
+    ) -> None:
         self.sessions = sessions
         self.region = region
-        self._engine: AsyncEngine | None = None
-
-    @classmethod
-    def own_connection(cls, url: str, *, region: str = "VN") -> SqlCrm:
-        """A CRM on an engine of its own (one connection, a second under a burst), so
-        a card lookup never waits behind the controller's other SQL. :meth:`close` it."""
-        engine = make_engine(url, pool_size=1, max_overflow=1)
-        crm = cls(make_session_factory(engine), region=region)
-        crm._engine = engine
-        return crm
+        self._engine = owned
 
     async def close(self) -> None:
-        """Close the engine :meth:`own_connection` made (nothing otherwise)."""
+        """Dispose of the ``owned`` engine (nothing otherwise)."""
         if self._engine is not None:
             await self._engine.dispose()
 

@@ -12,10 +12,10 @@ from argon2 import PasswordHasher
 
 from callcenter.demo.data import MOBILE_PREFIXES, demo_agents, demo_customers, seed_demo
 from callcenter.storage import Store, make_engine, make_session_factory, migrate
-from callcenter.storage.models import Customer
 from crm_bridge.card import CustomerCard
 from crm_bridge.dispositions import DispositionWriteBack
 from crm_bridge.lookup import CrmLookup
+from crm_bridge.models import Customer
 from crm_bridge.numbers import normalize_number
 from crm_bridge.sql_crm import SqlCrm
 
@@ -220,7 +220,8 @@ async def rename(store: Store, customer_id: int, name: str) -> None:
 async def test_cards_are_cached_by_number_until_their_ttl(store: Store) -> None:
     customer = await store.add_customer("Nguyễn Văn An", ["0901234567"])
     clock = Clock()
-    crm = SqlCrm.own_connection(store.sessions.kw["bind"].url.render_as_string(False))
+    engine = make_engine(store.sessions.kw["bind"].url.render_as_string(False), pool_size=1)
+    crm = SqlCrm(make_session_factory(engine), owned=engine)
     lookup = CrmLookup(crm, ttl_s=60, negative_ttl_s=5, clock=clock)
     try:
         card = await lookup.lookup("0901234567", timeout_s=5)

@@ -30,7 +30,8 @@ from sqlalchemy import func, select
 
 from callcenter.demo.data import demo_customers
 from callcenter.flow import Stage
-from callcenter.storage.models import Call, Interaction
+from callcenter.storage.models import Call
+from crm_bridge.models import Interaction
 
 from .e2e_support import hotline_rig, scenario, stop_arrivals, wait_until
 

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("callcenter", "acd", "ivr", "recordings", "crm_bridge", "dashboards", "pbxsim",
-            "yamlconf")
+            "yamlconf", "sqlbase")
 LINT = Path(sys.executable).with_name("lint-imports")
 
 
@@ -52,8 +52,12 @@ def test_the_tree_keeps_every_contract() -> None:
         ("recordings/policy.py", "import asyncio", "Pure cores do no I/O"),
         ("callcenter/ami/_probe.py", "from callcenter.storage import models",
          "The AMI library imports nothing else"),
-        ("crm_bridge/_probe.py", "import callcenter.controller",
-         "CRM bridge, recordings: never the controller"),
+        ("crm_bridge/_probe.py", "from callcenter.storage import Store",
+         "The CRM bridge imports nothing of the controller's"),
+        ("recordings/_probe.py", "import callcenter.controller",
+         "Recordings: never the controller"),
+        ("sqlbase/_probe.py", "import crm_bridge.models",
+         "sqlbase imports nothing else of Hotline's"),
     ],
 )  # fmt: skip
 def test_a_forbidden_import_breaks_its_contract(

@@ -27,7 +27,8 @@ from callcenter.storage import (
     make_session_factory,
     migrate,
 )
-from callcenter.storage.models import Base, Interaction
+from callcenter.storage.models import Base
+from crm_bridge.models import Interaction
 
 T0 = dt.datetime(2026, 3, 2, 8, 30, tzinfo=dt.UTC)
 TABLES = {

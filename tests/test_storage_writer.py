@@ -31,8 +31,9 @@ from callcenter.storage import (
     make_session_factory,
     migrate,
 )
-from callcenter.storage.models import Call, CallEvent, Interaction, QueueOutcome, Recording
+from callcenter.storage.models import Call, CallEvent, QueueOutcome, Recording
 from callcenter.storage.writes import decode_request, encode_request
+from crm_bridge.models import Interaction
 
 T0 = dt.datetime(2026, 3, 2, 8, 30, tzinfo=dt.UTC)
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from callcenter.storage.models import Agent, Customer, Interaction
+from callcenter.storage.models import Agent
 from callcenter.storage.store import Store
+from crm_bridge.models import Customer, Interaction
 
 __all__ = [
     "MOBILE_PREFIXES",

@@ -2,10 +2,11 @@
 
 Rules of this module:
 
-- Every timestamp is timezone-aware UTC in Python (:class:`UTCDateTime`);
-  a naive datetime is refused when written, never guessed at.
-- Every constraint has a name (``NAMING_CONVENTION``), so migrations can
-  refer to it on SQLite and PostgreSQL alike.
+- The tables are declared on :data:`sqlbase.METADATA`, with its column types
+  (:class:`sqlbase.UTCDateTime`: aware UTC only) and constraint names; the
+  built-in CRM's tables (``customers``, ``customer_phones``, ``interactions``)
+  are in the same schema, declared by :mod:`crm_bridge.models`, imported here so
+  that loading this module loads the whole schema (Alembic, ``create_all``).
 - The initial Alembic migration mirrors this file; ``tests/test_storage.py``
   checks that autogenerate finds no difference. Change both together.
 - A call's id is a string chosen by the shell (:func:`call_key`), so write
@@ -19,25 +20,20 @@ import enum
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     CheckConstraint,
-    DateTime,
-    Dialect,
     Float,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
-    Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
 
+import crm_bridge.models  # noqa: F401  (the CRM's tables: the schema is one)
 from acd import Outcome
+from sqlbase import METADATA, TYPE_MAP, BigId, JSONType
 
 __all__ = [
     "Agent",
@@ -46,23 +42,11 @@ __all__ = [
     "Base",
     "Call",
     "CallEvent",
-    "Customer",
-    "CustomerPhone",
-    "Interaction",
     "JournalMark",
     "QueueOutcome",
     "Recording",
-    "UTCDateTime",
     "call_key",
 ]
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
 
 
 class AgentRole(enum.StrEnum):
@@ -81,46 +65,9 @@ def _in(values: type[enum.Enum], column: str) -> str:
     return f"{column} IN ({quoted})"
 
 
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """A timestamp that is always timezone-aware UTC on the Python side.
-
-    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so the value
-    is stored as naive UTC text and UTC is put back when it is read.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value!r}: Hotline stores aware UTC timestamps only")
-        value = value.astimezone(dt.UTC)
-        if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(
-        self, value: dt.datetime | None, dialect: Dialect
-    ) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
-
-
-#: JSON everywhere, JSONB on PostgreSQL (comparable, indexable).
-JSONType = JSON().with_variant(JSONB(), "postgresql")
-#: 64-bit ids for the tables that grow with traffic; SQLite needs INTEGER
-#: for its rowid alias to autoincrement.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSONType}
+    metadata = METADATA
+    type_annotation_map = TYPE_MAP
 
 
 def call_key(node: str, linkedid: str) -> str:
@@ -240,48 +187,6 @@ class Recording(Base):
     duration_s: Mapped[float | None] = mapped_column(Float)
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     sha256: Mapped[str | None] = mapped_column(String(64))
-
-
-class Customer(Base):
-    """A customer of the built-in SQL CRM."""
-
-    __tablename__ = "customers"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    full_name: Mapped[str] = mapped_column(String(128))
-    account_no: Mapped[str | None] = mapped_column(String(32), unique=True)
-    #: ``vip`` or ``standard`` (free text, the ACD maps it to a priority).
-    tier: Mapped[str] = mapped_column(String(16), default="standard")
-    notes: Mapped[str | None] = mapped_column(Text)
-
-
-class CustomerPhone(Base):
-    """A customer's number in E.164 (``crm_bridge.numbers``); a number has one owner."""
-
-    __tablename__ = "customer_phones"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    customer_id: Mapped[int] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), index=True
-    )
-    e164: Mapped[str] = mapped_column(String(20), unique=True)
-
-
-class Interaction(Base):
-    """An agent's disposition of a call, with notes: the CRM's contact history."""
-
-    __tablename__ = "interactions"
-    __table_args__ = (Index(None, "customer_id", "created_at"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    call_id: Mapped[str | None] = mapped_column(
-        ForeignKey("calls.id", ondelete="SET NULL"), index=True
-    )
-    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
-    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
-    created_at: Mapped[dt.datetime]
-    disposition: Mapped[str] = mapped_column(String(32))
-    notes: Mapped[str | None] = mapped_column(Text)
 
 
 class JournalMark(Base):

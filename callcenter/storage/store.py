@@ -35,9 +35,6 @@ from callcenter.storage.models import (
     AgentStateChange,
     Call,
     CallEvent,
-    Customer,
-    CustomerPhone,
-    Interaction,
     QueueOutcome,
     Recording,
 )
@@ -52,6 +49,7 @@ from callcenter.storage.writes import (
     WriteRequest,
     apply_batch,
 )
+from crm_bridge.models import Customer, CustomerPhone, Interaction
 from crm_bridge.numbers import normalize_number
 
 __all__ = ["MAX_NOTES_LENGTH", "Store", "utcnow"]

@@ -7,7 +7,7 @@ Create Date: 2026-11-23
 Frozen copy of ``callcenter/storage/models.py`` as of this revision: it does
 not import the models, so later model changes cannot rewrite history.
 Timestamps are ``timestamptz`` on PostgreSQL and naive-UTC text on SQLite
-(the model's ``UTCDateTime`` adds the zone back when reading).
+(``sqlbase.UTCDateTime`` adds the zone back when reading).
 """
 
 from __future__ import annotations
