@@ -35,7 +35,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from acd import AcdConfig, AgentConfig, QueueConfig, Strategy
+from acd import MAX_LEVEL, AcdConfig, AgentConfig, QueueConfig, RelaxStep, Strategy
 from ivr import ConfigProblem, IvrConfigError, IvrDefinition, load_ivr
 from yamlconf import YamlDocument, YamlProblems, matching, problem
 
@@ -49,6 +49,8 @@ __all__ = [
     "HotlineConfig",
     "NodeConfig",
     "QueueSettings",
+    "RelaxSettings",
+    "TierSettings",
     "WebSettings",
     "load_config",
 ]
@@ -65,6 +67,7 @@ _CONTEXT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ORIGIN = re.compile(r"https?://[^/\s?#]+")
 _DISPOSITION = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_SKILL = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 
 #: What an agent may pick after a call (code -> label, in display order): the one
 #: definition, used unless the config file's ``dispositions`` says otherwise; the
@@ -122,6 +125,10 @@ Seconds = Annotated[float, Field(gt=0, strict=True)]
 Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
 Context = Annotated[str, AfterValidator(matching(_CONTEXT, "dialplan context name"))]
 EnvName = Annotated[str, AfterValidator(matching(_ENV_NAME, "environment variable name"))]
+#: a skill's name (a-z 0-9 _ -) and a proficiency or minimum level, 1..5
+SkillName = Annotated[str, AfterValidator(matching(_SKILL, "skill name (a-z 0-9 _ -)"))]
+Level = Annotated[int, Field(ge=1, le=MAX_LEVEL, strict=True)]
+Skills = dict[SkillName, Level]
 
 
 class _Strict(BaseModel):
@@ -204,6 +211,26 @@ class DialplanSettings(_Strict):
         return f"F({self.after_call_context}^s^1)"
 
 
+class RelaxSettings(_Strict):
+    """From ``after_s`` seconds of wait, every required level is lowered by ``lower_by``."""
+
+    after_s: Annotated[float, Field(ge=0, strict=True)]
+    #: 5 lowers every level to 0: any agent of the queue
+    lower_by: Level = 1
+
+
+def _relaxing_more(steps: list[RelaxSettings]) -> list[RelaxSettings]:
+    for i, (before, after) in enumerate(zip(steps, steps[1:], strict=False), start=1):
+        if after.after_s <= before.after_s or after.lower_by <= before.lower_by:
+            raise problem(
+                "each step must come later and lower more than the one before"
+                f" (after_s {before.after_s:g} -> {after.after_s:g},"
+                f" lower_by {before.lower_by} -> {after.lower_by})",
+                at=(i,),
+            )
+    return steps
+
+
 class QueueSettings(_Strict):
     """One queue of the controller's ACD (see :class:`acd.QueueConfig`)."""
 
@@ -213,14 +240,17 @@ class QueueSettings(_Strict):
     sl_threshold_s: Seconds = 20.0
     hold_slice_s: Seconds = 20.0
     max_wait_s: Seconds | None = None
-    #: how the queue picks among its READY agents (acd.Strategy: longest-idle,
-    #: round-robin, round-robin-ordered, fewest-calls, least-talk-time, linear, random;
-    #: weighted-random and best-skill-match need agent weights and skills, which agents
-    #: cannot be given yet)
+    #: how the queue picks among its READY agents who fit a call (acd.Strategy);
+    #: weighted-random reads the agents' weights, best-skill-match their skills
     strategy: Literal[
         "longest-idle", "round-robin", "round-robin-ordered", "fewest-calls",
-        "least-talk-time", "linear", "random",
+        "least-talk-time", "linear", "random", "weighted-random", "best-skill-match",
     ] = "longest-idle"  # fmt: skip
+    #: skills every call of the queue requires, with minimum levels (a caller's
+    #: tier may add its own: ``acd.tiers``)
+    skills: Skills = {}
+    #: how the required levels are lowered as a caller waits, applied live
+    relax: Annotated[list[RelaxSettings], AfterValidator(_relaxing_more)] = []
     #: priority points a caller gains per second waited (0: static priority)
     aging_per_s: float = Field(1 / 60, ge=0, strict=True)
     #: an agent who failed a call is offered it again only this much later
@@ -236,9 +266,24 @@ class QueueSettings(_Strict):
             hold_slice_s=self.hold_slice_s,
             max_wait_s=self.max_wait_s,
             strategy=Strategy(self.strategy),
+            skills=self.skills,
+            relax=tuple(RelaxStep(r.after_s, r.lower_by) for r in self.relax),
             aging_per_s=self.aging_per_s,
             retry_same_agent_s=self.retry_same_agent_s,
         )
+
+
+class TierSettings(_Strict):
+    """What a caller of one CRM tier (the customer card's ``tier``) brings to the queue."""
+
+    #: base priority: higher is served first (aging adds the wait on top)
+    priority: int = Field(0, ge=0, le=1000, strict=True)
+    #: skills this caller requires besides the queue's (the higher level of the two)
+    skills: Skills = {}
+
+
+#: the tiers a config without ``acd.tiers`` gets: VIP customers first
+DEFAULT_TIERS: Mapping[str, TierSettings] = {"vip": TierSettings(priority=1)}
 
 
 class AcdSettings(_Strict):
@@ -246,6 +291,12 @@ class AcdSettings(_Strict):
 
     #: consecutive failed offers after which an agent is paused; 0 disables
     rna_pause_after: int = Field(2, ge=0, strict=True)
+    #: CRM tier -> its callers' base priority and skills; callers without a card,
+    #: or of a tier not listed, get priority 0 and the queue's skills
+    tiers: dict[
+        Annotated[str, AfterValidator(matching(_SKILL, "tier name (a-z 0-9 _ -)"))],
+        TierSettings,
+    ] = Field(default_factory=lambda: dict(DEFAULT_TIERS))
 
 
 class CrmSettings(_Strict):
@@ -377,6 +428,10 @@ class HotlineConfig(_Strict):
             agents=tuple(agents),
             rna_pause_after=self.acd.rna_pause_after,
         )
+
+    def call_tiers(self) -> dict[str, tuple[int, dict[str, int]]]:
+        """``acd.tiers`` as the call-flow core takes them: tier -> (priority, skills)."""
+        return {name: (t.priority, dict(t.skills)) for name, t in self.acd.tiers.items()}
 
 
 def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> HotlineConfig:

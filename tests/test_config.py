@@ -370,6 +370,64 @@ def test_bad_strategy_and_aging(tmp_path: Path) -> None:
     found = problems_of(tmp_path, text)
     assert found[0] == (
         "hotline.yaml:13: queues.0.strategy: expected 'longest-idle', 'round-robin', "
-        "'round-robin-ordered', 'fewest-calls', 'least-talk-time', 'linear' or 'random'"
+        "'round-robin-ordered', 'fewest-calls', 'least-talk-time', 'linear', 'random', "
+        "'weighted-random' or 'best-skill-match'"
     )
     assert found[1] == "hotline.yaml:14: queues.0.aging_per_s: must be at least 0"
+
+
+def test_every_strategy_skills_relax_and_tiers_reach_the_acd(tmp_path: Path) -> None:
+    from acd import RelaxStep, Strategy
+
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    strategy: best-skill-match\n"
+                  "    skills: {english: 3, billing: 1}\n    relax:\n"
+                  "      - {after_s: 30}\n      - {after_s: 90, lower_by: 5}")  # fmt: skip
+    text += "acd:\n  tiers:\n    vip: {priority: 5, skills: {vip-desk: 1}}\n    gold: {}\n"
+    config = load_config(write(tmp_path, text), environ={})
+    queues = config.acd_config().queues
+    assert queues[0].strategy is Strategy.BEST_SKILL_MATCH
+    assert dict(queues[0].skills) == {"billing": 1, "english": 3}
+    assert queues[0].relax == (RelaxStep(30, 1), RelaxStep(90, 5))
+    assert (dict(queues[1].skills), queues[1].relax) == ({}, ())
+    assert config.call_tiers() == {"vip": (5, {"vip-desk": 1}), "gold": (0, {})}
+    for name in [s.value for s in Strategy]:
+        one = broken("offer_timeout_s: 15", f"offer_timeout_s: 15\n    strategy: {name}")
+        assert load_config(write(tmp_path, one), environ={}).acd_config().queues[0].strategy is (
+            Strategy(name))  # fmt: skip
+
+
+def test_tiers_default_to_vip_first(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, GOOD), environ={}).call_tiers() == {"vip": (1, {})}
+    assert load_config(SAMPLE, environ={}).call_tiers() == {"vip": (1, {})}
+
+
+def test_bad_skills_and_relax_steps(tmp_path: Path) -> None:
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    skills: {English: 2, billing: 6,"
+                  " sales: 0, legal: true}\n    relax:\n      - {after_s: 60, lower_by: 2}\n"
+                  "      - {after_s: 30, lower_by: 3}\n      - {after_s: -1, lower_by: 9}")  # fmt: skip
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:13: queues.0.skills.English: 'English' is not a valid skill name"
+        " (a-z 0-9 _ -)",
+        "hotline.yaml:13: queues.0.skills.billing: must be at most 5",
+        "hotline.yaml:13: queues.0.skills.legal: expected a whole number",
+        "hotline.yaml:13: queues.0.skills.sales: must be at least 1",
+        "hotline.yaml:17: queues.0.relax.2.after_s: must be at least 0",
+        "hotline.yaml:17: queues.0.relax.2.lower_by: must be at most 5",
+    ]
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    relax:\n"
+                  "      - {after_s: 60, lower_by: 2}\n      - {after_s: 30, lower_by: 3}")  # fmt: skip
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:15: queues.0.relax.1: each step must come later and lower more than the"
+        " one before (after_s 60 -> 30, lower_by 2 -> 3)"
+    ]
+
+
+def test_bad_tiers(tmp_path: Path) -> None:
+    text = GOOD + ("acd:\n  tiers:\n    VIP: {priority: 1}\n    gold: {priority: -1}\n"
+                   "    silver: {priority: 1, skills: {x: 7}}\n    bronze: {color: red}\n")  # fmt: skip
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:18: acd.tiers.VIP: 'VIP' is not a valid tier name (a-z 0-9 _ -)",
+        "hotline.yaml:19: acd.tiers.gold.priority: must be at least 0",
+        "hotline.yaml:20: acd.tiers.silver.skills.x: must be at most 5",
+        "hotline.yaml:21: acd.tiers.bronze.color: unknown key (expected one of: priority, skills)",
+    ]

@@ -407,6 +407,30 @@ def test_a_vip_card_queues_the_caller_first() -> None:
     assert f.acd.call(CALL, f.mono).priority == 1
 
 
+def test_a_tier_brings_its_priority_and_skills_to_the_queue() -> None:
+    f = Flow()
+    f.core.tiers = {"gold": (3, {"english": 2})}
+    f.login("7")
+    arrive(f)
+    f.feed(CardFound(CALL, CustomerCard(5, "Lan", "A-5", "gold", ("+84912000001",))))
+    to_queue(f)
+    [queued] = [w for w in f.writes(RecordCallEvent) if w.kind == "queued"]
+    assert queued.data == {"queue": "support", "priority": 3}
+    # agent 7 has no english: a READY agent, and the call still waits for one who has it
+    view = f.acd.call(CALL, f.mono)
+    assert view is not None and (view.priority, view.state) == (3, acd.CallState.WAITING)
+    assert f.sent(fx.Originate) == []
+
+
+def test_a_vip_is_nobody_special_when_the_tiers_say_so() -> None:
+    f = Flow()
+    f.core.tiers = {}
+    arrive(f)
+    f.feed(CardFound(CALL, CustomerCard(5, "Lan", "A-5", "vip", ("+84912000001",))))
+    to_queue(f)
+    assert f.acd.call(CALL, f.mono).priority == 0
+
+
 def test_agent_ready_logs_a_logged_out_agent_in_and_unknown_agents_are_logged() -> None:
     f = Flow()
     f.feed(AgentCommand(acd.AgentReady("7")))

@@ -39,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import acd
@@ -126,6 +126,11 @@ AGI_REENTRY_S = 4.0
 #: agent legs we originate: ``hl-<run>-<agent>-<n>``; the agent is read back at a resync
 LEG_ID = re.compile(r"^hl-(?P<run>[0-9a-z]+)-(?P<agent>[^-]+)-(?P<n>\d+)$")
 
+#: CRM tier -> (base priority, skills required besides the queue's) of its callers
+Tiers = Mapping[str, tuple[int, Mapping[str, int]]]
+#: the tiers when none are given: VIP customers first (``acd.tiers`` in the config)
+DEFAULT_TIERS: Tiers = {"vip": (1, {})}
+
 #: the pages' names for the ACD's agent states
 PAGE_STATE = {
     acd.AgentState.READY: "ready",
@@ -156,9 +161,12 @@ class CallFlow:
         after_call_context: str,
         moh_class: str = "default",
         run_id: str = "0",
+        tiers: Tiers = DEFAULT_TIERS,
     ) -> None:
         self.ivr = ivr
         self.acd = acd_core
+        #: replaced on a live reload (the controller's ``reload``)
+        self.tiers = tiers
         self.entry_contexts = frozenset(entry_contexts)
         self.after_call_context = after_call_context
         self.moh_class = moh_class
@@ -395,7 +403,7 @@ class CallFlow:
         call.language = cmd.language
         call.selections = {s.node: s.digits for s in cmd.selections}
         card = call.card
-        priority = 1 if card is not None and card.is_vip else 0
+        priority, skills = self._tier(card.tier if card is not None else None, cmd.queue)
         wall = self._now.wall
         self._write(RecordCallUpdate(call.call_id, language=cmd.language, queue=cmd.queue,
                                      queued_at=wall,
@@ -403,14 +411,27 @@ class CallFlow:
                                                           call.selections.items())))  # fmt: skip
         self._write(RecordCallEvent(call.call_id, wall, "queued",
                                     {"queue": cmd.queue, "priority": priority}))  # fmt: skip
-        self._enqueue(call, cmd.queue, priority, None)
+        self._enqueue(call, cmd.queue, priority, None, skills)
 
-    def _enqueue(self, call: Call, queue: str, priority: int, entered_at: float | None) -> None:
+    def _tier(self, tier: str | None, queue: str) -> tuple[int, Mapping[str, int] | None]:
+        """A caller's base priority and required skills by its CRM tier (None: the queue's)."""
+        priority, extra = self.tiers.get(tier or "", (0, {}))
+        if not extra:
+            return priority, None
+        skills = dict(next((q.skills for q in self.acd.config.queues if q.name == queue), {}))
+        for name, level in extra.items():
+            skills[name] = max(level, skills.get(name, 0))
+        return priority, skills
+
+    def _enqueue(
+        self, call: Call, queue: str, priority: int, entered_at: float | None,
+        skills: Mapping[str, int] | None = None,
+    ) -> None:  # fmt: skip
         call.in_acd = True
         customer = str(call.card.customer_id) if call.card is not None else None
         self._acd(acd.CallQueued(call.call_id, queue, call.caller_number or "anonymous",
                                  priority=priority, customer_id=customer,
-                                 entered_at=entered_at))  # fmt: skip
+                                 entered_at=entered_at, skills=skills))  # fmt: skip
 
     # -- AGI ----------------------------------------------------------------------------
     def _queue_agi(self, call: Call, job: AgiJob) -> None:
