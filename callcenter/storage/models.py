@@ -33,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 import crm_bridge.models  # noqa: F401  (the CRM's tables: the schema is one)
 from acd import Outcome
+from callcenter.facts import call_key
 from sqlbase import METADATA, TYPE_MAP, BigId, JSONType
 
 __all__ = [
@@ -68,14 +69,6 @@ def _in(values: type[enum.Enum], column: str) -> str:
 class Base(DeclarativeBase):
     metadata = METADATA
     type_annotation_map = TYPE_MAP
-
-
-def call_key(node: str, linkedid: str) -> str:
-    """The id of a call: Asterisk's Linkedid is unique per node, not across nodes.
-
-    ``node:linkedid`` (no ``/``: the id is one path segment of the web API).
-    """
-    return f"{node}:{linkedid}"
 
 
 class Call(Base):

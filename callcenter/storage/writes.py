@@ -1,9 +1,8 @@
-"""Write requests: one frozen dataclass per fact the shell records, and how a batch is applied.
+"""How a batch of write requests is applied (the requests themselves: :mod:`callcenter.facts`).
 
 The same requests go either straight to the database (``Store.record_*``,
 awaited) or through the :class:`~callcenter.storage.writer.StoreWriter`
-(``submit``, journaled and batched off the event loop). Requests are
-validated when built, so a bad one fails in the caller, not later in a batch.
+(``submit``, journaled and batched off the event loop).
 
 Rules for :func:`apply_batch`:
 
@@ -23,15 +22,10 @@ Rules for :func:`apply_batch`:
   nothing, so the rest of the batch stays valid.
 - It only executes on the connection it is given; the caller owns the
   transaction.
-
-:func:`encode_request` / :func:`decode_request` turn a request into one line of
-JSON and back: what the local journal stores.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, cast
@@ -42,7 +36,18 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from acd import Outcome
+from callcenter.facts import (
+    WRITE_TYPES,
+    RecordAgentState,
+    RecordCallEvent,
+    RecordCallStarted,
+    RecordCallUpdate,
+    RecordOutcome,
+    RecordRecording,
+    WriteRequest,
+    decode_request,
+    encode_request,
+)
 from callcenter.storage.errors import DuplicateOutcome, StorageError, UnknownAgent, UnknownCall
 from callcenter.storage.models import (
     Agent,
@@ -54,6 +59,7 @@ from callcenter.storage.models import (
 )
 
 __all__ = [
+    "WRITE_TYPES",
     "RecordAgentState",
     "RecordCallEvent",
     "RecordCallStarted",
@@ -66,150 +72,6 @@ __all__ = [
     "encode_request",
 ]
 
-
-def _aware(name: str, value: dt.datetime | None) -> None:
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-        raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
-
-
-def _outcome(value: str | None) -> None:
-    if value is not None:
-        Outcome(value)  # ValueError names the bad value
-
-
-@dataclass(frozen=True, slots=True)
-class RecordCallStarted:
-    """A call entered the hotline. ``call_id`` is ``models.call_key(node, linkedid)``."""
-
-    call_id: str
-    linkedid: str
-    node: str
-    started_at: dt.datetime
-    caller_number: str | None = None
-    caller_name: str | None = None
-    customer_id: int | None = None
-    language: str | None = None
-
-    def __post_init__(self) -> None:
-        _aware("started_at", self.started_at)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordCallUpdate:
-    """New facts about a call; fields left as None are not changed."""
-
-    call_id: str
-    customer_id: int | None = None
-    language: str | None = None
-    ivr_selections: tuple[str, ...] | None = None
-    queue: str | None = None
-    queued_at: dt.datetime | None = None
-    answered_at: dt.datetime | None = None
-    ended_at: dt.datetime | None = None
-    outcome: str | None = None
-    agent_id: int | None = None
-    wait_s: float | None = None
-    talk_s: float | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("queued_at", "answered_at", "ended_at"):
-            _aware(name, getattr(self, name))
-        _outcome(self.outcome)
-
-    def changes(self) -> dict[str, Any]:
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "call_id"}
-        if self.ivr_selections is not None:
-            values["ivr_selections"] = list(self.ivr_selections)
-        return {name: value for name, value in values.items() if value is not None}
-
-
-@dataclass(frozen=True, slots=True)
-class RecordCallEvent:
-    """Something happened to a call; ``data`` must be JSON-serializable."""
-
-    call_id: str
-    at: dt.datetime
-    kind: str
-    data: dict[str, Any] | None = field(default=None, hash=False)
-
-    def __post_init__(self) -> None:
-        _aware("at", self.at)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordOutcome:
-    """A queued call left its queue: answered, abandoned or timed out.
-
-    Also copies queue, outcome, wait and agent onto the call row.
-    """
-
-    call_id: str
-    queue: str
-    outcome: str
-    wait_s: float
-    at: dt.datetime
-    agent_id: int | None = None
-
-    def __post_init__(self) -> None:
-        _aware("at", self.at)
-        _outcome(self.outcome)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordAgentState:
-    """An agent changed state (``old`` is None for the first state after start-up)."""
-
-    agent_id: int
-    at: dt.datetime
-    new: str
-    old: str | None = None
-    reason: str | None = None
-
-    def __post_init__(self) -> None:
-        _aware("at", self.at)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordRecording:
-    """A recording started or finished; rows are keyed by ``path`` and merged."""
-
-    call_id: str
-    path: str
-    started_at: dt.datetime
-    mixmonitor_id: str | None = None
-    ended_at: dt.datetime | None = None
-    duration_s: float | None = None
-    size_bytes: int | None = None
-    sha256: str | None = None
-
-    def __post_init__(self) -> None:
-        _aware("started_at", self.started_at)
-        _aware("ended_at", self.ended_at)
-
-
-WriteRequest = (
-    RecordCallStarted
-    | RecordCallUpdate
-    | RecordCallEvent
-    | RecordOutcome
-    | RecordAgentState
-    | RecordRecording
-)
-
-
-WRITE_TYPES: tuple[type, ...] = (
-    RecordCallStarted,
-    RecordCallUpdate,
-    RecordCallEvent,
-    RecordOutcome,
-    RecordAgentState,
-    RecordRecording,
-)
-_BY_NAME: dict[str, type] = {cls.__name__: cls for cls in WRITE_TYPES}
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {
-    cls: tuple(f.name for f in fields(cls)) for cls in WRITE_TYPES
-}
-_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 _CALLS = cast(Table, Call.__table__)
 _EVENTS = cast(Table, CallEvent.__table__)
@@ -240,43 +102,6 @@ _UPDATE_CALLS = (
 )
 #: What a later report of a recording may fill in.
 _RECORDING_FACTS = ("mixmonitor_id", "ended_at", "duration_s", "size_bytes", "sha256")
-
-
-# -- the journal's encoding ----------------------------------------------------------
-
-
-def encode_request(request: WriteRequest) -> str:
-    """One line of JSON: ``{"type": "RecordCallEvent", ...}``; datetimes as ``{"$dt": iso}``.
-
-    Raises TypeError for what is not a write request or holds data JSON cannot carry.
-    """
-    names = _FIELD_NAMES.get(type(request))
-    if names is None:
-        raise TypeError(f"not a write request: {request!r}")
-    out: dict[str, Any] = {"type": type(request).__name__}
-    for name in names:
-        value = getattr(request, name)
-        out[name] = {"$dt": value.isoformat()} if isinstance(value, dt.datetime) else value
-    return _to_json(out)
-
-
-def decode_request(text: str) -> WriteRequest:
-    """The request :func:`encode_request` wrote; ValueError names what is wrong with ``text``."""
-    try:
-        raw = json.loads(text)
-        cls = _BY_NAME[raw.pop("type")]
-        values = {name: _decoded(name, value) for name, value in raw.items()}
-        return cast(WriteRequest, cls(**values))
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"not a journaled write request ({exc!r}): {text[:200]!r}") from exc
-
-
-def _decoded(name: str, value: Any) -> Any:
-    if isinstance(value, dict) and set(value) == {"$dt"}:
-        return dt.datetime.fromisoformat(value["$dt"])
-    if name == "ivr_selections" and isinstance(value, list):
-        return tuple(value)
-    return value
 
 
 # -- set-based apply -----------------------------------------------------------------

@@ -1,0 +1,219 @@
+"""The facts the shell records, one frozen dataclass each: the write requests.
+
+Pure (no SQL, no I/O): the call-flow core builds them, the store and the writer
+apply them (:mod:`callcenter.storage.writes`), the local journal keeps them as one
+line of JSON each (:func:`encode_request` / :func:`decode_request`). A request is
+validated when built, so a bad one fails in the caller, not later in a batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any, cast
+
+from acd import Outcome
+
+__all__ = [
+    "WRITE_TYPES",
+    "RecordAgentState",
+    "RecordCallEvent",
+    "RecordCallStarted",
+    "RecordCallUpdate",
+    "RecordOutcome",
+    "RecordRecording",
+    "WriteRequest",
+    "call_key",
+    "decode_request",
+    "encode_request",
+]
+
+
+def call_key(node: str, linkedid: str) -> str:
+    """The id of a call: Asterisk's Linkedid is unique per node, not across nodes.
+
+    ``node:linkedid`` (no ``/``: the id is one path segment of the web API).
+    """
+    return f"{node}:{linkedid}"
+
+
+def _aware(name: str, value: dt.datetime | None) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
+
+
+def _outcome(value: str | None) -> None:
+    if value is not None:
+        Outcome(value)  # ValueError names the bad value
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCallStarted:
+    """A call entered the hotline. ``call_id`` is ``models.call_key(node, linkedid)``."""
+
+    call_id: str
+    linkedid: str
+    node: str
+    started_at: dt.datetime
+    caller_number: str | None = None
+    caller_name: str | None = None
+    customer_id: int | None = None
+    language: str | None = None
+
+    def __post_init__(self) -> None:
+        _aware("started_at", self.started_at)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCallUpdate:
+    """New facts about a call; fields left as None are not changed."""
+
+    call_id: str
+    customer_id: int | None = None
+    language: str | None = None
+    ivr_selections: tuple[str, ...] | None = None
+    queue: str | None = None
+    queued_at: dt.datetime | None = None
+    answered_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    outcome: str | None = None
+    agent_id: int | None = None
+    wait_s: float | None = None
+    talk_s: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("queued_at", "answered_at", "ended_at"):
+            _aware(name, getattr(self, name))
+        _outcome(self.outcome)
+
+    def changes(self) -> dict[str, Any]:
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "call_id"}
+        if self.ivr_selections is not None:
+            values["ivr_selections"] = list(self.ivr_selections)
+        return {name: value for name, value in values.items() if value is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCallEvent:
+    """Something happened to a call; ``data`` must be JSON-serializable."""
+
+    call_id: str
+    at: dt.datetime
+    kind: str
+    data: dict[str, Any] | None = field(default=None, hash=False)
+
+    def __post_init__(self) -> None:
+        _aware("at", self.at)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    """A queued call left its queue: answered, abandoned or timed out.
+
+    Also copies queue, outcome, wait and agent onto the call row.
+    """
+
+    call_id: str
+    queue: str
+    outcome: str
+    wait_s: float
+    at: dt.datetime
+    agent_id: int | None = None
+
+    def __post_init__(self) -> None:
+        _aware("at", self.at)
+        _outcome(self.outcome)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordAgentState:
+    """An agent changed state (``old`` is None for the first state after start-up)."""
+
+    agent_id: int
+    at: dt.datetime
+    new: str
+    old: str | None = None
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        _aware("at", self.at)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRecording:
+    """A recording started or finished; rows are keyed by ``path`` and merged."""
+
+    call_id: str
+    path: str
+    started_at: dt.datetime
+    mixmonitor_id: str | None = None
+    ended_at: dt.datetime | None = None
+    duration_s: float | None = None
+    size_bytes: int | None = None
+    sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        _aware("started_at", self.started_at)
+        _aware("ended_at", self.ended_at)
+
+
+WriteRequest = (
+    RecordCallStarted
+    | RecordCallUpdate
+    | RecordCallEvent
+    | RecordOutcome
+    | RecordAgentState
+    | RecordRecording
+)
+
+
+WRITE_TYPES: tuple[type, ...] = (
+    RecordCallStarted,
+    RecordCallUpdate,
+    RecordCallEvent,
+    RecordOutcome,
+    RecordAgentState,
+    RecordRecording,
+)
+_BY_NAME: dict[str, type] = {cls.__name__: cls for cls in WRITE_TYPES}
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in fields(cls)) for cls in WRITE_TYPES
+}
+_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+# -- the journal's encoding ----------------------------------------------------------
+
+
+def encode_request(request: WriteRequest) -> str:
+    """One line of JSON: ``{"type": "RecordCallEvent", ...}``; datetimes as ``{"$dt": iso}``.
+
+    Raises TypeError for what is not a write request or holds data JSON cannot carry.
+    """
+    names = _FIELD_NAMES.get(type(request))
+    if names is None:
+        raise TypeError(f"not a write request: {request!r}")
+    out: dict[str, Any] = {"type": type(request).__name__}
+    for name in names:
+        value = getattr(request, name)
+        out[name] = {"$dt": value.isoformat()} if isinstance(value, dt.datetime) else value
+    return _to_json(out)
+
+
+def decode_request(text: str) -> WriteRequest:
+    """The request :func:`encode_request` wrote; ValueError names what is wrong with ``text``."""
+    try:
+        raw = json.loads(text)
+        cls = _BY_NAME[raw.pop("type")]
+        values = {name: _decoded(name, value) for name, value in raw.items()}
+        return cast(WriteRequest, cls(**values))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a journaled write request ({exc!r}): {text[:200]!r}") from exc
+
+
+def _decoded(name: str, value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"$dt"}:
+        return dt.datetime.fromisoformat(value["$dt"])
+    if name == "ivr_selections" and isinstance(value, list):
+        return tuple(value)
+    return value
