@@ -45,14 +45,14 @@ from typing import Any
 import acd
 from acd import Outcome
 from callcenter.ami.agi import parse_agi_result
-from callcenter.storage.models import call_key
-from callcenter.storage.writes import (
+from callcenter.facts import (
     RecordAgentState,
     RecordCallEvent,
     RecordCallStarted,
     RecordCallUpdate,
     RecordOutcome,
     RecordRecording,
+    call_key,
 )
 from callcenter.tracker import (
     GONE_AT_RESYNC,

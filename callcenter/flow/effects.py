@@ -90,7 +90,7 @@ class LoadOpenCalls:
 
 @dataclass(frozen=True, slots=True)
 class Write:
-    """A storage write request (``callcenter.storage.writes``)."""
+    """A storage write request (``callcenter.facts``)."""
 
     row: Any
 
