@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = ["CrmBackend", "CustomerCard", "InteractionSummary"]
 
@@ -36,6 +36,20 @@ class CustomerCard:
     @property
     def is_vip(self) -> bool:
         return self.tier == "vip"
+
+    def to_json(self) -> dict[str, Any]:
+        """The card as the agent's screen-pop shows it (the ``card`` of a ``screen_pop``)."""
+        return {
+            "customer_id": self.customer_id,
+            "full_name": self.full_name,
+            "account_no": self.account_no,
+            "tier": self.tier,
+            "numbers": list(self.numbers),
+            "last_interactions": [
+                {"at": i.created_at.isoformat(), "disposition": i.disposition, "notes": i.notes}
+                for i in self.last_interactions
+            ],
+        }
 
 
 class CrmBackend(Protocol):

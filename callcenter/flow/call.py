@@ -115,18 +115,5 @@ class Call:
         return self.stage is Stage.TALKING
 
     def card_json(self) -> dict[str, Any] | None:
-        """The customer card as the agent's screen-pop shows it."""
-        card = self.card
-        if card is None:
-            return None
-        return {
-            "customer_id": card.customer_id,
-            "full_name": card.full_name,
-            "account_no": card.account_no,
-            "tier": card.tier,
-            "numbers": list(card.numbers),
-            "last_interactions": [
-                {"at": i.created_at.isoformat(), "disposition": i.disposition, "notes": i.notes}
-                for i in card.last_interactions
-            ],
-        }
+        """The customer card as the agent's screen-pop shows it (``CustomerCard.to_json``)."""
+        return None if self.card is None else self.card.to_json()
