@@ -1,8 +1,8 @@
-"""CRM backends and the lookup cache (the screen-pop payload is the call-flow core's: ``Call.card_json``).
+"""CRM backends, their tables and the lookup cache; the customer card as the screen-pop shows it.
 
 - ``numbers``: ``normalize_number`` (any spelling -> E.164)
 - ``models``: the CRM's tables (customers, their numbers, contact history) on ``sqlbase``
-- ``card``: ``CustomerCard``, ``InteractionSummary``, the ``CrmBackend`` protocol
+- ``card``: ``CustomerCard`` (and its screen-pop JSON), ``InteractionSummary``, the ``CrmBackend`` protocol
 - ``sql_crm``: ``SqlCrm``, the built-in CRM on Hotline's SQL store
 - ``lookup``: ``CrmLookup``, a cached lookup bounded in time
 - ``dispositions``: ``DispositionWriteBack``, a disposition written back and its card refreshed
