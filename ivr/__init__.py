@@ -3,18 +3,22 @@
 - :mod:`ivr.model` / :mod:`ivr.loader`: the IVR file (YAML, pydantic schema),
   loaded into an :class:`IvrDefinition` or refused with an :class:`IvrConfigError`
   naming file, line and path of every problem.
-- :mod:`ivr.session`: :class:`IvrSession`, one caller's walk through the menus.
+- :mod:`ivr.calendar`: business hours, holidays and special days in an IANA zone.
+- :mod:`ivr.session`: :class:`IvrSession`, one caller's walk through the nodes.
 - :mod:`ivr.events`: its inputs and commands; :mod:`ivr.agi`: their AGI spelling.
 
 Nothing here does I/O, reads the clock or imports the shell.
 """
 
 from .agi import agi_command, prompt_result
+from .calendar import Calendar
 from .errors import ConfigProblem, IvrConfigError, IvrError, IvrStateError
 from .events import (
+    AwaitCustomer,
     CallerHangup,
     CollectDigits,
     Command,
+    CustomerKnown,
     Hangup,
     IvrInput,
     PlayPrompt,
@@ -25,20 +29,31 @@ from .events import (
     SetLanguage,
 )
 from .loader import load_ivr, parse_ivr
-from .model import Action, IvrDefinition, MenuNode
-from .session import MAX_PROMPT_FAILURES, TRANSITIONS, InputKind, IvrSession, IvrState
+from .model import Action, InputNode, IvrDefinition, MenuNode, luhn_ok
+from .session import (
+    MAX_PROMPT_FAILURES,
+    TRANSITIONS,
+    InputKind,
+    IvrSession,
+    IvrState,
+    TrailStep,
+)
 
 __all__ = [
     "MAX_PROMPT_FAILURES",
     "TRANSITIONS",
     "Action",
+    "AwaitCustomer",
+    "Calendar",
     "CallerHangup",
     "CollectDigits",
     "Command",
     "ConfigProblem",
+    "CustomerKnown",
     "Hangup",
     "InputKind",
     "IvrConfigError",
+    "InputNode",
     "IvrDefinition",
     "IvrError",
     "IvrInput",
@@ -52,8 +67,10 @@ __all__ = [
     "RouteToQueue",
     "Selection",
     "SetLanguage",
+    "TrailStep",
     "agi_command",
     "load_ivr",
+    "luhn_ok",
     "parse_ivr",
     "prompt_result",
 ]

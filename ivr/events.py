@@ -1,8 +1,10 @@
 """Inputs a session takes and commands it returns: frozen, slotted, validated when built.
 
-Inputs: :class:`PromptResult` (how the last prompt ended) and
-:class:`CallerHangup`. Commands: :class:`PlayPrompt` and :class:`CollectDigits`
-await a result; :class:`SetLanguage` and :class:`PromptFailed` do not;
+Inputs: :class:`PromptResult` (how the last prompt ended),
+:class:`CallerHangup` and :class:`CustomerKnown` (the CRM's answer). Commands:
+:class:`PlayPrompt` and :class:`CollectDigits` await a result,
+:class:`AwaitCustomer` awaits the CRM; :class:`SetLanguage` and
+:class:`PromptFailed` do not;
 :class:`RouteToQueue` and :class:`Hangup` end the IVR. Prompt values in
 commands are sound file names already resolved for the caller's language.
 """
@@ -52,6 +54,15 @@ class CallerHangup:
 
 
 IvrInput = PromptResult | CallerHangup
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerKnown:
+    """What the CRM said of the caller (``IvrSession.on_customer``): ``tier`` None and
+    ``vip`` false when no customer was found or the lookup timed out."""
+
+    tier: str | None = None
+    vip: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +169,18 @@ class Hangup:
     reason: str
 
 
-Command = PlayPrompt | CollectDigits | SetLanguage | PromptFailed | RouteToQueue | Hangup
+@dataclass(frozen=True, slots=True)
+class AwaitCustomer:
+    """A condition on the CRM card waits for the lookup's answer; nothing to send to
+    Asterisk: the shell feeds :class:`CustomerKnown` once its lookup answers (found, not
+    found or timed out), which it always does within its time budget."""
+
+    #: the condition node that waits
+    node: str
+
+
+Command = (
+    PlayPrompt | CollectDigits | SetLanguage | PromptFailed | RouteToQueue | Hangup | AwaitCustomer
+)
 #: commands whose result the session waits for
 AwaitingCommand = PlayPrompt | CollectDigits

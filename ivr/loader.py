@@ -3,10 +3,12 @@
 Every problem is reported as ``file:line: path: reason``. Reading, parsing
 and mapping pydantic errors to lines is the generic machinery of
 :mod:`yamlconf`; this module adds what only an IVR has: references
-checked against the names the document declares (and the ACD's queues), and
-timeout loops. A bad file never ends in a traceback: YAML syntax errors,
-duplicate keys, shape errors, dangling references and timeout loops all
-become problems of one IvrConfigError.
+checked against the names the document declares (and the ACD's queues),
+loops that need no caller input (a caller who presses nothing, or a flow whose
+prompts are all missing, would go round them forever), and nodes no path from
+``start`` reaches. A bad file never ends in a traceback: YAML syntax errors,
+duplicate keys, shape errors, bad times and dates, dangling references,
+loops and unreachable nodes all become problems of one IvrConfigError.
 """
 
 from __future__ import annotations
@@ -17,7 +19,19 @@ from pathlib import Path
 from yamlconf import Loc, YamlDocument, YamlProblems, read_text
 
 from .errors import IvrConfigError
-from .model import IvrDefinition, reference_context
+from .model import (
+    Action,
+    ConditionNode,
+    GotoNode,
+    InputNode,
+    IvrDefinition,
+    MenuNode,
+    Node,
+    PlayNode,
+    SetNode,
+    SplitNode,
+    reference_context,
+)
 
 
 def load_ivr(path: str | Path, *, queues: Collection[str] | None = None) -> IvrDefinition:
@@ -45,31 +59,90 @@ def parse_ivr(
     definition, problems = doc.validate(IvrDefinition, context=reference_context(doc.data, queues))
     if definition is None:
         raise IvrConfigError(problems)
-    problems += (doc.problem(loc, reason) for loc, reason in _timeout_loops(definition))
+    problems += (doc.problem(loc, reason) for loc, reason in _flow_problems(definition))
     if problems:
         raise IvrConfigError(problems)
     return definition
 
 
-def _timeout_loops(definition: IvrDefinition) -> Iterator[tuple[Loc, str]]:
-    """``otherwise: {goto: ...}`` edges that lead back where they started.
+#: an edge of the flow: where it is written, its target, and whether the caller's input takes it
+Edge = tuple[Loc, str, bool]
 
-    Such a loop needs no caller input, so a caller who presses nothing (or a
-    prompt that is missing) would go round it forever instead of reaching a queue.
-    """
-    for name, node in definition.nodes.items():
-        seen = [name]
-        step = node
-        while step.otherwise is not None and step.otherwise.goto is not None:
-            target = step.otherwise.goto
-            if target == name:
-                path = " -> ".join([*seen, target])
-                yield (
-                    ("nodes", name, "otherwise", "goto"),
-                    f"timeouts loop without reaching a queue ({path})",
+
+def _edges(name: str, node: Node) -> Iterator[Edge]:
+    """Every ``goto`` out of a node, in file order."""
+    here: Loc = ("nodes", name)
+
+    def act(action: Action | None, at: Loc, by_caller: bool) -> Iterator[Edge]:
+        if action is not None and action.goto is not None:
+            yield ((*here, *at, "goto"), action.goto, by_caller)
+
+    if isinstance(node, MenuNode):
+        for key, action in node.options.items():
+            yield from act(action, ("options", key), True)
+        yield from act(node.otherwise, ("otherwise",), False)
+    elif isinstance(node, InputNode):
+        yield from act(node.next, ("next",), True)
+        yield from act(node.otherwise, ("otherwise",), False)
+    elif isinstance(node, PlayNode | SetNode):
+        yield from act(node.next, ("next",), False)
+    elif isinstance(node, ConditionNode):
+        for i, branch in enumerate(node.branches):
+            yield from act(branch.then, ("branches", i, "then"), False)
+        yield from act(node.otherwise, ("otherwise",), False)
+    elif isinstance(node, SplitNode):
+        for i, share in enumerate(node.branches):
+            yield from act(share.then, ("branches", i, "then"), False)
+    elif isinstance(node, GotoNode):
+        yield ((*here, "goto"), node.goto, False)
+
+
+def _flow_problems(definition: IvrDefinition) -> Iterator[tuple[Loc, str]]:
+    """What only the whole flow shows: loops with no caller input, unreachable nodes."""
+    silent = {
+        name: [(loc, target) for loc, target, by_caller in _edges(name, node) if not by_caller]
+        for name, node in definition.nodes.items()
+    }
+    for name in definition.nodes:
+        for loc, target in silent[name]:
+            path = _path_back(silent, name, target)
+            if path is not None:
+                # a menu's or an input's only edges with no input are its `otherwise`
+                only_timeouts = all(
+                    isinstance(definition.nodes[n], MenuNode | InputNode) for n in (name, *path)
                 )
-                break
-            if target in seen:
-                break  # a loop that does not pass through `name`: reported at its own nodes
-            seen.append(target)
-            step = definition.nodes[target]
+                what = (
+                    "timeouts loop without reaching a queue"
+                    if only_timeouts
+                    else "loops with no caller input"
+                )
+                yield loc, f"{what} ({' -> '.join([name, *path])})"
+                break  # one report per node: its first edge that loops
+    reached = {definition.start}
+    todo = [definition.start]
+    while todo:
+        for _, target, _ in _edges(todo[-1], definition.nodes[todo.pop()]):
+            if target not in reached:
+                reached.add(target)
+                todo.append(target)
+    for name in definition.nodes:
+        if name not in reached:
+            yield (
+                ("nodes", name),
+                f"unreachable: no path from start {definition.start!r} leads here",
+            )
+
+
+def _path_back(silent: dict[str, list[tuple[Loc, str]]], home: str, first: str) -> list[str] | None:
+    """The nodes from ``first`` back to ``home`` over edges with no caller input, if any."""
+    paths: dict[str, list[str]] = {first: [first]}
+    todo = [first]
+    while todo:
+        node = todo.pop(0)
+        if node == home:
+            return paths[node]
+        for _, target in silent.get(node, []):
+            if target not in paths:
+                paths[target] = [*paths[node], target]
+                todo.append(target)
+    return None

@@ -1,33 +1,54 @@
 """The IVR file's schema: pydantic 2 models, unknown keys forbidden.
 
-An IVR is a set of named menu nodes. Each node plays an optional ``intro``
-once on entry, then asks its ``prompt`` and reads one digit; each option maps a
-keypad key to an action (set a language, then go to a node, enqueue in a
-queue, or hang up). Invalid digits and timeouts count toward ``retries``; a
-prompt that fails to play does not, at first: the digit is then read in
-silence (:mod:`ivr.session`, rule 5). Past the retries the node's
-``otherwise`` action runs, or the call goes to ``fallback_queue``. Prompts are sound files named per language: a mapping
-``{vi: hotline/vi/welcome, en: hotline/en/welcome}`` holding every declared
-language, or one string for a file shared by all languages.
+An IVR is a set of named nodes, each with a ``type`` (``menu`` when left out):
 
-References (goto targets, prompt names, languages, known queues) are checked
-against names taken from the raw document and passed as validation context,
-so a file's unknown keys and dangling references are reported in one pass;
-build definitions with :func:`ivr.loader.parse_ivr` or :func:`ivr.loader.load_ivr`.
+- ``menu``: plays an optional ``intro`` once on entry, then asks its
+  ``prompt`` and reads one digit; each option maps a keypad key to an action
+  (set a language, then go to a node, enqueue in a queue, or hang up). The
+  IVR's ``back_key`` (``*``) returns to the menu before, its ``agent_key``
+  (``0``) reaches ``agent_queue`` where a menu allows it (``agent: true``, the
+  default), unless the menu gives those keys options of its own.
+- ``input``: data entry (min/max digits, ``#`` ends it, a ``pattern`` and/or
+  the Luhn check, ``tries``), kept in a session variable, masked if ``secret``.
+- ``play``: a prompt, then ``next``. ``hangup``: an optional goodbye, then
+  hang up. ``set``: variables and/or the language, then ``next``. ``goto``:
+  a junction. ``split``: branches by percentage (the call id picks one).
+- ``condition``: the first branch whose test holds (business hours or a
+  holiday of a calendar, the caller's CRM tier or VIP flag, the language, a
+  variable) runs, else ``otherwise``.
+
+Invalid digits and timeouts count toward a menu's ``retries`` (an input's
+``tries``); a prompt that fails to play does not, at first (:mod:`ivr.session`,
+rule 5). Past them the node's ``otherwise`` action runs, or the call goes to
+``fallback_queue``. Prompts are sound files named per language: a mapping
+``{vi: hotline/vi/welcome, en: hotline/en/welcome}`` holding every declared
+language, or one string for a file shared by all languages. Calendars
+(:mod:`ivr.calendar`) give business hours per weekday in an IANA zone,
+holidays and special days.
+
+References (goto targets, prompt names, languages, calendars, known queues)
+are checked against names taken from the raw document and passed as
+validation context, so a file's unknown keys and dangling references are
+reported in one pass; the loader adds what needs the whole flow (loops with no
+input, unreachable nodes). Build definitions with :func:`ivr.loader.parse_ivr`
+or :func:`ivr.loader.load_ivr`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    PrivateAttr,
+    Tag,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -35,6 +56,15 @@ from pydantic import (
 
 from yamlconf import matching, problem
 
+from .calendar import (
+    DEFAULT_ZONE,
+    WEEKDAYS,
+    Calendar,
+    parse_date,
+    parse_dates,
+    parse_ranges,
+    zone,
+)
 from .events import DTMF_DIGITS
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -107,6 +137,7 @@ PromptFiles = Annotated[
 NodeRef = Annotated[str, AfterValidator(_known("node", "nodes"))]
 PromptRef = Annotated[str, AfterValidator(_known("prompt", "prompts"))]
 LanguageRef = Annotated[str, AfterValidator(_known("language", "languages"))]
+CalendarRef = Annotated[str, AfterValidator(_known("calendar", "calendars"))]
 QueueName = Annotated[
     str,
     AfterValidator(matching(_QUEUE, "queue name")),
@@ -137,9 +168,22 @@ class Action(_Strict):
         return self
 
 
+def _never_drop(value: Action | None) -> Action | None:
+    if value is not None and value.hangup is not None:
+        raise problem(
+            "hangup is not allowed here: a timeout or a failed prompt never drops the caller"
+        )
+    return value
+
+
+#: where a node goes when the caller gave no usable input: never a hangup
+Otherwise = Annotated[Action | None, AfterValidator(_never_drop)]
+
+
 class MenuNode(_Strict):
     """A menu: intro once, then prompt and one digit, up to ``retries`` more times."""
 
+    type: Literal["menu"] = "menu"
     prompt: PromptRef
     #: played once on entry (STREAM FILE); an option key interrupts it and counts as the choice
     intro: PromptRef | None = None
@@ -150,16 +194,9 @@ class MenuNode(_Strict):
     retries: int = Field(2, ge=0, le=9)
     options: dict[KeypadKey, Action] = Field(min_length=1)
     #: runs when retries are exhausted; without it the call goes to the fallback queue
-    otherwise: Action | None = None
-
-    @field_validator("otherwise")
-    @classmethod
-    def _never_drop(cls, value: Action | None) -> Action | None:
-        if value is not None and value.hangup is not None:
-            raise problem(
-                "hangup is not allowed here: a timeout or a failed prompt never drops the caller"
-            )
-        return value
+    otherwise: Otherwise = None
+    #: the IVR's ``agent_key`` reaches ``agent_queue`` from this menu (when one is set)
+    agent: bool = True
 
     @property
     def escape_digits(self) -> str:
@@ -167,8 +204,283 @@ class MenuNode(_Strict):
         return "".join(self.options)
 
 
+class InputNode(_Strict):
+    """Data entry: the caller types digits (an account or order number), ``#`` ends early.
+
+    The entry is read with one GET DATA of at most ``max_digits`` digits; it is
+    accepted when it has ``min_digits`` or more, matches ``pattern`` (the whole
+    entry, when given) and passes the Luhn check (when ``luhn``). It is kept in
+    the session variable ``variable``; a ``secret`` entry is masked wherever
+    the IVR reports it (trail, selections, logs, screen-pop).
+    """
+
+    type: Literal["input"]
+    prompt: PromptRef
+    #: the session variable the accepted entry goes to
+    variable: Name
+    min_digits: int = Field(1, ge=1, le=32)
+    max_digits: int = Field(ge=1, le=32)
+    timeout_s: float = Field(6.0, gt=0, le=60)
+    #: how many entries the caller gets (timeouts and invalid entries both use one)
+    tries: int = Field(3, ge=1, le=9)
+    #: a regular expression the whole entry must match
+    pattern: str | None = None
+    #: the entry must pass the Luhn check digit (card and many account numbers)
+    luhn: bool = False
+    #: mask the entry in the trail, the selections, the logs and the screen-pop
+    secret: bool = False
+    #: played after an invalid entry; defaults to the IVR's ``invalid_prompt``
+    invalid_prompt: PromptRef | None = None
+    #: where an accepted entry goes
+    next: Action
+    #: where the caller goes after ``tries`` failed entries; default: the fallback queue
+    otherwise: Otherwise = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as e:
+                raise problem(f"not a regular expression: {e}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _lengths(self) -> Self:
+        if self.min_digits > self.max_digits:
+            raise problem(
+                f"min_digits {self.min_digits} is more than max_digits {self.max_digits}",
+                at="min_digits",
+            )
+        return self
+
+    def accepts(self, entry: str) -> bool:
+        """True when ``entry`` (``#`` already stripped) is a valid entry for this node."""
+        if not (self.min_digits <= len(entry) <= self.max_digits) or not entry.isdigit():
+            return False
+        if self.pattern is not None and re.fullmatch(self.pattern, entry) is None:
+            return False
+        return not self.luhn or luhn_ok(entry)
+
+
+class PlayNode(_Strict):
+    """Play a prompt (STREAM FILE, not interruptible), then take ``next``."""
+
+    type: Literal["play"]
+    prompt: PromptRef
+    next: Action
+
+
+class Test(_Strict):
+    """One question a condition asks; exactly one of its keys (``equals`` or ``matches``
+    go with ``variable``)."""
+
+    #: true within the calendar's business hours (never on its holidays)
+    open: CalendarRef | None = None
+    #: true on one of the calendar's holidays
+    holiday: CalendarRef | None = None
+    #: the caller's CRM tier is one of these (an unknown caller has none)
+    tier: list[str] | None = None
+    #: the caller is (true) or is not (false) a VIP in the CRM
+    vip: bool | None = None
+    #: the caller's language is this one
+    language: LanguageRef | None = None
+    #: a session variable (an entry, or one a ``set`` node gave)
+    variable: Name | None = None
+    #: with ``variable``: true when it equals this
+    equals: str | None = None
+    #: with ``variable``: true when this regular expression matches all of it
+    matches: str | None = None
+
+    @model_validator(mode="after")
+    def _one_question(self) -> Self:
+        asked = [k for k in ("open", "holiday", "tier", "vip", "language", "variable")
+                 if getattr(self, k) is not None]  # fmt: skip
+        if len(asked) != 1:
+            has = f" (has {' and '.join(asked)})" if asked else ""
+            raise problem(
+                f"needs exactly one of open, holiday, tier, vip, language or variable{has}"
+            )
+        compare = [k for k in ("equals", "matches") if getattr(self, k) is not None]
+        if self.variable is not None and len(compare) != 1:
+            raise problem("variable needs exactly one of equals or matches", at="variable")
+        if self.variable is None and compare:
+            raise problem(f"{compare[0]} goes with variable", at=compare[0])
+        if self.matches is not None:
+            try:
+                re.compile(self.matches)
+            except re.error as e:
+                raise problem(f"not a regular expression: {e}", at="matches") from None
+        return self
+
+    @property
+    def needs_customer(self) -> bool:
+        """True when the answer depends on the CRM card."""
+        return self.tier is not None or self.vip is not None
+
+
+class Branch(_Strict):
+    """A condition's branch: when ``when`` holds, ``then`` runs."""
+
+    when: Test
+    then: Action
+
+
+class ConditionNode(_Strict):
+    """Branch on hours, holidays, the CRM, the language or a variable: the first true
+    branch runs, else ``otherwise``. No caller input."""
+
+    type: Literal["condition"]
+    branches: list[Branch] = Field(min_length=1)
+    otherwise: Action
+
+    @property
+    def needs_customer(self) -> bool:
+        return any(b.when.needs_customer for b in self.branches)
+
+
+class SetNode(_Strict):
+    """Set session variables and/or the language, then take ``next``."""
+
+    type: Literal["set"]
+    variables: dict[Name, str] = Field(default_factory=dict)
+    language: LanguageRef | None = None
+    next: Action
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not self.variables and self.language is None:
+            raise problem("sets nothing: give variables or language")
+        return self
+
+
+class GotoNode(_Strict):
+    """Go on to another node (a named junction several branches share)."""
+
+    type: Literal["goto"]
+    goto: NodeRef
+
+
+class HangupNode(_Strict):
+    """Optionally play a goodbye prompt, then hang up."""
+
+    type: Literal["hangup"]
+    prompt: PromptRef | None = None
+    #: the reason given in the Hangup command
+    reason: str = "ivr"
+
+
+class Share(_Strict):
+    """One part of a percentage split."""
+
+    percent: int = Field(ge=1, le=100)
+    then: Action
+
+
+class SplitNode(_Strict):
+    """Send callers down branches by percentage (A/B tests); a call's branch is fixed
+    by its id, so the same call always takes the same branch."""
+
+    type: Literal["split"]
+    branches: list[Share] = Field(min_length=2)
+
+    @field_validator("branches")
+    @classmethod
+    def _hundred(cls, value: list[Share]) -> list[Share]:
+        total = sum(s.percent for s in value)
+        if total != 100:
+            raise problem(f"the percentages add up to {total}, not 100")
+        return value
+
+
+def _node_type(value: Any) -> str:
+    if isinstance(value, dict):
+        kind = value.get("type", "menu")
+        return kind if isinstance(kind, str) and kind in NODE_TYPES else "?"
+    return str(getattr(value, "type", "menu"))
+
+
+NODE_TYPES = ("menu", "input", "play", "condition", "set", "goto", "hangup", "split")
+Node = Annotated[
+    Annotated[MenuNode, Tag("menu")]
+    | Annotated[InputNode, Tag("input")]
+    | Annotated[PlayNode, Tag("play")]
+    | Annotated[ConditionNode, Tag("condition")]
+    | Annotated[SetNode, Tag("set")]
+    | Annotated[GotoNode, Tag("goto")]
+    | Annotated[HangupNode, Tag("hangup")]
+    | Annotated[SplitNode, Tag("split")],
+    Discriminator(
+        _node_type,
+        custom_error_type="config",
+        custom_error_message=f"unknown node type (expected one of: {', '.join(NODE_TYPES)})",
+        custom_error_context={"at": "type"},
+    ),
+]
+#: nodes where the caller presses keys
+ASKING_NODES = (MenuNode, InputNode)
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _ranges(value: str | list[str]) -> str | list[str]:
+    try:
+        parse_ranges(value)
+    except ValueError as e:
+        raise problem(str(e)) from None
+    return value
+
+
+def _dates(value: str) -> str:
+    try:
+        parse_dates(value)
+    except ValueError as e:
+        raise problem(str(e)) from None
+    return value
+
+
+def _one_date(value: str) -> str:
+    try:
+        parse_date(value)
+    except ValueError as e:
+        raise problem(str(e)) from None
+    return value
+
+
+def _zone(value: str) -> str:
+    try:
+        zone(value)
+    except ValueError as e:
+        raise problem(str(e)) from None
+    return value
+
+
+Hours = Annotated[str | list[str], AfterValidator(_ranges)]
+
+
+class CalendarSpec(_Strict):
+    """Business hours per weekday, holidays and special days (:mod:`ivr.calendar`)."""
+
+    zone: Annotated[str, AfterValidator(_zone)] = DEFAULT_ZONE
+    #: opening hours per weekday (``"08:00-17:30"`` or a list); a day not listed is closed
+    hours: dict[Weekday, Hours] = Field(default_factory=dict)
+    #: closed all day: dates (``2027-02-05``) or ranges (``2027-02-06..2027-02-10``)
+    holidays: list[Annotated[str, AfterValidator(_dates)]] = Field(default_factory=list)
+    #: dates with their own hours (``closed`` for none), replacing the weekday's
+    special: dict[Annotated[str, AfterValidator(_one_date)], Hours] = Field(default_factory=dict)
+
+    def build(self) -> Calendar:
+        """The pure :class:`~ivr.calendar.Calendar` these values describe."""
+        hours: dict[str, str | list[str]] = {str(k): v for k, v in self.hours.items()}
+        week = tuple(parse_ranges(hours.get(day, "closed")) for day in WEEKDAYS)
+        holidays = frozenset(d for text in self.holidays for d in parse_dates(text))
+        special = tuple((parse_date(k), parse_ranges(v)) for k, v in self.special.items())
+        return Calendar(zone(self.zone), week, holidays, special)
+
+
 class IvrDefinition(_Strict):
-    """A whole IVR: languages, prompts, menu nodes, where to start and where to fall back."""
+    """A whole IVR: languages, prompts, nodes, where to start and where to fall back."""
 
     languages: list[LanguageCode] = Field(min_length=1)
     default_language: str
@@ -176,8 +488,23 @@ class IvrDefinition(_Strict):
     fallback_queue: QueueName
     #: played after an invalid digit, unless a node names its own
     invalid_prompt: PromptRef | None = None
+    #: at a menu, this key goes back to the menu before (null: no back key)
+    back_key: KeypadKey | None = "*"
+    #: at a menu that allows it, this key goes to ``agent_queue`` (null: no agent key)
+    agent_key: KeypadKey | None = "0"
+    #: the queue the agent key reaches; without one the agent key does nothing
+    agent_queue: QueueName | None = None
+    #: GET DATA plays this when an input's own prompt failed, so the caller can still type
+    #: (Asterisk's core sounds have ``silence/1``)
+    silence_prompt: PromptFile = "silence/1"
+    calendars: dict[Name, CalendarSpec] = Field(default_factory=dict)
     prompts: dict[Name, PromptFiles]
-    nodes: dict[Name, MenuNode] = Field(min_length=1)
+    nodes: dict[Name, Node] = Field(min_length=1)
+
+    _calendars: dict[str, Calendar] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._calendars.update({name: spec.build() for name, spec in self.calendars.items()})
 
     @field_validator("languages")
     @classmethod
@@ -201,6 +528,28 @@ class IvrDefinition(_Strict):
         files = self.prompts[name]
         return files.get(language) or next(iter(files.values()))
 
+    def calendar(self, name: str) -> Calendar:
+        """The calendar ``name`` (checked at load: a condition names only known ones)."""
+        return self._calendars[name]
+
+    def menu(self, name: str) -> MenuNode:
+        """The menu node ``name`` (KeyError/TypeError if it is no menu)."""
+        node = self.nodes[name]
+        if not isinstance(node, MenuNode):
+            raise TypeError(f"node {name!r} is a {node.type} node, not a menu")
+        return node
+
+
+def luhn_ok(digits: str) -> bool:
+    """The Luhn check (ISO/IEC 7812-1): the last digit checks all the others."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return len(digits) > 1 and total % 10 == 0
+
 
 def reference_context(data: Any, queues: Collection[str] | None = None) -> dict[str, Any]:
     """Names a raw IVR document declares, for checking references while validating it."""
@@ -216,5 +565,6 @@ def reference_context(data: Any, queues: Collection[str] | None = None) -> dict[
         "languages": tuple(languages) if languages else None,
         "prompts": keys("prompts"),
         "nodes": keys("nodes"),
+        "calendars": keys("calendars") or frozenset(),
         "queues": frozenset(queues) if queues is not None else None,
     }

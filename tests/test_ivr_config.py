@@ -151,8 +151,8 @@ def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
         "F:2: default_language: 'fr' is not one of the languages (vi, en)",
         "F:11: nodes.language.retries: expected a whole number",
         "F:13: nodes.language.options.1.goto: unknown node 'mian'",
-        "F:18: nodes.main.colour: unknown key (expected one of: prompt, intro, invalid_prompt,"
-        " timeout_s, retries, options, otherwise)",
+        "F:18: nodes.main.colour: unknown key (expected one of: type, prompt, intro,"
+        " invalid_prompt, timeout_s, retries, options, otherwise, agent)",
         "F:21: nodes.main.options.0: needs exactly one of goto, queue or hangup (has goto and queue)",
     ]
 
@@ -226,4 +226,180 @@ def test_second_document_and_bad_character(tmp_path: Path) -> None:
     ]
     assert problems_of(tmp_path, "languages: [vi]\nstart: \x07\n") == [
         "F:2: YAML syntax error: special characters are not allowed (#x0007)"
+    ]
+
+
+# -- the node types' classes of error, each at its line -----------------------------------
+FLOW = textwrap.dedent(
+    """\
+    languages: [vi, en]
+    default_language: vi
+    start: hours
+    fallback_queue: support
+    calendars:
+      office:
+        zone: Asia/Ho_Chi_Minh
+        hours: {mon: "08:00-17:30", sat: ["08:00-12:00"]}
+        holidays: ["2027-02-05..2027-02-09"]
+        special: {"2027-02-04": closed}
+    prompts:
+      menu: {vi: hotline/vi/menu, en: hotline/en/menu}
+    nodes:
+      hours:
+        type: condition
+        branches:
+          - {when: {open: office}, then: {goto: main}}
+        otherwise: {goto: main}
+      main:
+        prompt: menu
+        options:
+          1: {goto: account}
+      account:
+        type: input
+        prompt: menu
+        variable: account
+        max_digits: 8
+        next: {queue: support}
+    """
+)
+
+
+def flow_broken(old: str, new: str) -> str:
+    assert FLOW.count(old) == 1, old
+    return FLOW.replace(old, new)
+
+
+def test_the_flow_sample_loads() -> None:
+    ivr = parse_ivr(FLOW)
+    assert ivr.calendar("office").zone.key == "Asia/Ho_Chi_Minh"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            'mon: "08:00-17:30"',
+            'mon: "08:00-25:30"',
+            "F:8: calendars.office.hours.mon: '08:00-25:30': 25:30 is not a time of day",
+        ),
+        (
+            'mon: "08:00-17:30"',
+            'mon: "17:30-08:00"',
+            "F:8: calendars.office.hours.mon: '17:30-08:00': ends before it starts",
+        ),
+        (
+            'mon: "08:00-17:30"',
+            'mon: "8h-17h"',
+            "F:8: calendars.office.hours.mon: '8h-17h' is not a time range like 08:00-17:30",
+        ),
+        (
+            'sat: ["08:00-12:00"]',
+            'sat: ["08:00-12:00", "11:00-13:00"]',
+            "F:8: calendars.office.hours.sat: time ranges overlap",
+        ),
+        (
+            'mon: "08:00-17:30"',
+            'monday: "08:00-17:30"',
+            "F:8: calendars.office.hours.monday:"
+            " expected 'mon', 'tue', 'wed', 'thu', 'fri', 'sat' or 'sun'",
+        ),
+        (
+            '"2027-02-05..2027-02-09"',
+            '"2027-02-30"',
+            "F:9: calendars.office.holidays.0: '2027-02-30' is not a date of the calendar",
+        ),
+        (
+            '"2027-02-05..2027-02-09"',
+            '"2027-02-09..2027-02-05"',
+            "F:9: calendars.office.holidays.0: '2027-02-09..2027-02-05': ends before it starts",
+        ),
+        (
+            '"2027-02-04": closed',
+            '"4/2/2027": closed',
+            "F:10: calendars.office.special.4/2/2027: '4/2/2027' is not a date like 2027-02-05",
+        ),
+        (
+            "zone: Asia/Ho_Chi_Minh",
+            "zone: Asia/Saigon_City",
+            "F:7: calendars.office.zone:"
+            " 'Asia/Saigon_City' is not an IANA time zone (e.g. Asia/Ho_Chi_Minh)",
+        ),
+        (
+            "{open: office}",
+            "{open: shop}",
+            "F:17: nodes.hours.branches.0.when.open: unknown calendar 'shop'",
+        ),
+        (
+            "{open: office}",
+            "{open: office, language: vi}",
+            "F:17: nodes.hours.branches.0.when:"
+            " needs exactly one of open, holiday, tier, vip, language or variable"
+            " (has open and language)",
+        ),
+        (
+            "{open: office}",
+            "{variable: account}",
+            "F:17: nodes.hours.branches.0.when.variable:"
+            " variable needs exactly one of equals or matches",
+        ),
+        (
+            "type: input",
+            "type: entry",
+            "F:24: nodes.account.type: unknown node type"
+            " (expected one of: menu, input, play, condition, set, goto, hangup, split)",
+        ),
+        (
+            "max_digits: 8",
+            "max_digits: 8\n    min_digits: 9",
+            "F:28: nodes.account.min_digits: min_digits 9 is more than max_digits 8",
+        ),
+        (
+            "max_digits: 8",
+            "max_digits: 8\n    pattern: '[0-9'",
+            "F:28: nodes.account.pattern:"
+            " not a regular expression: unterminated character set at position 0",
+        ),
+        (
+            "max_digits: 8",
+            "max_digits: 8\n    timout_s: 5",
+            "F:28: nodes.account.timout_s: unknown key (did you mean 'timeout_s'?)",
+        ),
+        (
+            "next: {queue: support}",
+            "next: {queue: support}\n    otherwise: {hangup: x}",
+            "F:29: nodes.account.otherwise: hangup is not allowed here: a timeout or a failed"
+            " prompt never drops the caller",
+        ),
+    ],
+)
+def test_each_class_of_error_is_refused_at_its_line(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    assert problems_of(tmp_path, flow_broken(old, new)) == [expected]
+
+
+def test_an_unreachable_node(tmp_path: Path) -> None:
+    text = FLOW + "  lost:\n    type: play\n    prompt: menu\n    next: {queue: support}\n"
+    assert problems_of(tmp_path, text) == [
+        "F:29: nodes.lost: unreachable: no path from start 'hours' leads here"
+    ]
+
+
+def test_a_loop_with_no_caller_input(tmp_path: Path) -> None:
+    text = flow_broken("otherwise: {goto: main}", "otherwise: {goto: again}") + (
+        "  again:\n    type: goto\n    goto: hours\n"
+    )
+    assert problems_of(tmp_path, text) == [
+        "F:18: nodes.hours.otherwise.goto: loops with no caller input (hours -> again -> hours)",
+        "F:31: nodes.again.goto: loops with no caller input (again -> hours -> again)",
+    ]
+
+
+def test_a_split_must_add_up_to_a_hundred(tmp_path: Path) -> None:
+    text = flow_broken(
+        "  hours:\n    type: condition\n    branches:\n      - {when: {open: office}, then: {goto: main}}\n    otherwise: {goto: main}\n",
+        "  hours:\n    type: split\n    branches:\n      - {percent: 60, then: {goto: main}}\n      - {percent: 30, then: {queue: support}}\n",
+    )
+    assert problems_of(tmp_path, text) == [
+        "F:16: nodes.hours.branches: the percentages add up to 90, not 100"
     ]

@@ -107,7 +107,7 @@ def test_silent_caller_with_a_missing_prompt_reaches_the_fallback_queue() -> Non
 def test_an_invalid_digit_in_the_silent_read_is_a_miss() -> None:
     s = at_main_menu_vi()
     s.on_result(FAILED, 1.1)
-    assert s.on_result(pressed("7"), 2.0) == [PlayPrompt("hotline/vi/invalid", "120")]
+    assert s.on_result(pressed("7"), 2.0) == [PlayPrompt("hotline/vi/invalid", "120*")]
     assert s.state is IvrState.NOTICE
     assert s.on_result(PLAYED, 3.0) == [MENU_VI]
 

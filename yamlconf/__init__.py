@@ -14,7 +14,10 @@ keys, unknown keys (with a "did you mean") and shape errors all become
 A custom error (``PydanticCustomError``) may carry ``at`` in its context: a
 key or a tuple of keys appended to the error's ``loc``, so a model validator
 can point at the field it is about (``nodes.0.secret_env``) rather than at
-the whole model.
+the whole model. Tagged unions (``Annotated[A, Tag("a")] | ...`` with a
+``Discriminator``) work: the member tag pydantic puts in a ``loc`` is not a
+key of the file, so it is left out of the path and the line, and used to find
+the member's keys for "did you mean".
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Tag, ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 __all__ = ["ConfigProblem", "Loc", "YamlDocument", "YamlProblems", "dotted", "read_text"]
@@ -199,12 +202,14 @@ class YamlDocument:
 
     def _problem(self, model: type[BaseModel], error: ErrorDetails) -> ConfigProblem:
         loc: Loc = tuple(el for el in error["loc"] if el != "[key]")
+        model_loc = loc
+        loc = _without_tags(model, loc)
         ctx = error.get("ctx") or {}
         at = ctx.get("at")
         if at is not None:
             loc = (*loc, *(at if isinstance(at, tuple) else (at,)))
         if error["type"] == "extra_forbidden":
-            reason = _unknown_key(model, loc)
+            reason = _unknown_key(model, model_loc)
         else:
             reason = reason_of(error)
         return self.problem(loc, reason)
@@ -285,7 +290,9 @@ def _keys_at(model: type[BaseModel], loc: Loc) -> list[str]:
     """The keys the model at ``loc`` allows, found by walking the field types."""
     kind: Any = model
     for el in loc:
-        if isinstance(kind, type) and issubclass(kind, BaseModel):
+        if (member := _tagged(kind, el)) is not None:
+            kind = member  # a tagged union's member, named by pydantic in the loc
+        elif isinstance(kind, type) and issubclass(kind, BaseModel):
             field = kind.model_fields.get(str(el))
             if field is None:
                 return []
@@ -300,6 +307,43 @@ def _keys_at(model: type[BaseModel], loc: Loc) -> list[str]:
     if isinstance(kind, type) and issubclass(kind, BaseModel):
         return list(kind.model_fields)
     return []
+
+
+def _tagged(kind: Any, tag: int | str) -> Any:
+    """The member of the tagged union ``kind`` (``Annotated[X, Tag(tag)]``) named ``tag``."""
+    if not (isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union):
+        return None
+    for arg in typing.get_args(kind):
+        if typing.get_origin(arg) is typing.Annotated:
+            inner, *marks = typing.get_args(arg)
+            if any(isinstance(m, Tag) and m.tag == tag for m in marks):
+                return _unwrap(inner)
+    return None
+
+
+def _without_tags(model: type[BaseModel], loc: Loc) -> Loc:
+    """``loc`` without the member tags pydantic puts in it for a tagged union
+    (``nodes.main.menu.prompt`` is ``nodes.main.prompt`` in the file)."""
+    kind: Any = model
+    out: list[int | str] = []
+    for i, el in enumerate(loc):
+        if (member := _tagged(kind, el)) is not None:
+            kind = member
+            continue
+        out.append(el)
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            field = kind.model_fields.get(str(el))
+            if field is None:
+                return (*out, *loc[i + 1 :])
+            kind = field.annotation
+        elif typing.get_origin(kind) in (dict, list):
+            kind = typing.get_args(kind)[-1]
+        elif typing.get_origin(kind) is tuple:
+            kind = typing.get_args(kind)[0]
+        else:
+            return (*out, *loc[i + 1 :])
+        kind = _unwrap(kind)
+    return tuple(out)
 
 
 def _unwrap(kind: Any) -> Any:

@@ -1,0 +1,345 @@
+"""The IVR's node types on a pure session: data entry, conditions, keys, play, set, split."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+
+import pytest
+
+from ivr import (
+    AwaitCustomer,
+    CollectDigits,
+    CustomerKnown,
+    Hangup,
+    IvrSession,
+    IvrState,
+    PlayPrompt,
+    PromptFailed,
+    PromptResult,
+    RouteToQueue,
+    Selection,
+    SetLanguage,
+    luhn_ok,
+    parse_ivr,
+)
+
+TIMEOUT = PromptResult(status="timeout")
+FAILED = PromptResult(status="failed")
+PLAYED = PromptResult()
+HCM = dt.timezone(dt.timedelta(hours=7))  # Asia/Ho_Chi_Minh has no DST: UTC+7 all year
+
+FLOW = textwrap.dedent(
+    """\
+    languages: [vi, en]
+    default_language: vi
+    start: hours
+    fallback_queue: support
+    agent_queue: support
+    invalid_prompt: invalid
+    calendars:
+      office:
+        hours: {mon: "08:00-17:30", tue: "08:00-17:30", wed: "08:00-17:30",
+                thu: "08:00-17:30", fri: "08:00-17:30", sat: "08:00-12:00"}
+        holidays: ["2027-02-05..2027-02-09", "2027-04-30"]
+        special: {"2027-02-04": "08:00-11:00"}
+    prompts:
+      menu: hotline/menu
+      account: hotline/account
+      card: hotline/card
+      invalid: hotline/invalid
+      closed: hotline/closed
+      holiday: hotline/holiday
+      thanks: hotline/thanks
+    nodes:
+      hours:
+        type: condition
+        branches:
+          - {when: {holiday: office}, then: {goto: holiday}}
+          - {when: {open: office}, then: {goto: vip}}
+        otherwise: {goto: closed}
+      vip:
+        type: condition
+        branches:
+          - {when: {tier: [gold, platinum]}, then: {queue: vip}}
+        otherwise: {goto: main}
+      main:
+        prompt: menu
+        options:
+          1: {goto: account}
+          2: {goto: card}
+          3: {goto: sub}
+      sub:
+        prompt: menu
+        agent: false
+        options:
+          1: {queue: billing}
+      account:
+        type: input
+        prompt: account
+        variable: account
+        min_digits: 6
+        max_digits: 10
+        pattern: "9[0-9]+"
+        tries: 2
+        next: {goto: known}
+        otherwise: {queue: support}
+      known:
+        type: condition
+        branches:
+          - {when: {variable: account, matches: "99.*"}, then: {queue: priority}}
+        otherwise: {queue: support}
+      card:
+        type: input
+        prompt: card
+        variable: card
+        min_digits: 16
+        max_digits: 16
+        luhn: true
+        secret: true
+        next: {queue: cards}
+      closed:
+        type: play
+        prompt: closed
+        next: {goto: bye}
+      holiday:
+        type: set
+        variables: {reason: holiday}
+        language: en
+        next: {goto: holiday_msg}
+      holiday_msg:
+        type: hangup
+        prompt: holiday
+        reason: holiday
+      bye:
+        type: goto
+        goto: holiday_msg
+    """
+)
+IVR = parse_ivr(FLOW, "flow.yaml")
+MENU = CollectDigits("hotline/menu", 5.0, 1)
+ACCOUNT = CollectDigits("hotline/account", 6.0, 10)
+CARD = CollectDigits("hotline/card", 6.0, 16)
+# Monday 2027-03-01 in Ho Chi Minh City
+MONDAY_10 = dt.datetime(2027, 3, 1, 10, 0, tzinfo=HCM)
+
+
+def at(day: dt.datetime, hour: int, minute: int = 0) -> dt.datetime:
+    """A local HCM time as UTC, as the shell passes it."""
+    return day.replace(hour=hour, minute=minute).astimezone(dt.UTC)
+
+
+def session(wall: dt.datetime = MONDAY_10, *, tier: str | None = None) -> IvrSession:
+    s = IvrSession(IVR, "1796000000.1", "0912000001", customer=CustomerKnown(tier))
+    s.start(0.0, wall.astimezone(dt.UTC))
+    return s
+
+
+def test_open_hours_reach_the_menu() -> None:
+    s = IvrSession(IVR, "c", "1", customer=CustomerKnown())
+    assert s.start(0.0, at(MONDAY_10, 10)) == [SetLanguage("vi"), MENU]
+    assert [(t.node, t.what, t.detail) for t in s.trail] == [
+        ("hours", "enter", ""),
+        ("hours", "branch", "1"),
+        ("vip", "enter", ""),
+        ("vip", "branch", "otherwise"),
+        ("main", "enter", ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [
+        (dt.datetime(2027, 3, 1, 7, 59, tzinfo=HCM), "closed"),  # Monday before opening
+        (dt.datetime(2027, 3, 1, 8, 0, tzinfo=HCM), "open"),
+        (dt.datetime(2027, 3, 1, 17, 29, tzinfo=HCM), "open"),
+        (dt.datetime(2027, 3, 1, 17, 30, tzinfo=HCM), "closed"),  # the end is exclusive
+        (dt.datetime(2027, 3, 6, 11, 59, tzinfo=HCM), "open"),  # Saturday morning
+        (dt.datetime(2027, 3, 6, 12, 0, tzinfo=HCM), "closed"),
+        (dt.datetime(2027, 3, 7, 10, 0, tzinfo=HCM), "closed"),  # Sunday: not listed
+        (dt.datetime(2027, 2, 4, 10, 59, tzinfo=HCM), "open"),  # special day: 08-11 only
+        (dt.datetime(2027, 2, 4, 11, 0, tzinfo=HCM), "closed"),
+        (dt.datetime(2027, 2, 5, 10, 0, tzinfo=HCM), "holiday"),  # Tết, first day
+        (dt.datetime(2027, 2, 9, 23, 59, tzinfo=HCM), "holiday"),  # Tết, last day
+        (dt.datetime(2027, 2, 10, 10, 0, tzinfo=HCM), "open"),
+        (dt.datetime(2027, 4, 30, 9, 0, tzinfo=HCM), "holiday"),
+        # 2027-04-29 23:30 UTC is already the 30th in Ho Chi Minh City: a holiday
+        (dt.datetime(2027, 4, 29, 23, 30, tzinfo=dt.UTC), "holiday"),
+        # 2027-03-01 01:00 UTC is 08:00 local: open, though UTC says 01:00
+        (dt.datetime(2027, 3, 1, 1, 0, tzinfo=dt.UTC), "open"),
+    ],
+)
+def test_business_hours_and_holidays_in_ho_chi_minh_city(local: dt.datetime, expected: str) -> None:
+    s = IvrSession(IVR, "c", "1", customer=CustomerKnown())
+    commands = s.start(0.0, local.astimezone(dt.UTC))
+    seen = {
+        "open": [SetLanguage("vi"), MENU],
+        "closed": [SetLanguage("vi"), PlayPrompt("hotline/closed", "")],
+        "holiday": [SetLanguage("vi"), SetLanguage("en"), PlayPrompt("hotline/holiday", "")],
+    }
+    assert commands == seen[expected]
+
+
+def test_closed_plays_then_goto_then_hangup_node() -> None:
+    s = session(dt.datetime(2027, 3, 7, 10, 0, tzinfo=HCM))
+    assert s.state is IvrState.PLAYING
+    assert s.on_result(PLAYED, 3.0) == [PlayPrompt("hotline/holiday", "")]
+    assert s.on_result(FAILED, 3.1) == [Hangup("holiday")]  # a failed goodbye still ends
+    assert s.state is IvrState.HUNG_UP and s.done
+
+
+def test_set_node_sets_variables_and_language() -> None:
+    s = session(dt.datetime(2027, 2, 6, 9, 0, tzinfo=HCM))
+    assert s.language == "en" and s.variables == {"reason": "holiday"}
+
+
+def test_a_gold_customer_goes_to_the_vip_queue() -> None:
+    s = session(tier="gold")
+    assert s.done and s.outcome == RouteToQueue("vip", "vi", ())
+
+
+def test_a_tier_condition_waits_for_the_crm_lookup() -> None:
+    s = IvrSession(IVR, "c", "0912000001", customer_pending=True)
+    assert s.start(0.0, at(MONDAY_10, 10)) == [SetLanguage("vi"), AwaitCustomer("vip")]
+    assert s.state is IvrState.WAITING_CUSTOMER
+    assert s.on_customer(CustomerKnown("platinum", vip=True), 0.2) == [
+        RouteToQueue("vip", "vi", ())
+    ]
+
+
+def test_an_unknown_caller_takes_the_otherwise_branch() -> None:
+    s = IvrSession(IVR, "c", "0912000001", customer_pending=True)
+    s.start(0.0, at(MONDAY_10, 10))
+    assert s.on_customer(CustomerKnown(None), 1.5) == [MENU]  # not found or timed out
+
+
+def test_a_customer_known_early_is_kept_for_later() -> None:
+    s = IvrSession(IVR, "c", "1", customer_pending=True)
+    assert s.on_customer(CustomerKnown("gold"), 0.0) == []  # before start: stored
+    assert s.start(0.1, at(MONDAY_10, 10)) == [SetLanguage("vi"), RouteToQueue("vip", "vi", ())]
+
+
+def test_multi_digit_entry_with_hash_and_pattern() -> None:
+    s = session()
+    assert s.on_result(PromptResult("1"), 1.0) == [ACCOUNT]
+    assert s.state is IvrState.ENTERING
+    # GET DATA returns what was typed before '#' (transcript 17: 1234#  ->  result=1234)
+    assert s.on_result(PromptResult("991234"), 5.0) == [
+        RouteToQueue("priority", "vi", (Selection("main", "1"), Selection("account", "991234")))
+    ]
+    assert s.variables == {"account": "991234"}
+
+
+def test_invalid_entry_replays_then_takes_otherwise() -> None:
+    s = session()
+    s.on_result(PromptResult("1"), 1.0)
+    assert s.on_result(PromptResult("123"), 4.0) == [PlayPrompt("hotline/invalid", "")]  # short
+    assert s.state is IvrState.NOTICE
+    assert s.on_result(PLAYED, 5.0) == [ACCOUNT]
+    assert s.on_result(PromptResult("812345"), 8.0) == [  # no match of 9[0-9]+: tries used
+        RouteToQueue("support", "vi", (Selection("main", "1"),), fallback=True)
+    ]
+    assert [t.what for t in s.trail if t.node == "account"] == ["enter", "invalid", "invalid"]
+
+
+def test_entry_timeout_uses_a_try_then_succeeds() -> None:
+    s = session()
+    s.on_result(PromptResult("1"), 1.0)
+    assert s.on_result(TIMEOUT, 7.0) == [ACCOUNT]
+    assert s.on_result(PromptResult("9000001"), 9.0)[-1] == RouteToQueue(
+        "support", "vi", (Selection("main", "1"), Selection("account", "9000001"))
+    )
+
+
+def test_secret_entry_is_masked_and_luhn_checked() -> None:
+    s = session()
+    assert s.on_result(PromptResult("2"), 1.0) == [CARD]
+    assert s.on_result(PromptResult("4111111111111112"), 9.0) == [
+        PlayPrompt("hotline/invalid", "")  # fails the Luhn check
+    ]
+    assert s.on_result(PLAYED, 10.0) == [CARD]
+    route = s.on_result(PromptResult("4111111111111111"), 18.0)
+    assert route == [
+        RouteToQueue("cards", "vi", (Selection("main", "2"), Selection("card", "x" * 16)))
+    ]
+    assert s.variables == {"card": "x" * 16}
+    shown = repr([t.as_dict() for t in s.trail]) + repr(s.selections) + repr(route)
+    assert "4111" not in shown and "1112" not in shown
+
+
+def test_a_failed_input_prompt_reads_over_silence_and_uses_no_try() -> None:
+    s = session()
+    s.on_result(PromptResult("1"), 1.0)
+    assert s.on_result(FAILED, 1.1) == [
+        PromptFailed("account", "hotline/account"),
+        CollectDigits("silence/1", 6.0, 10),
+    ]
+    assert s.state is IvrState.ENTERING_SILENT
+    assert s.on_result(PromptResult("9123456"), 6.0)[-1] == RouteToQueue(
+        "support", "vi", (Selection("main", "1"), Selection("account", "9123456"))
+    )
+
+
+def test_failed_prompt_and_silence_count_as_one_try() -> None:
+    s = session()
+    s.on_result(PromptResult("1"), 1.0)
+    s.on_result(FAILED, 1.1)
+    assert s.on_result(FAILED, 1.2) == [
+        PromptFailed("account", "silence/1", 2, listening=False),
+        ACCOUNT,
+    ]
+    s.on_result(FAILED, 1.3)
+    assert s.on_result(FAILED, 1.4)[-1] == RouteToQueue(
+        "support", "vi", (Selection("main", "1"),), fallback=True
+    )
+
+
+def test_star_goes_back_one_menu() -> None:
+    s = session()
+    assert s.on_result(PromptResult("3"), 1.0) == [MENU]  # into `sub`
+    assert s.node == "sub"
+    assert s.on_result(PromptResult("*"), 2.0) == [MENU]
+    assert s.node == "main"
+    assert s.on_result(PromptResult("*"), 3.0) == [PlayPrompt("hotline/invalid", "1230")]
+    assert s.node == "main"  # the first menu has nothing before it: an invalid key
+
+
+def test_star_as_the_whole_entry_leaves_an_input() -> None:
+    s = session()
+    s.on_result(PromptResult("1"), 1.0)
+    assert s.on_result(PromptResult("*"), 2.0) == [MENU]
+    assert s.node == "main" and s.variables == {}
+
+
+def test_zero_reaches_an_agent_where_the_menu_allows_it() -> None:
+    s = session()
+    assert s.on_result(PromptResult("0"), 1.0) == [
+        RouteToQueue("support", "vi", (Selection("main", "0"),))
+    ]
+    s = session()
+    s.on_result(PromptResult("3"), 1.0)
+    assert s.on_result(PromptResult("0"), 2.0) == [PlayPrompt("hotline/invalid", "1*")]
+
+
+def test_split_is_fixed_by_the_call_id_and_follows_the_shares() -> None:
+    ivr = parse_ivr(
+        "languages: [en]\ndefault_language: en\nstart: ab\nfallback_queue: q\n"
+        "prompts: {p: x}\n"
+        "nodes:\n"
+        "  ab: {type: split, branches: [{percent: 30, then: {queue: a}},"
+        " {percent: 70, then: {queue: b}}]}\n"
+    )
+    picks = []
+    for i in range(1000):
+        s = IvrSession(ivr, f"1796000000.{i}", "1")
+        (route,) = s.start(0.0)[1:]
+        assert isinstance(route, RouteToQueue)
+        again = IvrSession(ivr, f"1796000000.{i}", "1").start(5.0)[1:]
+        assert again == [route]
+        picks.append(route.queue)
+    assert 250 < picks.count("a") < 350
+
+
+def test_luhn() -> None:
+    assert luhn_ok("4111111111111111") and luhn_ok("79927398713")
+    assert not luhn_ok("79927398710") and not luhn_ok("0")
