@@ -28,7 +28,7 @@ import acd
 from callcenter.ami import AMIClient
 from callcenter.config import HotlineConfig
 from callcenter.controller import Controller, Node
-from callcenter.desk import Desk
+from callcenter.desk import ControllerDesk
 from callcenter.live import LiveHub
 from callcenter.looplag import LoopLagMonitor
 from callcenter.metrics import Metrics
@@ -68,7 +68,7 @@ class Parts:
     writer: StoreWriter | None = None
     crm: CrmLookup | None = None
     controller: Controller | None = None
-    desk: Desk | None = None
+    desk: ControllerDesk | None = None
     #: done once every node answered (or ``connect_wait_s`` passed) and agents logged in
     ready: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -129,7 +129,7 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
     assert store is not None and writer is not None and crm is not None
     ctl = parts.controller = await _build_controller(parts, store, writer, crm)
     app[DISPOSITIONS] = DispositionWriteBack(store, crm, before=writer.flush)
-    desk = parts.desk = Desk(ctl)
+    desk = parts.desk = ControllerDesk(ctl)
     ctl.on_change(desk.changed)
     app[DESK] = desk
     await ctl.start()
@@ -282,7 +282,7 @@ class Hotline:
         return self.parts.controller
 
     @property
-    def desk(self) -> Desk | None:
+    def desk(self) -> ControllerDesk | None:
         return self.parts.desk
 
     @property

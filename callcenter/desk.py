@@ -13,10 +13,10 @@ import time
 
 import acd
 from callcenter.controller import PAGE_STATE, Controller
-from callcenter.web.ports import AgentView, WallboardSnapshot
+from callcenter.web.ports import AgentPage, WallboardSnapshot
 
 
-class Desk:
+class ControllerDesk:
     """The controller as the web edge sees it (``callcenter.web.ports.Desk``)."""
 
     def __init__(self, controller: Controller, *, sl_target_pct: float = 80.0) -> None:
@@ -65,7 +65,7 @@ class Desk:
             ],
         }
 
-    def agent_view(self, agent_id: str) -> AgentView | None:
+    def agent_view(self, agent_id: str) -> AgentPage | None:
         try:
             view = self.ctl.core.agent(agent_id, self.ctl.now())
         except acd.AcdError:

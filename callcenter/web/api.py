@@ -18,7 +18,7 @@ from callcenter.metrics import CONTENT_TYPE
 from callcenter.web.auth import AGENTS, SUPERVISORS, require_api
 from callcenter.web.errors import ApiError
 from callcenter.web.keys import DESK, DISPOSITION_CODES, DISPOSITIONS, METRICS
-from callcenter.web.ports import AgentView
+from callcenter.web.ports import AgentPage
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ async def read_body(request: web.Request, model: type[B], *, allow_empty: bool =
         raise ApiError(400, "invalid_field", _describe(exc)) from None
 
 
-def _agent_view(request: web.Request, agent_id: str) -> AgentView:
+def _agent_view(request: web.Request, agent_id: str) -> AgentPage:
     view = request.app[DESK].agent_view(agent_id)
     if view is None:
         raise ApiError(404, "unknown_agent", f"no agent {agent_id!r}")

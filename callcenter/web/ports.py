@@ -58,7 +58,7 @@ class Desk(Protocol):
         """The current wallboard snapshot."""
         ...
 
-    def agent_view(self, agent_id: str) -> AgentView | None:
+    def agent_view(self, agent_id: str) -> AgentPage | None:
         """The agent's state; ``None`` for an unknown agent."""
         ...
 
@@ -106,7 +106,7 @@ class WallboardSnapshot(TypedDict, total=False):
     ami: list[AmiNode]
 
 
-class AgentView(TypedDict, total=False):
+class AgentPage(TypedDict, total=False):
     agent_id: str
     name: str
     state: str
