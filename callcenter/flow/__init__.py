@@ -1,6 +1,6 @@
 """The call's life as one pure core: :class:`CallFlow` (see :mod:`.core` for its rules)."""
 
-from .call import Call, Offer, Purpose, Recording, Where
+from .call import Call, LiveRecording, Offer, Purpose, Where
 from .core import PAGE_STATE, CallFlow
 from .state import TRANSITIONS, FlowError, Stage, Step
 
@@ -12,7 +12,7 @@ __all__ = [
     "FlowError",
     "Offer",
     "Purpose",
-    "Recording",
+    "LiveRecording",
     "Stage",
     "Step",
     "Where",

@@ -61,7 +61,7 @@ class Offer:
 
 
 @dataclass(slots=True)
-class Recording:
+class LiveRecording:
     path: str
     started_at: dt.datetime
     mixmonitor_id: str | None = None
@@ -89,7 +89,7 @@ class Call:
     offer: Offer | None = None
     #: the caller's channel is in a bridge (BridgeEnter seen, or BridgeId listed)
     bridged: bool = False
-    recording: Recording | None = None
+    recording: LiveRecording | None = None
     recording_asked: bool = False
     #: the channel sits in AsyncAGI and takes commands
     in_agi: bool = False

@@ -79,7 +79,7 @@ from ivr.events import (
     SetLanguage,
 )
 
-from .call import AgiJob, Call, Offer, Purpose, Recording, Where
+from .call import AgiJob, Call, LiveRecording, Offer, Purpose, Where
 from .effects import (
     CountOutcome,
     CountRecordingMissing,
@@ -789,7 +789,7 @@ class CallFlow:
         call = self.calls.get(ev.call_id)
         self._write(RecordRecording(ev.call_id, ev.path, ev.started_at,
                                     mixmonitor_id=ev.mixmonitor_id))  # fmt: skip
-        rec = Recording(ev.path, ev.started_at, ev.mixmonitor_id)
+        rec = LiveRecording(ev.path, ev.started_at, ev.mixmonitor_id)
         if call is not None:
             call.recording = rec
         else:  # the call ended while MixMonitor was answering: complete it now
@@ -827,7 +827,7 @@ class CallFlow:
         if row.outcome is not None:
             call.outcome = row.outcome  # a dead run recorded it: never a second one
         if row.recording_path and row.recording_started_at is not None:
-            call.recording = Recording(row.recording_path, row.recording_started_at,
+            call.recording = LiveRecording(row.recording_path, row.recording_started_at,
                                        row.mixmonitor_id)  # fmt: skip
             call.recording_asked = True
         self._write(RecordCallEvent(call.call_id, wall, "adopted",
