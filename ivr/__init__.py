@@ -37,6 +37,7 @@ from .session import (
     IvrSession,
     IvrState,
     TrailStep,
+    trail_path,
 )
 
 __all__ = [
@@ -73,4 +74,5 @@ __all__ = [
     "luhn_ok",
     "parse_ivr",
     "prompt_result",
+    "trail_path",
 ]

@@ -181,6 +181,21 @@ class TrailStep:
                 "detail": self.detail}  # fmt: skip
 
 
+def trail_path(trail: tuple[TrailStep, ...] | list[TrailStep]) -> str:
+    """A trail in one line, for a screen-pop: ``language(1) > main(3) > sub(*) > main(0)``;
+    a condition's branch in brackets, a timeout as ``(-)``, a failed prompt as ``(!)``."""
+    parts: list[str] = []
+    for step in trail:
+        if step.what == "enter":
+            parts.append(step.node)
+            continue
+        mark = {"timeout": "(-)", "prompt_failed": "(!)", "branch": f"[{step.detail}]",
+                "customer": ""}.get(step.what, f"({step.detail})")  # fmt: skip
+        if parts and mark:
+            parts[-1] += mark
+    return " > ".join(parts)
+
+
 Step = Callable[["IvrSession", str], list[Command]]
 
 

@@ -22,6 +22,7 @@ from ivr import (
     SetLanguage,
     luhn_ok,
     parse_ivr,
+    trail_path,
 )
 
 TIMEOUT = PromptResult(status="timeout")
@@ -343,3 +344,14 @@ def test_split_is_fixed_by_the_call_id_and_follows_the_shares() -> None:
 def test_luhn() -> None:
     assert luhn_ok("4111111111111111") and luhn_ok("79927398713")
     assert not luhn_ok("79927398710") and not luhn_ok("0")
+
+
+def test_the_trail_in_one_line() -> None:
+    s = session()
+    s.on_result(PromptResult("3"), 1.0)
+    s.on_result(TIMEOUT, 7.0)
+    s.on_result(PromptResult("*"), 8.0)
+    s.on_result(FAILED, 8.1)
+    s.on_result(PromptResult("0"), 9.0)
+    assert trail_path(s.trail) == "hours[1] > vip[otherwise] > main(3) > sub(-)(*) > main(!)(0)"
+    assert s.trail[-1].as_dict() == {"at_s": 9.0, "node": "main", "what": "agent", "detail": "0"}
