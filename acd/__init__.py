@@ -9,7 +9,7 @@
 
 Per queue (``QueueConfig``): a strategy (``Strategy``: longest-idle, round-robin,
 round-robin-ordered, fewest-calls, least-talk-time, linear, random,
-weighted-random, best-skill-match), required skills with levels 1..5 relaxed
+weighted-random, best-skill-match, ring-all), required skills with levels 1..5 relaxed
 by wait (``RelaxStep``), priority aging, max wait, wrap-up. Per agent
 (``AgentConfig``): queues with penalties and weights, skills. Per failure kind
 (``AcdConfig.pause_after``): auto-pause limits and reasons. Modules:

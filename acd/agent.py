@@ -113,6 +113,7 @@ AGENT_TRANSITIONS: dict[tuple[AgentState, AgentInput], AgentState] = {
     (_S.WRAP_UP, _I.RESUME_CALL): _S.ON_CALL,
 }
 
+
 @dataclass(slots=True)
 class Agent:
     """The core's mutable record of one agent (read it through ``Acd.snapshot``)."""

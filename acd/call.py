@@ -3,7 +3,9 @@
 Rules:
 1. ``CALL_TRANSITIONS`` is the whole machine: a missing (state, input) pair
    raises InvalidTransition and changes nothing.
-2. A call is offered to at most one agent at a time (``Call.agent_id``).
+2. A call is offered to at most one agent at a time (``Call.agent_id``), but
+   in a ring-all queue, where it rings several at once (``Call.ringing``): it
+   stays OFFERED until one answers or every leg has failed.
 3. A failed offer puts the call back to WAITING with its original
    ``entered_at`` and priority, so it keeps its place at the head of the line;
    ``last_agent`` remembers who failed it.
@@ -97,8 +99,10 @@ class Call:
     seq: int
     max_wait_at: float | None = None
     state: CallState = CallState.WAITING
-    #: the agent the call is offered to or connected with
+    #: the agent the call is offered to or connected with (None while ring-all rings)
     agent_id: str | None = None
+    #: ring-all: the agents whose phones ring with this call now, in offer order
+    ringing: list[str] = field(default_factory=list)
     #: the agent whose offer of this call last failed, and when
     last_agent: str | None = None
     failed_at: float | None = None

@@ -40,6 +40,10 @@ class Strategy(Enum):
     WEIGHTED_RANDOM = "weighted-random"
     #: the highest sum of levels in the call's required skills (then longest idle)
     BEST_SKILL_MATCH = "best-skill-match"
+    #: every READY agent of the lowest penalty who fits, at once: the first to
+    #: answer takes the call, the other legs are cancelled (the only strategy
+    #: that offers one call to several agents)
+    RING_ALL = "ring-all"
 
 
 STRATEGY_NAMES = tuple(s.value for s in Strategy)

@@ -10,7 +10,9 @@ Rules:
    an agent of its queue who fits it is READY (``_dispatch`` runs last, and
    routes only the calls and agents that input changed: ``acd.routing``).
 4. Each queue routes by its strategy (``acd.ready``), skills and aging
-   priority (``acd.line``); one offer per agent and per call; a call whose
+   priority (``acd.line``); one offer per agent and per call (ring-all: one
+   call rings every READY agent of the lowest penalty who fits, the first
+   answer wins and the other legs are cancelled); a call whose
    offer failed goes to another READY agent if any, else back to the same
    one (after ``retry_same_agent_s``). A call past its ``max_wait_s`` is
    never offered. Reads of the live state never change it.
@@ -33,7 +35,7 @@ Rules:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ._check import check_time
 from .agent import AGENT_TRANSITIONS, Agent, AgentInput, AgentState
@@ -51,7 +53,7 @@ from .commands import (
     OverflowCall,
     PauseEnded,
 )
-from .config import AcdConfig, QueueConfig
+from .config import AcdConfig, QueueConfig, Strategy
 from .errors import DuplicateCall, InvalidValue, UnknownAgent, UnknownQueue
 from .events import (
     AgentLogin,
@@ -266,10 +268,13 @@ class Acd:
             kind, ident = key
             if kind is TimerKind.OFFER_TIMEOUT:
                 call = self._calls[ident]
-                assert call.agent_id is not None
-                agent = self._agents[call.agent_id]
-                out.append(CancelOffer(call.call_id, agent.agent_id))
-                out += self._fail_offer(call, agent, OfferFailure.NO_REPORT, now)
+                legs = list(call.ringing) if call.ringing else [call.agent_id]
+                for agent_id in legs:
+                    assert agent_id is not None
+                    out.append(CancelOffer(call.call_id, agent_id))
+                    out += self._fail_offer(
+                        call, self._agents[agent_id], OfferFailure.NO_REPORT, now
+                    )
             elif kind is TimerKind.WRAP_UP:
                 agent = self._agents[ident]
                 out += self._step_agent(agent, AgentInput.WRAP_UP_ELAPSED, now, "wrap-up-elapsed")
@@ -398,10 +403,13 @@ class Acd:
         gone = Outcome.LOST if event.reason is LeaveReason.LOST else Outcome.ABANDONED
         if call.state is CallState.WAITING:
             return self._finish(call, CallInput.LEAVE, gone, now)
-        assert call.agent_id is not None
-        agent = self._agents[call.agent_id]
-        out: list[Command] = [CancelOffer(call.call_id, agent.agent_id)]
-        out += self._step_agent(agent, AgentInput.OFFER_CANCELLED, now, "offer-cancelled")
+        out: list[Command] = []
+        for agent_id in list(call.ringing) if call.ringing else [call.agent_id]:
+            assert agent_id is not None
+            out.append(CancelOffer(call.call_id, agent_id))
+            out += self._step_agent(self._agents[agent_id], AgentInput.OFFER_CANCELLED, now,
+                                    "offer-cancelled")  # fmt: skip
+        call.ringing = []
         out += self._finish(call, CallInput.LEAVE, gone, now)
         return out + self._dispatch(now)
 
@@ -521,7 +529,7 @@ class Acd:
                 ):
                     chosen = last
             if chosen is not None:
-                out += self._offer(call, chosen, now)
+                out += self._offer_to(call, chosen, now)
             else:
                 self._router.call_in(call)
         for agent in agents:
@@ -538,7 +546,7 @@ class Acd:
                     self._router.call_out(found)
                     held_back.append(found)
                     continue
-                out += self._offer(found, agent, now)
+                out += self._offer_to(found, agent, now)
             for call in held_back:
                 self._router.call_in(call)
         return out
@@ -552,26 +560,41 @@ class Acd:
         self._relax_at.set((TimerKind.RETRY, call.call_id), call.failed_at + delay)
         return False
 
-    def _offer(self, call: Call, agent: Agent, now: float) -> list[Command]:
+    def _offer_to(self, call: Call, chosen: Agent, now: float) -> list[Command]:
+        """Offer ``call`` to ``chosen``; in a ring-all queue, to every READY agent of
+        ``chosen``'s penalty who fits it as well (``chosen`` alone when it is the only
+        one: an agent just READY, or the retry of the agent who failed the call)."""
+        if self._queues[call.queue].strategy is not Strategy.RING_ALL:
+            return self._offer(call, (chosen,), now)
+        ring = self._router.ring_for(call, exclude=call.last_agent)
+        return self._offer(call, ring if any(a is chosen for a in ring) else (chosen,), now)
+
+    def _offer(self, call: Call, agents: Sequence[Agent], now: float) -> list[Command]:
         queue = self._queues[call.queue]
-        self._router.offered(call, agent)
-        out = self._step_agent(agent, AgentInput.OFFER, now, "offer", call_id=call.call_id)
         self._step_call(call, CallInput.OFFER)
-        call.agent_id = agent.agent_id
+        out: list[Command] = []
+        for agent in agents:
+            self._router.offered(call, agent)
+            out += self._step_agent(agent, AgentInput.OFFER, now, "offer", call_id=call.call_id)
+            out.append(
+                OfferCall(call.call_id, agent.agent_id, agent.config.device,
+                          queue.offer_timeout_s, queue.name)
+            )  # fmt: skip
+        if queue.strategy is Strategy.RING_ALL:
+            call.agent_id, call.ringing = None, [a.agent_id for a in agents]
+        else:
+            call.agent_id = agents[0].agent_id
         deadline = now + queue.offer_timeout_s + self._config.offer_grace_s
         self._timers.set((TimerKind.OFFER_TIMEOUT, call.call_id), deadline)
-        out.append(
-            OfferCall(
-                call.call_id, agent.agent_id, agent.config.device, queue.offer_timeout_s, queue.name
-            )
-        )
         return out
 
     def _current_offer(self, call_id: str, agent_id: str) -> tuple[Call, Agent] | None:
         """The live offer of ``call_id`` to ``agent_id``, or None if the report is stale."""
         agent = self._agent(agent_id)
         call = self._calls.get(call_id)
-        if call is None or call.state is not CallState.OFFERED or call.agent_id != agent_id:
+        if call is None or call.state is not CallState.OFFERED:
+            return None
+        if call.agent_id != agent_id and agent_id not in call.ringing:
             return None
         return call, agent
 
@@ -582,6 +605,14 @@ class Acd:
         call, agent = offer
         out = self._step_agent(agent, AgentInput.ANSWER, now, "answered")
         self._step_call(call, CallInput.ANSWER)
+        call.agent_id, others, call.ringing = agent.agent_id, call.ringing, []
+        for other_id in others:  # ring-all: first answer wins, the other legs are cancelled
+            if other_id != agent.agent_id:
+                other = self._agents[other_id]
+                out.append(CancelOffer(call.call_id, other_id))
+                out += self._step_agent(
+                    other, AgentInput.OFFER_CANCELLED, now, "answered-elsewhere"
+                )
         _reset_failures(agent)
         agent.answered[call.queue] = agent.answered.get(call.queue, 0) + 1
         call.connected_at = now
@@ -595,7 +626,7 @@ class Acd:
         tally.answer_wait_total += wait_s
         tally.answered_in_sl += wait_s <= self._queues[call.queue].sl_threshold_s
         out.append(CallConnected(call.call_id, agent.agent_id, wait_s))
-        return out
+        return out + self._dispatch(now) if len(others) > 1 else out
 
     def _offer_failed(self, event: OfferFailed, now: float) -> list[Command]:
         offer = self._current_offer(event.call_id, event.agent_id)
@@ -620,7 +651,13 @@ class Acd:
         return out + self._dispatch(now)
 
     def _requeue(self, call: Call, agent: Agent, now: float) -> list[Command]:
-        """Put an offered call back in line, in its old place; time it out if overdue."""
+        """Put an offered call back in line, in its old place; time it out if overdue.
+
+        Ring-all: while other legs still ring, the call only loses this one."""
+        if agent.agent_id in call.ringing:
+            call.ringing.remove(agent.agent_id)
+            if call.ringing:
+                return []
         self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
         self._step_call(call, CallInput.OFFER_FAILED)
         call.agent_id = None

@@ -7,7 +7,8 @@ Rules:
 2. Agents of a lower penalty are tried first; within a penalty, the strategy
    decides (``pick``): ordered strategies take the first agent in key order
    who fits the call, round-robin the first after the last one offered a call
-   of this queue (wrapping), random ones draw among those who fit.
+   of this queue (wrapping), random ones draw among those who fit; ring-all
+   takes every one who fits (``all_fitting``).
 3. Cost of ``pick``: ordered strategies walk the keys until one fits (one step
    when skills do not filter); random and best-skill-match look at every READY
    agent of the lowest penalty that has one who fits. ``add``/``remove``:
@@ -27,7 +28,13 @@ from .skills import Requirement, skill_score
 Key = tuple[float, ...]
 
 _ORDERED = frozenset(
-    {Strategy.LONGEST_IDLE, Strategy.FEWEST_CALLS, Strategy.LEAST_TALK_TIME, Strategy.LINEAR}
+    {
+        Strategy.LONGEST_IDLE,
+        Strategy.FEWEST_CALLS,
+        Strategy.LEAST_TALK_TIME,
+        Strategy.LINEAR,
+        Strategy.RING_ALL,
+    }
 )
 _ROTATING = frozenset({Strategy.ROUND_ROBIN, Strategy.ROUND_ROBIN_ORDERED})
 _INF = float("inf")
@@ -44,7 +51,7 @@ def ready_key(strategy: Strategy, agent: Agent, queue: str) -> Key:
         return (agent.talk_s.get(queue, 0.0), idle, agent.order)
     if strategy is Strategy.ROUND_ROBIN:
         return (agent.login_seq, agent.order)
-    return (agent.order,)  # linear, round-robin-ordered, random, weighted-random
+    return (agent.order,)  # linear, round-robin-ordered, random, weighted-random, ring-all
 
 
 def _fits(agent: Agent, needs: Requirement, exclude: str | None) -> bool:
@@ -124,6 +131,15 @@ class ReadyAgents:
             if agent is not None:
                 return agent
         return None
+
+    def all_fitting(self, needs: Requirement, exclude: str | None) -> list[Agent]:
+        """Every agent of the lowest penalty with one who fits ``needs`` (ring-all), in order."""
+        agents = self._agents
+        for keys in self._tiers.values():
+            fitting = [a for a in (agents[int(k[-1])] for k in keys) if _fits(a, needs, exclude)]
+            if fitting:
+                return fitting
+        return []
 
     def _pick_in(
         self, keys: list[Key], needs: Requirement, exclude: str | None, required: Mapping[str, int]

@@ -87,6 +87,10 @@ class Router:
         """The READY agent the call's queue picks for it, never ``exclude``."""
         return self.ready[call.queue].pick(call.needs, exclude, call.skills)
 
+    def ring_for(self, call: Call, exclude: str | None) -> list[Agent]:
+        """Every READY agent a ring-all queue rings at once for ``call`` (lowest penalty)."""
+        return self.ready[call.queue].all_fitting(call.needs, exclude)
+
     def call_for(self, agent: Agent, now: float) -> Call | None:
         """The most due WAITING call ``agent`` fits across its queues, or None."""
         best: Call | None = None

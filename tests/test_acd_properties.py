@@ -140,6 +140,7 @@ class RoutingMachine(RuleBasedStateMachine):
         self.n = 0
 
     def config(self, strategies: list[Strategy], seed: int) -> AcdConfig:
+        self.strategies = dict(zip(QUEUES, strategies, strict=True))
         queues = tuple(
             QueueConfig(
                 name,
@@ -184,6 +185,7 @@ class RoutingMachine(RuleBasedStateMachine):
         self.absorb(commands)
 
     def absorb(self, commands: list[Command]) -> None:
+        rung: set[str] = set()  # calls offered by these commands (ring-all: several legs)
         for command in commands:
             if isinstance(command, AgentStateChanged):
                 assert self.state[command.agent_id] is command.old
@@ -200,7 +202,10 @@ class RoutingMachine(RuleBasedStateMachine):
             elif isinstance(command, OfferCall):
                 self.check_offer(command)
                 assert command.agent_id not in self.offers, "agent offered two calls"
-                assert command.call_id not in self.offers.values(), "call offered twice"
+                if command.call_id in self.offers.values():  # only ring-all, all legs at once
+                    ring_all = self.strategies[self.live[command.call_id][0]] is Strategy.RING_ALL
+                    assert ring_all and command.call_id in rung, "call offered twice"
+                rung.add(command.call_id)
                 assert command.call_id not in self.talking
                 self.offers[command.agent_id] = command.call_id
             elif isinstance(command, CallOutcome):
@@ -282,6 +287,8 @@ class RoutingMachine(RuleBasedStateMachine):
         agent = sorted(self.offers)[pick % len(self.offers)]
         call = self.offers[agent]
         self.send(OfferAnswered(call, agent) if answer else OfferFailed(call, agent, reason))
+        if answer:  # the first answer wins: no other leg of the call rings (ring-all)
+            assert self.talking[call] == agent and call not in self.offers.values()
 
     @precondition(lambda self: bool(self.live))
     @rule(pick=picks)
