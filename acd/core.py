@@ -52,6 +52,7 @@ from .commands import (
     Outcome,
     OverflowCall,
     PauseEnded,
+    built,
 )
 from .config import AcdConfig, QueueConfig, Strategy
 from .errors import DuplicateCall, InvalidValue, UnknownAgent, UnknownQueue
@@ -359,7 +360,7 @@ class Acd:
             if call.max_wait_at <= now:  # restored after its deadline
                 return self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
             self._timers.set((TimerKind.MAX_WAIT, call.call_id), call.max_wait_at)
-        out: list[Command] = [HoldCaller(call.call_id, self._slice(call, queue, now))]
+        out: list[Command] = [built(HoldCaller, call.call_id, self._slice(call, queue, now))]
         return out + self._dispatch(now)
 
     def _call_resumed(self, event: CallResumed, now: float) -> list[Command]:
@@ -458,16 +459,9 @@ class Acd:
         elif outcome is Outcome.TIMEOUT:
             tally.timed_out += 1
         out: list[Command] = [
-            CallOutcome(
-                call_id=call.call_id,
-                queue=call.queue,
-                outcome=outcome,
-                wait_s=wait_s,
-                agent_id=call.agent_id if answered else None,
-                at=now,
-                talk_s=talk_s,
-            )
-        ]
+            built(CallOutcome, call.call_id, call.queue, outcome, wait_s,
+                  call.agent_id if answered else None, now, talk_s)
+        ]  # fmt: skip
         if outcome is Outcome.TIMEOUT:
             out.append(OverflowCall(call.call_id, call.queue, wait_s))
         return out
@@ -577,8 +571,8 @@ class Acd:
             self._router.offered(call, agent)
             out += self._step_agent(agent, AgentInput.OFFER, now, "offer", call_id=call.call_id)
             out.append(
-                OfferCall(call.call_id, agent.agent_id, agent.config.device,
-                          queue.offer_timeout_s, queue.name)
+                built(OfferCall, call.call_id, agent.agent_id, agent.config.device,
+                      queue.offer_timeout_s, queue.name)
             )  # fmt: skip
         if queue.strategy is Strategy.RING_ALL:
             call.agent_id, call.ringing = None, [a.agent_id for a in agents]
@@ -625,7 +619,7 @@ class Acd:
         tally.answered += 1
         tally.answer_wait_total += wait_s
         tally.answered_in_sl += wait_s <= self._queues[call.queue].sl_threshold_s
-        out.append(CallConnected(call.call_id, agent.agent_id, wait_s))
+        out.append(built(CallConnected, call.call_id, agent.agent_id, wait_s))
         return out + self._dispatch(now) if len(others) > 1 else out
 
     def _offer_failed(self, event: OfferFailed, now: float) -> list[Command]:
@@ -729,7 +723,9 @@ class Acd:
                 agent.idle_since = None
         elif not (new is AgentState.PAUSED and reason != agent.reason):
             return []
-        out: list[Command] = [AgentStateChanged(agent.agent_id, old, new, now, reason, about)]
+        out: list[Command] = [
+            built(AgentStateChanged, agent.agent_id, old, new, now, reason, about)
+        ]
         if old is AgentState.PAUSED:
             paused = agent.paused_s
             paused[agent.reason] = paused.get(agent.reason, 0.0) + max(0.0, now - agent.since)

@@ -687,3 +687,18 @@ def test_resuming_a_call_for_an_agent_already_talking_is_refused_and_changes_not
     assert acd.call("c2", 2) is None
     with pytest.raises(DuplicateCall):
         acd.handle(CallResumed("c1", "support", "a1", "100", 0.0, 0.0), 3)
+
+
+def test_built_commands_skip_the_checks_that_replace_runs_again() -> None:
+    from dataclasses import replace
+
+    from acd import InvalidValue
+    from acd.commands import OfferCall, built
+
+    offer = built(OfferCall, "c1", "a1", "PJSIP/1", 15.0, "q")
+    assert offer == OfferCall("c1", "a1", "PJSIP/1", 15.0, "q") and replace(offer) == offer
+    bad = built(OfferCall, "c1", "a1", "PJSIP/1", -1.0, "q")  # trusted: not checked here
+    with pytest.raises(InvalidValue):
+        replace(bad)  # what the property tests do to every command the core returns
+    with pytest.raises(TypeError):
+        built(OfferCall, "c1", "a1")

@@ -24,6 +24,7 @@ priorities are exact binary fractions and ties are true ties.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -187,6 +188,7 @@ class RoutingMachine(RuleBasedStateMachine):
     def absorb(self, commands: list[Command]) -> None:
         rung: set[str] = set()  # calls offered by these commands (ring-all: several legs)
         for command in commands:
+            replace(command)  # built again, checked: the core's own (unchecked) ones are valid
             if isinstance(command, AgentStateChanged):
                 assert self.state[command.agent_id] is command.old
                 if command.new is AgentState.ON_CALL and command.old is not AgentState.OFFERED:
