@@ -5,6 +5,7 @@
   naming file, line and path of every problem.
 - :mod:`ivr.calendar`: business hours, holidays and special days in an IANA zone.
 - :mod:`ivr.session`: :class:`IvrSession`, one caller's walk through the nodes.
+- :mod:`ivr.survey`: :class:`SurveySession`, the post-call survey (CSAT, NPS, CES).
 - :mod:`ivr.events`: its inputs and commands; :mod:`ivr.agi`: their AGI spelling.
 
 Nothing here does I/O, reads the clock or imports the shell.
@@ -39,6 +40,7 @@ from .session import (
     TrailStep,
     trail_path,
 )
+from .survey import SurveyDone, SurveySession, SurveyState
 
 __all__ = [
     "MAX_PROMPT_FAILURES",
@@ -68,6 +70,9 @@ __all__ = [
     "RouteToQueue",
     "Selection",
     "SetLanguage",
+    "SurveyDone",
+    "SurveySession",
+    "SurveyState",
     "TrailStep",
     "agi_command",
     "load_ivr",

@@ -479,6 +479,49 @@ class CalendarSpec(_Strict):
         return Calendar(zone(self.zone), week, holidays, special)
 
 
+#: what each survey question accepts: (lowest, highest) answer
+SURVEY_SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+Question = Literal["csat", "nps", "ces"]
+QUESTIONS: tuple[Question, ...] = ("csat", "nps", "ces")
+
+
+class Survey(_Strict):
+    """The post-call survey, asked in the after-call context once the agent hung up.
+
+    ``csat`` (1-5) is always asked; ``nps`` (0-10, ``#`` after one digit) and
+    ``ces`` (1-7) when given. ``queues`` picks the questions per queue; a queue
+    not listed gets them all, one listed with ``[]`` gets no survey.
+    """
+
+    csat: PromptRef
+    nps: PromptRef | None = None
+    ces: PromptRef | None = None
+    #: played once the answers are in, before the hang-up
+    thanks: PromptRef | None = None
+    #: played after an answer out of range; defaults to the IVR's ``invalid_prompt``
+    invalid_prompt: PromptRef | None = None
+    timeout_s: float = Field(6.0, gt=0, le=60)
+    #: how many more times a question is asked after an answer out of range
+    retries: int = Field(1, ge=0, le=3)
+    queues: dict[QueueName, list[Question]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _asked_exist(self) -> Self:
+        for queue, asked in self.queues.items():
+            for i, question in enumerate(asked):
+                if getattr(self, question) is None:
+                    raise problem(
+                        f"{question} has no prompt in the survey", at=("queues", queue, i)
+                    )
+        return self
+
+    def questions(self, queue: str) -> tuple[tuple[Question, str], ...]:
+        """The (question, prompt name) pairs a caller of ``queue`` is asked, in order."""
+        given = [q for q in QUESTIONS if getattr(self, q) is not None]
+        asked = self.queues.get(queue, given)
+        return tuple((q, getattr(self, q)) for q in given if q in asked)
+
+
 class IvrDefinition(_Strict):
     """A whole IVR: languages, prompts, nodes, where to start and where to fall back."""
 
@@ -498,6 +541,8 @@ class IvrDefinition(_Strict):
     #: (Asterisk's core sounds have ``silence/1``)
     silence_prompt: PromptFile = "silence/1"
     calendars: dict[Name, CalendarSpec] = Field(default_factory=dict)
+    #: the post-call survey; without it the after-call context just hangs up
+    survey: Survey | None = None
     prompts: dict[Name, PromptFiles]
     nodes: dict[Name, Node] = Field(min_length=1)
 
