@@ -28,6 +28,11 @@ MAX_NOTES = 2000
 CALL_ID = re.compile(r"[A-Za-z0-9._:@-]{1,96}")
 
 
+#: At least one visible character and no control character (the ACD also refuses
+#: what Python's ``str.strip`` removes, which includes the ASCII separators 0x1c-0x1f).
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
@@ -39,13 +44,14 @@ class ReadyBody(_Body):
 class PauseBody(_Body):
     """``POST /api/agent/pause``."""
 
-    reason: str = Field(default="break", min_length=1, max_length=64)
+    #: printable text (no control characters), not only blanks
+    reason: str = Field(default="break", min_length=1, max_length=64, pattern=_PRINTABLE)
 
 
 class DispositionBody(_Body):
     """``POST /api/calls/{call_id}/disposition``."""
 
-    code: str = Field(min_length=1, max_length=32)
+    code: str = Field(min_length=1, max_length=32, pattern=r"\S")
     notes: str = Field(default="", max_length=MAX_NOTES)
 
 

@@ -15,7 +15,7 @@ import dashboards
 from callcenter.config import DEFAULT_DISPOSITIONS
 from callcenter.live import LiveHub
 from callcenter.metrics import Metrics
-from callcenter.web import api, pages, sockets
+from callcenter.web import api, openapi, pages, sockets
 from callcenter.web.errors import error_middleware
 from callcenter.web.keys import (
     ACCOUNTS,
@@ -104,6 +104,7 @@ def create_app(
     r.add_post("/logout", pages.logout)
     r.add_get("/agent", pages.agent_desktop)
     r.add_get("/supervisor", pages.supervisor_wallboard)
+    r.add_get(openapi.PATH, openapi.serve)
     r.add_get("/api/wallboard", api.wallboard)
     r.add_get("/api/agents/{agent_id}", api.agent_state)
     r.add_post("/api/agent/ready", api.agent_ready)

@@ -16,7 +16,9 @@ whose code is not in the table is a bug and stays a 500.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypedDict
+from typing import Any, Protocol
+
+from typing_extensions import TypedDict  # pydantic reads these for the OpenAPI document
 
 #: A JSON object as sent to the browser.
 JSONObject = dict[str, Any]

@@ -1,0 +1,189 @@
+"""The REST API's OpenAPI 3.1 document, served at ``/api/openapi.json``.
+
+Built from the same types the API uses: the request schemas are the pydantic
+models that validate each body (``callcenter.web.api``), the answers are the
+TypedDicts the controller fills in (``callcenter.web.ports``). A route added to
+the API without an entry here is caught by ``tests/test_openapi.py``, which also
+fuzzes every route from this document (schemathesis) against a running app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, TypeAdapter
+from typing_extensions import TypedDict
+
+from callcenter.web.api import DispositionBody, PauseBody, ReadyBody
+from callcenter.web.keys import DISPOSITION_CODES
+from callcenter.web.ports import AgentPage, WallboardSnapshot
+from callcenter.web.session import COOKIE_NAME
+
+__all__ = ["PATH", "openapi_document", "serve"]
+
+#: Where the document is served.
+PATH = "/api/openapi.json"
+
+
+class ErrorBody(TypedDict):
+    """Every refusal: a stable code and a sentence for people (``web/errors.py``)."""
+
+    error: str
+    reason: str
+
+
+class DispositionSaved(TypedDict):
+    saved: bool
+    call_id: str
+    code: str
+
+
+class Health(TypedDict, total=False):
+    """``/healthz``: ``ok`` when every AMI node is connected and SQL takes writes."""
+
+    ok: bool
+    #: node name -> connected
+    ami: dict[str, bool]
+    #: node name -> the last connect error of a node that is down
+    errors: dict[str, str | None]
+    #: the SQL writer's figures (journal, database up)
+    storage: dict[str, Any]
+    #: why the probe itself failed
+    reason: str
+
+
+_NAMED: dict[str, Any] = {
+    "ReadyBody": ReadyBody,
+    "PauseBody": PauseBody,
+    "DispositionBody": DispositionBody,
+    "AgentPage": AgentPage,
+    "WallboardSnapshot": WallboardSnapshot,
+    "DispositionSaved": DispositionSaved,
+    "ErrorBody": ErrorBody,
+    "Health": Health,
+}
+
+
+def _schemas() -> dict[str, Any]:
+    adapters: list[tuple[str, Literal["validation", "serialization"], TypeAdapter[Any]]] = []
+    for name, t in _NAMED.items():
+        # request bodies as they are validated, answers as they are written
+        is_body = isinstance(t, type) and issubclass(t, BaseModel)
+        adapters.append((name, "validation" if is_body else "serialization", TypeAdapter(t)))
+    _, defs = TypeAdapter.json_schemas(adapters, ref_template="#/components/schemas/{model}")
+    schemas: dict[str, Any] = defs.get("$defs", {})
+    return schemas
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(name: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    why = {
+        400: "a bad body or path parameter (the reason names the field)",
+        401: "no valid session: log in first",
+        403: "the role may not do this, or a POST from a foreign origin",
+        404: "no such agent or call",
+        409: "right input at the wrong moment (e.g. Ready while talking)",
+        503: "the database is away: try again",
+    }
+    return {str(s): _json("ErrorBody", why[s]) for s in statuses}
+
+
+def _body(name: str, *, required: bool) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _agent_id() -> dict[str, Any]:
+    return {"name": "agent_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _call_id() -> dict[str, Any]:
+    return {"name": "call_id", "in": "path", "required": True,
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:@-]{1,96}$"}}  # fmt: skip
+
+
+def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str, Any]:
+    """The document (a new dict each time); with the configured ``disposition_codes``
+    the disposition's ``code`` is one of them (the served document has them)."""
+    session: list[dict[str, list[str]]] = [{"session": []}]
+    paths: dict[str, Any] = {
+        "/api/wallboard": {"get": {
+            "summary": "The wallboard: queue figures, agents, AMI nodes (supervisors)",
+            "operationId": "wallboard", "security": session,
+            "responses": {"200": _json("WallboardSnapshot", "the current snapshot"),
+                          **_errors(401, 403)},
+        }},
+        "/api/agents/{agent_id}": {"get": {
+            "summary": "An agent's state and current caller (the agent, or a supervisor)",
+            "operationId": "agentState", "security": session, "parameters": [_agent_id()],
+            "responses": {"200": _json("AgentPage", "the agent's page"), **_errors(401, 403, 404)},
+        }},
+        "/api/agent/ready": {"post": {
+            "summary": "The logged-in agent is ready for calls",
+            "operationId": "agentReady", "security": session,
+            "requestBody": _body("ReadyBody", required=False),
+            "responses": {"200": _json("AgentPage", "the agent's page after the change"),
+                          **_errors(400, 401, 403, 404, 409)},
+        }},
+        "/api/agent/pause": {"post": {
+            "summary": "The logged-in agent pauses, with a reason",
+            "operationId": "agentPause", "security": session,
+            "requestBody": _body("PauseBody", required=False),
+            "responses": {"200": _json("AgentPage", "the agent's page after the change"),
+                          **_errors(400, 401, 403, 404, 409)},
+        }},
+        "/api/calls/{call_id}/disposition": {"post": {
+            "summary": "The agent's disposition of a call they answered, with notes",
+            "operationId": "saveDisposition", "security": session, "parameters": [_call_id()],
+            "requestBody": _body("DispositionBody", required=True),
+            "responses": {"200": _json("DispositionSaved", "written to the contact history"),
+                          **_errors(400, 401, 403, 404, 409, 503)},
+        }},
+        "/healthz": {"get": {
+            "summary": "Liveness for load balancers and probes (no session needed)",
+            "operationId": "healthz", "security": [],
+            "responses": {"200": _json("Health", "every node connected, SQL up"),
+                          "503": _json("Health", "a node or the database is down")},
+        }},
+        "/metrics": {"get": {
+            "summary": "Prometheus exposition (no session needed; see docs/metrics.md)",
+            "operationId": "metrics", "security": [],
+            "responses": {"200": {"description": "text exposition format",
+                                  "content": {"text/plain": {"schema": {"type": "string"}}}}},
+        }},
+    }  # fmt: skip
+    schemas = _schemas()
+    if disposition_codes is not None:
+        schemas["DispositionBody"]["properties"]["code"]["enum"] = list(disposition_codes)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Hotline API",
+            "version": "1",
+            "description": "The agent desk's and the wallboard's JSON API. Log in with "
+            "`POST /login` (form fields username, password); the session cookie "
+            f"`{COOKIE_NAME}` authenticates every call. Errors are "
+            '`{"error": code, "reason": text}`.',
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": COOKIE_NAME},
+            },
+        },
+        "security": session,
+    }
+
+
+async def serve(request: web.Request) -> web.StreamResponse:
+    """``GET /api/openapi.json`` (no session needed: it holds no data)."""
+    return web.json_response(openapi_document(request.app[DISPOSITION_CODES]))
