@@ -22,6 +22,7 @@ __all__ = [
     "RecordCallStarted",
     "RecordCallUpdate",
     "RecordOutcome",
+    "RecordPause",
     "RecordRecording",
     "WriteRequest",
     "call_key",
@@ -141,6 +142,26 @@ class RecordAgentState:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordPause:
+    """A pause of an agent ended (the ACD's ``PauseEnded``): one row the reports sum."""
+
+    agent_id: int
+    reason: str
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    #: its length by the controller's monotonic clock
+    seconds: float
+
+    def __post_init__(self) -> None:
+        _aware("started_at", self.started_at)
+        _aware("ended_at", self.ended_at)
+        if not self.reason:
+            raise ValueError("a pause needs its reason")
+        if not self.seconds >= 0:
+            raise ValueError(f"a pause lasts seconds >= 0, got {self.seconds!r}")
+
+
+@dataclass(frozen=True, slots=True)
 class RecordRecording:
     """A recording started or finished; rows are keyed by ``path`` and merged."""
 
@@ -164,6 +185,7 @@ WriteRequest = (
     | RecordCallEvent
     | RecordOutcome
     | RecordAgentState
+    | RecordPause
     | RecordRecording
 )
 
@@ -174,6 +196,7 @@ WRITE_TYPES: tuple[type, ...] = (
     RecordCallEvent,
     RecordOutcome,
     RecordAgentState,
+    RecordPause,
     RecordRecording,
 )
 _BY_NAME: dict[str, type] = {cls.__name__: cls for cls in WRITE_TYPES}

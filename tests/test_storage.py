@@ -32,6 +32,7 @@ from crm_bridge.models import Interaction
 
 T0 = dt.datetime(2026, 3, 2, 8, 30, tzinfo=dt.UTC)
 TABLES = {
+    "agent_pauses",
     "agent_state_changes",
     "agents",
     "call_events",
@@ -79,7 +80,7 @@ async def test_migrate_from_empty_creates_every_table(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert names == TABLES | {"alembic_version"}
-    assert version == ("0003",)
+    assert version == ("0004",)
 
 
 async def test_migration_matches_models(engine: AsyncEngine) -> None:
@@ -282,6 +283,64 @@ async def test_agent_state_changes_are_recorded(store: Store) -> None:
             )
         ).all()
     assert [tuple(r) for r in rows] == [(None, "available", None), ("available", "paused", "lunch")]
+
+
+async def test_an_agents_routing_data_is_stored_checked_and_replaced(store: Store) -> None:
+    from callcenter.storage import AgentRejected
+
+    agent = await store.create_agent(
+        "agent1", "pw", queues=["support", "billing"], skills={"english": 4, "billing": 2},
+        penalties={"billing": 1}, weights={"support": 3},
+    )  # fmt: skip
+    [row] = await store.list_agents()
+    assert (row.skills, row.penalties, row.weights) == (
+        {"billing": 2, "english": 4}, {"billing": 1}, {"support": 3})  # fmt: skip
+    await store.set_agent_routing(agent.id, skills={"english": 5})
+    [row] = await store.list_agents()
+    assert (row.skills, row.penalties, row.queues) == (
+        {"english": 5}, {"billing": 1}, ["support", "billing"])  # fmt: skip
+    bad: list[dict[str, object]] = [
+        {"skills": {"english": 6}}, {"skills": {"english": 0}}, {"skills": {" x": 1}},
+        {"penalties": {"billing": -1}}, {"weights": {"support": 0}},
+        {"penalties": {"sales": 1}},  # a queue the agent does not serve
+    ]  # fmt: skip
+    for routing in bad:
+        with pytest.raises(AgentRejected) as err:
+            await store.set_agent_routing(agent.id, **routing)  # type: ignore[arg-type]
+        assert err.value.code == "bad_routing", routing
+        with pytest.raises(AgentRejected):
+            await store.create_agent("agent2", "pw", queues=["support", "billing"], **routing)  # type: ignore[arg-type]
+    with pytest.raises(AgentRejected) as err:
+        await store.set_agent_routing(agent.id + 99, skills={})
+    assert err.value.code == "unknown_agent"
+    [row] = await store.list_agents()  # nothing of the refused ones stored
+    assert (row.skills, row.penalties, row.weights) == (
+        {"english": 5},
+        {"billing": 1},
+        {"support": 3},
+    )
+    # an agent who serves every queue (none listed) may weigh any of them
+    await store.create_agent("agent3", "pw", weights={"sales": 2})
+
+
+async def test_ended_pauses_are_summed_per_agent_and_reason(store: Store) -> None:
+    from callcenter.facts import RecordPause
+
+    a = (await store.create_agent("agent1", "pw")).id
+    b = (await store.create_agent("agent2", "pw")).id
+    m = dt.timedelta(minutes=1)
+    await store.apply(
+        RecordPause(a, "lunch", T0, T0 + 30 * m, 1800.0),
+        RecordPause(a, "lunch", T0 + 60 * m, T0 + 70 * m, 600.0),
+        RecordPause(a, "ring-no-answer", T0 + 5 * m, T0 + 6 * m, 60.0),
+        RecordPause(b, "lunch", T0 - 10 * m, T0 + 10 * m, 1200.0),  # crosses the start
+    )
+    assert await store.pause_seconds(T0, T0 + 65 * m) == {
+        (a, "lunch"): 1800.0 + 300.0,
+        (a, "ring-no-answer"): 60.0,
+        (b, "lunch"): 600.0,
+    }
+    assert await store.pause_seconds(T0 + 80 * m, T0 + 90 * m) == {}
 
 
 async def test_disposition_on_another_agents_call_is_refused(store: Store) -> None:

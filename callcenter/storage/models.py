@@ -38,6 +38,7 @@ from sqlbase import METADATA, TYPE_MAP, BigId, JSONType
 
 __all__ = [
     "Agent",
+    "AgentPause",
     "AgentRole",
     "AgentStateChange",
     "Base",
@@ -150,6 +151,13 @@ class Agent(Base):
     device: Mapped[str | None] = mapped_column(String(128))
     #: Names of the queues the agent serves.
     queues: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    #: Routing data (``acd.AgentConfig``), checked by ``Store.create_agent`` and
+    #: ``Store.set_agent_routing``: skill -> proficiency 1..5,
+    skills: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
+    #: queue -> penalty >= 0 (a lower penalty is offered first; unlisted: 0),
+    penalties: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
+    #: queue -> weight >= 1 for ``weighted-random`` (unlisted: 1).
+    weights: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
 
 
 class AgentStateChange(Base):
@@ -164,6 +172,25 @@ class AgentStateChange(Base):
     old: Mapped[str | None] = mapped_column(String(32))
     new: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str | None] = mapped_column(String(128))
+
+
+class AgentPause(Base):
+    """One pause of an agent, once it ended: reports sum ``seconds`` per reason and agent.
+
+    Written from the ACD's ``PauseEnded`` (the agent left PAUSED, or changed its
+    reason); a pause still running is not here yet (``acd.Acd.pause_totals``).
+    """
+
+    __tablename__ = "agent_pauses"
+    __table_args__ = (Index(None, "agent_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime]
+    #: the pause's length by the controller's monotonic clock (wall-clock steps aside)
+    seconds: Mapped[float] = mapped_column(Float)
 
 
 class Recording(Base):

@@ -13,7 +13,7 @@ concurrent writers cannot both win.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import acd
 from callcenter.config import DEFAULT_DISPOSITIONS
 from callcenter.storage.engine import WRITE_TRANSACTION
 from callcenter.storage.errors import (
@@ -31,6 +32,7 @@ from callcenter.storage.errors import (
 )
 from callcenter.storage.models import (
     Agent,
+    AgentPause,
     AgentRole,
     AgentStateChange,
     Call,
@@ -192,8 +194,16 @@ class Store:
         display_name: str | None = None,
         device: str | None = None,
         queues: Sequence[str] = (),
+        skills: Mapping[str, int] | None = None,
+        penalties: Mapping[str, int] | None = None,
+        weights: Mapping[str, int] | None = None,
     ) -> Agent:
-        """Create a login with an argon2 password hash; raises :class:`AgentRejected`."""
+        """Create a login with an argon2 password hash; raises :class:`AgentRejected`.
+
+        ``skills`` (skill -> 1..5), ``penalties`` (queue -> >= 0) and ``weights``
+        (queue -> >= 1) are the agent's routing data (see :meth:`set_agent_routing`).
+        """
+        routing = _routing(username, queues, skills, penalties, weights)
         if not username or len(username) > _MAX_USERNAME_LENGTH or username != username.strip():
             raise AgentRejected(f"username {username!r}", code="bad_username")
         if role not in {member.value for member in AgentRole}:
@@ -208,6 +218,7 @@ class Store:
             password_hash=password_hash,
             device=device,
             queues=list(queues),
+            **routing,
         )
         try:
             async with self.write_session() as session:
@@ -232,6 +243,62 @@ class Store:
             async with self.write_session() as session:
                 await session.merge(agent)
         return agent
+
+    async def set_agent_routing(
+        self,
+        agent_id: int,
+        *,
+        queues: Sequence[str] | None = None,
+        skills: Mapping[str, int] | None = None,
+        penalties: Mapping[str, int] | None = None,
+        weights: Mapping[str, int] | None = None,
+    ) -> Agent:
+        """Replace an agent's queues and routing data (None: keep that part as it is).
+
+        Checked like :class:`acd.AgentConfig` checks them: skill levels 1..5,
+        penalties >= 0 and weights >= 1, only for queues the agent serves (any
+        queue when it lists none). Raises :class:`AgentRejected` (``bad_routing``,
+        ``unknown_agent``). The running controller takes it at its next config
+        reload (SIGHUP).
+        """
+        async with self.write_session() as session:
+            agent = await session.get(Agent, agent_id)
+            if agent is None:
+                raise AgentRejected(f"no agent {agent_id!r}", code="unknown_agent")
+            new_queues = list(agent.queues if queues is None else queues)
+            routing = _routing(
+                agent.username,
+                new_queues,
+                agent.skills if skills is None else skills,
+                agent.penalties if penalties is None else penalties,
+                agent.weights if weights is None else weights,
+            )
+            agent.queues = new_queues
+            for name, value in routing.items():
+                setattr(agent, name, value)
+        return agent
+
+    async def pause_seconds(
+        self, since: dt.datetime, until: dt.datetime
+    ) -> dict[tuple[int, str], float]:
+        """Pause time per (agent id, reason) within ``[since, until)``, from ended pauses.
+
+        A pause that crosses an edge counts only its part inside (by wall clock).
+        """
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(AgentPause.agent_id, AgentPause.reason, AgentPause.started_at,
+                       AgentPause.ended_at, AgentPause.seconds)
+                .where(AgentPause.started_at < until, AgentPause.ended_at > since)
+            )  # fmt: skip
+            out: dict[tuple[int, str], float] = {}
+            for agent_id, reason, started, ended, seconds in rows:
+                if started >= since and ended <= until:
+                    part = seconds
+                else:
+                    part = (min(ended, until) - max(started, since)).total_seconds()
+                out[(agent_id, reason)] = out.get((agent_id, reason), 0.0) + part
+        return out
 
     async def list_agents(self) -> list[Agent]:
         async with self.sessions() as session:
@@ -437,3 +504,27 @@ class Store:
             query = query.where(Recording.call_id == call_id)
         async with self.sessions() as session:
             return list(await session.scalars(query.limit(limit)))
+
+
+def _routing(
+    username: str,
+    queues: Sequence[str],
+    skills: Mapping[str, int] | None,
+    penalties: Mapping[str, int] | None,
+    weights: Mapping[str, int] | None,
+) -> dict[str, dict[str, int]]:
+    """An agent's routing data checked as the ACD will read it (``acd.AgentConfig``)."""
+    try:
+        levels = acd.Levels(skills or {}, field="skills")
+        tiers = acd.Levels(penalties or {}, field="penalties", minimum=0, maximum=None)
+        weighed = acd.Levels(weights or {}, field="weights", minimum=1, maximum=None)
+    except acd.InvalidValue as exc:
+        raise AgentRejected(f"{username!r}: {exc}", code="bad_routing") from None
+    for name, mapping in (("penalties", tiers), ("weights", weighed)):
+        stray = sorted(set(mapping) - set(queues)) if queues else []
+        if stray:
+            raise AgentRejected(
+                f"{username!r}: {name} name queues the agent does not serve: {stray}",
+                code="bad_routing",
+            )
+    return {"skills": dict(levels), "penalties": dict(tiers), "weights": dict(weighed)}

@@ -7,7 +7,7 @@ awaited) or through the :class:`~callcenter.storage.writer.StoreWriter`
 Rules for :func:`apply_batch`:
 
 - Set-based: whatever the batch size, one statement per table (a multi-row
-  ``INSERT`` for events and agent states, ``INSERT … ON CONFLICT`` for calls,
+  ``INSERT`` for events, agent states and pauses, ``INSERT … ON CONFLICT`` for calls,
   outcomes and recordings, one ``UPDATE … SET col = COALESCE(new, col)``
   executed for all the calls the batch changes), plus one
   ``SELECT`` per referenced table that checks the calls and agents the batch
@@ -43,6 +43,7 @@ from callcenter.facts import (
     RecordCallStarted,
     RecordCallUpdate,
     RecordOutcome,
+    RecordPause,
     RecordRecording,
     WriteRequest,
     decode_request,
@@ -51,6 +52,7 @@ from callcenter.facts import (
 from callcenter.storage.errors import DuplicateOutcome, StorageError, UnknownAgent, UnknownCall
 from callcenter.storage.models import (
     Agent,
+    AgentPause,
     AgentStateChange,
     Call,
     CallEvent,
@@ -65,6 +67,7 @@ __all__ = [
     "RecordCallStarted",
     "RecordCallUpdate",
     "RecordOutcome",
+    "RecordPause",
     "RecordRecording",
     "WriteRequest",
     "apply_batch",
@@ -77,6 +80,7 @@ _CALLS = cast(Table, Call.__table__)
 _EVENTS = cast(Table, CallEvent.__table__)
 _OUTCOMES = cast(Table, QueueOutcome.__table__)
 _AGENT_STATES = cast(Table, AgentStateChange.__table__)
+_PAUSES = cast(Table, AgentPause.__table__)
 _RECORDINGS = cast(Table, Recording.__table__)
 _AGENTS = cast(Table, Agent.__table__)
 
@@ -154,6 +158,14 @@ async def apply_batch(
     ]
     if states:
         await conn.execute(_AGENT_STATES.insert(), states)
+    pauses = [
+        {"agent_id": r.agent_id, "reason": r.reason, "started_at": r.started_at,
+         "ended_at": r.ended_at, "seconds": r.seconds}
+        for _, r in batch.live()
+        if isinstance(r, RecordPause)
+    ]  # fmt: skip
+    if pauses:
+        await conn.execute(_PAUSES.insert(), pauses)
     await _upsert_recordings(conn, batch)
     return sorted(batch.refused.items())
 
@@ -178,14 +190,15 @@ async def _insert_calls(conn: AsyncConnection, batch: _Batch) -> set[str]:
 
 
 def _agents_named(r: WriteRequest) -> int | None:
-    if isinstance(r, RecordAgentState | RecordOutcome | RecordCallUpdate):
+    if isinstance(r, RecordAgentState | RecordPause | RecordOutcome | RecordCallUpdate):
         return r.agent_id
     return None
 
 
 async def _check_references(conn: AsyncConnection, batch: _Batch, started: set[str]) -> None:
     live = batch.live()
-    calls = {r.call_id for _, r in live if not isinstance(r, RecordAgentState)} - started
+    calls = {r.call_id for _, r in live if not isinstance(r, RecordAgentState | RecordPause)}
+    calls -= started
     agents = {a for _, r in live if (a := _agents_named(r)) is not None}
     known_calls = set(started)
     if calls:
@@ -198,7 +211,7 @@ async def _check_references(conn: AsyncConnection, batch: _Batch, started: set[s
             await conn.scalars(select(_AGENTS.c.id).where(_AGENTS.c.id.in_(sorted(agents))))
         )
     for i, r in live:
-        if not isinstance(r, RecordAgentState) and r.call_id not in known_calls:
+        if not isinstance(r, RecordAgentState | RecordPause) and r.call_id not in known_calls:
             batch.refused[i] = UnknownCall(r.call_id)
         elif (agent := _agents_named(r)) is not None and agent not in known_agents:
             batch.refused[i] = UnknownAgent(agent)
