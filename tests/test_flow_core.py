@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 import pytest
@@ -429,6 +430,41 @@ def test_a_vip_is_nobody_special_when_the_tiers_say_so() -> None:
     f.feed(CardFound(CALL, CustomerCard(5, "Lan", "A-5", "vip", ("+84912000001",))))
     to_queue(f)
     assert f.acd.call(CALL, f.mono).priority == 0
+
+
+def test_an_ended_pause_is_written_with_its_reason_and_length() -> None:
+    from callcenter.facts import RecordPause
+
+    f = Flow()
+    f.login("7")
+    f.feed(AgentCommand(acd.AgentPause("7", "lunch")))
+    start = f.wall
+    f.tick(90)
+    f.feed(AgentCommand(acd.AgentPause("7", "training")))  # a new reason ends the lunch
+    f.tick(30)
+    f.feed(AgentCommand(acd.AgentReady("7")))
+    assert f.writes(RecordPause) == [
+        RecordPause(7, "lunch", start, start + dt.timedelta(seconds=90), 90.0),
+        RecordPause(7, "training", start + dt.timedelta(seconds=90),
+                    start + dt.timedelta(seconds=120), 30.0),
+    ]  # fmt: skip
+
+
+def test_reconfigure_takes_new_rules_and_tiers_live_and_refuses_what_the_acd_cannot() -> None:
+    f = Flow(skills={"english": 2})
+    f.login("7")
+    arrive(f)
+    to_queue(f)
+    assert f.sent(fx.Originate) == []  # agent 7 has no english: the caller waits
+    old = f.acd.config
+    with pytest.raises(acd.AcdError):  # agent 7 is logged in: it cannot be dropped
+        f.core.reconfigure(acd.AcdConfig(queues=old.queues, agents=old.agents[1:]), {}, f.at())
+    assert f.acd.config is old and f.core.tiers == {"vip": (1, {})}
+    new = acd.AcdConfig(queues=(acd.QueueConfig("support", wrap_up_s=0.0),), agents=old.agents)
+    out = f.core.reconfigure(new, {"vip": (4, {})}, f.at())
+    assert f.acd.config is new and f.core.tiers == {"vip": (4, {})}
+    [orig] = f.sent(fx.Originate, out)  # the same caller, at once, under the new rules
+    assert (orig.call_id, orig.agent_id) == (CALL, "7")
 
 
 def test_agent_ready_logs_a_logged_out_agent_in_and_unknown_agents_are_logged() -> None:

@@ -51,6 +51,7 @@ from callcenter.facts import (
     RecordCallStarted,
     RecordCallUpdate,
     RecordOutcome,
+    RecordPause,
     RecordRecording,
     call_key,
 )
@@ -204,6 +205,20 @@ class CallFlow:
             self._dispatch(event)
         except FlowError as exc:
             self._log("error", str(exc))
+        return self._out
+
+    def reconfigure(self, config: acd.AcdConfig, tiers: Tiers, at: Instant) -> list[Effect]:
+        """Take new queues, rules, agents' routing data and tiers live (a config reload).
+
+        Waiting callers keep their place (``acd.Acd.reconfigure``); new callers get the
+        new tiers. Raises :class:`acd.AcdError` with nothing changed when the ACD refuses
+        (a queue dropped while it holds a call, an agent dropped while logged in).
+        """
+        self._at = at
+        self._out = []
+        commands = self.acd.reconfigure(config, at.mono)
+        self.tiers = tiers
+        self._acd_commands(commands)
         return self._out
 
     def next_timer(self) -> float | None:
@@ -703,6 +718,8 @@ class CallFlow:
                     self._overflow(cmd)
                 case acd.AgentStateChanged():
                     self._agent_state(cmd)
+                case acd.PauseEnded():
+                    self._pause_ended(cmd)
 
     def _hold(self, cmd: acd.HoldCaller) -> None:
         call = self.calls.get(cmd.call_id)
@@ -756,6 +773,15 @@ class CallFlow:
                              "overflow")  # fmt: skip
         call.stage = next_stage(call.call_id, call.stage, Step.OVERFLOW)
         self._after_call(call)
+
+    def _pause_ended(self, cmd: acd.PauseEnded) -> None:
+        """One row per ended pause: the reports sum pause time per reason and agent."""
+        agent_id = _int(cmd.agent_id)
+        if agent_id is None:
+            return  # an agent of no SQL row (a test's): nothing to refer to
+        started, ended = (dt.datetime.fromtimestamp(self.wall_time(t, self._now), dt.UTC)
+                          for t in (cmd.started_at, cmd.ended_at))  # fmt: skip
+        self._write(RecordPause(agent_id, cmd.reason, started, ended, cmd.seconds))
 
     def _agent_state(self, cmd: acd.AgentStateChanged) -> None:
         self._write(RecordAgentState(_int(cmd.agent_id) or 0, self._now.wall, cmd.new.value,
