@@ -32,6 +32,7 @@ from callcenter.desk import ControllerDesk
 from callcenter.live import LiveHub
 from callcenter.looplag import LoopLagMonitor
 from callcenter.metrics import Metrics
+from callcenter.reload import Reloaded, agent_configs, reload_config
 from callcenter.storage import (
     Store,
     StoreWriter,
@@ -169,17 +170,7 @@ async def _build_controller(
     parts: Parts, store: Store, writer: StoreWriter, crm: CrmLookup
 ) -> Controller:
     cfg = parts.config
-    agents = [a for a in await store.list_agents() if a.role == "agent"]
-    queue_names = [q.name for q in cfg.queues]
-    agent_cfgs = [
-        acd.AgentConfig(
-            str(a.id),
-            a.display_name,
-            a.device or f"PJSIP/{a.username}",
-            tuple(q for q in (a.queues or queue_names) if q in queue_names) or tuple(queue_names),
-        )
-        for a in agents
-    ]
+    agent_cfgs = await agent_configs(store, cfg)
     nodes = [
         Node(n.name, AMIClient(n.host, n.port, n.username, n.resolved_secret, auth=n.auth,
                                name=n.name, ping_interval=n.ping_interval_s,
@@ -207,6 +198,7 @@ async def _build_controller(
         moh_class=cfg.hotline.moh_class,
         crm_timeout_s=cfg.crm.lookup_timeout_s,
         sl_threshold_s=cfg.queues[0].sl_threshold_s if cfg.queues else 20.0,
+        tiers=cfg.call_tiers(),
     )
 
 
@@ -260,6 +252,7 @@ class Hotline:
         self.parts = self.app[PARTS]
         self.runner: web.AppRunner | None = None
         self.urls: Urls | None = None
+        self._reloading = asyncio.Lock()
 
     @property
     def hub(self) -> LiveHub:
@@ -304,6 +297,18 @@ class Hotline:
         self.urls = Urls(base, f"{base}/agent", f"{base}/supervisor", f"{base}/metrics")
         if self.parts.ready is not None:
             await asyncio.shield(self.parts.ready)
+
+    async def reload(self) -> Reloaded:
+        """Read the config file again and apply what can change live (:mod:`callcenter.reload`):
+        queues, ACD rules, tiers and the agents' routing data; a broken file is refused,
+        its problems logged, the running config kept. One reload at a time."""
+        parts = self.parts
+        if parts.store is None or parts.controller is None:
+            raise RuntimeError("the hotline is not running")
+        async with self._reloading:
+            done = await reload_config(parts.config, parts.store, parts.controller)
+            parts.config = self.config = done.config
+        return done
 
     async def stop(self) -> None:
         if self.runner is not None:

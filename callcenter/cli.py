@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def _cmd_ami_replay(args: argparse.Namespace) -> int:
@@ -124,6 +125,7 @@ def _positive_float(text: str) -> float:
 def _cmd_run(args: argparse.Namespace) -> int:
     import asyncio
     import contextlib
+    import logging
     import signal
 
     from .app import Hotline
@@ -142,7 +144,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+        reloads: set[asyncio.Task[Any]] = set()
         async with Hotline(config) as hotline:
+
+            def reload() -> None:  # SIGHUP: the config file again (callcenter.reload)
+                task = loop.create_task(hotline.reload(), name="config reload")
+                reloads.add(task)
+                task.add_done_callback(reloaded)
+
+            def reloaded(task: asyncio.Task[Any]) -> None:
+                reloads.discard(task)
+                if not task.cancelled() and task.exception() is not None:
+                    logging.getLogger("callcenter.reload").error(
+                        "config reload failed, the running config kept", exc_info=task.exception()
+                    )
+
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signal.SIGHUP, reload)
             assert hotline.urls is not None
             print(
                 f"hotline running: wallboard {hotline.urls.supervisor}, "

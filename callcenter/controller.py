@@ -40,6 +40,7 @@ from callcenter.ami import (
 )
 from callcenter.flow import PAGE_STATE, Call, CallFlow
 from callcenter.flow import effects as fx
+from callcenter.flow.core import DEFAULT_TIERS, Tiers
 from callcenter.flow.inputs import (
     AgentCommand,
     AgiFailed,
@@ -116,6 +117,7 @@ class Controller:
         crm_timeout_s: float = 1.5,
         on_change: Callable[[], None] | None = None,
         sl_threshold_s: float = 20.0,
+        tiers: Tiers = DEFAULT_TIERS,
     ) -> None:
         #: the service-level threshold the wallboard shows (the main queue's)
         self.sl_threshold_s = sl_threshold_s
@@ -128,6 +130,7 @@ class Controller:
             after_call_context=after_call_context,
             moh_class=moh_class,
             run_id=secrets.token_hex(3),
+            tiers=tiers,
         )
         self.writer = writer
         self.store = store
@@ -291,6 +294,19 @@ class Controller:
                 self.metrics.recording_missing()
             case fx.Log():
                 log.log(logging.getLevelName(effect.level.upper()), "%s", effect.text)
+
+    def reload(self, config: acd.AcdConfig, tiers: Tiers, sl_threshold_s: float) -> None:
+        """Take a reloaded config's queues, rules, agents and tiers live.
+
+        Callers already waiting keep their place; what the new rules allow at once
+        (offers, timeouts) is carried out. Raises :class:`acd.AcdError`, with nothing
+        changed, when the ACD refuses the new config.
+        """
+        for effect in self.flow.reconfigure(config, tiers, self.instant()):
+            self._carry_out(effect)
+        self.sl_threshold_s = sl_threshold_s
+        self._arm_timer()
+        self._changed()
 
     def _arm_timer(self) -> None:
         deadline = self.flow.next_timer()

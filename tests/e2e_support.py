@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,8 +78,14 @@ async def hotline_rig(
     auto_login: bool = True,
     offer_timeout_s: float = 6,
     seed: int = 3,
+    prepare: Callable[[str], Awaitable[Any]] | None = None,
+    edit_config: Callable[[str], str] | None = None,
 ) -> AsyncIterator[Rig]:
+    """``prepare(db_url)`` runs once the database is seeded; ``edit_config`` may change
+    the config text before it is written."""
     numbers = await seeded(db_url, agents)
+    if prepare is not None:
+        await prepare(db_url)
     sim = PBXSim(
         port=0,
         users={"hotline": SECRET},
@@ -92,12 +98,11 @@ async def hotline_rig(
     monitor = tmp_path / "monitor"
     monitor.mkdir(exist_ok=True)
     cfg = tmp_path / "hotline.yaml"
-    cfg.write_text(
-        config_text(
-            ami_port=sim.port, database_url=db_url, monitor=monitor, ivr_file=ivr_file,
-            offer_timeout_s=offer_timeout_s, wrap_up_s=1, hold_slice_s=3,
-        )
+    text = config_text(
+        ami_port=sim.port, database_url=db_url, monitor=monitor, ivr_file=ivr_file,
+        offer_timeout_s=offer_timeout_s, wrap_up_s=1, hold_slice_s=3,
     )  # fmt: skip
+    cfg.write_text(edit_config(text) if edit_config is not None else text)
     hotline = Hotline(load_config(cfg), web_port=0, auto_login_agents=auto_login)
     try:
         await hotline.start()
