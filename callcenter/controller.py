@@ -143,6 +143,8 @@ class Controller:
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop = asyncio.get_running_loop()
+        #: the wall clock the core sees (the IVR's business hours); tests fix it
+        self.wall_clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     @property
     def calls(self) -> dict[str, Call]:
@@ -248,7 +250,7 @@ class Controller:
         return self._loop.time()
 
     def instant(self) -> Instant:
-        return Instant(self._loop.time(), dt.datetime.now(dt.UTC))
+        return Instant(self._loop.time(), self.wall_clock())
 
     def wall_time(self, at: float) -> float:
         """A loop-clock time as epoch seconds (what the pages show)."""
@@ -292,6 +294,14 @@ class Controller:
                 self.metrics.call_outcome(effect.outcome, effect.wait_s)
             case fx.CountRecordingMissing():
                 self.metrics.recording_missing()
+            case fx.CountIvr():
+                if effect.what == "entry":
+                    self.metrics.ivr_entry(effect.node)
+                else:
+                    self.metrics.ivr_dropoff(effect.node)
+            case fx.CountSurvey():
+                for question, score in effect.answers.items():
+                    self.metrics.survey_answer(effect.queue, question, score)
             case fx.Log():
                 log.log(logging.getLevelName(effect.level.upper()), "%s", effect.text)
 

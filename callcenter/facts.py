@@ -24,6 +24,7 @@ __all__ = [
     "RecordOutcome",
     "RecordPause",
     "RecordRecording",
+    "RecordSurvey",
     "WriteRequest",
     "call_key",
     "decode_request",
@@ -161,6 +162,30 @@ class RecordPause:
             raise ValueError(f"a pause lasts seconds >= 0, got {self.seconds!r}")
 
 
+#: a survey question's answers: (lowest, highest) score
+SURVEY_RANGES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSurvey:
+    """A post-call survey's answers (None: not answered), with the call's queue and agent."""
+
+    call_id: str
+    at: dt.datetime
+    queue: str
+    agent_id: int | None = None
+    csat: int | None = None
+    nps: int | None = None
+    ces: int | None = None
+
+    def __post_init__(self) -> None:
+        _aware("at", self.at)
+        for name, (low, high) in SURVEY_RANGES.items():
+            value = getattr(self, name)
+            if value is not None and not low <= value <= high:
+                raise ValueError(f"survey {name} must be {low}-{high}, got {value!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class RecordRecording:
     """A recording started or finished; rows are keyed by ``path`` and merged."""
@@ -187,6 +212,7 @@ WriteRequest = (
     | RecordAgentState
     | RecordPause
     | RecordRecording
+    | RecordSurvey
 )
 
 
@@ -198,6 +224,7 @@ WRITE_TYPES: tuple[type, ...] = (
     RecordAgentState,
     RecordPause,
     RecordRecording,
+    RecordSurvey,
 )
 _BY_NAME: dict[str, type] = {cls.__name__: cls for cls in WRITE_TYPES}
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {

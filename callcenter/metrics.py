@@ -132,6 +132,24 @@ class Metrics:
             buckets=LAG_BUCKETS,
             registry=r,
         )
+        self.ivr_entries = Counter(
+            "hotline_ivr_entries",
+            "Callers who entered an IVR node, by node (names from the IVR file).",
+            ["node"],
+            registry=r,
+        )
+        self.ivr_dropoffs = Counter(
+            "hotline_ivr_dropoffs",
+            "Callers who hung up while at an IVR node, by node.",
+            ["node"],
+            registry=r,
+        )
+        self.survey_answers = Counter(
+            "hotline_survey_answers",
+            "Post-call survey answers, by queue, question (csat, nps, ces) and score.",
+            ["queue", "question", "score"],
+            registry=r,
+        )
         for state in AGENT_STATES:
             self.agents.labels(state=state).set(0)
         self._writer: Callable[[], WriterFigures] | None = None
@@ -193,6 +211,18 @@ class Metrics:
 
     def recording_missing(self) -> None:
         self.recordings_missing.inc()
+
+    def ivr_entry(self, node: str) -> None:
+        """A caller entered IVR node ``node`` (a name from the IVR file: bounded)."""
+        self.ivr_entries.labels(node=node).inc()
+
+    def ivr_dropoff(self, node: str) -> None:
+        """A caller hung up while at IVR node ``node``."""
+        self.ivr_dropoffs.labels(node=node).inc()
+
+    def survey_answer(self, queue: str, question: str, score: int) -> None:
+        """One survey answer (queue from the config, question csat/nps/ces, score 0-10)."""
+        self.survey_answers.labels(queue=queue, question=question, score=str(score)).inc()
 
     def loop_lag_observed(self, lag_s: float) -> None:
         self.loop_lag.observe(max(0.0, lag_s))

@@ -418,8 +418,6 @@ Node = Annotated[
         custom_error_context={"at": "type"},
     ),
 ]
-#: nodes where the caller presses keys
-ASKING_NODES = (MenuNode, InputNode)
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -548,9 +546,6 @@ class IvrDefinition(_Strict):
 
     _calendars: dict[str, Calendar] = PrivateAttr(default_factory=dict)
 
-    def model_post_init(self, context: Any, /) -> None:
-        self._calendars.update({name: spec.build() for name, spec in self.calendars.items()})
-
     @field_validator("languages")
     @classmethod
     def _unique(cls, value: list[str]) -> list[str]:
@@ -575,14 +570,9 @@ class IvrDefinition(_Strict):
 
     def calendar(self, name: str) -> Calendar:
         """The calendar ``name`` (checked at load: a condition names only known ones)."""
+        if name not in self._calendars:
+            self._calendars[name] = self.calendars[name].build()
         return self._calendars[name]
-
-    def menu(self, name: str) -> MenuNode:
-        """The menu node ``name`` (KeyError/TypeError if it is no menu)."""
-        node = self.nodes[name]
-        if not isinstance(node, MenuNode):
-            raise TypeError(f"node {name!r} is a {node.type} node, not a menu")
-        return node
 
 
 def luhn_ok(digits: str) -> bool:

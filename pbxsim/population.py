@@ -3,7 +3,9 @@
 - Callers arrive (Poisson or a trace) as inbound ``PJSIP/<trunk>-0000000N``
   channels entering the scenario's context (``hotline-safe``) at the DNID.
 - A caller holds a queue of digit strings (one per menu) and presses the next one
-  during the next AGI command that listens for digits, after a press delay.
+  during the next AGI command that listens for digits, after a press delay; once
+  it has talked to an agent (back in the after-call context), it presses its
+  ``survey`` strings instead, one per question.
 - A caller hangs up after its patience runs out unless bridged to an agent; the
   clock starts again when the bridge ends (an after-call survey, say).
 - Agent phones ring, then answer after a delay, or never (the Originate times
@@ -69,6 +71,10 @@ class SimCaller:
     channel: str = ""
     outcome: str = ""  #: "abandoned", "hung-up-on-agent", "ended"
     pressed: list[str] = field(default_factory=list)
+    #: digit strings for prompts heard after talking to an agent (a post-call survey)
+    survey: deque[str] = field(default_factory=deque)
+    #: has been bridged to an agent
+    talked: bool = False
     _pressing: bool = False
     _patience_task: Any = None
 
@@ -87,8 +93,11 @@ class SimCaller:
             self.outcome = self.outcome or "abandoned"
             world.hangup(ch, how="remote", cause=16)
 
+    def _script(self, ch: Channel) -> deque[str]:
+        return self.survey if self.talked else self.digits
+
     def prompt_started(self, world: World, ch: Channel, reader: Any) -> None:
-        if self.digits and not self._pressing:
+        if self._script(ch) and not self._pressing:
             self._pressing = True
             world.spawn(self._press(world, ch, reader), f"press {ch.name}")
 
@@ -96,14 +105,15 @@ class SimCaller:
         try:
             await world.sleep(self.press_delay.sample(self.rng))
             listening = ch.dtmf_sink  # GET DATA listens in two steps: prompt, then digits
+            script = self._script(ch)
             if (
                 listening is None
                 or not getattr(listening, "accept", "")
                 or ch.hanging
-                or not self.digits
+                or not script
             ):
                 return
-            digits = self.digits.popleft()
+            digits = script.popleft()
             self.pressed.append(digits)
             for i, digit in enumerate(digits):
                 if i:
@@ -193,7 +203,11 @@ class Population:
         return ("+84" if fmt == "e164" else "0") + body
 
     def arrive(
-        self, number: str = "", digits: tuple[str, ...] | None = None, patience: float | None = None
+        self,
+        number: str = "",
+        digits: tuple[str, ...] | None = None,
+        patience: float | None = None,
+        survey: tuple[str, ...] = (),
     ) -> SimCaller:
         """A new inbound call: a PJSIP channel entering the scenario's context (11)."""
         sc, world = self.scenario, self.world
@@ -204,6 +218,7 @@ class Population:
             patience=patience if patience is not None else sc.callers.patience.sample(self.rng),
             press_delay=sc.callers.press_delay,
             rng=self.rng,
+            survey=deque(survey),
         )
         ch = world.new_tech_channel("PJSIP", sc.trunk, sc.context, sc.dnid)
         ch.state = State.RING
@@ -238,6 +253,7 @@ class Population:
         for c in callers:
             if c.sim_caller is not None:
                 c.sim_caller.stop_patience()
+                c.sim_caller.talked = True
         agent = self.scenario.agent(agents[0].agent_key)
         talk = agent.talk_time.sample(self.rng)
         agent_first = self.rng.random() < agent.agent_hangs_up_probability

@@ -43,6 +43,7 @@ TABLES = {
     "journal_marks",
     "queue_outcomes",
     "recordings",
+    "survey_answers",
 }
 
 
@@ -80,7 +81,7 @@ async def test_migrate_from_empty_creates_every_table(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert names == TABLES | {"alembic_version"}
-    assert version == ("0004",)
+    assert version == ("0005",)
 
 
 async def test_migration_matches_models(engine: AsyncEngine) -> None:

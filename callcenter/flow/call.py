@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from ivr import IvrSession
+from ivr import IvrSession, SurveySession
 
 from .state import Stage
 
@@ -23,6 +23,8 @@ class Purpose(Enum):
     MUSIC_ON = "music_on"
     #: ``WAIT FOR DIGIT``: one hold slice (15, 22)
     HOLD = "hold"
+    #: the post-call survey waits for this command's result (CollectDigits, PlayPrompt)
+    SURVEY = "survey"
     #: ``HANGUP``: the IVR's or the after-call's end
     HANGUP = "hangup"
 
@@ -81,6 +83,10 @@ class Call:
     started_at: dt.datetime
     stage: Stage = Stage.IVR
     ivr: IvrSession | None = None
+    #: the post-call survey, once the caller is back from the agent
+    survey: SurveySession | None = None
+    #: trail steps of the IVR session already counted on /metrics
+    trail_counted: int = 0
     language: str | None = None
     selections: dict[str, str] = field(default_factory=dict)
     card: Any = None
@@ -109,6 +115,8 @@ class Call:
     #: the caller hung up while its SQL row was being read (adoption)
     gone: bool = False
     lost: bool = False
+    #: a CRM lookup was asked and has not answered yet (an IVR condition on the tier waits)
+    card_pending: bool = False
 
     def connected(self) -> bool:
         """Talking to an agent right now."""

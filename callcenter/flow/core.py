@@ -53,6 +53,7 @@ from callcenter.facts import (
     RecordOutcome,
     RecordPause,
     RecordRecording,
+    RecordSurvey,
     call_key,
 )
 from callcenter.tracker import (
@@ -68,10 +69,20 @@ from callcenter.tracker import (
     ParkedInAgi,
     Unbridged,
 )
-from ivr import IvrDefinition, IvrSession, agi_command, prompt_result
+from ivr import (
+    IvrDefinition,
+    IvrSession,
+    SurveyDone,
+    SurveySession,
+    agi_command,
+    prompt_result,
+    trail_path,
+)
 from ivr.events import (
+    AwaitCustomer,
     CallerHangup,
     CollectDigits,
+    CustomerKnown,
     Hangup,
     PlayPrompt,
     PromptFailed,
@@ -82,8 +93,10 @@ from ivr.events import (
 
 from .call import AgiJob, Call, LiveRecording, Offer, Purpose, Where
 from .effects import (
+    CountIvr,
     CountOutcome,
     CountRecordingMissing,
+    CountSurvey,
     Effect,
     FinishRecording,
     HangupLeg,
@@ -326,6 +339,7 @@ class CallFlow:
         self.calls[call.call_id] = call
         self.counters["calls"] += 1
         if number and lookup:
+            call.card_pending = True
             self._out.append(LookupCard(call.call_id, number))
         return call
 
@@ -390,10 +404,18 @@ class CallFlow:
         return None
 
     def _start_ivr(self, call: Call) -> None:
-        call.ivr = IvrSession(self.ivr, call.call_id, call.caller_number)
-        self._ivr_commands(call, call.ivr.start(self._now.mono))
+        card = call.card
+        known = CustomerKnown(card.tier, card.is_vip) if card is not None else None
+        call.ivr = IvrSession(self.ivr, call.call_id, call.caller_number, customer=known,
+                              customer_pending=call.card_pending)  # fmt: skip
+        self._ivr_commands(call, call.ivr.start(self._now.mono, self._now.wall))
 
     def _ivr_commands(self, call: Call, commands: list[Any]) -> None:
+        trail = call.ivr.trail if call.ivr is not None else ()
+        for step in trail[call.trail_counted :]:
+            if step.what == "enter":
+                self._out.append(CountIvr(step.node, "entry"))
+        call.trail_counted = len(trail)
         for cmd in commands:
             if isinstance(cmd, RouteToQueue):
                 self._route(call, cmd)
@@ -401,6 +423,7 @@ class CallFlow:
                 call.language = cmd.language
                 self._queue_agi(call, AgiJob(agi_command(cmd) or "NOOP", Purpose.IVR_SIDE))
             elif isinstance(cmd, Hangup):
+                self._store_trail(call, "hangup")
                 self._queue_agi(call, AgiJob("HANGUP", Purpose.HANGUP))
             elif isinstance(cmd, PromptFailed):
                 # GET DATA of a missing prompt: result=-1 at once, still in AsyncAGI (17)
@@ -411,8 +434,21 @@ class CallFlow:
             elif isinstance(cmd, (PlayPrompt, CollectDigits)):
                 job = AgiJob(agi_command(cmd) or "NOOP", Purpose.IVR_ASK, ivr_command=cmd)
                 self._queue_agi(call, job)
+            elif isinstance(cmd, AwaitCustomer):
+                pass  # the lookup asked at arrival answers within its budget: _card_found
+
+    def _store_trail(self, call: Call, end: str) -> None:
+        """The caller's path through the IVR, stored once its session ended (secrets masked)."""
+        if call.ivr is not None:
+            self._write(RecordCallEvent(call.call_id, self._now.wall, "ivr_trail", {
+                "end": end,
+                "path": trail_path(call.ivr.trail),
+                "variables": call.ivr.variables,
+                "trail": [step.as_dict() for step in call.ivr.trail],
+            }))  # fmt: skip
 
     def _route(self, call: Call, cmd: RouteToQueue) -> None:
+        self._store_trail(call, "fallback" if cmd.fallback else "queue")
         call.stage = next_stage(call.call_id, call.stage, Step.QUEUE)
         call.queue = cmd.queue
         call.language = cmd.language
@@ -480,7 +516,7 @@ class CallFlow:
 
     def _job_done(self, call: Call, job: AgiJob, text: str | None) -> None:
         """A job ended: with its reply ``text``, or given up (None)."""
-        if job.purpose is Purpose.IVR_ASK:
+        if job.purpose in (Purpose.IVR_ASK, Purpose.SURVEY):
             cmd = job.ivr_command
             result = prompt_result(cmd, text) if text is not None else PromptResult(status="failed")
             if result.status == "failed" and cmd.prompt:
@@ -489,7 +525,10 @@ class CallFlow:
                 if isinstance(cmd, PlayPrompt):
                     call.in_agi = False  # STREAM FILE failure ends AsyncAGI (13)
             if call.stage is Stage.IVR and call.ivr is not None and not call.ivr.done:
-                self._ivr_commands(call, call.ivr.on_result(result, self._now.mono))
+                now = self._now
+                self._ivr_commands(call, call.ivr.on_result(result, now.mono, now.wall))
+            if job.purpose is Purpose.SURVEY and call.survey is not None and not call.survey.done:
+                self._survey_commands(call, call.survey.on_result(result))
         elif job.purpose is Purpose.MUSIC_ON:
             call.music_on = text is not None
         elif job.purpose is Purpose.HOLD:
@@ -568,9 +607,31 @@ class CallFlow:
         self._after_call(call)
 
     def _after_call(self, call: Call) -> None:
-        # The survey lands here (a later issue); today the after-call ends the call.
+        """Back from the agent (or overflowed): the survey when the IVR has one for the
+        call's queue and an agent answered, then the hang-up."""
         call.outbox.clear()
+        survey = self.ivr.survey
+        if (survey is not None and call.survey is None and call.queue
+                and call.outcome == Outcome.ANSWERED.value and survey.questions(call.queue)):  # fmt: skip
+            language = call.language or self.ivr.default_language
+            call.survey = SurveySession(self.ivr, call.queue, language)
+            self._survey_commands(call, call.survey.start())
+            return
         self._queue_agi(call, AgiJob("HANGUP", Purpose.HANGUP))
+
+    def _survey_commands(self, call: Call, commands: list[Any]) -> None:
+        for cmd in commands:
+            if isinstance(cmd, SurveyDone):
+                answers = cmd.as_dict()
+                self._write(RecordSurvey(call.call_id, self._now.wall, call.queue or "",
+                                         _int(call.agent_id), answers.get("csat"),
+                                         answers.get("nps"), answers.get("ces")))  # fmt: skip
+                self._out.append(CountSurvey(call.queue or "", answers))
+            elif isinstance(cmd, Hangup):
+                self._queue_agi(call, AgiJob("HANGUP", Purpose.HANGUP))
+            elif isinstance(cmd, (PlayPrompt, CollectDigits)):
+                job = AgiJob(agi_command(cmd) or "NOOP", Purpose.SURVEY, ivr_command=cmd)
+                self._queue_agi(call, job)
 
     def _hung_up(self, node: str, de: ChannelHungUp, call: Call | None, restarted: bool) -> None:
         leg_call_id = self.legs.pop(de.uniqueid, None)
@@ -599,6 +660,10 @@ class CallFlow:
             return
         if stage is Stage.IVR and call.ivr is not None and not call.ivr.done:
             call.ivr.on_result(CallerHangup(), self._now.mono)
+            self._out.append(CountIvr(call.ivr.node or "", "dropoff"))
+            self._store_trail(call, "abandoned")
+        if call.survey is not None and not call.survey.done:
+            self._survey_commands(call, call.survey.on_result(CallerHangup()))
         if call.in_acd:
             reason = acd.LeaveReason.LOST if lost else acd.LeaveReason.HANGUP
             self._acd(acd.CallLeft(call.call_id, reason))
@@ -656,7 +721,9 @@ class CallFlow:
             "caller_number": call.caller_number,
             "card": call.card_json(),
             "ivr": {"language": call.language, "selections": call.selections,
-                    "queue": call.queue},
+                    "queue": call.queue,
+                    "path": trail_path(call.ivr.trail) if call.ivr is not None else "",
+                    "entries": call.ivr.variables if call.ivr is not None else {}},
         }))  # fmt: skip
         number = "".join(c for c in call.caller_number if c.isdigit() or c == "+")
         self._out.append(Originate(call.node, call.call_id, cmd.agent_id, cmd.device,
@@ -828,11 +895,17 @@ class CallFlow:
 
     # -- the CRM and SQL -------------------------------------------------------------------
     def _card_found(self, ev: CardFound) -> None:
-        if ev.card is None:
-            return
         call = self.calls.get(ev.call_id)
         if call is not None:
-            call.card = ev.card
+            call.card_pending = False
+            call.card = ev.card or call.card
+            if call.stage is Stage.IVR and call.ivr is not None and not call.ivr.done:
+                card = call.card  # an IVR condition on the tier may be waiting for it
+                known = CustomerKnown(card.tier, card.is_vip) if card else CustomerKnown()
+                now = self._now
+                self._ivr_commands(call, call.ivr.on_customer(known, now.mono, now.wall))
+        if ev.card is None:
+            return
         # written even when the caller already left: the row knows who called
         self._write(RecordCallUpdate(ev.call_id, customer_id=ev.card.customer_id))
 
@@ -849,6 +922,7 @@ class CallFlow:
                                           caller_name=call.caller_name or None))  # fmt: skip
         call.queue, call.language = row.queue, row.language
         if call.caller_number and not call.gone and call.where is not Where.AFTER_CALL:
+            call.card_pending = True
             self._out.append(LookupCard(call.call_id, call.caller_number))
         if row.outcome is not None:
             call.outcome = row.outcome  # a dead run recorded it: never a second one

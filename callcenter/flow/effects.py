@@ -112,6 +112,22 @@ class CountOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class CountIvr:
+    """A caller entered IVR ``node`` (``what`` "entry") or hung up there ("dropoff"): /metrics."""
+
+    node: str
+    what: str
+
+
+@dataclass(frozen=True, slots=True)
+class CountSurvey:
+    """A post-call survey's answers (question -> score) for a caller of ``queue``: /metrics."""
+
+    queue: str
+    answers: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class CountRecordingMissing:
     """A bridged call whose recording could not be started: an error on /metrics."""
 
@@ -138,6 +154,8 @@ Effect = (
     | Write
     | Push
     | CountOutcome
+    | CountIvr
+    | CountSurvey
     | CountRecordingMissing
     | Log
 )

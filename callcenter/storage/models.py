@@ -47,6 +47,7 @@ __all__ = [
     "JournalMark",
     "QueueOutcome",
     "Recording",
+    "SurveyAnswer",
     "call_key",
 ]
 
@@ -191,6 +192,29 @@ class AgentPause(Base):
     ended_at: Mapped[dt.datetime]
     #: the pause's length by the controller's monotonic clock (wall-clock steps aside)
     seconds: Mapped[float] = mapped_column(Float)
+
+
+class SurveyAnswer(Base):
+    """A post-call survey's answers: one row per surveyed call, with its queue and agent
+    (CSAT 1-5, NPS 0-10, CES 1-7; NULL where the caller gave no answer)."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (
+        CheckConstraint("csat IS NULL OR csat BETWEEN 1 AND 5", name="csat"),
+        CheckConstraint("nps IS NULL OR nps BETWEEN 0 AND 10", name="nps"),
+        CheckConstraint("ces IS NULL OR ces BETWEEN 1 AND 7", name="ces"),
+        Index(None, "queue", "at"),
+    )
+
+    call_id: Mapped[str] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True
+    )
+    at: Mapped[dt.datetime]
+    queue: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    csat: Mapped[int | None] = mapped_column(Integer)
+    nps: Mapped[int | None] = mapped_column(Integer)
+    ces: Mapped[int | None] = mapped_column(Integer)
 
 
 class Recording(Base):

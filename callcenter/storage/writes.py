@@ -45,6 +45,7 @@ from callcenter.facts import (
     RecordOutcome,
     RecordPause,
     RecordRecording,
+    RecordSurvey,
     WriteRequest,
     decode_request,
     encode_request,
@@ -58,6 +59,7 @@ from callcenter.storage.models import (
     CallEvent,
     QueueOutcome,
     Recording,
+    SurveyAnswer,
 )
 
 __all__ = [
@@ -69,6 +71,7 @@ __all__ = [
     "RecordOutcome",
     "RecordPause",
     "RecordRecording",
+    "RecordSurvey",
     "WriteRequest",
     "apply_batch",
     "decode_request",
@@ -82,6 +85,7 @@ _OUTCOMES = cast(Table, QueueOutcome.__table__)
 _AGENT_STATES = cast(Table, AgentStateChange.__table__)
 _PAUSES = cast(Table, AgentPause.__table__)
 _RECORDINGS = cast(Table, Recording.__table__)
+_SURVEYS = cast(Table, SurveyAnswer.__table__)
 _AGENTS = cast(Table, Agent.__table__)
 
 
@@ -166,6 +170,15 @@ async def apply_batch(
     ]  # fmt: skip
     if pauses:
         await conn.execute(_PAUSES.insert(), pauses)
+    surveys = {
+        r.call_id: {"call_id": r.call_id, "at": r.at, "queue": r.queue, "agent_id": r.agent_id,
+                    "csat": r.csat, "nps": r.nps, "ces": r.ces}
+        for _, r in batch.live()
+        if isinstance(r, RecordSurvey)
+    }  # fmt: skip
+    if surveys:  # one survey per call: a replayed one is a no-op
+        stmt = _insert(conn, _SURVEYS).on_conflict_do_nothing()
+        await conn.execute(stmt, list(surveys.values()))
     await _upsert_recordings(conn, batch)
     return sorted(batch.refused.items())
 
@@ -190,7 +203,9 @@ async def _insert_calls(conn: AsyncConnection, batch: _Batch) -> set[str]:
 
 
 def _agents_named(r: WriteRequest) -> int | None:
-    if isinstance(r, RecordAgentState | RecordPause | RecordOutcome | RecordCallUpdate):
+    if isinstance(
+        r, RecordAgentState | RecordPause | RecordOutcome | RecordCallUpdate | RecordSurvey
+    ):
         return r.agent_id
     return None
 
