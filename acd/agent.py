@@ -150,7 +150,8 @@ class Agent:
     #: the state its queues' agents-by-state counts hold for it (brought up to
     #: date when they are read, so a burst of changes is counted once)
     counted: AgentState = AgentState.LOGGED_OUT
+    #: ``config.agent_id``, copied: read on every step (a reload keeps an agent's id)
+    agent_id: str = field(init=False)
 
-    @property
-    def agent_id(self) -> str:
-        return self.config.agent_id
+    def __post_init__(self) -> None:
+        self.agent_id = self.config.agent_id

@@ -438,10 +438,11 @@ class Acd:
         self._step_call(call, input)
         del self._calls[call.call_id]
         self._board.call_removed(call)
-        self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
-        self._timers.cancel((TimerKind.MAX_WAIT, call.call_id))
-        self._relax_at.cancel((TimerKind.RELAX, call.call_id))
-        self._relax_at.cancel((TimerKind.RETRY, call.call_id))
+        if call.connected_at is None:  # a connected call's deadlines went at its answer
+            self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
+            self._timers.cancel((TimerKind.MAX_WAIT, call.call_id))
+            self._relax_at.cancel((TimerKind.RELAX, call.call_id))
+            self._relax_at.cancel((TimerKind.RETRY, call.call_id))
         queue = self._queues[call.queue]
         tally = self._board.queues[call.queue].tally
         answered = outcome is Outcome.ANSWERED
