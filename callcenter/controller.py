@@ -318,6 +318,10 @@ class Controller:
         self._arm_timer()
         self._changed()
 
+    def reload_ivr(self, ivr: IvrDefinition) -> None:
+        """New calls take ``ivr``; sessions already running keep the definition they hold."""
+        self.flow.ivr = ivr
+
     def _arm_timer(self) -> None:
         deadline = self.flow.next_timer()
         if self._timer is not None:

@@ -9,7 +9,11 @@ read again from SQL (queues, skills, penalties, weights). Callers already
 waiting keep their place under the new rules (:meth:`acd.Acd.reconfigure`).
 A new config the ACD cannot take (a queue dropped while a caller waits in it,
 an agent dropped while logged in) is refused the same way, nothing changed.
-The other sections (nodes, the dialplan names, the IVR, the database, the
+The IVR file (``ivr_file``, read again with the config) applies to new calls
+at once; calls in the IVR finish on the version they started with (each
+session holds its own definition), and a broken IVR file refuses the whole
+reload with its ``file:line`` problems, the running IVR kept.
+The other sections (nodes, the dialplan names, the database, the
 web edge, dispositions) keep running as they were started: each one that
 changed is named in a warning, and takes effect at the next restart.
 """
@@ -28,7 +32,7 @@ from callcenter.config import ConfigError, HotlineConfig, load_config
 log = logging.getLogger(__name__)
 
 #: the sections of the config file a reload applies live
-LIVE_SECTIONS = ("queues", "acd")
+LIVE_SECTIONS = ("queues", "acd", "ivr_file")
 
 
 class Agents(Protocol):
@@ -37,6 +41,8 @@ class Agents(Protocol):
 
 class Reloadable(Protocol):
     def reload(self, config: acd.AcdConfig, tiers: Any, sl_threshold_s: float) -> None: ...
+
+    def reload_ivr(self, ivr: Any) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -107,8 +113,10 @@ async def reload_config(running: HotlineConfig, store: Agents, controller: Reloa
         for name in HotlineConfig.model_fields
         if name not in LIVE_SECTIONS and getattr(new, name) != getattr(running, name)
     )
-    if new.ivr != running.ivr and "ivr_file" not in later:
-        later += ("ivr_file",)
+    if new.ivr != running.ivr:
+        controller.reload_ivr(new.ivr)
+        log.info("IVR reloaded from %s: new calls take it, calls in the IVR keep theirs",
+                 new.ivr_path)  # fmt: skip
     for name in later:
         log.warning("config reload: %s changed; it takes effect at the next restart", name)
     log.info("config reloaded from %s: queues %s", path, ", ".join(q.name for q in new.queues))

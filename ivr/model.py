@@ -47,7 +47,6 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
-    PrivateAttr,
     Tag,
     ValidationInfo,
     field_validator,
@@ -544,8 +543,6 @@ class IvrDefinition(_Strict):
     prompts: dict[Name, PromptFiles]
     nodes: dict[Name, Node] = Field(min_length=1)
 
-    _calendars: dict[str, Calendar] = PrivateAttr(default_factory=dict)
-
     @field_validator("languages")
     @classmethod
     def _unique(cls, value: list[str]) -> list[str]:
@@ -569,10 +566,10 @@ class IvrDefinition(_Strict):
         return files.get(language) or next(iter(files.values()))
 
     def calendar(self, name: str) -> Calendar:
-        """The calendar ``name`` (checked at load: a condition names only known ones)."""
-        if name not in self._calendars:
-            self._calendars[name] = self.calendars[name].build()
-        return self._calendars[name]
+        """The calendar ``name`` (checked at load: a condition names only known ones).
+
+        Built when asked (a few microseconds), so definitions compare by their values."""
+        return self.calendars[name].build()
 
 
 def luhn_ok(digits: str) -> bool:
