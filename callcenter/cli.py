@@ -56,6 +56,26 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_prompts_install(args: argparse.Namespace) -> int:
+    from ivr import IvrConfigError, load_ivr
+
+    from .prompts import DEFAULT_IVR, DEFAULT_TEXTS, PromptError, install, prompts_of, read_texts
+
+    try:
+        ivr = load_ivr(args.ivr or DEFAULT_IVR)
+        prompts = prompts_of(ivr, read_texts(Path(args.texts) if args.texts else DEFAULT_TEXTS))
+        written = install(Path(args.dir), prompts)
+    except IvrConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except (PromptError, OSError) as exc:
+        print(f"callcenter prompts install: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import DemoOptions, main
 
@@ -199,6 +219,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", help="the controller config (e.g. config/hotline.yaml)")
     p.set_defaults(func=_cmd_check_config)
+
+    p = sub.add_parser("prompts", help="the IVR's sound files")
+    prompts = p.add_subparsers(dest="prompts_command", required=True)
+    p = prompts.add_parser(
+        "install",
+        help="speak every prompt of an IVR file (espeak-ng, sox) into DIR as 8 kHz WAV files",
+    )
+    p.add_argument("dir", help="where Asterisk reads sounds, e.g. /usr/share/asterisk/sounds")
+    p.add_argument("--ivr", default=None, help="the IVR file (default: config/ivr.yaml)")
+    p.add_argument(
+        "--texts", default=None, help="sound file name -> words (default: config/prompts.yaml)"
+    )
+    p.set_defaults(func=_cmd_prompts_install)
 
     p = sub.add_parser("demo", help="pbxsim, the controller and the web app on this machine")
     p.add_argument("--duration", type=float, default=None, help="seconds (default: until Ctrl-C)")
