@@ -51,7 +51,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     print(
         f"{args.file}: ok ({count(len(config.nodes), 'node')},"
         f" {count(len(config.queues), 'queue')}, IVR {config.ivr_path}:"
-        f" {count(len(ivr.nodes), 'menu')} in {', '.join(ivr.languages)})"
+        f" {count(len(ivr.nodes), 'node')} in {', '.join(ivr.languages)})"
     )
     return 0
 

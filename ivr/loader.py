@@ -45,13 +45,18 @@ def load_ivr(path: str | Path, *, queues: Collection[str] | None = None) -> IvrD
         text = read_text(path)
     except YamlProblems as e:
         raise IvrConfigError(e.problems) from None
-    return parse_ivr(text, str(path), queues=queues)
+    return parse_ivr(text, str(path), queues=queues, base=Path(path).parent)
 
 
 def parse_ivr(
-    text: str, filename: str = "<ivr>", *, queues: Collection[str] | None = None
+    text: str,
+    filename: str = "<ivr>",
+    *,
+    queues: Collection[str] | None = None,
+    base: Path | None = None,
 ) -> IvrDefinition:
-    """Validate the IVR document ``text``; ``filename`` is only used in messages."""
+    """Validate the IVR document ``text``; ``filename`` is only used in messages, ``base``
+    (the file's folder) resolves a relative ``sounds_dir``."""
     try:
         doc = YamlDocument.parse(text, filename)
     except YamlProblems as e:
@@ -60,6 +65,7 @@ def parse_ivr(
     if definition is None:
         raise IvrConfigError(problems)
     problems += (doc.problem(loc, reason) for loc, reason in _flow_problems(definition))
+    problems += (doc.problem(loc, reason) for loc, reason in _missing_sounds(definition, base))
     if problems:
         raise IvrConfigError(problems)
     return definition
@@ -131,6 +137,32 @@ def _flow_problems(definition: IvrDefinition) -> Iterator[tuple[Loc, str]]:
                 ("nodes", name),
                 f"unreachable: no path from start {definition.start!r} leads here",
             )
+
+
+def _missing_sounds(definition: IvrDefinition, base: Path | None) -> Iterator[tuple[Loc, str]]:
+    """Prompts with no sound file in ``sounds_dir`` (any format Asterisk may read)."""
+    if definition.sounds_dir is None:
+        return
+    sounds = Path(definition.sounds_dir)
+    if not sounds.is_absolute() and base is not None:
+        sounds = base / sounds
+    if not sounds.is_dir():
+        yield ("sounds_dir",), f"{sounds} is not a directory"
+        return
+    wanted: list[tuple[Loc, str]] = [
+        (("prompts", name, language), file)
+        for name, files in definition.prompts.items()
+        for language, file in files.items()
+    ]
+    wanted.append((("silence_prompt",), definition.silence_prompt))
+    seen: set[str] = set()
+    for loc, file in wanted:
+        if file in seen:
+            continue  # one prompt file shared by languages: reported once
+        seen.add(file)
+        path = Path(file) if file.startswith("/") else sounds / file
+        if not any(path.parent.glob(f"{path.name}.*")):
+            yield loc, f"no sound file {path}.* (wav, gsm, ulaw ...)"
 
 
 def _path_back(silent: dict[str, list[tuple[Loc, str]]], home: str, first: str) -> list[str] | None:

@@ -537,6 +537,9 @@ class IvrDefinition(_Strict):
     #: GET DATA plays this when an input's own prompt failed, so the caller can still type
     #: (Asterisk's core sounds have ``silence/1``)
     silence_prompt: PromptFile = "silence/1"
+    #: where Asterisk reads sounds, as this machine sees it (relative: to the IVR file);
+    #: when given, every prompt must have a file there (``<name>.wav``, ``.gsm`` ...)
+    sounds_dir: str | None = None
     calendars: dict[Name, CalendarSpec] = Field(default_factory=dict)
     #: the post-call survey; without it the after-call context just hangs up
     survey: Survey | None = None

@@ -308,7 +308,7 @@ def test_cli_check_config_ok_on_the_sample() -> None:
     result = _check_config("config/hotline.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == (
-        "config/hotline.yaml: ok (1 node, 1 queue, IVR config/ivr.yaml: 2 menus in vi, en)\n"
+        "config/hotline.yaml: ok (1 node, 1 queue, IVR config/ivr.yaml: 2 nodes in vi, en)\n"
     )
 
 

@@ -403,3 +403,22 @@ def test_a_split_must_add_up_to_a_hundred(tmp_path: Path) -> None:
     assert problems_of(tmp_path, text) == [
         "F:16: nodes.hours.branches: the percentages add up to 90, not 100"
     ]
+
+
+def test_prompt_files_missing_from_the_sounds_dir(tmp_path: Path) -> None:
+    sounds = tmp_path / "sounds"
+    for name in ("hotline/vi/welcome.wav", "hotline/en/welcome.gsm", "hotline/vi/menu.wav",
+                 "silence/1.ulaw"):  # fmt: skip
+        (sounds / name).parent.mkdir(parents=True, exist_ok=True)
+        (sounds / name).write_bytes(b"RIFF")
+    text = "sounds_dir: sounds\n" + GOOD
+    assert problems_of(tmp_path, text) == [
+        "F:8: prompts.menu.en: no sound file " + str(sounds / "hotline/en/menu") + ".* (wav,"
+        " gsm, ulaw ...)"
+    ]
+    (sounds / "hotline/en/menu.sln16").write_bytes(b"")
+    (tmp_path / "ivr.yaml").write_text(text)
+    assert load_ivr(tmp_path / "ivr.yaml").sounds_dir == "sounds"
+    assert problems_of(tmp_path, "sounds_dir: nowhere\n" + GOOD) == [
+        f"F:1: sounds_dir: {tmp_path / 'nowhere'} is not a directory"
+    ]

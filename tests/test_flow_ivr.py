@@ -1,0 +1,146 @@
+"""The IVR's node types in the call-flow core, by hand: the CRM wait, masked entries in
+every effect, the trail in the screen-pop and SQL, the survey after the agent left."""
+
+from __future__ import annotations
+
+import textwrap
+
+from callcenter.ami.agi import AgiEnv
+from callcenter.facts import RecordCallEvent, RecordSurvey
+from callcenter.flow import effects as fx
+from callcenter.flow.inputs import AgiReplied, CardFound, OfferEnded, OfferResult, PbxEvent
+from callcenter.tracker import AgiStarted, Bridged, ChannelHungUp, Unbridged
+from crm_bridge.card import CustomerCard
+from ivr import parse_ivr
+
+from .flow_support import NODE, Flow
+
+CH = "PJSIP/trunk-00000001"
+UID = "1796.1"
+CALL = f"{NODE}:{UID}"
+CARD_NO = "4111111111111111"
+FLOW = parse_ivr(
+    textwrap.dedent(
+        """\
+        languages: [vi]
+        default_language: vi
+        start: tier
+        fallback_queue: support
+        prompts:
+          card: hotline/vi/card
+          csat: hotline/vi/survey-csat
+        survey: {csat: csat}
+        nodes:
+          tier:
+            type: condition
+            branches: [{when: {tier: [gold]}, then: {goto: card}}]
+            otherwise: {queue: support}
+          card:
+            type: input
+            prompt: card
+            variable: card
+            min_digits: 16
+            max_digits: 16
+            luhn: true
+            secret: true
+            next: {queue: support}
+        """
+    ),
+    queues={"support"},
+)
+
+
+def card(tier: str) -> CustomerCard:
+    return CustomerCard(7, "Nguyễn Văn A", "AC-7", tier, ("0912000001",), ())
+
+
+def flow() -> Flow:
+    f = Flow()
+    f.core.ivr = FLOW
+    f.login("7")
+    return f
+
+
+def pending(f: Flow) -> str | None:
+    call = f.core.calls[CALL]
+    return call.pending.command if call.pending is not None else None
+
+
+def reply(f: Flow, text: str) -> list:
+    call = f.core.calls[CALL]
+    assert call.pending is not None
+    return f.feed(AgiReplied(CALL, call.pending.command_id, text))
+
+
+def arrive(f: Flow) -> list:
+    env = AgiEnv(channel=CH, uniqueid=UID, context="hotline-safe", callerid="0912000001")
+    return f.feed(PbxEvent(NODE, AgiStarted(UID, CH, UID, env, True)))
+
+
+def test_a_tier_condition_waits_for_the_crm_then_masks_the_card_everywhere() -> None:
+    f = flow()
+    out = arrive(f)
+    assert f.sent(fx.LookupCard, out) == [fx.LookupCard(CALL, "0912000001")]
+    assert pending(f) == "SET VARIABLE CHANNEL(language) vi"
+    reply(f, "200 result=1")
+    assert pending(f) is None, "the condition waits for the CRM: nothing to send"
+    f.feed(CardFound(CALL, card("gold")))
+    assert pending(f) == "GET DATA hotline/vi/card 6000 16"
+    reply(f, f"200 result={CARD_NO}")
+    pop = next(p for p in f.sent(fx.Push) if p.message["type"] == "screen_pop")
+    assert pop.message["ivr"]["path"] == "tier[0] > card(" + "x" * 16 + ")"
+    assert pop.message["ivr"]["entries"] == {"card": "x" * 16}
+    assert pop.message["ivr"]["selections"] == {"card": "x" * 16}
+    [trail] = [w for w in f.writes(RecordCallEvent) if w.kind == "ivr_trail"]
+    assert trail.data["end"] == "queue" and trail.data["variables"] == {"card": "x" * 16}
+    assert CARD_NO not in repr(f.effects), "the card number left the IVR session"
+
+
+def test_a_caller_the_crm_does_not_know_takes_otherwise() -> None:
+    f = flow()
+    arrive(f)
+    reply(f, "200 result=1")
+    f.feed(CardFound(CALL, None))
+    assert f.core.calls[CALL].queue == "support"
+    [trail] = [w for w in f.writes(RecordCallEvent) if w.kind == "ivr_trail"]
+    assert trail.data["path"] == "tier[otherwise]"
+
+
+def test_the_survey_runs_after_the_agent_left_and_its_answers_are_written() -> None:
+    f = flow()
+    arrive(f)
+    reply(f, "200 result=1")
+    f.feed(CardFound(CALL, card("standard")))  # otherwise: straight to the queue
+    [orig] = f.sent(fx.Originate)
+    f.feed(OfferEnded(CALL, orig.leg, OfferResult.ANSWERED))
+    f.feed(PbxEvent(NODE, Bridged(UID, CH, UID, "b1", UID)))
+    f.tick(30)
+    f.feed(PbxEvent(NODE, Unbridged(UID, CH, UID, "b1")))
+    env = AgiEnv(channel=CH, uniqueid=UID, context="after-call")
+    f.feed(PbxEvent(NODE, AgiStarted(UID, CH, UID, env, False)))
+    assert pending(f) == "GET DATA hotline/vi/survey-csat 6000 1"
+    out = reply(f, "200 result=4")
+    assert pending(f) == "HANGUP"
+    [survey] = [w.row for w in f.sent(fx.Write, out) if isinstance(w.row, RecordSurvey)]
+    assert (survey.queue, survey.agent_id, survey.csat, survey.nps) == ("support", 7, 4, None)
+    assert f.sent(fx.CountSurvey, out) == [fx.CountSurvey("support", {"csat": 4})]
+    reply(f, "200 result=1")
+    f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
+    assert f.outcomes() == {CALL: "answered"}
+
+
+def test_a_caller_who_hangs_up_before_answering_the_survey_leaves_no_answers() -> None:
+    f = flow()
+    arrive(f)
+    reply(f, "200 result=1")
+    f.feed(CardFound(CALL, None))
+    [orig] = f.sent(fx.Originate)
+    f.feed(OfferEnded(CALL, orig.leg, OfferResult.ANSWERED))
+    f.feed(PbxEvent(NODE, Bridged(UID, CH, UID, "b1", UID)))
+    f.feed(PbxEvent(NODE, Unbridged(UID, CH, UID, "b1")))
+    env = AgiEnv(channel=CH, uniqueid=UID, context="after-call")
+    f.feed(PbxEvent(NODE, AgiStarted(UID, CH, UID, env, False)))
+    assert pending(f) == "GET DATA hotline/vi/survey-csat 6000 1"
+    out = f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
+    assert not [w for w in f.sent(fx.Write, out) if isinstance(w.row, RecordSurvey)]
+    assert f.outcomes() == {CALL: "answered"}
