@@ -35,7 +35,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from acd import MAX_LEVEL, AcdConfig, AgentConfig, QueueConfig, RelaxStep, Strategy
+from acd import MAX_LEVEL, AcdConfig, AgentConfig, OfferFailure, QueueConfig, RelaxStep, Strategy
 from ivr import ConfigProblem, IvrConfigError, IvrDefinition, load_ivr
 from yamlconf import YamlDocument, YamlProblems, matching, problem
 
@@ -286,11 +286,39 @@ class TierSettings(_Strict):
 DEFAULT_TIERS: Mapping[str, TierSettings] = {"vip": TierSettings(priority=1)}
 
 
+#: how an offer to an agent can fail (acd.OfferFailure), as the config file names them:
+#: no-report is the core's own (the shell never said), counted with no-answer
+FailureKind = Literal["no-answer", "busy", "unreachable", "failed", "no-report"]
+_PAUSE_REASON = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _one_no_answer_count(limits: dict[str, int]) -> dict[str, int]:
+    both = [limits.get("no-answer"), limits.get("no-report")]
+    if None not in both and both[0] != both[1]:
+        raise problem("no-answer and no-report are one count: give them one limit",
+                      at=("no-report",))  # fmt: skip
+    return limits
+
+
 class AcdSettings(_Strict):
     """Rules shared by every queue."""
 
     #: consecutive failed offers after which an agent is paused; 0 disables
     rna_pause_after: int = Field(2, ge=0, strict=True)
+    #: per failure kind, consecutive failures of that kind that pause the agent (0:
+    #: never); unlisted kinds: rna_pause_after, but unreachable: 1
+    pause_after: Annotated[
+        dict[FailureKind, Annotated[int, Field(ge=0, strict=True)]],
+        AfterValidator(_one_no_answer_count),
+    ] = {}
+    #: per failure kind, the pause reason the agent gets (acd.DEFAULT_PAUSE_REASONS)
+    pause_reasons: dict[
+        FailureKind,
+        Annotated[str, AfterValidator(matching(_PAUSE_REASON, "pause reason (A-Z a-z 0-9 _ . -)"))],
+    ] = {}
+    #: how long past offer_timeout_s the ACD waits for the offer's outcome before it
+    #: cancels the offer itself (a lost OriginateResponse)
+    offer_grace_s: float = Field(5.0, ge=0, strict=True)
     #: CRM tier -> its callers' base priority and skills; callers without a card,
     #: or of a tier not listed, get priority 0 and the queue's skills
     tiers: dict[
@@ -427,6 +455,9 @@ class HotlineConfig(_Strict):
             queues=tuple(q.acd_queue() for q in self.queues),
             agents=tuple(agents),
             rna_pause_after=self.acd.rna_pause_after,
+            offer_grace_s=self.acd.offer_grace_s,
+            pause_after={OfferFailure(k): v for k, v in self.acd.pause_after.items()},
+            pause_reasons={OfferFailure(k): v for k, v in self.acd.pause_reasons.items()},
         )
 
     def call_tiers(self) -> dict[str, tuple[int, dict[str, int]]]:

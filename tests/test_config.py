@@ -434,3 +434,37 @@ def test_bad_tiers(tmp_path: Path) -> None:
         "hotline.yaml:20: acd.tiers.silver.skills.x: must be at most 5",
         "hotline.yaml:21: acd.tiers.bronze.color: unknown key (expected one of: priority, skills)",
     ]
+
+
+def test_auto_pause_per_failure_kind_reaches_the_acd(tmp_path: Path) -> None:
+    from acd import DEFAULT_PAUSE_REASONS, OfferFailure
+
+    acd = load_config(write(tmp_path, GOOD), environ={}).acd_config()
+    assert (acd.offer_grace_s, dict(acd.pause_after), dict(acd.pause_reasons)) == (5.0, {}, {})
+    assert acd.pause_limit(OfferFailure.BUSY) == 2 and acd.pause_limit(OfferFailure.UNREACHABLE) == 1
+    assert acd.pause_reason(OfferFailure.BUSY) == DEFAULT_PAUSE_REASONS[OfferFailure.BUSY]
+    text = GOOD + ("acd:\n  offer_grace_s: 2\n  pause_after: {busy: 0, no-answer: 3}\n"
+                   "  pause_reasons: {busy: phone-busy}\n")  # fmt: skip
+    acd = load_config(write(tmp_path, text), environ={}).acd_config()
+    assert acd.offer_grace_s == 2
+    assert (acd.pause_limit(OfferFailure.BUSY), acd.pause_limit(OfferFailure.NO_ANSWER)) == (0, 3)
+    assert acd.pause_limit(OfferFailure.FAILED) == 2  # unlisted: rna_pause_after
+    assert acd.pause_reason(OfferFailure.BUSY) == "phone-busy"
+
+
+def test_bad_auto_pause_settings(tmp_path: Path) -> None:
+    text = GOOD + ("acd:\n  offer_grace_s: -1\n  pause_after: {busy: -1, ringing: 2}\n"
+                   "  pause_reasons: {failed: 'on break'}\n")  # fmt: skip
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:17: acd.offer_grace_s: must be at least 0",
+        "hotline.yaml:18: acd.pause_after.busy: must be at least 0",
+        "hotline.yaml:18: acd.pause_after.ringing: expected 'no-answer', 'busy',"
+        " 'unreachable', 'failed' or 'no-report'",
+        "hotline.yaml:19: acd.pause_reasons.failed: 'on break' is not a valid pause reason"
+        " (A-Z a-z 0-9 _ . -)",
+    ]
+    text = GOOD + "acd:\n  pause_after: {no-answer: 2, no-report: 3}\n"
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:17: acd.pause_after.no-report: no-answer and no-report are one count:"
+        " give them one limit"
+    ]
