@@ -37,7 +37,8 @@ What it does, per size (agents x queues, ``--waiting`` calls in line):
 
 What it does not measure: the shell (AMI, SQL, WebSocket) around the core;
 offers that fail or time out, pauses, logins and the on_timer path (they run
-the same routing code); ring-all (not built); queues with thousands of
+the same routing code); ring-all (several legs per call, not a one-pick
+decision the naive scan can check); queues with thousands of
 members (here about 3 to 30 each: a queue's own READY agents are walked,
 so a single queue of 15,000 READY agents with skills nobody has would cost
 more); memory; a cold process (a warm-up of 200 decisions is not timed);
