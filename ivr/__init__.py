@@ -16,6 +16,7 @@ from .calendar import Calendar
 from .errors import ConfigProblem, IvrConfigError, IvrError, IvrStateError
 from .events import (
     AwaitCustomer,
+    AwaitQueues,
     CallerHangup,
     CollectDigits,
     Command,
@@ -25,6 +26,7 @@ from .events import (
     PlayPrompt,
     PromptFailed,
     PromptResult,
+    QueueState,
     RouteToQueue,
     Selection,
     SetLanguage,
@@ -47,6 +49,7 @@ __all__ = [
     "TRANSITIONS",
     "Action",
     "AwaitCustomer",
+    "AwaitQueues",
     "Calendar",
     "CallerHangup",
     "CollectDigits",
@@ -67,6 +70,7 @@ __all__ = [
     "PlayPrompt",
     "PromptFailed",
     "PromptResult",
+    "QueueState",
     "RouteToQueue",
     "Selection",
     "SetLanguage",

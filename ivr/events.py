@@ -170,6 +170,24 @@ class Hangup:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueState:
+    """One queue's state now, as a condition asks it (``IvrSession.on_queues``)."""
+
+    ready_agents: int = 0
+    waiting: int = 0
+    longest_wait_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitQueues:
+    """A condition asks the state of ``queues``; nothing to send to Asterisk: the shell
+    answers at once with ``IvrSession.on_queues`` from the ACD's figures."""
+
+    node: str
+    queues: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class AwaitCustomer:
     """A condition on the CRM card waits for the lookup's answer; nothing to send to
     Asterisk: the shell feeds :class:`CustomerKnown` once its lookup answers (found, not
@@ -180,7 +198,14 @@ class AwaitCustomer:
 
 
 Command = (
-    PlayPrompt | CollectDigits | SetLanguage | PromptFailed | RouteToQueue | Hangup | AwaitCustomer
+    PlayPrompt
+    | CollectDigits
+    | SetLanguage
+    | PromptFailed
+    | RouteToQueue
+    | Hangup
+    | AwaitCustomer
+    | AwaitQueues
 )
 #: commands whose result the session waits for
 AwaitingCommand = PlayPrompt | CollectDigits

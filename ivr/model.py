@@ -15,7 +15,8 @@ An IVR is a set of named nodes, each with a ``type`` (``menu`` when left out):
   a junction. ``split``: branches by percentage (the call id picks one).
 - ``condition``: the first branch whose test holds (business hours or a
   holiday of a calendar, the caller's CRM tier or VIP flag, the language, a
-  variable) runs, else ``otherwise``.
+  variable, a queue's state: ready agents, callers waiting, longest wait)
+  runs, else ``otherwise``.
 
 Invalid digits and timeouts count toward a menu's ``retries`` (an input's
 ``tries``); a prompt that fails to play does not, at first (:mod:`ivr.session`,
@@ -64,7 +65,7 @@ from .calendar import (
     parse_ranges,
     zone,
 )
-from .events import DTMF_DIGITS
+from .events import DTMF_DIGITS, QueueState
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Za-z]{2,4})?")
@@ -291,16 +292,32 @@ class Test(_Strict):
     equals: str | None = None
     #: with ``variable``: true when this regular expression matches all of it
     matches: str | None = None
+    #: a queue's state now, with one of ``ready_agents``, ``waiting`` or ``longest_wait_s``
+    queue: QueueName | None = None
+    #: with ``queue``: true when at least this many of its agents are ready
+    ready_agents: int | None = Field(None, ge=0, le=10_000)
+    #: with ``queue``: true when at least this many callers wait in it
+    waiting: int | None = Field(None, ge=1, le=100_000)
+    #: with ``queue``: true when its longest current wait is over this many seconds
+    longest_wait_s: float | None = Field(None, ge=0, le=86_400)
 
     @model_validator(mode="after")
     def _one_question(self) -> Self:
-        asked = [k for k in ("open", "holiday", "tier", "vip", "language", "variable")
+        asked = [k for k in ("open", "holiday", "tier", "vip", "language", "variable", "queue")
                  if getattr(self, k) is not None]  # fmt: skip
         if len(asked) != 1:
             has = f" (has {' and '.join(asked)})" if asked else ""
             raise problem(
-                f"needs exactly one of open, holiday, tier, vip, language or variable{has}"
+                f"needs exactly one of open, holiday, tier, vip, language, variable or queue{has}"
             )
+        measures = [k for k in ("ready_agents", "waiting", "longest_wait_s")
+                    if getattr(self, k) is not None]  # fmt: skip
+        if self.queue is not None and len(measures) != 1:
+            raise problem(
+                "queue needs exactly one of ready_agents, waiting or longest_wait_s", at="queue"
+            )
+        if self.queue is None and measures:
+            raise problem(f"{measures[0]} goes with queue", at=measures[0])
         compare = [k for k in ("equals", "matches") if getattr(self, k) is not None]
         if self.variable is not None and len(compare) != 1:
             raise problem("variable needs exactly one of equals or matches", at="variable")
@@ -317,6 +334,15 @@ class Test(_Strict):
     def needs_customer(self) -> bool:
         """True when the answer depends on the CRM card."""
         return self.tier is not None or self.vip is not None
+
+    def holds_for(self, state: QueueState) -> bool:
+        """The answer of a ``queue`` test, given that queue's state now."""
+        if self.ready_agents is not None:
+            return state.ready_agents >= self.ready_agents
+        if self.waiting is not None:
+            return state.waiting >= self.waiting
+        assert self.longest_wait_s is not None
+        return state.longest_wait_s > self.longest_wait_s
 
 
 class Branch(_Strict):
@@ -337,6 +363,11 @@ class ConditionNode(_Strict):
     @property
     def needs_customer(self) -> bool:
         return any(b.when.needs_customer for b in self.branches)
+
+    @property
+    def queues(self) -> tuple[str, ...]:
+        """The queues whose state the branches ask about, in order."""
+        return tuple(dict.fromkeys(b.when.queue for b in self.branches if b.when.queue))
 
 
 class SetNode(_Strict):

@@ -11,7 +11,8 @@ Rules (everything that moves a session lives here):
    branch from the call id, the shell executes the commands and feeds back
    their results.
 2. Each returned list ends with the one command whose result the session now
-   waits for (PlayPrompt, CollectDigits, or AwaitCustomer: the CRM's answer),
+   waits for (PlayPrompt, CollectDigits, AwaitCustomer: the CRM's answer, or
+   AwaitQueues: the queues' state, which the shell gives at once),
    or with the IVR's end (RouteToQueue or Hangup), or is empty (the caller
    hung up). SetLanguage and PromptFailed may precede it and expect no result.
 3. Transitions are the table ``TRANSITIONS``: (state, input kind) -> step.
@@ -65,6 +66,7 @@ from .errors import IvrStateError
 from .events import (
     AwaitCustomer,
     AwaitingCommand,
+    AwaitQueues,
     CallerHangup,
     CollectDigits,
     Command,
@@ -74,6 +76,7 @@ from .events import (
     PlayPrompt,
     PromptFailed,
     PromptResult,
+    QueueState,
     RouteToQueue,
     Selection,
     SetLanguage,
@@ -124,6 +127,8 @@ class IvrState(Enum):
     PLAYING = "playing"
     #: a condition on the CRM card waits for the lookup's answer
     WAITING_CUSTOMER = "waiting_customer"
+    #: a condition on queue state waits for the shell's figures (answered at once)
+    WAITING_QUEUES = "waiting_queues"
     #: done: the call goes to a queue
     ROUTED = "routed"
     #: done: the IVR hung up (a hangup option, action or node)
@@ -152,6 +157,8 @@ class InputKind(Enum):
     HANGUP = "hangup"
     #: the CRM lookup answered (``on_customer``)
     CUSTOMER = "customer"
+    #: the shell gave the queues' state (``on_queues``)
+    QUEUES = "queues"
 
 
 def input_kind(event: IvrInput) -> InputKind:
@@ -230,6 +237,7 @@ class IvrSession:
         self._customer = customer
         self._customer_pending = customer_pending and customer is None
         self._then: Action | Hangup | None = None
+        self._queues: dict[str, QueueState] = {}
         self._trail: list[TrailStep] = []
         self._now = 0.0
         self._wall: dt.datetime | None = None
@@ -303,6 +311,13 @@ class IvrSession:
         if self._state is not IvrState.WAITING_CUSTOMER:
             return []
         return self._apply(InputKind.CUSTOMER, "", now, wall)
+
+    def on_queues(
+        self, states: dict[str, QueueState], now: float, wall: dt.datetime | None = None
+    ) -> list[Command]:
+        """Take the state of the queues an :class:`AwaitQueues` asked about."""
+        self._queues = dict(states)
+        return self._apply(InputKind.QUEUES, "", now, wall)
 
     def _apply(
         self, kind: InputKind, digits: str, now: float, wall: dt.datetime | None
@@ -434,6 +449,9 @@ class IvrSession:
     def _customer_known(self, digits: str) -> list[Command]:
         known = self._customer
         self._note("customer", (known.tier or "") if known is not None else "")
+        return self._ask_queues_or_decide(self._condition)
+
+    def _queues_known(self, digits: str) -> list[Command]:
         return self._decide(self._condition)
 
     def _caller_left(self, digits: str) -> list[Command]:
@@ -530,7 +548,7 @@ class IvrSession:
             if self._customer is None and self._customer_pending and node.needs_customer:
                 self._state = IvrState.WAITING_CUSTOMER
                 return [AwaitCustomer(name)]
-            return self._decide(node)
+            return self._ask_queues_or_decide(node)
         if isinstance(node, SetNode):
             return self._set(node)
         if isinstance(node, GotoNode):
@@ -548,6 +566,12 @@ class IvrSession:
         self._state = IvrState.PLAYING
         self._then = then
         return [PlayPrompt(self.definition.prompt_file(prompt, self._language), "")]
+
+    def _ask_queues_or_decide(self, node: ConditionNode) -> list[Command]:
+        if node.queues:
+            self._state = IvrState.WAITING_QUEUES
+            return [AwaitQueues(self._menu_name, node.queues)]
+        return self._decide(node)
 
     def _decide(self, node: ConditionNode) -> list[Command]:
         for i, branch in enumerate(node.branches):
@@ -572,6 +596,8 @@ class IvrSession:
             return (customer is not None and customer.vip) is test.vip
         if test.language is not None:
             return self._language == test.language
+        if test.queue is not None:
+            return test.holds_for(self._queues.get(test.queue, QueueState()))
         assert test.variable is not None
         value = self._variables.get(test.variable)
         if value is None:
@@ -691,6 +717,8 @@ TRANSITIONS: dict[tuple[IvrState, InputKind], Step] = {
     (_S.PLAYING, _K.HANGUP): IvrSession._caller_left,
     (_S.WAITING_CUSTOMER, _K.CUSTOMER): IvrSession._customer_known,
     (_S.WAITING_CUSTOMER, _K.HANGUP): IvrSession._caller_left,
+    (_S.WAITING_QUEUES, _K.QUEUES): IvrSession._queues_known,
+    (_S.WAITING_QUEUES, _K.HANGUP): IvrSession._caller_left,
     # a hangup reported after the IVR ended is old news
     (_S.ROUTED, _K.HANGUP): IvrSession._nothing,
     (_S.HUNG_UP, _K.HANGUP): IvrSession._nothing,

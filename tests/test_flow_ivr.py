@@ -144,3 +144,37 @@ def test_a_caller_who_hangs_up_before_answering_the_survey_leaves_no_answers() -
     out = f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
     assert not [w for w in f.sent(fx.Write, out) if isinstance(w.row, RecordSurvey)]
     assert f.outcomes() == {CALL: "answered"}
+
+
+STAFFED = parse_ivr(
+    textwrap.dedent(
+        """\
+        languages: [vi]
+        default_language: vi
+        start: staffed
+        fallback_queue: support
+        prompts: {closed: hotline/vi/closed}
+        nodes:
+          staffed:
+            type: condition
+            branches: [{when: {queue: support, ready_agents: 1}, then: {queue: support}}]
+            otherwise: {goto: closed}
+          closed: {type: hangup, prompt: closed, reason: nobody}
+        """
+    ),
+    queues={"support"},
+)
+
+
+def test_a_condition_on_the_queue_reads_the_acds_ready_agents() -> None:
+    f = Flow()
+    f.core.ivr = STAFFED
+    arrive(f)  # nobody logged in: the caller hears the closed message
+    reply(f, "200 result=1")
+    assert pending(f) == 'STREAM FILE hotline/vi/closed ""'
+    f = Flow()
+    f.core.ivr = STAFFED
+    f.login("7")  # one agent ready: the caller is queued and offered at once
+    arrive(f)
+    reply(f, "200 result=1")
+    assert f.core.calls[CALL].queue == "support" and f.sent(fx.Originate)

@@ -333,7 +333,7 @@ def test_the_flow_sample_loads() -> None:
             "{open: office}",
             "{open: office, language: vi}",
             "F:17: nodes.hours.branches.0.when:"
-            " needs exactly one of open, holiday, tier, vip, language or variable"
+            " needs exactly one of open, holiday, tier, vip, language, variable or queue"
             " (has open and language)",
         ),
         (

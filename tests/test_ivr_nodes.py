@@ -9,14 +9,17 @@ import pytest
 
 from ivr import (
     AwaitCustomer,
+    AwaitQueues,
     CollectDigits,
     CustomerKnown,
     Hangup,
+    IvrConfigError,
     IvrSession,
     IvrState,
     PlayPrompt,
     PromptFailed,
     PromptResult,
+    QueueState,
     RouteToQueue,
     Selection,
     SetLanguage,
@@ -355,3 +358,61 @@ def test_the_trail_in_one_line() -> None:
     s.on_result(PromptResult("0"), 9.0)
     assert trail_path(s.trail) == "hours[1] > vip[otherwise] > main(3) > sub(-)(*) > main(!)(0)"
     assert s.trail[-1].as_dict() == {"at_s": 9.0, "node": "main", "what": "agent", "detail": "0"}
+
+
+QUEUE_FLOW = parse_ivr(
+    textwrap.dedent(
+        """\
+        languages: [en]
+        default_language: en
+        start: staffed
+        fallback_queue: support
+        prompts: {busy: hotline/busy}
+        nodes:
+          staffed:
+            type: condition
+            branches:
+              - {when: {queue: support, ready_agents: 1}, then: {queue: support}}
+              - {when: {queue: support, longest_wait_s: 120}, then: {goto: busy}}
+              - {when: {tier: [gold]}, then: {queue: vip}}
+            otherwise: {queue: overflow}
+          busy: {type: hangup, prompt: busy, reason: busy}
+        """
+    ),
+    queues={"support", "vip", "overflow"},
+)
+
+
+@pytest.mark.parametrize(
+    ("state", "tier", "expected"),
+    [
+        (QueueState(ready_agents=2), None, RouteToQueue("support", "en", ())),
+        (QueueState(waiting=3, longest_wait_s=121.0), None, PlayPrompt("hotline/busy", "")),
+        (QueueState(waiting=3, longest_wait_s=120.0), "gold", RouteToQueue("vip", "en", ())),
+        (QueueState(), None, RouteToQueue("overflow", "en", ())),
+    ],
+)
+def test_a_condition_on_queue_state(state: QueueState, tier: str | None, expected: object) -> None:
+    s = IvrSession(QUEUE_FLOW, "c", "1", customer_pending=True)
+    # the CRM first (a tier branch is there), then the queues' state, which the shell gives
+    assert s.start(0.0, MONDAY_10) == [SetLanguage("en"), AwaitCustomer("staffed")]
+    assert s.on_customer(CustomerKnown(tier), 0.1) == [AwaitQueues("staffed", ("support",))]
+    assert s.state is IvrState.WAITING_QUEUES
+    assert s.on_queues({"support": state}, 0.1) == [expected]
+
+
+def test_queue_measures_go_with_a_queue(tmp_path: object) -> None:
+    with pytest.raises(IvrConfigError) as caught:
+        parse_ivr(
+            "languages: [en]\ndefault_language: en\nstart: c\nfallback_queue: q\n"
+            "prompts: {p: x}\n"
+            "nodes:\n"
+            "  c: {type: condition, branches: [{when: {queue: q}, then: {queue: q}},\n"
+            "      {when: {waiting: 3, language: en}, then: {queue: q}}], otherwise: {queue: q}}\n",
+            "f.yaml",
+        )
+    assert [str(p) for p in caught.value.problems] == [
+        "f.yaml:7: nodes.c.branches.0.when.queue:"
+        " queue needs exactly one of ready_agents, waiting or longest_wait_s",
+        "f.yaml:8: nodes.c.branches.1.when.waiting: waiting goes with queue",
+    ]

@@ -80,6 +80,7 @@ from ivr import (
 )
 from ivr.events import (
     AwaitCustomer,
+    AwaitQueues,
     CallerHangup,
     CollectDigits,
     CustomerKnown,
@@ -87,6 +88,7 @@ from ivr.events import (
     PlayPrompt,
     PromptFailed,
     PromptResult,
+    QueueState,
     RouteToQueue,
     SetLanguage,
 )
@@ -436,6 +438,19 @@ class CallFlow:
                 self._queue_agi(call, job)
             elif isinstance(cmd, AwaitCustomer):
                 pass  # the lookup asked at arrival answers within its budget: _card_found
+            elif isinstance(cmd, AwaitQueues) and call.ivr is not None:
+                now = self._now
+                states = {q: self._queue_state(q) for q in cmd.queues}
+                self._ivr_commands(call, call.ivr.on_queues(states, now.mono, now.wall))
+
+    def _queue_state(self, queue: str) -> QueueState:
+        """A queue's state now, as an IVR condition asks it (the ACD's live figures)."""
+        try:
+            stats = self.acd.queue_stats(queue, self._now.mono)
+        except acd.AcdError:
+            return QueueState()  # a queue the ACD does not know has nobody
+        ready = stats.agents_by_state.get(acd.AgentState.READY, 0)
+        return QueueState(ready, stats.waiting, stats.longest_wait_s)
 
     def _store_trail(self, call: Call, end: str) -> None:
         """The caller's path through the IVR, stored once its session ended (secrets masked)."""
