@@ -376,3 +376,45 @@ RoutingMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestRoutingMachine = RoutingMachine.TestCase
+
+
+class RingAllMachine(RoutingMachine):
+    """The same rules and invariants with every queue ring-all at the start and agents
+    who fit most calls, so one call rings several agents: legs offered all at once, no
+    agent with two offers, the first answer cancels the other legs, one outcome."""
+
+    @initialize(
+        memberships=st.lists(
+            st.lists(st.sampled_from(QUEUES), min_size=1, max_size=3, unique=True),
+            min_size=len(AGENTS),
+            max_size=len(AGENTS),
+        ),
+        penalised=st.sets(st.sampled_from(AGENTS), max_size=2),
+        seed=st.integers(0, 2**32),
+        retry=st.sampled_from([0.0, 5.0]),
+    )
+    def build(  # type: ignore[override]
+        self, memberships: list[list[str]], penalised: set[str], seed: int, retry: float
+    ) -> None:
+        RoutingMachine.build(
+            self,
+            strategies=[Strategy.RING_ALL] * 3,
+            memberships=memberships,
+            agent_skills=[{"en": 3}] * len(AGENTS),
+            queue_skills=[{}, {"en": 2}, {}],
+            penalised=penalised,
+            seed=seed,
+            retry=retry,
+        )
+
+
+    @rule()
+    def everyone_ready(self) -> None:
+        """Every agent logged in and READY if it can be: the next call rings them all."""
+        for agent in AGENTS:
+            out = self.state[agent] is AgentState.LOGGED_OUT
+            self.send(AgentLogin(agent) if out else AgentReady(agent))
+
+
+RingAllMachine.TestCase.settings = RoutingMachine.TestCase.settings
+TestRingAllMachine = RingAllMachine.TestCase
