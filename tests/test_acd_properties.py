@@ -407,7 +407,6 @@ class RingAllMachine(RoutingMachine):
             retry=retry,
         )
 
-
     @rule()
     def everyone_ready(self) -> None:
         """Every agent logged in and READY if it can be: the next call rings them all."""
