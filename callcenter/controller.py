@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import logging
 import secrets
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 import acd
 from callcenter.ami import (
@@ -42,6 +43,7 @@ from callcenter.flow import PAGE_STATE, Call, CallFlow
 from callcenter.flow import effects as fx
 from callcenter.flow.core import DEFAULT_TIERS, Tiers
 from callcenter.flow.inputs import (
+    AccountLooked,
     AgentCommand,
     AgiFailed,
     AgiReplied,
@@ -60,7 +62,7 @@ from callcenter.flow.inputs import (
     RecordingStarted,
     Timer,
 )
-from callcenter.ports import CallFacts, CardLookup, Pushes, ShellMetrics, Writes
+from callcenter.ports import AccountLookup, CallFacts, CardLookup, Pushes, ShellMetrics, Writes
 from callcenter.storage.models import call_key
 from callcenter.tracker import TRACKED_EVENTS, CallTracker, corrected, needs_status
 from ivr import IvrDefinition
@@ -75,8 +77,13 @@ _REASONS = {"3": OfferResult.NO_ANSWER, "5": OfferResult.BUSY}
 _USER_BUSY = 17
 #: how long the agents' restore waits for every node's first resync
 RESTORE_WAIT_S = 10.0
-#: seconds between connect attempts to a node that is down (doubling up to the last)
+#: seconds between connect attempts to a node that is down (doubling up to the last),
+#: and between attempts to read SQL while the database is away
 _CONNECT_BACKOFF = (0.5, 1.0, 2.0, 5.0)
+#: how long a read of SQL waits for the writer to apply what was submitted before it
+#: (read-your-writes); longer means the database is away: the read waits, the calls don't
+FLUSH_WAIT_S = 2.0
+_T = TypeVar("_T")
 
 __all__ = ["PAGE_STATE", "Controller", "Node"]
 
@@ -117,6 +124,7 @@ class Controller:
         crm_timeout_s: float = 1.5,
         on_change: Callable[[], None] | None = None,
         sl_threshold_s: float = 20.0,
+        accounts: AccountLookup | None = None,
         tiers: Tiers = DEFAULT_TIERS,
     ) -> None:
         #: the service-level threshold the wallboard shows (the main queue's)
@@ -139,6 +147,8 @@ class Controller:
         self.metrics = metrics
         self.recorder = recorder
         self.crm_timeout_s = crm_timeout_s
+        #: the IVR's lookup by entered account (None: every such lookup is not found)
+        self.accounts = accounts
         self._on_change = on_change
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -286,6 +296,8 @@ class Controller:
                 )
             case fx.LookupCard():
                 self._spawn(self._lookup(effect), f"crm {effect.call_id}")
+            case fx.LookupAccount():
+                self._spawn(self._lookup_account(effect), f"crm account {effect.call_id}")
             case fx.LoadCall():
                 self._spawn(self._load_call(effect), f"load {effect.call_id}")
             case fx.LoadOpenCalls():
@@ -383,10 +395,20 @@ class Controller:
         node.started = started
         # What SQL knows of the calls the core does not hold, read before the listing is
         # applied, so the core adopts them all at once (talking ones before any offer).
+        # While the database is away the resync goes on without them: the calls it
+        # holds are driven at once, and each unknown one is loaded by _load_call once
+        # SQL answers (the core asks for those it has no row of).
         linkedids = {ev.get("Linkedid") or "" for ev in listed}
         ids = {call_key(node.name, i) for i in linkedids if not i.startswith("hl-")}
-        await self.writer.flush()
-        rows = [await self._read_row(call_id) for call_id in sorted(ids - set(self.calls))]
+        rows: list[CallRowLoaded] = []
+        if unknown := sorted(ids - set(self.calls)):
+            try:
+                await self.writer.flush(timeout=FLUSH_WAIT_S)
+                rows = [await self._read_row(call_id) for call_id in unknown]
+            except Exception as exc:  # the database is away (or the writer behind)
+                log.warning("resync of %s: SQL unavailable (%r); %d call(s) adopted once it "
+                            "answers", node.name, exc, len(unknown))  # fmt: skip
+                rows = []
         hung_up = set(node.tracker.ended) - ended
         events = tuple(node.tracker.resync(listed, known, hung_up))
         node.synced.set()
@@ -513,9 +535,36 @@ class Controller:
         card = await self.crm.lookup(e.number, self.crm_timeout_s)
         self.feed(CardFound(e.call_id, card))
 
+    async def _lookup_account(self, e: fx.LookupAccount) -> None:
+        card, timed_out = None, False
+        if self.accounts is not None:
+            try:
+                async with asyncio.timeout(e.timeout_s):
+                    card = await self.accounts.lookup_by_account(e.account)
+            except TimeoutError:
+                timed_out = True
+            except Exception as exc:  # the CRM failed: the caller goes on as not found
+                log.warning("call %s: CRM lookup by account failed: %r", e.call_id, exc)
+        self.feed(AccountLooked(e.call_id, card, timed_out))
+
     async def _load_call(self, e: fx.LoadCall) -> None:
-        await self.writer.flush()
-        self.feed(await self._read_row(e.call_id))
+        self.feed(await self._from_sql(lambda: self._read_row(e.call_id), f"call {e.call_id}"))
+
+    async def _from_sql(self, read: Callable[[], Awaitable[_T]], what: str) -> _T:
+        """``read()`` once the writer has applied what was submitted so far; while the
+        database is away (or the writer far behind), again and again until it answers:
+        the call waits (adopting) meanwhile, never forgotten."""
+        for attempt in itertools.count():
+            try:
+                await self.writer.flush(timeout=FLUSH_WAIT_S)
+                return await read()
+            except Exception as exc:
+                delay = _CONNECT_BACKOFF[min(attempt, len(_CONNECT_BACKOFF) - 1)]
+                if attempt == 0:
+                    log.warning("reading SQL for %s failed (%r); retrying every %s s or less",
+                                what, exc, _CONNECT_BACKOFF[-1])  # fmt: skip
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
 
     async def _read_row(self, call_id: str) -> CallRowLoaded:
         """What SQL knows of a call: its row, its queue priority, its recording."""
@@ -530,18 +579,20 @@ class Controller:
         return _row(row, priority, recs[0] if recs else None)
 
     async def _load_open_calls(self, e: fx.LoadOpenCalls) -> None:
-        await self.writer.flush()
+        self.feed(await self._from_sql(lambda: self._read_open_calls(e.node), f"node {e.node}"))
+
+    async def _read_open_calls(self, node: str) -> OpenCallsLoaded:
         loaded = []
-        for row in await self.store.open_calls(e.node):
+        for row in await self.store.open_calls(node):
             recs = await self.store.list_recordings(row.id, limit=1)
             rec = recs[0] if recs and recs[0].size_bytes is None else None
             loaded.append(_row(row, 0, rec))
         unfinished = tuple(
             CallRowLoaded(r.call_id, outcome="closed", recording_path=r.path,
                           recording_started_at=_aware(r.started_at), mixmonitor_id=r.mixmonitor_id)
-            for r in await self.store.unfinished_recordings(e.node)
+            for r in await self.store.unfinished_recordings(node)
         )  # fmt: skip
-        self.feed(OpenCallsLoaded(e.node, tuple(loaded), unfinished))
+        return OpenCallsLoaded(node, tuple(loaded), unfinished)
 
     # -- agents (the web desk) ---------------------------------------------------
     async def agent_ready(self, agent_id: str) -> None:

@@ -221,3 +221,62 @@ async def test_a_killed_controller_replays_its_journal_once(
     print(f"{len(observer.callers)} callers; {held} write(s) in the journal at the kill")
     check_every_caller(observer, facts)
     assert pending_in(journal) == 0
+
+
+async def test_an_ami_reconnect_during_a_database_outage_keeps_calls_flowing(
+    tmp_path: Path, private_pg: PrivatePostgres
+):
+    """Regression: the resync after an AMI reconnect waited in ``writer.flush()`` until the
+    database came back, so no caller of the node was driven and no agent offered meanwhile."""
+    async with hotline_rig(tmp_path, private_pg.url, world, agents=4, time_scale=3.0) as rig:
+        writer = rig.hotline.writer
+        population = rig.sim.world.population
+        ended: set[str] = set()  # pbxsim's callers that hung up, by Linkedid
+        bridged: list[str] = []  # callers pbxsim bridged to an agent, in order
+
+        def on_hangup(ch: Any) -> None:
+            if ch.role == "caller":
+                ended.add(ch.linkedid)
+
+        def on_bridge(bridge: Any, ch: Any, entered: bool) -> None:
+            if entered and ch.role == "agent":
+                bridged.append(bridge.uniqueid)
+
+        rig.sim.world.hangup_hooks.append(on_hangup)
+        rig.sim.world.bridge_hooks.append(on_bridge)
+        node = next(iter(rig.ctl.nodes.values()))
+        client = node.client
+        await wait_until(lambda: len(bridged) >= 1, 60, "a first caller bridged to an agent")
+        await private_pg.stop("fast")
+        await wait_until(lambda: not writer.db_up, 60, "the writer to meet the database away")
+        reconnects, arrived = client.reconnects, population.stats["arrived"]
+        await rig.sim.stop_listener()  # the AMI link drops; callers keep arriving unseen
+        await wait_until(lambda: population.stats["arrived"] > arrived, 60,
+                         "a caller arriving while the link is down")  # fmt: skip
+        await rig.sim.start_listener()
+        await wait_until(lambda: client.reconnects > reconnects and node.synced.is_set(), 60,
+                         "the resync to end while the database is away")  # fmt: skip
+        before = len(bridged)
+        await wait_until(lambda: len(bridged) > before, 90,
+                         "a caller bridged to an agent after the resync, the database away")  # fmt: skip
+        assert not writer.db_up and writer.pending > 0
+        adopted = rig.ctl.counters["adopted"]
+        await private_pg.start()
+        population.stop_arrivals()
+        await wait_until(lambda: not any(ch.role == "caller"
+                                         for ch in rig.sim.world.channels.values()), 240,
+                         "every caller to end")  # fmt: skip
+        await wait_until(lambda: not rig.ctl.calls, 60, "the controller to close every call")
+        await writer.flush(timeout=120)
+        assert writer.pending == 0 and writer.db_up
+        facts = await sql_facts(private_pg.url)
+        print(f"{len(ended)} callers, {adopted} adopted at the reconnect, "
+              f"{writer.replayed} writes replayed")  # fmt: skip
+        assert adopted >= 1, "the caller that arrived while the link was down was not adopted"
+        for linkedid in sorted(ended):
+            call_id = f"pbxsim:{linkedid}"
+            assert call_id in facts["calls"], f"{call_id}: no call row"
+            assert facts["outcomes"].get(call_id) == 1, (
+                f"{call_id}: {facts['outcomes'].get(call_id)} outcome rows"
+            )
+            assert facts["calls"][call_id].outcome is not None, f"{call_id}: no outcome on its row"
