@@ -68,6 +68,8 @@ class Parts:
     store: Store | None = None
     writer: StoreWriter | None = None
     crm: CrmLookup | None = None
+    #: the IVR's lookup by entered account (the built-in SQL CRM)
+    accounts: SqlCrm | None = None
     controller: Controller | None = None
     desk: ControllerDesk | None = None
     #: done once every node answered (or ``connect_wait_s`` passed) and agents logged in
@@ -118,6 +120,7 @@ async def _crm(app: web.Application) -> AsyncIterator[None]:
     engine = make_engine(cfg.database_url, pool_size=1, max_overflow=1)
     sql_crm = SqlCrm(make_session_factory(engine), region=cfg.crm.region, owned=engine)
     parts.crm = CrmLookup(sql_crm, region=cfg.crm.region)
+    parts.accounts = sql_crm
     try:
         yield
     finally:
@@ -199,6 +202,7 @@ async def _build_controller(
         crm_timeout_s=cfg.crm.lookup_timeout_s,
         sl_threshold_s=cfg.queues[0].sl_threshold_s if cfg.queues else 20.0,
         tiers=cfg.call_tiers(),
+        accounts=parts.accounts,
     )
 
 

@@ -43,6 +43,7 @@ from callcenter.flow import PAGE_STATE, Call, CallFlow
 from callcenter.flow import effects as fx
 from callcenter.flow.core import DEFAULT_TIERS, Tiers
 from callcenter.flow.inputs import (
+    AccountLooked,
     AgentCommand,
     AgiFailed,
     AgiReplied,
@@ -61,7 +62,7 @@ from callcenter.flow.inputs import (
     RecordingStarted,
     Timer,
 )
-from callcenter.ports import CallFacts, CardLookup, Pushes, ShellMetrics, Writes
+from callcenter.ports import AccountLookup, CallFacts, CardLookup, Pushes, ShellMetrics, Writes
 from callcenter.storage.models import call_key
 from callcenter.tracker import TRACKED_EVENTS, CallTracker, corrected, needs_status
 from ivr import IvrDefinition
@@ -123,6 +124,7 @@ class Controller:
         crm_timeout_s: float = 1.5,
         on_change: Callable[[], None] | None = None,
         sl_threshold_s: float = 20.0,
+        accounts: AccountLookup | None = None,
         tiers: Tiers = DEFAULT_TIERS,
     ) -> None:
         #: the service-level threshold the wallboard shows (the main queue's)
@@ -145,6 +147,8 @@ class Controller:
         self.metrics = metrics
         self.recorder = recorder
         self.crm_timeout_s = crm_timeout_s
+        #: the IVR's lookup by entered account (None: every such lookup is not found)
+        self.accounts = accounts
         self._on_change = on_change
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -292,6 +296,8 @@ class Controller:
                 )
             case fx.LookupCard():
                 self._spawn(self._lookup(effect), f"crm {effect.call_id}")
+            case fx.LookupAccount():
+                self._spawn(self._lookup_account(effect), f"crm account {effect.call_id}")
             case fx.LoadCall():
                 self._spawn(self._load_call(effect), f"load {effect.call_id}")
             case fx.LoadOpenCalls():
@@ -528,6 +534,18 @@ class Controller:
     async def _lookup(self, e: fx.LookupCard) -> None:
         card = await self.crm.lookup(e.number, self.crm_timeout_s)
         self.feed(CardFound(e.call_id, card))
+
+    async def _lookup_account(self, e: fx.LookupAccount) -> None:
+        card, timed_out = None, False
+        if self.accounts is not None:
+            try:
+                async with asyncio.timeout(e.timeout_s):
+                    card = await self.accounts.lookup_by_account(e.account)
+            except TimeoutError:
+                timed_out = True
+            except Exception as exc:  # the CRM failed: the caller goes on as not found
+                log.warning("call %s: CRM lookup by account failed: %r", e.call_id, exc)
+        self.feed(AccountLooked(e.call_id, card, timed_out))
 
     async def _load_call(self, e: fx.LoadCall) -> None:
         self.feed(await self._from_sql(lambda: self._read_row(e.call_id), f"call {e.call_id}"))

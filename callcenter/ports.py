@@ -49,6 +49,13 @@ class CardLookup(Protocol):
     async def lookup(self, number: str, timeout_s: float) -> CustomerCard | None: ...
 
 
+class AccountLookup(Protocol):
+    """The customer with an account number a caller entered, or None (the built-in
+    SQL CRM's ``lookup_by_account``); the controller bounds it with the node's budget."""
+
+    async def lookup_by_account(self, account_no: str) -> CustomerCard | None: ...
+
+
 class Pushes(Protocol):
     """Messages to the agents' pages and the wallboards."""
 

@@ -11,7 +11,7 @@ commands are sound file names already resolved for the caller's language.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 #: the keys of a phone keypad, as DTMF digits
@@ -188,6 +188,26 @@ class AwaitQueues:
 
 
 @dataclass(frozen=True, slots=True)
+class LookupAccount:
+    """Look the caller up in the CRM by ``account`` within ``timeout_s``; the shell feeds
+    :class:`LookupResult` (``IvrSession.on_lookup``). ``account`` is the entry itself:
+    the shell passes it to the CRM only, never to a log."""
+
+    node: str
+    account: str = field(repr=False)
+    timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    """What a :class:`LookupAccount` found: ``found`` with the customer, ``not_found``,
+    or ``timed_out``."""
+
+    outcome: Literal["found", "not_found", "timed_out"]
+    customer: CustomerKnown | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AwaitCustomer:
     """A condition on the CRM card waits for the lookup's answer; nothing to send to
     Asterisk: the shell feeds :class:`CustomerKnown` once its lookup answers (found, not
@@ -206,6 +226,7 @@ Command = (
     | Hangup
     | AwaitCustomer
     | AwaitQueues
+    | LookupAccount
 )
 #: commands whose result the session waits for
 AwaitingCommand = PlayPrompt | CollectDigits

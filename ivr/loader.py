@@ -25,6 +25,7 @@ from .model import (
     GotoNode,
     InputNode,
     IvrDefinition,
+    LookupNode,
     MenuNode,
     Node,
     PlayNode,
@@ -101,6 +102,9 @@ def _edges(name: str, node: Node) -> Iterator[Edge]:
             yield from act(share.then, ("branches", i, "then"), False)
     elif isinstance(node, GotoNode):
         yield ((*here, "goto"), node.goto, False)
+    elif isinstance(node, LookupNode):
+        for key in ("found", "not_found", "timed_out"):
+            yield from act(getattr(node, key), (key,), False)
 
 
 def _flow_problems(definition: IvrDefinition) -> Iterator[tuple[Loc, str]]:

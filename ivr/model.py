@@ -13,6 +13,8 @@ An IVR is a set of named nodes, each with a ``type`` (``menu`` when left out):
 - ``play``: a prompt, then ``next``. ``hangup``: an optional goodbye, then
   hang up. ``set``: variables and/or the language, then ``next``. ``goto``:
   a junction. ``split``: branches by percentage (the call id picks one).
+- ``lookup``: the CRM by an entered account number, within a time budget;
+  branches on found, not found, timed out.
 - ``condition``: the first branch whose test holds (business hours or a
   holiday of a calendar, the caller's CRM tier or VIP flag, the language, a
   variable, a queue's state: ready agents, callers waiting, longest wait)
@@ -385,6 +387,21 @@ class SetNode(_Strict):
         return self
 
 
+class LookupNode(_Strict):
+    """Look the caller up in the CRM by an entered account number (an input node's
+    variable), within ``timeout_s``; branch on found, not found or timed out. A found
+    customer's tier is the caller's from then on (conditions, the ACD's priority)."""
+
+    type: Literal["lookup"]
+    #: the session variable that holds the account number
+    account: Name
+    timeout_s: float = Field(2.0, gt=0, le=10)
+    found: Action
+    not_found: Action
+    #: when the CRM did not answer in time; default: ``not_found``
+    timed_out: Action | None = None
+
+
 class GotoNode(_Strict):
     """Go on to another node (a named junction several branches share)."""
 
@@ -431,12 +448,13 @@ def _node_type(value: Any) -> str:
     return str(getattr(value, "type", "menu"))
 
 
-NODE_TYPES = ("menu", "input", "play", "condition", "set", "goto", "hangup", "split")
+NODE_TYPES = ("menu", "input", "play", "condition", "lookup", "set", "goto", "hangup", "split")
 Node = Annotated[
     Annotated[MenuNode, Tag("menu")]
     | Annotated[InputNode, Tag("input")]
     | Annotated[PlayNode, Tag("play")]
     | Annotated[ConditionNode, Tag("condition")]
+    | Annotated[LookupNode, Tag("lookup")]
     | Annotated[SetNode, Tag("set")]
     | Annotated[GotoNode, Tag("goto")]
     | Annotated[HangupNode, Tag("hangup")]

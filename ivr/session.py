@@ -73,6 +73,8 @@ from .events import (
     CustomerKnown,
     Hangup,
     IvrInput,
+    LookupAccount,
+    LookupResult,
     PlayPrompt,
     PromptFailed,
     PromptResult,
@@ -88,6 +90,7 @@ from .model import (
     HangupNode,
     InputNode,
     IvrDefinition,
+    LookupNode,
     MenuNode,
     PlayNode,
     SetNode,
@@ -129,6 +132,8 @@ class IvrState(Enum):
     WAITING_CUSTOMER = "waiting_customer"
     #: a condition on queue state waits for the shell's figures (answered at once)
     WAITING_QUEUES = "waiting_queues"
+    #: a lookup node waits for the CRM's answer by account
+    WAITING_LOOKUP = "waiting_lookup"
     #: done: the call goes to a queue
     ROUTED = "routed"
     #: done: the IVR hung up (a hangup option, action or node)
@@ -159,6 +164,8 @@ class InputKind(Enum):
     CUSTOMER = "customer"
     #: the shell gave the queues' state (``on_queues``)
     QUEUES = "queues"
+    #: the CRM answered a lookup by account (``on_lookup``)
+    LOOKUP = "lookup"
 
 
 def input_kind(event: IvrInput) -> InputKind:
@@ -238,6 +245,7 @@ class IvrSession:
         self._customer_pending = customer_pending and customer is None
         self._then: Action | Hangup | None = None
         self._queues: dict[str, QueueState] = {}
+        self._lookup: LookupResult | None = None
         self._trail: list[TrailStep] = []
         self._now = 0.0
         self._wall: dt.datetime | None = None
@@ -318,6 +326,13 @@ class IvrSession:
         """Take the state of the queues an :class:`AwaitQueues` asked about."""
         self._queues = dict(states)
         return self._apply(InputKind.QUEUES, "", now, wall)
+
+    def on_lookup(
+        self, result: LookupResult, now: float, wall: dt.datetime | None = None
+    ) -> list[Command]:
+        """Take the CRM's answer to a :class:`LookupAccount`."""
+        self._lookup = result
+        return self._apply(InputKind.LOOKUP, "", now, wall)
 
     def _apply(
         self, kind: InputKind, digits: str, now: float, wall: dt.datetime | None
@@ -451,6 +466,19 @@ class IvrSession:
         self._note("customer", (known.tier or "") if known is not None else "")
         return self._ask_queues_or_decide(self._condition)
 
+    def _looked_up(self, digits: str) -> list[Command]:
+        node = self._current
+        assert isinstance(node, LookupNode) and self._lookup is not None
+        result = self._lookup
+        self._note("lookup", result.outcome)
+        if result.outcome == "found":
+            self._customer = result.customer or CustomerKnown()
+            self._customer_pending = False
+            return self._take(node.found, None, fallback=False)
+        if result.outcome == "timed_out" and node.timed_out is not None:
+            return self._take(node.timed_out, None, fallback=False)
+        return self._take(node.not_found, None, fallback=False)
+
     def _queues_known(self, digits: str) -> list[Command]:
         return self._decide(self._condition)
 
@@ -551,6 +579,13 @@ class IvrSession:
             return self._ask_queues_or_decide(node)
         if isinstance(node, SetNode):
             return self._set(node)
+        if isinstance(node, LookupNode):
+            account = self._variables.get(node.account)
+            if not account:
+                self._note("lookup", "no_value")
+                return self._take(node.not_found, None, fallback=False)
+            self._state = IvrState.WAITING_LOOKUP
+            return [LookupAccount(name, account, node.timeout_s)]
         if isinstance(node, GotoNode):
             return self._enter(node.goto)
         assert isinstance(node, SplitNode)
@@ -719,6 +754,8 @@ TRANSITIONS: dict[tuple[IvrState, InputKind], Step] = {
     (_S.WAITING_CUSTOMER, _K.HANGUP): IvrSession._caller_left,
     (_S.WAITING_QUEUES, _K.QUEUES): IvrSession._queues_known,
     (_S.WAITING_QUEUES, _K.HANGUP): IvrSession._caller_left,
+    (_S.WAITING_LOOKUP, _K.LOOKUP): IvrSession._looked_up,
+    (_S.WAITING_LOOKUP, _K.HANGUP): IvrSession._caller_left,
     # a hangup reported after the IVR ended is old news
     (_S.ROUTED, _K.HANGUP): IvrSession._nothing,
     (_S.HUNG_UP, _K.HANGUP): IvrSession._nothing,

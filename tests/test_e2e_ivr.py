@@ -96,7 +96,13 @@ FLOW = textwrap.dedent(
         variable: account
         min_digits: 6
         max_digits: 10
-        next: {queue: support}
+        next: {goto: find}
+      find:
+        type: lookup
+        account: account
+        timeout_s: 3
+        found: {queue: support}
+        not_found: {queue: support}
       closed:
         type: hangup
         prompt: closed
@@ -129,6 +135,8 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "tet": ("1",),
     # straight to the queue; after the agent hangs up: CSAT 4, NPS 9, CES 6
     "survey": ("1", "2"),
+    # enters another customer's account number: the CRM finds that customer
+    "by_account": ("1", "1"),  # + the account number and "#", known once the CRM is seeded
 }
 SURVEY_KEYS = ("4", "9#", "6")
 
@@ -177,9 +185,12 @@ async def test_whole_flows_through_pbxsim(tmp_path: Path, db_url: str) -> None:
         who = dict(zip([k for k in SCRIPTS if k != "vip"], others, strict=False)) | {"vip": vip}
         population = rig.sim.world.population
         rig.ctl.wall_clock = lambda: MONDAY_10.astimezone(dt.UTC)
-        monday = ("entry", "back_agent", "missing_prompt", "invalid_timeout", "vip")
+        owner = await rig.hotline.parts.crm.lookup(who["survey"], 5.0)  # not by_account's
+        assert owner is not None and owner.account_no
+        scripts = SCRIPTS | {"by_account": (*SCRIPTS["by_account"], f"{owner.account_no}#")}
+        monday = ("entry", "back_agent", "missing_prompt", "invalid_timeout", "vip", "by_account")
         for name in monday:
-            population.arrive(who[name], SCRIPTS[name], patience=120)
+            population.arrive(who[name], scripts[name], patience=120)
         population.arrive(who["dropoff"], SCRIPTS["dropoff"], patience=3)
         await wait_until(
             lambda: all(passed(rig, who[n], "hours") for n in monday), 60, "Monday's callers"
@@ -208,7 +219,9 @@ async def test_whole_flows_through_pbxsim(tmp_path: Path, db_url: str) -> None:
     entry = got["entry"]
     assert entry.outcome == "answered"
     assert entry.ivr_selections == ["language=1", "main=1", "account=9123456"]
-    assert path["entry"].endswith("main(1) > account(12)(9123456)")
+    assert path["entry"].endswith("main(1) > account(12)(9123456) > find(not_found)")
+    assert path["by_account"].endswith(f"account({owner.account_no}) > find(found)")
+    assert got["by_account"].customer_id == owner.customer_id  # the account's, not the number's
     assert trails[entry.id]["variables"] == {"account": "9123456"}
 
     assert got["back_agent"].ivr_selections == ["language=1", "main=0"]
@@ -245,9 +258,9 @@ async def test_whole_flows_through_pbxsim(tmp_path: Path, db_url: str) -> None:
             f'score="{score}"}} 1.0' in metrics
         )
     # IVR metrics: every caller entered `language`; the main menu saw the Monday callers
-    assert 'hotline_ivr_entries_total{node="language"} 9.0' in metrics
+    assert 'hotline_ivr_entries_total{node="language"} 10.0' in metrics
     assert 'hotline_ivr_dropoffs_total{node="language"} 1.0' in metrics
     assert got["dropoff"].outcome == "ivr_hangup" and path["dropoff"] == "language"
     assert trails[got["dropoff"].id]["end"] == "abandoned"
-    # five Monday callers reached the main menu, back_agent twice (* returned there)
-    assert 'hotline_ivr_entries_total{node="main"} 6.0' in metrics
+    # six Monday callers reached the main menu, back_agent twice (* returned there)
+    assert 'hotline_ivr_entries_total{node="main"} 7.0' in metrics

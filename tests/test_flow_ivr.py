@@ -8,7 +8,14 @@ import textwrap
 from callcenter.ami.agi import AgiEnv
 from callcenter.facts import RecordCallEvent, RecordSurvey
 from callcenter.flow import effects as fx
-from callcenter.flow.inputs import AgiReplied, CardFound, OfferEnded, OfferResult, PbxEvent
+from callcenter.flow.inputs import (
+    AccountLooked,
+    AgiReplied,
+    CardFound,
+    OfferEnded,
+    OfferResult,
+    PbxEvent,
+)
 from callcenter.tracker import AgiStarted, Bridged, ChannelHungUp, Unbridged
 from crm_bridge.card import CustomerCard
 from ivr import parse_ivr
@@ -178,3 +185,62 @@ def test_a_condition_on_the_queue_reads_the_acds_ready_agents() -> None:
     arrive(f)
     reply(f, "200 result=1")
     assert f.core.calls[CALL].queue == "support" and f.sent(fx.Originate)
+
+
+BY_ACCOUNT = parse_ivr(
+    textwrap.dedent(
+        """\
+        languages: [vi]
+        default_language: vi
+        start: account
+        fallback_queue: support
+        prompts: {account: hotline/vi/account, sorry: hotline/vi/closed}
+        nodes:
+          account:
+            type: input
+            prompt: account
+            variable: account
+            max_digits: 10
+            secret: true
+            next: {goto: find}
+          find:
+            type: lookup
+            account: account
+            found: {queue: support}
+            not_found: {queue: support}
+            timed_out: {goto: sorry}
+          sorry: {type: hangup, prompt: sorry, reason: crm-down}
+        """
+    ),
+    queues={"support"},
+)
+
+
+def by_account(card_found: CustomerCard | None, timed_out: bool = False) -> Flow:
+    f = Flow()
+    f.core.ivr = BY_ACCOUNT
+    arrive(f)
+    f.feed(CardFound(CALL, None))  # the number: nobody
+    reply(f, "200 result=1")
+    out = reply(f, "200 result=1234567890")
+    [ask] = f.sent(fx.LookupAccount, out)
+    assert (ask.call_id, ask.account, ask.timeout_s) == (CALL, "1234567890", 2.0)
+    f.feed(AccountLooked(CALL, card_found, timed_out))
+    return f
+
+
+def test_a_customer_found_by_account_is_the_calls_card() -> None:
+    f = by_account(card("gold"))
+    call = f.core.calls[CALL]
+    assert call.card is not None and call.card.customer_id == 7 and call.queue == "support"
+    assert "1234567890" not in repr(f.effects), "a secret account number in an effect's repr"
+
+
+def test_a_crm_that_does_not_answer_in_time_takes_timed_out() -> None:
+    f = by_account(None, timed_out=True)
+    assert pending(f) == 'STREAM FILE hotline/vi/closed ""'
+    reply(f, "200 result=0 endpos=8000")
+    assert pending(f) == "HANGUP"
+    [trail] = [w for w in f.writes(RecordCallEvent) if w.kind == "ivr_trail"]
+    assert trail.data["path"] == "account(xxxxxxxxxx) > find(timed_out) > sorry"
+    assert trail.data["end"] == "hangup"

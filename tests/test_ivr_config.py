@@ -346,7 +346,8 @@ def test_the_flow_sample_loads() -> None:
             "type: input",
             "type: entry",
             "F:24: nodes.account.type: unknown node type"
-            " (expected one of: menu, input, play, condition, set, goto, hangup, split)",
+            " (expected one of: menu, input, play, condition, lookup, set, goto, hangup,"
+            " split)",
         ),
         (
             "max_digits: 8",

@@ -16,6 +16,8 @@ from ivr import (
     IvrConfigError,
     IvrSession,
     IvrState,
+    LookupAccount,
+    LookupResult,
     PlayPrompt,
     PromptFailed,
     PromptResult,
@@ -416,3 +418,56 @@ def test_queue_measures_go_with_a_queue(tmp_path: object) -> None:
         " queue needs exactly one of ready_agents, waiting or longest_wait_s",
         "f.yaml:8: nodes.c.branches.1.when.waiting: waiting goes with queue",
     ]
+
+
+LOOKUP_FLOW = parse_ivr(
+    textwrap.dedent(
+        """\
+        languages: [en]
+        default_language: en
+        start: account
+        fallback_queue: support
+        prompts: {account: hotline/account}
+        nodes:
+          account:
+            type: input
+            prompt: account
+            variable: account
+            max_digits: 10
+            next: {goto: find}
+          find:
+            type: lookup
+            account: account
+            timeout_s: 1.5
+            found: {goto: gold}
+            not_found: {queue: sales}
+            timed_out: {queue: support}
+          gold:
+            type: condition
+            branches: [{when: {tier: [gold]}, then: {queue: vip}}]
+            otherwise: {queue: support}
+        """
+    ),
+    queues={"support", "sales", "vip"},
+)
+
+
+@pytest.mark.parametrize(
+    ("result", "queue"),
+    [
+        (LookupResult("found", CustomerKnown("gold")), "vip"),
+        (LookupResult("found", CustomerKnown("standard")), "support"),
+        (LookupResult("not_found"), "sales"),
+        (LookupResult("timed_out"), "support"),
+    ],
+)
+def test_a_lookup_by_the_entered_account(result: LookupResult, queue: str) -> None:
+    s = IvrSession(LOOKUP_FLOW, "c", "1", customer=CustomerKnown())  # the number: no one
+    s.start(0.0, MONDAY_10)
+    commands = s.on_result(PromptResult("1234567890"), 3.0)
+    assert commands == [LookupAccount("find", "1234567890", 1.5)]
+    assert "1234567890" not in repr(commands)  # the entry stays out of logs
+    assert s.state is IvrState.WAITING_LOOKUP
+    routed = s.on_lookup(result, 3.4)
+    assert isinstance(routed[-1], RouteToQueue) and routed[-1].queue == queue
+    assert ("find", "lookup", result.outcome) in [(t.node, t.what, t.detail) for t in s.trail]

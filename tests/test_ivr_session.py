@@ -211,6 +211,7 @@ def test_transition_table_covers_every_live_state() -> None:
             InputKind.START,
             InputKind.CUSTOMER,  # only a condition waiting for the CRM takes it
             InputKind.QUEUES,  # only a condition waiting for the queues' state takes it
+            InputKind.LOOKUP,  # only a lookup node waiting for the CRM takes it
         }
     for state in (IvrState.ROUTED, IvrState.HUNG_UP, IvrState.ABANDONED):
         assert {k for s, k in TRANSITIONS if s is state} == {InputKind.HANGUP}

@@ -85,6 +85,7 @@ from ivr.events import (
     CollectDigits,
     CustomerKnown,
     Hangup,
+    LookupResult,
     PlayPrompt,
     PromptFailed,
     PromptResult,
@@ -92,6 +93,7 @@ from ivr.events import (
     RouteToQueue,
     SetLanguage,
 )
+from ivr.events import LookupAccount as IvrLookupAccount
 
 from .call import AgiJob, Call, LiveRecording, Offer, Purpose, Where
 from .effects import (
@@ -105,6 +107,7 @@ from .effects import (
     LoadCall,
     LoadOpenCalls,
     Log,
+    LookupAccount,
     LookupCard,
     Originate,
     Push,
@@ -113,6 +116,7 @@ from .effects import (
     Write,
 )
 from .inputs import (
+    AccountLooked,
     AgentCommand,
     AgiFailed,
     AgiReplied,
@@ -258,6 +262,8 @@ class CallFlow:
                 self._offer_ended(event)
             case CardFound():
                 self._card_found(event)
+            case AccountLooked():
+                self._account_looked(event)
             case CallRowLoaded():
                 self._row_loaded(event)
             case OpenCallsLoaded():
@@ -438,6 +444,8 @@ class CallFlow:
                 self._queue_agi(call, job)
             elif isinstance(cmd, AwaitCustomer):
                 pass  # the lookup asked at arrival answers within its budget: _card_found
+            elif isinstance(cmd, IvrLookupAccount):
+                self._out.append(LookupAccount(call.call_id, cmd.account, cmd.timeout_s))
             elif isinstance(cmd, AwaitQueues) and call.ivr is not None:
                 now = self._now
                 states = {q: self._queue_state(q) for q in cmd.queues}
@@ -923,6 +931,21 @@ class CallFlow:
             return
         # written even when the caller already left: the row knows who called
         self._write(RecordCallUpdate(ev.call_id, customer_id=ev.card.customer_id))
+
+    def _account_looked(self, ev: AccountLooked) -> None:
+        """A lookup node's answer: a customer found by account becomes the call's card."""
+        call = self.calls.get(ev.call_id)
+        if call is None or call.stage is not Stage.IVR or call.ivr is None or call.ivr.done:
+            return
+        card = ev.card
+        if card is not None:
+            call.card = card
+            self._write(RecordCallUpdate(ev.call_id, customer_id=card.customer_id))
+            result = LookupResult("found", CustomerKnown(card.tier, card.is_vip))
+        else:
+            result = LookupResult("timed_out" if ev.timed_out else "not_found")
+        now = self._now
+        self._ivr_commands(call, call.ivr.on_lookup(result, now.mono, now.wall))
 
     def _row_loaded(self, row: CallRowLoaded) -> None:
         call = self.calls.get(row.call_id)

@@ -10,7 +10,7 @@ comes back as ``AgiReplied`` or ``AgiFailed``, an ``Originate`` as
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -72,6 +72,16 @@ class FinishRecording:
 class LookupCard:
     call_id: str
     number: str
+
+
+@dataclass(frozen=True, slots=True)
+class LookupAccount:
+    """Look a caller up in the CRM by the account number it entered, within ``timeout_s``;
+    answered with :class:`~.inputs.AccountLooked`. Never logged: ``account`` may be secret."""
+
+    call_id: str
+    account: str = field(repr=False)
+    timeout_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +159,7 @@ Effect = (
     | StartRecording
     | FinishRecording
     | LookupCard
+    | LookupAccount
     | LoadCall
     | LoadOpenCalls
     | Write

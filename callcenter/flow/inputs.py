@@ -95,6 +95,16 @@ class CardFound:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountLooked:
+    """The CRM lookup by an entered account finished: ``card`` None and ``timed_out``
+    false is no such customer; ``timed_out`` true, the CRM did not answer in time."""
+
+    call_id: str
+    card: Any
+    timed_out: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class CallRowLoaded:
     """What SQL knows of a call found parked after a restart (``None``: nothing)."""
 
@@ -179,6 +189,7 @@ Input = (
     | AgiFailed
     | OfferEnded
     | CardFound
+    | AccountLooked
     | CallRowLoaded
     | RecordingStarted
     | RecordingFailed
@@ -190,6 +201,7 @@ Input = (
 )
 
 __all__ = [
+    "AccountLooked",
     "AgentCommand",
     "AgiFailed",
     "AgiReplied",
