@@ -85,6 +85,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             duration=args.duration,
             seed=args.seed,
             agents=args.agents,
+            seats=args.seats,
+            load=args.load,
             calls_per_minute=args.calls_per_minute,
             json=args.json,
             web_port=args.port,
@@ -236,17 +238,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="pbxsim, the controller and the web app on this machine")
     p.add_argument("--duration", type=float, default=None, help="seconds (default: until Ctrl-C)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--agents", type=int, default=5)
-    p.add_argument("--calls-per-minute", type=float, default=20.0)
+    p.add_argument(
+        "--agents", type=int, default=5, help="simulated agents: the demo plays their desks"
+    )
+    p.add_argument(
+        "--seats", type=int, default=1, help="agents for people at the browser (agent1 ...)"
+    )
+    p.add_argument(
+        "--load", choices=["normal", "high"], default="normal",
+        help="normal: service level near target; high: more calls than the agents can take",
+    )  # fmt: skip
+    p.add_argument("--calls-per-minute", type=float, default=None, help="overrides --load")
     p.add_argument("--port", type=int, default=8080, help="web port (0: any free port)")
     p.add_argument("--time-scale", type=float, default=1.0, help="pbxsim speed-up (tests)")
     p.add_argument(
-        "--workdir", type=Path, default=Path("var/demo"), help="emptied first (default var/demo)"
-    )
+        "--workdir", type=Path, default=Path("var/demo"),
+        help="emptied at start if the demo made it; any other non-empty directory is refused"
+        " (default var/demo)",
+    )  # fmt: skip
     p.add_argument("--database-url", default=None, help="default: SQLite in the workdir")
     p.add_argument(
-        "--sip-agents", type=int, default=0, help="agents on real SIP phones (pjsua2; at most 2)"
-    )
+        "--sip-agents", type=int, default=0,
+        help="simulated agents on real SIP phones (pjsua2: pip install -e '.[sip]'; at most 2)",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="last line: one JSON object")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=_cmd_demo)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Iterable
 
 import acd
 from callcenter.controller import PAGE_STATE, Controller
@@ -24,6 +25,8 @@ class ControllerDesk:
         self.sl_target_pct = sl_target_pct
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
+        #: agents whose desk a program plays (the demo's): labelled on the wallboard
+        self.simulated: frozenset[str] = frozenset()
 
     # -- snapshots ----------------------------------------------------------------
     def wallboard(self) -> WallboardSnapshot:
@@ -56,6 +59,7 @@ class ControllerDesk:
                     "since": self.ctl.wall_time(a.since),
                     "call_id": a.call_id,
                     "pause_reason": a.reason or None,
+                    "simulated": a.agent_id in self.simulated,
                 }
                 for a in snap.agents
             ],
@@ -88,6 +92,11 @@ class ControllerDesk:
 
     async def agent_pause(self, agent_id: str, reason: str) -> None:
         await self.ctl.agent_pause(agent_id, reason)
+
+    def label_simulated(self, agent_ids: Iterable[str]) -> None:
+        """Mark these agents as simulated (a program plays their desk, as in the demo)."""
+        self.simulated = frozenset(agent_ids)
+        self.changed()
 
     # -- publishing ---------------------------------------------------------------
     def changed(self) -> None:

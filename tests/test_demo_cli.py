@@ -31,3 +31,8 @@ def test_demo_runs_and_every_call_has_one_outcome(tmp_path):
     assert out["screen_pops"] >= out["calls_answered"] > 0
     assert out["metrics_agree_with_sql"] is True
     assert "wallboard" in proc.stderr and "/supervisor" in proc.stderr
+    # the seat for the person at the browser, printed with its login; nobody plays it
+    assert "1 seat for you and 3 simulated agents" in proc.stderr
+    assert "your seat" in proc.stderr and "login agent1 / agent1-pass" in proc.stderr
+    assert "simulated  agent2 ... agent4" in proc.stderr
+    assert "offline:1" in proc.stderr  # the seat: nobody logged it in

@@ -2,11 +2,23 @@
 
 pbxsim runs as its own process (the outside world, like a real Asterisk),
 driven by a scenario made from the options; the controller is the same
-``Hotline`` that ``callcenter run`` starts. Each demo agent also gets a
-desktop: a real HTTP login and a WebSocket on ``/ws/agent``, counting the
-screen-pops that reach it. At the end the demo stops the arrivals, lets the
-calls in progress finish (then hangs up what is left), and checks SQL against
-``/metrics`` and every recording file against its row.
+``Hotline`` that ``callcenter run`` starts. Two kinds of agents:
+
+- **seats** (``agent1`` .. ``agentS``, ``--seats``, default 1) are for the people
+  at the browser: nobody logs them in or presses Ready for them. Their phone
+  is pbxsim's, a headset on auto-answer: it rings :data:`SEAT_RING_S` seconds
+  (the screen-pop shows meanwhile), answers, and the caller talks
+  :data:`SEAT_TALK_S` seconds.
+- **simulated agents** (the next ``--agents``, default 5) have a desktop played
+  by the demo (:class:`AgentDesktop`: a real HTTP login, Ready, a WebSocket on
+  ``/ws/agent`` counting the screen-pops that reach it) and are labelled
+  ``simulated`` on the wallboard.
+
+``--load normal`` (the default) offers :data:`LOADS` calls per minute per
+simulated agent, which keeps the service level near its 80 % target;
+``--load high`` is the stress picture. At the end the demo stops the arrivals,
+lets the calls in progress finish (then hangs up what is left), and checks SQL
+against ``/metrics`` and every recording file against its row.
 """
 
 from __future__ import annotations
@@ -16,10 +28,10 @@ import contextlib
 import json
 import random
 import re
-import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,20 +44,38 @@ from callcenter.config import load_config
 from callcenter.demo.data import demo_agents, demo_customers, seed_demo
 from callcenter.demo.sip import LISTENING, SIP_ON, port_of, spawn, start_phones
 from callcenter.demo.sip import stop as stop_process
+from callcenter.demo.workdir import WorkdirError, prepare_workdir
 from callcenter.storage import Store, make_engine, make_session_factory, migrate
 from callcenter.storage.models import Call, QueueOutcome, Recording
 from recordings import file_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "hotline-demo-secret"
+#: calls per minute per simulated agent. A simulated agent takes about 2.7 calls a minute
+#: (ring 1-4 s, talk 8-25 s, 3 s wrap-up, some phones ring out or are busy). Five of them
+#: for 5 minutes (seed 1): "normal" (10 calls/min) answered 43 of 48 calls, service level
+#: 100 % in 20 s; "high" (20 calls/min) answered 72 of 110, 33 abandoned, service level 37 %.
+LOADS = {"normal": 2.0, "high": 4.0}
+#: how long a seat's phone rings before it answers itself, and how long its callers talk
+SEAT_RING_S = 3.0
+SEAT_TALK_S = (20, 40)
+
+
+class DemoError(Exception):
+    """The demo cannot start as asked; the message says why and what to do."""
 
 
 @dataclass
 class DemoOptions:
     duration: float | None = None
     seed: int = 1
+    #: simulated agents (their desktops are played by the demo)
     agents: int = 5
-    calls_per_minute: float = 20.0
+    #: agents for the people at the browser (agent1 .. agentS), logged in by nobody
+    seats: int = 1
+    load: str = "normal"
+    #: overrides ``load`` when set
+    calls_per_minute: float | None = None
     json: bool = False
     web_port: int = 8080
     workdir: Path = ROOT / "var" / "demo"
@@ -53,8 +83,41 @@ class DemoOptions:
     drain_s: float = 20.0
     customers: int = 200
     database_url: str | None = None
-    #: agents whose phone is a real SIP phone (pjsua2), the rest simulated by pbxsim
+    #: simulated agents whose phone is a real SIP phone (pjsua2), the rest simulated by pbxsim
     sip_agents: int = 0
+
+    @property
+    def rate(self) -> float:
+        """Calls per minute: ``calls_per_minute``, else ``load`` times the simulated agents."""
+        if self.calls_per_minute is not None:
+            return self.calls_per_minute
+        return round(LOADS[self.load] * max(self.agents, 1), 1)
+
+    def seat_names(self) -> list[str]:
+        return [f"agent{i}" for i in range(1, self.seats + 1)]
+
+    def simulated_names(self) -> list[str]:
+        return [f"agent{i}" for i in range(self.seats + 1, self.seats + self.agents + 1)]
+
+
+def check_options(opts: DemoOptions) -> None:
+    """Refuse what the demo cannot do, before anything starts (:class:`DemoError`)."""
+    if opts.load not in LOADS:
+        raise DemoError(f"--load must be one of {', '.join(LOADS)}, not {opts.load!r}")
+    if opts.agents < 0 or opts.seats < 0 or opts.agents + opts.seats == 0:
+        raise DemoError("--agents and --seats must be >= 0, and one of them > 0")
+    if opts.sip_agents > opts.agents:
+        raise DemoError(f"--sip-agents {opts.sip_agents}: there are only {opts.agents} "
+                        "simulated agents (--agents)")  # fmt: skip
+    if opts.sip_agents:
+        try:
+            import pjsua2  # noqa: F401
+        except ImportError as exc:
+            raise DemoError(
+                f"--sip-agents needs pjsua2 ({exc}), which the demo does not install: "
+                "`.venv/bin/python -m pip install -e '.[sip]'` (Linux x86_64), "
+                "or run without --sip-agents"
+            ) from exc
 
 
 def _scenario(opts: DemoOptions, numbers: list[str], prompts: list[str]) -> str:
@@ -63,11 +126,21 @@ def _scenario(opts: DemoOptions, numbers: list[str], prompts: list[str]) -> str:
     unknown = [f"09{rng.randrange(10**8):08d}" for _ in range(20)]
     quoted = ", ".join(f'"{n}"' for n in known + unknown)
     prompt_lines = "\n".join(f'"{p}" = {round(rng.uniform(1.5, 3.5), 1)}' for p in prompts)
+    # a seat's phone: a headset on auto-answer, never busy, never ringing out
+    seat_phones = "".join(
+        f"""[agents.phones."{1000 + i}"]
+answer_delay = {SEAT_RING_S}
+no_answer_probability = 0
+busy_probability = 0
+talk_time = [{SEAT_TALK_S[0]}, {SEAT_TALK_S[1]}]
+"""
+        for i in range(1, opts.seats + 1)
+    )
     return f"""# generated by callcenter demo (seed {opts.seed})
 context = "hotline-safe"
 [arrivals]
 kind = "poisson"
-calls_per_minute = {opts.calls_per_minute}
+calls_per_minute = {opts.rate}
 [callers]
 numbers = [{quoted}]
 patience = {{kind = "exponential", mean = 70, cap = 150}}
@@ -82,7 +155,7 @@ no_answer_probability = 0.08
 busy_probability = 0.03
 talk_time = [8, 25]
 agent_hangs_up_probability = 0.5
-[prompts]
+{seat_phones}[prompts]
 {prompt_lines}
 """
 
@@ -221,16 +294,33 @@ def _line(h: Hotline, started: float) -> str:
     )
 
 
-async def run_demo(opts: DemoOptions, stop: asyncio.Event | None = None) -> dict[str, Any]:
-    work = opts.workdir.resolve()
-    shutil.rmtree(work, ignore_errors=True)
-    (work / "monitor").mkdir(parents=True)
+async def run_demo(
+    opts: DemoOptions,
+    stop: asyncio.Event | None = None,
+    on_start: Callable[[Hotline], None] | None = None,
+) -> dict[str, Any]:
+    """Run the demo until ``stop`` is set (or ``opts.duration`` passed); its summary.
+
+    ``on_start`` is called with the running :class:`Hotline` once its URLs are printed
+    (tests drive the seats from there). Raises :class:`DemoError` before anything starts
+    when the options or the workdir are refused.
+    """
+    check_options(opts)
+    try:
+        work = prepare_workdir(opts.workdir)
+    except WorkdirError as exc:
+        raise DemoError(str(exc)) from exc
+    (work / "monitor").mkdir()
     url = opts.database_url or f"sqlite+aiosqlite:///{work / 'demo.db'}"
-    numbers = await seed_database(url, customers=opts.customers, agents=opts.agents, seed=opts.seed)
+    numbers = await seed_database(
+        url, customers=opts.customers, agents=opts.seats + opts.agents, seed=opts.seed
+    )
     cfg_path = work / "hotline.yaml"
     ivr_prompts = ivr_prompt_files()
     (work / "scenario.toml").write_text(_scenario(opts, numbers, ivr_prompts))
-    phones = await start_phones(url, min(opts.sip_agents, opts.agents)) if opts.sip_agents else []
+    phones = (
+        await start_phones(url, opts.sip_agents, first=opts.seats + 1) if opts.sip_agents else []
+    )
     proc, ami_port = await _start_pbxsim(opts, work / "scenario.toml", work / "spool")
     hotline: Hotline | None = None
     desktops: list[AgentDesktop] = []
@@ -240,17 +330,31 @@ async def run_demo(opts: DemoOptions, stop: asyncio.Event | None = None) -> dict
             config_text(ami_port=ami_port, database_url=url, monitor=work / "monitor")
         )
         config = load_config(cfg_path)
-        hotline = Hotline(config, auto_login_agents=True, web_port=opts.web_port)
+        # nobody is logged in for the seats: the simulated desktops log themselves in
+        hotline = Hotline(config, auto_login_agents=False, web_port=opts.web_port)
         await hotline.start()
         assert hotline.urls is not None and hotline.controller is not None
+        assert hotline.desk is not None and hotline.store is not None
         urls = hotline.urls
-        say(f"Hotline demo: pbxsim on 127.0.0.1:{ami_port}, {opts.agents} agents, "
-            f"{opts.calls_per_minute:g} calls/min, seed {opts.seed}")  # fmt: skip
+        simulated = opts.simulated_names()
+        ids = {a.username: str(a.id) for a in await hotline.store.list_agents()}
+        hotline.desk.label_simulated(ids[name] for name in simulated)
+        load = "" if opts.calls_per_minute is not None else f" (--load {opts.load})"
+        say(f"Hotline demo: pbxsim on 127.0.0.1:{ami_port}, {_count(opts.seats, 'seat')} for "
+            f"you and {_count(opts.agents, 'simulated agent')}, {opts.rate:g} calls/min{load}, "
+            f"seed {opts.seed}")  # fmt: skip
         say(f"  wallboard  {urls.supervisor}   (login supervisor / supervisor-pass)")
-        say(f"  agent desk {urls.agent}        (login agent1 / agent1-pass ... agent{opts.agents})")
+        for name in opts.seat_names():
+            say(f"  your seat  {urls.agent}        (login {name} / {name}-pass: press Ready; "
+                f"its phone answers itself {SEAT_RING_S:g} s after the screen-pop)")  # fmt: skip
+        if simulated:
+            say(f"  simulated  {_span(simulated)}: the demo plays their desks "
+                "(marked 'simulated' on the wallboard)")  # fmt: skip
         say(f"  metrics    {urls.metrics}")
-        for i in range(1, opts.agents + 1):
-            d = AgentDesktop(urls.base, f"agent{i}", f"agent{i}-pass")
+        if on_start is not None:
+            on_start(hotline)
+        for name in simulated:
+            d = AgentDesktop(urls.base, name, f"{name}-pass", ready=True)
             d.start()
             desktops.append(d)
         started = time.monotonic()
@@ -274,6 +378,14 @@ async def run_demo(opts: DemoOptions, stop: asyncio.Event | None = None) -> dict
             await hotline.stop()
         for p in [proc, *phones]:
             await stop_process(p)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _span(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{names[0]} ... {names[-1]}"
 
 
 def ivr_prompt_files(path: Path = ROOT / "config" / "ivr.yaml") -> list[str]:
@@ -366,7 +478,11 @@ def main(opts: DemoOptions) -> int:
                 loop.add_signal_handler(sig, stop.set)
         return await run_demo(opts, stop)
 
-    summary = asyncio.run(go())
+    try:
+        summary = asyncio.run(go())
+    except DemoError as exc:
+        print(f"callcenter demo: {exc}", file=sys.stderr)
+        return 2
     if opts.json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
@@ -375,4 +491,4 @@ def main(opts: DemoOptions) -> int:
     return 0 if ok else 1
 
 
-__all__ = ["DemoOptions", "main", "run_demo"]
+__all__ = ["LOADS", "DemoError", "DemoOptions", "main", "run_demo"]

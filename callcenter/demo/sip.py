@@ -62,13 +62,19 @@ async def stop(proc: asyncio.subprocess.Process, grace: float = 15) -> None:
 
 
 async def start_phones(
-    database_url: str, count: int, *, answer_after: float = 2.0, tone_hz: float = 620.0
+    database_url: str,
+    count: int,
+    *,
+    answer_after: float = 2.0,
+    tone_hz: float = 620.0,
+    first: int = 1,
 ) -> list[asyncio.subprocess.Process]:
-    """A real SIP phone for each of agent1..agentN, their devices pointed at it."""
+    """A real SIP phone for each of ``count`` agents from agent<first> on, their
+    devices pointed at it."""
     phones: list[asyncio.subprocess.Process] = []
     engine = make_engine(database_url)
     try:
-        for i in range(1, count + 1):
+        for i in range(first, first + count):
             user = f"10{i:02d}"
             proc, lines = await spawn(
                 "-m", "pbxsim.phone", "--bind", "127.0.0.1:0", "--user", user,

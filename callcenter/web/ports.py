@@ -82,6 +82,8 @@ class AgentRow(TypedDict, total=False):
     since: float
     call_id: str | None
     pause_reason: str | None
+    #: a program plays this agent's desk (the demo's simulated agents)
+    simulated: bool
 
 
 class AmiNode(TypedDict):

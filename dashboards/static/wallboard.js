@@ -61,7 +61,10 @@
       const stateCell = H.el("td");
       stateCell.append(badge);
       if (a.state === "paused" && a.pause_reason) stateCell.append(H.el("span", "muted reason", " " + a.pause_reason));
-      tr.append(H.el("td", "agent-name", a.name || a.id), stateCell, since, H.el("td", "mono muted", a.call_id || ""));
+      const name = H.el("td", "agent-name", a.name || a.id);
+      // a program plays this agent's desk (the demo's simulated agents)
+      if (a.simulated === true) name.append(" ", H.el("span", "badge badge-sim", "simulated"));
+      tr.append(name, stateCell, since, H.el("td", "mono muted", a.call_id || ""));
       body.append(tr);
     }
     tickAgents();
