@@ -37,6 +37,14 @@ from sqlalchemy.exc import ArgumentError
 
 from acd import MAX_LEVEL, AcdConfig, AgentConfig, OfferFailure, QueueConfig, RelaxStep, Strategy
 from ivr import ConfigProblem, IvrConfigError, IvrDefinition, load_ivr
+from recordings.policy import (
+    DEFAULT_TEMPLATE,
+    Legs,
+    Mode,
+    PolicyError,
+    RecordingPolicy,
+    check_template,
+)
 from yamlconf import YamlDocument, YamlProblems, matching, problem
 
 __all__ = [
@@ -49,6 +57,7 @@ __all__ = [
     "HotlineConfig",
     "NodeConfig",
     "QueueSettings",
+    "RecordingSettings",
     "RelaxSettings",
     "TierSettings",
     "WebSettings",
@@ -231,6 +240,50 @@ def _relaxing_more(steps: list[RelaxSettings]) -> list[RelaxSettings]:
     return steps
 
 
+class RecordingSettings(_Strict):
+    """When and how one queue's calls are recorded (:class:`recordings.RecordingPolicy`)."""
+
+    #: always, never, sample (sample_percent of the calls, chosen by call id) or
+    #: on-demand (the agent or the API starts it)
+    mode: Literal["always", "never", "sample", "on-demand"] = "always"
+    sample_percent: float | None = Field(None, ge=0, le=100, strict=True)
+    #: mixed: one file; separate: also each direction apart (MixMonitor r()/t())
+    legs: Literal["mixed", "separate"] = "mixed"
+    #: fields {call} {date} {queue} {agent} {node} {linkedid}; {linkedid} or {call} required
+    file_name: str = Field(DEFAULT_TEMPLATE, min_length=1, max_length=200)
+    format: Literal["wav", "gsm"] = "wav"
+    #: the call's agent may play and download its recording (supervisors always may)
+    agent_may_listen: bool = Field(False, strict=True)
+
+    @field_validator("file_name")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        try:
+            return check_template(value)
+        except PolicyError as exc:
+            raise problem(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _percent_with_sample(self) -> Self:
+        if self.mode == "sample" and self.sample_percent is None:
+            raise problem("mode sample needs sample_percent (0-100)", at="sample_percent")
+        if self.mode != "sample" and self.sample_percent is not None:
+            raise problem(f"sample_percent is only read with mode sample (not {self.mode})",
+                          at="sample_percent")  # fmt: skip
+        return self
+
+    def policy(self) -> RecordingPolicy:
+        """These settings as the recording policy core takes them."""
+        return RecordingPolicy(
+            mode=Mode(self.mode),
+            sample_percent=100.0 if self.sample_percent is None else self.sample_percent,
+            legs=Legs(self.legs),
+            template=self.file_name,
+            format=self.format,
+            agent_may_listen=self.agent_may_listen,
+        )
+
+
 class QueueSettings(_Strict):
     """One queue of the controller's ACD (see :class:`acd.QueueConfig`)."""
 
@@ -255,6 +308,8 @@ class QueueSettings(_Strict):
     aging_per_s: float = Field(1 / 60, ge=0, strict=True)
     #: an agent who failed a call is offered it again only this much later
     retry_same_agent_s: float = Field(0.0, ge=0, strict=True)
+    #: when and how its calls are recorded
+    recording: RecordingSettings = Field(default={}, validate_default=True)
 
     def acd_queue(self) -> QueueConfig:
         """This queue as the ACD core takes it."""
@@ -459,6 +514,10 @@ class HotlineConfig(_Strict):
             pause_after={OfferFailure(k): v for k, v in self.acd.pause_after.items()},
             pause_reasons={OfferFailure(k): v for k, v in self.acd.pause_reasons.items()},
         )
+
+    def recording_policies(self) -> dict[str, RecordingPolicy]:
+        """Each queue's recording policy, by queue name."""
+        return {q.name: q.recording.policy() for q in self.queues}
 
     def call_tiers(self) -> dict[str, tuple[int, dict[str, int]]]:
         """``acd.tiers`` as the call-flow core takes them: tier -> (priority, skills)."""
