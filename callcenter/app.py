@@ -132,7 +132,7 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
     store, writer, crm = parts.store, parts.writer, parts.crm
     assert store is not None and writer is not None and crm is not None
     ctl = parts.controller = await _build_controller(parts, store, writer, crm)
-    app[DISPOSITIONS] = DispositionWriteBack(store, crm, before=writer.flush)
+    app[DISPOSITIONS] = DispositionWriteBack(store, crm, before=writer.flushed)
     desk = parts.desk = ControllerDesk(ctl)
     ctl.on_change(desk.changed)
     app[DESK] = desk

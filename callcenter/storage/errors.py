@@ -5,15 +5,23 @@ The web edge maps codes to statuses in one table; tests match on ``code``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError, StatementError
+
 __all__ = [
     "AgentRejected",
     "CustomerRejected",
     "DispositionRejected",
     "DuplicateOutcome",
     "StorageError",
+    "StorageUnavailable",
     "UnknownAgent",
     "UnknownCall",
     "WriterClosed",
+    "is_refusal",
+    "unavailable_while_away",
 ]
 
 
@@ -91,3 +99,43 @@ class WriterClosed(StorageError):
     """A write was submitted to a :class:`StoreWriter` that is closed."""
 
     code = "writer_closed"
+
+
+class StorageUnavailable(StorageError):
+    """The database is away (or the writer far behind it): nothing was read or saved;
+    the same request may succeed in a moment. The web edge answers 503."""
+
+    code = "storage_unavailable"
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """True when ``exc`` says a request itself is bad, False when the database is away.
+
+    PostgreSQL's SQLSTATE decides when there is one (asyncpg reports most of them
+    as a bare ``DBAPIError``): class 22 (data), 23 (integrity) and 42 (syntax or
+    access) are refusals; 08 (connection), 57 (shutdown, "starting up"), 53
+    (resources), 40 (deadlock) and the rest are the database's trouble.
+    """
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        if isinstance(sqlstate, str) and len(sqlstate) == 5:
+            return sqlstate[:2] in {"22", "23", "42"}
+        # SQLite: a constraint or a bad value; "database is locked" is OperationalError
+        return isinstance(exc, IntegrityError | DataError | ProgrammingError)
+    # StatementError: a value the driver could not bind
+    return isinstance(exc, StatementError | StorageError | ValueError | TypeError | KeyError)
+
+
+@contextmanager
+def unavailable_while_away(what: str) -> Iterator[None]:
+    """Turn the errors of a database that is away (refused connections, a server
+    shutting down, timeouts) raised inside into :class:`StorageUnavailable` naming
+    ``what``; refusals and our own errors pass unchanged."""
+    try:
+        yield
+    except Exception as exc:
+        if is_refusal(exc):
+            raise
+        raise StorageUnavailable(
+            f"{what}: the database is unavailable ({type(exc).__name__}); try again in a moment"
+        ) from exc

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -29,6 +30,7 @@ from callcenter.storage.errors import (
     AgentRejected,
     CustomerRejected,
     DispositionRejected,
+    unavailable_while_away,
 )
 from callcenter.storage.models import (
     Agent,
@@ -39,6 +41,7 @@ from callcenter.storage.models import (
     CallEvent,
     QueueOutcome,
     Recording,
+    SurveyAnswer,
 )
 from callcenter.storage.passwords import Passwords
 from callcenter.storage.writes import (
@@ -62,6 +65,44 @@ _MAX_USERNAME_LENGTH = 64
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyFigures:
+    """A group's post-call survey results (CSAT 1-5, NPS 0-10, CES 1-7).
+
+    ``csat_satisfied`` is the share of CSAT answers of 4 or 5 (the usual CSAT %);
+    ``nps`` is promoters (9-10) minus detractors (0-6), in percent of NPS answers;
+    an average or share is None when nobody answered that question.
+    """
+
+    surveyed: int
+    csat_answers: int
+    csat_avg: float | None
+    csat_satisfied: float | None
+    nps_answers: int
+    nps: float | None
+    ces_answers: int
+    ces_avg: float | None
+
+    @classmethod
+    def of(cls, answers: Sequence[tuple[int | None, int | None, int | None]]) -> SurveyFigures:
+        csat = [a[0] for a in answers if a[0] is not None]
+        nps = [a[1] for a in answers if a[1] is not None]
+        ces = [a[2] for a in answers if a[2] is not None]
+        return cls(
+            surveyed=len(answers),
+            csat_answers=len(csat),
+            csat_avg=sum(csat) / len(csat) if csat else None,
+            csat_satisfied=sum(1 for c in csat if c >= 4) / len(csat) if csat else None,
+            nps_answers=len(nps),
+            nps=100.0 * (sum(n >= 9 for n in nps) - sum(n <= 6 for n in nps)) / len(nps)
+            if nps
+            else None,
+            ces_answers=len(ces),
+            ces_avg=sum(ces) / len(ces) if ces else None,
+        )
 
 
 class Store:
@@ -231,8 +272,9 @@ class Store:
 
     async def verify_login(self, username: str, password: str) -> Agent | None:
         """The agent if ``password`` is right, else None (unknown users take as long)."""
-        async with self.sessions() as session:
-            agent = await session.scalar(select(Agent).where(Agent.username == username))
+        with unavailable_while_away("login"):
+            async with self.sessions() as session:
+                agent = await session.scalar(select(Agent).where(Agent.username == username))
         if agent is None:
             await self.passwords.verify_nobody(password)
             return None
@@ -240,8 +282,9 @@ class Store:
             return None
         if self.passwords.needs_rehash(agent.password_hash):
             agent.password_hash = await self.passwords.hash(password)
-            async with self.write_session() as session:
-                await session.merge(agent)
+            with unavailable_while_away("login"):
+                async with self.write_session() as session:
+                    await session.merge(agent)
         return agent
 
     async def set_agent_routing(
@@ -299,6 +342,25 @@ class Store:
                     part = (min(ended, until) - max(started, since)).total_seconds()
                 out[(agent_id, reason)] = out.get((agent_id, reason), 0.0) + part
         return out
+
+    async def survey_figures(
+        self, since: dt.datetime, until: dt.datetime, *, by: str = "queue"
+    ) -> dict[str, SurveyFigures]:
+        """Post-call survey results within ``[since, until)``, by ``queue`` or ``agent``
+        (the agent's id as a string; ``-`` for surveys with no agent): the KPI figures."""
+        if by not in ("queue", "agent"):
+            raise ValueError(f"survey figures by 'queue' or 'agent', not {by!r}")
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(SurveyAnswer.queue, SurveyAnswer.agent_id, SurveyAnswer.csat,
+                       SurveyAnswer.nps, SurveyAnswer.ces)
+                .where(SurveyAnswer.at >= since, SurveyAnswer.at < until)
+            )  # fmt: skip
+            answers: dict[str, list[tuple[int | None, int | None, int | None]]] = {}
+            for queue, agent_id, csat, nps, ces in rows:
+                key = queue if by == "queue" else str(agent_id) if agent_id is not None else "-"
+                answers.setdefault(key, []).append((csat, nps, ces))
+        return {key: SurveyFigures.of(rows_) for key, rows_ in sorted(answers.items())}
 
     async def list_agents(self) -> list[Agent]:
         async with self.sessions() as session:
@@ -417,28 +479,29 @@ class Store:
             raise DispositionRejected(
                 f"{len(notes)} characters, at most {self.max_notes_length}", code="notes_too_long"
             )
-        async with self.write_session() as session:
-            if call_id is not None:
-                call = await session.get(Call, call_id)
-                if call is None:
-                    raise DispositionRejected(f"no call {call_id!r}", code="unknown_call")
-                if agent_id is not None and call.agent_id is not None and call.agent_id != agent_id:
-                    raise DispositionRejected(
-                        f"call {call_id!r} was answered by another agent", code="not_your_call"
-                    )
-                if customer_id is None:
-                    customer_id = call.customer_id
-            if agent_id is not None and await session.get(Agent, agent_id) is None:
-                raise DispositionRejected(f"no agent {agent_id!r}", code="unknown_agent")
-            interaction = Interaction(
-                call_id=call_id,
-                customer_id=customer_id,
-                agent_id=agent_id,
-                created_at=at or self._clock(),
-                disposition=code,
-                notes=notes or None,
-            )
-            session.add(interaction)
+        with unavailable_while_away("disposition"):
+            async with self.write_session() as session:
+                if call_id is not None:
+                    call = await session.get(Call, call_id)
+                    if call is None:
+                        raise DispositionRejected(f"no call {call_id!r}", code="unknown_call")
+                    if agent_id is not None and call.agent_id not in (None, agent_id):
+                        raise DispositionRejected(
+                            f"call {call_id!r} was answered by another agent", code="not_your_call"
+                        )
+                    if customer_id is None:
+                        customer_id = call.customer_id
+                if agent_id is not None and await session.get(Agent, agent_id) is None:
+                    raise DispositionRejected(f"no agent {agent_id!r}", code="unknown_agent")
+                interaction = Interaction(
+                    call_id=call_id,
+                    customer_id=customer_id,
+                    agent_id=agent_id,
+                    created_at=at or self._clock(),
+                    disposition=code,
+                    notes=notes or None,
+                )
+                session.add(interaction)
         return interaction
 
     # -- reads -------------------------------------------------------------

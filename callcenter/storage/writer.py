@@ -36,7 +36,7 @@ of the project is asyncpg.
 Reads do not go through here: they are direct awaits on
 :class:`~callcenter.storage.store.Store`, and see what has been applied (call
 ``await writer.flush()`` first when read-your-writes matters; it waits while
-the database is away).
+the database is away; ``flushed()`` refuses with :class:`StorageUnavailable` instead).
 """
 
 from __future__ import annotations
@@ -56,11 +56,17 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError, StatementError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from callcenter.storage.engine import WRITE_TRANSACTION, make_engine
-from callcenter.storage.errors import DuplicateOutcome, StorageError, WriterClosed
+from callcenter.storage.errors import (
+    DuplicateOutcome,
+    StorageError,
+    StorageUnavailable,
+    WriterClosed,
+    is_refusal,
+)
 from callcenter.storage.journal import Journal, PendingEntry, default_journal_path
 from callcenter.storage.models import JournalMark
 from callcenter.storage.store import Store
@@ -83,24 +89,8 @@ class _Default:
 
 #: ``StoreWriter(journal=...)`` left out: the database's own journal file.
 DEFAULT_JOURNAL: Final = _Default()
-
-
-def _is_refusal(exc: BaseException) -> bool:
-    """True when ``exc`` says a write itself is bad, False when the database is away.
-
-    PostgreSQL's SQLSTATE decides when there is one (asyncpg reports most of them
-    as a bare ``DBAPIError``): class 22 (data), 23 (integrity) and 42 (syntax or
-    access) are refusals; 08 (connection), 57 (shutdown, "starting up"), 53
-    (resources), 40 (deadlock) and the rest are the database's trouble.
-    """
-    if isinstance(exc, DBAPIError):
-        sqlstate = getattr(exc.orig, "sqlstate", None)
-        if isinstance(sqlstate, str) and len(sqlstate) == 5:
-            return sqlstate[:2] in {"22", "23", "42"}
-        # SQLite: a constraint or a bad value; "database is locked" is OperationalError
-        return isinstance(exc, IntegrityError | DataError | ProgrammingError)
-    # StatementError: a value the driver could not bind
-    return isinstance(exc, StatementError | StorageError | ValueError | TypeError | KeyError)
+#: How long :meth:`StoreWriter.flushed` waits for the database before it refuses.
+READ_WAIT_S: Final = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +279,17 @@ class StoreWriter:
                 self._wake_writer(hurry=True)
                 await progress.wait()
 
+    async def flushed(self, timeout: float = READ_WAIT_S) -> None:
+        """:meth:`flush` for a reader that must not wait on a database that is away
+        (a login, a disposition): :class:`StorageUnavailable` after ``timeout``."""
+        try:
+            await self.flush(timeout)
+        except TimeoutError:
+            raise StorageUnavailable(
+                f"{self.pending} write(s) still wait for the database after {timeout:g} s "
+                f"(database {'up' if self.db_up else 'unavailable'}); try again in a moment"
+            ) from None
+
     async def close(self) -> None:
         """Journal everything submitted, apply what the database takes within
         ``close_timeout_s``, then stop; the rest waits in the journal for the next
@@ -467,7 +468,7 @@ class StoreWriter:
                     engine, journal, entries, one_by_one=False
                 )
             except Exception as exc:
-                if not _is_refusal(exc):
+                if not is_refusal(exc):
                     raise
                 log.warning("a batch of %d write(s) was refused (%r): applying one by one",
                             len(entries), exc)  # fmt: skip
@@ -595,7 +596,7 @@ async def _apply_one(conn: AsyncConnection, e: _Entry) -> list[StorageError | Ex
         async with conn.begin_nested():
             return [err for _, err in await apply_batch(conn, [e.request])]
     except Exception as exc:
-        if _is_refusal(exc):
+        if is_refusal(exc):
             return [exc]
         raise
 

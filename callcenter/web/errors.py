@@ -35,8 +35,10 @@ DOMAIN_STATUS: dict[str, int] = {
     # right input, wrong moment (acd: InvalidTransition, e.g. Ready while talking)
     "invalid_transition": 409,
     "duplicate_outcome": 409,
-    # the server cannot take it now
+    # the server cannot take it now (storage: WriterClosed; StorageUnavailable, the
+    # database is away: login and dispositions wait for nothing, the user tries again)
     "writer_closed": 503,
+    "storage_unavailable": 503,
 }
 
 

@@ -16,12 +16,17 @@ from callcenter.web.auth import (
     origin_allowed,
     require_page,
 )
+from callcenter.web.errors import domain_refusal
 from callcenter.web.keys import ACCOUNTS, CLOCK, DESK, DISPOSITION_CODES, SESSIONS
 from callcenter.web.session import COOKIE_NAME, ROLES
 
 log = logging.getLogger(__name__)
 
 MAX_FIELD = 256
+#: The login form's message while the accounts cannot be read (the database is away).
+UNAVAILABLE = (
+    "Logins cannot be checked right now: the database is unavailable. Try again in a moment."
+)
 
 
 def _safe_next(value: str | None) -> str | None:
@@ -70,7 +75,14 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     username = username.strip()
     if not username or not password or len(username) > MAX_FIELD or len(password) > MAX_FIELD:
         return _login_refused(request, 400, "Enter your username and password.", username, next_)
-    account = await request.app[ACCOUNTS].verify_login(username, password)
+    try:
+        account = await request.app[ACCOUNTS].verify_login(username, password)
+    except Exception as exc:
+        refusal = domain_refusal(exc)
+        if refusal is None or refusal.status != 503:
+            raise
+        log.warning("login of %r refused: %s", username, refusal.reason)
+        return _login_refused(request, 503, UNAVAILABLE, username, next_)
     if account is None:
         log.info("login refused for %r", username)
         return _login_refused(request, 401, "Wrong username or password.", username, next_)
