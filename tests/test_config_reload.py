@@ -54,7 +54,9 @@ async def test_a_reload_takes_new_rules_live_and_waiting_callers_keep_their_plac
         await wait_until(lambda: len(line()) == 3, 90, "three callers waiting")
         before = line()
         ids = {a.username: a.id for a in await rig.hotline.store.list_agents()}
-        await rig.hotline.store.set_agent_routing(ids["agent1"], skills={"english": 4})
+        await rig.hotline.store.set_agent_routing(
+            ids["agent1"], skills={"english": 4}, penalties={"support": 1}, weights={"support": 4}
+        )
 
         # a broken file: refused, each problem logged with its line, the old config kept
         good = rig.config_path.read_text()
@@ -93,6 +95,7 @@ async def test_a_reload_takes_new_rules_live_and_waiting_callers_keep_their_plac
         assert ctl.flow.tiers == {"gold": (3, {})}
         agent1 = next(a for a in ctl.core.config.agents if a.agent_id == str(ids["agent1"]))
         assert dict(agent1.skills) == {"english": 4}
+        assert (dict(agent1.penalties), dict(agent1.weights)) == ({"support": 1}, {"support": 4})
         assert line() == before  # same callers, same entry times, same order
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
         assert "config reload: nodes changed; it takes effect at the next restart" in warnings
@@ -121,6 +124,15 @@ async def test_a_reload_takes_new_rules_live_and_waiting_callers_keep_their_plac
         assert not done.applied and ctl.core.config is kept and rig.hotline.config is config
         assert done.problems == (f"{rig.config_path}: AcdConfig.agents drops '{ids['agent2']}', "
                                  "which is READY: log it out first",)  # fmt: skip
+
+        # a row edited by hand in SQL that the ACD cannot take: refused, the row named
+        async with rig.hotline.store.write_session() as s:
+            await s.execute(sa.text("UPDATE agents SET role = 'agent', skills = :bad WHERE id = :id"),
+                            {"bad": '{"english": 9}', "id": ids["agent2"]})  # fmt: skip
+        done = await rig.hotline.reload()
+        assert not done.applied and ctl.core.config is kept
+        [problem] = done.problems
+        assert f"agents row {ids['agent2']} ('agent2')" in problem and "<= 5" in problem, problem
 
 
 async def _start_pbxsim(tmp_path: Path, numbers: list[str]) -> PBXSim:
