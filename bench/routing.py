@@ -11,7 +11,7 @@ What it does, per size (agents x queues, ``--waiting`` calls in line):
   10, each skill a queue it serves requires, at levels 1-5; each queue
   requires 0-2 skills at levels 1-3, relaxes them by 1 after 30 s and drops
   them after 120 s, ages priority at 1/60 per second, and has one of the nine
-  strategies (cycled over the queues, so a third of them are longest-idle);
+  strategies (cycled over the queues: one in nine is longest-idle);
 - fills it: every agent logged in, then calls queued in random queues that
   have members (priority 0 or, one in ten, 1; every offer answered at once)
   until ``--waiting`` wait (the agents left READY fit none of them);
