@@ -67,7 +67,6 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-
 @dataclass(frozen=True, slots=True)
 class SurveyFigures:
     """A group's post-call survey results (CSAT 1-5, NPS 0-10, CES 1-7).
