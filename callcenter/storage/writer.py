@@ -172,6 +172,7 @@ class StoreWriter:
         self.db_up = True
         self.last_error: str | None = None
         self._inbox: deque[tuple[float, WriteRequest]] = deque()
+        self._journaling = 0  # taken from the inbox, not yet in the journal
         self._submitted = 0
         self._closed = False
         self._stopping = False
@@ -243,6 +244,12 @@ class StoreWriter:
     def pending(self) -> int:
         """Writes submitted and not yet in the database (or set aside)."""
         return len(self._inbox) + self._unapplied
+
+    @property
+    def unjournaled(self) -> int:
+        """Writes submitted and not yet in the journal (a full disk keeps them here,
+        retried every second; a crash loses them)."""
+        return len(self._inbox) + self._journaling
 
     def health(self) -> WriterHealth:
         """The writer's figures now (safe to call from the event loop)."""
@@ -422,6 +429,7 @@ class StoreWriter:
                 why = f"cannot be journaled: {exc}"
                 entries.append((at, f"!{why}: {request!r}", None, why))
         given_up = time.monotonic() + self.close_timeout_s
+        self._journaling = len(entries)
         while True:
             try:
                 first = journal.append([(at, payload) for at, payload, _, _ in entries],
@@ -431,12 +439,14 @@ class StoreWriter:
                 self.last_error = f"journal: {exc!r}"
                 if self._stopping and time.monotonic() > given_up:  # never hang a shutdown
                     self.lost += len(entries)
+                    self._journaling = 0
                     log.error("store writer LOST %d write(s): the journal cannot take them "
                               "(%r): %s", len(entries), exc,
                               "; ".join(payload for _, payload, _, _ in entries))  # fmt: skip
                     return
                 log.error("cannot append to the write journal (%r); retrying in 1 s", exc)
                 time.sleep(1.0)
+        self._journaling = 0
         if not self.db_up:
             self._replay_through = journal.last_seq
         for n, (at, payload, journaled, error) in enumerate(entries):
