@@ -308,9 +308,9 @@ class Controller:
                 self.metrics.recording_missing()
             case fx.CountIvr():
                 if effect.what == "entry":
-                    self.metrics.ivr_entry(effect.node)
+                    self.metrics.ivr_entry(effect.flow, effect.node)
                 else:
-                    self.metrics.ivr_dropoff(effect.node)
+                    self.metrics.ivr_dropoff(effect.flow, effect.node)
             case fx.CountSurvey():
                 for question, score in effect.answers.items():
                     self.metrics.survey_answer(effect.queue, question, score)

@@ -134,14 +134,14 @@ class Metrics:
         )
         self.ivr_entries = Counter(
             "hotline_ivr_entries",
-            "Callers who entered an IVR node, by node (names from the IVR file).",
-            ["node"],
+            "Callers who entered an IVR node, by flow and node (names from the IVR file).",
+            ["flow", "node"],
             registry=r,
         )
         self.ivr_dropoffs = Counter(
             "hotline_ivr_dropoffs",
-            "Callers who hung up while at an IVR node, by node.",
-            ["node"],
+            "Callers who hung up while at an IVR node, by flow and node.",
+            ["flow", "node"],
             registry=r,
         )
         self.survey_answers = Counter(
@@ -212,13 +212,13 @@ class Metrics:
     def recording_missing(self) -> None:
         self.recordings_missing.inc()
 
-    def ivr_entry(self, node: str) -> None:
-        """A caller entered IVR node ``node`` (a name from the IVR file: bounded)."""
-        self.ivr_entries.labels(node=node).inc()
+    def ivr_entry(self, flow: str, node: str) -> None:
+        """A caller entered IVR node ``node`` of ``flow`` (names from the IVR file: bounded)."""
+        self.ivr_entries.labels(flow=flow, node=node).inc()
 
-    def ivr_dropoff(self, node: str) -> None:
-        """A caller hung up while at IVR node ``node``."""
-        self.ivr_dropoffs.labels(node=node).inc()
+    def ivr_dropoff(self, flow: str, node: str) -> None:
+        """A caller hung up while at IVR node ``node`` of ``flow``."""
+        self.ivr_dropoffs.labels(flow=flow, node=node).inc()
 
     def survey_answer(self, queue: str, question: str, score: int) -> None:
         """One survey answer (queue from the config, question csat/nps/ces, score 0-10)."""

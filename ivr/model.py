@@ -571,6 +571,8 @@ class Survey(_Strict):
 class IvrDefinition(_Strict):
     """A whole IVR: languages, prompts, nodes, where to start and where to fall back."""
 
+    #: the flow's name: the ``flow`` label of its metrics
+    name: Name = "hotline"
     languages: list[LanguageCode] = Field(min_length=1)
     default_language: str
     start: NodeRef

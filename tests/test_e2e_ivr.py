@@ -258,9 +258,9 @@ async def test_whole_flows_through_pbxsim(tmp_path: Path, db_url: str) -> None:
             f'score="{score}"}} 1.0' in metrics
         )
     # IVR metrics: every caller entered `language`; the main menu saw the Monday callers
-    assert 'hotline_ivr_entries_total{node="language"} 10.0' in metrics
-    assert 'hotline_ivr_dropoffs_total{node="language"} 1.0' in metrics
+    assert 'hotline_ivr_entries_total{flow="hotline",node="language"} 10.0' in metrics
+    assert 'hotline_ivr_dropoffs_total{flow="hotline",node="language"} 1.0' in metrics
     assert got["dropoff"].outcome == "ivr_hangup" and path["dropoff"] == "language"
     assert trails[got["dropoff"].id]["end"] == "abandoned"
     # six Monday callers reached the main menu, back_agent twice (* returned there)
-    assert 'hotline_ivr_entries_total{node="main"} 7.0' in metrics
+    assert 'hotline_ivr_entries_total{flow="hotline",node="main"} 7.0' in metrics

@@ -420,9 +420,10 @@ class CallFlow:
 
     def _ivr_commands(self, call: Call, commands: list[Any]) -> None:
         trail = call.ivr.trail if call.ivr is not None else ()
+        flow = call.ivr.definition.name if call.ivr is not None else ""
         for step in trail[call.trail_counted :]:
             if step.what == "enter":
-                self._out.append(CountIvr(step.node, "entry"))
+                self._out.append(CountIvr(step.node, "entry", flow))
         call.trail_counted = len(trail)
         for cmd in commands:
             if isinstance(cmd, RouteToQueue):
@@ -683,7 +684,7 @@ class CallFlow:
             return
         if stage is Stage.IVR and call.ivr is not None and not call.ivr.done:
             call.ivr.on_result(CallerHangup(), self._now.mono)
-            self._out.append(CountIvr(call.ivr.node or "", "dropoff"))
+            self._out.append(CountIvr(call.ivr.node or "", "dropoff", call.ivr.definition.name))
             self._store_trail(call, "abandoned")
         if call.survey is not None and not call.survey.done:
             self._survey_commands(call, call.survey.on_result(CallerHangup()))

@@ -123,10 +123,12 @@ class CountOutcome:
 
 @dataclass(frozen=True, slots=True)
 class CountIvr:
-    """A caller entered IVR ``node`` (``what`` "entry") or hung up there ("dropoff"): /metrics."""
+    """A caller entered IVR ``node`` (``what`` "entry") or hung up there ("dropoff") in the
+    flow named ``flow``: /metrics."""
 
     node: str
     what: str
+    flow: str
 
 
 @dataclass(frozen=True, slots=True)
