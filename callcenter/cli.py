@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -79,7 +80,7 @@ def _cmd_prompts_install(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import DemoOptions, main
 
-    _logging(args.verbose)
+    _logging(args)
     return main(
         DemoOptions(
             duration=args.duration,
@@ -153,7 +154,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .app import Hotline
     from .config import ConfigError, load_config
 
-    _logging(args.verbose)
+    _logging(args)
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -195,12 +196,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _logging(verbose: bool) -> None:
-    import logging
+def _logging(args: argparse.Namespace) -> None:
+    from .logs import setup_logging
 
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    try:
+        setup_logging(args.verbose, args.log_format)
+    except ValueError as exc:  # a bad HOTLINE_LOG_FORMAT (argparse checks the flag)
+        raise SystemExit(f"callcenter: {exc} (HOTLINE_LOG_FORMAT)") from None
+
+
+def _log_options(p: argparse.ArgumentParser, *, quiet: bool = False) -> None:
+    """``-v``/``-vv``/``-q`` and ``--log-format`` (callcenter.logs); ``quiet``: warnings
+    only unless ``-v`` (the demo, whose screen is its summary)."""
+    more = (
+        "-v: info lines; -vv: debug"
+        if quiet
+        else "-v: debug lines of Hotline; -vv: of every library too"
+    )
+    p.add_argument("-v", "--verbose", action="count", default=-1 if quiet else 0,
+                   help=more)  # fmt: skip
+    p.add_argument("-q", "--quiet", dest="verbose", action="store_const", const=-1,
+                   help="warnings and errors only")  # fmt: skip
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("HOTLINE_LOG_FORMAT", "text"),
+        help="one line per event on stderr: text (default), or json lines with call_id, "
+        "node and agent_id fields (also HOTLINE_LOG_FORMAT)",
     )
 
 
@@ -262,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulated agents on real SIP phones (pjsua2: pip install -e '.[sip]'; at most 2)",
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="last line: one JSON object")
-    p.add_argument("-v", "--verbose", action="store_true")
+    _log_options(p, quiet=True)
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("probe", help="place real SIP test calls into a hotline and report")
@@ -302,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="the controller against the Asterisk nodes of a config")
     p.add_argument("--config", required=True, help="a config file (see config/hotline.yaml)")
-    p.add_argument("-v", "--verbose", action="store_true")
+    _log_options(p)
     p.set_defaults(func=_cmd_run)
     return parser
 

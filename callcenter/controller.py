@@ -39,6 +39,7 @@ from callcenter.ami import (
     AMIError,
     Response,
 )
+from callcenter.facts import RecordCallStarted, RecordOutcome, WriteRequest
 from callcenter.flow import PAGE_STATE, Call, CallFlow
 from callcenter.flow import effects as fx
 from callcenter.flow.core import DEFAULT_TIERS, Tiers
@@ -62,6 +63,7 @@ from callcenter.flow.inputs import (
     RecordingStarted,
     Timer,
 )
+from callcenter.logs import call_fields
 from callcenter.ports import AccountLookup, CallFacts, CardLookup, Pushes, ShellMetrics, Writes
 from callcenter.storage.models import call_key
 from callcenter.tracker import TRACKED_EVENTS, CallTracker, corrected, needs_status
@@ -69,6 +71,17 @@ from ivr import IvrDefinition
 from recordings import Recorder
 
 log = logging.getLogger(__name__)
+
+
+def _log_milestone(row: WriteRequest) -> None:
+    """A call's start and its end in the queue: one INFO line each, with its fields."""
+    if isinstance(row, RecordCallStarted):
+        log.info("call from %s", row.caller_number or "unknown",
+                 extra=call_fields(row.call_id, row.node))  # fmt: skip
+    elif isinstance(row, RecordOutcome):
+        log.info("call %s in %s after %.0f s", row.outcome, row.queue, row.wait_s,
+                 extra=call_fields(row.call_id, agent_id=row.agent_id))  # fmt: skip
+
 
 #: Originate reasons (transcripts 03, 08, 16): 3 no answer, 5 busy (a Local channel
 #: running Busy()); 0 is busy, unreachable or failed: the agent leg tells (see _reason_0)
@@ -277,6 +290,7 @@ class Controller:
         match effect:
             case fx.Write():
                 self.writer.submit(effect.row)
+                _log_milestone(effect.row)
             case fx.Push():
                 self.hub.push_to_agent(effect.agent_id, effect.message)
             case fx.SendAgi():
@@ -315,7 +329,8 @@ class Controller:
                 for question, score in effect.answers.items():
                     self.metrics.survey_answer(effect.queue, question, score)
             case fx.Log():
-                log.log(logging.getLevelName(effect.level.upper()), "%s", effect.text)
+                log.log(logging.getLevelName(effect.level.upper()), "%s", effect.text,
+                        extra=call_fields(effect.call_id, effect.node, effect.agent_id))  # fmt: skip
 
     def reload(self, config: acd.AcdConfig, tiers: Tiers, sl_threshold_s: float) -> None:
         """Take a reloaded config's queues, rules, agents and tiers live.

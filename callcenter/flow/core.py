@@ -439,7 +439,8 @@ class CallFlow:
                 self.counters["prompt_failures"] += 1
                 how = "reading the digit with no prompt" if cmd.listening else "a miss"
                 self._log("warning", f"call {call.call_id}: prompt {cmd.prompt} of menu "
-                                     f"{cmd.node} failed ({cmd.failures} in a row); {how}")  # fmt: skip
+                                     f"{cmd.node} failed ({cmd.failures} in a row); {how}",
+                          call)  # fmt: skip
             elif isinstance(cmd, (PlayPrompt, CollectDigits)):
                 job = AgiJob(agi_command(cmd) or "NOOP", Purpose.IVR_ASK, ivr_command=cmd)
                 self._queue_agi(call, job)
@@ -575,7 +576,7 @@ class CallFlow:
             call.in_agi = False  # back when AsyncAGIStart or the resync says so
         if job.tries >= MAX_AGI_TRIES:
             self._log("error", f"call {call.call_id}: AGI {job.command!r} failed "
-                               f"{job.tries} times ({ev.trouble.value}); given up")  # fmt: skip
+                               f"{job.tries} times ({ev.trouble.value}); given up", call)  # fmt: skip
             self._job_done(call, job, None)
         else:
             self.counters["agi_retries"] += 1
@@ -712,7 +713,7 @@ class CallFlow:
                  agent_id: str | None = None) -> None:  # fmt: skip
         if call.outcome is not None:
             self._log("error", f"call {call.call_id}: second outcome {outcome.value} refused "
-                               f"(has {call.outcome})")  # fmt: skip
+                               f"(has {call.outcome})", call)  # fmt: skip
             return
         call.outcome = outcome.value
         self._settle(call.call_id, outcome, queue, wait_s, agent_id)
@@ -861,7 +862,7 @@ class CallFlow:
         if call is None:
             return
         self._log("warning", f"call {cmd.call_id} waited {cmd.wait_s:.0f} s in {cmd.queue}: "
-                             "overflow")  # fmt: skip
+                             "overflow", call)  # fmt: skip
         call.stage = next_stage(call.call_id, call.stage, Step.OVERFLOW)
         self._after_call(call)
 
@@ -914,7 +915,7 @@ class CallFlow:
                                              rec.mixmonitor_id))  # fmt: skip
 
     def _recording_failed(self, ev: RecordingFailed) -> None:
-        self._log("error", f"call {ev.call_id}: no recording: {ev.why}")
+        self._log("error", f"call {ev.call_id}: no recording: {ev.why}", self.calls.get(ev.call_id))
         self._out.append(CountRecordingMissing(ev.call_id))
 
     # -- the CRM and SQL -------------------------------------------------------------------
@@ -1103,8 +1104,11 @@ class CallFlow:
     def _write(self, row: Any) -> None:
         self._out.append(Write(row))
 
-    def _log(self, level: str, text: str) -> None:
-        self._out.append(Log(level, text))
+    def _log(self, level: str, text: str, call: Call | None = None) -> None:
+        if call is None:
+            self._out.append(Log(level, text))
+        else:
+            self._out.append(Log(level, text, call.call_id, call.node, call.agent_id))
 
 
 def _unqueued(stage: Stage, queue: str | None, lost: bool) -> Outcome:

@@ -148,10 +148,14 @@ class CountRecordingMissing:
 
 @dataclass(frozen=True, slots=True)
 class Log:
-    """Something the operator should read in the log (``level``: a logging level name)."""
+    """Something the operator should read in the log (``level``: a logging level name),
+    with the call, node and agent it is about where there is one (fields of the line)."""
 
     level: str
     text: str
+    call_id: str | None = None
+    node: str | None = None
+    agent_id: str | None = None
 
 
 Effect = (
