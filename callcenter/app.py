@@ -15,6 +15,7 @@ are left again: nothing stays half started (a test makes each step fail).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -32,6 +33,7 @@ from callcenter.desk import ControllerDesk
 from callcenter.live import LiveHub
 from callcenter.looplag import LoopLagMonitor
 from callcenter.metrics import Metrics
+from callcenter.preflight import login_warnings, settings_warnings
 from callcenter.reload import Reloaded, agent_configs, reload_config
 from callcenter.storage import (
     Store,
@@ -41,8 +43,10 @@ from callcenter.storage import (
     make_session_factory,
     migrate,
 )
+from callcenter.storage.models import Agent
+from callcenter.storage.store import REMOVED
 from callcenter.web import create_app as create_web_app
-from callcenter.web.keys import ACCOUNTS, DESK, DISPOSITIONS
+from callcenter.web.keys import ACCOUNTS, DESK, DISPOSITIONS, SESSIONS
 from crm_bridge.dispositions import DispositionWriteBack
 from crm_bridge.lookup import CrmLookup
 from crm_bridge.sql_crm import SqlCrm
@@ -52,6 +56,11 @@ log = logging.getLogger(__name__)
 
 #: how long start() waits for the nodes before it goes on without them
 CONNECT_WAIT_S = 10.0
+
+
+#: Seconds between two reads of the logins (``_accounts``): a login removed with
+#: ``callcenter users remove`` loses its open sessions within this time.
+ACCOUNTS_POLL_S = 2.0
 
 
 @dataclass
@@ -64,6 +73,8 @@ class Parts:
     lag: LoopLagMonitor
     auto_login_agents: bool
     connect_wait_s: float
+    #: how often the logins are read again from SQL (removed ones lose their sessions)
+    accounts_poll_s: float = ACCOUNTS_POLL_S
     engine: AsyncEngine | None = None
     store: Store | None = None
     writer: StoreWriter | None = None
@@ -160,6 +171,41 @@ async def _when_synced(parts: Parts, ctl: Controller) -> None:
         parts.desk.publish()
 
 
+async def _accounts(app: web.Application) -> AsyncIterator[None]:
+    """Logins changed by the operator's commands (``callcenter users``/``agents``, another
+    process) reach this one: read every ``accounts_poll_s``; the sessions of removed
+    logins stop counting. Warns once at start when nobody can sign in or take a call."""
+    parts = app[PARTS]
+    store = parts.store
+    assert store is not None
+    signer = app[SESSIONS]
+
+    async def read() -> list[Agent]:
+        rows = await store.list_agents(removed=True)
+        signer.revoked = frozenset(str(a.id) for a in rows if a.password_hash == REMOVED)
+        return [a for a in rows if a.password_hash != REMOVED]
+
+    logins = await read()
+    for text in login_warnings(len(logins), sum(a.role == "agent" for a in logins)):
+        log.warning("%s", text)
+
+    async def poll() -> None:
+        while True:
+            await asyncio.sleep(parts.accounts_poll_s)
+            try:
+                await read()
+            except Exception as exc:  # the database away: keep the last list, try again
+                log.warning("reading the logins failed (%r); trying again", exc)
+
+    task = asyncio.create_task(poll(), name="logins")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def _lag(app: web.Application) -> AsyncIterator[None]:
     parts = app[PARTS]
     parts.lag.start()
@@ -175,9 +221,20 @@ async def _build_controller(
     cfg = parts.config
     agent_cfgs = await agent_configs(store, cfg)
     nodes = [
-        Node(n.name, AMIClient(n.host, n.port, n.username, n.resolved_secret, auth=n.auth,
-                               name=n.name, ping_interval=n.ping_interval_s,
-                               action_timeout=n.action_timeout_s, events=()))  # fmt: skip
+        Node(
+            n.name,
+            AMIClient(
+                n.host,
+                n.port,
+                n.username,
+                n.resolved_secret,
+                auth=n.auth,
+                name=n.name,
+                ping_interval=n.ping_interval_s,
+                action_timeout=n.action_timeout_s,
+                events=(),
+            ),
+        )  # fmt: skip
         for n in cfg.nodes
     ]
     recorder = Recorder(
@@ -212,11 +269,15 @@ def create_app(
     auto_login_agents: bool = False,
     secret_key: bytes | None = None,
     connect_wait_s: float = CONNECT_WAIT_S,
+    accounts_poll_s: float = ACCOUNTS_POLL_S,
 ) -> web.Application:
     """The controller as one aiohttp application (see the module docstring)."""
     metrics = Metrics()
     lag = LoopLagMonitor(on_sample=metrics.loop_lag_observed)
-    parts = Parts(config, LiveHub(), metrics, lag, auto_login_agents, connect_wait_s)
+    parts = Parts(config, LiveHub(), metrics, lag, auto_login_agents, connect_wait_s,
+                  accounts_poll_s)  # fmt: skip
+    for text in settings_warnings(config, key_given=secret_key is not None):
+        log.warning("%s", text)
     app = create_web_app(
         hub=parts.hub,
         metrics=parts.metrics,
@@ -225,7 +286,7 @@ def create_app(
         disposition_codes=config.dispositions,
     )
     app[PARTS] = parts
-    app.cleanup_ctx.extend([_database, _writer, _crm, _controller, _lag])
+    app.cleanup_ctx.extend([_database, _writer, _crm, _controller, _accounts, _lag])
     return app
 
 
@@ -248,11 +309,13 @@ class Hotline:
         auto_login_agents: bool = False,
         secret_key: bytes | None = None,
         connect_wait_s: float = CONNECT_WAIT_S,
+        accounts_poll_s: float = ACCOUNTS_POLL_S,
     ) -> None:
         self.config = config
         self.web_port = config.web.port if web_port is None else web_port
         self.app = create_app(config, auto_login_agents=auto_login_agents,
-                              secret_key=secret_key, connect_wait_s=connect_wait_s)  # fmt: skip
+                              secret_key=secret_key, connect_wait_s=connect_wait_s,
+                              accounts_poll_s=accounts_poll_s)  # fmt: skip
         self.parts = self.app[PARTS]
         self.runner: web.AppRunner | None = None
         self.urls: Urls | None = None

@@ -322,6 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", type=int, default=0, help="pjsua2 log level on stderr")
     p.set_defaults(func=_cmd_probe)
 
+    from .admin import add_parsers
+
+    add_parsers(sub)  # db, users, agents
+
     p = sub.add_parser("run", help="the controller against the Asterisk nodes of a config")
     p.add_argument("--config", required=True, help="a config file (see config/hotline.yaml)")
     _log_options(p)

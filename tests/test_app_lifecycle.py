@@ -22,7 +22,7 @@ from callcenter.app import Hotline
 from callcenter.config import load_config
 from callcenter.demo import config_text
 
-STEPS = ("_database", "_writer", "_crm", "_controller", "_lag")
+STEPS = ("_database", "_writer", "_crm", "_controller", "_accounts", "_lag")
 
 
 def free_port() -> int:

@@ -80,7 +80,8 @@ class DispositionRejected(StorageError):
 class AgentRejected(StorageError):
     """An agent account could not be created.
 
-    Codes: ``bad_username``, ``duplicate_username``, ``bad_role``, ``empty_password``.
+    Codes: ``bad_username``, ``duplicate_username``, ``bad_role``, ``empty_password``,
+    ``empty_name``, ``unknown_agent`` (no such login).
     """
 
     code = "agent_rejected"

@@ -57,10 +57,15 @@ from callcenter.storage.writes import (
 from crm_bridge.models import Customer, CustomerPhone, Interaction
 from crm_bridge.numbers import normalize_number
 
-__all__ = ["MAX_NOTES_LENGTH", "Store", "utcnow"]
+__all__ = ["MAX_NOTES_LENGTH", "REMOVED", "Store", "utcnow"]
 
 MAX_NOTES_LENGTH = 2000
 _MAX_USERNAME_LENGTH = 64
+
+
+#: The password hash of a removed login (:meth:`Store.remove_login`): not an argon2
+#: hash, so no password verifies against it (Unix locks accounts the same way).
+REMOVED = "!removed"
 
 
 def utcnow() -> dt.datetime:
@@ -274,7 +279,7 @@ class Store:
         with unavailable_while_away("login"):
             async with self.sessions() as session:
                 agent = await session.scalar(select(Agent).where(Agent.username == username))
-        if agent is None:
+        if agent is None or agent.password_hash == REMOVED:
             await self.passwords.verify_nobody(password)
             return None
         if not await self.passwords.verify(agent.password_hash, password):
@@ -361,9 +366,58 @@ class Store:
                 answers.setdefault(key, []).append((csat, nps, ces))
         return {key: SurveyFigures.of(rows_) for key, rows_ in sorted(answers.items())}
 
-    async def list_agents(self) -> list[Agent]:
+    async def list_agents(self, *, removed: bool = False) -> list[Agent]:
+        """Every login, by id; ``removed`` adds the removed ones (:meth:`remove_login`)."""
+        query = select(Agent).order_by(Agent.id)
+        if not removed:
+            query = query.where(Agent.password_hash != REMOVED)
         async with self.sessions() as session:
-            return list(await session.scalars(select(Agent).order_by(Agent.id)))
+            return list(await session.scalars(query))
+
+    async def get_login(self, username: str) -> Agent | None:
+        """The login named ``username`` (removed ones too), or None."""
+        async with self.sessions() as session:
+            return await session.scalar(select(Agent).where(Agent.username == username))
+
+    async def set_password(self, username: str, password: str) -> Agent:
+        """A new password (argon2); raises :class:`AgentRejected` (``unknown_agent``,
+        ``empty_password``). A removed login comes back with it."""
+        if not password:
+            raise AgentRejected(f"for {username!r}", code="empty_password")
+        password_hash = await self.passwords.hash(password)
+        return await self._change_login(username, password_hash=password_hash)
+
+    async def set_agent_profile(
+        self, username: str, *, display_name: str | None = None, device: str | None = None
+    ) -> Agent:
+        """Change the name shown and the phone rung (None: keep); ``unknown_agent``."""
+        changes: dict[str, Any] = {}
+        if display_name is not None:
+            if not display_name.strip():
+                raise AgentRejected(f"for {username!r}", code="empty_name")
+            changes["display_name"] = display_name.strip()
+        if device is not None:
+            changes["device"] = device or None
+        return await self._change_login(username, **changes)
+
+    async def remove_login(self, username: str) -> Agent:
+        """Remove a login: it can no longer sign in, its open sessions end (the web edge
+        reads :meth:`list_agents` with ``removed``), it is taken out of every queue.
+
+        The row stays, locked (its password hash is :data:`REMOVED`, which no password
+        matches), so calls, dispositions and pauses keep naming it in the reports; the
+        username stays taken. :meth:`set_password` brings it back.
+        """
+        return await self._change_login(username, password_hash=REMOVED, queues=[])
+
+    async def _change_login(self, username: str, **changes: Any) -> Agent:
+        async with self.write_session() as session:
+            agent = await session.scalar(select(Agent).where(Agent.username == username))
+            if agent is None:
+                raise AgentRejected(f"no login {username!r}", code="unknown_agent")
+            for name, value in changes.items():
+                setattr(agent, name, value)
+        return agent
 
     # -- built-in CRM -----------------------------------------------------
 

@@ -53,6 +53,9 @@ class SessionSigner:
             raise ValueError("secret_key must be at least 32 random bytes")
         self._key = secret_key
         self.ttl_s = ttl_s
+        #: account ids whose sessions no longer count (removed logins): kept up to date
+        #: from SQL by the composition root (``callcenter.app``)
+        self.revoked: frozenset[str] = frozenset()
 
     def _sign(self, message: str) -> str:
         return _b64(hmac.new(self._key, message.encode("ascii"), hashlib.sha256).digest())
@@ -87,5 +90,7 @@ class SessionSigner:
         if not (isinstance(sub, str) and isinstance(role, str) and isinstance(name, str)):
             return None
         if not isinstance(exp, int) or exp <= now or role not in ROLES:
+            return None
+        if sub in self.revoked:
             return None
         return Session(account_id=sub, role=role, name=name, expires_at=exp)

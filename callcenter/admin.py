@@ -1,0 +1,340 @@
+"""The operator's commands: ``callcenter db``, ``callcenter users``, ``callcenter agents``.
+
+Each one reads the database URL from the config file (``--config``), acts on SQL and
+exits: 0 done, 1 refused (the reason on stderr, nothing written), 2 bad usage. A
+running controller picks the change up by itself within ``accounts_poll_s`` (see
+``callcenter.app``): a new or changed agent can go ready, a removed login's sessions
+end. Passwords never come from the command line (shell history, ``ps``): from the
+variable ``--password-env`` names, else asked twice on a terminal, else one line of
+standard input (scripts: ``printf '%s\\n' "$PW" | callcenter users add ...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+
+from callcenter.config import ConfigError, HotlineConfig, load_config
+from callcenter.storage import Store, make_engine, make_session_factory, migrate
+from callcenter.storage.errors import StorageError
+from callcenter.storage.models import Agent, AgentRole
+from callcenter.storage.store import REMOVED
+
+__all__ = ["add_parsers"]
+
+ROLES = tuple(r.value for r in AgentRole)
+
+
+class Refused(Exception):
+    """A command that cannot be done as asked (exit 1, nothing written)."""
+
+
+# -- plumbing --------------------------------------------------------------------------
+
+
+def _config(path: str) -> HotlineConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise Refused(str(exc)) from None
+
+
+async def _with_store(config: HotlineConfig, job: Callable[[Store], Awaitable[int]]) -> int:
+    engine = make_engine(config.database_url)
+    try:
+        return await job(Store(make_session_factory(engine), disposition_codes=config.dispositions))
+    finally:
+        await engine.dispose()
+
+
+def _run(args: argparse.Namespace, job: Callable[[HotlineConfig], Coroutine[Any, Any, int]]) -> int:
+    try:
+        return asyncio.run(job(_config(args.config)))
+    except (Refused, StorageError) as exc:
+        print(f"callcenter {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_env:
+        value = os.environ.get(args.password_env)
+        if not value:
+            raise Refused(f"--password-env {args.password_env}: the variable is not set")
+        return value
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if first != getpass.getpass("again: "):
+            raise Refused("the two passwords differ")
+        return first
+    line = sys.stdin.readline().rstrip("\n")
+    if not line:
+        raise Refused("no password: give --password-env VAR, or one line on standard input")
+    return line
+
+
+def _skills(items: Sequence[str] | None) -> dict[str, int] | None:
+    """``billing=3`` ... -> {"billing": 3}; the store checks levels 1..5."""
+    if items is None:
+        return None
+    out: dict[str, int] = {}
+    for item in items:
+        name, sep, level = item.partition("=")
+        if not sep or not name or not level.strip().isdigit():
+            raise Refused(f"--skill {item!r}: expected NAME=LEVEL, e.g. billing=3")
+        out[name.strip()] = int(level)
+    return out
+
+
+def _queues(text: str | None, config: HotlineConfig) -> list[str] | None:
+    if text is None:
+        return None
+    names = [q.strip() for q in text.split(",") if q.strip()]
+    known = {q.name for q in config.queues}
+    unknown = [q for q in names if q not in known]
+    if unknown:
+        raise Refused(f"--queues: no queue {', '.join(map(repr, unknown))} in the config "
+                      f"(queues: {', '.join(sorted(known))})")  # fmt: skip
+    return names
+
+
+def _row(a: Agent) -> dict[str, Any]:
+    return {
+        "id": a.id, "username": a.username, "name": a.display_name, "role": a.role,
+        "device": a.device, "queues": list(a.queues), "skills": dict(getattr(a, "skills", {})),
+        "removed": a.password_hash == REMOVED,
+    }  # fmt: skip
+
+
+def _print_rows(rows: list[Agent], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([_row(a) for a in rows], ensure_ascii=False))
+        return
+    for a in rows:
+        r = _row(a)
+        skills = ",".join(f"{k}={v}" for k, v in r["skills"].items()) or "-"
+        print(f"{r['id']:>5}  {r['username']:<20} {r['role']:<10} {r['device'] or '-':<16} "
+              f"{','.join(r['queues']) or '-':<24} {skills}{'  (removed)' if r['removed'] else ''}")  # fmt: skip
+
+
+# -- db --------------------------------------------------------------------------------
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    async def job(config: HotlineConfig) -> int:
+        await migrate(config.database_url)
+        print(f"database at the latest revision: {await _revision(config)}")
+        return 0
+
+    return _run(args, job)
+
+
+async def _revision(config: HotlineConfig) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import Connection
+
+    def current(conn: Connection) -> str | None:
+        return MigrationContext.configure(conn).get_current_revision()
+
+    engine = make_engine(config.database_url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(current)
+    finally:
+        await engine.dispose()
+
+
+def _db_current(args: argparse.Namespace) -> int:
+    from alembic.script import ScriptDirectory
+
+    from callcenter.storage.engine import alembic_config
+
+    async def job(config: HotlineConfig) -> int:
+        head = ScriptDirectory.from_config(alembic_config(config.database_url)).get_current_head()
+        now = await _revision(config)
+        print(f"database revision {now or 'none (empty)'}, latest {head}"
+              + ("" if now == head else ": run `callcenter db upgrade`"))  # fmt: skip
+        return 0 if now == head else 1
+
+    return _run(args, job)
+
+
+# -- users and agents ------------------------------------------------------------------
+
+
+def _users_add(args: argparse.Namespace, *, role: str | None = None) -> int:
+    async def job(config: HotlineConfig) -> int:
+        queues = _queues(getattr(args, "queues", None), config) or []
+        skills = _skills(getattr(args, "skill", None))
+        password = _password(args)
+
+        async def add(store: Store) -> int:
+            extra: dict[str, Any] = {"skills": skills} if skills else {}
+            agent = await store.create_agent(
+                args.username, password, role or args.role, display_name=args.name,
+                device=getattr(args, "device", None), queues=queues, **extra,
+            )  # fmt: skip
+            print(f"added {agent.role} {agent.username!r} (id {agent.id})")
+            return 0
+
+        return await _with_store(config, add)
+
+    return _run(args, job)
+
+
+def _users_passwd(args: argparse.Namespace) -> int:
+    async def job(config: HotlineConfig) -> int:
+        password = _password(args)
+
+        async def change(store: Store) -> int:
+            await store.set_password(args.username, password)
+            print(f"password of {args.username!r} changed")
+            return 0
+
+        return await _with_store(config, change)
+
+    return _run(args, job)
+
+
+def _remove(args: argparse.Namespace) -> int:
+    async def job(config: HotlineConfig) -> int:
+        async def remove(store: Store) -> int:
+            await store.remove_login(args.username)
+            print(f"removed {args.username!r}: it cannot sign in and its sessions end; "
+                  "its calls stay in the reports")  # fmt: skip
+            return 0
+
+        return await _with_store(config, remove)
+
+    return _run(args, job)
+
+
+def _list(args: argparse.Namespace, *, agents_only: bool) -> int:
+    async def job(config: HotlineConfig) -> int:
+        async def show(store: Store) -> int:
+            rows = await store.list_agents(removed=args.removed)
+            _print_rows([a for a in rows if not agents_only or a.role == "agent"], args.json)
+            return 0
+
+        return await _with_store(config, show)
+
+    return _run(args, job)
+
+
+def _agents_set(args: argparse.Namespace) -> int:
+    async def job(config: HotlineConfig) -> int:
+        queues = _queues(args.queues, config)
+        skills = _skills(args.skill)
+
+        async def change(store: Store) -> int:
+            agent = await store.get_login(args.username)
+            if agent is None or agent.role != "agent":
+                raise Refused(f"no agent {args.username!r}")
+            if args.name is not None or args.device is not None:
+                await store.set_agent_profile(args.username, display_name=args.name,
+                                              device=args.device)  # fmt: skip
+            if queues is not None or skills is not None:
+                await _set_routing(store, agent, queues, skills)
+            print(f"agent {args.username!r} changed")
+            return 0
+
+        return await _with_store(config, change)
+
+    return _run(args, job)
+
+
+async def _set_routing(
+    store: Store, agent: Agent, queues: list[str] | None, skills: dict[str, int] | None
+) -> None:
+    routing = getattr(store, "set_agent_routing", None)
+    if routing is not None:  # skills, penalties and weights are checked there
+        await routing(agent.id, queues=queues, skills=skills)
+        return
+    if skills is not None:
+        raise Refused("--skill: this database has no agent skills yet")
+    await store._change_login(agent.username, queues=queues)
+
+
+# -- the parsers -------------------------------------------------------------------------
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", required=True, help="the controller config (its database_url)")
+
+
+def _password_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--password-env", metavar="VAR",
+                   help="read the password from this environment variable")  # fmt: skip
+
+
+def add_parsers(sub: Any) -> None:
+    """Add ``db``, ``users`` and ``agents`` to the ``callcenter`` command's subparsers."""
+    db = sub.add_parser("db", help="the database schema: upgrade it, or show its revision")
+    dbs = db.add_subparsers(dest="action", required=True)
+    p = dbs.add_parser("upgrade", help="apply every migration not applied yet")
+    _common(p)
+    p.set_defaults(func=_db_upgrade)
+    p = dbs.add_parser("current", help="the revision applied (exit 1 when behind)")
+    _common(p)
+    p.set_defaults(func=_db_current)
+
+    users = sub.add_parser("users", help="logins of any role: add, passwd, remove, list")
+    us = users.add_subparsers(dest="action", required=True)
+    p = us.add_parser("add", help="a login (agent, supervisor or admin)")
+    p.add_argument("username")
+    p.add_argument("--role", choices=ROLES, required=True)
+    p.add_argument("--name", help="the name shown (default: the username)")
+    _password_option(p)
+    _common(p)
+    p.set_defaults(func=_users_add)
+    p = us.add_parser("passwd", help="set a login's password")
+    p.add_argument("username")
+    _password_option(p)
+    _common(p)
+    p.set_defaults(func=_users_passwd)
+    p = us.add_parser("remove", help="lock a login out; its history stays")
+    p.add_argument("username")
+    _common(p)
+    p.set_defaults(func=_remove)
+    p = us.add_parser("list", help="every login")
+    p.add_argument("--removed", action="store_true", help="removed logins too")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+    p.set_defaults(func=lambda a: _list(a, agents_only=False))
+
+    agents = sub.add_parser(
+        "agents", help="agents (logins that take calls): add, set, remove, list"
+    )
+    ag = agents.add_subparsers(dest="action", required=True)
+    p = ag.add_parser("add", help="an agent with its phone and queues")
+    p.add_argument("username")
+    p.add_argument("--device", required=True, help="the dial string of the phone, e.g. PJSIP/1001")
+    p.add_argument("--queues", required=True, help="queue names, comma-separated")
+    p.add_argument("--skill", action="append", metavar="NAME=LEVEL", help="repeatable; level 1-5")
+    p.add_argument("--name", help="the name shown (default: the username)")
+    _password_option(p)
+    _common(p)
+    p.set_defaults(func=lambda a: _users_add(a, role="agent"))
+    p = ag.add_parser("set", help="change an agent's name, phone, queues or skills")
+    p.add_argument("username")
+    p.add_argument("--device")
+    p.add_argument("--queues", help="the new queue list, comma-separated")
+    p.add_argument("--skill", action="append", metavar="NAME=LEVEL",
+                   help="repeatable: the new skill set (replaces the old)")  # fmt: skip
+    p.add_argument("--name")
+    _common(p)
+    p.set_defaults(func=_agents_set)
+    p = ag.add_parser("remove", help="lock an agent out; its history stays")
+    p.add_argument("username")
+    _common(p)
+    p.set_defaults(func=_remove)
+    p = ag.add_parser("list", help="every agent")
+    p.add_argument("--removed", action="store_true", help="removed agents too")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+    p.set_defaults(func=lambda a: _list(a, agents_only=True))

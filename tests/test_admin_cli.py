@@ -1,0 +1,185 @@
+"""The operator's commands (``callcenter db|users|agents``) over a real database, each
+run as a process the way an operator runs it; a running controller takes a removal
+without a restart; start-up warnings."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from callcenter.app import create_app
+from callcenter.config import load_config
+from callcenter.demo import config_text
+
+from .e2e_support import hotline_rig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "callcenter.cli", *args], input=stdin, capture_output=True,
+        text=True, cwd=ROOT, timeout=120, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+def write_config(tmp_path: Path, db_url: str) -> Path:
+    (tmp_path / "monitor").mkdir(exist_ok=True)
+    cfg = tmp_path / "hotline.yaml"
+    cfg.write_text(config_text(ami_port=5038, database_url=db_url, monitor=tmp_path / "monitor"))
+    return cfg
+
+
+@pytest.fixture
+def empty_db_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+
+
+def test_db_current_then_upgrade(tmp_path: Path, empty_db_url: str) -> None:
+    cfg = str(write_config(tmp_path, empty_db_url))
+    behind = cli("db", "current", "--config", cfg)
+    assert behind.returncode == 1 and "none (empty)" in behind.stdout
+    assert "run `callcenter db upgrade`" in behind.stdout
+    done = cli("db", "upgrade", "--config", cfg)
+    assert done.returncode == 0, done.stderr
+    now = cli("db", "current", "--config", cfg)
+    assert now.returncode == 0 and "latest" in now.stdout
+
+
+def test_users_and_agents_from_the_command_line(tmp_path: Path, empty_db_url: str) -> None:
+    cfg = str(write_config(tmp_path, empty_db_url))
+    assert cli("db", "upgrade", "--config", cfg).returncode == 0
+    boss = cli("users", "add", "boss", "--role", "admin", "--password-env", "PW",
+               "--config", cfg, env={"PW": "boss-secret"})  # fmt: skip
+    assert boss.returncode == 0 and "added admin 'boss'" in boss.stdout, boss.stderr
+    agent = cli("agents", "add", "an", "--device", "PJSIP/1007", "--queues", "support",
+                "--name", "Nguyễn An", "--config", cfg, stdin="an-secret\n")  # fmt: skip
+    assert agent.returncode == 0, agent.stderr
+    rows = json.loads(cli("users", "list", "--json", "--config", cfg).stdout)
+    assert [(r["username"], r["role"]) for r in rows] == [("boss", "admin"), ("an", "agent")]
+    agents = json.loads(cli("agents", "list", "--json", "--config", cfg).stdout)
+    assert [(a["username"], a["name"], a["device"], a["queues"]) for a in agents] == [
+        ("an", "Nguyễn An", "PJSIP/1007", ["support"])]  # fmt: skip
+    assert "an-secret" not in json.dumps(rows)  # never printed, hash included
+
+    changed = cli("agents", "set", "an", "--device", "PJSIP/1008", "--config", cfg)
+    assert changed.returncode == 0, changed.stderr
+    (row,) = json.loads(cli("agents", "list", "--json", "--config", cfg).stdout)
+    assert row["device"] == "PJSIP/1008"
+
+    assert cli("users", "passwd", "an", "--config", cfg, stdin="new-secret\n").returncode == 0
+    gone = cli("agents", "remove", "an", "--config", cfg)
+    assert gone.returncode == 0 and "its calls stay in the reports" in gone.stdout
+    assert json.loads(cli("agents", "list", "--json", "--config", cfg).stdout) == []
+    (kept,) = json.loads(cli("agents", "list", "--json", "--removed", "--config", cfg).stdout)
+    assert kept["removed"] is True and kept["queues"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "says"),
+    [
+        (("users", "add", "x", "--role", "admin"), "", "no password"),
+        (("users", "add", "x", "--role", "admin", "--password-env", "NOPE_UNSET"), "",
+         "--password-env NOPE_UNSET: the variable is not set"),
+        (("agents", "add", "y", "--device", "PJSIP/1", "--queues", "support,nope"), "pw\n",
+         "--queues: no queue 'nope' in the config"),
+        (("agents", "add", "y", "--device", "PJSIP/1", "--queues", "support",
+          "--skill", "billing"), "pw\n", "--skill 'billing': expected NAME=LEVEL"),
+        (("users", "add", "boss", "--role", "admin"), "pw\n", "duplicate_username"),
+        (("users", "passwd", "nobody"), "pw\n", "unknown_agent"),
+        (("agents", "set", "nobody", "--device", "PJSIP/9"), "", "no agent 'nobody'"),
+        (("users", "remove", "nobody"), "", "unknown_agent"),
+    ],
+)  # fmt: skip
+def test_a_refused_command_says_why_and_writes_nothing(
+    tmp_path: Path, empty_db_url: str, args: tuple[str, ...], stdin: str, says: str
+) -> None:
+    cfg = str(write_config(tmp_path, empty_db_url))
+    assert cli("db", "upgrade", "--config", cfg).returncode == 0
+    assert (
+        cli("users", "add", "boss", "--role", "admin", "--config", cfg, stdin="pw\n").returncode
+        == 0
+    )
+    before = cli("users", "list", "--json", "--removed", "--config", cfg).stdout
+    done = cli(*args, "--config", cfg, stdin=stdin)
+    assert done.returncode == 1 and says in done.stderr, done.stderr
+    assert cli("users", "list", "--json", "--removed", "--config", cfg).stdout == before
+
+
+def test_bad_usage_and_a_bad_config_file(tmp_path: Path) -> None:
+    usage = cli("users", "add", "x", "--role", "king", "--config", "x.yaml")
+    assert usage.returncode == 2 and "invalid choice: 'king'" in usage.stderr
+    (tmp_path / "bad.yaml").write_text("nodes: 3\n")
+    bad = cli("users", "list", "--config", str(tmp_path / "bad.yaml"))
+    assert bad.returncode == 1 and "bad.yaml:1" in bad.stderr
+
+
+async def test_a_removed_login_loses_its_session_in_a_running_controller(
+    tmp_path: Path, db_url: str
+) -> None:
+    async with hotline_rig(tmp_path, db_url, agents=2) as rig:
+        assert rig.hotline.urls is not None
+        base = rig.hotline.urls.supervisor.rsplit("/supervisor", 1)[0]
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.post(f"{base}/login", allow_redirects=False,
+                                 data={"username": "agent2", "password": "agent2-pass"}) as r:  # fmt: skip
+                assert r.status == 303
+            agent_id = next(a.id for a in await rig.hotline.store.list_agents()  # type: ignore[union-attr]
+                            if a.username == "agent2")  # fmt: skip
+
+            async def status() -> int:
+                async with http.get(f"{base}/api/agents/{agent_id}") as resp:
+                    return resp.status
+
+            assert await status() == 200
+            done = cli("users", "remove", "agent2", "--config", str(rig.config_path))
+            assert done.returncode == 0, done.stderr
+            seen = [await status()]
+            deadline = time.monotonic() + 30  # the logins are read every 2 s
+            while seen[-1] != 401 and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+                seen.append(await status())
+            assert seen[-1] == 401, seen[-5:]
+            async with http.post(f"{base}/login", allow_redirects=False,
+                                 data={"username": "agent2", "password": "agent2-pass"}) as r:  # fmt: skip
+                assert r.status != 303  # cannot sign in again
+
+
+async def test_start_up_warnings(
+    tmp_path: Path, empty_db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = (
+        write_config(tmp_path, empty_db_url)
+        .read_text()
+        .replace("host: 127.0.0.1\n  port:", "host: 0.0.0.0\n  port:")
+    )
+    cfg = tmp_path / "public.yaml"
+    cfg.write_text(text)
+    config = load_config(cfg, environ={})
+    with caplog.at_level(logging.WARNING, logger="callcenter.app"):
+        create_app(config)
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "the session key is random for this run" in said and "web.secret_key_env" in said
+    assert "web.host 0.0.0.0: /metrics and /healthz answer anyone" in said
+
+
+async def test_no_agent_login_is_warned_at_start(
+    tmp_path: Path, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="callcenter.app"):
+        async with hotline_rig(tmp_path, db_url, agents=0):
+            pass
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "no agent login exists: no call can be answered" in said
+    assert "callcenter agents add" in said
