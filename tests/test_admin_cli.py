@@ -183,3 +183,34 @@ async def test_no_agent_login_is_warned_at_start(
     said = " ".join(r.getMessage() for r in caplog.records)
     assert "no agent login exists: no call can be answered" in said
     assert "callcenter agents add" in said
+
+
+def test_every_key_can_come_from_the_environment() -> None:
+    env = {"HOTLINE_WEB__PORT": "9090", "HOTLINE_NODES__0__HOST": "10.0.0.5",
+           "HOTLINE_DATABASE_URL": "postgresql+asyncpg://hotline@db/hotline",
+           "HOTLINE_QUEUES__0__WRAP_UP_S": "30", "HOTLINE_WEB__ALLOWED_ORIGINS": "[https://hl.example]",
+           # secrets the file names by variable, and the log format: not config keys
+           "HOTLINE_SECRET_KEY": "k" * 40, "HOTLINE_AMI_SECRET": "s", "HOTLINE_LOG_FORMAT": "json"}  # fmt: skip
+    config = load_config(ROOT / "config" / "hotline.yaml", environ=env)
+    assert (config.web.port, config.nodes[0].host) == (9090, "10.0.0.5")
+    assert config.database_url == "postgresql+asyncpg://hotline@db/hotline"
+    assert config.queues[0].wrap_up_s == 30 and config.web.allowed_origins == ["https://hl.example"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("HOTLINE_WEB__PORT", "99999",
+         "environment variable HOTLINE_WEB__PORT: web.port: must be at most 65535"),
+        ("HOTLINE_NODES__3__HOST", "x",
+         "environment variable HOTLINE_NODES__3__HOST: nodes.3: the file's list has 1 item(s)"),
+        ("HOTLINE_WEB__NOPE", "1", "environment variable HOTLINE_WEB__NOPE: web.nope: unknown key"),
+        ("HOTLINE_QUEUES", "[a", "environment variable HOTLINE_QUEUES: queues: not a YAML value"),
+    ],
+)  # fmt: skip
+def test_a_bad_environment_value_is_named_by_its_variable(name: str, value: str, says: str) -> None:
+    from callcenter.config import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(ROOT / "config" / "hotline.yaml", environ={name: value})
+    assert says in str(caught.value)
