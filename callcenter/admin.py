@@ -106,7 +106,7 @@ def _queues(text: str | None, config: HotlineConfig) -> list[str] | None:
 def _row(a: Agent) -> dict[str, Any]:
     return {
         "id": a.id, "username": a.username, "name": a.display_name, "role": a.role,
-        "device": a.device, "queues": list(a.queues), "skills": dict(getattr(a, "skills", {})),
+        "device": a.device, "queues": list(a.queues), "skills": dict(a.skills or {}),
         "removed": a.password_hash == REMOVED,
     }  # fmt: skip
 
@@ -174,10 +174,9 @@ def _users_add(args: argparse.Namespace, *, role: str | None = None) -> int:
         password = _password(args)
 
         async def add(store: Store) -> int:
-            extra: dict[str, Any] = {"skills": skills} if skills else {}
             agent = await store.create_agent(
                 args.username, password, role or args.role, display_name=args.name,
-                device=getattr(args, "device", None), queues=queues, **extra,
+                device=getattr(args, "device", None), queues=queues, skills=skills,
             )  # fmt: skip
             print(f"added {agent.role} {agent.username!r} (id {agent.id})")
             return 0
@@ -251,13 +250,7 @@ def _agents_set(args: argparse.Namespace) -> int:
 async def _set_routing(
     store: Store, agent: Agent, queues: list[str] | None, skills: dict[str, int] | None
 ) -> None:
-    routing = getattr(store, "set_agent_routing", None)
-    if routing is not None:  # skills, penalties and weights are checked there
-        await routing(agent.id, queues=queues, skills=skills)
-        return
-    if skills is not None:
-        raise Refused("--skill: this database has no agent skills yet")
-    await store._change_login(agent.username, queues=queues)
+    await store.set_agent_routing(agent.id, queues=queues, skills=skills)
 
 
 # -- the parsers -------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -75,6 +76,8 @@ class Parts:
     connect_wait_s: float
     #: how often the logins are read again from SQL (removed ones lose their sessions)
     accounts_poll_s: float = ACCOUNTS_POLL_S
+    #: one change of the ACD's configuration at a time (a reload, the agents' poll)
+    reloading: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     engine: AsyncEngine | None = None
     store: Store | None = None
     writer: StoreWriter | None = None
@@ -171,10 +174,42 @@ async def _when_synced(parts: Parts, ctl: Controller) -> None:
         parts.desk.publish()
 
 
+def _agents_seen(logins: list[Agent]) -> tuple[Any, ...]:
+    """What the ACD takes from the agents' rows: a change here is applied live."""
+    return tuple(
+        (a.id, a.display_name, a.device, tuple(a.queues or ()), sorted((a.skills or {}).items()),
+         sorted((a.penalties or {}).items()), sorted((a.weights or {}).items()))
+        for a in logins
+        if a.role == "agent"
+    )  # fmt: skip
+
+
+async def _apply_agents(parts: Parts) -> bool:
+    """Give the ACD the agents as SQL has them now (added, changed, removed: an agent
+    removed while logged in is logged out first; one still on a call is retried at the
+    next read). True when the ACD took them."""
+    store, ctl, cfg = parts.store, parts.controller, parts.config
+    assert store is not None and ctl is not None
+    async with parts.reloading:
+        agents = await agent_configs(store, cfg)
+        kept = {a.agent_id for a in agents}
+        for view in ctl.core.snapshot(ctl.now()).agents:
+            if view.agent_id not in kept and view.state is not acd.AgentState.LOGGED_OUT:
+                ctl.agent_logout(view.agent_id)
+        try:
+            ctl.reload(cfg.acd_config(agents), cfg.call_tiers(), cfg.queues[0].sl_threshold_s)
+        except acd.AcdError as exc:
+            log.info("agents changed in SQL; not applied yet: %s", exc)
+            return False
+    log.info("agents changed in SQL: the ACD has %d agent(s) now", len(agents))
+    return True
+
+
 async def _accounts(app: web.Application) -> AsyncIterator[None]:
     """Logins changed by the operator's commands (``callcenter users``/``agents``, another
     process) reach this one: read every ``accounts_poll_s``; the sessions of removed
-    logins stop counting. Warns once at start when nobody can sign in or take a call."""
+    logins stop counting, and agents added, changed or removed are given to the ACD
+    (:func:`_apply_agents`). Warns once at start when nobody can sign in or take a call."""
     parts = app[PARTS]
     store = parts.store
     assert store is not None
@@ -186,14 +221,18 @@ async def _accounts(app: web.Application) -> AsyncIterator[None]:
         return [a for a in rows if a.password_hash != REMOVED]
 
     logins = await read()
+    applied = _agents_seen(logins)  # what _build_controller gave the ACD
     for text in login_warnings(len(logins), sum(a.role == "agent" for a in logins)):
         log.warning("%s", text)
 
     async def poll() -> None:
+        nonlocal applied
         while True:
             await asyncio.sleep(parts.accounts_poll_s)
             try:
-                await read()
+                seen = _agents_seen(await read())
+                if seen != applied and await _apply_agents(parts):
+                    applied = seen
             except Exception as exc:  # the database away: keep the last list, try again
                 log.warning("reading the logins failed (%r); trying again", exc)
 
@@ -319,7 +358,6 @@ class Hotline:
         self.parts = self.app[PARTS]
         self.runner: web.AppRunner | None = None
         self.urls: Urls | None = None
-        self._reloading = asyncio.Lock()
 
     @property
     def hub(self) -> LiveHub:
@@ -372,7 +410,7 @@ class Hotline:
         parts = self.parts
         if parts.store is None or parts.controller is None:
             raise RuntimeError("the hotline is not running")
-        async with self._reloading:
+        async with parts.reloading:
             done = await reload_config(parts.config, parts.store, parts.controller)
             parts.config = self.config = done.config
         return done

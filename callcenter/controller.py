@@ -616,6 +616,10 @@ class Controller:
     async def agent_pause(self, agent_id: str, reason: str) -> None:
         self.feed(AgentCommand(acd.AgentPause(agent_id, reason)))
 
+    def agent_logout(self, agent_id: str) -> None:
+        """Log an agent out of the ACD (removed by the operator); refused while on a call."""
+        self.feed(AgentCommand(acd.AgentLogout(agent_id)))
+
     def login_all(self) -> None:
         """Log every configured agent in (the demo's agents are always at work)."""
         for view in self.core.snapshot(self.now()).agents:

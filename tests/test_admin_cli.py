@@ -15,12 +15,14 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
 from callcenter.app import create_app
 from callcenter.config import load_config
-from callcenter.demo import config_text
+from callcenter.demo import AgentDesktop, config_text
+from callcenter.storage.models import QueueOutcome
 
-from .e2e_support import hotline_rig
+from .e2e_support import hotline_rig, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -154,6 +156,45 @@ async def test_a_removed_login_loses_its_session_in_a_running_controller(
             async with http.post(f"{base}/login", allow_redirects=False,
                                  data={"username": "agent2", "password": "agent2-pass"}) as r:  # fmt: skip
                 assert r.status != 303  # cannot sign in again
+
+        def in_acd() -> set[str]:
+            return {v.agent_id for v in rig.ctl.core.snapshot(rig.ctl.now()).agents}
+
+        # logged in and ready when removed: logged out, then taken out of the ACD
+        await wait_until(lambda: str(agent_id) not in in_acd(), 60, "agent2 out of the ACD")
+
+
+async def test_an_agent_added_with_the_cli_takes_a_call_without_a_restart(
+    tmp_path: Path, db_url: str
+) -> None:
+    async with hotline_rig(tmp_path, db_url, agents=0, auto_login=False) as rig:
+        assert rig.hotline.urls is not None and rig.hotline.store is not None
+        base = rig.hotline.urls.supervisor.rsplit("/supervisor", 1)[0]
+        added = cli("agents", "add", "newbie", "--device", "PJSIP/1099", "--queues", "support",
+                    "--name", "Trần Mới", "--config", str(rig.config_path), stdin="newbie-pass\n")  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        login = await rig.hotline.store.get_login("newbie")
+        assert login is not None
+        agent_id = str(login.id)
+        await wait_until(
+            lambda: any(v.agent_id == agent_id for v in rig.ctl.core.snapshot(rig.ctl.now()).agents),
+            30, "the running ACD to know the new agent",
+        )  # fmt: skip
+        desk = AgentDesktop(base, "newbie", "newbie-pass", ready=True)
+        desk.start()
+        try:
+            deadline = time.monotonic() + 120
+            answered: list[str] = []
+            while not answered and time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
+                await rig.hotline.writer.flush()  # type: ignore[union-attr]
+                async with rig.hotline.store.sessions() as session:
+                    answered = list(await session.scalars(
+                        select(QueueOutcome.call_id).where(
+                            QueueOutcome.agent_id == login.id, QueueOutcome.outcome == "answered")))  # fmt: skip
+            assert answered, "no call answered by the agent added while running"
+        finally:
+            await desk.stop()
 
 
 async def test_start_up_warnings(
