@@ -305,8 +305,8 @@ class Store:
         Checked like :class:`acd.AgentConfig` checks them: skill levels 1..5,
         penalties >= 0 and weights >= 1, only for queues the agent serves (any
         queue when it lists none). Raises :class:`AgentRejected` (``bad_routing``,
-        ``unknown_agent``). The running controller takes it at its next config
-        reload (SIGHUP).
+        ``unknown_agent``). A running controller takes it within a poll of the
+        logins (``callcenter.app``; 2 s) or at a config reload (SIGHUP).
         """
         async with self.write_session() as session:
             agent = await session.get(Agent, agent_id)
