@@ -10,6 +10,8 @@ from contextlib import contextmanager
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError, StatementError
 
+from crm_bridge.customers import CustomerRejected  # the CRM's own (it writes customers)
+
 __all__ = [
     "AgentRejected",
     "CustomerRejected",
@@ -85,15 +87,6 @@ class AgentRejected(StorageError):
     """
 
     code = "agent_rejected"
-
-
-class CustomerRejected(StorageError):
-    """A customer could not be added.
-
-    Codes: ``no_name``, ``invalid_number``, ``number_taken``, ``duplicate_account``.
-    """
-
-    code = "customer_rejected"
 
 
 class WriterClosed(StorageError):

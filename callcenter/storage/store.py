@@ -28,7 +28,6 @@ from callcenter.config import DEFAULT_DISPOSITIONS
 from callcenter.storage.engine import WRITE_TRANSACTION
 from callcenter.storage.errors import (
     AgentRejected,
-    CustomerRejected,
     DispositionRejected,
     unavailable_while_away,
 )
@@ -54,8 +53,8 @@ from callcenter.storage.writes import (
     WriteRequest,
     apply_batch,
 )
-from crm_bridge.models import Customer, CustomerPhone, Interaction
-from crm_bridge.numbers import normalize_number
+from crm_bridge.customers import CustomerRejected, insert_customer, new_customer
+from crm_bridge.models import Customer, Interaction
 
 __all__ = ["MAX_NOTES_LENGTH", "REMOVED", "Store", "utcnow"]
 
@@ -436,10 +435,11 @@ class Store:
         Raises :class:`CustomerRejected` (nothing written) for an empty name,
         an invalid number, a number another customer has, or a reused account.
         """
-        customer, phones = self._new_customer(full_name, numbers, account_no, tier, notes, region)
+        customer, phones = new_customer(full_name, numbers, account_no=account_no, tier=tier,
+                                        notes=notes, region=region)  # fmt: skip
         try:
             async with self.write_session() as session:
-                await self._insert_customer(session, customer, phones)
+                await insert_customer(session, customer, phones)
         except IntegrityError as exc:  # lost a race with another writer
             code = "number_taken" if "e164" in str(exc.orig) else "duplicate_account"
             raise CustomerRejected(f"{full_name!r}: {exc.orig}", code=code) from exc
@@ -452,60 +452,19 @@ class Store:
         async with self.write_session() as session:
             for row in rows:
                 row = dict(row)
-                customer, phones = self._new_customer(
+                customer, phones = new_customer(
                     row.pop("full_name"),
                     row.pop("numbers"),
-                    row.pop("account_no", None),
-                    row.pop("tier", "standard"),
-                    row.pop("notes", None),
-                    row.pop("region", "VN"),
+                    account_no=row.pop("account_no", None),
+                    tier=row.pop("tier", "standard"),
+                    notes=row.pop("notes", None),
+                    region=row.pop("region", "VN"),
                 )
                 if row:
                     raise TypeError(f"unexpected customer fields: {sorted(row)}")
-                await self._insert_customer(session, customer, phones)
+                await insert_customer(session, customer, phones)
                 count += 1
         return count
-
-    @staticmethod
-    def _new_customer(
-        full_name: str,
-        numbers: Iterable[str],
-        account_no: str | None,
-        tier: str,
-        notes: str | None,
-        region: str,
-    ) -> tuple[Customer, list[str]]:
-        if not full_name or not full_name.strip():
-            raise CustomerRejected("empty name", code="no_name")
-        phones: list[str] = []
-        for raw in numbers:
-            e164 = normalize_number(raw, region)
-            if e164 is None:
-                raise CustomerRejected(f"{raw!r}", code="invalid_number")
-            if e164 not in phones:
-                phones.append(e164)
-        customer = Customer(
-            full_name=full_name.strip(), account_no=account_no, tier=tier, notes=notes
-        )
-        return customer, phones
-
-    @staticmethod
-    async def _insert_customer(
-        session: AsyncSession, customer: Customer, phones: list[str]
-    ) -> None:
-        if customer.account_no is not None and await session.scalar(
-            select(Customer.id).where(Customer.account_no == customer.account_no)
-        ):
-            raise CustomerRejected(customer.account_no, code="duplicate_account")
-        if phones:
-            taken = await session.scalar(
-                select(CustomerPhone.e164).where(CustomerPhone.e164.in_(phones)).limit(1)
-            )
-            if taken is not None:
-                raise CustomerRejected(taken, code="number_taken")
-        session.add(customer)
-        await session.flush()
-        session.add_all(CustomerPhone(customer_id=customer.id, e164=e164) for e164 in phones)
 
     async def save_disposition(
         self,
