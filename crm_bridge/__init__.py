@@ -2,6 +2,7 @@
 
 - ``numbers``: ``normalize_number`` (any spelling -> E.164)
 - ``models``: the CRM's tables (customers, their numbers, contact history) on ``sqlbase``
+- ``customers``: adding a customer and their numbers (checked, normalized), ``CustomerRejected``
 - ``card``: ``CustomerCard`` (and its screen-pop JSON), ``InteractionSummary``, the ``CrmBackend`` protocol
 - ``sql_crm``: ``SqlCrm``, the built-in CRM on Hotline's SQL store
 - ``lookup``: ``CrmLookup``, a cached lookup bounded in time
