@@ -299,6 +299,7 @@ async def _build_controller(
         sl_threshold_s=cfg.queues[0].sl_threshold_s if cfg.queues else 20.0,
         tiers=cfg.call_tiers(),
         accounts=parts.accounts,
+        recording=cfg.recording_policies(),
     )
 
 

@@ -26,7 +26,7 @@ import datetime as dt
 import itertools
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import acd
@@ -68,7 +68,7 @@ from callcenter.ports import AccountLookup, CallFacts, CardLookup, Pushes, Shell
 from callcenter.storage.models import call_key
 from callcenter.tracker import TRACKED_EVENTS, CallTracker, corrected, needs_status
 from ivr import IvrDefinition
-from recordings import Recorder
+from recordings import Recorder, RecordingPolicy
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,7 @@ class Controller:
         sl_threshold_s: float = 20.0,
         accounts: AccountLookup | None = None,
         tiers: Tiers = DEFAULT_TIERS,
+        recording: Mapping[str, RecordingPolicy] | None = None,
     ) -> None:
         #: the service-level threshold the wallboard shows (the main queue's)
         self.sl_threshold_s = sl_threshold_s
@@ -152,6 +153,7 @@ class Controller:
             moh_class=moh_class,
             run_id=secrets.token_hex(3),
             tiers=tiers,
+            recording=recording,
         )
         self.writer = writer
         self.store = store
@@ -345,6 +347,10 @@ class Controller:
         self._arm_timer()
         self._changed()
 
+    def reload_recording(self, policies: Mapping[str, RecordingPolicy]) -> None:
+        """Calls bridged from now on take these recording policies (queue -> policy)."""
+        self.flow.recording = dict(policies)
+
     def reload_ivr(self, ivr: IvrDefinition) -> None:
         """New calls take ``ivr``; sessions already running keep the definition they hold."""
         self.flow.ivr = ivr
@@ -537,7 +543,7 @@ class Controller:
 
         try:
             path, started, mixmonitor_id = await self.recorder.start(
-                node.client, e.node, e.channel, e.linkedid, still_wanted
+                node.client, e.node, e.channel, e.linkedid, still_wanted, e.file_name, e.legs
             )
         except AMIError as exc:
             if still_wanted():  # a call that ended meanwhile needs no recording

@@ -44,6 +44,8 @@ class Reloadable(Protocol):
 
     def reload_ivr(self, ivr: Any) -> None: ...
 
+    def reload_recording(self, policies: Any) -> None: ...
+
 
 @dataclass(frozen=True)
 class Reloaded:
@@ -104,6 +106,7 @@ async def reload_config(running: HotlineConfig, store: Agents, controller: Reloa
     try:
         agents = await agent_configs(store, new)
         controller.reload(new.acd_config(agents), new.call_tiers(), new.queues[0].sl_threshold_s)
+        controller.reload_recording(new.recording_policies())
     except acd.AcdError as exc:
         reason = f"{path}: {exc}"
         log.error("config reload refused, the running config kept: %s", reason)

@@ -8,7 +8,10 @@ FILE`` then fails as in transcript 13.
 A recording is real audio: 8 kHz, 16-bit mono (04: 7.0 s = 112,044 bytes), a
 distinct tone per party summed (caller 440 Hz, agent 620 Hz), silence for a
 muted direction. It is written when it stops (StopMixMonitor or hangup), so
-the file has its final size before the Hangup event goes out.
+the file has its final size before the Hangup event goes out. Options
+``r(file)`` and ``t(file)`` also write what the channel sends (its own tone)
+and what it hears (the others') to files of their own; no transcript records
+them (Asterisk's MixMonitor documentation).
 
 A channel with real media (a SIP call, ``Channel.tech_pvt``: :mod:`pbxsim.sip`)
 hears prompts for real (:func:`prompt_audio`) and is recorded from the
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import wave
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from math import pi, sin
 from pathlib import Path
@@ -136,10 +139,18 @@ class Recording:
         self.channel = ch.name
         self.id = mixmon_id
         self.only_bridged = "b" in _flags(options)
+        # unrecorded: r()/t() (no transcript uses them; Asterisk's MixMonitor docs): the
+        # receive (the channel's own audio) and transmit (what it hears) legs apart
+        self.leg_paths = {
+            leg: _spool_path(world, arg)
+            for leg, arg in (("r", option_arg(options, "r")), ("t", option_arg(options, "t")))
+            if arg
+        }
         self.started = world.now()
         self.mute_read = False
         self.mute_write = False
-        self.segments: list[tuple[float, float, tuple[int, ...] | None]] = []
+        #: (start, end, own tones, the others' tones); None: nothing written then
+        self.segments: list[tuple[float, float, tuple[int, ...] | None, tuple[int, ...]]] = []
         self._ch = ch
         self._seg_start = self.started
         self._tones = self._tones_now()
@@ -148,23 +159,24 @@ class Recording:
         #: a SIP channel's real recording (pbxsim.sip.leg.LiveRecording), else None
         self.live: Any = ch.tech_pvt.record(self, ch) if ch.tech_pvt is not None else None
 
-    def _tones_now(self) -> tuple[int, ...] | None:
+    def _tones_now(self) -> tuple[tuple[int, ...] | None, tuple[int, ...]]:
+        """(own tones, the others' tones) now; own None while nothing is written."""
         ch = self._ch
         bridged = ch.bridge is not None and len(ch.bridge.channels) > 1
         if self.only_bridged and not bridged:
-            return None  # option b: nothing is written while not bridged
+            return None, ()  # option b: nothing is written while not bridged
         own = () if self.mute_read else (TONES.get(ch.role, OTHER_TONE),)
         others: tuple[int, ...] = ()
         if bridged and not self.mute_write:
             others = tuple(TONES.get(o.role, OTHER_TONE) for o in ch.bridge.channels if o is not ch)
-        return own + others
+        return own, others
 
     def update(self, world: World) -> None:
         """Close the current segment: who is heard changed (bridge, mute)."""
         if self.finished:
             return
         now = world.now()
-        self.segments.append((self._seg_start, now, self._tones))
+        self.segments.append((self._seg_start, now, *self._tones))
         self._seg_start = now
         self._tones = self._tones_now()
         if self.live is not None:
@@ -178,19 +190,29 @@ class Recording:
         self.finished = True
         if self in self._ch.recordings:
             self._ch.recordings.remove(self)
-        self.duration = self.live.finish() if self.live is not None else self._write()
+        if self.live is not None:
+            self.duration = self.live.finish()
+            return
+        self.duration = self._write(self.path, lambda own, others: own + others)
+        if "r" in self.leg_paths:
+            self._write(self.leg_paths["r"], lambda own, others: own)
+        if "t" in self.leg_paths:
+            self._write(self.leg_paths["t"], lambda own, others: others)
 
-    def _write(self) -> float:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def _write(
+        self, path: Path, heard: Callable[[tuple[int, ...], tuple[int, ...]], tuple[int, ...]]
+    ) -> float:
+        path.parent.mkdir(parents=True, exist_ok=True)
         written = 0
         cursor = 0.0
-        with wave.open(str(self.path), "wb") as out:
+        with wave.open(str(path), "wb") as out:
             out.setnchannels(1)
             out.setsampwidth(2)
             out.setframerate(SAMPLE_RATE)
-            for start, end, tones in self.segments:
-                if tones is None or end <= start:
+            for start, end, own, others in self.segments:
+                if own is None or end <= start:
                     continue
+                tones = heard(own, others)
                 cursor += end - start
                 n = round(cursor * SAMPLE_RATE) - written
                 written += max(0, n)
@@ -200,6 +222,12 @@ class Recording:
                     out.writeframes(block[:take].tobytes())
                     n -= take
         return written / SAMPLE_RATE
+
+
+def _spool_path(world: World, file: str) -> Path:
+    """A MixMonitor file name as Asterisk places it: a relative one under the spool's
+    ``monitor/`` (04)."""
+    return (Path(file) if file.startswith("/") else world.spool_dir / "monitor" / file).absolute()
 
 
 def _flags(options: str) -> str:

@@ -1,9 +1,9 @@
 """The recording shell: MixMonitor when caller and agent are bridged, a metadata row when done.
 
 The ``MixMonitor`` action needs the ``system`` write class because its
-``Command`` option runs a shell: the file name is built here from the node
-name and the Linkedid (Asterisk's own digits and dots), never from caller or
-agent text, and no other option is passed. An absolute ``File`` avoids
+``Command`` option runs a shell: the file name comes from the policy core
+(:mod:`.policy`: a template of known fields, every unsafe character as
+``_``), and no option but ``b``, ``i()`` and the legs' ``r()``/``t()`` is passed. An absolute ``File`` avoids
 depending on Asterisk's spool dir (transcript 04 used both forms). The
 recording ends with the caller's hangup (Asterisk then emits no
 ``MixMonitorStop``: transcript 04), so the row is completed when the caller's
@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from callcenter.ami import ActionError
 from callcenter.storage.writes import RecordRecording
 
-from .policy import OPTIONS, file_name
+from .policy import Legs, file_name, mixmonitor_options
 
 
 class Writes(Protocol):
@@ -37,6 +37,7 @@ class Counts(Protocol):
     """The recording figures (``callcenter.metrics.Metrics`` fits)."""
 
     def recording_started(self) -> None: ...
+
 
 log = logging.getLogger(__name__)
 #: MixMonitor tries when refused for a missing channel, ``RETRY_S`` × n apart
@@ -76,7 +77,14 @@ class Recorder:
         return Path(self.local_dir) / Path(path).name
 
     async def start(
-        self, client: Any, node: str, channel: str, linkedid: str, still_wanted: Any
+        self,
+        client: Any,
+        node: str,
+        channel: str,
+        linkedid: str,
+        still_wanted: Any,
+        name: str = "",
+        legs: Legs = Legs.MIXED,
     ) -> tuple[str, dt.datetime, str | None]:
         """Start the call's MixMonitor; the caller is already in the agent's bridge.
 
@@ -85,15 +93,18 @@ class Recorder:
         and a ``MixMonitor`` landing in that instant fails with ``No such
         channel`` (seen on a real Asterisk 22, about one call in twenty). Such a
         refusal is retried while ``still_wanted()``. ``i(MIXMON_ID)`` makes the
-        response carry the ``MixMonitorID`` (transcript 18). Returns the path,
-        the start time and the id; raises :class:`AMIError` when it could not.
+        response carry the ``MixMonitorID`` (transcript 18). ``name`` is the file's
+        name from the policy (empty: the default), ``legs`` whether each direction
+        gets a file too. Returns the path, the start time and the id; raises
+        :class:`AMIError` when it could not.
         """
-        path = f"{self.recordings_dir}/{file_name(node, linkedid)}"
+        path = f"{self.recordings_dir}/{name or file_name(node, linkedid)}"
+        options = mixmonitor_options(path, legs)
         started = dt.datetime.now(dt.UTC)
         for attempt in range(START_TRIES):
             try:
                 resp = await client.send_action(
-                    "MixMonitor", {"Channel": channel, "File": path, "Options": OPTIONS}
+                    "MixMonitor", {"Channel": channel, "File": path, "Options": options}
                 )
             except ActionError as exc:
                 if "no such channel" not in str(exc).lower() or attempt + 1 == START_TRIES:

@@ -113,7 +113,9 @@ def test_a_call_from_arrival_to_hang_up_with_one_outcome_and_its_recording() -> 
     # Bridge() pulls the caller in: its WAIT FOR DIGIT is lost (21), the recording starts.
     lost_id = call.pending.command_id if call.pending else ""
     out = f.feed(PbxEvent(NODE, Bridged(UID, CH, UID, "b1", UID)))
-    assert f.sent(fx.StartRecording, out) == [fx.StartRecording(NODE, CALL, CH, UID)]
+    assert f.sent(fx.StartRecording, out) == [
+        fx.StartRecording(NODE, CALL, CH, UID, f"hotline-{NODE}-{UID}.wav")
+    ]
     assert call.pending is None and not call.in_agi and not call.music_on
     assert f.feed(AgiReplied(CALL, lost_id, "200 result=0")) == []
     rec_at = f.wall

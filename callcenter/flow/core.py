@@ -31,7 +31,9 @@ Rules (everything that decides what a call does lives here):
    ``ivr_hangup`` if it left in the IVR, ``lost`` if it died with its PBX.
 7. The recording starts once the agent answered *and* the caller is in the
    bridge (its ``BridgeEnter``), never before: Asterisk swaps the caller's
-   channel while ``Bridge()`` pulls it in.
+   channel while ``Bridge()`` pulls it in. Whether it starts then, and its
+   file name and legs, is the queue's :class:`~recordings.RecordingPolicy`
+   (a call not recorded by policy gets a ``recording_skipped`` call event).
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ from ivr.events import (
     SetLanguage,
 )
 from ivr.events import LookupAccount as IvrLookupAccount
+from recordings.policy import DEFAULT_POLICY, RecordingPolicy
 
 from .call import AgiJob, Call, LiveRecording, Offer, Purpose, Where
 from .effects import (
@@ -182,8 +185,12 @@ class CallFlow:
         moh_class: str = "default",
         run_id: str = "0",
         tiers: Tiers = DEFAULT_TIERS,
+        recording: Mapping[str, RecordingPolicy] | None = None,
     ) -> None:
         self.ivr = ivr
+        #: queue -> its recording policy (a queue not listed: DEFAULT_POLICY); replaced
+        #: on a live reload
+        self.recording: dict[str, RecordingPolicy] = dict(recording or {})
         self.acd = acd_core
         #: replaced on a live reload (the controller's ``reload``)
         self.tiers = tiers
@@ -226,17 +233,27 @@ class CallFlow:
             self._log("error", str(exc))
         return self._out
 
-    def reconfigure(self, config: acd.AcdConfig, tiers: Tiers, at: Instant) -> list[Effect]:
-        """Take new queues, rules, agents' routing data and tiers live (a config reload).
+    def reconfigure(
+        self,
+        config: acd.AcdConfig,
+        tiers: Tiers,
+        at: Instant,
+        recording: Mapping[str, RecordingPolicy] | None = None,
+    ) -> list[Effect]:
+        """Take new queues, rules, agents' routing data, tiers and recording policies live
+        (a config reload; ``recording`` None keeps the policies).
 
         Waiting callers keep their place (``acd.Acd.reconfigure``); new callers get the
-        new tiers. Raises :class:`acd.AcdError` with nothing changed when the ACD refuses
-        (a queue dropped while it holds a call, an agent dropped while logged in).
+        new tiers, calls bridged from now on the new recording policy. Raises
+        :class:`acd.AcdError` with nothing changed when the ACD refuses (a queue dropped
+        while it holds a call, an agent dropped while logged in).
         """
         self._at = at
         self._out = []
         commands = self.acd.reconfigure(config, at.mono)
         self.tiers = tiers
+        if recording is not None:
+            self.recording = dict(recording)
         self._acd_commands(commands)
         return self._out
 
@@ -901,7 +918,16 @@ class CallFlow:
         if call.recording_asked or call.stage is not Stage.TALKING or not call.bridged:
             return
         call.recording_asked = True
-        self._out.append(StartRecording(call.node, call.call_id, call.channel, call.linkedid))
+        policy = self.recording.get(call.queue or "", DEFAULT_POLICY)
+        if not policy.records_at_bridge(call.call_id):
+            self._write(RecordCallEvent(call.call_id, self._now.wall, "recording_skipped",
+                                        {"mode": policy.mode.value}))  # fmt: skip
+            return
+        name = policy.file_name(node=call.node, linkedid=call.linkedid, call_id=call.call_id,
+                                queue=call.queue or "", agent=call.agent_id or "",
+                                day=self._now.wall.date())  # fmt: skip
+        self._out.append(StartRecording(call.node, call.call_id, call.channel, call.linkedid,
+                                        name, policy.legs))  # fmt: skip
 
     def _recording_started(self, ev: RecordingStarted) -> None:
         call = self.calls.get(ev.call_id)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from recordings.policy import Legs
+
 
 @dataclass(frozen=True, slots=True)
 class SendAgi:
@@ -52,10 +54,16 @@ class HangupLeg:
 
 @dataclass(frozen=True, slots=True)
 class StartRecording:
+    """``MixMonitor`` on the bridged caller; reply as ``RecordingStarted``/``RecordingFailed``."""
+
     node: str
     call_id: str
     channel: str
     linkedid: str
+    #: the file's name in the recordings directory (the policy's template filled in);
+    #: empty: the default ``hotline-<node>-<linkedid>.wav``
+    file_name: str = ""
+    legs: Legs = Legs.MIXED
 
 
 @dataclass(frozen=True, slots=True)

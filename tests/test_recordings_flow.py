@@ -1,0 +1,79 @@
+"""The call-flow core applies each queue's recording policy when the caller enters the
+agent's bridge: pure, driven by hand (no socket, no clock)."""
+
+from __future__ import annotations
+
+import acd
+from callcenter.flow import effects as fx
+from callcenter.flow.inputs import OfferEnded, OfferResult, PbxEvent
+from callcenter.storage.writes import RecordCallEvent
+from callcenter.tracker import Bridged
+from recordings import Legs, Mode, RecordingPolicy, sampled
+
+from .flow_support import NODE, Flow
+from .test_flow_core import arrive, offered, to_queue
+
+CH = "PJSIP/trunk-00000001"
+
+
+def bridged_call(policy: RecordingPolicy | None, uid: str = "1796.1") -> tuple[Flow, list]:
+    """One call of queue support from arrival to the caller's BridgeEnter; its effects."""
+    f = Flow()
+    if policy is not None:
+        f.core.recording = {"support": policy}
+    f.login("7")
+    call = f"{NODE}:{uid}"
+    arrive(f, uid=uid)
+    to_queue(f, call)
+    f.feed(OfferEnded(call, offered(f).leg, OfferResult.ANSWERED))
+    assert f.agent_state("7") is acd.AgentState.ON_CALL
+    f.feed(PbxEvent(NODE, Bridged(uid, CH, uid, "b1", uid)))
+    return f, f.sent(fx.StartRecording)
+
+
+def skipped(f: Flow) -> list[dict]:
+    return [e.data for e in f.writes(RecordCallEvent) if e.kind == "recording_skipped"]
+
+
+def test_a_queue_without_a_policy_records_every_call_under_the_default_name() -> None:
+    f, started = bridged_call(None)
+    assert started == [fx.StartRecording(NODE, f"{NODE}:1796.1", CH, "1796.1",
+                                         "hotline-pbx1-1796.1.wav", Legs.MIXED)]  # fmt: skip
+    assert skipped(f) == []
+
+
+def test_never_and_on_demand_start_nothing_and_say_why() -> None:
+    for mode in (Mode.NEVER, Mode.ON_DEMAND):
+        f, started = bridged_call(RecordingPolicy(mode=mode))
+        assert started == []
+        assert skipped(f) == [{"mode": mode.value}]
+
+
+def test_the_template_legs_and_format_reach_the_mixmonitor() -> None:
+    policy = RecordingPolicy(template="{date}_{queue}_{agent}_{call}", legs=Legs.SEPARATE,
+                             format="gsm")  # fmt: skip
+    f, started = bridged_call(policy)
+    day = f.wall.date().isoformat()
+    assert [(s.file_name, s.legs) for s in started] == [
+        (f"{day}_support_7_pbx1_1796.1.gsm", Legs.SEPARATE)
+    ]
+
+
+def test_a_sample_records_exactly_the_calls_its_call_id_picks() -> None:
+    policy = RecordingPolicy(mode=Mode.SAMPLE, sample_percent=40)
+    picked = 0
+    for n in range(1, 26):
+        uid = f"1796.{n}"
+        f, started = bridged_call(policy, uid)
+        wanted = sampled(f"{NODE}:{uid}", 40)
+        assert bool(started) is wanted and bool(skipped(f)) is not wanted, uid
+        picked += wanted
+    assert 0 < picked < 25
+
+
+def test_a_reload_changes_the_policy_for_calls_bridged_later() -> None:
+    f = Flow()
+    f.core.reconfigure(f.acd.config, {}, f.at(), {"support": RecordingPolicy(mode=Mode.NEVER)})
+    assert f.core.recording["support"].mode is Mode.NEVER
+    f.core.reconfigure(f.acd.config, {}, f.at())
+    assert f.core.recording["support"].mode is Mode.NEVER, "None keeps the policies"
