@@ -138,6 +138,7 @@ async def run(
     running = False
     await tick
     await writer.close()
+    waits = sorted(writer.journal_waits)
     async with store.write_session() as s:
         await s.execute(sa.delete(Recording).where(Recording.call_id.like("bench:%")))
         await s.execute(sa.delete(Call).where(Call.id.like("bench:%")))
@@ -153,7 +154,18 @@ async def run(
         "loop_lag_max_ms": round(worst * 1000, 1),
         "rate": rate or None,
         "late_p99_ms": round(sorted(lags)[int(len(lags) * 0.99)] * 1000, 1) if lags else None,
+        # submit() to the journal's fsync: the window a crash (SIGKILL) loses writes in
+        "journal_appends": len(waits),
+        "journal_wait_p50_ms": _ms(waits, 0.5),
+        "journal_wait_p99_ms": _ms(waits, 0.99),
+        "journal_wait_max_ms": _ms(waits, 1.0),
     }
+
+
+def _ms(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    return round(values[min(len(values) - 1, int(len(values) * q))] * 1000, 1)
 
 
 def main() -> None:
@@ -162,11 +174,18 @@ def main() -> None:
     p.add_argument("--database", action="append", help="async SQLAlchemy URL (repeatable)")
     p.add_argument("--rate", type=float, default=0.0,
                    help="calls/s to submit at (default: all at once)")  # fmt: skip
+    p.add_argument("--journal-linger-ms", type=float, default=None,
+                   help="StoreWriter(journal_linger_s=...) in ms (default: the writer's)")  # fmt: skip
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         urls = args.database or [f"sqlite+aiosqlite:///{tmp}/bench.db"]
-        results = [asyncio.run(run(url, args.calls, Path(tmp), args.rate)) for url in urls]
+        kw = (
+            {}
+            if args.journal_linger_ms is None
+            else {"journal_linger_s": args.journal_linger_ms / 1000}
+        )
+        results = [asyncio.run(run(url, args.calls, Path(tmp), args.rate, **kw)) for url in urls]
     if args.json:
         print(json.dumps(results))
         return
@@ -176,7 +195,10 @@ def main() -> None:
             f"{r['writes_per_s']} writes/s ({r['calls_per_s']} calls/s), "
             f"loop CPU {r['loop_cpu_us_per_write']} us/write "
             f"(other threads {r['other_threads_cpu_us_per_write']}), "
-            f"loop lag max {r['loop_lag_max_ms']} ms"
+            f"loop lag max {r['loop_lag_max_ms']} ms; "
+            f"{r['journal_appends']} journal appends, submit to fsync p50 "
+            f"{r['journal_wait_p50_ms']} / p99 {r['journal_wait_p99_ms']} / max "
+            f"{r['journal_wait_max_ms']} ms"
             + (f", at {r['rate']:g} calls/s: submits late by p99 {r['late_p99_ms']} ms"
                if r["rate"] else "")
         )  # fmt: skip

@@ -272,3 +272,49 @@ async def test_writes_left_at_close_wait_for_the_next_start(
     finally:
         await engine.dispose()
     assert outcomes == 10
+
+
+async def test_writes_reach_the_journal_while_a_round_waits_on_the_database(tmp_path: Path):
+    """Regression: a write waited for the next round (linger, then the database's
+    answer) before it was journaled, so a crash meanwhile lost it. Here the database
+    accepts the connection and never answers: the round hangs in it, and a write
+    submitted then must be journaled before that attempt ends."""
+    attempts: list[asyncio.StreamWriter] = []
+    given_up: list[asyncio.StreamWriter] = []  # attempts the writer closed
+
+    async def never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        attempts.append(writer)
+        with contextlib.suppress(ConnectionError):
+            while await reader.read(4096):
+                pass  # the startup message, never answered
+        given_up.append(writer)
+
+    server = await asyncio.start_server(never_answers, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    journal = tmp_path / "journal.db"
+    writer = StoreWriter(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/hotline",
+                         journal=journal, close_timeout_s=0.5)  # fmt: skip
+    try:
+        writer.start()
+        first, second = call_writes(1), call_writes(2)
+        for w in first:
+            writer.submit(w)
+        await wait_for(lambda: attempts, 60, "the writer's round to connect")
+        assert writer.unjournaled == 0  # the round journaled its writes before connecting
+        for w in second:
+            writer.submit(w)
+        await wait_for(lambda: writer.unjournaled == 0 or given_up, 120,
+                       "the second writes to be journaled")  # fmt: skip
+        assert not given_up, "journaled only once the round gave up on the database"
+        assert writer.unjournaled == 0 and writer.pending == len(first) + len(second)
+    finally:
+        server.close()  # refused from now on
+        for attempt in attempts:
+            attempt.close()  # the round's connect fails: close() is not held by it
+        await writer.close()
+        await server.wait_closed()
+    reopened = Journal(journal)
+    try:
+        assert reopened.pending_count() == len(first) + len(second)
+    finally:
+        reopened.close()
