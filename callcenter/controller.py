@@ -55,11 +55,13 @@ from callcenter.flow.inputs import (
     Instant,
     LinkLost,
     LinkResynced,
+    MuteRecording,
     OfferEnded,
     OfferResult,
     OpenCallsLoaded,
     PbxEvent,
     RecordingFailed,
+    RecordingMuted,
     RecordingStarted,
     Timer,
 )
@@ -303,6 +305,8 @@ class Controller:
                 self._spawn(self._hangup_leg(effect), f"hangup {effect.uniqueid}")
             case fx.StartRecording():
                 self._spawn(self._start_recording(effect), f"rec {effect.call_id}")
+            case fx.SetRecordingMute():
+                self._spawn(self._set_mute(effect), f"mute {effect.call_id}")
             case fx.FinishRecording():
                 self._spawn(
                     self.recorder.finish(
@@ -550,6 +554,34 @@ class Controller:
                 self.feed(RecordingFailed(e.call_id, f"{e.channel}: {exc}"))
             return
         self.feed(RecordingStarted(e.call_id, path, started, mixmonitor_id))
+
+    async def _set_mute(self, e: fx.SetRecordingMute) -> None:
+        sent = self.wall_clock()
+        fields = {"Channel": e.channel, "Direction": "both", "State": "1" if e.muted else "0"}
+        if e.mixmonitor_id:
+            fields["MixMonitorID"] = e.mixmonitor_id  # only this recording (18)
+        try:
+            await self.nodes[e.node].client.send_action("MixMonitorMute", fields)
+        except AMIError as exc:
+            log.warning("call %s: MixMonitorMute refused: %s", e.call_id, exc)
+            self.feed(RecordingMuted(e.call_id, not e.muted, self.wall_clock(), e.by))
+            return
+        # a mute counts from its answer, an unmute from when it was sent: the interval
+        # stored always lies inside the silence in the file
+        self.feed(RecordingMuted(e.call_id, e.muted, self.wall_clock() if e.muted else sent, e.by))
+
+    def call_agent(self, call_id: str) -> str | None:
+        """The agent of a live call ("" before one answered); None: no such live call."""
+        call = self.calls.get(call_id)
+        return None if call is None else call.agent_id or ""
+
+    def mute_recording(self, call_id: str, muted: bool, by: str) -> bool:
+        """Ask to mute or unmute the call's recording; False: no recording runs."""
+        call = self.calls.get(call_id)
+        if call is None or call.recording is None:
+            return False
+        self.feed(MuteRecording(call_id, muted, by))
+        return True
 
     # -- effects that read SQL or the CRM ----------------------------------------------
     async def _lookup(self, e: fx.LookupCard) -> None:

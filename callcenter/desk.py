@@ -93,6 +93,12 @@ class ControllerDesk:
     async def agent_pause(self, agent_id: str, reason: str) -> None:
         await self.ctl.agent_pause(agent_id, reason)
 
+    def call_agent(self, call_id: str) -> str | None:
+        return self.ctl.call_agent(call_id)
+
+    def mute_recording(self, call_id: str, muted: bool, by: str) -> bool:
+        return self.ctl.mute_recording(call_id, muted, by)
+
     def label_simulated(self, agent_ids: Iterable[str]) -> None:
         """Mark these agents as simulated (a program plays their desk, as in the demo)."""
         self.simulated = frozenset(agent_ids)

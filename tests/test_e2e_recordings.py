@@ -8,6 +8,7 @@ files lie beside it.
 
 from __future__ import annotations
 
+import math
 import wave
 from array import array
 from pathlib import Path
@@ -77,3 +78,54 @@ async def test_a_sampled_queue_records_the_calls_its_policy_picks_with_both_legs
         assert len(inbound) == len(outbound) == len(mixed) > 0
         assert any(inbound) and any(outbound)
         assert all(abs(m - i - o) <= 1 for m, i, o in zip(mixed, inbound, outbound, strict=True))
+
+
+def rms(samples: array[int], start_s: float, end_s: float) -> float:
+    part = samples[max(0, int(start_s * 8000)) : int(end_s * 8000)]
+    assert len(part) > 800, (start_s, end_s, len(samples))
+    return math.sqrt(sum(x * x for x in part) / len(part))
+
+
+async def test_a_muted_span_is_silence_in_the_file(tmp_path, db_url):
+    # The agent mutes the recording through the controller (as the API does), pbxsim
+    # runs on for 4 simulated seconds, the agent unmutes: the stored span is silent.
+    scale = 4.0
+
+    def world(numbers: list[str]) -> dict:
+        return scenario(numbers, arrivals={"kind": "trace", "calls": [{"at": 1, "number": numbers[0]}]},
+                        agents={"default": {"answer_delay": [1, 1], "talk_time": [16, 16],
+                                            "agent_hangs_up_probability": 1.0}})  # fmt: skip
+
+    async with hotline_rig(tmp_path, db_url, world, agents=1, time_scale=scale) as rig:
+        ctl, sim = rig.ctl, rig.sim.world
+
+        def live():  # type: ignore[no-untyped-def]
+            return next((c for c in ctl.calls.values() if c.recording is not None), None)
+
+        await wait_until(lambda: live() is not None, 60, "a recording to run")
+        call = live()
+        t = sim.now()
+        await wait_until(lambda: sim.now() >= t + 2, 10, "2 s of talk recorded")
+        assert ctl.mute_recording(call.call_id, True, "agent:1")
+        await wait_until(lambda: call.recording.muted, 10, "the mute to take")
+        t = sim.now()
+        await wait_until(lambda: sim.now() >= t + 4, 10, "4 s muted")
+        assert ctl.mute_recording(call.call_id, False, "agent:1")
+        await wait_until(lambda: not call.recording.muted, 10, "the unmute to take")
+        [(start, end)] = call.recording.mutes
+        await drain(rig)
+        facts = await sql_facts(rig)
+    [row] = facts["recordings"]
+    assert check_recordings(rig, [row]) == 1
+    samples = frames(Path(rig.hotline.config.recordings_read_dir) / Path(row.path).name)
+    assert end is not None and (end - start) * scale > 3
+    # wall seconds from the recording's start -> the file's (simulated) seconds; 0.4 s
+    # of margin for the moments between the controller's clock and pbxsim's
+    a, b = start * scale, end * scale
+    assert rms(samples, a + 0.4, b - 0.4) == 0.0, "audio in the muted span"
+    assert rms(samples, 0.2, a - 0.4) > 1000, "no audio before the mute"
+    assert rms(samples, b + 0.4, b + 1.4) > 1000, "no audio after the unmute"
+    async with rig.hotline.store.sessions() as s:
+        kinds = [e.kind for e in await s.scalars(select(CallEvent).order_by(CallEvent.at))
+                 if "muted" in e.kind]  # fmt: skip
+    assert kinds == ["recording_muted", "recording_unmuted"]

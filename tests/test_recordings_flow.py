@@ -77,3 +77,32 @@ def test_a_reload_changes_the_policy_for_calls_bridged_later() -> None:
     assert f.core.recording["support"].mode is Mode.NEVER
     f.core.reconfigure(f.acd.config, {}, f.at())
     assert f.core.recording["support"].mode is Mode.NEVER, "None keeps the policies"
+
+
+def test_a_mute_asks_mixmonitormute_once_and_stores_the_silent_span() -> None:
+    import datetime as dt
+
+    from callcenter.flow.inputs import MuteRecording, RecordingMuted, RecordingStarted
+
+    f, _ = bridged_call(None)
+    call = f"{NODE}:1796.1"
+    # no recording yet: nothing to mute, said in the log
+    out = f.feed(MuteRecording(call, True, "agent:7"))
+    assert f.sent(fx.SetRecordingMute, out) == [] and f.sent(fx.Log, out)
+    t0 = f.wall
+    f.feed(RecordingStarted(call, "/rec/a.wav", t0, "0x7f01"))
+    out = f.feed(MuteRecording(call, True, "agent:7"))
+    assert f.sent(fx.SetRecordingMute, out) == [
+        fx.SetRecordingMute(NODE, call, CH, "0x7f01", True, "agent:7")
+    ]
+    assert f.feed(MuteRecording(call, True, "agent:7")) == [], "one MixMonitorMute at a time"
+    f.feed(RecordingMuted(call, True, t0 + dt.timedelta(seconds=4), "agent:7"))
+    assert f.feed(MuteRecording(call, True, "supervisor:2")) == [], "muted already"
+    out = f.feed(MuteRecording(call, False, "supervisor:2"))
+    assert [e.muted for e in f.sent(fx.SetRecordingMute, out)] == [False]
+    f.feed(RecordingMuted(call, False, t0 + dt.timedelta(seconds=9.5), "supervisor:2"))
+    rec = f.core.calls[call].recording
+    assert rec is not None and rec.mutes == [(4.0, 9.5)] and not rec.muted
+    events = [(e.kind, e.data) for e in f.writes(RecordCallEvent) if "muted" in e.kind]
+    assert events == [("recording_muted", {"by": "agent:7", "offset_s": 4.0}),
+                      ("recording_unmuted", {"by": "supervisor:2", "offset_s": 9.5})]  # fmt: skip

@@ -170,6 +170,20 @@ class FakeDesk:
         self.actions.append(("pause", agent_id, reason))
         self.views[agent_id].update(state="paused", since=time.time(), pause_reason=reason)
 
+    #: live call id -> (its agent, a recording runs)
+    live_calls: dict[str, tuple[str, bool]] = {}
+
+    def call_agent(self, call_id: str) -> str | None:
+        live = self.live_calls.get(call_id)
+        return None if live is None else live[0]
+
+    def mute_recording(self, call_id: str, muted: bool, by: str) -> bool:
+        live = self.live_calls.get(call_id)
+        if live is None or not live[1]:
+            return False
+        self.actions.append(("mute" if muted else "unmute", call_id, by))
+        return True
+
 
 CALL_ID = "pbx1:1700000000.42"
 

@@ -67,6 +67,11 @@ class LiveRecording:
     path: str
     started_at: dt.datetime
     mixmonitor_id: str | None = None
+    #: a mute was asked and its outcome is not known yet (no second one meanwhile)
+    mute_pending: bool = False
+    muted: bool = False
+    #: silent spans in seconds from ``started_at``: (start, end); end None while muted
+    mutes: list[tuple[float, float | None]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

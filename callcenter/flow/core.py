@@ -115,6 +115,7 @@ from .effects import (
     Originate,
     Push,
     SendAgi,
+    SetRecordingMute,
     StartRecording,
     Write,
 )
@@ -130,11 +131,13 @@ from .inputs import (
     Instant,
     LinkLost,
     LinkResynced,
+    MuteRecording,
     OfferEnded,
     OfferResult,
     OpenCallsLoaded,
     PbxEvent,
     RecordingFailed,
+    RecordingMuted,
     RecordingStarted,
     Timer,
 )
@@ -289,6 +292,10 @@ class CallFlow:
                 self._recording_started(event)
             case RecordingFailed():
                 self._recording_failed(event)
+            case MuteRecording():
+                self._mute_recording(event)
+            case RecordingMuted():
+                self._recording_muted(event)
             case LinkLost():
                 self._link_lost(event)
             case LinkResynced():
@@ -939,6 +946,33 @@ class CallFlow:
         else:  # the call ended while MixMonitor was answering: complete it now
             self._out.append(FinishRecording(ev.call_id, rec.path, rec.started_at,
                                              rec.mixmonitor_id))  # fmt: skip
+
+    def _mute_recording(self, ev: MuteRecording) -> None:
+        call = self.calls.get(ev.call_id)
+        rec = call.recording if call is not None else None
+        if call is None or rec is None:
+            self._log("warning", f"call {ev.call_id}: no recording running to (un)mute")
+            return
+        if rec.mute_pending or rec.muted is ev.muted:
+            return  # asked already, or already so
+        rec.mute_pending = True
+        self._out.append(SetRecordingMute(call.node, call.call_id, call.channel,
+                                          rec.mixmonitor_id, ev.muted, ev.by))  # fmt: skip
+
+    def _recording_muted(self, ev: RecordingMuted) -> None:
+        call = self.calls.get(ev.call_id)
+        rec = call.recording if call is not None else None
+        if rec is None:
+            return
+        rec.mute_pending = False
+        offset = max(0.0, (ev.at - rec.started_at).total_seconds())
+        if ev.muted and not rec.muted:
+            rec.mutes.append((offset, None))
+        elif not ev.muted and rec.muted and rec.mutes:
+            rec.mutes[-1] = (rec.mutes[-1][0], offset)
+        rec.muted = ev.muted
+        self._write(RecordCallEvent(ev.call_id, ev.at, "recording_muted" if ev.muted else
+                                    "recording_unmuted", {"by": ev.by, "offset_s": offset}))  # fmt: skip
 
     def _recording_failed(self, ev: RecordingFailed) -> None:
         self._log("error", f"call {ev.call_id}: no recording: {ev.why}", self.calls.get(ev.call_id))

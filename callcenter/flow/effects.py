@@ -67,6 +67,19 @@ class StartRecording:
 
 
 @dataclass(frozen=True, slots=True)
+class SetRecordingMute:
+    """``MixMonitorMute`` (both directions) on the caller's recording; reply as
+    ``RecordingMuted``, or a ``Log`` when Asterisk refused it."""
+
+    node: str
+    call_id: str
+    channel: str
+    mixmonitor_id: str | None
+    muted: bool
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class FinishRecording:
     """The recorded call ended: measure the file and complete its row."""
 
@@ -171,6 +184,7 @@ Effect = (
     | Originate
     | HangupLeg
     | StartRecording
+    | SetRecordingMute
     | FinishRecording
     | LookupCard
     | LookupAccount

@@ -139,6 +139,28 @@ class RecordingFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class MuteRecording:
+    """Mute (``muted``) or unmute the call's running recording; ``by`` who asked
+    (``agent:7``, ``supervisor:2``)."""
+
+    call_id: str
+    muted: bool
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingMuted:
+    """Asterisk took a ``MixMonitorMute``: silent from ``at`` (a mute: when it was
+    acknowledged) or heard again from ``at`` (an unmute: when it was sent), so the
+    stored interval lies inside the span the file really holds silence."""
+
+    call_id: str
+    muted: bool
+    at: dt.datetime
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class LinkLost:
     node: str
 
@@ -193,6 +215,8 @@ Input = (
     | CallRowLoaded
     | RecordingStarted
     | RecordingFailed
+    | MuteRecording
+    | RecordingMuted
     | LinkLost
     | LinkResynced
     | OpenCallsLoaded
@@ -216,7 +240,9 @@ __all__ = [
     "OfferResult",
     "OpenCallsLoaded",
     "PbxEvent",
+    "MuteRecording",
     "RecordingFailed",
+    "RecordingMuted",
     "RecordingStarted",
     "Timer",
 ]

@@ -15,7 +15,7 @@ import dashboards
 from callcenter.config import DEFAULT_DISPOSITIONS
 from callcenter.live import LiveHub
 from callcenter.metrics import Metrics
-from callcenter.web import api, openapi, pages, sockets
+from callcenter.web import api, openapi, pages, recordings_api, sockets
 from callcenter.web.errors import error_middleware
 from callcenter.web.keys import (
     ACCOUNTS,
@@ -110,6 +110,7 @@ def create_app(
     r.add_post("/api/agent/ready", api.agent_ready)
     r.add_post("/api/agent/pause", api.agent_pause)
     r.add_post("/api/calls/{call_id}/disposition", api.save_disposition)
+    r.add_post("/api/calls/{call_id}/recording/mute", recordings_api.mute_recording)
     r.add_get("/ws/wallboard", sockets.wallboard_socket)
     r.add_get("/ws/agent", sockets.agent_socket)
     r.add_get("/metrics", api.metrics)

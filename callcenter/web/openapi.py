@@ -19,6 +19,7 @@ from typing_extensions import TypedDict
 from callcenter.web.api import DispositionBody, PauseBody, ReadyBody
 from callcenter.web.keys import DISPOSITION_CODES
 from callcenter.web.ports import AgentPage, WallboardSnapshot
+from callcenter.web.recordings_api import MuteAsked, MuteBody
 from callcenter.web.session import COOKIE_NAME
 
 __all__ = ["PATH", "openapi_document", "serve"]
@@ -58,6 +59,8 @@ _NAMED: dict[str, Any] = {
     "ReadyBody": ReadyBody,
     "PauseBody": PauseBody,
     "DispositionBody": DispositionBody,
+    "MuteBody": MuteBody,
+    "MuteAsked": MuteAsked,
     "AgentPage": AgentPage,
     "WallboardSnapshot": WallboardSnapshot,
     "DispositionSaved": DispositionSaved,
@@ -146,6 +149,13 @@ def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str
             "requestBody": _body("DispositionBody", required=True),
             "responses": {"200": _json("DispositionSaved", "written to the contact history"),
                           **_errors(400, 401, 403, 404, 409, 503)},
+        }},
+        "/api/calls/{call_id}/recording/mute": {"post": {
+            "summary": "Mute or unmute a live call's recording (its agent, or a supervisor)",
+            "operationId": "muteRecording", "security": session, "parameters": [_call_id()],
+            "requestBody": _body("MuteBody", required=True),
+            "responses": {"200": _json("MuteAsked", "sent to Asterisk (MixMonitorMute)"),
+                          **_errors(400, 401, 403, 404, 409)},
         }},
         "/healthz": {"get": {
             "summary": "Liveness for load balancers and probes (no session needed)",

@@ -68,6 +68,14 @@ class Desk(Protocol):
 
     async def agent_pause(self, agent_id: str, reason: str) -> None: ...
 
+    def call_agent(self, call_id: str) -> str | None:
+        """The agent of a live call ("" before one answered); ``None``: no such live call."""
+        ...
+
+    def mute_recording(self, call_id: str, muted: bool, by: str) -> bool:
+        """Ask to (un)mute the call's recording; False: no recording is running."""
+        ...
+
 
 # -- The JSON the pages render. The controller builds these; keys not listed are
 #    ignored by the pages, missing optional keys are shown as "–".
