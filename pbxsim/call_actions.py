@@ -278,6 +278,8 @@ async def action_mixmonitor_mute(s: Session, a: ActionFrame) -> None:
         error(s, a, "No such channel")
         return
     direction = direction.lower()
+    # unrecorded: no transcript refuses a MixMonitorMute; "Cannot set mute flag" (a bad
+    # Direction, or a channel with no recording) is Asterisk 22's app_mixmonitor.c text
     if direction not in ("read", "write", "both") or not ch.recordings:
         error(s, a, "Cannot set mute flag")
         return
