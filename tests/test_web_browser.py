@@ -83,6 +83,10 @@ async def test_wallboard_updates_live_and_agent_saves_disposition_after_screen_p
                 await expect(desk.get_by_test_id("state")).to_have_text("Paused")
                 assert world.hub.push_to_agent("7", screen_pop()) == 1
                 await expect(desk.get_by_test_id("card")).to_contain_text("Nguyễn Thị Minh Khai")
+                # the caller's path through the IVR, as the screen-pop carries it
+                await expect(desk.get_by_test_id("ivr")).to_contain_text(
+                    "language(1) > hours[1] > main(1) > account(2041187) > find(found)"
+                )
                 await expect(desk.get_by_test_id("call-status")).to_contain_text("Ringing")
                 notes = "Khách hỏi về hoá đơn tháng 10"
                 await desk.get_by_test_id("dispo-code").select_option("resolved")

@@ -204,7 +204,14 @@ def screen_pop(call_id: str = CALL_ID) -> dict[str, Any]:
                 {"at": "2024-11-02", "disposition": "resolved", "notes": "Hỏi về hoá đơn"}
             ],
         },
-        "ivr": {"language": "vi", "menu": "billing", "account_entered": "2041187"},
+        # the call-flow core's shape (callcenter/flow/core.py _offer): the trail in one line
+        "ivr": {
+            "language": "vi",
+            "selections": {"language": "1", "main": "1", "account": "2041187"},
+            "queue": "support",
+            "path": "language(1) > hours[1] > main(1) > account(2041187) > find(found)",
+            "entries": {"account": "2041187"},
+        },
     }
 
 
