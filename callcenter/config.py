@@ -256,6 +256,9 @@ class RecordingSettings(_Strict):
     format: Literal["wav", "gsm"] = "wav"
     #: the call's agent may play and download its recording (supervisors always may)
     agent_may_listen: bool = Field(False, strict=True)
+    #: days a recording is kept, then the sweeper deletes it unless on legal hold;
+    #: null: kept until deleted by hand
+    retention_days: int | None = Field(None, ge=1, le=36500, strict=True)
 
     @field_validator("file_name")
     @classmethod
@@ -283,6 +286,7 @@ class RecordingSettings(_Strict):
             template=self.file_name,
             format=self.format,
             agent_may_listen=self.agent_may_listen,
+            retention_days=self.retention_days,
         )
 
 

@@ -310,7 +310,11 @@ class Controller:
             case fx.FinishRecording():
                 self._spawn(
                     self.recorder.finish(
-                        effect.call_id, effect.path, effect.started_at, effect.mixmonitor_id
+                        effect.call_id,
+                        effect.path,
+                        effect.started_at,
+                        effect.mixmonitor_id,
+                        effect.mute_intervals,
                     ),
                     f"rec-end {effect.call_id}",
                 )

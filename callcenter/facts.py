@@ -198,10 +198,19 @@ class RecordRecording:
     duration_s: float | None = None
     size_bytes: int | None = None
     sha256: str | None = None
+    queue: str | None = None
+    agent_id: int | None = None
+    caller_number: str | None = None
+    customer_id: int | None = None
+    format: str | None = None
+    #: silent spans [start, end] in seconds from started_at
+    mute_intervals: list[list[float]] | None = None
+    retain_until: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         _aware("started_at", self.started_at)
         _aware("ended_at", self.ended_at)
+        _aware("retain_until", self.retain_until)
 
 
 WriteRequest = (

@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import logging
 import wave
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -119,8 +120,15 @@ class Recorder:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def finish(
-        self, call_id: str, path: str, started_at: dt.datetime, mixmonitor_id: str | None
+        self,
+        call_id: str,
+        path: str,
+        started_at: dt.datetime,
+        mixmonitor_id: str | None,
+        mutes: Sequence[tuple[float, float | None]] = (),
     ) -> None:
+        """Measure the file once Asterisk closed it and complete the row: size, SHA-256,
+        duration, and the silent spans (one still open at the hangup ends there)."""
         ended = dt.datetime.now(dt.UTC)
         local = self.local_path(path)
         # Asterisk closes the file right after the hangup; wait until it stops growing.
@@ -145,6 +153,8 @@ class Recorder:
                 duration_s=duration,
                 size_bytes=size,
                 sha256=sha,
+                mute_intervals=[[s, e if e is not None else (duration or s)] for s, e in mutes]
+                or None,
             )
         )
         self.finished += 1

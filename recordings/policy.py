@@ -110,6 +110,8 @@ class RecordingPolicy:
     format: str = "wav"
     #: the agent of the call may listen to and download its recording
     agent_may_listen: bool = False
+    #: days a recording is kept before the sweeper deletes it (None: kept)
+    retention_days: int | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.sample_percent <= 100:
@@ -117,6 +119,14 @@ class RecordingPolicy:
         if self.format not in FORMATS:
             raise PolicyError(f"format {self.format!r} is not one of {', '.join(FORMATS)}")
         check_template(self.template)
+        if self.retention_days is not None and self.retention_days < 1:
+            raise PolicyError(f"retention_days {self.retention_days} is below 1")
+
+    def retain_until(self, started_at: dt.datetime) -> dt.datetime | None:
+        """When a recording started at ``started_at`` may be deleted (None: never)."""
+        if self.retention_days is None:
+            return None
+        return started_at + dt.timedelta(days=self.retention_days)
 
     def records_at_bridge(self, call_id: str) -> bool:
         """Whether the call starts recording when caller and agent are bridged."""

@@ -28,6 +28,7 @@ SAMPLE = """    hold_slice_s: 3
       sample_percent: 50
       legs: separate
       file_name: "{date}-{queue}-agent{agent}-{linkedid}"
+      retention_days: 30
 """
 
 
@@ -72,6 +73,12 @@ async def test_a_sampled_queue_records_the_calls_its_policy_picks_with_both_legs
         linkedid = r.call_id.split(":", 1)[1]
         day = r.started_at.date().isoformat()
         assert Path(r.path).name == f"{day}-support-agent{call.agent_id}-{linkedid}.wav"
+        # the metadata is the call's: queue, agent, caller, customer, format, retention
+        assert (r.queue, r.agent_id, r.caller_number, r.customer_id, r.format) == (
+            "support", call.agent_id, call.caller_number, call.customer_id, "wav")  # fmt: skip
+        assert r.retain_until is not None and r.started_at is not None
+        assert abs((r.retain_until - r.started_at).total_seconds() - 30 * 86400) < 1
+        assert r.mute_intervals is None and not r.legal_hold and r.deleted_at is None
         mixed = frames(base / Path(r.path).name)
         inbound, outbound = (frames(base / Path(p).name) for p in leg_files(r.path))
         # pbxsim sums the two directions: the mixed file is in + out (each truncated to int)
@@ -117,6 +124,8 @@ async def test_a_muted_span_is_silence_in_the_file(tmp_path, db_url):
         facts = await sql_facts(rig)
     [row] = facts["recordings"]
     assert check_recordings(rig, [row]) == 1
+    assert row.mute_intervals == [[start, end]], "the silent span is in the row"
+    assert row.retain_until is None, "no retention_days: kept"
     samples = frames(Path(rig.hotline.config.recordings_read_dir) / Path(row.path).name)
     assert end is not None and (end - start) * scale > 3
     # wall seconds from the recording's start -> the file's (simulated) seconds; 0.4 s

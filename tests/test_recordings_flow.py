@@ -106,3 +106,28 @@ def test_a_mute_asks_mixmonitormute_once_and_stores_the_silent_span() -> None:
     events = [(e.kind, e.data) for e in f.writes(RecordCallEvent) if "muted" in e.kind]
     assert events == [("recording_muted", {"by": "agent:7", "offset_s": 4.0}),
                       ("recording_unmuted", {"by": "supervisor:2", "offset_s": 9.5})]  # fmt: skip
+
+
+def test_the_row_gets_the_calls_facts_at_start_and_the_silences_at_the_end() -> None:
+    import datetime as dt
+
+    from callcenter.flow.inputs import MuteRecording, RecordingMuted, RecordingStarted
+    from callcenter.storage.writes import RecordRecording
+    from callcenter.tracker import ChannelHungUp, Unbridged
+
+    policy = RecordingPolicy(format="gsm", retention_days=30)
+    f, _ = bridged_call(policy)
+    call = f"{NODE}:1796.1"
+    t0 = f.wall
+    f.feed(RecordingStarted(call, "/rec/a.gsm", t0, "0x1"))
+    [row] = f.writes(RecordRecording)
+    assert (row.queue, row.agent_id, row.caller_number, row.format) == ("support", 7,
+                                                                        "0912000001", "gsm")  # fmt: skip
+    assert row.retain_until == t0 + dt.timedelta(days=30) and row.customer_id is None
+    f.feed(MuteRecording(call, True, "agent:7"))
+    f.feed(RecordingMuted(call, True, t0 + dt.timedelta(seconds=2), "agent:7"))
+    f.feed(PbxEvent(NODE, Unbridged("1796.1", CH, "1796.1", "b1")))
+    out = f.feed(PbxEvent(NODE, ChannelHungUp("1796.1", CH, "1796.1", 16, "Normal Clearing")))
+    [done] = f.sent(fx.FinishRecording, out)
+    assert done.mute_intervals == ((2.0, None),), "still muted at the hangup: open"
+    assert RecordingPolicy().retain_until(t0) is None

@@ -114,11 +114,12 @@ def test_a_queue_recording_section_reaches_the_policy(tmp_path: Path) -> None:
       file_name: "{date}-{queue}-{agent}-{linkedid}"
       format: gsm
       agent_may_listen: true
+      retention_days: 90
 """)  # fmt: skip
     cfg = load_config(write(tmp_path, text), environ={})
     assert cfg.recording_policies() == {
         "support": RecordingPolicy(Mode.SAMPLE, 30.0, Legs.SEPARATE,
-                                   "{date}-{queue}-{agent}-{linkedid}", "gsm", True),
+                                   "{date}-{queue}-{agent}-{linkedid}", "gsm", True, 90),
         "billing": DEFAULT_POLICY,
     }  # fmt: skip
 
@@ -164,6 +165,8 @@ def test_a_queue_recording_section_reaches_the_policy(tmp_path: Path) -> None:
             "13: queues.0.recording.agent_may_listen: expected true or false",
         ),
         ("when: always", "13: queues.0.recording.when: unknown key"),
+        ("retention_days: 0", "13: queues.0.recording.retention_days: must be at least 1"),
+        ("retention_days: 1.5", "13: queues.0.recording.retention_days: expected a whole number"),
     ],
 )
 def test_each_bad_recording_value_is_refused_at_its_line(

@@ -81,7 +81,7 @@ async def test_migrate_from_empty_creates_every_table(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert names == TABLES | {"alembic_version"}
-    assert version == ("0005",)
+    assert version == ("0006",)
 
 
 async def test_migration_matches_models(engine: AsyncEngine) -> None:

@@ -726,7 +726,7 @@ class CallFlow:
         if call.recording is not None:
             rec = call.recording
             self._out.append(FinishRecording(call.call_id, rec.path, rec.started_at,
-                                             rec.mixmonitor_id))  # fmt: skip
+                                             rec.mixmonitor_id, tuple(rec.mutes)))  # fmt: skip
         if call.offer is not None:
             self.legs.pop(call.offer.leg, None)
         self._agi_deadlines.pop(call.call_id, None)
@@ -938,8 +938,16 @@ class CallFlow:
 
     def _recording_started(self, ev: RecordingStarted) -> None:
         call = self.calls.get(ev.call_id)
+        facts: dict[str, Any] = {}
+        if call is not None:
+            policy = self.recording.get(call.queue or "", DEFAULT_POLICY)
+            facts = {"queue": call.queue, "agent_id": _int(call.agent_id),
+                     "caller_number": call.caller_number or None,
+                     "customer_id": call.card.customer_id if call.card is not None else None,
+                     "format": policy.format,
+                     "retain_until": policy.retain_until(ev.started_at)}  # fmt: skip
         self._write(RecordRecording(ev.call_id, ev.path, ev.started_at,
-                                    mixmonitor_id=ev.mixmonitor_id))  # fmt: skip
+                                    mixmonitor_id=ev.mixmonitor_id, **facts))  # fmt: skip
         rec = LiveRecording(ev.path, ev.started_at, ev.mixmonitor_id)
         if call is not None:
             call.recording = rec

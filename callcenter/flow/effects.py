@@ -87,6 +87,8 @@ class FinishRecording:
     path: str
     started_at: Any
     mixmonitor_id: str | None
+    #: the silent spans [start, end] in seconds from started_at (an open one: to the end)
+    mute_intervals: tuple[tuple[float, float | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Float,
     ForeignKey,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -218,7 +220,14 @@ class SurveyAnswer(Base):
 
 
 class Recording(Base):
-    """A MixMonitor file and what is known about it; one row per file path."""
+    """A MixMonitor file and what is known about it; one row per file path.
+
+    Its call's queue, agent, caller and customer are copied in when it starts (a
+    search needs no join, and they stay as they were on the call); ``mute_intervals``
+    are the silent spans ``[start, end]`` in seconds from ``started_at``;
+    ``retain_until`` (None: kept) is when the sweeper deletes the file unless
+    ``legal_hold``; ``deleted_at`` says it did.
+    """
 
     __tablename__ = "recordings"
 
@@ -231,6 +240,16 @@ class Recording(Base):
     duration_s: Mapped[float | None] = mapped_column(Float)
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     sha256: Mapped[str | None] = mapped_column(String(64))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[int | None] = mapped_column(Integer)
+    caller_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    customer_id: Mapped[int | None] = mapped_column(Integer)
+    #: wav or gsm
+    format: Mapped[str | None] = mapped_column(String(8))
+    mute_intervals: Mapped[list[Any] | None] = mapped_column(JSONType)
+    retain_until: Mapped[dt.datetime | None] = mapped_column(index=True)
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    deleted_at: Mapped[dt.datetime | None]
 
 
 class JournalMark(Base):

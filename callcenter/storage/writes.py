@@ -109,7 +109,9 @@ _UPDATE_CALLS = (
     )
 )
 #: What a later report of a recording may fill in.
-_RECORDING_FACTS = ("mixmonitor_id", "ended_at", "duration_s", "size_bytes", "sha256")
+_RECORDING_FACTS = ("mixmonitor_id", "ended_at", "duration_s", "size_bytes", "sha256",
+                    "queue", "agent_id", "caller_number", "customer_id", "format",
+                    "mute_intervals", "retain_until")  # fmt: skip
 
 
 # -- set-based apply -----------------------------------------------------------------
