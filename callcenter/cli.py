@@ -323,8 +323,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_probe)
 
     from .admin import add_parsers
+    from .recordings_cli import add_parsers as add_recordings
 
     add_parsers(sub)  # db, users, agents
+    add_recordings(sub)  # recordings verify, sweep, hold, release
 
     p = sub.add_parser("run", help="the controller against the Asterisk nodes of a config")
     p.add_argument("--config", required=True, help="a config file (see config/hotline.yaml)")

@@ -1,14 +1,14 @@
-"""Recording: the pure policy (:mod:`.policy`: when, file names, MixMonitor options) and
-the shell that carries it out (:mod:`.mixmonitor`: MixMonitor over AMI, the metadata row).
+"""Recording: the pure policy (:mod:`.policy`: when, file names, MixMonitor options;
+:mod:`.retention`: what is due, what is wrong) and the shell that carries it out
+(:mod:`.mixmonitor`: MixMonitor over AMI, the metadata row).
 
-The shell is imported on first use: the config reads the policy, and the shell
-imports the storage, which reads the config.
+The config reads the policy, so the shell imports the write requests from
+``callcenter.facts``, never the storage (which reads the config).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+from .mixmonitor import Recorder, file_facts
 from .policy import (
     DEFAULT_POLICY,
     OPTIONS,
@@ -20,9 +20,6 @@ from .policy import (
     mixmonitor_options,
     sampled,
 )
-
-if TYPE_CHECKING:
-    from .mixmonitor import Recorder, file_facts
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -38,10 +35,3 @@ __all__ = [
     "sampled",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in ("Recorder", "file_facts"):
-        from . import mixmonitor
-
-        return getattr(mixmonitor, name)
-    raise AttributeError(f"module 'recordings' has no attribute {name!r}")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from callcenter.ami import ActionError
-from callcenter.storage.writes import RecordRecording
+from callcenter.facts import RecordRecording
 
 from .policy import Legs, file_name, mixmonitor_options
 
