@@ -35,6 +35,7 @@ from callcenter.live import LiveHub
 from callcenter.looplag import LoopLagMonitor
 from callcenter.metrics import Metrics
 from callcenter.preflight import login_warnings, settings_warnings
+from callcenter.recordings_library import RecordingLibrary
 from callcenter.reload import Reloaded, agent_configs, reload_config
 from callcenter.storage import (
     Store,
@@ -47,7 +48,7 @@ from callcenter.storage import (
 from callcenter.storage.models import Agent
 from callcenter.storage.store import REMOVED
 from callcenter.web import create_app as create_web_app
-from callcenter.web.keys import ACCOUNTS, DESK, DISPOSITIONS, SESSIONS
+from callcenter.web.keys import ACCOUNTS, DESK, DISPOSITIONS, RECORDINGS, SESSIONS
 from crm_bridge.dispositions import DispositionWriteBack
 from crm_bridge.lookup import CrmLookup
 from crm_bridge.sql_crm import SqlCrm
@@ -147,6 +148,8 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
     assert store is not None and writer is not None and crm is not None
     ctl = parts.controller = await _build_controller(parts, store, writer, crm)
     app[DISPOSITIONS] = DispositionWriteBack(store, crm, before=writer.flushed)
+    app[RECORDINGS] = RecordingLibrary(store.sessions, parts.config.recordings_read_dir,
+                                       parts.config.recording_policies())  # fmt: skip
     desk = parts.desk = ControllerDesk(ctl)
     ctl.on_change(desk.changed)
     app[DESK] = desk

@@ -42,6 +42,7 @@ TABLES = {
     "interactions",
     "journal_marks",
     "queue_outcomes",
+    "recording_access",
     "recordings",
     "survey_answers",
 }
@@ -81,7 +82,7 @@ async def test_migrate_from_empty_creates_every_table(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert names == TABLES | {"alembic_version"}
-    assert version == ("0006",)
+    assert version == ("0007",)
 
 
 async def test_migration_matches_models(engine: AsyncEngine) -> None:

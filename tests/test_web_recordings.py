@@ -67,3 +67,173 @@ async def test_a_mute_from_a_foreign_origin_is_refused(client, world):
     resp = await client.post(f"/api/calls/{CALL}/recording/mute", json={"muted": True},
                              headers={"Origin": "http://evil.example"})  # fmt: skip
     assert resp.status == 403 and world.desk.actions == []
+
+
+# -- search, playback, download and audit over a real database and real files -------
+
+import datetime as dt  # noqa: E402
+import wave  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from callcenter.facts import RecordCallStarted, RecordRecording  # noqa: E402
+from callcenter.recordings_library import RecordingLibrary  # noqa: E402
+from callcenter.storage import Store, make_engine, make_session_factory, migrate  # noqa: E402
+from callcenter.web.keys import RECORDINGS  # noqa: E402
+from recordings import RecordingPolicy, file_facts  # noqa: E402
+
+T0 = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+async def library(db_url: str, tmp_path: Path):
+    """Three recordings: 1 of agent 7 in support (agents may listen), 2 of agent 8 in
+    support, 3 of agent 7 in billing (they may not)."""
+    await migrate(db_url)
+    engine = make_engine(db_url)
+    store = Store(make_session_factory(engine))
+    monitor = tmp_path / "monitor"
+    monitor.mkdir()
+    for n, agent, queue, caller in ((1, 7, "support", "0912345678"), (2, 8, "support", "0987000111"),
+                                    (3, 7, "billing", "0912345999")):  # fmt: skip
+        name = f"hotline-pbx1-1796.{n}.wav"
+        with wave.open(str(monitor / name), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes(bytes(range(256)) * 125 * n)
+        size, sha, duration = file_facts(monitor / name)
+        call_id = f"pbx1:1796.{n}"
+        await store.apply(
+            RecordCallStarted(call_id, f"1796.{n}", "pbx1", T0, caller_number=caller),
+            RecordRecording(call_id, f"/var/spool/asterisk/monitor/{name}", T0 + n * dt.timedelta(minutes=1),
+                            ended_at=T0, duration_s=duration, size_bytes=size, sha256=sha,
+                            queue=queue, agent_id=agent, caller_number=caller, format="wav",
+                            mute_intervals=[[0.5, 1.0]] if n == 1 else None),
+        )  # fmt: skip
+    policies = {"support": RecordingPolicy(agent_may_listen=True), "billing": RecordingPolicy()}
+    yield RecordingLibrary(store.sessions, monitor, policies), monitor
+    await engine.dispose()
+
+
+@pytest.fixture
+async def rec_client(aiohttp_client, library):
+    app = World().app()
+    app[RECORDINGS] = library[0]
+    return await aiohttp_client(app)
+
+
+async def ids_by_caller(client) -> dict[str, int]:
+    await login(client, "lan")
+    page = await (await client.get("/api/recordings")).json()
+    return {r["caller_number"]: r["id"] for r in page["recordings"]}
+
+
+ACCESS: list[tuple[str | None, str, int]] = [
+    # (who, which recording by caller, status) for audio and download alike
+    (None, "0912345678", 401),
+    ("an", "0912345678", 200),  # agent 7, its own call, support allows
+    ("an", "0987000111", 403),  # agent 8's call
+    ("an", "0912345999", 403),  # its own call, billing does not allow
+    ("binh", "0912345678", 403),
+    ("binh", "0987000111", 200),
+    ("lan", "0912345678", 200),
+    ("lan", "0912345999", 200),
+]
+
+
+@pytest.mark.parametrize("route", ["audio", "download"])
+@pytest.mark.parametrize(("who", "caller", "status"), ACCESS)
+async def test_each_role_gets_exactly_the_recordings_it_may(rec_client, route, who, caller, status):
+    ids = await ids_by_caller(rec_client)
+    rec_client.session.cookie_jar.clear()
+    if who is not None:
+        await login(rec_client, who)
+    resp = await rec_client.get(f"/api/recordings/{ids[caller]}/{route}")
+    assert resp.status == status, await resp.text()
+    await login(rec_client, "lan")
+    audit = await (await rec_client.get(f"/api/recordings/{ids[caller]}/audit")).json()
+    actions = [(a["account_id"], a["action"]) for a in audit["accesses"]]
+    account = {"an": "7", "binh": "8", "lan": "2"}.get(who or "")
+    action = "listen" if route == "audio" else "download"
+    assert actions == ([(account, action)] if status == 200 else []), "audit differs"
+    if route == "download" and status == 200:
+        assert resp.headers["Content-Disposition"].startswith("attachment;")
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "status"),
+    [
+        (None, "/api/recordings", 401),
+        ("an", "/api/recordings", 403),
+        ("lan", "/api/recordings", 200),
+        (None, "/api/recordings/1/audit", 401),
+        ("an", "/api/recordings/1/audit", 403),
+        ("lan", "/api/recordings/1/audit", 200),
+        ("lan", "/api/recordings/999/audit", 404),
+        ("lan", "/api/recordings/999/audio", 404),
+        ("lan", "/api/recordings/0/audio", 400),
+        ("lan", "/api/recordings/x/download", 400),
+        ("lan", "/api/recordings?caller=abc", 400),
+        ("lan", "/api/recordings?since=2026-12-04T09:00", 400),
+        ("lan", "/api/recordings?limit=0", 400),
+        ("lan", "/api/recordings?color=red", 400),
+    ],
+)
+async def test_search_and_audit_are_for_supervisors_and_bad_input_is_named(
+    rec_client, who, path, status
+):
+    if who is not None:
+        await login(rec_client, who)
+    resp = await rec_client.get(path)
+    assert resp.status == status, await resp.text()
+
+
+async def test_search_by_caller_date_and_pages(rec_client):
+    await login(rec_client, "lan")
+    page = await (await rec_client.get("/api/recordings?caller=0912345")).json()
+    assert [r["caller_number"] for r in page["recordings"]] == ["0912345999", "0912345678"]
+    assert page["recordings"][1]["mute_intervals"] == [[0.5, 1.0]]
+    since = (T0 + dt.timedelta(minutes=2)).isoformat().replace("+", "%2B")
+    page = await (await rec_client.get(f"/api/recordings?since={since}")).json()
+    assert [r["caller_number"] for r in page["recordings"]] == ["0912345999", "0987000111"]
+    first = await (await rec_client.get("/api/recordings?limit=2")).json()
+    rest = await (await rec_client.get("/api/recordings?limit=2&offset=2")).json()
+    assert first["more"] and not rest["more"]
+    assert len(first["recordings"]) == 2 and len(rest["recordings"]) == 1
+    page = await (await rec_client.get("/api/recordings?agent=7&queue=billing")).json()
+    assert [r["caller_number"] for r in page["recordings"]] == ["0912345999"]
+
+
+async def test_a_range_request_gets_206_with_exactly_those_bytes_and_one_listen(
+    rec_client, library
+):
+    ids = await ids_by_caller(rec_client)
+    rid = ids["0912345678"]
+    whole = (library[1] / "hotline-pbx1-1796.1.wav").read_bytes()
+    first = await rec_client.get(f"/api/recordings/{rid}/audio", headers={"Range": "bytes=0-99"})
+    assert first.status == 206 and await first.read() == whole[:100]
+    assert first.headers["Content-Range"] == f"bytes 0-99/{len(whole)}"
+    more = await rec_client.get(f"/api/recordings/{rid}/audio", headers={"Range": "bytes=1000-"})
+    assert more.status == 206 and await more.read() == whole[1000:]
+    full = await rec_client.get(f"/api/recordings/{rid}/audio")
+    assert full.status == 200 and await full.read() == whole
+    assert full.headers["Content-Type"] == "audio/wav"
+    audit = await (await rec_client.get(f"/api/recordings/{rid}/audit")).json()
+    assert [a["action"] for a in audit["accesses"]] == ["listen", "listen"], "a seek is no listen"
+    assert all(a["account_id"] == "2" and a["role"] == "supervisor" and a["remote"]
+               for a in audit["accesses"])  # fmt: skip
+
+
+async def test_a_deleted_file_is_404_and_not_audited(rec_client, library):
+    ids = await ids_by_caller(rec_client)
+    (library[1] / "hotline-pbx1-1796.2.wav").unlink()
+    resp = await rec_client.get(f"/api/recordings/{ids['0987000111']}/audio")
+    assert resp.status == 404 and (await resp.json())["error"] == "no_file"
+    audit = await (await rec_client.get(f"/api/recordings/{ids['0987000111']}/audit")).json()
+    assert audit["accesses"] == []
+
+
+async def test_without_a_library_the_routes_say_so(client):
+    await login(client, "lan")
+    resp = await client.get("/api/recordings")
+    assert resp.status == 503

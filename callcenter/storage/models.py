@@ -49,6 +49,7 @@ __all__ = [
     "JournalMark",
     "QueueOutcome",
     "Recording",
+    "RecordingAccess",
     "SurveyAnswer",
     "call_key",
 ]
@@ -250,6 +251,24 @@ class Recording(Base):
     retain_until: Mapped[dt.datetime | None] = mapped_column(index=True)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     deleted_at: Mapped[dt.datetime | None]
+
+
+class RecordingAccess(Base):
+    """The audit log of recordings: one row per listen or download (who, when, from where)."""
+
+    __tablename__ = "recording_access"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    recording_id: Mapped[int] = mapped_column(
+        ForeignKey("recordings.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    #: listen or download
+    action: Mapped[str] = mapped_column(String(16))
+    at: Mapped[dt.datetime]
+    #: the client's address as the web edge saw it
+    remote: Mapped[str | None] = mapped_column(String(64))
 
 
 class JournalMark(Base):

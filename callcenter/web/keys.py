@@ -10,6 +10,7 @@ from aiohttp import web
 from callcenter.live import LiveHub
 from callcenter.metrics import Metrics
 from callcenter.web.ports import Accounts, Desk, Dispositions
+from callcenter.web.recordings_port import Library
 from callcenter.web.session import SessionSigner
 
 DESK = web.AppKey("desk", Desk)
@@ -18,6 +19,8 @@ DISPOSITIONS = web.AppKey("dispositions", Dispositions)
 HUB = web.AppKey("hub", LiveHub)
 METRICS = web.AppKey("metrics", Metrics)
 SESSIONS = web.AppKey("sessions", SessionSigner)
+#: The recordings (search, files, audit); unset: the recording routes answer 503.
+RECORDINGS = web.AppKey("recordings", Library)
 #: Origins allowed besides the request's own, for WebSockets and state-changing requests.
 ALLOWED_ORIGINS: web.AppKey[frozenset[str]] = web.AppKey("allowed_origins")
 #: The disposition codes agents may pick, in display order: code -> label.

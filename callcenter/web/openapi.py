@@ -20,6 +20,7 @@ from callcenter.web.api import DispositionBody, PauseBody, ReadyBody
 from callcenter.web.keys import DISPOSITION_CODES
 from callcenter.web.ports import AgentPage, WallboardSnapshot
 from callcenter.web.recordings_api import MuteAsked, MuteBody
+from callcenter.web.recordings_port import RecordingAudit, RecordingPage
 from callcenter.web.session import COOKIE_NAME
 
 __all__ = ["PATH", "openapi_document", "serve"]
@@ -61,6 +62,8 @@ _NAMED: dict[str, Any] = {
     "DispositionBody": DispositionBody,
     "MuteBody": MuteBody,
     "MuteAsked": MuteAsked,
+    "RecordingPage": RecordingPage,
+    "RecordingAudit": RecordingAudit,
     "AgentPage": AgentPage,
     "WallboardSnapshot": WallboardSnapshot,
     "DispositionSaved": DispositionSaved,
@@ -113,6 +116,38 @@ def _call_id() -> dict[str, Any]:
             "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:@-]{1,96}$"}}  # fmt: skip
 
 
+def _recording_id() -> dict[str, Any]:
+    return {"name": "recording_id", "in": "path", "required": True,
+            "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,14}$"}}  # fmt: skip
+
+
+def _audio(description: str) -> dict[str, Any]:
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {"description": description,
+            "content": {"audio/wav": binary, "audio/x-gsm": binary}}  # fmt: skip
+
+
+def _search_parameters() -> list[dict[str, Any]]:
+    def q(name: str, schema: dict[str, Any], what: str) -> dict[str, Any]:
+        return {"name": name, "in": "query", "required": False, "schema": schema,
+                "description": what}  # fmt: skip
+
+    time = {"type": "string", "format": "date-time"}
+    seconds = {"type": "string", "pattern": "^[0-9]{1,7}(\\.[0-9]{1,3})?$"}
+    return [
+        q("caller", {"type": "string", "pattern": "^\\+?[0-9]{1,32}$"}, "part of the caller's number"),
+        q("agent", {"type": "string", "pattern": "^[0-9]{1,9}$"}, "the agent's id"),
+        q("queue", {"type": "string", "pattern": "^[a-z0-9_-]{1,64}$"}, "the queue"),
+        q("customer", {"type": "string", "pattern": "^[0-9]{1,9}$"}, "the CRM customer id"),
+        q("since", time, "started at or after (with offset)"),
+        q("until", time, "started before (with offset)"),
+        q("min_duration_s", seconds, "at least this long"),
+        q("max_duration_s", seconds, "at most this long"),
+        q("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "rows per page (50)"),
+        q("offset", {"type": "integer", "minimum": 0, "maximum": 999999999}, "rows skipped"),
+    ]
+
+
 def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str, Any]:
     """The document (a new dict each time); with the configured ``disposition_codes``
     the disposition's ``code`` is one of them (the served document has them)."""
@@ -156,6 +191,36 @@ def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str
             "requestBody": _body("MuteBody", required=True),
             "responses": {"200": _json("MuteAsked", "sent to Asterisk (MixMonitorMute)"),
                           **_errors(400, 401, 403, 404, 409)},
+        }},
+        "/api/recordings": {"get": {
+            "summary": "Search recordings, newest first, a page at a time (supervisors)",
+            "operationId": "searchRecordings", "security": session,
+            "parameters": _search_parameters(),
+            "responses": {"200": _json("RecordingPage", "one page of recordings"),
+                          **_errors(400, 401, 403, 503)},
+        }},
+        "/api/recordings/{recording_id}/audio": {"get": {
+            "summary": "Play a recording, with HTTP Range (supervisors; the call's agent if"
+                       " the queue allows); a listen from byte 0 is audited",
+            "operationId": "recordingAudio", "security": session,
+            "parameters": [_recording_id()],
+            "responses": {"200": _audio("the whole file"), "206": _audio("the range asked"),
+                          **_errors(400, 401, 403, 404, 503)},
+        }},
+        "/api/recordings/{recording_id}/download": {"get": {
+            "summary": "Download a recording as a file (same rights as audio); audited",
+            "operationId": "recordingDownload", "security": session,
+            "parameters": [_recording_id()],
+            "responses": {"200": _audio("the file, as an attachment"),
+                          "206": _audio("the range asked"),
+                          **_errors(400, 401, 403, 404, 503)},
+        }},
+        "/api/recordings/{recording_id}/audit": {"get": {
+            "summary": "Who listened to and downloaded a recording, and when (supervisors)",
+            "operationId": "recordingAudit", "security": session,
+            "parameters": [_recording_id()],
+            "responses": {"200": _json("RecordingAudit", "the audit rows, oldest first"),
+                          **_errors(400, 401, 403, 404, 503)},
         }},
         "/healthz": {"get": {
             "summary": "Liveness for load balancers and probes (no session needed)",

@@ -1,12 +1,23 @@
-"""The recording routes of the JSON API: mute and unmute a call's running recording.
+"""The recording routes of the JSON API.
 
-Who may: the agent of the call, and supervisors (any call). Anybody else gets
-403; a call that is not live gets 404, a live call with no recording running 409.
+- ``POST /api/calls/{call_id}/recording/mute``: mute or unmute a live call's
+  recording; the call's agent or a supervisor (403 for another agent's call, 404
+  no live call, 409 no recording running).
+- ``GET /api/recordings``: search (caller, agent, queue, customer, date range,
+  duration; paged); supervisors only.
+- ``GET /api/recordings/{id}/audio`` and ``.../download``: the file, with HTTP
+  Range (206); supervisors, and the call's agent when the queue's policy says
+  ``agent_may_listen``. Each listen (a request from byte 0) and each download
+  writes an audit row first.
+- ``GET /api/recordings/{id}/audit``: who listened and downloaded; supervisors.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import re
+from collections.abc import Mapping
 
 from aiohttp import web
 from pydantic import Field
@@ -15,7 +26,9 @@ from typing_extensions import TypedDict
 from callcenter.web.api import CALL_ID, _Body, read_body
 from callcenter.web.auth import AGENTS, SUPERVISORS, require_api
 from callcenter.web.errors import ApiError
-from callcenter.web.keys import DESK
+from callcenter.web.keys import DESK, RECORDINGS
+from callcenter.web.recordings_port import Library, RecordingFile, Search
+from callcenter.web.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +64,132 @@ async def mute_recording(request: web.Request) -> web.StreamResponse:
         raise ApiError(409, "not_recording", f"call {call_id!r} has no recording running")
     log.info("recording of %s %s by %s", call_id, "muted" if body.muted else "unmuted", by)
     return web.json_response(MuteAsked(call_id=call_id, muted=body.muted))
+
+
+#: what the search takes: name -> (pattern, what it is)
+_FILTERS: dict[str, tuple[re.Pattern[str], str]] = {
+    "caller": (re.compile(r"\+?[0-9]{1,32}"), "digits of a phone number"),
+    "agent": (re.compile(r"[0-9]{1,9}"), "an agent id"),
+    "queue": (re.compile(r"[a-z0-9_-]{1,64}"), "a queue name"),
+    "customer": (re.compile(r"[0-9]{1,9}"), "a customer id"),
+    "since": (re.compile(r".{1,40}"), "an ISO time with its offset"),
+    "until": (re.compile(r".{1,40}"), "an ISO time with its offset"),
+    "min_duration_s": (re.compile(r"[0-9]{1,7}(\.[0-9]{1,3})?"), "seconds"),
+    "max_duration_s": (re.compile(r"[0-9]{1,7}(\.[0-9]{1,3})?"), "seconds"),
+    "limit": (re.compile(r"[0-9]{1,3}"), "1-200"),
+    "offset": (re.compile(r"[0-9]{1,9}"), "a row count"),
+}
+_ID = re.compile(r"[1-9][0-9]{0,14}")
+_TYPES = {"wav": "audio/wav", "gsm": "audio/x-gsm"}
+
+
+def _library(request: web.Request) -> Library:
+    library = request.app.get(RECORDINGS)
+    if library is None:
+        raise ApiError(503, "unavailable", "recordings are not served by this app")
+    return library
+
+
+def _instant(name: str, text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise ApiError(400, "invalid_field", f"{name}: not an ISO time with its offset")
+    return value
+
+
+def parse_search(query: Mapping[str, str]) -> Search:
+    """The search's filters from the query string; a 400 naming the first bad one."""
+    for name, value in query.items():
+        rule = _FILTERS.get(name)
+        if rule is None:
+            raise ApiError(400, "invalid_field", f"{name}: unknown filter")
+        if not rule[0].fullmatch(value):
+            raise ApiError(400, "invalid_field", f"{name}: expected {rule[1]}")
+    limit = int(query.get("limit", "50"))
+    if not 1 <= limit <= 200:
+        raise ApiError(400, "invalid_field", "limit: expected 1-200")
+    since = _instant("since", query["since"]) if "since" in query else None
+    until = _instant("until", query["until"]) if "until" in query else None
+
+    def number(name: str) -> float | None:
+        return float(query[name]) if name in query else None
+
+    return Search(
+        caller=query.get("caller"),
+        agent_id=int(query["agent"]) if "agent" in query else None,
+        queue=query.get("queue"),
+        customer_id=int(query["customer"]) if "customer" in query else None,
+        since=since,
+        until=until,
+        min_duration_s=number("min_duration_s"),
+        max_duration_s=number("max_duration_s"),
+        limit=limit,
+        offset=int(query.get("offset", "0")),
+    )
+
+
+async def search_recordings(request: web.Request) -> web.StreamResponse:
+    """``GET /api/recordings``: supervisors search every recording."""
+    require_api(request, SUPERVISORS)
+    return web.json_response(await _library(request).search(parse_search(request.query)))
+
+
+async def _open(request: web.Request) -> tuple[Session, RecordingFile, dict[str, object]]:
+    session = require_api(request, AGENTS | SUPERVISORS)
+    text = request.match_info["recording_id"]
+    if not _ID.fullmatch(text):
+        raise ApiError(400, "invalid_field", "recording_id: not a recording id")
+    found = await _library(request).get(int(text))
+    if found is None:
+        raise ApiError(404, "unknown_recording", f"no recording {text}")
+    rec, facts = found
+    if not session.is_supervisor and not (
+        rec.agent_may_listen
+        and rec.agent_id is not None
+        and str(rec.agent_id) == session.account_id
+    ):
+        raise ApiError(403, "forbidden", "only supervisors, and the call's agent where allowed")
+    if rec.deleted or not rec.local_path.is_file():
+        raise ApiError(404, "no_file", f"recording {text}: the file is gone")
+    return session, rec, facts
+
+
+async def _serve(request: web.Request, action: str) -> web.StreamResponse:
+    session, rec, facts = await _open(request)
+    ranged = request.headers.get("Range", "").replace(" ", "")
+    if action == "download" or not ranged or ranged.startswith("bytes=0-"):
+        # one row per listen (the player's first request), per download: before any byte
+        await _library(request).audit(rec.id, session.account_id, session.role, action,
+                                      request.remote)  # fmt: skip
+        log.info("recording %s: %s by %s:%s", rec.id, action, session.role, session.account_id)
+    headers = {"Content-Type": _TYPES.get(str(facts.get("format") or "wav"), "audio/wav")}
+    if action == "download":
+        headers["Content-Disposition"] = f'attachment; filename="{rec.local_path.name}"'
+    return web.FileResponse(rec.local_path, headers=headers)
+
+
+async def recording_audio(request: web.Request) -> web.StreamResponse:
+    """``GET /api/recordings/{recording_id}/audio``: play it (Range answered with 206)."""
+    return await _serve(request, "listen")
+
+
+async def recording_download(request: web.Request) -> web.StreamResponse:
+    """``GET /api/recordings/{recording_id}/download``: the file as an attachment."""
+    return await _serve(request, "download")
+
+
+async def recording_audit(request: web.Request) -> web.StreamResponse:
+    """``GET /api/recordings/{recording_id}/audit``: its listens and downloads."""
+    require_api(request, SUPERVISORS)
+    text = request.match_info["recording_id"]
+    if not _ID.fullmatch(text):
+        raise ApiError(400, "invalid_field", "recording_id: not a recording id")
+    library = _library(request)
+    if await library.get(int(text)) is None:
+        raise ApiError(404, "unknown_recording", f"no recording {text}")
+    return web.json_response(
+        {"recording_id": int(text), "accesses": await library.accesses(int(text))}
+    )

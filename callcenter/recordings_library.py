@@ -1,0 +1,124 @@
+"""The recordings as the web edge reads them: search, one recording's file and who
+may hear it, and the audit log of every listen and download (table
+``recording_access``). SQL through the store's sessions; files from the
+controller's recordings directory (``recordings_read_dir``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from callcenter.storage.models import Recording, RecordingAccess
+from callcenter.web.recordings_port import RecordingFile, Search
+from recordings.policy import DEFAULT_POLICY, RecordingPolicy
+
+__all__ = ["RecordingFile", "RecordingLibrary", "Search"]
+
+#: at most this many rows per search page
+MAX_PAGE = 200
+
+
+def _utc(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite hands back naive times; Hotline writes UTC
+        value = value.replace(tzinfo=dt.UTC)
+    return value.isoformat()
+
+
+def _json(r: Recording) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "call_id": r.call_id,
+        "file": PurePosixPath(r.path).name,
+        "started_at": _utc(r.started_at),
+        "ended_at": _utc(r.ended_at),
+        "duration_s": r.duration_s,
+        "size_bytes": r.size_bytes,
+        "format": r.format,
+        "queue": r.queue,
+        "agent_id": r.agent_id,
+        "caller_number": r.caller_number,
+        "customer_id": r.customer_id,
+        "mute_intervals": r.mute_intervals or [],
+        "retain_until": _utc(r.retain_until),
+        "legal_hold": r.legal_hold,
+        "deleted_at": _utc(r.deleted_at),
+    }
+
+
+class RecordingLibrary:
+    """Search, open and audit recordings (``callcenter.web.recordings_api.Library``)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        read_dir: Path,
+        policies: Mapping[str, RecordingPolicy],
+    ) -> None:
+        self.sessions = sessions
+        self.read_dir = read_dir
+        self.policies = dict(policies)
+
+    async def search(self, q: Search) -> dict[str, Any]:
+        """One page of recordings matching ``q``, newest first, and whether more follow."""
+        query = select(Recording).order_by(Recording.started_at.desc(), Recording.id.desc())
+        if q.caller:
+            query = query.where(Recording.caller_number.contains(q.caller, autoescape=True))
+        if q.agent_id is not None:
+            query = query.where(Recording.agent_id == q.agent_id)
+        if q.queue:
+            query = query.where(Recording.queue == q.queue)
+        if q.customer_id is not None:
+            query = query.where(Recording.customer_id == q.customer_id)
+        if q.since is not None:
+            query = query.where(Recording.started_at >= q.since)
+        if q.until is not None:
+            query = query.where(Recording.started_at < q.until)
+        if q.min_duration_s is not None:
+            query = query.where(Recording.duration_s >= q.min_duration_s)
+        if q.max_duration_s is not None:
+            query = query.where(Recording.duration_s <= q.max_duration_s)
+        limit = max(1, min(q.limit, MAX_PAGE))
+        async with self.sessions() as s:
+            rows = list(await s.scalars(query.offset(max(0, q.offset)).limit(limit + 1)))
+        return {"recordings": [_json(r) for r in rows[:limit]], "more": len(rows) > limit,
+                "offset": max(0, q.offset)}  # fmt: skip
+
+    async def get(self, recording_id: int) -> tuple[RecordingFile, dict[str, Any]] | None:
+        """The recording to serve and its facts; None: no such recording."""
+        async with self.sessions() as s:
+            r = await s.get(Recording, recording_id)
+        if r is None:
+            return None
+        policy = self.policies.get(r.queue or "", DEFAULT_POLICY)
+        f = RecordingFile(r.id, r.call_id, self.read_dir / PurePosixPath(r.path).name,
+                          r.agent_id, policy.agent_may_listen, r.deleted_at is not None)  # fmt: skip
+        return f, _json(r)
+
+    async def audit(
+        self, recording_id: int, account_id: str, role: str, action: str, remote: str | None
+    ) -> None:
+        """Write one access row (before any byte is served)."""
+        async with self.sessions.begin() as s:
+            s.add(RecordingAccess(recording_id=recording_id, account_id=account_id, role=role,
+                                  action=action, at=dt.datetime.now(dt.UTC),
+                                  remote=(remote or "")[:64] or None))  # fmt: skip
+
+    async def accesses(self, recording_id: int) -> list[dict[str, Any]]:
+        """The recording's audit rows, oldest first."""
+        query = (
+            select(RecordingAccess)
+            .where(RecordingAccess.recording_id == recording_id)
+            .order_by(RecordingAccess.at, RecordingAccess.id)
+        )
+        async with self.sessions() as s:
+            rows = list(await s.scalars(query))
+        return [{"account_id": a.account_id, "role": a.role, "action": a.action,
+                 "at": _utc(a.at), "remote": a.remote} for a in rows]  # fmt: skip
