@@ -237,3 +237,13 @@ async def test_without_a_library_the_routes_say_so(client):
     await login(client, "lan")
     resp = await client.get("/api/recordings")
     assert resp.status == 503
+
+
+@pytest.mark.parametrize(("who", "status"), [(None, 303), ("an", 403), ("lan", 200)])
+async def test_the_recordings_page_is_for_supervisors(client, who, status):
+    if who is not None:
+        await login(client, who)
+    resp = await client.get("/supervisor/recordings", allow_redirects=False)
+    assert resp.status == status
+    if status == 200:
+        assert "/static/recordings.js" in await resp.text()

@@ -104,6 +104,7 @@ def create_app(
     r.add_post("/logout", pages.logout)
     r.add_get("/agent", pages.agent_desktop)
     r.add_get("/supervisor", pages.supervisor_wallboard)
+    r.add_get("/supervisor/recordings", recordings_api.recordings_page)
     r.add_get(openapi.PATH, openapi.serve)
     r.add_get("/api/wallboard", api.wallboard)
     r.add_get("/api/agents/{agent_id}", api.agent_state)

@@ -19,12 +19,13 @@ import logging
 import re
 from collections.abc import Mapping
 
+import aiohttp_jinja2
 from aiohttp import web
 from pydantic import Field
 from typing_extensions import TypedDict
 
 from callcenter.web.api import CALL_ID, _Body, read_body
-from callcenter.web.auth import AGENTS, SUPERVISORS, require_api
+from callcenter.web.auth import AGENTS, SUPERVISORS, require_api, require_page
 from callcenter.web.errors import ApiError
 from callcenter.web.keys import DESK, RECORDINGS
 from callcenter.web.recordings_port import Library, RecordingFile, Search
@@ -193,3 +194,9 @@ async def recording_audit(request: web.Request) -> web.StreamResponse:
     return web.json_response(
         {"recording_id": int(text), "accesses": await library.accesses(int(text))}
     )
+
+
+async def recordings_page(request: web.Request) -> web.StreamResponse:
+    """``GET /supervisor/recordings``: search, play (mute spans on a timeline), audit."""
+    session = require_page(request, SUPERVISORS)
+    return aiohttp_jinja2.render_template("recordings.html", request, {"session": session})
