@@ -191,6 +191,9 @@ class MenuNode(_Strict):
     intro: PromptRef | None = None
     #: played after an invalid digit; defaults to the IVR's ``invalid_prompt``
     invalid_prompt: PromptRef | None = None
+    #: asked instead when ``prompt`` fails to play (a shorter recording, another
+    #: language's file), before the digit is read in silence
+    fallback_prompt: PromptRef | None = None
     timeout_s: float = Field(5.0, gt=0, le=60)
     #: how many more times the prompt is asked after a timeout or an invalid digit
     retries: int = Field(2, ge=0, le=9)

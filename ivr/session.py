@@ -25,9 +25,11 @@ Rules (everything that moves a session lives here):
 5. A failed question is not a timeout. GET DATA of a missing sound file
    answers ``result=-1`` in 0.1 s and stays in AsyncAGI (transcript 17): the
    caller had no chance to answer, so it uses no retry. At a menu the session
-   returns PromptFailed, then reads the digit in silence (CollectDigits with
-   no prompt, AGI ``WAIT FOR DIGIT`` for the node's timeout, state
-   LISTENING); a digit there is the choice, nothing there is a timeout and
+   returns PromptFailed, then asks the menu's ``fallback_prompt`` if it has
+   one (once per failed question: a shorter recording, another language's
+   file), else (or when that fails too) reads the digit in silence
+   (CollectDigits with no prompt, AGI ``WAIT FOR DIGIT`` for the node's
+   timeout, state LISTENING); a digit there is the choice, nothing there is a timeout and
    uses a retry. After ``MAX_PROMPT_FAILURES`` failures of a node's question
    in a row (without one that played in between), a failure counts as a miss
    like a timeout. At an input node the entry is read again with GET DATA of
@@ -244,6 +246,8 @@ class IvrSession:
         self._customer = customer
         self._customer_pending = customer_pending and customer is None
         self._then: Action | Hangup | None = None
+        #: the question now asked is the menu's ``fallback_prompt`` (its prompt failed)
+        self._on_fallback = False
         self._queues: dict[str, QueueState] = {}
         self._lookup: LookupResult | None = None
         self._trail: list[TrailStep] = []
@@ -384,6 +388,7 @@ class IvrSession:
             return [CollectDigits(prompt, node.timeout_s, max_digits=node.max_digits)]
         node = self._menu
         self._state = IvrState.ASKING
+        self._on_fallback = False
         prompt = self.definition.prompt_file(node.prompt, self._language)
         return [CollectDigits(prompt, node.timeout_s, max_digits=1)]
 
@@ -402,11 +407,17 @@ class IvrSession:
         node = self._menu
         self._prompt_failures += 1
         listening = self._prompt_failures <= MAX_PROMPT_FAILURES
-        prompt = self.definition.prompt_file(node.prompt, self._language)  # as _ask sent it
+        asked = node.fallback_prompt if self._on_fallback else node.prompt
+        assert asked is not None
+        prompt = self.definition.prompt_file(asked, self._language)  # as it was sent
         report = PromptFailed(self._menu_name, prompt, self._prompt_failures, listening=listening)
         self._note("prompt_failed", prompt)
         if not listening:
             return [report, *self._miss(invalid=False)]
+        if node.fallback_prompt is not None and not self._on_fallback:
+            self._on_fallback = True  # the fallback prompt, asked once per failed question
+            fallback = self.definition.prompt_file(node.fallback_prompt, self._language)
+            return [report, CollectDigits(fallback, node.timeout_s, max_digits=1)]
         self._state = IvrState.LISTENING
         return [report, CollectDigits("", node.timeout_s, max_digits=1)]
 

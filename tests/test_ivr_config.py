@@ -152,7 +152,7 @@ def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
         "F:11: nodes.language.retries: expected a whole number",
         "F:13: nodes.language.options.1.goto: unknown node 'mian'",
         "F:18: nodes.main.colour: unknown key (expected one of: type, prompt, intro,"
-        " invalid_prompt, timeout_s, retries, options, otherwise, agent)",
+        " invalid_prompt, fallback_prompt, timeout_s, retries, options, otherwise, agent)",
         "F:21: nodes.main.options.0: needs exactly one of goto, queue or hangup (has goto and queue)",
     ]
 

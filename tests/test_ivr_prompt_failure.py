@@ -238,3 +238,40 @@ def test_agi_lines_of_a_missing_menu_prompt() -> None:
     assert s.outcome == RouteToQueue(
         "support", "vi", (Selection("language", "1"), Selection("main", "2"))
     )
+
+
+def with_fallback() -> IvrSession:
+    ivr = parse_ivr(
+        "languages: [vi, en]\ndefault_language: vi\nstart: m\nfallback_queue: support\n"
+        "prompts:\n"
+        "  menu: {vi: hotline/vi/main-menu, en: hotline/en/main-menu}\n"
+        "  short: {vi: hotline/vi/menu-short, en: hotline/en/menu-short}\n"
+        "nodes:\n"
+        "  m: {prompt: menu, fallback_prompt: short, timeout_s: 6, retries: 1,\n"
+        "      options: {1: {queue: support}, 2: {queue: support}}}\n"
+    )
+    s = IvrSession(ivr, "c1", "100")
+    assert s.start(0.0) == [SetLanguage("vi"), MENU_VI]
+    return s
+
+
+SHORT_VI = CollectDigits("hotline/vi/menu-short", 6.0, 1)
+
+
+def test_a_failed_question_asks_the_fallback_prompt_before_reading_in_silence() -> None:
+    s = with_fallback()
+    assert s.on_result(FAILED, 0.1) == [PromptFailed("m", "hotline/vi/main-menu"), SHORT_VI]
+    assert s.state is IvrState.ASKING
+    assert s.on_result(pressed("2"), 2.0) == [RouteToQueue("support", "vi", (Selection("m", "2"),))]
+
+
+def test_a_failed_fallback_prompt_still_leaves_the_silent_read() -> None:
+    s = with_fallback()
+    s.on_result(FAILED, 0.1)
+    assert s.on_result(FAILED, 0.2) == [
+        PromptFailed("m", "hotline/vi/menu-short", 2),
+        LISTEN_6S,
+    ]
+    assert s.on_result(TIMEOUT, 6.2) == [MENU_VI]  # retry 1: the main prompt again
+    assert s.on_result(FAILED, 6.3) == [PromptFailed("m", "hotline/vi/main-menu", 3), SHORT_VI]
+    assert s.on_result(TIMEOUT, 12.3)[-1] == RouteToQueue("support", "vi", (), fallback=True)
