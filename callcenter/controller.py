@@ -303,6 +303,8 @@ class Controller:
                 self._spawn(self._originate(effect), f"offer {effect.call_id}")
             case fx.HangupLeg():
                 self._spawn(self._hangup_leg(effect), f"hangup {effect.uniqueid}")
+            case fx.RedirectCall():
+                self._spawn(self._redirect(effect), f"redirect {effect.call_id}")
             case fx.StartRecording():
                 self._spawn(self._start_recording(effect), f"rec {effect.call_id}")
             case fx.SetRecordingMute():
@@ -531,6 +533,15 @@ class Controller:
             return OfferResult.FAILED if leg in node.tracker.channels else OfferResult.UNREACHABLE
         cause, tech = ended
         return OfferResult.BUSY if cause == _USER_BUSY or tech == "486" else OfferResult.FAILED
+
+    async def _redirect(self, e: fx.RedirectCall) -> None:
+        """An IVR transfer: the caller's channel to ``exten`` in ``context`` (07)."""
+        params = {"Channel": e.channel, "Context": e.context, "Exten": e.exten, "Priority": "1"}
+        try:
+            await self.nodes[e.node].client.send_action("Redirect", params, check=False)
+        except AMIError:
+            log.warning("call %s: could not redirect %s to %s@%s", e.call_id, e.channel,
+                        e.exten, e.context)  # fmt: skip
 
     async def _hangup_leg(self, e: fx.HangupLeg) -> None:
         node = self.nodes[e.node]

@@ -32,6 +32,7 @@ from .events import (
     RouteToQueue,
     Selection,
     SetLanguage,
+    Transfer,
 )
 from .loader import load_ivr, parse_ivr
 from .model import Action, InputNode, IvrDefinition, MenuNode, luhn_ok
@@ -82,6 +83,7 @@ __all__ = [
     "SurveySession",
     "SurveyState",
     "TrailStep",
+    "Transfer",
     "agi_command",
     "load_ivr",
     "luhn_ok",

@@ -163,6 +163,14 @@ class RouteToQueue:
 
 
 @dataclass(frozen=True, slots=True)
+class Transfer:
+    """The IVR is over: redirect the caller to ``exten`` in ``context`` (AMI ``Redirect``)."""
+
+    context: str
+    exten: str
+
+
+@dataclass(frozen=True, slots=True)
 class Hangup:
     """The IVR is over: hang up the call (only an explicit ``hangup`` option does this)."""
 
@@ -227,6 +235,7 @@ Command = (
     | AwaitCustomer
     | AwaitQueues
     | LookupAccount
+    | Transfer
 )
 #: commands whose result the session waits for
 AwaitingCommand = PlayPrompt | CollectDigits

@@ -11,7 +11,8 @@ An IVR is a set of named nodes, each with a ``type`` (``menu`` when left out):
 - ``input``: data entry (min/max digits, ``#`` ends it, a ``pattern`` and/or
   the Luhn check, ``tries``), kept in a session variable, masked if ``secret``.
 - ``play``: a prompt, then ``next``. ``hangup``: an optional goodbye, then
-  hang up. ``set``: variables and/or the language, then ``next``. ``goto``:
+  hang up. ``transfer``: out of the hotline to an extension or a number (AMI
+  ``Redirect`` into ``transfer_context``). ``set``: variables and/or the language, then ``next``. ``goto``:
   a junction. ``split``: branches by percentage (the call id picks one).
 - ``lookup``: the CRM by an entered account number, within a time budget;
   branches on found, not found, timed out.
@@ -74,6 +75,7 @@ _LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Za-z]{2,4})?")
 # AGI arguments are space-separated and quoted: keep file names to plain characters
 _PROMPT_FILE = re.compile(r"/?[A-Za-z0-9_][A-Za-z0-9_./-]*")
 _QUEUE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_EXTEN = re.compile(r"\+?[0-9]{1,20}")
 
 
 def _context(info: ValidationInfo, key: str) -> Collection[str] | None:
@@ -405,6 +407,17 @@ class LookupNode(_Strict):
     timed_out: Action | None = None
 
 
+class TransferNode(_Strict):
+    """Send the caller out of the hotline: an AMI ``Redirect`` of its channel to
+    ``exten`` (an extension or an external number) in ``context`` (default: the IVR's
+    ``transfer_context``), whose dialplan does the rest (transcript 07). The call's
+    outcome is ``ivr_hangup`` once it ends there; a ``transferred`` call event says where."""
+
+    type: Literal["transfer"]
+    to: Annotated[str, AfterValidator(matching(_EXTEN, "extension or number (digits, + first)"))]
+    context: Annotated[str, AfterValidator(matching(_QUEUE, "dialplan context"))] | None = None
+
+
 class GotoNode(_Strict):
     """Go on to another node (a named junction several branches share)."""
 
@@ -451,7 +464,9 @@ def _node_type(value: Any) -> str:
     return str(getattr(value, "type", "menu"))
 
 
-NODE_TYPES = ("menu", "input", "play", "condition", "lookup", "set", "goto", "hangup", "split")
+NODE_TYPES = (
+    "menu", "input", "play", "condition", "lookup", "set", "goto", "hangup", "transfer", "split",
+)  # fmt: skip
 Node = Annotated[
     Annotated[MenuNode, Tag("menu")]
     | Annotated[InputNode, Tag("input")]
@@ -461,6 +476,7 @@ Node = Annotated[
     | Annotated[SetNode, Tag("set")]
     | Annotated[GotoNode, Tag("goto")]
     | Annotated[HangupNode, Tag("hangup")]
+    | Annotated[TransferNode, Tag("transfer")]
     | Annotated[SplitNode, Tag("split")],
     Discriminator(
         _node_type,
@@ -576,6 +592,10 @@ class IvrDefinition(_Strict):
 
     #: the flow's name: the ``flow`` label of its metrics
     name: Name = "hotline"
+    #: the dialplan context a ``transfer`` node redirects callers into
+    transfer_context: Annotated[str, AfterValidator(matching(_QUEUE, "dialplan context"))] = (
+        "hotline-transfer"
+    )
     languages: list[LanguageCode] = Field(min_length=1)
     default_language: str
     start: NodeRef

@@ -84,6 +84,7 @@ from .events import (
     RouteToQueue,
     Selection,
     SetLanguage,
+    Transfer,
 )
 from .model import (
     Action,
@@ -98,6 +99,7 @@ from .model import (
     SetNode,
     SplitNode,
     Test,
+    TransferNode,
 )
 
 #: failures of a node's question in a row that still get a silent read; past them a failure
@@ -140,11 +142,15 @@ class IvrState(Enum):
     ROUTED = "routed"
     #: done: the IVR hung up (a hangup option, action or node)
     HUNG_UP = "hung_up"
+    #: done: the caller was sent out of the hotline (a transfer node)
+    TRANSFERRED = "transferred"
     #: done: the caller hung up while in the IVR
     ABANDONED = "abandoned"
 
 
-DONE_STATES = frozenset({IvrState.ROUTED, IvrState.HUNG_UP, IvrState.ABANDONED})
+DONE_STATES = frozenset(
+    {IvrState.ROUTED, IvrState.HUNG_UP, IvrState.TRANSFERRED, IvrState.ABANDONED}
+)
 
 
 class InputKind(Enum):
@@ -254,7 +260,7 @@ class IvrSession:
         self._now = 0.0
         self._wall: dt.datetime | None = None
         self._awaiting: AwaitingCommand | None = None
-        self._outcome: RouteToQueue | Hangup | None = None
+        self._outcome: RouteToQueue | Hangup | Transfer | None = None
 
     # -- what the shell reads --------------------------------------------------------
 
@@ -297,7 +303,7 @@ class IvrSession:
         return self._awaiting
 
     @property
-    def outcome(self) -> RouteToQueue | Hangup | None:
+    def outcome(self) -> RouteToQueue | Hangup | Transfer | None:
         """The command that ended the IVR, if it has ended that way."""
         return self._outcome
 
@@ -599,6 +605,11 @@ class IvrSession:
             return [LookupAccount(name, account, node.timeout_s)]
         if isinstance(node, GotoNode):
             return self._enter(node.goto)
+        if isinstance(node, TransferNode):
+            self._state = IvrState.TRANSFERRED
+            context = node.context or self.definition.transfer_context
+            self._outcome = Transfer(context, node.to)
+            return [self._outcome]
         assert isinstance(node, SplitNode)
         bucket = zlib.crc32(f"{self.call_id}/{name}".encode()) % 100
         for i, share in enumerate(node.branches):
@@ -770,5 +781,6 @@ TRANSITIONS: dict[tuple[IvrState, InputKind], Step] = {
     # a hangup reported after the IVR ended is old news
     (_S.ROUTED, _K.HANGUP): IvrSession._nothing,
     (_S.HUNG_UP, _K.HANGUP): IvrSession._nothing,
+    (_S.TRANSFERRED, _K.HANGUP): IvrSession._nothing,
     (_S.ABANDONED, _K.HANGUP): IvrSession._nothing,
 }

@@ -131,6 +131,19 @@ def test_the_dialplan_has_every_context_the_sample_config_names() -> None:
         assert any("AGI(agi:async)" in s for s in steps), f"[{name}] never enters AsyncAGI"
 
 
+@pytest.mark.parametrize(
+    ("number", "dials"), [("1001", "PJSIP/${EXTEN},"), ("+842838123456", "@trunk")]
+)
+def test_the_ivr_transfer_context_dials_extensions_and_numbers(number: str, dials: str) -> None:
+    # an IVR transfer node redirects the caller to its `to` in the IVR's transfer_context
+    config = load_config(ROOT / "config" / "hotline.yaml")
+    contexts = by_name(read_conf(ASTERISK / "extensions.conf"))
+    name = config.ivr.transfer_context
+    assert name in contexts, f"[{name}] missing from extensions.conf"
+    step = first_step(contexts[name][0], number)
+    assert step is not None and step.startswith("Dial(") and dials in step, step
+
+
 @pytest.mark.parametrize("number", ["hotline", "5551100", "19001234", "+84901234567", "s"])
 def test_the_entry_context_takes_every_number_and_the_name_hotline(number: str) -> None:
     """``sip:hotline@node`` (the README's probe URI) answered 404 on a real Asterisk

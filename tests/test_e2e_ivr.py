@@ -264,3 +264,47 @@ async def test_whole_flows_through_pbxsim(tmp_path: Path, db_url: str) -> None:
     assert trails[got["dropoff"].id]["end"] == "abandoned"
     # six Monday callers reached the main menu, back_agent twice (* returned there)
     assert 'hotline_ivr_entries_total{flow="hotline",node="main"} 7.0' in metrics
+
+
+TRANSFER_FLOW = textwrap.dedent(
+    """\
+    languages: [vi]
+    default_language: vi
+    start: main
+    fallback_queue: support
+    transfer_context: transfer-target
+    prompts:
+      main_menu: hotline/vi/main-menu
+    nodes:
+      main:
+        prompt: main_menu
+        options:
+          1: {queue: support}
+          9: {goto: out}
+      out: {type: transfer, to: "200"}
+    """
+)
+
+
+async def test_a_transfer_node_redirects_the_caller_out_of_the_hotline(
+    tmp_path: Path, db_url: str
+) -> None:
+    # Redirect of a caller parked in AsyncAGI to [transfer-target] (transcript 07's bench)
+    ivr = tmp_path / "flow.yaml"
+    ivr.write_text(TRANSFER_FLOW)
+    async with hotline_rig(tmp_path, db_url, world(["hotline/vi/main-menu"]), ivr_file=ivr) as rig:
+        number = rig.numbers[0]
+        caller = rig.sim.world.population.arrive(number, ("9",), patience=20)
+
+        def in_transfer_target() -> bool:
+            ch = rig.sim.world.channels.get(caller.channel)
+            return ch is not None and ch.context == "transfer-target" and ch.exten == "200"
+
+        await wait_until(in_transfer_target, 60, "the caller in [transfer-target] at 200")
+        await drain(rig, timeout=120)  # the caller's patience ends the call there
+        async with rig.hotline.store.sessions() as s:
+            (call,) = list(await s.scalars(select(Call)))
+            events = {e.kind: e.data for e in await s.scalars(select(CallEvent))}
+    assert call.outcome == "ivr_hangup" and not call.queue
+    assert events["transferred"] == {"context": "transfer-target", "exten": "200"}
+    assert events["ivr_trail"]["path"] == "main(9) > out"

@@ -244,3 +244,24 @@ def test_a_crm_that_does_not_answer_in_time_takes_timed_out() -> None:
     [trail] = [w for w in f.writes(RecordCallEvent) if w.kind == "ivr_trail"]
     assert trail.data["path"] == "account(xxxxxxxxxx) > find(timed_out) > sorry"
     assert trail.data["end"] == "hangup"
+
+
+def test_a_transfer_redirects_the_caller_and_its_hangup_is_ivr_hangup() -> None:
+    f = Flow()
+    f.core.ivr = parse_ivr(
+        "languages: [vi]\ndefault_language: vi\nstart: out\nfallback_queue: support\n"
+        "prompts: {p: x}\nnodes: {out: {type: transfer, to: '200', context: transfer-target}}\n",
+        queues={"support"},
+    )
+    out = arrive(f)
+    assert f.sent(fx.RedirectCall, out) == [
+        fx.RedirectCall(NODE, CALL, CH, "transfer-target", "200")
+    ]
+    reply(f, "200 result=1")  # the language, sent before the session ended
+    assert pending(f) is None, "nothing more is sent to a transferred caller"
+    [event] = [w for w in f.writes(RecordCallEvent) if w.kind == "transferred"]
+    assert event.data == {"context": "transfer-target", "exten": "200"}
+    [trail] = [w for w in f.writes(RecordCallEvent) if w.kind == "ivr_trail"]
+    assert trail.data["end"] == "transfer"
+    f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
+    assert f.outcomes() == {CALL: "ivr_hangup"}

@@ -347,7 +347,7 @@ def test_the_flow_sample_loads() -> None:
             "type: entry",
             "F:24: nodes.account.type: unknown node type"
             " (expected one of: menu, input, play, condition, lookup, set, goto, hangup,"
-            " split)",
+            " transfer, split)",
         ),
         (
             "max_digits: 8",

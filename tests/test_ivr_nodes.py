@@ -10,6 +10,7 @@ import pytest
 from ivr import (
     AwaitCustomer,
     AwaitQueues,
+    CallerHangup,
     CollectDigits,
     CustomerKnown,
     Hangup,
@@ -25,6 +26,7 @@ from ivr import (
     RouteToQueue,
     Selection,
     SetLanguage,
+    Transfer,
     luhn_ok,
     parse_ivr,
     trail_path,
@@ -471,3 +473,28 @@ def test_a_lookup_by_the_entered_account(result: LookupResult, queue: str) -> No
     routed = s.on_lookup(result, 3.4)
     assert isinstance(routed[-1], RouteToQueue) and routed[-1].queue == queue
     assert ("find", "lookup", result.outcome) in [(t.node, t.what, t.detail) for t in s.trail]
+
+
+def test_a_transfer_node_ends_the_ivr_with_a_redirect() -> None:
+    ivr = parse_ivr(
+        "languages: [en]\ndefault_language: en\nstart: m\nfallback_queue: q\n"
+        "transfer_context: outside\n"
+        "prompts: {p: x}\n"
+        "nodes:\n"
+        "  m: {prompt: p, options: {9: {goto: out}, 8: {goto: desk}}}\n"
+        "  out: {type: transfer, to: '+842838123456'}\n"
+        "  desk: {type: transfer, to: '1001', context: internal}\n",
+        queues={"q"},
+    )
+    s = IvrSession(ivr, "c", "1")
+    s.start(0.0)
+    assert s.on_result(PromptResult("9"), 1.0) == [Transfer("outside", "+842838123456")]
+    assert s.state is IvrState.TRANSFERRED and s.done and s.on_result(CallerHangup(), 2.0) == []
+    s = IvrSession(ivr, "c", "1")
+    s.start(0.0)
+    assert s.on_result(PromptResult("8"), 1.0) == [Transfer("internal", "1001")]
+    with pytest.raises(IvrConfigError, match="nodes.out.to: '1001#' is not a valid extension"):
+        parse_ivr(
+            "languages: [en]\ndefault_language: en\nstart: out\nfallback_queue: q\n"
+            "prompts: {p: x}\nnodes: {out: {type: transfer, to: '1001#'}}\n"
+        )

@@ -94,6 +94,7 @@ from ivr.events import (
     QueueState,
     RouteToQueue,
     SetLanguage,
+    Transfer,
 )
 from ivr.events import LookupAccount as IvrLookupAccount
 from recordings.policy import DEFAULT_POLICY, RecordingPolicy
@@ -114,6 +115,7 @@ from .effects import (
     LookupCard,
     Originate,
     Push,
+    RedirectCall,
     SendAgi,
     SetRecordingMute,
     StartRecording,
@@ -455,6 +457,8 @@ class CallFlow:
             elif isinstance(cmd, SetLanguage):
                 call.language = cmd.language
                 self._queue_agi(call, AgiJob(agi_command(cmd) or "NOOP", Purpose.IVR_SIDE))
+            elif isinstance(cmd, Transfer):
+                self._transfer(call, cmd)
             elif isinstance(cmd, Hangup):
                 self._store_trail(call, "hangup")
                 self._queue_agi(call, AgiJob("HANGUP", Purpose.HANGUP))
@@ -485,6 +489,16 @@ class CallFlow:
             return QueueState()  # a queue the ACD does not know has nobody
         ready = stats.agents_by_state.get(acd.AgentState.READY, 0)
         return QueueState(ready, stats.waiting, stats.longest_wait_s)
+
+    def _transfer(self, call: Call, cmd: Transfer) -> None:
+        """A transfer node: the caller leaves the hotline by an AMI Redirect (07); its
+        outcome comes when its channel hangs up there (``ivr_hangup``)."""
+        self._store_trail(call, "transfer")
+        call.outbox.clear()
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "transferred",
+                                    {"context": cmd.context, "exten": cmd.exten}))  # fmt: skip
+        self._out.append(RedirectCall(call.node, call.call_id, call.channel, cmd.context,
+                                      cmd.exten))  # fmt: skip
 
     def _store_trail(self, call: Call, end: str) -> None:
         """The caller's path through the IVR, stored once its session ended (secrets masked)."""

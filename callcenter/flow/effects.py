@@ -108,6 +108,18 @@ class LookupAccount:
 
 
 @dataclass(frozen=True, slots=True)
+class RedirectCall:
+    """Send the caller's channel to ``exten`` in ``context`` (AMI ``Redirect``, transcript
+    07): an IVR transfer node."""
+
+    node: str
+    call_id: str
+    channel: str
+    context: str
+    exten: str
+
+
+@dataclass(frozen=True, slots=True)
 class LoadCall:
     """Read what SQL knows of a call found parked after a restart."""
 
@@ -190,6 +202,7 @@ Effect = (
     | FinishRecording
     | LookupCard
     | LookupAccount
+    | RedirectCall
     | LoadCall
     | LoadOpenCalls
     | Write
