@@ -95,8 +95,8 @@ RESTORE_WAIT_S = 10.0
 #: seconds between connect attempts to a node that is down (doubling up to the last),
 #: and between attempts to read SQL while the database is away
 _CONNECT_BACKOFF = (0.5, 1.0, 2.0, 5.0)
-#: how long a read of SQL waits for the writer to apply what was submitted before it
-#: (read-your-writes); longer means the database is away: the read waits, the calls don't
+#: how often a read of SQL that waits for the writer to apply what was submitted before
+#: it (read-your-writes) looks whether the database is away: the read waits, the calls don't
 FLUSH_WAIT_S = 2.0
 _T = TypeVar("_T")
 
@@ -428,15 +428,19 @@ class Controller:
         # applied, so the core adopts them all at once (talking ones before any offer).
         # While the database is away the resync goes on without them: the calls it
         # holds are driven at once, and each unknown one is loaded by _load_call once
-        # SQL answers (the core asks for those it has no row of).
+        # SQL answers (the core asks for those it has no row of). A writer that is only
+        # behind is waited for, as long as it takes.
         linkedids = {ev.get("Linkedid") or "" for ev in listed}
         ids = {call_key(node.name, i) for i in linkedids if not i.startswith("hl-")}
         rows: list[CallRowLoaded] = []
         if unknown := sorted(ids - set(self.calls)):
             try:
-                await self.writer.flush(timeout=FLUSH_WAIT_S)
-                rows = [await self._read_row(call_id) for call_id in unknown]
-            except Exception as exc:  # the database is away (or the writer behind)
+                if await self._written_unless_away():
+                    rows = [await self._read_row(call_id) for call_id in unknown]
+                else:
+                    log.warning("resync of %s: the database is away; %d call(s) adopted once "
+                                "it answers", node.name, len(unknown))  # fmt: skip
+            except Exception as exc:  # the database went away while read
                 log.warning("resync of %s: SQL unavailable (%r); %d call(s) adopted once it "
                             "answers", node.name, exc, len(unknown))  # fmt: skip
                 rows = []
@@ -445,6 +449,17 @@ class Controller:
         node.synced.set()
         self.feed(LinkResynced(node.name, events, first=first, restarted=restarted,
                                rows=tuple(rows)))  # fmt: skip
+
+    async def _written_unless_away(self) -> bool:
+        """Wait until the writer applied every write submitted so far; False at once
+        when it cannot because the database is away (the writer says so)."""
+        while True:
+            try:
+                await self.writer.flush(timeout=FLUSH_WAIT_S)
+                return True
+            except TimeoutError:
+                if not self.writer.db_up:
+                    return False
 
     async def _corrected(self, node: Node, listed: list[Any]) -> list[Any]:
         """The channel listing, with ``Status`` where CoreShowChannels can be stale (15)."""

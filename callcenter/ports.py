@@ -24,6 +24,11 @@ class Writes(Protocol):
 
     async def flush(self, timeout: float | None = None) -> None: ...
 
+    @property
+    def db_up(self) -> bool:
+        """False from a failed attempt to reach the database until one succeeds."""
+        ...
+
 
 class CallFacts(Protocol):
     """What SQL knows of calls and agents, read at a (re)connect."""
