@@ -63,6 +63,7 @@ from callcenter.flow.inputs import (
     RecordingFailed,
     RecordingMuted,
     RecordingStarted,
+    RecordOnDemand,
     Timer,
 )
 from callcenter.logs import call_fields
@@ -604,6 +605,16 @@ class Controller:
         """The agent of a live call ("" before one answered); None: no such live call."""
         call = self.calls.get(call_id)
         return None if call is None else call.agent_id or ""
+
+    def record_on_demand(self, call_id: str, by: str) -> bool:
+        """Start recording a talking call (a queue in on-demand mode); False: no talking
+        call, or one recorded already."""
+        call = self.calls.get(call_id)
+        if (call is None or not call.connected() or not call.bridged or call.recording_sent
+                or call.recording is not None):  # fmt: skip
+            return False
+        self.feed(RecordOnDemand(call_id, by))
+        return True
 
     def mute_recording(self, call_id: str, muted: bool, by: str) -> bool:
         """Ask to mute or unmute the call's recording; False: no recording runs."""

@@ -99,6 +99,9 @@ class ControllerDesk:
     def mute_recording(self, call_id: str, muted: bool, by: str) -> bool:
         return self.ctl.mute_recording(call_id, muted, by)
 
+    def record_on_demand(self, call_id: str, by: str) -> bool:
+        return self.ctl.record_on_demand(call_id, by)
+
     def label_simulated(self, agent_ids: Iterable[str]) -> None:
         """Mark these agents as simulated (a program plays their desk, as in the demo)."""
         self.simulated = frozenset(agent_ids)

@@ -138,3 +138,32 @@ async def test_a_muted_span_is_silence_in_the_file(tmp_path, db_url):
         kinds = [e.kind for e in await s.scalars(select(CallEvent).order_by(CallEvent.at))
                  if "muted" in e.kind]  # fmt: skip
     assert kinds == ["recording_muted", "recording_unmuted"]
+
+
+async def test_an_on_demand_queue_records_only_the_call_its_agent_asked_for(tmp_path, db_url):
+    def world(numbers: list[str]) -> dict:
+        calls = [{"at": 1, "number": numbers[0]}, {"at": 2, "number": numbers[1]}]
+        return scenario(numbers, arrivals={"kind": "trace", "calls": calls},
+                        agents={"default": {"answer_delay": [1, 1], "talk_time": [12, 12],
+                                            "agent_hangs_up_probability": 1.0}})  # fmt: skip
+
+    def edit(text: str) -> str:
+        return text.replace("    hold_slice_s: 3\n",
+                            "    hold_slice_s: 3\n    recording: {mode: on-demand}\n")  # fmt: skip
+
+    async with hotline_rig(tmp_path, db_url, world, agents=2, edit_config=edit) as rig:
+        ctl = rig.ctl
+
+        def talking():  # type: ignore[no-untyped-def]
+            return [c for c in ctl.calls.values() if c.connected() and c.bridged]
+
+        await wait_until(lambda: len(talking()) == 2, 60, "both calls talking")
+        asked = talking()[0].call_id
+        assert all(c.recording is None for c in talking()), "on-demand started by itself"
+        assert ctl.record_on_demand(asked, "agent:1")
+        assert not ctl.record_on_demand(asked, "agent:1"), "a second start"
+        await wait_until(lambda: ctl.calls[asked].recording is not None, 20, "the MixMonitor")
+        await drain(rig)
+        facts = await sql_facts(rig)
+    assert [r.call_id for r in facts["recordings"]] == [asked]
+    assert check_recordings(rig, facts["recordings"]) == 1

@@ -131,3 +131,19 @@ def test_the_row_gets_the_calls_facts_at_start_and_the_silences_at_the_end() -> 
     [done] = f.sent(fx.FinishRecording, out)
     assert done.mute_intervals == ((2.0, None),), "still muted at the hangup: open"
     assert RecordingPolicy().retain_until(t0) is None
+
+
+def test_on_demand_starts_only_when_asked_once_and_only_while_talking() -> None:
+    from callcenter.flow.inputs import RecordOnDemand
+
+    f, started = bridged_call(RecordingPolicy(mode=Mode.ON_DEMAND, template="od-{linkedid}"))
+    call = f"{NODE}:1796.1"
+    assert started == []
+    out = f.feed(RecordOnDemand(call, "agent:7"))
+    assert [s.file_name for s in f.sent(fx.StartRecording, out)] == ["od-1796.1.wav"]
+    asked = [e.data for e in f.writes(RecordCallEvent) if e.kind == "recording_asked"]
+    assert asked == [{"by": "agent:7"}]
+    again = f.feed(RecordOnDemand(call, "agent:7"))
+    assert f.sent(fx.StartRecording, again) == [] and f.sent(fx.Log, again)
+    gone = f.feed(RecordOnDemand(f"{NODE}:404", "agent:7"))
+    assert f.sent(fx.StartRecording, gone) == [] and f.sent(fx.Log, gone)

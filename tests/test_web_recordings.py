@@ -43,6 +43,33 @@ ROUTES: list[tuple[str | None, str, str, Any, int]] = [
 ]
 
 
+@pytest.mark.parametrize(
+    ("who", "call", "status"),
+    [
+        (None, BARE, 401),
+        ("an", BARE, 200),  # its own call, not recorded yet
+        ("an", CALL, 409),  # recorded already
+        ("an", OTHER, 403),
+        ("an", "pbx1:9.9", 404),
+        ("binh", BARE, 403),
+        ("lan", BARE, 200),
+        ("lan", "bad/id", 404),  # not a route
+    ],
+)
+async def test_record_on_demand_by_role(client, world, who, call, status):
+    if who is not None:
+        await login(client, who)
+    resp = await client.post(f"/api/calls/{call}/recording/start")
+    assert resp.status == status, await resp.text()
+    done = [a for a in world.desk.actions if a[0] == "record"]
+    if status == 200:
+        account = {"an": "agent:7", "lan": "supervisor:2"}[who or ""]
+        assert done == [("record", call, account)]
+        assert await resp.json() == {"call_id": call, "recording": True}
+    else:
+        assert done == []
+
+
 @pytest.mark.parametrize(("who", "method", "path", "body", "status"), ROUTES)
 async def test_each_role_gets_exactly_what_it_may(client, world, who, method, path, body, status):
     if who is not None:

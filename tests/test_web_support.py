@@ -177,6 +177,13 @@ class FakeDesk:
         live = self.live_calls.get(call_id)
         return None if live is None else live[0]
 
+    def record_on_demand(self, call_id: str, by: str) -> bool:
+        live = self.live_calls.get(call_id)
+        if live is None or live[1]:
+            return False
+        self.actions.append(("record", call_id, by))
+        return True
+
     def mute_recording(self, call_id: str, muted: bool, by: str) -> bool:
         live = self.live_calls.get(call_id)
         if live is None or not live[1]:

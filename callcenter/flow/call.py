@@ -102,6 +102,8 @@ class Call:
     bridged: bool = False
     recording: LiveRecording | None = None
     recording_asked: bool = False
+    #: a MixMonitor was sent (by policy or on demand) and not answered yet, or answered
+    recording_sent: bool = False
     #: the channel sits in AsyncAGI and takes commands
     in_agi: bool = False
     #: the AGI command sent and not answered yet (one at a time)

@@ -141,6 +141,7 @@ from .inputs import (
     RecordingFailed,
     RecordingMuted,
     RecordingStarted,
+    RecordOnDemand,
     Timer,
 )
 from .state import FlowError, Stage, Step, next_stage
@@ -296,6 +297,8 @@ class CallFlow:
                 self._recording_failed(event)
             case MuteRecording():
                 self._mute_recording(event)
+            case RecordOnDemand():
+                self._record_on_demand(event)
             case RecordingMuted():
                 self._recording_muted(event)
             case LinkLost():
@@ -944,11 +947,27 @@ class CallFlow:
             self._write(RecordCallEvent(call.call_id, self._now.wall, "recording_skipped",
                                         {"mode": policy.mode.value}))  # fmt: skip
             return
+        self._start_recording(call, policy)
+
+    def _start_recording(self, call: Call, policy: RecordingPolicy) -> None:
+        call.recording_sent = True
         name = policy.file_name(node=call.node, linkedid=call.linkedid, call_id=call.call_id,
                                 queue=call.queue or "", agent=call.agent_id or "",
                                 day=self._now.wall.date())  # fmt: skip
         self._out.append(StartRecording(call.node, call.call_id, call.channel, call.linkedid,
                                         name, policy.legs))  # fmt: skip
+
+    def _record_on_demand(self, ev: RecordOnDemand) -> None:
+        call = self.calls.get(ev.call_id)
+        if call is None or not call.connected() or not call.bridged or call.recording_sent:
+            self._log("warning", f"call {ev.call_id}: no talking call to record on demand")
+            return
+        if call.recording is not None:
+            return  # recorded already (adopted after a restart)
+        call.recording_asked = True
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "recording_asked",
+                                    {"by": ev.by}))  # fmt: skip
+        self._start_recording(call, self.recording.get(call.queue or "", DEFAULT_POLICY))
 
     def _recording_started(self, ev: RecordingStarted) -> None:
         call = self.calls.get(ev.call_id)

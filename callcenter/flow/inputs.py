@@ -139,6 +139,14 @@ class RecordingFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordOnDemand:
+    """Start recording a talking call whose queue records on demand; ``by`` who asked."""
+
+    call_id: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class MuteRecording:
     """Mute (``muted``) or unmute the call's running recording; ``by`` who asked
     (``agent:7``, ``supervisor:2``)."""
@@ -217,6 +225,7 @@ Input = (
     | RecordingFailed
     | MuteRecording
     | RecordingMuted
+    | RecordOnDemand
     | LinkLost
     | LinkResynced
     | OpenCallsLoaded
@@ -241,6 +250,7 @@ __all__ = [
     "OpenCallsLoaded",
     "PbxEvent",
     "MuteRecording",
+    "RecordOnDemand",
     "RecordingFailed",
     "RecordingMuted",
     "RecordingStarted",

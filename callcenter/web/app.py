@@ -112,6 +112,7 @@ def create_app(
     r.add_post("/api/agent/pause", api.agent_pause)
     r.add_post("/api/calls/{call_id}/disposition", api.save_disposition)
     r.add_post("/api/calls/{call_id}/recording/mute", recordings_api.mute_recording)
+    r.add_post("/api/calls/{call_id}/recording/start", recordings_api.start_recording)
     r.add_get("/api/recordings", recordings_api.search_recordings)
     r.add_get("/api/recordings/{recording_id}/audio", recordings_api.recording_audio)
     r.add_get("/api/recordings/{recording_id}/download", recordings_api.recording_download)

@@ -19,7 +19,7 @@ from typing_extensions import TypedDict
 from callcenter.web.api import DispositionBody, PauseBody, ReadyBody
 from callcenter.web.keys import DISPOSITION_CODES
 from callcenter.web.ports import AgentPage, WallboardSnapshot
-from callcenter.web.recordings_api import MuteAsked, MuteBody
+from callcenter.web.recordings_api import MuteAsked, MuteBody, RecordAsked
 from callcenter.web.recordings_port import RecordingAudit, RecordingPage
 from callcenter.web.session import COOKIE_NAME
 
@@ -62,6 +62,7 @@ _NAMED: dict[str, Any] = {
     "DispositionBody": DispositionBody,
     "MuteBody": MuteBody,
     "MuteAsked": MuteAsked,
+    "RecordAsked": RecordAsked,
     "RecordingPage": RecordingPage,
     "RecordingAudit": RecordingAudit,
     "AgentPage": AgentPage,
@@ -190,6 +191,12 @@ def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str
             "operationId": "muteRecording", "security": session, "parameters": [_call_id()],
             "requestBody": _body("MuteBody", required=True),
             "responses": {"200": _json("MuteAsked", "sent to Asterisk (MixMonitorMute)"),
+                          **_errors(400, 401, 403, 404, 409)},
+        }},
+        "/api/calls/{call_id}/recording/start": {"post": {
+            "summary": "Start recording a talking call (on demand: its agent or a supervisor)",
+            "operationId": "startRecording", "security": session, "parameters": [_call_id()],
+            "responses": {"200": _json("RecordAsked", "MixMonitor asked for"),
                           **_errors(400, 401, 403, 404, 409)},
         }},
         "/api/recordings": {"get": {

@@ -76,6 +76,10 @@ class Desk(Protocol):
         """Ask to (un)mute the call's recording; False: no recording is running."""
         ...
 
+    def record_on_demand(self, call_id: str, by: str) -> bool:
+        """Start recording the talking call; False: not talking, or recorded already."""
+        ...
+
 
 # -- The JSON the pages render. The controller builds these; keys not listed are
 #    ignored by the pages, missing optional keys are shown as "–".

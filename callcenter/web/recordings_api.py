@@ -47,6 +47,37 @@ class MuteAsked(TypedDict):
     muted: bool
 
 
+class RecordAsked(TypedDict):
+    """The MixMonitor was asked for; the call's events show when it started."""
+
+    call_id: str
+    recording: bool
+
+
+def _own_live_call(request: web.Request) -> tuple[Session, str]:
+    session = require_api(request, AGENTS | SUPERVISORS)
+    call_id = request.match_info["call_id"]
+    if not CALL_ID.fullmatch(call_id):
+        raise ApiError(400, "invalid_field", "call_id: not a call id")
+    agent = request.app[DESK].call_agent(call_id)
+    if agent is None:
+        raise ApiError(404, "unknown_call", f"no live call {call_id!r}")
+    if not session.is_supervisor and agent != session.account_id:
+        raise ApiError(403, "forbidden", "agents may only control their own call's recording")
+    return session, call_id
+
+
+async def start_recording(request: web.Request) -> web.StreamResponse:
+    """Start recording a talking call (a queue that records on demand, or any call not
+    recorded yet); the call's agent or a supervisor; 409 when it cannot."""
+    session, call_id = _own_live_call(request)
+    by = f"{session.role}:{session.account_id}"
+    if not request.app[DESK].record_on_demand(call_id, by):
+        raise ApiError(409, "not_talking", f"call {call_id!r} is not talking, or recorded")
+    log.info("recording of %s asked by %s", call_id, by)
+    return web.json_response(RecordAsked(call_id=call_id, recording=True))
+
+
 async def mute_recording(request: web.Request) -> web.StreamResponse:
     """Mute or unmute the call's recording (``MixMonitorMute``, both directions)."""
     session = require_api(request, AGENTS | SUPERVISORS)
