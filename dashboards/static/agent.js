@@ -6,6 +6,7 @@
   const $ = (id) => document.getElementById(id);
   let since = null;          // server epoch of the last state change
   let callId = null;         // the call the disposition form is for
+  let muted = false;         // its recording is muted (as this desk asked)
 
   async function postJSON(url, body) {
     const r = await fetch(url, {
@@ -36,9 +37,22 @@
   }
 
   function setCallId(id) {
+    if ((id || null) !== callId) { muted = false; $("btn-rec-mute").textContent = "Mute recording"; }
     callId = id || null;
     $("call-id").textContent = callId || "–";
     $("dispo-submit").disabled = !callId;
+    $("btn-rec-mute").disabled = !callId;
+    $("btn-rec-start").disabled = !callId;
+  }
+
+  /* The call's recording: start it (a queue that records on demand) and mute it
+     while the caller reads out a card number. */
+  async function recording(path, body, done) {
+    const out = $("rec-result");
+    if (!callId) return;
+    const r = await postJSON("/api/calls/" + encodeURIComponent(callId) + "/recording/" + path, body);
+    if (r.ok) { done(); out.className = "rec-result ok"; }
+    else { out.textContent = r.data.reason || "Refused (" + r.status + ")"; out.className = "rec-result bad"; }
   }
 
   function humanize(key) {
@@ -149,6 +163,14 @@
   }
 
   $("btn-ready").addEventListener("click", () => action("/api/agent/ready", {}));
+  $("btn-rec-start").addEventListener("click", () => recording("start", {}, () => {
+    $("rec-result").textContent = "Recording";
+  }));
+  $("btn-rec-mute").addEventListener("click", () => recording("mute", { muted: !muted }, () => {
+    muted = !muted;
+    $("btn-rec-mute").textContent = muted ? "Unmute recording" : "Mute recording";
+    $("rec-result").textContent = muted ? "Recording muted" : "Recording on";
+  }));
   $("btn-pause").addEventListener("click", () => action("/api/agent/pause", { reason: $("pause-reason-select").value }));
 
   $("dispo-form").addEventListener("submit", async function (ev) {
