@@ -202,6 +202,8 @@ class Recording:
     def _write(
         self, path: Path, heard: Callable[[tuple[int, ...], tuple[int, ...]], tuple[int, ...]]
     ) -> float:
+        # unrecorded: whatever the File= extension (.gsm, .wav49 ...), this writes 8 kHz
+        # 16-bit WAV; Asterisk picks the format by the extension (no transcript records one)
         path.parent.mkdir(parents=True, exist_ok=True)
         written = 0
         cursor = 0.0
