@@ -46,8 +46,13 @@ START_TRIES = 5
 RETRY_S = 0.1
 
 
+#: raw GSM 06.10 as Asterisk writes it: one 33-byte frame per 20 ms
+GSM_BYTES_PER_S = 33 * 50
+
+
 def file_facts(path: Path) -> tuple[int, str, float | None]:
-    """Size, SHA-256 and duration (s) of a WAV file (blocking: run in a thread)."""
+    """Size, SHA-256 and duration (s) of a WAV or raw GSM file (blocking: run in a
+    thread); duration None for a WAV that cannot be read."""
     digest = hashlib.sha256()
     size = 0
     with path.open("rb") as f:
@@ -55,6 +60,8 @@ def file_facts(path: Path) -> tuple[int, str, float | None]:
             digest.update(chunk)
             size += len(chunk)
     duration: float | None = None
+    if path.suffix == ".gsm":  # raw GSM 06.10: 33-byte frames of 20 ms
+        return size, digest.hexdigest(), size / GSM_BYTES_PER_S
     try:
         with wave.open(str(path), "rb") as w:
             duration = w.getnframes() / float(w.getframerate())

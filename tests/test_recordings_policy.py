@@ -179,3 +179,23 @@ def test_each_bad_recording_value_is_refused_at_its_line(
     )
     problems = problems_of(tmp_path, text)
     assert len(problems) == 1 and problems[0].startswith(f"hotline.yaml:{expected}"), problems
+
+
+def test_file_facts_of_a_wav_and_of_raw_gsm(tmp_path: Path) -> None:
+    import hashlib
+    import wave
+
+    from recordings import file_facts
+
+    with wave.open(str(tmp_path / "a.wav"), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(bytes(2 * 12000))
+    size, sha, duration = file_facts(tmp_path / "a.wav")
+    assert (size, duration) == (24044, 1.5)
+    assert sha == hashlib.sha256((tmp_path / "a.wav").read_bytes()).hexdigest()
+    (tmp_path / "b.gsm").write_bytes(bytes(33 * 150))  # 150 frames of 20 ms
+    assert file_facts(tmp_path / "b.gsm")[2] == 3.0
+    (tmp_path / "c.wav").write_bytes(b"not a wav")
+    assert file_facts(tmp_path / "c.wav")[2] is None
