@@ -148,8 +148,9 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
     assert store is not None and writer is not None and crm is not None
     ctl = parts.controller = await _build_controller(parts, store, writer, crm)
     app[DISPOSITIONS] = DispositionWriteBack(store, crm, before=writer.flushed)
+    # the policies the core holds: a config reload changes who may listen at once
     app[RECORDINGS] = RecordingLibrary(store.sessions, parts.config.recordings_read_dir,
-                                       parts.config.recording_policies())  # fmt: skip
+                                       lambda: ctl.flow.recording)  # fmt: skip
     desk = parts.desk = ControllerDesk(ctl)
     ctl.on_change(desk.changed)
     app[DESK] = desk

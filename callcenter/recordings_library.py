@@ -7,7 +7,7 @@ controller's recordings directory (``recordings_read_dir``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -60,11 +60,12 @@ class RecordingLibrary:
         self,
         sessions: async_sessionmaker[AsyncSession],
         read_dir: Path,
-        policies: Mapping[str, RecordingPolicy],
+        policies: Mapping[str, RecordingPolicy] | Callable[[], Mapping[str, RecordingPolicy]],
     ) -> None:
         self.sessions = sessions
         self.read_dir = read_dir
-        self.policies = dict(policies)
+        #: queue -> policy, read at each request (a callable follows a config reload)
+        self._policies = policies if callable(policies) else (lambda p=dict(policies): p)
 
     async def search(self, q: Search) -> dict[str, Any]:
         """One page of recordings matching ``q``, newest first, and whether more follow."""
@@ -97,7 +98,7 @@ class RecordingLibrary:
             r = await s.get(Recording, recording_id)
         if r is None:
             return None
-        policy = self.policies.get(r.queue or "", DEFAULT_POLICY)
+        policy = self._policies().get(r.queue or "", DEFAULT_POLICY)
         f = RecordingFile(r.id, r.call_id, self.read_dir / PurePosixPath(r.path).name,
                           r.agent_id, policy.agent_may_listen, r.deleted_at is not None)  # fmt: skip
         return f, _json(r)

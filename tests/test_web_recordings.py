@@ -260,6 +260,16 @@ async def test_a_deleted_file_is_404_and_not_audited(rec_client, library):
     assert audit["accesses"] == []
 
 
+async def test_who_may_listen_follows_the_policies_as_they_change(rec_client, library):
+    ids = await ids_by_caller(rec_client)
+    policies = {"support": RecordingPolicy(agent_may_listen=True)}
+    library[0]._policies = lambda: policies
+    await login(rec_client, "an")
+    assert (await rec_client.get(f"/api/recordings/{ids['0912345678']}/audio")).status == 200
+    policies["support"] = RecordingPolicy()  # a reload took the right away
+    assert (await rec_client.get(f"/api/recordings/{ids['0912345678']}/audio")).status == 403
+
+
 async def test_without_a_library_the_routes_say_so(client):
     await login(client, "lan")
     resp = await client.get("/api/recordings")
