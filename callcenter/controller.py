@@ -68,6 +68,7 @@ from callcenter.flow.inputs import (
 )
 from callcenter.logs import call_fields
 from callcenter.ports import AccountLookup, CallFacts, CardLookup, Pushes, ShellMetrics, Writes
+from callcenter.preflight import ami_privilege_warnings
 from callcenter.storage.models import call_key
 from callcenter.tracker import TRACKED_EVENTS, CallTracker, corrected, needs_status
 from ivr import IvrDefinition
@@ -117,6 +118,9 @@ class Node:
         self.started: str | None = None
         #: the last connect error, shown on /healthz until the node is up
         self.error: str | None = None
+        #: what the last ListCommands said of the AMI user's rights (logged when it
+        #: changes); None until the first connect checked them
+        self.privilege_warnings: list[str] | None = None
 
 
 class Controller:
@@ -207,6 +211,7 @@ class Controller:
 
         async def on_reconnect() -> None:
             await self._resync(node)
+            await self._check_privileges(node)
 
         def on_state(state: Any) -> None:
             self._on_link_state(node, state)
@@ -252,7 +257,23 @@ class Controller:
             node.error = None
             self.metrics.ami_state(node.name, True)
             await self._resync(node, first=True)
+            await self._check_privileges(node)
             return
+
+    async def _check_privileges(self, node: Node) -> None:
+        """Warn when the node's AMI user lacks a write class we need or holds one we don't."""
+        try:
+            answer = await node.client.send_action("ListCommands", expect_list=False)
+        except AMIError as exc:
+            log.warning("node %s: ListCommands failed (%s): AMI rights not checked", node.name, exc)
+            return
+        assert isinstance(answer, Response)
+        listed = {k: v for k, v in answer.headers if k not in ("Response", "ActionID", "Message")}
+        warnings = ami_privilege_warnings(node.name, node.client.username, listed)
+        if warnings != node.privilege_warnings:
+            node.privilege_warnings = warnings
+            for text in warnings:
+                log.warning("%s", text)
 
     async def _restore_agents(self, states: dict[int, tuple[str, str | None]]) -> None:
         """Agents come back as they were: logged in, ready or paused (a restart is not a logout)."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import call_actions
 from .channels import Channel
-from .listcommands import LIST_COMMANDS
+from .listcommands import LIST_COMMANDS, allowed
 from .replies import Handler, ack, aid, error, list_complete, list_start, required
 from .sip.texts import ChannelRow, pjsip_show_channels
 from .variables import getvar
@@ -56,6 +56,7 @@ async def login(s: Session, a: ActionFrame) -> None:
         s.close()
         return
     s.user = user
+    s.writeperm = s.sim.writeperm(user)
     events = a.get("Events")
     if events:
         s.events_on = events.lower() not in ("off", "no", "false", "0", "none")
@@ -114,7 +115,9 @@ async def core_status(s: Session, a: ActionFrame) -> None:
 
 
 async def list_commands(s: Session, a: ActionFrame) -> None:
-    ack(s, a, None, *LIST_COMMANDS)
+    # unrecorded: 06's user held every write class; a narrower user sees only its
+    # actions (manager.c action_listcommands, see pbxsim.listcommands)
+    ack(s, a, None, *((n, t) for n, t in LIST_COMMANDS if allowed(n, s.writeperm)))
 
 
 async def user_event(s: Session, a: ActionFrame) -> None:

@@ -1,4 +1,14 @@
-"""ListCommands as Asterisk 22.10.1 answered it (06-channels-listing), verbatim."""
+"""ListCommands as Asterisk 22.10.1 answered it (06-channels-listing), verbatim.
+
+Transcript 06's user held every write class. manager.c's ``action_listcommands``
+lists only the actions whose authority shares a class with the session's
+``writeperm`` (or has none); :func:`allowed` is that rule, and ``process_message``
+refuses the others with ``Permission denied``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
 
 LIST_COMMANDS: tuple[tuple[str, str], ...] = (
     ("AbsoluteTimeout", "Set absolute timeout.  (Priv: system,call,all)"),
@@ -191,3 +201,19 @@ LIST_COMMANDS: tuple[tuple[str, str], ...] = (
     ),
     ("WaitEvent", "Wait for an event to occur.  (Priv: <none>)"),
 )
+
+
+def classes(text: str) -> frozenset[str]:
+    """The write classes of a line's ``(Priv: a,b,all)``, without ``all``; none for ``<none>``."""
+    priv = text.rpartition("(Priv: ")[2].rstrip(")")
+    return frozenset(c for c in priv.split(",") if c not in ("all", "<none>", ""))
+
+
+#: action (lower case) -> its write classes
+AUTHORITY: dict[str, frozenset[str]] = {name.lower(): classes(t) for name, t in LIST_COMMANDS}
+
+
+def allowed(action: str, writeperm: Set[str] | None) -> bool:
+    """May a session of write classes ``writeperm`` (``None``: all) send ``action``?"""
+    need = AUTHORITY.get(action.lower(), frozenset())
+    return writeperm is None or not need or bool(need & writeperm)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .actions import BEFORE_LOGIN, handlers
+from .listcommands import allowed
 from .population import Population
 from .replies import Handler, aid, error
 from .sip import SipSide, parse_address
@@ -44,6 +45,8 @@ class Session(asyncio.Protocol):
         self.queue: asyncio.Queue[ActionFrame] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
         self.user = ""
+        #: the logged-in user's write classes (None: all), from ``PBXSim(write=...)``
+        self.writeperm: frozenset[str] | None = None
         self.challenge = ""
         self.events_on = True
         self.session_id = self.world.pointer()
@@ -140,6 +143,11 @@ class Session(asyncio.Protocol):
         if not self.user and key not in BEFORE_LOGIN:
             error(self, frame, "Permission denied")
             return
+        if not allowed(key, self.writeperm):
+            # unrecorded: no transcript has a user refused for its write class;
+            # manager.c process_message answers this (and a RequestNotAllowed event)
+            error(self, frame, "Permission denied")
+            return
         handler = table.get(key)
         if handler is None:
             error(
@@ -170,6 +178,7 @@ class PBXSim:
         host: str = "127.0.0.1",
         port: int = 0,
         users: Mapping[str, str] | None = None,
+        write: Mapping[str, str] | None = None,
         scenario: Any = None,
         seed: int = 0,
         spool_dir: Path | str = Path("var/spool"),
@@ -185,6 +194,9 @@ class PBXSim:
         self.sip_port: int | None = None
         self.sip: Any = None
         self.users = dict(users if users is not None else {"hotline": "hotline-secret"})
+        #: user -> manager.conf ``write =`` (e.g. ``call,originate,agi,system``); a user
+        #: not named holds every class
+        self.write = dict(write or {})
         self.scenario = scenario
         self.globals: dict[str, str] = {}
         self._world_args: dict[str, Any] = {
@@ -204,6 +216,14 @@ class PBXSim:
         #: a login then gets no FullyBooted; it comes later, broadcast (20)
         self.booted = True
         self._boot_end = asyncio.Event()
+
+    def writeperm(self, user: str) -> frozenset[str] | None:
+        """The user's write classes, ``None`` for all (``all`` or not configured)."""
+        text = self.write.get(user)
+        if text is None:
+            return None
+        got = frozenset(c.strip().lower() for c in text.split(",") if c.strip())
+        return None if "all" in got else got
 
     async def start(self) -> None:
         """Listen, and start the world (caller arrivals if a scenario was given).

@@ -80,15 +80,18 @@ async def hotline_rig(
     seed: int = 3,
     prepare: Callable[[str], Awaitable[Any]] | None = None,
     edit_config: Callable[[str], str] | None = None,
+    ami_write: str | None = None,
 ) -> AsyncIterator[Rig]:
     """``prepare(db_url)`` runs once the database is seeded; ``edit_config`` may change
-    the config text before it is written."""
+    the config text before it is written; ``ami_write`` is the AMI user's manager.conf
+    ``write =`` (default: every class)."""
     numbers = await seeded(db_url, agents)
     if prepare is not None:
         await prepare(db_url)
     sim = PBXSim(
         port=0,
         users={"hotline": SECRET},
+        write={"hotline": ami_write} if ami_write is not None else None,
         scenario=Scenario.from_dict(world(numbers)),
         seed=seed,
         spool_dir=tmp_path / "spool",
