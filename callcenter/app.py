@@ -298,6 +298,7 @@ async def _build_controller(
         recorder=recorder,
         entry_contexts=cfg.hotline.entry_contexts,
         after_call_context=cfg.hotline.after_call_context,
+        ring_all_context=cfg.hotline.ring_all_context,
         moh_class=cfg.hotline.moh_class,
         crm_timeout_s=cfg.crm.lookup_timeout_s,
         sl_threshold_s=cfg.queues[0].sl_threshold_s if cfg.queues else 20.0,

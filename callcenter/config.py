@@ -197,6 +197,9 @@ class DialplanSettings(_Strict):
     entry_contexts: list[Context] = Field(["hotline-safe"], min_length=1)
     #: where option F of Bridge() sends the caller when the agent hangs up (CSAT survey)
     after_call_context: Context = "after-call"
+    #: where an answered ring-all leg waits until the controller picks it (exten ``s``)
+    #: and bridges once picked (exten ``bridge``)
+    ring_all_context: Context = "agent-ring-all"
     #: musiconhold.conf class played to queued callers
     moh_class: Context = "default"
     #: MixMonitor ``File=`` directory, as Asterisk sees it (absolute)
@@ -304,6 +307,7 @@ class QueueSettings(_Strict):
     strategy: Literal[
         "longest-idle", "round-robin", "round-robin-ordered", "fewest-calls",
         "least-talk-time", "linear", "random", "weighted-random", "best-skill-match",
+        "ring-all",
     ] = "longest-idle"  # fmt: skip
     #: skills every call of the queue requires, with minimum levels (a caller's
     #: tier may add its own: ``acd.tiers``)

@@ -140,6 +140,7 @@ class Controller:
         recorder: Recorder,
         entry_contexts: Iterable[str],
         after_call_context: str,
+        ring_all_context: str = "agent-ring-all",
         moh_class: str = "default",
         crm_timeout_s: float = 1.5,
         on_change: Callable[[], None] | None = None,
@@ -157,6 +158,7 @@ class Controller:
             acd_core=acd_core,
             entry_contexts=entry_contexts,
             after_call_context=after_call_context,
+            ring_all_context=ring_all_context,
             moh_class=moh_class,
             run_id=secrets.token_hex(3),
             tiers=tiers,
@@ -325,6 +327,8 @@ class Controller:
                 self._spawn(self._originate(effect), f"offer {effect.call_id}")
             case fx.HangupLeg():
                 self._spawn(self._hangup_leg(effect), f"hangup {effect.uniqueid}")
+            case fx.PickLeg():
+                self._spawn(self._pick_leg(effect), f"pick {effect.leg}")
             case fx.RedirectCall():
                 self._spawn(self._redirect(effect), f"redirect {effect.call_id}")
             case fx.StartRecording():
@@ -527,16 +531,28 @@ class Controller:
             except TimeoutError:
                 self.feed(OfferEnded(e.call_id, e.leg, OfferResult.FAILED))
                 return
+        if e.pick_context is None:  # the leg bridges itself when answered (03 B, 16)
+            how: dict[str, Any] = {
+                "application": "Bridge",
+                "data": f"{e.caller_channel},F({e.after_call_context}^s^1)",
+            }
+        else:  # ring-all: the answered leg waits in our context until picked (PickLeg)
+            how = {
+                "context": e.pick_context,
+                "exten": "s",
+                "priority": 1,
+                "variables": {"HOTLINE_CALLER": e.caller_channel,
+                              "HOTLINE_AFTER": e.after_call_context},
+            }  # fmt: skip
         try:
             ev = await node.client.originate(
                 e.device,
-                application="Bridge",
-                data=f"{e.caller_channel},F({e.after_call_context}^s^1)",
                 caller_id=f"<{e.caller_number}>" if e.caller_number else None,
                 dial_timeout=e.timeout_s,
                 channel_id=e.leg,
                 other_channel_id=f"{e.leg}-2",
                 timeout=e.timeout_s + 15,
+                **how,
             )
         except AMIConnectionError:
             # The OriginateResponse is lost with the link: the core judges from the bridge.
@@ -579,6 +595,20 @@ class Controller:
         except AMIError:
             log.warning("call %s: could not redirect %s to %s@%s", e.call_id, e.channel,
                         e.exten, e.context)  # fmt: skip
+
+    async def _pick_leg(self, e: fx.PickLeg) -> None:
+        """The ring-all leg that answered first: to its ``Bridge()`` by a ``Redirect``
+        (07). A leg gone meanwhile says so by its Hangup, which the core reads."""
+        node = self.nodes[e.node]
+        ch = node.tracker.channels.get(e.leg)
+        if ch is None:
+            log.warning("call %s: the picked leg %s is gone", e.call_id, e.leg)
+            return
+        params = {"Channel": ch.name, "Context": e.context, "Exten": "bridge", "Priority": "1"}
+        try:
+            await node.client.send_action("Redirect", params)
+        except AMIError as exc:
+            log.warning("call %s: could not send %s to its bridge: %s", e.call_id, ch.name, exc)
 
     async def _hangup_leg(self, e: fx.HangupLeg) -> None:
         node = self.nodes[e.node]

@@ -148,6 +148,23 @@ DIALPLAN: dict[str, dict[str, list[Step]]] = {
             Step("Hangup"),
         ],
     },
+    # unrecorded: Hotline's ring-all context (its deploy/asterisk/extensions.conf); no
+    # transcript ran it. It uses recorded pieces only: Originate into a context (02, 06),
+    # Wait (03 A's agent leg), a Redirect out of an application (07), Bridge() with F
+    # (03 B, 21). An answered leg waits in `s` until the controller redirects the first
+    # one to `bridge`; the rest are hung up.
+    "agent-ring-all": {
+        "s": [
+            Step("NoOp", lambda ch: f"ring-all leg for {ch.variables.get('HOTLINE_CALLER', '')}"),
+            Step("Wait", "20"),
+            Step("Hangup"),
+        ],
+        "bridge": [
+            Step("Bridge", lambda ch: (f"{ch.variables.get('HOTLINE_CALLER', '')},F("
+                                       f"{ch.variables.get('HOTLINE_AFTER', 'after-call')}^s^1)")),
+            Step("Hangup"),
+        ],
+    },
     # 16-22: calls placed by the PJSIP agent phones themselves (unused on the bench).
     "agents-out": {"_X.": [Step("Hangup", "21")]},
     "transfer-target": {

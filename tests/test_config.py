@@ -371,7 +371,7 @@ def test_bad_strategy_and_aging(tmp_path: Path) -> None:
     assert found[0] == (
         "hotline.yaml:13: queues.0.strategy: expected 'longest-idle', 'round-robin', "
         "'round-robin-ordered', 'fewest-calls', 'least-talk-time', 'linear', 'random', "
-        "'weighted-random' or 'best-skill-match'"
+        "'weighted-random', 'best-skill-match' or 'ring-all'"
     )
     assert found[1] == "hotline.yaml:14: queues.0.aging_per_s: must be at least 0"
 
@@ -390,13 +390,19 @@ def test_every_strategy_skills_relax_and_tiers_reach_the_acd(tmp_path: Path) -> 
     assert queues[0].relax == (RelaxStep(30, 1), RelaxStep(90, 5))
     assert (dict(queues[1].skills), queues[1].relax) == ({}, ())
     assert config.call_tiers() == {"vip": (5, {"vip-desk": 1}), "gold": (0, {})}
-    for name in [s.value for s in Strategy if s is not Strategy.RING_ALL]:
+    for name in [s.value for s in Strategy]:  # ring-all too: the shell rings every leg
         one = broken("offer_timeout_s: 15", f"offer_timeout_s: 15\n    strategy: {name}")
         assert load_config(write(tmp_path, one), environ={}).acd_config().queues[0].strategy is (
             Strategy(name))  # fmt: skip
-    # ring-all is the core's only: the shell holds one offer per call
-    one = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    strategy: ring-all")
-    assert problems_of(tmp_path, one)[0].startswith("hotline.yaml:13: queues.0.strategy: expected")
+
+
+def test_the_ring_all_context_defaults_and_refuses_a_bad_name(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, GOOD), environ={}).hotline.ring_all_context == (
+        "agent-ring-all")  # fmt: skip
+    text = GOOD.replace("hotline:\n", "hotline:\n  ring_all_context: 'ring all'\n", 1)
+    assert text != GOOD
+    [found] = problems_of(tmp_path, text)
+    assert found.startswith("hotline.yaml:") and "hotline.ring_all_context:" in found, found
 
 
 def test_tiers_default_to_vip_first(tmp_path: Path) -> None:

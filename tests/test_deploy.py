@@ -131,6 +131,20 @@ def test_the_dialplan_has_every_context_the_sample_config_names() -> None:
         assert any("AGI(agi:async)" in s for s in steps), f"[{name}] never enters AsyncAGI"
 
 
+def test_the_ring_all_context_waits_unbridged_and_bridges_only_at_exten_bridge() -> None:
+    # the controller redirects the leg it picks to `bridge`; the others never bridge
+    config = load_config(ROOT / "config" / "hotline.yaml")
+    contexts = by_name(read_conf(ASTERISK / "extensions.conf"))
+    name = config.hotline.ring_all_context
+    assert name in contexts, f"[{name}] missing from extensions.conf"
+    steps = [v for k, v in contexts[name][0].lines if k in ("exten", "same")]
+    waiting = steps[: next(i for i, v in enumerate(steps) if v.startswith("bridge,"))]
+    assert waiting[0].startswith("s,1,") and not any("Bridge(" in v for v in waiting)
+    assert any("Wait(" in v for v in waiting) and waiting[-1].endswith("Hangup()")
+    step = first_step(contexts[name][0], "bridge")
+    assert step == "Bridge(${HOTLINE_CALLER},F(${HOTLINE_AFTER}^s^1))", step
+
+
 @pytest.mark.parametrize(
     ("number", "dials"), [("1001", "PJSIP/${EXTEN},"), ("+842838123456", "@trunk")]
 )

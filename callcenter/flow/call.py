@@ -60,6 +60,13 @@ class Offer:
     cancelled: bool = False
     #: the link dropped before its OriginateResponse: judged from the bridge (21)
     fate_unknown: bool = False
+    #: a ring-all leg: once answered it waits in the ring-all context, bridged only when
+    #: the core picks it (the first answer); a plain offer bridges itself (``Bridge()``)
+    pick: bool = False
+    #: the core picked this ring-all leg (sent to its bridge); the others are cancelled
+    picked: bool = False
+    #: the leg entered a bridge (its BridgeEnter)
+    bridged: bool = False
 
 
 @dataclass(slots=True)
@@ -97,7 +104,8 @@ class Call:
     card: Any = None
     queue: str | None = None
     agent_id: str | None = None
-    offer: Offer | None = None
+    #: the offers ringing (or answered) for this call: one, or one per agent in ring-all
+    offers: list[Offer] = field(default_factory=list)
     #: the caller's channel is in a bridge (BridgeEnter seen, or BridgeId listed)
     bridged: bool = False
     recording: LiveRecording | None = None
@@ -124,6 +132,14 @@ class Call:
     lost: bool = False
     #: a CRM lookup was asked and has not answered yet (an IVR condition on the tier waits)
     card_pending: bool = False
+
+    def live_offers(self) -> list[Offer]:
+        """The offers not withdrawn: ringing, or answered."""
+        return [o for o in self.offers if not o.cancelled]
+
+    def offer_of(self, leg: str) -> Offer | None:
+        """The offer whose agent leg has Uniqueid ``leg``."""
+        return next((o for o in self.offers if o.leg == leg), None)
 
     def connected(self) -> bool:
         """Talking to an agent right now."""

@@ -34,6 +34,15 @@ Rules (everything that decides what a call does lives here):
    channel while ``Bridge()`` pulls it in. Whether it starts then, and its
    file name and legs, is the queue's :class:`~recordings.RecordingPolicy`
    (a call not recorded by policy gets a ``recording_skipped`` call event).
+8. A call of a ring-all queue holds one offer per ringing agent
+   (``Call.offers``). Its legs do not bridge themselves: an answered leg waits,
+   unbridged, in the ring-all context; the first answer the core hears is the
+   one picked (:class:`~.effects.PickLeg`: a ``Redirect`` to its ``Bridge()``),
+   every other leg is hung up (the ACD's ``CancelOffer``, or at once when it
+   answers after the pick), so no second agent can pull the caller away. A
+   cancelled leg's failure is never reported: those agents are READY again.
+   After a resync a leg of ours found waiting there is an answer; a dead run's
+   legs are hung up and its caller rings again from its place in line.
 """
 
 from __future__ import annotations
@@ -114,6 +123,7 @@ from .effects import (
     LookupAccount,
     LookupCard,
     Originate,
+    PickLeg,
     Push,
     RedirectCall,
     SendAgi,
@@ -190,6 +200,7 @@ class CallFlow:
         after_call_context: str,
         moh_class: str = "default",
         run_id: str = "0",
+        ring_all_context: str = "agent-ring-all",
         tiers: Tiers = DEFAULT_TIERS,
         recording: Mapping[str, RecordingPolicy] | None = None,
     ) -> None:
@@ -202,6 +213,8 @@ class CallFlow:
         self.tiers = tiers
         self.entry_contexts = frozenset(entry_contexts)
         self.after_call_context = after_call_context
+        #: where a ring-all leg waits once answered, and bridges when picked (``PickLeg``)
+        self.ring_all_context = ring_all_context
         self.moh_class = moh_class
         self.run_id = run_id
         self.calls: dict[str, Call] = {}
@@ -638,9 +651,12 @@ class CallFlow:
     # -- bridges, the agent leaving, hang-ups ---------------------------------------------
     def _bridged(self, node: str, de: Bridged, call: Call | None) -> None:
         leg_call = self.calls.get(self.legs.get(de.uniqueid, ""))
-        if leg_call is not None and leg_call.offer is not None:
-            if leg_call.offer.leg == de.uniqueid and leg_call.offer.fate_unknown:
-                self._offer_answered(leg_call)  # the answer's OriginateResponse was lost
+        if leg_call is not None:
+            offer = leg_call.offer_of(de.uniqueid)
+            if offer is not None:
+                offer.bridged = True
+                if offer.fate_unknown:
+                    self._offer_answered(leg_call, offer)  # its OriginateResponse was lost
             return
         if call is None or de.uniqueid != call.uniqueid:
             return
@@ -650,17 +666,20 @@ class CallFlow:
         call.outbox.clear()
         call.music_on = False  # and stops its music (21)
         self._agi_deadlines.pop(call.call_id, None)
-        if call.stage is Stage.OFFERED and call.offer is not None and call.offer.fate_unknown:
-            self._offer_answered(call)
+        unknown = [o for o in call.offers if o.fate_unknown and not o.pick]
+        if call.stage is Stage.OFFERED and len(unknown) == 1:
+            self._offer_answered(call, unknown[0])
         self._record_if_bridged(call)
 
     def _back_from_agent(self, call: Call) -> None:
         """The caller is in the after-call context (its AsyncAGIStart, or a resync found
         it parked there: its agent left while the link was down). A caller gets there
         only through the ``F()`` of the Bridge its answered offer ran, so an offer still
-        open was answered."""
-        if call.stage is Stage.OFFERED and call.offer is not None:
-            self._offer_answered(call)
+        open was answered (a ring-all leg bridges only once picked, and a pick is an
+        answer the ACD already knows)."""
+        plain = [o for o in call.offers if not o.pick]
+        if call.stage is Stage.OFFERED and len(plain) == 1:
+            self._offer_answered(call, plain[0])
         if call.stage is Stage.TALKING:
             self._agent_left(call)
 
@@ -703,10 +722,17 @@ class CallFlow:
         leg_call_id = self.legs.pop(de.uniqueid, None)
         if leg_call_id is not None:
             leg_call = self.calls.get(leg_call_id)
-            offer = leg_call.offer if leg_call is not None else None
-            if leg_call is not None and offer is not None and offer.leg == de.uniqueid:
-                if offer.fate_unknown and not offer.cancelled:
-                    self._offer_failed(leg_call, acd.OfferFailure.NO_ANSWER)
+            offer = leg_call.offer_of(de.uniqueid) if leg_call is not None else None
+            if leg_call is None or offer is None:
+                return
+            if offer.fate_unknown and not offer.cancelled:
+                self._offer_failed(leg_call, offer, acd.OfferFailure.NO_ANSWER)
+            elif offer.picked and not offer.bridged and leg_call.stage is Stage.TALKING:
+                # The picked ring-all agent hung up before its Bridge() pulled the caller
+                # in: the caller, still parked in AsyncAGI, goes on as after any call.
+                self._log("warning", f"call {leg_call.call_id}: agent {offer.agent_id} "
+                                     "hung up before the bridge", leg_call)  # fmt: skip
+                self._agent_left(leg_call)
             return
         if call is None or de.uniqueid != call.uniqueid:
             return
@@ -744,8 +770,8 @@ class CallFlow:
             rec = call.recording
             self._out.append(FinishRecording(call.call_id, rec.path, rec.started_at,
                                              rec.mixmonitor_id, tuple(rec.mutes)))  # fmt: skip
-        if call.offer is not None:
-            self.legs.pop(call.offer.leg, None)
+        for offer in call.offers:
+            self.legs.pop(offer.leg, None)
         self._agi_deadlines.pop(call.call_id, None)
         self.calls.pop(call.call_id, None)
 
@@ -774,10 +800,12 @@ class CallFlow:
         call = self.calls.get(cmd.call_id)
         if call is None:
             return
-        call.stage = next_stage(call.call_id, call.stage, Step.OFFER)
+        pick = self._ring_all(cmd.queue)
+        if not (pick and call.stage is Stage.OFFERED):  # ring-all: its next legs
+            call.stage = next_stage(call.call_id, call.stage, Step.OFFER)
         leg = f"hl-{self.run_id}-{cmd.agent_id}-{next(self._seq)}"
-        call.offer = Offer(cmd.agent_id, leg)
-        call.agent_id = cmd.agent_id
+        call.offers.append(Offer(cmd.agent_id, leg, pick=pick))
+        call.agent_id = None if pick else cmd.agent_id  # ring-all: known at the answer
         self.legs[leg] = call.call_id
         self.counters["screen_pops_sent"] += 1
         # The screen-pop goes out with the Originate, while the agent's phone rings.
@@ -794,36 +822,60 @@ class CallFlow:
         number = "".join(c for c in call.caller_number if c.isdigit() or c == "+")
         self._out.append(Originate(call.node, call.call_id, cmd.agent_id, cmd.device,
                                    call.channel, self.after_call_context, number,
-                                   cmd.timeout_s, leg))  # fmt: skip
+                                   cmd.timeout_s, leg,
+                                   self.ring_all_context if pick else None))  # fmt: skip
+
+    def _ring_all(self, queue: str) -> bool:
+        """Whether ``queue`` rings all its agents at once (its legs wait to be picked)."""
+        return any(q.name == queue and q.strategy is acd.Strategy.RING_ALL
+                   for q in self.acd.config.queues)  # fmt: skip
 
     def _offer_ended(self, ev: OfferEnded) -> None:
         call = self.calls.get(ev.call_id)
-        offer = call.offer if call is not None else None
-        if call is None or offer is None or offer.leg != ev.leg or offer.cancelled:
+        offer = call.offer_of(ev.leg) if call is not None else None
+        if call is None or offer is None or offer.cancelled:
             if ev.result is OfferResult.ANSWERED:
                 # Answered after we withdrew the offer: end that agent leg.
                 node = call.node if call is not None else ev.call_id.split(":", 1)[0]
                 self._out.append(HangupLeg(node, ev.leg))
             return
         if ev.result is OfferResult.ANSWERED:
-            self._offer_answered(call)
+            self._offer_answered(call, offer)
         elif ev.result is OfferResult.UNKNOWN:
             offer.fate_unknown = True  # judged from the bridge after the resync
         else:
-            self._offer_failed(call, _OFFER_FAILURES[ev.result])
+            self._offer_failed(call, offer, _OFFER_FAILURES[ev.result])
 
-    def _offer_answered(self, call: Call) -> None:
-        offer = call.offer
-        assert offer is not None
+    def _offer_answered(self, call: Call, offer: Offer) -> None:
         offer.fate_unknown = False
+        if offer.pick:
+            if offer.picked:
+                return
+            if call.stage is not Stage.OFFERED or any(o.picked for o in call.offers):
+                # Another leg of the ring-all was picked first: this one never bridges.
+                self._drop_offer(call, offer)
+                self._out.append(HangupLeg(call.node, offer.leg))
+                return
+            # The first answer wins: only this leg is sent to its Bridge(), so no second
+            # agent can pull the caller away; the ACD cancels the others (CancelOffer).
+            offer.picked = True
+            call.agent_id = offer.agent_id
+            self._out.append(PickLeg(call.node, call.call_id, offer.leg, self.ring_all_context))
         self._acd(acd.OfferAnswered(call.call_id, offer.agent_id))
 
-    def _offer_failed(self, call: Call, why: acd.OfferFailure) -> None:
-        offer = call.offer
-        assert offer is not None
+    def _offer_failed(self, call: Call, offer: Offer, why: acd.OfferFailure) -> None:
         offer.fate_unknown = False
-        call.stage = next_stage(call.call_id, call.stage, Step.OFFER_OVER)
+        self._drop_offer(call, offer)
         self._acd(acd.OfferFailed(call.call_id, offer.agent_id, why))
+
+    def _drop_offer(self, call: Call, offer: Offer) -> None:
+        """The offer is over; the call holds again once none rings (its stage first: the
+        ACD may offer it again at once)."""
+        if offer in call.offers:
+            call.offers.remove(offer)
+        self.legs.pop(offer.leg, None)  # any later report of the leg is stale
+        if call.stage is Stage.OFFERED and not call.live_offers():
+            call.stage = next_stage(call.call_id, call.stage, Step.OFFER_OVER)
 
     # -- the ACD ------------------------------------------------------------------------
     def _acd(self, event: Any) -> None:
@@ -868,13 +920,13 @@ class CallFlow:
 
     def _cancel(self, cmd: acd.CancelOffer) -> None:
         call = self.calls.get(cmd.call_id)
-        if call is None or call.offer is None or call.offer.agent_id != cmd.agent_id:
+        offer = next((o for o in call.offers if o.agent_id == cmd.agent_id), None) if call else None
+        if call is None or offer is None:
             return
-        call.offer.cancelled = True
+        offer.cancelled = True
+        self._drop_offer(call, offer)
         self._out.append(Push(cmd.agent_id, {"type": "call_ended", "call_id": call.call_id}))
-        self._out.append(HangupLeg(call.node, call.offer.leg))
-        if call.stage is Stage.OFFERED:
-            call.stage = next_stage(call.call_id, call.stage, Step.OFFER_OVER)
+        self._out.append(HangupLeg(call.node, offer.leg))
 
     def _connected(self, cmd: acd.CallConnected) -> None:
         call = self.calls.get(cmd.call_id)
@@ -1179,18 +1231,22 @@ class CallFlow:
         for call in list(self.calls.values()):
             if call.node != node:
                 continue
-            offer = call.offer
             if call.stage is Stage.ADOPTING and call.where is Where.TALKING:
                 for de in events:
                     if isinstance(de, Listed) and de.uniqueid == call.uniqueid:
                         call.found_agent = bridge_agent.get(de.bridge_id)
-            elif offer is not None and offer.fate_unknown and call.stage is Stage.OFFERED:
+                continue
+            for offer in list(call.offers):
+                if not offer.fate_unknown or call.stage is not Stage.OFFERED:
+                    continue
                 leg = listed.get(offer.leg)
-                if leg is not None and leg.bridge_id:
-                    self._offer_answered(call)
+                if leg is not None and (leg.bridge_id or offer.pick
+                                        and leg.context == self.ring_all_context):  # fmt: skip
+                    # bridged, or a ring-all leg that answered and waits to be picked
+                    self._offer_answered(call, offer)
                 elif leg is None:
-                    self._offer_failed(call, acd.OfferFailure.NO_ANSWER)
-        waiting = {c.offer.leg for c in self.calls.values() if c.offer and not c.offer.cancelled}
+                    self._offer_failed(call, offer, acd.OfferFailure.NO_ANSWER)
+        waiting = {o.leg for c in self.calls.values() for o in c.live_offers()}
         for uid, de in listed.items():
             if not de.bridge_id and uid not in waiting:
                 # A dead run's offer still ringing: nobody waits for its answer.

@@ -29,7 +29,13 @@ class SendAgi:
 
 @dataclass(frozen=True, slots=True)
 class Originate:
-    """Ring the agent's device; when answered, ``Bridge()`` pulls the caller in (03)."""
+    """Ring the agent's device; when answered, ``Bridge()`` pulls the caller in (03).
+
+    With ``pick_context`` (a ring-all leg) the answered leg runs that dialplan context
+    instead (``Context``/``Exten s``, the caller and the after-call context as channel
+    variables ``HOTLINE_CALLER``/``HOTLINE_AFTER``): it waits there, unbridged, until
+    :class:`PickLeg` sends it to its ``Bridge()`` or a ``HangupLeg`` ends it.
+    """
 
     node: str
     call_id: str
@@ -42,6 +48,20 @@ class Originate:
     timeout_s: float
     #: ``ChannelId``: the agent leg's Uniqueid, known before the channel exists
     leg: str
+    #: ring-all: the context the answered leg waits in (None: ``Application=Bridge``)
+    pick_context: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PickLeg:
+    """The first answered leg of a ring-all call: ``Redirect`` it to exten ``bridge`` of
+    ``context``, which runs ``Bridge(<caller>,F(<after-call>^s^1))`` (07, 03 B)."""
+
+    node: str
+    call_id: str
+    #: the leg's Uniqueid
+    leg: str
+    context: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +216,7 @@ class Log:
 Effect = (
     SendAgi
     | Originate
+    | PickLeg
     | HangupLeg
     | StartRecording
     | SetRecordingMute
