@@ -149,10 +149,12 @@ DIALPLAN: dict[str, dict[str, list[Step]]] = {
         ],
     },
     # unrecorded: Hotline's ring-all context (its deploy/asterisk/extensions.conf); no
-    # transcript ran it. It uses recorded pieces only: Originate into a context (02, 06),
-    # Wait (03 A's agent leg), a Redirect out of an application (07), Bridge() with F
-    # (03 B, 21). An answered leg waits in `s` until the controller redirects the first
-    # one to `bridge`; the rest are hung up.
+    # transcript ran it. Its pieces are recorded elsewhere: Originate into a context (02,
+    # 06: Local callers; a PJSIP leg originated into a context is not), Wait (03 A's agent
+    # leg, as an Originate application), Redirect (07, 12, 15: out of AsyncAGI; out of
+    # Wait it is not), Bridge() with F (03 B, 21: as an Originate application; from the
+    # dialplan it is not). An answered leg waits in `s` until the controller redirects the
+    # first one to `bridge`; the rest are hung up.
     "agent-ring-all": {
         "s": [
             Step("NoOp", lambda ch: f"ring-all leg for {ch.variables.get('HOTLINE_CALLER', '')}"),
