@@ -1,10 +1,10 @@
-"""The operator's commands: ``callcenter db``, ``callcenter users``, ``callcenter agents``.
+"""The operator's commands: ``callcenter db``, ``users``, ``agents`` and ``tokens``.
 
 Each one reads the database URL from the config file (``--config``), acts on SQL and
 exits: 0 done, 1 refused (the reason on stderr, nothing written), 2 bad usage. A
 running controller picks the change up by itself within ``accounts_poll_s`` (see
 ``callcenter.app``): a new or changed agent can go ready, a removed login's sessions
-end. Passwords never come from the command line (shell history, ``ps``): from the
+end, a revoked API token stops working. Passwords never come from the command line (shell history, ``ps``): from the
 variable ``--password-env`` names, else asked twice on a terminal, else one line of
 standard input (scripts: ``printf '%s\\n' "$PW" | callcenter users add ...``).
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import getpass
 import json
 import os
@@ -25,6 +26,7 @@ from callcenter.storage import Store, make_engine, make_session_factory, migrate
 from callcenter.storage.errors import StorageError
 from callcenter.storage.models import Agent, AgentRole
 from callcenter.storage.store import REMOVED
+from callcenter.storage.tokens import Tokens
 
 __all__ = ["add_parsers"]
 
@@ -253,6 +255,56 @@ async def _set_routing(
     await store.set_agent_routing(agent.id, queues=queues, skills=skills)
 
 
+# -- tokens ----------------------------------------------------------------------------
+
+
+def _tokens(args: argparse.Namespace, act: Callable[[Tokens], Awaitable[int]]) -> int:
+    async def job(config: HotlineConfig) -> int:
+        return await _with_store(config, lambda store: act(Tokens(store)))
+
+    return _run(args, job)
+
+
+def _tokens_add(args: argparse.Namespace) -> int:
+    async def add(tokens: Tokens) -> int:
+        token = await tokens.add(args.name, args.user, dt.datetime.now(dt.UTC))
+        print(token)  # stdout: the token alone, for a script to capture
+        print(f"token {args.name!r} acts as {args.user!r}: send it as `Authorization: Bearer "
+              "<token>`; it is shown only now", file=sys.stderr)  # fmt: skip
+        return 0
+
+    return _tokens(args, add)
+
+
+def _tokens_revoke(args: argparse.Namespace) -> int:
+    async def revoke(tokens: Tokens) -> int:
+        await tokens.revoke(args.name, dt.datetime.now(dt.UTC))
+        print(f"token {args.name!r} revoked: it stops working within a poll of a running "
+              "controller")  # fmt: skip
+        return 0
+
+    return _tokens(args, revoke)
+
+
+def _tokens_list(args: argparse.Namespace) -> int:
+    async def show(tokens: Tokens) -> int:
+        rows = await tokens.rows()
+        if args.json:
+            print(json.dumps([{"name": r.name, "user": r.username, "role": r.role,
+                               "created_at": r.created_at.isoformat(),
+                               "revoked_at": r.revoked_at and r.revoked_at.isoformat()}
+                              for r in rows]))  # fmt: skip
+            return 0
+        for r in rows:
+            revoked = f"  (revoked {r.revoked_at:%Y-%m-%d %H:%M})" if r.revoked_at else ""
+            print(
+                f"{r.name:<24} {r.username:<20} {r.role:<10} {r.created_at:%Y-%m-%d %H:%M}{revoked}"
+            )
+        return 0
+
+    return _tokens(args, show)
+
+
 # -- the parsers -------------------------------------------------------------------------
 
 
@@ -266,7 +318,8 @@ def _password_option(p: argparse.ArgumentParser) -> None:
 
 
 def add_parsers(sub: Any) -> None:
-    """Add ``db``, ``users`` and ``agents`` to the ``callcenter`` command's subparsers."""
+    """Add ``db``, ``users``, ``agents`` and ``tokens`` to the ``callcenter`` command's
+    subparsers."""
     db = sub.add_parser("db", help="the database schema: upgrade it, or show its revision")
     dbs = db.add_subparsers(dest="action", required=True)
     p = dbs.add_parser("upgrade", help="apply every migration not applied yet")
@@ -331,3 +384,19 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     _common(p)
     p.set_defaults(func=lambda a: _list(a, agents_only=True))
+
+    tokens = sub.add_parser("tokens", help="bearer tokens for the REST API: add, revoke, list")
+    tk = tokens.add_subparsers(dest="action", required=True)
+    p = tk.add_parser("add", help="a token acting as a login (printed once)")
+    p.add_argument("name", help="what the token is for, e.g. crm-sync")
+    p.add_argument("--user", required=True, help="the login it acts as (its role applies)")
+    _common(p)
+    p.set_defaults(func=_tokens_add)
+    p = tk.add_parser("revoke", help="a token stops working")
+    p.add_argument("name")
+    _common(p)
+    p.set_defaults(func=_tokens_revoke)
+    p = tk.add_parser("list", help="every token (never the token itself)")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+    p.set_defaults(func=_tokens_list)

@@ -47,8 +47,10 @@ from callcenter.storage import (
 )
 from callcenter.storage.models import Agent
 from callcenter.storage.store import REMOVED
+from callcenter.storage.tokens import Tokens
 from callcenter.web import create_app as create_web_app
 from callcenter.web.keys import ACCOUNTS, DESK, DISPOSITIONS, RECORDINGS, SESSIONS
+from callcenter.web.session import Session
 from crm_bridge.dispositions import DispositionWriteBack
 from crm_bridge.lookup import CrmLookup
 from crm_bridge.sql_crm import SqlCrm
@@ -210,18 +212,22 @@ async def _apply_agents(parts: Parts) -> bool:
 
 
 async def _accounts(app: web.Application) -> AsyncIterator[None]:
-    """Logins changed by the operator's commands (``callcenter users``/``agents``, another
-    process) reach this one: read every ``accounts_poll_s``; the sessions of removed
-    logins stop counting, and agents added, changed or removed are given to the ACD
+    """Logins changed by the operator's commands (``callcenter users``/``agents``/``tokens``,
+    another process) reach this one: read every ``accounts_poll_s``; the sessions and
+    tokens of removed logins stop counting, the live API tokens are taken, and agents added, changed or removed are given to the ACD
     (:func:`_apply_agents`). Warns once at start when nobody can sign in or take a call."""
     parts = app[PARTS]
     store = parts.store
     assert store is not None
     signer = app[SESSIONS]
 
+    tokens = Tokens(store)
+
     async def read() -> list[Agent]:
         rows = await store.list_agents(removed=True)
         signer.revoked = frozenset(str(a.id) for a in rows if a.password_hash == REMOVED)
+        signer.tokens = {t.token_hash: Session(t.account_id, t.role, t.display_name, 0)
+                         for t in await tokens.live()}  # fmt: skip
         return [a for a in rows if a.password_hash != REMOVED]
 
     logins = await read()

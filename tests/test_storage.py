@@ -32,6 +32,7 @@ from crm_bridge.models import Interaction
 
 T0 = dt.datetime(2026, 3, 2, 8, 30, tzinfo=dt.UTC)
 TABLES = {
+    "api_tokens",
     "agent_pauses",
     "agent_state_changes",
     "agents",
@@ -82,7 +83,7 @@ async def test_migrate_from_empty_creates_every_table(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert names == TABLES | {"alembic_version"}
-    assert version == ("0007",)
+    assert version == ("0008",)
 
 
 async def test_migration_matches_models(engine: AsyncEngine) -> None:

@@ -271,6 +271,24 @@ class RecordingAccess(Base):
     remote: Mapped[str | None] = mapped_column(String(64))
 
 
+class ApiToken(Base):
+    """A bearer token for the REST API, acting as one login (``callcenter tokens``).
+
+    Only the SHA-256 of the token is kept: the token is 32 random bytes, so a fast
+    hash is as safe as argon2 here and costs nothing per request.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    #: hex SHA-256 of the token
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+
 class JournalMark(Base):
     """How far a controller's local write journal has been applied here.
 

@@ -43,10 +43,15 @@ def origin_allowed(request: web.Request) -> bool:
 
 
 def require_api(request: web.Request, roles: frozenset[str] | None = None) -> Session:
-    """The session of an API call, or a 401/403 ``ApiError``."""
+    """The session of an API call (its cookie, else an ``Authorization: Bearer`` token
+    of ``callcenter tokens``), or a 401/403 ``ApiError``."""
     if request.method not in ("GET", "HEAD", "OPTIONS") and not origin_allowed(request):
         raise ApiError(403, "forbidden", "request from a foreign origin")
     session = current_session(request)
+    if session is None and "Authorization" in request.headers:
+        session = request.app[SESSIONS].check_token(request.headers["Authorization"])
+        if session is None:
+            raise ApiError(401, "unauthenticated", "bad or revoked token")
     if session is None:
         raise ApiError(401, "unauthenticated", "log in first")
     if roles is not None and session.role not in roles:

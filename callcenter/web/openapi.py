@@ -152,7 +152,8 @@ def _search_parameters() -> list[dict[str, Any]]:
 def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str, Any]:
     """The document (a new dict each time); with the configured ``disposition_codes``
     the disposition's ``code`` is one of them (the served document has them)."""
-    session: list[dict[str, list[str]]] = [{"session": []}]
+    # the login's cookie, or a bearer token of `callcenter tokens add` acting as a login
+    session: list[dict[str, list[str]]] = [{"session": []}, {"token": []}]
     paths: dict[str, Any] = {
         "/api/wallboard": {"get": {
             "summary": "The wallboard: queue figures, agents, AMI nodes (supervisors)",
@@ -260,6 +261,9 @@ def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str
             "schemas": schemas,
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": COOKIE_NAME},
+                "token": {"type": "http", "scheme": "bearer",
+                          "description": "`callcenter tokens add NAME --user LOGIN`: acts "
+                                         "as that login, with its role, until revoked"},
             },
         },
         "security": session,

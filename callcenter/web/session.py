@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 COOKIE_NAME = "hotline_session"
@@ -56,6 +57,9 @@ class SessionSigner:
         #: account ids whose sessions no longer count (removed logins): kept up to date
         #: from SQL by the composition root (``callcenter.app``)
         self.revoked: frozenset[str] = frozenset()
+        #: the live API bearer tokens: SHA-256 hex -> the session each stands for
+        #: (``callcenter tokens``), kept up to date from SQL by the composition root
+        self.tokens: Mapping[str, Session] = {}
 
     def _sign(self, message: str) -> str:
         return _b64(hmac.new(self._key, message.encode("ascii"), hashlib.sha256).digest())
@@ -94,3 +98,13 @@ class SessionSigner:
         if sub in self.revoked:
             return None
         return Session(account_id=sub, role=role, name=name, expires_at=exp)
+
+    def check_token(self, authorization: str | None) -> Session | None:
+        """The session of an ``Authorization: Bearer <token>`` header, or ``None``."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token or len(token) > 256 or not token.isascii():
+            return None
+        session = self.tokens.get(hashlib.sha256(token.strip().encode()).hexdigest())
+        if session is None or session.account_id in self.revoked:
+            return None
+        return session
