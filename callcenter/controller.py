@@ -348,7 +348,7 @@ class Controller:
                 )
             case fx.LookupCard():
                 self._spawn(self._lookup(effect), f"crm {effect.call_id}")
-            case fx.LookupAccount():
+            case fx.LookupCardByAccount():
                 self._spawn(self._lookup_account(effect), f"crm account {effect.call_id}")
             case fx.LoadCall():
                 self._spawn(self._load_call(effect), f"load {effect.call_id}")
@@ -680,7 +680,7 @@ class Controller:
         card = await self.crm.lookup(e.number, self.crm_timeout_s)
         self.feed(CardFound(e.call_id, card))
 
-    async def _lookup_account(self, e: fx.LookupAccount) -> None:
+    async def _lookup_account(self, e: fx.LookupCardByAccount) -> None:
         card, timed_out = None, False
         if self.accounts is not None:
             try:

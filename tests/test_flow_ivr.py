@@ -223,7 +223,7 @@ def by_account(card_found: CustomerCard | None, timed_out: bool = False) -> Flow
     f.feed(CardFound(CALL, None))  # the number: nobody
     reply(f, "200 result=1")
     out = reply(f, "200 result=1234567890")
-    [ask] = f.sent(fx.LookupAccount, out)
+    [ask] = f.sent(fx.LookupCardByAccount, out)
     assert (ask.call_id, ask.account, ask.timeout_s) == (CALL, "1234567890", 2.0)
     f.feed(AccountLooked(CALL, card_found, timed_out))
     return f

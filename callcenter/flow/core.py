@@ -96,6 +96,7 @@ from ivr.events import (
     CollectDigits,
     CustomerKnown,
     Hangup,
+    LookupAccount,
     LookupResult,
     PlayPrompt,
     PromptFailed,
@@ -105,7 +106,6 @@ from ivr.events import (
     SetLanguage,
     Transfer,
 )
-from ivr.events import LookupAccount as IvrLookupAccount
 from recordings.policy import DEFAULT_POLICY, RecordingPolicy
 
 from .call import AgiJob, Call, LiveRecording, Offer, Purpose, Where
@@ -120,8 +120,8 @@ from .effects import (
     LoadCall,
     LoadOpenCalls,
     Log,
-    LookupAccount,
     LookupCard,
+    LookupCardByAccount,
     Originate,
     PickLeg,
     Push,
@@ -490,8 +490,8 @@ class CallFlow:
                 self._queue_agi(call, job)
             elif isinstance(cmd, AwaitCustomer):
                 pass  # the lookup asked at arrival answers within its budget: _card_found
-            elif isinstance(cmd, IvrLookupAccount):
-                self._out.append(LookupAccount(call.call_id, cmd.account, cmd.timeout_s))
+            elif isinstance(cmd, LookupAccount):
+                self._out.append(LookupCardByAccount(call.call_id, cmd.account, cmd.timeout_s))
             elif isinstance(cmd, AwaitQueues) and call.ivr is not None:
                 now = self._now
                 states = {q: self._queue_state(q) for q in cmd.queues}

@@ -118,7 +118,7 @@ class LookupCard:
 
 
 @dataclass(frozen=True, slots=True)
-class LookupAccount:
+class LookupCardByAccount:
     """Look a caller up in the CRM by the account number it entered, within ``timeout_s``;
     answered with :class:`~.inputs.AccountLooked`. Never logged: ``account`` may be secret."""
 
@@ -222,7 +222,7 @@ Effect = (
     | SetRecordingMute
     | FinishRecording
     | LookupCard
-    | LookupAccount
+    | LookupCardByAccount
     | RedirectCall
     | LoadCall
     | LoadOpenCalls
