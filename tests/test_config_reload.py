@@ -68,8 +68,8 @@ async def test_a_reload_takes_new_rules_live_and_waiting_callers_keep_their_plac
         assert [p.split(": ", 2)[1:] for p in done.problems] == [
             ["queues.0.wrap_up_s", "must be at least 0"],
             ["queues.0.strategy", "expected 'longest-idle', 'round-robin', 'round-robin-ordered',"
-             " 'fewest-calls', 'least-talk-time', 'linear', 'random', 'weighted-random' or"
-             " 'best-skill-match'"],
+             " 'fewest-calls', 'least-talk-time', 'linear', 'random', 'weighted-random',"
+             " 'best-skill-match' or 'ring-all'"],
         ]  # fmt: skip
         assert all(p.startswith(f"{rig.config_path}:") for p in done.problems)
         errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
