@@ -308,95 +308,62 @@ def _tokens_list(args: argparse.Namespace) -> int:
 # -- the parsers -------------------------------------------------------------------------
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+_Arg = tuple[str, dict[str, Any]]
+_USERNAME: _Arg = ("username", {})
+_PASSWORD: _Arg = ("--password-env", {"metavar": "VAR",
+                                      "help": "read the password from this environment variable"})  # fmt: skip
+_JSON: _Arg = ("--json", {"action": "store_true"})
+_SKILL = {"action": "append", "metavar": "NAME=LEVEL"}
+_NAME: _Arg = ("--name", {"help": "the name shown (default: the username)"})
+
+
+def _command(subs: Any, name: str, summary: str, func: Callable[[argparse.Namespace], int],
+             *arguments: _Arg) -> None:  # fmt: skip
+    """One subcommand: its arguments in order, then ``--config``."""
+    p = subs.add_parser(name, help=summary)
+    for flag, options in arguments:
+        p.add_argument(flag, **options)
     p.add_argument("--config", required=True, help="the controller config (its database_url)")
+    p.set_defaults(func=func)
 
 
-def _password_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--password-env", metavar="VAR",
-                   help="read the password from this environment variable")  # fmt: skip
+def _group(sub: Any, name: str, summary: str) -> Any:
+    return sub.add_parser(name, help=summary).add_subparsers(dest="action", required=True)
 
 
 def add_parsers(sub: Any) -> None:
     """Add ``db``, ``users``, ``agents`` and ``tokens`` to the ``callcenter`` command's
     subparsers."""
-    db = sub.add_parser("db", help="the database schema: upgrade it, or show its revision")
-    dbs = db.add_subparsers(dest="action", required=True)
-    p = dbs.add_parser("upgrade", help="apply every migration not applied yet")
-    _common(p)
-    p.set_defaults(func=_db_upgrade)
-    p = dbs.add_parser("current", help="the revision applied (exit 1 when behind)")
-    _common(p)
-    p.set_defaults(func=_db_current)
+    db = _group(sub, "db", "the database schema: upgrade it, or show its revision")
+    _command(db, "upgrade", "apply every migration not applied yet", _db_upgrade)
+    _command(db, "current", "the revision applied (exit 1 when behind)", _db_current)
 
-    users = sub.add_parser("users", help="logins of any role: add, passwd, remove, list")
-    us = users.add_subparsers(dest="action", required=True)
-    p = us.add_parser("add", help="a login (agent, supervisor or admin)")
-    p.add_argument("username")
-    p.add_argument("--role", choices=ROLES, required=True)
-    p.add_argument("--name", help="the name shown (default: the username)")
-    _password_option(p)
-    _common(p)
-    p.set_defaults(func=_users_add)
-    p = us.add_parser("passwd", help="set a login's password")
-    p.add_argument("username")
-    _password_option(p)
-    _common(p)
-    p.set_defaults(func=_users_passwd)
-    p = us.add_parser("remove", help="lock a login out; its history stays")
-    p.add_argument("username")
-    _common(p)
-    p.set_defaults(func=_remove)
-    p = us.add_parser("list", help="every login")
-    p.add_argument("--removed", action="store_true", help="removed logins too")
-    p.add_argument("--json", action="store_true")
-    _common(p)
-    p.set_defaults(func=lambda a: _list(a, agents_only=False))
+    us = _group(sub, "users", "logins of any role: add, passwd, remove, list")
+    _command(us, "add", "a login (agent, supervisor or admin)", _users_add, _USERNAME,
+             ("--role", {"choices": ROLES, "required": True}), _NAME, _PASSWORD)  # fmt: skip
+    _command(us, "passwd", "set a login's password", _users_passwd, _USERNAME, _PASSWORD)
+    _command(us, "remove", "lock a login out; its history stays", _remove, _USERNAME)
+    _command(us, "list", "every login", lambda a: _list(a, agents_only=False),
+             ("--removed", {"action": "store_true", "help": "removed logins too"}), _JSON)  # fmt: skip
 
-    agents = sub.add_parser(
-        "agents", help="agents (logins that take calls): add, set, remove, list"
-    )
-    ag = agents.add_subparsers(dest="action", required=True)
-    p = ag.add_parser("add", help="an agent with its phone and queues")
-    p.add_argument("username")
-    p.add_argument("--device", required=True, help="the dial string of the phone, e.g. PJSIP/1001")
-    p.add_argument("--queues", required=True, help="queue names, comma-separated")
-    p.add_argument("--skill", action="append", metavar="NAME=LEVEL", help="repeatable; level 1-5")
-    p.add_argument("--name", help="the name shown (default: the username)")
-    _password_option(p)
-    _common(p)
-    p.set_defaults(func=lambda a: _users_add(a, role="agent"))
-    p = ag.add_parser("set", help="change an agent's name, phone, queues or skills")
-    p.add_argument("username")
-    p.add_argument("--device")
-    p.add_argument("--queues", help="the new queue list, comma-separated")
-    p.add_argument("--skill", action="append", metavar="NAME=LEVEL",
-                   help="repeatable: the new skill set (replaces the old)")  # fmt: skip
-    p.add_argument("--name")
-    _common(p)
-    p.set_defaults(func=_agents_set)
-    p = ag.add_parser("remove", help="lock an agent out; its history stays")
-    p.add_argument("username")
-    _common(p)
-    p.set_defaults(func=_remove)
-    p = ag.add_parser("list", help="every agent")
-    p.add_argument("--removed", action="store_true", help="removed agents too")
-    p.add_argument("--json", action="store_true")
-    _common(p)
-    p.set_defaults(func=lambda a: _list(a, agents_only=True))
+    ag = _group(sub, "agents", "agents (logins that take calls): add, set, remove, list")
+    _command(ag, "add", "an agent with its phone and queues",
+             lambda a: _users_add(a, role="agent"), _USERNAME,
+             ("--device", {"required": True, "help": "the dial string of the phone, e.g. PJSIP/1001"}),
+             ("--queues", {"required": True, "help": "queue names, comma-separated"}),
+             ("--skill", {**_SKILL, "help": "repeatable; level 1-5"}), _NAME, _PASSWORD)  # fmt: skip
+    _command(ag, "set", "change an agent's name, phone, queues or skills", _agents_set,
+             _USERNAME, ("--device", {}),
+             ("--queues", {"help": "the new queue list, comma-separated"}),
+             ("--skill", {**_SKILL, "help": "repeatable: the new skill set (replaces the old)"}),
+             ("--name", {}))  # fmt: skip
+    _command(ag, "remove", "lock an agent out; its history stays", _remove, _USERNAME)
+    _command(ag, "list", "every agent", lambda a: _list(a, agents_only=True),
+             ("--removed", {"action": "store_true", "help": "removed agents too"}), _JSON)  # fmt: skip
 
-    tokens = sub.add_parser("tokens", help="bearer tokens for the REST API: add, revoke, list")
-    tk = tokens.add_subparsers(dest="action", required=True)
-    p = tk.add_parser("add", help="a token acting as a login (printed once)")
-    p.add_argument("name", help="what the token is for, e.g. crm-sync")
-    p.add_argument("--user", required=True, help="the login it acts as (its role applies)")
-    _common(p)
-    p.set_defaults(func=_tokens_add)
-    p = tk.add_parser("revoke", help="a token stops working")
-    p.add_argument("name")
-    _common(p)
-    p.set_defaults(func=_tokens_revoke)
-    p = tk.add_parser("list", help="every token (never the token itself)")
-    p.add_argument("--json", action="store_true")
-    _common(p)
-    p.set_defaults(func=_tokens_list)
+    tk = _group(sub, "tokens", "bearer tokens for the REST API: add, revoke, list")
+    _command(tk, "add", "a token acting as a login (printed once)", _tokens_add,
+             ("name", {"help": "what the token is for, e.g. crm-sync"}),
+             ("--user", {"required": True, "help": "the login it acts as (its role applies)"}))  # fmt: skip
+    _command(tk, "revoke", "a token stops working", _tokens_revoke, ("name", {}))
+    _command(tk, "list", "every token (never the token itself)", _tokens_list, _JSON)
