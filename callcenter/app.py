@@ -132,10 +132,10 @@ async def _writer(app: web.Application) -> AsyncIterator[None]:
 async def _crm(app: web.Application) -> AsyncIterator[None]:
     parts = app[PARTS]
     cfg = parts.config
-    # lookups on an engine of their own (one connection, a second under a burst), so a
-    # card never waits behind the controller's other SQL; cards cached (crm_bridge.lookup)
+    # lookups on an engine of their own (one kept connection), so a card never waits
+    # behind the controller's other SQL; cards cached (crm_bridge.lookup)
     engine = make_engine(cfg.database_url, pool_size=1, max_overflow=1)
-    sql_crm = SqlCrm(make_session_factory(engine), region=cfg.crm.region, owned=engine)
+    sql_crm = SqlCrm(engine, region=cfg.crm.region, owned=True)
     parts.crm = CrmLookup(sql_crm, region=cfg.crm.region)
     parts.accounts = sql_crm
     try:

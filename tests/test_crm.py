@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callcenter.demo.data import MOBILE_PREFIXES, demo_agents, demo_customers, seed_demo
 from callcenter.storage import Store, make_engine, make_session_factory, migrate
@@ -100,6 +102,11 @@ def test_demo_agents() -> None:
     assert agents == demo_agents(3, queues=["support"])
 
 
+def engine_of(store: Store) -> AsyncEngine:
+    engine: AsyncEngine = store.sessions.kw["bind"]
+    return engine
+
+
 @pytest.fixture
 async def store(db_url: str) -> AsyncIterator[Store]:
     await migrate(db_url)
@@ -124,7 +131,7 @@ async def test_lookup_finds_the_customer_for_every_spelling(store: Store) -> Non
             customer_id=customer.id,
             at=T0 + dt.timedelta(days=day),
         )
-    crm = SqlCrm(store.sessions)
+    crm = SqlCrm(engine_of(store))
 
     cards = [await crm.lookup_by_number(raw) for raw in SPELLINGS]
     assert all(card == cards[0] for card in cards)
@@ -152,13 +159,14 @@ async def test_lookup_finds_the_customer_for_every_spelling(store: Store) -> Non
     assert await crm.lookup_by_number("0911111111") is None
     assert await crm.lookup_by_number("anonymous") is None
     assert await crm.lookup_by_account("999") is None
+    await crm.close()
 
 
 async def test_seeded_demo_customers_are_found_and_agents_log_in(store: Store) -> None:
     customers = demo_customers(40, seed=3)
     await seed_demo(store, customers, demo_agents(2), now=T0)
     await seed_demo(store, customers, demo_agents(2), now=T0)  # again: nothing doubles
-    crm = SqlCrm(store.sessions)
+    crm = SqlCrm(engine_of(store))
     for customer in customers:
         card = await crm.lookup_by_number(customer.national_numbers[-1])
         assert card is not None
@@ -168,6 +176,7 @@ async def test_seeded_demo_customers_are_found_and_agents_log_in(store: Store) -
     assert await store.verify_login("supervisor", "supervisor-pass") is not None
     assert await store.verify_login("supervisor", "agent2-pass") is None
     assert len(await store.list_agents()) == 4
+    await crm.close()
 
 
 class SlowCrm:
@@ -220,8 +229,8 @@ async def rename(store: Store, customer_id: int, name: str) -> None:
 async def test_cards_are_cached_by_number_until_their_ttl(store: Store) -> None:
     customer = await store.add_customer("Nguyễn Văn An", ["0901234567"])
     clock = Clock()
-    engine = make_engine(store.sessions.kw["bind"].url.render_as_string(False), pool_size=1)
-    crm = SqlCrm(make_session_factory(engine), owned=engine)
+    engine = make_engine(engine_of(store).url.render_as_string(False), pool_size=1)
+    crm = SqlCrm(engine, owned=True)
     lookup = CrmLookup(crm, ttl_s=60, negative_ttl_s=5, clock=clock)
     try:
         card = await lookup.lookup("0901234567", timeout_s=5)
@@ -255,7 +264,7 @@ async def test_a_disposition_written_back_refreshes_the_card(store: Store) -> No
     customer = await store.add_customer("Nguyễn Văn An", ["0901234567"])
     agent = await store.create_agent("agent1", "agent1-pass")
     await store.record_call_started("pbx1:1.1", "1.1", "pbx1", T0, customer_id=customer.id)
-    lookup = CrmLookup(SqlCrm(store.sessions), ttl_s=3600)
+    lookup = CrmLookup(SqlCrm(engine_of(store)), ttl_s=3600)
     card = await lookup.lookup("0901234567", timeout_s=5)
     assert card is not None and card.last_interactions == ()
     flushed: list[bool] = []
@@ -269,6 +278,7 @@ async def test_a_disposition_written_back_refreshes_the_card(store: Store) -> No
     card = await lookup.lookup("0901234567", timeout_s=5)
     assert card is not None
     assert [(i.disposition, i.notes) for i in card.last_interactions] == [("resolved", "đã xử lý")]
+    await lookup.close()
 
 
 class CountingCrm:
@@ -285,10 +295,47 @@ class CountingCrm:
 
 async def test_concurrent_lookups_of_one_number_share_one_request(store: Store) -> None:
     await store.add_customer("Nguyễn Văn An", ["0901234567"])
-    backend = CountingCrm(SqlCrm(store.sessions))
+    backend = CountingCrm(SqlCrm(engine_of(store)))
     lookup = CrmLookup(backend)
     spellings = ["0901234567", "+84901234567", "84901234567", "090 123 4567"] * 5
     cards = await asyncio.gather(*(lookup.lookup(raw, 5) for raw in spellings))
     assert all(c is not None and c == cards[0] for c in cards)
     assert backend.requests == 1
     assert (await lookup.lookup("0901234567", 5)) == cards[0] and backend.requests == 1
+    await backend.crm.close()
+
+
+async def test_a_lookup_after_the_database_dropped_the_crms_connection_finds_the_card(
+    store: Store, db_url: str
+) -> None:
+    # The CRM keeps one connection; one the server closed meanwhile (a restart) is
+    # replaced at once, not left to fail the next caller's lookup.
+    if not db_url.startswith("postgresql"):
+        pytest.skip("only a server can drop a connection under the CRM")
+    await store.add_customer("Nguyễn Văn An", ["0901234567"])
+    crm = SqlCrm(engine_of(store))
+    try:
+        assert await crm.lookup_by_number("0901234567") is not None
+        async with store.sessions() as session:
+            killed = await session.scalar(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ))  # fmt: skip
+        assert killed and killed >= 1
+        card = await crm.lookup_by_number("0901234567")
+        assert card is not None and card.full_name == "Nguyễn Văn An"
+    finally:
+        await crm.close()
+
+
+async def test_the_crm_reads_outside_any_transaction(store: Store) -> None:
+    # Its kept connection runs in autocommit: it holds no snapshot between lookups
+    # (a customer added meanwhile is found) and no lock that would hold up a writer.
+    crm = SqlCrm(engine_of(store))
+    try:
+        assert await crm.lookup_by_number("0901234567") is None
+        await store.add_customer("Nguyễn Văn An", ["0901234567"])
+        card = await crm.lookup_by_number("0901234567")
+        assert card is not None and card.full_name == "Nguyễn Văn An"
+    finally:
+        await crm.close()

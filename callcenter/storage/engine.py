@@ -5,7 +5,8 @@ production store. Both get the same behaviour from :func:`make_engine`:
 foreign keys enforced, and on SQLite a real ``BEGIN`` at the start of every
 transaction (the pysqlite driver otherwise defers it to the first write,
 which breaks read-then-write transactions and SAVEPOINTs; recipe from
-SQLAlchemy's SQLite dialect docs, "Serializable isolation / Savepoints").
+SQLAlchemy's SQLite dialect docs, "Serializable isolation / Savepoints"),
+except on a connection set to ``isolation_level="AUTOCOMMIT"``.
 """
 
 from __future__ import annotations
@@ -79,8 +80,10 @@ def _sqlite_settings(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # each statement its own transaction (the CRM's lookups)
+        connection.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
