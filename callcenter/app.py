@@ -311,6 +311,7 @@ async def _build_controller(
         tiers=cfg.call_tiers(),
         accounts=parts.accounts,
         recording=cfg.recording_policies(),
+        agent_wait_context=cfg.hotline.agent_wait_context,
     )
 
 

@@ -200,6 +200,8 @@ class DialplanSettings(_Strict):
     #: where an answered ring-all leg waits until the controller picks it (exten ``s``)
     #: and bridges once picked (exten ``bridge``)
     ring_all_context: Context = "agent-ring-all"
+    #: where an agent leg waits (``s``, priority 1) while its caller visits the IVR
+    agent_wait_context: Context = "hotline-agent-wait"
     #: musiconhold.conf class played to queued callers
     moh_class: Context = "default"
     #: MixMonitor ``File=`` directory, as Asterisk sees it (absolute)

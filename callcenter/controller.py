@@ -64,6 +64,7 @@ from callcenter.flow.inputs import (
     RecordingMuted,
     RecordingStarted,
     RecordOnDemand,
+    SendToIvr,
     Timer,
 )
 from callcenter.logs import call_fields
@@ -148,6 +149,7 @@ class Controller:
         accounts: AccountLookup | None = None,
         tiers: Tiers = DEFAULT_TIERS,
         recording: Mapping[str, RecordingPolicy] | None = None,
+        agent_wait_context: str = "hotline-agent-wait",
     ) -> None:
         #: the service-level threshold the wallboard shows (the main queue's)
         self.sl_threshold_s = sl_threshold_s
@@ -163,6 +165,7 @@ class Controller:
             run_id=secrets.token_hex(3),
             tiers=tiers,
             recording=recording,
+            agent_wait_context=agent_wait_context,
         )
         self.writer = writer
         self.store = store
@@ -335,6 +338,10 @@ class Controller:
                 self._spawn(self._start_recording(effect), f"rec {effect.call_id}")
             case fx.SetRecordingMute():
                 self._spawn(self._set_mute(effect), f"mute {effect.call_id}")
+            case fx.StopRecording():
+                self._spawn(self._stop_recording(effect), f"rec-stop {effect.call_id}")
+            case fx.RejoinAgent():
+                self._spawn(self._rejoin(effect), f"rejoin {effect.call_id}")
             case fx.FinishRecording():
                 self._spawn(
                     self.recorder.finish(
@@ -588,8 +595,13 @@ class Controller:
         return OfferResult.BUSY if cause == _USER_BUSY or tech == "486" else OfferResult.FAILED
 
     async def _redirect(self, e: fx.RedirectCall) -> None:
-        """An IVR transfer: the caller's channel to ``exten`` in ``context`` (07)."""
+        """An IVR transfer: the caller's channel to ``exten`` in ``context`` (07); an IVR
+        visit: the agent leg with it, to wait (``ExtraChannel``)."""
         params = {"Channel": e.channel, "Context": e.context, "Exten": e.exten, "Priority": "1"}
+        leg = self.nodes[e.node].tracker.channels.get(e.extra_leg) if e.extra_leg else None
+        if leg is not None:
+            params.update({"ExtraChannel": leg.name, "ExtraContext": e.extra_context,
+                           "ExtraExten": "s", "ExtraPriority": "1"})  # fmt: skip
         try:
             await self.nodes[e.node].client.send_action("Redirect", params, check=False)
         except AMIError:
@@ -609,6 +621,29 @@ class Controller:
             await node.client.send_action("Redirect", params)
         except AMIError as exc:
             log.warning("call %s: could not send %s to its bridge: %s", e.call_id, ch.name, exc)
+
+    async def _rejoin(self, e: fx.RejoinAgent) -> None:
+        """Back from an IVR visit: ``Bridge`` the caller and the waiting agent leg (03 A)."""
+        node = self.nodes[e.node]
+        leg = node.tracker.channels.get(e.leg)
+        if leg is None:
+            log.warning("call %s: the agent leg %s is gone; no way back", e.call_id, e.leg)
+            return
+        params = {"Channel1": e.channel, "Channel2": leg.name, "Tone": "no"}
+        try:
+            await node.client.send_action("Bridge", params)
+        except AMIError as exc:
+            log.warning("call %s: could not bridge %s with %s again: %s", e.call_id, e.channel,
+                        leg.name, exc)  # fmt: skip
+
+    async def _stop_recording(self, e: fx.StopRecording) -> None:
+        fields = {"Channel": e.channel}
+        if e.mixmonitor_id:
+            fields["MixMonitorID"] = e.mixmonitor_id  # only this recording (18)
+        try:
+            await self.nodes[e.node].client.send_action("StopMixMonitor", fields)
+        except AMIError as exc:  # the caller hung up meanwhile: the hangup ended it
+            log.info("call %s: StopMixMonitor: %s", e.call_id, exc)
 
     async def _hangup_leg(self, e: fx.HangupLeg) -> None:
         node = self.nodes[e.node]
@@ -666,6 +701,19 @@ class Controller:
             return False
         self.feed(RecordOnDemand(call_id, by))
         return True
+
+    def send_to_ivr(self, call_id: str, node: str, by: str) -> str | None:
+        """Send a talking caller to IVR node ``node`` (one of the IVR's ``visits``) while
+        its agent waits; the reason it cannot (``"no such node"``: not a visit,
+        ``"not talking"``), or None when asked."""
+        if node not in self.flow.ivr.visits:
+            return "no such node"
+        call = self.calls.get(call_id)
+        if (call is None or not call.connected() or not call.bridged
+                or not any(o.agent_id == call.agent_id for o in call.live_offers())):  # fmt: skip
+            return "not talking"
+        self.feed(SendToIvr(call_id, node, by))
+        return None
 
     def mute_recording(self, call_id: str, muted: bool, by: str) -> bool:
         """Ask to mute or unmute the call's recording; False: no recording runs."""

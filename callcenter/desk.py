@@ -102,6 +102,9 @@ class ControllerDesk:
     def record_on_demand(self, call_id: str, by: str) -> bool:
         return self.ctl.record_on_demand(call_id, by)
 
+    def send_to_ivr(self, call_id: str, node: str, by: str) -> str | None:
+        return self.ctl.send_to_ivr(call_id, node, by)
+
     def label_simulated(self, agent_ids: Iterable[str]) -> None:
         """Mark these agents as simulated (a program plays their desk, as in the demo)."""
         self.simulated = frozenset(agent_ids)

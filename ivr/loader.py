@@ -6,7 +6,7 @@ and mapping pydantic errors to lines is the generic machinery of
 checked against the names the document declares (and the ACD's queues),
 loops that need no caller input (a caller who presses nothing, or a flow whose
 prompts are all missing, would go round them forever), and nodes no path from
-``start`` reaches. A bad file never ends in a traceback: YAML syntax errors,
+``start`` (or one of the ``visits``, where agents send callers mid-call) reaches. A bad file never ends in a traceback: YAML syntax errors,
 duplicate keys, shape errors, bad times and dates, dangling references,
 loops and unreachable nodes all become problems of one IvrConfigError.
 """
@@ -128,8 +128,8 @@ def _flow_problems(definition: IvrDefinition) -> Iterator[tuple[Loc, str]]:
                 )
                 yield loc, f"{what} ({' -> '.join([name, *path])})"
                 break  # one report per node: its first edge that loops
-    reached = {definition.start}
-    todo = [definition.start]
+    reached = {definition.start, *definition.visits}
+    todo = list(reached)
     while todo:
         for _, target, _ in _edges(todo[-1], definition.nodes[todo.pop()]):
             if target not in reached:
@@ -139,7 +139,7 @@ def _flow_problems(definition: IvrDefinition) -> Iterator[tuple[Loc, str]]:
         if name not in reached:
             yield (
                 ("nodes", name),
-                f"unreachable: no path from start {definition.start!r} leads here",
+                f"unreachable: no path from start {definition.start!r} (or a visit) leads here",
             )
 
 

@@ -9,7 +9,9 @@ An IVR is a set of named nodes, each with a ``type`` (``menu`` when left out):
   (``0``) reaches ``agent_queue`` where a menu allows it (``agent: true``, the
   default), unless the menu gives those keys options of its own.
 - ``input``: data entry (min/max digits, ``#`` ends it, a ``pattern`` and/or
-  the Luhn check, ``tries``), kept in a session variable, masked if ``secret``.
+  the Luhn check, ``tries``), kept in a session variable, masked if ``secret``;
+  a ``sensitive`` one (a card number) is masked too, and a call's running
+  recording is muted while the caller is at it (``callcenter/flow``).
 - ``play``: a prompt, then ``next``. ``hangup``: an optional goodbye, then
   hang up. ``transfer``: out of the hotline to an extension or a number (AMI
   ``Redirect`` into ``transfer_context``). ``set``: variables and/or the language, then ``next``. ``goto``:
@@ -218,7 +220,9 @@ class InputNode(_Strict):
     accepted when it has ``min_digits`` or more, matches ``pattern`` (the whole
     entry, when given) and passes the Luhn check (when ``luhn``). It is kept in
     the session variable ``variable``; a ``secret`` entry is masked wherever
-    the IVR reports it (trail, selections, logs, screen-pop).
+    the IVR reports it (trail, selections, logs, screen-pop). A ``sensitive`` node is
+    ``secret`` and more: while the caller is at it the call's recording, if one runs,
+    is muted (:attr:`ivr.IvrSession.sensitive`).
     """
 
     type: Literal["input"]
@@ -236,6 +240,9 @@ class InputNode(_Strict):
     luhn: bool = False
     #: mask the entry in the trail, the selections, the logs and the screen-pop
     secret: bool = False
+    #: a card number or the like: masked as ``secret``, and a running recording of the call
+    #: (a caller sent here by its agent mid-call) is muted while the caller is at this node
+    sensitive: bool = False
     #: played after an invalid entry; defaults to the IVR's ``invalid_prompt``
     invalid_prompt: PromptRef | None = None
     #: where an accepted entry goes
@@ -261,6 +268,11 @@ class InputNode(_Strict):
                 at="min_digits",
             )
         return self
+
+    @property
+    def masked(self) -> bool:
+        """Whether the entry is masked wherever the IVR reports it."""
+        return self.secret or self.sensitive
 
     def accepts(self, entry: str) -> bool:
         """True when ``entry`` (``#`` already stripped) is a valid entry for this node."""
@@ -617,6 +629,10 @@ class IvrDefinition(_Strict):
     calendars: dict[Name, CalendarSpec] = Field(default_factory=dict)
     #: the post-call survey; without it the after-call context just hangs up
     survey: Survey | None = None
+    #: the nodes an agent may send its talking caller to mid-call (a card number in a
+    #: ``sensitive`` input node); the caller comes back to the agent when the IVR routes
+    #: to a queue from there. Each counts as reached, like ``start``.
+    visits: list[NodeRef] = Field(default_factory=list)
     prompts: dict[Name, PromptFiles]
     nodes: dict[Name, Node] = Field(min_length=1)
 

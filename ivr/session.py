@@ -52,7 +52,9 @@ Rules (everything that moves a session lives here):
    and its ``agent_key`` routes to ``agent_queue`` where the menu allows it.
 8. The trail (:attr:`IvrSession.trail`) records every node entered, every
    entry, timeout, failure and branch with its time since the start; a
-   ``secret`` input's digits are masked there and in the selections.
+   ``secret`` or ``sensitive`` input's digits are masked there and in the
+   selections. :attr:`IvrSession.sensitive` says the caller is at a
+   ``sensitive`` node (the shell mutes a running recording meanwhile).
 """
 
 from __future__ import annotations
@@ -232,6 +234,7 @@ class IvrSession:
         *,
         customer: CustomerKnown | None = None,
         customer_pending: bool = False,
+        language: str | None = None,
     ) -> None:
         self.definition = definition
         self.call_id = call_id
@@ -243,7 +246,9 @@ class IvrSession:
         self._attempts = 0
         self._prompt_failures = 0
         self._hops = 0
-        self._language = definition.default_language
+        self._language = language if language in definition.languages else definition.default_language
+        #: the node ``start()`` enters (None: the IVR's ``start``)
+        self._start_node: str | None = None
         self._selections: list[Selection] = []
         self._variables: dict[str, str] = {}
         self._secrets: set[str] = set()
@@ -298,6 +303,13 @@ class IvrSession:
         return tuple(self._trail)
 
     @property
+    def sensitive(self) -> bool:
+        """True while the caller is at a ``sensitive`` input node (its prompt, its entry,
+        its invalid-entry notice): a running recording of the call must be muted."""
+        node = self.definition.nodes.get(self._node or "")
+        return not self.done and isinstance(node, InputNode) and node.sensitive
+
+    @property
     def awaiting(self) -> AwaitingCommand | None:
         """The command whose result is awaited: send it again after an AMI reconnect."""
         return self._awaiting
@@ -309,8 +321,14 @@ class IvrSession:
 
     # -- inputs ----------------------------------------------------------------------
 
-    def start(self, now: float, wall: dt.datetime | None = None) -> list[Command]:
-        """Begin the IVR: set the default language and enter the start node."""
+    def start(
+        self, now: float, wall: dt.datetime | None = None, node: str | None = None
+    ) -> list[Command]:
+        """Begin the IVR: set the language and enter the start node, or ``node`` (a caller
+        its agent sent to one node mid-call)."""
+        if node is not None and node not in self.definition.nodes:
+            raise KeyError(f"no IVR node {node!r}")
+        self._start_node = node
         return self._apply(InputKind.START, "", now, wall)
 
     def on_result(
@@ -366,7 +384,7 @@ class IvrSession:
     # -- steps (the values of TRANSITIONS) ----------------------------------------------
 
     def _begin(self, digits: str) -> list[Command]:
-        return [SetLanguage(self._language), *self._enter(self.definition.start)]
+        return [SetLanguage(self._language), *self._enter(self._start_node or self.definition.start)]
 
     def _choose(self, digits: str) -> list[Command]:
         node = self._menu
@@ -437,13 +455,13 @@ class IvrSession:
         if entry == self._back_key() and self._menus:
             self._note("back", entry)
             return self._enter(self._menus[-1], back=True)
-        shown = MASK * len(entry) if node.secret else entry
+        shown = MASK * len(entry) if node.masked else entry
         if not node.accepts(entry):
             self._note("invalid", shown)
             return self._miss(invalid=True)
         self._note("entry", shown)
         self._variables[node.variable] = entry
-        if node.secret:
+        if node.masked:
             self._secrets.add(node.variable)
         else:
             self._secrets.discard(node.variable)

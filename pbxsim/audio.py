@@ -7,7 +7,8 @@ FILE`` then fails as in transcript 13.
 
 A recording is real audio: 8 kHz, 16-bit mono (04: 7.0 s = 112,044 bytes), a
 distinct tone per party summed (caller 440 Hz, agent 620 Hz), silence for a
-muted direction. It is written when it stops (StopMixMonitor or hangup), so
+muted direction; a key the channel sent is its DTMF pair, in band, for the
+key's length before its DTMFEnd (unrecorded). It is written when it stops (StopMixMonitor or hangup), so
 the file has its final size before the Hangup event goes out. Options
 ``r(file)`` and ``t(file)`` also write what the channel sends (its own tone)
 and what it hears (the others') to files of their own; no transcript records
@@ -74,6 +75,12 @@ for _s in range(2, 11):
     BUILTIN_PROMPTS[f"silence/{_s}"] = float(_s)
 
 TONES = {"caller": 440, "agent": 620}
+#: a key's two frequencies (ITU-T Q.23): row, column
+DTMF_TONES = {
+    key: (row, col)
+    for row, keys in zip((697, 770, 852, 941), ("123A", "456B", "789C", "*0#D"), strict=True)
+    for col, key in zip((1209, 1336, 1477, 1633), keys, strict=True)
+}
 OTHER_TONE = 520
 AMPLITUDE = 8000
 
@@ -181,6 +188,23 @@ class Recording:
         self._tones = self._tones_now()
         if self.live is not None:
             self.live.update()
+
+    def key(self, world: World, digit: str, duration_ms: int) -> None:
+        """The channel sent key ``digit``, which ends now (its DTMFEnd) after
+        ``duration_ms``: the key's DTMF pair replaces the channel's voice in that span of
+        the file (silence where that direction is muted, nothing where nothing is written)."""
+        # unrecorded: no transcript holds a file with keys in it. This is a phone or trunk
+        # sending its keys in band (as audio), which MixMonitor records like a voice;
+        # RFC 4733 keys are not voice frames.
+        if self.finished or digit not in DTMF_TONES:
+            return
+        now = world.now()
+        cut = max(self._seg_start, now - duration_ms / 1000)
+        own, others = self._tones
+        sent = None if own is None else () if self.mute_read else DTMF_TONES[digit]
+        self.segments.append((self._seg_start, cut, own, others))
+        self.segments.append((cut, now, sent, others))
+        self._seg_start = now
 
     def finish(self, world: World) -> None:
         """Stop recording and write the WAV file (synchronously: it must exist at Hangup)."""

@@ -97,6 +97,15 @@ DIALPLAN: dict[str, dict[str, list[Step]]] = {
             Step("Hangup"),
         ],
     },
+    # unrecorded: no transcript redirects a bridged agent leg; deploy/asterisk's context
+    # where an agent waits while its caller visits the IVR (ExtraChannel of a Redirect).
+    "hotline-agent-wait": {
+        "s": [
+            Step("NoOp", lambda ch: f"agent waits: {ch.name}"),
+            Step("MusicOnHold", "default"),
+            Step("Hangup"),
+        ],
+    },
     "agent-phones": {
         "_X.": [
             Step("NoOp", lambda ch: f"agent phone {ch.exten} rings"),

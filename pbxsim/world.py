@@ -325,6 +325,8 @@ class World:
             ("DurationMs", str(duration_ms)),
             ("Direction", "Received"),
         )
+        for rec in list(ch.recordings):
+            rec.key(self, digit, duration_ms)  # a key a recording hears (audio.Recording.key)
         if ch.dtmf_sink is not None:
             ch.dtmf_sink(digit)
 

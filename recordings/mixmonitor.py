@@ -3,11 +3,12 @@
 The ``MixMonitor`` action needs the ``system`` write class because its
 ``Command`` option runs a shell: the file name comes from the policy core
 (:mod:`.policy`: a template of known fields, every unsafe character as
-``_``), and no option but ``b``, ``i()`` and the legs' ``r()``/``t()`` is passed. An absolute ``File`` avoids
-depending on Asterisk's spool dir (transcript 04 used both forms). The
-recording ends with the caller's hangup (Asterisk then emits no
-``MixMonitorStop``: transcript 04), so the row is completed when the caller's
-channel is gone: size, SHA-256 and duration read from the WAV itself, in a
+``_``), and no option but ``i()`` and the legs' ``r()``/``t()`` is passed.
+An absolute ``File`` avoids depending on Asterisk's spool dir (transcript 04
+used both forms). The recording ends with the caller's hangup (Asterisk then
+emits no ``MixMonitorStop``: transcript 04) or with the ``StopMixMonitor`` the
+call-flow core sends when the agent leaves; the row is completed when the
+caller's channel is gone: size, SHA-256 and duration read from the WAV itself, in a
 worker thread so hashing never blocks the loop.
 """
 

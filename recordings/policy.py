@@ -14,8 +14,12 @@ Rules:
    character outside ``[A-Za-z0-9._-]`` of the filled template becomes ``_``
    and nothing a caller typed reaches the name. A template must hold
    ``{linkedid}`` or ``{call}``: two calls never share a file.
-3. Options: ``b`` (only while bridged), ``i(MIXMON_ID)`` (the response names the
-   MixMonitorID: transcript 18) and, for separate legs, ``r(<in>)t(<out>)``:
+3. Options: ``i(MIXMON_ID)`` (the response names the MixMonitorID: transcript
+   18) and, for separate legs, ``r(<in>)t(<out>)``. No ``b`` (only while
+   bridged: 21, 22): the recording starts at the caller's BridgeEnter anyway,
+   and it must go on while the agent sends the caller to an IVR node mid-call
+   (that is what a sensitive node mutes); it is stopped when the agent leaves
+   (``StopMixMonitor``), so the post-call survey is not in it. Separate legs:
    the caller's audio and the audio sent to the caller in two more files
    beside the mixed one (Asterisk's MixMonitor documentation; no transcript
    records them).
@@ -31,8 +35,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-#: ``b``: only while bridged; ``i(MIXMON_ID)``: the response names the MixMonitorID (18)
-OPTIONS = "bi(MIXMON_ID)"
+#: ``i(MIXMON_ID)``: the response names the MixMonitorID (18); no ``b``: rule 3
+OPTIONS = "i(MIXMON_ID)"
 #: the fields a file-name template may use
 FIELDS = ("call", "date", "queue", "agent", "node", "linkedid")
 DEFAULT_TEMPLATE = "hotline-{node}-{linkedid}"

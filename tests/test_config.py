@@ -474,3 +474,10 @@ def test_bad_auto_pause_settings(tmp_path: Path) -> None:
         "hotline.yaml:17: acd.pause_after.no-report: no-answer and no-report are one count:"
         " give them one limit"
     ]
+
+
+def test_the_agent_wait_context_defaults_and_a_bad_name_is_refused(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, GOOD)).hotline.agent_wait_context == "hotline-agent-wait"
+    text = broken("  recordings_dir:", "  agent_wait_context: wait here\n  recordings_dir:")
+    [problem] = problems_of(tmp_path, text)
+    assert problem.startswith("hotline.yaml:7: hotline.agent_wait_context: "), problem

@@ -145,6 +145,16 @@ def test_the_ring_all_context_waits_unbridged_and_bridges_only_at_exten_bridge()
     assert step == "Bridge(${HOTLINE_CALLER},F(${HOTLINE_AFTER}^s^1))", step
 
 
+def test_the_agent_wait_context_holds_the_agent_with_music_until_bridged_back() -> None:
+    # an IVR visit redirects the agent leg to s 1 of agent_wait_context (ExtraChannel)
+    config = load_config(ROOT / "config" / "hotline.yaml")
+    contexts = by_name(read_conf(ASTERISK / "extensions.conf"))
+    name = config.hotline.agent_wait_context
+    assert name in contexts, f"[{name}] missing from extensions.conf"
+    steps = [v for k, v in contexts[name][0].lines if k in ("exten", "same")]
+    assert steps[0].startswith("s,1,") and any("MusicOnHold(" in s for s in steps), steps
+
+
 @pytest.mark.parametrize(
     ("number", "dials"), [("1001", "PJSIP/${EXTEN},"), ("+842838123456", "@trunk")]
 )

@@ -382,7 +382,7 @@ def test_each_class_of_error_is_refused_at_its_line(
 def test_an_unreachable_node(tmp_path: Path) -> None:
     text = FLOW + "  lost:\n    type: play\n    prompt: menu\n    next: {queue: support}\n"
     assert problems_of(tmp_path, text) == [
-        "F:29: nodes.lost: unreachable: no path from start 'hours' leads here"
+        "F:29: nodes.lost: unreachable: no path from start 'hours' (or a visit) leads here"
     ]
 
 
@@ -423,3 +423,31 @@ def test_prompt_files_missing_from_the_sounds_dir(tmp_path: Path) -> None:
     assert problems_of(tmp_path, "sounds_dir: nowhere\n" + GOOD) == [
         f"F:1: sounds_dir: {tmp_path / 'nowhere'} is not a directory"
     ]
+
+
+CARD = """\
+  card:
+    type: input
+    prompt: menu
+    variable: card
+    max_digits: 16
+    sensitive: true
+    next: {queue: support}
+"""
+
+
+def test_a_visit_node_is_reached_by_the_visit_alone() -> None:
+    text = broken("fallback_queue: support\n", "fallback_queue: support\nvisits: [card]\n")
+    ivr = parse_ivr(text + CARD)
+    assert ivr.visits == ["card"] and ivr.nodes["card"].sensitive  # type: ignore[union-attr]
+
+
+def test_a_node_only_an_agent_could_send_a_caller_to_must_be_listed(tmp_path: Path) -> None:
+    assert problems_of(tmp_path, GOOD + CARD) == [
+        "F:21: nodes.card: unreachable: no path from start 'language' (or a visit) leads here"
+    ]
+
+
+def test_an_unknown_visit_is_refused_at_its_line(tmp_path: Path) -> None:
+    text = broken("fallback_queue: support\n", "fallback_queue: support\nvisits: [crad]\n")
+    assert problems_of(tmp_path, text + CARD)[0] == "F:5: visits.0: unknown node 'crad'"

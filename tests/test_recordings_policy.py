@@ -31,8 +31,9 @@ def test_a_file_name_is_node_and_linkedid_with_every_other_character_replaced() 
     assert file_name("a b;$(rm)", "1.2/../x") == "hotline-a_b___rm_-1.2_.._x.wav"
 
 
-def test_the_mixmonitor_options_record_only_while_bridged_and_name_the_id() -> None:
-    assert "b" in OPTIONS.split("(")[0] and "i(MIXMON_ID)" in OPTIONS
+def test_the_mixmonitor_options_name_the_id_and_record_outside_the_bridge_too() -> None:
+    # no b: an IVR visit mid-call is recorded (and a sensitive node muted in it)
+    assert "b" not in OPTIONS.split("(")[0] and "i(MIXMON_ID)" in OPTIONS
     assert mixmonitor_options("/m/x.wav") == OPTIONS
 
 
@@ -41,7 +42,7 @@ def test_separate_legs_add_an_in_and_an_out_file_beside_the_mixed_one() -> None:
                                                      "/m/hotline-pbx1-1.2-out.wav")  # fmt: skip
     assert (
         mixmonitor_options("/m/a.gsm", Legs.SEPARATE)
-        == "bi(MIXMON_ID)r(/m/a-in.gsm)t(/m/a-out.gsm)"
+        == "i(MIXMON_ID)r(/m/a-in.gsm)t(/m/a-out.gsm)"
     )
     with pytest.raises(PolicyError, match="cannot carry"):
         mixmonitor_options("/m(1)/a.wav", Legs.SEPARATE)

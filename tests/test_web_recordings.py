@@ -89,6 +89,37 @@ async def test_each_role_gets_exactly_what_it_may(client, world, who, method, pa
         assert (await resp.json())["error"]
 
 
+@pytest.mark.parametrize(
+    ("who", "call", "body", "status"),
+    [
+        (None, CALL, {"node": "card"}, 401),
+        ("an", CALL, {"node": "card"}, 200),
+        ("an", OTHER, {"node": "card"}, 403),
+        ("an", "pbx1:9.9", {"node": "card"}, 404),
+        ("an", CALL, {"node": "main"}, 400),  # not one of the IVR's visits
+        ("an", CALL, {"node": ""}, 400),
+        ("an", CALL, {}, 400),
+        ("an", BARE, {"node": "card"}, 409),  # not talking
+        ("binh", CALL, {"node": "card"}, 403),
+        ("lan", OTHER, {"node": "card"}, 200),
+    ],
+)
+async def test_sending_a_caller_to_an_ivr_node_by_role(client, world, who, call, body, status):
+    world.desk.not_talking = {BARE}
+    if who is not None:
+        await login(client, who)
+    resp = await client.post(f"/api/calls/{call}/ivr", json=body)
+    assert resp.status == status, await resp.text()
+    done = [a for a in world.desk.actions if a[0] == "visit"]
+    if status == 200:
+        account = {"an": "agent:7", "lan": "supervisor:2"}[who or ""]
+        assert done == [("visit", call, "card", account)]
+        assert await resp.json() == {"call_id": call, "node": "card"}
+    else:
+        assert done == [], "a refused request reached the controller"
+        assert (await resp.json())["error"]
+
+
 async def test_a_mute_from_a_foreign_origin_is_refused(client, world):
     await login(client, "lan")
     resp = await client.post(f"/api/calls/{CALL}/recording/mute", json={"muted": True},

@@ -191,6 +191,19 @@ class FakeDesk:
         self.actions.append(("mute" if muted else "unmute", call_id, by))
         return True
 
+    #: live calls not talking to their agent (ringing, in the after-call)
+    not_talking: set[str] = set()
+    #: the IVR's visits (nodes an agent may send its caller to)
+    visits: tuple[str, ...] = ("card",)
+
+    def send_to_ivr(self, call_id: str, node: str, by: str) -> str | None:
+        if node not in self.visits:
+            return "no such node"
+        if call_id not in self.live_calls or call_id in self.not_talking:
+            return "not talking"
+        self.actions.append(("visit", call_id, node, by))
+        return None
+
 
 CALL_ID = "pbx1:1700000000.42"
 

@@ -79,6 +79,13 @@ class LiveRecording:
     muted: bool = False
     #: silent spans in seconds from ``started_at``: (start, end); end None while muted
     mutes: list[tuple[float, float | None]] = field(default_factory=list)
+    #: who the mute now asked or in effect is for, when a sensitive IVR node asked it
+    #: (``ivr:<node>``); None: nobody or a person (whose mute the IVR never lifts)
+    ivr_mute: str | None = None
+    #: a sensitive node's mute was refused: its digits go on unmuted (logged as an error)
+    ivr_mute_refused: bool = False
+    #: StopMixMonitor sent (the agent left): nothing more to mute
+    stopped: bool = False
 
 
 @dataclass(slots=True)
@@ -108,6 +115,10 @@ class Call:
     offers: list[Offer] = field(default_factory=list)
     #: the caller's channel is in a bridge (BridgeEnter seen, or BridgeId listed)
     bridged: bool = False
+    #: the context the caller's AsyncAGI runs in (an IVR visit redirects it back there)
+    context: str = ""
+    #: the IVR node the caller was sent to mid-call, until its AsyncAGIStart begins it
+    visit_node: str | None = None
     recording: LiveRecording | None = None
     recording_asked: bool = False
     #: a MixMonitor was sent (by policy or on demand) and not answered yet, or answered

@@ -34,6 +34,8 @@ Rules (everything that decides what a call does lives here):
    channel while ``Bridge()`` pulls it in. Whether it starts then, and its
    file name and legs, is the queue's :class:`~recordings.RecordingPolicy`
    (a call not recorded by policy gets a ``recording_skipped`` call event).
+   It runs until the caller hangs up or the agent leaves (``StopRecording``),
+   an IVR visit included.
 8. A call of a ring-all queue holds one offer per ringing agent
    (``Call.offers``). Its legs do not bridge themselves: an answered leg waits,
    unbridged, in the ring-all context; the first answer the core hears is the
@@ -43,6 +45,15 @@ Rules (everything that decides what a call does lives here):
    cancelled leg's failure is never reported: those agents are READY again.
    After a resync a leg of ours found waiting there is an answer; a dead run's
    legs are hung up and its caller rings again from its place in line.
+9. An IVR visit (:class:`~.inputs.SendToIvr`): the talking caller is
+   redirected to its AsyncAGI context and runs the IVR from the node given,
+   while the agent leg waits in ``agent_wait_context``; when that IVR routes
+   to a queue (its end) the caller is bridged with the agent again
+   (``RejoinAgent``). While the caller is at a ``sensitive`` input node
+   (:attr:`ivr.IvrSession.sensitive`) a running recording is muted, and the
+   node's AGI commands wait until Asterisk answered the mute; the IVR's mute
+   is lifted as soon as the caller left the node (:meth:`CallFlow._guard`),
+   never by a person meanwhile.
 """
 
 from __future__ import annotations
@@ -126,9 +137,11 @@ from .effects import (
     PickLeg,
     Push,
     RedirectCall,
+    RejoinAgent,
     SendAgi,
     SetRecordingMute,
     StartRecording,
+    StopRecording,
     Write,
 )
 from .inputs import (
@@ -152,6 +165,7 @@ from .inputs import (
     RecordingMuted,
     RecordingStarted,
     RecordOnDemand,
+    SendToIvr,
     Timer,
 )
 from .state import FlowError, Stage, Step, next_stage
@@ -203,8 +217,11 @@ class CallFlow:
         ring_all_context: str = "agent-ring-all",
         tiers: Tiers = DEFAULT_TIERS,
         recording: Mapping[str, RecordingPolicy] | None = None,
+        agent_wait_context: str = "hotline-agent-wait",
     ) -> None:
         self.ivr = ivr
+        #: where an agent leg waits while its caller visits the IVR (``s``, priority 1)
+        self.agent_wait_context = agent_wait_context
         #: queue -> its recording policy (a queue not listed: DEFAULT_POLICY); replaced
         #: on a live reload
         self.recording: dict[str, RecordingPolicy] = dict(recording or {})
@@ -312,6 +329,8 @@ class CallFlow:
                 self._mute_recording(event)
             case RecordOnDemand():
                 self._record_on_demand(event)
+            case SendToIvr():
+                self._send_to_ivr(event)
             case RecordingMuted():
                 self._recording_muted(event)
             case LinkLost():
@@ -355,12 +374,15 @@ class CallFlow:
             call.in_agi = True
             if de.env.context == self.after_call_context:
                 self._back_from_agent(call)
+            elif call.stage is Stage.VISITING and call.visit_node is not None:
+                self._start_visit(call)
             self._pump(call)
             return
         if de.env.context in self.entry_contexts:
             call = self._new_call(node, de.call_id, de.channel, de.uniqueid,
                                   de.env.callerid, de.env.calleridname)  # fmt: skip
             call.in_agi = True
+            call.context = de.env.context
             self._write(RecordCallStarted(call.call_id, call.linkedid, node, call.started_at,
                                           caller_number=call.caller_number or None,
                                           caller_name=call.caller_name or None))  # fmt: skip
@@ -425,6 +447,7 @@ class CallFlow:
         call = self._adopting(node, de.call_id, de.channel, de.uniqueid,
                               de.caller_number, de.caller_name, where)  # fmt: skip
         call.in_agi = True
+        call.context = de.context
 
     def _listed(self, node: str, de: Listed, call: Call | None) -> None:
         leg = LEG_ID.match(de.uniqueid)
@@ -437,8 +460,11 @@ class CallFlow:
             return
         if de.bridge_id and de.context in self.entry_contexts | {self.after_call_context}:
             # Application empty and BridgeId set: a caller talking (transcript 21).
-            self._adopting(node, de.call_id, de.channel, de.uniqueid,
-                           de.caller_number, de.caller_name, Where.TALKING).bridged = True  # fmt: skip
+            talking = self._adopting(node, de.call_id, de.channel, de.uniqueid,
+                                     de.caller_number, de.caller_name, Where.TALKING)  # fmt: skip
+            talking.bridged = True
+            talking.context = de.context if de.context in self.entry_contexts else ""
+
         elif de.uniqueid == de.call_id and (where := self._parked_where(de.context)):
             # A caller of ours between two applications (Answer, the [hotline-safe] loop):
             # adopted all the same, its commands wait for its AsyncAGIStart.
@@ -468,7 +494,9 @@ class CallFlow:
                 self._out.append(CountIvr(step.node, "entry", flow))
         call.trail_counted = len(trail)
         for cmd in commands:
-            if isinstance(cmd, RouteToQueue):
+            if isinstance(cmd, RouteToQueue) and call.stage is Stage.VISITING:
+                self._visit_over(call)
+            elif isinstance(cmd, RouteToQueue):
                 self._route(call, cmd)
             elif isinstance(cmd, SetLanguage):
                 call.language = cmd.language
@@ -515,6 +543,9 @@ class CallFlow:
                                     {"context": cmd.context, "exten": cmd.exten}))  # fmt: skip
         self._out.append(RedirectCall(call.node, call.call_id, call.channel, cmd.context,
                                       cmd.exten))  # fmt: skip
+        leg = self._agent_leg(call) if call.stage is Stage.VISITING else None
+        if leg is not None:
+            self._out.append(HangupLeg(call.node, leg))  # nobody to come back to
 
     def _store_trail(self, call: Call, end: str) -> None:
         """The caller's path through the IVR, stored once its session ended (secrets masked)."""
@@ -569,7 +600,10 @@ class CallFlow:
         self._pump(call)
 
     def _pump(self, call: Call) -> None:
-        """Send the next AGI command if the channel is in AsyncAGI and none is in flight."""
+        """Send the next AGI command if the channel is in AsyncAGI and none is in flight
+        (and, at a sensitive node, once the recording is muted)."""
+        if self._guard(call):
+            return  # the sensitive node's commands wait for the mute
         if call.pending is not None or not call.outbox or call.stage is Stage.ENDED:
             return
         if not call.in_agi:
@@ -603,7 +637,7 @@ class CallFlow:
                                             {"prompt": cmd.prompt, "reply": text}))  # fmt: skip
                 if isinstance(cmd, PlayPrompt):
                     call.in_agi = False  # STREAM FILE failure ends AsyncAGI (13)
-            if call.stage is Stage.IVR and call.ivr is not None and not call.ivr.done:
+            if self._in_ivr(call) and call.ivr is not None:
                 now = self._now
                 self._ivr_commands(call, call.ivr.on_result(result, now.mono, now.wall))
             if job.purpose is Purpose.SURVEY and call.survey is not None and not call.survey.done:
@@ -669,6 +703,10 @@ class CallFlow:
         unknown = [o for o in call.offers if o.fate_unknown and not o.pick]
         if call.stage is Stage.OFFERED and len(unknown) == 1:
             self._offer_answered(call, unknown[0])
+        elif call.stage is Stage.VISITING:
+            call.stage = next_stage(call.call_id, call.stage, Step.REJOIN)
+            self._write(RecordCallEvent(call.call_id, self._now.wall, "back_to_agent",
+                                        {"agent": call.agent_id}))  # fmt: skip
         self._record_if_bridged(call)
 
     def _back_from_agent(self, call: Call) -> None:
@@ -685,6 +723,11 @@ class CallFlow:
 
     def _agent_left(self, call: Call) -> None:
         call.stage = next_stage(call.call_id, call.stage, Step.AGENT_LEFT)
+        rec = call.recording
+        if rec is not None and not rec.stopped:
+            rec.stopped = True  # the survey and the hang-up are not the call's recording
+            self._out.append(StopRecording(call.node, call.call_id, call.channel,
+                                           rec.mixmonitor_id))  # fmt: skip
         if call.in_acd:
             self._acd(acd.CallEnded(call.call_id))
         elif call.outcome is None:
@@ -733,6 +776,8 @@ class CallFlow:
                 self._log("warning", f"call {leg_call.call_id}: agent {offer.agent_id} "
                                      "hung up before the bridge", leg_call)  # fmt: skip
                 self._agent_left(leg_call)
+            elif leg_call.stage is Stage.VISITING and offer.agent_id == leg_call.agent_id:
+                self._agent_left(leg_call)  # hung up while waiting: no way back
             return
         if call is None or de.uniqueid != call.uniqueid:
             return
@@ -750,7 +795,13 @@ class CallFlow:
         if stage is Stage.ADOPTING:
             call.gone = True  # settled when its row arrives (_row_loaded)
             return
-        if stage is Stage.IVR and call.ivr is not None and not call.ivr.done:
+        if stage is Stage.VISITING:
+            leg = self._agent_leg(call)
+            if leg is not None:
+                self._out.append(HangupLeg(call.node, leg))  # the waiting agent
+            if call.in_acd:
+                self._acd(acd.CallEnded(call.call_id))
+        if stage in (Stage.IVR, Stage.VISITING) and call.ivr is not None and not call.ivr.done:
             call.ivr.on_result(CallerHangup(), self._now.mono)
             self._out.append(CountIvr(call.ivr.node or "", "dropoff", call.ivr.definition.name))
             self._store_trail(call, "abandoned")
@@ -1046,8 +1097,18 @@ class CallFlow:
         if call is None or rec is None:
             self._log("warning", f"call {ev.call_id}: no recording running to (un)mute")
             return
-        if rec.mute_pending or rec.muted is ev.muted:
-            return  # asked already, or already so
+        if rec.mute_pending:
+            return  # asked already
+        if rec.muted is ev.muted:
+            if ev.muted:
+                rec.ivr_mute = None  # the person's mute now: the IVR will not lift it
+            return  # already so
+        if not ev.muted and self._sensitive(call):
+            self._log("warning", f"call {ev.call_id}: unmute refused: the caller is keying "
+                                 f"at sensitive IVR node {call.ivr.node if call.ivr else ''}",
+                      call)  # fmt: skip
+            return
+        rec.ivr_mute = None
         rec.mute_pending = True
         self._out.append(SetRecordingMute(call.node, call.call_id, call.channel,
                                           rec.mixmonitor_id, ev.muted, ev.by))  # fmt: skip
@@ -1055,17 +1116,107 @@ class CallFlow:
     def _recording_muted(self, ev: RecordingMuted) -> None:
         call = self.calls.get(ev.call_id)
         rec = call.recording if call is not None else None
-        if rec is None:
+        if call is None or rec is None:
             return
         rec.mute_pending = False
+        if rec.ivr_mute is not None and ev.by == rec.ivr_mute and ev.muted is not rec.muted:
+            pass  # the IVR's mute or unmute took
+        elif rec.ivr_mute is not None and ev.by == rec.ivr_mute:
+            if not rec.muted:  # the mute was refused: the node goes on, said loud
+                rec.ivr_mute_refused = True
+                self._log("error", f"call {ev.call_id}: the recording could not be muted for "
+                                   f"{ev.by}: the digits keyed there may be in it", call)  # fmt: skip
+            rec.ivr_mute = None  # an unmute refused: stays muted, by nobody's hand
+            self._pump(call)
+            return
         offset = max(0.0, (ev.at - rec.started_at).total_seconds())
         if ev.muted and not rec.muted:
             rec.mutes.append((offset, None))
         elif not ev.muted and rec.muted and rec.mutes:
             rec.mutes[-1] = (rec.mutes[-1][0], offset)
         rec.muted = ev.muted
+        if not ev.muted:
+            rec.ivr_mute = None
         self._write(RecordCallEvent(ev.call_id, ev.at, "recording_muted" if ev.muted else
                                     "recording_unmuted", {"by": ev.by, "offset_s": offset}))  # fmt: skip
+        self._pump(call)  # a sensitive node's commands may wait for this mute
+
+    # -- IVR visits and sensitive nodes -----------------------------------------------
+    def _send_to_ivr(self, ev: SendToIvr) -> None:
+        """Rule 8: the caller to ``ev.node`` of the IVR, the agent leg to wait."""
+        call = self.calls.get(ev.call_id)
+        leg = self._agent_leg(call) if call is not None else None
+        if call is None or not call.connected() or not call.bridged or leg is None:
+            self._log("warning", f"call {ev.call_id}: no talking call to send to the IVR")
+            return
+        if ev.node not in self.ivr.visits:
+            self._log("warning", f"call {ev.call_id}: {ev.node!r} is not one of the IVR's "
+                                 "visits", call)  # fmt: skip
+            return
+        call.stage = next_stage(call.call_id, call.stage, Step.VISIT)
+        call.visit_node = ev.node
+        call.outbox.clear()
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "sent_to_ivr",
+                                    {"node": ev.node, "by": ev.by}))  # fmt: skip
+        context = call.context or min(self.entry_contexts)
+        self._out.append(RedirectCall(call.node, call.call_id, call.channel, context, "s",
+                                      leg, self.agent_wait_context))  # fmt: skip
+
+    def _start_visit(self, call: Call) -> None:
+        """The visiting caller is in AsyncAGI: its IVR session starts at the node."""
+        node, call.visit_node = call.visit_node, None
+        card = call.card
+        known = CustomerKnown(card.tier, card.is_vip) if card is not None else None
+        call.ivr = IvrSession(self.ivr, call.call_id, call.caller_number, customer=known,
+                              language=call.language)  # fmt: skip
+        call.trail_counted = 0
+        self._ivr_commands(call, call.ivr.start(self._now.mono, self._now.wall, node=node))
+
+    def _visit_over(self, call: Call) -> None:
+        """The visit's IVR routed to a queue (its end): back to the waiting agent."""
+        self._store_trail(call, "visit")
+        call.outbox.clear()
+        self._guard(call)  # the IVR is done: a sensitive mute is lifted first
+        leg = self._agent_leg(call)
+        if leg is not None:
+            self._out.append(RejoinAgent(call.node, call.call_id, call.channel, leg))
+
+    @staticmethod
+    def _agent_leg(call: Call) -> str | None:
+        """The Uniqueid of the leg of the agent the call is connected to (None: none)."""
+        leg = next((o.leg for o in call.live_offers() if o.agent_id == call.agent_id), None)
+        return leg if call.agent_id is not None else None
+
+    def _in_ivr(self, call: Call) -> bool:
+        """An IVR session drives the call now (at arrival, or a visit mid-call)."""
+        in_stage = call.stage is Stage.IVR or call.stage is Stage.VISITING
+        return in_stage and call.ivr is not None and not call.ivr.done
+
+    def _sensitive(self, call: Call) -> bool:
+        return self._in_ivr(call) and call.ivr is not None and call.ivr.sensitive
+
+    def _guard(self, call: Call) -> bool:
+        """Mute the running recording while the caller is at a sensitive node, lift the
+        IVR's mute once it left; True while the node's commands must wait for the mute."""
+        rec = call.recording
+        if rec is None or rec.stopped:
+            return False
+        want = self._sensitive(call)
+        if not want:
+            rec.ivr_mute_refused = False
+        if rec.mute_pending:
+            return want  # a change is on its way: the answer pumps again
+        if want and not rec.muted and not rec.ivr_mute_refused:
+            rec.mute_pending = True
+            rec.ivr_mute = f"ivr:{call.ivr.node if call.ivr is not None else ''}"
+            self._out.append(SetRecordingMute(call.node, call.call_id, call.channel,
+                                              rec.mixmonitor_id, True, rec.ivr_mute))  # fmt: skip
+            return True
+        if not want and rec.muted and rec.ivr_mute is not None:
+            rec.mute_pending = True
+            self._out.append(SetRecordingMute(call.node, call.call_id, call.channel,
+                                              rec.mixmonitor_id, False, rec.ivr_mute))  # fmt: skip
+        return False
 
     def _recording_failed(self, ev: RecordingFailed) -> None:
         self._log("error", f"call {ev.call_id}: no recording: {ev.why}", self.calls.get(ev.call_id))
@@ -1077,7 +1228,7 @@ class CallFlow:
         if call is not None:
             call.card_pending = False
             call.card = ev.card or call.card
-            if call.stage is Stage.IVR and call.ivr is not None and not call.ivr.done:
+            if self._in_ivr(call) and call.ivr is not None:
                 card = call.card  # an IVR condition on the tier may be waiting for it
                 known = CustomerKnown(card.tier, card.is_vip) if card else CustomerKnown()
                 now = self._now
@@ -1090,7 +1241,7 @@ class CallFlow:
     def _account_looked(self, ev: AccountLooked) -> None:
         """A lookup node's answer: a customer found by account becomes the call's card."""
         call = self.calls.get(ev.call_id)
-        if call is None or call.stage is not Stage.IVR or call.ivr is None or call.ivr.done:
+        if call is None or not self._in_ivr(call) or call.ivr is None:
             return
         card = ev.card
         if card is not None:

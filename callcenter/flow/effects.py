@@ -5,7 +5,9 @@ its result back as an input (:mod:`callcenter.flow.inputs`): a ``SendAgi``
 comes back as ``AgiReplied`` or ``AgiFailed``, an ``Originate`` as
 ``OfferEnded``, a ``LookupCard`` as ``CardFound``, a ``LoadCall`` as
 ``CallRowLoaded``, a ``StartRecording`` as ``RecordingStarted`` or
-``RecordingFailed``. ``Write`` rows are the storage's write requests.
+``RecordingFailed``, a ``SetRecordingMute`` as ``RecordingMuted``; a
+``RejoinAgent`` comes back as the caller's ``BridgeEnter``. ``Write`` rows are
+the storage's write requests.
 """
 
 from __future__ import annotations
@@ -130,13 +132,38 @@ class LookupCardByAccount:
 @dataclass(frozen=True, slots=True)
 class RedirectCall:
     """Send the caller's channel to ``exten`` in ``context`` (AMI ``Redirect``, transcript
-    07): an IVR transfer node."""
+    07): an IVR transfer node, or an IVR visit mid-call, which also sends the agent leg
+    (Uniqueid ``extra_leg``) to ``s`` of ``extra_context`` to wait (``ExtraChannel``)."""
 
     node: str
     call_id: str
     channel: str
     context: str
     exten: str
+    extra_leg: str = ""
+    extra_context: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RejoinAgent:
+    """Back from an IVR visit: the AMI ``Bridge`` action puts the caller and the waiting
+    agent leg (Uniqueid ``leg``) in one bridge again (transcript 03 A)."""
+
+    node: str
+    call_id: str
+    channel: str
+    leg: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecording:
+    """``StopMixMonitor`` of the call's recording (by its ``MixMonitorID``: 18): the agent
+    left, the survey and the hang-up are not recorded."""
+
+    node: str
+    call_id: str
+    channel: str
+    mixmonitor_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +247,8 @@ Effect = (
     | HangupLeg
     | StartRecording
     | SetRecordingMute
+    | StopRecording
+    | RejoinAgent
     | FinishRecording
     | LookupCard
     | LookupCardByAccount

@@ -157,6 +157,17 @@ class MuteRecording:
 
 
 @dataclass(frozen=True, slots=True)
+class SendToIvr:
+    """The agent (or a supervisor, ``by``) sends a talking caller to IVR node ``node``
+    (a card number keyed in the IVR); the agent waits on hold and gets the caller back
+    when the IVR is done."""
+
+    call_id: str
+    node: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class RecordingMuted:
     """Asterisk took a ``MixMonitorMute``: silent from ``at`` (a mute: when it was
     acknowledged) or heard again from ``at`` (an unmute: when it was sent), so the
@@ -226,6 +237,7 @@ Input = (
     | MuteRecording
     | RecordingMuted
     | RecordOnDemand
+    | SendToIvr
     | LinkLost
     | LinkResynced
     | OpenCallsLoaded
@@ -251,6 +263,7 @@ __all__ = [
     "PbxEvent",
     "MuteRecording",
     "RecordOnDemand",
+    "SendToIvr",
     "RecordingFailed",
     "RecordingMuted",
     "RecordingStarted",

@@ -6,7 +6,8 @@ Rules:
    pair missing from it raises :class:`FlowError`, which names both.
 2. ``ENDED`` is final: nothing leaves it.
 3. A call goes forward, never back to ``IVR``; ``OFFERED`` returns to
-   ``HOLDING`` when the agent's phone does not answer.
+   ``HOLDING`` when the agent's phone does not answer, and ``VISITING`` (a
+   caller its agent sent to an IVR node mid-call) returns to ``TALKING``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class Stage(Enum):
     OFFERED = "offered"
     #: bridged with an agent, recorded
     TALKING = "talking"
+    #: sent by its agent to an IVR node mid-call (a card number); the agent waits on hold
+    VISITING = "visiting"
     #: the agent left; ``Bridge``'s ``F()`` sent the caller to the after-call context (03)
     AFTER_CALL = "after_call"
     #: the caller's channel is gone
@@ -50,6 +53,10 @@ class Step(Enum):
     CONNECT = "connect"
     #: the agent left the bridge
     AGENT_LEFT = "agent_left"
+    #: the agent (or a supervisor) sent the caller to an IVR node mid-call
+    VISIT = "visit"
+    #: back from that IVR visit: the caller entered the agent's bridge again
+    REJOIN = "rejoin"
     #: the queue's longest wait passed: the call leaves the queue
     OVERFLOW = "overflow"
     #: the caller's channel is gone
@@ -78,6 +85,10 @@ TRANSITIONS: dict[tuple[Stage, Step], Stage] = {
     (S.OFFERED, T.HANG_UP): S.ENDED,
     (S.TALKING, T.AGENT_LEFT): S.AFTER_CALL,
     (S.TALKING, T.HANG_UP): S.ENDED,
+    (S.TALKING, T.VISIT): S.VISITING,
+    (S.VISITING, T.REJOIN): S.TALKING,
+    (S.VISITING, T.AGENT_LEFT): S.AFTER_CALL,
+    (S.VISITING, T.HANG_UP): S.ENDED,
     (S.AFTER_CALL, T.HANG_UP): S.ENDED,
 }
 

@@ -19,7 +19,13 @@ from typing_extensions import TypedDict
 from callcenter.web.api import DispositionBody, PauseBody, ReadyBody
 from callcenter.web.keys import DISPOSITION_CODES
 from callcenter.web.ports import AgentPage, WallboardSnapshot
-from callcenter.web.recordings_api import MuteAsked, MuteBody, RecordAsked
+from callcenter.web.recordings_api import (
+    IvrVisitAsked,
+    IvrVisitBody,
+    MuteAsked,
+    MuteBody,
+    RecordAsked,
+)
 from callcenter.web.recordings_port import RecordingAudit, RecordingPage
 from callcenter.web.session import COOKIE_NAME
 
@@ -61,6 +67,8 @@ _NAMED: dict[str, Any] = {
     "PauseBody": PauseBody,
     "DispositionBody": DispositionBody,
     "MuteBody": MuteBody,
+    "IvrVisitBody": IvrVisitBody,
+    "IvrVisitAsked": IvrVisitAsked,
     "MuteAsked": MuteAsked,
     "RecordAsked": RecordAsked,
     "RecordingPage": RecordingPage,
@@ -192,6 +200,14 @@ def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str
             "operationId": "muteRecording", "security": session, "parameters": [_call_id()],
             "requestBody": _body("MuteBody", required=True),
             "responses": {"200": _json("MuteAsked", "sent to Asterisk (MixMonitorMute)"),
+                          **_errors(400, 401, 403, 404, 409)},
+        }},
+        "/api/calls/{call_id}/ivr": {"post": {
+            "summary": "Send a talking caller to an IVR node (a card number); back to its"
+                       " agent when that IVR is done (its agent, or a supervisor)",
+            "operationId": "sendToIvr", "security": session, "parameters": [_call_id()],
+            "requestBody": _body("IvrVisitBody", required=True),
+            "responses": {"200": _json("IvrVisitAsked", "the caller is on its way"),
                           **_errors(400, 401, 403, 404, 409)},
         }},
         "/api/calls/{call_id}/recording/start": {"post": {

@@ -80,6 +80,11 @@ class Desk(Protocol):
         """Start recording the talking call; False: not talking, or recorded already."""
         ...
 
+    def send_to_ivr(self, call_id: str, node: str, by: str) -> str | None:
+        """Send the talking caller to IVR node ``node``; why not (``"no such node"``,
+        ``"not talking"``), or None when asked."""
+        ...
+
 
 # -- The JSON the pages render. The controller builds these; keys not listed are
 #    ignored by the pages, missing optional keys are shown as "–".

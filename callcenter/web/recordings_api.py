@@ -3,6 +3,10 @@
 - ``POST /api/calls/{call_id}/recording/mute``: mute or unmute a live call's
   recording; the call's agent or a supervisor (403 for another agent's call, 404
   no live call, 409 no recording running).
+- ``POST /api/calls/{call_id}/ivr``: send a talking caller to an IVR node (a card
+  number keyed in a ``sensitive`` input node, where the recording is muted); the
+  agent waits on hold and gets the caller back when that IVR is done. The call's
+  agent or a supervisor (400 no such node, 409 not talking).
 - ``GET /api/recordings``: search (caller, agent, queue, customer, date range,
   duration; paged); supervisors only.
 - ``GET /api/recordings/{id}/audio`` and ``.../download``: the file, with HTTP
@@ -38,6 +42,19 @@ class MuteBody(_Body):
     """``POST /api/calls/{call_id}/recording/mute``: true mutes, false unmutes."""
 
     muted: bool = Field(strict=True)
+
+
+class IvrVisitBody(_Body):
+    """``POST /api/calls/{call_id}/ivr``: the IVR node the caller is sent to."""
+
+    node: str = Field(min_length=1, max_length=64)
+
+
+class IvrVisitAsked(TypedDict):
+    """The caller is on its way to the node; the call's events show the visit."""
+
+    call_id: str
+    node: str
 
 
 class MuteAsked(TypedDict):
@@ -76,6 +93,20 @@ async def start_recording(request: web.Request) -> web.StreamResponse:
         raise ApiError(409, "not_talking", f"call {call_id!r} is not talking, or recorded")
     log.info("recording of %s asked by %s", call_id, by)
     return web.json_response(RecordAsked(call_id=call_id, recording=True))
+
+
+async def send_to_ivr(request: web.Request) -> web.StreamResponse:
+    """Send the talking caller to an IVR node; back to its agent when that IVR is done."""
+    session, call_id = _own_live_call(request)
+    body = await read_body(request, IvrVisitBody)
+    by = f"{session.role}:{session.account_id}"
+    why = request.app[DESK].send_to_ivr(call_id, body.node, by)
+    if why == "no such node":
+        raise ApiError(400, "invalid_field", f"node: {body.node!r} is not one of the IVR's visits")
+    if why is not None:
+        raise ApiError(409, "not_talking", f"call {call_id!r} is not talking to its agent")
+    log.info("call %s sent to IVR node %s by %s", call_id, body.node, by)
+    return web.json_response(IvrVisitAsked(call_id=call_id, node=body.node))
 
 
 async def mute_recording(request: web.Request) -> web.StreamResponse:
