@@ -264,6 +264,18 @@ class RecordingSettings(_Strict):
     #: days a recording is kept, then the sweeper deletes it unless on legal hold;
     #: null: kept until deleted by hand
     retention_days: int | None = Field(None, ge=1, le=36500, strict=True)
+    #: a sound file played to the caller between the IVR and the queue, before the call
+    #: may be recorded; a call whose announcement did not play is not recorded
+    consent_prompt: str | None = Field(None, min_length=1, max_length=200)
+
+    @field_validator("consent_prompt")
+    @classmethod
+    def _sound(cls, value: str | None) -> str | None:
+        try:
+            RecordingPolicy(consent_prompt=value)
+        except PolicyError as exc:
+            raise problem(str(exc)) from None
+        return value
 
     @field_validator("file_name")
     @classmethod
@@ -292,6 +304,7 @@ class RecordingSettings(_Strict):
             format=self.format,
             agent_may_listen=self.agent_may_listen,
             retention_days=self.retention_days,
+            consent_prompt=self.consent_prompt,
         )
 
 

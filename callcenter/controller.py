@@ -694,11 +694,15 @@ class Controller:
 
     def record_on_demand(self, call_id: str, by: str) -> bool:
         """Start recording a talking call (a queue in on-demand mode); False: no talking
-        call, or one recorded already."""
+        call, one recorded already, or one whose caller did not hear the queue's consent
+        prompt."""
         call = self.calls.get(call_id)
         if (call is None or not call.connected() or not call.bridged or call.recording_sent
                 or call.recording is not None):  # fmt: skip
             return False
+        policy = self.flow.recording.get(call.queue or "")
+        if policy is not None and policy.consent_prompt is not None and not call.consent_played:
+            return False  # the caller did not hear the consent prompt
         self.feed(RecordOnDemand(call_id, by))
         return True
 

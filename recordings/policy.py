@@ -23,6 +23,10 @@ Rules:
    the caller's audio and the audio sent to the caller in two more files
    beside the mixed one (Asterisk's MixMonitor documentation; no transcript
    records them).
+4. Consent: a policy with a ``consent_prompt`` has it played to every caller
+   it may record (:meth:`RecordingPolicy.announces`) between the IVR and the
+   queue, so always before the recording starts; a call whose announcement
+   did not play is not recorded.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+#: a sound file name AGI ``STREAM FILE`` takes as one word (no extension)
+_SOUND = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}")
 #: ``i(MIXMON_ID)``: the response names the MixMonitorID (18); no ``b``: rule 3
 OPTIONS = "i(MIXMON_ID)"
 #: the fields a file-name template may use
@@ -116,6 +122,9 @@ class RecordingPolicy:
     agent_may_listen: bool = False
     #: days a recording is kept before the sweeper deletes it (None: kept)
     retention_days: int | None = None
+    #: a sound file (Asterisk's sounds directory, no extension) played to the caller
+    #: before the call may be recorded (None: no announcement)
+    consent_prompt: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.sample_percent <= 100:
@@ -125,6 +134,18 @@ class RecordingPolicy:
         check_template(self.template)
         if self.retention_days is not None and self.retention_days < 1:
             raise PolicyError(f"retention_days {self.retention_days} is below 1")
+        if self.consent_prompt is not None and (
+            _SOUND.fullmatch(self.consent_prompt) is None or ".." in self.consent_prompt
+        ):
+            raise PolicyError(f"consent_prompt {self.consent_prompt!r} is not a sound file name "
+                              "(letters, digits, _ . / -)")  # fmt: skip
+
+    def announces(self, call_id: str) -> bool:
+        """Whether the caller of ``call_id`` hears the consent prompt before its queue (rule
+        4): the policy has one and may record the call (always, on demand, or sampled)."""
+        if self.consent_prompt is None or self.mode is Mode.NEVER:
+            return False
+        return self.mode is not Mode.SAMPLE or sampled(call_id, self.sample_percent)
 
     def retain_until(self, started_at: dt.datetime) -> dt.datetime | None:
         """When a recording started at ``started_at`` may be deleted (None: never)."""

@@ -167,3 +167,51 @@ async def test_an_on_demand_queue_records_only_the_call_its_agent_asked_for(tmp_
         facts = await sql_facts(rig)
     assert [r.call_id for r in facts["recordings"]] == [asked]
     assert check_recordings(rig, facts["recordings"]) == 1
+
+
+async def test_the_consent_prompt_plays_before_the_recording_and_without_it_none_starts(
+    tmp_path, db_url
+):
+    # The queue's policy has a consent prompt: the first caller hears it between the IVR
+    # and the queue, then talks, recorded; the PBX then loses the file (STREAM FILE -1:
+    # 13) and the second caller is queued and answered all the same, but not recorded.
+    consent = "hotline/vi/recorded"
+
+    def world(numbers: list[str]) -> dict:
+        w = scenario(numbers, arrivals={"kind": "poisson", "calls_per_minute": 0},
+                     agents={"default": {"answer_delay": [1, 1], "talk_time": [4, 4],
+                                         "agent_hangs_up_probability": 1.0}})  # fmt: skip
+        w["prompts"] = {**w["prompts"], consent: 2.0}
+        return w
+
+    def edit(text: str) -> str:
+        return text.replace("    hold_slice_s: 3\n", "    hold_slice_s: 3\n    recording: "
+                            f"{{consent_prompt: {consent}}}\n")  # fmt: skip
+
+    async with hotline_rig(tmp_path, db_url, world, agents=2, edit_config=edit) as rig:
+        ctl, population = rig.ctl, rig.sim.world.population
+        population.arrive(rig.numbers[0], patience=300)
+        await wait_until(lambda: any(c.recording is not None for c in ctl.calls.values()), 60,
+                         "the first call's recording")  # fmt: skip
+        rig.sim.world.prompts.extra.pop(consent)
+        population.arrive(rig.numbers[1], patience=300)
+        await wait_until(lambda: ctl.counters["outcomes"] >= 2, 120, "both calls to end")
+        await drain(rig)
+        facts = await sql_facts(rig)
+        async with rig.hotline.store.sessions() as s:
+            events = [(e.call_id, e.at, e.kind, e.data) for e in await s.scalars(
+                select(CallEvent).order_by(CallEvent.at)) if e.kind in (
+                    "recording_consent", "recording_skipped", "queued")]  # fmt: skip
+    first, second = (c.id for c in sorted(facts["calls"], key=lambda c: c.started_at))
+    assert {c.id: c.outcome for c in facts["calls"]} == {first: "answered", second: "answered"}
+    [row] = facts["recordings"]
+    assert row.call_id == first and check_recordings(rig, [row]) == 1
+    [(heard_at, heard)] = [(at, d) for c, at, k, d in events
+                           if c == first and k == "recording_consent"]  # fmt: skip
+    assert heard == {"prompt": consent, "played": True}
+    assert row.started_at is not None and heard_at.replace(tzinfo=None) < row.started_at.replace(
+        tzinfo=None), "recorded before the announcement ended"
+    assert [(k, d) for c, _, k, d in events if c == second and k != "queued"] == [
+        ("recording_consent", {"prompt": consent, "played": False}),
+        ("recording_skipped", {"mode": "always", "why": "no_consent"}),
+    ]

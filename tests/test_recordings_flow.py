@@ -147,3 +147,77 @@ def test_on_demand_starts_only_when_asked_once_and_only_while_talking() -> None:
     assert f.sent(fx.StartRecording, again) == [] and f.sent(fx.Log, again)
     gone = f.feed(RecordOnDemand(f"{NODE}:404", "agent:7"))
     assert f.sent(fx.StartRecording, gone) == [] and f.sent(fx.Log, gone)
+
+
+# -- the consent announcement (recordings rule 4) ----------------------------------------
+CONSENT = "hotline/vi/recorded"
+
+
+def consent_call(policy: RecordingPolicy, uid: str = "1796.1") -> Flow:
+    """One call of queue support through the IVR, up to its consent prompt (if any)."""
+    f = Flow()
+    f.core.recording = {"support": policy}
+    f.login("7")
+    arrive(f, uid=uid)
+    to_queue(f, f"{NODE}:{uid}")
+    return f
+
+
+def test_the_consent_prompt_plays_before_the_queue_so_before_the_recording() -> None:
+    from callcenter.flow.inputs import AgiReplied
+
+    f = consent_call(RecordingPolicy(consent_prompt=CONSENT))
+    call = f.core.calls[f"{NODE}:1796.1"]
+    assert call.pending is not None and call.pending.command == f'STREAM FILE {CONSENT} ""'
+    assert f.sent(fx.Originate) == [], "offered before the announcement ended"
+    f.feed(AgiReplied(call.call_id, call.pending.command_id, "200 result=0 endpos=16000"))
+    consent = [e.data for e in f.writes(RecordCallEvent) if e.kind == "recording_consent"]
+    assert consent == [{"prompt": CONSENT, "played": True}]
+    orig = offered(f)
+    f.feed(OfferEnded(call.call_id, orig.leg, OfferResult.ANSWERED))
+    out = f.feed(PbxEvent(NODE, Bridged("1796.1", CH, "1796.1", "b1", "1796.1")))
+    assert len(f.sent(fx.StartRecording, out)) == 1
+
+
+def test_a_consent_prompt_that_failed_still_queues_the_caller_but_records_nothing() -> None:
+    from callcenter.flow.inputs import AgiReplied, RecordOnDemand
+
+    for mode in (Mode.ALWAYS, Mode.ON_DEMAND):
+        f = consent_call(RecordingPolicy(mode=mode, consent_prompt=CONSENT))
+        call = f.core.calls[f"{NODE}:1796.1"]
+        assert call.pending is not None
+        # a missing file: result=-1, AsyncAGI ends (13); the caller is queued all the same
+        f.feed(AgiReplied(call.call_id, call.pending.command_id, "200 result=-1 endpos=0"))
+        assert not call.in_agi
+        consent = [e.data for e in f.writes(RecordCallEvent) if e.kind == "recording_consent"]
+        assert consent == [{"prompt": CONSENT, "played": False}]
+        f.feed(OfferEnded(call.call_id, offered(f).leg, OfferResult.ANSWERED))
+        out = f.feed(PbxEvent(NODE, Bridged("1796.1", CH, "1796.1", "b1", "1796.1")))
+        assert f.sent(fx.StartRecording, out) == []
+        if mode is Mode.ALWAYS:
+            assert skipped(f) == [{"mode": "always", "why": "no_consent"}]
+        else:
+            out = f.feed(RecordOnDemand(call.call_id, "agent:7"))
+            assert f.sent(fx.StartRecording, out) == [] and f.sent(fx.Log, out)
+
+
+def test_no_announcement_where_the_call_cannot_be_recorded() -> None:
+    never = consent_call(RecordingPolicy(mode=Mode.NEVER, consent_prompt=CONSENT))
+    assert len(never.sent(fx.Originate)) == 1, "never records: no announcement"
+    unpicked = next(n for n in range(1, 50) if not sampled(f"{NODE}:1796.{n}", 30))
+    policy = RecordingPolicy(mode=Mode.SAMPLE, sample_percent=30, consent_prompt=CONSENT)
+    assert not policy.announces(f"{NODE}:1796.{unpicked}") and policy.announces(
+        f"{NODE}:1796.{next(n for n in range(1, 50) if sampled(f'{NODE}:1796.{n}', 30))}")
+    sample = consent_call(policy, uid=f"1796.{unpicked}")
+    assert len(sample.sent(fx.Originate)) == 1, "a call the sample leaves out hears nothing"
+
+
+def test_a_consent_prompt_must_be_a_sound_file_name() -> None:
+    import pytest
+
+    from recordings import PolicyError
+
+    for bad in ("my prompt", "../../etc/passwd", '"x"', "a;b"):
+        with pytest.raises(PolicyError, match="consent_prompt"):
+            RecordingPolicy(consent_prompt=bad)
+    assert RecordingPolicy(consent_prompt="custom/vi/recorded-2").consent_prompt

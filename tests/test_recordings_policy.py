@@ -116,11 +116,13 @@ def test_a_queue_recording_section_reaches_the_policy(tmp_path: Path) -> None:
       format: gsm
       agent_may_listen: true
       retention_days: 90
+      consent_prompt: hotline/vi/recorded
 """)  # fmt: skip
     cfg = load_config(write(tmp_path, text), environ={})
     assert cfg.recording_policies() == {
         "support": RecordingPolicy(Mode.SAMPLE, 30.0, Legs.SEPARATE,
-                                   "{date}-{queue}-{agent}-{linkedid}", "gsm", True, 90),
+                                   "{date}-{queue}-{agent}-{linkedid}", "gsm", True, 90,
+                                   "hotline/vi/recorded"),
         "billing": DEFAULT_POLICY,
     }  # fmt: skip
 
@@ -168,6 +170,12 @@ def test_a_queue_recording_section_reaches_the_policy(tmp_path: Path) -> None:
         ("when: always", "13: queues.0.recording.when: unknown key"),
         ("retention_days: 0", "13: queues.0.recording.retention_days: must be at least 1"),
         ("retention_days: 1.5", "13: queues.0.recording.retention_days: expected a whole number"),
+        (
+            "consent_prompt: 'this call is recorded'",
+            "13: queues.0.recording.consent_prompt: consent_prompt 'this call is recorded' is"
+            " not a sound file name",
+        ),
+        ("consent_prompt: ''", "13: queues.0.recording.consent_prompt:"),
     ],
 )
 def test_each_bad_recording_value_is_refused_at_its_line(

@@ -27,6 +27,8 @@ class Purpose(Enum):
     SURVEY = "survey"
     #: ``HANGUP``: the IVR's or the after-call's end
     HANGUP = "hangup"
+    #: ``STREAM FILE`` of the queue's consent prompt: the call enters its queue after it
+    CONSENT = "consent"
 
 
 @dataclass(slots=True)
@@ -119,6 +121,10 @@ class Call:
     context: str = ""
     #: the IVR node the caller was sent to mid-call, until its AsyncAGIStart begins it
     visit_node: str | None = None
+    #: the queue's consent prompt played to the caller to its end (it may be recorded)
+    consent_played: bool = False
+    #: (queue, priority, skills) of a caller entering its queue once the consent played
+    after_consent: tuple[str, int, Any] | None = None
     recording: LiveRecording | None = None
     recording_asked: bool = False
     #: a MixMonitor was sent (by policy or on demand) and not answered yet, or answered

@@ -572,7 +572,29 @@ class CallFlow:
                                                           call.selections.items())))  # fmt: skip
         self._write(RecordCallEvent(call.call_id, wall, "queued",
                                     {"queue": cmd.queue, "priority": priority}))  # fmt: skip
+        policy = self.recording.get(cmd.queue, DEFAULT_POLICY)
+        if policy.announces(call.call_id) and policy.consent_prompt is not None:
+            # recordings rule 4: the announcement before the queue, so before any recording
+            call.after_consent = (cmd.queue, priority, skills)
+            command = f'STREAM FILE {policy.consent_prompt} ""'
+            self._queue_agi(call, AgiJob(command, Purpose.CONSENT))
+            return
         self._enqueue(call, cmd.queue, priority, None, skills)
+
+    def _consent_done(self, call: Call, text: str | None) -> None:
+        """The consent prompt ended (``text`` its reply, None: given up): into the queue."""
+        result = parse_agi_result(text).result if text else None
+        played = result is not None and result >= 0
+        if text and not played:
+            call.in_agi = False  # STREAM FILE failure ends AsyncAGI (13)
+        call.consent_played = played
+        policy = self.recording.get(call.queue or "", DEFAULT_POLICY)
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "recording_consent",
+                                    {"prompt": policy.consent_prompt, "played": played}))  # fmt: skip
+        waiting, call.after_consent = call.after_consent, None
+        if waiting is not None and call.stage is Stage.HOLDING:
+            queue, priority, skills = waiting
+            self._enqueue(call, queue, priority, None, skills)
 
     def _tier(self, tier: str | None, queue: str) -> tuple[int, Mapping[str, int] | None]:
         """A caller's base priority and required skills by its CRM tier (None: the queue's)."""
@@ -642,6 +664,8 @@ class CallFlow:
                 self._ivr_commands(call, call.ivr.on_result(result, now.mono, now.wall))
             if job.purpose is Purpose.SURVEY and call.survey is not None and not call.survey.done:
                 self._survey_commands(call, call.survey.on_result(result))
+        elif job.purpose is Purpose.CONSENT:
+            self._consent_done(call, text)
         elif job.purpose is Purpose.MUSIC_ON:
             call.music_on = text is not None
         elif job.purpose is Purpose.HOLD:
@@ -1050,6 +1074,10 @@ class CallFlow:
             self._write(RecordCallEvent(call.call_id, self._now.wall, "recording_skipped",
                                         {"mode": policy.mode.value}))  # fmt: skip
             return
+        if policy.consent_prompt is not None and not call.consent_played:
+            self._write(RecordCallEvent(call.call_id, self._now.wall, "recording_skipped",
+                                        {"mode": policy.mode.value, "why": "no_consent"}))  # fmt: skip
+            return
         self._start_recording(call, policy)
 
     def _start_recording(self, call: Call, policy: RecordingPolicy) -> None:
@@ -1067,10 +1095,15 @@ class CallFlow:
             return
         if call.recording is not None:
             return  # recorded already (adopted after a restart)
+        policy = self.recording.get(call.queue or "", DEFAULT_POLICY)
+        if policy.consent_prompt is not None and not call.consent_played:
+            self._log("warning", f"call {ev.call_id}: not recorded on demand: the caller did "
+                                 "not hear the consent prompt", call)  # fmt: skip
+            return
         call.recording_asked = True
         self._write(RecordCallEvent(call.call_id, self._now.wall, "recording_asked",
                                     {"by": ev.by}))  # fmt: skip
-        self._start_recording(call, self.recording.get(call.queue or "", DEFAULT_POLICY))
+        self._start_recording(call, policy)
 
     def _recording_started(self, ev: RecordingStarted) -> None:
         call = self.calls.get(ev.call_id)

@@ -90,7 +90,8 @@ async def start_recording(request: web.Request) -> web.StreamResponse:
     session, call_id = _own_live_call(request)
     by = f"{session.role}:{session.account_id}"
     if not request.app[DESK].record_on_demand(call_id, by):
-        raise ApiError(409, "not_talking", f"call {call_id!r} is not talking, or recorded")
+        raise ApiError(409, "not_talking", f"call {call_id!r} is not talking, is recorded, "
+                       "or its caller did not hear the consent prompt")
     log.info("recording of %s asked by %s", call_id, by)
     return web.json_response(RecordAsked(call_id=call_id, recording=True))
 
