@@ -11,7 +11,7 @@
 Nothing here does I/O, reads the clock or imports the shell.
 """
 
-from .agi import agi_command, prompt_result
+from .agi import VOICEMAIL_FORMAT, agi_command, prompt_result, record_command
 from .calendar import Calendar
 from .errors import ConfigProblem, IvrConfigError, IvrError, IvrStateError
 from .events import (
@@ -29,6 +29,8 @@ from .events import (
     PromptFailed,
     PromptResult,
     QueueState,
+    RecordMessage,
+    RequestCallback,
     RouteToQueue,
     Selection,
     SetLanguage,
@@ -50,6 +52,7 @@ from .survey import SurveyDone, SurveySession, SurveyState
 __all__ = [
     "MAX_PROMPT_FAILURES",
     "TRANSITIONS",
+    "VOICEMAIL_FORMAT",
     "Action",
     "AwaitCustomer",
     "AwaitQueues",
@@ -76,6 +79,8 @@ __all__ = [
     "PromptFailed",
     "PromptResult",
     "QueueState",
+    "RecordMessage",
+    "RequestCallback",
     "RouteToQueue",
     "Selection",
     "SetLanguage",
@@ -89,5 +94,6 @@ __all__ = [
     "luhn_ok",
     "parse_ivr",
     "prompt_result",
+    "record_command",
     "trail_path",
 ]

@@ -17,6 +17,12 @@ decoded reply line of ``AsyncAGIExec`` (``Result:`` url-decoded, e.g.
   (02, 22), -1 when the caller hung up meanwhile (22);
 - any code but 200 (510 unknown command, 511 dead channel, 520 usage) is a failure.
 
+- RECORD FILE (a voicemail's message, :func:`record_command`) answers
+  ``result=0 (timeout) endpos=<samples>`` when its time ran out (17) or the
+  silence ended it, the code of the digit that ended it (``result=35`` is
+  ``#``), -1 when the caller hung up (the file is kept) or the file could not
+  be written.
+
 Every ``-1`` reads as ``failed``, whatever follows it (``result=-1 endpos=0``
 of STREAM FILE, 13). A hang-up during a command also answers ``result=-1``
 (22): the reply alone does not tell it from a missing file, the channel's
@@ -35,8 +41,12 @@ from .events import (
     Hangup,
     PlayPrompt,
     PromptResult,
+    RecordMessage,
     SetLanguage,
 )
+
+#: the RECORD FILE format of a voicemail: 8 kHz 16-bit mono WAV (17: 2.0 s is 32,044 bytes)
+VOICEMAIL_FORMAT = "wav"
 
 _REPLY = re.compile(r"(\d{3}) result=(\S*)(.*)", re.S)
 _FAILED = PromptResult(status="failed")
@@ -59,8 +69,24 @@ def agi_command(command: Command) -> str | None:
     return None
 
 
+def record_command(command: RecordMessage, path: str) -> str:
+    """The ``RECORD FILE`` line for ``command`` into ``path`` (no extension: Asterisk adds
+    ``.wav``): ``RECORD FILE <path> wav "#" <max ms> 0 [BEEP] [s=<silence s>]``. The
+    ``0`` is the offset, so the next argument is read as the beep (res_agi's
+    handle_recordfile), as in transcript 17's ``... wav "#" 2000 0 BEEP``."""
+    if any(c.isspace() or c == '"' for c in path) or not path:
+        raise ValueError(f"a RECORD FILE path takes no spaces or quotes: {path!r}")
+    line = f'RECORD FILE {path} {VOICEMAIL_FORMAT} "#" {command.max_s * 1000} 0'
+    if command.beep:
+        line += " BEEP"
+    if command.silence_s is not None:
+        line += f" s={command.silence_s}"
+    return line
+
+
 def prompt_result(command: AwaitingCommand, reply: str) -> PromptResult:
-    """Read the AGI reply to ``command`` (a PlayPrompt or CollectDigits) as a PromptResult."""
+    """Read the AGI reply to ``command`` (a PlayPrompt, CollectDigits or RecordMessage) as a
+    PromptResult."""
     m = _REPLY.fullmatch(reply.strip())
     if m is None or m.group(1) != "200":
         return _FAILED

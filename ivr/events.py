@@ -3,8 +3,9 @@
 Inputs: :class:`PromptResult` (how the last prompt ended),
 :class:`CallerHangup` and :class:`CustomerKnown` (the CRM's answer). Commands:
 :class:`PlayPrompt` and :class:`CollectDigits` await a result,
-:class:`AwaitCustomer` awaits the CRM; :class:`SetLanguage` and
-:class:`PromptFailed` do not;
+:class:`AwaitCustomer` awaits the CRM, :class:`RecordMessage` the caller's
+message; :class:`SetLanguage`, :class:`PromptFailed` and :class:`RequestCallback`
+do not;
 :class:`RouteToQueue` and :class:`Hangup` end the IVR. Prompt values in
 commands are sound file names already resolved for the caller's language.
 """
@@ -163,6 +164,44 @@ class RouteToQueue:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordMessage:
+    """Record the caller's message at voicemail ``node`` (AGI ``RECORD FILE``, transcript
+    17): a beep first when ``beep``, ``#`` ends it, at most ``max_s`` seconds, and
+    ``silence_s`` seconds of silence end it (None: no silence detection). The shell picks
+    the file's name and stores the message; the session awaits how it ended."""
+
+    node: str
+    max_s: int
+    silence_s: int | None = None
+    beep: bool = True
+    #: the queue the message is for (the node's ``queue``), if any
+    queue: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_s < 1:
+            raise ValueError(f"RecordMessage max_s must be >= 1, not {self.max_s}")
+        if self.silence_s is not None and self.silence_s < 1:
+            raise ValueError(f"RecordMessage silence_s must be >= 1, not {self.silence_s}")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestCallback:
+    """The caller asked to be called back at ``number`` for ``queue`` (callback ``node``);
+    nothing to send to Asterisk: the shell stores the request as ``pending``."""
+
+    node: str
+    queue: str
+    number: str = field(repr=False)
+    #: the number is the caller's own (true) or one they typed (false)
+    own_number: bool = True
+
+    def __post_init__(self) -> None:
+        digits = self.number.removeprefix("+")
+        if not (digits.isdigit() and digits.isascii()):
+            raise ValueError("RequestCallback number must be digits, + first at most")
+
+
+@dataclass(frozen=True, slots=True)
 class Transfer:
     """The IVR is over: redirect the caller to ``exten`` in ``context`` (AMI ``Redirect``)."""
 
@@ -236,6 +275,8 @@ Command = (
     | AwaitQueues
     | LookupAccount
     | Transfer
+    | RecordMessage
+    | RequestCallback
 )
 #: commands whose result the session waits for
-AwaitingCommand = PlayPrompt | CollectDigits
+AwaitingCommand = PlayPrompt | CollectDigits | RecordMessage

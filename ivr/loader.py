@@ -21,6 +21,7 @@ from yamlconf import Loc, YamlDocument, YamlProblems, read_text
 from .errors import IvrConfigError
 from .model import (
     Action,
+    CallbackNode,
     ConditionNode,
     GotoNode,
     InputNode,
@@ -31,6 +32,7 @@ from .model import (
     PlayNode,
     SetNode,
     SplitNode,
+    VoicemailNode,
     reference_context,
 )
 
@@ -66,6 +68,7 @@ def parse_ivr(
     if definition is None:
         raise IvrConfigError(problems)
     problems += (doc.problem(loc, reason) for loc, reason in _flow_problems(definition))
+    problems += (doc.problem(loc, reason) for loc, reason in _unset_variables(definition))
     problems += (doc.problem(loc, reason) for loc, reason in _missing_sounds(definition, base))
     if problems:
         raise IvrConfigError(problems)
@@ -91,8 +94,11 @@ def _edges(name: str, node: Node) -> Iterator[Edge]:
     elif isinstance(node, InputNode):
         yield from act(node.next, ("next",), True)
         yield from act(node.otherwise, ("otherwise",), False)
-    elif isinstance(node, PlayNode | SetNode):
+    elif isinstance(node, PlayNode | SetNode | VoicemailNode):
         yield from act(node.next, ("next",), False)
+    elif isinstance(node, CallbackNode):
+        yield from act(node.next, ("next",), False)
+        yield from act(node.otherwise, ("otherwise",), False)
     elif isinstance(node, ConditionNode):
         for i, branch in enumerate(node.branches):
             yield from act(branch.then, ("branches", i, "then"), False)
@@ -140,6 +146,18 @@ def _flow_problems(definition: IvrDefinition) -> Iterator[tuple[Loc, str]]:
             yield (
                 ("nodes", name),
                 f"unreachable: no path from start {definition.start!r} (or a visit) leads here",
+            )
+
+
+def _unset_variables(definition: IvrDefinition) -> Iterator[tuple[Loc, str]]:
+    """A callback's ``number`` must be a variable some ``input`` or ``set`` node keeps."""
+    kept = {n.variable for n in definition.nodes.values() if isinstance(n, InputNode)}
+    kept |= {v for n in definition.nodes.values() if isinstance(n, SetNode) for v in n.variables}
+    for name, node in definition.nodes.items():
+        if isinstance(node, CallbackNode) and node.number is not None and node.number not in kept:
+            yield (
+                ("nodes", name, "number"),
+                f"unknown variable {node.number!r}: no input or set node keeps it",
             )
 
 

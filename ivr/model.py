@@ -18,6 +18,12 @@ An IVR is a set of named nodes, each with a ``type`` (``menu`` when left out):
   a junction. ``split``: branches by percentage (the call id picks one).
 - ``lookup``: the CRM by an entered account number, within a time budget;
   branches on found, not found, timed out.
+- ``voicemail``: an optional prompt, then the caller's message (AGI ``RECORD
+  FILE`` with a beep, ``max_s``, ``#`` to end, ``silence_s``), kept as a file
+  with a row the supervisors list; then ``next``.
+- ``callback``: a callback request for ``queue`` at the caller's number, or at
+  a number an ``input`` node took (``number``: its variable), stored as
+  ``pending``; then ``next``.
 - ``condition``: the first branch whose test holds (business hours or a
   holiday of a calendar, the caller's CRM tier or VIP flag, the language, a
   variable, a queue's state: ready agents, callers waiting, longest wait)
@@ -430,6 +436,50 @@ class TransferNode(_Strict):
     context: Annotated[str, AfterValidator(matching(_QUEUE, "dialplan context"))] | None = None
 
 
+class VoicemailNode(_Strict):
+    """Take a message: the optional ``prompt``, then AGI ``RECORD FILE`` (a beep first when
+    ``beep``) until the caller presses ``#``, ``max_s`` pass or ``silence_s`` of silence
+    (null: no silence detection); then ``next``, whether a message was left or not. The
+    shell names the file and stores it with a row (caller, customer, ``queue``, flow,
+    node, duration)."""
+
+    type: Literal["voicemail"]
+    prompt: PromptRef | None = None
+    #: the longest message, in seconds (RECORD FILE's timeout)
+    max_s: int = Field(120, ge=1, le=600)
+    #: seconds of silence that end the message (RECORD FILE ``s=``); null: none
+    silence_s: int | None = Field(5, ge=1, le=60)
+    beep: bool = True
+    #: the queue the message is for (the supervisors' list shows it); null: none
+    queue: QueueName | None = None
+    next: Action
+
+    @model_validator(mode="after")
+    def _silence_within(self) -> Self:
+        if self.silence_s is not None and self.silence_s >= self.max_s:
+            raise problem(
+                f"silence_s {self.silence_s} is not less than max_s {self.max_s}",
+                at="silence_s",
+            )
+        return self
+
+
+class CallbackNode(_Strict):
+    """Ask to be called back: a request for ``queue`` at the caller's number, or at the
+    number an ``input`` node kept in the variable ``number`` (its length and pattern
+    checked there), stored with status ``pending``; then ``next``. With no number to
+    call (an anonymous caller, an empty variable) ``otherwise`` runs instead (default:
+    the fallback queue)."""
+
+    type: Literal["callback"]
+    queue: QueueName
+    #: the session variable holding the number to call back; null: the caller's number
+    number: Name | None = None
+    next: Action
+    #: when there is no number to call back; default: the fallback queue
+    otherwise: Otherwise = None
+
+
 class GotoNode(_Strict):
     """Go on to another node (a named junction several branches share)."""
 
@@ -478,6 +528,7 @@ def _node_type(value: Any) -> str:
 
 NODE_TYPES = (
     "menu", "input", "play", "condition", "lookup", "set", "goto", "hangup", "transfer", "split",
+    "voicemail", "callback",
 )  # fmt: skip
 Node = Annotated[
     Annotated[MenuNode, Tag("menu")]
@@ -489,7 +540,9 @@ Node = Annotated[
     | Annotated[GotoNode, Tag("goto")]
     | Annotated[HangupNode, Tag("hangup")]
     | Annotated[TransferNode, Tag("transfer")]
-    | Annotated[SplitNode, Tag("split")],
+    | Annotated[SplitNode, Tag("split")]
+    | Annotated[VoicemailNode, Tag("voicemail")]
+    | Annotated[CallbackNode, Tag("callback")],
     Discriminator(
         _node_type,
         custom_error_type="config",

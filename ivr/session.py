@@ -11,10 +11,11 @@ Rules (everything that moves a session lives here):
    branch from the call id, the shell executes the commands and feeds back
    their results.
 2. Each returned list ends with the one command whose result the session now
-   waits for (PlayPrompt, CollectDigits, AwaitCustomer: the CRM's answer, or
-   AwaitQueues: the queues' state, which the shell gives at once),
-   or with the IVR's end (RouteToQueue or Hangup), or is empty (the caller
-   hung up). SetLanguage and PromptFailed may precede it and expect no result.
+   waits for (PlayPrompt, CollectDigits, RecordMessage: a voicemail's message,
+   AwaitCustomer: the CRM's answer, or AwaitQueues: the queues' state, which
+   the shell gives at once), or with the IVR's end (RouteToQueue or Hangup),
+   or is empty (the caller hung up). SetLanguage, PromptFailed and
+   RequestCallback (the shell stores it) may precede it and expect no result.
 3. Transitions are the table ``TRANSITIONS``: (state, input kind) -> step.
    A pair missing from it raises :class:`IvrStateError`.
 4. A failed prompt never drops the caller. On Asterisk, STREAM FILE of a
@@ -83,6 +84,8 @@ from .events import (
     PromptFailed,
     PromptResult,
     QueueState,
+    RecordMessage,
+    RequestCallback,
     RouteToQueue,
     Selection,
     SetLanguage,
@@ -90,6 +93,7 @@ from .events import (
 )
 from .model import (
     Action,
+    CallbackNode,
     ConditionNode,
     GotoNode,
     HangupNode,
@@ -102,6 +106,7 @@ from .model import (
     SplitNode,
     Test,
     TransferNode,
+    VoicemailNode,
 )
 
 #: failures of a node's question in a row that still get a silent read; past them a failure
@@ -113,6 +118,8 @@ MAX_PROMPT_FAILURES = 3
 MAX_HOPS = 50
 #: a secret entry's digits in the trail and the selections
 MASK = "x"
+#: a number a callback can dial: digits, a + first at most (not "anonymous", not empty)
+_CALLABLE = re.compile(r"\+?[0-9]{3,20}")
 
 
 class IvrState(Enum):
@@ -140,6 +147,10 @@ class IvrState(Enum):
     WAITING_QUEUES = "waiting_queues"
     #: a lookup node waits for the CRM's answer by account
     WAITING_LOOKUP = "waiting_lookup"
+    #: a voicemail node's prompt (STREAM FILE) before the message
+    VOICEMAIL_PROMPT = "voicemail_prompt"
+    #: a voicemail node records the caller's message (RECORD FILE)
+    RECORDING = "recording"
     #: done: the call goes to a queue
     ROUTED = "routed"
     #: done: the IVR hung up (a hangup option, action or node)
@@ -195,7 +206,8 @@ class TrailStep:
 
     at_s: float
     node: str
-    #: enter, digits, entry, invalid, timeout, prompt_failed, branch, back, agent, customer
+    #: enter, digits, entry, invalid, timeout, prompt_failed, branch, back, agent, customer,
+    #: lookup, voicemail, callback
     what: str
     #: the digits (masked for a secret entry), the branch taken, the prompt that failed
     detail: str = ""
@@ -376,7 +388,9 @@ class IvrSession:
         self._hops = 0
         commands = step(self, digits)
         last = commands[-1] if commands else None
-        self._awaiting = last if isinstance(last, PlayPrompt | CollectDigits) else None
+        self._awaiting = (
+            last if isinstance(last, PlayPrompt | CollectDigits | RecordMessage) else None
+        )
         if self.done and self.ended_at is None:
             self.ended_at = now
         return commands
@@ -495,6 +509,38 @@ class IvrSession:
             return self._hang_up(then.reason)
         assert then is not None, "PLAYING always has a next step"
         return self._take(then, None, fallback=False)
+
+    def _record(self, digits: str = "") -> list[Command]:
+        node = self._current
+        assert isinstance(node, VoicemailNode), f"{self._node} is no voicemail"
+        self._state = IvrState.RECORDING
+        return [RecordMessage(self._menu_name, node.max_s, node.silence_s, node.beep, node.queue)]
+
+    def _recorded(self, digits: str) -> list[Command]:
+        # RECORD FILE ended: '#' (or another digit), its time or the silence ("end"), or -1
+        node = self._current
+        assert isinstance(node, VoicemailNode), f"{self._node} is no voicemail"
+        self._note("voicemail", digits or "end")
+        return self._take(node.next, None, fallback=False)
+
+    def _record_failed(self, digits: str) -> list[Command]:
+        # -1: the caller hung up (their Hangup follows) or the file could not be written;
+        # either way the flow goes on, never stranding a caller who is still there
+        node = self._current
+        assert isinstance(node, VoicemailNode), f"{self._node} is no voicemail"
+        self._note("voicemail", "failed")
+        return self._take(node.next, None, fallback=False)
+
+    def _callback(self, name: str, node: CallbackNode) -> list[Command]:
+        number = self._variables.get(node.number, "") if node.number else self.caller_number
+        if _CALLABLE.fullmatch(number or "") is None:
+            self._note("callback", "no_number")
+            if node.otherwise is not None:
+                return self._take(node.otherwise, None, fallback=True)
+            return self._route(self.definition.fallback_queue, fallback=True)
+        self._note("callback", "entered" if node.number else "own")
+        request = RequestCallback(name, node.queue, number, own_number=node.number is None)
+        return [request, *self._take(node.next, None, fallback=False)]
 
     def _customer_known(self, digits: str) -> list[Command]:
         known = self._customer
@@ -621,6 +667,13 @@ class IvrSession:
                 return self._take(node.not_found, None, fallback=False)
             self._state = IvrState.WAITING_LOOKUP
             return [LookupAccount(name, account, node.timeout_s)]
+        if isinstance(node, VoicemailNode):
+            if node.prompt is None:
+                return self._record()
+            self._state = IvrState.VOICEMAIL_PROMPT
+            return [PlayPrompt(self.definition.prompt_file(node.prompt, self._language), "")]
+        if isinstance(node, CallbackNode):
+            return self._callback(name, node)
         if isinstance(node, GotoNode):
             return self._enter(node.goto)
         if isinstance(node, TransferNode):
@@ -796,6 +849,18 @@ TRANSITIONS: dict[tuple[IvrState, InputKind], Step] = {
     (_S.WAITING_QUEUES, _K.HANGUP): IvrSession._caller_left,
     (_S.WAITING_LOOKUP, _K.LOOKUP): IvrSession._looked_up,
     (_S.WAITING_LOOKUP, _K.HANGUP): IvrSession._caller_left,
+    # a voicemail's prompt: however it ended, the recording starts (a missing prompt too)
+    (_S.VOICEMAIL_PROMPT, _K.DIGITS): IvrSession._record,
+    (_S.VOICEMAIL_PROMPT, _K.PLAYED): IvrSession._record,
+    (_S.VOICEMAIL_PROMPT, _K.TIMEOUT): IvrSession._record,
+    (_S.VOICEMAIL_PROMPT, _K.FAILED): IvrSession._record,
+    (_S.VOICEMAIL_PROMPT, _K.HANGUP): IvrSession._caller_left,
+    # RECORD FILE: ended by '#', its time or the silence; -1 (hang-up, unwritable file)
+    (_S.RECORDING, _K.DIGITS): IvrSession._recorded,
+    (_S.RECORDING, _K.PLAYED): IvrSession._recorded,
+    (_S.RECORDING, _K.TIMEOUT): IvrSession._recorded,
+    (_S.RECORDING, _K.FAILED): IvrSession._record_failed,
+    (_S.RECORDING, _K.HANGUP): IvrSession._caller_left,
     # a hangup reported after the IVR ended is old news
     (_S.ROUTED, _K.HANGUP): IvrSession._nothing,
     (_S.HUNG_UP, _K.HANGUP): IvrSession._nothing,

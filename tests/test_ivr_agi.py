@@ -14,10 +14,12 @@ from ivr import (
     PlayPrompt,
     PromptFailed,
     PromptResult,
+    RecordMessage,
     RouteToQueue,
     SetLanguage,
     agi_command,
     prompt_result,
+    record_command,
 )
 
 TRANSCRIPTS = Path(__file__).resolve().parent / "ami-transcripts"
@@ -40,6 +42,25 @@ def test_agi_command_spelling() -> None:
     assert agi_command(RouteToQueue("support", "vi")) is None
 
 
+def test_record_file_spelling_and_replies() -> None:
+    # 17's line, with the voicemail's silence detection (res_agi's s=<seconds>) added
+    message = RecordMessage("vm", 120, 5, beep=True)
+    assert (
+        record_command(message, "/var/spool/asterisk/voicemail/hotline/c1-vm")
+        == 'RECORD FILE /var/spool/asterisk/voicemail/hotline/c1-vm wav "#" 120000 0 BEEP s=5'
+    )
+    quiet = RecordMessage("vm", 30, None, beep=False)
+    assert record_command(quiet, "/v/x") == 'RECORD FILE /v/x wav "#" 30000 0'
+    assert agi_command(message) is None, "the shell names the file"
+    with pytest.raises(ValueError, match="no spaces or quotes"):
+        record_command(quiet, "/v/my file")
+    # '#' ended it (res_agi: result=<digit> (dtmf)); the caller hung up: -1 (hangup)
+    assert prompt_result(quiet, "200 result=35 (dtmf) endpos=9600\n") == PromptResult("#")
+    assert prompt_result(quiet, "200 result=0 (timeout) endpos=16000\n") == PromptResult()
+    assert prompt_result(quiet, "200 result=-1 (hangup) endpos=800\n") == FAILED
+    assert prompt_result(quiet, "200 result=-1 (writefile)\n") == FAILED
+
+
 def replies(name: str) -> list[tuple[str, str]]:
     """(AGI command, decoded reply) pairs of a recorded transcript, matched by CommandID."""
     actions = (TRANSCRIPTS / f"{name}.actions.txt").read_bytes().decode()  # keep CRLF
@@ -53,8 +74,10 @@ def replies(name: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def as_command(line: str) -> PlayPrompt | CollectDigits | None:
+def as_command(line: str) -> PlayPrompt | CollectDigits | RecordMessage | None:
     words = line.split()
+    if line.startswith("RECORD FILE"):
+        return RecordMessage("n", int(words[5]) // 1000, None, beep="BEEP" in words[7:])
     if line.startswith("STREAM FILE"):
         return PlayPrompt(words[2], words[3].strip('"'))
     if line.startswith("GET DATA"):
@@ -78,8 +101,9 @@ EXPECTED = {
     # transcript 15: a beep played out, then 7 during WAIT FOR DIGIT (result=55)
     "15-restart-during-hold": [PromptResult(), PromptResult("7")],
     # transcript 17: GET DATA of a missing prompt (result=-1, AsyncAGI goes on),
-    # STREAM FILE cut by 1, GET DATA with 1234#
-    "17-agi-prompts-and-say": [FAILED, PromptResult("1"), PromptResult("1234")],
+    # STREAM FILE cut by 1, GET DATA with 1234#, RECORD FILE of 2 s ended by its time
+    # (result=0 (timeout) endpos=16000)
+    "17-agi-prompts-and-say": [FAILED, PromptResult("1"), PromptResult("1234"), PromptResult()],
     # transcript 22: announcements and silent reads; the last WAIT FOR DIGIT
     # ends with the caller's hang-up (result=-1)
     "22-hold-with-announcements": [
@@ -100,7 +124,10 @@ def test_recorded_replies_read_as_prompt_results(name: str) -> None:
     results = []
     for line, reply in replies(name):
         command = as_command(line)
-        if command is not None:
+        if isinstance(command, RecordMessage):
+            assert record_command(command, line.split()[2]) == line
+            results.append(prompt_result(command, reply))
+        elif command is not None:
             assert agi_command(command) == line
             results.append(prompt_result(command, reply))
     assert results == EXPECTED[name]

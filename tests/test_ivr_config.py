@@ -347,7 +347,7 @@ def test_the_flow_sample_loads() -> None:
             "type: entry",
             "F:24: nodes.account.type: unknown node type"
             " (expected one of: menu, input, play, condition, lookup, set, goto, hangup,"
-            " transfer, split)",
+            " transfer, split, voicemail, callback)",
         ),
         (
             "max_digits: 8",
@@ -377,6 +377,108 @@ def test_each_class_of_error_is_refused_at_its_line(
     tmp_path: Path, old: str, new: str, expected: str
 ) -> None:
     assert problems_of(tmp_path, flow_broken(old, new)) == [expected]
+
+
+# a flow with a voicemail and a callback; the test below breaks it one way each
+MESSAGES = textwrap.dedent(
+    """\
+    languages: [vi]
+    default_language: vi
+    start: main
+    fallback_queue: support
+    prompts:
+      menu: hotline/vi/menu
+      leave: hotline/vi/leave-message
+    nodes:
+      main:
+        prompt: menu
+        options:
+          1: {goto: message}
+          2: {goto: number}
+      message:
+        type: voicemail
+        prompt: leave
+        max_s: 60
+        silence_s: 5
+        next: {hangup: done}
+      number:
+        type: input
+        prompt: menu
+        variable: callback_number
+        max_digits: 11
+        next: {goto: call_me}
+      call_me:
+        type: callback
+        queue: support
+        number: callback_number
+        next: {hangup: done}
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "silence_s: 5",
+            "silence_s: 60",
+            "F:18: nodes.message.silence_s: silence_s 60 is not less than max_s 60",
+        ),
+        (
+            "max_s: 60",
+            "max_s: 0",
+            "F:17: nodes.message.max_s: must be at least 1",
+        ),
+        (
+            "max_s: 60",
+            "max_s: 3600",
+            "F:17: nodes.message.max_s: must be at most 600",
+        ),
+        (
+            "prompt: leave",
+            "prompt: goodbye",
+            "F:16: nodes.message.prompt: unknown prompt 'goodbye'",
+        ),
+        (
+            "silence_s: 5",
+            "silence_s: 5\n    queue: billing",
+            "F:19: nodes.message.queue: unknown queue 'billing'",
+        ),
+        (
+            "next: {hangup: done}\n  number:",
+            "next: {hangup: done}\n    mailbox: 3\n  number:",
+            "F:20: nodes.message.mailbox: unknown key (expected one of: type, prompt, max_s, silence_s,"
+            " beep, queue, next)",
+        ),
+        (
+            "number: callback_number",
+            "number: phone",
+            "F:29: nodes.call_me.number: unknown variable 'phone': no input or set node keeps it",
+        ),
+        (
+            "    queue: support\n    number",
+            "    number",
+            "F:26: nodes.call_me.queue: required",
+        ),
+        (
+            "    queue: support\n    number",
+            "    queue: billing\n    number",
+            "F:28: nodes.call_me.queue: unknown queue 'billing'",
+        ),
+        (
+            "number: callback_number\n    next: {hangup: done}",
+            "number: callback_number\n    next: {hangup: done}\n    otherwise: {hangup: x}",
+            "F:31: nodes.call_me.otherwise: hangup is not allowed here: a timeout or a failed"
+            " prompt never drops the caller",
+        ),
+    ],
+)
+def test_each_voicemail_and_callback_error_is_refused_at_its_line(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    assert MESSAGES.count(old) == 1, old
+    assert parse_ivr(MESSAGES, queues={"support"})
+    assert problems_of(tmp_path, MESSAGES.replace(old, new), queues={"support"}) == [expected]
 
 
 def test_an_unreachable_node(tmp_path: Path) -> None:

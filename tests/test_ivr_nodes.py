@@ -23,6 +23,8 @@ from ivr import (
     PromptFailed,
     PromptResult,
     QueueState,
+    RecordMessage,
+    RequestCallback,
     RouteToQueue,
     Selection,
     SetLanguage,
@@ -498,3 +500,157 @@ def test_a_transfer_node_ends_the_ivr_with_a_redirect() -> None:
             "languages: [en]\ndefault_language: en\nstart: out\nfallback_queue: q\n"
             "prompts: {p: x}\nnodes: {out: {type: transfer, to: '1001#'}}\n"
         )
+
+
+VOICE_FLOW = textwrap.dedent(
+    """\
+    languages: [vi, en]
+    default_language: vi
+    start: main
+    fallback_queue: support
+    prompts:
+      menu: {vi: hotline/vi/menu, en: hotline/en/menu}
+      leave: {vi: hotline/vi/leave-message, en: hotline/en/leave-message}
+      number: {vi: hotline/vi/enter-number, en: hotline/en/enter-number}
+      thanks: {vi: hotline/vi/thanks, en: hotline/en/thanks}
+    nodes:
+      main:
+        prompt: menu
+        options:
+          1: {goto: message}
+          2: {goto: call_me}
+          3: {goto: other_number}
+          4: {goto: quiet}
+      message:
+        type: voicemail
+        prompt: leave
+        max_s: 90
+        silence_s: 4
+        queue: support
+        next: {goto: bye}
+      quiet: {type: voicemail, max_s: 30, silence_s: null, beep: false, next: {goto: bye}}
+      call_me: {type: callback, queue: support, next: {goto: bye}}
+      other_number:
+        type: input
+        prompt: number
+        variable: callback_number
+        min_digits: 9
+        max_digits: 11
+        pattern: "0[0-9]+"
+        next: {goto: call_there}
+      call_there:
+        type: callback
+        queue: support
+        number: callback_number
+        next: {goto: bye}
+        otherwise: {queue: support}
+      bye: {type: hangup, prompt: thanks, reason: done}
+    """
+)
+
+
+def test_a_voicemail_node_plays_its_prompt_records_then_goes_on() -> None:
+    ivr = parse_ivr(VOICE_FLOW, queues={"support"})
+    s = IvrSession(ivr, "c1", "0912000001")
+    s.start(0.0)
+    assert s.on_result(PromptResult("1"), 1.0) == [PlayPrompt("hotline/vi/leave-message", "")]
+    assert s.state is IvrState.VOICEMAIL_PROMPT
+    record = RecordMessage("message", 90, 4, beep=True, queue="support")
+    assert s.on_result(PLAYED, 4.0) == [record]
+    assert s.state is IvrState.RECORDING and s.awaiting == record
+    # the caller pressed '#' (RECORD FILE result=35): the flow goes on to the thank-you
+    assert s.on_result(PromptResult("#"), 20.0) == [PlayPrompt("hotline/vi/thanks", "")]
+    assert s.on_result(PLAYED, 22.0) == [Hangup("done")]
+    assert trail_path(s.trail) == "main(1) > message(#) > bye"
+    assert [(t.node, t.what, t.detail) for t in s.trail if t.what == "voicemail"] == [
+        ("message", "voicemail", "#")
+    ]
+
+
+def test_a_voicemail_without_prompt_records_at_once_and_a_missing_prompt_still_records() -> None:
+    ivr = parse_ivr(VOICE_FLOW, queues={"support"})
+    s = IvrSession(ivr, "c1", "0912000001")
+    s.start(0.0)
+    assert s.on_result(PromptResult("4"), 1.0) == [
+        RecordMessage("quiet", 30, None, beep=False, queue=None)
+    ]
+    # its time ran out (RECORD FILE result=0 (timeout)): "end" in the trail
+    assert s.on_result(PLAYED, 31.0) == [PlayPrompt("hotline/vi/thanks", "")]
+    assert trail_path(s.trail) == "main(4) > quiet(end) > bye"
+    s = IvrSession(ivr, "c2", "0912000001")
+    s.start(0.0)
+    s.on_result(PromptResult("1"), 1.0)
+    assert s.on_result(FAILED, 1.1) == [RecordMessage("message", 90, 4, True, "support")]
+
+
+def test_a_failed_recording_goes_on_and_a_hangup_while_recording_abandons() -> None:
+    ivr = parse_ivr(VOICE_FLOW, queues={"support"})
+    s = IvrSession(ivr, "c1", "0912000001")
+    s.start(0.0)
+    s.on_result(PromptResult("4"), 1.0)
+    # -1 (the file could not be written): the caller is not stranded
+    assert s.on_result(FAILED, 2.0) == [PlayPrompt("hotline/vi/thanks", "")]
+    assert trail_path(s.trail) == "main(4) > quiet(failed) > bye"
+    s = IvrSession(ivr, "c2", "0912000001")
+    s.start(0.0)
+    s.on_result(PromptResult("4"), 1.0)
+    assert s.on_result(CallerHangup(), 9.0) == []
+    assert s.state is IvrState.ABANDONED
+
+
+def test_a_callback_at_the_callers_own_number() -> None:
+    ivr = parse_ivr(VOICE_FLOW, queues={"support"})
+    s = IvrSession(ivr, "c1", "0912000001")
+    s.start(0.0)
+    assert s.on_result(PromptResult("2"), 1.0) == [
+        RequestCallback("call_me", "support", "0912000001", own_number=True),
+        PlayPrompt("hotline/vi/thanks", ""),
+    ]
+    assert trail_path(s.trail) == "main(2) > call_me(own) > bye"
+    assert "0912000001" not in repr(s.trail), "the number stays out of the trail"
+
+
+def test_a_callback_at_an_entered_number_checked_by_the_input() -> None:
+    ivr = parse_ivr(VOICE_FLOW, queues={"support"})
+    s = IvrSession(ivr, "c1", "0912000001")
+    s.start(0.0)
+    assert s.on_result(PromptResult("3"), 1.0) == [
+        CollectDigits("hotline/vi/enter-number", 6.0, max_digits=11)
+    ]
+    # 12345 is too short and does not start with 0: the input asks again
+    assert s.on_result(PromptResult("12345"), 5.0) == [
+        CollectDigits("hotline/vi/enter-number", 6.0, max_digits=11)
+    ]
+    assert s.on_result(PromptResult("0987654321#"), 9.0) == [
+        RequestCallback("call_there", "support", "0987654321", own_number=False),
+        PlayPrompt("hotline/vi/thanks", ""),
+    ]
+    assert (
+        trail_path(s.trail)
+        == "main(3) > other_number(12345)(0987654321) > call_there(entered) > bye"
+    )
+
+
+def test_a_callback_with_no_number_to_call_takes_otherwise_or_the_fallback() -> None:
+    ivr = parse_ivr(VOICE_FLOW, queues={"support"})
+    s = IvrSession(ivr, "c1", "anonymous")
+    s.start(0.0)
+    assert s.on_result(PromptResult("2"), 1.0) == [
+        RouteToQueue("support", "vi", (Selection("main", "2"),), fallback=True)
+    ]
+    assert trail_path(s.trail) == "main(2) > call_me(no_number)"
+    s = IvrSession(ivr, "c2", "")
+    s.start(0.0)
+    assert s.on_result(PromptResult("2"), 1.0)[-1] == RouteToQueue(
+        "support", "vi", (Selection("main", "2"),), fallback=True
+    )
+
+
+def test_voicemail_and_callback_commands_check_their_values() -> None:
+    with pytest.raises(ValueError, match="max_s must be >= 1"):
+        RecordMessage("n", 0)
+    with pytest.raises(ValueError, match="silence_s must be >= 1"):
+        RecordMessage("n", 10, 0)
+    with pytest.raises(ValueError, match="must be digits"):
+        RequestCallback("n", "q", "anonymous")
+    assert "0912" not in repr(RequestCallback("n", "q", "0912000001"))
