@@ -312,6 +312,8 @@ async def _build_controller(
         accounts=parts.accounts,
         recording=cfg.recording_policies(),
         agent_wait_context=cfg.hotline.agent_wait_context,
+        voicemail_dir=cfg.hotline.voicemail_dir,
+        voicemail_read_dir=cfg.voicemail_read_dir,
     )
 
 

@@ -208,6 +208,10 @@ class DialplanSettings(_Strict):
     recordings_dir: str = "/var/spool/asterisk/monitor"
     #: where the controller reads those WAVs; None: the same path
     recordings_local_dir: Path | None = None
+    #: where an IVR voicemail node's RECORD FILE writes, as Asterisk sees it (absolute)
+    voicemail_dir: str = "/var/spool/asterisk/voicemail/hotline"
+    #: where the controller reads those files; None: the same path
+    voicemail_local_dir: Path | None = None
 
     @field_validator("recordings_dir")
     @classmethod
@@ -219,6 +223,18 @@ class DialplanSettings(_Strict):
             )
         if any(c in value for c in ",|\"'\n\r"):
             raise problem(f"{value!r} holds a character MixMonitor cannot take in File=")
+        return value
+
+    @field_validator("voicemail_dir")
+    @classmethod
+    def _voicemail_absolute(cls, value: str) -> str:
+        if not PurePosixPath(value).is_absolute():
+            raise problem(
+                f"{value!r} is not an absolute path (Asterisk would put a relative"
+                " RECORD FILE name in a directory of its own)"
+            )
+        if any(c.isspace() or c in "\"'" for c in value):
+            raise problem(f"{value!r} holds a space or a quote, which RECORD FILE cannot take")
         return value
 
     @property
@@ -525,6 +541,16 @@ class HotlineConfig(_Strict):
         local = self.hotline.recordings_local_dir
         if local is None:
             return Path(self.hotline.recordings_dir)
+        if self._path is not None and not local.is_absolute():
+            return self._path.parent / local
+        return local
+
+    @property
+    def voicemail_read_dir(self) -> Path:
+        """Where the controller reads voicemails: ``voicemail_local_dir`` or ``voicemail_dir``."""
+        local = self.hotline.voicemail_local_dir
+        if local is None:
+            return Path(self.hotline.voicemail_dir)
         if self._path is not None and not local.is_absolute():
             return self._path.parent / local
         return local

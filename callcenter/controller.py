@@ -27,6 +27,7 @@ import itertools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 import acd
@@ -39,7 +40,7 @@ from callcenter.ami import (
     AMIError,
     Response,
 )
-from callcenter.facts import RecordCallStarted, RecordOutcome, WriteRequest
+from callcenter.facts import RecordCallStarted, RecordOutcome, RecordVoicemail, WriteRequest
 from callcenter.flow import PAGE_STATE, Call, CallFlow
 from callcenter.flow import effects as fx
 from callcenter.flow.core import DEFAULT_TIERS, Tiers
@@ -73,7 +74,7 @@ from callcenter.preflight import ami_privilege_warnings
 from callcenter.storage.models import call_key
 from callcenter.tracker import TRACKED_EVENTS, CallTracker, corrected, needs_status
 from ivr import IvrDefinition
-from recordings import Recorder, RecordingPolicy
+from recordings import Recorder, RecordingPolicy, file_facts
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,11 @@ class Controller:
         tiers: Tiers = DEFAULT_TIERS,
         recording: Mapping[str, RecordingPolicy] | None = None,
         agent_wait_context: str = "hotline-agent-wait",
+        voicemail_dir: str = "/var/spool/asterisk/voicemail/hotline",
+        voicemail_read_dir: Path | None = None,
     ) -> None:
+        #: where the controller reads voicemail files (``voicemail_dir`` as this machine sees it)
+        self.voicemail_read_dir = voicemail_read_dir or Path(voicemail_dir)
         #: the service-level threshold the wallboard shows (the main queue's)
         self.sl_threshold_s = sl_threshold_s
         self.nodes = {n.name: n for n in nodes}
@@ -166,6 +171,7 @@ class Controller:
             tiers=tiers,
             recording=recording,
             agent_wait_context=agent_wait_context,
+            voicemail_dir=voicemail_dir,
         )
         self.writer = writer
         self.store = store
@@ -368,8 +374,12 @@ class Controller:
             case fx.CountIvr():
                 if effect.what == "entry":
                     self.metrics.ivr_entry(effect.flow, effect.node)
+                elif effect.what == "callback":
+                    self.metrics.ivr_callback(effect.flow, effect.node)
                 else:
                     self.metrics.ivr_dropoff(effect.flow, effect.node)
+            case fx.SaveVoicemail():
+                self._spawn(self._save_voicemail(effect), f"voicemail {effect.call_id}")
             case fx.CountSurvey():
                 for question, score in effect.answers.items():
                     self.metrics.survey_answer(effect.queue, question, score)
@@ -644,6 +654,25 @@ class Controller:
             await self.nodes[e.node].client.send_action("StopMixMonitor", fields)
         except AMIError as exc:  # the caller hung up meanwhile: the hangup ended it
             log.info("call %s: StopMixMonitor: %s", e.call_id, exc)
+
+    async def _save_voicemail(self, e: fx.SaveVoicemail) -> None:
+        """Read the voicemail's file (in a thread) and store its row; a file Asterisk did
+        not write (the caller hung up at the beep, no disk) or an empty one is logged."""
+        local = self.voicemail_read_dir / PurePosixPath(e.path).name
+        try:
+            size, _sha, duration = await asyncio.to_thread(file_facts, local)
+        except OSError as err:
+            log.warning("call %s: no voicemail file %s (%s)", e.call_id, local, err)
+            return
+        if not duration:
+            log.info("call %s: voicemail %s holds no message; not stored", e.call_id, local)
+            return
+        self.writer.submit(RecordVoicemail(
+            e.call_id, e.at, e.path, e.format, e.flow, e.node, queue=e.queue,
+            caller_number=e.caller_number, customer_id=e.customer_id,
+            duration_s=round(duration, 3), size_bytes=size,
+        ))  # fmt: skip
+        self.metrics.ivr_voicemail(e.flow, e.node)
 
     async def _hangup_leg(self, e: fx.HangupLeg) -> None:
         node = self.nodes[e.node]

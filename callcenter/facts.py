@@ -25,6 +25,8 @@ __all__ = [
     "RecordPause",
     "RecordRecording",
     "RecordSurvey",
+    "RecordVoicemail",
+    "RecordCallbackRequest",
     "WriteRequest",
     "call_key",
     "decode_request",
@@ -213,6 +215,51 @@ class RecordRecording:
         _aware("retain_until", self.retain_until)
 
 
+@dataclass(frozen=True, slots=True)
+class RecordVoicemail:
+    """A message left at an IVR voicemail node: the file (as Asterisk sees it), its facts
+    read once RECORD FILE ended, and who left it where. Rows are keyed by ``path``."""
+
+    call_id: str
+    at: dt.datetime
+    path: str
+    format: str
+    flow: str
+    node: str
+    queue: str | None = None
+    caller_number: str | None = None
+    customer_id: int | None = None
+    duration_s: float | None = None
+    size_bytes: int | None = None
+
+    def __post_init__(self) -> None:
+        _aware("at", self.at)
+        if not self.path:
+            raise ValueError("a voicemail needs its file's path")
+        if self.duration_s is not None and not self.duration_s >= 0:
+            raise ValueError(f"a voicemail lasts duration_s >= 0, got {self.duration_s!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCallbackRequest:
+    """A caller asked to be called back at ``number`` for ``queue`` (an IVR callback node);
+    stored with status ``pending``."""
+
+    call_id: str
+    requested_at: dt.datetime
+    number: str
+    queue: str
+    flow: str
+    node: str
+    own_number: bool = True
+    customer_id: int | None = None
+
+    def __post_init__(self) -> None:
+        _aware("requested_at", self.requested_at)
+        if not self.number.removeprefix("+").isdigit():
+            raise ValueError("a callback number is digits, + first at most")
+
+
 WriteRequest = (
     RecordCallStarted
     | RecordCallUpdate
@@ -222,6 +269,8 @@ WriteRequest = (
     | RecordPause
     | RecordRecording
     | RecordSurvey
+    | RecordVoicemail
+    | RecordCallbackRequest
 )
 
 
@@ -234,6 +283,8 @@ WRITE_TYPES: tuple[type, ...] = (
     RecordPause,
     RecordRecording,
     RecordSurvey,
+    RecordVoicemail,
+    RecordCallbackRequest,
 )
 _BY_NAME: dict[str, type] = {cls.__name__: cls for cls in WRITE_TYPES}
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {

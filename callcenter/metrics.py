@@ -144,6 +144,19 @@ class Metrics:
             ["flow", "node"],
             registry=r,
         )
+        self.ivr_voicemails = Counter(
+            "hotline_ivr_voicemails",
+            "Voicemails stored (a file with a message) from an IVR voicemail node, by flow"
+            " and node.",
+            ["flow", "node"],
+            registry=r,
+        )
+        self.ivr_callbacks = Counter(
+            "hotline_ivr_callbacks",
+            "Callback requests made at an IVR callback node, by flow and node.",
+            ["flow", "node"],
+            registry=r,
+        )
         self.survey_answers = Counter(
             "hotline_survey_answers",
             "Post-call survey answers, by queue, question (csat, nps, ces) and score.",
@@ -219,6 +232,14 @@ class Metrics:
     def ivr_dropoff(self, flow: str, node: str) -> None:
         """A caller hung up while at IVR node ``node`` of ``flow``."""
         self.ivr_dropoffs.labels(flow=flow, node=node).inc()
+
+    def ivr_voicemail(self, flow: str, node: str) -> None:
+        """A voicemail left at node ``node`` of ``flow`` was stored."""
+        self.ivr_voicemails.labels(flow=flow, node=node).inc()
+
+    def ivr_callback(self, flow: str, node: str) -> None:
+        """A caller asked for a callback at node ``node`` of ``flow``."""
+        self.ivr_callbacks.labels(flow=flow, node=node).inc()
 
     def survey_answer(self, queue: str, question: str, score: int) -> None:
         """One survey answer (queue from the config, question csat/nps/ces, score 0-10)."""

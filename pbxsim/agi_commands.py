@@ -109,19 +109,32 @@ async def record_file(world: World, ch: Channel, r: Running, argv: list[str]) ->
     except ValueError:
         return USAGE
     escape = argv[4]
+    silence_s = _silence(argv[6:9])
     if any(a.upper() == "BEEP" for a in argv[6:]):
         beep = world.prompts.duration("beep") or 0.0
         prompt_stops_music(world, ch)  # unrecorded: the beep is a prompt like any other
         await world.sleep(beep)
     reader = DigitReader(world, ch, escape)
     start = world.now()
-    r.interrupted = lambda: (f"200 result=-1 (hangup) endpos={samples()}", 200, "Success")
 
     def samples() -> int:
         return round((world.now() - start) * SAMPLES)
 
+    gone: list[int] = []
+
+    def hung_up() -> tuple[str, int, str]:
+        # unrecorded: no transcript hangs up during RECORD FILE. res_agi's handle_recordfile
+        # answers -1 (hangup) with the samples so far and closes the stream: the file stays.
+        n = samples()
+        gone.append(n)
+        write_silence(world, argv[2], argv[3], n)
+        return (f"200 result=-1 (hangup) endpos={n}", 200, "Success")
+
+    r.interrupted = hung_up
     try:
         limit = None if timeout_ms < 0 else timeout_ms / 1000
+        if silence_s is not None and (limit is None or silence_s < limit):
+            limit = silence_s  # the caller is silent: the silence ends it first
         digit = None
         while True:
             left = None if limit is None else limit - (world.now() - start)
@@ -132,11 +145,36 @@ async def record_file(world: World, ch: Channel, r: Running, argv: list[str]) ->
                 break
     finally:
         reader.close()
-    endpos = round(timeout_ms / 1000 * SAMPLES) if digit is None else samples()
+    if (
+        digit is None
+        and silence_s is not None
+        and (timeout_ms < 0 or silence_s * 1000 < timeout_ms)
+    ):
+        # unrecorded: s=<secs> (no transcript used it). pbxsim's caller says nothing, so the
+        # silence detector fires after silence_s; res_agi then rewinds the stream by
+        # silence - 1000 ms and truncates it (ast_stream_rewind): one second is left.
+        endpos = round(min(1.0, silence_s) * SAMPLES)
+    elif digit is None:
+        endpos = round(timeout_ms / 1000 * SAMPLES)
+    else:
+        endpos = samples()
     write_silence(world, argv[2], argv[3], endpos)
     if digit is None:
         return ok(f"result=0 (timeout) endpos={endpos}")
     return ok(f"result={ord(digit)} (dtmf) endpos={endpos}")  # unrecorded: cut by a digit
+
+
+def _silence(extra: list[str]) -> float | None:
+    """RECORD FILE's ``s=<seconds>`` among the arguments after the timeout (res_agi looks
+    at the next three); None when absent or not positive."""
+    for arg in extra:
+        if arg.startswith("s="):
+            try:
+                secs = int(arg[2:])
+            except ValueError:
+                return None
+            return float(secs) if secs > 0 else None
+    return None
 
 
 async def get_data(world: World, ch: Channel, r: Running, argv: list[str]) -> Reply:

@@ -250,6 +250,41 @@ def test_relative_recordings_dir(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (
+            "var/spool/voicemail",
+            "'var/spool/voicemail' is not an absolute path (Asterisk would put a relative"
+            " RECORD FILE name in a directory of its own)",
+        ),
+        (
+            '"/var/spool/my voicemail"',
+            "'/var/spool/my voicemail' holds a space or a quote, which RECORD FILE cannot take",
+        ),
+    ],
+)
+def test_bad_voicemail_dir(tmp_path: Path, value: str, reason: str) -> None:
+    text = broken(
+        "recordings_dir: /var/spool/asterisk/monitor\n",
+        f"recordings_dir: /var/spool/asterisk/monitor\n  voicemail_dir: {value}\n",
+    )
+    assert problems_of(tmp_path, text) == [f"hotline.yaml:8: hotline.voicemail_dir: {reason}"]
+
+
+def test_voicemail_dirs(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, GOOD, IVR), environ={})
+    assert cfg.hotline.voicemail_dir == "/var/spool/asterisk/voicemail/hotline"
+    assert cfg.voicemail_read_dir == Path("/var/spool/asterisk/voicemail/hotline")
+    text = broken(
+        "recordings_dir: /var/spool/asterisk/monitor\n",
+        "recordings_dir: /var/spool/asterisk/monitor\n  voicemail_dir: /srv/vm\n"
+        "  voicemail_local_dir: mnt/vm\n",
+    )
+    local = load_config(write(tmp_path, text, IVR), environ={}).voicemail_read_dir
+    assert local == tmp_path / "mnt" / "vm"
+
+
+@pytest.mark.parametrize(
     ("url", "reason"),
     [
         ("mysql+aiomysql://db/hotline", "unsupported driver 'mysql+aiomysql'"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import textwrap
 
 from callcenter.ami.agi import AgiEnv
-from callcenter.facts import RecordCallEvent, RecordSurvey
+from callcenter.facts import RecordCallbackRequest, RecordCallEvent, RecordSurvey
 from callcenter.flow import effects as fx
 from callcenter.flow.inputs import (
     AccountLooked,
@@ -265,3 +265,100 @@ def test_a_transfer_redirects_the_caller_and_its_hangup_is_ivr_hangup() -> None:
     assert trail.data["end"] == "transfer"
     f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
     assert f.outcomes() == {CALL: "ivr_hangup"}
+
+
+MESSAGES = parse_ivr(
+    textwrap.dedent(
+        """\
+        name: care
+        languages: [vi]
+        default_language: vi
+        start: main
+        fallback_queue: support
+        prompts:
+          menu: hotline/vi/menu
+          leave: hotline/vi/leave-message
+        nodes:
+          main:
+            prompt: menu
+            options:
+              1: {goto: message}
+              2: {goto: call_me}
+          message:
+            type: voicemail
+            prompt: leave
+            max_s: 60
+            silence_s: 4
+            queue: support
+            next: {hangup: done}
+          call_me: {type: callback, queue: support, next: {hangup: done}}
+        """
+    ),
+    queues={"support"},
+)
+
+
+def messages_flow() -> Flow:
+    f = Flow()
+    f.core.ivr = MESSAGES
+    f.core.voicemail_dir = "/var/spool/asterisk/voicemail/hotline"
+    return f
+
+
+def test_a_voicemail_is_recorded_by_record_file_then_saved_by_the_shell() -> None:
+    f = messages_flow()
+    arrive(f)
+    reply(f, "200 result=1")  # the language
+    assert pending(f) == "GET DATA hotline/vi/menu 5000 1"
+    reply(f, "200 result=1")
+    assert pending(f) == 'STREAM FILE hotline/vi/leave-message ""'
+    reply(f, "200 result=0 endpos=12000")
+    path = f"/var/spool/asterisk/voicemail/hotline/{NODE}-{UID}-message-"
+    command = pending(f)
+    assert command is not None and command.startswith(f"RECORD FILE {path}")
+    assert command.endswith(' wav "#" 60000 0 BEEP s=4')
+    file = command.split()[2] + ".wav"
+    out = reply(f, "200 result=35 (dtmf) endpos=40000")  # the caller pressed '#'
+    [event] = [w for w in f.writes(RecordCallEvent) if w.kind == "voicemail"]
+    assert event.data == {"node": "message", "file": file,
+                          "reply": "200 result=35 (dtmf) endpos=40000"}  # fmt: skip
+    assert f.sent(fx.SaveVoicemail, out) == [
+        fx.SaveVoicemail(
+            CALL, f.wall, file, "wav", "care", "message", "support", "0912000001", None
+        )  # fmt: skip
+    ]
+    assert pending(f) == "HANGUP"
+    [trail] = [w for w in f.writes(RecordCallEvent) if w.kind == "ivr_trail"]
+    assert trail.data["path"] == "main(1) > message(#)" and trail.data["end"] == "hangup"
+
+
+def test_a_caller_who_hangs_up_while_recording_still_gets_the_message_saved() -> None:
+    f = messages_flow()
+    arrive(f)
+    reply(f, "200 result=1")
+    reply(f, "200 result=1")
+    reply(f, "200 result=0 endpos=12000")
+    # res_agi: a hang-up during RECORD FILE answers -1 (hangup) and keeps the file
+    out = reply(f, "200 result=-1 (hangup) endpos=24000")
+    assert len(f.sent(fx.SaveVoicemail, out)) == 1
+    # the reply alone does not tell a hang-up from a file Asterisk could not write: the
+    # session goes on (its trail says failed), and the Hangup ends the call
+    assert pending(f) == "HANGUP"
+    f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
+    assert f.outcomes() == {CALL: "ivr_hangup"}
+    [trail] = [w for w in f.writes(RecordCallEvent) if w.kind == "ivr_trail"]
+    assert trail.data["path"] == "main(1) > message(failed)"
+
+
+def test_a_callback_request_is_written_pending_with_its_event_and_count() -> None:
+    f = messages_flow()
+    arrive(f)
+    reply(f, "200 result=1")
+    out = reply(f, "200 result=2")
+    [request] = f.writes(RecordCallbackRequest)
+    assert request == RecordCallbackRequest(CALL, f.wall, "0912000001", "support", "care",
+                                            "call_me", own_number=True)  # fmt: skip
+    [event] = [w for w in f.writes(RecordCallEvent) if w.kind == "callback_requested"]
+    assert event.data == {"node": "call_me", "queue": "support", "own_number": True}
+    assert fx.CountIvr("call_me", "callback", "care") in out
+    assert pending(f) == "HANGUP"

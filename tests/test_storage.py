@@ -46,6 +46,8 @@ TABLES = {
     "recording_access",
     "recordings",
     "survey_answers",
+    "voicemails",
+    "callback_requests",
 }
 
 
@@ -83,7 +85,7 @@ async def test_migrate_from_empty_creates_every_table(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert names == TABLES | {"alembic_version"}
-    assert version == ("0008",)
+    assert version == ("0009",)
 
 
 async def test_migration_matches_models(engine: AsyncEngine) -> None:

@@ -41,6 +41,8 @@ class AgiJob:
     ivr_command: Any = None
     tries: int = 0
     command_id: str = ""
+    #: a voicemail's RECORD FILE: the file, as Asterisk sees it, without its extension
+    file: str = ""
 
 
 class Where(Enum):

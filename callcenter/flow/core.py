@@ -69,6 +69,7 @@ from acd import Outcome
 from callcenter.ami.agi import parse_agi_result
 from callcenter.facts import (
     RecordAgentState,
+    RecordCallbackRequest,
     RecordCallEvent,
     RecordCallStarted,
     RecordCallUpdate,
@@ -98,8 +99,10 @@ from ivr import (
     SurveySession,
     agi_command,
     prompt_result,
+    record_command,
     trail_path,
 )
+from ivr.agi import VOICEMAIL_FORMAT
 from ivr.events import (
     AwaitCustomer,
     AwaitQueues,
@@ -113,6 +116,8 @@ from ivr.events import (
     PromptFailed,
     PromptResult,
     QueueState,
+    RecordMessage,
+    RequestCallback,
     RouteToQueue,
     SetLanguage,
     Transfer,
@@ -138,6 +143,7 @@ from .effects import (
     Push,
     RedirectCall,
     RejoinAgent,
+    SaveVoicemail,
     SendAgi,
     SetRecordingMute,
     StartRecording,
@@ -218,10 +224,13 @@ class CallFlow:
         tiers: Tiers = DEFAULT_TIERS,
         recording: Mapping[str, RecordingPolicy] | None = None,
         agent_wait_context: str = "hotline-agent-wait",
+        voicemail_dir: str = "/var/spool/asterisk/voicemail/hotline",
     ) -> None:
         self.ivr = ivr
         #: where an agent leg waits while its caller visits the IVR (``s``, priority 1)
         self.agent_wait_context = agent_wait_context
+        #: where RECORD FILE writes voicemails, as Asterisk sees it (absolute)
+        self.voicemail_dir = voicemail_dir.rstrip("/")
         #: queue -> its recording policy (a queue not listed: DEFAULT_POLICY); replaced
         #: on a live reload
         self.recording: dict[str, RecordingPolicy] = dict(recording or {})
@@ -516,6 +525,10 @@ class CallFlow:
             elif isinstance(cmd, (PlayPrompt, CollectDigits)):
                 job = AgiJob(agi_command(cmd) or "NOOP", Purpose.IVR_ASK, ivr_command=cmd)
                 self._queue_agi(call, job)
+            elif isinstance(cmd, RecordMessage):
+                self._record_message(call, cmd)
+            elif isinstance(cmd, RequestCallback):
+                self._request_callback(call, cmd)
             elif isinstance(cmd, AwaitCustomer):
                 pass  # the lookup asked at arrival answers within its budget: _card_found
             elif isinstance(cmd, LookupAccount):
@@ -524,6 +537,44 @@ class CallFlow:
                 now = self._now
                 states = {q: self._queue_state(q) for q in cmd.queues}
                 self._ivr_commands(call, call.ivr.on_queues(states, now.mono, now.wall))
+
+    def _record_message(self, call: Call, cmd: RecordMessage) -> None:
+        """A voicemail: RECORD FILE (17) into a file named by the call id, the node and a
+        sequence number (never caller text); the row follows once it ended (_job_done)."""
+        name = f"{call.call_id.replace(':', '-')}-{cmd.node}-{next(self._seq)}"
+        path = f"{self.voicemail_dir}/{name}"
+        job = AgiJob(record_command(cmd, path), Purpose.IVR_ASK, ivr_command=cmd, file=path)
+        self._queue_agi(call, job)
+
+    def _message_recorded(
+        self, call: Call, cmd: RecordMessage, path: str, text: str | None
+    ) -> None:
+        """RECORD FILE ended (by '#', time, silence, hang-up or failure): the shell reads the
+        file and stores its row when there is one (a caller who hangs up keeps the message)."""
+        card = call.card
+        flow = call.ivr.definition.name if call.ivr is not None else self.ivr.name
+        file = f"{path}.{VOICEMAIL_FORMAT}"
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "voicemail",
+                                    {"node": cmd.node, "file": file, "reply": text}))  # fmt: skip
+        self._out.append(SaveVoicemail(
+            call.call_id, self._now.wall, file, VOICEMAIL_FORMAT, flow, cmd.node, cmd.queue,
+            call.caller_number or None, card.customer_id if card is not None else None,
+        ))  # fmt: skip
+
+    def _request_callback(self, call: Call, cmd: RequestCallback) -> None:
+        """A callback request: stored ``pending`` (issue 12 dials them), counted, in events."""
+        card = call.card
+        flow = call.ivr.definition.name if call.ivr is not None else self.ivr.name
+        wall = self._now.wall
+        self._write(RecordCallbackRequest(
+            call.call_id, wall, cmd.number, cmd.queue, flow, cmd.node,
+            own_number=cmd.own_number,
+            customer_id=card.customer_id if card is not None else None,
+        ))  # fmt: skip
+        self._write(RecordCallEvent(call.call_id, wall, "callback_requested",
+                                    {"node": cmd.node, "queue": cmd.queue,
+                                     "own_number": cmd.own_number}))  # fmt: skip
+        self._out.append(CountIvr(cmd.node, "callback", flow))
 
     def _queue_state(self, queue: str) -> QueueState:
         """A queue's state now, as an IVR condition asks it (the ACD's live figures)."""
@@ -654,7 +705,9 @@ class CallFlow:
         if job.purpose in (Purpose.IVR_ASK, Purpose.SURVEY):
             cmd = job.ivr_command
             result = prompt_result(cmd, text) if text is not None else PromptResult(status="failed")
-            if result.status == "failed" and cmd.prompt:
+            if isinstance(cmd, RecordMessage):
+                self._message_recorded(call, cmd, job.file, text)
+            elif result.status == "failed" and cmd.prompt:
                 self._write(RecordCallEvent(call.call_id, self._now.wall, "prompt_failed",
                                             {"prompt": cmd.prompt, "reply": text}))  # fmt: skip
                 if isinstance(cmd, PlayPrompt):

@@ -12,6 +12,7 @@ the storage's write requests.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,6 +168,22 @@ class StopRecording:
 
 
 @dataclass(frozen=True, slots=True)
+class SaveVoicemail:
+    """A voicemail's RECORD FILE ended: read the file (``path`` as Asterisk sees it) and,
+    when it holds a message, store its row (``RecordVoicemail``) and count it."""
+
+    call_id: str
+    at: dt.datetime
+    path: str
+    format: str
+    flow: str
+    node: str
+    queue: str | None
+    caller_number: str | None
+    customer_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class LoadCall:
     """Read what SQL knows of a call found parked after a restart."""
 
@@ -205,8 +222,8 @@ class CountOutcome:
 
 @dataclass(frozen=True, slots=True)
 class CountIvr:
-    """A caller entered IVR ``node`` (``what`` "entry") or hung up there ("dropoff") in the
-    flow named ``flow``: /metrics."""
+    """A caller entered IVR ``node`` (``what`` "entry"), hung up there ("dropoff") or asked
+    for a callback there ("callback") in the flow named ``flow``: /metrics."""
 
     node: str
     what: str
@@ -253,6 +270,7 @@ Effect = (
     | LookupCard
     | LookupCardByAccount
     | RedirectCall
+    | SaveVoicemail
     | LoadCall
     | LoadOpenCalls
     | Write

@@ -51,6 +51,8 @@ __all__ = [
     "Recording",
     "RecordingAccess",
     "SurveyAnswer",
+    "Voicemail",
+    "CallbackRequest",
     "call_key",
 ]
 
@@ -251,6 +253,50 @@ class Recording(Base):
     retain_until: Mapped[dt.datetime | None] = mapped_column(index=True)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     deleted_at: Mapped[dt.datetime | None]
+
+
+class Voicemail(Base):
+    """A message a caller left at an IVR ``voicemail`` node (AGI ``RECORD FILE``): the
+    file as Asterisk wrote it, its length, and who left it where. One row per file."""
+
+    __tablename__ = "voicemails"
+    __table_args__ = (Index(None, "queue", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="RESTRICT"), index=True)
+    #: when the recording ended
+    at: Mapped[dt.datetime]
+    caller_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    customer_id: Mapped[int | None] = mapped_column(Integer)
+    #: the node's queue (null: none given)
+    queue: Mapped[str | None] = mapped_column(String(64))
+    flow: Mapped[str] = mapped_column(String(64))
+    node: Mapped[str] = mapped_column(String(64))
+    #: the file as Asterisk sees it, extension included
+    path: Mapped[str] = mapped_column(String(512), unique=True)
+    format: Mapped[str] = mapped_column(String(8))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class CallbackRequest(Base):
+    """A caller asked to be called back (an IVR ``callback`` node): the number, the queue,
+    when, and where it stands (``pending`` until a callback is attempted)."""
+
+    __tablename__ = "callback_requests"
+    __table_args__ = (Index(None, "status", "requested_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="RESTRICT"), index=True)
+    number: Mapped[str] = mapped_column(String(32))
+    #: the caller's own number (true) or one typed in the IVR (false)
+    own_number: Mapped[bool] = mapped_column(Boolean)
+    queue: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    customer_id: Mapped[int | None] = mapped_column(Integer)
+    flow: Mapped[str] = mapped_column(String(64))
+    node: Mapped[str] = mapped_column(String(64))
 
 
 class RecordingAccess(Base):

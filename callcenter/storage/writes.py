@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from callcenter.facts import (
     WRITE_TYPES,
     RecordAgentState,
+    RecordCallbackRequest,
     RecordCallEvent,
     RecordCallStarted,
     RecordCallUpdate,
@@ -46,6 +47,7 @@ from callcenter.facts import (
     RecordPause,
     RecordRecording,
     RecordSurvey,
+    RecordVoicemail,
     WriteRequest,
     decode_request,
     encode_request,
@@ -56,10 +58,12 @@ from callcenter.storage.models import (
     AgentPause,
     AgentStateChange,
     Call,
+    CallbackRequest,
     CallEvent,
     QueueOutcome,
     Recording,
     SurveyAnswer,
+    Voicemail,
 )
 
 __all__ = [
@@ -72,6 +76,8 @@ __all__ = [
     "RecordPause",
     "RecordRecording",
     "RecordSurvey",
+    "RecordVoicemail",
+    "RecordCallbackRequest",
     "WriteRequest",
     "apply_batch",
     "decode_request",
@@ -87,6 +93,8 @@ _PAUSES = cast(Table, AgentPause.__table__)
 _RECORDINGS = cast(Table, Recording.__table__)
 _SURVEYS = cast(Table, SurveyAnswer.__table__)
 _AGENTS = cast(Table, Agent.__table__)
+_VOICEMAILS = cast(Table, Voicemail.__table__)
+_CALLBACKS = cast(Table, CallbackRequest.__table__)
 
 
 def _bind_type(name: str) -> Any:
@@ -181,8 +189,42 @@ async def apply_batch(
     if surveys:  # one survey per call: a replayed one is a no-op
         stmt = _insert(conn, _SURVEYS).on_conflict_do_nothing()
         await conn.execute(stmt, list(surveys.values()))
+    voicemails = {
+        r.path: {"call_id": r.call_id, "at": r.at, "path": r.path, "format": r.format,
+                 "flow": r.flow, "node": r.node, "queue": r.queue,
+                 "caller_number": r.caller_number, "customer_id": r.customer_id,
+                 "duration_s": r.duration_s, "size_bytes": r.size_bytes}
+        for _, r in batch.live()
+        if isinstance(r, RecordVoicemail)
+    }  # fmt: skip
+    if voicemails:  # one row per file: a replayed one is a no-op
+        stmt = _insert(conn, _VOICEMAILS).on_conflict_do_nothing()
+        await conn.execute(stmt, list(voicemails.values()))
+    await _insert_callbacks(conn, batch)
     await _upsert_recordings(conn, batch)
     return sorted(batch.refused.items())
+
+
+async def _insert_callbacks(conn: AsyncConnection, batch: _Batch) -> None:
+    """Callback requests, once per (call, node): a replayed request is not a second one."""
+    rows = {
+        (r.call_id, r.node): {"call_id": r.call_id, "requested_at": r.requested_at,
+                              "number": r.number, "own_number": r.own_number, "queue": r.queue,
+                              "status": "pending", "customer_id": r.customer_id,
+                              "flow": r.flow, "node": r.node}
+        for _, r in batch.live()
+        if isinstance(r, RecordCallbackRequest)
+    }  # fmt: skip
+    if not rows:
+        return
+    calls = sorted({call for call, _ in rows})
+    have = await conn.execute(
+        select(_CALLBACKS.c.call_id, _CALLBACKS.c.node).where(_CALLBACKS.c.call_id.in_(calls))
+    )
+    for key in have:
+        rows.pop((key[0], key[1]), None)
+    if rows:
+        await conn.execute(_CALLBACKS.insert(), list(rows.values()))
 
 
 async def _insert_calls(conn: AsyncConnection, batch: _Batch) -> set[str]:
