@@ -228,3 +228,15 @@ def test_a_visit_needs_a_talking_call_and_a_known_node() -> None:
     visit(f, leg)
     out = f.feed(SendToIvr(CALL, "card", "agent:7"))
     assert f.sent(fx.RedirectCall, out) == [], "already visiting"
+
+
+def test_a_recording_that_starts_while_the_caller_keys_is_muted_at_once() -> None:
+    # the agent sent the caller away before MixMonitor answered: the mute follows the start
+    f, leg, t0 = talking(recorded=False)
+    visit(f, leg)
+    reply(f, "200 result=1")
+    assert pending(f) == "GET DATA hotline/vi/card 6000 16"
+    out = f.feed(RecordingStarted(CALL, "/rec/a.wav", t0, "0x1"))
+    assert f.sent(fx.SetRecordingMute, out) == [
+        fx.SetRecordingMute(NODE, CALL, CH, "0x1", True, "ivr:card")
+    ]

@@ -1173,6 +1173,7 @@ class CallFlow:
         rec = LiveRecording(ev.path, ev.started_at, ev.mixmonitor_id)
         if call is not None:
             call.recording = rec
+            self._guard(call)  # a caller sent to a sensitive node before MixMonitor answered
         else:  # the call ended while MixMonitor was answering: complete it now
             self._out.append(FinishRecording(ev.call_id, rec.path, rec.started_at,
                                              rec.mixmonitor_id))  # fmt: skip
