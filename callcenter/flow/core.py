@@ -1206,9 +1206,8 @@ class CallFlow:
         if call is None or rec is None:
             return
         rec.mute_pending = False
-        if rec.ivr_mute is not None and ev.by == rec.ivr_mute and ev.muted is not rec.muted:
-            pass  # the IVR's mute or unmute took
-        elif rec.ivr_mute is not None and ev.by == rec.ivr_mute:
+        if rec.ivr_mute is not None and ev.by == rec.ivr_mute and ev.muted is rec.muted:
+            # Asterisk refused the IVR's change (the shell reports the state unchanged)
             if not rec.muted:  # the mute was refused: the node goes on, said loud
                 rec.ivr_mute_refused = True
                 self._log("error", f"call {ev.call_id}: the recording could not be muted for "
@@ -1230,7 +1229,7 @@ class CallFlow:
 
     # -- IVR visits and sensitive nodes -----------------------------------------------
     def _send_to_ivr(self, ev: SendToIvr) -> None:
-        """Rule 8: the caller to ``ev.node`` of the IVR, the agent leg to wait."""
+        """Rule 9: the caller to ``ev.node`` of the IVR, the agent leg to wait."""
         call = self.calls.get(ev.call_id)
         leg = self._agent_leg(call) if call is not None else None
         if call is None or not call.connected() or not call.bridged or leg is None:
