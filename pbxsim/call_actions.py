@@ -143,6 +143,9 @@ def redirect(s: Session, ch: Channel, context: str, exten: str, priority: int) -
     if ch.agi is not None:
         ch.agi.end(w, status=None)
     if ch.bridge is not None:
+        # unrecorded: a Redirect of a bridged channel (07 redirects only out of AsyncAGI):
+        # it leaves the bridge, which dissolves; an ExtraChannel in it is redirected too
+        # (an IVR visit mid-call: the caller and its agent leg)
         ch.after_bridge = None
         leave_bridge(w, ch)
     w.moh(ch, False)
