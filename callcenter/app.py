@@ -31,6 +31,7 @@ from callcenter.ami import AMIClient
 from callcenter.config import HotlineConfig
 from callcenter.controller import Controller, Node
 from callcenter.desk import ControllerDesk
+from callcenter.ivr_messages import IvrMessages
 from callcenter.live import LiveHub
 from callcenter.looplag import LoopLagMonitor
 from callcenter.metrics import Metrics
@@ -49,7 +50,7 @@ from callcenter.storage.models import Agent
 from callcenter.storage.store import REMOVED
 from callcenter.storage.tokens import Tokens
 from callcenter.web import create_app as create_web_app
-from callcenter.web.keys import ACCOUNTS, DESK, DISPOSITIONS, RECORDINGS, SESSIONS
+from callcenter.web.keys import ACCOUNTS, DESK, DISPOSITIONS, MESSAGES, RECORDINGS, SESSIONS
 from callcenter.web.session import Session
 from crm_bridge.dispositions import DispositionWriteBack
 from crm_bridge.lookup import CrmLookup
@@ -153,6 +154,7 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
     # the policies the core holds: a config reload changes who may listen at once
     app[RECORDINGS] = RecordingLibrary(store.sessions, parts.config.recordings_read_dir,
                                        lambda: ctl.flow.recording)  # fmt: skip
+    app[MESSAGES] = IvrMessages(store.sessions, parts.config.voicemail_read_dir)
     desk = parts.desk = ControllerDesk(ctl)
     ctl.on_change(desk.changed)
     app[DESK] = desk

@@ -15,7 +15,7 @@ import dashboards
 from callcenter.config import DEFAULT_DISPOSITIONS
 from callcenter.live import LiveHub
 from callcenter.metrics import Metrics
-from callcenter.web import api, openapi, pages, recordings_api, sockets
+from callcenter.web import api, messages_api, openapi, pages, recordings_api, sockets
 from callcenter.web.errors import error_middleware
 from callcenter.web.keys import (
     ACCOUNTS,
@@ -118,6 +118,9 @@ def create_app(
     r.add_get("/api/recordings/{recording_id}/audio", recordings_api.recording_audio)
     r.add_get("/api/recordings/{recording_id}/download", recordings_api.recording_download)
     r.add_get("/api/recordings/{recording_id}/audit", recordings_api.recording_audit)
+    r.add_get("/api/voicemails", messages_api.list_voicemails)
+    r.add_get("/api/voicemails/{voicemail_id}/audio", messages_api.voicemail_audio)
+    r.add_get("/api/callbacks", messages_api.list_callbacks)
     r.add_get("/ws/wallboard", sockets.wallboard_socket)
     r.add_get("/ws/agent", sockets.agent_socket)
     r.add_get("/metrics", api.metrics)

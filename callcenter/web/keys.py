@@ -9,6 +9,7 @@ from aiohttp import web
 
 from callcenter.live import LiveHub
 from callcenter.metrics import Metrics
+from callcenter.web.messages_port import Messages
 from callcenter.web.ports import Accounts, Desk, Dispositions
 from callcenter.web.recordings_port import Library
 from callcenter.web.session import SessionSigner
@@ -21,6 +22,8 @@ METRICS = web.AppKey("metrics", Metrics)
 SESSIONS = web.AppKey("sessions", SessionSigner)
 #: The recordings (search, files, audit); unset: the recording routes answer 503.
 RECORDINGS = web.AppKey("recordings", Library)
+#: Voicemails and callback requests; unset: their routes answer 503.
+MESSAGES = web.AppKey("messages", Messages)
 #: Origins allowed besides the request's own, for WebSockets and state-changing requests.
 ALLOWED_ORIGINS: web.AppKey[frozenset[str]] = web.AppKey("allowed_origins")
 #: The disposition codes agents may pick, in display order: code -> label.

@@ -18,6 +18,7 @@ from typing_extensions import TypedDict
 
 from callcenter.web.api import DispositionBody, PauseBody, ReadyBody
 from callcenter.web.keys import DISPOSITION_CODES
+from callcenter.web.messages_port import CallbackPage, VoicemailPage
 from callcenter.web.ports import AgentPage, WallboardSnapshot
 from callcenter.web.recordings_api import (
     IvrVisitAsked,
@@ -73,6 +74,8 @@ _NAMED: dict[str, Any] = {
     "RecordAsked": RecordAsked,
     "RecordingPage": RecordingPage,
     "RecordingAudit": RecordingAudit,
+    "VoicemailPage": VoicemailPage,
+    "CallbackPage": CallbackPage,
     "AgentPage": AgentPage,
     "WallboardSnapshot": WallboardSnapshot,
     "DispositionSaved": DispositionSaved,
@@ -134,6 +137,25 @@ def _audio(description: str) -> dict[str, Any]:
     binary = {"schema": {"type": "string", "format": "binary"}}
     return {"description": description,
             "content": {"audio/wav": binary, "audio/x-gsm": binary}}  # fmt: skip
+
+
+def _page_parameters(*extra: str) -> list[dict[str, Any]]:
+    """``queue`` (and ``status``), ``limit`` and ``offset`` of the voicemail and callback lists."""
+
+    def q(name: str, schema: dict[str, Any], what: str) -> dict[str, Any]:
+        return {"name": name, "in": "query", "required": False, "schema": schema,
+                "description": what}  # fmt: skip
+
+    params = [q("queue", {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"},
+                "the queue")]  # fmt: skip
+    if "status" in extra:
+        params.append(q("status", {"type": "string", "pattern": "^[a-z_]{1,16}$"},
+                        "the request's status (pending)"))  # fmt: skip
+    return [
+        *params,
+        q("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "rows per page (50)"),
+        q("offset", {"type": "integer", "minimum": 0, "maximum": 999_999_999}, "rows to skip"),
+    ]
 
 
 def _search_parameters() -> list[dict[str, Any]]:
@@ -245,6 +267,30 @@ def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str
             "parameters": [_recording_id()],
             "responses": {"200": _json("RecordingAudit", "the audit rows, oldest first"),
                           **_errors(400, 401, 403, 404, 503)},
+        }},
+        "/api/voicemails": {"get": {
+            "summary": "Voicemails left at the IVR's voicemail nodes, newest first"
+                       " (supervisors)",
+            "operationId": "listVoicemails", "security": session,
+            "parameters": _page_parameters(),
+            "responses": {"200": _json("VoicemailPage", "one page of voicemails"),
+                          **_errors(400, 401, 403, 503)},
+        }},
+        "/api/voicemails/{voicemail_id}/audio": {"get": {
+            "summary": "Play a voicemail, with HTTP Range (supervisors)",
+            "operationId": "voicemailAudio", "security": session,
+            "parameters": [{"name": "voicemail_id", "in": "path", "required": True,
+                            "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,14}$"}}],
+            "responses": {"200": _audio("the whole file"), "206": _audio("the range asked"),
+                          **_errors(400, 401, 403, 404, 503)},
+        }},
+        "/api/callbacks": {"get": {
+            "summary": "Callback requests made at the IVR's callback nodes, oldest first"
+                       " (supervisors)",
+            "operationId": "listCallbacks", "security": session,
+            "parameters": _page_parameters("status"),
+            "responses": {"200": _json("CallbackPage", "one page of callback requests"),
+                          **_errors(400, 401, 403, 503)},
         }},
         "/healthz": {"get": {
             "summary": "Liveness for load balancers and probes (no session needed)",
