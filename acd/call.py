@@ -117,5 +117,7 @@ class Call:
     needs: Requirement = ()
     #: in its queue's line (WAITING, and not just about to be offered)
     lined: bool = False
+    #: its key in that line, set when it is added (``acd.line``)
+    place: tuple[float, float, int] = (0.0, 0.0, 0)
     #: the snapshot's view of a connected call (fixed until it ends; None: to build)
     view: object | None = None

@@ -35,24 +35,25 @@ Rules:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from ._check import check_time
 from .agent import AGENT_TRANSITIONS, Agent, AgentInput, AgentState
 from .board import Board
 from .call import CALL_TRANSITIONS, Call, CallInput, CallState
 from .commands import (
-    AgentStateChanged,
-    CallConnected,
-    CallOutcome,
     CancelOffer,
     Command,
     HoldCaller,
-    OfferCall,
     Outcome,
     OverflowCall,
     PauseEnded,
-    built,
+    build_call_connected,
+    build_call_outcome,
+    build_hold_caller,
+    build_offer_call,
+    build_state_changed,
 )
 from .config import AcdConfig, QueueConfig, Strategy
 from .errors import DuplicateCall, InvalidValue, UnknownAgent, UnknownQueue
@@ -80,6 +81,32 @@ from .snapshot import AcdSnapshot, AgentView, CallView
 from .stats import QueueStats
 from .table import next_state
 from .timers import Deadlines, TimerKind
+
+# Enum members the hot paths compare with, as module globals: ``AgentState.READY``
+# goes through the enum class's attribute look-up (about 60 ns on CPython 3.11, a
+# global about 10), and a routing decision reads some forty of them.
+_READY = AgentState.READY
+_OFFERED = AgentState.OFFERED
+_ON_CALL = AgentState.ON_CALL
+_PAUSED = AgentState.PAUSED
+_WAITING = CallState.WAITING
+_CONNECTED = CallState.CONNECTED
+_ENDED = CallState.ENDED
+_ANSWERED = Outcome.ANSWERED
+_ABANDONED = Outcome.ABANDONED
+_TIMEOUT = Outcome.TIMEOUT
+_RING_ALL = Strategy.RING_ALL
+_OFFER_TIMEOUT = TimerKind.OFFER_TIMEOUT
+_WRAP_UP = TimerKind.WRAP_UP
+_MAX_WAIT = TimerKind.MAX_WAIT
+_RELAX = TimerKind.RELAX
+_RETRY = TimerKind.RETRY
+_AGENT_OFFER = AgentInput.OFFER
+_AGENT_CALL_ENDED = AgentInput.CALL_ENDED
+_AGENT_WRAP_UP_ELAPSED = AgentInput.WRAP_UP_ELAPSED
+_CALL_OFFER = CallInput.OFFER
+_CALL_END = CallInput.END
+_INF = float("inf")
 
 
 class Acd:
@@ -197,8 +224,9 @@ class Acd:
         out: list[Command] = []
         for call in [c for c in self._calls.values() if c.state is CallState.WAITING]:
             if _overdue(call, now):  # a shorter max_wait_s: due already
-                out += self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
-        return out + self._dispatch(now)
+                self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now, out)
+        self._dispatch(now, out)
+        return out
 
     # -- inputs ---------------------------------------------------------------
 
@@ -210,38 +238,32 @@ class Acd:
         DuplicateCall when a call id is queued twice.
         """
         self._advance(now)
-        self._settle()
-        match event:
-            case CallQueued():
-                return self._call_queued(event, now)
-            case CallResumed():
-                return self._call_resumed(event, now)
-            case CallLeft():
-                return self._call_left(event, now)
-            case CallEnded():
-                return self._call_ended(event, now)
-            case HoldSliceDone():
-                return self._hold_slice_done(event, now)
-            case OfferAnswered():
-                return self._offer_answered(event, now)
-            case OfferFailed():
-                return self._offer_failed(event, now)
-            case AgentLogin():
-                return self._login(self._agent(event.agent_id), now)
-            case AgentLogout():
-                return self._withdraw(self._agent(event.agent_id), AgentInput.LOGOUT, "logout", now)
-            case AgentReady():
-                return self._ready_up(self._agent(event.agent_id), now)
-            case AgentPause():
-                agent = self._agent(event.agent_id)
-                codes = self._config.pause_codes
-                if codes and event.reason not in codes:
-                    raise InvalidValue(
-                        f"pause reason {event.reason!r} is not in AcdConfig.pause_codes {codes!r}"
-                    )
-                return self._withdraw(agent, AgentInput.PAUSE, event.reason, now)
-            case _:
+        if self._new_agents or self._new_calls:
+            self._settle()
+        step = _STEPS.get(type(event))
+        if step is None:  # a subclass of an event, or not an event
+            step = next((f for cls, f in _STEPS.items() if isinstance(event, cls)), None)
+            if step is None:
                 raise InvalidValue(f"not an ACD event: {event!r}")
+        return step(self, event, now)
+
+    def _agent_login(self, event: AgentLogin, now: float) -> list[Command]:
+        return self._login(self._agent(event.agent_id), now)
+
+    def _agent_logout(self, event: AgentLogout, now: float) -> list[Command]:
+        return self._withdraw(self._agent(event.agent_id), AgentInput.LOGOUT, "logout", now)
+
+    def _agent_ready(self, event: AgentReady, now: float) -> list[Command]:
+        return self._ready_up(self._agent(event.agent_id), now)
+
+    def _agent_pause(self, event: AgentPause, now: float) -> list[Command]:
+        agent = self._agent(event.agent_id)
+        codes = self._config.pause_codes
+        if codes and event.reason not in codes:
+            raise InvalidValue(
+                f"pause reason {event.reason!r} is not in AcdConfig.pause_codes {codes!r}"
+            )
+        return self._withdraw(agent, AgentInput.PAUSE, event.reason, now)
 
     def next_timer(self) -> float | None:
         """The earliest deadline (shell's clock) at which ``on_timer`` must run, or None."""
@@ -264,7 +286,7 @@ class Acd:
                 self._relax(call, now)
             elif call.state is CallState.WAITING:  # RETRY: its last agent may have it now
                 self._new_calls.append(call)
-        out += self._dispatch(now)
+        self._dispatch(now, out)
         while (key := self._timers.pop_due(now)) is not None:
             kind, ident = key
             if kind is TimerKind.OFFER_TIMEOUT:
@@ -278,12 +300,12 @@ class Acd:
                     )
             elif kind is TimerKind.WRAP_UP:
                 agent = self._agents[ident]
-                out += self._step_agent(agent, AgentInput.WRAP_UP_ELAPSED, now, "wrap-up-elapsed")
-                out += self._dispatch(now)
+                self._step_agent(agent, AgentInput.WRAP_UP_ELAPSED, now, "wrap-up-elapsed", out)
+                self._dispatch(now, out)
             else:
                 call = self._calls[ident]
                 if call.state is CallState.WAITING:
-                    out += self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
+                    self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now, out)
                 else:  # OFFERED: deferred until that offer fails (call.py rule 5)
                     self._step_call(call, CallInput.MAX_WAIT)
         return out
@@ -330,24 +352,29 @@ class Acd:
         return totals
 
     # -- calls ----------------------------------------------------------------
+    # The steps below append the commands they make to ``out``, in order.
 
     def _call_queued(self, event: CallQueued, now: float) -> list[Command]:
-        queue = self._queue(event.queue)
-        if event.call_id in self._calls:
-            raise DuplicateCall(event.call_id)
+        queue = self._queues.get(event.queue)
+        if queue is None:
+            raise UnknownQueue(event.queue)
+        call_id = event.call_id
+        if call_id in self._calls:
+            raise DuplicateCall(call_id)
         entered = now if event.entered_at is None else event.entered_at
         if entered > now:
             raise InvalidValue(f"CallQueued.entered_at {entered} is after now {now}")
+        skills = event.skills
         call = Call(
-            call_id=event.call_id,
-            queue=queue.name,
-            caller_number=event.caller_number,
-            priority=event.priority,
-            customer_id=event.customer_id,
-            entered_at=entered,
-            seq=next(self._seq),
-            skills=queue.skills if event.skills is None else event.skills,
-            own_skills=event.skills is not None,
+            call_id,
+            queue.name,
+            event.caller_number,
+            event.priority,
+            event.customer_id,
+            entered,
+            next(self._seq),
+            skills=queue.skills if skills is None else skills,
+            own_skills=skills is not None,
         )
         self._relax(call, now)
         self._add_call(call)
@@ -355,13 +382,16 @@ class Acd:
         board.call_in(call)
         board.tally.offered += 1
         self._new_calls.append(call)
+        out: list[Command] = []
         if queue.max_wait_s is not None:
             call.max_wait_at = entered + queue.max_wait_s
             if call.max_wait_at <= now:  # restored after its deadline
-                return self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
-            self._timers.set((TimerKind.MAX_WAIT, call.call_id), call.max_wait_at)
-        out: list[Command] = [built(HoldCaller, call.call_id, self._slice(call, queue, now))]
-        return out + self._dispatch(now)
+                self._finish(call, CallInput.MAX_WAIT, _TIMEOUT, now, out)
+                return out
+            self._timers.set((_MAX_WAIT, call_id), call.max_wait_at)
+        out.append(build_hold_caller(call_id, self._slice(call, queue, now)))
+        self._dispatch(now, out)
+        return out
 
     def _call_resumed(self, event: CallResumed, now: float) -> list[Command]:
         queue = self._queue(event.queue)
@@ -384,10 +414,12 @@ class Acd:
             connected_at=min(event.connected_at, now),
         )
         self._add_call(call)
-        out = self._step_agent(agent, AgentInput.RESUME_CALL, now, "resumed", event.call_id)
+        out: list[Command] = []
+        self._step_agent(agent, AgentInput.RESUME_CALL, now, "resumed", out, event.call_id)
         agent.call_id = event.call_id
-        self._timers.cancel((TimerKind.WRAP_UP, agent.agent_id))  # it was in wrap-up, maybe
-        return out + self._dispatch(now)
+        self._timers.cancel((_WRAP_UP, agent.agent_id))  # it was in wrap-up, maybe
+        self._dispatch(now, out)
+        return out
 
     def _hold_slice_done(self, event: HoldSliceDone, now: float) -> list[Command]:
         call = self._calls.get(event.call_id)
@@ -402,70 +434,75 @@ class Acd:
         if call.state is CallState.CONNECTED:
             return self._conversation_over(call, CallInput.LEAVE, now)
         gone = Outcome.LOST if event.reason is LeaveReason.LOST else Outcome.ABANDONED
-        if call.state is CallState.WAITING:
-            return self._finish(call, CallInput.LEAVE, gone, now)
         out: list[Command] = []
+        if call.state is CallState.WAITING:
+            self._finish(call, CallInput.LEAVE, gone, now, out)
+            return out
         for agent_id in list(call.ringing) if call.ringing else [call.agent_id]:
             assert agent_id is not None
             out.append(CancelOffer(call.call_id, agent_id))
-            out += self._step_agent(self._agents[agent_id], AgentInput.OFFER_CANCELLED, now,
-                                    "offer-cancelled")  # fmt: skip
+            self._step_agent(self._agents[agent_id], AgentInput.OFFER_CANCELLED, now,
+                             "offer-cancelled", out)  # fmt: skip
         call.ringing = []
-        out += self._finish(call, CallInput.LEAVE, gone, now)
-        return out + self._dispatch(now)
+        self._finish(call, CallInput.LEAVE, gone, now, out)
+        self._dispatch(now, out)
+        return out
 
     def _call_ended(self, event: CallEnded, now: float) -> list[Command]:
         call = self._calls.get(event.call_id)
         if call is None:
             return []
-        return self._conversation_over(call, CallInput.END, now)
+        return self._conversation_over(call, _CALL_END, now)
 
     def _conversation_over(self, call: Call, input: CallInput, now: float) -> list[Command]:
-        next_state(CALL_TRANSITIONS, call.state, input, machine="call", subject=call.call_id)
+        if (call.state, input) not in CALL_TRANSITIONS:
+            next_state(CALL_TRANSITIONS, call.state, input, machine="call", subject=call.call_id)
         assert call.agent_id is not None
         agent = self._agents[call.agent_id]
-        out = self._step_agent(agent, AgentInput.CALL_ENDED, now, "call-ended")
-        out += self._finish(call, input, Outcome.ANSWERED, now)
+        out: list[Command] = []
+        self._step_agent(agent, _AGENT_CALL_ENDED, now, "call-ended", out)
+        self._finish(call, input, _ANSWERED, now, out)
         wrap_up_s = self._queues[call.queue].wrap_up_s
         if wrap_up_s > 0:
-            self._timers.set((TimerKind.WRAP_UP, agent.agent_id), now + wrap_up_s)
+            self._timers.set((_WRAP_UP, agent.agent_id), now + wrap_up_s)
         else:
-            out += self._step_agent(agent, AgentInput.WRAP_UP_ELAPSED, now, "wrap-up-elapsed")
-        return out + self._dispatch(now)
+            self._step_agent(agent, _AGENT_WRAP_UP_ELAPSED, now, "wrap-up-elapsed", out)
+        self._dispatch(now, out)
+        return out
 
-    def _finish(self, call: Call, input: CallInput, outcome: Outcome, now: float) -> list[Command]:
+    def _finish(
+        self, call: Call, input: CallInput, outcome: Outcome, now: float, out: list[Command]
+    ) -> None:
         """End the call's visit with its one outcome and forget it."""
         self._step_call(call, input)
-        del self._calls[call.call_id]
+        call_id, name = call.call_id, call.queue
+        del self._calls[call_id]
         self._board.call_removed(call)
-        if call.connected_at is None:  # a connected call's deadlines went at its answer
-            self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
-            self._timers.cancel((TimerKind.MAX_WAIT, call.call_id))
-            self._relax_at.cancel((TimerKind.RELAX, call.call_id))
-            self._relax_at.cancel((TimerKind.RETRY, call.call_id))
-        queue = self._queues[call.queue]
-        tally = self._board.queues[call.queue].tally
-        answered = outcome is Outcome.ANSWERED
-        if answered:
-            assert call.connected_at is not None and call.agent_id is not None
-            wait_s = call.connected_at - call.entered_at
-            talk_s: float | None = now - call.connected_at
+        connected_at = call.connected_at
+        if connected_at is None:  # a connected call's deadlines went at its answer
+            self._timers.cancel((_OFFER_TIMEOUT, call_id))
+            self._timers.cancel((_MAX_WAIT, call_id))
+            self._relax_at.cancel((_RELAX, call_id))
+            self._relax_at.cancel((_RETRY, call_id))
+        if outcome is _ANSWERED:
+            assert connected_at is not None and call.agent_id is not None
             talked = self._agents[call.agent_id].talk_s
-            talked[call.queue] = talked.get(call.queue, 0.0) + max(0.0, now - call.connected_at)
-        else:
-            wait_s, talk_s = now - call.entered_at, None
-        if outcome is Outcome.ABANDONED:
+            talked[name] = talked.get(name, 0.0) + max(0.0, now - connected_at)
+            out.append(
+                build_call_outcome(call_id, name, outcome, connected_at - call.entered_at,
+                                   call.agent_id, now, now - connected_at)
+            )  # fmt: skip
+            return
+        wait_s = now - call.entered_at
+        tally = self._board.queues[name].tally
+        if outcome is _ABANDONED:
             tally.abandoned += 1
-            tally.abandoned_after_sl += wait_s > queue.sl_threshold_s
-        elif outcome is Outcome.TIMEOUT:
+            tally.abandoned_after_sl += wait_s > self._queues[name].sl_threshold_s
+        elif outcome is _TIMEOUT:
             tally.timed_out += 1
-        out: list[Command] = [
-            built(CallOutcome, call.call_id, call.queue, outcome, wait_s,
-                  call.agent_id if answered else None, now, talk_s)
-        ]  # fmt: skip
-        if outcome is Outcome.TIMEOUT:
-            out.append(OverflowCall(call.call_id, call.queue, wait_s))
-        return out
+        out.append(build_call_outcome(call_id, name, outcome, wait_s, None, now, None))
+        if outcome is _TIMEOUT:
+            out.append(OverflowCall(call_id, name, wait_s))
 
     # -- offers ---------------------------------------------------------------
 
@@ -480,7 +517,7 @@ class Acd:
         self._new_agents.clear()
         self._new_calls.clear()
 
-    def _dispatch(self, now: float) -> list[Command]:
+    def _dispatch(self, now: float, out: list[Command]) -> None:
         """Route what this input made WAITING or READY (``acd.routing`` rule 1).
 
         A call or agent routed at once never enters the indexes (the usual
@@ -488,63 +525,61 @@ class Acd:
         """
         calls, agents = self._new_calls, self._new_agents
         if not calls and not agents:
-            return []
+            return
         self._new_calls, self._new_agents = [], []
+        router = self._router
         if calls and agents:  # each side must see the other
             for agent in agents:
-                if agent.state is AgentState.READY:
-                    self._router.agent_in(agent)
+                if agent.state is _READY:
+                    router.agent_in(agent)
             for call in calls:
-                if call.state is CallState.WAITING:
-                    self._router.call_in(call)
-        out: list[Command] = []
-        newly_ready = {a.agent_id for a in agents}
+                if call.state is _WAITING:
+                    router.call_in(call)
         if len(calls) > 1:
             calls.sort(key=lambda c: due_key(c, self._queues[c.queue].aging_per_s, now))
         for call in calls:
-            if call.state is not CallState.WAITING:
+            if call.state is not _WAITING:
                 continue
             # A deadline due at ``now`` may not have fired yet (several timers
             # due in one on_timer call, or an event stamped after it): never
             # offer a call that is already overdue.
-            if _overdue(call, now):
-                out += self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
+            if call.max_wait_at is not None and call.max_wait_at <= now:
+                self._finish(call, CallInput.MAX_WAIT, _TIMEOUT, now, out)
                 continue
-            chosen = self._router.agent_for(call, exclude=call.last_agent)
+            chosen = router.agent_for(call, call.last_agent)
             if chosen is None and call.last_agent is not None:
                 # only its last agent fits: again, unless that agent just became
                 # READY (it then takes the most due call it fits, below)
                 last = self._agents[call.last_agent]
                 if (
-                    last.state is AgentState.READY
-                    and last.agent_id not in newly_ready
+                    last.state is _READY
+                    and all(a is not last for a in agents)
                     and call.queue in last.config.queues
                     and fits(last.skills, call.needs)
                     and self._may_retry(call, now)
                 ):
                     chosen = last
             if chosen is not None:
-                out += self._offer_to(call, chosen, now)
+                self._offer_to(call, chosen, now, out)
             else:
-                self._router.call_in(call)
+                router.call_in(call)
         for agent in agents:
             held_back: list[Call] = []  # calls this agent just failed, too soon to retry
-            while agent.state is AgentState.READY:
-                found = self._router.call_for(agent, now)
+            while agent.state is _READY:
+                found = router.call_for(agent, now)
                 if found is None:
-                    self._router.agent_in(agent)
+                    router.agent_in(agent)
                     break
-                if _overdue(found, now):
-                    out += self._finish(found, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
+                if found.max_wait_at is not None and found.max_wait_at <= now:
+                    self._finish(found, CallInput.MAX_WAIT, _TIMEOUT, now, out)
                     continue
                 if found.last_agent == agent.agent_id and not self._may_retry(found, now):
-                    self._router.call_out(found)
+                    router.call_out(found)
                     held_back.append(found)
                     continue
-                out += self._offer_to(found, agent, now)
+                self._offer_to(found, agent, now, out)
             for call in held_back:
-                self._router.call_in(call)
-        return out
+                router.call_in(call)
 
     def _may_retry(self, call: Call, now: float) -> bool:
         """Whether the agent who failed ``call`` may be offered it again now; if not,
@@ -552,36 +587,45 @@ class Acd:
         delay = self._queues[call.queue].retry_same_agent_s
         if not delay or call.failed_at is None or now >= call.failed_at + delay:
             return True
-        self._relax_at.set((TimerKind.RETRY, call.call_id), call.failed_at + delay)
+        self._relax_at.set((_RETRY, call.call_id), call.failed_at + delay)
         return False
 
-    def _offer_to(self, call: Call, chosen: Agent, now: float) -> list[Command]:
+    def _offer_to(self, call: Call, chosen: Agent, now: float, out: list[Command]) -> None:
         """Offer ``call`` to ``chosen``; in a ring-all queue, to every READY agent of
         ``chosen``'s penalty who fits it as well (``chosen`` alone when it is the only
         one: an agent just READY, or the retry of the agent who failed the call)."""
-        if self._queues[call.queue].strategy is not Strategy.RING_ALL:
-            return self._offer(call, (chosen,), now)
-        ring = self._router.ring_for(call, exclude=call.last_agent)
-        return self._offer(call, ring if any(a is chosen for a in ring) else (chosen,), now)
-
-    def _offer(self, call: Call, agents: Sequence[Agent], now: float) -> list[Command]:
         queue = self._queues[call.queue]
-        self._step_call(call, CallInput.OFFER)
-        out: list[Command] = []
+        if queue.strategy is not _RING_ALL:
+            self._offer(call, (chosen,), queue, now, out)
+            return
+        ring = self._router.ring_for(call, exclude=call.last_agent)
+        self._offer(call, ring if any(a is chosen for a in ring) else (chosen,), queue, now, out)
+
+    def _offer(
+        self,
+        call: Call,
+        agents: Sequence[Agent],
+        queue: QueueConfig,
+        now: float,
+        out: list[Command],
+    ) -> None:
+        self._step_call(call, _CALL_OFFER)
+        call_id = call.call_id
+        ready = self._router.ready[call.queue]
         for agent in agents:
-            self._router.offered(call, agent)
-            out += self._step_agent(agent, AgentInput.OFFER, now, "offer", call_id=call.call_id)
+            if ready.rotating:  # round-robin goes on after it (before it leaves READY)
+                ready.offered(agent)
+            self._step_agent(agent, _AGENT_OFFER, now, "offer", out, call_id)
             out.append(
-                built(OfferCall, call.call_id, agent.agent_id, agent.config.device,
-                      queue.offer_timeout_s, queue.name)
+                build_offer_call(call_id, agent.agent_id, agent.config.device,
+                                 queue.offer_timeout_s, queue.name)
             )  # fmt: skip
-        if queue.strategy is Strategy.RING_ALL:
+        if queue.strategy is _RING_ALL:
             call.agent_id, call.ringing = None, [a.agent_id for a in agents]
         else:
             call.agent_id = agents[0].agent_id
         deadline = now + queue.offer_timeout_s + self._config.offer_grace_s
-        self._timers.set((TimerKind.OFFER_TIMEOUT, call.call_id), deadline)
-        return out
+        self._timers.set((_OFFER_TIMEOUT, call_id), deadline)
 
     def _current_offer(self, call_id: str, agent_id: str) -> tuple[Call, Agent] | None:
         """The live offer of ``call_id`` to ``agent_id``, or None if the report is stale."""
@@ -598,30 +642,32 @@ class Acd:
         if offer is None:
             return []
         call, agent = offer
-        out = self._step_agent(agent, AgentInput.ANSWER, now, "answered")
+        out: list[Command] = []
+        self._step_agent(agent, AgentInput.ANSWER, now, "answered", out)
         self._step_call(call, CallInput.ANSWER)
         call.agent_id, others, call.ringing = agent.agent_id, call.ringing, []
         for other_id in others:  # ring-all: first answer wins, the other legs are cancelled
             if other_id != agent.agent_id:
                 other = self._agents[other_id]
                 out.append(CancelOffer(call.call_id, other_id))
-                out += self._step_agent(
-                    other, AgentInput.OFFER_CANCELLED, now, "answered-elsewhere"
-                )
+                self._step_agent(other, AgentInput.OFFER_CANCELLED, now, "answered-elsewhere", out)
         _reset_failures(agent)
         agent.answered[call.queue] = agent.answered.get(call.queue, 0) + 1
         call.connected_at = now
-        self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
-        self._timers.cancel((TimerKind.MAX_WAIT, call.call_id))
-        self._relax_at.cancel((TimerKind.RELAX, call.call_id))
-        self._relax_at.cancel((TimerKind.RETRY, call.call_id))
+        call_id = call.call_id
+        self._timers.cancel((_OFFER_TIMEOUT, call_id))
+        self._timers.cancel((_MAX_WAIT, call_id))
+        self._relax_at.cancel((_RELAX, call_id))
+        self._relax_at.cancel((_RETRY, call_id))
         wait_s = now - call.entered_at
         tally = self._board.queues[call.queue].tally
         tally.answered += 1
         tally.answer_wait_total += wait_s
         tally.answered_in_sl += wait_s <= self._queues[call.queue].sl_threshold_s
-        out.append(built(CallConnected, call.call_id, agent.agent_id, wait_s))
-        return out + self._dispatch(now) if len(others) > 1 else out
+        out.append(build_call_connected(call_id, agent.agent_id, wait_s))
+        if len(others) > 1:
+            self._dispatch(now, out)
+        return out
 
     def _offer_failed(self, event: OfferFailed, now: float) -> list[Command]:
         offer = self._current_offer(event.call_id, event.agent_id)
@@ -637,29 +683,30 @@ class Acd:
         kind = OfferFailure.NO_ANSWER if failure is OfferFailure.NO_REPORT else failure
         agent.fails[kind] = count = agent.fails.get(kind, 0) + 1
         limit = self._config.pause_limit(kind)
+        out: list[Command] = []
         if limit and count >= limit:
             reason = self._config.pause_reason(failure)
-            out = self._step_agent(agent, AgentInput.RNA_LIMIT, now, reason)
+            self._step_agent(agent, AgentInput.RNA_LIMIT, now, reason, out)
         else:
-            out = self._step_agent(agent, AgentInput.OFFER_FAILED, now, failure.value)
-        out += self._requeue(call, agent, now)
-        return out + self._dispatch(now)
+            self._step_agent(agent, AgentInput.OFFER_FAILED, now, failure.value, out)
+        self._requeue(call, agent, now, out)
+        self._dispatch(now, out)
+        return out
 
-    def _requeue(self, call: Call, agent: Agent, now: float) -> list[Command]:
+    def _requeue(self, call: Call, agent: Agent, now: float, out: list[Command]) -> None:
         """Put an offered call back in line, in its old place; time it out if overdue.
 
         Ring-all: while other legs still ring, the call only loses this one."""
         if agent.agent_id in call.ringing:
             call.ringing.remove(agent.agent_id)
             if call.ringing:
-                return []
-        self._timers.cancel((TimerKind.OFFER_TIMEOUT, call.call_id))
+                return
+        self._timers.cancel((_OFFER_TIMEOUT, call.call_id))
         self._step_call(call, CallInput.OFFER_FAILED)
         call.agent_id = None
         call.last_agent, call.failed_at = agent.agent_id, now
         if _overdue(call, now):
-            return self._finish(call, CallInput.MAX_WAIT, Outcome.TIMEOUT, now)
-        return []
+            self._finish(call, CallInput.MAX_WAIT, _TIMEOUT, now, out)
 
     # -- agents ---------------------------------------------------------------
 
@@ -668,28 +715,33 @@ class Acd:
                    subject=agent.agent_id)  # fmt: skip
         agent.login_seq = next(self._logins)  # round-robin: the end of the rotation
         _reset_failures(agent)
-        out = self._step_agent(agent, AgentInput.LOGIN, now, "login")
-        return out + self._dispatch(now)
+        out: list[Command] = []
+        self._step_agent(agent, AgentInput.LOGIN, now, "login", out)
+        self._dispatch(now, out)
+        return out
 
     def _ready_up(self, agent: Agent, now: float) -> list[Command]:
         next_state(AGENT_TRANSITIONS, agent.state, AgentInput.READY, machine="agent",
                    subject=agent.agent_id)  # fmt: skip
         if agent.state is AgentState.PAUSED:
             _reset_failures(agent)
-        out = self._step_agent(agent, AgentInput.READY, now, "ready")
-        self._timers.cancel((TimerKind.WRAP_UP, agent.agent_id))
-        return out + self._dispatch(now)
+        out: list[Command] = []
+        self._step_agent(agent, AgentInput.READY, now, "ready", out)
+        self._timers.cancel((_WRAP_UP, agent.agent_id))
+        self._dispatch(now, out)
+        return out
 
     def _withdraw(self, agent: Agent, input: AgentInput, reason: str, now: float) -> list[Command]:
         """Pause or log out; a ringing offer is cancelled and its call requeued."""
         old, call_id = agent.state, agent.call_id
-        out = self._step_agent(agent, input, now, reason)
-        self._timers.cancel((TimerKind.WRAP_UP, agent.agent_id))
+        out: list[Command] = []
+        self._step_agent(agent, input, now, reason, out)
+        self._timers.cancel((_WRAP_UP, agent.agent_id))
         if old is AgentState.OFFERED:
             assert call_id is not None
             out.append(CancelOffer(call_id, agent.agent_id))
-            out += self._requeue(self._calls[call_id], agent, now)
-            out += self._dispatch(now)
+            self._requeue(self._calls[call_id], agent, now, out)
+            self._dispatch(now, out)
         return out
 
     # -- state steps ----------------------------------------------------------
@@ -700,51 +752,55 @@ class Acd:
         input: AgentInput,
         now: float,
         reason: str,
+        out: list[Command],
         call_id: str | None = None,
-    ) -> list[Command]:
-        """Move ``agent`` by its table; return its AgentStateChanged (and PauseEnded), if any."""
+    ) -> None:
+        """Move ``agent`` by its table; append its AgentStateChanged (and PauseEnded), if any."""
         old = agent.state
-        new = next_state(AGENT_TRANSITIONS, old, input, machine="agent", subject=agent.agent_id)
+        new = AGENT_TRANSITIONS.get((old, input))
+        if new is None:  # raises InvalidTransition
+            new = next_state(AGENT_TRANSITIONS, old, input, machine="agent", subject=agent.agent_id)
         about = call_id if call_id is not None else agent.call_id
         agent.view = None
-        if new is AgentState.OFFERED:
+        if new is _OFFERED:
             agent.call_id = call_id
-        elif new is not AgentState.ON_CALL:
+        elif new is not _ON_CALL:
             agent.call_id = None
         if new is not old:
-            if old is AgentState.READY:
+            if old is _READY and agent.indexed:
                 self._router.agent_out(agent)
             self._board.agent_changed(agent)
             agent.state = new
-            if new is AgentState.READY:
-                if old is not AgentState.OFFERED:
+            if new is _READY:
+                if old is not _OFFERED:
                     agent.idle_since = now
                 self._new_agents.append(agent)  # indexed by _dispatch unless offered at once
-            elif new is not AgentState.OFFERED:
+            elif new is not _OFFERED:
                 agent.idle_since = None
-        elif not (new is AgentState.PAUSED and reason != agent.reason):
-            return []
-        out: list[Command] = [
-            built(AgentStateChanged, agent.agent_id, old, new, now, reason, about)
-        ]
-        if old is AgentState.PAUSED:
+        elif not (new is _PAUSED and reason != agent.reason):
+            return
+        out.append(build_state_changed(agent.agent_id, old, new, now, reason, about))
+        if old is _PAUSED:
             paused = agent.paused_s
             paused[agent.reason] = paused.get(agent.reason, 0.0) + max(0.0, now - agent.since)
             out.append(PauseEnded(agent.agent_id, agent.reason, agent.since, max(now, agent.since)))
-        agent.since, agent.reason = now, reason
-        return out
+        agent.since = now
+        agent.reason = reason
 
     def _step_call(self, call: Call, input: CallInput) -> CallState:
         old = call.state
-        new = next_state(CALL_TRANSITIONS, old, input, machine="call", subject=call.call_id)
+        new = CALL_TRANSITIONS.get((old, input))
+        if new is None:  # raises InvalidTransition
+            new = next_state(CALL_TRANSITIONS, old, input, machine="call", subject=call.call_id)
         if new is old:
             return new
         call.state = new
-        if old is CallState.WAITING:
-            self._router.call_out(call)
-        elif new is CallState.WAITING:
+        if old is _WAITING:
+            if call.lined:
+                self._router.call_out(call)
+        elif new is _WAITING:
             self._new_calls.append(call)  # lined by _dispatch unless offered at once
-        if new is CallState.CONNECTED or new is CallState.ENDED:
+        if new is _CONNECTED or new is _ENDED:
             self._board.queues[call.queue].call_out(call)
         return new
 
@@ -760,14 +816,15 @@ class Acd:
         call.relax_level = level
         if level < len(steps):
             at = call.entered_at + steps[level].after_s
-            self._relax_at.set((TimerKind.RELAX, call.call_id), max(at, now))
+            self._relax_at.set((_RELAX, call.call_id), max(at, now))
         if needs != call.needs:
-            lined = call.lined
-            self._router.call_out(call)
-            call.needs = needs
-            if lined:
+            if call.lined:
+                self._router.call_out(call)
+                call.needs = needs
                 self._router.call_in(call)
-            if call.state is CallState.WAITING and call.call_id in self._calls:
+            else:
+                call.needs = needs
+            if call.state is _WAITING and call.call_id in self._calls:
                 self._new_calls.append(call)
 
     def _add_call(self, call: Call) -> None:
@@ -777,7 +834,8 @@ class Acd:
     # -- helpers --------------------------------------------------------------
 
     def _advance(self, now: float) -> None:
-        check_time("now", now)
+        if type(now) is not float or not -_INF < now < _INF:  # a finite float needs no check
+            check_time("now", now)
         if self._now is not None and now < self._now:
             raise InvalidValue(f"now went backwards: {now} < {self._now}")
         self._now = now
@@ -800,6 +858,22 @@ class Acd:
         if call.max_wait_at is not None and call.max_wait_at > now:
             seconds = min(seconds, call.max_wait_at - now)
         return seconds
+
+
+#: the step each event takes (``handle``), by the event's class
+_STEPS: dict[type, Callable[[Acd, Any, float], list[Command]]] = {
+    CallQueued: Acd._call_queued,
+    CallResumed: Acd._call_resumed,
+    CallLeft: Acd._call_left,
+    CallEnded: Acd._call_ended,
+    HoldSliceDone: Acd._hold_slice_done,
+    OfferAnswered: Acd._offer_answered,
+    OfferFailed: Acd._offer_failed,
+    AgentLogin: Acd._agent_login,
+    AgentLogout: Acd._agent_logout,
+    AgentReady: Acd._agent_ready,
+    AgentPause: Acd._agent_pause,
+}
 
 
 def _reset_failures(agent: Agent) -> None:

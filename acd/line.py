@@ -54,14 +54,15 @@ class Line:
         keys = self.classes.get(call.needs)
         if keys is None:
             self.classes[call.needs] = keys = []
-        insort(keys, line_key(call, self.aging_per_s))
+        call.place = key = line_key(call, self.aging_per_s)
+        insort(keys, key)
         self.calls[call.seq] = call
 
     def remove(self, call: Call) -> None:
         if self.calls.pop(call.seq, None) is None:
             return
         keys = self.classes[call.needs]
-        del keys[bisect_left(keys, line_key(call, self.aging_per_s))]
+        del keys[bisect_left(keys, call.place)]
         if not keys:
             del self.classes[call.needs]
 

@@ -18,7 +18,7 @@ Rules:
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from .agent import Agent
 from .config import Strategy
@@ -40,18 +40,42 @@ _ROTATING = frozenset({Strategy.ROUND_ROBIN, Strategy.ROUND_ROBIN_ORDERED})
 _INF = float("inf")
 
 
+def _idle(agent: Agent) -> float:
+    return agent.idle_since if agent.idle_since is not None else _INF
+
+
+#: each strategy's key of an agent in a queue (one function each: no branching per add)
+_KEYS: dict[Strategy, Callable[[Agent, str], Key]] = {
+    Strategy.LONGEST_IDLE: lambda agent, queue: (_idle(agent), agent.order),
+    Strategy.BEST_SKILL_MATCH: lambda agent, queue: (_idle(agent), agent.order),
+    Strategy.FEWEST_CALLS: lambda agent, queue: (
+        agent.answered.get(queue, 0),
+        _idle(agent),
+        agent.order,
+    ),
+    Strategy.LEAST_TALK_TIME: lambda agent, queue: (
+        agent.talk_s.get(queue, 0.0),
+        _idle(agent),
+        agent.order,
+    ),
+    Strategy.ROUND_ROBIN: lambda agent, queue: (agent.login_seq, agent.order),
+    # linear, round-robin-ordered, random, weighted-random, ring-all
+    **dict.fromkeys(
+        (
+            Strategy.LINEAR,
+            Strategy.ROUND_ROBIN_ORDERED,
+            Strategy.RANDOM,
+            Strategy.WEIGHTED_RANDOM,
+            Strategy.RING_ALL,
+        ),
+        lambda agent, queue: (agent.order,),
+    ),
+}
+
+
 def ready_key(strategy: Strategy, agent: Agent, queue: str) -> Key:
     """The agent's place among the queue's READY agents; the last item is unique (order)."""
-    idle = agent.idle_since if agent.idle_since is not None else _INF
-    if strategy is Strategy.LONGEST_IDLE or strategy is Strategy.BEST_SKILL_MATCH:
-        return (idle, agent.order)
-    if strategy is Strategy.FEWEST_CALLS:
-        return (agent.answered.get(queue, 0), idle, agent.order)
-    if strategy is Strategy.LEAST_TALK_TIME:
-        return (agent.talk_s.get(queue, 0.0), idle, agent.order)
-    if strategy is Strategy.ROUND_ROBIN:
-        return (agent.login_seq, agent.order)
-    return (agent.order,)  # linear, round-robin-ordered, random, weighted-random, ring-all
+    return _KEYS[strategy](agent, queue)
 
 
 def _fits(agent: Agent, needs: Requirement, exclude: str | None) -> bool:
@@ -67,17 +91,31 @@ def _fits(agent: Agent, needs: Requirement, exclude: str | None) -> bool:
 class ReadyAgents:
     """The READY agents of one queue, by penalty tier, in the strategy's key order."""
 
-    __slots__ = ("queue", "strategy", "_tiers", "_keys", "_agents", "_last", "_rng", "_ordered")
+    __slots__ = (
+        "queue",
+        "strategy",
+        "rotating",
+        "_tiers",
+        "_keys",
+        "_agents",
+        "_last",
+        "_rng",
+        "_ordered",
+        "_key",
+    )
 
     def __init__(self, queue: str, strategy: Strategy, rng: SplitMix64) -> None:
         self.queue = queue
         self.strategy = strategy
+        #: round-robin: an offer moves the rotation (``offered``)
+        self.rotating = strategy in _ROTATING
         self._tiers: dict[int, list[Key]] = {}
         self._keys: dict[int, tuple[int, Key]] = {}  # by agent order
-        self._agents: dict[int, Agent] = {}  # by order (the key's last item)
+        self._agents: dict[float, Agent] = {}  # by order (the key's last item)
         self._last: Key | None = None  # round-robin memory
         self._rng = rng
         self._ordered = strategy in _ORDERED
+        self._key = _KEYS[strategy]
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -89,7 +127,7 @@ class ReadyAgents:
         order = agent.order
         if order in self._keys:
             return
-        key = ready_key(self.strategy, agent, self.queue)
+        key = self._key(agent, self.queue)
         self._keys[order] = (tier, key)
         self._agents[order] = agent
         keys = self._tiers.get(tier)
@@ -114,11 +152,9 @@ class ReadyAgents:
 
     def offered(self, agent: Agent) -> None:
         """``agent`` is offered a call of this queue: round-robin goes on after it."""
-        if self.strategy in _ROTATING:
+        if self.rotating:
             found = self._keys.get(agent.order)
-            self._last = (
-                found[1] if found is not None else ready_key(self.strategy, agent, self.queue)
-            )
+            self._last = found[1] if found is not None else self._key(agent, self.queue)
 
     def pick(
         self, needs: Requirement, exclude: str | None, required: Mapping[str, int]
@@ -127,6 +163,8 @@ class ReadyAgents:
         for keys in self._tiers.values():
             if not keys:
                 continue
+            if self._ordered and not needs and exclude is None:
+                return self._agents[keys[0][-1]]  # the usual case, inline
             agent = self._pick_in(keys, needs, exclude, required)
             if agent is not None:
                 return agent
@@ -136,7 +174,7 @@ class ReadyAgents:
         """Every agent of the lowest penalty with one who fits ``needs`` (ring-all), in order."""
         agents = self._agents
         for keys in self._tiers.values():
-            fitting = [a for a in (agents[int(k[-1])] for k in keys) if _fits(a, needs, exclude)]
+            fitting = [a for a in (agents[k[-1]] for k in keys) if _fits(a, needs, exclude)]
             if fitting:
                 return fitting
         return []
@@ -147,9 +185,9 @@ class ReadyAgents:
         agents = self._agents
         if self._ordered:
             if not needs and exclude is None:
-                return agents[int(keys[0][-1])]
+                return agents[keys[0][-1]]
             for key in keys:
-                agent = agents[int(key[-1])]
+                agent = agents[key[-1]]
                 if _fits(agent, needs, exclude):
                     return agent
             return None
@@ -158,11 +196,11 @@ class ReadyAgents:
             n = len(keys)
             start = 0 if self._last is None else bisect_right(keys, self._last)
             for i in range(start, start + n):
-                agent = agents[int(keys[i % n][-1])]
+                agent = agents[keys[i % n][-1]]
                 if _fits(agent, needs, exclude):
                     return agent
             return None
-        fitting = [a for a in (agents[int(k[-1])] for k in keys) if _fits(a, needs, exclude)]
+        fitting = [a for a in (agents[k[-1]] for k in keys) if _fits(a, needs, exclude)]
         if not fitting:
             return None
         if strategy is Strategy.RANDOM:

@@ -77,10 +77,6 @@ class Router:
             call.lined = False
             self.lines[call.queue].remove(call)
 
-    def offered(self, call: Call, agent: Agent) -> None:
-        """Remember the offer for round-robin (before the agent leaves READY)."""
-        self.ready[call.queue].offered(agent)
-
     # -- decisions --------------------------------------------------------------
 
     def agent_for(self, call: Call, exclude: str | None) -> Agent | None:
