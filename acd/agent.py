@@ -19,15 +19,12 @@ Rules:
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
 
 from .config import AgentConfig
 from .events import OfferFailure
-
-if TYPE_CHECKING:
-    from .line import Line
 
 
 class AgentState(Enum):
@@ -140,10 +137,11 @@ class Agent:
     #: the snapshot's view of the agent while nothing changed (None: to rebuild)
     view: object | None = None
     #: routing's own copies, for speed: skills as a plain dict; the READY index
-    #: and penalty of each queue served; each queue's agents-by-state counts
+    #: and penalty of each queue served, and each one's number in the router
+    #: (``Router.call_for``); each queue's agents-by-state counts
     skills: dict[str, int] = field(default_factory=dict)
     slots: list[tuple[object, int]] = field(default_factory=list)
-    lines: list[Line] = field(default_factory=list)
+    lines: array[int] = field(default_factory=lambda: array("I"))
     counts: list[dict[AgentState, int]] = field(default_factory=list)
     #: in the READY indexes of its queues (READY, and not just about to be offered)
     indexed: bool = False

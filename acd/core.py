@@ -800,7 +800,7 @@ class Acd:
                 self._router.call_out(call)
         elif new is _WAITING:
             self._new_calls.append(call)  # lined by _dispatch unless offered at once
-        if new is _CONNECTED or new is _ENDED:
+        if new is _CONNECTED or (new is _ENDED and old is not _CONNECTED):  # not answered yet
             self._board.queues[call.queue].call_out(call)
         return new
 

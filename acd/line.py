@@ -23,6 +23,8 @@ from .call import Call
 from .skills import Requirement
 
 LineKey = tuple[float, float, int]
+#: a call in its class: its key, then the call itself (never compared: ``seq`` is unique)
+Entry = tuple[float, float, int, Call]
 
 
 def line_key(call: Call, aging_per_s: float) -> LineKey:
@@ -36,38 +38,48 @@ def due_key(call: Call, aging_per_s: float, now: float) -> LineKey:
 
 
 class Line:
-    """WAITING calls of one queue, by skill class, each class in line order."""
+    """WAITING calls of one queue, by skill class, each class in line order.
 
-    __slots__ = ("aging_per_s", "classes", "calls")
+    ``add`` a call that is not in the line and ``remove`` one that is (the router
+    keeps ``Call.lined``)."""
 
-    def __init__(self, aging_per_s: float) -> None:
+    __slots__ = ("aging_per_s", "classes", "size", "_busy", "_index")
+
+    def __init__(self, aging_per_s: float, busy: bytearray, index: int) -> None:
         self.aging_per_s = aging_per_s
-        #: line keys of each skill class, sorted (read-only outside this class)
-        self.classes: dict[Requirement, list[LineKey]] = {}
-        #: the calls in line, by seq (the keys' last item)
-        self.calls: dict[int, Call] = {}
+        #: ``busy[index]`` is 1 while the line holds a call (the router's map of
+        #: every queue: an agent skips its empty lines without touching them)
+        self._busy, self._index = busy, index
+        #: the calls of each skill class in line order, each behind its key (read-only
+        #: outside this class); the head of a class is ``classes[needs][0][3]``
+        self.classes: dict[Requirement, list[Entry]] = {}
+        #: calls in line (an int, so an empty line is seen without touching ``classes``)
+        self.size = 0
 
     def __len__(self) -> int:
-        return len(self.calls)
+        return self.size
 
     def add(self, call: Call) -> None:
         keys = self.classes.get(call.needs)
         if keys is None:
             self.classes[call.needs] = keys = []
         call.place = key = line_key(call, self.aging_per_s)
-        insort(keys, key)
-        self.calls[call.seq] = call
+        insort(keys, (*key, call))
+        if not self.size:
+            self._busy[self._index] = 1
+        self.size += 1
 
     def remove(self, call: Call) -> None:
-        if self.calls.pop(call.seq, None) is None:
-            return
         keys = self.classes[call.needs]
+        # the key alone sorts just before its entry (a prefix of it)
         del keys[bisect_left(keys, call.place)]
         if not keys:
             del self.classes[call.needs]
+        self.size -= 1
+        if not self.size:
+            self._busy[self._index] = 0
 
     def heads(self) -> Iterator[tuple[Requirement, Call]]:
         """The first call of each skill class, with the class."""
-        calls = self.calls
         for needs, keys in self.classes.items():
-            yield needs, calls[keys[0][2]]
+            yield needs, keys[0][3]

@@ -19,6 +19,7 @@ Rules:
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Mapping
 
 from .agent import Agent
@@ -32,19 +33,24 @@ from .rng import SplitMix64
 class Router:
     """The lines and READY-agent indexes of every queue."""
 
-    __slots__ = ("lines", "ready")
+    __slots__ = ("lines", "ready", "_busy", "_by_index")
 
     def __init__(
         self, queues: Mapping[str, QueueConfig], agents: Iterable[Agent], rng: SplitMix64
     ) -> None:
-        self.lines = {name: Line(q.aging_per_s) for name, q in queues.items()}
+        # queue i's line holds a call iff _busy[i]: 5,000 queues in 5 kB, which stays
+        # in the cache, while the lines an agent serves are far apart in memory
+        self._busy = bytearray(len(queues))
+        self._by_index = [Line(q.aging_per_s, self._busy, i) for i, q in enumerate(queues.values())]
+        self.lines = dict(zip(queues, self._by_index, strict=True))
+        index = {name: i for i, name in enumerate(queues)}
         self.ready = {name: ReadyAgents(name, q.strategy, rng) for name, q in queues.items()}
         for agent in agents:
             agent.skills = dict(agent.config.skills)
             agent.slots = [
                 (self.ready[q], agent.config.penalties.get(q, 0)) for q in agent.config.queues
             ]
-            agent.lines = [self.lines[q] for q in agent.config.queues]
+            agent.lines = array("I", [index[q] for q in agent.config.queues])
 
     def remember(self, old: Router) -> None:
         """Keep each queue's round-robin place from ``old`` (after a reload)."""
@@ -92,13 +98,13 @@ class Router:
         best: Call | None = None
         best_due = 0.0
         skills = agent.skills
-        for line in agent.lines:
-            classes = line.classes
-            if not classes:
+        busy = self._busy
+        for i in agent.lines:
+            if not busy[i]:
                 continue
+            line = self._by_index[i]
             rate = line.aging_per_s
-            calls = line.calls
-            for needs, keys in classes.items():
+            for needs, keys in line.classes.items():
                 if needs:
                     for skill, level in needs:
                         if skills.get(skill, 0) < level:
@@ -107,7 +113,7 @@ class Router:
                         needs = ()
                     if needs:
                         continue  # does not fit this class
-                call = calls[keys[0][2]]
+                call = keys[0][3]
                 due = call.priority + (now - call.entered_at) * rate
                 if (
                     best is None
