@@ -1,8 +1,9 @@
 """What the wallboard reads: queue figures, agents by state, views; kept up to date.
 
 Rules:
-1. The core tells the board of each change as it happens: a call entering or
-   leaving a queue (``call_added``/``call_removed``), a call answered or gone
+1. The core tells the board of each change as it happens: a call entering a
+   queue (``call_added``) or leaving it (the core deletes it from the queue's
+   ``calls_in``, which is also its ``Queue.calls``), a call answered or gone
    (``QueueBoard.call_out``), an agent changing state (``agent_changed``).
 2. Agents-by-state counts are brought up to date when read: O(agents changed
    since the last read), however many times each changed.
@@ -57,9 +58,6 @@ class Board:
 
     def call_added(self, call: Call) -> None:
         self.calls_in[call.queue][call.call_id] = call
-
-    def call_removed(self, call: Call) -> None:
-        del self.calls_in[call.queue][call.call_id]
 
     # -- reads --------------------------------------------------------------------
 

@@ -19,8 +19,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from .skills import Levels, Requirement
+
+if TYPE_CHECKING:
+    from .queue import Queue
 
 
 class CallState(Enum):
@@ -119,5 +123,7 @@ class Call:
     lined: bool = False
     #: its key in that line, set when it is added (``acd.line``)
     place: tuple[float, float, int] = (0.0, 0.0, 0)
+    #: its queue's live parts (``acd.queue``), set by the core as it takes the call in
+    queued_in: Queue = field(init=False, repr=False, compare=False)
     #: the snapshot's view of a connected call (fixed until it ends; None: to build)
     view: object | None = None

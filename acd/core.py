@@ -74,6 +74,7 @@ from .events import (
     OfferFailure,
 )
 from .line import due_key
+from .queue import Queue
 from .rng import SplitMix64
 from .routing import Router
 from .skills import fits, relax_level, requirement
@@ -145,9 +146,17 @@ class Acd:
         self._router = Router(self._queues, agents.values(), self._rng)
         if old_router is not None:
             self._router.remember(old_router)
-        # a queue's own requirement at each relax level (most calls bring none)
-        self._needs = {
-            name: [requirement(q.skills, 0), *(requirement(q.skills, r.lower_by) for r in q.relax)]
+        # each queue's parts, as its calls reach them (``acd.queue``), with its own
+        # requirement at each relax level (most calls bring none)
+        self._parts = {
+            name: Queue(
+                q,
+                self._board.queues[name],
+                self._board.calls_in[name],
+                self._router.lines[name],
+                self._router.ready[name],
+                [requirement(q.skills, 0), *(requirement(q.skills, r.lower_by) for r in q.relax)],
+            )
             for name, q in self._queues.items()
         }
 
@@ -199,6 +208,7 @@ class Acd:
             self._router.call_out(call)
         self._build(config, agents, self._board, self._router)
         for call in sorted(self._calls.values(), key=lambda c: c.seq):
+            call.queued_in = self._parts[call.queue]
             self._board.call_added(call)
             if call.last_agent is not None and call.last_agent not in agents:
                 call.last_agent = None
@@ -376,9 +386,11 @@ class Acd:
             skills=queue.skills if skills is None else skills,
             own_skills=skills is not None,
         )
+        call.queued_in = parts = self._parts[queue.name]
         self._relax(call, now)
-        self._add_call(call)
-        board = self._board.queues[queue.name]
+        self._calls[call_id] = call
+        parts.calls[call_id] = call
+        board = parts.board
         board.call_in(call)
         board.tally.offered += 1
         self._new_calls.append(call)
@@ -413,6 +425,7 @@ class Acd:
             agent_id=agent.agent_id,
             connected_at=min(event.connected_at, now),
         )
+        call.queued_in = self._parts[queue.name]
         self._add_call(call)
         out: list[Command] = []
         self._step_agent(agent, AgentInput.RESUME_CALL, now, "resumed", out, event.call_id)
@@ -462,7 +475,7 @@ class Acd:
         out: list[Command] = []
         self._step_agent(agent, _AGENT_CALL_ENDED, now, "call-ended", out)
         self._finish(call, input, _ANSWERED, now, out)
-        wrap_up_s = self._queues[call.queue].wrap_up_s
+        wrap_up_s = call.queued_in.config.wrap_up_s
         if wrap_up_s > 0:
             self._timers.set((_WRAP_UP, agent.agent_id), now + wrap_up_s)
         else:
@@ -475,9 +488,9 @@ class Acd:
     ) -> None:
         """End the call's visit with its one outcome and forget it."""
         self._step_call(call, input)
-        call_id, name = call.call_id, call.queue
+        call_id, name, parts = call.call_id, call.queue, call.queued_in
         del self._calls[call_id]
-        self._board.call_removed(call)
+        del parts.calls[call_id]  # the board's calls_in of the queue
         connected_at = call.connected_at
         if connected_at is None:  # a connected call's deadlines went at its answer
             self._timers.cancel((_OFFER_TIMEOUT, call_id))
@@ -494,10 +507,10 @@ class Acd:
             )  # fmt: skip
             return
         wait_s = now - call.entered_at
-        tally = self._board.queues[name].tally
+        tally = parts.board.tally
         if outcome is _ABANDONED:
             tally.abandoned += 1
-            tally.abandoned_after_sl += wait_s > self._queues[name].sl_threshold_s
+            tally.abandoned_after_sl += wait_s > parts.config.sl_threshold_s
         elif outcome is _TIMEOUT:
             tally.timed_out += 1
         out.append(build_call_outcome(call_id, name, outcome, wait_s, None, now, None))
@@ -594,7 +607,7 @@ class Acd:
         """Offer ``call`` to ``chosen``; in a ring-all queue, to every READY agent of
         ``chosen``'s penalty who fits it as well (``chosen`` alone when it is the only
         one: an agent just READY, or the retry of the agent who failed the call)."""
-        queue = self._queues[call.queue]
+        queue = call.queued_in.config
         if queue.strategy is not _RING_ALL:
             self._offer(call, (chosen,), queue, now, out)
             return
@@ -611,7 +624,7 @@ class Acd:
     ) -> None:
         self._step_call(call, _CALL_OFFER)
         call_id = call.call_id
-        ready = self._router.ready[call.queue]
+        ready = call.queued_in.ready
         for agent in agents:
             if ready.rotating:  # round-robin goes on after it (before it leaves READY)
                 ready.offered(agent)
@@ -660,10 +673,11 @@ class Acd:
         self._relax_at.cancel((_RELAX, call_id))
         self._relax_at.cancel((_RETRY, call_id))
         wait_s = now - call.entered_at
-        tally = self._board.queues[call.queue].tally
+        parts = call.queued_in
+        tally = parts.board.tally
         tally.answered += 1
         tally.answer_wait_total += wait_s
-        tally.answered_in_sl += wait_s <= self._queues[call.queue].sl_threshold_s
+        tally.answered_in_sl += wait_s <= parts.config.sl_threshold_s
         out.append(build_call_connected(call_id, agent.agent_id, wait_s))
         if len(others) > 1:
             self._dispatch(now, out)
@@ -801,16 +815,16 @@ class Acd:
         elif new is _WAITING:
             self._new_calls.append(call)  # lined by _dispatch unless offered at once
         if new is _CONNECTED or (new is _ENDED and old is not _CONNECTED):  # not answered yet
-            self._board.queues[call.queue].call_out(call)
+            call.queued_in.board.call_out(call)
         return new
 
     def _relax(self, call: Call, now: float) -> None:
         """Bring the call's skill requirement to the relax step its wait reached."""
-        queue = self._queues[call.queue]
-        steps = queue.relax
+        parts = call.queued_in
+        steps = parts.config.relax
         level = relax_level(steps, now - call.entered_at) if steps else 0
-        if call.skills is queue.skills:
-            needs = self._needs[call.queue][level]
+        if call.skills is parts.config.skills:
+            needs = parts.needs[level]
         else:
             needs = requirement(call.skills, steps[level - 1].lower_by if level else 0)
         call.relax_level = level

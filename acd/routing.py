@@ -76,22 +76,22 @@ class Router:
     def call_in(self, call: Call) -> None:
         if not call.lined:
             call.lined = True
-            self.lines[call.queue].add(call)
+            call.queued_in.line.add(call)
 
     def call_out(self, call: Call) -> None:
         if call.lined:
             call.lined = False
-            self.lines[call.queue].remove(call)
+            call.queued_in.line.remove(call)
 
     # -- decisions --------------------------------------------------------------
 
     def agent_for(self, call: Call, exclude: str | None) -> Agent | None:
         """The READY agent the call's queue picks for it, never ``exclude``."""
-        return self.ready[call.queue].pick(call.needs, exclude, call.skills)
+        return call.queued_in.ready.pick(call.needs, exclude, call.skills)
 
     def ring_for(self, call: Call, exclude: str | None) -> list[Agent]:
         """Every READY agent a ring-all queue rings at once for ``call`` (lowest penalty)."""
-        return self.ready[call.queue].all_fitting(call.needs, exclude)
+        return call.queued_in.ready.all_fitting(call.needs, exclude)
 
     def call_for(self, agent: Agent, now: float) -> Call | None:
         """The most due WAITING call ``agent`` fits across its queues, or None."""

@@ -1,0 +1,48 @@
+"""One queue's live parts, as each of its calls reaches them.
+
+Rules:
+1. ``Call.queued_in`` is its queue's ``Queue``: the hot path reads a call's
+   configuration, figures, line and READY agents through it, not by looking
+   the queue's name up in five tables of every queue (each look-up in a cold
+   table of 5,000 queues costs cache misses, and a routing decision made five).
+2. The parts are the core's own (``Acd._build`` makes them with the board and
+   the router); a reload makes new ones and points every call at them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .config import QueueConfig
+from .line import Line
+from .ready import ReadyAgents
+from .skills import Requirement
+from .stats import QueueBoard
+
+if TYPE_CHECKING:
+    from .call import Call
+
+
+class Queue:
+    """A queue's configuration, figures, calls, line and READY agents, together."""
+
+    __slots__ = ("config", "board", "calls", "line", "ready", "needs")
+
+    def __init__(
+        self,
+        config: QueueConfig,
+        board: QueueBoard,
+        calls: dict[str, Call],
+        line: Line,
+        ready: ReadyAgents,
+        needs: list[Requirement],
+    ) -> None:
+        self.config = config
+        #: its figures (``acd.stats``)
+        self.board = board
+        #: its calls, any state (``Board.calls_in`` of this queue)
+        self.calls = calls
+        self.line = line
+        self.ready = ready
+        #: what its own skills require at each relax step (``Acd._relax``)
+        self.needs = needs
