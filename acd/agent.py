@@ -113,43 +113,49 @@ AGENT_TRANSITIONS: dict[tuple[AgentState, AgentInput], AgentState] = {
 
 @dataclass(slots=True)
 class Agent:
-    """The core's mutable record of one agent (read it through ``Acd.snapshot``)."""
+    """The core's mutable record of one agent (read it through ``Acd.snapshot``).
+
+    The fields a routing decision reads come first, so they share the object's
+    first cache lines (a decision finds the agent cold)."""
 
     config: AgentConfig
     #: position in the configuration: the last tie-break of longest-idle routing
     order: int
+    #: ``config.agent_id`` and ``config.device``, copied: read on every step and
+    #: offer (a reload keeps an agent's id and copies its device again)
+    agent_id: str = field(init=False)
+    device: str = field(init=False)
     state: AgentState = AgentState.LOGGED_OUT
+    call_id: str | None = None
+    #: the snapshot's view of the agent while nothing changed (None: to rebuild)
+    view: object | None = None
+    #: in the READY indexes of its queues (READY, and not just about to be offered)
+    indexed: bool = False
+    idle_since: float | None = None
     #: when ``state`` (or the pause reason) last changed
     since: float = 0.0
     reason: str = ""
-    idle_since: float | None = None
-    call_id: str | None = None
+    #: routing's own copies, for speed: skills as a plain dict; each queue
+    #: served's number in the router (``Router.call_for``), and its READY index
+    #: and penalty; each queue's agents-by-state counts
+    skills: dict[str, int] = field(default_factory=dict)
+    lines: array[int] = field(default_factory=lambda: array("I"))
+    #: calls answered and seconds talked, per queue (fewest-calls, least-talk-time)
+    talk_s: dict[str, float] = field(default_factory=dict)
+    answered: dict[str, int] = field(default_factory=dict)
+    slots: list[tuple[object, int]] = field(default_factory=list)
+    counts: list[dict[AgentState, int]] = field(default_factory=list)
+    #: the state its queues' agents-by-state counts hold for it (brought up to
+    #: date when they are read, so a burst of changes is counted once)
+    counted: AgentState = AgentState.LOGGED_OUT
     rna_count: int = 0
     #: consecutive failed offers per kind since the last answer, login or pause end
     fails: dict[OfferFailure, int] = field(default_factory=dict)
     #: login count in the core: round-robin's rotation order
     login_seq: int = 0
-    #: calls answered and seconds talked, per queue (fewest-calls, least-talk-time)
-    answered: dict[str, int] = field(default_factory=dict)
-    talk_s: dict[str, float] = field(default_factory=dict)
     #: seconds paused per reason, closed pauses only
     paused_s: dict[str, float] = field(default_factory=dict)
-    #: the snapshot's view of the agent while nothing changed (None: to rebuild)
-    view: object | None = None
-    #: routing's own copies, for speed: skills as a plain dict; the READY index
-    #: and penalty of each queue served, and each one's number in the router
-    #: (``Router.call_for``); each queue's agents-by-state counts
-    skills: dict[str, int] = field(default_factory=dict)
-    slots: list[tuple[object, int]] = field(default_factory=list)
-    lines: array[int] = field(default_factory=lambda: array("I"))
-    counts: list[dict[AgentState, int]] = field(default_factory=list)
-    #: in the READY indexes of its queues (READY, and not just about to be offered)
-    indexed: bool = False
-    #: the state its queues' agents-by-state counts hold for it (brought up to
-    #: date when they are read, so a burst of changes is counted once)
-    counted: AgentState = AgentState.LOGGED_OUT
-    #: ``config.agent_id``, copied: read on every step (a reload keeps an agent's id)
-    agent_id: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.agent_id = self.config.agent_id
+        self.device = self.config.device

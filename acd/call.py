@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from .skills import Levels, Requirement
 
 if TYPE_CHECKING:
+    from .agent import Agent
     from .queue import Queue
 
 
@@ -101,29 +102,32 @@ class Call:
     entered_at: float
     #: arrival order in the core: the last tie-break of the line
     seq: int
-    max_wait_at: float | None = None
+    # what a routing decision reads comes first (a decision finds the call cold)
     state: CallState = CallState.WAITING
-    #: the agent the call is offered to or connected with (None while ring-all rings)
+    #: the agent the call is offered to or connected with (None while ring-all rings),
+    #: and its record (set with it by the core)
     agent_id: str | None = None
-    #: ring-all: the agents whose phones ring with this call now, in offer order
-    ringing: list[str] = field(default_factory=list)
+    agent: Agent | None = field(default=None, repr=False, compare=False)
+    #: its queue's live parts (``acd.queue``), set by the core as it takes the call in
+    queued_in: Queue = field(init=False, repr=False, compare=False)
+    #: in its queue's line (WAITING, and not just about to be offered)
+    lined: bool = False
+    #: its key in that line, set when it is added (``acd.line``)
+    place: tuple[float, float, int] = (0.0, 0.0, 0)
+    #: what the call requires now (its skill class in the line)
+    needs: Requirement = ()
+    connected_at: float | None = None
+    max_wait_at: float | None = None
     #: the agent whose offer of this call last failed, and when
     last_agent: str | None = None
     failed_at: float | None = None
-    connected_at: float | None = None
+    #: ring-all: the agents whose phones ring with this call now, in offer order
+    ringing: list[str] = field(default_factory=list)
     #: the skills the call requires before any relaxation
     skills: Mapping[str, int] = field(default_factory=Levels)
     #: the call brought its own skills (``CallQueued.skills``), kept across a reload
     own_skills: bool = False
     #: the queue's relax steps reached so far
     relax_level: int = 0
-    #: what the call requires now (its skill class in the line)
-    needs: Requirement = ()
-    #: in its queue's line (WAITING, and not just about to be offered)
-    lined: bool = False
-    #: its key in that line, set when it is added (``acd.line``)
-    place: tuple[float, float, int] = (0.0, 0.0, 0)
-    #: its queue's live parts (``acd.queue``), set by the core as it takes the call in
-    queued_in: Queue = field(init=False, repr=False, compare=False)
     #: the snapshot's view of a connected call (fixed until it ends; None: to build)
     view: object | None = None

@@ -203,6 +203,7 @@ class Acd:
             else:
                 self._router.agent_out(known)
                 known.config, known.order, known.view = agent_config, order, None
+                known.device = agent_config.device
             agents[agent_config.agent_id] = known
         for call in self._calls.values():
             self._router.call_out(call)
@@ -423,6 +424,7 @@ class Acd:
             seq=next(self._seq),
             state=CallState.CONNECTED,
             agent_id=agent.agent_id,
+            agent=agent,
             connected_at=min(event.connected_at, now),
         )
         call.queued_in = self._parts[queue.name]
@@ -470,8 +472,8 @@ class Acd:
     def _conversation_over(self, call: Call, input: CallInput, now: float) -> list[Command]:
         if (call.state, input) not in CALL_TRANSITIONS:
             next_state(CALL_TRANSITIONS, call.state, input, machine="call", subject=call.call_id)
-        assert call.agent_id is not None
-        agent = self._agents[call.agent_id]
+        agent = call.agent
+        assert agent is not None
         out: list[Command] = []
         self._step_agent(agent, _AGENT_CALL_ENDED, now, "call-ended", out)
         self._finish(call, input, _ANSWERED, now, out)
@@ -498,8 +500,8 @@ class Acd:
             self._relax_at.cancel((_RELAX, call_id))
             self._relax_at.cancel((_RETRY, call_id))
         if outcome is _ANSWERED:
-            assert connected_at is not None and call.agent_id is not None
-            talked = self._agents[call.agent_id].talk_s
+            assert connected_at is not None and call.agent is not None
+            talked = call.agent.talk_s
             talked[name] = talked.get(name, 0.0) + max(0.0, now - connected_at)
             out.append(
                 build_call_outcome(call_id, name, outcome, connected_at - call.entered_at,
@@ -630,13 +632,14 @@ class Acd:
                 ready.offered(agent)
             self._step_agent(agent, _AGENT_OFFER, now, "offer", out, call_id)
             out.append(
-                build_offer_call(call_id, agent.agent_id, agent.config.device,
+                build_offer_call(call_id, agent.agent_id, agent.device,
                                  queue.offer_timeout_s, queue.name)
             )  # fmt: skip
         if queue.strategy is _RING_ALL:
-            call.agent_id, call.ringing = None, [a.agent_id for a in agents]
+            call.agent_id, call.agent, call.ringing = None, None, [a.agent_id for a in agents]
         else:
-            call.agent_id = agents[0].agent_id
+            call.agent = agent = agents[0]
+            call.agent_id = agent.agent_id
         deadline = now + queue.offer_timeout_s + self._config.offer_grace_s
         self._timers.set((_OFFER_TIMEOUT, call_id), deadline)
 
@@ -658,7 +661,7 @@ class Acd:
         out: list[Command] = []
         self._step_agent(agent, AgentInput.ANSWER, now, "answered", out)
         self._step_call(call, CallInput.ANSWER)
-        call.agent_id, others, call.ringing = agent.agent_id, call.ringing, []
+        call.agent_id, call.agent, others, call.ringing = agent.agent_id, agent, call.ringing, []
         for other_id in others:  # ring-all: first answer wins, the other legs are cancelled
             if other_id != agent.agent_id:
                 other = self._agents[other_id]
@@ -717,7 +720,7 @@ class Acd:
                 return
         self._timers.cancel((_OFFER_TIMEOUT, call.call_id))
         self._step_call(call, CallInput.OFFER_FAILED)
-        call.agent_id = None
+        call.agent_id = call.agent = None
         call.last_agent, call.failed_at = agent.agent_id, now
         if _overdue(call, now):
             self._finish(call, CallInput.MAX_WAIT, _TIMEOUT, now, out)
