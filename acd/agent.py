@@ -139,6 +139,8 @@ class Agent:
     #: served's number in the router (``Router.call_for``), and its READY index
     #: and penalty; each queue's agents-by-state counts
     skills: dict[str, int] = field(default_factory=dict)
+    #: its skills as bits (``acd.skills.SkillBits``)
+    skill_bits: int = 0
     lines: array[int] = field(default_factory=lambda: array("I"))
     #: calls answered and seconds talked, per queue (fewest-calls, least-talk-time)
     talk_s: dict[str, float] = field(default_factory=dict)

@@ -114,8 +114,10 @@ class Call:
     lined: bool = False
     #: its key in that line, set when it is added (``acd.line``)
     place: tuple[float, float, int] = (0.0, 0.0, 0)
-    #: what the call requires now (its skill class in the line)
+    #: what the call requires now (its skill class in the line), and as bits
+    #: (``acd.skills.SkillBits``: the line's key of the class)
     needs: Requirement = ()
+    bits: int = 0
     connected_at: float | None = None
     max_wait_at: float | None = None
     #: the agent whose offer of this call last failed, and when

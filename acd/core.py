@@ -77,7 +77,7 @@ from .line import due_key
 from .queue import Queue
 from .rng import SplitMix64
 from .routing import Router
-from .skills import fits, relax_level, requirement
+from .skills import SkillBits, fits, relax_level, requirement
 from .snapshot import AcdSnapshot, AgentView, CallView
 from .stats import QueueStats
 from .table import next_state
@@ -117,6 +117,7 @@ class Acd:
         if not isinstance(config, AcdConfig):
             raise InvalidValue(f"Acd needs an AcdConfig, got {config!r}")
         self._rng = SplitMix64(config.seed)
+        self._skill_bits = SkillBits()  # kept across reloads: a skill's bit never changes
         agents = {a.agent_id: Agent(a, i) for i, a in enumerate(config.agents)}
         self._build(config, agents, None, None)
         self._calls: dict[str, Call] = {}
@@ -143,7 +144,7 @@ class Acd:
         self._queues = {q.name: q for q in config.queues}
         self._agents = agents
         self._board = Board(self._queues, agents.values(), old_board)
-        self._router = Router(self._queues, agents.values(), self._rng)
+        self._router = Router(self._queues, agents.values(), self._rng, self._skill_bits)
         if old_router is not None:
             self._router.remember(old_router)
         # each queue's parts, as its calls reach them (``acd.queue``), with its own
@@ -155,7 +156,11 @@ class Acd:
                 self._board.calls_in[name],
                 self._router.lines[name],
                 self._router.ready[name],
-                [requirement(q.skills, 0), *(requirement(q.skills, r.lower_by) for r in q.relax)],
+                needs := [
+                    requirement(q.skills, 0),
+                    *(requirement(q.skills, r.lower_by) for r in q.relax),
+                ],
+                [self._skill_bits.need(n) for n in needs],
             )
             for name, q in self._queues.items()
         }
@@ -827,20 +832,21 @@ class Acd:
         steps = parts.config.relax
         level = relax_level(steps, now - call.entered_at) if steps else 0
         if call.skills is parts.config.skills:
-            needs = parts.needs[level]
+            needs, bits = parts.needs[level], parts.bits[level]
         else:
             needs = requirement(call.skills, steps[level - 1].lower_by if level else 0)
+            bits = self._skill_bits.need(needs)
         call.relax_level = level
         if level < len(steps):
             at = call.entered_at + steps[level].after_s
             self._relax_at.set((_RELAX, call.call_id), max(at, now))
-        if needs != call.needs:
+        if bits != call.bits:  # the same as needs != call.needs (SkillBits)
             if call.lined:
                 self._router.call_out(call)
-                call.needs = needs
+                call.needs, call.bits = needs, bits
                 self._router.call_in(call)
             else:
-                call.needs = needs
+                call.needs, call.bits = needs, bits
             if call.state is _WAITING and call.call_id in self._calls:
                 self._new_calls.append(call)
 

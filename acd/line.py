@@ -50,9 +50,10 @@ class Line:
         #: ``busy[index]`` is 1 while the line holds a call (the router's map of
         #: every queue: an agent skips its empty lines without touching them)
         self._busy, self._index = busy, index
-        #: the calls of each skill class in line order, each behind its key (read-only
-        #: outside this class); the head of a class is ``classes[needs][0][3]``
-        self.classes: dict[Requirement, list[Entry]] = {}
+        #: the calls of each skill class (by ``Call.bits``, one per requirement) in
+        #: line order, each behind its key (read-only outside this class); the head
+        #: of a class is ``classes[bits][0][3]``
+        self.classes: dict[int, list[Entry]] = {}
         #: calls in line (an int, so an empty line is seen without touching ``classes``)
         self.size = 0
 
@@ -60,9 +61,9 @@ class Line:
         return self.size
 
     def add(self, call: Call) -> None:
-        keys = self.classes.get(call.needs)
+        keys = self.classes.get(call.bits)
         if keys is None:
-            self.classes[call.needs] = keys = []
+            self.classes[call.bits] = keys = []
         call.place = key = line_key(call, self.aging_per_s)
         insort(keys, (*key, call))
         if not self.size:
@@ -70,16 +71,17 @@ class Line:
         self.size += 1
 
     def remove(self, call: Call) -> None:
-        keys = self.classes[call.needs]
+        keys = self.classes[call.bits]
         # the key alone sorts just before its entry (a prefix of it)
         del keys[bisect_left(keys, call.place)]
         if not keys:
-            del self.classes[call.needs]
+            del self.classes[call.bits]
         self.size -= 1
         if not self.size:
             self._busy[self._index] = 0
 
     def heads(self) -> Iterator[tuple[Requirement, Call]]:
         """The first call of each skill class, with the class."""
-        for needs, keys in self.classes.items():
-            yield needs, keys[0][3]
+        for keys in self.classes.values():
+            call = keys[0][3]
+            yield call.needs, call

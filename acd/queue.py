@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 class Queue:
     """A queue's configuration, figures, calls, line and READY agents, together."""
 
-    __slots__ = ("config", "board", "calls", "line", "ready", "needs")
+    __slots__ = ("config", "board", "calls", "line", "ready", "needs", "bits")
 
     def __init__(
         self,
@@ -36,6 +36,7 @@ class Queue:
         line: Line,
         ready: ReadyAgents,
         needs: list[Requirement],
+        bits: list[int],
     ) -> None:
         self.config = config
         #: its figures (``acd.stats``)
@@ -44,5 +45,6 @@ class Queue:
         self.calls = calls
         self.line = line
         self.ready = ready
-        #: what its own skills require at each relax step (``Acd._relax``)
+        #: what its own skills require at each relax step (``Acd._relax``), and as bits
         self.needs = needs
+        self.bits = bits

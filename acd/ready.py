@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from .agent import Agent
 from .config import Strategy
 from .rng import SplitMix64
-from .skills import Requirement, skill_score
+from .skills import skill_score
 
 Key = tuple[float, ...]
 
@@ -78,14 +78,12 @@ def ready_key(strategy: Strategy, agent: Agent, queue: str) -> Key:
     return _KEYS[strategy](agent, queue)
 
 
-def _fits(agent: Agent, needs: Requirement, exclude: str | None) -> bool:
-    if exclude is not None and agent.config.agent_id == exclude:
+def _fits(agent: Agent, need: int, exclude: str | None) -> bool:
+    """Whether ``agent`` has the skill bits ``need`` (``acd.skills.SkillBits``), not
+    being ``exclude``."""
+    if exclude is not None and agent.agent_id == exclude:
         return False
-    skills = agent.skills
-    for skill, level in needs:
-        if skills.get(skill, 0) < level:
-            return False
-    return True
+    return need & agent.skill_bits == need
 
 
 class ReadyAgents:
@@ -156,10 +154,9 @@ class ReadyAgents:
             found = self._keys.get(agent.order)
             self._last = found[1] if found is not None else self._key(agent, self.queue)
 
-    def pick(
-        self, needs: Requirement, exclude: str | None, required: Mapping[str, int]
-    ) -> Agent | None:
-        """The agent the strategy picks among those who fit ``needs`` (never ``exclude``)."""
+    def pick(self, needs: int, exclude: str | None, required: Mapping[str, int]) -> Agent | None:
+        """The agent the strategy picks among those who fit ``needs`` (a requirement's
+        bits, ``acd.skills.SkillBits``; never ``exclude``)."""
         for keys in self._tiers.values():
             if not keys:
                 continue
@@ -170,7 +167,7 @@ class ReadyAgents:
                 return agent
         return None
 
-    def all_fitting(self, needs: Requirement, exclude: str | None) -> list[Agent]:
+    def all_fitting(self, needs: int, exclude: str | None) -> list[Agent]:
         """Every agent of the lowest penalty with one who fits ``needs`` (ring-all), in order."""
         agents = self._agents
         for keys in self._tiers.values():
@@ -180,7 +177,7 @@ class ReadyAgents:
         return []
 
     def _pick_in(
-        self, keys: list[Key], needs: Requirement, exclude: str | None, required: Mapping[str, int]
+        self, keys: list[Key], needs: int, exclude: str | None, required: Mapping[str, int]
     ) -> Agent | None:
         agents = self._agents
         if self._ordered:

@@ -28,6 +28,7 @@ from .config import QueueConfig
 from .line import Line
 from .ready import ReadyAgents
 from .rng import SplitMix64
+from .skills import SkillBits
 
 
 class Router:
@@ -36,7 +37,11 @@ class Router:
     __slots__ = ("lines", "ready", "_busy", "_by_index")
 
     def __init__(
-        self, queues: Mapping[str, QueueConfig], agents: Iterable[Agent], rng: SplitMix64
+        self,
+        queues: Mapping[str, QueueConfig],
+        agents: Iterable[Agent],
+        rng: SplitMix64,
+        skill_bits: SkillBits,
     ) -> None:
         # queue i's line holds a call iff _busy[i]: 5,000 queues in 5 kB, which stays
         # in the cache, while the lines an agent serves are far apart in memory
@@ -47,6 +52,7 @@ class Router:
         self.ready = {name: ReadyAgents(name, q.strategy, rng) for name, q in queues.items()}
         for agent in agents:
             agent.skills = dict(agent.config.skills)
+            agent.skill_bits = skill_bits.have(agent.skills)
             agent.slots = [
                 (self.ready[q], agent.config.penalties.get(q, 0)) for q in agent.config.queues
             ]
@@ -87,32 +93,26 @@ class Router:
 
     def agent_for(self, call: Call, exclude: str | None) -> Agent | None:
         """The READY agent the call's queue picks for it, never ``exclude``."""
-        return call.queued_in.ready.pick(call.needs, exclude, call.skills)
+        return call.queued_in.ready.pick(call.bits, exclude, call.skills)
 
     def ring_for(self, call: Call, exclude: str | None) -> list[Agent]:
         """Every READY agent a ring-all queue rings at once for ``call`` (lowest penalty)."""
-        return call.queued_in.ready.all_fitting(call.needs, exclude)
+        return call.queued_in.ready.all_fitting(call.bits, exclude)
 
     def call_for(self, agent: Agent, now: float) -> Call | None:
         """The most due WAITING call ``agent`` fits across its queues, or None."""
         best: Call | None = None
         best_due = 0.0
-        skills = agent.skills
+        have = agent.skill_bits
         busy = self._busy
         for i in agent.lines:
             if not busy[i]:
                 continue
             line = self._by_index[i]
             rate = line.aging_per_s
-            for needs, keys in line.classes.items():
-                if needs:
-                    for skill, level in needs:
-                        if skills.get(skill, 0) < level:
-                            break
-                    else:
-                        needs = ()
-                    if needs:
-                        continue  # does not fit this class
+            for need, keys in line.classes.items():
+                if need & have != need:
+                    continue  # does not fit this class
                 call = keys[0][3]
                 due = call.priority + (now - call.entered_at) * rate
                 if (

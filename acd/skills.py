@@ -127,6 +127,45 @@ def requirement(required: Mapping[str, int], lower_by: int = 0) -> Requirement:
     return tuple((s, lv - lower_by) for s, lv in sorted(required.items()) if lv > lower_by)
 
 
+class SkillBits:
+    """Skills as the bits of one int, so whether an agent fits a requirement is one AND.
+
+    Skill ``s`` at level ``l`` is bit ``index(s) * MAX_LEVEL + l - 1``. An agent has
+    the bit of each level up to its own for each of its skills; a requirement the
+    bit of the level it requires for each skill. An agent fits iff ``need & have ==
+    need`` (``fits`` on the bits): the routing indexes test that instead of looking
+    each required skill up in the agent's skills. A skill gets its index the first
+    time it is seen and keeps it (a reload keeps the registry), so a requirement's
+    bits never change; one agent has no skill of another's name.
+    """
+
+    __slots__ = ("_index",)
+
+    def __init__(self) -> None:
+        self._index: dict[str, int] = {}
+
+    def _bit(self, skill: str, level: int) -> int:
+        index = self._index.get(skill)
+        if index is None:
+            self._index[skill] = index = len(self._index)
+        return 1 << (index * MAX_LEVEL + level - 1)
+
+    def have(self, skills: Mapping[str, int]) -> int:
+        """An agent's bits: every level up to its own, for each of its skills."""
+        bits = 0
+        for skill, level in skills.items():
+            for lv in range(1, level + 1):
+                bits |= self._bit(skill, lv)
+        return bits
+
+    def need(self, needed: Requirement) -> int:
+        """A requirement's bits: the level it requires, for each skill (0: none)."""
+        bits = 0
+        for skill, level in needed:
+            bits |= self._bit(skill, level)
+        return bits
+
+
 def fits(skills: Mapping[str, int], needed: Requirement) -> bool:
     """Whether an agent with ``skills`` has every skill of ``needed`` at its level."""
     get = skills.get

@@ -243,7 +243,7 @@ def _pass(size: Size, decisions: int, seed: int, naive: bool) -> dict[str, objec
             event = run.new_call()
             if naive:
                 assert isinstance(event, CallQueued)
-                needs = run.acd._parts[event.queue].needs[0]
+                needs = run.acd._parts[event.queue].bits[0]
                 ready = router.ready[event.queue]
                 skills = run.acd._queues[event.queue].skills
                 p0 = time.perf_counter_ns()
