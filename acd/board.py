@@ -4,7 +4,7 @@ Rules:
 1. The core tells the board of each change as it happens: a call entering a
    queue (``call_added``) or leaving it (the core deletes it from the queue's
    ``calls_in``, which is also its ``Queue.calls``), a call answered or gone
-   (``QueueBoard.call_out``), an agent changing state (``agent_changed``).
+   (``QueueBoard.call_out``), an agent changing state (``changed``).
 2. Agents-by-state counts are brought up to date when read: O(agents changed
    since the last read), however many times each changed.
 3. A read costs what it shows: a queue's figures are O(1); an agent's view is
@@ -26,7 +26,7 @@ from .stats import QueueBoard, QueueStats
 class Board:
     """The figures and views of every queue, for one configuration."""
 
-    __slots__ = ("queues", "members", "calls_in", "_recount_due")
+    __slots__ = ("queues", "members", "calls_in", "changed")
 
     def __init__(
         self, queues: Mapping[str, QueueConfig], agents: Iterable[Agent], old: Board | None
@@ -44,17 +44,16 @@ class Board:
                 board.tally = old.queues[name].tally
         #: the calls of each queue, any state
         self.calls_in: dict[str, dict[str, Call]] = {name: {} for name in queues}
-        self._recount_due: dict[str, Agent] = {}
+        #: agents whose state changed since the counts were last brought up to date
+        #: (the core writes each one it moves)
+        self.changed: dict[str, Agent] = {}
         for agent in agents:
             agent.counts = [self.queues[q].agents_by_state for q in agent.config.queues]
             agent.counted = AgentState.LOGGED_OUT
             if agent.state is not AgentState.LOGGED_OUT:
-                self._recount_due[agent.agent_id] = agent
+                self.changed[agent.agent_id] = agent
 
     # -- changes ------------------------------------------------------------------
-
-    def agent_changed(self, agent: Agent) -> None:
-        self._recount_due[agent.agent_id] = agent
 
     def call_added(self, call: Call) -> None:
         self.calls_in[call.queue][call.call_id] = call
@@ -107,14 +106,14 @@ class Board:
         return call_view(call, now, positions.get(call.call_id))
 
     def _recount(self) -> None:
-        for agent in self._recount_due.values():
+        for agent in self.changed.values():
             if agent.counted is not agent.state:
                 old, new = agent.counted, agent.state
                 for counts in agent.counts:
                     counts[old] -= 1
                     counts[new] += 1
                 agent.counted = new
-        self._recount_due.clear()
+        self.changed.clear()
 
     @staticmethod
     def _call_view(call: Call, now: float, positions: dict[str, int]) -> CallView:

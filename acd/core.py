@@ -130,7 +130,7 @@ class Acd:
         self._relax_at = Deadlines()
         self._seq = itertools.count()
         self._logins = itertools.count(1)
-        self._now: float | None = None
+        self._now = -_INF  # the last ``now``
 
     def _build(
         self,
@@ -144,6 +144,7 @@ class Acd:
         self._queues = {q.name: q for q in config.queues}
         self._agents = agents
         self._board = Board(self._queues, agents.values(), old_board)
+        self._changed = self._board.changed
         self._router = Router(self._queues, agents.values(), self._rng, self._skill_bits)
         if old_router is not None:
             self._router.remember(old_router)
@@ -253,7 +254,11 @@ class Acd:
         in the current state, UnknownAgent/UnknownQueue for ids not configured,
         DuplicateCall when a call id is queued twice.
         """
-        self._advance(now)
+        if type(now) is not float or not -_INF < now < _INF:  # a finite float needs no check
+            check_time("now", now)
+        if now < self._now:
+            raise InvalidValue(f"now went backwards: {now} < {self._now}")
+        self._now = now
         if self._new_agents or self._new_calls:
             self._settle()
         step = _STEPS.get(type(event))
@@ -614,9 +619,22 @@ class Acd:
         """Offer ``call`` to ``chosen``; in a ring-all queue, to every READY agent of
         ``chosen``'s penalty who fits it as well (``chosen`` alone when it is the only
         one: an agent just READY, or the retry of the agent who failed the call)."""
-        queue = call.queued_in.config
-        if queue.strategy is not _RING_ALL:
-            self._offer(call, (chosen,), queue, now, out)
+        parts = call.queued_in
+        queue = parts.config
+        if queue.strategy is not _RING_ALL:  # one agent (the usual case, inline)
+            self._step_call(call, _CALL_OFFER)
+            call_id = call.call_id
+            if parts.rotating:  # round-robin goes on after it (before it leaves READY)
+                parts.ready.offered(chosen)
+            self._step_agent(chosen, _AGENT_OFFER, now, "offer", out, call_id)
+            out.append(
+                build_offer_call(call_id, chosen.agent_id, chosen.device,
+                                 queue.offer_timeout_s, queue.name)
+            )  # fmt: skip
+            call.agent = chosen
+            call.agent_id = chosen.agent_id
+            deadline = now + queue.offer_timeout_s + self._config.offer_grace_s
+            self._timers.set((_OFFER_TIMEOUT, call_id), deadline)
             return
         ring = self._router.ring_for(call, exclude=call.last_agent)
         self._offer(call, ring if any(a is chosen for a in ring) else (chosen,), queue, now, out)
@@ -631,10 +649,10 @@ class Acd:
     ) -> None:
         self._step_call(call, _CALL_OFFER)
         call_id = call.call_id
-        ready = call.queued_in.ready
+        parts = call.queued_in
         for agent in agents:
-            if ready.rotating:  # round-robin goes on after it (before it leaves READY)
-                ready.offered(agent)
+            if parts.rotating:  # round-robin goes on after it (before it leaves READY)
+                parts.ready.offered(agent)
             self._step_agent(agent, _AGENT_OFFER, now, "offer", out, call_id)
             out.append(
                 build_offer_call(call_id, agent.agent_id, agent.device,
@@ -791,7 +809,7 @@ class Acd:
         if new is not old:
             if old is _READY and agent.indexed:
                 self._router.agent_out(agent)
-            self._board.agent_changed(agent)
+            self._changed[agent.agent_id] = agent  # Board.agent_changed
             agent.state = new
             if new is _READY:
                 if old is not _OFFERED:
@@ -818,8 +836,9 @@ class Acd:
             return new
         call.state = new
         if old is _WAITING:
-            if call.lined:
-                self._router.call_out(call)
+            if call.lined:  # Router.call_out
+                call.lined = False
+                call.queued_in.line.remove(call)
         elif new is _WAITING:
             self._new_calls.append(call)  # lined by _dispatch unless offered at once
         if new is _CONNECTED or (new is _ENDED and old is not _CONNECTED):  # not answered yet
@@ -859,7 +878,7 @@ class Acd:
     def _advance(self, now: float) -> None:
         if type(now) is not float or not -_INF < now < _INF:  # a finite float needs no check
             check_time("now", now)
-        if self._now is not None and now < self._now:
+        if now < self._now:
             raise InvalidValue(f"now went backwards: {now} < {self._now}")
         self._now = now
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 class Queue:
     """A queue's configuration, figures, calls, line and READY agents, together."""
 
-    __slots__ = ("config", "board", "calls", "line", "ready", "needs", "bits")
+    __slots__ = ("config", "board", "calls", "line", "ready", "rotating", "needs", "bits")
 
     def __init__(
         self,
@@ -45,6 +45,8 @@ class Queue:
         self.calls = calls
         self.line = line
         self.ready = ready
+        #: round-robin: an offer moves the rotation (``ReadyAgents.offered``)
+        self.rotating = ready.rotating
         #: what its own skills require at each relax step (``Acd._relax``), and as bits
         self.needs = needs
         self.bits = bits
