@@ -376,9 +376,10 @@ class Acd:
     # The steps below append the commands they make to ``out``, in order.
 
     def _call_queued(self, event: CallQueued, now: float) -> list[Command]:
-        queue = self._queues.get(event.queue)
-        if queue is None:
+        parts = self._parts.get(event.queue)
+        if parts is None:
             raise UnknownQueue(event.queue)
+        queue = parts.config
         call_id = event.call_id
         if call_id in self._calls:
             raise DuplicateCall(call_id)
@@ -397,7 +398,7 @@ class Acd:
             skills=queue.skills if skills is None else skills,
             own_skills=skills is not None,
         )
-        call.queued_in = parts = self._parts[queue.name]
+        call.queued_in = parts
         self._relax(call, now)
         self._calls[call_id] = call
         parts.calls[call_id] = call
