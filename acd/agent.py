@@ -131,6 +131,8 @@ class Agent:
     view: object | None = None
     #: in the READY indexes of its queues (READY, and not just about to be offered)
     indexed: bool = False
+    #: in its board's ``changed`` list (``acd.board``)
+    recount_due: bool = False
     idle_since: float | None = None
     #: when ``state`` (or the pause reason) last changed
     since: float = 0.0

@@ -44,14 +44,15 @@ class Board:
                 board.tally = old.queues[name].tally
         #: the calls of each queue, any state
         self.calls_in: dict[str, dict[str, Call]] = {name: {} for name in queues}
-        #: agents whose state changed since the counts were last brought up to date
-        #: (the core writes each one it moves)
-        self.changed: dict[str, Agent] = {}
+        #: agents whose state changed since the counts were last brought up to date,
+        #: each once (``Agent.recount_due``; the core adds each one it moves)
+        self.changed: list[Agent] = []
         for agent in agents:
             agent.counts = [self.queues[q].agents_by_state for q in agent.config.queues]
             agent.counted = AgentState.LOGGED_OUT
-            if agent.state is not AgentState.LOGGED_OUT:
-                self.changed[agent.agent_id] = agent
+            agent.recount_due = agent.state is not AgentState.LOGGED_OUT
+            if agent.recount_due:
+                self.changed.append(agent)
 
     # -- changes ------------------------------------------------------------------
 
@@ -106,7 +107,8 @@ class Board:
         return call_view(call, now, positions.get(call.call_id))
 
     def _recount(self) -> None:
-        for agent in self.changed.values():
+        for agent in self.changed:
+            agent.recount_due = False
             if agent.counted is not agent.state:
                 old, new = agent.counted, agent.state
                 for counts in agent.counts:

@@ -590,7 +590,7 @@ class Acd:
             else:
                 router.call_in(call)
         for agent in agents:
-            held_back: list[Call] = []  # calls this agent just failed, too soon to retry
+            held_back: list[Call] | None = None  # calls it just failed, too soon to retry
             while agent.state is _READY:
                 found = router.call_for(agent, now)
                 if found is None:
@@ -601,11 +601,14 @@ class Acd:
                     continue
                 if found.last_agent == agent.agent_id and not self._may_retry(found, now):
                     router.call_out(found)
+                    if held_back is None:
+                        held_back = []
                     held_back.append(found)
                     continue
                 self._offer_to(found, agent, now, out)
-            for call in held_back:
-                router.call_in(call)
+            if held_back is not None:
+                for call in held_back:
+                    router.call_in(call)
 
     def _may_retry(self, call: Call, now: float) -> bool:
         """Whether the agent who failed ``call`` may be offered it again now; if not,
@@ -810,7 +813,9 @@ class Acd:
         if new is not old:
             if old is _READY and agent.indexed:
                 self._router.agent_out(agent)
-            self._changed[agent.agent_id] = agent  # Board.agent_changed
+            if not agent.recount_due:  # Board.changed: each agent once
+                agent.recount_due = True
+                self._changed.append(agent)
             agent.state = new
             if new is _READY:
                 if old is not _OFFERED:
