@@ -44,7 +44,8 @@ def _idle(agent: Agent) -> float:
     return agent.idle_since if agent.idle_since is not None else _INF
 
 
-#: each strategy's key of an agent in a queue (one function each: no branching per add)
+#: each strategy's key of an agent in a queue: its place among the queue's READY agents,
+#: the last item unique (order); one function each, so an add does not branch
 _KEYS: dict[Strategy, Callable[[Agent, str], Key]] = {
     Strategy.LONGEST_IDLE: lambda agent, queue: (_idle(agent), agent.order),
     Strategy.BEST_SKILL_MATCH: lambda agent, queue: (_idle(agent), agent.order),
@@ -71,11 +72,6 @@ _KEYS: dict[Strategy, Callable[[Agent, str], Key]] = {
         lambda agent, queue: (agent.order,),
     ),
 }
-
-
-def ready_key(strategy: Strategy, agent: Agent, queue: str) -> Key:
-    """The agent's place among the queue's READY agents; the last item is unique (order)."""
-    return _KEYS[strategy](agent, queue)
 
 
 def _fits(agent: Agent, need: int, exclude: str | None) -> bool:
