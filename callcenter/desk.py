@@ -30,8 +30,9 @@ class ControllerDesk:
 
     # -- snapshots ----------------------------------------------------------------
     def wallboard(self) -> WallboardSnapshot:
-        now = self.ctl.now()
-        snap = self.ctl.core.snapshot(now)
+        at = self.ctl.instant()
+        snap = self.ctl.core.snapshot(at.mono)
+        epoch = at.wall.timestamp() - at.mono  # loop clock to epoch: one clock read per board
         queues = snap.queues
         answered = sum(q.answered for q in queues)
         sl = None
@@ -56,7 +57,7 @@ class ControllerDesk:
                     "id": a.agent_id,
                     "name": a.name,
                     "state": PAGE_STATE[a.state],
-                    "since": self.ctl.wall_time(a.since),
+                    "since": epoch + a.since,
                     "call_id": a.call_id,
                     "pause_reason": a.reason or None,
                     "simulated": a.agent_id in self.simulated,

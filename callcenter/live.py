@@ -119,12 +119,12 @@ class LiveHub:
         Returns the number of open wallboards. Never blocks: an unsent older
         snapshot is replaced (not counted as dropped: coalescing is the point).
         """
-        message = {"type": "wallboard", **snapshot}
-        item = Outgoing("wallboard", _dumps(message))
         self._latest = snapshot
         self.pushed["wallboard"] += 1
-        for mailbox in self._wallboards:
-            mailbox.put(item)
+        if self._wallboards:  # no wallboard open: nothing to encode
+            item = Outgoing("wallboard", _dumps({"type": "wallboard", **snapshot}))
+            for mailbox in self._wallboards:
+                mailbox.put(item)
         return len(self._wallboards)
 
     def push_to_agent(self, agent_id: str, message: Mapping[str, Any]) -> int:
@@ -137,9 +137,11 @@ class LiveHub:
         kind = message.get("type")
         if not isinstance(kind, str) or not kind:
             raise ValueError("an agent message needs a string 'type'")
-        item = Outgoing(kind, _dumps(message))
         self.pushed[kind] += 1
         mailboxes = self._agents.get(agent_id, ())
+        if not mailboxes:  # no desktop open: nothing to encode
+            return 0
+        item = Outgoing(kind, _dumps(message))
         for mailbox in mailboxes:
             evicted = mailbox.put(item)
             if evicted is not None and not evicted.delivered:

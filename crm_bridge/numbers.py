@@ -8,6 +8,8 @@ so that a lookup is an exact match on ``customer_phones.e164``.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 __all__ = ["normalize_number"]
@@ -33,6 +35,14 @@ def normalize_number(raw: object, region: str = "VN") -> str | None:
         text = text[4:]
     if not text or len(text) > _MAX_RAW_LENGTH:
         return None
+    return _e164(text, region)
+
+
+#: phonenumbers' parse and validation cost ~50-100 us a number; a call's number is
+#: normalized twice (the card cache's key, then the CRM's query), the same callers
+#: call again: the last numbers are kept.
+@lru_cache(maxsize=16_384)
+def _e164(text: str, region: str) -> str | None:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:

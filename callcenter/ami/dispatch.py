@@ -36,6 +36,7 @@ class EventDispatcher:
         # per event name, the callbacks to call in order (the name's, then "*"'s);
         # built on first dispatch of a name, dropped when any callback changes
         self._targets: dict[str, tuple[EventCallback, ...]] = {}
+        self._names: frozenset[str] | None = None  # ``names``, until a name comes or goes
         self._streams: set[EventStream] = set()
         self._tasks: set[asyncio.Task[object]] = set()
         #: called when the set of names with a callback changes
@@ -44,7 +45,9 @@ class EventDispatcher:
     @property
     def names(self) -> frozenset[str]:
         """Event names that have at least one callback (``"*"`` excluded)."""
-        return frozenset(n for n in self._handlers if n != ALL)
+        if self._names is None:
+            self._names = frozenset(n for n in self._handlers if n != ALL)
+        return self._names
 
     def add(self, name: str, callback: EventCallback) -> Callable[[], None]:
         """Register ``callback`` for ``name``; returns a function that removes it."""
@@ -54,6 +57,7 @@ class EventDispatcher:
         handlers = self._handlers.get(name)
         if handlers is None:
             handlers = self._handlers[name] = []
+            self._names = None
             handlers.append(callback)
             self.on_names_changed()
         else:
@@ -68,6 +72,7 @@ class EventDispatcher:
         self._targets = {}
         if not handlers:
             del self._handlers[name]
+            self._names = None
             self.on_names_changed()
 
     def dispatch(self, event: Event) -> None:

@@ -101,6 +101,7 @@ class AMISession:
         self._user_events: frozenset[str] | None = None if events is None else frozenset(events)
         self._dispatch_names: frozenset[str] | None = None
         self._codec_wanted: frozenset[str] | None = None
+        self._subscription_key: tuple[object, ...] | None = None
         self._link: Link | None = None
         self._pending: dict[str, PendingAction] = {}
         self._collecting: dict[str, PendingAction] = {}
@@ -189,7 +190,14 @@ class AMISession:
         self._update_subscription()
 
     def _update_subscription(self) -> None:
+        # called twice per AGI command and Originate: nothing to do unless what decides
+        # the filter changed (the name sets are kept objects: compared by identity first)
         user = self._user_events
+        key = (user, self._dispatcher.names, bool(self._collecting or self._expecting_lists),
+               bool(self._agi), bool(self._originates))  # fmt: skip
+        if key == self._subscription_key:
+            return
+        self._subscription_key = key
         if user is None:
             self._dispatch_names = None
             wanted = None

@@ -63,6 +63,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -682,14 +683,19 @@ async def _read_mark(conn: AsyncConnection, journal_id: str) -> int:
 
 
 async def _write_mark(conn: AsyncConnection, journal_id: str, seq: int) -> None:
+    params = {"journal_id": journal_id, "applied_seq": seq, "updated_at": _utcnow()}
+    await conn.execute(_mark_upsert(conn.dialect.name), params)
+
+
+@cache
+def _mark_upsert(dialect: str) -> Any:
+    """The journal mark's upsert, built once per dialect (it runs every round)."""
     table: Any = JournalMark.__table__
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(table).values(journal_id=journal_id, applied_seq=seq, updated_at=_utcnow())
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[table.c.journal_id],
-            set_={"applied_seq": stmt.excluded.applied_seq, "updated_at": stmt.excluded.updated_at},
-        )
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.journal_id],
+        set_={"applied_seq": stmt.excluded.applied_seq, "updated_at": stmt.excluded.updated_at},
     )
 
 

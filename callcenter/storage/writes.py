@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import JSON, Table, bindparam, func, select, update
@@ -136,11 +137,37 @@ class _Batch:
         return [(i, r) for i, r in enumerate(self.requests) if i not in self.refused]
 
 
-def _insert(conn: AsyncConnection, table: Table) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite 3.24+)."""
-    if conn.dialect.name == "postgresql":
-        return pg_insert(table)
-    return sqlite_insert(table)
+@dataclass(frozen=True, slots=True)
+class _Upserts:
+    """A dialect's INSERT ... ON CONFLICT statements, built once (the writer runs them
+    every round: building one, its ``excluded`` columns above all, cost more than
+    running it)."""
+
+    surveys: Any
+    voicemails: Any
+    calls: Any
+    outcomes: Any
+    recordings: Any
+
+
+@cache
+def _upserts(dialect: str) -> _Upserts:
+    """The dialect's INSERTs, which know ON CONFLICT (PostgreSQL and SQLite 3.24+)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    recordings = insert(_RECORDINGS)
+    return _Upserts(
+        surveys=insert(_SURVEYS).on_conflict_do_nothing(),
+        voicemails=insert(_VOICEMAILS).on_conflict_do_nothing(),
+        calls=insert(_CALLS).on_conflict_do_nothing(),
+        outcomes=insert(_OUTCOMES).on_conflict_do_nothing().returning(_OUTCOMES.c.call_id),
+        recordings=recordings.on_conflict_do_update(
+            index_elements=[_RECORDINGS.c.path],
+            set_={
+                name: func.coalesce(getattr(recordings.excluded, name), _RECORDINGS.c[name])
+                for name in _RECORDING_FACTS
+            },
+        ),
+    )
 
 
 async def apply_batch(
@@ -187,8 +214,7 @@ async def apply_batch(
         if isinstance(r, RecordSurvey)
     }  # fmt: skip
     if surveys:  # one survey per call: a replayed one is a no-op
-        stmt = _insert(conn, _SURVEYS).on_conflict_do_nothing()
-        await conn.execute(stmt, list(surveys.values()))
+        await conn.execute(_upserts(conn.dialect.name).surveys, list(surveys.values()))
     voicemails = {
         r.path: {"call_id": r.call_id, "at": r.at, "path": r.path, "format": r.format,
                  "flow": r.flow, "node": r.node, "queue": r.queue,
@@ -198,8 +224,7 @@ async def apply_batch(
         if isinstance(r, RecordVoicemail)
     }  # fmt: skip
     if voicemails:  # one row per file: a replayed one is a no-op
-        stmt = _insert(conn, _VOICEMAILS).on_conflict_do_nothing()
-        await conn.execute(stmt, list(voicemails.values()))
+        await conn.execute(_upserts(conn.dialect.name).voicemails, list(voicemails.values()))
     await _insert_callbacks(conn, batch)
     await _upsert_recordings(conn, batch)
     return sorted(batch.refused.items())
@@ -242,7 +267,7 @@ async def _insert_calls(conn: AsyncConnection, batch: _Batch) -> set[str]:
                 "language": r.language,
             }
     if rows:  # a call already recorded keeps its row: a replayed start is a no-op
-        await conn.execute(_insert(conn, _CALLS).on_conflict_do_nothing(), list(rows.values()))
+        await conn.execute(_upserts(conn.dialect.name).calls, list(rows.values()))
     return set(rows)
 
 
@@ -292,8 +317,7 @@ async def _insert_outcomes(conn: AsyncConnection, batch: _Batch) -> set[int]:
         r = cast(RecordOutcome, batch.requests[i])
         rows.append({"call_id": r.call_id, "queue": r.queue, "outcome": r.outcome,
                      "wait_s": r.wait_s, "agent_id": r.agent_id, "at": r.at})  # fmt: skip
-    stmt = _insert(conn, _OUTCOMES).on_conflict_do_nothing().returning(_OUTCOMES.c.call_id)
-    inserted = set((await conn.execute(stmt, rows)).scalars())
+    inserted = set((await conn.execute(_upserts(conn.dialect.name).outcomes, rows)).scalars())
     for call_id, i in first.items():
         if call_id not in inserted:  # the call had its outcome before this batch
             batch.refused[i] = DuplicateOutcome(call_id)
@@ -339,12 +363,4 @@ async def _upsert_recordings(conn: AsyncConnection, batch: _Batch) -> None:
                 row[name] = value
     if not rows:
         return
-    stmt = _insert(conn, _RECORDINGS)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[_RECORDINGS.c.path],
-        set_={
-            name: func.coalesce(getattr(stmt.excluded, name), _RECORDINGS.c[name])
-            for name in _RECORDING_FACTS
-        },
-    )
-    await conn.execute(stmt, list(rows.values()))
+    await conn.execute(_upserts(conn.dialect.name).recordings, list(rows.values()))
