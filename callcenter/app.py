@@ -152,7 +152,7 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
     ctl = parts.controller = await _build_controller(parts, store, writer, crm)
     app[DISPOSITIONS] = DispositionWriteBack(store, crm, before=writer.flushed)
     # the policies the core holds: a config reload changes who may listen at once
-    app[RECORDINGS] = RecordingLibrary(store.sessions, parts.config.recordings_read_dir,
+    app[RECORDINGS] = RecordingLibrary(store.sessions, parts.config.recording_places(),
                                        lambda: ctl.flow.recording)  # fmt: skip
     app[MESSAGES] = IvrMessages(store.sessions, parts.config.voicemail_read_dir)
     desk = parts.desk = ControllerDesk(ctl)
@@ -293,6 +293,7 @@ async def _build_controller(
         local_dir=str(cfg.recordings_read_dir),
         writer=writer,
         metrics=parts.metrics,
+        places=cfg.recording_places(),
     )
     return Controller(
         nodes=nodes,

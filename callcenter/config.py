@@ -39,6 +39,7 @@ from sqlalchemy.exc import ArgumentError
 
 from acd import MAX_LEVEL, AcdConfig, AgentConfig, OfferFailure, QueueConfig, RelaxStep, Strategy
 from ivr import ConfigProblem, IvrConfigError, IvrDefinition, load_ivr
+from recordings.places import Place, RecordingPlaces
 from recordings.policy import (
     DEFAULT_TEMPLATE,
     Legs,
@@ -166,8 +167,26 @@ class NodeConfig(_Strict):
     auth: Literal["md5", "plain"] = "md5"
     ping_interval_s: Seconds = 20.0
     action_timeout_s: Seconds = 10.0
+    #: this node's own MixMonitor ``File=`` directory, as its Asterisk sees it (absolute);
+    #: None: ``hotline.recordings_dir``
+    recordings_dir: str | None = None
+    #: where the controller reads this node's recordings (absolute, or relative to the
+    #: config file); None: the same path as this node's ``recordings_dir``
+    recordings_local_dir: Path | None = None
 
     _secret: str = PrivateAttr("")
+
+    @field_validator("recordings_dir")
+    @classmethod
+    def _recordings_dir(cls, value: str | None) -> str | None:
+        return None if value is None else _mixmonitor_dir(value)
+
+    @model_validator(mode="after")
+    def _local_needs_dir(self) -> Self:
+        if self.recordings_local_dir is not None and self.recordings_dir is None:
+            raise problem("recordings_local_dir needs this node's recordings_dir",
+                          at="recordings_local_dir")  # fmt: skip
+        return self
 
     @model_validator(mode="after")
     def _one_secret(self, info: ValidationInfo) -> Self:
@@ -188,6 +207,18 @@ class NodeConfig(_Strict):
     def resolved_secret(self) -> str:
         """The AMI secret, from ``secret`` or from the environment at load time."""
         return self._secret
+
+
+def _mixmonitor_dir(value: str) -> str:
+    """A MixMonitor ``File=`` directory: absolute, with no character ``File=`` cannot take."""
+    if not PurePosixPath(value).is_absolute():
+        raise problem(
+            f"{value!r} is not an absolute path (Asterisk would put a relative"
+            " File= under its own spool directory)"
+        )
+    if any(c in value for c in ",|\"'\n\r"):
+        raise problem(f"{value!r} holds a character MixMonitor cannot take in File=")
+    return value
 
 
 class DialplanSettings(_Strict):
@@ -216,14 +247,7 @@ class DialplanSettings(_Strict):
     @field_validator("recordings_dir")
     @classmethod
     def _absolute(cls, value: str) -> str:
-        if not PurePosixPath(value).is_absolute():
-            raise problem(
-                f"{value!r} is not an absolute path (Asterisk would put a relative"
-                " File= under its own spool directory)"
-            )
-        if any(c in value for c in ",|\"'\n\r"):
-            raise problem(f"{value!r} holds a character MixMonitor cannot take in File=")
-        return value
+        return _mixmonitor_dir(value)
 
     @field_validator("voicemail_dir")
     @classmethod
@@ -554,6 +578,18 @@ class HotlineConfig(_Strict):
         if self._path is not None and not local.is_absolute():
             return self._path.parent / local
         return local
+
+    def recording_places(self) -> RecordingPlaces:
+        """The hotline's recordings directory and the nodes' own ones (as Asterisk and as
+        this controller see them)."""
+        nodes = {}
+        for n in self.nodes:
+            if n.recordings_dir is not None:
+                local = n.recordings_local_dir or Path(n.recordings_dir)
+                if self._path is not None and not local.is_absolute():
+                    local = self._path.parent / local
+                nodes[n.name] = Place(n.recordings_dir, local)
+        return RecordingPlaces(Place(self.hotline.recordings_dir, self.recordings_read_dir), nodes)
 
     def acd_config(self, agents: Iterable[AgentConfig] = ()) -> AcdConfig:
         """The ACD core's config: these queues and rules, with ``agents`` from the caller."""

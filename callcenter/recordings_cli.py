@@ -1,7 +1,8 @@
 """``callcenter recordings verify|sweep|hold|release``: the operator's recording commands.
 
-Each reads the database URL and the recordings directory (``recordings_local_dir``,
-else ``recordings_dir``) from the config file (``--config``), acts and exits: 0
+Each reads the database URL and the recordings directories (``recordings_local_dir``,
+else ``recordings_dir``: the hotline's, and a node's own where it has one) from the
+config file (``--config``), acts and exits: 0
 done (verify: nothing wrong), 1 refused or faults found (each on stdout), 2 bad
 usage. What is due and what is wrong is decided by :mod:`recordings.retention`;
 this module lists, hashes and deletes files and updates the rows.
@@ -33,6 +34,7 @@ from callcenter.storage import make_engine, make_session_factory
 from callcenter.storage.errors import StorageError
 from callcenter.storage.models import Recording
 from recordings.mixmonitor import file_facts
+from recordings.places import RecordingPlaces, one_place
 from recordings.policy import FORMATS, leg_files
 from recordings.retention import Finding, OnDisk, Stored, check, due
 
@@ -64,17 +66,25 @@ def scan(directory: Path) -> dict[str, OnDisk]:
     return out
 
 
-async def verify(sessions: Sessions, directory: Path) -> list[Finding]:
-    """What is wrong between the recordings' rows and the files in ``directory``."""
+def _places(where: Path | RecordingPlaces) -> RecordingPlaces:
+    return where if isinstance(where, RecordingPlaces) else one_place(where)
+
+
+async def verify(sessions: Sessions, where: Path | RecordingPlaces) -> list[Finding]:
+    """What is wrong between the recordings' rows and the files in ``where`` (one
+    directory, or every directory of the hotline and its nodes)."""
     async with sessions() as s:
         rows = [_stored(r) for r in await s.scalars(select(Recording))]
-    files = await asyncio.to_thread(scan, directory)
+    files: dict[str, OnDisk] = {}
+    for directory in _places(where).local_dirs():
+        files.update(await asyncio.to_thread(scan, directory))
     return check(rows, files)
 
 
-async def sweep(sessions: Sessions, directory: Path, now: dt.datetime) -> list[str]:
+async def sweep(sessions: Sessions, where: Path | RecordingPlaces, now: dt.datetime) -> list[str]:
     """Delete the recordings due at ``now`` (files and legs) and mark their rows; the
     names deleted. A hold set meanwhile wins: the row is updated only if still unheld."""
+    places = _places(where)
     async with sessions() as s:
         rows = {r.id: _stored(r) for r in await s.scalars(select(Recording))}
     done = []
@@ -90,8 +100,8 @@ async def sweep(sessions: Sessions, directory: Path, now: dt.datetime) -> list[s
             )  # fmt: skip
             if getattr(marked, "rowcount", 0) != 1:
                 continue
-            for name in (row.name, *(PurePosixPath(p).name for p in leg_files(row.path))):
-                (directory / name).unlink(missing_ok=True)
+            for path in (row.path, *leg_files(row.path)):
+                places.local(path).unlink(missing_ok=True)
         done.append(row.name)
     return done
 
@@ -140,10 +150,12 @@ def _run(args: argparse.Namespace, job: Callable[[HotlineConfig, Sessions], Awai
 
 def _verify(args: argparse.Namespace) -> int:
     async def job(config: HotlineConfig, sessions: Sessions) -> int:
-        findings = await verify(sessions, config.recordings_read_dir)
+        places = config.recording_places()
+        findings = await verify(sessions, places)
         for f in findings:
             print(f)
-        print(f"{len(findings)} problem(s) in {config.recordings_read_dir}")
+        where = ", ".join(str(d) for d in places.local_dirs())
+        print(f"{len(findings)} problem(s) in {where}")
         return 1 if findings else 0
 
     return _run(args, job)
@@ -153,7 +165,7 @@ def _sweep(args: argparse.Namespace) -> int:
     now = args.now or dt.datetime.now(dt.UTC)
 
     async def job(config: HotlineConfig, sessions: Sessions) -> int:
-        deleted = await sweep(sessions, config.recordings_read_dir, now)
+        deleted = await sweep(sessions, config.recording_places(), now)
         for name in deleted:
             print(f"deleted: {name}")
         print(f"{len(deleted)} recording(s) past their retention deleted at {now.isoformat()}")

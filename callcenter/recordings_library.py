@@ -1,7 +1,8 @@
 """The recordings as the web edge reads them: search, one recording's file and who
 may hear it, and the audit log of every listen and download (table
 ``recording_access``). SQL through the store's sessions; files from the
-controller's recordings directory (``recordings_read_dir``).
+controller's recordings directories (the hotline's and the nodes' own:
+:class:`recordings.RecordingPlaces`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.storage.models import Recording, RecordingAccess
 from callcenter.web.recordings_port import RecordingFile, Search
+from recordings.places import RecordingPlaces, one_place
 from recordings.policy import DEFAULT_POLICY, RecordingPolicy
 
 __all__ = ["RecordingFile", "RecordingLibrary", "Search"]
@@ -59,11 +61,12 @@ class RecordingLibrary:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        read_dir: Path,
+        read_dir: Path | RecordingPlaces,
         policies: Mapping[str, RecordingPolicy] | Callable[[], Mapping[str, RecordingPolicy]],
     ) -> None:
         self.sessions = sessions
-        self.read_dir = read_dir
+        #: where each file is read (one directory, or the hotline's and the nodes' own)
+        self.places = read_dir if isinstance(read_dir, RecordingPlaces) else one_place(read_dir)
         #: queue -> policy, read at each request (a callable follows a config reload)
         self._policies = policies if callable(policies) else (lambda p=dict(policies): p)
 
@@ -99,7 +102,7 @@ class RecordingLibrary:
         if r is None:
             return None
         policy = self._policies().get(r.queue or "", DEFAULT_POLICY)
-        f = RecordingFile(r.id, r.call_id, self.read_dir / PurePosixPath(r.path).name,
+        f = RecordingFile(r.id, r.call_id, self.places.local(r.path),
                           r.agent_id, policy.agent_may_listen, r.deleted_at is not None)  # fmt: skip
         return f, _json(r)
 

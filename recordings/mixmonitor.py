@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from callcenter.ami import ActionError
 from callcenter.facts import RecordRecording
 
+from .places import Place, RecordingPlaces
 from .policy import Legs, file_name, mixmonitor_options
 
 
@@ -73,17 +74,25 @@ def file_facts(path: Path) -> tuple[int, str, float | None]:
 
 class Recorder:
     def __init__(
-        self, *, recordings_dir: str, local_dir: str | None, writer: Writes, metrics: Counts
+        self,
+        *,
+        recordings_dir: str,
+        local_dir: str | None,
+        writer: Writes,
+        metrics: Counts,
+        places: RecordingPlaces | None = None,
     ) -> None:
-        self.recordings_dir = recordings_dir.rstrip("/")
-        self.local_dir = (local_dir or recordings_dir).rstrip("/")
+        #: the hotline's directory and the nodes' own ones (``places`` wins when given)
+        self.places = places or RecordingPlaces(
+            Place(recordings_dir.rstrip("/"), Path(local_dir or recordings_dir))
+        )
         self.writer = writer
         self.metrics = metrics
         self.finished = 0
 
     def local_path(self, path: str) -> Path:
         """Where this controller reads a recording Asterisk wrote at ``path``."""
-        return Path(self.local_dir) / Path(path).name
+        return self.places.local(path)
 
     async def start(
         self,
@@ -107,7 +116,8 @@ class Recorder:
         gets a file too. Returns the path, the start time and the id; raises
         :class:`AMIError` when it could not.
         """
-        path = f"{self.recordings_dir}/{name or file_name(node, linkedid)}"
+        folder = self.places.of(node).asterisk_dir.rstrip("/")
+        path = f"{folder}/{name or file_name(node, linkedid)}"
         options = mixmonitor_options(path, legs)
         started = dt.datetime.now(dt.UTC)
         for attempt in range(START_TRIES):

@@ -516,3 +516,39 @@ def test_the_agent_wait_context_defaults_and_a_bad_name_is_refused(tmp_path: Pat
     text = broken("  recordings_dir:", "  agent_wait_context: wait here\n  recordings_dir:")
     [problem] = problems_of(tmp_path, text)
     assert problem.startswith("hotline.yaml:7: hotline.agent_wait_context: "), problem
+
+
+def test_a_node_may_have_its_own_recordings_directory(tmp_path: Path) -> None:
+    text = broken("    secret: s3cret\n", "    secret: s3cret\n    recordings_dir: /mnt/pbx1/rec\n"
+                  "    recordings_local_dir: pbx1-rec\n")  # fmt: skip
+    places = load_config(write(tmp_path, text)).recording_places()
+    assert places.of("pbx1").asterisk_dir == "/mnt/pbx1/rec"
+    assert places.of("pbx1").local_dir == tmp_path / "pbx1-rec", "relative to the config file"
+    assert places.of("pbx2") == places.default
+    assert places.default.asterisk_dir == "/var/spool/asterisk/monitor"
+    assert places.local("/mnt/pbx1/rec/a.wav") == tmp_path / "pbx1-rec" / "a.wav"
+    assert places.local("/var/spool/asterisk/monitor/b.wav") == Path(
+        "/var/spool/asterisk/monitor/b.wav")
+    assert places.local_dirs() == [Path("/var/spool/asterisk/monitor"), tmp_path / "pbx1-rec"]
+    plain = load_config(write(tmp_path, GOOD)).recording_places()
+    assert plain.nodes == {} and plain.local_dirs() == [Path("/var/spool/asterisk/monitor")]
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        ("    recordings_dir: rec\n",
+         "hotline.yaml:6: nodes.0.recordings_dir: 'rec' is not an absolute path"),
+        ("    recordings_dir: '/rec,1'\n",
+         "hotline.yaml:6: nodes.0.recordings_dir: '/rec,1' holds a character MixMonitor"),
+        ("    recordings_local_dir: /mnt/rec\n",
+         "hotline.yaml:6: nodes.0.recordings_local_dir: recordings_local_dir needs this"
+         " node's recordings_dir"),
+    ],
+)  # fmt: skip
+def test_a_bad_node_recordings_directory_is_refused_at_its_line(
+    tmp_path: Path, lines: str, expected: str
+) -> None:
+    text = broken("    secret: s3cret\n", "    secret: s3cret\n" + lines)
+    [problem] = problems_of(tmp_path, text)
+    assert problem.startswith(expected), problem

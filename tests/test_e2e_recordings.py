@@ -215,3 +215,41 @@ async def test_the_consent_prompt_plays_before_the_recording_and_without_it_none
         ("recording_consent", {"prompt": consent, "played": False}),
         ("recording_skipped", {"mode": "always", "why": "no_consent"}),
     ]
+
+
+async def test_a_node_with_its_own_directory_records_there_and_verify_finds_it(tmp_path, db_url):
+    # nodes[].recordings_dir: the node's MixMonitor writes there (not the hotline's
+    # directory); the controller measures, verifies and serves the file from there.
+    from callcenter.recordings_cli import verify
+    from callcenter.recordings_library import RecordingLibrary
+
+    own = tmp_path / "pbxsim-recordings"
+
+    def world(numbers: list[str]) -> dict:
+        calls = [{"at": 1, "number": numbers[0]}]
+        return scenario(numbers, arrivals={"kind": "trace", "calls": calls},
+                        agents={"default": {"answer_delay": [1, 1], "talk_time": [3, 3],
+                                            "agent_hangs_up_probability": 1.0}})  # fmt: skip
+
+    def edit(text: str) -> str:
+        assert text.count("    ping_interval_s: 10\n") == 1
+        return text.replace("    ping_interval_s: 10\n",
+                            f"    ping_interval_s: 10\n    recordings_dir: {own}\n")  # fmt: skip
+
+    async with hotline_rig(tmp_path, db_url, world, agents=1, edit_config=edit) as rig:
+        await wait_until(lambda: rig.ctl.counters["outcomes"] >= 1, 60, "the call to end")
+        await drain(rig)
+        facts = await sql_facts(rig)
+        places = rig.hotline.config.recording_places()
+        [row] = facts["recordings"]
+        assert row.path.startswith(f"{own}/") and (own / Path(row.path).name).is_file()
+        hotline_dir = Path(rig.hotline.config.recordings_read_dir)
+        assert not (hotline_dir / Path(row.path).name).exists(), "written to the hotline's"
+        assert row.size_bytes == (own / Path(row.path).name).stat().st_size, "measured there"
+        assert await verify(rig.hotline.store.sessions, places) == []
+        library = RecordingLibrary(rig.hotline.store.sessions, places, {})
+        found = await library.get(row.id)
+        assert found is not None and found[0].local_path == own / Path(row.path).name
+        (own / "stray.wav").write_bytes(b"RIFF")
+        [stray] = await verify(rig.hotline.store.sessions, places)
+        assert "stray.wav" in str(stray), "the node's directory is checked too"
