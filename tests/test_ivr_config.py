@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from callcenter.prompts import read_texts
 from ivr import IvrConfigError, IvrDefinition, load_ivr, parse_ivr
 
 SAMPLE = Path(__file__).resolve().parents[1] / "config" / "ivr.yaml"
@@ -553,3 +554,24 @@ def test_a_node_only_an_agent_could_send_a_caller_to_must_be_listed(tmp_path: Pa
 def test_an_unknown_visit_is_refused_at_its_line(tmp_path: Path) -> None:
     text = broken("fallback_queue: support\n", "fallback_queue: support\nvisits: [crad]\n")
     assert problems_of(tmp_path, text + CARD)[0] == "F:5: visits.0: unknown node 'crad'"
+
+
+def test_the_samples_commented_voicemail_and_callback_example_loads() -> None:
+    # config/ivr.yaml shows them in comments: uncommented, that block is a valid flow
+    # whose prompts have words in config/prompts.yaml
+    text = SAMPLE.read_text(encoding="utf-8")
+    start = text.index("# Voicemail and callback requests")
+    block = text[start : text.index("# and a survey after", start)]
+    example = "\n".join(line[4:] for line in block.splitlines() if line.startswith("#   "))
+    flow = (
+        "languages: [vi, en]\ndefault_language: vi\nstart: after_hours\nfallback_queue: support\n"
+        "prompts:\n"
+        "  after_hours: {vi: hotline/vi/after-hours, en: hotline/en/after-hours}\n"
+        "  leave_message: {vi: hotline/vi/leave-message, en: hotline/en/leave-message}\n"
+        + example
+        + "\n"
+    )
+    ivr = parse_ivr(flow, queues={"support"})
+    assert {n.type for n in ivr.nodes.values()} == {"menu", "voicemail", "callback"}
+    words = read_texts()
+    assert all(f in words for files in ivr.prompts.values() for f in files.values())

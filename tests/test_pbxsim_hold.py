@@ -314,3 +314,31 @@ def test_asyncagi_takes_a_command_at_its_next_poll() -> None:
     assert poll_wait(silent, 0.23) == pytest.approx(0.07)  # the cycle restarts every 100 ms
     silent.moh = True
     assert poll_wait(silent, 0.005) == pytest.approx(0.015)
+
+
+async def test_record_file_silence_and_hangup_as_res_agi_does(make_sim, tmp_path: Path) -> None:
+    """Unrecorded (no transcript has them; res_agi's handle_recordfile is the reference):
+    ``s=3`` ends a silent caller's message after 3 s and leaves one second of it; a hang-up
+    during RECORD FILE answers ``-1 (hangup)`` with the samples so far and keeps the file."""
+    import wave
+
+    sim = await make_sim()
+    c = await connect(sim.port, login=False)
+    await c.login("hotline", "hotline-secret")
+    async with asyncio.timeout(30):
+        await c.wait_for(lambda m: m.name == "FullyBooted" or m.kind == "response")
+        quiet = await park(c)
+        await agi(c, quiet, f'RECORD FILE {tmp_path}/quiet wav "#" 20000 0 BEEP s=3', "q1")
+        done = await c.event("AsyncAGIExec", CommandId="q1", timeout=10)
+        assert unquote(done["Result"]) == "200 result=0 (timeout) endpos=8000\n"
+        leaving = await park(c, "DELAY=0", "HOLD=5")  # the phone hangs up 5 s in
+        await agi(c, leaving, f'RECORD FILE {tmp_path}/gone wav "#" 200000 0', "g1")
+        await c.event("Hangup", Channel=leaving, timeout=20)
+        cut = await c.event("AsyncAGIExec", CommandId="g1", timeout=10)
+    await c.close()
+    with wave.open(str(tmp_path / "quiet.wav")) as w:
+        assert (w.getnframes(), w.getframerate()) == (8000, 8000)
+    reply = unquote(cut["Result"])
+    assert re.fullmatch(r"200 result=-1 \(hangup\) endpos=\d+\n", reply), reply
+    with wave.open(str(tmp_path / "gone.wav")) as w:
+        assert w.getnframes() == int(reply.split("endpos=")[1]) > 0
