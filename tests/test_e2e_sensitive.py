@@ -129,7 +129,9 @@ async def test_a_card_number_keyed_in_a_sensitive_node_mid_call_is_silence_in_th
     a, b = start * SCALE, end * SCALE
     # each key sounds for its 100 ms up to its DTMFEnd: all of them are silence in the file
     assert rms(samples, keys[0] - 0.1, keys[-1]) == 0.0, "the keys are in the file"
-    assert a < keys[0] - 0.1 and keys[-1] < b + 0.4, ("keys outside the stored span", a, b)
+    # the stored span ends after the last key (its start, from the controller's clock, may
+    # lie late by the MixMonitor's round trip times the scale: the file says it all)
+    assert keys[-1] < b + 0.4, ("the stored span ends before the last key", b, keys[-1])
     assert rms(samples, a + 0.4, b - 0.4) == 0.0, "audio in the muted span"
     assert rms(samples, 0.2, a - 0.4) > 1000, "no audio before the mute"
     assert rms(samples, b + 0.4, b + 1.4) > 1000, "no audio after the unmute"
