@@ -240,3 +240,18 @@ def test_a_recording_that_starts_while_the_caller_keys_is_muted_at_once() -> Non
     assert f.sent(fx.SetRecordingMute, out) == [
         fx.SetRecordingMute(NODE, CALL, CH, "0x1", True, "ivr:card")
     ]
+
+
+def test_tries_used_up_at_the_card_node_unmute_and_bring_the_caller_back() -> None:
+    f, leg, t0 = talking()
+    visit(f, leg)
+    f.feed(RecordingMuted(CALL, True, at(t0, 4), "ivr:card"))
+    reply(f, "200 result=1")
+    outs = []
+    while pending(f) is not None:
+        command = pending(f)
+        outs.append(reply(f, "200 result= (timeout)" if command.startswith("GET DATA")
+                          else "200 result=0 endpos=8000"))  # fmt: skip
+    mutes = [m.muted for out in outs for m in f.sent(fx.SetRecordingMute, out)]
+    assert mutes == [False], "unmuted once, when the last try was over"
+    assert f.sent(fx.RejoinAgent, outs[-1]) == [fx.RejoinAgent(NODE, CALL, CH, leg)]
