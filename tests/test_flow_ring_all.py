@@ -179,6 +179,7 @@ def test_the_picked_agent_hanging_up_before_the_bridge_never_strands_the_caller(
     reply(f, "200 result=0")  # the hold slice that was running ends
     assert pending(f) == "HANGUP", "the caller is not left in silence"
     assert f.agent_state("7") is not acd.AgentState.ON_CALL
+    assert f.outcomes() == {CALL: "answered"}, "connected by the ACD: not queued again"
 
 
 def test_a_lost_answer_is_judged_from_the_listing_a_leg_waiting_in_the_context_is_picked() -> None:
