@@ -229,3 +229,20 @@ def test_a_restarted_core_hangs_up_a_dead_runs_legs_and_rings_the_caller_again()
     assert f.core.calls[CALL].agent_id == "7"
     f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
     assert f.outcomes() == {CALL: "answered"}
+
+
+def test_a_restarted_core_finds_a_picked_leg_talking_and_keeps_its_agent_on_call() -> None:
+    # the dead run's pick ran Bridge() from [agent-ring-all]: listed like 21's agent leg
+    f = Flow(AGENTS, strategy=acd.Strategy.RING_ALL)
+    f.login(*AGENTS)
+    f.rows[CALL] = CallRowLoaded(CALL, queue="support", queued_at=f.wall, started_at=f.wall,
+                                 answered_at=f.wall, agent_id="8")  # fmt: skip
+    leg = "hl-d0-8-2"
+    events = (
+        Listed(UID, CH, UID, "b1", "", "hotline-safe", "0912000001", ""),
+        Listed(UID, "PJSIP/2008-1", leg, "b1", "Bridge", "agent-ring-all", "", ""),
+    )
+    out = f.feed(LinkResynced(NODE, events, first=True))
+    assert f.core.calls[CALL].stage is Stage.TALKING
+    assert f.agent_state("8") is acd.AgentState.ON_CALL
+    assert not f.sent(fx.Originate, out) and not f.sent(fx.HangupLeg, out)
