@@ -29,7 +29,11 @@ Per step:
   of each process (``/proc/PID/stat``, all its threads: the writer's too)
   from the step's first arrival to the next step, divided by ``offered``;
   ``controller_loop_cpu_ms_per_call``: the same for the controller's main
-  thread alone, the one running the event loop.
+  thread alone, the one running the event loop;
+- ``controller_loop_runq_wait_s``: how long that thread waited, runnable, for a
+  core over the same span (``/proc/PID/task/TID/schedstat``), beside
+  ``controller_loop_cpu_s``, the CPU it got: a loop that waits for a core
+  more than it runs is held up by the machine's other work, not by its own.
 
 A step *holds* when ``lost == 0``, the backlog does not grow (slope <= 0, or
 it never held more than one second of the writer's own throughput, at least
@@ -203,6 +207,16 @@ def cpu_seconds(pid: int, thread: int | None = None) -> float:
     with open(path) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def runq_wait_seconds(pid: int, thread: int) -> float | None:
+    """How long a thread has waited, runnable, for a core so far (``/proc/.../schedstat``,
+    its second field; None where the kernel does not keep it)."""
+    try:
+        with open(f"/proc/{pid}/task/{thread}/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 class ControllerProcess:
@@ -440,11 +454,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             # the controller's main thread runs its event loop (the writer has its own)
             pid = ctl.proc.pid
             cpu0 = (cpu_seconds(pid), cpu_seconds(pbx.pid), cpu_seconds(pid, pid))
+            wait0 = runq_wait_seconds(pid, pid)
             _sleep_until(t2)
             for proc, what in ((ctl.proc, "controller"), (pbx, "pbxsim")):
                 if proc.poll() is not None:
                     raise SystemExit(f"the {what} exited ({proc.returncode}); logs in {work}")
             cpu1 = (cpu_seconds(pid), cpu_seconds(pbx.pid), cpu_seconds(pid, pid))
+            wait1 = runq_wait_seconds(pid, pid)
+            waited = None if wait0 is None or wait1 is None else wait1 - wait0
             during = ctl.window(t0, t1)
             lag = [s for ln in ctl.window(t0, t2) for s in ln["lag"]]
             offered = len(step.calls)
@@ -474,6 +491,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     (cpu1[2] - cpu0[2]) * 1000 / max(1, offered), 2
                 ),
                 "pbxsim_cpu_ms_per_call": round((cpu1[1] - cpu0[1]) * 1000 / max(1, offered), 2),
+                # the loop thread runnable but not running: the machine's other work (and
+                # the controller's other threads) held the cores meanwhile
+                "controller_loop_runq_wait_s": None if waited is None else round(waited, 2),
+                "controller_loop_cpu_s": round(cpu1[2] - cpu0[2], 2),
             }
             results.append(r)
             say(f"  {step.rate:5g}/s offered {offered:5}  backlog end {r['backlog_end']} "
@@ -555,7 +576,7 @@ def print_table(out: dict[str, Any]) -> None:
           f"{out['step_s']:g} s per step + {out['gap_s']:g} s gap")  # fmt: skip
     head = (f"{'calls/s':>7} {'offered':>7} {'1 outcome':>9} {'lost':>5} {'backlog':>8} "
             f"{'slope/s':>8} {'writes/s':>8} {'lag p99':>8} {'lag max':>8} {'ctl ms/call':>11} "
-            f"{'loop':>6} "
+            f"{'loop':>6} {'waited':>6} "
             f"{'pbx ms/call':>11} {'ctl/pbx':>7} holds")  # fmt: skip
     print(head)
     print("-" * len(head))
@@ -566,15 +587,18 @@ def print_table(out: dict[str, Any]) -> None:
             else ""
         )
         mark = "" if r["settled"] else "*"
+        wait, ran = r.get("controller_loop_runq_wait_s"), r.get("controller_loop_cpu_s")
+        waited = f"{wait / ran:.2f}x" if wait is not None and ran else "-"
         print(f"{r['rate']:>7g} {r['offered']:>7} {r['one_outcome']:>9} {r['lost']:>5} "
               f"{str(r['backlog_end']):>8} {r['backlog_slope']:>+8.1f} "
               f"{'' if r['writes_per_s'] is None else round(r['writes_per_s']):>8} "
               f"{r['lag_p99_ms']:>6.1f}ms "
               f"{r['lag_max_ms']:>6.1f}ms {r['controller_cpu_ms_per_call']:>10.2f}{mark:1} "
-              f"{r['controller_loop_cpu_ms_per_call']:>6.2f} "
+              f"{r['controller_loop_cpu_ms_per_call']:>6.2f} {waited:>6} "
               f"{r['pbxsim_cpu_ms_per_call']:>11.2f} {ratio:>7} {'yes' if r['holds'] else 'no'}")  # fmt: skip
     print("(ctl ms/call: the controller's CPU per call, all its threads; loop: its event-loop "
-          "thread alone)")  # fmt: skip
+          "thread alone; waited: how long that thread waited, runnable, for a core per second "
+          "it ran)")  # fmt: skip
     if not all(r["settled"] for r in out["steps"]):
         print("* calls of the step still in progress when the next step began: part of their CPU "
               "is counted in the next step")  # fmt: skip

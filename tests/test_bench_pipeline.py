@@ -33,6 +33,9 @@ def test_one_tiny_step_counts_every_call_once() -> None:
     assert step["rows"] == step["offered"]
     assert step["one_outcome"] == step["offered"] and step["lost"] == 0
     assert step["controller_cpu_s"] > 0 and step["pbxsim_cpu_s"] > 0
+    assert step["controller_loop_cpu_s"] > 0
+    if Path("/proc/self/schedstat").exists():  # the loop thread's wait for a core
+        assert step["controller_loop_runq_wait_s"] >= 0
     assert out["drained"] == {"calls": 0, "pending": 0}
     assert out["writer_final_pending"] == 0
     assert out["sustained_cps"] in (0, 3)
