@@ -256,11 +256,12 @@ class LookupResult:
 
 @dataclass(frozen=True, slots=True)
 class AwaitCustomer:
-    """A condition on the CRM card waits for the lookup's answer; nothing to send to
+    """A condition on the CRM card (or a voicemail or a callback request, whose rows carry
+    the customer) waits for the lookup's answer; nothing to send to
     Asterisk: the shell feeds :class:`CustomerKnown` once its lookup answers (found, not
     found or timed out), which it always does within its time budget."""
 
-    #: the condition node that waits
+    #: the condition, voicemail or callback node that waits
     node: str
 
 

@@ -441,7 +441,7 @@ class VoicemailNode(_Strict):
     ``beep``) until the caller presses ``#``, ``max_s`` pass or ``silence_s`` of silence
     (null: no silence detection); then ``next``, whether a message was left or not. The
     shell names the file and stores it with a row (caller, customer, ``queue``, flow,
-    node, duration)."""
+    node, duration); while the caller's CRM lookup runs, the node waits for it first."""
 
     type: Literal["voicemail"]
     prompt: PromptRef | None = None
@@ -467,7 +467,9 @@ class VoicemailNode(_Strict):
 class CallbackNode(_Strict):
     """Ask to be called back: a request for ``queue`` at the caller's number, or at the
     number an ``input`` node kept in the variable ``number`` (its length and pattern
-    checked there), stored with status ``pending``; then ``next``. With no number to
+    checked there), stored with status ``pending`` and the caller's CRM customer (the
+    node waits for the caller's lookup, which answers within its budget); then ``next``.
+    With no number to
     call (an anonymous caller, an empty variable) ``otherwise`` runs instead (default:
     the fallback queue)."""
 

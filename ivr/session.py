@@ -141,7 +141,7 @@ class IvrState(Enum):
     ENTERING_SILENT = "entering_silent"
     #: a play node's prompt or a hangup node's goodbye (STREAM FILE)
     PLAYING = "playing"
-    #: a condition on the CRM card waits for the lookup's answer
+    #: a condition on the CRM card, a voicemail or a callback request waits for the lookup
     WAITING_CUSTOMER = "waiting_customer"
     #: a condition on queue state waits for the shell's figures (answered at once)
     WAITING_QUEUES = "waiting_queues"
@@ -258,7 +258,9 @@ class IvrSession:
         self._attempts = 0
         self._prompt_failures = 0
         self._hops = 0
-        self._language = language if language in definition.languages else definition.default_language
+        self._language = (
+            language if language in definition.languages else definition.default_language
+        )
         #: the node ``start()`` enters (None: the IVR's ``start``)
         self._start_node: str | None = None
         self._selections: list[Selection] = []
@@ -398,7 +400,10 @@ class IvrSession:
     # -- steps (the values of TRANSITIONS) ----------------------------------------------
 
     def _begin(self, digits: str) -> list[Command]:
-        return [SetLanguage(self._language), *self._enter(self._start_node or self.definition.start)]
+        return [
+            SetLanguage(self._language),
+            *self._enter(self._start_node or self.definition.start),
+        ]
 
     def _choose(self, digits: str) -> list[Command]:
         node = self._menu
@@ -510,6 +515,14 @@ class IvrSession:
         assert then is not None, "PLAYING always has a next step"
         return self._take(then, None, fallback=False)
 
+    def _take_message(self, name: str, node: VoicemailNode | CallbackNode) -> list[Command]:
+        if isinstance(node, CallbackNode):
+            return self._callback(name, node)
+        if node.prompt is None:
+            return self._record()
+        self._state = IvrState.VOICEMAIL_PROMPT
+        return [PlayPrompt(self.definition.prompt_file(node.prompt, self._language), "")]
+
     def _record(self, digits: str = "") -> list[Command]:
         node = self._current
         assert isinstance(node, VoicemailNode), f"{self._node} is no voicemail"
@@ -545,6 +558,9 @@ class IvrSession:
     def _customer_known(self, digits: str) -> list[Command]:
         known = self._customer
         self._note("customer", (known.tier or "") if known is not None else "")
+        node = self._current
+        if isinstance(node, VoicemailNode | CallbackNode):
+            return self._take_message(self._menu_name, node)
         return self._ask_queues_or_decide(self._condition)
 
     def _looked_up(self, digits: str) -> list[Command]:
@@ -667,13 +683,13 @@ class IvrSession:
                 return self._take(node.not_found, None, fallback=False)
             self._state = IvrState.WAITING_LOOKUP
             return [LookupAccount(name, account, node.timeout_s)]
-        if isinstance(node, VoicemailNode):
-            if node.prompt is None:
-                return self._record()
-            self._state = IvrState.VOICEMAIL_PROMPT
-            return [PlayPrompt(self.definition.prompt_file(node.prompt, self._language), "")]
-        if isinstance(node, CallbackNode):
-            return self._callback(name, node)
+        if isinstance(node, VoicemailNode | CallbackNode):
+            if self._customer is None and self._customer_pending:
+                # the message's row and the request carry the customer: wait for the
+                # caller's lookup (it always answers within its budget)
+                self._state = IvrState.WAITING_CUSTOMER
+                return [AwaitCustomer(name)]
+            return self._take_message(name, node)
         if isinstance(node, GotoNode):
             return self._enter(node.goto)
         if isinstance(node, TransferNode):

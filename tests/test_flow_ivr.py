@@ -311,6 +311,7 @@ def test_a_voicemail_is_recorded_by_record_file_then_saved_by_the_shell() -> Non
     reply(f, "200 result=1")  # the language
     assert pending(f) == "GET DATA hotline/vi/menu 5000 1"
     reply(f, "200 result=1")
+    f.feed(CardFound(CALL, None))  # the CRM does not know the caller
     assert pending(f) == 'STREAM FILE hotline/vi/leave-message ""'
     reply(f, "200 result=0 endpos=12000")
     path = f"/var/spool/asterisk/voicemail/hotline/{NODE}-{UID}-message-"
@@ -337,6 +338,7 @@ def test_a_caller_who_hangs_up_while_recording_still_gets_the_message_saved() ->
     arrive(f)
     reply(f, "200 result=1")
     reply(f, "200 result=1")
+    f.feed(CardFound(CALL, None))
     reply(f, "200 result=0 endpos=12000")
     # res_agi: a hang-up during RECORD FILE answers -1 (hangup) and keeps the file
     out = reply(f, "200 result=-1 (hangup) endpos=24000")
@@ -354,7 +356,8 @@ def test_a_callback_request_is_written_pending_with_its_event_and_count() -> Non
     f = messages_flow()
     arrive(f)
     reply(f, "200 result=1")
-    out = reply(f, "200 result=2")
+    reply(f, "200 result=2")
+    out = f.feed(CardFound(CALL, None))  # the CRM does not know the caller
     [request] = f.writes(RecordCallbackRequest)
     assert request == RecordCallbackRequest(CALL, f.wall, "0912000001", "support", "care",
                                             "call_me", own_number=True)  # fmt: skip
@@ -362,3 +365,28 @@ def test_a_callback_request_is_written_pending_with_its_event_and_count() -> Non
     assert event.data == {"node": "call_me", "queue": "support", "own_number": True}
     assert fx.CountIvr("call_me", "callback", "care") in out
     assert pending(f) == "HANGUP"
+
+
+def test_a_callback_request_made_before_the_crm_answered_carries_the_customer() -> None:
+    # regression (seen over pbxsim under load): the request was written with no customer
+    f = messages_flow()
+    arrive(f)
+    reply(f, "200 result=1")
+    reply(f, "200 result=2")
+    assert f.writes(RecordCallbackRequest) == [], "it waits for the lookup"
+    f.feed(CardFound(CALL, card("gold")))
+    [request] = f.writes(RecordCallbackRequest)
+    assert request.customer_id == 7
+
+
+def test_a_voicemail_recorded_once_the_crm_answered_carries_the_customer() -> None:
+    f = messages_flow()
+    arrive(f)
+    reply(f, "200 result=1")
+    reply(f, "200 result=1")
+    assert pending(f) is None, "the voicemail waits for the lookup"
+    f.feed(CardFound(CALL, card("gold")))
+    reply(f, "200 result=0 endpos=12000")
+    out = reply(f, "200 result=0 (timeout) endpos=480000")
+    [save] = f.sent(fx.SaveVoicemail, out)
+    assert save.customer_id == 7

@@ -654,3 +654,26 @@ def test_voicemail_and_callback_commands_check_their_values() -> None:
     with pytest.raises(ValueError, match="must be digits"):
         RequestCallback("n", "q", "anonymous")
     assert "0912" not in repr(RequestCallback("n", "q", "0912000001"))
+
+
+def test_a_callback_waits_for_the_crm_so_the_request_carries_the_customer() -> None:
+    # regression: a caller quicker than the CRM got a request with no customer
+    ivr = parse_ivr(VOICE_FLOW, queues={"support"})
+    s = IvrSession(ivr, "c1", "0912000001", customer_pending=True)
+    s.start(0.0)
+    assert s.on_result(PromptResult("2"), 1.0) == [AwaitCustomer("call_me")]
+    assert s.state is IvrState.WAITING_CUSTOMER
+    assert s.on_customer(CustomerKnown("gold"), 1.2) == [
+        RequestCallback("call_me", "support", "0912000001", own_number=True),
+        PlayPrompt("hotline/vi/thanks", ""),
+    ]
+    assert trail_path(s.trail) == "main(2) > call_me(own) > bye"
+
+
+def test_a_voicemail_waits_for_the_crm_before_its_prompt() -> None:
+    ivr = parse_ivr(VOICE_FLOW, queues={"support"})
+    s = IvrSession(ivr, "c1", "0912000001", customer_pending=True)
+    s.start(0.0)
+    assert s.on_result(PromptResult("1"), 1.0) == [AwaitCustomer("message")]
+    assert s.on_customer(CustomerKnown(), 1.5) == [PlayPrompt("hotline/vi/leave-message", "")]
+    assert s.state is IvrState.VOICEMAIL_PROMPT
