@@ -4,7 +4,6 @@ files in the controller's ``voicemail_read_dir``) and callback requests (rows of
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path, PurePosixPath
 
 from sqlalchemy import select
@@ -12,21 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.storage.models import CallbackRequest, Voicemail
 from callcenter.web.messages_port import CallbackFacts, CallbackPage, VoicemailFacts, VoicemailPage
+from sqlbase import iso_utc
 
 __all__ = ["IvrMessages"]
 
 
-def _utc(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:  # SQLite hands back naive times; Hotline writes UTC
-        value = value.replace(tzinfo=dt.UTC)
-    return value.isoformat()
-
-
 def _voicemail(v: Voicemail) -> VoicemailFacts:
     return VoicemailFacts(id=v.id, call_id=v.call_id, file=PurePosixPath(v.path).name,
-                          at=_utc(v.at), duration_s=v.duration_s, size_bytes=v.size_bytes,
+                          at=iso_utc(v.at), duration_s=v.duration_s, size_bytes=v.size_bytes,
                           format=v.format, caller_number=v.caller_number,
                           customer_id=v.customer_id, queue=v.queue, flow=v.flow,
                           node=v.node)  # fmt: skip
@@ -34,7 +26,7 @@ def _voicemail(v: Voicemail) -> VoicemailFacts:
 
 def _callback(c: CallbackRequest) -> CallbackFacts:
     return CallbackFacts(id=c.id, call_id=c.call_id, number=c.number, own_number=c.own_number,
-                         queue=c.queue, requested_at=_utc(c.requested_at), status=c.status,
+                         queue=c.queue, requested_at=iso_utc(c.requested_at), status=c.status,
                          customer_id=c.customer_id, flow=c.flow, node=c.node)  # fmt: skip
 
 

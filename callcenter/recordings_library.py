@@ -19,6 +19,7 @@ from callcenter.storage.models import Recording, RecordingAccess
 from callcenter.web.recordings_port import RecordingFile, Search
 from recordings.places import RecordingPlaces, one_place
 from recordings.policy import DEFAULT_POLICY, RecordingPolicy
+from sqlbase import iso_utc
 
 __all__ = ["RecordingFile", "RecordingLibrary", "Search"]
 
@@ -26,21 +27,13 @@ __all__ = ["RecordingFile", "RecordingLibrary", "Search"]
 MAX_PAGE = 200
 
 
-def _utc(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:  # SQLite hands back naive times; Hotline writes UTC
-        value = value.replace(tzinfo=dt.UTC)
-    return value.isoformat()
-
-
 def _json(r: Recording) -> dict[str, Any]:
     return {
         "id": r.id,
         "call_id": r.call_id,
         "file": PurePosixPath(r.path).name,
-        "started_at": _utc(r.started_at),
-        "ended_at": _utc(r.ended_at),
+        "started_at": iso_utc(r.started_at),
+        "ended_at": iso_utc(r.ended_at),
         "duration_s": r.duration_s,
         "size_bytes": r.size_bytes,
         "format": r.format,
@@ -49,9 +42,9 @@ def _json(r: Recording) -> dict[str, Any]:
         "caller_number": r.caller_number,
         "customer_id": r.customer_id,
         "mute_intervals": r.mute_intervals or [],
-        "retain_until": _utc(r.retain_until),
+        "retain_until": iso_utc(r.retain_until),
         "legal_hold": r.legal_hold,
-        "deleted_at": _utc(r.deleted_at),
+        "deleted_at": iso_utc(r.deleted_at),
     }
 
 
@@ -125,4 +118,4 @@ class RecordingLibrary:
         async with self.sessions() as s:
             rows = list(await s.scalars(query))
         return [{"account_id": a.account_id, "role": a.role, "action": a.action,
-                 "at": _utc(a.at), "remote": a.remote} for a in rows]  # fmt: skip
+                 "at": iso_utc(a.at), "remote": a.remote} for a in rows]  # fmt: skip

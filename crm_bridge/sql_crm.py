@@ -14,7 +14,6 @@ at once).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from crm_bridge.card import CustomerCard, InteractionSummary
 from crm_bridge.models import Customer, CustomerPhone, Interaction
 from crm_bridge.numbers import normalize_number
+from sqlbase import discard
 
 __all__ = ["SqlCrm"]
 
@@ -118,11 +118,7 @@ class SqlCrm:
         """Forget the connection. It is not handed back to the engine's pool: its
         isolation level reset there would change how the next user's transactions begin."""
         conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.invalidate()
-            with contextlib.suppress(Exception):
-                await conn.close()
+        await discard(conn)
 
 
 async def _read_card(

@@ -19,14 +19,25 @@ This package imports nothing else of Hotline's (``.importlinter``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["METADATA", "NAMING_CONVENTION", "TYPE_MAP", "BigId", "JSONType", "UTCDateTime"]
+__all__ = [
+    "METADATA",
+    "NAMING_CONVENTION",
+    "TYPE_MAP",
+    "BigId",
+    "JSONType",
+    "UTCDateTime",
+    "discard",
+    "iso_utc",
+]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -79,3 +90,23 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 #: A declarative base's ``type_annotation_map``: ``Mapped[dt.datetime]`` is UTC,
 #: ``Mapped[dict[str, Any]]`` is JSON.
 TYPE_MAP: dict[Any, Any] = {dt.datetime: UTCDateTime(), dict[str, Any]: JSONType}
+
+
+def iso_utc(value: dt.datetime | None) -> str | None:
+    """A stored time as ISO 8601 in UTC (a naive one, as a plain SQLite read hands back,
+    is UTC: Hotline writes nothing else); ``None`` stays ``None``."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.isoformat()
+
+
+async def discard(conn: AsyncConnection | None) -> None:
+    """Throw a kept connection away after a failure: invalidated, so it never goes back
+    to the pool (its state is unknown), then closed; errors on the way are moot."""
+    if conn is not None:
+        with contextlib.suppress(Exception):
+            await conn.invalidate()
+        with contextlib.suppress(Exception):
+            await conn.close()

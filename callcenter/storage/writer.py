@@ -91,6 +91,7 @@ from callcenter.storage.writes import (
     decode_request,
     encode_request,
 )
+from sqlbase import discard
 
 __all__ = ["DEFAULT_JOURNAL", "StoreWriter", "WriterHealth"]
 
@@ -608,11 +609,7 @@ class StoreWriter:
     async def _drop_connection(self) -> None:
         """Forget the connection after any failure; the next round opens a new one."""
         conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.invalidate()
-            with contextlib.suppress(Exception):
-                await conn.close()
+        await discard(conn)
 
     def _done(
         self,
