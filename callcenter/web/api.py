@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -26,6 +27,39 @@ log = logging.getLogger(__name__)
 MAX_NOTES = 2000
 #: Call ids are ``<node>:<Linkedid>``-like: short, printable, no slashes.
 CALL_ID = re.compile(r"[A-Za-z0-9._:@-]{1,96}")
+#: A row id in a path (a recording, a voicemail): a positive integer.
+ROW_ID = re.compile(r"[1-9][0-9]{0,14}")
+#: A query string's filters: name -> (the pattern a value must match whole, what it is)
+Filters = Mapping[str, tuple[re.Pattern[str], str]]
+#: The paging every list route takes, beside its own filters.
+PAGING: dict[str, tuple[re.Pattern[str], str]] = {
+    "limit": (re.compile(r"[0-9]{1,3}"), "1-200"),
+    "offset": (re.compile(r"[0-9]{1,9}"), "a row count"),
+}
+
+
+def read_query(query: Mapping[str, str], filters: Filters) -> tuple[int, int]:
+    """Check a list route's query string against its ``filters`` and :data:`PAGING` (a
+    400 naming the first unknown or bad one); the page asked: ``limit`` (1-200, default
+    50) and ``offset``."""
+    for name, value in query.items():
+        rule = filters.get(name) or PAGING.get(name)
+        if rule is None:
+            raise ApiError(400, "invalid_field", f"{name}: unknown filter")
+        if not rule[0].fullmatch(value):
+            raise ApiError(400, "invalid_field", f"{name}: expected {rule[1]}")
+    limit = int(query.get("limit", "50"))
+    if not 1 <= limit <= 200:
+        raise ApiError(400, "invalid_field", "limit: expected 1-200")
+    return limit, int(query.get("offset", "0"))
+
+
+def row_id(request: web.Request, name: str, what: str) -> int:
+    """The path's ``name`` as a row id, or a 400 saying it is not ``what``'s id."""
+    text = request.match_info[name]
+    if not ROW_ID.fullmatch(text):
+        raise ApiError(400, "invalid_field", f"{name}: not a {what} id")
+    return int(text)
 
 
 #: At least one visible character and no control character (the ACD also refuses

@@ -11,22 +11,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
 from aiohttp import web
 
+from callcenter.web.api import read_query, row_id
 from callcenter.web.auth import SUPERVISORS, require_api
 from callcenter.web.errors import ApiError
 from callcenter.web.keys import MESSAGES
 from callcenter.web.messages_port import Messages
 
-_FILTERS: dict[str, tuple[re.Pattern[str], str]] = {
-    "queue": (re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}"), "a queue name"),
+_QUEUE = (re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}"), "a queue name")
+_VOICEMAIL_FILTERS = {"queue": _QUEUE}
+_CALLBACK_FILTERS = {
+    "queue": _QUEUE,
     "status": (re.compile(r"[a-z_]{1,16}"), "a status (pending ...)"),
-    "limit": (re.compile(r"[0-9]{1,3}"), "1-200"),
-    "offset": (re.compile(r"[0-9]{1,9}"), "a row count"),
 }
-_ID = re.compile(r"[1-9][0-9]{0,14}")
 
 
 def _messages(request: web.Request) -> Messages:
@@ -36,24 +35,10 @@ def _messages(request: web.Request) -> Messages:
     return messages
 
 
-def _query(query: Mapping[str, str], allowed: tuple[str, ...]) -> tuple[int, int]:
-    """Check the query string (a 400 naming the first bad filter); the page asked."""
-    for name, value in query.items():
-        rule = _FILTERS.get(name)
-        if rule is None or name not in allowed:
-            raise ApiError(400, "invalid_field", f"{name}: unknown filter")
-        if not rule[0].fullmatch(value):
-            raise ApiError(400, "invalid_field", f"{name}: expected {rule[1]}")
-    limit = int(query.get("limit", "50"))
-    if not 1 <= limit <= 200:
-        raise ApiError(400, "invalid_field", "limit: expected 1-200")
-    return limit, int(query.get("offset", "0"))
-
-
 async def list_voicemails(request: web.Request) -> web.StreamResponse:
     """``GET /api/voicemails``: one page, newest first."""
     require_api(request, SUPERVISORS)
-    limit, offset = _query(request.query, ("queue", "limit", "offset"))
+    limit, offset = read_query(request.query, _VOICEMAIL_FILTERS)
     page = await _messages(request).voicemails(request.query.get("queue"), limit, offset)
     return web.json_response(page)
 
@@ -61,15 +46,13 @@ async def list_voicemails(request: web.Request) -> web.StreamResponse:
 async def voicemail_audio(request: web.Request) -> web.StreamResponse:
     """``GET /api/voicemails/{voicemail_id}/audio``: play it (Range answered with 206)."""
     require_api(request, SUPERVISORS)
-    text = request.match_info["voicemail_id"]
-    if not _ID.fullmatch(text):
-        raise ApiError(400, "invalid_field", "voicemail_id: not a voicemail id")
-    found = await _messages(request).voicemail_file(int(text))
+    voicemail_id = row_id(request, "voicemail_id", "voicemail")
+    found = await _messages(request).voicemail_file(voicemail_id)
     if found is None:
-        raise ApiError(404, "unknown_voicemail", f"no voicemail {text}")
+        raise ApiError(404, "unknown_voicemail", f"no voicemail {voicemail_id}")
     path, fmt = found
     if not path.is_file():
-        raise ApiError(404, "no_file", f"voicemail {text}: the file is gone")
+        raise ApiError(404, "no_file", f"voicemail {voicemail_id}: the file is gone")
     return web.FileResponse(path, headers={"Content-Type": "audio/wav" if fmt == "wav"
                                            else "application/octet-stream"})  # fmt: skip
 
@@ -77,7 +60,7 @@ async def voicemail_audio(request: web.Request) -> web.StreamResponse:
 async def list_callbacks(request: web.Request) -> web.StreamResponse:
     """``GET /api/callbacks``: one page of callback requests, oldest first."""
     require_api(request, SUPERVISORS)
-    limit, offset = _query(request.query, ("queue", "status", "limit", "offset"))
+    limit, offset = read_query(request.query, _CALLBACK_FILTERS)
     q = request.query
     page = await _messages(request).callbacks(q.get("queue"), q.get("status"), limit, offset)
     return web.json_response(page)

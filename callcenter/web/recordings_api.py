@@ -28,7 +28,7 @@ from aiohttp import web
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from callcenter.web.api import CALL_ID, _Body, read_body
+from callcenter.web.api import CALL_ID, _Body, read_body, read_query, row_id
 from callcenter.web.auth import AGENTS, SUPERVISORS, require_api, require_page
 from callcenter.web.errors import ApiError
 from callcenter.web.keys import DESK, RECORDINGS
@@ -140,10 +140,7 @@ _FILTERS: dict[str, tuple[re.Pattern[str], str]] = {
     "until": (re.compile(r".{1,40}"), "an ISO time with its offset"),
     "min_duration_s": (re.compile(r"[0-9]{1,7}(\.[0-9]{1,3})?"), "seconds"),
     "max_duration_s": (re.compile(r"[0-9]{1,7}(\.[0-9]{1,3})?"), "seconds"),
-    "limit": (re.compile(r"[0-9]{1,3}"), "1-200"),
-    "offset": (re.compile(r"[0-9]{1,9}"), "a row count"),
 }
-_ID = re.compile(r"[1-9][0-9]{0,14}")
 _TYPES = {"wav": "audio/wav", "gsm": "audio/x-gsm"}
 
 
@@ -166,15 +163,7 @@ def _instant(name: str, text: str) -> dt.datetime:
 
 def parse_search(query: Mapping[str, str]) -> Search:
     """The search's filters from the query string; a 400 naming the first bad one."""
-    for name, value in query.items():
-        rule = _FILTERS.get(name)
-        if rule is None:
-            raise ApiError(400, "invalid_field", f"{name}: unknown filter")
-        if not rule[0].fullmatch(value):
-            raise ApiError(400, "invalid_field", f"{name}: expected {rule[1]}")
-    limit = int(query.get("limit", "50"))
-    if not 1 <= limit <= 200:
-        raise ApiError(400, "invalid_field", "limit: expected 1-200")
+    limit, offset = read_query(query, _FILTERS)
     since = _instant("since", query["since"]) if "since" in query else None
     until = _instant("until", query["until"]) if "until" in query else None
 
@@ -191,7 +180,7 @@ def parse_search(query: Mapping[str, str]) -> Search:
         min_duration_s=number("min_duration_s"),
         max_duration_s=number("max_duration_s"),
         limit=limit,
-        offset=int(query.get("offset", "0")),
+        offset=offset,
     )
 
 
@@ -203,12 +192,10 @@ async def search_recordings(request: web.Request) -> web.StreamResponse:
 
 async def _open(request: web.Request) -> tuple[Session, RecordingFile, dict[str, object]]:
     session = require_api(request, AGENTS | SUPERVISORS)
-    text = request.match_info["recording_id"]
-    if not _ID.fullmatch(text):
-        raise ApiError(400, "invalid_field", "recording_id: not a recording id")
-    found = await _library(request).get(int(text))
+    recording_id = row_id(request, "recording_id", "recording")
+    found = await _library(request).get(recording_id)
     if found is None:
-        raise ApiError(404, "unknown_recording", f"no recording {text}")
+        raise ApiError(404, "unknown_recording", f"no recording {recording_id}")
     rec, facts = found
     if not session.is_supervisor and not (
         rec.agent_may_listen
@@ -217,7 +204,7 @@ async def _open(request: web.Request) -> tuple[Session, RecordingFile, dict[str,
     ):
         raise ApiError(403, "forbidden", "only supervisors, and the call's agent where allowed")
     if rec.deleted or not rec.local_path.is_file():
-        raise ApiError(404, "no_file", f"recording {text}: the file is gone")
+        raise ApiError(404, "no_file", f"recording {recording_id}: the file is gone")
     return session, rec, facts
 
 
@@ -248,14 +235,12 @@ async def recording_download(request: web.Request) -> web.StreamResponse:
 async def recording_audit(request: web.Request) -> web.StreamResponse:
     """``GET /api/recordings/{recording_id}/audit``: its listens and downloads."""
     require_api(request, SUPERVISORS)
-    text = request.match_info["recording_id"]
-    if not _ID.fullmatch(text):
-        raise ApiError(400, "invalid_field", "recording_id: not a recording id")
+    recording_id = row_id(request, "recording_id", "recording")
     library = _library(request)
-    if await library.get(int(text)) is None:
-        raise ApiError(404, "unknown_recording", f"no recording {text}")
+    if await library.get(recording_id) is None:
+        raise ApiError(404, "unknown_recording", f"no recording {recording_id}")
     return web.json_response(
-        {"recording_id": int(text), "accesses": await library.accesses(int(text))}
+        {"recording_id": recording_id, "accesses": await library.accesses(recording_id)}
     )
 
 
