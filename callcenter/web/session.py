@@ -25,11 +25,12 @@ ROLES = frozenset({"agent", "supervisor", "admin"})
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """The logged-in account, as carried by the cookie."""
+    """The logged-in account, as carried by the cookie (or an API token's login)."""
 
     account_id: str
     role: str
     name: str
+    #: epoch seconds; 0 for an API token's session (it lasts until revoked)
     expires_at: int
 
     @property
