@@ -216,8 +216,8 @@ async def _apply_agents(parts: Parts) -> bool:
 async def _accounts(app: web.Application) -> AsyncIterator[None]:
     """Logins changed by the operator's commands (``callcenter users``/``agents``/``tokens``,
     another process) reach this one: read every ``accounts_poll_s``; the sessions and
-    tokens of removed logins stop counting, the live API tokens are taken, and agents added, changed or removed are given to the ACD
-    (:func:`_apply_agents`). Warns once at start when nobody can sign in or take a call."""
+    tokens of removed logins stop counting, the live API tokens are taken, and agents
+    added, changed or removed are given to the ACD (:func:`_apply_agents`). Warns once at start when nobody can sign in or take a call."""
     parts = app[PARTS]
     store = parts.store
     assert store is not None

@@ -222,7 +222,6 @@ class Controller:
 
         async def on_reconnect() -> None:
             await self._resync(node)
-            await self._check_privileges(node)
 
         def on_state(state: Any) -> None:
             self._on_link_state(node, state)
@@ -268,7 +267,6 @@ class Controller:
             node.error = None
             self.metrics.ami_state(node.name, True)
             await self._resync(node, first=True)
-            await self._check_privileges(node)
             return
 
     async def _check_privileges(self, node: Node) -> None:
@@ -453,7 +451,8 @@ class Controller:
         self._changed()
 
     async def _resync(self, node: Node, first: bool = False) -> None:
-        """Read the facts after a (re)connect and hand them to the core (12, 15, 20, 21)."""
+        """Read the facts after a (re)connect and hand them to the core (12, 15, 20, 21);
+        then check the AMI user's rights."""
         try:
             # the listing is older than the events read meanwhile (see CallTracker.resync)
             known, ended = set(node.tracker.channels), set(node.tracker.ended)
@@ -492,6 +491,7 @@ class Controller:
         node.synced.set()
         self.feed(LinkResynced(node.name, events, first=first, restarted=restarted,
                                rows=tuple(rows)))  # fmt: skip
+        await self._check_privileges(node)
 
     async def _written_unless_away(self) -> bool:
         """Wait until the writer applied every write submitted so far; False at once
