@@ -120,7 +120,8 @@ async def controller_main(cfg_path: str) -> None:
         sys.stdout.write(json.dumps({"t": time.time(), **fields}) + "\n")
         sys.stdout.flush()
 
-    emit(ready=True, pid=os.getpid())
+    thread = getattr(writer, "_thread", None)
+    emit(ready=True, pid=os.getpid(), writer_tid=getattr(thread, "native_id", None))
     sent = 0
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
@@ -233,6 +234,8 @@ class ControllerProcess:
             cwd=cfg.parent,  # what it writes relative to its cwd (var/: the writer's journal)
         )
         self.lines: list[dict[str, Any]] = []
+        #: the native id of the writer's thread (its CPU and run-queue wait are read apart)
+        self.writer_tid: int | None = None
         self.ready = threading.Event()
         self.final: dict[str, Any] | None = None
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -246,6 +249,7 @@ class ControllerProcess:
             except ValueError:
                 continue
             if line.get("ready"):
+                self.writer_tid = line.get("writer_tid")
                 self.ready.set()
             elif line.get("final"):
                 self.final = line
@@ -455,12 +459,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             pid = ctl.proc.pid
             cpu0 = (cpu_seconds(pid), cpu_seconds(pbx.pid), cpu_seconds(pid, pid))
             wait0 = runq_wait_seconds(pid, pid)
+            wtid = ctl.writer_tid
+            w0 = (cpu_seconds(pid, wtid), runq_wait_seconds(pid, wtid)) if wtid else None
             _sleep_until(t2)
             for proc, what in ((ctl.proc, "controller"), (pbx, "pbxsim")):
                 if proc.poll() is not None:
                     raise SystemExit(f"the {what} exited ({proc.returncode}); logs in {work}")
             cpu1 = (cpu_seconds(pid), cpu_seconds(pbx.pid), cpu_seconds(pid, pid))
             wait1 = runq_wait_seconds(pid, pid)
+            w1 = (cpu_seconds(pid, wtid), runq_wait_seconds(pid, wtid)) if wtid else None
             waited = None if wait0 is None or wait1 is None else wait1 - wait0
             during = ctl.window(t0, t1)
             lag = [s for ln in ctl.window(t0, t2) for s in ln["lag"]]
@@ -495,6 +502,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 # the controller's other threads) held the cores meanwhile
                 "controller_loop_runq_wait_s": None if waited is None else round(waited, 2),
                 "controller_loop_cpu_s": round(cpu1[2] - cpu0[2], 2),
+                # the writer's own thread (its asyncio loop: rounds, journal, the driver's
+                # encoding); aiosqlite's thread and the hashing threads are the rest
+                "writer_cpu_s": None if w0 is None or w1 is None else round(w1[0] - w0[0], 2),
+                "writer_runq_wait_s": None
+                if w0 is None or w1 is None or w0[1] is None or w1[1] is None
+                else round(w1[1] - w0[1], 2),
             }
             results.append(r)
             say(f"  {step.rate:5g}/s offered {offered:5}  backlog end {r['backlog_end']} "

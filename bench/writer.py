@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -88,7 +89,8 @@ def call_writes(n: int, agent_id: int) -> list[Any]:
 
 
 async def run(
-    url: str, calls: int, workdir: Path, rate: float = 0.0, **writer_kw: Any
+    url: str, calls: int, workdir: Path, rate: float = 0.0, busy_share: float = 0.0,
+    busy_slice_s: float = 0.002, **writer_kw: Any,
 ) -> dict[str, Any]:
     await migrate(url)
     engine = make_engine(url)
@@ -105,19 +107,38 @@ async def run(
     writes = [w for n in range(calls) for w in call_writes(n, agent_id)]
     loop = asyncio.get_running_loop()
     worst = 0.0
+    backlog = 0
     running = True
+    writer = StoreWriter(store, **writer_kw)
 
     async def ticker() -> None:
-        nonlocal worst
+        nonlocal worst, backlog
         while running:
             t = loop.time()
             await asyncio.sleep(0.01)
             worst = max(worst, loop.time() - t - 0.01)
+            backlog = max(backlog, writer.pending)
+
+    async def busy() -> None:
+        # A model of the controller's loop at 200 calls/s: ~0.75 of a core of Python, in
+        # slices of busy_slice_s between which it polls its sockets (epoll: the GIL is
+        # released and taken back). The writer's thread needs the GIL in between: how
+        # long it waits for it is what this puts in the figures.
+        window = 0.01
+        while running:
+            began = time.perf_counter()
+            while time.perf_counter() - began < busy_share * window:
+                until = time.perf_counter() + busy_slice_s
+                while time.perf_counter() < until:
+                    pass
+                await asyncio.sleep(0)
+            await asyncio.sleep(max(0.0, window - (time.perf_counter() - began)))
 
     tick = asyncio.create_task(ticker())
-    writer = StoreWriter(store, **writer_kw)
+    burner = asyncio.create_task(busy()) if busy_share > 0 else None
     writer.start()
     lags: list[float] = []
+    switch = sys.getswitchinterval()  # as the writer set it
     cpu0, wall0, proc0 = time.thread_time(), time.perf_counter(), time.process_time()
     if rate <= 0:
         for w in writes:
@@ -137,6 +158,8 @@ async def run(
     others = time.process_time() - proc0 - cpu  # the writer's thread(s) and the drivers'
     running = False
     await tick
+    if burner is not None:
+        await burner
     await writer.close()
     waits = sorted(writer.journal_waits)
     async with store.write_session() as s:
@@ -152,7 +175,13 @@ async def run(
         "loop_cpu_us_per_write": round(cpu / len(writes) * 1e6, 1),
         "other_threads_cpu_us_per_write": round(others / len(writes) * 1e6, 1),
         "loop_lag_max_ms": round(worst * 1000, 1),
+        # the most writes pending at once (sampled every 10 ms): at --rate, a writer that
+        # keeps pace holds about a round's worth (linger_s, 50 ms: ~140 at 200 calls/s)
+        "backlog_max": backlog,
         "rate": rate or None,
+        "gil_switch_ms": round(switch * 1000, 3),
+        "busy": busy_share or None,
+        "busy_slice_ms": busy_slice_s * 1000 if busy_share else None,
         "late_p99_ms": round(sorted(lags)[int(len(lags) * 0.99)] * 1000, 1) if lags else None,
         # submit() to the journal's fsync: the window a crash (SIGKILL) loses writes in
         "journal_appends": len(waits),
@@ -176,16 +205,29 @@ def main() -> None:
                    help="calls/s to submit at (default: all at once)")  # fmt: skip
     p.add_argument("--journal-linger-ms", type=float, default=None,
                    help="StoreWriter(journal_linger_s=...) in ms (default: the writer's)")  # fmt: skip
+    p.add_argument("--busy", type=float, default=0.0,
+                   help="share of a core the event loop is kept busy with Python work "
+                   "(0-0.95; the controller's loop at 200 calls/s: ~0.75)")  # fmt: skip
+    p.add_argument("--busy-slice-ms", type=float, default=2.0,
+                   help="--busy: how long each slice of that work holds the GIL (ms)")  # fmt: skip
+    p.add_argument("--gil-switch-ms", type=float, default=None,
+                   help="StoreWriter(gil_switch_s=...) in ms; 0: leave CPython's 5 ms")  # fmt: skip
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         urls = args.database or [f"sqlite+aiosqlite:///{tmp}/bench.db"]
-        kw = (
+        kw: dict[str, Any] = (
             {}
             if args.journal_linger_ms is None
             else {"journal_linger_s": args.journal_linger_ms / 1000}
         )
-        results = [asyncio.run(run(url, args.calls, Path(tmp), args.rate, **kw)) for url in urls]
+        if args.gil_switch_ms is not None:
+            kw["gil_switch_s"] = args.gil_switch_ms / 1000 or None
+        results = [
+            asyncio.run(run(url, args.calls, Path(tmp), args.rate, args.busy,
+                            args.busy_slice_ms / 1000, **kw))  # fmt: skip
+            for url in urls
+        ]
     if args.json:
         print(json.dumps(results))
         return
@@ -195,12 +237,15 @@ def main() -> None:
             f"{r['writes_per_s']} writes/s ({r['calls_per_s']} calls/s), "
             f"loop CPU {r['loop_cpu_us_per_write']} us/write "
             f"(other threads {r['other_threads_cpu_us_per_write']}), "
-            f"loop lag max {r['loop_lag_max_ms']} ms; "
+            f"loop lag max {r['loop_lag_max_ms']} ms, backlog max {r['backlog_max']}; "
             f"{r['journal_appends']} journal appends, submit to fsync p50 "
             f"{r['journal_wait_p50_ms']} / p99 {r['journal_wait_p99_ms']} / max "
             f"{r['journal_wait_max_ms']} ms"
             + (f", at {r['rate']:g} calls/s: submits late by p99 {r['late_p99_ms']} ms"
                if r["rate"] else "")
+            + (f"; loop kept {r['busy']:g} busy in {r['busy_slice_ms']:g} ms slices"
+               if r["busy"] else "")
+            + f"; GIL switch interval {r['gil_switch_ms']:g} ms"
         )  # fmt: skip
 
 

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from callcenter.storage import (
     migrate,
 )
 from callcenter.storage.models import Call, CallEvent, QueueOutcome, Recording
+from callcenter.storage.writer import GIL_SWITCH_S
 from callcenter.storage.writes import decode_request, encode_request
 from crm_bridge.models import Interaction
 
@@ -328,3 +330,25 @@ async def test_an_update_leaves_the_columns_it_does_not_name(store: Store) -> No
     call = await store.get_call(call_id)
     assert call is not None
     assert (call.ivr_selections, call.language, call.queue) == (["main=1"], "vi", "support")
+
+
+async def test_the_gil_switch_interval_is_short_while_a_writer_runs(
+    store: Store, tmp_path: Path
+) -> None:
+    # the writer's thread takes the GIL back after every blocking call; at CPython's 5 ms
+    # it waited behind a busy event loop and fell behind at 200 calls/s (writer.py docstring)
+    before = sys.getswitchinterval()
+    assert before > GIL_SWITCH_S
+    writer = StoreWriter(store, journal=tmp_path / "journal.db")
+    writer.start()
+    try:
+        assert sys.getswitchinterval() == pytest.approx(GIL_SWITCH_S)
+    finally:
+        await writer.close()
+    assert sys.getswitchinterval() == pytest.approx(before)
+    untouched = StoreWriter(store, journal=None, gil_switch_s=None)
+    untouched.start()
+    try:
+        assert sys.getswitchinterval() == pytest.approx(before)
+    finally:
+        await untouched.close()

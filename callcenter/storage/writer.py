@@ -46,6 +46,17 @@ this thread, much of it with the GIL released (sockets, SQLite, fsync). The
 thread runs its own asyncio loop and engine because the only PostgreSQL driver
 of the project is asyncpg.
 
+The GIL. This thread shares one GIL with the event loop, and takes it back after
+every blocking call (aiosqlite's thread after each SQLite step, the fsync, the
+sockets): with CPython's default switch interval (5 ms) it waits up to that long
+each time while the loop runs Python. At 200 calls/s through
+``bench/pipeline.py`` the loop is busy ~0.75 of the time: a round used 20-30 ms
+of this thread's CPU and took 150-225 ms, and the writer applied ~1,000 writes/s
+of the ~2,400/s submitted (the backlog grew ~400/s). So while a writer runs, the
+process's switch interval is ``gil_switch_s`` (0.5 ms; restored by
+:meth:`close`): the same runs applied 1,400-1,750 writes/s, the backlog ended
+near 0 (``bench/README.md``, "writer.py" and "pipeline.py").
+
 Reads do not go through here: they are direct awaits on
 :class:`~callcenter.storage.store.Store`, and see what has been applied (call
 ``await writer.flush()`` first when read-your-writes matters; it waits while
@@ -58,6 +69,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import sys
 import threading
 import time
 from collections import deque
@@ -106,6 +118,9 @@ class _Default:
 DEFAULT_JOURNAL: Final = _Default()
 #: How long :meth:`StoreWriter.flushed` waits for the database before it refuses.
 READ_WAIT_S: Final = 3.0
+#: The process's GIL switch interval while a writer runs (CPython's default: 5 ms); see
+#: the module docstring.
+GIL_SWITCH_S: Final = 0.0005
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +174,7 @@ class StoreWriter:
         memory_window: int = 50_000,
         linger_s: float = 0.05,
         journal_linger_s: float = 0.01,
+        gil_switch_s: float | None = GIL_SWITCH_S,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
@@ -177,6 +193,9 @@ class StoreWriter:
         self.memory_window = memory_window
         self.linger_s = linger_s
         self.journal_linger_s = journal_linger_s
+        #: None: the process's switch interval is left as it is
+        self.gil_switch_s = gil_switch_s
+        self._switch_before: float | None = None
         # Figures, written by the writer's thread, read anywhere.
         #: Writes in the database.
         self.applied = 0
@@ -239,11 +258,15 @@ class StoreWriter:
             return
         self._main_loop = asyncio.get_running_loop()
         self._progress = asyncio.Event()
+        if self.gil_switch_s is not None and sys.getswitchinterval() > self.gil_switch_s:
+            self._switch_before = sys.getswitchinterval()
+            sys.setswitchinterval(self.gil_switch_s)
         self._thread = threading.Thread(target=self._thread_main, name="hotline-store-writer",
                                         daemon=True)  # fmt: skip
         self._thread.start()
         self._ready.wait()
         if self._start_error is not None:
+            self._restore_switch()
             raise self._start_error
 
     def submit(self, request: WriteRequest) -> bool:
@@ -335,6 +358,14 @@ class StoreWriter:
         self._wake_writer(hurry=True)
         assert self._thread is not None
         await asyncio.to_thread(self._thread.join)
+        self._restore_switch()
+
+    def _restore_switch(self) -> None:
+        """Give the process back its switch interval, unless someone changed it since."""
+        before, self._switch_before = self._switch_before, None
+        ours = self.gil_switch_s
+        if before is not None and ours is not None and abs(sys.getswitchinterval() - ours) < 1e-7:
+            sys.setswitchinterval(before)
 
     def _wake_writer(self, *, hurry: bool = False) -> None:
         loop, wake, rush = self._wloop, self._on_wake, self._hurry
