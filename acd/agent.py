@@ -148,6 +148,8 @@ class Agent:
     talk_s: dict[str, float] = field(default_factory=dict)
     answered: dict[str, int] = field(default_factory=dict)
     slots: list[tuple[object, int]] = field(default_factory=list)
+    #: its entry in each of those indexes while indexed, by slot (``acd.ready``)
+    entries: list[object] = field(default_factory=list)
     counts: list[dict[AgentState, int]] = field(default_factory=list)
     #: the state its queues' agents-by-state counts hold for it (brought up to
     #: date when they are read, so a burst of changes is counted once)

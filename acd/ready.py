@@ -4,28 +4,33 @@ Rules:
 1. An agent is in the index of every queue it serves exactly while READY,
    under a key fixed for that stay (what the key is made of cannot change
    while the agent is READY: idle_since, calls answered, talk time, rank).
+   ``add`` returns the agent's entry, which it keeps (``Agent.entries``) to
+   ``remove`` it: an index is one sorted list of entries, no table by agent.
 2. Agents of a lower penalty are tried first; within a penalty, the strategy
    decides (``pick``): ordered strategies take the first agent in key order
    who fits the call, round-robin the first after the last one offered a call
    of this queue (wrapping), random ones draw among those who fit; ring-all
    takes every one who fits (``all_fitting``).
-3. Cost of ``pick``: ordered strategies walk the keys until one fits (one step
-   when skills do not filter); random and best-skill-match look at every READY
-   agent of the lowest penalty that has one who fits. ``add``/``remove``:
-   O(log n) search plus a list insert.
+3. Cost of ``pick``: ordered strategies walk the entries until one fits (one
+   step when skills do not filter); random and best-skill-match look at every
+   READY agent of the lowest penalty that has one who fits. ``add``/``remove``:
+   O(log n) search plus a list insert or delete.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, insort
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from .agent import Agent
 from .config import Strategy
 from .rng import SplitMix64
 from .skills import skill_score
 
-Key = tuple[float, ...]
+#: an agent's entry in one queue's index: ``(tier, *key, agent)``; the key's last
+#: item is the agent's unique ``order``, so comparisons never reach the agent
+Entry = tuple[Any, ...]
 
 _ORDERED = frozenset(
     {
@@ -44,22 +49,20 @@ def _idle(agent: Agent) -> float:
     return agent.idle_since if agent.idle_since is not None else _INF
 
 
-#: each strategy's key of an agent in a queue: its place among the queue's READY agents,
-#: the last item unique (order); one function each, so an add does not branch
-_KEYS: dict[Strategy, Callable[[Agent, str], Key]] = {
-    Strategy.LONGEST_IDLE: lambda agent, queue: (_idle(agent), agent.order),
-    Strategy.BEST_SKILL_MATCH: lambda agent, queue: (_idle(agent), agent.order),
-    Strategy.FEWEST_CALLS: lambda agent, queue: (
-        agent.answered.get(queue, 0),
-        _idle(agent),
-        agent.order,
+#: each strategy's entry of an agent in a queue, at a tier: its place among the
+#: queue's READY agents (one function each, so an add does not branch)
+_ENTRIES: dict[Strategy, Callable[[Agent, str, int], Entry]] = {
+    Strategy.LONGEST_IDLE: lambda agent, queue, tier: (tier, _idle(agent), agent.order, agent),
+    Strategy.BEST_SKILL_MATCH: lambda agent, queue, tier: (
+        tier, _idle(agent), agent.order, agent
     ),
-    Strategy.LEAST_TALK_TIME: lambda agent, queue: (
-        agent.talk_s.get(queue, 0.0),
-        _idle(agent),
-        agent.order,
+    Strategy.FEWEST_CALLS: lambda agent, queue, tier: (
+        tier, agent.answered.get(queue, 0), _idle(agent), agent.order, agent
     ),
-    Strategy.ROUND_ROBIN: lambda agent, queue: (agent.login_seq, agent.order),
+    Strategy.LEAST_TALK_TIME: lambda agent, queue, tier: (
+        tier, agent.talk_s.get(queue, 0.0), _idle(agent), agent.order, agent
+    ),
+    Strategy.ROUND_ROBIN: lambda agent, queue, tier: (tier, agent.login_seq, agent.order, agent),
     # linear, round-robin-ordered, random, weighted-random, ring-all
     **dict.fromkeys(
         (
@@ -69,9 +72,9 @@ _KEYS: dict[Strategy, Callable[[Agent, str], Key]] = {
             Strategy.WEIGHTED_RANDOM,
             Strategy.RING_ALL,
         ),
-        lambda agent, queue: (agent.order,),
+        lambda agent, queue, tier: (tier, agent.order, agent),
     ),
-}
+}  # fmt: skip
 
 
 def _fits(agent: Agent, need: int, exclude: str | None) -> bool:
@@ -85,59 +88,32 @@ def _fits(agent: Agent, need: int, exclude: str | None) -> bool:
 class ReadyAgents:
     """The READY agents of one queue, by penalty tier, in the strategy's key order."""
 
-    __slots__ = (
-        "queue",
-        "strategy",
-        "rotating",
-        "_tiers",
-        "_keys",
-        "_agents",
-        "_last",
-        "_rng",
-        "_ordered",
-        "_key",
-    )
+    __slots__ = ("queue", "strategy", "rotating", "entries", "_last", "_rng", "_ordered", "_entry")
 
     def __init__(self, queue: str, strategy: Strategy, rng: SplitMix64) -> None:
         self.queue = queue
         self.strategy = strategy
         #: round-robin: an offer moves the rotation (``offered``)
         self.rotating = strategy in _ROTATING
-        self._tiers: dict[int, list[Key]] = {}
-        self._keys: dict[int, tuple[int, Key]] = {}  # by agent order
-        self._agents: dict[float, Agent] = {}  # by order (the key's last item)
-        self._last: Key | None = None  # round-robin memory
+        #: every READY agent's entry, in order (tier first); read-only outside this class
+        self.entries: list[Entry] = []
+        self._last: Entry | None = None  # round-robin memory: the key of the last offered
         self._rng = rng
         self._ordered = strategy in _ORDERED
-        self._key = _KEYS[strategy]
+        self._entry = _ENTRIES[strategy]
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self.entries)
 
-    def __contains__(self, agent: Agent) -> bool:
-        return agent.order in self._keys
+    def add(self, agent: Agent, tier: int) -> Entry:
+        """Enter ``agent`` at ``tier``; returns its entry, for ``remove``."""
+        entry = self._entry(agent, self.queue, tier)
+        insort(self.entries, entry)
+        return entry
 
-    def add(self, agent: Agent, tier: int) -> None:
-        order = agent.order
-        if order in self._keys:
-            return
-        key = self._key(agent, self.queue)
-        self._keys[order] = (tier, key)
-        self._agents[order] = agent
-        keys = self._tiers.get(tier)
-        if keys is None:
-            self._tiers[tier] = keys = []
-            self._tiers = dict(sorted(self._tiers.items()))
-        insort(keys, key)
-
-    def remove(self, agent: Agent) -> None:
-        found = self._keys.pop(agent.order, None)
-        if found is None:
-            return
-        tier, key = found
-        keys = self._tiers[tier]
-        del keys[bisect_left(keys, key)]
-        del self._agents[agent.order]
+    def remove(self, entry: Entry) -> None:
+        entries = self.entries
+        del entries[bisect_left(entries, entry)]
 
     def remember(self, old: ReadyAgents) -> None:
         """Go on where ``old`` (this queue before a reload) was, if the strategy is the same."""
@@ -147,53 +123,64 @@ class ReadyAgents:
     def offered(self, agent: Agent) -> None:
         """``agent`` is offered a call of this queue: round-robin goes on after it."""
         if self.rotating:
-            found = self._keys.get(agent.order)
-            self._last = found[1] if found is not None else self._key(agent, self.queue)
+            self._last = self._entry(agent, self.queue, 0)[1:-1]  # fixed while READY
 
     def pick(self, needs: int, exclude: str | None, required: Mapping[str, int]) -> Agent | None:
         """The agent the strategy picks among those who fit ``needs`` (a requirement's
         bits, ``acd.skills.SkillBits``; never ``exclude``)."""
-        for keys in self._tiers.values():
-            if not keys:
-                continue
-            if self._ordered and not needs and exclude is None:
-                return self._agents[keys[0][-1]]  # the usual case, inline
-            agent = self._pick_in(keys, needs, exclude, required)
+        entries = self.entries
+        if not entries:
+            return None
+        if self._ordered:  # the first who fits, in order (lower tiers first)
+            if not needs and exclude is None:
+                return entries[0][-1]  # type: ignore[no-any-return]  # the usual case
+            for entry in entries:
+                agent = entry[-1]
+                if needs & agent.skill_bits == needs and (
+                    exclude is None or agent.agent_id != exclude
+                ):
+                    return agent  # type: ignore[no-any-return]
+            return None
+        lo, n = 0, len(entries)
+        while lo < n:
+            hi = bisect_left(entries, (entries[lo][0] + 1,), lo)  # the end of lo's tier
+            agent = self._pick_in(lo, hi, needs, exclude, required)
             if agent is not None:
                 return agent
+            lo = hi
         return None
 
     def all_fitting(self, needs: int, exclude: str | None) -> list[Agent]:
         """Every agent of the lowest penalty with one who fits ``needs`` (ring-all), in order."""
-        agents = self._agents
-        for keys in self._tiers.values():
-            fitting = [a for a in (agents[k[-1]] for k in keys) if _fits(a, needs, exclude)]
+        entries = self.entries
+        lo, n = 0, len(entries)
+        while lo < n:
+            hi = bisect_left(entries, (entries[lo][0] + 1,), lo)
+            fitting = [e[-1] for e in entries[lo:hi] if _fits(e[-1], needs, exclude)]
             if fitting:
                 return fitting
+            lo = hi
         return []
 
     def _pick_in(
-        self, keys: list[Key], needs: int, exclude: str | None, required: Mapping[str, int]
+        self, lo: int, hi: int, needs: int, exclude: str | None, required: Mapping[str, int]
     ) -> Agent | None:
-        agents = self._agents
-        if self._ordered:
-            if not needs and exclude is None:
-                return agents[keys[0][-1]]
-            for key in keys:
-                agent = agents[key[-1]]
-                if _fits(agent, needs, exclude):
-                    return agent
-            return None
+        """The pick among the entries ``lo:hi`` (one tier), or None if none fits."""
+        entries = self.entries
         strategy = self.strategy
         if strategy in _ROTATING:
-            n = len(keys)
-            start = 0 if self._last is None else bisect_right(keys, self._last)
+            n = hi - lo
+            last = self._last
+            start = 0
+            if last is not None:  # after ``last``: its key ends with an int (order)
+                after = (entries[lo][0], *last[:-1], last[-1] + 1)
+                start = bisect_left(entries, after, lo, hi) - lo
             for i in range(start, start + n):
-                agent = agents[keys[i % n][-1]]
+                agent = entries[lo + i % n][-1]
                 if _fits(agent, needs, exclude):
-                    return agent
+                    return agent  # type: ignore[no-any-return]
             return None
-        fitting = [a for a in (agents[k[-1]] for k in keys) if _fits(a, needs, exclude)]
+        fitting: list[Agent] = [e[-1] for e in entries[lo:hi] if _fits(e[-1], needs, exclude)]
         if not fitting:
             return None
         if strategy is Strategy.RANDOM:

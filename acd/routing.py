@@ -57,6 +57,7 @@ class Router:
                 (self.ready[q], agent.config.penalties.get(q, 0)) for q in agent.config.queues
             ]
             agent.lines = array("I", [index[q] for q in agent.config.queues])
+            agent.entries = [None] * len(agent.slots)
 
     def remember(self, old: Router) -> None:
         """Keep each queue's round-robin place from ``old`` (after a reload)."""
@@ -70,14 +71,13 @@ class Router:
     def agent_in(self, agent: Agent) -> None:
         if not agent.indexed:
             agent.indexed = True
-            for ready, tier in agent.slots:
-                ready.add(agent, tier)  # type: ignore[attr-defined]
+            agent.entries = [ready.add(agent, tier) for ready, tier in agent.slots]  # type: ignore[attr-defined]
 
     def agent_out(self, agent: Agent) -> None:
         if agent.indexed:
             agent.indexed = False
-            for ready, _ in agent.slots:
-                ready.remove(agent)  # type: ignore[attr-defined]
+            for (ready, _), entry in zip(agent.slots, agent.entries, strict=True):
+                ready.remove(entry)  # type: ignore[attr-defined]
 
     def call_in(self, call: Call) -> None:
         if not call.lined:
