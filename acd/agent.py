@@ -22,6 +22,7 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from .config import AgentConfig
 from .events import OfferFailure
@@ -138,8 +139,8 @@ class Agent:
     since: float = 0.0
     reason: str = ""
     #: routing's own copies, for speed: skills as a plain dict; each queue
-    #: served's number in the router (``Router.call_for``), and its READY index
-    #: and penalty; each queue's agents-by-state counts
+    #: served's number in the router (``Router.call_for``), and its way into that
+    #: queue's READY index (``ReadyAgents.slot``); each queue's agents-by-state counts
     skills: dict[str, int] = field(default_factory=dict)
     #: its skills as bits (``acd.skills.SkillBits``)
     skill_bits: int = 0
@@ -147,9 +148,9 @@ class Agent:
     #: calls answered and seconds talked, per queue (fewest-calls, least-talk-time)
     talk_s: dict[str, float] = field(default_factory=dict)
     answered: dict[str, int] = field(default_factory=dict)
-    slots: list[tuple[object, int]] = field(default_factory=list)
+    slots: list[tuple[Any, ...]] = field(default_factory=list)
     #: its entry in each of those indexes while indexed, by slot (``acd.ready``)
-    entries: list[object] = field(default_factory=list)
+    entries: list[tuple[Any, ...]] = field(default_factory=list)
     counts: list[dict[AgentState, int]] = field(default_factory=list)
     #: the state its queues' agents-by-state counts hold for it (brought up to
     #: date when they are read, so a burst of changes is counted once)

@@ -4,8 +4,9 @@ Rules:
 1. An agent is in the index of every queue it serves exactly while READY,
    under a key fixed for that stay (what the key is made of cannot change
    while the agent is READY: idle_since, calls answered, talk time, rank).
-   ``add`` returns the agent's entry, which it keeps (``Agent.entries``) to
-   ``remove`` it: an index is one sorted list of entries, no table by agent.
+   An index is one sorted list of entries, no table by agent: the router
+   inserts an agent's entries when it is READY and keeps them
+   (``Agent.entries``) to delete them when it leaves (``ReadyAgents.slot``).
 2. Agents of a lower penalty are tried first; within a penalty, the strategy
    decides (``pick``): ordered strategies take the first agent in key order
    who fits the call, round-robin the first after the last one offered a call
@@ -13,13 +14,13 @@ Rules:
    takes every one who fits (``all_fitting``).
 3. Cost of ``pick``: ordered strategies walk the entries until one fits (one
    step when skills do not filter); random and best-skill-match look at every
-   READY agent of the lowest penalty that has one who fits. ``add``/``remove``:
+   READY agent of the lowest penalty that has one who fits. Entering and leaving:
    O(log n) search plus a list insert or delete.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -31,6 +32,8 @@ from .skills import skill_score
 #: an agent's entry in one queue's index: ``(tier, *key, agent)``; the key's last
 #: item is the agent's unique ``order``, so comparisons never reach the agent
 Entry = tuple[Any, ...]
+#: a member's way into one index (``ReadyAgents.slot``)
+Slot = tuple[list[Entry], Callable[[Agent, str, int], Entry], str, int]
 
 _ORDERED = frozenset(
     {
@@ -105,15 +108,12 @@ class ReadyAgents:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def add(self, agent: Agent, tier: int) -> Entry:
-        """Enter ``agent`` at ``tier``; returns its entry, for ``remove``."""
-        entry = self._entry(agent, self.queue, tier)
-        insort(self.entries, entry)
-        return entry
-
-    def remove(self, entry: Entry) -> None:
-        entries = self.entries
-        del entries[bisect_left(entries, entry)]
+    def slot(self, tier: int) -> Slot:
+        """What a member at ``tier`` keeps (``Agent.slots``) to enter and leave this
+        index without touching it otherwise: the entries, the function that makes its
+        entry, the queue, the tier. ``entry_of(agent, queue, tier)`` is inserted in
+        order (``insort``) when the agent is READY and deleted when it leaves."""
+        return (self.entries, self._entry, self.queue, tier)
 
     def remember(self, old: ReadyAgents) -> None:
         """Go on where ``old`` (this queue before a reload) was, if the strategy is the same."""

@@ -20,6 +20,7 @@ Rules:
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping
 
 from .agent import Agent
@@ -54,10 +55,10 @@ class Router:
             agent.skills = dict(agent.config.skills)
             agent.skill_bits = skill_bits.have(agent.skills)
             agent.slots = [
-                (self.ready[q], agent.config.penalties.get(q, 0)) for q in agent.config.queues
+                self.ready[q].slot(agent.config.penalties.get(q, 0)) for q in agent.config.queues
             ]
             agent.lines = array("I", [index[q] for q in agent.config.queues])
-            agent.entries = [None] * len(agent.slots)
+            agent.entries = []
 
     def remember(self, old: Router) -> None:
         """Keep each queue's round-robin place from ``old`` (after a reload)."""
@@ -69,15 +70,21 @@ class Router:
     # -- index upkeep -----------------------------------------------------------
 
     def agent_in(self, agent: Agent) -> None:
+        """Enter a READY agent in the index of each queue it serves (``acd.ready``)."""
         if not agent.indexed:
             agent.indexed = True
-            agent.entries = [ready.add(agent, tier) for ready, tier in agent.slots]  # type: ignore[attr-defined]
+            entries = agent.entries = []
+            for index, entry_of, queue, tier in agent.slots:  # ReadyAgents.slot, inline
+                entry = entry_of(agent, queue, tier)
+                insort(index, entry)
+                entries.append(entry)
 
     def agent_out(self, agent: Agent) -> None:
         if agent.indexed:
             agent.indexed = False
-            for (ready, _), entry in zip(agent.slots, agent.entries, strict=True):
-                ready.remove(entry)  # type: ignore[attr-defined]
+            for slot, entry in zip(agent.slots, agent.entries, strict=True):
+                index = slot[0]
+                del index[bisect_left(index, entry)]
 
     def call_in(self, call: Call) -> None:
         if not call.lined:
