@@ -93,7 +93,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # -- the controller process ------------------------------------------------------------
-async def controller_main(cfg_path: str) -> None:
+async def controller_main(cfg_path: str, gil_switch_ms: float | None = None) -> None:
     """Run the controller of ``cfg_path`` and report on stdout, one JSON line per 0.25 s.
 
     Each line: wall time, the writer's pending writes, calls in progress, whether
@@ -105,6 +105,8 @@ async def controller_main(cfg_path: str) -> None:
 
     hotline = Hotline(load_config(cfg_path), auto_login_agents=True)
     await hotline.start()
+    if gil_switch_ms is not None:  # an A/B of the writer's switch interval (--gil-switch-ms)
+        sys.setswitchinterval(gil_switch_ms / 1000)
     ctl, writer = hotline.controller, hotline.writer
     assert ctl is not None and writer is not None
     loop = asyncio.get_running_loop()
@@ -121,7 +123,8 @@ async def controller_main(cfg_path: str) -> None:
         sys.stdout.flush()
 
     thread = getattr(writer, "_thread", None)
-    emit(ready=True, pid=os.getpid(), writer_tid=getattr(thread, "native_id", None))
+    emit(ready=True, pid=os.getpid(), writer_tid=getattr(thread, "native_id", None),
+         gil_switch_ms=round(sys.getswitchinterval() * 1000, 3))  # fmt: skip
     sent = 0
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
@@ -223,9 +226,13 @@ def runq_wait_seconds(pid: int, thread: int) -> float | None:
 class ControllerProcess:
     """The controller subprocess and the status lines it prints (read by a thread)."""
 
-    def __init__(self, cfg: Path, log: Path, profile: Path | None = None) -> None:
+    def __init__(
+        self, cfg: Path, log: Path, profile: Path | None = None, gil_switch_ms: float | None = None
+    ) -> None:
         self._log = open(log, "wb")  # noqa: SIM115  (closed in stop())
         extra = ["--profile", str(profile)] if profile is not None else []
+        if gil_switch_ms is not None:
+            extra += ["--gil-switch-ms", str(gil_switch_ms)]
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--controller", str(cfg), *extra],
             stdin=subprocess.PIPE,
@@ -236,6 +243,8 @@ class ControllerProcess:
         self.lines: list[dict[str, Any]] = []
         #: the native id of the writer's thread (its CPU and run-queue wait are read apart)
         self.writer_tid: int | None = None
+        #: the controller's GIL switch interval once started (the writer sets it)
+        self.gil_switch_ms: float | None = None
         self.ready = threading.Event()
         self.final: dict[str, Any] | None = None
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -250,6 +259,7 @@ class ControllerProcess:
                 continue
             if line.get("ready"):
                 self.writer_tid = line.get("writer_tid")
+                self.gil_switch_ms = line.get("gil_switch_ms")
                 self.ready.set()
             elif line.get("final"):
                 self.final = line
@@ -438,7 +448,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         web_port=free_port(), offer_timeout_s=5, wrap_up_s=args.wrap_up_s,
                         hold_slice_s=3)
         )  # fmt: skip
-        ctl = ControllerProcess(cfg, work / "controller.log", args.profile)
+        ctl = ControllerProcess(cfg, work / "controller.log", args.profile, args.gil_switch_ms)
         ctl.ready.wait(args.lead_s)
         if ctl.proc.poll() is not None or not ctl.ready.is_set():
             raise SystemExit(f"the controller did not start (see {work / 'controller.log'})")
@@ -561,6 +571,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "drained": drained,
             "writer_final_pending": None if final is None else final.get("pending"),
             "cpus": os.cpu_count(),
+            "gil_switch_ms": ctl.gil_switch_ms,
         }
     finally:
         if pbx is not None and pbx.poll() is None:
@@ -586,10 +597,11 @@ def _sleep_until(wall: float) -> None:
 
 def print_table(out: dict[str, Any]) -> None:
     print(f"\npipeline: {out['database']}, {out['agents']} agents, {out['cpus']} CPUs, "
-          f"{out['step_s']:g} s per step + {out['gap_s']:g} s gap")  # fmt: skip
+          f"{out['step_s']:g} s per step + {out['gap_s']:g} s gap, "
+          f"GIL switch interval {out.get('gil_switch_ms')} ms")  # fmt: skip
     head = (f"{'calls/s':>7} {'offered':>7} {'1 outcome':>9} {'lost':>5} {'backlog':>8} "
             f"{'slope/s':>8} {'writes/s':>8} {'lag p99':>8} {'lag max':>8} {'ctl ms/call':>11} "
-            f"{'loop':>6} {'waited':>6} "
+            f"{'loop':>6} {'waited':>6} {'writer':>6} "
             f"{'pbx ms/call':>11} {'ctl/pbx':>7} holds")  # fmt: skip
     print(head)
     print("-" * len(head))
@@ -602,16 +614,18 @@ def print_table(out: dict[str, Any]) -> None:
         mark = "" if r["settled"] else "*"
         wait, ran = r.get("controller_loop_runq_wait_s"), r.get("controller_loop_cpu_s")
         waited = f"{wait / ran:.2f}x" if wait is not None and ran else "-"
+        wcpu = r.get("writer_cpu_s")
+        writer = "-" if wcpu is None else f"{wcpu * 1000 / max(1, r['offered']):.2f}"
         print(f"{r['rate']:>7g} {r['offered']:>7} {r['one_outcome']:>9} {r['lost']:>5} "
               f"{str(r['backlog_end']):>8} {r['backlog_slope']:>+8.1f} "
               f"{'' if r['writes_per_s'] is None else round(r['writes_per_s']):>8} "
               f"{r['lag_p99_ms']:>6.1f}ms "
               f"{r['lag_max_ms']:>6.1f}ms {r['controller_cpu_ms_per_call']:>10.2f}{mark:1} "
-              f"{r['controller_loop_cpu_ms_per_call']:>6.2f} {waited:>6} "
+              f"{r['controller_loop_cpu_ms_per_call']:>6.2f} {waited:>6} {writer:>6} "
               f"{r['pbxsim_cpu_ms_per_call']:>11.2f} {ratio:>7} {'yes' if r['holds'] else 'no'}")  # fmt: skip
     print("(ctl ms/call: the controller's CPU per call, all its threads; loop: its event-loop "
           "thread alone; waited: how long that thread waited, runnable, for a core per second "
-          "it ran)")  # fmt: skip
+          "it ran; writer: the writer's thread alone, ms per call)")  # fmt: skip
     if not all(r["settled"] for r in out["steps"]):
         print("* calls of the step still in progress when the next step began: part of their CPU "
               "is counted in the next step")  # fmt: skip
@@ -658,16 +672,22 @@ def main(argv: list[str] | None = None) -> int:
         help="run the controller's event loop under cProfile and write its stats here "
         "(the figures then include the profiler's own cost)",
     )
+    p.add_argument(
+        "--gil-switch-ms",
+        type=float,
+        help="after start, set the controller's GIL switch interval to this (an A/B of the "
+        "writer's gil_switch_s: 5 is CPython's default)",
+    )
     p.add_argument("--controller", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.controller:
         if args.profile is None:
-            asyncio.run(controller_main(args.controller))
+            asyncio.run(controller_main(args.controller, args.gil_switch_ms))
             return 0
         import cProfile
 
         with cProfile.Profile() as prof:
-            asyncio.run(controller_main(args.controller))
+            asyncio.run(controller_main(args.controller, args.gil_switch_ms))
         prof.dump_stats(args.profile)
         return 0
     out = run(args)

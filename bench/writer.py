@@ -210,6 +210,8 @@ def main() -> None:
                    "(0-0.95; the controller's loop at 200 calls/s: ~0.75)")  # fmt: skip
     p.add_argument("--busy-slice-ms", type=float, default=2.0,
                    help="--busy: how long each slice of that work holds the GIL (ms)")  # fmt: skip
+    p.add_argument("--linger-ms", type=float, default=None,
+                   help="StoreWriter(linger_s=...) in ms: rounds at least this far apart")  # fmt: skip
     p.add_argument("--gil-switch-ms", type=float, default=None,
                    help="StoreWriter(gil_switch_s=...) in ms; 0: leave CPython's 5 ms")  # fmt: skip
     p.add_argument("--json", action="store_true")
@@ -221,6 +223,8 @@ def main() -> None:
             if args.journal_linger_ms is None
             else {"journal_linger_s": args.journal_linger_ms / 1000}
         )
+        if args.linger_ms is not None:
+            kw["linger_s"] = args.linger_ms / 1000
         if args.gil_switch_ms is not None:
             kw["gil_switch_s"] = args.gil_switch_ms / 1000 or None
         results = [
