@@ -22,6 +22,7 @@ Rules of this module:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import itertools
 import logging
@@ -798,11 +799,13 @@ class Controller:
         if row is None:
             return CallRowLoaded(call_id, found=False)
         priority = 0
-        for event in await self.store.list_call_events(call_id):
+        events = await self.store.list_call_events(call_id)
+        for event in events:
             if event.kind == "queued" and event.data:
                 priority = int(event.data.get("priority") or 0)
         recs = await self.store.list_recordings(call_id, limit=1)
-        return _row(row, priority, recs[0] if recs else None)
+        loaded = _row(row, priority, recs[0] if recs else None)
+        return dataclasses.replace(loaded, **_visit_and_mutes(events))
 
     async def _load_open_calls(self, e: fx.LoadOpenCalls) -> None:
         self.feed(await self._from_sql(lambda: self._read_open_calls(e.node), f"node {e.node}"))
@@ -842,6 +845,25 @@ def _aware(t: dt.datetime | None) -> dt.datetime | None:
     if t is None:
         return None
     return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+
+
+def _visit_and_mutes(events: list[Any]) -> dict[str, Any]:
+    """From a call's events: whether it was sent to an IVR node mid-call, and its
+    recording's muted spans and who the open one is by (``CallRowLoaded``'s fields)."""
+    visited = False
+    mutes: list[tuple[float, float | None]] = []
+    muted_by: str | None = None
+    for event in events:
+        data = event.data or {}
+        if event.kind == "sent_to_ivr":
+            visited = True
+        elif event.kind == "recording_muted" and muted_by is None:
+            mutes.append((float(data.get("offset_s") or 0.0), None))
+            muted_by = str(data.get("by") or "")
+        elif event.kind == "recording_unmuted" and muted_by is not None and mutes:
+            mutes[-1] = (mutes[-1][0], float(data.get("offset_s") or 0.0))
+            muted_by = None
+    return {"visited": visited, "mutes": tuple(mutes), "muted_by": muted_by}
 
 
 def _row(row: Any, priority: int, rec: Any) -> CallRowLoaded:

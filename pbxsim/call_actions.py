@@ -149,6 +149,10 @@ def redirect(s: Session, ch: Channel, context: str, exten: str, priority: int) -
         ch.after_bridge = None
         leave_bridge(w, ch)
     w.moh(ch, False)
+    # unrecorded: the channel keeps its Linkedid, so an agent leg that took its caller's in
+    # their bridge (21 lists such a leg) is listed with it while it waits where it was sent
+    # (the ExtraChannel of an IVR visit in [hotline-agent-wait]); no transcript lists a
+    # channel after a Redirect out of a bridge.
     w.start_dialplan(ch, context, exten, priority)
 
 

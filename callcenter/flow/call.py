@@ -54,6 +54,9 @@ class Where(Enum):
     AFTER_CALL = "after_call"
     #: in a bridge with an agent leg (transcript 21)
     TALKING = "talking"
+    #: parked in AsyncAGI in an entry context while its agent leg waits in the
+    #: agent-wait context: a restart in the middle of an IVR visit
+    VISITING = "visiting"
 
 
 @dataclass(slots=True)
@@ -146,6 +149,8 @@ class Call:
     #: adopted after a restart: where it was found, and its agent if talking
     where: Where | None = None
     found_agent: str | None = None
+    #: adopted in a visit: the Uniqueid of its agent leg waiting in the agent-wait context
+    found_leg: str | None = None
     #: the caller hung up while its SQL row was being read (adoption)
     gone: bool = False
     lost: bool = False

@@ -54,6 +54,13 @@ Rules (everything that decides what a call does lives here):
    node's AGI commands wait until Asterisk answered the mute; the IVR's mute
    is lifted as soon as the caller left the node (:meth:`CallFlow._guard`),
    never by a person meanwhile.
+10. A restart during an IVR visit: a caller adopted parked in an entry context
+   whose agent leg (same Linkedid) waits in ``agent_wait_context`` is bridged
+   back with that agent at once (:meth:`CallFlow._found_visiting` says why);
+   its agent is ON_CALL with it. An agent leg waiting there for a caller who
+   is gone is hung up (the agent is free again); a caller SQL saw sent to an
+   IVR node mid-call, answered, found parked with no agent leg waiting, lost
+   its agent meanwhile and ends like any answered call (after-call).
 """
 
 from __future__ import annotations
@@ -1357,9 +1364,15 @@ class CallFlow:
         if row.outcome is not None:
             call.outcome = row.outcome  # a dead run recorded it: never a second one
         if row.recording_path and row.recording_started_at is not None:
-            call.recording = LiveRecording(row.recording_path, row.recording_started_at,
-                                       row.mixmonitor_id)  # fmt: skip
+            call.recording = rec = LiveRecording(row.recording_path, row.recording_started_at,
+                                                 row.mixmonitor_id)  # fmt: skip
             call.recording_asked = True
+            # the spans muted so far stay in the row; a mute a sensitive node left on is
+            # lifted once the call is placed (_guard: no IVR node drives it now)
+            rec.mutes = list(row.mutes)
+            rec.muted = row.muted_by is not None
+            is_ivr = row.muted_by is not None and row.muted_by.startswith("ivr:")
+            rec.ivr_mute = row.muted_by if is_ivr else None
         self._write(RecordCallEvent(call.call_id, wall, "adopted",
                                     {"channel": call.channel, "where": call.where.value
                                      if call.where else None}))  # fmt: skip
@@ -1378,8 +1391,18 @@ class CallFlow:
                                           call.caller_number or "anonymous",
                                           entered, connected))  # fmt: skip
             self._record_if_bridged(call)
-        elif call.where is Where.AFTER_CALL:
+            self._guard(call)
+        elif call.where is Where.VISITING:
+            self._found_visiting(call, row)
+        elif call.where is Where.AFTER_CALL or (
+            row.visited and row.answered_at is not None and call.outcome is None
+        ):
+            # After-call, or rule 10: a caller sent to an IVR node mid-call, parked with no
+            # agent leg waiting for it: its agent hung up while no controller ran (during the
+            # visit, or after the Bridge back, which returns the caller to its entry
+            # context): the call is over like any answered one.
             call.stage = next_stage(call.call_id, call.stage, Step.FOUND_TALKING)
+            call.agent_id = call.agent_id or row.agent_id
             self._agent_left(call)
         elif row.queue and row.queued_at is not None and call.outcome is None:
             call.stage = next_stage(call.call_id, call.stage, Step.QUEUE)
@@ -1387,6 +1410,34 @@ class CallFlow:
         else:
             call.stage = next_stage(call.call_id, call.stage, Step.RESUME_IVR)
             self._start_ivr(call)
+
+    def _found_visiting(self, call: Call, row: CallRowLoaded) -> None:
+        """Rule 10: a caller found in AsyncAGI while its agent leg waits in the agent-wait
+        context: the controller died during the caller's IVR visit.
+
+        The caller is bridged back with its agent at once (``RejoinAgent``) rather than
+        sent through the visit's node again: what the caller keyed and where the node
+        was died with the old run, the caller has heard silence since and the agent
+        music, and the agent, who sent the caller there, is the one who can tell the
+        caller what happened and send it again with one click. A mute the node left on
+        the recording is lifted first (``_visit_over``); the agent is ON_CALL with the
+        call (``acd.CallResumed``), which ends like any talking call.
+        """
+        call.stage = next_stage(call.call_id, call.stage, Step.FOUND_VISITING)
+        leg, agent = call.found_leg, call.found_agent
+        assert leg is not None and agent is not None, "set with Where.VISITING"
+        call.agent_id = agent
+        call.offers = [Offer(agent, leg)]
+        self.legs[leg] = call.call_id  # its hang-up now ends the call (_hung_up)
+        if row.queue and call.outcome is None:
+            entered = self._ago(row.queued_at)
+            connected = self._ago(row.answered_at) if row.answered_at else self._now.mono
+            call.in_acd = True
+            self._acd(acd.CallResumed(call.call_id, row.queue, agent,
+                                      call.caller_number or "anonymous", entered, connected))  # fmt: skip
+        self._log("warning", f"call {call.call_id}: found in an IVR visit at a restart, "
+                             f"its agent {agent} waiting: bridged back", call)  # fmt: skip
+        self._visit_over(call)
 
     def _ago(self, when: dt.datetime | None) -> float:
         """A wall-clock time from SQL on the monotonic clock (never in the future)."""
@@ -1460,11 +1511,19 @@ class CallFlow:
         """Agent legs in the listing: find talking agents, settle lost offers (21)."""
         listed: dict[str, Listed] = {}
         bridge_agent: dict[str, str] = {}
+        #: linkedid -> (leg, agent) of agent legs waiting in the agent-wait context: their
+        #: callers were on an IVR visit (the leg took the caller's Linkedid in their bridge:
+        #: transcript 21 lists an agent leg with its caller's Linkedid)
+        visit_legs: dict[str, tuple[str, str]] = {}
+        leg_agent: dict[str, str] = {}
         for de in events:
             if isinstance(de, Listed) and (m := LEG_ID.match(de.uniqueid)) is not None:
                 listed[de.uniqueid] = de
+                leg_agent[de.uniqueid] = m.group("agent")
                 if de.bridge_id:
                     bridge_agent[de.bridge_id] = m.group("agent")
+                elif de.context == self.agent_wait_context:
+                    visit_legs[de.call_id] = (de.uniqueid, m.group("agent"))
         for call in list(self.calls.values()):
             if call.node != node:
                 continue
@@ -1472,6 +1531,12 @@ class CallFlow:
                 for de in events:
                     if isinstance(de, Listed) and de.uniqueid == call.uniqueid:
                         call.found_agent = bridge_agent.get(de.bridge_id)
+                continue
+            if call.stage is Stage.ADOPTING and call.where is Where.PARKED:
+                found = visit_legs.get(call.linkedid)
+                if found is not None:  # rule 10: a restart in the middle of an IVR visit
+                    call.where = Where.VISITING
+                    call.found_leg, call.found_agent = found
                 continue
             for offer in list(call.offers):
                 if not offer.fate_unknown or call.stage is not Stage.OFFERED:
@@ -1484,10 +1549,18 @@ class CallFlow:
                 elif leg is None:
                     self._offer_failed(call, offer, acd.OfferFailure.NO_ANSWER)
         waiting = {o.leg for c in self.calls.values() for o in c.live_offers()}
+        waiting |= {c.found_leg for c in self.calls.values() if c.found_leg is not None}
         for uid, de in listed.items():
-            if not de.bridge_id and uid not in waiting:
-                # A dead run's offer still ringing: nobody waits for its answer.
-                self._out.append(HangupLeg(node, uid))
+            if de.bridge_id or uid in waiting:
+                continue
+            if de.context == self.agent_wait_context:
+                # Rule 10: the agent waits for a visiting caller who hung up meanwhile.
+                self._log("warning", f"agent {leg_agent[uid]} waited in "
+                                     f"{self.agent_wait_context!r} for call "
+                                     f"{call_key(node, de.call_id)}, whose caller is gone: "
+                                     "its leg is hung up")  # fmt: skip
+            # Otherwise a dead run's offer still ringing: nobody waits for its answer.
+            self._out.append(HangupLeg(node, uid))
 
     # -- helpers -------------------------------------------------------------------------
     @property

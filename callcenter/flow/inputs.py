@@ -122,6 +122,13 @@ class CallRowLoaded:
     recording_started_at: dt.datetime | None = None
     mixmonitor_id: str | None = None
     found: bool = True
+    #: the call was sent to an IVR node mid-call at least once (a ``sent_to_ivr`` event)
+    visited: bool = False
+    #: the recording's muted spans so far (seconds from its start; end None: still muted),
+    #: from its ``recording_muted`` / ``recording_unmuted`` events
+    mutes: tuple[tuple[float, float | None], ...] = ()
+    #: who the open mute is by (``ivr:<node>``, ``agent:7``); None: not muted
+    muted_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

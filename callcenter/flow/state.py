@@ -45,6 +45,9 @@ class Step(Enum):
     QUEUE = "queue"
     #: found in a bridge with an agent at a resync
     FOUND_TALKING = "found_talking"
+    #: found in AsyncAGI at a resync while its agent leg waits in the agent-wait context
+    #: (a restart during an IVR visit): bridged back with that agent
+    FOUND_VISITING = "found_visiting"
     #: the ACD offered the call to an agent
     OFFER = "offer"
     #: the offer failed or was withdrawn
@@ -70,6 +73,7 @@ TRANSITIONS: dict[tuple[Stage, Step], Stage] = {
     (S.ADOPTING, T.RESUME_IVR): S.IVR,
     (S.ADOPTING, T.QUEUE): S.HOLDING,
     (S.ADOPTING, T.FOUND_TALKING): S.TALKING,
+    (S.ADOPTING, T.FOUND_VISITING): S.VISITING,
     (S.ADOPTING, T.HANG_UP): S.ENDED,
     (S.IVR, T.QUEUE): S.HOLDING,
     (S.IVR, T.FOUND_TALKING): S.TALKING,
