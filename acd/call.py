@@ -129,7 +129,5 @@ class Call:
     skills: Mapping[str, int] = field(default_factory=Levels)
     #: the call brought its own skills (``CallQueued.skills``), kept across a reload
     own_skills: bool = False
-    #: the queue's relax steps reached so far
-    relax_level: int = 0
     #: the snapshot's view of a connected call (fixed until it ends; None: to build)
     view: object | None = None

@@ -399,7 +399,14 @@ class Acd:
             own_skills=skills is not None,
         )
         call.queued_in = parts
-        self._relax(call, now)
+        if skills is None and entered == now:  # a new caller, the queue's skills: _relax inline
+            level = parts.entry_level
+            call.needs, call.bits = parts.needs[level], parts.bits[level]
+            after = parts.relax_next[level]
+            if after is not None:
+                self._relax_at.set((_RELAX, call_id), entered + after)
+        else:
+            self._relax(call, now)
         self._calls[call_id] = call
         parts.calls[call_id] = call
         board = parts.board
@@ -852,19 +859,27 @@ class Acd:
         return new
 
     def _relax(self, call: Call, now: float) -> None:
-        """Bring the call's skill requirement to the relax step its wait reached."""
+        """Bring the call's skill requirement to the relax step its wait reached; keep a
+        deadline for the next step that lowers it (none for a step that changes nothing)."""
         parts = call.queued_in
         steps = parts.config.relax
         level = relax_level(steps, now - call.entered_at) if steps else 0
         if call.skills is parts.config.skills:
             needs, bits = parts.needs[level], parts.bits[level]
+            after = parts.relax_next[level]
         else:
             needs = requirement(call.skills, steps[level - 1].lower_by if level else 0)
             bits = self._skill_bits.need(needs)
-        call.relax_level = level
-        if level < len(steps):
-            at = call.entered_at + steps[level].after_s
-            self._relax_at.set((_RELAX, call.call_id), max(at, now))
+            after = next(
+                (
+                    step.after_s
+                    for step in steps[level:]
+                    if requirement(call.skills, step.lower_by) != needs
+                ),
+                None,
+            )
+        if after is not None:
+            self._relax_at.set((_RELAX, call.call_id), max(call.entered_at + after, now))
         if bits != call.bits:  # the same as needs != call.needs (SkillBits)
             if call.lined:
                 self._router.call_out(call)

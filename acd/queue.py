@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .config import QueueConfig
 from .line import Line
 from .ready import ReadyAgents
-from .skills import Requirement
+from .skills import Requirement, relax_level
 from .stats import QueueBoard
 
 if TYPE_CHECKING:
@@ -26,7 +26,18 @@ if TYPE_CHECKING:
 class Queue:
     """A queue's configuration, figures, calls, line and READY agents, together."""
 
-    __slots__ = ("config", "board", "calls", "line", "ready", "rotating", "needs", "bits")
+    __slots__ = (
+        "config",
+        "board",
+        "calls",
+        "line",
+        "ready",
+        "rotating",
+        "needs",
+        "bits",
+        "relax_next",
+        "entry_level",
+    )
 
     def __init__(
         self,
@@ -50,3 +61,13 @@ class Queue:
         #: what its own skills require at each relax step (``Acd._relax``), and as bits
         self.needs = needs
         self.bits = bits
+        steps = config.relax
+        #: for a call with the queue's own skills at relax level ``i``: the wait at which its
+        #: requirement next changes (a later step that lowers it), or None: no relax
+        #: deadline is kept for a step that changes nothing (``Acd._relax``)
+        self.relax_next: list[float | None] = [
+            next((steps[k].after_s for k in range(i, len(steps)) if bits[k + 1] != bits[i]), None)
+            for i in range(len(steps) + 1)
+        ]
+        #: the relax level of a call that has not waited yet (steps at 0 s)
+        self.entry_level = relax_level(steps, 0.0)
