@@ -3,13 +3,15 @@
 Rules:
 1. The core tells the board of each change as it happens: a call entering a
    queue (``call_added``) or leaving it (the core deletes it from the queue's
-   ``calls_in``, which is also its ``Queue.calls``), a call answered or gone
-   (``QueueBoard.call_out``), an agent changing state (``changed``).
+   ``calls_in``, which is also its ``Queue.calls``), a call counted in the
+   tallies (``QueueTally``), an agent changing state (``changed``).
 2. Agents-by-state counts are brought up to date when read: O(agents changed
-   since the last read), however many times each changed.
-3. A read costs what it shows: a queue's figures are O(1); an agent's view is
-   rebuilt only if it changed or shows an idle time (which grows with ``now``);
-   a connected call's view is built once.
+   since the last read), however many times each changed. How many calls wait
+   in a queue, the longest wait and the line positions are read from the
+   queue's calls: a call answered or gone costs the board nothing.
+3. A read costs what it shows: a queue's figures are O(calls in the queue); an
+   agent's view is rebuilt only if it changed or shows an idle time (which
+   grows with ``now``); a connected call's view is built once.
 """
 
 from __future__ import annotations
@@ -37,13 +39,14 @@ class Board:
         for agent in agents:
             for queue in agent.config.queues:
                 self.members[queue].append(agent)
-        self.queues: dict[str, QueueBoard] = {}
-        for name, config in queues.items():
-            self.queues[name] = board = QueueBoard(config, len(self.members[name]))
-            if old is not None and name in old.queues:  # a reload keeps the tallies
-                board.tally = old.queues[name].tally
         #: the calls of each queue, any state
         self.calls_in: dict[str, dict[str, Call]] = {name: {} for name in queues}
+        self.queues: dict[str, QueueBoard] = {}
+        for name, config in queues.items():
+            board = QueueBoard(config, len(self.members[name]), self.calls_in[name])
+            self.queues[name] = board
+            if old is not None and name in old.queues:  # a reload keeps the tallies
+                board.tally = old.queues[name].tally
         #: agents whose state changed since the counts were last brought up to date,
         #: each once (``Agent.recount_due``; the core adds each one it moves)
         self.changed: list[Agent] = []
@@ -82,10 +85,8 @@ class Board:
         positions: dict[str, int] = {}
         for name in names:
             board = self.queues[name]
-            if board.unanswered:
-                positions.update(
-                    line_positions(board.unanswered.values(), board.config.aging_per_s)
-                )
+            if board.calls:
+                positions.update(line_positions(board.calls.values(), board.config.aging_per_s))
         return AcdSnapshot(
             at=now,
             agents=tuple(self.agent_view(a, now) for a in agents),
@@ -103,7 +104,7 @@ class Board:
 
     def call_view(self, call: Call, now: float) -> CallView:
         board = self.queues[call.queue]
-        positions = line_positions(board.unanswered.values(), board.config.aging_per_s)
+        positions = line_positions(board.calls.values(), board.config.aging_per_s)
         return call_view(call, now, positions.get(call.call_id))
 
     def _recount(self) -> None:

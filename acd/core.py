@@ -91,7 +91,6 @@ _OFFERED = AgentState.OFFERED
 _ON_CALL = AgentState.ON_CALL
 _PAUSED = AgentState.PAUSED
 _WAITING = CallState.WAITING
-_CONNECTED = CallState.CONNECTED
 _ENDED = CallState.ENDED
 _ANSWERED = Outcome.ANSWERED
 _ABANDONED = Outcome.ABANDONED
@@ -222,7 +221,6 @@ class Acd:
             if call.state is CallState.CONNECTED:
                 continue
             queue = self._queues[call.queue]
-            self._board.queues[call.queue].call_in(call)
             if not call.own_skills:
                 call.skills = queue.skills
             self._relax_at.cancel((TimerKind.RELAX, call.call_id))
@@ -334,7 +332,7 @@ class Acd:
     # -- reads ----------------------------------------------------------------
 
     def queue_stats(self, queue: str, now: float) -> QueueStats:
-        """Figures of ``queue`` at ``now``; see QueueStats for the formulas. O(1)."""
+        """Figures of ``queue`` at ``now``; see QueueStats for the formulas. O(its calls)."""
         check_time("now", now)
         return self._board.queue_stats(self._queue(queue).name, now)
 
@@ -409,9 +407,7 @@ class Acd:
             self._relax(call, now)
         self._calls[call_id] = call
         parts.calls[call_id] = call
-        board = parts.board
-        board.call_in(call)
-        board.tally.offered += 1
+        parts.board.tally.offered += 1
         self._new_calls.append(call)
         out: list[Command] = []
         if queue.max_wait_s is not None:
@@ -854,8 +850,6 @@ class Acd:
                 call.queued_in.line.remove(call)
         elif new is _WAITING:
             self._new_calls.append(call)  # lined by _dispatch unless offered at once
-        if new is _CONNECTED or (new is _ENDED and old is not _CONNECTED):  # not answered yet
-            call.queued_in.board.call_out(call)
         return new
 
     def _relax(self, call: Call, now: float) -> None:

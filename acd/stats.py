@@ -6,11 +6,10 @@ day) are the shell's business (it keeps the CallOutcome records).
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass, field
 
 from .agent import AgentState
-from .call import Call
+from .call import UNANSWERED, Call
 from .config import QueueConfig
 
 
@@ -76,51 +75,38 @@ def average_speed_of_answer(tally: QueueTally) -> float | None:
 
 
 class QueueBoard:
-    """One queue's live figures, kept up to date by the core at each change.
+    """One queue's live figures: its tallies, kept up to date by the core at each change,
+    and its agents by state (``acd.board``).
 
-    Reading them costs O(1) (plus dropping calls that left the oldest-first
-    heap), never a scan of every call or agent.
+    How many of its calls wait and the longest wait are read from the queue's own
+    calls when asked (O(calls in the queue), never a scan of every call or agent):
+    a call entering, answered or gone costs the board nothing but its tallies.
     """
 
-    __slots__ = ("config", "tally", "unanswered", "_oldest", "agents_by_state")
+    __slots__ = ("config", "tally", "calls", "agents_by_state")
 
-    def __init__(self, config: QueueConfig, members: int) -> None:
+    def __init__(self, config: QueueConfig, members: int, calls: dict[str, Call]) -> None:
         self.config = config
         self.tally = QueueTally()
-        #: calls in the queue not yet answered (WAITING or OFFERED), by id
-        self.unanswered: dict[str, Call] = {}
-        self._oldest: list[tuple[float, int, str]] = []
+        #: the queue's calls, any state (``Queue.calls``: the core adds and deletes them)
+        self.calls = calls
         #: agents serving this queue, by state
         self.agents_by_state: dict[AgentState, int] = dict.fromkeys(AgentState, 0)
         self.agents_by_state[AgentState.LOGGED_OUT] = members
 
-    def call_in(self, call: Call) -> None:
-        self.unanswered[call.call_id] = call
-        heapq.heappush(self._oldest, (call.entered_at, call.seq, call.call_id))
-
-    def call_out(self, call: Call) -> None:
-        self.unanswered.pop(call.call_id, None)
-        if len(self._oldest) > 2 * len(self.unanswered) + 64:  # drop what left
-            self._oldest = [e for e in self._oldest if self._live(e)]
-            heapq.heapify(self._oldest)
-
-    def _live(self, entry: tuple[float, int, str]) -> bool:
-        call = self.unanswered.get(entry[2])
-        return call is not None and call.seq == entry[1]
-
-    def longest_wait_s(self, now: float) -> float:
-        heap = self._oldest
-        while heap and not self._live(heap[0]):
-            heapq.heappop(heap)
-        return max(0.0, now - heap[0][0]) if heap else 0.0
+    def unanswered(self) -> list[Call]:
+        """The calls in the queue not yet answered (WAITING or OFFERED)."""
+        return [c for c in self.calls.values() if c.state in UNANSWERED]
 
     def stats(self, now: float) -> QueueStats:
         tally = self.tally
+        unanswered = self.unanswered()
+        oldest = min((c.entered_at for c in unanswered), default=None)
         return QueueStats(
             queue=self.config.name,
             at=now,
-            waiting=len(self.unanswered),
-            longest_wait_s=self.longest_wait_s(now),
+            waiting=len(unanswered),
+            longest_wait_s=0.0 if oldest is None else max(0.0, now - oldest),
             offered=tally.offered,
             answered=tally.answered,
             abandoned=tally.abandoned,
