@@ -129,5 +129,7 @@ class Call:
     skills: Mapping[str, int] = field(default_factory=Levels)
     #: the call brought its own skills (``CallQueued.skills``), kept across a reload
     own_skills: bool = False
+    #: the number of its offer's live timeout (``acd.timers.Deadlines.hold``), 0: none
+    timer: int = 0
     #: the snapshot's view of a connected call (fixed until it ends; None: to build)
     view: object | None = None

@@ -509,7 +509,7 @@ class Acd:
         del parts.calls[call_id]  # the board's calls_in of the queue
         connected_at = call.connected_at
         if connected_at is None:  # a connected call's deadlines went at its answer
-            self._timers.cancel((_OFFER_TIMEOUT, call_id))
+            call.timer = 0  # its offer's timeout
             self._timers.cancel((_MAX_WAIT, call_id))
             self._relax_at.cancel((_RELAX, call_id))
             self._relax_at.cancel((_RETRY, call_id))
@@ -641,7 +641,7 @@ class Acd:
             call.agent = chosen
             call.agent_id = chosen.agent_id
             deadline = now + queue.offer_timeout_s + self._config.offer_grace_s
-            self._timers.set((_OFFER_TIMEOUT, call_id), deadline)
+            self._timers.hold((_OFFER_TIMEOUT, call_id), deadline, call)
             return
         ring = self._router.ring_for(call, exclude=call.last_agent)
         self._offer(call, ring if any(a is chosen for a in ring) else (chosen,), queue, now, out)
@@ -671,7 +671,7 @@ class Acd:
             call.agent = agent = agents[0]
             call.agent_id = agent.agent_id
         deadline = now + queue.offer_timeout_s + self._config.offer_grace_s
-        self._timers.set((_OFFER_TIMEOUT, call_id), deadline)
+        self._timers.hold((_OFFER_TIMEOUT, call_id), deadline, call)
 
     def _current_offer(self, call_id: str, agent_id: str) -> tuple[Call, Agent] | None:
         """The live offer of ``call_id`` to ``agent_id``, or None if the report is stale."""
@@ -701,7 +701,7 @@ class Acd:
         agent.answered[call.queue] = agent.answered.get(call.queue, 0) + 1
         call.connected_at = now
         call_id = call.call_id
-        self._timers.cancel((_OFFER_TIMEOUT, call_id))
+        call.timer = 0  # its offer's timeout
         self._timers.cancel((_MAX_WAIT, call_id))
         self._relax_at.cancel((_RELAX, call_id))
         self._relax_at.cancel((_RETRY, call_id))
@@ -748,7 +748,7 @@ class Acd:
             call.ringing.remove(agent.agent_id)
             if call.ringing:
                 return
-        self._timers.cancel((_OFFER_TIMEOUT, call.call_id))
+        call.timer = 0  # its offer's timeout
         self._step_call(call, CallInput.OFFER_FAILED)
         call.agent_id = call.agent = None
         call.last_agent, call.failed_at = agent.agent_id, now
