@@ -89,47 +89,92 @@ CALL_TRANSITIONS: dict[tuple[CallState, CallInput], CallState] = {
 #: states of a call still in line (not yet answered)
 UNANSWERED = frozenset({CallState.WAITING, CallState.OFFERED})
 
+_NO_SKILLS = Levels()
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class Call:
-    """The core's mutable record of one call in a queue."""
+    """The core's mutable record of one call in a queue.
 
+    What a routing decision reads comes first, so it shares the object's first
+    cache lines (a decision finds the call cold); the rest follows."""
+
+    state: CallState
+    #: its queue's live parts (``acd.queue``), set by the core as it takes the call in
+    queued_in: Queue = field(repr=False, compare=False)
+    #: the agent the call is offered to or connected with (None while ring-all rings),
+    #: and its record (set with it by the core)
+    agent: Agent | None = field(repr=False, compare=False)
     call_id: str
-    queue: str
-    caller_number: str
     priority: int
-    customer_id: str | None
     entered_at: float
     #: arrival order in the core: the last tie-break of the line
     seq: int
-    # what a routing decision reads comes first (a decision finds the call cold)
-    state: CallState = CallState.WAITING
-    #: the agent the call is offered to or connected with (None while ring-all rings),
-    #: and its record (set with it by the core)
-    agent_id: str | None = None
-    agent: Agent | None = field(default=None, repr=False, compare=False)
-    #: its queue's live parts (``acd.queue``), set by the core as it takes the call in
-    queued_in: Queue = field(init=False, repr=False, compare=False)
+    agent_id: str | None
     #: in its queue's line (WAITING, and not just about to be offered)
-    lined: bool = False
+    lined: bool
     #: its key in that line, set when it is added (``acd.line``)
-    place: tuple[float, float, int] = (0.0, 0.0, 0)
-    #: what the call requires now (its skill class in the line), and as bits
-    #: (``acd.skills.SkillBits``: the line's key of the class)
-    needs: Requirement = ()
-    bits: int = 0
-    connected_at: float | None = None
-    max_wait_at: float | None = None
+    place: tuple[float, float, int]
+    #: what the call requires now as bits (``acd.skills.SkillBits``: the line's key of
+    #: its class), and as (skill, level) pairs
+    bits: int
+    max_wait_at: float | None
     #: the agent whose offer of this call last failed, and when
-    last_agent: str | None = None
-    failed_at: float | None = None
-    #: ring-all: the agents whose phones ring with this call now, in offer order
-    ringing: list[str] = field(default_factory=list)
-    #: the skills the call requires before any relaxation
-    skills: Mapping[str, int] = field(default_factory=Levels)
-    #: the call brought its own skills (``CallQueued.skills``), kept across a reload
-    own_skills: bool = False
+    last_agent: str | None
+    connected_at: float | None
     #: the number of its offer's live timeout (``acd.timers.Deadlines.hold``), 0: none
-    timer: int = 0
+    timer: int
+    queue: str
+    caller_number: str
+    customer_id: str | None
+    needs: Requirement
+    failed_at: float | None
+    #: ring-all: the agents whose phones ring with this call now, in offer order
+    ringing: list[str]
+    #: the skills the call requires before any relaxation
+    skills: Mapping[str, int]
+    #: the call brought its own skills (``CallQueued.skills``), kept across a reload
+    own_skills: bool
     #: the snapshot's view of a connected call (fixed until it ends; None: to build)
-    view: object | None = None
+    view: object | None
+
+    def __init__(
+        self,
+        call_id: str,
+        queue: str,
+        caller_number: str,
+        priority: int,
+        customer_id: str | None,
+        entered_at: float,
+        seq: int,
+        *,
+        state: CallState = CallState.WAITING,
+        agent_id: str | None = None,
+        agent: Agent | None = None,
+        connected_at: float | None = None,
+        skills: Mapping[str, int] = _NO_SKILLS,
+        own_skills: bool = False,
+    ) -> None:
+        self.state = state
+        self.agent = agent
+        self.call_id = call_id
+        self.priority = priority
+        self.entered_at = entered_at
+        self.seq = seq
+        self.agent_id = agent_id
+        self.lined = False
+        self.place = (0.0, 0.0, 0)
+        self.bits = 0
+        self.max_wait_at = None
+        self.last_agent = None
+        self.connected_at = connected_at
+        self.timer = 0
+        self.queue = queue
+        self.caller_number = caller_number
+        self.customer_id = customer_id
+        self.needs = ()
+        self.failed_at = None
+        self.ringing = []
+        self.skills = skills
+        self.own_skills = own_skills
+        self.view = None
