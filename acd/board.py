@@ -83,15 +83,18 @@ class Board:
             calls = [c for name in names for c in self.calls_in[name].values()]
         self._recount()
         positions: dict[str, int] = {}
+        stats = []
         for name in names:
             board = self.queues[name]
-            if board.calls:
-                positions.update(line_positions(board.calls.values(), board.config.aging_per_s))
+            unanswered = board.unanswered()
+            if unanswered:
+                positions.update(line_positions(unanswered, board.config.aging_per_s))
+            stats.append(board.stats(now, unanswered))
         return AcdSnapshot(
             at=now,
             agents=tuple(self.agent_view(a, now) for a in agents),
             calls=tuple(self._call_view(c, now, positions) for c in calls),
-            queues=tuple(self.queues[name].stats(now) for name in names),
+            queues=tuple(stats),
         )
 
     def agent_view(self, agent: Agent, now: float) -> AgentView:
@@ -104,7 +107,7 @@ class Board:
 
     def call_view(self, call: Call, now: float) -> CallView:
         board = self.queues[call.queue]
-        positions = line_positions(board.calls.values(), board.config.aging_per_s)
+        positions = line_positions(board.unanswered(), board.config.aging_per_s)
         return call_view(call, now, positions.get(call.call_id))
 
     def _recount(self) -> None:

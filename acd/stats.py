@@ -98,9 +98,11 @@ class QueueBoard:
         """The calls in the queue not yet answered (WAITING or OFFERED)."""
         return [c for c in self.calls.values() if c.state in UNANSWERED]
 
-    def stats(self, now: float) -> QueueStats:
+    def stats(self, now: float, unanswered: list[Call] | None = None) -> QueueStats:
+        """The figures at ``now``; ``unanswered``: ``self.unanswered()``, if at hand."""
         tally = self.tally
-        unanswered = self.unanswered()
+        if unanswered is None:
+            unanswered = self.unanswered()
         oldest = min((c.entered_at for c in unanswered), default=None)
         return QueueStats(
             queue=self.config.name,
