@@ -91,6 +91,7 @@ _OFFERED = AgentState.OFFERED
 _ON_CALL = AgentState.ON_CALL
 _PAUSED = AgentState.PAUSED
 _WAITING = CallState.WAITING
+_OFFERED_CALL = CallState.OFFERED
 _ENDED = CallState.ENDED
 _ANSWERED = Outcome.ANSWERED
 _ABANDONED = Outcome.ABANDONED
@@ -516,10 +517,11 @@ class Acd:
         if outcome is _ANSWERED:
             assert connected_at is not None and call.agent is not None
             talked = call.agent.talk_s
-            talked[name] = talked.get(name, 0.0) + max(0.0, now - connected_at)
+            talk_s = now - connected_at
+            talked[name] = talked.get(name, 0.0) + (talk_s if talk_s > 0.0 else 0.0)
             out.append(
                 build_call_outcome(call_id, name, outcome, connected_at - call.entered_at,
-                                   call.agent_id, now, now - connected_at)
+                                   call.agent_id, now, talk_s)
             )  # fmt: skip
             return
         wait_s = now - call.entered_at
@@ -629,7 +631,12 @@ class Acd:
         parts = call.queued_in
         queue = parts.config
         if queue.strategy is not _RING_ALL:  # one agent (the usual case, inline)
-            self._step_call(call, _CALL_OFFER)
+            if call.state is not _WAITING:  # raises InvalidTransition
+                self._step_call(call, _CALL_OFFER)
+            call.state = _OFFERED_CALL  # _step_call's WAITING -> OFFERED, inline
+            if call.lined:
+                call.lined = False
+                parts.line.remove(call)
             call_id = call.call_id
             if parts.rotating:  # round-robin goes on after it (before it leaves READY)
                 parts.ready.offered(chosen)
