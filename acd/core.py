@@ -90,6 +90,7 @@ _READY = AgentState.READY
 _OFFERED = AgentState.OFFERED
 _ON_CALL = AgentState.ON_CALL
 _PAUSED = AgentState.PAUSED
+_WRAP_UP_STATE = AgentState.WRAP_UP
 _WAITING = CallState.WAITING
 _OFFERED_CALL = CallState.OFFERED
 _ENDED = CallState.ENDED
@@ -104,7 +105,6 @@ _RELAX = TimerKind.RELAX
 _RETRY = TimerKind.RETRY
 _AGENT_OFFER = AgentInput.OFFER
 _AGENT_CALL_ENDED = AgentInput.CALL_ENDED
-_AGENT_WRAP_UP_ELAPSED = AgentInput.WRAP_UP_ELAPSED
 _CALL_OFFER = CallInput.OFFER
 _CALL_END = CallInput.END
 _INF = float("inf")
@@ -490,13 +490,31 @@ class Acd:
         agent = call.agent
         assert agent is not None
         out: list[Command] = []
-        self._step_agent(agent, _AGENT_CALL_ENDED, now, "call-ended", out)
+        if agent.state is not _ON_CALL:  # raises InvalidTransition
+            self._step_agent(agent, _AGENT_CALL_ENDED, now, "call-ended", out)
+        # _step_agent's ON_CALL -> WRAP_UP, inline
+        agent_id = agent.agent_id
+        about, agent.call_id = agent.call_id, None
+        agent.view = agent.idle_since = None
+        if not agent.recount_due:  # Board.changed: each agent once
+            agent.recount_due = True
+            self._changed.append(agent)
+        agent.state = _WRAP_UP_STATE
+        out.append(build_state_changed(agent_id, _ON_CALL, _WRAP_UP_STATE, now, "call-ended",
+                                       about))  # fmt: skip
+        agent.since = now
+        agent.reason = "call-ended"
         self._finish(call, input, _ANSWERED, now, out)
         wrap_up_s = call.queued_in.config.wrap_up_s
         if wrap_up_s > 0:
-            self._timers.set((_WRAP_UP, agent.agent_id), now + wrap_up_s)
-        else:
-            self._step_agent(agent, _AGENT_WRAP_UP_ELAPSED, now, "wrap-up-elapsed", out)
+            self._timers.set((_WRAP_UP, agent_id), now + wrap_up_s)
+        else:  # _step_agent's WRAP_UP -> READY, inline (a change already counted, above)
+            agent.state = _READY
+            agent.idle_since = now
+            self._new_agents.append(agent)  # indexed by _dispatch unless offered at once
+            out.append(build_state_changed(agent_id, _WRAP_UP_STATE, _READY, now,
+                                           "wrap-up-elapsed", None))  # fmt: skip
+            agent.reason = "wrap-up-elapsed"
         self._dispatch(now, out)
         return out
 
@@ -640,13 +658,27 @@ class Acd:
             call_id = call.call_id
             if parts.rotating:  # round-robin goes on after it (before it leaves READY)
                 parts.ready.offered(chosen)
-            self._step_agent(chosen, _AGENT_OFFER, now, "offer", out, call_id)
+            if chosen.state is not _READY:  # raises InvalidTransition
+                self._step_agent(chosen, _AGENT_OFFER, now, "offer", out, call_id)
+            # _step_agent's READY -> OFFERED, inline
+            chosen.view = None
+            chosen.call_id = call_id
+            if chosen.indexed:
+                self._router.agent_out(chosen)
+            if not chosen.recount_due:  # Board.changed: each agent once
+                chosen.recount_due = True
+                self._changed.append(chosen)
+            chosen.state = _OFFERED
+            agent_id = chosen.agent_id
+            out.append(build_state_changed(agent_id, _READY, _OFFERED, now, "offer", call_id))
+            chosen.since = now
+            chosen.reason = "offer"
             out.append(
-                build_offer_call(call_id, chosen.agent_id, chosen.device,
-                                 queue.offer_timeout_s, queue.name)
+                build_offer_call(call_id, agent_id, chosen.device, queue.offer_timeout_s,
+                                 queue.name)
             )  # fmt: skip
             call.agent = chosen
-            call.agent_id = chosen.agent_id
+            call.agent_id = agent_id
             deadline = now + queue.offer_timeout_s + self._config.offer_grace_s
             self._timers.hold((_OFFER_TIMEOUT, call_id), deadline, call)
             return
