@@ -504,7 +504,8 @@ class Acd:
                                        about))  # fmt: skip
         agent.since = now
         agent.reason = "call-ended"
-        self._finish(call, input, _ANSWERED, now, out)
+        call.state = _ENDED  # _finish's step, inline: CONNECTED -> ENDED (checked above)
+        self._forget(call, _ANSWERED, now, out)
         wrap_up_s = call.queued_in.config.wrap_up_s
         if wrap_up_s > 0:
             self._timers.set((_WRAP_UP, agent_id), now + wrap_up_s)
@@ -523,6 +524,10 @@ class Acd:
     ) -> None:
         """End the call's visit with its one outcome and forget it."""
         self._step_call(call, input)
+        self._forget(call, outcome, now, out)
+
+    def _forget(self, call: Call, outcome: Outcome, now: float, out: list[Command]) -> None:
+        """The rest of ``_finish``, once the call is ENDED."""
         call_id, name, parts = call.call_id, call.queue, call.queued_in
         del self._calls[call_id]
         del parts.calls[call_id]  # the board's calls_in of the queue
