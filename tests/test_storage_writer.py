@@ -32,6 +32,7 @@ from callcenter.storage import (
     make_session_factory,
     migrate,
 )
+from callcenter.storage.journal import APPEND_ROWS
 from callcenter.storage.models import Call, CallEvent, QueueOutcome, Recording
 from callcenter.storage.writer import GIL_SWITCH_S
 from callcenter.storage.writes import decode_request, encode_request
@@ -352,3 +353,20 @@ async def test_the_gil_switch_interval_is_short_while_a_writer_runs(
         assert sys.getswitchinterval() == pytest.approx(before)
     finally:
         await untouched.close()
+
+
+def test_a_journal_append_larger_than_one_insert_keeps_every_write_in_order(
+    tmp_path: Path,
+) -> None:
+    # an append is one INSERT per APPEND_ROWS writes; the numbers run on across them
+    journal = Journal(tmp_path / "journal.db")
+    try:
+        items = [(float(n), f"w{n}") for n in range(2 * APPEND_ROWS + 7)]
+        assert journal.append(items) == 1
+        assert journal.append([(0.5, "last")]) == len(items) + 1
+        back = journal.read(1, len(items) + 10)
+        assert [(e.seq, e.at, e.payload) for e in back] == [
+            (n + 1, at, payload) for n, (at, payload) in enumerate([*items, (0.5, "last")])
+        ]
+    finally:
+        journal.close()

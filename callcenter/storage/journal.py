@@ -21,6 +21,7 @@ Rules of the journal:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import sqlite3
@@ -60,6 +61,15 @@ _SCHEMA = (
     " seq INTEGER PRIMARY KEY, at REAL NOT NULL, payload TEXT NOT NULL,"
     " code TEXT NOT NULL, error TEXT NOT NULL, set_aside_at REAL NOT NULL)",
 )
+
+
+#: Writes per INSERT of an append (3 parameters each: well under SQLite's 32,766).
+APPEND_ROWS = 500
+
+
+@functools.cache
+def _insert_pending(rows: int) -> str:
+    return "INSERT INTO pending (seq, at, payload) VALUES " + ", ".join(["(?, ?, ?)"] * rows)
 
 
 class JournalBusy(StorageError):
@@ -161,10 +171,14 @@ class Journal:
         with self._transaction():
             if drop_through:
                 self._db.execute("DELETE FROM pending WHERE seq <= ?", (drop_through,))
-            self._db.executemany(
-                "INSERT INTO pending (seq, at, payload) VALUES (?, ?, ?)",
-                ((first + n, at, payload) for n, (at, payload) in enumerate(items)),
-            )
+            # one statement per APPEND_ROWS writes, not one per write: SQLite releases the
+            # GIL around each step, and this thread waits to take it back from a busy
+            # event loop each time (see writer.py, "The GIL")
+            for start in range(0, len(items), APPEND_ROWS):
+                chunk = items[start : start + APPEND_ROWS]
+                values = [v for n, (at, payload) in enumerate(chunk, first + start)
+                          for v in (n, at, payload)]  # fmt: skip
+                self._db.execute(_insert_pending(len(chunk)), values)
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (str(last),))
         self.last_seq = last
         return first

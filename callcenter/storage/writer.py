@@ -50,12 +50,20 @@ The GIL. This thread shares one GIL with the event loop, and takes it back after
 every blocking call (aiosqlite's thread after each SQLite step, the fsync, the
 sockets): with CPython's default switch interval (5 ms) it waits up to that long
 each time while the loop runs Python. At 200 calls/s through
-``bench/pipeline.py`` the loop is busy ~0.75 of the time: a round used 20-30 ms
-of this thread's CPU and took 150-225 ms, and the writer applied ~1,000 writes/s
-of the ~2,400/s submitted (the backlog grew ~400/s). So while a writer runs, the
+``bench/pipeline.py`` the loop ran Python about half the time: a round used
+20-30 ms of this thread's CPU and took 150-225 ms, and the writer applied
+~1,000 writes/s of the ~2,400/s submitted (the backlog grew 370-550/s). So while a writer runs, the
 process's switch interval is ``gil_switch_s`` (0.5 ms; restored by
-:meth:`close`): the same runs applied 1,400-1,750 writes/s, the backlog ended
-near 0 (``bench/README.md``, "writer.py" and "pipeline.py").
+:meth:`close`): the same runs applied 1,400-1,750 writes/s, and in later runs
+of 100-200 calls/s the backlog stayed under a second's worth on SQLite and
+PostgreSQL (``bench/README.md``, "pipeline.py" and "writer.py"). Cutting this
+thread's CPU per write (coalescing, raw DB-API) or moving the apply to another
+process were not the first lever: the process did not use up the GIL (loop 0.5
+of a core, this thread 0.15), and a round's CPU was a sixth of its wall time.
+For the same reason a journal append and, on SQLite, a batch's INSERTs are
+multi-row statements (one SQLite step, so one GIL hand-off, per statement
+instead of per row); measured beside a loop kept busy with the 5 ms interval
+(``bench/writer.py --busy``), a modest gain within the noise of that machine.
 
 Reads do not go through here: they are direct awaits on
 :class:`~callcenter.storage.store.Store`, and see what has been applied (call
@@ -432,6 +440,12 @@ class StoreWriter:
         self._on_wake = on_wake
         journaling = self._wloop.create_task(self._journal_soon(journal))
         engine = make_engine(self.url)
+        if engine.dialect.name == "sqlite":
+            # a batch's INSERTs as multi-row VALUES (SQLAlchemy's "insertmanyvalues"), not
+            # one SQLite step per row: each step gives the GIL up and this thread must take it
+            # back from the busy event loop (see "The GIL" above). asyncpg's executemany
+            # already sends a batch in one go, with no step per row in this process.
+            engine.sync_engine.dialect.use_insertmanyvalues_wo_returning = True
         deadline: float | None = None
         try:
             while True:
