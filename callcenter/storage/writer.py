@@ -51,15 +51,17 @@ every blocking call (aiosqlite's thread after each SQLite step, the fsync, the
 sockets): with CPython's default switch interval (5 ms) it waits up to that long
 each time while the loop runs Python. At 200 calls/s through
 ``bench/pipeline.py`` the loop ran Python about half the time: a round used
-20-30 ms of this thread's CPU and took 150-225 ms, and the writer applied
-~1,000 writes/s of the ~2,400/s submitted (the backlog grew 370-550/s). So while a writer runs, the
-process's switch interval is ``gil_switch_s`` (0.5 ms; restored by
-:meth:`close`): the same runs applied 1,400-1,750 writes/s, and in later runs
-of 100-200 calls/s the backlog stayed under a second's worth on SQLite and
-PostgreSQL (``bench/README.md``, "pipeline.py" and "writer.py"). Cutting this
+20-30 ms of this thread's CPU and took 148-226 ms, and the writer applied
+~1,000 writes/s of the ~2,400/s submitted (the backlog grew 370-550/s). So
+while a writer runs, the process's switch interval is ``gil_switch_s`` (0.5 ms;
+restored by :meth:`close`): the same runs applied 1,420-1,750 writes/s, and in
+six later runs at 200 calls/s, SQLite and PostgreSQL, the backlog never held
+more than a second of the writer's throughput (``bench/README.md``,
+"pipeline.py" and "writer.py"). Cutting this
 thread's CPU per write (coalescing, raw DB-API) or moving the apply to another
 process were not the first lever: the process did not use up the GIL (loop 0.5
-of a core, this thread 0.15), and a round's CPU was a sixth of its wall time.
+of a core, this thread 0.11-0.21), and a round's CPU was under a sixth of its
+wall time.
 For the same reason a journal append and, on SQLite, a batch's INSERTs are
 multi-row statements (one SQLite step, so one GIL hand-off, per statement
 instead of per row); measured beside a loop kept busy with the 5 ms interval
