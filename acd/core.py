@@ -512,10 +512,13 @@ class Acd:
         else:  # _step_agent's WRAP_UP -> READY, inline (a change already counted, above)
             agent.state = _READY
             agent.idle_since = now
-            self._new_agents.append(agent)  # indexed by _dispatch unless offered at once
             out.append(build_state_changed(agent_id, _WRAP_UP_STATE, _READY, now,
                                            "wrap-up-elapsed", None))  # fmt: skip
             agent.reason = "wrap-up-elapsed"
+            if not self._new_calls and not self._new_agents:  # it alone is new: route it
+                self._route_agent(agent, now, out)
+                return out
+            self._new_agents.append(agent)  # indexed by _dispatch unless offered at once
         self._dispatch(now, out)
         return out
 
@@ -618,25 +621,31 @@ class Acd:
             else:
                 router.call_in(call)
         for agent in agents:
-            held_back: list[Call] | None = None  # calls it just failed, too soon to retry
-            while agent.state is _READY:
-                found = router.call_for(agent, now)
-                if found is None:
-                    router.agent_in(agent)
-                    break
-                if found.max_wait_at is not None and found.max_wait_at <= now:
-                    self._finish(found, CallInput.MAX_WAIT, _TIMEOUT, now, out)
-                    continue
-                if found.last_agent == agent.agent_id and not self._may_retry(found, now):
-                    router.call_out(found)
-                    if held_back is None:
-                        held_back = []
-                    held_back.append(found)
-                    continue
-                self._offer_to(found, agent, now, out)
-            if held_back is not None:
-                for call in held_back:
-                    router.call_in(call)
+            self._route_agent(agent, now, out)
+
+    def _route_agent(self, agent: Agent, now: float, out: list[Command]) -> None:
+        """An agent that just became READY takes the most due call it fits, or is
+        indexed READY (``_dispatch``; called alone when it is all an input changed)."""
+        router = self._router
+        held_back: list[Call] | None = None  # calls it just failed, too soon to retry
+        while agent.state is _READY:
+            found = router.call_for(agent, now)
+            if found is None:
+                router.agent_in(agent)
+                break
+            if found.max_wait_at is not None and found.max_wait_at <= now:
+                self._finish(found, CallInput.MAX_WAIT, _TIMEOUT, now, out)
+                continue
+            if found.last_agent == agent.agent_id and not self._may_retry(found, now):
+                router.call_out(found)
+                if held_back is None:
+                    held_back = []
+                held_back.append(found)
+                continue
+            self._offer_to(found, agent, now, out)
+        if held_back is not None:
+            for call in held_back:
+                router.call_in(call)
 
     def _may_retry(self, call: Call, now: float) -> bool:
         """Whether the agent who failed ``call`` may be offered it again now; if not,
