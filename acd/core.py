@@ -26,8 +26,9 @@ Rules:
 7. A skill relax step, or the end of a retry delay, takes effect when
    ``on_timer`` fires it; all those due are applied before any other deadline
    due in the same call (they only change what a call may be offered to).
-8. Every figure the wallboard reads is kept up to date at each change
-   (``acd.board``), so ``snapshot`` costs what it shows.
+8. Every figure the wallboard reads is kept up to date at each change or
+   read from the queue's own calls (``acd.board``), so ``snapshot`` costs
+   what it shows.
 9. ``reconfigure`` swaps the configuration live; waiting callers keep their
    entry, priority and arrival order under the new rules.
 """
@@ -409,7 +410,6 @@ class Acd:
         self._calls[call_id] = call
         parts.calls[call_id] = call
         parts.board.tally.offered += 1
-        self._new_calls.append(call)
         out: list[Command] = []
         if queue.max_wait_s is not None:
             call.max_wait_at = entered + queue.max_wait_s
@@ -418,6 +418,10 @@ class Acd:
                 return out
             self._timers.set((_MAX_WAIT, call_id), call.max_wait_at)
         out.append(build_hold_caller(call_id, self._slice(call, queue, now)))
+        if not self._new_calls and not self._new_agents:  # it alone is new: route it
+            self._route_call(call, now, out, [])
+            return out
+        self._new_calls.append(call)
         self._dispatch(now, out)
         return out
 
@@ -595,33 +599,39 @@ class Acd:
         if len(calls) > 1:
             calls.sort(key=lambda c: due_key(c, self._queues[c.queue].aging_per_s, now))
         for call in calls:
-            if call.state is not _WAITING:
-                continue
-            # A deadline due at ``now`` may not have fired yet (several timers
-            # due in one on_timer call, or an event stamped after it): never
-            # offer a call that is already overdue.
-            if call.max_wait_at is not None and call.max_wait_at <= now:
-                self._finish(call, CallInput.MAX_WAIT, _TIMEOUT, now, out)
-                continue
-            chosen = router.agent_for(call, call.last_agent)
-            if chosen is None and call.last_agent is not None:
-                # only its last agent fits: again, unless that agent just became
-                # READY (it then takes the most due call it fits, below)
-                last = self._agents[call.last_agent]
-                if (
-                    last.state is _READY
-                    and all(a is not last for a in agents)
-                    and call.queue in last.config.queues
-                    and fits(last.skills, call.needs)
-                    and self._may_retry(call, now)
-                ):
-                    chosen = last
-            if chosen is not None:
-                self._offer_to(call, chosen, now, out)
-            else:
-                router.call_in(call)
+            if call.state is _WAITING:
+                self._route_call(call, now, out, agents)
         for agent in agents:
             self._route_agent(agent, now, out)
+
+    def _route_call(self, call: Call, now: float, out: list[Command], agents: list[Agent]) -> None:
+        """A call that just became WAITING goes to the agent its queue picks, or in line
+        (``_dispatch``, with the agents that input made READY; called alone when the
+        call is all an input changed)."""
+        # A deadline due at ``now`` may not have fired yet (several timers
+        # due in one on_timer call, or an event stamped after it): never
+        # offer a call that is already overdue.
+        if call.max_wait_at is not None and call.max_wait_at <= now:
+            self._finish(call, CallInput.MAX_WAIT, _TIMEOUT, now, out)
+            return
+        router = self._router
+        chosen = router.agent_for(call, call.last_agent)
+        if chosen is None and call.last_agent is not None:
+            # only its last agent fits: again, unless that agent just became
+            # READY (it then takes the most due call it fits, _route_agent)
+            last = self._agents[call.last_agent]
+            if (
+                last.state is _READY
+                and all(a is not last for a in agents)
+                and call.queue in last.config.queues
+                and fits(last.skills, call.needs)
+                and self._may_retry(call, now)
+            ):
+                chosen = last
+        if chosen is not None:
+            self._offer_to(call, chosen, now, out)
+        else:
+            router.call_in(call)
 
     def _route_agent(self, agent: Agent, now: float, out: list[Command]) -> None:
         """An agent that just became READY takes the most due call it fits, or is
