@@ -1,0 +1,205 @@
+"""The ACD side of the config file: each queue (``queues``: skills, relaxing,
+recording) and the rules shared by every queue (``acd``: pauses, CRM tiers)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Literal, Self
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from acd import QueueConfig, RelaxStep, Strategy
+from recordings.policy import (
+    DEFAULT_TEMPLATE,
+    Legs,
+    Mode,
+    PolicyError,
+    RecordingPolicy,
+    check_template,
+)
+from yamlconf import matching, problem
+
+from .fields import _SKILL, Level, Seconds, Skills, _Strict
+
+_QUEUE_NAME = re.compile(r"[a-z0-9_-]+")
+
+
+class RelaxSettings(_Strict):
+    """From ``after_s`` seconds of wait, every required level is lowered by ``lower_by``."""
+
+    after_s: Annotated[float, Field(ge=0, strict=True)]
+    #: 5 lowers every level to 0: any agent of the queue
+    lower_by: Level = 1
+
+
+def _relaxing_more(steps: list[RelaxSettings]) -> list[RelaxSettings]:
+    for i, (before, after) in enumerate(zip(steps, steps[1:], strict=False), start=1):
+        if after.after_s <= before.after_s or after.lower_by <= before.lower_by:
+            raise problem(
+                "each step must come later and lower more than the one before"
+                f" (after_s {before.after_s:g} -> {after.after_s:g},"
+                f" lower_by {before.lower_by} -> {after.lower_by})",
+                at=(i,),
+            )
+    return steps
+
+
+class RecordingSettings(_Strict):
+    """When and how one queue's calls are recorded (:class:`recordings.RecordingPolicy`)."""
+
+    #: always, never, sample (sample_percent of the calls, chosen by call id) or
+    #: on-demand (the agent or the API starts it)
+    mode: Literal["always", "never", "sample", "on-demand"] = "always"
+    sample_percent: float | None = Field(None, ge=0, le=100, strict=True)
+    #: mixed: one file; separate: also each direction apart (MixMonitor r()/t())
+    legs: Literal["mixed", "separate"] = "mixed"
+    #: fields {call} {date} {queue} {agent} {node} {linkedid}; {linkedid} or {call} required
+    file_name: str = Field(DEFAULT_TEMPLATE, min_length=1, max_length=200)
+    format: Literal["wav", "gsm"] = "wav"
+    #: the call's agent may play and download its recording (supervisors always may)
+    agent_may_listen: bool = Field(False, strict=True)
+    #: days a recording is kept, then the sweeper deletes it unless on legal hold;
+    #: null: kept until deleted by hand
+    retention_days: int | None = Field(None, ge=1, le=36500, strict=True)
+    #: a sound file played to the caller between the IVR and the queue, before the call
+    #: may be recorded; a call whose announcement did not play is not recorded
+    consent_prompt: str | None = Field(None, min_length=1, max_length=200)
+
+    @field_validator("consent_prompt")
+    @classmethod
+    def _sound(cls, value: str | None) -> str | None:
+        try:
+            RecordingPolicy(consent_prompt=value)
+        except PolicyError as exc:
+            raise problem(str(exc)) from None
+        return value
+
+    @field_validator("file_name")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        try:
+            return check_template(value)
+        except PolicyError as exc:
+            raise problem(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _percent_with_sample(self) -> Self:
+        if self.mode == "sample" and self.sample_percent is None:
+            raise problem("mode sample needs sample_percent (0-100)", at="sample_percent")
+        if self.mode != "sample" and self.sample_percent is not None:
+            raise problem(f"sample_percent is only read with mode sample (not {self.mode})",
+                          at="sample_percent")  # fmt: skip
+        return self
+
+    def policy(self) -> RecordingPolicy:
+        """These settings as the recording policy core takes them."""
+        return RecordingPolicy(
+            mode=Mode(self.mode),
+            sample_percent=100.0 if self.sample_percent is None else self.sample_percent,
+            legs=Legs(self.legs),
+            template=self.file_name,
+            format=self.format,
+            agent_may_listen=self.agent_may_listen,
+            retention_days=self.retention_days,
+            consent_prompt=self.consent_prompt,
+        )
+
+
+class QueueSettings(_Strict):
+    """One queue of the controller's ACD (see :class:`acd.QueueConfig`)."""
+
+    name: Annotated[str, AfterValidator(matching(_QUEUE_NAME, "queue name (use a-z 0-9 _ -)"))]
+    wrap_up_s: float = Field(10.0, ge=0, strict=True)
+    offer_timeout_s: Seconds = 15.0
+    sl_threshold_s: Seconds = 20.0
+    hold_slice_s: Seconds = 20.0
+    max_wait_s: Seconds | None = None
+    #: how the queue picks among its READY agents who fit a call (acd.Strategy);
+    #: weighted-random reads the agents' weights, best-skill-match their skills
+    strategy: Literal[
+        "longest-idle", "round-robin", "round-robin-ordered", "fewest-calls",
+        "least-talk-time", "linear", "random", "weighted-random", "best-skill-match",
+        "ring-all",
+    ] = "longest-idle"  # fmt: skip
+    #: skills every call of the queue requires, with minimum levels (a caller's
+    #: tier may add its own: ``acd.tiers``)
+    skills: Skills = {}
+    #: how the required levels are lowered as a caller waits, applied live
+    relax: Annotated[list[RelaxSettings], AfterValidator(_relaxing_more)] = []
+    #: priority points a caller gains per second waited (0: static priority)
+    aging_per_s: float = Field(1 / 60, ge=0, strict=True)
+    #: an agent who failed a call is offered it again only this much later
+    retry_same_agent_s: float = Field(0.0, ge=0, strict=True)
+    #: when and how its calls are recorded
+    recording: RecordingSettings = Field(default={}, validate_default=True)
+
+    def acd_queue(self) -> QueueConfig:
+        """This queue as the ACD core takes it."""
+        return QueueConfig(
+            name=self.name,
+            wrap_up_s=self.wrap_up_s,
+            offer_timeout_s=self.offer_timeout_s,
+            sl_threshold_s=self.sl_threshold_s,
+            hold_slice_s=self.hold_slice_s,
+            max_wait_s=self.max_wait_s,
+            strategy=Strategy(self.strategy),
+            skills=self.skills,
+            relax=tuple(RelaxStep(r.after_s, r.lower_by) for r in self.relax),
+            aging_per_s=self.aging_per_s,
+            retry_same_agent_s=self.retry_same_agent_s,
+        )
+
+
+class TierSettings(_Strict):
+    """What a caller of one CRM tier (the customer card's ``tier``) brings to the queue."""
+
+    #: base priority: higher is served first (aging adds the wait on top)
+    priority: int = Field(0, ge=0, le=1000, strict=True)
+    #: skills this caller requires besides the queue's (the higher level of the two)
+    skills: Skills = {}
+
+
+#: the tiers a config without ``acd.tiers`` gets: VIP customers first
+DEFAULT_TIERS: Mapping[str, TierSettings] = {"vip": TierSettings(priority=1)}
+
+
+#: how an offer to an agent can fail (acd.OfferFailure), as the config file names them:
+#: no-report is the core's own (the shell never said), counted with no-answer
+FailureKind = Literal["no-answer", "busy", "unreachable", "failed", "no-report"]
+_PAUSE_REASON = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _one_no_answer_count(limits: dict[str, int]) -> dict[str, int]:
+    both = [limits.get("no-answer"), limits.get("no-report")]
+    if None not in both and both[0] != both[1]:
+        raise problem("no-answer and no-report are one count: give them one limit",
+                      at=("no-report",))  # fmt: skip
+    return limits
+
+
+class AcdSettings(_Strict):
+    """Rules shared by every queue."""
+
+    #: consecutive failed offers after which an agent is paused; 0 disables
+    rna_pause_after: int = Field(2, ge=0, strict=True)
+    #: per failure kind, consecutive failures of that kind that pause the agent (0:
+    #: never); unlisted kinds: rna_pause_after, but unreachable: 1
+    pause_after: Annotated[
+        dict[FailureKind, Annotated[int, Field(ge=0, strict=True)]],
+        AfterValidator(_one_no_answer_count),
+    ] = {}
+    #: per failure kind, the pause reason the agent gets (acd.DEFAULT_PAUSE_REASONS)
+    pause_reasons: dict[
+        FailureKind,
+        Annotated[str, AfterValidator(matching(_PAUSE_REASON, "pause reason (A-Z a-z 0-9 _ . -)"))],
+    ] = {}
+    #: how long past offer_timeout_s the ACD waits for the offer's outcome before it
+    #: cancels the offer itself (a lost OriginateResponse)
+    offer_grace_s: float = Field(5.0, ge=0, strict=True)
+    #: CRM tier -> its callers' base priority and skills; callers without a card,
+    #: or of a tier not listed, get priority 0 and the queue's skills
+    tiers: dict[
+        Annotated[str, AfterValidator(matching(_SKILL, "tier name (a-z 0-9 _ -)"))],
+        TierSettings,
+    ] = Field(default_factory=lambda: dict(DEFAULT_TIERS))
