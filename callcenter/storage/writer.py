@@ -77,7 +77,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import sys
 import threading
@@ -85,16 +84,19 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from callcenter.storage.applying import (
+    _apply_one,
+    _code,
+    _Entry,
+    _read_back,
+    _read_mark,
+    _write_mark,
+)
 from callcenter.storage.engine import WRITE_TRANSACTION, make_engine
 from callcenter.storage.errors import (
     DuplicateOutcome,
@@ -103,14 +105,12 @@ from callcenter.storage.errors import (
     WriterClosed,
     is_refusal,
 )
-from callcenter.storage.journal import Journal, PendingEntry, default_journal_path
-from callcenter.storage.models import JournalMark
+from callcenter.storage.journal import Journal, default_journal_path
 from callcenter.storage.store import Store
 from callcenter.storage.writes import (
     WRITE_TYPES,
     WriteRequest,
     apply_batch,
-    decode_request,
     encode_request,
 )
 from sqlbase import discard
@@ -150,17 +150,6 @@ class WriterHealth:
     set_aside: dict[str, int]
     last_error: str | None
     journal: str | None
-
-
-@dataclass(slots=True)
-class _Entry:
-    """A journaled write on its way: the request, or why it could not be read back."""
-
-    seq: int
-    at: float
-    payload: str
-    request: WriteRequest | None
-    error: str | None = None
 
 
 class StoreWriter:
@@ -691,57 +680,3 @@ class StoreWriter:
             self._mem.popleft()
         self._head_at = self._mem[0].at if self._mem else None  # else: set by the next read
         self._notify()
-
-
-def _read_back(e: PendingEntry) -> _Entry:
-    try:
-        return _Entry(e.seq, e.at, e.payload, decode_request(e.payload))
-    except ValueError as exc:
-        return _Entry(e.seq, e.at, e.payload, None, str(exc))
-
-
-async def _apply_one(conn: AsyncConnection, e: _Entry) -> list[StorageError | Exception]:
-    assert e.request is not None
-    try:
-        async with conn.begin_nested():
-            return [err for _, err in await apply_batch(conn, [e.request])]
-    except Exception as exc:
-        if is_refusal(exc):
-            return [exc]
-        raise
-
-
-def _code(err: Exception) -> str:
-    if isinstance(err, StorageError):
-        return err.code
-    if isinstance(err, DBAPIError):
-        return "constraint"
-    return "bad_write"
-
-
-async def _read_mark(conn: AsyncConnection, journal_id: str) -> int:
-    mark = await conn.scalar(
-        select(JournalMark.applied_seq).where(JournalMark.journal_id == journal_id)
-    )
-    return int(mark or 0)
-
-
-async def _write_mark(conn: AsyncConnection, journal_id: str, seq: int) -> None:
-    params = {"journal_id": journal_id, "applied_seq": seq, "updated_at": _utcnow()}
-    await conn.execute(_mark_upsert(conn.dialect.name), params)
-
-
-@cache
-def _mark_upsert(dialect: str) -> Any:
-    """The journal mark's upsert, built once per dialect (it runs every round)."""
-    table: Any = JournalMark.__table__
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(table)
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c.journal_id],
-        set_={"applied_seq": stmt.excluded.applied_seq, "updated_at": stmt.excluded.updated_at},
-    )
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
