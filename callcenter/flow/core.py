@@ -1,9 +1,6 @@
 """The hotline's calls as one pure state machine: inputs and ``now`` in, effects out.
 
-Rules (everything that decides what a call does lives in this package: the
-frame here, its parts by concern in :mod:`.adoption`, :mod:`.agi_jobs`,
-:mod:`.ivr_steps`, :mod:`.offers`, :mod:`.visits` and :mod:`.bridges`, each
-function a method of :class:`CallFlow`; one object, one state):
+Rules (everything that decides what a call does lives here):
 
 1. Pure. :meth:`CallFlow.handle` takes one input (:mod:`.inputs`) and an
    :class:`~.inputs.Instant`; it returns effects (:mod:`.effects`) for the
@@ -68,18 +65,29 @@ function a method of :class:`CallFlow`; one object, one state):
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import acd
 from acd import Outcome
+from callcenter.ami.agi import parse_agi_result
 from callcenter.facts import (
+    RecordAgentState,
+    RecordCallbackRequest,
+    RecordCallEvent,
     RecordCallStarted,
+    RecordCallUpdate,
     RecordOutcome,
+    RecordPause,
+    RecordRecording,
+    RecordSurvey,
     call_key,
 )
 from callcenter.tracker import (
+    GONE_AT_RESYNC,
     AgiEnded,
     AgiStarted,
     Bridged,
@@ -91,16 +99,62 @@ from callcenter.tracker import (
     ParkedInAgi,
     Unbridged,
 )
-from ivr import IvrDefinition
-from recordings.policy import RecordingPolicy
+from ivr import (
+    IvrDefinition,
+    IvrSession,
+    SurveyDone,
+    SurveySession,
+    agi_command,
+    prompt_result,
+    record_command,
+    trail_path,
+)
+from ivr.agi import VOICEMAIL_FORMAT
+from ivr.events import (
+    AwaitCustomer,
+    AwaitQueues,
+    CallerHangup,
+    CollectDigits,
+    CustomerKnown,
+    Hangup,
+    LookupAccount,
+    LookupResult,
+    PlayPrompt,
+    PromptFailed,
+    PromptResult,
+    QueueState,
+    RecordMessage,
+    RequestCallback,
+    RouteToQueue,
+    SetLanguage,
+    Transfer,
+)
+from recordings.policy import DEFAULT_POLICY, RecordingPolicy
 
-from . import adoption, agi_jobs, bridges, ivr_steps, offers, visits
-from .call import Call, Where
+from .call import AgiJob, Call, LiveRecording, Offer, Purpose, Where
 from .effects import (
+    CountIvr,
     CountOutcome,
+    CountRecordingMissing,
+    CountSurvey,
     Effect,
+    FinishRecording,
+    HangupLeg,
+    LoadCall,
+    LoadOpenCalls,
     Log,
     LookupCard,
+    LookupCardByAccount,
+    Originate,
+    PickLeg,
+    Push,
+    RedirectCall,
+    RejoinAgent,
+    SaveVoicemail,
+    SendAgi,
+    SetRecordingMute,
+    StartRecording,
+    StopRecording,
     Write,
 )
 from .inputs import (
@@ -108,6 +162,7 @@ from .inputs import (
     AgentCommand,
     AgiFailed,
     AgiReplied,
+    AgiTrouble,
     CallRowLoaded,
     CardFound,
     Input,
@@ -116,6 +171,7 @@ from .inputs import (
     LinkResynced,
     MuteRecording,
     OfferEnded,
+    OfferResult,
     OpenCallsLoaded,
     PbxEvent,
     RecordingFailed,
@@ -125,18 +181,38 @@ from .inputs import (
     SendToIvr,
     Timer,
 )
-from .state import FlowError, Stage
-from .terms import (
-    AGI_REENTRY_S,
-    CLOSED_KEPT,
-    DEFAULT_TIERS,
-    MAX_AGI_TRIES,
-    PAGE_STATE,
-    Tiers,
-    int_id,
-)
+from .state import FlowError, Stage, Step, next_stage
 
-__all__ = ["AGI_REENTRY_S", "DEFAULT_TIERS", "MAX_AGI_TRIES", "PAGE_STATE", "CallFlow", "Tiers"]
+#: how often one AGI command is sent before the core gives up on it
+MAX_AGI_TRIES = 6
+#: how many closed call ids the core remembers (a dead run's open calls read at start)
+CLOSED_KEPT = 100_000
+#: a call with AGI work waits this long for AsyncAGIStart, then tries anyway
+AGI_REENTRY_S = 4.0
+#: agent legs we originate: ``hl-<run>-<agent>-<n>``; the agent is read back at a resync
+LEG_ID = re.compile(r"^hl-(?P<run>[0-9a-z]+)-(?P<agent>[^-]+)-(?P<n>\d+)$")
+
+#: CRM tier -> (base priority, skills required besides the queue's) of its callers
+Tiers = Mapping[str, tuple[int, Mapping[str, int]]]
+#: the tiers when none are given: VIP customers first (``acd.tiers`` in the config)
+DEFAULT_TIERS: Tiers = {"vip": (1, {})}
+
+#: the pages' names for the ACD's agent states
+PAGE_STATE = {
+    acd.AgentState.READY: "ready",
+    acd.AgentState.OFFERED: "ringing",
+    acd.AgentState.ON_CALL: "talking",
+    acd.AgentState.WRAP_UP: "wrapup",
+    acd.AgentState.PAUSED: "paused",
+    acd.AgentState.LOGGED_OUT: "offline",
+}
+
+_OFFER_FAILURES = {
+    OfferResult.NO_ANSWER: acd.OfferFailure.NO_ANSWER,
+    OfferResult.BUSY: acd.OfferFailure.BUSY,
+    OfferResult.UNREACHABLE: acd.OfferFailure.UNREACHABLE,
+    OfferResult.FAILED: acd.OfferFailure.FAILED,
+}
 
 
 class CallFlow:
@@ -355,7 +431,330 @@ class CallFlow:
             self._out.append(LookupCard(call.call_id, number))
         return call
 
-    # -- the timer -------------------------------------------------------------------
+    def _adopting(
+        self, node: str, linkedid: str, channel: str, uniqueid: str, number: str, name: str,
+        where: Where,
+    ) -> Call:  # fmt: skip
+        # The card is looked up once SQL said whether the call's row exists (its update
+        # must not overtake the row): see _row_loaded.
+        call = self._new_call(node, linkedid, channel, uniqueid, number, name, lookup=False)
+        call.stage = Stage.ADOPTING
+        call.where = where
+        self.counters["adopted"] += 1
+        if self._resync_rows is None:
+            self._out.append(LoadCall(call.call_id))
+        else:
+            self._adoptions.append(call)  # decided once the whole listing is read
+        return call
+
+    def _parked(self, node: str, de: ParkedInAgi, call: Call | None) -> None:
+        if call is not None:
+            if de.uniqueid == call.uniqueid:
+                call.in_agi = True
+                call.bridged = False
+                if de.context == self.after_call_context:
+                    self._back_from_agent(call)
+                self._pump(call)
+            return
+        where = self._parked_where(de.context)
+        if where is None:
+            self._log("info", f"{de.channel} waits in AsyncAGI in {de.context!r}: not ours")
+            return
+        call = self._adopting(node, de.call_id, de.channel, de.uniqueid,
+                              de.caller_number, de.caller_name, where)  # fmt: skip
+        call.in_agi = True
+        call.context = de.context
+
+    def _listed(self, node: str, de: Listed, call: Call | None) -> None:
+        leg = LEG_ID.match(de.uniqueid)
+        if leg is not None:
+            return  # agent legs are judged once the whole listing is in (_legs_after_resync)
+        if call is not None:
+            if de.uniqueid == call.uniqueid:
+                call.in_agi = False
+                call.bridged = bool(de.bridge_id)
+            return
+        if de.bridge_id and de.context in self.entry_contexts | {self.after_call_context}:
+            # Application empty and BridgeId set: a caller talking (transcript 21).
+            talking = self._adopting(node, de.call_id, de.channel, de.uniqueid,
+                                     de.caller_number, de.caller_name, Where.TALKING)  # fmt: skip
+            talking.bridged = True
+            talking.context = de.context if de.context in self.entry_contexts else ""
+
+        elif de.uniqueid == de.call_id and (where := self._parked_where(de.context)):
+            # A caller of ours between two applications (Answer, the [hotline-safe] loop):
+            # adopted all the same, its commands wait for its AsyncAGIStart.
+            self._adopting(node, de.call_id, de.channel, de.uniqueid,
+                           de.caller_number, de.caller_name, where)  # fmt: skip
+
+    def _parked_where(self, context: str) -> Where | None:
+        """Where a caller of ours outside a bridge is, by its context (None: not ours)."""
+        if context in self.entry_contexts:
+            return Where.PARKED
+        if context == self.after_call_context:
+            return Where.AFTER_CALL
+        return None
+
+    def _start_ivr(self, call: Call) -> None:
+        card = call.card
+        known = CustomerKnown(card.tier, card.is_vip) if card is not None else None
+        call.ivr = IvrSession(self.ivr, call.call_id, call.caller_number, customer=known,
+                              customer_pending=call.card_pending)  # fmt: skip
+        self._ivr_commands(call, call.ivr.start(self._now.mono, self._now.wall))
+
+    def _ivr_commands(self, call: Call, commands: list[Any]) -> None:
+        trail = call.ivr.trail if call.ivr is not None else ()
+        flow = call.ivr.definition.name if call.ivr is not None else ""
+        for step in trail[call.trail_counted :]:
+            if step.what == "enter":
+                self._out.append(CountIvr(step.node, "entry", flow))
+        call.trail_counted = len(trail)
+        for cmd in commands:
+            if isinstance(cmd, RouteToQueue) and call.stage is Stage.VISITING:
+                self._visit_over(call)
+            elif isinstance(cmd, RouteToQueue):
+                self._route(call, cmd)
+            elif isinstance(cmd, SetLanguage):
+                call.language = cmd.language
+                self._queue_agi(call, AgiJob(agi_command(cmd) or "NOOP", Purpose.IVR_SIDE))
+            elif isinstance(cmd, Transfer):
+                self._transfer(call, cmd)
+            elif isinstance(cmd, Hangup):
+                self._store_trail(call, "hangup")
+                self._queue_agi(call, AgiJob("HANGUP", Purpose.HANGUP))
+            elif isinstance(cmd, PromptFailed):
+                # GET DATA of a missing prompt: result=-1 at once, still in AsyncAGI (17)
+                self.counters["prompt_failures"] += 1
+                how = "reading the digit with no prompt" if cmd.listening else "a miss"
+                self._log("warning", f"call {call.call_id}: prompt {cmd.prompt} of menu "
+                                     f"{cmd.node} failed ({cmd.failures} in a row); {how}",
+                          call)  # fmt: skip
+            elif isinstance(cmd, (PlayPrompt, CollectDigits)):
+                job = AgiJob(agi_command(cmd) or "NOOP", Purpose.IVR_ASK, ivr_command=cmd)
+                self._queue_agi(call, job)
+            elif isinstance(cmd, RecordMessage):
+                self._record_message(call, cmd)
+            elif isinstance(cmd, RequestCallback):
+                self._request_callback(call, cmd)
+            elif isinstance(cmd, AwaitCustomer):
+                pass  # the lookup asked at arrival answers within its budget: _card_found
+            elif isinstance(cmd, LookupAccount):
+                self._out.append(LookupCardByAccount(call.call_id, cmd.account, cmd.timeout_s))
+            elif isinstance(cmd, AwaitQueues) and call.ivr is not None:
+                now = self._now
+                states = {q: self._queue_state(q) for q in cmd.queues}
+                self._ivr_commands(call, call.ivr.on_queues(states, now.mono, now.wall))
+
+    def _record_message(self, call: Call, cmd: RecordMessage) -> None:
+        """A voicemail: RECORD FILE (17) into a file named by the call id, the node and a
+        sequence number (never caller text); the row follows once it ended (_job_done)."""
+        name = f"{call.call_id.replace(':', '-')}-{cmd.node}-{next(self._seq)}"
+        path = f"{self.voicemail_dir}/{name}"
+        job = AgiJob(record_command(cmd, path), Purpose.IVR_ASK, ivr_command=cmd, file=path)
+        self._queue_agi(call, job)
+
+    def _message_recorded(
+        self, call: Call, cmd: RecordMessage, path: str, text: str | None
+    ) -> None:
+        """RECORD FILE ended (by '#', time, silence, hang-up or failure): the shell reads the
+        file and stores its row when there is one (a caller who hangs up keeps the message)."""
+        card = call.card
+        flow = call.ivr.definition.name if call.ivr is not None else self.ivr.name
+        file = f"{path}.{VOICEMAIL_FORMAT}"
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "voicemail",
+                                    {"node": cmd.node, "file": file, "reply": text}))  # fmt: skip
+        self._out.append(SaveVoicemail(
+            call.call_id, self._now.wall, file, VOICEMAIL_FORMAT, flow, cmd.node, cmd.queue,
+            call.caller_number or None, card.customer_id if card is not None else None,
+        ))  # fmt: skip
+
+    def _request_callback(self, call: Call, cmd: RequestCallback) -> None:
+        """A callback request: stored ``pending`` (issue 12 dials them), counted, in events."""
+        card = call.card
+        flow = call.ivr.definition.name if call.ivr is not None else self.ivr.name
+        wall = self._now.wall
+        self._write(RecordCallbackRequest(
+            call.call_id, wall, cmd.number, cmd.queue, flow, cmd.node,
+            own_number=cmd.own_number,
+            customer_id=card.customer_id if card is not None else None,
+        ))  # fmt: skip
+        self._write(RecordCallEvent(call.call_id, wall, "callback_requested",
+                                    {"node": cmd.node, "queue": cmd.queue,
+                                     "own_number": cmd.own_number}))  # fmt: skip
+        self._out.append(CountIvr(cmd.node, "callback", flow))
+
+    def _queue_state(self, queue: str) -> QueueState:
+        """A queue's state now, as an IVR condition asks it (the ACD's live figures)."""
+        try:
+            stats = self.acd.queue_stats(queue, self._now.mono)
+        except acd.AcdError:
+            return QueueState()  # a queue the ACD does not know has nobody
+        ready = stats.agents_by_state.get(acd.AgentState.READY, 0)
+        return QueueState(ready, stats.waiting, stats.longest_wait_s)
+
+    def _transfer(self, call: Call, cmd: Transfer) -> None:
+        """A transfer node: the caller leaves the hotline by an AMI Redirect (07); its
+        outcome comes when its channel hangs up there (``ivr_hangup``)."""
+        self._store_trail(call, "transfer")
+        call.outbox.clear()
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "transferred",
+                                    {"context": cmd.context, "exten": cmd.exten}))  # fmt: skip
+        self._out.append(RedirectCall(call.node, call.call_id, call.channel, cmd.context,
+                                      cmd.exten))  # fmt: skip
+        leg = self._agent_leg(call) if call.stage is Stage.VISITING else None
+        if leg is not None:
+            self._out.append(HangupLeg(call.node, leg))  # nobody to come back to
+
+    def _store_trail(self, call: Call, end: str) -> None:
+        """The caller's path through the IVR, stored once its session ended (secrets masked)."""
+        if call.ivr is not None:
+            self._write(RecordCallEvent(call.call_id, self._now.wall, "ivr_trail", {
+                "end": end,
+                "path": trail_path(call.ivr.trail),
+                "variables": call.ivr.variables,
+                "trail": [step.as_dict() for step in call.ivr.trail],
+            }))  # fmt: skip
+
+    def _route(self, call: Call, cmd: RouteToQueue) -> None:
+        self._store_trail(call, "fallback" if cmd.fallback else "queue")
+        call.stage = next_stage(call.call_id, call.stage, Step.QUEUE)
+        call.queue = cmd.queue
+        call.language = cmd.language
+        call.selections = {s.node: s.digits for s in cmd.selections}
+        card = call.card
+        priority, skills = self._tier(card.tier if card is not None else None, cmd.queue)
+        wall = self._now.wall
+        self._write(RecordCallUpdate(call.call_id, language=cmd.language, queue=cmd.queue,
+                                     queued_at=wall,
+                                     ivr_selections=tuple(f"{n}={d}" for n, d in
+                                                          call.selections.items())))  # fmt: skip
+        self._write(RecordCallEvent(call.call_id, wall, "queued",
+                                    {"queue": cmd.queue, "priority": priority}))  # fmt: skip
+        policy = self.recording.get(cmd.queue, DEFAULT_POLICY)
+        if policy.announces(call.call_id) and policy.consent_prompt is not None:
+            # recordings rule 4: the announcement before the queue, so before any recording
+            call.after_consent = (cmd.queue, priority, skills)
+            command = f'STREAM FILE {policy.consent_prompt} ""'
+            self._queue_agi(call, AgiJob(command, Purpose.CONSENT))
+            return
+        self._enqueue(call, cmd.queue, priority, None, skills)
+
+    def _consent_done(self, call: Call, text: str | None) -> None:
+        """The consent prompt ended (``text`` its reply, None: given up): into the queue."""
+        result = parse_agi_result(text).result if text else None
+        played = result is not None and result >= 0
+        if text and not played:
+            call.in_agi = False  # STREAM FILE failure ends AsyncAGI (13)
+        call.consent_played = played
+        policy = self.recording.get(call.queue or "", DEFAULT_POLICY)
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "recording_consent",
+                                    {"prompt": policy.consent_prompt, "played": played}))  # fmt: skip
+        waiting, call.after_consent = call.after_consent, None
+        if waiting is not None and call.stage is Stage.HOLDING:
+            queue, priority, skills = waiting
+            self._enqueue(call, queue, priority, None, skills)
+
+    def _tier(self, tier: str | None, queue: str) -> tuple[int, Mapping[str, int] | None]:
+        """A caller's base priority and required skills by its CRM tier (None: the queue's)."""
+        priority, extra = self.tiers.get(tier or "", (0, {}))
+        if not extra:
+            return priority, None
+        skills = dict(next((q.skills for q in self.acd.config.queues if q.name == queue), {}))
+        for name, level in extra.items():
+            skills[name] = max(level, skills.get(name, 0))
+        return priority, skills
+
+    def _enqueue(
+        self, call: Call, queue: str, priority: int, entered_at: float | None,
+        skills: Mapping[str, int] | None = None,
+    ) -> None:  # fmt: skip
+        call.in_acd = True
+        customer = str(call.card.customer_id) if call.card is not None else None
+        self._acd(acd.CallQueued(call.call_id, queue, call.caller_number or "anonymous",
+                                 priority=priority, customer_id=customer,
+                                 entered_at=entered_at, skills=skills))  # fmt: skip
+
+    # -- AGI ----------------------------------------------------------------------------
+    def _queue_agi(self, call: Call, job: AgiJob) -> None:
+        call.outbox.append(job)
+        self._pump(call)
+
+    def _pump(self, call: Call) -> None:
+        """Send the next AGI command if the channel is in AsyncAGI and none is in flight
+        (and, at a sensitive node, once the recording is muted)."""
+        if self._guard(call):
+            return  # the sensitive node's commands wait for the mute
+        if call.pending is not None or not call.outbox or call.stage is Stage.ENDED:
+            return
+        if not call.in_agi:
+            if call.call_id not in self._agi_deadlines:
+                self._agi_deadlines[call.call_id] = self._now.mono + AGI_REENTRY_S
+            return
+        self._agi_deadlines.pop(call.call_id, None)
+        job = call.outbox.pop(0)
+        job.command_id = f"{call.call_id}/{next(self._seq)}"
+        call.pending = job
+        if job.purpose is Purpose.IVR_ASK:
+            call.music_on = False  # a prompt ends the hold music (22)
+        self._out.append(SendAgi(call.node, call.call_id, call.channel, job.command,
+                                 job.command_id))  # fmt: skip
+
+    def _agi_replied(self, ev: AgiReplied) -> None:
+        call = self.calls.get(ev.call_id)
+        if call is None or call.pending is None or call.pending.command_id != ev.command_id:
+            return  # a reply to a command of a dead session or a lost job: nothing waits
+        job, call.pending = call.pending, None
+        self._job_done(call, job, ev.text)
+        self._pump(call)
+
+    def _job_done(self, call: Call, job: AgiJob, text: str | None) -> None:
+        """A job ended: with its reply ``text``, or given up (None)."""
+        if job.purpose in (Purpose.IVR_ASK, Purpose.SURVEY):
+            cmd = job.ivr_command
+            result = prompt_result(cmd, text) if text is not None else PromptResult(status="failed")
+            if isinstance(cmd, RecordMessage):
+                self._message_recorded(call, cmd, job.file, text)
+            elif result.status == "failed" and cmd.prompt:
+                self._write(RecordCallEvent(call.call_id, self._now.wall, "prompt_failed",
+                                            {"prompt": cmd.prompt, "reply": text}))  # fmt: skip
+                if isinstance(cmd, PlayPrompt):
+                    call.in_agi = False  # STREAM FILE failure ends AsyncAGI (13)
+            if self._in_ivr(call) and call.ivr is not None:
+                now = self._now
+                self._ivr_commands(call, call.ivr.on_result(result, now.mono, now.wall))
+            if job.purpose is Purpose.SURVEY and call.survey is not None and not call.survey.done:
+                self._survey_commands(call, call.survey.on_result(result))
+        elif job.purpose is Purpose.CONSENT:
+            self._consent_done(call, text)
+        elif job.purpose is Purpose.MUSIC_ON:
+            call.music_on = text is not None
+        elif job.purpose is Purpose.HOLD:
+            # result=55 is "7" (transcript 15); None when nothing was pressed
+            digit = parse_agi_result(text).digit if text else None
+            if digit:
+                self._write(RecordCallEvent(call.call_id, self._now.wall, "digit_on_hold",
+                                            {"digit": digit}))  # fmt: skip
+            if call.stage in (Stage.HOLDING, Stage.OFFERED):
+                self._acd(acd.HoldSliceDone(call.call_id))
+
+    def _agi_failed(self, ev: AgiFailed) -> None:
+        call = self.calls.get(ev.call_id)
+        if call is None or call.pending is None or call.pending.command_id != ev.command_id:
+            return
+        job, call.pending = call.pending, None
+        if ev.trouble is not AgiTrouble.LINK_LOST:
+            job.tries += 1  # a dropped link is not the command's fault: no try used
+        if ev.trouble is not AgiTrouble.TIMEOUT:
+            call.in_agi = False  # back when AsyncAGIStart or the resync says so
+        if job.tries >= MAX_AGI_TRIES:
+            self._log("error", f"call {call.call_id}: AGI {job.command!r} failed "
+                               f"{job.tries} times ({ev.trouble.value}); given up", call)  # fmt: skip
+            self._job_done(call, job, None)
+        else:
+            self.counters["agi_retries"] += 1
+            call.outbox.insert(0, job)
+        self._pump(call)
+
     def _timer(self) -> None:
         now = self._now.mono
         for call_id, when in list(self._agi_deadlines.items()):
@@ -366,6 +765,150 @@ class CallFlow:
                     call.in_agi = True  # no AsyncAGIStart seen: try anyway, the error tells
                     self._pump(call)
         self._acd_commands(self.acd.on_timer(now))
+
+    # -- bridges, the agent leaving, hang-ups ---------------------------------------------
+    def _bridged(self, node: str, de: Bridged, call: Call | None) -> None:
+        leg_call = self.calls.get(self.legs.get(de.uniqueid, ""))
+        if leg_call is not None:
+            offer = leg_call.offer_of(de.uniqueid)
+            if offer is not None:
+                offer.bridged = True
+                if offer.fate_unknown:
+                    self._offer_answered(leg_call, offer)  # its OriginateResponse was lost
+            return
+        if call is None or de.uniqueid != call.uniqueid:
+            return
+        call.bridged = True
+        call.in_agi = False
+        call.pending = None  # Bridge() loses the caller's running AGI command (21)
+        call.outbox.clear()
+        call.music_on = False  # and stops its music (21)
+        self._agi_deadlines.pop(call.call_id, None)
+        unknown = [o for o in call.offers if o.fate_unknown and not o.pick]
+        if call.stage is Stage.OFFERED and len(unknown) == 1:
+            self._offer_answered(call, unknown[0])
+        elif call.stage is Stage.VISITING:
+            call.stage = next_stage(call.call_id, call.stage, Step.REJOIN)
+            self._write(RecordCallEvent(call.call_id, self._now.wall, "back_to_agent",
+                                        {"agent": call.agent_id}))  # fmt: skip
+        self._record_if_bridged(call)
+
+    def _back_from_agent(self, call: Call) -> None:
+        """The caller is in the after-call context (its AsyncAGIStart, or a resync found
+        it parked there: its agent left while the link was down). A caller gets there
+        only through the ``F()`` of the Bridge its answered offer ran, so an offer still
+        open was answered (a ring-all leg bridges only once picked, and a pick is an
+        answer the ACD already knows)."""
+        plain = [o for o in call.offers if not o.pick]
+        if call.stage is Stage.OFFERED and len(plain) == 1:
+            self._offer_answered(call, plain[0])
+        if call.stage is Stage.TALKING:
+            self._agent_left(call)
+
+    def _agent_left(self, call: Call) -> None:
+        call.stage = next_stage(call.call_id, call.stage, Step.AGENT_LEFT)
+        rec = call.recording
+        if rec is not None and not rec.stopped:
+            rec.stopped = True  # the survey and the hang-up are not the call's recording
+            self._out.append(StopRecording(call.node, call.call_id, call.channel,
+                                           rec.mixmonitor_id))  # fmt: skip
+        if call.in_acd:
+            self._acd(acd.CallEnded(call.call_id))
+        elif call.outcome is None:
+            self._outcome(call, Outcome.ANSWERED, call.queue or "", None)
+        self._after_call(call)
+
+    def _after_call(self, call: Call) -> None:
+        """Back from the agent (or overflowed): the survey when the IVR has one for the
+        call's queue and an agent answered, then the hang-up."""
+        call.outbox.clear()
+        survey = self.ivr.survey
+        if (survey is not None and call.survey is None and call.queue
+                and call.outcome == Outcome.ANSWERED.value and survey.questions(call.queue)):  # fmt: skip
+            language = call.language or self.ivr.default_language
+            call.survey = SurveySession(self.ivr, call.queue, language)
+            self._survey_commands(call, call.survey.start())
+            return
+        self._queue_agi(call, AgiJob("HANGUP", Purpose.HANGUP))
+
+    def _survey_commands(self, call: Call, commands: list[Any]) -> None:
+        for cmd in commands:
+            if isinstance(cmd, SurveyDone):
+                answers = cmd.as_dict()
+                self._write(RecordSurvey(call.call_id, self._now.wall, call.queue or "",
+                                         _int(call.agent_id), answers.get("csat"),
+                                         answers.get("nps"), answers.get("ces")))  # fmt: skip
+                self._out.append(CountSurvey(call.queue or "", answers))
+            elif isinstance(cmd, Hangup):
+                self._queue_agi(call, AgiJob("HANGUP", Purpose.HANGUP))
+            elif isinstance(cmd, (PlayPrompt, CollectDigits)):
+                job = AgiJob(agi_command(cmd) or "NOOP", Purpose.SURVEY, ivr_command=cmd)
+                self._queue_agi(call, job)
+
+    def _hung_up(self, node: str, de: ChannelHungUp, call: Call | None, restarted: bool) -> None:
+        leg_call_id = self.legs.pop(de.uniqueid, None)
+        if leg_call_id is not None:
+            leg_call = self.calls.get(leg_call_id)
+            offer = leg_call.offer_of(de.uniqueid) if leg_call is not None else None
+            if leg_call is None or offer is None:
+                return
+            if offer.fate_unknown and not offer.cancelled:
+                self._offer_failed(leg_call, offer, acd.OfferFailure.NO_ANSWER)
+            elif offer.picked and not offer.bridged and leg_call.stage is Stage.TALKING:
+                # The picked ring-all agent hung up before its Bridge() pulled the caller
+                # in: the caller, still parked in AsyncAGI, goes on as after any call.
+                self._log("warning", f"call {leg_call.call_id}: agent {offer.agent_id} "
+                                     "hung up before the bridge", leg_call)  # fmt: skip
+                self._agent_left(leg_call)
+            elif leg_call.stage is Stage.VISITING and offer.agent_id == leg_call.agent_id:
+                self._agent_left(leg_call)  # hung up while waiting: no way back
+            return
+        if call is None or de.uniqueid != call.uniqueid:
+            return
+        lost = de.cause_txt == GONE_AT_RESYNC and restarted
+        self._caller_gone(call, lost, de.cause_txt)
+
+    def _caller_gone(self, call: Call, lost: bool, why: str) -> None:
+        stage = call.stage
+        wall = self._now.wall
+        call.lost = lost
+        call.stage = next_stage(call.call_id, stage, Step.HANG_UP)
+        call.pending = None
+        call.outbox.clear()
+        self._agi_deadlines.pop(call.call_id, None)
+        if stage is Stage.ADOPTING:
+            call.gone = True  # settled when its row arrives (_row_loaded)
+            return
+        if stage is Stage.VISITING:
+            leg = self._agent_leg(call)
+            if leg is not None:
+                self._out.append(HangupLeg(call.node, leg))  # the waiting agent
+            if call.in_acd:
+                self._acd(acd.CallEnded(call.call_id))
+        if stage in (Stage.IVR, Stage.VISITING) and call.ivr is not None and not call.ivr.done:
+            call.ivr.on_result(CallerHangup(), self._now.mono)
+            self._out.append(CountIvr(call.ivr.node or "", "dropoff", call.ivr.definition.name))
+            self._store_trail(call, "abandoned")
+        if call.survey is not None and not call.survey.done:
+            self._survey_commands(call, call.survey.on_result(CallerHangup()))
+        if call.in_acd:
+            reason = acd.LeaveReason.LOST if lost else acd.LeaveReason.HANGUP
+            self._acd(acd.CallLeft(call.call_id, reason))
+        if call.outcome is None:
+            self._outcome(call, _unqueued(stage, call.queue, lost), call.queue or "", None)
+        self._write(RecordCallUpdate(call.call_id, ended_at=wall))
+        self._write(RecordCallEvent(call.call_id, wall, "hangup", {"why": why}))
+        self._forget(call)
+
+    def _forget(self, call: Call) -> None:
+        if call.recording is not None:
+            rec = call.recording
+            self._out.append(FinishRecording(call.call_id, rec.path, rec.started_at,
+                                             rec.mixmonitor_id, tuple(rec.mutes)))  # fmt: skip
+        for offer in call.offers:
+            self.legs.pop(offer.leg, None)
+        self._agi_deadlines.pop(call.call_id, None)
+        self.calls.pop(call.call_id, None)
 
     # -- outcomes -------------------------------------------------------------------------
     def _outcome(self, call: Call, outcome: Outcome, queue: str, wait_s: float | None,
@@ -380,12 +923,644 @@ class CallFlow:
     def _settle(self, call_id: str, outcome: Outcome, queue: str, wait_s: float | None,
                 agent_id: str | None) -> None:  # fmt: skip
         self._write(RecordOutcome(call_id, queue, outcome.value, wait_s or 0.0, self._now.wall,
-                                  int_id(agent_id)))  # fmt: skip
+                                  _int(agent_id)))  # fmt: skip
         self._closed[call_id] = None
         if len(self._closed) > CLOSED_KEPT:
             del self._closed[next(iter(self._closed))]
         self._out.append(CountOutcome(outcome.value, wait_s))
         self.counters["outcomes"] += 1
+
+    # -- offers ---------------------------------------------------------------------------
+    def _offer(self, cmd: acd.OfferCall) -> None:
+        call = self.calls.get(cmd.call_id)
+        if call is None:
+            return
+        pick = self._ring_all(cmd.queue)
+        if not (pick and call.stage is Stage.OFFERED):  # ring-all: its next legs
+            call.stage = next_stage(call.call_id, call.stage, Step.OFFER)
+        leg = f"hl-{self.run_id}-{cmd.agent_id}-{next(self._seq)}"
+        call.offers.append(Offer(cmd.agent_id, leg, pick=pick))
+        call.agent_id = None if pick else cmd.agent_id  # ring-all: known at the answer
+        self.legs[leg] = call.call_id
+        self.counters["screen_pops_sent"] += 1
+        # The screen-pop goes out with the Originate, while the agent's phone rings.
+        self._out.append(Push(cmd.agent_id, {
+            "type": "screen_pop",
+            "call_id": call.call_id,
+            "caller_number": call.caller_number,
+            "card": call.card_json(),
+            "ivr": {"language": call.language, "selections": call.selections,
+                    "queue": call.queue,
+                    "path": trail_path(call.ivr.trail) if call.ivr is not None else "",
+                    "entries": call.ivr.variables if call.ivr is not None else {}},
+        }))  # fmt: skip
+        number = "".join(c for c in call.caller_number if c.isdigit() or c == "+")
+        self._out.append(Originate(call.node, call.call_id, cmd.agent_id, cmd.device,
+                                   call.channel, self.after_call_context, number,
+                                   cmd.timeout_s, leg,
+                                   self.ring_all_context if pick else None))  # fmt: skip
+
+    def _ring_all(self, queue: str) -> bool:
+        """Whether ``queue`` rings all its agents at once (its legs wait to be picked)."""
+        return any(q.name == queue and q.strategy is acd.Strategy.RING_ALL
+                   for q in self.acd.config.queues)  # fmt: skip
+
+    def _offer_ended(self, ev: OfferEnded) -> None:
+        call = self.calls.get(ev.call_id)
+        offer = call.offer_of(ev.leg) if call is not None else None
+        if call is None or offer is None or offer.cancelled:
+            if ev.result is OfferResult.ANSWERED:
+                # Answered after we withdrew the offer: end that agent leg.
+                node = call.node if call is not None else ev.call_id.split(":", 1)[0]
+                self._out.append(HangupLeg(node, ev.leg))
+            return
+        if ev.result is OfferResult.ANSWERED:
+            self._offer_answered(call, offer)
+        elif ev.result is OfferResult.UNKNOWN:
+            offer.fate_unknown = True  # judged from the bridge after the resync
+        else:
+            self._offer_failed(call, offer, _OFFER_FAILURES[ev.result])
+
+    def _offer_answered(self, call: Call, offer: Offer) -> None:
+        offer.fate_unknown = False
+        if offer.pick:
+            if offer.picked:
+                return
+            if call.stage is not Stage.OFFERED or any(o.picked for o in call.offers):
+                # Another leg of the ring-all was picked first: this one never bridges.
+                self._drop_offer(call, offer)
+                self._out.append(HangupLeg(call.node, offer.leg))
+                return
+            # The first answer wins: only this leg is sent to its Bridge(), so no second
+            # agent can pull the caller away; the ACD cancels the others (CancelOffer).
+            offer.picked = True
+            call.agent_id = offer.agent_id
+            self._out.append(PickLeg(call.node, call.call_id, offer.leg, self.ring_all_context))
+        self._acd(acd.OfferAnswered(call.call_id, offer.agent_id))
+
+    def _offer_failed(self, call: Call, offer: Offer, why: acd.OfferFailure) -> None:
+        offer.fate_unknown = False
+        self._drop_offer(call, offer)
+        self._acd(acd.OfferFailed(call.call_id, offer.agent_id, why))
+
+    def _drop_offer(self, call: Call, offer: Offer) -> None:
+        """The offer is over; the call holds again once none rings (its stage first: the
+        ACD may offer it again at once)."""
+        if offer in call.offers:
+            call.offers.remove(offer)
+        self.legs.pop(offer.leg, None)  # any later report of the leg is stale
+        if call.stage is Stage.OFFERED and not call.live_offers():
+            call.stage = next_stage(call.call_id, call.stage, Step.OFFER_OVER)
+
+    # -- the ACD ------------------------------------------------------------------------
+    def _acd(self, event: Any) -> None:
+        try:
+            commands = self.acd.handle(event, self._now.mono)
+        except acd.AcdError as exc:
+            self._log("error", f"ACD refused {event!r}: {exc}")
+            return
+        self._acd_commands(commands)
+
+    def _acd_commands(self, commands: Iterable[Any]) -> None:
+        for cmd in commands:
+            match cmd:
+                case acd.HoldCaller():
+                    self._hold(cmd)
+                case acd.OfferCall():
+                    self._offer(cmd)
+                case acd.CancelOffer():
+                    self._cancel(cmd)
+                case acd.CallConnected():
+                    self._connected(cmd)
+                case acd.CallOutcome():
+                    self._acd_outcome(cmd)
+                case acd.OverflowCall():
+                    self._overflow(cmd)
+                case acd.AgentStateChanged():
+                    self._agent_state(cmd)
+                case acd.PauseEnded():
+                    self._pause_ended(cmd)
+
+    def _hold(self, cmd: acd.HoldCaller) -> None:
+        call = self.calls.get(cmd.call_id)
+        if call is None or call.stage not in (Stage.HOLDING, Stage.OFFERED):
+            return
+        jobs = [*call.outbox, *([call.pending] if call.pending else [])]
+        if any(j.purpose in (Purpose.HOLD, Purpose.MUSIC_ON) for j in jobs):
+            return
+        if not call.music_on:
+            call.outbox.append(AgiJob(f"SET MUSIC ON {self.moh_class}", Purpose.MUSIC_ON))
+        ms = max(1000, round(cmd.seconds * 1000))
+        self._queue_agi(call, AgiJob(f"WAIT FOR DIGIT {ms}", Purpose.HOLD))
+
+    def _cancel(self, cmd: acd.CancelOffer) -> None:
+        call = self.calls.get(cmd.call_id)
+        offer = next((o for o in call.offers if o.agent_id == cmd.agent_id), None) if call else None
+        if call is None or offer is None:
+            return
+        offer.cancelled = True
+        self._drop_offer(call, offer)
+        self._out.append(Push(cmd.agent_id, {"type": "call_ended", "call_id": call.call_id}))
+        self._out.append(HangupLeg(call.node, offer.leg))
+
+    def _connected(self, cmd: acd.CallConnected) -> None:
+        call = self.calls.get(cmd.call_id)
+        if call is None:
+            return
+        call.stage = next_stage(call.call_id, call.stage, Step.CONNECT)
+        call.agent_id = cmd.agent_id
+        call.outbox.clear()
+        self._write(RecordCallUpdate(call.call_id, answered_at=self._now.wall,
+                                     agent_id=_int(cmd.agent_id), wait_s=cmd.wait_s))  # fmt: skip
+        self._record_if_bridged(call)
+
+    def _acd_outcome(self, cmd: acd.CallOutcome) -> None:
+        call = self.calls.get(cmd.call_id)
+        if call is None:
+            self._settle(cmd.call_id, cmd.outcome, cmd.queue, cmd.wait_s, cmd.agent_id)
+            return
+        call.in_acd = False
+        self._outcome(call, cmd.outcome, cmd.queue, cmd.wait_s, cmd.agent_id)
+        if call.agent_id is not None:
+            self._out.append(Push(call.agent_id, {"type": "call_ended",
+                                                  "call_id": call.call_id}))  # fmt: skip
+
+    def _overflow(self, cmd: acd.OverflowCall) -> None:
+        call = self.calls.get(cmd.call_id)
+        if call is None:
+            return
+        self._log("warning", f"call {cmd.call_id} waited {cmd.wait_s:.0f} s in {cmd.queue}: "
+                             "overflow", call)  # fmt: skip
+        call.stage = next_stage(call.call_id, call.stage, Step.OVERFLOW)
+        self._after_call(call)
+
+    def _pause_ended(self, cmd: acd.PauseEnded) -> None:
+        """One row per ended pause: the reports sum pause time per reason and agent."""
+        agent_id = _int(cmd.agent_id)
+        if agent_id is None:
+            return  # an agent of no SQL row (a test's): nothing to refer to
+        started, ended = (dt.datetime.fromtimestamp(self.wall_time(t, self._now), dt.UTC)
+                          for t in (cmd.started_at, cmd.ended_at))  # fmt: skip
+        self._write(RecordPause(agent_id, cmd.reason, started, ended, cmd.seconds))
+
+    def _agent_state(self, cmd: acd.AgentStateChanged) -> None:
+        self._write(RecordAgentState(_int(cmd.agent_id) or 0, self._now.wall, cmd.new.value,
+                                     cmd.old.value, cmd.reason or None))  # fmt: skip
+        self._out.append(Push(cmd.agent_id, {
+            "type": "state",
+            "state": PAGE_STATE[cmd.new],
+            "since": self.wall_time(cmd.at, self._now),
+            "call_id": cmd.call_id,
+        }))  # fmt: skip
+
+    def _agent_command(self, event: Any) -> None:
+        if isinstance(event, acd.AgentReady):
+            try:
+                view = self.acd.agent(event.agent_id, self._now.mono)
+            except acd.AcdError as exc:
+                self._log("warning", f"ready of unknown agent: {exc}")
+                return
+            if view.state is acd.AgentState.LOGGED_OUT:
+                event = acd.AgentLogin(event.agent_id)
+        self._acd(event)
+
+    # -- recordings --------------------------------------------------------------------
+    def _record_if_bridged(self, call: Call) -> None:
+        if call.recording_asked or call.stage is not Stage.TALKING or not call.bridged:
+            return
+        call.recording_asked = True
+        policy = self.recording.get(call.queue or "", DEFAULT_POLICY)
+        if not policy.records_at_bridge(call.call_id):
+            self._write(RecordCallEvent(call.call_id, self._now.wall, "recording_skipped",
+                                        {"mode": policy.mode.value}))  # fmt: skip
+            return
+        if policy.consent_prompt is not None and not call.consent_played:
+            self._write(RecordCallEvent(call.call_id, self._now.wall, "recording_skipped",
+                                        {"mode": policy.mode.value, "why": "no_consent"}))  # fmt: skip
+            return
+        self._start_recording(call, policy)
+
+    def _start_recording(self, call: Call, policy: RecordingPolicy) -> None:
+        call.recording_sent = True
+        name = policy.file_name(node=call.node, linkedid=call.linkedid, call_id=call.call_id,
+                                queue=call.queue or "", agent=call.agent_id or "",
+                                day=self._now.wall.date())  # fmt: skip
+        self._out.append(StartRecording(call.node, call.call_id, call.channel, call.linkedid,
+                                        name, policy.legs))  # fmt: skip
+
+    def _record_on_demand(self, ev: RecordOnDemand) -> None:
+        call = self.calls.get(ev.call_id)
+        if call is None or not call.connected() or not call.bridged or call.recording_sent:
+            self._log("warning", f"call {ev.call_id}: no talking call to record on demand")
+            return
+        if call.recording is not None:
+            return  # recorded already (adopted after a restart)
+        policy = self.recording.get(call.queue or "", DEFAULT_POLICY)
+        if policy.consent_prompt is not None and not call.consent_played:
+            self._log("warning", f"call {ev.call_id}: not recorded on demand: the caller did "
+                                 "not hear the consent prompt", call)  # fmt: skip
+            return
+        call.recording_asked = True
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "recording_asked",
+                                    {"by": ev.by}))  # fmt: skip
+        self._start_recording(call, policy)
+
+    def _recording_started(self, ev: RecordingStarted) -> None:
+        call = self.calls.get(ev.call_id)
+        facts: dict[str, Any] = {}
+        if call is not None:
+            policy = self.recording.get(call.queue or "", DEFAULT_POLICY)
+            facts = {"queue": call.queue, "agent_id": _int(call.agent_id),
+                     "caller_number": call.caller_number or None,
+                     "customer_id": call.card.customer_id if call.card is not None else None,
+                     "format": policy.format,
+                     "retain_until": policy.retain_until(ev.started_at)}  # fmt: skip
+        self._write(RecordRecording(ev.call_id, ev.path, ev.started_at,
+                                    mixmonitor_id=ev.mixmonitor_id, **facts))  # fmt: skip
+        rec = LiveRecording(ev.path, ev.started_at, ev.mixmonitor_id)
+        if call is not None:
+            call.recording = rec
+            self._guard(call)  # a caller sent to a sensitive node before MixMonitor answered
+        else:  # the call ended while MixMonitor was answering: complete it now
+            self._out.append(FinishRecording(ev.call_id, rec.path, rec.started_at,
+                                             rec.mixmonitor_id))  # fmt: skip
+
+    def _mute_recording(self, ev: MuteRecording) -> None:
+        call = self.calls.get(ev.call_id)
+        rec = call.recording if call is not None else None
+        if call is None or rec is None:
+            self._log("warning", f"call {ev.call_id}: no recording running to (un)mute")
+            return
+        if rec.mute_pending:
+            return  # asked already
+        if rec.muted is ev.muted:
+            if ev.muted:
+                rec.ivr_mute = None  # the person's mute now: the IVR will not lift it
+            return  # already so
+        if not ev.muted and self._sensitive(call):
+            self._log("warning", f"call {ev.call_id}: unmute refused: the caller is keying "
+                                 f"at sensitive IVR node {call.ivr.node if call.ivr else ''}",
+                      call)  # fmt: skip
+            return
+        rec.ivr_mute = None
+        rec.mute_pending = True
+        self._out.append(SetRecordingMute(call.node, call.call_id, call.channel,
+                                          rec.mixmonitor_id, ev.muted, ev.by))  # fmt: skip
+
+    def _recording_muted(self, ev: RecordingMuted) -> None:
+        call = self.calls.get(ev.call_id)
+        rec = call.recording if call is not None else None
+        if call is None or rec is None:
+            return
+        rec.mute_pending = False
+        if rec.ivr_mute is not None and ev.by == rec.ivr_mute and ev.muted is rec.muted:
+            # Asterisk refused the IVR's change (the shell reports the state unchanged)
+            if not rec.muted:  # the mute was refused: the node goes on, said loud
+                rec.ivr_mute_refused = True
+                self._log("error", f"call {ev.call_id}: the recording could not be muted for "
+                                   f"{ev.by}: the digits keyed there may be in it", call)  # fmt: skip
+            rec.ivr_mute = None  # an unmute refused: stays muted, by nobody's hand
+            self._pump(call)
+            return
+        offset = max(0.0, (ev.at - rec.started_at).total_seconds())
+        if ev.muted and not rec.muted:
+            rec.mutes.append((offset, None))
+        elif not ev.muted and rec.muted and rec.mutes:
+            rec.mutes[-1] = (rec.mutes[-1][0], offset)
+        rec.muted = ev.muted
+        if not ev.muted:
+            rec.ivr_mute = None
+        self._write(RecordCallEvent(ev.call_id, ev.at, "recording_muted" if ev.muted else
+                                    "recording_unmuted", {"by": ev.by, "offset_s": offset}))  # fmt: skip
+        self._pump(call)  # a sensitive node's commands may wait for this mute
+
+    # -- IVR visits and sensitive nodes -----------------------------------------------
+    def _send_to_ivr(self, ev: SendToIvr) -> None:
+        """Rule 9: the caller to ``ev.node`` of the IVR, the agent leg to wait."""
+        call = self.calls.get(ev.call_id)
+        leg = self._agent_leg(call) if call is not None else None
+        if call is None or not call.connected() or not call.bridged or leg is None:
+            self._log("warning", f"call {ev.call_id}: no talking call to send to the IVR")
+            return
+        if ev.node not in self.ivr.visits:
+            self._log("warning", f"call {ev.call_id}: {ev.node!r} is not one of the IVR's "
+                                 "visits", call)  # fmt: skip
+            return
+        call.stage = next_stage(call.call_id, call.stage, Step.VISIT)
+        call.visit_node = ev.node
+        call.outbox.clear()
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "sent_to_ivr",
+                                    {"node": ev.node, "by": ev.by}))  # fmt: skip
+        context = call.context or min(self.entry_contexts)
+        self._out.append(RedirectCall(call.node, call.call_id, call.channel, context, "s",
+                                      leg, self.agent_wait_context))  # fmt: skip
+
+    def _start_visit(self, call: Call) -> None:
+        """The visiting caller is in AsyncAGI: its IVR session starts at the node."""
+        node, call.visit_node = call.visit_node, None
+        card = call.card
+        known = CustomerKnown(card.tier, card.is_vip) if card is not None else None
+        call.ivr = IvrSession(self.ivr, call.call_id, call.caller_number, customer=known,
+                              language=call.language)  # fmt: skip
+        call.trail_counted = 0
+        self._ivr_commands(call, call.ivr.start(self._now.mono, self._now.wall, node=node))
+
+    def _visit_over(self, call: Call) -> None:
+        """The visit's IVR routed to a queue (its end): back to the waiting agent."""
+        self._store_trail(call, "visit")
+        call.outbox.clear()
+        self._guard(call)  # the IVR is done: a sensitive mute is lifted first
+        leg = self._agent_leg(call)
+        if leg is not None:
+            self._out.append(RejoinAgent(call.node, call.call_id, call.channel, leg))
+
+    @staticmethod
+    def _agent_leg(call: Call) -> str | None:
+        """The Uniqueid of the leg of the agent the call is connected to (None: none)."""
+        leg = next((o.leg for o in call.live_offers() if o.agent_id == call.agent_id), None)
+        return leg if call.agent_id is not None else None
+
+    def _in_ivr(self, call: Call) -> bool:
+        """An IVR session drives the call now (at arrival, or a visit mid-call)."""
+        in_stage = call.stage is Stage.IVR or call.stage is Stage.VISITING
+        return in_stage and call.ivr is not None and not call.ivr.done
+
+    def _sensitive(self, call: Call) -> bool:
+        return self._in_ivr(call) and call.ivr is not None and call.ivr.sensitive
+
+    def _guard(self, call: Call) -> bool:
+        """Mute the running recording while the caller is at a sensitive node, lift the
+        IVR's mute once it left; True while the node's commands must wait for the mute."""
+        rec = call.recording
+        if rec is None or rec.stopped:
+            return False
+        want = self._sensitive(call)
+        if not want:
+            rec.ivr_mute_refused = False
+        if rec.mute_pending:
+            return want  # a change is on its way: the answer pumps again
+        if want and not rec.muted and not rec.ivr_mute_refused:
+            rec.mute_pending = True
+            rec.ivr_mute = f"ivr:{call.ivr.node if call.ivr is not None else ''}"
+            self._out.append(SetRecordingMute(call.node, call.call_id, call.channel,
+                                              rec.mixmonitor_id, True, rec.ivr_mute))  # fmt: skip
+            return True
+        if not want and rec.muted and rec.ivr_mute is not None:
+            rec.mute_pending = True
+            self._out.append(SetRecordingMute(call.node, call.call_id, call.channel,
+                                              rec.mixmonitor_id, False, rec.ivr_mute))  # fmt: skip
+        return False
+
+    def _recording_failed(self, ev: RecordingFailed) -> None:
+        self._log("error", f"call {ev.call_id}: no recording: {ev.why}", self.calls.get(ev.call_id))
+        self._out.append(CountRecordingMissing(ev.call_id))
+
+    # -- the CRM and SQL -------------------------------------------------------------------
+    def _card_found(self, ev: CardFound) -> None:
+        call = self.calls.get(ev.call_id)
+        if call is not None:
+            call.card_pending = False
+            call.card = ev.card or call.card
+            if self._in_ivr(call) and call.ivr is not None:
+                card = call.card  # an IVR condition on the tier may be waiting for it
+                known = CustomerKnown(card.tier, card.is_vip) if card else CustomerKnown()
+                now = self._now
+                self._ivr_commands(call, call.ivr.on_customer(known, now.mono, now.wall))
+        if ev.card is None:
+            return
+        # written even when the caller already left: the row knows who called
+        self._write(RecordCallUpdate(ev.call_id, customer_id=ev.card.customer_id))
+
+    def _account_looked(self, ev: AccountLooked) -> None:
+        """A lookup node's answer: a customer found by account becomes the call's card."""
+        call = self.calls.get(ev.call_id)
+        if call is None or not self._in_ivr(call) or call.ivr is None:
+            return
+        card = ev.card
+        if card is not None:
+            call.card = card
+            self._write(RecordCallUpdate(ev.call_id, customer_id=card.customer_id))
+            result = LookupResult("found", CustomerKnown(card.tier, card.is_vip))
+        else:
+            result = LookupResult("timed_out" if ev.timed_out else "not_found")
+        now = self._now
+        self._ivr_commands(call, call.ivr.on_lookup(result, now.mono, now.wall))
+
+    def _row_loaded(self, row: CallRowLoaded) -> None:
+        call = self.calls.get(row.call_id)
+        if call is None or call.stage is not Stage.ADOPTING and not call.gone:
+            return
+        wall = self._now.wall
+        if row.started_at is not None:
+            call.started_at = row.started_at
+        if not row.found:
+            self._write(RecordCallStarted(call.call_id, call.linkedid, call.node, call.started_at,
+                                          caller_number=call.caller_number or None,
+                                          caller_name=call.caller_name or None))  # fmt: skip
+        call.queue, call.language = row.queue, row.language
+        if call.caller_number and not call.gone and call.where is not Where.AFTER_CALL:
+            call.card_pending = True
+            self._out.append(LookupCard(call.call_id, call.caller_number))
+        if row.outcome is not None:
+            call.outcome = row.outcome  # a dead run recorded it: never a second one
+        if row.recording_path and row.recording_started_at is not None:
+            call.recording = rec = LiveRecording(row.recording_path, row.recording_started_at,
+                                                 row.mixmonitor_id)  # fmt: skip
+            call.recording_asked = True
+            # the spans muted so far stay in the row; a mute a sensitive node left on is
+            # lifted once the call is placed (_guard: no IVR node drives it now)
+            rec.mutes = list(row.mutes)
+            rec.muted = row.muted_by is not None
+            is_ivr = row.muted_by is not None and row.muted_by.startswith("ivr:")
+            rec.ivr_mute = row.muted_by if is_ivr else None
+        self._write(RecordCallEvent(call.call_id, wall, "adopted",
+                                    {"channel": call.channel, "where": call.where.value
+                                     if call.where else None}))  # fmt: skip
+        if call.gone:
+            self._settle_row(row, call.lost, "ended_while_adopted", call)
+            self._forget(call)
+            return
+        if call.where is Where.TALKING:
+            call.stage = next_stage(call.call_id, call.stage, Step.FOUND_TALKING)
+            call.agent_id = call.found_agent or row.agent_id
+            if call.agent_id is not None and row.queue and call.outcome is None:
+                entered = self._ago(row.queued_at)
+                connected = self._ago(row.answered_at) if row.answered_at else self._now.mono
+                call.in_acd = True
+                self._acd(acd.CallResumed(call.call_id, row.queue, call.agent_id,
+                                          call.caller_number or "anonymous",
+                                          entered, connected))  # fmt: skip
+            self._record_if_bridged(call)
+            self._guard(call)
+        elif call.where is Where.VISITING:
+            self._found_visiting(call, row)
+        elif call.where is Where.AFTER_CALL or (
+            row.visited and row.answered_at is not None and call.outcome is None
+        ):
+            # After-call, or rule 10: a caller sent to an IVR node mid-call, parked with no
+            # agent leg waiting for it: its agent hung up while no controller ran (during the
+            # visit, or after the Bridge back, which returns the caller to its entry
+            # context): the call is over like any answered one.
+            call.stage = next_stage(call.call_id, call.stage, Step.FOUND_TALKING)
+            call.agent_id = call.agent_id or row.agent_id
+            self._agent_left(call)
+        elif row.queue and row.queued_at is not None and call.outcome is None:
+            call.stage = next_stage(call.call_id, call.stage, Step.QUEUE)
+            self._enqueue(call, row.queue, row.priority, self._ago(row.queued_at))
+        else:
+            call.stage = next_stage(call.call_id, call.stage, Step.RESUME_IVR)
+            self._start_ivr(call)
+
+    def _found_visiting(self, call: Call, row: CallRowLoaded) -> None:
+        """Rule 10: a caller found in AsyncAGI while its agent leg waits in the agent-wait
+        context: the controller died during the caller's IVR visit.
+
+        The caller is bridged back with its agent at once (``RejoinAgent``) rather than
+        sent through the visit's node again: what the caller keyed and where the node
+        was died with the old run, the caller has heard silence since and the agent
+        music, and the agent, who sent the caller there, is the one who can tell the
+        caller what happened and send it again with one click. A mute the node left on
+        the recording is lifted first (``_visit_over``); the agent is ON_CALL with the
+        call (``acd.CallResumed``), which ends like any talking call.
+        """
+        call.stage = next_stage(call.call_id, call.stage, Step.FOUND_VISITING)
+        leg, agent = call.found_leg, call.found_agent
+        assert leg is not None and agent is not None, "set with Where.VISITING"
+        call.agent_id = agent
+        call.offers = [Offer(agent, leg)]
+        self.legs[leg] = call.call_id  # its hang-up now ends the call (_hung_up)
+        if row.queue and call.outcome is None:
+            entered = self._ago(row.queued_at)
+            connected = self._ago(row.answered_at) if row.answered_at else self._now.mono
+            call.in_acd = True
+            self._acd(acd.CallResumed(call.call_id, row.queue, agent,
+                                      call.caller_number or "anonymous", entered, connected))  # fmt: skip
+        self._log("warning", f"call {call.call_id}: found in an IVR visit at a restart, "
+                             f"its agent {agent} waiting: bridged back", call)  # fmt: skip
+        self._visit_over(call)
+
+    def _ago(self, when: dt.datetime | None) -> float:
+        """A wall-clock time from SQL on the monotonic clock (never in the future)."""
+        if when is None:
+            return self._now.mono
+        waited: float = (self._now.wall - when).total_seconds()
+        return self._now.mono - max(0.0, waited)
+
+    def _open_calls(self, ev: OpenCallsLoaded) -> None:
+        for row in ev.unfinished:
+            if row.call_id not in self.calls and row.recording_path and row.recording_started_at:
+                self._out.append(FinishRecording(row.call_id, row.recording_path,
+                                                 row.recording_started_at, row.mixmonitor_id))  # fmt: skip
+        for row in ev.rows:
+            if row.call_id in self.calls or row.outcome is not None or row.call_id in self._closed:
+                continue  # ours now, or closed by us since SQL was read
+            self._settle_row(row, ev.node in self._restarted, "settled_after_restart", None)
+
+    def _settle_row(self, row: CallRowLoaded, lost: bool, why: str, call: Call | None) -> None:
+        """Close a call from what SQL knows of it: a dead run's, gone before we saw it."""
+        wall = self._now.wall
+        if row.outcome is None and (call is None or call.outcome is None):
+            if row.answered_at is not None:
+                outcome = Outcome.ANSWERED
+            elif lost:
+                outcome = Outcome.LOST
+            else:
+                outcome = Outcome.ABANDONED if row.queued_at else Outcome.IVR_HANGUP
+            self._settle(row.call_id, outcome, row.queue or "", row.wait_s, row.agent_id)
+        self._write(RecordCallUpdate(row.call_id, ended_at=wall))
+        self._write(RecordCallEvent(row.call_id, wall, why, {"lost": lost}))
+        if call is None and row.recording_path and row.recording_started_at is not None:
+            # recorded across a restart and ended unseen: measure the file now
+            self._out.append(FinishRecording(row.call_id, row.recording_path,
+                                             row.recording_started_at, row.mixmonitor_id))  # fmt: skip
+
+    # -- the link ------------------------------------------------------------------------
+    def _link_lost(self, ev: LinkLost) -> None:
+        for call in self.calls.values():
+            if call.node == ev.node:
+                call.in_agi = False  # the resync says where each one is
+
+    def _resynced(self, ev: LinkResynced) -> None:
+        if ev.restarted:
+            self._restarted.add(ev.node)
+            self._log("warning", f"node {ev.node}: the PBX restarted; its calls are lost")
+        else:
+            self._restarted.discard(ev.node)
+        self._resync_rows = {row.call_id: row for row in ev.rows}
+        self._adoptions = []
+        try:
+            for de in ev.events:
+                self._pbx(ev.node, de, restarted=ev.restarted)
+            self._legs_after_resync(ev.node, ev.events)
+            # Talking callers first: their agents are ON_CALL before anyone is offered.
+            for call in sorted(self._adoptions, key=lambda c: c.where is not Where.TALKING):
+                row = self._resync_rows.get(call.call_id)
+                if row is None:
+                    self._out.append(LoadCall(call.call_id))
+                else:
+                    self._row_loaded(row)
+        finally:
+            self._resync_rows = None
+        for call in list(self.calls.values()):
+            if call.node == ev.node:
+                self._pump(call)
+        if ev.first:
+            self._out.append(LoadOpenCalls(ev.node))
+
+    def _legs_after_resync(self, node: str, events: tuple[DomainEvent, ...]) -> None:
+        """Agent legs in the listing: find talking agents, settle lost offers (21)."""
+        listed: dict[str, Listed] = {}
+        bridge_agent: dict[str, str] = {}
+        #: linkedid -> (leg, agent) of agent legs waiting in the agent-wait context: their
+        #: callers were on an IVR visit (the leg took the caller's Linkedid in their bridge:
+        #: transcript 21 lists an agent leg with its caller's Linkedid)
+        visit_legs: dict[str, tuple[str, str]] = {}
+        leg_agent: dict[str, str] = {}
+        for de in events:
+            if isinstance(de, Listed) and (m := LEG_ID.match(de.uniqueid)) is not None:
+                listed[de.uniqueid] = de
+                leg_agent[de.uniqueid] = m.group("agent")
+                if de.bridge_id:
+                    bridge_agent[de.bridge_id] = m.group("agent")
+                elif de.context == self.agent_wait_context:
+                    visit_legs[de.call_id] = (de.uniqueid, m.group("agent"))
+        for call in list(self.calls.values()):
+            if call.node != node:
+                continue
+            if call.stage is Stage.ADOPTING and call.where is Where.TALKING:
+                for de in events:
+                    if isinstance(de, Listed) and de.uniqueid == call.uniqueid:
+                        call.found_agent = bridge_agent.get(de.bridge_id)
+                continue
+            if call.stage is Stage.ADOPTING and call.where is Where.PARKED:
+                found = visit_legs.get(call.linkedid)
+                if found is not None:  # rule 10: a restart in the middle of an IVR visit
+                    call.where = Where.VISITING
+                    call.found_leg, call.found_agent = found
+                continue
+            for offer in list(call.offers):
+                if not offer.fate_unknown or call.stage is not Stage.OFFERED:
+                    continue
+                leg = listed.get(offer.leg)
+                if leg is not None and (leg.bridge_id or offer.pick
+                                        and leg.context == self.ring_all_context):  # fmt: skip
+                    # bridged, or a ring-all leg that answered and waits to be picked
+                    self._offer_answered(call, offer)
+                elif leg is None:
+                    self._offer_failed(call, offer, acd.OfferFailure.NO_ANSWER)
+        waiting = {o.leg for c in self.calls.values() for o in c.live_offers()}
+        waiting |= {c.found_leg for c in self.calls.values() if c.found_leg is not None}
+        for uid, de in listed.items():
+            if de.bridge_id or uid in waiting:
+                continue
+            if de.context == self.agent_wait_context:
+                # Rule 10: the agent waits for a visiting caller who hung up meanwhile.
+                self._log("warning", f"agent {leg_agent[uid]} waited in "
+                                     f"{self.agent_wait_context!r} for call "
+                                     f"{call_key(node, de.call_id)}, whose caller is gone: "
+                                     "its leg is hung up")  # fmt: skip
+            # Otherwise a dead run's offer still ringing: nobody waits for its answer.
+            self._out.append(HangupLeg(node, uid))
 
     # -- helpers -------------------------------------------------------------------------
     @property
@@ -402,73 +1577,15 @@ class CallFlow:
         else:
             self._out.append(Log(level, text, call.call_id, call.node, call.agent_id))
 
-    # -- what the modules of this package do, as its methods (see each module) ----------
-    _adopting = adoption.adopting
-    _parked = adoption.parked
-    _listed = adoption.listed
-    _parked_where = adoption.parked_where
-    _row_loaded = adoption.row_loaded
-    _found_visiting = adoption.found_visiting
-    _ago = adoption.ago
-    _open_calls = adoption.open_calls
-    _settle_row = adoption.settle_row
-    _link_lost = adoption.link_lost
-    _resynced = adoption.resynced
-    _legs_after_resync = adoption.legs_after_resync
-    _queue_agi = agi_jobs.queue_agi
-    _pump = agi_jobs.pump
-    _agi_replied = agi_jobs.agi_replied
-    _job_done = agi_jobs.job_done
-    _agi_failed = agi_jobs.agi_failed
-    _bridged = bridges.bridged
-    _back_from_agent = bridges.back_from_agent
-    _agent_left = bridges.agent_left
-    _after_call = bridges.after_call
-    _survey_commands = bridges.survey_commands
-    _hung_up = bridges.hung_up
-    _caller_gone = bridges.caller_gone
-    _forget = bridges.forget
-    _start_ivr = ivr_steps.start_ivr
-    _ivr_commands = ivr_steps.ivr_commands
-    _record_message = ivr_steps.record_message
-    _message_recorded = ivr_steps.message_recorded
-    _request_callback = ivr_steps.request_callback
-    _queue_state = ivr_steps.queue_state
-    _transfer = ivr_steps.transfer
-    _store_trail = ivr_steps.store_trail
-    _route = ivr_steps.route
-    _consent_done = ivr_steps.consent_done
-    _tier = ivr_steps.tier
-    _enqueue = ivr_steps.enqueue
-    _card_found = ivr_steps.card_found
-    _account_looked = ivr_steps.account_looked
-    _offer = offers.offer
-    _ring_all = offers.ring_all
-    _offer_ended = offers.offer_ended
-    _offer_answered = offers.offer_answered
-    _offer_failed = offers.offer_failed
-    _drop_offer = offers.drop_offer
-    _acd = offers.to_acd
-    _acd_commands = offers.acd_commands
-    _hold = offers.hold
-    _cancel = offers.cancel
-    _connected = offers.connected
-    _acd_outcome = offers.acd_outcome
-    _overflow = offers.overflow
-    _pause_ended = offers.pause_ended
-    _agent_state = offers.agent_state
-    _agent_command = offers.agent_command
-    _record_if_bridged = visits.record_if_bridged
-    _start_recording = visits.start_recording
-    _record_on_demand = visits.record_on_demand
-    _recording_started = visits.recording_started
-    _mute_recording = visits.mute_recording
-    _recording_muted = visits.recording_muted
-    _recording_failed = visits.recording_failed
-    _send_to_ivr = visits.send_to_ivr
-    _start_visit = visits.start_visit
-    _visit_over = visits.visit_over
-    _agent_leg = staticmethod(visits.agent_leg)
-    _in_ivr = visits.in_ivr
-    _sensitive = visits.sensitive
-    _guard = visits.guard
+
+def _unqueued(stage: Stage, queue: str | None, lost: bool) -> Outcome:
+    """The outcome of a call that ends outside the ACD, from the stage it was in."""
+    if stage is Stage.AFTER_CALL or stage is Stage.TALKING:
+        return Outcome.ANSWERED
+    if lost:
+        return Outcome.LOST
+    return Outcome.IVR_HANGUP if queue is None else Outcome.ABANDONED
+
+
+def _int(agent_id: str | None) -> int | None:
+    return int(agent_id) if agent_id is not None and agent_id.isdigit() else None
