@@ -9,7 +9,6 @@ session once it has logged in and while its event mask is on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -134,6 +133,8 @@ class Session(asyncio.Protocol):
                 return
 
     async def dispatch(self, frame: ActionFrame, table: Mapping[str, Handler]) -> None:
+        for hook in self.world.action_hooks:
+            hook(frame)
         name = frame.name.strip()
         if not name:
             error(self, frame, "Missing action in request")
@@ -311,9 +312,14 @@ class PBXSim:
 
     async def _boot(self, boot_s: float) -> None:
         w = self.world
-        with contextlib.suppress(TimeoutError):
-            timeout = None if math.isinf(boot_s) else boot_s / w.time_scale
-            await asyncio.wait_for(self._boot_end.wait(), timeout)
+        waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._boot_end.wait())}
+        if not math.isinf(boot_s):
+            waits.add(asyncio.ensure_future(w.sleep(boot_s)))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
         agents = getattr(self.scenario, "agents", None) or {}
         # unrecorded: pbxsim cannot tell a Local agent phone's key from a PJSIP endpoint's;
         # every scenario agent phone not marked unreachable is reported as 20's 2001/2002/2004.

@@ -4,7 +4,11 @@ Rules (each from the transcripts' README unless noted):
 
 1. Time: ``now()`` is simulated seconds since start; every wait is divided by
    ``time_scale`` (20 = twenty times faster). Uniqueids use the wall clock:
-   ``<epoch>.<seq>`` with one global ``seq`` from 0.
+   ``<epoch>.<seq>`` with one global ``seq`` from 0. A test that replays a
+   transcript can stop the clock at a simulated instant (:meth:`World.hold_at`):
+   the world's sleeps and media waits then end only when it runs again, so an
+   action is taken at the transcript's instant however late the machine lets the
+   test send it (not a PBX feature: a test's handle on the simulator's time).
 2. Events are built once and handed to every listener (AMI session); names in
    ``event_filter`` are dropped at the source (transcript 14, manager.conf
    ``eventfilter``).
@@ -60,6 +64,10 @@ def tech_cause(ch: Channel) -> Fields:
     return [("TechCause", str(ch.techcause))] if ch.techcause is not None else []
 
 
+#: simulated seconds below which a wait counts as over (float sums: 0.208 + 0.1)
+TICK = 1e-6
+
+
 class World:
     """Everything a real Asterisk would hold in memory, minus the audio."""
 
@@ -100,6 +108,13 @@ class World:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.started_at = time.time()
         self._t0 = time.monotonic()
+        #: the simulated instant the clock stops at (:meth:`hold_at`), ``None``: it runs
+        self._stop_at: float | None = None
+        self._runs_again: asyncio.Event | None = None
+        #: the simulated second each sleep or media wait in progress ends at, by its key
+        self._waking: dict[object, float] = {}
+        #: called with each action's frame as a session starts to handle it
+        self.action_hooks: list[Callable[[Any], None]] = []
         self._seq = 0
         self._local_seq = 0
         self._tech_seq = 0
@@ -111,12 +126,63 @@ class World:
         self._t0 = time.monotonic()
 
     def now(self) -> float:
-        """Simulated seconds since the world started."""
-        return (time.monotonic() - self._t0) * self.time_scale
+        """Simulated seconds since the world started (it stands still at a hold)."""
+        t = (time.monotonic() - self._t0) * self.time_scale
+        stop = self._stop_at
+        return t if stop is None or t < stop else stop
+
+    def hold_at(self, t: float | None) -> None:
+        """Stop the clock when it reaches simulated second ``t`` (``None``: let it run).
+
+        A hold replaces the one before: the clock, stopped or not, goes on from where it
+        stands and stops at ``t`` (at once if it is already past). Sleeps and media
+        waits that end after ``t`` wait for the clock to run again.
+        """
+        stop = self._stop_at
+        if stop is not None:
+            late = (time.monotonic() - self._t0) * self.time_scale - stop
+            if late > 0:  # stood still that long: the clock goes on from the stop
+                self._t0 += late / self.time_scale
+        self._stop_at = t
+        if self._runs_again is not None:
+            self._runs_again.set()
+        self._runs_again = None if t is None else asyncio.Event()
+
+    def stopped(self) -> bool:
+        """The clock has reached its hold and stands still, and every sleep or media wait
+        that ends by then has ended (what is due at the hold has happened)."""
+        stop = self._stop_at
+        if stop is None or self.now() < stop:
+            return False
+        return all(until > stop + TICK for until in self._waking.values())
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` of simulated time."""
-        await asyncio.sleep(max(0.0, seconds) / self.time_scale)
+        until = self.now() + max(0.0, seconds)
+        key = object()
+        self._waking[key] = until
+        try:
+            while (left := until - self.now()) > TICK:
+                await self._tick(left, None)
+        finally:
+            del self._waking[key]
+
+    async def _tick(self, left: float, fut: asyncio.Future[None] | None) -> None:
+        """Wait ``left`` simulated seconds, or until the clock runs again if it stands
+        still at a hold, or until ``fut`` is done."""
+        runs_again, stop = self._runs_again, self._stop_at
+        if runs_again is None or stop is None or self.now() < stop:
+            if fut is None:
+                await asyncio.sleep(left / self.time_scale)
+            else:
+                await asyncio.wait({fut}, timeout=left / self.time_scale)
+            return
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(runs_again.wait())
+        try:
+            await asyncio.wait({waiter} if fut is None else {waiter, fut},
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        finally:
+            waiter.cancel()
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str = "") -> asyncio.Task[Any]:
         """Run ``coro`` in the background; log its failure instead of losing it."""
@@ -263,10 +329,14 @@ class World:
 
     async def wait_media(self, ch: Channel, seconds: float) -> None:
         """Wait until the other half sends audio, or ``seconds`` of simulated time."""
-        ch.media_waiter = asyncio.get_running_loop().create_future()
+        fut = ch.media_waiter = asyncio.get_running_loop().create_future()
+        until = self.now() + seconds
+        self._waking[fut] = until
         try:
-            await asyncio.wait({ch.media_waiter}, timeout=seconds / self.time_scale)
+            while not fut.done() and (left := until - self.now()) > TICK:
+                await self._tick(left, fut)
         finally:
+            del self._waking[fut]
             ch.media_waiter.cancel()
             ch.media_waiter = None
 

@@ -17,9 +17,11 @@ AsyncAGIExec reaches the same sessions, or, like Asterisk's, never comes.
 
 Channel names are mapped by creation order (the n-th Local pair of the
 transcript is pbxsim's n-th). Actions are paced on the transcript's clock,
-``SPEED`` times faster, and each waits until pbxsim has emitted as many
-milestone events (AsyncAGIStart, AsyncAGIExec, OriginateResponse, BridgeEnter)
-as the transcript had by then.
+``SPEED`` times faster: pbxsim's simulated clock stops at each action's instant
+(``World.hold_at``) until pbxsim has answered the action, so a loaded machine
+that sends it late cannot change what it finds (a call that moved on meanwhile);
+and each waits until pbxsim has emitted as many milestone events (AsyncAGIStart,
+AsyncAGIExec, OriginateResponse, BridgeEnter) as the transcript had by then.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import asyncio
 import contextlib
 import re
 from collections import Counter
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -36,6 +40,7 @@ import pytest
 from pbxsim.scenario import Scenario
 from pbxsim.server import PBXSim
 from pbxsim.testing import AMIClient, Msg, read_actions, read_ami, read_timeline
+from pbxsim.world import World
 
 HERE = Path(__file__).parent / "ami-transcripts"
 SPEED = 10.0
@@ -177,6 +182,9 @@ class Replay:
         self.clients_msgs: dict[str, list[Msg]] = {}
         self.sent: list[tuple[str, str, int]] = []  # (conn, action id or "", no-id ordinal)
         self.noid: Counter[str] = Counter()
+        self.taken = 0  # actions pbxsim has started to handle
+        self.taken_at = 0.0  # the simulated second it started to handle the last one
+        self._taken = asyncio.Event()
 
     def _listen(self, name: str, data: bytes) -> None:
         self.counts[name] += 1
@@ -230,13 +238,17 @@ class Replay:
 
     async def run(self) -> None:
         await self.sim.start()
-        self.sim.world.listeners.append(self._listen)
+        self._watch(self.sim.world)
         last_block = {b.conn: i for i, b in enumerate(self.blocks)}
-        prev = 0.0
+        # pbxsim's clock stops at each action's instant until pbxsim has answered the
+        # action, so a loaded machine that sends it late cannot change what it finds (a call
+        # that moved on meanwhile). Each action comes as long after the one before, on
+        # pbxsim's clock, as in the transcript.
+        base, base_t = 0.0, 0.0  # pbxsim's simulated second at the transcript's second base_t
+        self.sim.world.hold_at(self.blocks[0].t if self.blocks else None)
         try:
             for i, block in enumerate(self.blocks):
-                await asyncio.sleep(max(0.0, block.t - prev) / SPEED)
-                prev = block.t
+                await self._reach(base + block.t - base_t)
                 await self._catch_up(self.needed(block.t))
                 if self.crash_at is not None and block.t > self.crash_at:  # 20: kill -9
                     self.crash_at = None
@@ -244,7 +256,8 @@ class Replay:
                 if self.restart_at is not None and block.t > self.restart_at:
                     self.restart_at = None
                     await self.sim.restart(boot_s=self.boot_s)
-                    self.sim.world.listeners.append(self._listen)
+                    self._watch(self.sim.world)
+                    self.sim.world.hold_at(0.0)
                 for conn, last in last_block.items():  # 12: a controller that dies
                     if last < i and conn in self.clients and conn != block.conn:
                         await self.clients.pop(conn).close()
@@ -254,30 +267,76 @@ class Replay:
                     self.clients[block.conn] = client
                     self.clients_msgs[block.conn] = client.messages
                 aid = block.get("ActionID")
+                taken = self.taken
                 client.send_raw(self.map(block.raw.decode()).encode())
-                ours = await self._our_response(block.conn, aid)
+                await self._until_taken(taken)
+                base, base_t = self.taken_at, block.t
+                after = self.blocks[i + 1].t if i + 1 < len(self.blocks) else None
+                # the clock runs on to the next action's instant
+                let_go = partial(
+                    self.sim.world.hold_at, None if after is None else base + after - base_t
+                )
+                # The answer comes with the clock still stopped (what the action set going,
+                # an AGI command's wait for res_agi's next poll, starts at its instant)...
+                ours = await self._our_response(block.conn, aid, let_go)
+                let_go()
                 theirs = self._their_response(block.conn, aid)
                 if ours is not None and theirs is not None:
                     for key in ("MixMonitorID",):
                         if theirs.get(key) and ours.get(key):
                             self.values[theirs[key]] = ours[key]
-            await asyncio.sleep(0.3)
+            await self.sim.world.sleep(0.3 * SPEED)
         finally:
+            self.sim.world.hold_at(None)
             for c in self.clients.values():
                 await c.close()
             await self.sim.close()
 
+    def _watch(self, world: World) -> None:
+        world.listeners.append(self._listen)
+        world.action_hooks.append(self._take)
+
+    def _take(self, _frame: object) -> None:
+        self.taken += 1
+        self.taken_at = self.sim.world.now()
+        self._taken.set()
+
+    async def _reach(self, t: float) -> None:
+        """Until pbxsim's clock stands still at its simulated second ``t`` (at once if the
+        clock is already there or past it: it stands where it is)."""
+        world = self.sim.world
+        world.hold_at(max(t, world.now()))
+        while not world.stopped():
+            await asyncio.sleep(max(0.001, (t - world.now()) / SPEED))
+
+    async def _until_taken(self, taken: int) -> None:
+        """Until pbxsim starts to handle the action sent after ``taken`` were.
+
+        A session handles its actions one at a time: an action sent while the one before
+        still waits for simulated time (a sync Originate) is taken only once the clock
+        runs, so after a generous deadline the clock is let go on.
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10.0):
+                while self.taken <= taken:
+                    self._taken.clear()
+                    await self._taken.wait()
+
     async def _catch_up(self, need: Counter[str]) -> None:
         # Events pbxsim never emits (a deviation) are waited for once, then written off.
         need = Counter({k: v - self.written_off[k] for k, v in need.items()})
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(1.5):
-                while any(self.counts[k] < v for k, v in need.items()):
-                    await asyncio.sleep(0.005)
+        world = self.sim.world
+        if any(self.counts[k] < v for k, v in need.items()):
+            world.hold_at(None)  # pbxsim may take longer than Asterisk did: its clock runs
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.5):
+                    while any(self.counts[k] < v for k, v in need.items()):
+                        await asyncio.sleep(0.005)
+            world.hold_at(world.now())
         for k, v in need.items():
             self.written_off[k] += max(0, v - self.counts[k])
 
-    async def _our_response(self, conn: str, aid: str) -> Msg | None:
+    async def _our_response(self, conn: str, aid: str, let_go: Callable[[], None]) -> Msg | None:
         client = self.clients[conn]
         n = 0
         if not aid:
@@ -290,11 +349,22 @@ class Replay:
                 m for m in client.messages if m.kind == "response" and m.get("ActionID") is None
             ]
 
-        try:
+        async def answer(timeout: float) -> Msg:
             if aid:
-                return await client.response(aid, timeout=5.0)
-            await client.wait_for(lambda m: len(noids()) >= n, timeout=5.0)
+                return await client.response(aid, timeout=timeout)
+            await client.wait_for(lambda m: len(noids()) >= n, timeout=timeout)
             return noids()[n - 1]
+
+        try:
+            try:
+                return await answer(1.0)
+            except TimeoutError:
+                # ...unless it waits for simulated time (a failed Login's answer comes 1 s
+                # late): then the clock runs on, and the answer has five seconds more. (On a
+                # machine too busy to answer within a second, the clock runs on as well: an
+                # AGI command sent then may wait for a later poll than Asterisk's.)
+                let_go()
+                return await answer(5.0)
         except (TimeoutError, ConnectionError):
             return None
 
