@@ -36,6 +36,10 @@ from .transcripts import TRANSCRIPTS
 ROOT = Path(__file__).resolve().parent.parent
 IVR = load_ivr(ROOT / "config" / "ivr.yaml", queues={"support"})
 NODE = "pbx1"
+#: the caller of the flow tests: its channel, Uniqueid and call id
+CH = "PJSIP/trunk-00000001"
+UID = "1796.1"
+CALL = f"{NODE}:{UID}"
 E = TypeVar("E")
 
 

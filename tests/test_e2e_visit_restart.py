@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -36,34 +35,11 @@ from pbxsim.server import PBXSim
 
 from .e2e_support import scenario, seeded, wait_until
 from .test_e2e_restart import free_port, start_controller, stop_all
+from .test_e2e_sensitive import FLOW as SENSITIVE_FLOW
 
 CARD_NODE_GET_DATA = "GET DATA hotline/vi/card"
-FLOW = textwrap.dedent(
-    """\
-    languages: [vi]
-    default_language: vi
-    start: main
-    fallback_queue: support
-    visits: [card]
-    prompts:
-      main_menu: hotline/vi/main-menu
-      card: hotline/vi/card
-    nodes:
-      main:
-        prompt: main_menu
-        options: {1: {queue: support}}
-      card:
-        type: input
-        prompt: card
-        variable: card
-        min_digits: 16
-        max_digits: 16
-        timeout_s: 60
-        luhn: true
-        sensitive: true
-        next: {queue: support}
-    """
-)
+# the sensitive node of test_e2e_sensitive, its input waiting long enough for a restart
+FLOW = SENSITIVE_FLOW.replace("timeout_s: 30", "timeout_s: 60")
 
 
 async def rig(tmp_path: Path, db_url: str) -> tuple[PBXSim, Path, list[str]]:

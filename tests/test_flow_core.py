@@ -44,11 +44,7 @@ from callcenter.tracker import (
 )
 from crm_bridge.card import CustomerCard
 
-from .flow_support import NODE, Flow
-
-CH = "PJSIP/trunk-00000001"
-UID = "1796.1"
-CALL = f"{NODE}:{UID}"
+from .flow_support import CALL, CH, NODE, UID, Flow
 
 
 def arrive(f: Flow, *, uid: str = UID, ch: str = CH, context: str = "hotline-safe",

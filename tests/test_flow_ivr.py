@@ -20,11 +20,8 @@ from callcenter.tracker import AgiStarted, Bridged, ChannelHungUp, Unbridged
 from crm_bridge.card import CustomerCard
 from ivr import parse_ivr
 
-from .flow_support import NODE, Flow
+from .flow_support import CALL, CH, NODE, UID, Flow
 
-CH = "PJSIP/trunk-00000001"
-UID = "1796.1"
-CALL = f"{NODE}:{UID}"
 CARD_NO = "4111111111111111"
 FLOW = parse_ivr(
     textwrap.dedent(

@@ -28,11 +28,8 @@ from callcenter.flow.state import Stage
 from callcenter.tracker import AgiStarted, Bridged, ChannelHungUp, Unbridged
 from ivr import parse_ivr
 
-from .flow_support import NODE, Flow
+from .flow_support import CALL, CH, NODE, UID, Flow
 
-CH = "PJSIP/trunk-00000001"
-UID = "1796.1"
-CALL = f"{NODE}:{UID}"
 CARD_NO = "4111111111111111"
 VISIT = parse_ivr(
     textwrap.dedent(
@@ -212,7 +209,9 @@ def test_an_unrecorded_call_visits_with_no_mute_and_an_agent_gone_ends_the_visit
     assert f.sent(fx.SetRecordingMute, out) == []
     assert pending(f) == "SET VARIABLE CHANNEL(language) vi"
     reply(f, "200 result=1")
-    out = f.feed(PbxEvent(NODE, ChannelHungUp(UID, "PJSIP/2007-00000002", leg, 16, "Normal Clearing")))
+    out = f.feed(
+        PbxEvent(NODE, ChannelHungUp(UID, "PJSIP/2007-00000002", leg, 16, "Normal Clearing"))
+    )
     call = f.core.calls[CALL]
     assert call.stage is Stage.AFTER_CALL
     reply(f, f"200 result={CARD_NO}")  # the GET DATA in flight ends; nobody reads it

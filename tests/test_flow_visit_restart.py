@@ -32,11 +32,8 @@ from callcenter.tracker import (
     Unbridged,
 )
 
-from .flow_support import NODE, Flow
+from .flow_support import CALL, CH, NODE, UID, Flow
 
-CH = "PJSIP/trunk-00000001"
-UID = "1796.1"
-CALL = f"{NODE}:{UID}"
 LEG = "hl-old-7-3"
 LEG_CH = "PJSIP/2007-00000002"
 CALLER = ParkedInAgi(UID, CH, UID, "0912000001", "", "hotline-safe")
