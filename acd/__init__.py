@@ -14,7 +14,8 @@ by wait (``RelaxStep``), priority aging, max wait, wrap-up. Per agent
 (``AgentConfig``): queues with penalties and weights, skills. Per failure kind
 (``AcdConfig.pause_after``): auto-pause limits and reasons. Modules:
 ``acd.line`` (waiting calls), ``acd.ready`` (READY agents), ``acd.routing``
-(who gets what), ``acd.stats`` (figures kept up to date), ``acd.skills``.
+(who gets what), ``acd.stats`` (figures kept up to date), ``acd.skills``,
+``acd.erlang`` (Erlang B and C: staffing, predicted waits).
 
 No asyncio, socket, database or clock inside, and no randomness but a seeded
 generator (``AcdConfig.seed``); see ``acd.core`` and ``acd.routing``.

@@ -5,7 +5,8 @@ once, conversations last an exponential time (mean 1/mu), wrap-up is 0 and
 nobody abandons: exactly the M/M/N queue whose waits Erlang C gives. The
 clock is the test's (a seeded event list), the core decides who talks when.
 
-Erlang C, with A = lambda/mu and N agents:
+Erlang C, with A = lambda/mu and N agents (``acd.erlang``, which computes it
+through Erlang B's recursion; the closed form below is checked against it here):
     P(wait) = C(N, A) = (A^N/N! * N/(N-A)) / (sum_{k<N} A^k/k! + A^N/N! * N/(N-A))
     mean wait = C(N, A) / (N mu - lambda)
     service level SL(T) = P(wait <= T) = 1 - C(N, A) * exp(-(N mu - lambda) T)
@@ -29,6 +30,7 @@ import math
 import random
 import statistics
 from collections.abc import Callable
+from fractions import Fraction
 
 import pytest
 
@@ -44,13 +46,8 @@ from acd import (
     OfferAnswered,
     OfferCall,
     QueueConfig,
+    erlang,
 )
-
-
-def erlang_c(agents: int, load: float) -> float:
-    """P(wait) for ``agents`` servers at ``load`` Erlangs (load < agents)."""
-    top = load**agents / math.factorial(agents) * agents / (agents - load)
-    return top / (sum(load**k / math.factorial(k) for k in range(agents)) + top)
 
 
 def simulate(agents: int, load: float, mean_handle_s: float, calls: int, seed: int) -> list[float]:
@@ -115,10 +112,9 @@ def test_service_level_and_mean_wait_agree_with_erlang_c(
     # each cut into 10 batches: 40 batch means
     runs = [simulate(agents, load, mean_handle_s, 30_000, seed)[2_000:] for seed in (1, 2, 3, 4)]
     mu = 1 / mean_handle_s
-    p_wait = erlang_c(agents, load)
-    decay = agents * mu - load * mu
-    expected_wait = p_wait / decay
-    expected_sl = 1 - p_wait * math.exp(-decay * threshold_s)
+    p_wait = erlang.erlang_c(agents, load)
+    expected_wait = erlang.mean_wait_s(agents, load * mu, mean_handle_s)
+    expected_sl = erlang.service_level(agents, load * mu, mean_handle_s, threshold_s)
 
     def pooled(f: Callable[[float], float]) -> tuple[float, float]:
         means = [m for run in runs for m in batch_values([f(w) for w in run], 10)]
@@ -136,6 +132,74 @@ def test_service_level_and_mean_wait_agree_with_erlang_c(
     assert 4 * se_sl < 0.05 * expected_sl
 
 
+def closed_form_erlang_c(agents: int, load: Fraction) -> Fraction:
+    """The docstring's closed form in exact rational arithmetic (no float anywhere)."""
+    top = load**agents / math.factorial(agents) * agents / (agents - load)
+    return top / (sum(load**k / math.factorial(k) for k in range(agents)) + top)
+
+
 def test_erlang_c_formula_on_a_textbook_case() -> None:
     # 10 agents, 8 Erlangs: P(wait) = 0.4092 (published Erlang C tables)
-    assert erlang_c(10, 8.0) == pytest.approx(0.4092, abs=5e-4)
+    assert erlang.erlang_c(10, 8.0) == pytest.approx(0.4092, abs=5e-4)
+
+
+def test_erlang_b_on_a_published_table_value() -> None:
+    # Erlang B tables: 10 trunks at 5 Erlangs block 1.84 % of calls
+    assert erlang.erlang_b(10, 5.0) == pytest.approx(0.0184, abs=5e-5)
+    assert erlang.erlang_b(0, 3.0) == 1.0
+
+
+def test_the_worked_example_of_the_staffing_literature() -> None:
+    # The worked example reproduced by Erlang C calculators (Westbay's and others):
+    # 360 calls per half hour, 4 minutes each (A = 48 Erlangs), 55 agents, 15 s:
+    # occupancy 87.3 %, P(wait) 23.9 %, ASA 8.2 s, service level 84.6 %
+    rate, handle = 360 / 1800, 240.0
+    assert erlang.erlang_c(55, 48.0) == pytest.approx(0.2387, abs=5e-4)
+    assert erlang.mean_wait_s(55, rate, handle) == pytest.approx(8.18, abs=0.01)
+    assert erlang.service_level(55, rate, handle, 15.0) == pytest.approx(0.846, abs=5e-4)
+    # 80 % in 15 s needs the 55 (54 give less); 80 % in 20 s is reached with 54
+    assert erlang.service_level(54, rate, handle, 15.0) < 0.8
+    assert erlang.agents_needed(rate, handle, 15.0, 0.8) == 55
+    assert erlang.agents_needed(rate, handle, 20.0, 0.8) == 54
+
+
+@pytest.mark.parametrize(("agents", "load"), [(1, 0.5), (3, 2.4), (10, 8), (55, 48), (300, 290)])
+def test_the_recursion_equals_the_closed_form(agents: int, load: float) -> None:
+    exact = closed_form_erlang_c(agents, Fraction(load))
+    assert erlang.erlang_c(agents, float(load)) == pytest.approx(float(exact), rel=1e-12)
+
+
+def test_hundreds_of_agents_stay_finite_and_monotone() -> None:
+    # the closed form in floats overflows past 170 agents (A^N/N!); the recursion does not
+    values = [erlang.erlang_c(n, 950.0) for n in range(951, 1200)]
+    assert all(0.0 < v <= 1.0 for v in values)
+    assert all(a > b for a, b in zip(values, values[1:], strict=False))
+    needed = erlang.agents_needed(10.0, 95.0, 20.0, 0.9)  # 950 Erlangs
+    assert erlang.service_level(needed, 10.0, 95.0, 20.0) >= 0.9
+    assert erlang.service_level(needed - 1, 10.0, 95.0, 20.0) < 0.9
+
+
+def test_edges_no_load_and_overload() -> None:
+    assert erlang.erlang_c(5, 0.0) == 0.0
+    assert erlang.agents_needed(0.0, 180.0, 20.0, 0.8) == 0
+    assert erlang.erlang_c(5, 5.0) == 1.0
+    assert erlang.mean_wait_s(5, 5 / 180, 180.0) == math.inf
+    assert erlang.service_level(5, 5 / 180, 180.0, 20.0) == 0.0
+    assert erlang.service_level(5, 0.0, 180.0, 20.0) == 1.0
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: erlang.erlang_c(-1, 1.0),
+        lambda: erlang.erlang_b(3, -0.5),
+        lambda: erlang.erlang_c(3, math.nan),
+        lambda: erlang.mean_wait_s(3, 0.01, 0.0),
+        lambda: erlang.service_level(3, 0.01, 100.0, -1.0),
+        lambda: erlang.agents_needed(0.01, 100.0, 20.0, 1.0),
+        lambda: erlang.agents_needed(-0.01, 100.0, 20.0, 0.8),
+    ],
+)
+def test_bad_input_is_refused_by_name(call: Callable[[], float]) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        call()
