@@ -155,9 +155,10 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
     app[RECORDINGS] = RecordingLibrary(store.sessions, parts.config.recording_places(),
                                        lambda: ctl.flow.recording)  # fmt: skip
     app[MESSAGES] = IvrMessages(store.sessions, parts.config.voicemail_read_dir)
-    desk = parts.desk = ControllerDesk(ctl)
+    desk = parts.desk = ControllerDesk(ctl, lambda: parts.config)
     ctl.on_change(desk.changed)
     app[DESK] = desk
+    await desk.load_today(store)
     await ctl.start()
     parts.ready = asyncio.create_task(_when_synced(parts, ctl), name="nodes synced")
     desk.start()

@@ -184,6 +184,8 @@ class Controller:
         #: the IVR's lookup by entered account (None: every such lookup is not found)
         self.accounts = accounts
         self._on_change = on_change
+        #: called with each queue outcome the controller writes (the wallboard's day)
+        self.on_outcome: Callable[[RecordOutcome], None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop = asyncio.get_running_loop()
@@ -327,6 +329,8 @@ class Controller:
             case fx.Write():
                 self.writer.submit(effect.row)
                 _log_milestone(effect.row)
+                if self.on_outcome is not None and isinstance(effect.row, RecordOutcome):
+                    self.on_outcome(effect.row)
             case fx.Push():
                 self.hub.push_to_agent(effect.agent_id, effect.message)
             case fx.SendAgi():

@@ -9,65 +9,193 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 import acd
+from callcenter.board import DayBoard, Done, Tally, queue_figures
+from callcenter.config import HotlineConfig, QueueSettings, WallboardSettings
 from callcenter.controller import PAGE_STATE, Controller
-from callcenter.web.ports import AgentPage, WallboardSnapshot
+from callcenter.facts import RecordOutcome
+from callcenter.web.ports import (
+    AgentPage,
+    AgentRow,
+    AmiNode,
+    QueueTile,
+    WaitingCall,
+    WallboardSnapshot,
+)
+
+#: the wallboard lists this many waiting calls at most (the longest waits)
+WAITING_SHOWN = 50
+
+
+class OutcomeRows(Protocol):
+    """Today's queue outcomes from SQL (the storage ``Store`` fits)."""
+
+    async def outcomes_since(
+        self, since: dt.datetime
+    ) -> list[tuple[str, str, str, float, dt.datetime, int | None]]: ...
 
 
 class ControllerDesk:
     """The controller as the web edge sees it (``callcenter.web.ports.Desk``)."""
 
-    def __init__(self, controller: Controller, *, sl_target_pct: float = 80.0) -> None:
+    def __init__(
+        self,
+        controller: Controller,
+        config: Callable[[], HotlineConfig] | None = None,
+    ) -> None:
         self.ctl = controller
-        self.sl_target_pct = sl_target_pct
+        #: the running config (a reload replaces it): the queues' targets, the colours
+        self._config = config
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
         #: agents whose desk a program plays (the demo's): labelled on the wallboard
         self.simulated: frozenset[str] = frozenset()
+        #: the loop time this desk started: an agent logged out since before it shows no time
+        self._born = controller.now()
+        self.day = DayBoard(self._sl_thresholds(), time.time())
+        #: outcomes seen while today's rows are read from SQL (None: read done)
+        self._pending: list[tuple[str, Done]] | None = None
+        #: stable epochs of loop-clock instants (one conversion each: no jitter in deltas)
+        self._agent_since: dict[str, tuple[float, float]] = {}
+        self._entered: dict[str, float] = {}
+        controller.on_outcome = self.outcome
+
+    # -- the figures of the day ---------------------------------------------------
+    def _queues(self) -> list[QueueSettings]:
+        return list(self._config().queues) if self._config is not None else []
+
+    def _sl_thresholds(self) -> dict[str, float]:
+        found = {q.name: q.sl_threshold_s for q in self._queues()}
+        for queue in self.ctl.core.config.queues:
+            found.setdefault(queue.name, queue.sl_threshold_s)
+        return found
+
+    async def load_today(self, store: OutcomeRows) -> int:
+        """Read today's queue outcomes from SQL (a restart changes no figure of the day);
+        outcomes the controller writes meanwhile are kept and counted once. Returns the rows."""
+        self._pending = []
+        since = dt.datetime.fromtimestamp(self.day.day_start, dt.UTC)
+        try:
+            rows = await store.outcomes_since(since)
+        finally:
+            pending, self._pending = self._pending, None
+        loaded = {row[0] for row in rows}
+        self.day.add_all(
+            Done(queue, outcome, wait_s, at.timestamp(), None if agent is None else str(agent))
+            for _call, queue, outcome, wait_s, at, agent in rows
+        )
+        self.day.add_all(done for call_id, done in pending if call_id not in loaded)
+        self.changed()
+        return len(rows)
+
+    def outcome(self, row: RecordOutcome) -> None:
+        """The controller wrote a queue outcome (``Controller.on_outcome``)."""
+        done = Done(row.queue, row.outcome, row.wait_s, row.at.timestamp(),
+                    None if row.agent_id is None else str(row.agent_id))  # fmt: skip
+        if self._pending is not None:
+            self._pending.append((row.call_id, done))
+        else:
+            self.day.add(done)
 
     # -- snapshots ----------------------------------------------------------------
     def wallboard(self) -> WallboardSnapshot:
         at = self.ctl.instant()
         snap = self.ctl.core.snapshot(at.mono)
-        epoch = at.wall.timestamp() - at.mono  # loop clock to epoch: one clock read per board
-        queues = snap.queues
-        answered = sum(q.answered for q in queues)
-        sl = None
-        asa = None
-        if queues:
-            main = max(queues, key=lambda q: q.offered)
-            sl = None if main.service_level is None else round(100 * main.service_level, 1)
-            asa = None if main.asa_s is None else round(main.asa_s, 1)
+        now = at.wall.timestamp()
+        epoch = now - at.mono  # loop clock to epoch
+        self.day.configure(self._sl_thresholds())
+        self.day.roll(now)
+        settings = {q.name: q for q in self._queues()}
+        # calls waiting: their entry as a stable epoch (first conversion kept)
+        entered: dict[str, float] = {}
+        waiting_calls: list[WaitingCall] = []
+        for c in snap.calls:
+            if c.position is None:
+                continue
+            first = entered[c.call_id] = self._entered.get(c.call_id, round(now - c.wait_s, 1))
+            waiting_calls.append({"call_id": c.call_id, "queue": c.queue, "caller": c.caller_number,
+                                  "entered_at": first, "priority": c.priority})  # fmt: skip
+        self._entered = entered
+        waiting_calls.sort(key=lambda w: w["entered_at"])
+        oldest: dict[str, float] = {}
+        for w in waiting_calls:
+            oldest.setdefault(w["queue"], w["entered_at"])
+
+        tiles: list[QueueTile] = []
+        total_today, total_recent = Tally(), Tally()
+        targets: list[tuple[float, int]] = []
+        for index, q in enumerate(snap.queues):
+            day = self.day.queue(q.queue)
+            recent = day.recent_tally(now)
+            total_today, total_recent = total_today.plus(day.today), total_recent.plus(recent)
+            s = settings.get(q.queue)
+            target = s.sl_target_pct if s is not None else 80.0
+            tile: QueueTile = {
+                "name": q.queue,
+                "index": index,
+                "waiting": q.waiting,
+                "oldest_at": oldest.get(q.queue),
+                "longest_wait_s": round(q.longest_wait_s, 1),
+                **queue_figures(day.today, recent, q.waiting),  # type: ignore[typeddict-item]
+                "sl_threshold_s": day.sl_threshold_s,
+                "sl_target_pct": target,
+                "longest_wait_limit_s": s.longest_wait_limit_s if s is not None else 60.0,
+                "agents": {PAGE_STATE[state]: n for state, n in q.agents_by_state.items()},
+            }
+            # EWT: shown only once the ACD exposes an estimate per queue (issue 12);
+            # until then the tile has no EWT slot rather than a made-up figure.
+            tiles.append(tile)
+            targets.append((target, tile["offered"]))
+        waiting = sum(q.waiting for q in snap.queues)
+        thresholds = {t["sl_threshold_s"] for t in tiles}
+        weight = sum(n for _t, n in targets)
+        centre_target = (sum(t * n for t, n in targets) / weight if weight
+                         else sum(t for t, _n in targets) / len(targets) if targets else 80.0)  # fmt: skip
+        cfg = (
+            self._config().wallboard
+            if self._config is not None
+            else WallboardSettings.model_validate({})
+        )
+        ami: list[AmiNode] = [{"node": n.name, "connected": n.client.connected, "error": n.error}
+                              for n in self.ctl.nodes.values()]  # fmt: skip
         return {
-            "at": time.time(),
-            "waiting": sum(q.waiting for q in queues),
-            "longest_wait_s": round(max((q.longest_wait_s for q in queues), default=0.0), 1),
-            "offered": sum(q.offered for q in queues),
-            "answered": answered,
-            "abandoned": sum(q.abandoned for q in queues),
-            "service_level_pct": sl,
-            "sl_target_pct": self.sl_target_pct,
-            "sl_threshold_s": self.ctl.sl_threshold_s,
-            "asa_s": asa,
-            "agents": [
-                {
-                    "id": a.agent_id,
-                    "name": a.name,
-                    "state": PAGE_STATE[a.state],
-                    "since": epoch + a.since,
-                    "call_id": a.call_id,
-                    "pause_reason": a.reason or None,
-                    "simulated": a.agent_id in self.simulated,
-                }
-                for a in snap.agents
-            ],
-            "ami": [
-                {"node": n.name, "connected": n.client.connected, "error": n.error}
-                for n in self.ctl.nodes.values()
-            ],
+            "at": round(now, 2),
+            # the centre: the queues' tallies summed, then the same formulas
+            "waiting": waiting,
+            "oldest_at": waiting_calls[0]["entered_at"] if waiting_calls else None,
+            "longest_wait_s": round(max((q.longest_wait_s for q in snap.queues), default=0.0), 1),
+            **queue_figures(total_today, total_recent, waiting),  # type: ignore[typeddict-item]
+            "sl_target_pct": round(centre_target, 1),
+            "sl_threshold_s": thresholds.pop() if len(thresholds) == 1 else None,
+            "day_start": self.day.day_start,
+            "thresholds": cfg.model_dump(),
+            "queues": tiles,
+            "waiting_calls": waiting_calls[:WAITING_SHOWN],
+            "agents": [self._agent_row(a, epoch) for a in snap.agents],
+            "ami": ami,
+            "pbx_down": [n["node"] for n in ami if not n["connected"]],
+        }
+
+    def _agent_row(self, a: acd.AgentView, epoch: float) -> AgentRow:
+        seen = self._agent_since.get(a.agent_id)
+        if seen is None or seen[0] != a.since:
+            seen = self._agent_since[a.agent_id] = (a.since, round(epoch + a.since, 1))
+        offline = a.state is acd.AgentState.LOGGED_OUT
+        return {
+            "id": a.agent_id,
+            "name": a.name,
+            "state": PAGE_STATE[a.state],
+            # logged out since before this controller started: when is unknown
+            "since": None if offline and a.since <= self._born else seen[1],
+            "call_id": a.call_id,
+            "pause_reason": a.reason or None,
+            "simulated": a.agent_id in self.simulated,
+            "calls": self.day.agent_calls.get(a.agent_id, 0),
         }
 
     def agent_view(self, agent_id: str) -> AgentPage | None:

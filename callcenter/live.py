@@ -1,4 +1,4 @@
-"""Live fan-out: wallboard snapshots to supervisors, screen-pops to agents.
+"""Live fan-out: wallboard snapshots and deltas to supervisors, screen-pops to agents.
 
 Rules:
 
@@ -6,8 +6,13 @@ Rules:
    ``push_to_agent`` are plain synchronous calls that serialize the message
    once and drop it into per-socket mailboxes; the WebSocket handlers drain
    the mailboxes at their own pace.
-2. A wallboard mailbox holds one snapshot: a newer one replaces an unsent one,
-   so a slow browser sees fewer frames, never stale ones and never a backlog.
+2. A wallboard gets the latest snapshot first (``subscribe_wallboard``), then
+   each publish as a delta from the one before (``callcenter.board.diff``: what
+   changed, not every agent again), in order. A browser so slow that
+   ``WALLBOARD_BACKLOG`` deltas wait unsent gets them replaced by one fresh
+   snapshot: never a backlog, never a gap. A reconnect subscribes again, so it
+   starts from a fresh snapshot too. ``deltas=False`` sends every publish as a
+   whole snapshot (the earlier way; ``bench/wallboard.py`` compares the two).
 3. An agent mailbox is a bounded FIFO (screen-pops must arrive in order); when
    a browser is so slow that it fills up, the oldest message is dropped and
    counted in ``dropped``.
@@ -24,11 +29,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from callcenter.board import diff
+
 DEFAULT_AGENT_MAILBOX = 64
+#: unsent deltas a wallboard may have waiting before they become one snapshot
+WALLBOARD_BACKLOG = 32
 
 
 @dataclass(slots=True, eq=False)
@@ -66,6 +75,14 @@ class Mailbox:
         self._wakeup.set()
         return evicted
 
+    def reset(self, item: Outgoing) -> None:
+        """Drop every unsent message and queue ``item`` alone."""
+        if self._closed:
+            return
+        self._items.clear()
+        self._items.append(item)
+        self._wakeup.set()
+
     def close(self) -> None:
         """Wake the reader; ``get`` returns ``None`` once the queue is drained."""
         self._closed = True
@@ -92,10 +109,11 @@ def _dumps(message: Mapping[str, Any]) -> str:
 class LiveHub:
     """Fan-out of live updates to the open WebSockets of one controller."""
 
-    def __init__(self, *, agent_mailbox: int = DEFAULT_AGENT_MAILBOX) -> None:
+    def __init__(self, *, agent_mailbox: int = DEFAULT_AGENT_MAILBOX, deltas: bool = True) -> None:
         if agent_mailbox < 1:
             raise ValueError("agent_mailbox must be at least 1")
         self._agent_mailbox = agent_mailbox
+        self._deltas = deltas
         self._wallboards: set[Mailbox] = set()
         self._agents: dict[str, set[Mailbox]] = {}
         self._latest: Mapping[str, Any] | None = None
@@ -114,18 +132,40 @@ class LiveHub:
         return self._latest
 
     def publish_wallboard(self, snapshot: Mapping[str, Any]) -> int:
-        """Keep ``snapshot`` as the latest and offer it to every wallboard.
+        """Keep ``snapshot`` as the latest and send every wallboard what changed.
 
-        Returns the number of open wallboards. Never blocks: an unsent older
-        snapshot is replaced (not counted as dropped: coalescing is the point).
+        Returns the number of open wallboards. Never blocks. Nothing is sent when
+        nothing but the clock moved; a wallboard with ``WALLBOARD_BACKLOG`` unsent
+        deltas gets one snapshot in their place (not counted as dropped).
         """
-        self._latest = snapshot
+        before, self._latest = self._latest, snapshot
         self.pushed["wallboard"] += 1
-        if self._wallboards:  # no wallboard open: nothing to encode
-            item = Outgoing("wallboard", _dumps({"type": "wallboard", **snapshot}))
+        if not self._wallboards:  # no wallboard open: nothing to compare or encode
+            return 0
+        whole: Outgoing | None = None
+        if not self._deltas or before is None:
+            whole = self._snapshot_item(snapshot)
             for mailbox in self._wallboards:
+                if self._deltas:
+                    mailbox.reset(whole)
+                else:
+                    mailbox.put(whole)
+            return len(self._wallboards)
+        delta = diff(before, snapshot)
+        if delta is None:
+            return len(self._wallboards)
+        item = Outgoing("wallboard_delta", _dumps({"type": "wallboard_delta", **delta}))
+        for mailbox in self._wallboards:
+            if len(mailbox) >= WALLBOARD_BACKLOG:
+                whole = whole or self._snapshot_item(snapshot)
+                mailbox.reset(whole)
+            else:
                 mailbox.put(item)
         return len(self._wallboards)
+
+    @staticmethod
+    def _snapshot_item(snapshot: Mapping[str, Any]) -> Outgoing:
+        return Outgoing("wallboard", _dumps({"type": "wallboard", **snapshot}))
 
     def push_to_agent(self, agent_id: str, message: Mapping[str, Any]) -> int:
         """Queue ``message`` (a dict with a ``type``) for every socket of the agent.
@@ -160,9 +200,14 @@ class LiveHub:
 
     # -- subscribing (the WebSocket handlers' side)
 
-    def subscribe_wallboard(self) -> Mailbox:
-        """A mailbox that receives each new snapshot (coalesced to the newest)."""
-        mailbox = Mailbox("wallboard", maxlen=1)
+    def subscribe_wallboard(self, current: Callable[[], Mapping[str, Any]]) -> Mailbox:
+        """A mailbox whose first message is the latest snapshot (``current()`` if none
+        was published yet), then each publish's delta from the one before."""
+        if self._latest is None:
+            self._latest = current()
+        maxlen = WALLBOARD_BACKLOG + 1 if self._deltas else 1
+        mailbox = Mailbox("wallboard", maxlen=maxlen)
+        mailbox.put(self._snapshot_item(self._latest))
         self._wallboards.add(mailbox)
         return mailbox
 

@@ -32,7 +32,7 @@ from callcenter.config import ConfigError, HotlineConfig, load_config
 log = logging.getLogger(__name__)
 
 #: the sections of the config file a reload applies live
-LIVE_SECTIONS = ("queues", "acd", "ivr_file")
+LIVE_SECTIONS = ("queues", "acd", "ivr_file", "wallboard")
 
 
 class Agents(Protocol):

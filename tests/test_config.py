@@ -552,3 +552,32 @@ def test_a_bad_node_recordings_directory_is_refused_at_its_line(
     text = broken("    secret: s3cret\n", "    secret: s3cret\n" + lines)
     [problem] = problems_of(tmp_path, text)
     assert problem.startswith(expected), problem
+
+
+def test_wallboard_thresholds_default_and_come_from_the_file(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD), environ={})
+    assert config.queues[0].sl_target_pct == 80 and config.queues[0].longest_wait_limit_s == 60
+    assert config.wallboard.abandon_red_pct == 10
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    sl_target_pct: 90\n"
+                  "    longest_wait_limit_s: 45") + "wallboard:\n  abandon_amber_pct: 3\n"  # fmt: skip
+    config = load_config(write(tmp_path, text), environ={})
+    assert (config.queues[0].sl_target_pct, config.queues[0].longest_wait_limit_s) == (90, 45)
+    assert config.wallboard.abandon_amber_pct == 3
+
+
+def test_bad_wallboard_thresholds_are_refused_at_their_line(tmp_path: Path) -> None:
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    sl_target_pct: 120\n"
+                  "    longest_wait_limit_s: 0") + (
+        "wallboard:\n  abandon_amber_pct: 12\n  abandon_red_pct: 8\n"
+        "  longest_wait_amber_pct: 100\n  sl_amber_band_pct: ten\n")  # fmt: skip
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:13: queues.0.sl_target_pct: must be at most 100",
+        "hotline.yaml:14: queues.0.longest_wait_limit_s: must be greater than 0",
+        "hotline.yaml:21: wallboard.longest_wait_amber_pct: must be less than 100",
+        "hotline.yaml:22: wallboard.sl_amber_band_pct: expected a number",
+    ]
+    text = GOOD + "wallboard:\n  abandon_amber_pct: 12\n  abandon_red_pct: 8\n"
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:18: wallboard.abandon_red_pct: abandon_red_pct (8) must be above "
+        "abandon_amber_pct (12)"
+    ]

@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 from aiohttp import WSCloseCode, WSMsgType
 
+from callcenter.board import apply
 from callcenter.web.session import COOKIE_NAME
 from tests.test_web_support import CALL_ID, PASSWORD, World, screen_pop, wallboard_snapshot
 
@@ -263,8 +264,11 @@ async def test_ws_wallboard_sends_snapshot_then_published_update(client, world):
         assert first["waiting"] == 3
         assert world.hub.publish_wallboard(wallboard_snapshot(waiting=9)) == 1
         update = await ws.receive_json(timeout=2)
-        assert update["waiting"] == 9
-        assert update["agents"][0]["name"] == "Nguyễn Văn An"
+        assert update["type"] == "wallboard_delta"
+        assert update["set"]["waiting"] == 9
+        board = apply({k: v for k, v in first.items() if k != "type"}, update)
+        assert board["waiting"] == 9
+        assert board["agents"][0]["name"] == "Nguyễn Văn An"
     assert world.hub.subscriber_count == 0
 
 

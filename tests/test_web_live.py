@@ -3,26 +3,66 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
-from callcenter.live import LiveHub
+from callcenter.board import apply
+from callcenter.live import WALLBOARD_BACKLOG, LiveHub
 from callcenter.metrics import Metrics
 from callcenter.web.session import SessionSigner
 
 KEY = b"k" * 32
+AGENTS = [{"id": str(i), "state": "ready", "since": 100.0 + i} for i in range(50)]
 
 
-async def test_wallboard_mailbox_keeps_only_the_newest_snapshot():
+async def test_wallboard_gets_a_snapshot_then_each_change_as_a_delta():
     hub = LiveHub()
-    box = hub.subscribe_wallboard()
+    box = hub.subscribe_wallboard(lambda: {"at": 0, "waiting": 0, "agents": AGENTS})
+    for n in range(1, 4):
+        hub.publish_wallboard({"at": n, "waiting": n, "agents": AGENTS})
+    hub.publish_wallboard({"at": 9, "waiting": 3, "agents": AGENTS})  # only the clock moved
+    texts = []
+    while len(box):
+        item = await box.get()
+        assert item is not None
+        texts.append(json.loads(item.text))
+    assert [t["type"] for t in texts] == ["wallboard"] + ["wallboard_delta"] * 3
+    assert texts[0]["agents"] == AGENTS
+    # a delta carries what changed, never the agents who did not
+    assert all("agents" not in json.dumps(t.get("upsert", {})) for t in texts[1:])
+    board = {k: v for k, v in texts[0].items() if k != "type"}
+    for delta in texts[1:]:
+        board = apply(board, delta)
+    assert board == {"at": 3, "waiting": 3, "agents": AGENTS}
+    assert hub.latest_wallboard == {"at": 9, "waiting": 3, "agents": AGENTS}
+    assert hub.dropped["wallboard"] == 0
+
+
+async def test_a_slow_wallboard_gets_one_fresh_snapshot_instead_of_a_backlog():
+    hub = LiveHub()
+    box = hub.subscribe_wallboard(lambda: {"waiting": 0})
+    for n in range(1, WALLBOARD_BACKLOG + 5):
+        hub.publish_wallboard({"waiting": n})
+    assert len(box) < WALLBOARD_BACKLOG + 1
+    board: dict = {}
+    while len(box):
+        item = await box.get()
+        assert item is not None
+        msg = json.loads(item.text)
+        board = ({k: v for k, v in msg.items() if k != "type"} if msg["type"] == "wallboard"
+                 else apply(board, msg))  # fmt: skip
+    assert board == {"waiting": WALLBOARD_BACKLOG + 4}
+
+
+async def test_without_deltas_every_publish_is_a_whole_snapshot_coalesced():
+    hub = LiveHub(deltas=False)
+    box = hub.subscribe_wallboard(lambda: {"waiting": 0})
     for n in range(5):
         hub.publish_wallboard({"waiting": n})
     assert len(box) == 1
     item = await box.get()
-    assert item is not None and '"waiting":4' in item.text
-    assert hub.latest_wallboard == {"waiting": 4}
-    assert hub.dropped["wallboard"] == 0
+    assert item is not None and item.kind == "wallboard" and '"waiting":4' in item.text
 
 
 async def test_agent_mailbox_is_bounded_and_counts_drops():

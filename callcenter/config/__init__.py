@@ -24,7 +24,7 @@ from ivr import ConfigProblem
 
 from .asterisk import DialplanSettings, NodeConfig
 from .edge import MIN_SECRET_KEY_BYTES as MIN_SECRET_KEY_BYTES
-from .edge import CrmSettings, WebSettings
+from .edge import CrmSettings, WallboardSettings, WebSettings
 from .hotline import DATABASE_DRIVERS as DATABASE_DRIVERS
 from .hotline import DEFAULT_DISPOSITIONS, HotlineConfig
 from .loading import ENV_PREFIX as ENV_PREFIX
@@ -45,6 +45,7 @@ __all__ = [
     "RecordingSettings",
     "RelaxSettings",
     "TierSettings",
+    "WallboardSettings",
     "WebSettings",
     "load_config",
 ]

@@ -74,3 +74,27 @@ class WebSettings(_Strict):
     def secret_key(self) -> bytes | None:
         """The key read from the environment at load time; None: generate one per start."""
         return self._secret_key
+
+
+class WallboardSettings(_Strict):
+    """The wallboard's colours: when a figure turns amber or red (the targets and
+    limits themselves are each queue's: ``sl_target_pct``, ``longest_wait_limit_s``)."""
+
+    #: service level amber from the target down to this many points below it, red under
+    sl_amber_band_pct: float = Field(10.0, ge=0, le=100, strict=True)
+    #: the longest wait turns amber at this % of the queue's limit (red at the limit)
+    longest_wait_amber_pct: float = Field(50.0, gt=0, lt=100, strict=True)
+    #: abandon rate (% of offered) amber from here on
+    abandon_amber_pct: float = Field(5.0, ge=0, le=100, strict=True)
+    #: abandon rate red from here on (above abandon_amber_pct)
+    abandon_red_pct: float = Field(10.0, ge=0, le=100, strict=True)
+
+    @model_validator(mode="after")
+    def _red_above_amber(self) -> Self:
+        if self.abandon_red_pct <= self.abandon_amber_pct:
+            raise problem(
+                f"abandon_red_pct ({self.abandon_red_pct:g}) must be above "
+                f"abandon_amber_pct ({self.abandon_amber_pct:g})",
+                at="abandon_red_pct",
+            )
+        return self

@@ -20,7 +20,7 @@ from recordings.policy import RecordingPolicy
 from yamlconf import matching, problem
 
 from .asterisk import DialplanSettings, NodeConfig
-from .edge import CrmSettings, WebSettings
+from .edge import CrmSettings, WallboardSettings, WebSettings
 from .fields import _Strict
 from .queues import AcdSettings, QueueSettings
 
@@ -87,6 +87,7 @@ class HotlineConfig(_Strict):
     acd: Section[AcdSettings] = Field(default={}, validate_default=True)
     crm: Section[CrmSettings] = Field(default={}, validate_default=True)
     web: Section[WebSettings] = Field(default={}, validate_default=True)
+    wallboard: Section[WallboardSettings] = Field(default={}, validate_default=True)
     #: disposition code (a-z 0-9 _, 32 at most) -> the label agents see, in display order
     dispositions: dict[
         Annotated[str, AfterValidator(matching(_DISPOSITION, "disposition code (a-z 0-9 _)"))],

@@ -113,6 +113,10 @@ class QueueSettings(_Strict):
     wrap_up_s: float = Field(10.0, ge=0, strict=True)
     offer_timeout_s: Seconds = 15.0
     sl_threshold_s: Seconds = 20.0
+    #: the wallboard's service-level target: this % answered within sl_threshold_s
+    sl_target_pct: float = Field(80.0, gt=0, le=100, strict=True)
+    #: the wallboard shows the queue's longest wait red from this wait on
+    longest_wait_limit_s: Seconds = 60.0
     hold_slice_s: Seconds = 20.0
     max_wait_s: Seconds | None = None
     #: how the queue picks among its READY agents who fit a call (acd.Strategy);

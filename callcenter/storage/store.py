@@ -570,6 +570,20 @@ class Store:
         async with self.sessions() as session:
             return {outcome: count for outcome, count in (await session.execute(query)).all()}
 
+    async def outcomes_since(
+        self, since: dt.datetime
+    ) -> list[tuple[str, str, str, float, dt.datetime, int | None]]:
+        """Every queue outcome at or after ``since``: (call_id, queue, outcome, wait_s, at,
+        agent_id), oldest first (the wallboard's figures of the day)."""
+        query = (
+            select(QueueOutcome.call_id, QueueOutcome.queue, QueueOutcome.outcome, QueueOutcome.wait_s,
+                   QueueOutcome.at, QueueOutcome.agent_id)
+            .where(QueueOutcome.at >= since)
+            .order_by(QueueOutcome.at, QueueOutcome.id)
+        )  # fmt: skip
+        async with self.sessions() as session:
+            return [tuple(row) for row in (await session.execute(query)).all()]  # type: ignore[misc]
+
     async def list_recordings(
         self, call_id: str | None = None, limit: int = 100
     ) -> list[Recording]:

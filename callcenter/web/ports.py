@@ -95,12 +95,15 @@ class AgentRow(TypedDict, total=False):
     name: str
     #: ready | ringing | talking | wrapup | paused | offline
     state: str
-    #: Epoch seconds (server clock) of the last state change.
-    since: float
+    #: Epoch seconds (server clock) of the last state change; None for an agent
+    #: logged out since before the controller started (when is not known).
+    since: float | None
     call_id: str | None
     pause_reason: str | None
     #: a program plays this agent's desk (the demo's simulated agents)
     simulated: bool
+    #: calls the agent answered since local midnight
+    calls: int
 
 
 class AmiNode(TypedDict):
@@ -110,21 +113,71 @@ class AmiNode(TypedDict):
     error: str | None
 
 
-class WallboardSnapshot(TypedDict, total=False):
-    #: Epoch seconds (server clock) when the snapshot was taken.
-    at: float
+class WaitingCall(TypedDict):
+    call_id: str
+    queue: str
+    caller: str
+    #: Epoch seconds when the call entered the queue
+    entered_at: float
+    priority: int
+
+
+class QueueTile(TypedDict, total=False):
+    """One queue's figures: waiting now, and since local midnight (``callcenter.board``)."""
+
+    name: str
+    #: the queue's place in the config
+    index: int
     waiting: int
+    #: Epoch seconds the longest-waiting call entered (None: nobody waits)
+    oldest_at: float | None
     longest_wait_s: float
     offered: int
     answered: int
     abandoned: int
     service_level_pct: float | None
-    #: The service-level target (e.g. 80 % answered within 20 s).
-    sl_target_pct: float
-    sl_threshold_s: float
+    #: the same over the visits that ended in the last 30 minutes
+    service_level_30m_pct: float | None
     asa_s: float | None
+    abandon_rate_pct: float | None
+    sl_threshold_s: float
+    sl_target_pct: float
+    longest_wait_limit_s: float
+    #: agents serving the queue, by page state
+    agents: dict[str, int]
+
+
+class WallboardSnapshot(TypedDict, total=False):
+    """The centre's figures at the top level (the queues' tallies summed), then the
+    queues, the waiting calls, the agents and the AMI links."""
+
+    #: Epoch seconds (server clock) when the snapshot was taken.
+    at: float
+    waiting: int
+    oldest_at: float | None
+    longest_wait_s: float
+    offered: int
+    answered: int
+    abandoned: int
+    service_level_pct: float | None
+    service_level_30m_pct: float | None
+    #: The service-level target (e.g. 80 % answered within 20 s): the centre's is the
+    #: queues' targets weighted by their offered calls.
+    sl_target_pct: float
+    #: the queues' SL threshold when they share one, else None
+    sl_threshold_s: float | None
+    asa_s: float | None
+    abandon_rate_pct: float | None
+    #: Epoch seconds of the local midnight the day's figures count from
+    day_start: float
+    #: the colours' thresholds (config ``wallboard``)
+    thresholds: dict[str, float]
+    queues: list[QueueTile]
+    waiting_calls: list[WaitingCall]
     agents: list[AgentRow]
     ami: list[AmiNode]
+    #: the AMI nodes whose link is down (the wallboard's banner)
+    pbx_down: list[str]
 
 
 class AgentPage(TypedDict, total=False):

@@ -1,7 +1,7 @@
 """WebSockets: ``/ws/wallboard`` for supervisors, ``/ws/agent`` for agent desktops.
 
 Each handler checks Origin and session before the upgrade, sends the current
-state first, then forwards what the ``LiveHub`` puts in its mailbox. The
+state first (a wallboard: a snapshot, then deltas), then forwards what the ``LiveHub`` puts in its mailbox. The
 socket is in ``app[SOCKETS]`` (a WeakSet) while open, and the ``finally``
 always unsubscribes, however the socket ends. On shutdown ``close_sockets``
 closes every socket with GOING_AWAY (1001) so browsers reconnect elsewhere.
@@ -65,13 +65,18 @@ async def _pump(request: web.Request, ws: web.WebSocketResponse, mailbox: Mailbo
 
 
 async def _serve(
-    request: web.Request, ws: web.WebSocketResponse, mailbox: Mailbox, first: dict[str, Any]
+    request: web.Request,
+    ws: web.WebSocketResponse,
+    mailbox: Mailbox,
+    first: dict[str, Any] | None = None,
 ) -> web.WebSocketResponse:
+    """``first``: sent before the mailbox's messages (None: the mailbox has it)."""
     sockets = request.app[SOCKETS]
     sockets.add(ws)
     pump: asyncio.Task[None] | None = None
     try:
-        await ws.send_str(_dumps(first))
+        if first is not None:
+            await ws.send_str(_dumps(first))
         pump = asyncio.create_task(_pump(request, ws, mailbox))
         async for _message in ws:
             pass  # the pages send nothing we act on; reading keeps pings and close flowing
@@ -88,15 +93,13 @@ async def _serve(
 
 
 async def wallboard_socket(request: web.Request) -> web.StreamResponse:
-    """First message: the current snapshot; then each published snapshot (coalesced)."""
+    """First message: the latest snapshot; then each publish's delta (``LiveHub``)."""
     _admit(request, SUPERVISORS)
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S)
     await ws.prepare(request)
-    # No await between subscribing and reading the snapshot: nothing published
-    # in between can be missed.
-    mailbox = request.app[HUB].subscribe_wallboard()
-    first = {"type": "wallboard", **request.app[DESK].wallboard()}
-    return await _serve(request, ws, mailbox, first)
+    # The hub queues the snapshot the next deltas are taken from: none is missed.
+    mailbox = request.app[HUB].subscribe_wallboard(request.app[DESK].wallboard)
+    return await _serve(request, ws, mailbox)
 
 
 async def agent_socket(request: web.Request) -> web.StreamResponse:

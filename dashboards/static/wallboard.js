@@ -1,36 +1,141 @@
 "use strict";
-/* The supervisor wallboard: renders snapshots from /ws/wallboard and ticks
-   the clocks locally each second between updates. */
+/* The supervisor wallboard. /ws/wallboard sends a first snapshot, then deltas
+   (callcenter/board.py: set / unset / upsert / remove); a reconnect starts from a
+   fresh snapshot. The clocks (longest waits, time in state) tick here each second
+   from the epochs the server sent. Every target and colour threshold comes from
+   the snapshot (the config file), none is written here. */
 (function () {
   const H = window.Hotline;
   const $ = (id) => document.getElementById(id);
+  const KEYED = { queues: "name", agents: "id" };
   let snap = {};
-  let receivedAt = performance.now();   // when `snap` arrived, client clock
+  let receivedAt = performance.now();   // when `snap.at` arrived, client clock
   let serverAt = Date.now() / 1000;     // `snap.at`, server clock
 
   const num = (v) => (typeof v === "number" && isFinite(v) ? v : null);
-  const elapsed = () => (performance.now() - receivedAt) / 1000;
+  const nowServer = () => serverAt + (performance.now() - receivedAt) / 1000;
+  const thresholds = () => snap.thresholds || {};
 
-  function level(tile, cls) {
-    const t = $(tile);
-    if (!t) return;
-    t.classList.remove("ok", "warn", "bad");
-    if (cls) t.classList.add(cls);
+  function level(el, cls) {
+    if (!el) return;
+    el.classList.remove("ok", "warn", "bad");
+    if (cls) el.classList.add(cls);
+  }
+  const RANK = { ok: 0, warn: 1, bad: 2 };
+  const worst = (a, b) => ((RANK[b] || 0) > (RANK[a] || 0) ? b : a);
+
+  /* the delta of callcenter/board.py:diff applied to `snap` */
+  function applyDelta(d) {
+    const out = Object.assign({}, snap, d.set || {});
+    for (const k of d.unset || []) delete out[k];
+    for (const name of Object.keys(KEYED)) {
+      const ups = (d.upsert || {})[name] || [];
+      const rem = (d.remove || {})[name] || [];
+      if (!ups.length && !rem.length) continue;
+      const key = KEYED[name];
+      const items = new Map((out[name] || []).map((i) => [i[key], i]));
+      for (const k of rem) items.delete(k);
+      for (const i of ups) items.set(i[key], i);
+      out[name] = Array.from(items.values());
+    }
+    return out;
   }
 
-  function threshold() { return num(snap.sl_threshold_s) || 20; }
+  function longestOf(oldestAt) {
+    const o = num(oldestAt);
+    return o === null ? 0 : Math.max(0, nowServer() - o);
+  }
+  function waitLevel(waiting, longest, limit) {
+    if (!waiting) return "ok";
+    const amber = (num(thresholds().longest_wait_amber_pct) || 50) / 100;
+    if (limit === null) return null;
+    return longest >= limit ? "bad" : longest >= amber * limit ? "warn" : "ok";
+  }
+  function slLevel(sl, target) {
+    if (sl === null || target === null) return null;
+    const band = num(thresholds().sl_amber_band_pct);
+    return sl >= target ? "ok" : sl >= target - (band === null ? 10 : band) ? "warn" : "bad";
+  }
+  function abandonLevel(rate) {
+    if (rate === null) return null;
+    const t = thresholds();
+    return rate >= (num(t.abandon_red_pct) ?? 10) ? "bad" : rate >= (num(t.abandon_amber_pct) ?? 5) ? "warn" : "ok";
+  }
+  const pct = (v) => (num(v) === null ? "–" : (Math.round(v * 10) / 10) + " %");
 
-  function renderLongest() {
+  /* -- per-queue tiles, keyed by queue name */
+  function queueTile(q) {
+    let tile = document.querySelector('.queue-tile[data-queue="' + CSS.escape(q.name) + '"]');
+    if (!tile) {
+      tile = H.el("article", "tile queue-tile");
+      tile.dataset.queue = q.name;
+      tile.dataset.testid = "queue-" + q.name;
+      const fig = (label, part) => {
+        const box = H.el("div", "qfig qfig-" + part);
+        box.append(H.el("span", "qlabel", label), H.el("span", "qval"));
+        box.lastChild.dataset.testid = "queue-" + q.name + "-" + part;
+        return box;
+      };
+      tile.append(H.el("h2", "", q.name),
+        fig("Waiting", "waiting"), fig("Longest", "longest"), fig("SL today", "sl"),
+        fig("SL 30 min", "sl30"), fig("ASA", "asa"), fig("Abandoned", "abandon"),
+        fig("Offered", "offered"), H.el("div", "qagents"));
+      tile.lastChild.dataset.testid = "queue-" + q.name + "-agents";
+      $("queues").append(tile);
+    }
+    return tile;
+  }
+  function setFig(tile, part, text, cls) {
+    const v = tile.querySelector(".qfig-" + part + " .qval");
+    v.textContent = text;
+    level(v.parentNode, cls);
+  }
+  function renderQueues() {
+    const queues = (snap.queues || []).slice().sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+    const names = new Set(queues.map((q) => q.name));
+    for (const t of document.querySelectorAll(".queue-tile")) if (!names.has(t.dataset.queue)) t.remove();
+    for (const q of queues) {
+      const tile = queueTile(q);
+      $("queues").append(tile);  // config order
+      setFig(tile, "waiting", String(q.waiting ?? "–"));
+      const sl = num(q.service_level_pct);
+      setFig(tile, "sl", pct(sl), slLevel(sl, num(q.sl_target_pct)));
+      tile.querySelector(".qfig-sl .qlabel").title = "target " + q.sl_target_pct + " % in " + q.sl_threshold_s + " s";
+      setFig(tile, "sl30", pct(q.service_level_30m_pct), slLevel(num(q.service_level_30m_pct), num(q.sl_target_pct)));
+      setFig(tile, "asa", num(q.asa_s) === null ? "–" : H.duration(q.asa_s));
+      const rate = num(q.abandon_rate_pct);
+      setFig(tile, "abandon", (q.abandoned ?? "–") + (rate === null ? "" : " (" + rate + " %)"), abandonLevel(rate));
+      setFig(tile, "offered", String(q.offered ?? "–"));
+      const agents = tile.querySelector(".qagents");
+      agents.replaceChildren();
+      for (const s of H.STATE_ORDER) {
+        const n = (q.agents || {})[s] || 0;
+        if (n && s !== "offline") agents.append(H.el("span", "qchip state-" + s, n + " " + H.stateLabel(s)));
+      }
+      if (!agents.childNodes.length) agents.append(H.el("span", "muted", "no agent logged in"));
+    }
+    tickQueues();
+  }
+  function tickQueues() {
+    let centre = "ok";
+    for (const q of snap.queues || []) {
+      const tile = document.querySelector('.queue-tile[data-queue="' + CSS.escape(q.name) + '"]');
+      if (!tile) continue;
+      const longest = q.waiting ? longestOf(q.oldest_at) : 0;
+      const cls = waitLevel(q.waiting, longest, num(q.longest_wait_limit_s));
+      setFig(tile, "longest", q.waiting ? H.duration(longest) : "0:00", cls);
+      level(tile, worst(cls, worst(slLevel(num(q.service_level_pct), num(q.sl_target_pct)), null)));
+      centre = worst(centre, cls);
+    }
     const waiting = num(snap.waiting) || 0;
-    const longest = num(snap.longest_wait_s);
-    const now = waiting > 0 && longest !== null ? longest + elapsed() : 0;
-    $("longest").textContent = waiting > 0 ? H.duration(now) : "0:00";
-    const t = threshold();
-    const cls = waiting === 0 ? "ok" : now >= t ? "bad" : "warn";
-    level("tile-longest", cls);
-    level("tile-waiting", cls);
+    $("longest").textContent = waiting > 0 ? H.duration(longestOf(snap.oldest_at)) : "0:00";
+    const down = pbxDown();
+    level($("tile-longest"), down ? null : centre);
+    level($("tile-waiting"), down ? null : centre);
   }
 
+  /* -- agents: rows keyed by id, updated in place */
+  const ORDER = (s) => { const i = H.STATE_ORDER.indexOf(s); return i < 0 ? 99 : i; };
   function renderStates(agents) {
     const counts = {};
     for (const a of agents) counts[a.state] = (counts[a.state] || 0) + 1;
@@ -45,39 +150,78 @@
     }
     $("agents-on").textContent = agents.filter((a) => a.state !== "offline").length;
   }
-
+  const rows = new Map();  // agent id -> {tr, key}
+  function agentRow(a) {
+    let row = rows.get(a.id);
+    if (!row) {
+      const tr = H.el("tr");
+      tr.dataset.agent = a.id;
+      row = { tr, key: null };
+      rows.set(a.id, row);
+    }
+    const key = JSON.stringify(a);
+    if (row.key === key) return row.tr;
+    row.key = key;
+    const badge = H.el("span", "state-badge state-" + a.state, H.stateLabel(a.state));
+    const stateCell = H.el("td");
+    stateCell.append(badge);
+    if (a.state === "paused" && a.pause_reason) {
+      badge.title = a.pause_reason;
+      stateCell.append(H.el("span", "muted reason", " " + a.pause_reason));
+    }
+    const since = H.el("td", "since mono");
+    if (num(a.since) !== null) since.dataset.since = a.since;
+    const name = H.el("td", "agent-name", a.name || a.id);
+    // a program plays this agent's desk (the demo's simulated agents)
+    if (a.simulated === true) name.append(" ", H.el("span", "badge badge-sim", "simulated"));
+    row.tr.replaceChildren(name, stateCell, since, H.el("td", "mono", a.calls ?? "–"), H.el("td", "mono muted", a.call_id || ""));
+    row.tr.dataset.state = a.state;
+    return row.tr;
+  }
   function renderAgents(agents) {
-    const order = (s) => { const i = H.STATE_ORDER.indexOf(s); return i < 0 ? 99 : i; };
-    const rows = agents.slice().sort((a, b) => order(a.state) - order(b.state) ||
+    const ids = new Set(agents.map((a) => a.id));
+    for (const [id, row] of rows) if (!ids.has(id)) { row.tr.remove(); rows.delete(id); }
+    const sorted = agents.slice().sort((a, b) => ORDER(a.state) - ORDER(b.state) ||
       String(a.name || a.id).localeCompare(String(b.name || b.id), "vi"));
     const body = $("agent-rows");
-    body.replaceChildren();
-    for (const a of rows) {
-      const tr = H.el("tr");
-      const badge = H.el("span", "state-badge state-" + a.state, H.stateLabel(a.state));
-      if (a.state === "paused" && a.pause_reason) badge.title = a.pause_reason;
-      const since = H.el("td", "since mono");
-      if (num(a.since) !== null) since.dataset.since = a.since;
-      const stateCell = H.el("td");
-      stateCell.append(badge);
-      if (a.state === "paused" && a.pause_reason) stateCell.append(H.el("span", "muted reason", " " + a.pause_reason));
-      const name = H.el("td", "agent-name", a.name || a.id);
-      // a program plays this agent's desk (the demo's simulated agents)
-      if (a.simulated === true) name.append(" ", H.el("span", "badge badge-sim", "simulated"));
-      tr.append(name, stateCell, since, H.el("td", "mono muted", a.call_id || ""));
-      body.append(tr);
+    let at = body.firstChild;
+    for (const a of sorted) {
+      const tr = agentRow(a);
+      if (tr !== at) body.insertBefore(tr, at); else at = at.nextSibling;
     }
     tickAgents();
   }
-
   function tickAgents() {
-    const nowServer = serverAt + elapsed();
+    const now = nowServer();
     for (const td of document.querySelectorAll("#agent-rows td.since")) {
       const since = parseFloat(td.dataset.since);
-      td.textContent = isFinite(since) ? H.duration(nowServer - since) : "–";
+      td.textContent = isFinite(since) ? H.duration(now - since) : "–";
     }
   }
 
+  function renderWaitingCalls(calls) {
+    const body = $("waiting-rows");
+    body.replaceChildren();
+    for (const c of calls) {
+      const tr = H.el("tr");
+      const wait = H.el("td", "mono wait");
+      wait.dataset.since = c.entered_at;
+      tr.append(H.el("td", "", c.queue), H.el("td", "mono", c.caller || "–"), wait);
+      body.append(tr);
+    }
+    if (!calls.length) {
+      const tr = H.el("tr");
+      tr.append(H.el("td", "muted", "nobody waiting"));
+      body.append(tr);
+    }
+    tickWaiting();
+  }
+  function tickWaiting() {
+    const now = nowServer();
+    for (const td of document.querySelectorAll("#waiting-rows td.wait")) td.textContent = H.duration(now - parseFloat(td.dataset.since));
+  }
+
+  function pbxDown() { return Array.isArray(snap.pbx_down) && snap.pbx_down.length > 0; }
   function renderNodes(nodes) {
     const ul = $("nodes");
     ul.replaceChildren();
@@ -88,56 +232,77 @@
       if (!n.connected && n.error) li.title = n.error;
       ul.append(li);
     }
+    const banner = $("pbx-banner");
+    const down = pbxDown() ? snap.pbx_down : (nodes.length ? [] : ["(none configured)"]);
+    banner.hidden = !down.length;
+    banner.textContent = down.length ? "PBX link down: " + down.join(", ") +
+      ". Calls on it are not seen: the figures below may be wrong until it is back." : "";
+    document.body.classList.toggle("pbx-down", down.length > 0);
   }
 
-  function render(s) {
-    snap = s || {};
+  function render() {
     receivedAt = performance.now();
     serverAt = num(snap.at) !== null ? snap.at : Date.now() / 1000;
     const show = (id, v) => { $(id).textContent = v === null ? "–" : v; };
-    const waiting = num(snap.waiting);
-    show("waiting", waiting);
+    show("waiting", num(snap.waiting));
     show("offered", num(snap.offered));
     show("answered", num(snap.answered));
     show("abandoned", num(snap.abandoned));
-    const offered = num(snap.offered) || 0;
-    const abandoned = num(snap.abandoned) || 0;
-    const rate = offered > 0 ? (100 * abandoned) / offered : 0;
-    $("abandon-rate").textContent = offered > 0 ? "(" + rate.toFixed(1) + " %)" : "";
-    level("tile-abandoned", rate < 5 ? "ok" : rate < 10 ? "warn" : "bad");
+    const rate = num(snap.abandon_rate_pct);
+    $("abandon-rate").textContent = rate === null ? "" : "(" + rate.toFixed(1) + " %)";
+    level($("tile-abandoned"), abandonLevel(rate));
 
     const sl = num(snap.service_level_pct);
-    const target = num(snap.sl_target_pct) || 80;
+    const target = num(snap.sl_target_pct);
     show("sl", sl === null ? null : Math.round(sl));
-    $("sl-target").textContent = "target " + target + " % in " + threshold() + " s";
+    $("sl30").textContent = pct(snap.service_level_30m_pct);
+    const thr = num(snap.sl_threshold_s);
+    $("sl-target").textContent = "target " + (target === null ? "–" : target) + " %" + (thr === null ? "" : " in " + thr + " s");
     $("sl-bar").style.width = (sl === null ? 0 : Math.max(0, Math.min(100, sl))) + "%";
-    $("sl-bar-target").style.left = target + "%";
-    level("tile-sl", sl === null ? null : sl >= target ? "ok" : sl >= target - 10 ? "warn" : "bad");
+    $("sl-bar-target").style.left = (target || 0) + "%";
+    level($("tile-sl"), slLevel(sl, target));
 
     const asa = num(snap.asa_s);
     $("asa").textContent = asa === null ? "–" : H.duration(asa);
-    level("tile-asa", asa === null ? null : asa <= threshold() / 2 ? "ok" : asa <= threshold() ? "warn" : "bad");
 
     const agents = Array.isArray(snap.agents) ? snap.agents : [];
     renderStates(agents);
     renderAgents(agents);
+    renderQueues();
+    renderWaitingCalls(Array.isArray(snap.waiting_calls) ? snap.waiting_calls : []);
     renderNodes(Array.isArray(snap.ami) ? snap.ami : []);
     $("updated").textContent = new Date(serverAt * 1000).toLocaleTimeString();
-    renderLongest();
+    tickQueues();
   }
 
   function tick() {
     $("clock").textContent = new Date().toLocaleTimeString();
-    renderLongest();
+    tickQueues();
     tickAgents();
+    tickWaiting();
   }
 
-  try { render(JSON.parse($("initial-snapshot").textContent)); } catch (e) { render({}); }
+  /* TV mode: full screen, larger figures, no agent table; ?tv=1 opens in it */
+  function setTv(on) {
+    document.body.classList.toggle("tv", on);
+    if (on && document.documentElement.requestFullscreen && !document.fullscreenElement) {
+      document.documentElement.requestFullscreen().catch(function () { /* refused: the class is enough */ });
+    } else if (!on && document.fullscreenElement) {
+      document.exitFullscreen().catch(function () {});
+    }
+  }
+  $("tv-toggle").addEventListener("click", function () { setTv(!document.body.classList.contains("tv")); });
+  document.addEventListener("keydown", function (ev) { if (ev.key === "Escape" && document.body.classList.contains("tv")) setTv(false); });
+  if (new URLSearchParams(location.search).get("tv") === "1") document.body.classList.add("tv");
+
+  try { snap = JSON.parse($("initial-snapshot").textContent) || {}; } catch (e) { snap = {}; }
+  render();
   tick();
   setInterval(tick, 1000);
   H.openLive("/ws/wallboard", function (msg) {
-    if (msg.type === "wallboard") render(msg);
+    if (msg.type === "wallboard") { snap = msg; render(); }
+    else if (msg.type === "wallboard_delta") { snap = applyDelta(msg); render(); }
   }, function () {
-    H.checkSession("/api/wallboard").then(function (s) { if (s) render(s); });
+    H.checkSession("/api/wallboard").then(function (s) { if (s) { snap = s; render(); } });
   });
 })();

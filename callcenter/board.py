@@ -1,0 +1,244 @@
+"""The wallboard's figures of the day, pure: per-queue tallies since local midnight,
+the figures computed from them, and the delta between two snapshots.
+
+Rules:
+
+1. The day's tallies are fed by each call's one queue outcome (``queue_outcomes``
+   rows): the rows since midnight read from SQL at start, then each outcome as the
+   controller writes it. So a controller restart changes no figure of the day.
+2. Offered is every call that reached the queue today: the outcomes plus the calls
+   waiting now (a call is counted once, when it leaves, plus while it waits).
+3. Every figure comes from :func:`queue_figures` (one queue, or the centre's sum
+   of the queues' tallies: each call counted against its own queue's threshold).
+   Service level, ASA and abandon rate are defined there once.
+4. :func:`diff` turns two snapshots into the delta a wallboard applies: changed
+   top-level keys, queue tiles and agent rows by key, agents gone; fields that
+   tick by themselves (``VOLATILE``) are left to the browser's clock.
+
+No I/O here: the desk (``callcenter.desk``) reads SQL and the ACD and calls this.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: the outcomes a queued call can end with (``acd.Outcome``); others are not a queue's
+QUEUE_OUTCOMES = frozenset({"answered", "abandoned", "timeout", "lost"})
+#: the recent window of the "last 30 minutes" figures
+RECENT_S = 30 * 60.0
+#: queue-tile keys that change every second by themselves: not sent in deltas
+VOLATILE = frozenset({"longest_wait_s"})
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """One call's visit to a queue, ended (a ``queue_outcomes`` row)."""
+
+    queue: str
+    outcome: str
+    wait_s: float
+    #: epoch seconds
+    at: float
+    agent_id: str | None = None
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counts of finished visits (one queue's, or a sum)."""
+
+    answered: int = 0
+    #: answered with a wait <= the queue's SL threshold
+    answered_in_sl: int = 0
+    answer_wait_total: float = 0.0
+    abandoned: int = 0
+    #: abandoned after waiting longer than the SL threshold
+    abandoned_after_sl: int = 0
+    #: timed out (max_wait_s) or lost by the PBX
+    other: int = 0
+
+    @property
+    def finished(self) -> int:
+        return self.answered + self.abandoned + self.other
+
+    def add(self, done: Done, sl_threshold_s: float) -> None:
+        if done.outcome == "answered":
+            self.answered += 1
+            self.answered_in_sl += done.wait_s <= sl_threshold_s
+            self.answer_wait_total += done.wait_s
+        elif done.outcome == "abandoned":
+            self.abandoned += 1
+            self.abandoned_after_sl += done.wait_s > sl_threshold_s
+        else:
+            self.other += 1
+
+    def plus(self, other: Tally) -> Tally:
+        return Tally(
+            self.answered + other.answered,
+            self.answered_in_sl + other.answered_in_sl,
+            self.answer_wait_total + other.answer_wait_total,
+            self.abandoned + other.abandoned,
+            self.abandoned_after_sl + other.abandoned_after_sl,
+            self.other + other.other,
+        )
+
+
+def service_level(t: Tally) -> float | None:
+    """``answered_in_sl / (answered + abandoned_after_sl)`` in %, the ACD's definition
+    (``acd.stats``): abandons within the threshold count neither way; None if nothing counts."""
+    denominator = t.answered + t.abandoned_after_sl
+    return None if not denominator else round(100.0 * t.answered_in_sl / denominator, 1)
+
+
+def queue_figures(today: Tally, recent: Tally, waiting: int) -> dict[str, Any]:
+    """The figures of one queue (or of the centre: summed tallies), the one definition."""
+    offered = today.finished + waiting
+    return {
+        "offered": offered,
+        "answered": today.answered,
+        "abandoned": today.abandoned,
+        "service_level_pct": service_level(today),
+        "service_level_30m_pct": service_level(recent),
+        #: mean wait of the calls answered today
+        "asa_s": round(today.answer_wait_total / today.answered, 1) if today.answered else None,
+        #: abandoned over offered, in %
+        "abandon_rate_pct": round(100.0 * today.abandoned / offered, 1) if offered else None,
+    }
+
+
+@dataclass(slots=True)
+class QueueDay:
+    """One queue's visits of the day: the tally and the last 30 minutes' visits."""
+
+    sl_threshold_s: float
+    today: Tally = field(default_factory=Tally)
+    recent: deque[Done] = field(default_factory=deque)
+
+    def add(self, done: Done) -> None:
+        self.today.add(done, self.sl_threshold_s)
+        self.recent.append(done)
+
+    def recent_tally(self, now: float) -> Tally:
+        while self.recent and self.recent[0].at < now - RECENT_S:
+            self.recent.popleft()
+        tally = Tally()
+        for done in self.recent:
+            tally.add(done, self.sl_threshold_s)
+        return tally
+
+
+def local_midnight(now: float) -> float:
+    """Epoch seconds of the last local midnight before ``now``."""
+    local = dt.datetime.fromtimestamp(now).astimezone()
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+class DayBoard:
+    """Every queue's and agent's figures since local midnight."""
+
+    def __init__(self, thresholds: Mapping[str, float], now: float) -> None:
+        #: queue -> its SL threshold (s)
+        self.thresholds = dict(thresholds)
+        self.day_start = local_midnight(now)
+        self.queues: dict[str, QueueDay] = {}
+        #: agent id -> calls answered today
+        self.agent_calls: dict[str, int] = {}
+
+    def configure(self, thresholds: Mapping[str, float]) -> None:
+        """New thresholds (a reload) apply to the visits that end from now on."""
+        self.thresholds = dict(thresholds)
+        for name, day in self.queues.items():
+            day.sl_threshold_s = self.thresholds.get(name, day.sl_threshold_s)
+
+    def add(self, done: Done) -> None:
+        """One visit ended (one outcome row); ignored if before today or not a queue's."""
+        self.roll(done.at)
+        if done.at < self.day_start or done.outcome not in QUEUE_OUTCOMES or not done.queue:
+            return
+        self.queue(done.queue).add(done)
+        if done.outcome == "answered" and done.agent_id is not None:
+            self.agent_calls[done.agent_id] = self.agent_calls.get(done.agent_id, 0) + 1
+
+    def add_all(self, done: Iterable[Done]) -> None:
+        for d in sorted(done, key=lambda d: d.at):
+            self.add(d)
+
+    def queue(self, name: str) -> QueueDay:
+        day = self.queues.get(name)
+        if day is None:
+            day = self.queues[name] = QueueDay(self.thresholds.get(name, 20.0))
+        return day
+
+    def roll(self, now: float) -> None:
+        """Past midnight: a new day starts from nothing."""
+        midnight = local_midnight(now)
+        if midnight > self.day_start:
+            self.day_start = midnight
+            self.queues.clear()
+            self.agent_calls.clear()
+
+
+# -- deltas ---------------------------------------------------------------------------
+#: the snapshot's keyed lists: list key -> the key of an item
+KEYED = {"queues": "name", "agents": "id"}
+
+
+def _stable(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in VOLATILE}
+
+
+def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The delta from ``old`` to ``new``; None when nothing but the clock moved.
+
+    ``{"set": {key: value}, "upsert": {list: [item]}, "remove": {list: [key]}}``:
+    ``set`` replaces top-level values (unkeyed lists whole), ``upsert`` replaces or adds
+    items of a keyed list by key (``KEYED``), ``remove`` drops them.
+    """
+    delta: dict[str, Any] = {}
+    changed = {k: v for k, v in new.items() if k not in KEYED and old.get(k) != v}
+    gone = [k for k in old if k not in new and k not in KEYED]
+    upsert: dict[str, list[Any]] = {}
+    remove: dict[str, list[Any]] = {}
+    for name, key in KEYED.items():
+        before = {i[key]: _stable(i) for i in old.get(name) or ()}
+        after = new.get(name) or ()
+        ups = [i for i in after if before.get(i[key]) != _stable(i)]
+        keys = {i[key] for i in after}
+        rem = [k for k in before if k not in keys]
+        if ups:
+            upsert[name] = ups
+        if rem:
+            remove[name] = rem
+    if set(changed) <= {"at"} and not gone and not upsert and not remove:
+        return None
+    delta["set"] = changed
+    if gone:
+        delta["unset"] = gone
+    if upsert:
+        delta["upsert"] = upsert
+    if remove:
+        delta["remove"] = remove
+    return delta
+
+
+def apply(snapshot: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str, Any]:
+    """``snapshot`` with ``delta`` applied (what wallboard.js does; the tests and bench use it)."""
+    out = dict(snapshot)
+    out.update(delta.get("set", {}))
+    for k in delta.get("unset", ()):
+        out.pop(k, None)
+    for name, key in KEYED.items():
+        ups = delta.get("upsert", {}).get(name, ())
+        rem = set(delta.get("remove", {}).get(name, ()))
+        if not ups and not rem:
+            continue
+        items = {i[key]: i for i in out.get(name) or ()}
+        for k in rem:
+            items.pop(k, None)
+        for i in ups:
+            items[i[key]] = i
+        out[name] = list(items.values())
+    return out

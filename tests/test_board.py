@@ -1,0 +1,110 @@
+"""The wallboard's figures of the day (callcenter.board): hand-computed figures per
+queue and for the centre, the day's roll at midnight, and deltas that rebuild the
+snapshot they were taken from."""
+
+from __future__ import annotations
+
+import random
+
+from callcenter.board import (
+    RECENT_S,
+    DayBoard,
+    Done,
+    Tally,
+    apply,
+    diff,
+    local_midnight,
+    queue_figures,
+)
+
+
+def test_figures_of_two_queues_and_the_centre_by_hand():
+    noon = local_midnight(1_800_000_000.0) + 12 * 3600
+    day = DayBoard({"support": 20.0, "billing": 60.0}, noon)
+    day.add_all([
+        Done("support", "answered", 10.0, noon - 7200, "1"),   # in SL
+        Done("support", "answered", 30.0, noon - 7100, "1"),   # not in SL
+        Done("support", "abandoned", 5.0, noon - 7000),        # short: counts neither way
+        Done("support", "abandoned", 40.0, noon - 100),        # after SL
+        Done("billing", "answered", 50.0, noon - 60, "2"),     # in billing's 60 s
+        Done("billing", "timeout", 90.0, noon - 50),
+        Done("", "ivr_hangup", 0.0, noon - 40),                # never a queue's
+        Done("support", "answered", 1.0, noon - 86400, "1"),   # yesterday
+    ])  # fmt: skip
+    support, billing = day.queue("support"), day.queue("billing")
+    s = queue_figures(support.today, support.recent_tally(noon), waiting=2)
+    # SL = 1 in SL / (2 answered + 1 abandoned after SL) = 33.3 %
+    assert s == {"offered": 6, "answered": 2, "abandoned": 2, "service_level_pct": 33.3,
+                 "service_level_30m_pct": 0.0, "asa_s": 20.0,
+                 "abandon_rate_pct": 33.3}  # fmt: skip
+    b = queue_figures(billing.today, billing.recent_tally(noon), waiting=0)
+    assert b["service_level_pct"] == 100.0 and b["offered"] == 2 and b["abandon_rate_pct"] == 0.0
+    # the centre: tallies summed, each call against its own queue's threshold
+    centre = queue_figures(support.today.plus(billing.today), Tally(), waiting=2)
+    assert centre["service_level_pct"] == 50.0  # (1 + 1) / (3 + 1)
+    assert centre["asa_s"] == 30.0  # (10 + 30 + 50) / 3
+    assert centre["offered"] == 8
+    assert day.agent_calls == {"1": 2, "2": 1}
+
+
+def test_the_last_30_minutes_forget_older_visits():
+    t0 = local_midnight(1_800_000_000.0) + 10 * 3600
+    day = DayBoard({"q": 20.0}, t0)
+    day.add(Done("q", "answered", 5.0, t0, "1"))
+    day.add(Done("q", "answered", 50.0, t0 + 600, "1"))
+    q = day.queue("q")
+    assert q.recent_tally(t0 + 900).answered == 2
+    assert q.recent_tally(t0 + RECENT_S + 300).answered == 1
+    assert (
+        queue_figures(q.today, q.recent_tally(t0 + RECENT_S + 300), 0)["service_level_30m_pct"]
+        == 0.0
+    )
+    assert q.today.answered == 2
+
+
+def test_a_new_day_starts_from_nothing():
+    late = local_midnight(1_800_000_000.0) + 86400 - 10
+    day = DayBoard({"q": 20.0}, late)
+    day.add(Done("q", "answered", 5.0, late, "1"))
+    day.roll(late + 20)
+    assert day.queue("q").today.answered == 0 and day.agent_calls == {}
+
+
+def test_a_delta_rebuilds_the_new_snapshot_and_leaves_the_clock_out():
+    rng = random.Random(5)
+
+    def board(n: int) -> dict:
+        return {
+            "at": float(n), "waiting": rng.randint(0, 3), "pbx_down": rng.choice([[], ["pbx1"]]),
+            "queues": [{"name": f"q{i}", "waiting": rng.randint(0, 2), "longest_wait_s": rng.random()}
+                       for i in range(5)],
+            "agents": [{"id": str(i), "state": rng.choice(["ready", "talking"]), "since": 1.0}
+                       for i in range(rng.randint(8, 12))],
+        }  # fmt: skip
+
+    old = board(0)
+    for n in range(1, 60):
+        new = board(n)
+        delta = diff(old, new)
+        if delta is None:
+            assert {k: v for k, v in old.items() if k != "at"} == {
+                k: v for k, v in new.items() if k != "at"
+            }
+            continue
+        rebuilt = apply(old, delta)
+        by_key = lambda b: ({q["name"]: {k: v for k, v in q.items() if k != "longest_wait_s"} for q in b["queues"]},  # noqa: E731
+                            {a["id"]: a for a in b["agents"]})  # fmt: skip
+        assert by_key(rebuilt) == by_key(new)
+        assert {k: v for k, v in rebuilt.items() if k not in ("queues", "agents")} == {
+            k: v for k, v in new.items() if k not in ("queues", "agents")
+        }
+        # unchanged agents are not in it
+        olds = {a["id"]: a for a in old["agents"]}
+        assert all(olds.get(a["id"]) != a for a in delta.get("upsert", {}).get("agents", []))
+        old = rebuilt
+
+
+def test_only_the_clock_moved_is_no_delta():
+    a = {"at": 1.0, "queues": [{"name": "q", "waiting": 1, "longest_wait_s": 3.0}], "agents": []}
+    b = {"at": 2.0, "queues": [{"name": "q", "waiting": 1, "longest_wait_s": 4.0}], "agents": []}
+    assert diff(a, b) is None
