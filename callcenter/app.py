@@ -34,7 +34,7 @@ from callcenter.desk import ControllerDesk
 from callcenter.ivr_messages import IvrMessages
 from callcenter.live import LiveHub
 from callcenter.looplag import LoopLagMonitor
-from callcenter.metrics import Metrics
+from callcenter.metrics import Metrics, read_floor
 from callcenter.preflight import login_warnings, settings_warnings
 from callcenter.recordings_library import RecordingLibrary
 from callcenter.reload import Reloaded, agent_configs, reload_config
@@ -137,7 +137,8 @@ async def _crm(app: web.Application) -> AsyncIterator[None]:
     # behind the controller's other SQL; cards cached (crm_bridge.lookup)
     engine = make_engine(cfg.database_url, pool_size=1, max_overflow=1)
     sql_crm = SqlCrm(engine, region=cfg.crm.region, owned=True)
-    parts.crm = CrmLookup(sql_crm, region=cfg.crm.region)
+    crm = parts.crm = CrmLookup(sql_crm, region=cfg.crm.region)
+    parts.metrics.watch_crm(lambda: crm)
     parts.accounts = sql_crm
     try:
         yield
@@ -150,6 +151,8 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
     store, writer, crm = parts.store, parts.writer, parts.crm
     assert store is not None and writer is not None and crm is not None
     ctl = parts.controller = await _build_controller(parts, store, writer, crm)
+    parts.metrics.know_ivr(ctl.flow.ivr)
+    parts.metrics.watch_floor(lambda: read_floor(ctl.core, ctl.now()))
     app[DISPOSITIONS] = DispositionWriteBack(store, crm, before=writer.flushed)
     # the policies the core holds: a config reload changes who may listen at once
     app[RECORDINGS] = RecordingLibrary(store.sessions, parts.config.recording_places(),
@@ -330,7 +333,7 @@ def create_app(
     accounts_poll_s: float = ACCOUNTS_POLL_S,
 ) -> web.Application:
     """The controller as one aiohttp application (see the module docstring)."""
-    metrics = Metrics()
+    metrics = Metrics(queues=[q.name for q in config.queues], nodes=[n.name for n in config.nodes])
     lag = LoopLagMonitor(on_sample=metrics.loop_lag_observed)
     parts = Parts(config, LiveHub(), metrics, lag, auto_login_agents, connect_wait_s,
                   accounts_poll_s)  # fmt: skip

@@ -247,11 +247,6 @@ class ControllerDesk:
     def publish(self) -> None:
         board = self.wallboard()
         self.ctl.hub.publish_wallboard(board)
-        counts: dict[str, int] = {}
-        for a in board["agents"]:
-            counts[a["state"]] = counts.get(a["state"], 0) + 1
-        self.ctl.metrics.set_agents(counts)
-        self.ctl.metrics.set_waiting(board["waiting"])
         self._dirty = False
 
     def start(self, interval: float = 1.0, burst: float = 0.2) -> None:

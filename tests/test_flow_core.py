@@ -144,9 +144,30 @@ def test_a_caller_who_hangs_up_in_the_ivr_is_ivr_hangup_and_unrelated_events_do_
     f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
     f.feed(PbxEvent(NODE, LinkedidGone(UID)))
     assert f.outcomes() == {CALL: "ivr_hangup"}
+    # /metrics: no queue and no wait (it waited for no agent)
+    assert f.sent(fx.CountOutcome) == [fx.CountOutcome("ivr_hangup", None, "", None)]
     # Events of channels the core does not hold are ignored.
     assert f.feed(PbxEvent(NODE, Unbridged("9", "X", "9", "b"))) == []
     assert f.feed(PbxEvent(NODE, Bridged("9", "X", "9", "b", "9"))) == []
+
+
+def test_metrics_get_the_queue_the_wait_the_talk_and_the_agents_wrap_up() -> None:
+    f = Flow(wrap_up_s=10.0)
+    f.login("7")
+    arrive(f)
+    to_queue(f)
+    f.tick(4)
+    f.feed(OfferEnded(CALL, offered(f).leg, OfferResult.ANSWERED))
+    f.feed(PbxEvent(NODE, Bridged(UID, CH, UID, "b1", UID)))
+    f.tick(30)
+    f.feed(PbxEvent(NODE, Unbridged(UID, CH, UID, "b1")))
+    [count] = f.sent(fx.CountOutcome)
+    assert (count.outcome, count.queue, count.talk_s) == ("answered", "support", 30.0)
+    assert count.wait_s is not None and count.wait_s >= 4.0
+    assert f.sent(fx.CountWrapUp) == []  # still in wrap-up
+    f.tick(10)
+    assert f.agent_state("7") is acd.AgentState.READY
+    assert f.sent(fx.CountWrapUp) == [fx.CountWrapUp("support", 10.0)]
 
 
 def test_a_caller_in_a_context_of_others_is_left_alone() -> None:

@@ -137,6 +137,7 @@ from .effects import (
     CountOutcome,
     CountRecordingMissing,
     CountSurvey,
+    CountWrapUp,
     Effect,
     FinishRecording,
     HangupLeg,
@@ -273,6 +274,8 @@ class CallFlow:
         #: while a resync is applied: SQL's rows of the listed calls, and the adopted calls
         self._resync_rows: dict[str, CallRowLoaded] | None = None
         self._adoptions: list[Call] = []
+        #: agent id -> (when its wrap-up began, the queue of the call before it): /metrics
+        self._wrapping: dict[str, tuple[float, str]] = {}
 
     # -- the core's interface -------------------------------------------------------
     def handle(self, event: Input, at: Instant) -> list[Effect]:
@@ -912,22 +915,22 @@ class CallFlow:
 
     # -- outcomes -------------------------------------------------------------------------
     def _outcome(self, call: Call, outcome: Outcome, queue: str, wait_s: float | None,
-                 agent_id: str | None = None) -> None:  # fmt: skip
+                 agent_id: str | None = None, talk_s: float | None = None) -> None:  # fmt: skip
         if call.outcome is not None:
             self._log("error", f"call {call.call_id}: second outcome {outcome.value} refused "
                                f"(has {call.outcome})", call)  # fmt: skip
             return
         call.outcome = outcome.value
-        self._settle(call.call_id, outcome, queue, wait_s, agent_id)
+        self._settle(call.call_id, outcome, queue, wait_s, agent_id, talk_s)
 
     def _settle(self, call_id: str, outcome: Outcome, queue: str, wait_s: float | None,
-                agent_id: str | None) -> None:  # fmt: skip
+                agent_id: str | None, talk_s: float | None = None) -> None:  # fmt: skip
         self._write(RecordOutcome(call_id, queue, outcome.value, wait_s or 0.0, self._now.wall,
                                   _int(agent_id)))  # fmt: skip
         self._closed[call_id] = None
         if len(self._closed) > CLOSED_KEPT:
             del self._closed[next(iter(self._closed))]
-        self._out.append(CountOutcome(outcome.value, wait_s))
+        self._out.append(CountOutcome(outcome.value, wait_s, queue, talk_s))
         self.counters["outcomes"] += 1
 
     # -- offers ---------------------------------------------------------------------------
@@ -1077,10 +1080,11 @@ class CallFlow:
     def _acd_outcome(self, cmd: acd.CallOutcome) -> None:
         call = self.calls.get(cmd.call_id)
         if call is None:
-            self._settle(cmd.call_id, cmd.outcome, cmd.queue, cmd.wait_s, cmd.agent_id)
+            self._settle(cmd.call_id, cmd.outcome, cmd.queue, cmd.wait_s, cmd.agent_id,
+                         cmd.talk_s)  # fmt: skip
             return
         call.in_acd = False
-        self._outcome(call, cmd.outcome, cmd.queue, cmd.wait_s, cmd.agent_id)
+        self._outcome(call, cmd.outcome, cmd.queue, cmd.wait_s, cmd.agent_id, cmd.talk_s)
         if call.agent_id is not None:
             self._out.append(Push(call.agent_id, {"type": "call_ended",
                                                   "call_id": call.call_id}))  # fmt: skip
@@ -1104,6 +1108,13 @@ class CallFlow:
         self._write(RecordPause(agent_id, cmd.reason, started, ended, cmd.seconds))
 
     def _agent_state(self, cmd: acd.AgentStateChanged) -> None:
+        if cmd.new is acd.AgentState.WRAP_UP and cmd.old is not acd.AgentState.WRAP_UP:
+            call = self.calls.get(cmd.call_id or "")  # still here: its outcome comes next
+            self._wrapping[cmd.agent_id] = (cmd.at, call.queue or "" if call else "")
+        elif cmd.old is acd.AgentState.WRAP_UP and cmd.new is not acd.AgentState.WRAP_UP:
+            began = self._wrapping.pop(cmd.agent_id, None)
+            if began is not None:
+                self._out.append(CountWrapUp(began[1], cmd.at - began[0]))
         self._write(RecordAgentState(_int(cmd.agent_id) or 0, self._now.wall, cmd.new.value,
                                      cmd.old.value, cmd.reason or None))  # fmt: skip
         self._out.append(Push(cmd.agent_id, {
