@@ -926,7 +926,7 @@ class CallFlow:
     def _settle(self, call_id: str, outcome: Outcome, queue: str, wait_s: float | None,
                 agent_id: str | None, talk_s: float | None = None) -> None:  # fmt: skip
         self._write(RecordOutcome(call_id, queue, outcome.value, wait_s or 0.0, self._now.wall,
-                                  _int(agent_id)))  # fmt: skip
+                                  _int(agent_id), talk_s))  # fmt: skip
         self._closed[call_id] = None
         if len(self._closed) > CLOSED_KEPT:
             del self._closed[next(iter(self._closed))]
