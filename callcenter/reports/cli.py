@@ -55,8 +55,7 @@ def queue_targets(config: HotlineConfig) -> dict[str, QueueTargets]:
     """Each configured queue's targets: SL threshold, short abandons, SL target."""
     out = {}
     for q in config.queues:
-        target = getattr(q, "sl_target_pct", 80.0) / 100.0
-        out[q.name] = QueueTargets(q.sl_threshold_s, q.short_abandon_s, target)
+        out[q.name] = QueueTargets(q.sl_threshold_s, q.short_abandon_s, q.sl_target_pct / 100.0)
     return out
 
 
