@@ -185,8 +185,8 @@ class Controller:
         #: the IVR's lookup by entered account (None: every such lookup is not found)
         self.accounts = accounts
         self._on_change = on_change
-        #: called with each queue outcome the controller writes (the wallboard's day)
-        self.on_outcome: Callable[[RecordOutcome], None] | None = None
+        #: called with each row the controller writes (the wallboard's figures of the day)
+        self.on_write: Callable[[WriteRequest], None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop = asyncio.get_running_loop()
@@ -340,8 +340,8 @@ class Controller:
             case fx.Write():
                 self.writer.submit(effect.row)
                 _log_milestone(effect.row)
-                if self.on_outcome is not None and isinstance(effect.row, RecordOutcome):
-                    self.on_outcome(effect.row)
+                if self.on_write is not None:
+                    self.on_write(effect.row)
             case fx.Push():
                 open_desks = self.hub.push_to_agent(effect.agent_id, effect.message)
                 if open_desks and effect.message.get("type") == "screen_pop":

@@ -136,4 +136,7 @@ async def test_a_controller_restart_leaves_the_figures_of_the_day_unchanged(tmp_
     assert [(q["name"], q["offered"], q["answered"]) for q in api_after["queues"]] == [
         (q["name"], q["offered"], q["answered"]) for q in api_before["queues"]
     ]
+    per_agent = lambda api: {a["id"]: (a["calls"], a["aht_s"]) for a in api["agents"]}  # noqa: E731
+    assert per_agent(api_after) == per_agent(api_before)
+    assert any(calls and aht for calls, aht in per_agent(api_before).values()), api_before["agents"]
     assert errors == []

@@ -549,6 +549,20 @@ class Store:
         async with self.sessions() as session:
             return [tuple(row) for row in (await session.execute(query)).all()]  # type: ignore[misc]
 
+    async def agent_changes_since(
+        self, since: dt.datetime
+    ) -> list[tuple[int, dt.datetime, str | None, str]]:
+        """Every agent state change at or after ``since``: (agent_id, at, old, new), oldest
+        first (the wallboard's handle time of the day)."""
+        query = (
+            select(AgentStateChange.agent_id, AgentStateChange.at, AgentStateChange.old,
+                   AgentStateChange.new)
+            .where(AgentStateChange.at >= since)
+            .order_by(AgentStateChange.at, AgentStateChange.id)
+        )  # fmt: skip
+        async with self.sessions() as session:
+            return [tuple(row) for row in (await session.execute(query)).all()]  # type: ignore[misc]
+
     async def list_recordings(
         self, call_id: str | None = None, limit: int = 100
     ) -> list[Recording]:
