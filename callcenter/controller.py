@@ -155,7 +155,10 @@ class Controller:
         agent_wait_context: str = "hotline-agent-wait",
         voicemail_dir: str = "/var/spool/asterisk/voicemail/hotline",
         voicemail_read_dir: Path | None = None,
+        on_pop: Callable[[str, Mapping[str, Any]], None] | None = None,
     ) -> None:
+        #: called with each screen-pop pushed (the CRM's outgoing webhook)
+        self.on_pop = on_pop
         #: where the controller reads voicemail files (``voicemail_dir`` as this machine sees it)
         self.voicemail_read_dir = voicemail_read_dir or Path(voicemail_dir)
         #: the service-level threshold the wallboard shows (the main queue's)
@@ -346,6 +349,8 @@ class Controller:
                 open_desks = self.hub.push_to_agent(effect.agent_id, effect.message)
                 if open_desks and effect.message.get("type") == "screen_pop":
                     self.metrics.screen_pop_sent(effect.message["call_id"])
+                if self.on_pop is not None and effect.message.get("type") == "screen_pop":
+                    self.on_pop(effect.agent_id, effect.message)
             case fx.SendAgi():
                 self._spawn(self._send_agi(effect), f"agi {effect.call_id}")
             case fx.Originate():
@@ -782,9 +787,9 @@ class Controller:
     # -- effects that read SQL or the CRM ----------------------------------------------
     async def _lookup(self, e: fx.LookupCard) -> None:
         started = time.perf_counter()
-        card = await self.crm.lookup(e.number, self.crm_timeout_s)
+        answer = await self.crm.answer(e.number, self.crm_timeout_s)
         self.metrics.crm_lookup(time.perf_counter() - started)
-        self.feed(CardFound(e.call_id, card))
+        self.feed(CardFound(e.call_id, answer.card, answer.status == "unavailable"))
 
     async def _lookup_account(self, e: fx.LookupCardByAccount) -> None:
         card, timed_out = None, False

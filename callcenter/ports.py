@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from callcenter.storage.models import Call, CallEvent, Recording
 from callcenter.storage.writes import WriteRequest
-from crm_bridge.card import CustomerCard
+from crm_bridge.card import CardAnswer, CustomerCard
 from ivr import IvrDefinition
 
 
@@ -50,9 +50,10 @@ class CallFacts(Protocol):
 
 
 class CardLookup(Protocol):
-    """The customer card of a caller's number, or None (unknown, too slow, failed)."""
+    """What the CRM says of a caller's number within a time budget: a card, no such
+    customer, or unavailable (failed, too slow, breaker open); never raises."""
 
-    async def lookup(self, number: str, timeout_s: float) -> CustomerCard | None: ...
+    async def answer(self, number: str, budget_s: float) -> CardAnswer: ...
 
 
 class AccountLookup(Protocol):

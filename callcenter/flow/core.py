@@ -431,6 +431,7 @@ class CallFlow:
         self.counters["calls"] += 1
         if number and lookup:
             call.card_pending = True
+            call.crm_status = "pending"
             self._out.append(LookupCard(call.call_id, number))
         return call
 
@@ -672,7 +673,10 @@ class CallFlow:
         skills: Mapping[str, int] | None = None,
     ) -> None:  # fmt: skip
         call.in_acd = True
-        customer = str(call.card.customer_id) if call.card is not None else None
+        card = call.card
+        customer = (None if card is None
+                    else str(card.customer_id if card.customer_id is not None
+                             else card.external_id))  # fmt: skip
         self._acd(acd.CallQueued(call.call_id, queue, call.caller_number or "anonymous",
                                  priority=priority, customer_id=customer,
                                  entered_at=entered_at, skills=skills))  # fmt: skip
@@ -952,6 +956,7 @@ class CallFlow:
             "call_id": call.call_id,
             "caller_number": call.caller_number,
             "card": call.card_json(),
+            "crm": call.crm_status,
             "ivr": {"language": call.language, "selections": call.selections,
                     "queue": call.queue,
                     "path": trail_path(call.ivr.trail) if call.ivr is not None else "",
@@ -1332,13 +1337,23 @@ class CallFlow:
         if call is not None:
             call.card_pending = False
             call.card = ev.card or call.card
+            call.crm_status = ("found" if call.card is not None
+                               else "unavailable" if ev.unavailable else "not_found")  # fmt: skip
             if self._in_ivr(call) and call.ivr is not None:
                 card = call.card  # an IVR condition on the tier may be waiting for it
                 known = CustomerKnown(card.tier, card.is_vip) if card else CustomerKnown()
                 now = self._now
                 self._ivr_commands(call, call.ivr.on_customer(known, now.mono, now.wall))
-        if ev.card is None:
-            return
+            # the pop went out before the CRM answered: the ringing or talking agent's
+            # card follows (routing never waits for the CRM)
+            for offer in call.live_offers():
+                self._out.append(Push(offer.agent_id, {
+                    "type": "card", "call_id": call.call_id,
+                    "caller_number": call.caller_number,
+                    "card": call.card_json(), "crm": call.crm_status,
+                }))  # fmt: skip
+        if ev.card is None or ev.card.customer_id is None:
+            return  # an HTTP CRM's customer is not a row of ours
         # written even when the caller already left: the row knows who called
         self._write(RecordCallUpdate(ev.call_id, customer_id=ev.card.customer_id))
 
@@ -1350,7 +1365,9 @@ class CallFlow:
         card = ev.card
         if card is not None:
             call.card = card
-            self._write(RecordCallUpdate(ev.call_id, customer_id=card.customer_id))
+            call.crm_status = "found"
+            if card.customer_id is not None:  # an HTTP CRM's customer is not a row of ours
+                self._write(RecordCallUpdate(ev.call_id, customer_id=card.customer_id))
             result = LookupResult("found", CustomerKnown(card.tier, card.is_vip))
         else:
             result = LookupResult("timed_out" if ev.timed_out else "not_found")
@@ -1371,6 +1388,7 @@ class CallFlow:
         call.queue, call.language = row.queue, row.language
         if call.caller_number and not call.gone and call.where is not Where.AFTER_CALL:
             call.card_pending = True
+            call.crm_status = "pending"
             self._out.append(LookupCard(call.call_id, call.caller_number))
         if row.outcome is not None:
             call.outcome = row.outcome  # a dead run recorded it: never a second one
