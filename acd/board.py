@@ -9,7 +9,8 @@ Rules:
    since the last read), however many times each changed. How many calls wait
    in a queue, the longest wait and the line positions are read from the
    queue's calls: a call answered or gone costs the board nothing.
-3. A read costs what it shows: a queue's figures are O(calls in the queue); an
+3. A read costs what it shows: a queue's figures are O(calls in the queue +
+   its agents: the estimated waits, ``acd.ewt``); an
    agent's view is rebuilt only if it changed or shows an idle time (which
    grows with ``now``); a connected call's view is built once.
 """
@@ -21,8 +22,12 @@ from collections.abc import Iterable, Mapping
 from .agent import Agent, AgentState
 from .call import Call, CallState
 from .config import QueueConfig
-from .snapshot import AcdSnapshot, AgentView, CallView, agent_view, call_view, line_positions
+from .ewt import QueueWaits, queue_waits
+from .snapshot import AcdSnapshot, AgentView, CallView, agent_view, call_view, in_line
 from .stats import QueueBoard, QueueStats
+
+#: per call: (calls WAITING ahead of it, its estimated wait)
+Estimates = dict[str, tuple[int, float]]
 
 
 class Board:
@@ -47,6 +52,7 @@ class Board:
             self.queues[name] = board
             if old is not None and name in old.queues:  # a reload keeps the tallies
                 board.tally = old.queues[name].tally
+                board.handle = old.queues[name].handle
         #: agents whose state changed since the counts were last brought up to date,
         #: each once (``Agent.recount_due``; the core adds each one it moves)
         self.changed: list[Agent] = []
@@ -66,7 +72,9 @@ class Board:
 
     def queue_stats(self, name: str, now: float) -> QueueStats:
         self._recount()
-        return self.queues[name].stats(now)
+        board = self.queues[name]
+        unanswered = board.unanswered()
+        return board.stats(now, unanswered, self._estimate(name, unanswered, now, {}, {}))
 
     def snapshot(
         self,
@@ -83,17 +91,17 @@ class Board:
             calls = [c for name in names for c in self.calls_in[name].values()]
         self._recount()
         positions: dict[str, int] = {}
+        estimates: Estimates = {}
         stats = []
         for name in names:
             board = self.queues[name]
             unanswered = board.unanswered()
-            if unanswered:
-                positions.update(line_positions(unanswered, board.config.aging_per_s))
-            stats.append(board.stats(now, unanswered))
+            waits = self._estimate(name, unanswered, now, positions, estimates)
+            stats.append(board.stats(now, unanswered, waits))
         return AcdSnapshot(
             at=now,
             agents=tuple(self.agent_view(a, now) for a in agents),
-            calls=tuple(self._call_view(c, now, positions) for c in calls),
+            calls=tuple(self._call_view(c, now, positions, estimates) for c in calls),
             queues=tuple(stats),
         )
 
@@ -106,9 +114,36 @@ class Board:
         return view
 
     def call_view(self, call: Call, now: float) -> CallView:
-        board = self.queues[call.queue]
-        positions = line_positions(board.unanswered(), board.config.aging_per_s)
-        return call_view(call, now, positions.get(call.call_id))
+        positions: dict[str, int] = {}
+        estimates: Estimates = {}
+        if call.state is not CallState.CONNECTED:
+            unanswered = self.queues[call.queue].unanswered()
+            self._estimate(call.queue, unanswered, now, positions, estimates)
+        return call_view(call, now, positions.get(call.call_id), estimates.get(call.call_id))
+
+    def _estimate(
+        self,
+        name: str,
+        unanswered: list[Call],
+        now: float,
+        positions: dict[str, int],
+        estimates: Estimates,
+    ) -> QueueWaits | None:
+        """The queue's estimated waits (``acd.ewt``); each unanswered call's place into
+        ``positions``, each WAITING call's estimate into ``estimates``."""
+        board = self.queues[name]
+        waiting = []
+        for index, call in enumerate(in_line(unanswered, board.config.aging_per_s), start=1):
+            positions[call.call_id] = index
+            if call.state is CallState.WAITING:
+                waiting.append(call.call_id)
+        waits = queue_waits(
+            len(waiting), self.members[name], board.handle, board.config.wrap_up_s, now
+        )
+        if waits is not None:
+            for ahead, call_id in enumerate(waiting):
+                estimates[call_id] = (ahead, waits.waits[ahead])
+        return waits
 
     def _recount(self) -> None:
         for agent in self.changed:
@@ -122,9 +157,12 @@ class Board:
         self.changed.clear()
 
     @staticmethod
-    def _call_view(call: Call, now: float, positions: dict[str, int]) -> CallView:
+    def _call_view(
+        call: Call, now: float, positions: dict[str, int], estimates: Estimates
+    ) -> CallView:
         if call.state is not CallState.CONNECTED:
-            return call_view(call, now, positions.get(call.call_id))
+            call_id = call.call_id
+            return call_view(call, now, positions.get(call_id), estimates.get(call_id))
         view = call.view
         if not isinstance(view, CallView):
             call.view = view = call_view(call, now, None)

@@ -549,6 +549,7 @@ class Acd:
             talked = call.agent.talk_s
             talk_s = now - connected_at
             talked[name] = talked.get(name, 0.0) + (talk_s if talk_s > 0.0 else 0.0)
+            parts.board.handle.add(talk_s if talk_s > 0.0 else 0.0)  # acd.ewt rule 1
             out.append(
                 build_call_outcome(call_id, name, outcome, connected_at - call.entered_at,
                                    call.agent_id, now, talk_s)
@@ -558,11 +559,9 @@ class Acd:
         tally = parts.board.tally
         if outcome is _ABANDONED:
             tally.abandoned += 1
-            tally.short_abandoned += wait_s < parts.config.short_abandon_s
+            tally.abandoned_after_sl += wait_s > parts.config.sl_threshold_s
         elif outcome is _TIMEOUT:
             tally.timed_out += 1
-        else:
-            tally.lost += 1
         out.append(build_call_outcome(call_id, name, outcome, wait_s, None, now, None))
         if outcome is _TIMEOUT:
             out.append(OverflowCall(call_id, name, wait_s))

@@ -42,6 +42,11 @@ class CallView:
     #: 1-based place in its queue's line among unanswered calls (None once connected)
     position: int | None
     agent_id: str | None
+    #: the estimated wait still ahead (``acd.ewt``; None once offered or connected,
+    #: or when the queue has no estimate), and its input beside the queue's: how
+    #: many WAITING calls are before it in line
+    ewt_s: float | None = None
+    ahead: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +73,13 @@ def agent_view(agent: Agent, now: float) -> AgentView:
     )
 
 
-def call_view(call: Call, now: float, position: int | None) -> CallView:
+def call_view(
+    call: Call,
+    now: float,
+    position: int | None,
+    estimate: tuple[int, float] | None = None,
+) -> CallView:
+    """``estimate``: (calls WAITING ahead, estimated wait) of a WAITING call."""
     end = call.connected_at if call.connected_at is not None else now
     return CallView(
         call_id=call.call_id,
@@ -80,12 +91,13 @@ def call_view(call: Call, now: float, position: int | None) -> CallView:
         wait_s=max(0.0, end - call.entered_at),
         position=position,
         agent_id=call.agent_id,
+        ewt_s=None if estimate is None else estimate[1],
+        ahead=None if estimate is None else estimate[0],
     )
 
 
-def line_positions(calls: Iterable[Call], aging_per_s: float) -> dict[str, int]:
-    """1-based place of each unanswered call among ``calls`` (all of one queue's line)."""
-    line = sorted(
+def in_line(calls: Iterable[Call], aging_per_s: float) -> list[Call]:
+    """The unanswered calls among ``calls`` (all of one queue's), in line order."""
+    return sorted(
         (c for c in calls if c.state in UNANSWERED), key=lambda c: line_key(c, aging_per_s)
     )
-    return {call.call_id: index for index, call in enumerate(line, start=1)}

@@ -18,11 +18,12 @@ import acd
 from callcenter.board import DayBoard, Done, Tally, queue_figures
 from callcenter.config import HotlineConfig, QueueSettings, WallboardSettings
 from callcenter.controller import PAGE_STATE, Controller
-from callcenter.facts import RecordAgentState, RecordOutcome, WriteRequest
+from callcenter.facts import RecordOutcome
 from callcenter.web.ports import (
     AgentPage,
     AgentRow,
     AmiNode,
+    EwtInputs,
     QueueTile,
     WaitingCall,
     WallboardSnapshot,
@@ -32,16 +33,12 @@ from callcenter.web.ports import (
 WAITING_SHOWN = 50
 
 
-class DayRows(Protocol):
-    """Today's rows from SQL (the storage ``Store`` fits)."""
+class OutcomeRows(Protocol):
+    """Today's queue outcomes from SQL (the storage ``Store`` fits)."""
 
     async def outcomes_since(
         self, since: dt.datetime
     ) -> list[tuple[str, str, str, float, dt.datetime, int | None]]: ...
-
-    async def agent_changes_since(
-        self, since: dt.datetime
-    ) -> list[tuple[int, dt.datetime, str | None, str]]: ...
 
 
 class ControllerDesk:
@@ -62,12 +59,12 @@ class ControllerDesk:
         #: the loop time this desk started: an agent logged out since before it shows no time
         self._born = controller.now()
         self.day = DayBoard(self._sl_thresholds(), time.time())
-        #: rows written while today's rows are read from SQL (None: read done)
-        self._pending: list[WriteRequest] | None = None
+        #: outcomes seen while today's rows are read from SQL (None: read done)
+        self._pending: list[tuple[str, Done]] | None = None
         #: stable epochs of loop-clock instants (one conversion each: no jitter in deltas)
         self._agent_since: dict[str, tuple[float, float]] = {}
         self._entered: dict[str, float] = {}
-        controller.on_write = self.written
+        controller.on_outcome = self.outcome
 
     # -- the figures of the day ---------------------------------------------------
     def _queues(self) -> list[QueueSettings]:
@@ -79,43 +76,32 @@ class ControllerDesk:
             found.setdefault(queue.name, queue.sl_threshold_s)
         return found
 
-    async def load_today(self, store: DayRows) -> int:
-        """Read today's queue outcomes and agent state changes from SQL (a restart changes
-        no figure of the day); rows the controller writes meanwhile are counted once.
-        Returns the rows read."""
+    async def load_today(self, store: OutcomeRows) -> int:
+        """Read today's queue outcomes from SQL (a restart changes no figure of the day);
+        outcomes the controller writes meanwhile are kept and counted once. Returns the rows."""
         self._pending = []
         since = dt.datetime.fromtimestamp(self.day.day_start, dt.UTC)
         try:
-            outcomes = await store.outcomes_since(since)
-            changes = await store.agent_changes_since(since)
+            rows = await store.outcomes_since(since)
         finally:
             pending, self._pending = self._pending, None
-        seen_calls = {row[0] for row in outcomes}
-        seen_changes = set(changes)
+        loaded = {row[0] for row in rows}
         self.day.add_all(
             Done(queue, outcome, wait_s, at.timestamp(), None if agent is None else str(agent))
-            for _call, queue, outcome, wait_s, at, agent in outcomes
+            for _call, queue, outcome, wait_s, at, agent in rows
         )
-        for agent_id, at, old, _new in changes:
-            self.day.agent_state(str(agent_id), at.timestamp(), old)
-        for row in pending:
-            if isinstance(row, RecordOutcome) and row.call_id not in seen_calls:
-                self.written(row)
-            elif isinstance(row, RecordAgentState) and (
-                row.agent_id, row.at, row.old, row.new) not in seen_changes:  # fmt: skip
-                self.written(row)
+        self.day.add_all(done for call_id, done in pending if call_id not in loaded)
         self.changed()
-        return len(outcomes) + len(changes)
+        return len(rows)
 
-    def written(self, row: WriteRequest) -> None:
-        """The controller wrote ``row`` (``Controller.on_write``): today's figures follow."""
+    def outcome(self, row: RecordOutcome) -> None:
+        """The controller wrote a queue outcome (``Controller.on_outcome``)."""
+        done = Done(row.queue, row.outcome, row.wait_s, row.at.timestamp(),
+                    None if row.agent_id is None else str(row.agent_id))  # fmt: skip
         if self._pending is not None:
-            self._pending.append(row)
-        elif isinstance(row, RecordOutcome):
-            self.day.add(Done(row.queue, row.outcome, row.wait_s, row.at.timestamp(),
-                              None if row.agent_id is None else str(row.agent_id)))  # fmt: skip
-        elif isinstance(row, RecordAgentState):
-            self.day.agent_state(str(row.agent_id), row.at.timestamp(), row.old)
+            self._pending.append((row.call_id, done))
+        else:
+            self.day.add(done)
 
     # -- snapshots ----------------------------------------------------------------
     def wallboard(self) -> WallboardSnapshot:
@@ -134,7 +120,9 @@ class ControllerDesk:
                 continue
             first = entered[c.call_id] = self._entered.get(c.call_id, round(now - c.wait_s, 1))
             waiting_calls.append({"call_id": c.call_id, "queue": c.queue, "caller": c.caller_number,
-                                  "entered_at": first, "priority": c.priority})  # fmt: skip
+                                  "entered_at": first, "priority": c.priority,
+                                  "position": c.position, "ahead": c.ahead,
+                                  "ewt_s": _seconds(c.ewt_s)})  # fmt: skip
         self._entered = entered
         waiting_calls.sort(key=lambda w: w["entered_at"])
         oldest: dict[str, float] = {}
@@ -162,8 +150,12 @@ class ControllerDesk:
                 "longest_wait_limit_s": s.longest_wait_limit_s if s is not None else 60.0,
                 "agents": {PAGE_STATE[state]: n for state, n in q.agents_by_state.items()},
             }
-            # EWT: shown only once the ACD exposes an estimate per queue (issue 12);
-            # until then the tile has no EWT slot rather than a made-up figure.
+            # the estimated wait of a caller joining now, with its inputs (acd.ewt)
+            tile["ewt_s"] = _seconds(q.ewt_s)
+            tile["ewt_inputs"] = EwtInputs(
+                talk_s=_seconds(q.talk_s), talk_samples=q.talk_samples,
+                handle_s=_seconds(q.handle_s), serving_agents=q.serving_agents,
+            )  # fmt: skip
             tiles.append(tile)
             targets.append((target, tile["offered"]))
         waiting = sum(q.waiting for q in snap.queues)
@@ -211,7 +203,6 @@ class ControllerDesk:
             "pause_reason": a.reason or None,
             "simulated": a.agent_id in self.simulated,
             "calls": self.day.agent_calls.get(a.agent_id, 0),
-            "aht_s": self.day.agent_aht_s(a.agent_id),
         }
 
     def agent_view(self, agent_id: str) -> AgentPage | None:
@@ -263,6 +254,11 @@ class ControllerDesk:
     def publish(self) -> None:
         board = self.wallboard()
         self.ctl.hub.publish_wallboard(board)
+        counts: dict[str, int] = {}
+        for a in board["agents"]:
+            counts[a["state"]] = counts.get(a["state"], 0) + 1
+        self.ctl.metrics.set_agents(counts)
+        self.ctl.metrics.set_waiting(board["waiting"])
         self._dirty = False
 
     def start(self, interval: float = 1.0, burst: float = 0.2) -> None:
@@ -282,3 +278,7 @@ class ControllerDesk:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

@@ -9,13 +9,12 @@ Tests may hand anything of the same shape.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from callcenter.storage.models import Call, CallEvent, Recording
 from callcenter.storage.writes import WriteRequest
-from crm_bridge.card import CardAnswer, CustomerCard
-from ivr import IvrDefinition
+from crm_bridge.card import CustomerCard
 
 
 class Writes(Protocol):
@@ -50,10 +49,9 @@ class CallFacts(Protocol):
 
 
 class CardLookup(Protocol):
-    """What the CRM says of a caller's number within a time budget: a card, no such
-    customer, or unavailable (failed, too slow, breaker open); never raises."""
+    """The customer card of a caller's number, or None (unknown, too slow, failed)."""
 
-    async def answer(self, number: str, budget_s: float) -> CardAnswer: ...
+    async def lookup(self, number: str, timeout_s: float) -> CustomerCard | None: ...
 
 
 class AccountLookup(Protocol):
@@ -72,28 +70,11 @@ class Pushes(Protocol):
 
 
 class ShellMetrics(Protocol):
-    """The figures the controller and the recorder count (``callcenter.metrics.Metrics``)."""
+    """The figures the controller, the desk and the recorder count."""
 
     def ami_state(self, node: str, up: bool) -> None: ...
 
-    def call_outcome(
-        self,
-        outcome: str,
-        wait_s: float | None = None,
-        *,
-        queue: str = "",
-        talk_s: float | None = None,
-    ) -> None: ...
-
-    def wrap_up_ended(self, queue: str, seconds: float) -> None: ...
-
-    def routing_decision(self, seconds: float) -> None: ...
-
-    def screen_pop_sent(self, call_id: str) -> None: ...
-
-    def crm_lookup(self, seconds: float) -> None: ...
-
-    def crm_account_failure(self, reason: str) -> None: ...
+    def call_outcome(self, outcome: str, wait_s: float | None = None) -> None: ...
 
     def recording_started(self) -> None: ...
 
@@ -109,6 +90,6 @@ class ShellMetrics(Protocol):
 
     def survey_answer(self, queue: str, question: str, score: int) -> None: ...
 
-    def know_queues(self, names: Iterable[str]) -> None: ...
+    def set_agents(self, counts: Mapping[str, int]) -> None: ...
 
-    def know_ivr(self, ivr: IvrDefinition) -> None: ...
+    def set_waiting(self, n: int) -> None: ...

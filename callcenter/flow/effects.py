@@ -214,22 +214,10 @@ class Push:
 
 @dataclass(frozen=True, slots=True)
 class CountOutcome:
-    """One call of ``queue`` ("" : none) ended with ``outcome`` (``wait_s`` None: never
-    queued; ``talk_s``: the answered call's conversation, when the ACD measured it):
-    /metrics."""
+    """One call ended with ``outcome`` (``wait_s`` None: never queued): /metrics."""
 
     outcome: str
     wait_s: float | None
-    queue: str = ""
-    talk_s: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CountWrapUp:
-    """An agent's wrap-up after a call of ``queue`` lasted ``seconds``: /metrics."""
-
-    queue: str
-    seconds: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +276,6 @@ Effect = (
     | Write
     | Push
     | CountOutcome
-    | CountWrapUp
     | CountIvr
     | CountSurvey
     | CountRecordingMissing

@@ -88,12 +88,10 @@ class OfferEnded:
 
 @dataclass(frozen=True, slots=True)
 class CardFound:
-    """The CRM lookup of the caller's number finished (``card`` None: unknown caller,
-    or, with ``unavailable``, the CRM failed or did not answer within its budget)."""
+    """The CRM lookup of the caller's number finished (``card`` None: unknown caller)."""
 
     call_id: str
     card: Any
-    unavailable: bool = False
 
 
 @dataclass(frozen=True, slots=True)

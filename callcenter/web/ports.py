@@ -104,8 +104,6 @@ class AgentRow(TypedDict, total=False):
     simulated: bool
     #: calls the agent answered since local midnight
     calls: int
-    #: average handle time today (talk, hold and wrap-up over calls answered); None: no call
-    aht_s: float | None
 
 
 class AmiNode(TypedDict):
@@ -122,6 +120,25 @@ class WaitingCall(TypedDict):
     #: Epoch seconds when the call entered the queue
     entered_at: float
     priority: int
+    #: 1-based place in its queue's line (effective priority, then entry)
+    position: int | None
+    #: WAITING calls before it, the input of its estimated wait beside the queue's
+    ahead: int | None
+    #: its estimated wait still ahead, seconds (``acd.ewt``; None: no estimate yet)
+    ewt_s: float | None
+
+
+class EwtInputs(TypedDict):
+    """What a queue's estimated wait is computed from (``acd.ewt``)."""
+
+    #: mean talk time of its last answered calls, and over how many
+    talk_s: float | None
+    talk_samples: int
+    #: talk + wrap-up: an agent's cycle per caller
+    handle_s: float | None
+    #: agents counted as serving its line (talking, wrapping up, ringing, or ready
+    #: while nobody waits)
+    serving_agents: int
 
 
 class QueueTile(TypedDict, total=False):
@@ -147,6 +164,10 @@ class QueueTile(TypedDict, total=False):
     longest_wait_limit_s: float
     #: agents serving the queue, by page state
     agents: dict[str, int]
+    #: the estimated wait of a caller joining now, seconds (None: no estimate: no
+    #: talk time observed yet, or nobody to serve the queue), and its inputs
+    ewt_s: float | None
+    ewt_inputs: EwtInputs
 
 
 class WallboardSnapshot(TypedDict, total=False):
