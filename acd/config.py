@@ -88,6 +88,9 @@ class QueueConfig:
     #: after an offer failed, the agent who failed it is offered that call again
     #: only this many seconds later (0: at once, if no other agent fits it)
     retry_same_agent_s: float = 0.0
+    #: a caller who hangs up before this wait is a short abandon: left out of the
+    #: service level and the abandon rate (``acd.kpis``)
+    short_abandon_s: float = 5.0
 
     def __post_init__(self) -> None:
         check_id("QueueConfig.name", self.name)
@@ -104,6 +107,7 @@ class QueueConfig:
         object.__setattr__(self, "relax", relax)
         check_seconds("QueueConfig.aging_per_s", self.aging_per_s)
         check_seconds("QueueConfig.retry_same_agent_s", self.retry_same_agent_s)
+        check_seconds("QueueConfig.short_abandon_s", self.short_abandon_s)
 
 
 @dataclass(frozen=True, slots=True)

@@ -559,9 +559,11 @@ class Acd:
         tally = parts.board.tally
         if outcome is _ABANDONED:
             tally.abandoned += 1
-            tally.abandoned_after_sl += wait_s > parts.config.sl_threshold_s
+            tally.short_abandoned += wait_s < parts.config.short_abandon_s
         elif outcome is _TIMEOUT:
             tally.timed_out += 1
+        else:
+            tally.lost += 1
         out.append(build_call_outcome(call_id, name, outcome, wait_s, None, now, None))
         if outcome is _TIMEOUT:
             out.append(OverflowCall(call_id, name, wait_s))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import kpis
 from .agent import AgentState
 from .call import UNANSWERED, Call
 from .config import QueueConfig
@@ -27,24 +28,24 @@ class QueueTally:
     answer_wait_total: float = 0.0
     #: callers who left before an answer
     abandoned: int = 0
-    #: abandoned with wait > sl_threshold_s
-    abandoned_after_sl: int = 0
+    #: abandoned with wait < short_abandon_s (``acd.kpis``: short abandons)
+    short_abandoned: int = 0
     #: calls that reached max_wait_s
     timed_out: int = 0
+    #: calls the PBX lost before an answer
+    lost: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class QueueStats:
     """Figures of one queue at ``at``.
 
-    ``service_level = answered_in_sl / (answered + abandoned_after_sl)``, where
-    ``answered_in_sl`` counts calls answered with a wait <= ``sl_threshold_s``
-    and ``abandoned_after_sl`` counts callers who hung up after waiting
-    > ``sl_threshold_s`` (abandons within the threshold count neither way;
-    timed-out calls are not counted). None when the denominator is 0.
-
-    ``asa_s`` (average speed of answer) is the mean wait of answered calls;
-    None when no call was answered.
+    ``service_level`` and ``asa_s`` are ``acd.kpis``' (defined there once, see
+    ``docs/kpis.md``): calls answered within ``sl_threshold_s`` over the calls that
+    left the queue (answered, abandoned, timed out, lost) less the short abandons
+    (hung up before ``short_abandon_s``); the mean wait of answered calls. None when
+    the denominator is 0. ``offered`` counts every call that entered the queue, the
+    ones still waiting too.
     """
 
     queue: str
@@ -74,14 +75,14 @@ class QueueStats:
 
 
 def service_level(tally: QueueTally) -> float | None:
-    """``answered_in_sl / (answered + abandoned_after_sl)``, None if nothing counts."""
-    denominator = tally.answered + tally.abandoned_after_sl
-    return tally.answered_in_sl / denominator if denominator else None
+    """``acd.kpis.service_level`` of the calls that left the queue so far."""
+    left = tally.answered + tally.abandoned + tally.timed_out + tally.lost
+    return kpis.service_level(tally.answered_in_sl, left, tally.short_abandoned)
 
 
 def average_speed_of_answer(tally: QueueTally) -> float | None:
-    """Mean wait of answered calls, None if none was answered."""
-    return tally.answer_wait_total / tally.answered if tally.answered else None
+    """``acd.kpis.average_speed_of_answer``: mean wait of answered calls."""
+    return kpis.average_speed_of_answer(tally.answer_wait_total, tally.answered)
 
 
 class QueueBoard:

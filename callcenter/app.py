@@ -34,7 +34,7 @@ from callcenter.desk import ControllerDesk
 from callcenter.ivr_messages import IvrMessages
 from callcenter.live import LiveHub
 from callcenter.looplag import LoopLagMonitor
-from callcenter.metrics import Metrics
+from callcenter.metrics import Metrics, read_floor
 from callcenter.preflight import login_warnings, settings_warnings
 from callcenter.recordings_library import RecordingLibrary
 from callcenter.reload import Reloaded, agent_configs, reload_config
@@ -52,9 +52,13 @@ from callcenter.storage.tokens import Tokens
 from callcenter.web import create_app as create_web_app
 from callcenter.web.keys import ACCOUNTS, DESK, DISPOSITIONS, MESSAGES, RECORDINGS, SESSIONS
 from callcenter.web.session import Session
+from crm_bridge.breaker import Breaker
 from crm_bridge.dispositions import DispositionWriteBack
+from crm_bridge.figures import CrmFigures
+from crm_bridge.http_crm import HttpCrm
 from crm_bridge.lookup import CrmLookup
 from crm_bridge.sql_crm import SqlCrm
+from crm_bridge.webhook import PopWebhook
 from recordings import Recorder
 
 log = logging.getLogger(__name__)
@@ -86,8 +90,10 @@ class Parts:
     store: Store | None = None
     writer: StoreWriter | None = None
     crm: CrmLookup | None = None
-    #: the IVR's lookup by entered account (the built-in SQL CRM)
-    accounts: SqlCrm | None = None
+    #: the IVR's lookup by entered account (the CRM's backend)
+    accounts: SqlCrm | HttpCrm | None = None
+    #: the CRM's outgoing webhook per screen-pop (``crm.webhook``), if configured
+    webhook: PopWebhook | None = None
     controller: Controller | None = None
     desk: ControllerDesk | None = None
     #: done once every node answered (or ``connect_wait_s`` passed) and agents logged in
@@ -132,16 +138,35 @@ async def _writer(app: web.Application) -> AsyncIterator[None]:
 
 async def _crm(app: web.Application) -> AsyncIterator[None]:
     parts = app[PARTS]
-    cfg = parts.config
-    # lookups on an engine of their own (one kept connection), so a card never waits
-    # behind the controller's other SQL; cards cached (crm_bridge.lookup)
-    engine = make_engine(cfg.database_url, pool_size=1, max_overflow=1)
-    sql_crm = SqlCrm(engine, region=cfg.crm.region, owned=True)
-    parts.crm = CrmLookup(sql_crm, region=cfg.crm.region)
-    parts.accounts = sql_crm
+    c = parts.config.crm
+    backend: SqlCrm | HttpCrm
+    if c.backend == "http" and c.http is not None:
+        h = c.http
+        backend = HttpCrm(by_number_url=h.by_number_url, by_account_url=h.by_account_url,
+                          fields=h.fields, headers=h.headers,
+                          not_found_statuses=tuple(h.not_found_statuses),
+                          max_body_bytes=h.max_body_bytes, region=c.region)  # fmt: skip
+    else:
+        # lookups on an engine of their own (one kept connection), so a card never waits
+        # behind the controller's other SQL; cards cached (crm_bridge.lookup)
+        engine = make_engine(parts.config.database_url, pool_size=1, max_overflow=1)
+        backend = SqlCrm(engine, region=c.region, owned=True)
+    figures = CrmFigures(parts.metrics.registry)
+    crm = parts.crm = CrmLookup(
+        backend, region=c.region, ttl_s=c.cache_ttl_s, negative_ttl_s=c.not_found_ttl_s,
+        retries=c.retries, breaker=Breaker(failures=c.breaker_failures, reset_s=c.breaker_reset_s),
+        figures=figures, link_template=c.link_template,
+    )  # fmt: skip
+    parts.metrics.watch_crm(lambda: crm)
+    parts.accounts = backend
+    if c.webhook is not None:
+        parts.webhook = PopWebhook(c.webhook.url, timeout_s=c.webhook.timeout_s,
+                                   figures=figures)  # fmt: skip
     try:
         yield
     finally:
+        if parts.webhook is not None:
+            await parts.webhook.close()
         await parts.crm.close()
 
 
@@ -150,6 +175,8 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
     store, writer, crm = parts.store, parts.writer, parts.crm
     assert store is not None and writer is not None and crm is not None
     ctl = parts.controller = await _build_controller(parts, store, writer, crm)
+    parts.metrics.know_ivr(ctl.flow.ivr)
+    parts.metrics.watch_floor(lambda: read_floor(ctl.core, ctl.now()))
     app[DISPOSITIONS] = DispositionWriteBack(store, crm, before=writer.flushed)
     # the policies the core holds: a config reload changes who may listen at once
     app[RECORDINGS] = RecordingLibrary(store.sessions, parts.config.recording_places(),
@@ -318,6 +345,7 @@ async def _build_controller(
         agent_wait_context=cfg.hotline.agent_wait_context,
         voicemail_dir=cfg.hotline.voicemail_dir,
         voicemail_read_dir=cfg.voicemail_read_dir,
+        on_pop=parts.webhook.send if parts.webhook is not None else None,
     )
 
 
@@ -330,7 +358,7 @@ def create_app(
     accounts_poll_s: float = ACCOUNTS_POLL_S,
 ) -> web.Application:
     """The controller as one aiohttp application (see the module docstring)."""
-    metrics = Metrics()
+    metrics = Metrics(queues=[q.name for q in config.queues], nodes=[n.name for n in config.nodes])
     lag = LoopLagMonitor(on_sample=metrics.loop_lag_observed)
     parts = Parts(config, LiveHub(), metrics, lag, auto_login_agents, connect_wait_s,
                   accounts_poll_s)  # fmt: skip

@@ -28,6 +28,9 @@ from typing import Any
 
 #: the outcomes a queued call can end with (``acd.Outcome``); others are not a queue's
 QUEUE_OUTCOMES = frozenset({"answered", "abandoned", "timeout", "lost"})
+#: an agent's states that count as handling a call (``acd.AgentState`` values): talk
+#: (hold included: the caller is on hold while the agent is ON_CALL) and after-call work
+HANDLING = frozenset({"on_call", "wrap_up"})
 #: the recent window of the "last 30 minutes" figures
 RECENT_S = 30 * 60.0
 #: queue-tile keys that change every second by themselves: not sent in deltas
@@ -146,6 +149,10 @@ class DayBoard:
         self.queues: dict[str, QueueDay] = {}
         #: agent id -> calls answered today
         self.agent_calls: dict[str, int] = {}
+        #: agent id -> seconds handling calls today (talk, hold, wrap-up: ``HANDLING``)
+        self.agent_handle_s: dict[str, float] = {}
+        #: agent id -> when its current state began (epoch), as the state rows said
+        self._entered: dict[str, float] = {}
 
     def configure(self, thresholds: Mapping[str, float]) -> None:
         """New thresholds (a reload) apply to the visits that end from now on."""
@@ -161,6 +168,22 @@ class DayBoard:
         self.queue(done.queue).add(done)
         if done.outcome == "answered" and done.agent_id is not None:
             self.agent_calls[done.agent_id] = self.agent_calls.get(done.agent_id, 0) + 1
+
+    def agent_state(self, agent_id: str, at: float, old: str | None) -> None:
+        """An agent changed state at ``at``, leaving ``old`` (a state row): a handling state
+        that ended adds its time to today's (from midnight if it began before; nothing
+        if its start was not seen, as for a call in progress over a restart)."""
+        self.roll(at)
+        began = self._entered.get(agent_id)
+        self._entered[agent_id] = at
+        if old in HANDLING and began is not None and at >= self.day_start:
+            spent = at - max(began, self.day_start)
+            self.agent_handle_s[agent_id] = self.agent_handle_s.get(agent_id, 0.0) + spent
+
+    def agent_aht_s(self, agent_id: str) -> float | None:
+        """Average handle time today: handling seconds over calls answered; None: no call."""
+        calls = self.agent_calls.get(agent_id, 0)
+        return round(self.agent_handle_s.get(agent_id, 0.0) / calls, 1) if calls else None
 
     def add_all(self, done: Iterable[Done]) -> None:
         for d in sorted(done, key=lambda d: d.at):
@@ -179,6 +202,7 @@ class DayBoard:
             self.day_start = midnight
             self.queues.clear()
             self.agent_calls.clear()
+            self.agent_handle_s.clear()
 
 
 # -- deltas ---------------------------------------------------------------------------

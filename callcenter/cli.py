@@ -324,9 +324,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .admin import add_parsers
     from .recordings_cli import add_parsers as add_recordings
+    from .reports.cli import add_parsers as add_report
 
     add_parsers(sub)  # db, users, agents
     add_recordings(sub)  # recordings verify, sweep, hold, release
+    add_report(sub)  # report
 
     p = sub.add_parser("run", help="the controller against the Asterisk nodes of a config")
     p.add_argument("--config", required=True, help="a config file (see config/hotline.yaml)")

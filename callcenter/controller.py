@@ -27,6 +27,7 @@ import datetime as dt
 import itertools
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
@@ -154,7 +155,10 @@ class Controller:
         agent_wait_context: str = "hotline-agent-wait",
         voicemail_dir: str = "/var/spool/asterisk/voicemail/hotline",
         voicemail_read_dir: Path | None = None,
+        on_pop: Callable[[str, Mapping[str, Any]], None] | None = None,
     ) -> None:
+        #: called with each screen-pop pushed (the CRM's outgoing webhook)
+        self.on_pop = on_pop
         #: where the controller reads voicemail files (``voicemail_dir`` as this machine sees it)
         self.voicemail_read_dir = voicemail_read_dir or Path(voicemail_dir)
         #: the service-level threshold the wallboard shows (the main queue's)
@@ -184,8 +188,8 @@ class Controller:
         #: the IVR's lookup by entered account (None: every such lookup is not found)
         self.accounts = accounts
         self._on_change = on_change
-        #: called with each queue outcome the controller writes (the wallboard's day)
-        self.on_outcome: Callable[[RecordOutcome], None] | None = None
+        #: called with each row the controller writes (the wallboard's figures of the day)
+        self.on_write: Callable[[WriteRequest], None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop = asyncio.get_running_loop()
@@ -318,9 +322,19 @@ class Controller:
         return self.flow.wall_time(at, self.instant())
 
     def feed(self, event: Input) -> None:
-        """One input to the core; its effects carried out; the timer re-armed."""
-        for effect in self.flow.handle(event, self.instant()):
+        """One input to the core; its effects carried out; the timer re-armed.
+
+        The core's time over an input that led to an offer is the routing decision's
+        (two clock reads per input; one histogram observation per offer)."""
+        started = time.perf_counter()
+        effects = self.flow.handle(event, self.instant())
+        spent = time.perf_counter() - started
+        offered = False
+        for effect in effects:
             self._carry_out(effect)
+            offered = offered or type(effect) is fx.Originate
+        if offered:
+            self.metrics.routing_decision(spent)
         self._arm_timer()
         self._changed()
 
@@ -329,10 +343,14 @@ class Controller:
             case fx.Write():
                 self.writer.submit(effect.row)
                 _log_milestone(effect.row)
-                if self.on_outcome is not None and isinstance(effect.row, RecordOutcome):
-                    self.on_outcome(effect.row)
+                if self.on_write is not None:
+                    self.on_write(effect.row)
             case fx.Push():
-                self.hub.push_to_agent(effect.agent_id, effect.message)
+                open_desks = self.hub.push_to_agent(effect.agent_id, effect.message)
+                if open_desks and effect.message.get("type") == "screen_pop":
+                    self.metrics.screen_pop_sent(effect.message["call_id"])
+                if self.on_pop is not None and effect.message.get("type") == "screen_pop":
+                    self.on_pop(effect.agent_id, effect.message)
             case fx.SendAgi():
                 self._spawn(self._send_agi(effect), f"agi {effect.call_id}")
             case fx.Originate():
@@ -371,7 +389,10 @@ class Controller:
             case fx.LoadOpenCalls():
                 self._spawn(self._load_open_calls(effect), f"open calls {effect.node}")
             case fx.CountOutcome():
-                self.metrics.call_outcome(effect.outcome, effect.wait_s)
+                self.metrics.call_outcome(effect.outcome, effect.wait_s, queue=effect.queue,
+                                          talk_s=effect.talk_s)  # fmt: skip
+            case fx.CountWrapUp():
+                self.metrics.wrap_up_ended(effect.queue, effect.seconds)
             case fx.CountRecordingMissing():
                 self.metrics.recording_missing()
             case fx.CountIvr():
@@ -399,6 +420,7 @@ class Controller:
         """
         for effect in self.flow.reconfigure(config, tiers, self.instant()):
             self._carry_out(effect)
+        self.metrics.know_queues(q.name for q in config.queues)
         self.sl_threshold_s = sl_threshold_s
         self._arm_timer()
         self._changed()
@@ -410,6 +432,7 @@ class Controller:
     def reload_ivr(self, ivr: IvrDefinition) -> None:
         """New calls take ``ivr``; sessions already running keep the definition they hold."""
         self.flow.ivr = ivr
+        self.metrics.know_ivr(ivr)
 
     def _arm_timer(self) -> None:
         deadline = self.flow.next_timer()
@@ -763,19 +786,25 @@ class Controller:
 
     # -- effects that read SQL or the CRM ----------------------------------------------
     async def _lookup(self, e: fx.LookupCard) -> None:
-        card = await self.crm.lookup(e.number, self.crm_timeout_s)
-        self.feed(CardFound(e.call_id, card))
+        started = time.perf_counter()
+        answer = await self.crm.answer(e.number, self.crm_timeout_s)
+        self.metrics.crm_lookup(time.perf_counter() - started)
+        self.feed(CardFound(e.call_id, answer.card, answer.status == "unavailable"))
 
     async def _lookup_account(self, e: fx.LookupCardByAccount) -> None:
         card, timed_out = None, False
         if self.accounts is not None:
+            started = time.perf_counter()
             try:
                 async with asyncio.timeout(e.timeout_s):
                     card = await self.accounts.lookup_by_account(e.account)
             except TimeoutError:
                 timed_out = True
+                self.metrics.crm_account_failure("timeout")
             except Exception as exc:  # the CRM failed: the caller goes on as not found
                 log.warning("call %s: CRM lookup by account failed: %r", e.call_id, exc)
+                self.metrics.crm_account_failure("error")
+            self.metrics.crm_lookup(time.perf_counter() - started)
         self.feed(AccountLooked(e.call_id, card, timed_out))
 
     async def _load_call(self, e: fx.LoadCall) -> None:

@@ -18,7 +18,7 @@ import acd
 from callcenter.board import DayBoard, Done, Tally, queue_figures
 from callcenter.config import HotlineConfig, QueueSettings, WallboardSettings
 from callcenter.controller import PAGE_STATE, Controller
-from callcenter.facts import RecordOutcome
+from callcenter.facts import RecordAgentState, RecordOutcome, WriteRequest
 from callcenter.web.ports import (
     AgentPage,
     AgentRow,
@@ -33,12 +33,16 @@ from callcenter.web.ports import (
 WAITING_SHOWN = 50
 
 
-class OutcomeRows(Protocol):
-    """Today's queue outcomes from SQL (the storage ``Store`` fits)."""
+class DayRows(Protocol):
+    """Today's rows from SQL (the storage ``Store`` fits)."""
 
     async def outcomes_since(
         self, since: dt.datetime
     ) -> list[tuple[str, str, str, float, dt.datetime, int | None]]: ...
+
+    async def agent_changes_since(
+        self, since: dt.datetime
+    ) -> list[tuple[int, dt.datetime, str | None, str]]: ...
 
 
 class ControllerDesk:
@@ -59,12 +63,12 @@ class ControllerDesk:
         #: the loop time this desk started: an agent logged out since before it shows no time
         self._born = controller.now()
         self.day = DayBoard(self._sl_thresholds(), time.time())
-        #: outcomes seen while today's rows are read from SQL (None: read done)
-        self._pending: list[tuple[str, Done]] | None = None
+        #: rows written while today's rows are read from SQL (None: read done)
+        self._pending: list[WriteRequest] | None = None
         #: stable epochs of loop-clock instants (one conversion each: no jitter in deltas)
         self._agent_since: dict[str, tuple[float, float]] = {}
         self._entered: dict[str, float] = {}
-        controller.on_outcome = self.outcome
+        controller.on_write = self.written
 
     # -- the figures of the day ---------------------------------------------------
     def _queues(self) -> list[QueueSettings]:
@@ -76,32 +80,43 @@ class ControllerDesk:
             found.setdefault(queue.name, queue.sl_threshold_s)
         return found
 
-    async def load_today(self, store: OutcomeRows) -> int:
-        """Read today's queue outcomes from SQL (a restart changes no figure of the day);
-        outcomes the controller writes meanwhile are kept and counted once. Returns the rows."""
+    async def load_today(self, store: DayRows) -> int:
+        """Read today's queue outcomes and agent state changes from SQL (a restart changes
+        no figure of the day); rows the controller writes meanwhile are counted once.
+        Returns the rows read."""
         self._pending = []
         since = dt.datetime.fromtimestamp(self.day.day_start, dt.UTC)
         try:
-            rows = await store.outcomes_since(since)
+            outcomes = await store.outcomes_since(since)
+            changes = await store.agent_changes_since(since)
         finally:
             pending, self._pending = self._pending, None
-        loaded = {row[0] for row in rows}
+        seen_calls = {row[0] for row in outcomes}
+        seen_changes = set(changes)
         self.day.add_all(
             Done(queue, outcome, wait_s, at.timestamp(), None if agent is None else str(agent))
-            for _call, queue, outcome, wait_s, at, agent in rows
+            for _call, queue, outcome, wait_s, at, agent in outcomes
         )
-        self.day.add_all(done for call_id, done in pending if call_id not in loaded)
+        for agent_id, at, old, _new in changes:
+            self.day.agent_state(str(agent_id), at.timestamp(), old)
+        for row in pending:
+            if isinstance(row, RecordOutcome) and row.call_id not in seen_calls:
+                self.written(row)
+            elif isinstance(row, RecordAgentState) and (
+                row.agent_id, row.at, row.old, row.new) not in seen_changes:  # fmt: skip
+                self.written(row)
         self.changed()
-        return len(rows)
+        return len(outcomes) + len(changes)
 
-    def outcome(self, row: RecordOutcome) -> None:
-        """The controller wrote a queue outcome (``Controller.on_outcome``)."""
-        done = Done(row.queue, row.outcome, row.wait_s, row.at.timestamp(),
-                    None if row.agent_id is None else str(row.agent_id))  # fmt: skip
+    def written(self, row: WriteRequest) -> None:
+        """The controller wrote ``row`` (``Controller.on_write``): today's figures follow."""
         if self._pending is not None:
-            self._pending.append((row.call_id, done))
-        else:
-            self.day.add(done)
+            self._pending.append(row)
+        elif isinstance(row, RecordOutcome):
+            self.day.add(Done(row.queue, row.outcome, row.wait_s, row.at.timestamp(),
+                              None if row.agent_id is None else str(row.agent_id)))  # fmt: skip
+        elif isinstance(row, RecordAgentState):
+            self.day.agent_state(str(row.agent_id), row.at.timestamp(), row.old)
 
     # -- snapshots ----------------------------------------------------------------
     def wallboard(self) -> WallboardSnapshot:
@@ -203,6 +218,7 @@ class ControllerDesk:
             "pause_reason": a.reason or None,
             "simulated": a.agent_id in self.simulated,
             "calls": self.day.agent_calls.get(a.agent_id, 0),
+            "aht_s": self.day.agent_aht_s(a.agent_id),
         }
 
     def agent_view(self, agent_id: str) -> AgentPage | None:
@@ -254,11 +270,6 @@ class ControllerDesk:
     def publish(self) -> None:
         board = self.wallboard()
         self.ctl.hub.publish_wallboard(board)
-        counts: dict[str, int] = {}
-        for a in board["agents"]:
-            counts[a["state"]] = counts.get(a["state"], 0) + 1
-        self.ctl.metrics.set_agents(counts)
-        self.ctl.metrics.set_waiting(board["waiting"])
         self._dirty = False
 
     def start(self, interval: float = 1.0, burst: float = 0.2) -> None:

@@ -115,7 +115,7 @@ class RecordCallEvent:
 class RecordOutcome:
     """A queued call left its queue: answered, abandoned or timed out.
 
-    Also copies queue, outcome, wait and agent onto the call row.
+    Also copies queue, outcome, wait, agent and talk time onto the call row.
     """
 
     call_id: str
@@ -124,6 +124,9 @@ class RecordOutcome:
     wait_s: float
     at: dt.datetime
     agent_id: int | None = None
+    #: answered: from the agent's answer to the end of the conversation (the ACD's
+    #: ``CallOutcome.talk_s``); None otherwise
+    talk_s: float | None = None
 
     def __post_init__(self) -> None:
         _aware("at", self.at)

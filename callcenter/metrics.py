@@ -2,12 +2,27 @@
 
 No global registry: each ``Metrics`` owns a ``CollectorRegistry``, so tests and
 several controllers in one process never share counters. The controller calls
-the small methods below; ``/metrics`` serves ``render()``.
+the small methods below at state changes (a call ended, a link went down); what
+is a figure of *now* (callers waiting, the longest wait, agents by state, the
+writer's backlog) is read from its owner when ``/metrics`` is scraped, so the
+event loop pays nothing for it between scrapes. ``/metrics`` serves ``render()``.
+
+Labels are bounded: ``queue`` and ``node`` come from the config, ``outcome``
+from ``acd.Outcome``, ``state`` from ``acd.AgentState`` (as the pages name it),
+``flow`` and ``node`` of the IVR from the IVR file; never a caller or a call id.
+Every combination is exported from the start (0), so an alert rule has data
+before the first call: ``Metrics(queues=..., nodes=...)``, ``know_queues``,
+``know_ivr``. docs/metrics.md lists every name (tests/test_metrics_reference.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import platform
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST as _CONTENT_TYPE
@@ -15,7 +30,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+import acd
 from acd import Outcome
+from callcenter.flow import PAGE_STATE
+from ivr import IvrDefinition
 
 #: The Content-Type of ``render()``'s output.
 CONTENT_TYPE = _CONTENT_TYPE
@@ -23,17 +41,152 @@ CONTENT_TYPE = _CONTENT_TYPE
 #: How a call can end (the ``outcome`` label): ``acd.Outcome``, the one definition.
 OUTCOMES = frozenset(o.value for o in Outcome)
 
-#: Agent states always exported (zero when nobody is in them).
-AGENT_STATES = ("ready", "ringing", "talking", "wrapup", "paused", "offline")
+#: Agent states always exported (zero when nobody is in them): ``acd.AgentState``
+#: as the agent's page and the wallboard name them.
+AGENT_STATES = tuple(PAGE_STATE[s] for s in acd.AgentState)
+
+#: The ``queue`` label of a call that ended before it reached a queue (``ivr_hangup``);
+#: an empty label value is, to Prometheus, the label absent.
+NO_QUEUE = ""
 
 #: Hotline waits: a few seconds is good, 20 s is the usual SL threshold, ten
 #: minutes is about when callers stop waiting.
 WAIT_BUCKETS = (1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600)
 
+#: Conversations: from a quick answer to an hour.
+TALK_BUCKETS = (15, 30, 60, 120, 180, 300, 450, 600, 900, 1200, 1800, 3600)
+
+#: After-call work: none (``wrap_up_s: 0``) to ten minutes.
+WRAP_UP_BUCKETS = (0.5, 5, 10, 15, 20, 30, 45, 60, 120, 300, 600)
+
 #: Event-loop lag: under a millisecond is healthy, a second is an outage.
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
+#: CRM lookups: a cached card in microseconds, SQL in milliseconds, the timeout (1 s
+#: by default) at the top.
+CRM_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 
+#: Screen-pops: written to the agent's socket within milliseconds when all is well.
+POP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+#: Routing decisions: the core's CPU time for one input, tens of microseconds.
+DECISION_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1)
+
+#: Screen-pops sent and not yet written to a socket, kept to time their delivery.
+POPS_TIMED = 4096
+
+
+# -- figures read at scrape time ---------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class QueueNow:
+    """One queue right now (``acd.QueueStats``, agent states as the pages name them)."""
+
+    waiting: int = 0
+    longest_wait_s: float = 0.0
+    #: agents serving the queue, by state (an agent in two queues counts in both)
+    agents: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FloorNow:
+    """The floor right now: every agent by state, and each queue's figures."""
+
+    agents: Mapping[str, int] = field(default_factory=dict)
+    queues: Mapping[str, QueueNow] = field(default_factory=dict)
+
+
+def read_floor(core: acd.Acd, now: float) -> FloorNow:
+    """The ACD's figures at ``now`` (O(agents + calls): once per scrape, never per event)."""
+    snap = core.snapshot(now)
+    agents: dict[str, int] = {}
+    for a in snap.agents:
+        state = PAGE_STATE[a.state]
+        agents[state] = agents.get(state, 0) + 1
+    queues = {
+        q.queue: QueueNow(
+            q.waiting,
+            q.longest_wait_s,
+            {PAGE_STATE[state]: n for state, n in q.agents_by_state.items()},
+        )
+        for q in snap.queues
+    }
+    return FloorNow(agents, queues)
+
+
+class _FloorCollector(Collector):
+    """Callers waiting, the longest wait and agents by state, read when scraped."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        m = self.metrics
+        floor = m._floor() if m._floor is not None else FloorNow()
+        queues = list(dict.fromkeys([*m.queues, *floor.queues]))
+        waiting = GaugeMetricFamily(
+            "hotline_calls_waiting",
+            "Callers queued right now (waiting for an agent, or ringing one), by queue.",
+            labels=["queue"],
+        )
+        longest = GaugeMetricFamily(
+            "hotline_longest_wait_seconds",
+            "How long the longest-waiting caller of the queue has waited so far (0: nobody).",
+            labels=["queue"],
+        )
+        by_queue = GaugeMetricFamily(
+            "hotline_queue_agents",
+            "Agents serving the queue, by state (an agent of two queues counts in both).",
+            labels=["queue", "state"],
+        )
+        for name in queues:
+            q = floor.queues.get(name, QueueNow())
+            waiting.add_metric([name], q.waiting)
+            longest.add_metric([name], q.longest_wait_s)
+            for state in AGENT_STATES:
+                by_queue.add_metric([name, state], q.agents.get(state, 0))
+        agents = GaugeMetricFamily(
+            "hotline_agents", "Agents by state (each agent once).", labels=["state"]
+        )
+        for state in AGENT_STATES:
+            agents.add_metric([state], floor.agents.get(state, 0))
+        yield from (waiting, longest, by_queue, agents)
+
+
+# -- CRM failures, read at scrape time ------------------------------------------------------
+#: Why a CRM lookup failed (the ``reason`` label).
+CRM_FAILURES = ("timeout", "error")
+
+
+class CrmFigures(Protocol):
+    """What the metrics read of the card lookup (``crm_bridge.CrmLookup``)."""
+
+    @property
+    def timeouts(self) -> int: ...
+    @property
+    def errors(self) -> int: ...
+
+
+class _CrmCollector(Collector):
+    """Failed CRM lookups: the card lookup's own counts plus the lookups by account."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        m = self.metrics
+        crm = m._crm() if m._crm is not None else None
+        by_number = {"timeout": crm.timeouts, "error": crm.errors} if crm else {}
+        failures = CounterMetricFamily(
+            "hotline_crm_lookup_failures",
+            "CRM lookups that failed, by reason (timeout, error); the caller goes on unknown.",
+            labels=["reason"],
+        )
+        for reason in CRM_FAILURES:
+            failures.add_metric([reason], by_number.get(reason, 0) + m._account_failures[reason])
+        yield failures
+
+
+# -- the SQL writer, read at scrape time ---------------------------------------------------
 class WriterFigures(Protocol):
     """What the metrics read of the SQL writer (``callcenter.storage.WriterHealth``)."""
 
@@ -97,41 +250,122 @@ class _WriterCollector(Collector):
         yield failed
 
 
-class Metrics:
-    """The controller's Prometheus metrics."""
+def _version() -> str:
+    try:
+        return version("hotline")
+    except PackageNotFoundError:  # run from a tree that was never installed
+        return "unknown"
 
-    def __init__(self) -> None:
+
+class Metrics:
+    """The controller's Prometheus metrics.
+
+    ``queues`` and ``nodes``: the config's names, each exported from the start.
+    """
+
+    def __init__(self, *, queues: Iterable[str] = (), nodes: Iterable[str] = ()) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        #: the queues whose series exist (config order; a reload adds, never removes)
+        self.queues: list[str] = []
+        self._floor: Callable[[], FloorNow] | None = None
+        self._writer: Callable[[], WriterFigures] | None = None
+        self._ever_up: set[str] = set()
+        self._up: dict[str, bool] = {}
+        self._pops: OrderedDict[str, float] = OrderedDict()
+
+        # -- calls
         self.calls = Counter(
-            "hotline_calls", "Calls that ended, by outcome.", ["outcome"], registry=r
-        )
-        self.waiting = Gauge("hotline_calls_waiting", "Callers queued right now.", registry=r)
-        self.agents = Gauge("hotline_agents", "Agents by state.", ["state"], registry=r)
+            "hotline_calls", "Calls that ended, by queue and outcome.", ["queue", "outcome"],
+            registry=r,
+        )  # fmt: skip
         self.wait = Histogram(
             "hotline_wait_seconds",
-            "Time callers spent queued before answer or abandon.",
+            "Time callers spent queued before answer or leaving, by queue (queued calls only).",
+            ["queue"],
             buckets=WAIT_BUCKETS,
             registry=r,
         )
+        self.talk = Histogram(
+            "hotline_talk_seconds",
+            "Answer to end of conversation of answered calls, by queue.",
+            ["queue"],
+            buckets=TALK_BUCKETS,
+            registry=r,
+        )
+        self.wrap_up = Histogram(
+            "hotline_wrap_up_seconds",
+            "After-call work: an agent's time in wrap-up after a call of the queue.",
+            ["queue"],
+            buckets=WRAP_UP_BUCKETS,
+            registry=r,
+        )
+        self.decision = Histogram(
+            "hotline_routing_decision_seconds",
+            "CPU time the call-flow core and the ACD took over one input that led to an offer.",
+            buckets=DECISION_BUCKETS,
+            registry=r,
+        )
+        r.register(_FloorCollector(self))
+
+        # -- the PBX links
         self.ami = Gauge(
             "hotline_ami_connected", "1 when the AMI link to the node is up.", ["node"], registry=r
         )
+        self.ami_reconnects = Counter(
+            "hotline_ami_reconnects",
+            "Times the AMI link to the node came back after it was up and went down.",
+            ["node"],
+            registry=r,
+        )
+
+        # -- agents' desktops
         self.screen_pops = Counter(
             "hotline_screen_pops", "Screen-pops that reached an agent's open desktop.", registry=r
         )
+        self.screen_pop_latency = Histogram(
+            "hotline_screen_pop_seconds",
+            "From the offer (the agent's phone starts ringing) to the screen-pop written to "
+            "the agent's open desktop.",
+            buckets=POP_BUCKETS,
+            registry=r,
+        )
+
+        # -- recordings
         self.recordings = Counter("hotline_recordings", "Recordings started.", registry=r)
         self.recordings_missing = Counter(
             "hotline_recordings_missing",
             "Bridged calls whose MixMonitor could not be started (an error to alert on).",
             registry=r,
         )
+
+        # -- CRM lookups
+        self.crm_latency = Histogram(
+            "hotline_crm_lookup_seconds",
+            "How long a caller's CRM lookup took (by number or by account), cache hits "
+            "included, failures and timeouts included.",
+            buckets=CRM_BUCKETS,
+            registry=r,
+        )
+        self._crm: Callable[[], CrmFigures] | None = None
+        self._account_failures = dict.fromkeys(CRM_FAILURES, 0)
+        r.register(_CrmCollector(self))
+
+        # -- the process
         self.loop_lag = Histogram(
             "hotline_event_loop_lag_seconds",
             "How late the asyncio event loop woke a sleeping task.",
             buckets=LAG_BUCKETS,
             registry=r,
         )
+        Gauge(
+            "hotline_build_info",
+            "1, labelled with the controller's version and Python's.",
+            ["version", "python"],
+            registry=r,
+        ).labels(version=_version(), python=platform.python_version()).set(1)
+
+        # -- the IVR
         self.ivr_entries = Counter(
             "hotline_ivr_entries",
             "Callers who entered an IVR node, by flow and node (names from the IVR file).",
@@ -163,9 +397,43 @@ class Metrics:
             ["queue", "question", "score"],
             registry=r,
         )
-        for state in AGENT_STATES:
-            self.agents.labels(state=state).set(0)
-        self._writer: Callable[[], WriterFigures] | None = None
+
+        for outcome in sorted(OUTCOMES):
+            self.calls.labels(queue=NO_QUEUE, outcome=outcome)
+        self.know_queues(queues)
+        for node in nodes:
+            self.ami.labels(node=node).set(0)
+            self.ami_reconnects.labels(node=node)
+
+    # -- what exists ------------------------------------------------------------------------
+    def know_queues(self, names: Iterable[str]) -> None:
+        """Export every per-queue series of these queues (0 until counted): a queue's
+        alerts have data before its first call. A reload's new queues come this way."""
+        for name in names:
+            if name in self.queues:
+                continue
+            self.queues.append(name)
+            for outcome in sorted(OUTCOMES):
+                self.calls.labels(queue=name, outcome=outcome)
+            self.wait.labels(queue=name)
+            self.talk.labels(queue=name)
+            self.wrap_up.labels(queue=name)
+
+    def know_ivr(self, ivr: IvrDefinition) -> None:
+        """Export the IVR's per-node counters (0 until counted): entries and drop-offs
+        for every node, voicemails and callbacks for the nodes of those types."""
+        for name, node in ivr.nodes.items():
+            self.ivr_entries.labels(flow=ivr.name, node=name)
+            self.ivr_dropoffs.labels(flow=ivr.name, node=name)
+            if node.type == "voicemail":
+                self.ivr_voicemails.labels(flow=ivr.name, node=name)
+            elif node.type == "callback":
+                self.ivr_callbacks.labels(flow=ivr.name, node=name)
+
+    def watch_floor(self, figures: Callable[[], FloorNow]) -> None:
+        """Read callers waiting, the longest wait and agents by state from ``figures``
+        at each scrape (:func:`read_floor` over the controller's ACD)."""
+        self._floor = figures
 
     def watch_writer(self, figures: Callable[[], WriterFigures]) -> None:
         """Export the SQL writer's figures (``StoreWriter.health``) at each scrape."""
@@ -193,31 +461,73 @@ class Metrics:
             "journal": f.journal,
         }
 
-    # -- what the controller calls
+    # -- what the controller calls ------------------------------------------------------------
+    def call_outcome(
+        self,
+        outcome: str,
+        wait_s: float | None = None,
+        *,
+        queue: str = NO_QUEUE,
+        talk_s: float | None = None,
+    ) -> None:
+        """Count an ended call of ``queue``; ``wait_s`` is its queue wait (``None``: never
+        queued), ``talk_s`` its conversation (answered calls).
 
-    def call_outcome(self, outcome: str, wait_s: float | None = None) -> None:
-        """Count an ended call; ``wait_s`` is its queue wait (``None``: never queued)."""
+        A caller who hung up in the IVR never queued: no wait is observed for it, whatever
+        ``wait_s`` says (a zero wait would flatter the service level)."""
         if outcome not in OUTCOMES:
             raise ValueError(
                 f"unknown call outcome {outcome!r}; expected one of {sorted(OUTCOMES)}"
             )
-        self.calls.labels(outcome=outcome).inc()
-        if wait_s is not None:
-            self.wait.observe(max(0.0, wait_s))
+        self.calls.labels(queue=queue, outcome=outcome).inc()
+        if wait_s is not None and outcome != Outcome.IVR_HANGUP.value:
+            self.wait.labels(queue=queue).observe(max(0.0, wait_s))
+        if talk_s is not None:
+            self.talk.labels(queue=queue).observe(max(0.0, talk_s))
 
-    def set_waiting(self, n: int) -> None:
-        self.waiting.set(n)
+    def wrap_up_ended(self, queue: str, seconds: float) -> None:
+        """An agent's wrap-up after a call of ``queue`` ended after ``seconds``."""
+        self.wrap_up.labels(queue=queue).observe(max(0.0, seconds))
 
-    def set_agents(self, counts: Mapping[str, int]) -> None:
-        """Set the agents-by-state gauge; states missing from ``counts`` become 0."""
-        for state in set(AGENT_STATES) | set(counts):
-            self.agents.labels(state=state).set(counts.get(state, 0))
+    def routing_decision(self, seconds: float) -> None:
+        """The core took ``seconds`` over an input that led to an offer."""
+        self.decision.observe(seconds)
 
     def ami_state(self, node: str, up: bool) -> None:
+        """The link to ``node`` is up or down; down then up again counts a reconnect."""
+        if up and not self._up.get(node, False) and node in self._ever_up:
+            self.ami_reconnects.labels(node=node).inc()
+        self._up[node] = up
+        if up:
+            self._ever_up.add(node)
         self.ami.labels(node=node).set(1 if up else 0)
 
-    def screen_pop_delivered(self) -> None:
+    def screen_pop_sent(self, call_id: str) -> None:
+        """A screen-pop for ``call_id`` went to an open desktop with the offer (timed from
+        now until it is written to the socket; at most ``POPS_TIMED`` are kept)."""
+        self._pops[call_id] = time.monotonic()
+        if len(self._pops) > POPS_TIMED:
+            self._pops.popitem(last=False)
+
+    def screen_pop_delivered(self, call_id: str | None = None) -> None:
+        """A screen-pop reached an agent's open desktop (written to its socket)."""
         self.screen_pops.inc()
+        sent = self._pops.get(call_id) if call_id is not None else None
+        if sent is not None:
+            self.screen_pop_latency.observe(time.monotonic() - sent)
+
+    def crm_lookup(self, seconds: float) -> None:
+        """A caller's CRM lookup took ``seconds`` (found, not found or failed)."""
+        self.crm_latency.observe(seconds)
+
+    def crm_account_failure(self, reason: str) -> None:
+        """A lookup by account failed (``reason``: "timeout" or "error"); the lookups by
+        number count their own (:meth:`watch_crm`)."""
+        self._account_failures[reason] += 1
+
+    def watch_crm(self, figures: Callable[[], CrmFigures]) -> None:
+        """Read the card lookup's failures (``crm_bridge.CrmLookup``) at each scrape."""
+        self._crm = figures
 
     def recording_started(self) -> None:
         self.recordings.inc()

@@ -9,12 +9,13 @@ Tests may hand anything of the same shape.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from callcenter.storage.models import Call, CallEvent, Recording
 from callcenter.storage.writes import WriteRequest
-from crm_bridge.card import CustomerCard
+from crm_bridge.card import CardAnswer, CustomerCard
+from ivr import IvrDefinition
 
 
 class Writes(Protocol):
@@ -49,9 +50,10 @@ class CallFacts(Protocol):
 
 
 class CardLookup(Protocol):
-    """The customer card of a caller's number, or None (unknown, too slow, failed)."""
+    """What the CRM says of a caller's number within a time budget: a card, no such
+    customer, or unavailable (failed, too slow, breaker open); never raises."""
 
-    async def lookup(self, number: str, timeout_s: float) -> CustomerCard | None: ...
+    async def answer(self, number: str, budget_s: float) -> CardAnswer: ...
 
 
 class AccountLookup(Protocol):
@@ -70,11 +72,28 @@ class Pushes(Protocol):
 
 
 class ShellMetrics(Protocol):
-    """The figures the controller, the desk and the recorder count."""
+    """The figures the controller and the recorder count (``callcenter.metrics.Metrics``)."""
 
     def ami_state(self, node: str, up: bool) -> None: ...
 
-    def call_outcome(self, outcome: str, wait_s: float | None = None) -> None: ...
+    def call_outcome(
+        self,
+        outcome: str,
+        wait_s: float | None = None,
+        *,
+        queue: str = "",
+        talk_s: float | None = None,
+    ) -> None: ...
+
+    def wrap_up_ended(self, queue: str, seconds: float) -> None: ...
+
+    def routing_decision(self, seconds: float) -> None: ...
+
+    def screen_pop_sent(self, call_id: str) -> None: ...
+
+    def crm_lookup(self, seconds: float) -> None: ...
+
+    def crm_account_failure(self, reason: str) -> None: ...
 
     def recording_started(self) -> None: ...
 
@@ -90,6 +109,6 @@ class ShellMetrics(Protocol):
 
     def survey_answer(self, queue: str, question: str, score: int) -> None: ...
 
-    def set_agents(self, counts: Mapping[str, int]) -> None: ...
+    def know_queues(self, names: Iterable[str]) -> None: ...
 
-    def set_waiting(self, n: int) -> None: ...
+    def know_ivr(self, ivr: IvrDefinition) -> None: ...

@@ -4,9 +4,34 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-__all__ = ["CrmBackend", "CustomerCard", "InteractionSummary"]
+__all__ = [
+    "FAILURE_REASONS",
+    "CardAnswer",
+    "CrmBackend",
+    "CrmUnavailable",
+    "CustomerCard",
+    "InteractionSummary",
+]
+
+#: Why a CRM request failed (``CrmUnavailable.reason``; the ``reason`` label of
+#: ``hotline_crm_failures_total``): ``timeout`` (no answer within the budget),
+#: ``refused`` (no connection), ``http_status`` (an error status), ``bad_answer``
+#: (not JSON, too big, a field of the wrong type), ``breaker_open`` (not asked: the
+#: breaker is open), ``error`` (anything else).
+FAILURE_REASONS = ("timeout", "refused", "http_status", "bad_answer", "breaker_open", "error")
+
+
+class CrmUnavailable(Exception):
+    """The CRM did not answer usably; ``reason`` is one of :data:`FAILURE_REASONS`."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        if reason not in FAILURE_REASONS:
+            raise ValueError(f"unknown CRM failure reason {reason!r}")
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,14 +49,21 @@ class CustomerCard:
     """A customer found for a caller: identity, tier, numbers, latest contacts.
 
     ``numbers`` are E.164; ``last_interactions`` are newest first (at most 3).
+    ``customer_id`` is the built-in CRM's (None for a card of an HTTP CRM, whose own
+    id is ``external_id``); ``link`` opens the customer in the CRM (the config's
+    ``crm.link_template``).
     """
 
-    customer_id: int
+    customer_id: int | None
     full_name: str
     account_no: str | None
     tier: str
     numbers: tuple[str, ...]
     last_interactions: tuple[InteractionSummary, ...] = ()
+    language: str | None = None
+    notes: str | None = None
+    external_id: str | None = None
+    link: str | None = None
 
     @property
     def is_vip(self) -> bool:
@@ -39,7 +71,7 @@ class CustomerCard:
 
     def to_json(self) -> dict[str, Any]:
         """The card as the agent's screen-pop shows it (the ``card`` of a ``screen_pop``)."""
-        return {
+        out: dict[str, Any] = {
             "customer_id": self.customer_id,
             "full_name": self.full_name,
             "account_no": self.account_no,
@@ -50,6 +82,21 @@ class CustomerCard:
                 for i in self.last_interactions
             ],
         }
+        for key in ("language", "notes", "external_id", "link"):
+            if (value := getattr(self, key)) is not None:
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class CardAnswer:
+    """What a lookup found: ``found`` (with its card), ``not_found`` (no such customer,
+    or not a number) or ``unavailable`` (the CRM failed, was too slow, or its breaker is
+    open; ``reason`` says which, one of :data:`FAILURE_REASONS`)."""
+
+    status: Literal["found", "not_found", "unavailable"]
+    card: CustomerCard | None = None
+    reason: str | None = None
 
 
 class CrmBackend(Protocol):

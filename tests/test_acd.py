@@ -457,13 +457,13 @@ def test_hold_slices_chain_and_stop_at_max_wait_and_at_answer() -> None:
 
 
 def test_service_level_and_asa_on_a_worked_example() -> None:
-    """Threshold 20 s.
+    """Threshold 20 s, short abandons under 10 s (``acd.kpis``).
 
     answered after 10, 20 and 30 s (10 and 20 are within the threshold);
-    abandoned after 5 s (within: not counted) and after 25 s (counts against);
-    so SL = 2 / (3 + 1) = 0.5 and ASA = (10 + 20 + 30) / 3 = 20.0.
+    abandoned after 5 s (short: not counted) and after 25 s (counts against);
+    so SL = 2 / (5 - 1) = 0.5 and ASA = (10 + 20 + 30) / 3 = 20.0.
     """
-    acd = make_acd(("a1", "a2", "a3"), wrap_up_s=0.0)
+    acd = make_acd(("a1", "a2", "a3"), wrap_up_s=0.0, short_abandon_s=10.0)
     for call_id in ("w10", "w20", "w30", "ab5", "ab25"):
         acd.handle(CallQueued(call_id, "support", "1"), 0)
 

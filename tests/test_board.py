@@ -108,3 +108,19 @@ def test_only_the_clock_moved_is_no_delta():
     a = {"at": 1.0, "queues": [{"name": "q", "waiting": 1, "longest_wait_s": 3.0}], "agents": []}
     b = {"at": 2.0, "queues": [{"name": "q", "waiting": 1, "longest_wait_s": 4.0}], "agents": []}
     assert diff(a, b) is None
+
+
+def test_handle_time_counts_talk_and_wrap_up_from_their_rows():
+    t = local_midnight(1_800_000_000.0) + 9 * 3600
+    day = DayBoard({"q": 20.0}, t)
+    day.agent_state("7", t, None)  # ready (the first row after start: nothing before it)
+    day.agent_state("7", t + 10, "ready")  # -> offered
+    day.agent_state("7", t + 14, "offered")  # -> on_call
+    day.agent_state("7", t + 74, "on_call")  # -> wrap_up: 60 s talk
+    day.add(Done("q", "answered", 4.0, t + 74, "7"))
+    day.agent_state("7", t + 84, "wrap_up")  # -> ready: 10 s wrap-up
+    assert day.agent_aht_s("7") == 70.0
+    day.agent_state("8", t + 5, "on_call")  # its start was not seen: not counted
+    day.add(Done("q", "answered", 1.0, t + 5, "8"))
+    assert day.agent_aht_s("8") == 0.0
+    assert day.agent_aht_s("9") is None

@@ -581,3 +581,71 @@ def test_bad_wallboard_thresholds_are_refused_at_their_line(tmp_path: Path) -> N
         "hotline.yaml:18: wallboard.abandon_red_pct: abandon_red_pct (8) must be above "
         "abandon_amber_pct (12)"
     ]
+
+
+HTTP_CRM = """\
+crm:
+  backend: http
+  link_template: https://crm.example/c/{external_id}
+  http:
+    by_number_url: https://crm.example/api?phone={number}
+    by_account_url: https://crm.example/api?account={account}
+    auth_header: Authorization
+    auth_env: HOTLINE_CRM_AUTH
+    fields:
+      external_id: data.id
+      full_name: data.name
+      numbers: data.phones
+  webhook:
+    url: https://crm.example/hooks/pop
+"""
+
+
+def test_an_http_crm(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD + HTTP_CRM),
+                         environ={"HOTLINE_CRM_AUTH": "Bearer x"})  # fmt: skip
+    assert config.crm.backend == "http" and config.crm.http is not None
+    assert config.crm.http.headers == {"Authorization": "Bearer x"}
+    assert config.crm.http.fields["numbers"] == "data.phones"
+    assert config.crm.webhook is not None and config.crm.webhook.timeout_s == 2.0
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ("phone={number}", "phone={phone}",
+         "hotline.yaml:20: crm.http.by_number_url: unknown placeholder {phone};"
+         " this URL may use {number}"),
+        ("https://crm.example/api?phone", "ftp://crm.example/api?phone",
+         "hotline.yaml:20: crm.http.by_number_url: 'ftp://crm.example/api?phone={number}'"
+         " is not an http:// or https:// URL"),
+        ("c/{external_id}", "c/{id",
+         "hotline.yaml:18: crm.link_template: 'https://crm.example/c/{id': expected '}'"
+         " before end of string (write a literal brace as {{ or }})"),
+        ("      full_name: data.name\n", "",
+         "hotline.yaml:24: crm.http.fields: map full_name (a card needs them)"),
+        ("      numbers: data.phones", "      numbers: data.phones[x]",
+         "hotline.yaml:27: crm.http.fields.numbers: 'data.phones[x]' is not a path like"
+         " data.items[0].name"),
+        ("      numbers: data.phones", "      phone: data.phones",
+         "hotline.yaml:27: crm.http.fields.phone: unknown card field 'phone'; one of"
+         " external_id, full_name, tier, account_no, numbers, language, notes"),
+        ("    auth_env: HOTLINE_CRM_AUTH\n", "",
+         "hotline.yaml:22: crm.http.auth_header: give auth_header and auth_env together"),
+        ("  webhook:\n    url: https://crm.example/hooks/pop\n", "  retries: 9\n",
+         "hotline.yaml:28: crm.retries: must be at most 5"),
+    ],
+)  # fmt: skip
+def test_a_bad_http_crm_is_named_by_line(tmp_path: Path, old: str, new: str, problem: str) -> None:
+    text = broken(old, new, GOOD + HTTP_CRM)
+    assert problems_of(tmp_path, text, environ={"HOTLINE_CRM_AUTH": "Bearer x"}) == [problem]
+
+
+def test_an_http_crm_needs_its_section_and_its_auth_variable(tmp_path: Path) -> None:
+    assert problems_of(tmp_path, GOOD + "crm:\n  backend: http\n") == [
+        "hotline.yaml:17: crm.backend: backend http needs the http section (URLs, fields)"
+    ]
+    (tmp_path / "env").mkdir()
+    assert problems_of(tmp_path / "env", GOOD + HTTP_CRM) == [
+        "hotline.yaml:23: crm.http.auth_env: environment variable HOTLINE_CRM_AUTH is not set"
+    ]

@@ -46,6 +46,13 @@ async def test_calls_flow_through_ivr_queue_agents_and_are_recorded(tmp_path, db
         assert answered and all(
             c.agent_id is not None and c.language in ("vi", "en") for c in answered
         )
+        # calls.talk_s was never written (issue 16): the ACD's answer-to-end time, at
+        # most the time from the answer to the caller's hang-up (a survey may follow)
+        for c in answered:
+            assert c.talk_s is not None and c.talk_s > 0, (c.id, c.talk_s)
+            assert c.answered_at is not None and c.ended_at is not None
+            assert c.talk_s <= (c.ended_at - c.answered_at).total_seconds() + 0.5, c.id
+        assert all(c.talk_s is None for c in facts["calls"] if c.outcome != "answered")
         assert all(c.customer_id is not None for c in facts["calls"]), (
             "every caller is a known customer"
         )

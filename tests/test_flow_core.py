@@ -29,7 +29,12 @@ from callcenter.flow.inputs import (
     RecordingStarted,
 )
 from callcenter.flow.state import next_stage
-from callcenter.storage.writes import RecordAgentState, RecordCallEvent, RecordRecording
+from callcenter.storage.writes import (
+    RecordAgentState,
+    RecordCallEvent,
+    RecordCallUpdate,
+    RecordRecording,
+)
 from callcenter.tracker import (
     GONE_AT_RESYNC,
     AgiEnded,
@@ -144,9 +149,30 @@ def test_a_caller_who_hangs_up_in_the_ivr_is_ivr_hangup_and_unrelated_events_do_
     f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
     f.feed(PbxEvent(NODE, LinkedidGone(UID)))
     assert f.outcomes() == {CALL: "ivr_hangup"}
+    # /metrics: no queue and no wait (it waited for no agent)
+    assert f.sent(fx.CountOutcome) == [fx.CountOutcome("ivr_hangup", None, "", None)]
     # Events of channels the core does not hold are ignored.
     assert f.feed(PbxEvent(NODE, Unbridged("9", "X", "9", "b"))) == []
     assert f.feed(PbxEvent(NODE, Bridged("9", "X", "9", "b", "9"))) == []
+
+
+def test_metrics_get_the_queue_the_wait_the_talk_and_the_agents_wrap_up() -> None:
+    f = Flow(wrap_up_s=10.0)
+    f.login("7")
+    arrive(f)
+    to_queue(f)
+    f.tick(4)
+    f.feed(OfferEnded(CALL, offered(f).leg, OfferResult.ANSWERED))
+    f.feed(PbxEvent(NODE, Bridged(UID, CH, UID, "b1", UID)))
+    f.tick(30)
+    f.feed(PbxEvent(NODE, Unbridged(UID, CH, UID, "b1")))
+    [count] = f.sent(fx.CountOutcome)
+    assert (count.outcome, count.queue, count.talk_s) == ("answered", "support", 30.0)
+    assert count.wait_s is not None and count.wait_s >= 4.0
+    assert f.sent(fx.CountWrapUp) == []  # still in wrap-up
+    f.tick(10)
+    assert f.agent_state("7") is acd.AgentState.READY
+    assert f.sent(fx.CountWrapUp) == [fx.CountWrapUp("support", 10.0)]
 
 
 def test_a_caller_in_a_context_of_others_is_left_alone() -> None:
@@ -777,3 +803,47 @@ def test_a_caller_whose_agent_left_while_the_link_was_down_is_closed_at_the_resy
     assert f.outcomes() == {CALL: "answered"}
     assert f.agent_state("7") is not acd.AgentState.ON_CALL
     assert len(f.sent(fx.Originate)) == 1, "offered again after it talked"
+
+
+# -- the CRM's answer and the screen-pop ---------------------------------------------
+
+
+def pops_of(f: Flow, kind: str = "screen_pop") -> list[dict]:
+    return [dict(p.message) for p in f.sent(fx.Push) if p.message["type"] == kind]
+
+
+def test_a_call_is_offered_while_the_crm_has_not_answered_and_its_card_follows() -> None:
+    f = Flow()
+    f.login("7")
+    arrive(f)
+    to_queue(f)  # routing never waits for the CRM
+    [pop] = pops_of(f)
+    assert (pop["card"], pop["crm"]) == (None, "pending")
+    card = CustomerCard(5, "Nguyễn Văn An", "42", "vip", ("+84912000001",))
+    f.feed(CardFound(CALL, card))
+    [update] = pops_of(f, "card")
+    assert update == {"type": "card", "call_id": CALL, "caller_number": "0912000001",
+                      "card": card.to_json(), "crm": "found"}  # fmt: skip
+
+
+def test_a_crm_that_failed_makes_the_pop_say_unavailable() -> None:
+    f = Flow()
+    f.login("7")
+    arrive(f)
+    f.feed(CardFound(CALL, None, unavailable=True))  # too slow, down, or the breaker open
+    to_queue(f)
+    [pop] = pops_of(f)
+    assert (pop["card"], pop["crm"]) == (None, "unavailable")
+    assert pops_of(f, "card") == []  # no offer rang yet: nothing to update
+
+
+def test_an_http_crms_card_is_not_written_as_a_customer_of_ours() -> None:
+    f = Flow()
+    f.login("7")
+    arrive(f)
+    ext = CustomerCard(None, "An", None, "standard", (), external_id="C-17")
+    f.feed(CardFound(CALL, ext))
+    assert [w.customer_id for w in f.writes(RecordCallUpdate)] == []
+    to_queue(f)
+    [pop] = pops_of(f)
+    assert (pop["crm"], pop["card"]["external_id"]) == ("found", "C-17")

@@ -9,6 +9,7 @@ import pytest
 from aiohttp import WSCloseCode, WSMsgType
 
 from callcenter.board import apply
+from callcenter.metrics import FloorNow, QueueNow
 from callcenter.web.session import COOKIE_NAME
 from tests.test_web_support import CALL_ID, PASSWORD, World, screen_pop, wallboard_snapshot
 
@@ -278,6 +279,7 @@ async def test_ws_agent_receives_screen_pop_and_counts_delivery(client, world):
         first = await ws.receive_json(timeout=2)
         assert first["type"] == "state" and first["state"] == "paused"
         assert world.hub.push_to_agent("8", screen_pop("other")) == 0  # Bình has no desktop open
+        world.metrics.screen_pop_sent(screen_pop()["call_id"])  # as the controller does
         assert world.hub.push_to_agent("7", screen_pop()) == 1
         pop = await ws.receive_json(timeout=2)
         assert pop["type"] == "screen_pop"
@@ -285,6 +287,8 @@ async def test_ws_agent_receives_screen_pop_and_counts_delivery(client, world):
     assert world.hub.screen_pops_delivered == 1
     assert world.hub.pushed["screen_pop"] == 2
     assert b"hotline_screen_pops_total 1.0" in world.metrics.render()
+    # its latency, from the offer to the socket, was observed once
+    assert b"hotline_screen_pop_seconds_count 1.0" in world.metrics.render()
 
 
 @pytest.mark.parametrize(("user", "path"), [("lan", "/ws/wallboard"), ("an", "/ws/agent")])
@@ -324,10 +328,11 @@ async def test_shutdown_closes_sockets_with_going_away(aiohttp_client, world):
 
 async def test_metrics_exposes_hotline_names_after_calls(client, world):
     m = world.metrics
-    m.call_outcome("answered", 12.5)
-    m.call_outcome("abandoned", 48.0)
-    m.set_waiting(4)
-    m.set_agents({"ready": 3, "talking": 5})
+    m.know_queues(["support"])
+    m.call_outcome("answered", 12.5, queue="support", talk_s=95.0)
+    m.call_outcome("abandoned", 48.0, queue="support")
+    m.watch_floor(lambda: FloorNow({"ready": 3, "talking": 5},
+                                   {"support": QueueNow(4, 61.5, {"ready": 2})}))  # fmt: skip
     m.ami_state("pbx1", True)
     m.recording_started()
     m.loop_lag_observed(0.002)
@@ -336,13 +341,18 @@ async def test_metrics_exposes_hotline_names_after_calls(client, world):
     assert resp.headers["Content-Type"].startswith("text/plain")
     text = await resp.text()
     for line in (
-        'hotline_calls_total{outcome="answered"} 1.0',
-        'hotline_calls_total{outcome="abandoned"} 1.0',
-        "hotline_calls_waiting 4.0",
+        'hotline_calls_total{outcome="answered",queue="support"} 1.0',
+        'hotline_calls_total{outcome="abandoned",queue="support"} 1.0',
+        'hotline_calls_total{outcome="timeout",queue="support"} 0.0',
+        'hotline_calls_waiting{queue="support"} 4.0',
+        'hotline_longest_wait_seconds{queue="support"} 61.5',
+        'hotline_queue_agents{queue="support",state="ready"} 2.0',
+        'hotline_queue_agents{queue="support",state="paused"} 0.0',
         'hotline_agents{state="talking"} 5.0',
         'hotline_agents{state="paused"} 0.0',
-        'hotline_wait_seconds_bucket{le="20.0"} 1.0',
-        "hotline_wait_seconds_count 2.0",
+        'hotline_wait_seconds_bucket{le="20.0",queue="support"} 1.0',
+        'hotline_wait_seconds_count{queue="support"} 2.0',
+        'hotline_talk_seconds_count{queue="support"} 1.0',
         'hotline_ami_connected{node="pbx1"} 1.0',
         "hotline_screen_pops_total 0.0",
         "hotline_recordings_total 1.0",

@@ -105,10 +105,10 @@ def test_push_needs_a_type():
 
 
 def test_metrics_registries_are_independent_and_outcomes_checked():
-    a, b = Metrics(), Metrics()
-    a.call_outcome("answered", 3)
-    assert b'hotline_calls_total{outcome="answered"} 1.0' in a.render()
-    assert b'outcome="answered"' not in b.render()
+    a, b = Metrics(queues=["support"]), Metrics(queues=["support"])
+    a.call_outcome("answered", 3, queue="support")
+    assert b'hotline_calls_total{outcome="answered",queue="support"} 1.0' in a.render()
+    assert b'hotline_calls_total{outcome="answered",queue="support"} 0.0' in b.render()
     with pytest.raises(ValueError):
         a.call_outcome("teleported")
 

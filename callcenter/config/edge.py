@@ -4,7 +4,9 @@ the CRM lookup (``crm``) and the web edge (``web``)."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Self
+import string
+from collections.abc import Callable
+from typing import Annotated, Literal, Self
 
 import phonenumbers
 from pydantic import (
@@ -16,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from crm_bridge.mapping import CARD_FIELDS, REQUIRED_FIELDS, parse_path
 from yamlconf import matching, problem
 
 from .fields import EnvName, Port, Seconds, _environ, _Strict
@@ -24,14 +27,123 @@ from .fields import EnvName, Port, Seconds, _environ, _Strict
 MIN_SECRET_KEY_BYTES = 32
 
 _ORIGIN = re.compile(r"https?://[^/\s?#]+")
+_HTTP_URL = re.compile(r"https?://[^/\s?#]+")
+
+
+def _url_template(*names: str) -> Callable[[str], str]:
+    """An AfterValidator: an http(s) URL whose ``{placeholders}`` are among ``names``."""
+
+    def check(value: str) -> str:
+        if not _HTTP_URL.match(value):
+            raise problem(f"{value!r} is not an http:// or https:// URL")
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
+        except ValueError as exc:
+            raise problem(f"{value!r}: {exc} (write a literal brace as {{{{ or }}}})") from None
+        unknown = sorted(fields - set(names))
+        if unknown:
+            known = ", ".join("{" + n + "}" for n in names)
+            raise problem(f"unknown placeholder {{{unknown[0]}}}; this URL may use {known}")
+        return value
+
+    return check
+
+
+def _json_path(value: str) -> str:
+    try:
+        parse_path(value)
+    except ValueError as exc:
+        raise problem(str(exc)) from None
+    return value
+
+
+def _card_fields(value: dict[str, str]) -> dict[str, str]:
+    for name in value:
+        if name not in CARD_FIELDS:
+            raise problem(f"unknown card field {name!r}; one of {', '.join(CARD_FIELDS)}", at=name)
+    missing = [f for f in REQUIRED_FIELDS if f not in value]
+    if missing:
+        raise problem(f"map {' and '.join(missing)} (a card needs them)")
+    return value
+
+
+class HttpCrmSettings(_Strict):
+    """An HTTP CRM (``crm.backend: http``): URL templates, auth header, field mapping."""
+
+    #: GET for a caller's number; ``{number}`` is its E.164 form, URL-quoted
+    by_number_url: Annotated[str, AfterValidator(_url_template("number"))]
+    #: GET for an account a caller entered (IVR ``lookup`` nodes); ``{account}``
+    by_account_url: Annotated[str, AfterValidator(_url_template("account"))] | None = None
+    #: a header sent with every request (e.g. Authorization) and the environment
+    #: variable holding its value (e.g. "Bearer ...")
+    auth_header: str | None = Field(None, pattern=r"^[A-Za-z0-9-]+$")
+    auth_env: EnvName | None = None
+    #: card field -> path in the JSON answer (data.customer.name, items[0].tier)
+    fields: Annotated[
+        dict[str, Annotated[str, AfterValidator(_json_path)]], AfterValidator(_card_fields)
+    ]
+    #: statuses that mean "no such customer" (any other non-2xx is a failure)
+    not_found_statuses: list[Annotated[int, Field(ge=100, le=599, strict=True)]] = [404]
+    #: a longer answer is a failure (bad_answer)
+    max_body_bytes: int = Field(1 << 20, ge=1024, strict=True)
+
+    _auth_value: str | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _read_auth(self, info: ValidationInfo) -> Self:
+        if (self.auth_header is None) != (self.auth_env is None):
+            raise problem("give auth_header and auth_env together", at="auth_header")
+        if self.auth_env is not None:
+            value = _environ(info).get(self.auth_env)
+            if not value:
+                raise problem(f"environment variable {self.auth_env} is not set", at="auth_env")
+            self._auth_value = value
+        return self
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The auth header with its value read from the environment at load time."""
+        if self.auth_header is None or self._auth_value is None:
+            return {}
+        return {self.auth_header: self._auth_value}
+
+
+class WebhookSettings(_Strict):
+    """A POST of the card and the call id for every screen-pop (fire and forget)."""
+
+    url: Annotated[str, AfterValidator(_url_template())]
+    #: the POST is given up after this long (it never delays the call or the pop)
+    timeout_s: Seconds = 2.0
 
 
 class CrmSettings(_Strict):
     """The caller lookup."""
 
+    #: ``sql``: the built-in CRM in Hotline's database; ``http``: the ``http`` section
+    backend: Literal["sql", "http"] = "sql"
     #: how numbers without a country code are read (phonenumbers region, ISO 3166)
     region: str = "VN"
+    #: a lookup's time budget, retries included; a slower CRM routes the call without a card
     lookup_timeout_s: Seconds = 1.5
+    #: attempts after a failed one, while the budget lasts
+    retries: int = Field(1, ge=0, le=5, strict=True)
+    #: how long a card (and "no such customer") is kept in memory
+    cache_ttl_s: Seconds = 300.0
+    not_found_ttl_s: Seconds = 30.0
+    #: the breaker opens after this many failed requests in a row ...
+    breaker_failures: int = Field(5, ge=1, strict=True)
+    #: ... and lets one probe through after this long; its success closes it
+    breaker_reset_s: Seconds = 30.0
+    #: the card's "open in CRM" link: {customer_id}, {external_id}, {account_no}, {number}
+    link_template: (
+        Annotated[
+            str,
+            AfterValidator(_url_template("customer_id", "external_id", "account_no", "number")),
+        ]
+        | None
+    ) = None
+    http: HttpCrmSettings | None = None
+    webhook: WebhookSettings | None = None
 
     @field_validator("region")
     @classmethod
@@ -39,6 +151,12 @@ class CrmSettings(_Strict):
         if value not in phonenumbers.SUPPORTED_REGIONS:
             raise problem(f"{value!r} is not a region phonenumbers knows (e.g. VN, US, GB)")
         return value
+
+    @model_validator(mode="after")
+    def _http_given(self) -> Self:
+        if self.backend == "http" and self.http is None:
+            raise problem("backend http needs the http section (URLs, fields)", at="backend")
+        return self
 
 
 class WebSettings(_Strict):

@@ -8,8 +8,17 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, PrivateAttr, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -44,6 +53,10 @@ DEFAULT_DISPOSITIONS: Mapping[str, str] = {
     "wrong_number": "Wrong number",
     "no_action": "No action needed",
 }
+
+
+#: the default dispositions that settle the caller's matter on the call (FCR)
+DEFAULT_FCR_DISPOSITIONS = ("resolved", "information", "sales", "no_action")
 
 
 def _unique_names(kind: str, field: str) -> Callable[[list[Any]], list[Any]]:
@@ -93,6 +106,13 @@ class HotlineConfig(_Strict):
         Annotated[str, AfterValidator(matching(_DISPOSITION, "disposition code (a-z 0-9 _)"))],
         Annotated[str, Field(min_length=1, max_length=80)],
     ] = Field(default_factory=lambda: dict(DEFAULT_DISPOSITIONS), min_length=1)
+    #: the disposition codes that mean the caller's matter was settled on this call:
+    #: first-contact resolution (FCR) counts the answered calls disposed with one;
+    #: null: those of DEFAULT_FCR_DISPOSITIONS among ``dispositions``
+    fcr_dispositions: list[str] | None = None
+    #: the hotline's time zone (IANA name): reports bucket hours, days, weeks and
+    #: months by its clock
+    time_zone: str = "UTC"
 
     _path: Path | None = PrivateAttr(None)
     _ivr: IvrDefinition | None = PrivateAttr(None)
@@ -110,6 +130,36 @@ class HotlineConfig(_Strict):
         if not url.database:
             raise problem(f"no database named; {hint}")
         return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise problem(f"unknown time zone {value!r}; give an IANA name like Europe/Brussels"
+                          " or UTC") from None  # fmt: skip
+        return value
+
+    @model_validator(mode="after")
+    def _fcr_codes_are_dispositions(self) -> HotlineConfig:
+        stray = [c for c in self.fcr_dispositions or () if c not in self.dispositions]
+        if stray:
+            raise problem(f"codes that are not dispositions: {stray}",
+                          at="fcr_dispositions")  # fmt: skip
+        return self
+
+    @property
+    def fcr_codes(self) -> frozenset[str]:
+        """The disposition codes FCR counts as resolved (``fcr_dispositions``)."""
+        if self.fcr_dispositions is not None:
+            return frozenset(self.fcr_dispositions)
+        return frozenset(c for c in DEFAULT_FCR_DISPOSITIONS if c in self.dispositions)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """``time_zone`` as a tzinfo."""
+        return ZoneInfo(self.time_zone)
 
     @property
     def path(self) -> Path | None:

@@ -135,6 +135,9 @@ class QueueSettings(_Strict):
     aging_per_s: float = Field(1 / 60, ge=0, strict=True)
     #: an agent who failed a call is offered it again only this much later
     retry_same_agent_s: float = Field(0.0, ge=0, strict=True)
+    #: a caller who hangs up before this wait is a short abandon, left out of the
+    #: service level and the abandon rate (docs/kpis.md)
+    short_abandon_s: float = Field(5.0, ge=0, strict=True)
     #: when and how its calls are recorded
     recording: RecordingSettings = Field(default={}, validate_default=True)
 
@@ -152,6 +155,7 @@ class QueueSettings(_Strict):
             relax=tuple(RelaxStep(r.after_s, r.lower_by) for r in self.relax),
             aging_per_s=self.aging_per_s,
             retry_same_agent_s=self.retry_same_agent_s,
+            short_abandon_s=self.short_abandon_s,
         )
 
 

@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import json
 import random
-import re
 import signal
 import sys
 import time
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from callcenter.app import Hotline
@@ -416,9 +416,17 @@ async def _drain(h: Hotline, grace: float) -> None:
 
 
 def metric_outcomes(text: str) -> dict[str, int]:
-    """Calls by outcome as ``/metrics`` shows them (outcomes with a count only)."""
-    found = re.findall(r'^hotline_calls_total\{outcome="([a-z_]+)"\} ([0-9.e+]+)$', text, re.M)
-    return {k: int(float(v)) for k, v in found if float(v)}
+    """Calls by outcome as ``/metrics`` shows them, every queue summed (outcomes with a
+    count only)."""
+    counts: dict[str, int] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "hotline_calls":
+            continue
+        for sample in family.samples:
+            if sample.name == "hotline_calls_total":
+                outcome = sample.labels["outcome"]
+                counts[outcome] = counts.get(outcome, 0) + int(sample.value)
+    return {k: v for k, v in counts.items() if v}
 
 
 async def _summary(h: Hotline, desktops: list[AgentDesktop], url: str) -> dict[str, Any]:

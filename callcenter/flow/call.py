@@ -156,6 +156,9 @@ class Call:
     lost: bool = False
     #: a CRM lookup was asked and has not answered yet (an IVR condition on the tier waits)
     card_pending: bool = False
+    #: what the screen-pop says of the CRM: None (no lookup: no number), ``pending``,
+    #: ``found``, ``not_found`` or ``unavailable`` (failed, too slow, breaker open)
+    crm_status: str | None = None
 
     def live_offers(self) -> list[Offer]:
         """The offers not withdrawn: ringing, or answered."""

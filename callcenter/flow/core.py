@@ -137,6 +137,7 @@ from .effects import (
     CountOutcome,
     CountRecordingMissing,
     CountSurvey,
+    CountWrapUp,
     Effect,
     FinishRecording,
     HangupLeg,
@@ -273,6 +274,8 @@ class CallFlow:
         #: while a resync is applied: SQL's rows of the listed calls, and the adopted calls
         self._resync_rows: dict[str, CallRowLoaded] | None = None
         self._adoptions: list[Call] = []
+        #: agent id -> (when its wrap-up began, the queue of the call before it): /metrics
+        self._wrapping: dict[str, tuple[float, str]] = {}
 
     # -- the core's interface -------------------------------------------------------
     def handle(self, event: Input, at: Instant) -> list[Effect]:
@@ -428,6 +431,7 @@ class CallFlow:
         self.counters["calls"] += 1
         if number and lookup:
             call.card_pending = True
+            call.crm_status = "pending"
             self._out.append(LookupCard(call.call_id, number))
         return call
 
@@ -669,7 +673,10 @@ class CallFlow:
         skills: Mapping[str, int] | None = None,
     ) -> None:  # fmt: skip
         call.in_acd = True
-        customer = str(call.card.customer_id) if call.card is not None else None
+        card = call.card
+        customer = (None if card is None
+                    else str(card.customer_id if card.customer_id is not None
+                             else card.external_id))  # fmt: skip
         self._acd(acd.CallQueued(call.call_id, queue, call.caller_number or "anonymous",
                                  priority=priority, customer_id=customer,
                                  entered_at=entered_at, skills=skills))  # fmt: skip
@@ -912,22 +919,22 @@ class CallFlow:
 
     # -- outcomes -------------------------------------------------------------------------
     def _outcome(self, call: Call, outcome: Outcome, queue: str, wait_s: float | None,
-                 agent_id: str | None = None) -> None:  # fmt: skip
+                 agent_id: str | None = None, talk_s: float | None = None) -> None:  # fmt: skip
         if call.outcome is not None:
             self._log("error", f"call {call.call_id}: second outcome {outcome.value} refused "
                                f"(has {call.outcome})", call)  # fmt: skip
             return
         call.outcome = outcome.value
-        self._settle(call.call_id, outcome, queue, wait_s, agent_id)
+        self._settle(call.call_id, outcome, queue, wait_s, agent_id, talk_s)
 
     def _settle(self, call_id: str, outcome: Outcome, queue: str, wait_s: float | None,
-                agent_id: str | None) -> None:  # fmt: skip
+                agent_id: str | None, talk_s: float | None = None) -> None:  # fmt: skip
         self._write(RecordOutcome(call_id, queue, outcome.value, wait_s or 0.0, self._now.wall,
-                                  _int(agent_id)))  # fmt: skip
+                                  _int(agent_id), talk_s))  # fmt: skip
         self._closed[call_id] = None
         if len(self._closed) > CLOSED_KEPT:
             del self._closed[next(iter(self._closed))]
-        self._out.append(CountOutcome(outcome.value, wait_s))
+        self._out.append(CountOutcome(outcome.value, wait_s, queue, talk_s))
         self.counters["outcomes"] += 1
 
     # -- offers ---------------------------------------------------------------------------
@@ -949,6 +956,7 @@ class CallFlow:
             "call_id": call.call_id,
             "caller_number": call.caller_number,
             "card": call.card_json(),
+            "crm": call.crm_status,
             "ivr": {"language": call.language, "selections": call.selections,
                     "queue": call.queue,
                     "path": trail_path(call.ivr.trail) if call.ivr is not None else "",
@@ -1077,10 +1085,11 @@ class CallFlow:
     def _acd_outcome(self, cmd: acd.CallOutcome) -> None:
         call = self.calls.get(cmd.call_id)
         if call is None:
-            self._settle(cmd.call_id, cmd.outcome, cmd.queue, cmd.wait_s, cmd.agent_id)
+            self._settle(cmd.call_id, cmd.outcome, cmd.queue, cmd.wait_s, cmd.agent_id,
+                         cmd.talk_s)  # fmt: skip
             return
         call.in_acd = False
-        self._outcome(call, cmd.outcome, cmd.queue, cmd.wait_s, cmd.agent_id)
+        self._outcome(call, cmd.outcome, cmd.queue, cmd.wait_s, cmd.agent_id, cmd.talk_s)
         if call.agent_id is not None:
             self._out.append(Push(call.agent_id, {"type": "call_ended",
                                                   "call_id": call.call_id}))  # fmt: skip
@@ -1104,6 +1113,13 @@ class CallFlow:
         self._write(RecordPause(agent_id, cmd.reason, started, ended, cmd.seconds))
 
     def _agent_state(self, cmd: acd.AgentStateChanged) -> None:
+        if cmd.new is acd.AgentState.WRAP_UP and cmd.old is not acd.AgentState.WRAP_UP:
+            call = self.calls.get(cmd.call_id or "")  # still here: its outcome comes next
+            self._wrapping[cmd.agent_id] = (cmd.at, call.queue or "" if call else "")
+        elif cmd.old is acd.AgentState.WRAP_UP and cmd.new is not acd.AgentState.WRAP_UP:
+            began = self._wrapping.pop(cmd.agent_id, None)
+            if began is not None:
+                self._out.append(CountWrapUp(began[1], cmd.at - began[0]))
         self._write(RecordAgentState(_int(cmd.agent_id) or 0, self._now.wall, cmd.new.value,
                                      cmd.old.value, cmd.reason or None))  # fmt: skip
         self._out.append(Push(cmd.agent_id, {
@@ -1321,13 +1337,23 @@ class CallFlow:
         if call is not None:
             call.card_pending = False
             call.card = ev.card or call.card
+            call.crm_status = ("found" if call.card is not None
+                               else "unavailable" if ev.unavailable else "not_found")  # fmt: skip
             if self._in_ivr(call) and call.ivr is not None:
                 card = call.card  # an IVR condition on the tier may be waiting for it
                 known = CustomerKnown(card.tier, card.is_vip) if card else CustomerKnown()
                 now = self._now
                 self._ivr_commands(call, call.ivr.on_customer(known, now.mono, now.wall))
-        if ev.card is None:
-            return
+            # the pop went out before the CRM answered: the ringing or talking agent's
+            # card follows (routing never waits for the CRM)
+            for offer in call.live_offers():
+                self._out.append(Push(offer.agent_id, {
+                    "type": "card", "call_id": call.call_id,
+                    "caller_number": call.caller_number,
+                    "card": call.card_json(), "crm": call.crm_status,
+                }))  # fmt: skip
+        if ev.card is None or ev.card.customer_id is None:
+            return  # an HTTP CRM's customer is not a row of ours
         # written even when the caller already left: the row knows who called
         self._write(RecordCallUpdate(ev.call_id, customer_id=ev.card.customer_id))
 
@@ -1339,7 +1365,9 @@ class CallFlow:
         card = ev.card
         if card is not None:
             call.card = card
-            self._write(RecordCallUpdate(ev.call_id, customer_id=card.customer_id))
+            call.crm_status = "found"
+            if card.customer_id is not None:  # an HTTP CRM's customer is not a row of ours
+                self._write(RecordCallUpdate(ev.call_id, customer_id=card.customer_id))
             result = LookupResult("found", CustomerKnown(card.tier, card.is_vip))
         else:
             result = LookupResult("timed_out" if ev.timed_out else "not_found")
@@ -1360,6 +1388,7 @@ class CallFlow:
         call.queue, call.language = row.queue, row.language
         if call.caller_number and not call.gone and call.where is not Where.AFTER_CALL:
             call.card_pending = True
+            call.crm_status = "pending"
             self._out.append(LookupCard(call.call_id, call.caller_number))
         if row.outcome is not None:
             call.outcome = row.outcome  # a dead run recorded it: never a second one

@@ -214,10 +214,22 @@ class Push:
 
 @dataclass(frozen=True, slots=True)
 class CountOutcome:
-    """One call ended with ``outcome`` (``wait_s`` None: never queued): /metrics."""
+    """One call of ``queue`` ("" : none) ended with ``outcome`` (``wait_s`` None: never
+    queued; ``talk_s``: the answered call's conversation, when the ACD measured it):
+    /metrics."""
 
     outcome: str
     wait_s: float | None
+    queue: str = ""
+    talk_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CountWrapUp:
+    """An agent's wrap-up after a call of ``queue`` lasted ``seconds``: /metrics."""
+
+    queue: str
+    seconds: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +288,7 @@ Effect = (
     | Write
     | Push
     | CountOutcome
+    | CountWrapUp
     | CountIvr
     | CountSurvey
     | CountRecordingMissing

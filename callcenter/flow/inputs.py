@@ -88,10 +88,12 @@ class OfferEnded:
 
 @dataclass(frozen=True, slots=True)
 class CardFound:
-    """The CRM lookup of the caller's number finished (``card`` None: unknown caller)."""
+    """The CRM lookup of the caller's number finished (``card`` None: unknown caller,
+    or, with ``unavailable``, the CRM failed or did not answer within its budget)."""
 
     call_id: str
     card: Any
+    unavailable: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -24,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import acd
+from acd.kpis import SurveyFigures, clipped_seconds
 from callcenter.config import DEFAULT_DISPOSITIONS
 from callcenter.storage.engine import WRITE_TRANSACTION
 from callcenter.storage.errors import (
@@ -69,43 +69,6 @@ REMOVED = "!removed"
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class SurveyFigures:
-    """A group's post-call survey results (CSAT 1-5, NPS 0-10, CES 1-7).
-
-    ``csat_satisfied`` is the share of CSAT answers of 4 or 5 (the usual CSAT %);
-    ``nps`` is promoters (9-10) minus detractors (0-6), in percent of NPS answers;
-    an average or share is None when nobody answered that question.
-    """
-
-    surveyed: int
-    csat_answers: int
-    csat_avg: float | None
-    csat_satisfied: float | None
-    nps_answers: int
-    nps: float | None
-    ces_answers: int
-    ces_avg: float | None
-
-    @classmethod
-    def of(cls, answers: Sequence[tuple[int | None, int | None, int | None]]) -> SurveyFigures:
-        csat = [a[0] for a in answers if a[0] is not None]
-        nps = [a[1] for a in answers if a[1] is not None]
-        ces = [a[2] for a in answers if a[2] is not None]
-        return cls(
-            surveyed=len(answers),
-            csat_answers=len(csat),
-            csat_avg=sum(csat) / len(csat) if csat else None,
-            csat_satisfied=sum(1 for c in csat if c >= 4) / len(csat) if csat else None,
-            nps_answers=len(nps),
-            nps=100.0 * (sum(n >= 9 for n in nps) - sum(n <= 6 for n in nps)) / len(nps)
-            if nps
-            else None,
-            ces_answers=len(ces),
-            ces_avg=sum(ces) / len(ces) if ces else None,
-        )
 
 
 class Store:
@@ -194,9 +157,10 @@ class Store:
         wait_s: float,
         at: dt.datetime,
         agent_id: int | None = None,
+        talk_s: float | None = None,
     ) -> None:
         """Record how a call left its queue; raises :class:`DuplicateOutcome` the second time."""
-        await self.apply(RecordOutcome(call_id, queue, outcome, wait_s, at, agent_id))
+        await self.apply(RecordOutcome(call_id, queue, outcome, wait_s, at, agent_id, talk_s))
 
     async def record_agent_state(
         self,
@@ -341,8 +305,9 @@ class Store:
             for agent_id, reason, started, ended, seconds in rows:
                 if started >= since and ended <= until:
                     part = seconds
-                else:
-                    part = (min(ended, until) - max(started, since)).total_seconds()
+                else:  # by wall clock
+                    edges = (t.timestamp() for t in (started, ended, since, until))
+                    part = clipped_seconds(*edges)
                 out[(agent_id, reason)] = out.get((agent_id, reason), 0.0) + part
         return out
 
@@ -580,6 +545,20 @@ class Store:
                    QueueOutcome.at, QueueOutcome.agent_id)
             .where(QueueOutcome.at >= since)
             .order_by(QueueOutcome.at, QueueOutcome.id)
+        )  # fmt: skip
+        async with self.sessions() as session:
+            return [tuple(row) for row in (await session.execute(query)).all()]  # type: ignore[misc]
+
+    async def agent_changes_since(
+        self, since: dt.datetime
+    ) -> list[tuple[int, dt.datetime, str | None, str]]:
+        """Every agent state change at or after ``since``: (agent_id, at, old, new), oldest
+        first (the wallboard's handle time of the day)."""
+        query = (
+            select(AgentStateChange.agent_id, AgentStateChange.at, AgentStateChange.old,
+                   AgentStateChange.new)
+            .where(AgentStateChange.at >= since)
+            .order_by(AgentStateChange.at, AgentStateChange.id)
         )  # fmt: skip
         async with self.sessions() as session:
             return [tuple(row) for row in (await session.execute(query)).all()]  # type: ignore[misc]

@@ -333,6 +333,8 @@ async def _update_calls(conn: AsyncConnection, batch: _Batch, outcomes: set[int]
             changes = {"queue": r.queue, "outcome": r.outcome, "wait_s": r.wait_s}
             if r.agent_id is not None:
                 changes["agent_id"] = r.agent_id
+            if r.talk_s is not None:
+                changes["talk_s"] = r.talk_s
         else:
             continue
         if changes:

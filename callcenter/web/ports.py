@@ -104,6 +104,8 @@ class AgentRow(TypedDict, total=False):
     simulated: bool
     #: calls the agent answered since local midnight
     calls: int
+    #: average handle time today (talk, hold and wrap-up over calls answered); None: no call
+    aht_s: float | None
 
 
 class AmiNode(TypedDict):

@@ -54,8 +54,8 @@ async def _pump(request: web.Request, ws: web.WebSocketResponse, mailbox: Mailbo
             await ws.send_str(item.text)
             first_time = not item.delivered
             hub.record_delivery(item)
-            if first_time and item.kind == "screen_pop":
-                metrics.screen_pop_delivered()
+            if first_time and item.kind == "screen_pop":  # one per offer: parsed for its call
+                metrics.screen_pop_delivered(json.loads(item.text).get("call_id"))
     except ConnectionError:
         log.debug("websocket %s: peer went away while sending", mailbox.topic)
     finally:

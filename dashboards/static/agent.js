@@ -93,9 +93,20 @@
     }
   }
 
-  function renderCard(card, callerNumber) {
+  // crm: what the CRM said ("found", "not_found", "pending": not answered yet,
+  // "unavailable": failed or too slow; routing never waits for it).
+  function renderCard(card, callerNumber, crm) {
     const box = $("card");
     box.replaceChildren();
+    if (!card && crm === "unavailable") {
+      box.append(H.el("p", "card-name card-unknown", "CRM unavailable"));
+      box.append(H.el("p", "muted", "The CRM did not answer in time; ask the caller who they are."));
+      return;
+    }
+    if (!card && crm === "pending") {
+      box.append(H.el("p", "card-name card-unknown", "Looking up the caller…"));
+      return;
+    }
     if (!card) {
       box.append(H.el("p", "card-name card-unknown", "Unknown caller"));
       box.append(H.el("p", "muted", callerNumber ? "No customer matches " + callerNumber + "." : "No customer card."));
@@ -112,8 +123,16 @@
     if (card.segment) head.append(H.el("span", "badge", card.segment));
     box.append(head);
     const dl = H.el("dl", "facts");
-    renderFacts(dl, card, NAME_KEYS.concat(["vip", "is_vip", "tier", "segment"]));
+    renderFacts(dl, card, NAME_KEYS.concat(["vip", "is_vip", "tier", "segment", "link"]));
     box.append(dl);
+    if (typeof card.link === "string" && /^https?:\/\//.test(card.link)) {
+      const a = H.el("a", "card-link", "Open in CRM");
+      a.href = card.link;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      a.dataset.testid = "card-link";
+      box.append(a);
+    }
   }
 
   function apply(msg) {
@@ -133,9 +152,12 @@
         setCallId(msg.call_id);
         $("caller-number").textContent = msg.caller_number || "–";
         renderFacts($("ivr"), msg.ivr || {});
-        renderCard(msg.card, msg.caller_number);
+        renderCard(msg.card, msg.caller_number, msg.crm);
         setCall("Ringing: " + (msg.caller_number || "unknown number"), "call-ringing");
         $("dispo-result").textContent = "";
+        break;
+      case "card":  // the CRM answered after the pop went out
+        if (msg.call_id === callId) renderCard(msg.card, msg.caller_number, msg.crm);
         break;
       case "call_ended":
         if (msg.call_id) setCallId(msg.call_id);

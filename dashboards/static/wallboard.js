@@ -174,7 +174,8 @@
     const name = H.el("td", "agent-name", a.name || a.id);
     // a program plays this agent's desk (the demo's simulated agents)
     if (a.simulated === true) name.append(" ", H.el("span", "badge badge-sim", "simulated"));
-    row.tr.replaceChildren(name, stateCell, since, H.el("td", "mono", a.calls ?? "–"), H.el("td", "mono muted", a.call_id || ""));
+    row.tr.replaceChildren(name, stateCell, since, H.el("td", "mono", a.calls ?? "–"),
+      H.el("td", "mono aht", num(a.aht_s) === null ? "–" : H.duration(a.aht_s)), H.el("td", "mono muted", a.call_id || ""));
     row.tr.dataset.state = a.state;
     return row.tr;
   }
