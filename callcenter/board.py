@@ -33,6 +33,8 @@ QUEUE_OUTCOMES = frozenset({"answered", "abandoned", "timeout", "lost"})
 HANDLING = frozenset({"on_call", "wrap_up"})
 #: the recent window of the "last 30 minutes" figures
 RECENT_S = 30 * 60.0
+#: the charts' interval
+INTERVAL_S = 15 * 60.0
 #: queue-tile keys that change every second by themselves: not sent in deltas
 VOLATILE = frozenset({"longest_wait_s"})
 
@@ -147,6 +149,8 @@ class DayBoard:
         self.thresholds = dict(thresholds)
         self.day_start = local_midnight(now)
         self.queues: dict[str, QueueDay] = {}
+        #: the whole centre's visits by the 15 minutes they ended in: start (epoch) -> tally
+        self.intervals: dict[float, Tally] = {}
         #: agent id -> calls answered today
         self.agent_calls: dict[str, int] = {}
         #: agent id -> seconds handling calls today (talk, hold, wrap-up: ``HANDLING``)
@@ -165,7 +169,10 @@ class DayBoard:
         self.roll(done.at)
         if done.at < self.day_start or done.outcome not in QUEUE_OUTCOMES or not done.queue:
             return
-        self.queue(done.queue).add(done)
+        day = self.queue(done.queue)
+        day.add(done)
+        start = self.day_start + INTERVAL_S * ((done.at - self.day_start) // INTERVAL_S)
+        self.intervals.setdefault(start, Tally()).add(done, day.sl_threshold_s)
         if done.outcome == "answered" and done.agent_id is not None:
             self.agent_calls[done.agent_id] = self.agent_calls.get(done.agent_id, 0) + 1
 
@@ -179,6 +186,14 @@ class DayBoard:
         if old in HANDLING and began is not None and at >= self.day_start:
             spent = at - max(began, self.day_start)
             self.agent_handle_s[agent_id] = self.agent_handle_s.get(agent_id, 0.0) + spent
+
+    def interval_rows(self) -> list[dict[str, Any]]:
+        """The day's 15-minute intervals that had a visit end, in order (the charts)."""
+        return [
+            {"start": start, "answered": t.answered, "abandoned": t.abandoned,
+             "other": t.other, "service_level_pct": service_level(t)}
+            for start, t in sorted(self.intervals.items())
+        ]  # fmt: skip
 
     def agent_aht_s(self, agent_id: str) -> float | None:
         """Average handle time today: handling seconds over calls answered; None: no call."""
@@ -201,13 +216,14 @@ class DayBoard:
         if midnight > self.day_start:
             self.day_start = midnight
             self.queues.clear()
+            self.intervals.clear()
             self.agent_calls.clear()
             self.agent_handle_s.clear()
 
 
 # -- deltas ---------------------------------------------------------------------------
 #: the snapshot's keyed lists: list key -> the key of an item
-KEYED = {"queues": "name", "agents": "id"}
+KEYED = {"queues": "name", "agents": "id", "intervals": "start"}
 
 
 def _stable(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -198,6 +198,7 @@ class ControllerDesk:
             "thresholds": cfg.model_dump(),
             "queues": tiles,
             "waiting_calls": waiting_calls[:WAITING_SHOWN],
+            "intervals": self.day.interval_rows(),
             "agents": [self._agent_row(a, epoch) for a in snap.agents],
             "ami": ami,
             "pbx_down": [n["node"] for n in ami if not n["connected"]],

@@ -124,3 +124,16 @@ def test_handle_time_counts_talk_and_wrap_up_from_their_rows():
     day.add(Done("q", "answered", 1.0, t + 5, "8"))
     assert day.agent_aht_s("8") == 0.0
     assert day.agent_aht_s("9") is None
+
+
+def test_the_day_by_15_minutes():
+    midnight = local_midnight(1_800_000_000.0)
+    day = DayBoard({"a": 20.0, "b": 60.0}, midnight + 3600)
+    day.add(Done("a", "answered", 10.0, midnight + 60, "1"))
+    day.add(Done("b", "answered", 50.0, midnight + 899, "2"))
+    day.add(Done("a", "abandoned", 30.0, midnight + 900))
+    assert day.interval_rows() == [
+        {"start": midnight, "answered": 2, "abandoned": 0, "other": 0, "service_level_pct": 100.0},
+        {"start": midnight + 900, "answered": 0, "abandoned": 1, "other": 0,
+         "service_level_pct": 0.0},
+    ]  # fmt: skip

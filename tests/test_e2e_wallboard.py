@@ -72,10 +72,17 @@ async def test_a_queue_tile_follows_a_caller_and_turns_red_past_the_wait_limit(t
             await expect(board.get_by_test_id("queue-support-waiting")).to_have_text("0")
             await expect(longest).to_have_class("qfig qfig-longest ok")
             await expect(board.get_by_test_id("abandoned")).to_have_text("1")
+            # the day's chart (the vendored uPlot) shows the interval the caller left in
+            chart = board.get_by_test_id("chart")
+            await expect(chart).to_have_attribute("data-calls", "1")
+            await expect(chart).to_have_attribute("data-intervals", "1")
+            await expect(chart.locator("canvas")).to_have_count(1)
             api = await fetch(board, "/api/wallboard")
             support = next(q for q in api["data"]["queues"] if q["name"] == "support")
             assert support["longest_wait_limit_s"] == 4
             assert (support["offered"], support["abandoned"], support["abandon_rate_pct"]) == (1, 1, 100.0)
+            [interval] = api["data"]["intervals"]
+            assert (interval["answered"], interval["abandoned"]) == (0, 1)
     assert errors == []
 
 

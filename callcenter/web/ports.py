@@ -143,6 +143,18 @@ class EwtInputs(TypedDict):
     serving_agents: int
 
 
+class Interval(TypedDict):
+    """The whole centre's calls that left a queue in one 15 minutes of the day."""
+
+    #: Epoch seconds the interval starts
+    start: float
+    answered: int
+    abandoned: int
+    #: timed out or lost
+    other: int
+    service_level_pct: float | None
+
+
 class QueueTile(TypedDict, total=False):
     """One queue's figures: waiting now, and since local midnight (``callcenter.board``)."""
 
@@ -199,6 +211,8 @@ class WallboardSnapshot(TypedDict, total=False):
     thresholds: dict[str, float]
     queues: list[QueueTile]
     waiting_calls: list[WaitingCall]
+    #: the day by 15 minutes (those a call left a queue in), in order
+    intervals: list[Interval]
     agents: list[AgentRow]
     ami: list[AmiNode]
     #: the AMI nodes whose link is down (the wallboard's banner)

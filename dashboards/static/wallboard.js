@@ -7,7 +7,7 @@
 (function () {
   const H = window.Hotline;
   const $ = (id) => document.getElementById(id);
-  const KEYED = { queues: "name", agents: "id" };
+  const KEYED = { queues: "name", agents: "id", intervals: "start" };
   let snap = {};
   let receivedAt = performance.now();   // when `snap.at` arrived, client clock
   let serverAt = Date.now() / 1000;     // `snap.at`, server clock
@@ -222,6 +222,51 @@
     for (const td of document.querySelectorAll("#waiting-rows td.wait")) td.textContent = H.duration(now - parseFloat(td.dataset.since));
   }
 
+  /* the day by 15 minutes: answered and abandoned bars, SL % on the right axis */
+  const INTERVAL_S = 15 * 60;
+  let chart = null;
+  let chartKey = null;
+  function renderChart() {
+    const box = $("chart");
+    const rows = (Array.isArray(snap.intervals) ? snap.intervals : []).slice().sort((a, b) => a.start - b.start);
+    box.dataset.intervals = String(rows.length);
+    box.dataset.calls = String(rows.reduce((n, r) => n + r.answered + r.abandoned + r.other, 0));
+    const key = JSON.stringify(rows) + "|" + snap.day_start;
+    if (key === chartKey || typeof window.uPlot !== "function") return;
+    chartKey = key;
+    const start = num(snap.day_start) !== null ? snap.day_start : (rows.length ? rows[0].start : serverAt);
+    const byStart = new Map(rows.map((r) => [Math.round(r.start), r]));
+    const xs = [], answered = [], abandoned = [], sl = [];
+    const end = Math.max(serverAt, rows.length ? rows[rows.length - 1].start : serverAt);
+    for (let t = start; t <= end; t += INTERVAL_S) {
+      const r = byStart.get(Math.round(t));
+      xs.push(t);
+      answered.push(r ? r.answered : 0);
+      abandoned.push(r ? r.abandoned : 0);
+      sl.push(r && num(r.service_level_pct) !== null ? r.service_level_pct : null);
+    }
+    const bars = window.uPlot.paths.bars({ size: [0.8, 40] });
+    const opts = {
+      width: Math.max(300, box.clientWidth || 800), height: 220,
+      legend: { show: true },
+      scales: { x: { time: true }, pct: { range: [0, 100] } },
+      axes: [
+        { stroke: "#94a3b8", grid: { stroke: "#1f2937" } },
+        { stroke: "#94a3b8", grid: { stroke: "#1f2937" }, label: "calls" },
+        { scale: "pct", side: 1, stroke: "#94a3b8", grid: { show: false }, label: "SL %" },
+      ],
+      series: [
+        {},
+        { label: "Answered", stroke: "#22c55e", fill: "rgba(34,197,94,.5)", paths: bars, points: { show: false } },
+        { label: "Abandoned", stroke: "#f87171", fill: "rgba(248,113,113,.6)", paths: bars, points: { show: false } },
+        { label: "SL %", scale: "pct", stroke: "#60a5fa", width: 2, spanGaps: true },
+      ],
+    };
+    if (chart) chart.destroy();
+    box.replaceChildren();
+    chart = new window.uPlot(opts, [xs, answered, abandoned, sl], box);
+  }
+
   function pbxDown() { return Array.isArray(snap.pbx_down) && snap.pbx_down.length > 0; }
   function renderNodes(nodes) {
     const ul = $("nodes");
@@ -271,6 +316,7 @@
     renderAgents(agents);
     renderQueues();
     renderWaitingCalls(Array.isArray(snap.waiting_calls) ? snap.waiting_calls : []);
+    renderChart();
     renderNodes(Array.isArray(snap.ami) ? snap.ami : []);
     $("updated").textContent = new Date(serverAt * 1000).toLocaleTimeString();
     tickQueues();
