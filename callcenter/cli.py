@@ -323,11 +323,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_probe)
 
     from .admin import add_parsers
+    from .crm_cli import add_parsers as add_crm
     from .recordings_cli import add_parsers as add_recordings
     from .reports.cli import add_parsers as add_report
 
     add_parsers(sub)  # db, users, agents
     add_recordings(sub)  # recordings verify, sweep, hold, release
+    add_crm(sub)  # crm import
     add_report(sub)  # report
 
     p = sub.add_parser("run", help="the controller against the Asterisk nodes of a config")

@@ -13,6 +13,7 @@ __all__ = [
     "CrmUnavailable",
     "CustomerCard",
     "InteractionSummary",
+    "TicketSummary",
 ]
 
 #: Why a CRM request failed (``CrmUnavailable.reason``; the ``reason`` label of
@@ -45,6 +46,17 @@ class InteractionSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class TicketSummary:
+    """An open (or pending) ticket of the customer, as the card shows it."""
+
+    ticket_id: int
+    subject: str
+    status: str
+    #: 0 (the first line) .. 3
+    escalation: int
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerCard:
     """A customer found for a caller: identity, tier, numbers, latest contacts.
 
@@ -64,6 +76,8 @@ class CustomerCard:
     notes: str | None = None
     external_id: str | None = None
     link: str | None = None
+    #: open and pending tickets, most escalated first (at most 5)
+    tickets: tuple[TicketSummary, ...] = ()
 
     @property
     def is_vip(self) -> bool:
@@ -85,6 +99,12 @@ class CustomerCard:
         for key in ("language", "notes", "external_id", "link"):
             if (value := getattr(self, key)) is not None:
                 out[key] = value
+        if self.tickets:
+            out["tickets"] = [
+                {"id": t.ticket_id, "subject": t.subject, "status": t.status,
+                 "escalation": t.escalation}
+                for t in self.tickets
+            ]  # fmt: skip
         return out
 
 

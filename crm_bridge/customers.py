@@ -7,6 +7,7 @@ SQL, :func:`insert_customer` adds the rows on the session it is given.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -17,11 +18,18 @@ from crm_bridge.numbers import normalize_number
 
 __all__ = ["CustomerRejected", "insert_customer", "new_customer"]
 
+_TIER = re.compile(r"[a-z0-9][a-z0-9_-]{0,15}")
+#: an IVR language code: ``vi``, ``en``, ``en-US``
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2})?")
+#: the columns' lengths (``crm_bridge.models``)
+_MAX_NAME, _MAX_ACCOUNT = 128, 32
+
 
 class CustomerRejected(ValueError):
     """A customer could not be added (nothing written).
 
-    Codes: ``no_name``, ``invalid_number``, ``number_taken``, ``duplicate_account``.
+    Codes: ``no_name``, ``invalid_number``, ``number_taken``, ``duplicate_account``,
+    ``bad_field`` (a tier, language or field too long or of the wrong form).
     """
 
     code = "customer_rejected"
@@ -40,11 +48,21 @@ def new_customer(
     account_no: str | None = None,
     tier: str = "standard",
     notes: str | None = None,
+    language: str | None = None,
     region: str = "VN",
 ) -> tuple[Customer, list[str]]:
     """The customer row and their numbers in E.164 (any spelling in, duplicates once)."""
     if not full_name or not full_name.strip():
         raise CustomerRejected("empty name", code="no_name")
+    if len(full_name.strip()) > _MAX_NAME:
+        raise CustomerRejected(f"a name of over {_MAX_NAME} characters", code="bad_field")
+    if account_no is not None and not 0 < len(account_no) <= _MAX_ACCOUNT:
+        raise CustomerRejected(f"account {account_no!r}: 1-{_MAX_ACCOUNT} characters",
+                               code="bad_field")  # fmt: skip
+    if not _TIER.fullmatch(tier):
+        raise CustomerRejected(f"tier {tier!r}: a-z 0-9 _ -, 16 at most", code="bad_field")
+    if language is not None and not _LANGUAGE.fullmatch(language):
+        raise CustomerRejected(f"language {language!r}: a code like vi or en", code="bad_field")
     phones: list[str] = []
     for raw in numbers:
         e164 = normalize_number(raw, region)
@@ -52,7 +70,8 @@ def new_customer(
             raise CustomerRejected(f"{raw!r}", code="invalid_number")
         if e164 not in phones:
             phones.append(e164)
-    customer = Customer(full_name=full_name.strip(), account_no=account_no, tier=tier, notes=notes)
+    customer = Customer(full_name=full_name.strip(), account_no=account_no, tier=tier,
+                        notes=notes, language=language)  # fmt: skip
     return customer, phones
 
 

@@ -1,4 +1,5 @@
-"""The built-in CRM's tables: customers, their numbers and their contact history.
+"""The built-in CRM's tables: customers, their numbers, their contact history and
+their tickets.
 
 Declared on :data:`sqlbase.METADATA`, the schema the controller's tables share
 (``callcenter.storage.models``): a contact's ``call_id`` and ``agent_id`` are foreign
@@ -17,7 +18,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from sqlbase import METADATA, TYPE_MAP, BigId
 
-__all__ = ["CrmBase", "Customer", "CustomerPhone", "Interaction"]
+__all__ = ["TICKET_STATUSES", "CrmBase", "Customer", "CustomerPhone", "Interaction", "Ticket"]
+
+#: a ticket's life; ``open`` and ``pending`` are shown on the card
+TICKET_STATUSES = ("open", "pending", "resolved", "closed")
+#: a ticket's escalation level: 0 (the first line) .. 3
+MAX_ESCALATION = 3
 
 
 class CrmBase(DeclarativeBase):
@@ -36,6 +42,8 @@ class Customer(CrmBase):
     #: ``vip`` or ``standard`` (free text, the ACD maps it to a priority).
     tier: Mapped[str] = mapped_column(String(16), default="standard")
     notes: Mapped[str | None] = mapped_column(Text)
+    #: the language the customer speaks (``vi``, ``en``: the IVR's codes), if known
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class CustomerPhone(CrmBase):
@@ -65,3 +73,22 @@ class Interaction(CrmBase):
     created_at: Mapped[dt.datetime]
     disposition: Mapped[str] = mapped_column(String(32))
     notes: Mapped[str | None] = mapped_column(Text)
+
+
+class Ticket(CrmBase):
+    """A customer's case: its status (:data:`TICKET_STATUSES`) and escalation level
+    (0 .. :data:`MAX_ESCALATION`); the card shows the open and pending ones."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (Index(None, "customer_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    subject: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    escalation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    call_id: Mapped[str | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="SET NULL"), index=True
+    )

@@ -20,8 +20,8 @@ from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crm_bridge.card import CustomerCard, InteractionSummary
-from crm_bridge.models import Customer, CustomerPhone, Interaction
+from crm_bridge.card import CustomerCard, InteractionSummary, TicketSummary
+from crm_bridge.models import Customer, CustomerPhone, Interaction, Ticket
 from crm_bridge.numbers import normalize_number
 from sqlbase import discard
 
@@ -29,8 +29,11 @@ __all__ = ["SqlCrm"]
 
 #: How many past contacts a card carries.
 LAST_INTERACTIONS = 3
+#: How many open tickets a card carries (the most escalated, then the newest).
+OPEN_TICKETS = 5
 
-_CUSTOMER = (Customer.id, Customer.full_name, Customer.account_no, Customer.tier)
+_CUSTOMER = (Customer.id, Customer.full_name, Customer.account_no, Customer.tier,
+             Customer.language, Customer.notes)  # fmt: skip
 _BY_NUMBER = (
     select(*_CUSTOMER)
     .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
@@ -48,6 +51,13 @@ _INTERACTIONS = (
     .where(Interaction.customer_id == bindparam("customer_id"))
     .order_by(Interaction.created_at.desc(), Interaction.id.desc())
     .limit(LAST_INTERACTIONS)
+)  # fmt: skip
+_TICKETS = (
+    select(Ticket.id, Ticket.subject, Ticket.status, Ticket.escalation)
+    .where(Ticket.customer_id == bindparam("customer_id"),
+           Ticket.status.in_(("open", "pending")))
+    .order_by(Ticket.escalation.desc(), Ticket.updated_at.desc(), Ticket.id.desc())
+    .limit(OPEN_TICKETS)
 )  # fmt: skip
 
 
@@ -130,6 +140,7 @@ async def _read_card(
     cid = {"customer_id": customer.id}
     numbers = (await conn.execute(_NUMBERS, cid)).scalars().all()
     interactions = (await conn.execute(_INTERACTIONS, cid)).all()
+    tickets = (await conn.execute(_TICKETS, cid)).all()
     return CustomerCard(
         customer_id=customer.id,
         full_name=customer.full_name,
@@ -140,4 +151,7 @@ async def _read_card(
             InteractionSummary(i.created_at, i.disposition, i.notes, i.agent_id)
             for i in interactions
         ),
+        language=customer.language,
+        notes=customer.notes,
+        tickets=tuple(TicketSummary(t.id, t.subject, t.status, t.escalation) for t in tickets),
     )

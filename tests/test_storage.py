@@ -46,6 +46,7 @@ TABLES = {
     "recording_access",
     "recordings",
     "survey_answers",
+    "tickets",
     "voicemails",
     "callback_requests",
 }
@@ -85,7 +86,7 @@ async def test_migrate_from_empty_creates_every_table(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert names == TABLES | {"alembic_version"}
-    assert version == ("0009",)
+    assert version == ("0010",)
 
 
 async def test_migration_matches_models(engine: AsyncEngine) -> None:

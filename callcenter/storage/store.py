@@ -393,6 +393,7 @@ class Store:
         account_no: str | None = None,
         tier: str = "standard",
         notes: str | None = None,
+        language: str | None = None,
         region: str = "VN",
     ) -> Customer:
         """Add a customer; numbers in any spelling are stored as E.164.
@@ -401,7 +402,7 @@ class Store:
         an invalid number, a number another customer has, or a reused account.
         """
         customer, phones = new_customer(full_name, numbers, account_no=account_no, tier=tier,
-                                        notes=notes, region=region)  # fmt: skip
+                                        notes=notes, language=language, region=region)  # fmt: skip
         try:
             async with self.write_session() as session:
                 await insert_customer(session, customer, phones)
@@ -423,6 +424,7 @@ class Store:
                     account_no=row.pop("account_no", None),
                     tier=row.pop("tier", "standard"),
                     notes=row.pop("notes", None),
+                    language=row.pop("language", None),
                     region=row.pop("region", "VN"),
                 )
                 if row:
