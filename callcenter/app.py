@@ -50,8 +50,10 @@ from callcenter.storage.models import Agent
 from callcenter.storage.store import REMOVED
 from callcenter.storage.tokens import Tokens
 from callcenter.web import create_app as create_web_app
+from callcenter.web.app import create_metrics_app
 from callcenter.web.keys import ACCOUNTS, DESK, DISPOSITIONS, MESSAGES, RECORDINGS, SESSIONS
 from callcenter.web.session import Session
+from callcenter.web.throttle import LoginThrottle
 from crm_bridge.breaker import Breaker
 from crm_bridge.dispositions import DispositionWriteBack
 from crm_bridge.figures import CrmFigures
@@ -364,12 +366,19 @@ def create_app(
                   accounts_poll_s)  # fmt: skip
     for text in settings_warnings(config, key_given=secret_key is not None):
         log.warning("%s", text)
+    web_cfg = config.web
     app = create_web_app(
         hub=parts.hub,
         metrics=parts.metrics,
-        secret_key=secret_key or config.web.secret_key or secrets.token_bytes(32),
-        allowed_origins=list(config.web.allowed_origins) or None,
+        secret_key=secret_key or web_cfg.secret_key or secrets.token_bytes(32),
+        allowed_origins=list(web_cfg.allowed_origins) or None,
         disposition_codes=config.dispositions,
+        secure_cookies=web_cfg.secure_cookies,
+        login_throttle=LoginThrottle(
+            web_cfg.login_failures_per_account, web_cfg.login_failures_per_address
+        ),  # fmt: skip
+        # a metrics port of its own: /metrics is not on the web port (404)
+        metrics_token=None if web_cfg.metrics_port is not None else web_cfg.metrics_token,
     )
     app[PARTS] = parts
     app.cleanup_ctx.extend([_database, _writer, _crm, _controller, _accounts, _lag])
@@ -404,6 +413,7 @@ class Hotline:
                               accounts_poll_s=accounts_poll_s)  # fmt: skip
         self.parts = self.app[PARTS]
         self.runner: web.AppRunner | None = None
+        self.metrics_runner: web.AppRunner | None = None
         self.urls: Urls | None = None
 
     @property
@@ -446,7 +456,20 @@ class Hotline:
             raise
         port = runner.addresses[0][1]
         base = f"http://{self.config.web.host}:{port}"
-        self.urls = Urls(base, f"{base}/agent", f"{base}/supervisor", f"{base}/metrics")
+        metrics_url = f"{base}/metrics"
+        web_cfg = self.config.web
+        if web_cfg.metrics_port is not None:  # /metrics on a listener of its own
+            self.metrics_runner = metrics = web.AppRunner(
+                create_metrics_app(self.parts.metrics, token=web_cfg.metrics_token)
+            )
+            try:
+                await metrics.setup()
+                await web.TCPSite(metrics, web_cfg.metrics_host, web_cfg.metrics_port).start()
+            except BaseException:
+                await self.stop()
+                raise
+            metrics_url = f"http://{web_cfg.metrics_host}:{metrics.addresses[0][1]}/metrics"
+        self.urls = Urls(base, f"{base}/agent", f"{base}/supervisor", metrics_url)
         if self.parts.ready is not None:
             await asyncio.shield(self.parts.ready)
 
@@ -463,6 +486,8 @@ class Hotline:
         return done
 
     async def stop(self) -> None:
+        if self.metrics_runner is not None:
+            await self.metrics_runner.cleanup()
         if self.runner is not None:
             await self.runner.cleanup()
 

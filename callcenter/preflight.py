@@ -55,10 +55,12 @@ def settings_warnings(config: HotlineConfig, *, key_given: bool = False) -> list
     if web.secret_key is None and not key_given:
         where = (f"set {web.secret_key_env} (at least 32 bytes)" if web.secret_key_env
                  else "set web.secret_key_env to a variable holding one")  # fmt: skip
-        out.append(f"web: the session key is random for this run: every login ends when the "
-                   f"controller restarts; {where}")  # fmt: skip
+        out.append(f"web: the session key is random for this run (sessions live in memory "
+                   f"and end at a restart anyway); {where}")  # fmt: skip
     if not _loopback(web.host):
-        out.append(f"web.host {web.host}: /metrics and /healthz answer anyone who reaches "
+        open_ = ("/healthz answers" if web.metrics_token or web.metrics_port is not None
+                 else "/metrics and /healthz answer")  # fmt: skip
+        out.append(f"web.host {web.host}: {open_} anyone who reaches "
                    f"port {web.port} (no login); bind 127.0.0.1 behind a TLS proxy, or "
                    "firewall them")  # fmt: skip
     return out

@@ -8,6 +8,7 @@ import string
 from collections.abc import Callable
 from typing import Annotated, Literal, Self
 
+import limits
 import phonenumbers
 from pydantic import (
     AfterValidator,
@@ -116,6 +117,18 @@ class WebhookSettings(_Strict):
     timeout_s: Seconds = 2.0
 
 
+def _rate(value: str) -> str:
+    """A rate in the ``limits`` library's words: ``5/minute``, ``30 per 15 minutes``."""
+    try:
+        limits.parse(value)
+    except ValueError:
+        raise problem(f"{value!r} is not a rate (e.g. 5/minute, 30 per 15 minutes)") from None
+    return value
+
+
+Rate = Annotated[str, AfterValidator(_rate)]
+
+
 class CrmSettings(_Strict):
     """The caller lookup."""
 
@@ -165,12 +178,43 @@ class WebSettings(_Strict):
     host: str = Field("127.0.0.1", min_length=1)
     port: Port = 8080
     #: environment variable holding the session-signing key (>= 32 bytes);
-    #: unset: a random key per start (everyone logs in again after a restart)
+    #: unset: a random key per start (sessions live in memory: a restart ends them anyway)
     secret_key_env: EnvName | None = "HOTLINE_SECRET_KEY"
     #: origins besides the page's own allowed to POST and open WebSockets
     allowed_origins: list[Annotated[str, AfterValidator(matching(_ORIGIN, "origin"))]] = []
+    #: mark the session cookie Secure even on plain HTTP: true behind a TLS proxy
+    secure_cookies: bool = Field(False, strict=True)
+    #: failed logins allowed per account, then 429 until the window has room
+    login_failures_per_account: Rate = "5/minute"
+    #: failed logins allowed per client address (the proxy's, behind one)
+    login_failures_per_address: Rate = "30/minute"
+    #: environment variable holding the bearer token /metrics needs; unset: open
+    metrics_token_env: EnvName | None = None
+    #: serve /metrics only on this port (of ``metrics_host``), not on ``port``
+    metrics_port: Port | None = None
+    metrics_host: str = Field("127.0.0.1", min_length=1)
 
     _secret_key: bytes | None = PrivateAttr(None)
+    _metrics_token: str = PrivateAttr("")
+
+    @model_validator(mode="after")
+    def _read_metrics_token(self, info: ValidationInfo) -> Self:
+        if self.metrics_token_env is None:
+            return self
+        value = _environ(info).get(self.metrics_token_env, "")
+        if len(value) < 16:
+            raise problem(
+                f"{self.metrics_token_env} holds {len(value)} characters;"
+                " the /metrics token needs at least 16",
+                at="metrics_token_env",
+            )
+        self._metrics_token = value
+        return self
+
+    @property
+    def metrics_token(self) -> str:
+        """The token /metrics needs (read at load time); "" when it is open."""
+        return self._metrics_token
 
     @model_validator(mode="after")
     def _read_key(self, info: ValidationInfo) -> Self:

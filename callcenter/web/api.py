@@ -6,7 +6,7 @@ request never reaches the controller or the store.
 
 from __future__ import annotations
 
-import json
+import hmac
 import logging
 import re
 from collections.abc import Mapping
@@ -14,11 +14,12 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import from_json
 
 from callcenter.metrics import CONTENT_TYPE
 from callcenter.web.auth import AGENTS, SUPERVISORS, require_api
 from callcenter.web.errors import ApiError
-from callcenter.web.keys import DESK, DISPOSITION_CODES, DISPOSITIONS, METRICS
+from callcenter.web.keys import DESK, DISPOSITION_CODES, DISPOSITIONS, METRICS, METRICS_TOKEN
 from callcenter.web.ports import AgentPage
 
 log = logging.getLogger(__name__)
@@ -111,9 +112,14 @@ async def read_body(request: web.Request, model: type[B], *, allow_empty: bool =
     else:
         if request.content_type != "application/json":
             raise ApiError(400, "bad_request", "expected Content-Type: application/json")
+        # pydantic's parser (jiter) stops at 200 levels of nesting with a ValueError;
+        # the standard library's recurses until a RecursionError (a 500)
         try:
-            data = json.loads(text)
+            data = from_json(text)
         except ValueError as exc:
+            if "recursion limit" in str(exc):
+                raise ApiError(400, "bad_json", "the body nests too deep (200 levels at most)"
+                               ) from None  # fmt: skip
             raise ApiError(400, "bad_json", f"the body is not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ApiError(400, "bad_json", "the body must be a JSON object")
@@ -180,6 +186,16 @@ async def save_disposition(request: web.Request) -> web.StreamResponse:
 
 
 async def metrics(request: web.Request) -> web.StreamResponse:
+    """Prometheus' scrape: open, behind a bearer token, or not on this listener
+    (``METRICS_TOKEN``)."""
+    token = request.app[METRICS_TOKEN]
+    if token is None:
+        raise web.HTTPNotFound()
+    if token:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
+                                                                 token.encode()):  # fmt: skip
+            raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     return web.Response(body=request.app[METRICS].render(), headers={"Content-Type": CONTENT_TYPE})
 
 

@@ -26,11 +26,16 @@ from callcenter.web.keys import (
     DISPOSITIONS,
     HUB,
     METRICS,
+    METRICS_TOKEN,
+    ON_LOGOUT,
+    SECURE_COOKIES,
     SESSIONS,
     SOCKETS,
+    THROTTLE,
 )
 from callcenter.web.ports import Accounts, Desk, Dispositions
 from callcenter.web.session import DEFAULT_TTL_S, SessionSigner
+from callcenter.web.throttle import LoginThrottle
 
 DASHBOARDS = Path(dashboards.__file__).resolve().parent
 TEMPLATES = DASHBOARDS / "templates"
@@ -63,12 +68,19 @@ def create_app(
     disposition_codes: Mapping[str, str] | None = None,
     session_ttl_s: int = DEFAULT_TTL_S,
     clock: Callable[[], float] = time.time,
+    secure_cookies: bool = False,
+    login_throttle: LoginThrottle | None = None,
+    metrics_token: str | None = "",
 ) -> web.Application:
     """Build the web application: pages, JSON API, WebSockets, /metrics, /healthz.
 
     ``allowed_origins``: origins besides the request's own (``scheme://host``)
     that may open WebSockets and POST, e.g. the public ``https://`` origin when
-    a TLS proxy sits in front. ``desk``, ``accounts`` and
+    a TLS proxy sits in front; ``secure_cookies`` marks the session cookie
+    ``Secure`` there too (the proxy speaks plain HTTP to us). ``metrics_token``:
+    ``""`` serves ``/metrics`` to anyone, a token to ``Authorization: Bearer
+    <token>`` only, ``None`` not on this app (404; :func:`create_metrics_app`
+    serves it on its own address). ``desk``, ``accounts`` and
     ``dispositions`` left out are set (``app[DESK]`` ...) by a ``cleanup_ctx`` of
     the composition root before the app serves (:func:`callcenter.app.create_app`).
     """
@@ -86,6 +98,10 @@ def create_app(
     app[DISPOSITION_CODES] = dict(disposition_codes or DEFAULT_DISPOSITIONS)
     app[SOCKETS] = weakref.WeakSet()
     app[CLOCK] = clock
+    app[SECURE_COOKIES] = secure_cookies
+    app[THROTTLE] = login_throttle or LoginThrottle()
+    app[ON_LOGOUT] = []
+    app[METRICS_TOKEN] = metrics_token
 
     env = aiohttp_jinja2.setup(
         app,
@@ -129,4 +145,15 @@ def create_app(
 
     app.on_response_prepare.append(_security_headers)
     app.on_shutdown.append(sockets.close_sockets)
+    return app
+
+
+def create_metrics_app(metrics: Metrics, *, token: str = "") -> web.Application:
+    """``/metrics`` alone, for a listener of its own (``web.metrics_port``): Prometheus
+    scrapes an address the agents' browsers never reach. ``token`` as in
+    :func:`create_app`."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=1024)
+    app[METRICS] = metrics
+    app[METRICS_TOKEN] = token
+    app.router.add_get("/metrics", api.metrics)
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -12,7 +12,8 @@ from callcenter.metrics import Metrics
 from callcenter.web.messages_port import Messages
 from callcenter.web.ports import Accounts, Desk, Dispositions
 from callcenter.web.recordings_port import Library
-from callcenter.web.session import SessionSigner
+from callcenter.web.session import Session, SessionSigner
+from callcenter.web.throttle import LoginThrottle
 
 DESK = web.AppKey("desk", Desk)
 ACCOUNTS = web.AppKey("accounts", Accounts)
@@ -32,3 +33,12 @@ DISPOSITION_CODES: web.AppKey[dict[str, str]] = web.AppKey("disposition_codes")
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
 #: The wall clock (epoch seconds); injected by tests.
 CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
+#: Failed logins per account and per address (429 once used up).
+THROTTLE = web.AppKey("login_throttle", LoginThrottle)
+#: Mark the session cookie ``Secure`` even on plain HTTP (behind a TLS proxy).
+SECURE_COOKIES: web.AppKey[bool] = web.AppKey("secure_cookies")
+#: What runs when a session logs out (the composition root logs an agent out of the ACD).
+ON_LOGOUT: web.AppKey[list[Callable[[Session], Awaitable[None]]]] = web.AppKey("on_logout")
+#: ``/metrics`` on this app: ``None`` not served here (404: another listener serves
+#: it), ``""`` open to all, else the bearer token it needs.
+METRICS_TOKEN: web.AppKey[str | None] = web.AppKey("metrics_token")

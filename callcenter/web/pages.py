@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from callcenter.web.auth import (
     AGENTS,
@@ -17,7 +19,16 @@ from callcenter.web.auth import (
     require_page,
 )
 from callcenter.web.errors import domain_refusal
-from callcenter.web.keys import ACCOUNTS, CLOCK, DESK, DISPOSITION_CODES, SESSIONS
+from callcenter.web.keys import (
+    ACCOUNTS,
+    CLOCK,
+    DESK,
+    DISPOSITION_CODES,
+    ON_LOGOUT,
+    SECURE_COOKIES,
+    SESSIONS,
+    THROTTLE,
+)
 from callcenter.web.session import COOKIE_NAME, ROLES
 
 log = logging.getLogger(__name__)
@@ -30,8 +41,20 @@ UNAVAILABLE = (
 
 
 def _safe_next(value: str | None) -> str | None:
-    """A local path to go back to after login, never another site."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    """A path of this site to go back to after login, never another site.
+
+    Browsers drop tabs and newlines from a ``Location`` and read ``\\`` as ``/``,
+    so ``/%09/evil.example`` (a tab once the form is decoded) would become
+    ``//evil.example``: any control character, blank or backslash refuses the
+    value, and what is left must parse as a bare path (no scheme, no host) that
+    does not start with ``//``.
+    """
+    if not value or len(value) > 2048 or not value.startswith("/") or value.startswith("//"):
+        return None
+    if "\\" in value or any(c <= " " or c == "\x7f" for c in value):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
         return None
     return value
 
@@ -62,10 +85,22 @@ def _login_refused(
 
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
-    """Check the form against the store; on success set the signed cookie."""
+    """Check the form against the store; on success open a session and set its cookie.
+
+    A malformed form is a 400; an account or address with too many failed tries a
+    429 with ``Retry-After``, before any password is checked (``throttle``).
+    """
     if not origin_allowed(request):
         raise web.HTTPForbidden(text="request from a foreign origin")
-    form = await request.post()
+    try:
+        form = await request.post()
+    except web.HTTPException:
+        raise  # aiohttp's own refusal (a body over client_max_size: 413)
+    except (HttpProcessingError, ValueError, AssertionError) as exc:
+        # aiohttp's multipart reader raises these on a broken body (a part's bad
+        # headers, a missing boundary); the form is the client's fault, not ours
+        log.info("login form refused: %r", exc)
+        return _login_refused(request, 400, "The login form could not be read.", "", None)
     username = form.get("username")
     password = form.get("password")
     raw_next = form.get("next")
@@ -75,6 +110,15 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     username = username.strip()
     if not username or not password or len(username) > MAX_FIELD or len(password) > MAX_FIELD:
         return _login_refused(request, 400, "Enter your username and password.", username, next_)
+    address = request.remote or "unknown"
+    throttle = request.app[THROTTLE]
+    waiting = throttle.refused(username, address)
+    if waiting is not None:
+        log.warning("login of %r from %s throttled (%s)", username, address, waiting.by)
+        text = f"Too many failed logins. Try again in {waiting.retry_after_s} s."
+        response = _login_refused(request, 429, text, username, next_)
+        response.headers["Retry-After"] = str(waiting.retry_after_s)
+        return response
     try:
         account = await request.app[ACCOUNTS].verify_login(username, password)
     except Exception as exc:
@@ -84,6 +128,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         log.warning("login of %r refused: %s", username, refusal.reason)
         return _login_refused(request, 503, UNAVAILABLE, username, next_)
     if account is None:
+        throttle.failed(username, address)
         log.info("login refused for %r", username)
         return _login_refused(request, 401, "Wrong username or password.", username, next_)
     role = _role_of(account)
@@ -92,6 +137,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         return _login_refused(
             request, 403, "This account has no access to Hotline.", username, next_
         )
+    throttle.succeeded(username)
     now = request.app[CLOCK]()
     signer = request.app[SESSIONS]
     value = signer.issue(str(account.id), role, account.display_name, now)
@@ -105,15 +151,22 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         path="/",
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        secure=request.secure or request.app[SECURE_COOKIES],
     )
     log.info("login %r as %s", username, role)
     raise response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
+    """End the session on the server (its cookie is dead even if kept) and, for an
+    agent, log the agent out of the ACD so no call is offered to an empty desk."""
     if not origin_allowed(request):
         raise web.HTTPForbidden(text="request from a foreign origin")
+    session = current_session(request)
+    request.app[SESSIONS].end(request.cookies.get(COOKIE_NAME))
+    if session is not None:
+        for hook in request.app[ON_LOGOUT]:
+            await hook(session)
     response = web.HTTPSeeOther("/login")
     response.del_cookie(COOKIE_NAME, path="/")
     raise response

@@ -1,10 +1,13 @@
-"""Signed session cookies: who is logged in, with which role, until when.
+"""Server-side sessions behind signed cookies: who is logged in, with which role, until when.
 
 The cookie is ``v1.<payload>.<signature>``: ``payload`` is the base64url of a
-small JSON object (account id, role, display name, expiry) and ``signature``
-the base64url HMAC-SHA256 of ``v1.<payload>`` under the app's secret key. No
-server-side session table: a cookie is valid while its signature checks and
-its expiry is in the future. Logging out deletes the cookie.
+small JSON object (session id, account id, role, display name, expiry) and
+``signature`` the base64url HMAC-SHA256 of ``v1.<payload>`` under the app's
+secret key. The signature lets a forged cookie be refused before any lookup;
+what makes a session valid is its entry in the server's table (``_live``):
+logging out ends the entry (the cookie is dead even if kept), and removing a
+login ends all of its entries. The table lives in the controller's memory, so
+a restart of the controller ends every session (everyone logs in again).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 COOKIE_NAME = "hotline_session"
@@ -48,34 +52,87 @@ def _unb64(text: str) -> bytes:
 
 
 class SessionSigner:
-    """Issues and checks session cookies under one secret key."""
+    """Issues, checks and ends sessions; their cookies are signed under one secret key."""
 
     def __init__(self, secret_key: bytes, ttl_s: int = DEFAULT_TTL_S) -> None:
         if len(secret_key) < 32:
             raise ValueError("secret_key must be at least 32 random bytes")
         self._key = secret_key
         self.ttl_s = ttl_s
-        #: account ids whose sessions no longer count (removed logins): kept up to date
-        #: from SQL by the composition root (``callcenter.app``)
-        self.revoked: frozenset[str] = frozenset()
+        #: the live sessions: session id -> the session
+        self._live: dict[str, Session] = {}
+        self._revoked: frozenset[str] = frozenset()
         #: the live API bearer tokens: SHA-256 hex -> the session each stands for
         #: (``callcenter tokens``), kept up to date from SQL by the composition root
         self.tokens: Mapping[str, Session] = {}
+
+    @property
+    def revoked(self) -> frozenset[str]:
+        """Account ids whose sessions and tokens no longer count (removed logins): kept
+        up to date from SQL by the composition root (``callcenter.app``); setting it
+        ends every session of these accounts."""
+        return self._revoked
+
+    @revoked.setter
+    def revoked(self, account_ids: Iterable[str]) -> None:
+        self._revoked = frozenset(account_ids)
+        self.end_accounts(self._revoked)
+
+    def end_accounts(self, account_ids: Iterable[str]) -> int:
+        """End every session of these accounts; how many were live."""
+        gone = set(account_ids)
+        ended = [sid for sid, s in self._live.items() if s.account_id in gone]
+        for sid in ended:
+            del self._live[sid]
+        return len(ended)
+
+    def end(self, value: str | None) -> bool:
+        """End the session of a cookie value (logout); False: it was not live."""
+        payload = self._payload(value)
+        sid = payload.get("sid") if payload is not None else None
+        return isinstance(sid, str) and self._live.pop(sid, None) is not None
+
+    @property
+    def live_count(self) -> int:
+        """How many sessions are live (expired ones are dropped at the next login)."""
+        return len(self._live)
+
+    def _prune(self, now: float) -> None:
+        for sid in [sid for sid, s in self._live.items() if s.expires_at <= now]:
+            del self._live[sid]
 
     def _sign(self, message: str) -> str:
         return _b64(hmac.new(self._key, message.encode("ascii"), hashlib.sha256).digest())
 
     def issue(self, account_id: str, role: str, name: str, now: float) -> str:
-        """A cookie value for the account, valid ``ttl_s`` seconds from ``now``."""
+        """Open a session for the account, valid ``ttl_s`` seconds from ``now`` or until
+        it is ended; the cookie value that carries it."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
-        payload = {"sub": account_id, "role": role, "name": name, "exp": int(now) + self.ttl_s}
+        self._prune(now)
+        sid = secrets.token_urlsafe(24)
+        exp = int(now) + self.ttl_s
+        self._live[sid] = Session(account_id=account_id, role=role, name=name, expires_at=exp)
+        payload = {"sid": sid, "sub": account_id, "role": role, "name": name, "exp": exp}
         body = _b64(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
         signed = f"{_VERSION}.{body}"
         return f"{signed}.{self._sign(signed)}"
 
     def check(self, value: str | None, now: float) -> Session | None:
-        """The session in ``value``, or ``None`` if it is missing, forged or expired."""
+        """The live session of ``value``, or ``None`` if it is missing, forged, expired
+        or ended (logged out, its login removed)."""
+        payload = self._payload(value)
+        if payload is None:
+            return None
+        session = self._live.get(str(payload["sid"]))
+        if session is None or session.account_id != payload.get("sub"):
+            return None
+        if session.expires_at <= now or session.account_id in self._revoked:
+            return None
+        return session
+
+    def _payload(self, value: str | None) -> dict[str, object] | None:
+        """The signed payload of a cookie value, or ``None`` if it is malformed or forged."""
         if not value or len(value) > 4096:
             return None
         parts = value.split(".")
@@ -89,16 +146,9 @@ class SessionSigner:
             payload = json.loads(_unb64(parts[1]))
         except (binascii.Error, ValueError):
             return None
-        if not isinstance(payload, dict):
+        if not isinstance(payload, dict) or not isinstance(payload.get("sid"), str):
             return None
-        sub, role, name, exp = (payload.get(k) for k in ("sub", "role", "name", "exp"))
-        if not (isinstance(sub, str) and isinstance(role, str) and isinstance(name, str)):
-            return None
-        if not isinstance(exp, int) or exp <= now or role not in ROLES:
-            return None
-        if sub in self.revoked:
-            return None
-        return Session(account_id=sub, role=role, name=name, expires_at=exp)
+        return payload
 
     def check_token(self, authorization: str | None) -> Session | None:
         """The session of an ``Authorization: Bearer <token>`` header, or ``None``."""
@@ -106,6 +156,6 @@ class SessionSigner:
         if scheme.lower() != "bearer" or not token or len(token) > 256 or not token.isascii():
             return None
         session = self.tokens.get(hashlib.sha256(token.strip().encode()).hexdigest())
-        if session is None or session.account_id in self.revoked:
+        if session is None or session.account_id in self._revoked:
             return None
         return session
