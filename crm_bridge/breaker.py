@@ -8,7 +8,8 @@ Rules (all of the breaker's state lives here):
 2. OPEN: no request goes until ``reset_s`` after it opened; then the next request
    asked for is the probe (HALF_OPEN).
 3. HALF_OPEN: only the probe is in flight; others are refused. Its success closes
-   the breaker, its failure opens it again for another ``reset_s``.
+   the breaker, its failure opens it again for another ``reset_s``. A probe that
+   has not answered within ``reset_s`` is taken as lost: the next request probes.
 
 Time is an input (``now``, monotonic seconds): tests move it by hand. Written here
 rather than taken from a library: the asyncio-capable ones (aiobreaker, last
@@ -45,6 +46,7 @@ class Breaker:
         self._in_a_row = 0
         self._opened_at = 0.0
         self._probing = False
+        self._probe_at = 0.0
 
     def allow(self, now: float) -> bool:
         """Whether a request may go now; True in HALF_OPEN makes it the probe."""
@@ -53,8 +55,11 @@ class Breaker:
             self._probing = False
         if self.state is BreakerState.CLOSED:
             return True
-        if self.state is BreakerState.HALF_OPEN and not self._probing:
+        if self.state is BreakerState.HALF_OPEN and (
+            not self._probing or now - self._probe_at >= self.reset_s
+        ):
             self._probing = True
+            self._probe_at = now
             return True
         return False
 

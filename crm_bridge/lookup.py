@@ -124,7 +124,9 @@ class CrmLookup:
                 card = await asyncio.shield(future)
         except TimeoutError:
             if future is self._inflight.get(key) and loop.time() >= self._deadlines[key]:
-                future.cancel()  # its budget is spent too: the next call asks anew
+                # its budget is spent too: the next call asks anew; the request itself
+                # ends at once on its own deadline and tells the breaker (not cancelled:
+                # a cancelled probe would leave the breaker waiting for its verdict)
                 del self._inflight[key], self._deadlines[key]
             self.timeouts += 1
             log.warning("CRM lookup of %r timed out after %.3f s", number, budget_s)

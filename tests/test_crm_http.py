@@ -210,6 +210,34 @@ def test_the_breakers_half_open_state_lets_one_probe_through() -> None:
     assert b.state is BreakerState.CLOSED and b.allow(12)
     b.failed(13)
     assert b.state is BreakerState.CLOSED, "one failure after a success does not open it"
+    b.failed(14)
+    assert b.allow(24) and not b.allow(33.9), "the probe is in flight"
+    assert b.allow(34), "a probe unanswered for reset_s is lost: another one goes"
+
+
+async def test_a_probe_that_runs_out_of_budget_opens_the_breaker_again() -> None:
+    # A probe given up at the lookup's budget must still give the breaker its verdict,
+    # or the breaker would wait half-open for it and refuse every lookup meanwhile.
+    async with local_crm() as server:
+        server.mode = "hold"
+        clock = Clock()
+        lookup = CrmLookup(http_crm(server.url), retries=0, clock=clock,
+                           breaker=Breaker(failures=1, reset_s=30))  # fmt: skip
+        try:
+            assert (await lookup.answer("0901234567", 0.2)).reason == "timeout"
+            await wait_until(lambda: lookup.breaker.state is BreakerState.OPEN, 10,
+                             "the breaker to open on the timed-out request")  # fmt: skip
+            clock.now += 30
+            assert (await lookup.answer("0901234567", 0.2)).reason == "timeout"  # the probe
+            await wait_until(lambda: lookup.breaker.state is BreakerState.OPEN, 10,
+                             "the timed-out probe to open the breaker again")  # fmt: skip
+            assert len(server.requests) == 2
+            server.mode = "ok"
+            clock.now += 30
+            assert (await lookup.answer("0901234567", 5)).status == "found"
+            assert lookup.breaker.state is BreakerState.CLOSED
+        finally:
+            await lookup.close()
 
 
 async def test_the_card_carries_its_open_in_crm_link() -> None:
