@@ -6,11 +6,13 @@ Rules:
 1. The day's tallies are fed by each call's one queue outcome (``queue_outcomes``
    rows): the rows since midnight read from SQL at start, then each outcome as the
    controller writes it. So a controller restart changes no figure of the day.
-2. Offered is every call that reached the queue today: the outcomes plus the calls
-   waiting now (a call is counted once, when it leaves, plus while it waits).
-3. Every figure comes from :func:`queue_figures` (one queue, or the centre's sum
-   of the queues' tallies: each call counted against its own queue's threshold).
-   Service level, ASA and abandon rate are defined there once.
+2. As in the reports (``acd.kpis``, ``docs/kpis.md``), a call counts in the day
+   and the 15 minutes in which it entered the queue, once it left it. The live
+   board's offered adds the calls waiting now; "the last 30 minutes" are the
+   calls that left in them.
+3. Every ratio is ``acd.kpis``' (service level, abandon rate, ASA), through
+   :func:`queue_figures`: one queue's tally, or the centre's sum of the queues'
+   tallies (each call counted against its own queue's T and S).
 4. :func:`diff` turns two snapshots into the delta a wallboard applies: changed
    top-level keys, queue tiles and agent rows by key, agents gone; fields that
    tick by themselves (``VOLATILE``) are left to the browser's clock.
@@ -23,8 +25,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Any
+
+from acd import kpis
 
 #: the outcomes a queued call can end with (``acd.Outcome``); others are not a queue's
 QUEUE_OUTCOMES = frozenset({"answered", "abandoned", "timeout", "lost"})
@@ -46,71 +50,69 @@ class Done:
     queue: str
     outcome: str
     wait_s: float
-    #: epoch seconds
+    #: when it left the queue (answered: the conversation's end), epoch seconds
     at: float
     agent_id: str | None = None
+    #: when it entered the queue, epoch seconds: the day and interval it counts in
+    #: (``acd.kpis``); None: ``at - wait_s``
+    entered_at: float | None = None
+
+    @property
+    def entered(self) -> float:
+        return self.at - self.wait_s if self.entered_at is None else self.entered_at
 
 
 @dataclass(slots=True)
 class Tally:
-    """Counts of finished visits (one queue's, or a sum)."""
+    """Counts of visits that left their queue (one queue's, or a sum): ``acd.kpis``' inputs."""
 
+    #: left the queue: answered, abandoned, timed out or lost (``acd.kpis``' offered)
+    left: int = 0
     answered: int = 0
-    #: answered with a wait <= the queue's SL threshold
+    #: answered with a wait <= the queue's T (``sl_threshold_s``)
     answered_in_sl: int = 0
     answer_wait_total: float = 0.0
     abandoned: int = 0
-    #: abandoned after waiting longer than the SL threshold
-    abandoned_after_sl: int = 0
-    #: timed out (max_wait_s) or lost by the PBX
-    other: int = 0
+    #: abandoned before the queue's S (``short_abandon_s``)
+    short_abandoned: int = 0
 
-    @property
-    def finished(self) -> int:
-        return self.answered + self.abandoned + self.other
-
-    def add(self, done: Done, sl_threshold_s: float) -> None:
+    def add(self, done: Done, targets: kpis.QueueTargets) -> None:
+        self.left += 1
         if done.outcome == "answered":
             self.answered += 1
-            self.answered_in_sl += done.wait_s <= sl_threshold_s
+            self.answered_in_sl += done.wait_s <= targets.sl_threshold_s
             self.answer_wait_total += done.wait_s
         elif done.outcome == "abandoned":
             self.abandoned += 1
-            self.abandoned_after_sl += done.wait_s > sl_threshold_s
-        else:
-            self.other += 1
+            self.short_abandoned += done.wait_s < targets.short_abandon_s
 
     def plus(self, other: Tally) -> Tally:
-        return Tally(
-            self.answered + other.answered,
-            self.answered_in_sl + other.answered_in_sl,
-            self.answer_wait_total + other.answer_wait_total,
-            self.abandoned + other.abandoned,
-            self.abandoned_after_sl + other.abandoned_after_sl,
-            self.other + other.other,
-        )
+        return Tally(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
-def service_level(t: Tally) -> float | None:
-    """``answered_in_sl / (answered + abandoned_after_sl)`` in %, the ACD's definition
-    (``acd.stats``): abandons within the threshold count neither way; None if nothing counts."""
-    denominator = t.answered + t.abandoned_after_sl
-    return None if not denominator else round(100.0 * t.answered_in_sl / denominator, 1)
+def _pct(ratio: float | None) -> float | None:
+    return None if ratio is None else round(100.0 * ratio, 1)
+
+
+def service_level_pct(t: Tally) -> float | None:
+    """``acd.kpis.service_level`` in %: answered within T / (left - short abandons)."""
+    return _pct(kpis.service_level(t.answered_in_sl, t.left, t.short_abandoned))
 
 
 def queue_figures(today: Tally, recent: Tally, waiting: int) -> dict[str, Any]:
-    """The figures of one queue (or of the centre: summed tallies), the one definition."""
-    offered = today.finished + waiting
+    """The figures of one queue (or of the centre: summed tallies), each ``acd.kpis``'."""
+    asa = kpis.average_speed_of_answer(today.answer_wait_total, today.answered)
     return {
-        "offered": offered,
+        # the live board's offered: the calls that left plus those waiting now
+        "offered": today.left + waiting,
         "answered": today.answered,
         "abandoned": today.abandoned,
-        "service_level_pct": service_level(today),
-        "service_level_30m_pct": service_level(recent),
-        #: mean wait of the calls answered today
-        "asa_s": round(today.answer_wait_total / today.answered, 1) if today.answered else None,
-        #: abandoned over offered, in %
-        "abandon_rate_pct": round(100.0 * today.abandoned / offered, 1) if offered else None,
+        "short_abandoned": today.short_abandoned,
+        "service_level_pct": service_level_pct(today),
+        "service_level_30m_pct": service_level_pct(recent),
+        "asa_s": None if asa is None else round(asa, 1),
+        "abandon_rate_pct": _pct(kpis.abandon_rate(today.abandoned, today.left,
+                                                   today.short_abandoned)),  # fmt: skip
     }
 
 
@@ -118,20 +120,21 @@ def queue_figures(today: Tally, recent: Tally, waiting: int) -> dict[str, Any]:
 class QueueDay:
     """One queue's visits of the day: the tally and the last 30 minutes' visits."""
 
-    sl_threshold_s: float
+    targets: kpis.QueueTargets
     today: Tally = field(default_factory=Tally)
     recent: deque[Done] = field(default_factory=deque)
 
     def add(self, done: Done) -> None:
-        self.today.add(done, self.sl_threshold_s)
+        self.today.add(done, self.targets)
         self.recent.append(done)
 
     def recent_tally(self, now: float) -> Tally:
+        """The visits that left in the last 30 minutes."""
         while self.recent and self.recent[0].at < now - RECENT_S:
             self.recent.popleft()
         tally = Tally()
         for done in self.recent:
-            tally.add(done, self.sl_threshold_s)
+            tally.add(done, self.targets)
         return tally
 
 
@@ -144,12 +147,12 @@ def local_midnight(now: float) -> float:
 class DayBoard:
     """Every queue's and agent's figures since local midnight."""
 
-    def __init__(self, thresholds: Mapping[str, float], now: float) -> None:
-        #: queue -> its SL threshold (s)
-        self.thresholds = dict(thresholds)
+    def __init__(self, targets: Mapping[str, kpis.QueueTargets], now: float) -> None:
+        #: queue -> its T and S (``acd.kpis``)
+        self.targets = dict(targets)
         self.day_start = local_midnight(now)
         self.queues: dict[str, QueueDay] = {}
-        #: the whole centre's visits by the 15 minutes they ended in: start (epoch) -> tally
+        #: the whole centre's visits by the 15 minutes they entered in: start (epoch) -> tally
         self.intervals: dict[float, Tally] = {}
         #: agent id -> calls answered today
         self.agent_calls: dict[str, int] = {}
@@ -158,21 +161,23 @@ class DayBoard:
         #: agent id -> when its current state began (epoch), as the state rows said
         self._entered: dict[str, float] = {}
 
-    def configure(self, thresholds: Mapping[str, float]) -> None:
-        """New thresholds (a reload) apply to the visits that end from now on."""
-        self.thresholds = dict(thresholds)
+    def configure(self, targets: Mapping[str, kpis.QueueTargets]) -> None:
+        """New targets (a reload) apply to the visits that end from now on."""
+        self.targets = dict(targets)
         for name, day in self.queues.items():
-            day.sl_threshold_s = self.thresholds.get(name, day.sl_threshold_s)
+            day.targets = self.targets.get(name, day.targets)
 
     def add(self, done: Done) -> None:
-        """One visit ended (one outcome row); ignored if before today or not a queue's."""
+        """One visit ended (one outcome row); ignored if it entered before today or is
+        not a queue's."""
         self.roll(done.at)
-        if done.at < self.day_start or done.outcome not in QUEUE_OUTCOMES or not done.queue:
+        entered = done.entered
+        if entered < self.day_start or done.outcome not in QUEUE_OUTCOMES or not done.queue:
             return
         day = self.queue(done.queue)
         day.add(done)
-        start = self.day_start + INTERVAL_S * ((done.at - self.day_start) // INTERVAL_S)
-        self.intervals.setdefault(start, Tally()).add(done, day.sl_threshold_s)
+        start = self.day_start + INTERVAL_S * ((entered - self.day_start) // INTERVAL_S)
+        self.intervals.setdefault(start, Tally()).add(done, day.targets)
         if done.outcome == "answered" and done.agent_id is not None:
             self.agent_calls[done.agent_id] = self.agent_calls.get(done.agent_id, 0) + 1
 
@@ -188,10 +193,10 @@ class DayBoard:
             self.agent_handle_s[agent_id] = self.agent_handle_s.get(agent_id, 0.0) + spent
 
     def interval_rows(self) -> list[dict[str, Any]]:
-        """The day's 15-minute intervals that had a visit end, in order (the charts)."""
+        """The day's 15-minute intervals whose calls left, in order (the charts)."""
         return [
             {"start": start, "answered": t.answered, "abandoned": t.abandoned,
-             "other": t.other, "service_level_pct": service_level(t)}
+             "other": t.left - t.answered - t.abandoned, "service_level_pct": service_level_pct(t)}
             for start, t in sorted(self.intervals.items())
         ]  # fmt: skip
 
@@ -207,7 +212,7 @@ class DayBoard:
     def queue(self, name: str) -> QueueDay:
         day = self.queues.get(name)
         if day is None:
-            day = self.queues[name] = QueueDay(self.thresholds.get(name, 20.0))
+            day = self.queues[name] = QueueDay(self.targets.get(name, kpis.QueueTargets()))
         return day
 
     def roll(self, now: float) -> None:
@@ -223,7 +228,7 @@ class DayBoard:
 
 # -- deltas ---------------------------------------------------------------------------
 #: the snapshot's keyed lists: list key -> the key of an item
-KEYED = {"queues": "name", "agents": "id", "intervals": "start"}
+KEYED = {"queues": "name", "agents": "id", "intervals": "start", "waiting_calls": "call_id"}
 
 
 def _stable(item: Mapping[str, Any]) -> dict[str, Any]:

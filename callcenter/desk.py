@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 import acd
+from acd import kpis
 from callcenter.board import DayBoard, Done, Tally, queue_figures
 from callcenter.config import HotlineConfig, QueueSettings, WallboardSettings
 from callcenter.controller import PAGE_STATE, Controller
@@ -38,7 +39,7 @@ class DayRows(Protocol):
 
     async def outcomes_since(
         self, since: dt.datetime
-    ) -> list[tuple[str, str, str, float, dt.datetime, int | None]]: ...
+    ) -> list[tuple[str, str, str, float, dt.datetime, int | None, dt.datetime | None]]: ...
 
     async def agent_changes_since(
         self, since: dt.datetime
@@ -62,7 +63,7 @@ class ControllerDesk:
         self.simulated: frozenset[str] = frozenset()
         #: the loop time this desk started: an agent logged out since before it shows no time
         self._born = controller.now()
-        self.day = DayBoard(self._sl_thresholds(), time.time())
+        self.day = DayBoard(self._targets(), time.time())
         #: rows written while today's rows are read from SQL (None: read done)
         self._pending: list[WriteRequest] | None = None
         #: stable epochs of loop-clock instants (one conversion each: no jitter in deltas)
@@ -74,10 +75,14 @@ class ControllerDesk:
     def _queues(self) -> list[QueueSettings]:
         return list(self._config().queues) if self._config is not None else []
 
-    def _sl_thresholds(self) -> dict[str, float]:
-        found = {q.name: q.sl_threshold_s for q in self._queues()}
+    def _targets(self) -> dict[str, kpis.QueueTargets]:
+        """Each queue's T, S and target (``acd.kpis``), as the reports take them."""
+        found = {q.name: kpis.QueueTargets(q.sl_threshold_s, q.short_abandon_s,
+                                           q.sl_target_pct / 100.0)
+                 for q in self._queues()}  # fmt: skip
         for queue in self.ctl.core.config.queues:
-            found.setdefault(queue.name, queue.sl_threshold_s)
+            found.setdefault(queue.name, kpis.QueueTargets(queue.sl_threshold_s,
+                                                           queue.short_abandon_s))  # fmt: skip
         return found
 
     async def load_today(self, store: DayRows) -> int:
@@ -93,10 +98,12 @@ class ControllerDesk:
             pending, self._pending = self._pending, None
         seen_calls = {row[0] for row in outcomes}
         seen_changes = set(changes)
+        # entered: the call's queued_at, else when it left less its wait (as the reports)
         self.day.add_all(
-            Done(queue, outcome, wait_s, at.timestamp(), None if agent is None else str(agent))
-            for _call, queue, outcome, wait_s, at, agent in outcomes
-        )
+            Done(queue, outcome, wait_s, at.timestamp(), None if agent is None else str(agent),
+                 None if queued is None else queued.timestamp())
+            for _call, queue, outcome, wait_s, at, agent, queued in outcomes
+        )  # fmt: skip
         for agent_id, at, old, _new in changes:
             self.day.agent_state(str(agent_id), at.timestamp(), old)
         for row in pending:
@@ -113,8 +120,11 @@ class ControllerDesk:
         if self._pending is not None:
             self._pending.append(row)
         elif isinstance(row, RecordOutcome):
-            self.day.add(Done(row.queue, row.outcome, row.wait_s, row.at.timestamp(),
-                              None if row.agent_id is None else str(row.agent_id)))  # fmt: skip
+            # answered: it left at the conversation's end, entered its talk and wait before
+            at = row.at.timestamp()
+            self.day.add(Done(row.queue, row.outcome, row.wait_s, at,
+                              None if row.agent_id is None else str(row.agent_id),
+                              at - (row.talk_s or 0.0) - row.wait_s))  # fmt: skip
         elif isinstance(row, RecordAgentState):
             self.day.agent_state(str(row.agent_id), row.at.timestamp(), row.old)
 
@@ -124,7 +134,7 @@ class ControllerDesk:
         snap = self.ctl.core.snapshot(at.mono)
         now = at.wall.timestamp()
         epoch = now - at.mono  # loop clock to epoch
-        self.day.configure(self._sl_thresholds())
+        self.day.configure(self._targets())
         self.day.roll(now)
         settings = {q.name: q for q in self._queues()}
         # calls waiting: their entry as a stable epoch (first conversion kept)
@@ -160,7 +170,8 @@ class ControllerDesk:
                 "oldest_at": oldest.get(q.queue),
                 "longest_wait_s": round(q.longest_wait_s, 1),
                 **queue_figures(day.today, recent, q.waiting),  # type: ignore[typeddict-item]
-                "sl_threshold_s": day.sl_threshold_s,
+                "sl_threshold_s": day.targets.sl_threshold_s,
+                "short_abandon_s": day.targets.short_abandon_s,
                 "sl_target_pct": target,
                 "longest_wait_limit_s": s.longest_wait_limit_s if s is not None else 60.0,
                 "agents": {PAGE_STATE[state]: n for state, n in q.agents_by_state.items()},

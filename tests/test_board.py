@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 
+from acd.kpis import CallRecord, QueueTargets, figures
 from callcenter.board import (
     RECENT_S,
     DayBoard,
@@ -19,13 +20,16 @@ from callcenter.board import (
 
 
 def test_figures_of_two_queues_and_the_centre_by_hand():
+    # T 20 s / S 5 s for support, T 60 s for billing; acd.kpis' definitions:
+    # SL = answered within T / (left - short abandons), abandon rate likewise
     noon = local_midnight(1_800_000_000.0) + 12 * 3600
-    day = DayBoard({"support": 20.0, "billing": 60.0}, noon)
+    targets = {"support": QueueTargets(20.0, 5.0), "billing": QueueTargets(60.0, 5.0)}
+    day = DayBoard(targets, noon)
     day.add_all([
         Done("support", "answered", 10.0, noon - 7200, "1"),   # in SL
         Done("support", "answered", 30.0, noon - 7100, "1"),   # not in SL
-        Done("support", "abandoned", 5.0, noon - 7000),        # short: counts neither way
-        Done("support", "abandoned", 40.0, noon - 100),        # after SL
+        Done("support", "abandoned", 3.0, noon - 7000),        # short: out of SL and rate
+        Done("support", "abandoned", 40.0, noon - 100),        # counts against both
         Done("billing", "answered", 50.0, noon - 60, "2"),     # in billing's 60 s
         Done("billing", "timeout", 90.0, noon - 50),
         Done("", "ivr_hangup", 0.0, noon - 40),                # never a queue's
@@ -33,23 +37,32 @@ def test_figures_of_two_queues_and_the_centre_by_hand():
     ])  # fmt: skip
     support, billing = day.queue("support"), day.queue("billing")
     s = queue_figures(support.today, support.recent_tally(noon), waiting=2)
-    # SL = 1 in SL / (2 answered + 1 abandoned after SL) = 33.3 %
-    assert s == {"offered": 6, "answered": 2, "abandoned": 2, "service_level_pct": 33.3,
-                 "service_level_30m_pct": 0.0, "asa_s": 20.0,
-                 "abandon_rate_pct": 33.3}  # fmt: skip
+    assert s == {"offered": 6, "answered": 2, "abandoned": 2, "short_abandoned": 1,
+                 "service_level_pct": 33.3,  # 1 / (4 - 1)
+                 "service_level_30m_pct": 0.0,  # only the 40 s abandon left in the last 30 min
+                 "asa_s": 20.0, "abandon_rate_pct": 33.3}  # (2 - 1) / (4 - 1)  # fmt: skip
     b = queue_figures(billing.today, billing.recent_tally(noon), waiting=0)
-    assert b["service_level_pct"] == 100.0 and b["offered"] == 2 and b["abandon_rate_pct"] == 0.0
-    # the centre: tallies summed, each call against its own queue's threshold
+    assert (b["service_level_pct"], b["offered"], b["abandon_rate_pct"]) == (50.0, 2, 0.0)
+    # the centre: tallies summed, each call against its own queue's T and S
     centre = queue_figures(support.today.plus(billing.today), Tally(), waiting=2)
-    assert centre["service_level_pct"] == 50.0  # (1 + 1) / (3 + 1)
+    assert centre["service_level_pct"] == 40.0  # (1 + 1) / (6 - 1)
     assert centre["asa_s"] == 30.0  # (10 + 30 + 50) / 3
     assert centre["offered"] == 8
     assert day.agent_calls == {"1": 2, "2": 1}
+    # the same figures as acd.kpis.figures (the reports') over the same records
+    records = [CallRecord(f"c{i}", "support", noon - 7300 + i, outcome, wait)
+               for i, (outcome, wait) in enumerate([("answered", 10.0), ("answered", 30.0),
+                                                    ("abandoned", 3.0), ("abandoned", 40.0)])]  # fmt: skip
+    report = figures(records, targets["support"])
+    assert report.service_level is not None and report.abandon_rate is not None
+    assert s["service_level_pct"] == round(100 * report.service_level, 1)
+    assert s["abandon_rate_pct"] == round(100 * report.abandon_rate, 1)
+    assert s["asa_s"] == report.asa_s and s["offered"] - 2 == report.offered
 
 
 def test_the_last_30_minutes_forget_older_visits():
     t0 = local_midnight(1_800_000_000.0) + 10 * 3600
-    day = DayBoard({"q": 20.0}, t0)
+    day = DayBoard({"q": QueueTargets(20.0)}, t0)
     day.add(Done("q", "answered", 5.0, t0, "1"))
     day.add(Done("q", "answered", 50.0, t0 + 600, "1"))
     q = day.queue("q")
@@ -64,7 +77,7 @@ def test_the_last_30_minutes_forget_older_visits():
 
 def test_a_new_day_starts_from_nothing():
     late = local_midnight(1_800_000_000.0) + 86400 - 10
-    day = DayBoard({"q": 20.0}, late)
+    day = DayBoard({"q": QueueTargets(20.0)}, late)
     day.add(Done("q", "answered", 5.0, late, "1"))
     day.roll(late + 20)
     assert day.queue("q").today.answered == 0 and day.agent_calls == {}
@@ -112,7 +125,7 @@ def test_only_the_clock_moved_is_no_delta():
 
 def test_handle_time_counts_talk_and_wrap_up_from_their_rows():
     t = local_midnight(1_800_000_000.0) + 9 * 3600
-    day = DayBoard({"q": 20.0}, t)
+    day = DayBoard({"q": QueueTargets(20.0)}, t)
     day.agent_state("7", t, None)  # ready (the first row after start: nothing before it)
     day.agent_state("7", t + 10, "ready")  # -> offered
     day.agent_state("7", t + 14, "offered")  # -> on_call
@@ -128,10 +141,11 @@ def test_handle_time_counts_talk_and_wrap_up_from_their_rows():
 
 def test_the_day_by_15_minutes():
     midnight = local_midnight(1_800_000_000.0)
-    day = DayBoard({"a": 20.0, "b": 60.0}, midnight + 3600)
+    day = DayBoard({"a": QueueTargets(20.0), "b": QueueTargets(60.0)}, midnight + 3600)
     day.add(Done("a", "answered", 10.0, midnight + 60, "1"))
-    day.add(Done("b", "answered", 50.0, midnight + 899, "2"))
-    day.add(Done("a", "abandoned", 30.0, midnight + 900))
+    day.add(Done("b", "answered", 50.0, midnight + 899, "2"))  # entered at 849 s
+    day.add(Done("a", "abandoned", 30.0, midnight + 1000))  # entered at 970 s
+    day.add(Done("a", "abandoned", 30.0, midnight + 10))  # entered yesterday: not today's
     assert day.interval_rows() == [
         {"start": midnight, "answered": 2, "abandoned": 0, "other": 0, "service_level_pct": 100.0},
         {"start": midnight + 900, "answered": 0, "abandoned": 1, "other": 0,

@@ -173,7 +173,10 @@ class QueueTile(TypedDict, total=False):
     service_level_30m_pct: float | None
     asa_s: float | None
     abandon_rate_pct: float | None
+    #: abandoned before short_abandon_s: left out of SL and abandon rate (``acd.kpis``)
+    short_abandoned: int
     sl_threshold_s: float
+    short_abandon_s: float
     sl_target_pct: float
     longest_wait_limit_s: float
     #: agents serving the queue, by page state
@@ -205,6 +208,7 @@ class WallboardSnapshot(TypedDict, total=False):
     sl_threshold_s: float | None
     asa_s: float | None
     abandon_rate_pct: float | None
+    short_abandoned: int
     #: Epoch seconds of the local midnight the day's figures count from
     day_start: float
     #: the colours' thresholds (config ``wallboard``)

@@ -7,7 +7,7 @@
 (function () {
   const H = window.Hotline;
   const $ = (id) => document.getElementById(id);
-  const KEYED = { queues: "name", agents: "id", intervals: "start" };
+  const KEYED = { queues: "name", agents: "id", intervals: "start", waiting_calls: "call_id" };
   let snap = {};
   let receivedAt = performance.now();   // when `snap.at` arrived, client clock
   let serverAt = Date.now() / 1000;     // `snap.at`, server clock
@@ -79,7 +79,7 @@
       tile.append(H.el("h2", "", q.name),
         fig("Waiting", "waiting"), fig("Longest", "longest"), fig("SL today", "sl"),
         fig("SL 30 min", "sl30"), fig("ASA", "asa"), fig("Abandoned", "abandon"),
-        fig("Offered", "offered"), H.el("div", "qagents"));
+        fig("Offered", "offered"), fig("EWT", "ewt"), H.el("div", "qagents"));
       tile.lastChild.dataset.testid = "queue-" + q.name + "-agents";
       $("queues").append(tile);
     }
@@ -106,6 +106,14 @@
       const rate = num(q.abandon_rate_pct);
       setFig(tile, "abandon", (q.abandoned ?? "–") + (rate === null ? "" : " (" + rate + " %)"), abandonLevel(rate));
       setFig(tile, "offered", String(q.offered ?? "–"));
+      // EWT: shown when the ACD gives one (acd.ewt); "–" while it cannot estimate
+      const ewt = tile.querySelector(".qfig-ewt");
+      ewt.hidden = !("ewt_s" in q);
+      setFig(tile, "ewt", num(q.ewt_s) === null ? "–" : H.duration(q.ewt_s));
+      if (q.ewt_inputs) ewt.title = "mean talk " + (num(q.ewt_inputs.talk_s) === null ? "–" : q.ewt_inputs.talk_s + " s") +
+        " over " + q.ewt_inputs.talk_samples + " calls, " + q.ewt_inputs.serving_agents + " agent(s) serving";
+      tile.querySelector(".qfig-abandon .qlabel").title = "rate without the " + (q.short_abandoned ?? 0) +
+        " short abandon(s) (under " + q.short_abandon_s + " s)";
       const agents = tile.querySelector(".qagents");
       agents.replaceChildren();
       for (const s of H.STATE_ORDER) {
@@ -203,11 +211,12 @@
   function renderWaitingCalls(calls) {
     const body = $("waiting-rows");
     body.replaceChildren();
-    for (const c of calls) {
+    for (const c of calls.slice().sort((a, b) => a.entered_at - b.entered_at)) {
       const tr = H.el("tr");
       const wait = H.el("td", "mono wait");
       wait.dataset.since = c.entered_at;
-      tr.append(H.el("td", "", c.queue), H.el("td", "mono", c.caller || "–"), wait);
+      const ewt = H.el("td", "mono muted", num(c.ewt_s) === null ? "–" : H.duration(c.ewt_s));
+      tr.append(H.el("td", "", c.queue), H.el("td", "mono", c.caller || "–"), wait, ewt);
       body.append(tr);
     }
     if (!calls.length) {
