@@ -344,6 +344,7 @@ async def _build_controller(
         tiers=cfg.call_tiers(),
         accounts=parts.accounts,
         recording=cfg.recording_policies(),
+        announcements=cfg.announcement_policies(),
         agent_wait_context=cfg.hotline.agent_wait_context,
         voicemail_dir=cfg.hotline.voicemail_dir,
         voicemail_read_dir=cfg.voicemail_read_dir,

@@ -45,6 +45,7 @@ from callcenter.ami import (
 from callcenter.facts import RecordCallStarted, RecordOutcome, RecordVoicemail, WriteRequest
 from callcenter.flow import PAGE_STATE, Call, CallFlow
 from callcenter.flow import effects as fx
+from callcenter.flow.announce import AnnouncePolicy
 from callcenter.flow.core import DEFAULT_TIERS, Tiers
 from callcenter.flow.inputs import (
     AccountLooked,
@@ -152,6 +153,7 @@ class Controller:
         accounts: AccountLookup | None = None,
         tiers: Tiers = DEFAULT_TIERS,
         recording: Mapping[str, RecordingPolicy] | None = None,
+        announcements: Mapping[str, AnnouncePolicy] | None = None,
         agent_wait_context: str = "hotline-agent-wait",
         voicemail_dir: str = "/var/spool/asterisk/voicemail/hotline",
         voicemail_read_dir: Path | None = None,
@@ -175,6 +177,7 @@ class Controller:
             run_id=secrets.token_hex(3),
             tiers=tiers,
             recording=recording,
+            announcements=announcements,
             agent_wait_context=agent_wait_context,
             voicemail_dir=voicemail_dir,
         )
@@ -428,6 +431,11 @@ class Controller:
     def reload_recording(self, policies: Mapping[str, RecordingPolicy]) -> None:
         """Calls bridged from now on take these recording policies (queue -> policy)."""
         self.flow.recording = dict(policies)
+
+    def reload_announcements(self, policies: Mapping[str, AnnouncePolicy]) -> None:
+        """Waiting callers are told their figures by these policies from their next
+        hold slice on (queue -> policy; a queue not listed: none)."""
+        self.flow.announcements = dict(policies)
 
     def reload_ivr(self, ivr: IvrDefinition) -> None:
         """New calls take ``ivr``; sessions already running keep the definition they hold."""

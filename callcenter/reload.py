@@ -46,6 +46,8 @@ class Reloadable(Protocol):
 
     def reload_recording(self, policies: Any) -> None: ...
 
+    def reload_announcements(self, policies: Any) -> None: ...
+
 
 @dataclass(frozen=True)
 class Reloaded:
@@ -107,6 +109,7 @@ async def reload_config(running: HotlineConfig, store: Agents, controller: Reloa
         agents = await agent_configs(store, new)
         controller.reload(new.acd_config(agents), new.call_tiers(), new.queues[0].sl_threshold_s)
         controller.reload_recording(new.recording_policies())
+        controller.reload_announcements(new.announcement_policies())
     except acd.AcdError as exc:
         reason = f"{path}: {exc}"
         log.error("config reload refused, the running config kept: %s", reason)

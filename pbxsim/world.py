@@ -292,6 +292,12 @@ class World:
     def set_var(self, ch: Channel, name: str, value: str) -> None:
         ch.variables.pop(name, None)
         ch.variables[name] = value
+        if name.upper() == "CHANNEL(LANGUAGE)":
+            # unrecorded: func_channel's write of ``language`` sets the channel's
+            # language (ast_channel_language_set), so later events carry ``Language: vi``
+            # and prompts and SAY play from that language's sounds; no transcript sets it
+            ch.language = value
+            ch.publish()
         if not ch.gone:
             self.chan_event("VarSet", ch, ("Variable", name), ("Value", value))
 

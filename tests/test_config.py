@@ -649,3 +649,39 @@ def test_an_http_crm_needs_its_section_and_its_auth_variable(tmp_path: Path) -> 
     assert problems_of(tmp_path / "env", GOOD + HTTP_CRM) == [
         "hotline.yaml:23: crm.http.auth_env: environment variable HOTLINE_CRM_AUTH is not set"
     ]
+
+
+def test_announcements_are_off_by_default_and_take_their_defaults(tmp_path: Path) -> None:
+    from callcenter.flow.announce import AnnouncePolicy
+
+    assert load_config(write(tmp_path, GOOD), environ={}).announcement_policies() == {}
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    announce: {}")
+    config = load_config(write(tmp_path, text), environ={})
+    assert config.announcement_policies() == {config.queues[0].name: AnnouncePolicy()}
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    announce:\n"
+                  "      first_after_s: 10\n      every_s: 45\n      round_s: 30\n"
+                  "      say: prompts\n      there_are: sounds/{language}/there-are")  # fmt: skip
+    policy = load_config(write(tmp_path, text), environ={}).announcement_policies()
+    assert list(policy.values()) == [AnnouncePolicy(first_after_s=10, every_s=45, round_s=30,
+                                                    say="prompts",
+                                                    there_are="sounds/{language}/there-are")]  # fmt: skip
+
+
+def test_bad_announcement_values_are_refused_at_their_line(tmp_path: Path) -> None:
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    announce:\n"
+                  "      first_after_s: -1\n      every_s: 0\n      round_s: 90\n"
+                  "      say: words\n      minutes: ../etc/passwd\n      volume: 3")  # fmt: skip
+    found = problems_of(tmp_path, text)
+    assert [p.split(": ", 2)[:2] for p in found] == [
+        ["hotline.yaml:14", "queues.0.announce.first_after_s"],
+        ["hotline.yaml:15", "queues.0.announce.every_s"],
+        ["hotline.yaml:16", "queues.0.announce.round_s"],
+        ["hotline.yaml:17", "queues.0.announce.say"],
+        ["hotline.yaml:18", "queues.0.announce.minutes"],
+        ["hotline.yaml:19", "queues.0.announce.volume"],
+    ], found
+    assert "whole minutes" in found[2] and "sound file name" in found[4]
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    announce:\n"
+                  "      position: false\n      wait: false")  # fmt: skip
+    [only] = problems_of(tmp_path, text)
+    assert only.startswith("hotline.yaml:") and "nothing to announce" in only

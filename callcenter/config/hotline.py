@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from acd import AcdConfig, AgentConfig, OfferFailure
+from callcenter.flow.announce import AnnouncePolicy
 from ivr import IvrDefinition
 from recordings.places import Place, RecordingPlaces
 from recordings.policy import RecordingPolicy
@@ -225,6 +226,10 @@ class HotlineConfig(_Strict):
     def recording_policies(self) -> dict[str, RecordingPolicy]:
         """Each queue's recording policy, by queue name."""
         return {q.name: q.recording.policy() for q in self.queues}
+
+    def announcement_policies(self) -> dict[str, AnnouncePolicy]:
+        """Each queue's announcements, by queue name (a queue without: not listed)."""
+        return {q.name: q.announce.policy() for q in self.queues if q.announce is not None}
 
     def call_tiers(self) -> dict[str, tuple[int, dict[str, int]]]:
         """``acd.tiers`` as the call-flow core takes them: tier -> (priority, skills)."""

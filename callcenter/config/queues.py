@@ -10,6 +10,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from acd import QueueConfig, RelaxStep, Strategy
+from callcenter.flow.announce import AnnouncePolicy
 from recordings.policy import (
     DEFAULT_TEMPLATE,
     Legs,
@@ -106,6 +107,59 @@ class RecordingSettings(_Strict):
         )
 
 
+_PROMPT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_/-]{0,199}")
+
+
+def _prompt_name(value: str) -> str:
+    if _PROMPT.fullmatch(value.replace("{language}", "vi")) is None:
+        raise problem(f"{value!r} is not a sound file name (A-Z a-z 0-9 _ - /, no extension; "
+                      "{language} is the caller's language)")  # fmt: skip
+    return value
+
+
+Prompt = Annotated[str, AfterValidator(_prompt_name)]
+
+
+def _whole_minutes(value: int) -> int:
+    if value >= 60 and value % 60:
+        raise problem(f"round_s {value} from 60 on must be whole minutes (60, 120, ...)")
+    return value
+
+
+class AnnounceSettings(_Strict):
+    """A queue's position and wait announcements (``callcenter.flow.announce``)."""
+
+    #: the first announcement this long after the caller entered the queue
+    first_after_s: float = Field(30.0, ge=0, strict=True)
+    #: then one every this long (only when the figure changed)
+    every_s: Seconds = 60.0
+    #: say the caller's position ("you are next" at 1)
+    position: bool = Field(True, strict=True)
+    #: say the estimated wait (acd.ewt), rounded up to a multiple of round_s
+    wait: bool = Field(True, strict=True)
+    round_s: Annotated[int, Field(ge=5, le=3600, strict=True), AfterValidator(_whole_minutes)] = 60
+    #: numbers by SAY NUMBER, or as lists of digits/<n> prompts
+    say: Literal["number", "prompts"] = "number"
+    #: the prompts ({language}: the caller's), and where the digits/<n> files are
+    you_are_next: Prompt = "hotline/{language}/queue-youarenext"
+    there_are: Prompt = "hotline/{language}/queue-thereare"
+    calls_waiting: Prompt = "hotline/{language}/queue-callswaiting"
+    hold_time: Prompt = "hotline/{language}/queue-holdtime"
+    minutes: Prompt = "hotline/{language}/queue-minutes"
+    seconds: Prompt = "hotline/{language}/queue-seconds"
+    digits: Prompt = "digits"
+
+    @model_validator(mode="after")
+    def _something_said(self) -> Self:
+        if not self.position and not self.wait:
+            raise problem("position and wait are both off: nothing to announce", at="wait")
+        return self
+
+    def policy(self) -> AnnouncePolicy:
+        """These settings as the call-flow core takes them."""
+        return AnnouncePolicy(**self.model_dump())
+
+
 class QueueSettings(_Strict):
     """One queue of the controller's ACD (see :class:`acd.QueueConfig`)."""
 
@@ -140,6 +194,8 @@ class QueueSettings(_Strict):
     short_abandon_s: float = Field(5.0, ge=0, strict=True)
     #: when and how its calls are recorded
     recording: RecordingSettings = Field(default={}, validate_default=True)
+    #: position and estimated-wait announcements to its waiting callers; null: none
+    announce: AnnounceSettings | None = None
 
     def acd_queue(self) -> QueueConfig:
         """This queue as the ACD core takes it."""

@@ -29,6 +29,9 @@ class Purpose(Enum):
     HANGUP = "hangup"
     #: ``STREAM FILE`` of the queue's consent prompt: the call enters its queue after it
     CONSENT = "consent"
+    #: a prompt or number of a position and wait announcement (``.announce``): nothing
+    #: waits for its reply
+    ANNOUNCE = "announce"
 
 
 @dataclass(slots=True)
@@ -142,6 +145,10 @@ class Call:
     outbox: list[AgiJob] = field(default_factory=list)
     #: ``SET MUSIC ON`` is in effect (every prompt and every bridge ends it: 21, 22)
     music_on: bool = False
+    #: when (the core's monotonic clock) the caller's next announcement is due, and the
+    #: figure last said (``.announce``); None: not yet known / nothing said yet
+    announce_at: float | None = None
+    told: tuple[int | None, int | None] | None = None
     #: the one outcome, once recorded
     outcome: str | None = None
     #: the ACD holds this call (queued, offered or connected)

@@ -61,6 +61,13 @@ Rules (everything that decides what a call does lives here):
    is gone is hung up (the agent is free again); a caller SQL saw sent to an
    IVR node mid-call, answered, found parked with no agent leg waiting, lost
    its agent meanwhile and ends like any answered call (after-call).
+11. Position and wait announcements (:mod:`.announce`): a HOLDING caller of a
+   queue with an :class:`~.announce.AnnouncePolicy` is told its figure (the
+   ACD's position and estimated wait, read at that instant) at the policy's
+   instants, each hold slice cut to end at the next one; an unchanged figure is
+   not said again. The prompts stop the music (22), so ``SET MUSIC ON`` goes again
+   before the next slice. A caller offered or bridged hears none (a bridge drops
+   the outbox: 21); an adopted caller's clock starts again from its entry.
 """
 
 from __future__ import annotations
@@ -74,6 +81,7 @@ from typing import Any
 import acd
 from acd import Outcome
 from callcenter.ami.agi import parse_agi_result
+from callcenter.ami.errors import RemoteProtocolError
 from callcenter.facts import (
     RecordAgentState,
     RecordCallbackRequest,
@@ -131,6 +139,8 @@ from ivr.events import (
 )
 from recordings.policy import DEFAULT_POLICY, RecordingPolicy
 
+from . import announce
+from .announce import AnnouncePolicy
 from .call import AgiJob, Call, LiveRecording, Offer, Purpose, Where
 from .effects import (
     CountIvr,
@@ -190,6 +200,8 @@ MAX_AGI_TRIES = 6
 CLOSED_KEPT = 100_000
 #: a call with AGI work waits this long for AsyncAGIStart, then tries anyway
 AGI_REENTRY_S = 4.0
+#: an announcement due this close after a hold slice's end is said at that end
+ANNOUNCE_EARLY_S = 0.5
 #: agent legs we originate: ``hl-<run>-<agent>-<n>``; the agent is read back at a resync
 LEG_ID = re.compile(r"^hl-(?P<run>[0-9a-z]+)-(?P<agent>[^-]+)-(?P<n>\d+)$")
 
@@ -233,8 +245,12 @@ class CallFlow:
         recording: Mapping[str, RecordingPolicy] | None = None,
         agent_wait_context: str = "hotline-agent-wait",
         voicemail_dir: str = "/var/spool/asterisk/voicemail/hotline",
+        announcements: Mapping[str, AnnouncePolicy] | None = None,
     ) -> None:
         self.ivr = ivr
+        #: queue -> its position and wait announcements (rule 11; a queue not listed
+        #: has none); replaced on a live reload
+        self.announcements: dict[str, AnnouncePolicy] = dict(announcements or {})
         #: where an agent leg waits while its caller visits the IVR (``s``, priority 1)
         self.agent_wait_context = agent_wait_context
         #: where RECORD FILE writes voicemails, as Asterisk sees it (absolute)
@@ -701,7 +717,7 @@ class CallFlow:
         job = call.outbox.pop(0)
         job.command_id = f"{call.call_id}/{next(self._seq)}"
         call.pending = job
-        if job.purpose is Purpose.IVR_ASK:
+        if job.purpose is Purpose.IVR_ASK or job.purpose is Purpose.ANNOUNCE:
             call.music_on = False  # a prompt ends the hold music (22)
         self._out.append(SendAgi(call.node, call.call_id, call.channel, job.command,
                                  job.command_id))  # fmt: skip
@@ -733,6 +749,9 @@ class CallFlow:
                 self._survey_commands(call, call.survey.on_result(result))
         elif job.purpose is Purpose.CONSENT:
             self._consent_done(call, text)
+        elif job.purpose is Purpose.ANNOUNCE:
+            if text is None or not _agi_ok(text):
+                self._announce_failed(call, job, text)
         elif job.purpose is Purpose.MUSIC_ON:
             call.music_on = text is not None
         elif job.purpose is Purpose.HOLD:
@@ -1056,10 +1075,44 @@ class CallFlow:
         jobs = [*call.outbox, *([call.pending] if call.pending else [])]
         if any(j.purpose in (Purpose.HOLD, Purpose.MUSIC_ON) for j in jobs):
             return
+        seconds = cmd.seconds
+        policy = self.announcements.get(call.queue or "")
+        if policy is not None and call.stage is Stage.HOLDING:
+            seconds = min(seconds, self._announce(call, policy))
         if not call.music_on:
             call.outbox.append(AgiJob(f"SET MUSIC ON {self.moh_class}", Purpose.MUSIC_ON))
-        ms = max(1000, round(cmd.seconds * 1000))
+        ms = max(1000, round(seconds * 1000))
         self._queue_agi(call, AgiJob(f"WAIT FOR DIGIT {ms}", Purpose.HOLD))
+
+    def _announce(self, call: Call, policy: AnnouncePolicy) -> float:
+        """Rule 11: tell the caller its figure if due and changed; seconds to the next."""
+        now = self._now.mono
+        view = self.acd.call(call.call_id, now)
+        if view is None:
+            return policy.every_s
+        if call.announce_at is None:
+            call.announce_at = now - view.wait_s + policy.first_after_s
+        if now + ANNOUNCE_EARLY_S < call.announce_at:
+            return call.announce_at - now
+        call.announce_at = now + policy.every_s
+        told = announce.figure(policy, view.position, view.ewt_s)
+        said = announce.lines(policy, told, call.language or self.ivr.default_language)
+        if told != call.told and said:
+            call.told = told
+            call.outbox += [AgiJob(line, Purpose.ANNOUNCE) for line in said]
+            call.music_on = False  # the prompts end the music (22): on again after them
+            self._write(RecordCallEvent(call.call_id, self._now.wall, "announced",
+                                        {"position": told[0], "wait_s": told[1]}))  # fmt: skip
+        return policy.every_s
+
+    def _announce_failed(self, call: Call, job: AgiJob, text: str | None) -> None:
+        """An announcement's prompt failed: a STREAM FILE of a missing file ends AsyncAGI
+        (13); the rest of this announcement goes (the music and the slice follow)."""
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "prompt_failed",
+                                    {"prompt": job.command, "reply": text}))  # fmt: skip
+        if job.command.startswith("STREAM FILE"):
+            call.in_agi = False
+        call.outbox = [j for j in call.outbox if j.purpose is not Purpose.ANNOUNCE]
 
     def _cancel(self, cmd: acd.CancelOffer) -> None:
         call = self.calls.get(cmd.call_id)
@@ -1618,3 +1671,11 @@ def _unqueued(stage: Stage, queue: str | None, lost: bool) -> Outcome:
 
 def _int(agent_id: str | None) -> int | None:
     return int(agent_id) if agent_id is not None and agent_id.isdigit() else None
+
+
+def _agi_ok(text: str) -> bool:
+    """A reply line that says the command worked (code 200, result not -1)."""
+    try:
+        return parse_agi_result(text).ok
+    except RemoteProtocolError:
+        return False
