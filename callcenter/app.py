@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import acd
+from acd import kpis
 from callcenter.ami import AMIClient
 from callcenter.config import HotlineConfig
 from callcenter.controller import Controller, Node
@@ -34,10 +36,17 @@ from callcenter.desk import ControllerDesk
 from callcenter.ivr_messages import IvrMessages
 from callcenter.live import LiveHub
 from callcenter.looplag import LoopLagMonitor
-from callcenter.metrics import Metrics, read_floor
+from callcenter.metrics import (
+    SL_WINDOW_S,
+    Metrics,
+    QueueTargets,
+    read_floor,
+    service_level_since,
+)
 from callcenter.preflight import login_warnings, settings_warnings
 from callcenter.recordings_library import RecordingLibrary
 from callcenter.reload import Reloaded, agent_configs, reload_config
+from callcenter.reports.cli import queue_targets as report_targets
 from callcenter.storage import (
     Store,
     StoreWriter,
@@ -186,6 +195,7 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
     app[MESSAGES] = IvrMessages(store.sessions, parts.config.voicemail_read_dir)
     desk = parts.desk = ControllerDesk(ctl, lambda: parts.config)
     ctl.on_change(desk.changed)
+    parts.metrics.watch_service_level(lambda: recent_service_levels(desk, parts.config))
     app[DESK] = desk
     await desk.load_today(store)
     await ctl.start()
@@ -365,6 +375,7 @@ def create_app(
     lag = LoopLagMonitor(on_sample=metrics.loop_lag_observed)
     parts = Parts(config, LiveHub(), metrics, lag, auto_login_agents, connect_wait_s,
                   accounts_poll_s)  # fmt: skip
+    metrics.watch_targets(lambda: queue_targets(parts.config))
     for text in settings_warnings(config, key_given=secret_key is not None):
         log.warning("%s", text)
     web_cfg = config.web
@@ -384,6 +395,26 @@ def create_app(
     app[PARTS] = parts
     app.cleanup_ctx.extend([_database, _writer, _crm, _controller, _accounts, _lag])
     return app
+
+
+def queue_targets(config: HotlineConfig) -> list[QueueTargets]:
+    """The running config's queue targets, as /metrics exports them."""
+    return [
+        QueueTargets(q.name, q.sl_target_pct / 100, q.sl_threshold_s, q.longest_wait_limit_s)
+        for q in config.queues
+    ]
+
+
+def recent_service_levels(desk: ControllerDesk, config: HotlineConfig) -> dict[str, float | None]:
+    """Each queue's service level over the last ``SL_WINDOW_S``, from the calls of the day
+    the wallboard holds (restored from SQL at start: a restart changes nothing)."""
+    now = time.time()
+    levels: dict[str, float | None] = {}
+    for name, targets in report_targets(config).items():  # the reports' targets
+        calls = [kpis.CallRecord("", name, d.at - d.wait_s, d.outcome, d.wait_s)
+                 for d in desk.day.queue(name).recent]  # fmt: skip
+        levels[name] = service_level_since(calls, targets, now - SL_WINDOW_S)
+    return levels
 
 
 @dataclass

@@ -17,6 +17,7 @@ before the first call: ``Metrics(queues=..., nodes=...)``, ``know_queues``,
 
 from __future__ import annotations
 
+import math
 import platform
 import time
 from collections import OrderedDict
@@ -31,7 +32,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 import acd
-from acd import Outcome
+from acd import Outcome, kpis
 from callcenter.flow import PAGE_STATE
 from ivr import IvrDefinition
 
@@ -152,6 +153,76 @@ class _FloorCollector(Collector):
         yield from (waiting, longest, by_queue, agents)
 
 
+# -- the queues' targets, read from the running config at scrape time ----------------------
+@dataclass(frozen=True, slots=True)
+class QueueTargets:
+    """What a queue's figures are held against (``queues[]`` of the config)."""
+
+    queue: str
+    #: the service level aimed at, as a ratio (``sl_target_pct`` / 100)
+    sl_target: float
+    #: answered within this many seconds counts as within the service level
+    sl_threshold_s: float
+    #: the longest wait past which the wallboard turns red and an alert fires
+    longest_wait_limit_s: float
+
+
+#: the window of ``hotline_service_level_30m_ratio``
+SL_WINDOW_S = 30 * 60.0
+
+
+def service_level_since(
+    calls: Iterable[kpis.CallRecord], targets: kpis.QueueTargets, since: float
+) -> float | None:
+    """``acd.kpis``' service level of the calls that entered the queue at ``since`` or
+    later and left it (the one definition: the reports' and the wallboard's)."""
+    return kpis.figures([c for c in calls if c.entered_at >= since], targets).service_level
+
+
+class _TargetCollector(Collector):
+    """Each queue's targets, so an alert rule compares a figure with its own queue's,
+    and its service level over the last 30 minutes."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        m = self.metrics
+        targets = list(m._targets()) if m._targets is not None else []
+        levels = m._service_levels() if m._service_levels is not None else {}
+        recent = GaugeMetricFamily(
+            "hotline_service_level_30m_ratio",
+            "Service level of the calls that entered the queue in the last 30 minutes and "
+            "left it (acd.kpis): answered within the threshold / (offered - short abandons); "
+            "NaN when no such call.",
+            labels=["queue"],
+        )
+        for name in dict.fromkeys([*m.queues, *levels]):
+            level = levels.get(name)
+            recent.add_metric([name], math.nan if level is None else level)
+        yield recent
+        sl = GaugeMetricFamily(
+            "hotline_service_level_target_ratio",
+            "The queue's service-level target (sl_target_pct / 100).",
+            labels=["queue"],
+        )
+        threshold = GaugeMetricFamily(
+            "hotline_service_level_threshold_seconds",
+            "A call answered within this wait counts within the queue's service level.",
+            labels=["queue"],
+        )
+        limit = GaugeMetricFamily(
+            "hotline_longest_wait_limit_seconds",
+            "The queue's limit for the longest wait (longest_wait_limit_s).",
+            labels=["queue"],
+        )
+        for t in targets:
+            sl.add_metric([t.queue], t.sl_target)
+            threshold.add_metric([t.queue], t.sl_threshold_s)
+            limit.add_metric([t.queue], t.longest_wait_limit_s)
+        yield from (sl, threshold, limit)
+
+
 # -- CRM failures, read at scrape time ------------------------------------------------------
 #: Why a CRM lookup failed (the ``reason`` label).
 CRM_FAILURES = ("timeout", "error")
@@ -208,6 +279,13 @@ class WriterFigures(Protocol):
     def journal(self) -> str | None: ...
 
 
+#: the refusals the SQL writer sets aside (``callcenter.storage``: the ``StorageError``
+#: codes a write can meet, a database constraint, a journal entry that does not decode):
+#: exported from the start at 0, so an alert's ``increase()`` sees the first one
+WRITER_REFUSALS = ("duplicate_outcome", "unknown_call", "unknown_agent", "constraint",
+                   "bad_write")  # fmt: skip
+
+
 class _WriterCollector(Collector):
     """The writer's figures, read when ``/metrics`` is scraped."""
 
@@ -245,8 +323,8 @@ class _WriterCollector(Collector):
             "error, by error code.",
             labels=["code"],
         )
-        for code, count in sorted(f.set_aside.items()):
-            failed.add_metric([code], count)
+        for code in sorted(set(WRITER_REFUSALS) | set(f.set_aside)):
+            failed.add_metric([code], f.set_aside.get(code, 0))
         yield failed
 
 
@@ -273,6 +351,8 @@ class Metrics:
         self._ever_up: set[str] = set()
         self._up: dict[str, bool] = {}
         self._pops: OrderedDict[str, float] = OrderedDict()
+        self._targets: Callable[[], Iterable[QueueTargets]] | None = None
+        self._service_levels: Callable[[], Mapping[str, float | None]] | None = None
 
         # -- calls
         self.calls = Counter(
@@ -307,6 +387,7 @@ class Metrics:
             registry=r,
         )
         r.register(_FloorCollector(self))
+        r.register(_TargetCollector(self))
 
         # -- the PBX links
         self.ami = Gauge(
@@ -434,6 +515,15 @@ class Metrics:
         """Read callers waiting, the longest wait and agents by state from ``figures``
         at each scrape (:func:`read_floor` over the controller's ACD)."""
         self._floor = figures
+
+    def watch_targets(self, targets: Callable[[], Iterable[QueueTargets]]) -> None:
+        """Read the queues' targets from ``targets`` (the running config) at each scrape."""
+        self._targets = targets
+
+    def watch_service_level(self, levels: Callable[[], Mapping[str, float | None]]) -> None:
+        """Read each queue's service level over the last ``SL_WINDOW_S`` from ``levels``
+        (:func:`service_level_since` over the wallboard's calls of the day) at each scrape."""
+        self._service_levels = levels
 
     def watch_writer(self, figures: Callable[[], WriterFigures]) -> None:
         """Export the SQL writer's figures (``StoreWriter.health``) at each scrape."""

@@ -4,16 +4,29 @@ rules of ``callcenter.metrics.Metrics``."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import acd
-from callcenter.metrics import AGENT_STATES, NO_QUEUE, OUTCOMES, FloorNow, Metrics, QueueNow
+from acd import kpis
+from callcenter.metrics import (
+    AGENT_STATES,
+    NO_QUEUE,
+    OUTCOMES,
+    FloorNow,
+    Metrics,
+    QueueNow,
+    service_level_since,
+)
+from callcenter.reports.cli import report_of
 
-from .e2e_support import hotline_rig, scenario, wait_until
+from .e2e_support import drain, hotline_rig, scenario, wait_until
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -200,3 +213,51 @@ async def test_a_real_run_counts_talk_wrap_up_and_the_routing_decision(tmp_path:
     offered = value(text, "hotline_routing_decision_seconds_count")
     assert offered is not None and offered <= rig.ctl.counters["screen_pops_sent"]
 
+
+
+def test_the_service_level_over_a_window_is_the_kpi_modules():
+    # hand-computed: entered since t=1000: answered in 10 s and 30 s (T = 20 s), one
+    # short abandon (3 s < S = 5 s), one abandon after 40 s: SL = 1 / (4 - 1)
+    t = kpis.QueueTargets(sl_threshold_s=20, short_abandon_s=5, sl_target=0.8)
+    calls = [
+        kpis.CallRecord("", "support", 900.0, "answered", 5.0),  # entered before the window
+        kpis.CallRecord("", "support", 1000.0, "answered", 10.0),
+        kpis.CallRecord("", "support", 1010.0, "answered", 30.0),
+        kpis.CallRecord("", "support", 1020.0, "abandoned", 3.0),
+        kpis.CallRecord("", "support", 1030.0, "abandoned", 40.0),
+    ]
+    assert service_level_since(calls, t, 1000.0) == pytest.approx(1 / 3)
+    assert service_level_since(calls[:1], t, 1000.0) is None
+    m = Metrics(queues=["support", "sales"])
+    m.watch_service_level(lambda: {"support": service_level_since(calls, t, 1000.0)})
+    text = m.render().decode()
+    assert value(text, "hotline_service_level_30m_ratio", queue="support") == pytest.approx(1 / 3)
+    assert math.isnan(value(text, "hotline_service_level_30m_ratio", queue="sales") or 0.0)
+
+
+async def test_a_real_runs_service_level_and_targets_are_the_reports_and_the_configs(
+    tmp_path: Path,
+):
+    db = f"sqlite+aiosqlite:///{tmp_path / 'h.db'}"
+    async with hotline_rig(tmp_path, db, agents=2) as rig:
+        await wait_until(lambda: rig.ctl.counters["outcomes"] >= 4, 120, "four calls to end")
+        await drain(rig)
+        started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=29)
+        text = await scrape(rig)
+        cfg = rig.hotline.config
+        report = await report_of(cfg, started, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1),
+                                 "queue")  # fmt: skip
+    [row] = [r for r in report.rows if r.queue == "support"]
+    assert row.figures.offered >= 1 and row.figures.service_level is not None
+    exported = value(text, "hotline_service_level_30m_ratio", queue="support")
+    assert exported == pytest.approx(row.figures.service_level)
+    [q] = [q for q in cfg.queues if q.name == "support"]
+    assert value(text, "hotline_service_level_target_ratio", queue="support") == pytest.approx(
+        q.sl_target_pct / 100
+    )
+    assert value(text, "hotline_service_level_threshold_seconds", queue="support") == (
+        q.sl_threshold_s
+    )
+    assert value(text, "hotline_longest_wait_limit_seconds", queue="support") == (
+        q.longest_wait_limit_s
+    )

@@ -19,7 +19,7 @@ from .e2e_support import ROOT, hotline_rig, wait_until
 
 REFERENCE = ROOT / "docs" / "metrics.md"
 ROW = re.compile(
-    r"^\| `(?P<name>[a-z_]+)` \| (?P<type>counter|gauge|histogram) \| (?P<labels>[^|]*) \|"
+    r"^\| `(?P<name>[a-z0-9_]+)` \| (?P<type>counter|gauge|histogram) \| (?P<labels>[^|]*) \|"
 )
 
 
