@@ -67,6 +67,10 @@ async def desktops(base: str, agents: int) -> AsyncIterator[list[dict[str, Any]]
             await h.close()
 
 
+def pops_in(seen: list[dict[str, Any]]) -> int:
+    return sum(1 for m in seen if m["type"] == "screen_pop")
+
+
 def settled(seen: list[dict[str, Any]], call_id: str) -> str | None:
     """What the agent's desktop last showed of the CRM for ``call_id``."""
     last = [m["crm"] for m in seen if m.get("call_id") == call_id and "crm" in m]
@@ -94,11 +98,11 @@ async def test_a_crm_that_holds_every_request_delays_no_call_and_the_pops_say_un
         edit = http_crm_config(server.url, server.url)
         async with hotline_rig(tmp_path, db_url, edit_config=edit) as rig:
             async with desktops(rig.hotline.urls.base, 3) as seen:
-                await wait_until(lambda: rig.ctl.counters["outcomes"] >= 3, 120, "three outcomes")
-                # calls were answered while the CRM answered nothing at all
+                # (calls may have rung before the desktops were connected: count what they saw)
+                await wait_until(lambda: pops_in(seen) >= 3, 120, "three screen-pops seen")
+                # calls were offered while the CRM answered nothing at all
                 assert not server.release.is_set() and server.holding >= 3
                 pops = [m for m in seen if m["type"] == "screen_pop"]
-                assert pops, "no screen-pop reached a desktop"
                 # each pop went out before or after the lookup's budget ran out ("pending",
                 # then a card message; or "unavailable" at once): never waiting for the CRM
                 assert {p["crm"] for p in pops} <= {"pending", "unavailable"}
@@ -163,3 +167,39 @@ async def test_a_dead_crm_opens_the_breaker_and_a_probe_to_the_revived_crm_close
                 figures = await scrape(metrics_url)
                 assert figures["hotline_crm_breaker_state"] == 0
                 await drain(rig)
+
+
+#: An IVR that branches on the caller's tier first: the call cannot be queued before
+#: the CRM answered or the lookup's budget ran out.
+TIER_IVR = """\
+languages: [vi]
+default_language: vi
+start: tier
+fallback_queue: support
+prompts: {}
+nodes:
+  tier:
+    type: condition
+    branches:
+      - {when: {tier: [vip]}, then: {queue: support}}
+    otherwise: {queue: support}
+"""
+
+
+async def test_an_ivr_waiting_on_the_tier_waits_no_longer_than_the_budget(
+    tmp_path: Path, db_url: str
+) -> None:
+    ivr = tmp_path / "tier-ivr.yaml"
+    ivr.write_text(TIER_IVR, encoding="utf-8")
+    async with local_crm() as server:
+        server.mode = "hold"  # answers nothing until the test ends
+        edit = http_crm_config(server.url, server.url, lookup_timeout_s=1.0)
+        async with hotline_rig(tmp_path, db_url, edit_config=edit, ivr_file=ivr) as rig:
+            async with desktops(rig.hotline.urls.base, 3) as seen:
+                await wait_until(lambda: pops_in(seen) >= 3, 120, "three screen-pops seen")
+                assert not server.release.is_set() and server.holding >= 3
+                pops = [m for m in seen if m["type"] == "screen_pop"]
+                # the condition waited for the lookup, which gave up at its budget: every
+                # call was routed (as a caller of no tier) and popped as unavailable
+                assert {(p["crm"], p["card"]) for p in pops} == {("unavailable", None)}
+            await drain(rig)
