@@ -37,16 +37,13 @@ from callcenter.ivr_messages import IvrMessages
 from callcenter.live import LiveHub
 from callcenter.looplag import LoopLagMonitor
 from callcenter.metrics import (
-    SL_WINDOW_S,
     Metrics,
     QueueTargets,
     read_floor,
-    service_level_since,
 )
 from callcenter.preflight import login_warnings, settings_warnings
 from callcenter.recordings_library import RecordingLibrary
 from callcenter.reload import Reloaded, agent_configs, reload_config
-from callcenter.reports.cli import queue_targets as report_targets
 from callcenter.storage import (
     Store,
     StoreWriter,
@@ -405,15 +402,17 @@ def queue_targets(config: HotlineConfig) -> list[QueueTargets]:
     ]
 
 
-def recent_service_levels(desk: ControllerDesk, config: HotlineConfig) -> dict[str, float | None]:
-    """Each queue's service level over the last ``SL_WINDOW_S``, from the calls of the day
-    the wallboard holds (restored from SQL at start: a restart changes nothing)."""
-    now = time.time()
+def recent_service_levels(
+    desk: ControllerDesk, config: HotlineConfig, now: float | None = None
+) -> dict[str, float | None]:
+    """Each queue's service level over the 30 minutes before ``now`` (default: the clock):
+    the wallboard's figure (the calls of the day it holds, restored from SQL at start,
+    that left the queue in the last 30 minutes), by ``acd.kpis.service_level``, unrounded."""
+    now = time.time() if now is None else now
     levels: dict[str, float | None] = {}
-    for name, targets in report_targets(config).items():  # the reports' targets
-        calls = [kpis.CallRecord("", name, d.at - d.wait_s, d.outcome, d.wait_s)
-                 for d in desk.day.queue(name).recent]  # fmt: skip
-        levels[name] = service_level_since(calls, targets, now - SL_WINDOW_S)
+    for q in config.queues:
+        t = desk.day.queue(q.name).recent_tally(now)
+        levels[q.name] = kpis.service_level(t.answered_in_sl, t.left, t.short_abandoned)
     return levels
 
 

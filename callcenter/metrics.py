@@ -32,7 +32,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 import acd
-from acd import Outcome, kpis
+from acd import Outcome
 from callcenter.flow import PAGE_STATE
 from ivr import IvrDefinition
 
@@ -167,18 +167,6 @@ class QueueTargets:
     longest_wait_limit_s: float
 
 
-#: the window of ``hotline_service_level_30m_ratio``
-SL_WINDOW_S = 30 * 60.0
-
-
-def service_level_since(
-    calls: Iterable[kpis.CallRecord], targets: kpis.QueueTargets, since: float
-) -> float | None:
-    """``acd.kpis``' service level of the calls that entered the queue at ``since`` or
-    later and left it (the one definition: the reports' and the wallboard's)."""
-    return kpis.figures([c for c in calls if c.entered_at >= since], targets).service_level
-
-
 class _TargetCollector(Collector):
     """Each queue's targets, so an alert rule compares a figure with its own queue's,
     and its service level over the last 30 minutes."""
@@ -192,9 +180,9 @@ class _TargetCollector(Collector):
         levels = m._service_levels() if m._service_levels is not None else {}
         recent = GaugeMetricFamily(
             "hotline_service_level_30m_ratio",
-            "Service level of the calls that entered the queue in the last 30 minutes and "
-            "left it (acd.kpis): answered within the threshold / (offered - short abandons); "
-            "NaN when no such call.",
+            "Service level of the calls that left the queue in the last 30 minutes (the "
+            "wallboard's; acd.kpis: answered within the threshold / (left - short "
+            "abandons)); NaN when no such call.",
             labels=["queue"],
         )
         for name in dict.fromkeys([*m.queues, *levels]):
@@ -521,8 +509,8 @@ class Metrics:
         self._targets = targets
 
     def watch_service_level(self, levels: Callable[[], Mapping[str, float | None]]) -> None:
-        """Read each queue's service level over the last ``SL_WINDOW_S`` from ``levels``
-        (:func:`service_level_since` over the wallboard's calls of the day) at each scrape."""
+        """Read each queue's service level over the last 30 minutes from ``levels`` (the
+        wallboard's figure, ``callcenter.app.recent_service_levels``) at each scrape."""
         self._service_levels = levels
 
     def watch_writer(self, figures: Callable[[], WriterFigures]) -> None:

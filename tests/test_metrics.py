@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -15,6 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import acd
 from acd import kpis
+from callcenter.app import recent_service_levels
+from callcenter.board import DayBoard, Done
 from callcenter.metrics import (
     AGENT_STATES,
     NO_QUEUE,
@@ -22,7 +25,6 @@ from callcenter.metrics import (
     FloorNow,
     Metrics,
     QueueNow,
-    service_level_since,
 )
 from callcenter.reports.cli import report_of
 
@@ -215,27 +217,32 @@ async def test_a_real_run_counts_talk_wrap_up_and_the_routing_decision(tmp_path:
 
 
 
-def test_the_service_level_over_a_window_is_the_kpi_modules():
-    # hand-computed: entered since t=1000: answered in 10 s and 30 s (T = 20 s), one
-    # short abandon (3 s < S = 5 s), one abandon after 40 s: SL = 1 / (4 - 1)
-    t = kpis.QueueTargets(sl_threshold_s=20, short_abandon_s=5, sl_target=0.8)
-    calls = [
-        kpis.CallRecord("", "support", 900.0, "answered", 5.0),  # entered before the window
-        kpis.CallRecord("", "support", 1000.0, "answered", 10.0),
-        kpis.CallRecord("", "support", 1010.0, "answered", 30.0),
-        kpis.CallRecord("", "support", 1020.0, "abandoned", 3.0),
-        kpis.CallRecord("", "support", 1030.0, "abandoned", 40.0),
-    ]
-    assert service_level_since(calls, t, 1000.0) == pytest.approx(1 / 3)
-    assert service_level_since(calls[:1], t, 1000.0) is None
+def test_the_service_level_is_read_at_scrape_time_and_nan_without_calls():
     m = Metrics(queues=["support", "sales"])
-    m.watch_service_level(lambda: {"support": service_level_since(calls, t, 1000.0)})
+    assert math.isnan(value(m.render().decode(), "hotline_service_level_30m_ratio",
+                            queue="support") or 0.0)  # fmt: skip
+    m.watch_service_level(lambda: {"support": 1 / 3, "sales": None})
     text = m.render().decode()
     assert value(text, "hotline_service_level_30m_ratio", queue="support") == pytest.approx(1 / 3)
     assert math.isnan(value(text, "hotline_service_level_30m_ratio", queue="sales") or 0.0)
 
 
-async def test_a_real_runs_service_level_and_targets_are_the_reports_and_the_configs(
+def test_the_30_minute_service_level_is_the_wallboards_by_the_kpi_module():
+    # hand-computed, T = 20 s, S = 5 s: left in the last 30 minutes: answered in 10 s and
+    # 30 s, a short abandon (3 s), an abandon after 40 s: SL = 1 / (4 - 1); one answered
+    # call left 31 minutes ago and is out of the window
+    now = dt.datetime(2026, 12, 4, 12, 0).timestamp()  # local noon: the day is not rolling
+    desk = SimpleNamespace(day=DayBoard({"support": kpis.QueueTargets(20, 5, 0.8)}, now))
+    for wait, outcome, ago in ((5, "answered", 31 * 60), (10, "answered", 60),
+                               (30, "answered", 50), (3, "abandoned", 40),
+                               (40, "abandoned", 30)):  # fmt: skip
+        desk.day.add(Done("support", outcome, wait, now - ago))
+    config = SimpleNamespace(queues=[SimpleNamespace(name="support")])
+    levels = recent_service_levels(desk, config, now)  # type: ignore[arg-type]
+    assert levels == {"support": pytest.approx(1 / 3)}
+
+
+async def test_a_real_runs_service_level_is_the_wallboards_and_the_reports(
     tmp_path: Path,
 ):
     db = f"sqlite+aiosqlite:///{tmp_path / 'h.db'}"
@@ -244,6 +251,7 @@ async def test_a_real_runs_service_level_and_targets_are_the_reports_and_the_con
         await drain(rig)
         started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=29)
         text = await scrape(rig)
+        board = rig.hotline.desk.wallboard()
         cfg = rig.hotline.config
         report = await report_of(cfg, started, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1),
                                  "queue")  # fmt: skip
@@ -251,6 +259,8 @@ async def test_a_real_runs_service_level_and_targets_are_the_reports_and_the_con
     assert row.figures.offered >= 1 and row.figures.service_level is not None
     exported = value(text, "hotline_service_level_30m_ratio", queue="support")
     assert exported == pytest.approx(row.figures.service_level)
+    [tile] = [t for t in board["queues"] if t["name"] == "support"]
+    assert tile["service_level_30m_pct"] == round(100 * exported, 1)
     [q] = [q for q in cfg.queues if q.name == "support"]
     assert value(text, "hotline_service_level_target_ratio", queue="support") == pytest.approx(
         q.sl_target_pct / 100
