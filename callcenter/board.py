@@ -30,6 +30,10 @@ from typing import Any
 
 from acd import kpis
 
+#: a ``queue_outcomes`` row: call_id, queue, outcome, wait_s, at, agent_id, the call's queued_at
+OutcomeRow = tuple[str, str, str, float, dt.datetime, int | None, dt.datetime | None]
+#: an ``agent_state_changes`` row: agent_id, at, old, new
+ChangeRow = tuple[int, dt.datetime, str | None, str]
 #: the outcomes a queued call can end with (``acd.Outcome``); others are not a queue's
 QUEUE_OUTCOMES = frozenset({"answered", "abandoned", "timeout", "lost"})
 #: an agent's states that count as handling a call (``acd.AgentState`` values): talk
@@ -138,19 +142,23 @@ class QueueDay:
         return tally
 
 
-def local_midnight(now: float) -> float:
-    """Epoch seconds of the last local midnight before ``now``."""
-    local = dt.datetime.fromtimestamp(now).astimezone()
+def local_midnight(now: float, zone: dt.tzinfo | None = None) -> float:
+    """Epoch seconds of the last midnight before ``now`` in ``zone`` (None: the machine's)."""
+    local = dt.datetime.fromtimestamp(now, zone) if zone else dt.datetime.fromtimestamp(now).astimezone()
     return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
 class DayBoard:
     """Every queue's and agent's figures since local midnight."""
 
-    def __init__(self, targets: Mapping[str, kpis.QueueTargets], now: float) -> None:
+    def __init__(
+        self, targets: Mapping[str, kpis.QueueTargets], now: float, zone: dt.tzinfo | None = None
+    ) -> None:
         #: queue -> its T and S (``acd.kpis``)
         self.targets = dict(targets)
-        self.day_start = local_midnight(now)
+        #: whose midnight starts the day (the config's ``time_zone``, as the reports')
+        self.zone = zone
+        self.day_start = local_midnight(now, zone)
         self.queues: dict[str, QueueDay] = {}
         #: the whole centre's visits by the 15 minutes they entered in: start (epoch) -> tally
         self.intervals: dict[float, Tally] = {}
@@ -205,6 +213,17 @@ class DayBoard:
         calls = self.agent_calls.get(agent_id, 0)
         return round(self.agent_handle_s.get(agent_id, 0.0) / calls, 1) if calls else None
 
+    def load(self, outcomes: Iterable[OutcomeRow], changes: Iterable[ChangeRow]) -> None:
+        """Today's rows as SQL has them (``Store.outcomes_since``, ``agent_changes_since``):
+        a call entered at its ``queued_at`` (else when it left less its wait), as the reports."""
+        self.add_all(
+            Done(queue, outcome, wait_s, at.timestamp(), None if agent is None else str(agent),
+                 None if queued is None else queued.timestamp())
+            for _call, queue, outcome, wait_s, at, agent, queued in outcomes
+        )  # fmt: skip
+        for agent_id, at, old, _new in changes:
+            self.agent_state(str(agent_id), at.timestamp(), old)
+
     def add_all(self, done: Iterable[Done]) -> None:
         for d in sorted(done, key=lambda d: d.at):
             self.add(d)
@@ -217,7 +236,7 @@ class DayBoard:
 
     def roll(self, now: float) -> None:
         """Past midnight: a new day starts from nothing."""
-        midnight = local_midnight(now)
+        midnight = local_midnight(now, self.zone)
         if midnight > self.day_start:
             self.day_start = midnight
             self.queues.clear()

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import acd
 from acd import kpis
-from callcenter.board import DayBoard, Done, Tally, queue_figures
+from callcenter.board import ChangeRow, DayBoard, Done, OutcomeRow, Tally, queue_figures
 from callcenter.config import HotlineConfig, QueueSettings, WallboardSettings
 from callcenter.controller import PAGE_STATE, Controller
 from callcenter.facts import RecordAgentState, RecordOutcome, WriteRequest
@@ -37,13 +37,9 @@ WAITING_SHOWN = 50
 class DayRows(Protocol):
     """Today's rows from SQL (the storage ``Store`` fits)."""
 
-    async def outcomes_since(
-        self, since: dt.datetime
-    ) -> list[tuple[str, str, str, float, dt.datetime, int | None, dt.datetime | None]]: ...
+    async def outcomes_since(self, since: dt.datetime) -> list[OutcomeRow]: ...
 
-    async def agent_changes_since(
-        self, since: dt.datetime
-    ) -> list[tuple[int, dt.datetime, str | None, str]]: ...
+    async def agent_changes_since(self, since: dt.datetime) -> list[ChangeRow]: ...
 
 
 class ControllerDesk:
@@ -63,7 +59,8 @@ class ControllerDesk:
         self.simulated: frozenset[str] = frozenset()
         #: the loop time this desk started: an agent logged out since before it shows no time
         self._born = controller.now()
-        self.day = DayBoard(self._targets(), time.time())
+        self.day = DayBoard(self._targets(), time.time(),
+                            self._config().zone if self._config is not None else None)  # fmt: skip
         #: rows written while today's rows are read from SQL (None: read done)
         self._pending: list[WriteRequest] | None = None
         #: stable epochs of loop-clock instants (one conversion each: no jitter in deltas)
@@ -98,14 +95,7 @@ class ControllerDesk:
             pending, self._pending = self._pending, None
         seen_calls = {row[0] for row in outcomes}
         seen_changes = set(changes)
-        # entered: the call's queued_at, else when it left less its wait (as the reports)
-        self.day.add_all(
-            Done(queue, outcome, wait_s, at.timestamp(), None if agent is None else str(agent),
-                 None if queued is None else queued.timestamp())
-            for _call, queue, outcome, wait_s, at, agent, queued in outcomes
-        )  # fmt: skip
-        for agent_id, at, old, _new in changes:
-            self.day.agent_state(str(agent_id), at.timestamp(), old)
+        self.day.load(outcomes, changes)
         for row in pending:
             if isinstance(row, RecordOutcome) and row.call_id not in seen_calls:
                 self.written(row)
