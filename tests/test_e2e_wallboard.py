@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
 from callcenter.app import Hotline
 from callcenter.config import load_config
 
@@ -28,6 +31,20 @@ from .test_e2e_browser import (
 )
 
 FIGURES = ("offered", "answered", "abandoned", "sl", "asa")
+
+
+async def metric_values(url: str, name: str) -> dict[tuple[str, ...], float]:
+    """One metric of a real scrape of ``url``, parsed by prometheus-client: its label
+    values in sorted label-name order -> value."""
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        assert resp.status == 200
+        text = await resp.text()
+    return {
+        tuple(v for _k, v in sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    }
 
 
 def limit_of(seconds: int) -> Any:
@@ -83,6 +100,10 @@ async def test_a_queue_tile_follows_a_caller_and_turns_red_past_the_wait_limit(t
             assert (support["offered"], support["abandoned"], support["abandon_rate_pct"]) == (1, 1, 100.0)
             [interval] = api["data"]["intervals"]
             assert (interval["answered"], interval["abandoned"]) == (0, 1)
+            # /metrics counts the same calls (one definition of an outcome everywhere)
+            calls = await metric_values(rig.hotline.urls.metrics, "hotline_calls_total")
+            assert calls[("abandoned", "support")] == support["abandoned"] == 1, calls
+            assert calls[("answered", "support")] == support["answered"] == 0, calls
     assert errors == []
 
 
