@@ -128,6 +128,15 @@ async def test_a_banner_says_the_pbx_link_is_down_and_goes_when_it_is_back(tmp_p
             await rig.sim.start_listener()
             await expect(banner).to_be_hidden(timeout=LIVE_MS)
             await expect(board.locator("#tile-waiting")).to_have_class("tile ok")
+
+            # TV mode: the agent table goes, the tiles stay (full screen where allowed)
+            await expect(board.get_by_test_id("agents")).to_be_visible()
+            await board.get_by_test_id("tv-toggle").click()
+            await expect(board.locator("body")).to_have_class("wallboard tv")
+            await expect(board.get_by_test_id("agents")).to_be_hidden()
+            await expect(board.get_by_test_id("queue-support")).to_be_visible()
+            await board.get_by_test_id("tv-toggle").click()
+            await expect(board.get_by_test_id("agents")).to_be_visible()
     assert errors == []
 
 

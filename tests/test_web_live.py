@@ -39,6 +39,19 @@ async def test_wallboard_gets_a_snapshot_then_each_change_as_a_delta():
     assert hub.dropped["wallboard"] == 0
 
 
+async def test_a_reconnecting_wallboard_starts_from_a_fresh_snapshot():
+    hub = LiveHub()
+    first = hub.subscribe_wallboard(lambda: {"waiting": 0, "agents": AGENTS})
+    hub.publish_wallboard({"waiting": 2, "agents": AGENTS[:10]})
+    hub.unsubscribe(first)  # the browser's socket dropped
+    hub.publish_wallboard({"waiting": 5, "agents": AGENTS[:20]})
+    again = hub.subscribe_wallboard(lambda: {"never": "asked"})
+    assert len(again) == 1
+    item = await again.get()
+    assert item is not None and item.kind == "wallboard"
+    assert json.loads(item.text) == {"type": "wallboard", "waiting": 5, "agents": AGENTS[:20]}
+
+
 async def test_a_slow_wallboard_gets_one_fresh_snapshot_instead_of_a_backlog():
     hub = LiveHub()
     box = hub.subscribe_wallboard(lambda: {"waiting": 0})
