@@ -57,6 +57,8 @@ class ControllerDesk:
         self._task: asyncio.Task[None] | None = None
         #: agents whose desk a program plays (the demo's): labelled on the wallboard
         self.simulated: frozenset[str] = frozenset()
+        #: agents who logged out of the desk while on a call: out of the ACD when it ends
+        self._logout_after_call: set[str] = set()
         #: the loop time this desk started: an agent logged out since before it shows no time
         self._born = controller.now()
         self.day = DayBoard(self._targets(), time.time(),
@@ -242,7 +244,33 @@ class ControllerDesk:
         }
 
     async def agent_ready(self, agent_id: str) -> None:
+        self._logout_after_call.discard(agent_id)  # back at the desk before the call ended
         await self.ctl.agent_ready(agent_id)
+
+    async def agent_logout(self, agent_id: str) -> None:
+        """The agent left the desk (logged out of the web page): out of the ACD too, so no
+        call rings an empty desk; a ringing offer goes back to the queue (the ACD's
+        logout). The ACD cannot log out an agent on a call: that one is logged out when
+        the call ends (:meth:`changed`)."""
+        try:
+            view = self.ctl.core.agent(agent_id, self.ctl.now())
+        except acd.AcdError:
+            return  # not an agent of the ACD (removed meanwhile)
+        if view.state is acd.AgentState.ON_CALL:
+            self._logout_after_call.add(agent_id)
+        elif view.state is not acd.AgentState.LOGGED_OUT:
+            self.ctl.agent_logout(agent_id)
+
+    def _logout_when_free(self) -> None:
+        for agent_id in list(self._logout_after_call):
+            try:
+                state = self.ctl.core.agent(agent_id, self.ctl.now()).state
+            except acd.AcdError:
+                state = acd.AgentState.LOGGED_OUT
+            if state is not acd.AgentState.ON_CALL:
+                self._logout_after_call.discard(agent_id)
+                if state is not acd.AgentState.LOGGED_OUT:
+                    self.ctl.agent_logout(agent_id)
 
     async def agent_pause(self, agent_id: str, reason: str) -> None:
         await self.ctl.agent_pause(agent_id, reason)
@@ -266,8 +294,12 @@ class ControllerDesk:
 
     # -- publishing ---------------------------------------------------------------
     def changed(self) -> None:
-        """Something moved: publish soon (bursts of events coalesce into one push)."""
+        """Something moved: publish soon (bursts of events coalesce into one push); an
+        agent who logged out during a call is logged out of the ACD once it ended (run
+        after the controller's input, not inside it)."""
         self._dirty = True
+        if self._logout_after_call:
+            asyncio.get_running_loop().call_soon(self._logout_when_free)
 
     def publish(self) -> None:
         board = self.wallboard()

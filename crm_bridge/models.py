@@ -65,8 +65,9 @@ class Interaction(CrmBase):
     __table_args__ = (Index(None, "customer_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    #: one disposition per call (a second save edits it)
     call_id: Mapped[str | None] = mapped_column(
-        ForeignKey("calls.id", ondelete="SET NULL"), index=True
+        ForeignKey("calls.id", ondelete="SET NULL"), index=True, unique=True
     )
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))

@@ -264,6 +264,7 @@ async def test_a_disposition_written_back_refreshes_the_card(store: Store) -> No
     customer = await store.add_customer("Nguyễn Văn An", ["0901234567"])
     agent = await store.create_agent("agent1", "agent1-pass")
     await store.record_call_started("pbx1:1.1", "1.1", "pbx1", T0, customer_id=customer.id)
+    await store.record_call_update("pbx1:1.1", agent_id=agent.id)
     lookup = CrmLookup(SqlCrm(engine_of(store)), ttl_s=3600)
     card = await lookup.lookup("0901234567", timeout_s=5)
     assert card is not None and card.last_interactions == ()

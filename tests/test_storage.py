@@ -5,6 +5,7 @@ Each test runs on SQLite and PostgreSQL (``db_url`` in conftest.py).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 
@@ -86,7 +87,7 @@ async def test_migrate_from_empty_creates_every_table(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert names == TABLES | {"alembic_version"}
-    assert version == ("0010",)
+    assert version == ("0011",)
 
 
 async def test_migration_matches_models(engine: AsyncEngine) -> None:
@@ -209,6 +210,7 @@ async def test_disposition_saved_with_the_calls_customer(store: Store) -> None:
     customer = await store.add_customer("Trần Thị Bích", ["0901234567"], account_no="1000001")
     call_id = await start_call(store, customer_id=customer.id)
     agent = await store.create_agent("agent1", "agent1-pass")
+    await store.record_call_update(call_id, agent_id=agent.id)
 
     saved = await store.save_disposition(call_id, agent.id, "resolved", "Đã đổi gói cước")
 
@@ -236,6 +238,7 @@ async def test_bad_disposition_is_rejected_and_writes_nothing(
 ) -> None:
     call_id = await start_call(store)
     agent = await store.create_agent("agent1", "agent1-pass")
+    await store.record_call_update(call_id, agent_id=agent.id)
     with pytest.raises(DispositionRejected) as err:
         await store.save_disposition(call_id if call == "known" else call, agent.id, code, notes)
     assert err.value.code == reason
@@ -361,6 +364,37 @@ async def test_disposition_on_another_agents_call_is_refused(store: Store) -> No
     assert await interactions(store) == []
     await store.save_disposition(call_id, agent2.id, "resolved", "ok")
     assert len(await interactions(store)) == 1
+
+
+async def test_disposition_on_a_call_nobody_answered_is_refused(store: Store) -> None:
+    # Regression: any agent could write a disposition on an unanswered call.
+    call_id = await start_call(store)
+    agent = await store.create_agent("agent1", "agent1-pass")
+    with pytest.raises(DispositionRejected) as err:
+        await store.save_disposition(call_id, agent.id, "resolved", "")
+    assert err.value.code == "not_your_call" and "answered by nobody" in err.value.detail
+    assert await interactions(store) == []
+
+
+async def test_a_second_disposition_of_a_call_edits_the_first(store: Store) -> None:
+    # Regression: saving twice wrote two records for one call.
+    call_id = await start_call(store)
+    agent = await store.create_agent("agent1", "agent1-pass")
+    await store.record_call_update(call_id, agent_id=agent.id)
+    first = await store.save_disposition(call_id, agent.id, "information", "first")
+    second = await store.save_disposition(call_id, agent.id, "follow_up", "")
+    (row,) = await interactions(store)
+    assert first.id == second.id == row.id
+    assert (row.disposition, row.notes, row.agent_id) == ("follow_up", None, agent.id)
+    await asyncio.gather(*(store.save_disposition(call_id, agent.id, "resolved", f"n{i}")
+                           for i in range(8)))  # fmt: skip
+    (row,) = await interactions(store)
+    assert row.disposition == "resolved" and row.notes in {f"n{i}" for i in range(8)}
+    async with store.sessions() as session:  # the database holds it too, not only the code
+        with pytest.raises(sa.exc.IntegrityError):
+            session.add(Interaction(call_id=call_id, agent_id=agent.id, created_at=T0,
+                                    disposition="resolved"))  # fmt: skip
+            await session.flush()
 
 
 async def test_outcome_lost_is_accepted_after_the_migration(db_url: str) -> None:

@@ -282,3 +282,29 @@ def test_web_hardening_config(tmp_path: Path) -> None:
     token = "m" * 24
     config = load_config(path, environ={"HOTLINE_METRICS": token})
     assert config.web.metrics_token == token and token not in repr(config)
+
+
+# -- every call write checked against the call's agent; logout leaves the ACD
+
+
+async def test_disposition_on_another_agents_live_call_is_403(client, world, monkeypatch):
+    # Any agent could write a disposition on an unanswered or in-progress call of another.
+    monkeypatch.setattr(world.desk, "live_calls", {CALL_ID: ("8", False)})
+    await login(client, "an")
+    body = {"code": "resolved", "notes": ""}
+    resp = await client.post(f"/api/calls/{CALL_ID}/disposition", json=body)
+    assert resp.status == 403 and (await resp.json())["error"] == "not_your_call"
+    monkeypatch.setattr(world.desk, "live_calls", {CALL_ID: ("", False)})  # ringing nobody
+    assert (await client.post(f"/api/calls/{CALL_ID}/disposition", json=body)).status == 403
+    assert world.dispositions.saved == []
+    monkeypatch.setattr(world.desk, "live_calls", {CALL_ID: ("7", False)})
+    assert (await client.post(f"/api/calls/{CALL_ID}/disposition", json=body)).status == 200
+    assert world.dispositions.saved == [(CALL_ID, "7", "resolved", "")]
+
+
+async def test_an_agents_logout_logs_them_out_of_the_acd(client, world):
+    await login(client, "an")
+    await client.post("/logout", allow_redirects=False)
+    await login(client, "lan")  # a supervisor's logout touches no agent
+    await client.post("/logout", allow_redirects=False)
+    assert [a for a in world.desk.actions if a[0] == "logout"] == [("logout", "7")]

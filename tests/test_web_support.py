@@ -170,6 +170,10 @@ class FakeDesk:
         self.actions.append(("pause", agent_id, reason))
         self.views[agent_id].update(state="paused", since=time.time(), pause_reason=reason)
 
+    async def agent_logout(self, agent_id: str) -> None:
+        self.actions.append(("logout", agent_id))
+        self.views[agent_id].update(state="offline", since=time.time(), pause_reason=None)
+
     #: live call id -> (its agent, a recording runs)
     live_calls: dict[str, tuple[str, bool]] = {}
 

@@ -443,12 +443,14 @@ class Store:
         customer_id: int | None = None,
         at: dt.datetime | None = None,
     ) -> Interaction:
-        """Write an agent's disposition of a call to the contact history.
+        """Write an agent's disposition of a call to the contact history: one per call,
+        a second save of the same call edits it (its code, notes and time).
 
         Raises :class:`DispositionRejected` with a reason code and writes
         nothing when the code is not allowed, the notes are too long, the
-        call or agent does not exist, or another agent answered the call
-        (``not_your_call``). The customer defaults to the call's.
+        call or agent does not exist, or the call is not the agent's: answered by
+        another agent, or answered by nobody (``not_your_call``). The customer
+        defaults to the call's.
         """
         if code not in self.disposition_codes:
             raise DispositionRejected(
@@ -458,20 +460,50 @@ class Store:
             raise DispositionRejected(
                 f"{len(notes)} characters, at most {self.max_notes_length}", code="notes_too_long"
             )
+        # two saves of one call at once: the second INSERT hits the unique call_id and
+        # is tried again, and then finds the first's row to edit
+        for attempt in (1, 2):
+            try:
+                return await self._save_disposition(call_id, agent_id, code, notes,
+                                                    customer_id, at)  # fmt: skip
+            except IntegrityError:
+                if attempt == 2 or call_id is None:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _save_disposition(
+        self,
+        call_id: str | None,
+        agent_id: int | None,
+        code: str,
+        notes: str,
+        customer_id: int | None,
+        at: dt.datetime | None,
+    ) -> Interaction:
         with unavailable_while_away("disposition"):
             async with self.write_session() as session:
+                earlier: Interaction | None = None
                 if call_id is not None:
                     call = await session.get(Call, call_id)
                     if call is None:
                         raise DispositionRejected(f"no call {call_id!r}", code="unknown_call")
-                    if agent_id is not None and call.agent_id not in (None, agent_id):
+                    if agent_id is not None and call.agent_id != agent_id:
+                        whose = "nobody" if call.agent_id is None else "another agent"
                         raise DispositionRejected(
-                            f"call {call_id!r} was answered by another agent", code="not_your_call"
+                            f"call {call_id!r} was answered by {whose}", code="not_your_call"
                         )
                     if customer_id is None:
                         customer_id = call.customer_id
+                    earlier = await session.scalar(
+                        select(Interaction).where(Interaction.call_id == call_id)
+                    )
                 if agent_id is not None and await session.get(Agent, agent_id) is None:
                     raise DispositionRejected(f"no agent {agent_id!r}", code="unknown_agent")
+                if earlier is not None:
+                    earlier.disposition = code
+                    earlier.notes = notes or None
+                    earlier.created_at = at or self._clock()
+                    return earlier
                 interaction = Interaction(
                     call_id=call_id,
                     customer_id=customer_id,

@@ -165,12 +165,18 @@ async def agent_pause(request: web.Request) -> web.StreamResponse:
 
 
 async def save_disposition(request: web.Request) -> web.StreamResponse:
-    """Write the agent's disposition of a call; the store's refusals map via ``errors``."""
+    """Write (or, saved again, edit) the agent's disposition of a call of theirs; the
+    store's refusals map via ``errors``."""
     session = require_api(request, AGENTS)
     call_id = request.match_info["call_id"]
     if not CALL_ID.fullmatch(call_id):
         raise ApiError(400, "invalid_field", "call_id: not a call id")
     body = await read_body(request, DispositionBody)
+    # a live call is checked against the agent it is offered to or talks to (SQL knows
+    # only the answering agent, written behind); the store checks the rest
+    live_agent = request.app[DESK].call_agent(call_id)
+    if live_agent is not None and live_agent != session.account_id:
+        raise ApiError(403, "not_your_call", f"call {call_id!r} is not yours")
     codes = request.app[DISPOSITION_CODES]
     if body.code not in codes:
         raise ApiError(

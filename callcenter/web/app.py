@@ -27,7 +27,6 @@ from callcenter.web.keys import (
     HUB,
     METRICS,
     METRICS_TOKEN,
-    ON_LOGOUT,
     SECURE_COOKIES,
     SESSIONS,
     SOCKETS,
@@ -100,7 +99,6 @@ def create_app(
     app[CLOCK] = clock
     app[SECURE_COOKIES] = secure_cookies
     app[THROTTLE] = login_throttle or LoginThrottle()
-    app[ON_LOGOUT] = []
     app[METRICS_TOKEN] = metrics_token
 
     env = aiohttp_jinja2.setup(

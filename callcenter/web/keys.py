@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -12,7 +12,7 @@ from callcenter.metrics import Metrics
 from callcenter.web.messages_port import Messages
 from callcenter.web.ports import Accounts, Desk, Dispositions
 from callcenter.web.recordings_port import Library
-from callcenter.web.session import Session, SessionSigner
+from callcenter.web.session import SessionSigner
 from callcenter.web.throttle import LoginThrottle
 
 DESK = web.AppKey("desk", Desk)
@@ -37,8 +37,6 @@ CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 THROTTLE = web.AppKey("login_throttle", LoginThrottle)
 #: Mark the session cookie ``Secure`` even on plain HTTP (behind a TLS proxy).
 SECURE_COOKIES: web.AppKey[bool] = web.AppKey("secure_cookies")
-#: What runs when a session logs out (the composition root logs an agent out of the ACD).
-ON_LOGOUT: web.AppKey[list[Callable[[Session], Awaitable[None]]]] = web.AppKey("on_logout")
 #: ``/metrics`` on this app: ``None`` not served here (404: another listener serves
 #: it), ``""`` open to all, else the bearer token it needs.
 METRICS_TOKEN: web.AppKey[str | None] = web.AppKey("metrics_token")

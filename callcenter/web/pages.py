@@ -24,7 +24,6 @@ from callcenter.web.keys import (
     CLOCK,
     DESK,
     DISPOSITION_CODES,
-    ON_LOGOUT,
     SECURE_COOKIES,
     SESSIONS,
     THROTTLE,
@@ -164,9 +163,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden(text="request from a foreign origin")
     session = current_session(request)
     request.app[SESSIONS].end(request.cookies.get(COOKIE_NAME))
-    if session is not None:
-        for hook in request.app[ON_LOGOUT]:
-            await hook(session)
+    if session is not None and session.role in AGENTS:
+        await request.app[DESK].agent_logout(session.account_id)
     response = web.HTTPSeeOther("/login")
     response.del_cookie(COOKIE_NAME, path="/")
     raise response

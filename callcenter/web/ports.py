@@ -68,6 +68,11 @@ class Desk(Protocol):
 
     async def agent_pause(self, agent_id: str, reason: str) -> None: ...
 
+    async def agent_logout(self, agent_id: str) -> None:
+        """The agent logged out of the desk: out of the ACD too (no call is offered to an
+        empty desk); an agent on a call is logged out when the call ends."""
+        ...
+
     def call_agent(self, call_id: str) -> str | None:
         """The agent of a live call ("" before one answered); ``None``: no such live call."""
         ...

@@ -5,8 +5,13 @@
   const H = window.Hotline;
   const $ = (id) => document.getElementById(id);
   let since = null;          // server epoch of the last state change
-  let callId = null;         // the call the disposition form is for
+  let callId = null;         // the call on the phone (recording buttons act on it)
   let muted = false;         // its recording is muted (as this desk asked)
+  // The disposition form is bound to one call (formCall). Each call keeps its own
+  // draft (code and notes), so a new call ringing never inherits what was typed for
+  // the previous one; calls not saved yet stay in the form's call list.
+  let formCall = null;
+  const drafts = new Map();  // call id -> {code, notes, label}
 
   async function postJSON(url, body) {
     const r = await fetch(url, {
@@ -36,13 +41,41 @@
     p.className = "call-status " + cls;
   }
 
-  function setCallId(id) {
+  function setCallId(id, callerNumber) {
     if ((id || null) !== callId) { muted = false; $("btn-rec-mute").textContent = "Mute recording"; }
     callId = id || null;
     $("call-id").textContent = callId || "–";
-    $("dispo-submit").disabled = !callId;
     $("btn-rec-mute").disabled = !callId;
     $("btn-rec-start").disabled = !callId;
+    if (callId && !drafts.has(callId)) {
+      drafts.set(callId, { code: "", notes: "", label: (callerNumber || "call") + " · " + callId });
+    }
+    if (callId && callId !== formCall) showForm(callId);
+  }
+
+  function keepDraft() {
+    const d = formCall && drafts.get(formCall);
+    if (d) { d.code = $("dispo-code").value; d.notes = $("dispo-notes").value; }
+  }
+
+  /* Bind the form to call `id`: what was typed for the previous call stays with it. */
+  function showForm(id) {
+    keepDraft();
+    formCall = id;
+    const d = drafts.get(id) || { code: "", notes: "" };
+    $("dispo-code").value = d.code;
+    $("dispo-notes").value = d.notes;
+    $("dispo-submit").disabled = !formCall;
+    if (formCall !== null) $("dispo-result").textContent = "";
+    const list = $("dispo-call");
+    list.replaceChildren();
+    for (const [cid, draft] of drafts) {
+      const opt = H.el("option", null, draft.label);
+      opt.value = cid;
+      list.append(opt);
+    }
+    list.value = formCall || "";
+    list.disabled = drafts.size < 2;
   }
 
   /* The call's recording: start it (a queue that records on demand) and mute it
@@ -139,7 +172,7 @@
     if ("state" in msg) setState(msg.state, msg.since, msg.pause_reason);
     if ("caller_number" in msg) $("caller-number").textContent = msg.caller_number || "–";
     if ("ivr" in msg) renderFacts($("ivr"), msg.ivr || {});
-    if (msg.call_id) setCallId(msg.call_id);
+    if (msg.call_id) setCallId(msg.call_id, msg.caller_number);
     if ("card" in msg && (msg.card || msg.call_id)) renderCard(msg.card, msg.caller_number);
     if (msg.state === "ringing") setCall("Ringing…", "call-ringing");
     else if (msg.state === "talking") setCall("On call", "call-talking");
@@ -149,18 +182,17 @@
   function onMessage(msg) {
     switch (msg.type) {
       case "screen_pop":
-        setCallId(msg.call_id);
+        setCallId(msg.call_id, msg.caller_number);
         $("caller-number").textContent = msg.caller_number || "–";
         renderFacts($("ivr"), msg.ivr || {});
         renderCard(msg.card, msg.caller_number, msg.crm);
         setCall("Ringing: " + (msg.caller_number || "unknown number"), "call-ringing");
-        $("dispo-result").textContent = "";
         break;
       case "card":  // the CRM answered after the pop went out
         if (msg.call_id === callId) renderCard(msg.card, msg.caller_number, msg.crm);
         break;
       case "call_ended":
-        if (msg.call_id) setCallId(msg.call_id);
+        if (msg.call_id) setCallId(msg.call_id, msg.caller_number);
         setCall("Call ended: save the disposition", "call-ended");
         break;
       case "state":
@@ -195,21 +227,28 @@
   }));
   $("btn-pause").addEventListener("click", () => action("/api/agent/pause", { reason: $("pause-reason-select").value }));
 
+  $("dispo-call").addEventListener("change", () => showForm($("dispo-call").value || null));
+
   $("dispo-form").addEventListener("submit", async function (ev) {
     ev.preventDefault();
     const out = $("dispo-result");
-    if (!callId) { out.textContent = "No call to dispose of."; out.className = "dispo-result bad"; return; }
+    const forCall = formCall;  // the call this form is bound to, whatever rings meanwhile
+    if (!forCall) { out.textContent = "No call to dispose of."; out.className = "dispo-result bad"; return; }
     const code = $("dispo-code").value;
     if (!code) { out.textContent = "Choose an outcome."; out.className = "dispo-result bad"; return; }
     $("dispo-submit").disabled = true;
-    const r = await postJSON("/api/calls/" + encodeURIComponent(callId) + "/disposition",
+    const r = await postJSON("/api/calls/" + encodeURIComponent(forCall) + "/disposition",
       { code: code, notes: $("dispo-notes").value });
-    $("dispo-submit").disabled = !callId;
+    $("dispo-submit").disabled = !formCall;
     if (r.ok) {
-      out.textContent = "Saved: " + ($("dispo-code").selectedOptions[0] || {}).textContent;
+      const label = ($("dispo-code").selectedOptions[0] || {}).textContent;
+      if (forCall !== callId) {  // an earlier call's: done, back to the call on the phone
+        drafts.delete(forCall);
+        if (formCall === forCall) { formCall = null; showForm(callId); }
+      }
+      // the call on the phone keeps its saved code and notes: saving again edits them
+      out.textContent = "Saved: " + label;
       out.className = "dispo-result ok";
-      $("dispo-notes").value = "";
-      $("dispo-code").value = "";
     } else {
       out.textContent = "Not saved: " + (r.data.reason || "error " + r.status);
       out.className = "dispo-result bad";
