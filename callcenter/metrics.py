@@ -4,8 +4,9 @@ No global registry: each ``Metrics`` owns a ``CollectorRegistry``, so tests and
 several controllers in one process never share counters. The controller calls
 the small methods below at state changes (a call ended, a link went down); what
 is a figure of *now* (callers waiting, the longest wait, agents by state, the
-writer's backlog) is read from its owner when ``/metrics`` is scraped, so the
-event loop pays nothing for it between scrapes. ``/metrics`` serves ``render()``.
+writer's backlog) is read from its owner when ``/metrics`` is scraped
+(``callcenter.scraped``), so the event loop pays nothing for it between scrapes.
+``/metrics`` serves ``render()``.
 
 Labels are bounded: ``queue`` and ``node`` come from the config, ``outcome``
 from ``acd.Outcome``, ``state`` from ``acd.AgentState`` (as the pages name it),
@@ -17,34 +18,50 @@ before the first call: ``Metrics(queues=..., nodes=...)``, ``know_queues``,
 
 from __future__ import annotations
 
-import math
 import platform
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Protocol
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST as _CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-import acd
 from acd import Outcome
-from callcenter.flow import PAGE_STATE
+from callcenter.scraped import (
+    AGENT_STATES,
+    CrmFailureCollector,
+    CrmFigures,
+    FloorCollector,
+    FloorNow,
+    QueueGoalsCollector,
+    QueueNow,
+    QueueTargets,
+    WriterCollector,
+    WriterFigures,
+    read_floor,
+)
 from ivr import IvrDefinition
+
+__all__ = [
+    "AGENT_STATES",
+    "CONTENT_TYPE",
+    "NO_QUEUE",
+    "OUTCOMES",
+    "FloorNow",
+    "Metrics",
+    "QueueNow",
+    "QueueTargets",
+    "WriterFigures",
+    "read_floor",
+]
 
 #: The Content-Type of ``render()``'s output.
 CONTENT_TYPE = _CONTENT_TYPE
 
 #: How a call can end (the ``outcome`` label): ``acd.Outcome``, the one definition.
 OUTCOMES = frozenset(o.value for o in Outcome)
-
-#: Agent states always exported (zero when nobody is in them): ``acd.AgentState``
-#: as the agent's page and the wallboard name them.
-AGENT_STATES = tuple(PAGE_STATE[s] for s in acd.AgentState)
 
 #: The ``queue`` label of a call that ended before it reached a queue (``ivr_hangup``);
 #: an empty label value is, to Prometheus, the label absent.
@@ -77,245 +94,6 @@ DECISION_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01
 POPS_TIMED = 4096
 
 
-# -- figures read at scrape time ---------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class QueueNow:
-    """One queue right now (``acd.QueueStats``, agent states as the pages name them)."""
-
-    waiting: int = 0
-    longest_wait_s: float = 0.0
-    #: agents serving the queue, by state (an agent in two queues counts in both)
-    agents: Mapping[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class FloorNow:
-    """The floor right now: every agent by state, and each queue's figures."""
-
-    agents: Mapping[str, int] = field(default_factory=dict)
-    queues: Mapping[str, QueueNow] = field(default_factory=dict)
-
-
-def read_floor(core: acd.Acd, now: float) -> FloorNow:
-    """The ACD's figures at ``now`` (O(agents + calls): once per scrape, never per event)."""
-    snap = core.snapshot(now)
-    agents: dict[str, int] = {}
-    for a in snap.agents:
-        state = PAGE_STATE[a.state]
-        agents[state] = agents.get(state, 0) + 1
-    queues = {
-        q.queue: QueueNow(
-            q.waiting,
-            q.longest_wait_s,
-            {PAGE_STATE[state]: n for state, n in q.agents_by_state.items()},
-        )
-        for q in snap.queues
-    }
-    return FloorNow(agents, queues)
-
-
-class _FloorCollector(Collector):
-    """Callers waiting, the longest wait and agents by state, read when scraped."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        self.metrics = metrics
-
-    def collect(self) -> Iterator[Metric]:
-        m = self.metrics
-        floor = m._floor() if m._floor is not None else FloorNow()
-        queues = list(dict.fromkeys([*m.queues, *floor.queues]))
-        waiting = GaugeMetricFamily(
-            "hotline_calls_waiting",
-            "Callers queued right now (waiting for an agent, or ringing one), by queue.",
-            labels=["queue"],
-        )
-        longest = GaugeMetricFamily(
-            "hotline_longest_wait_seconds",
-            "How long the longest-waiting caller of the queue has waited so far (0: nobody).",
-            labels=["queue"],
-        )
-        by_queue = GaugeMetricFamily(
-            "hotline_queue_agents",
-            "Agents serving the queue, by state (an agent of two queues counts in both).",
-            labels=["queue", "state"],
-        )
-        for name in queues:
-            q = floor.queues.get(name, QueueNow())
-            waiting.add_metric([name], q.waiting)
-            longest.add_metric([name], q.longest_wait_s)
-            for state in AGENT_STATES:
-                by_queue.add_metric([name, state], q.agents.get(state, 0))
-        agents = GaugeMetricFamily(
-            "hotline_agents", "Agents by state (each agent once).", labels=["state"]
-        )
-        for state in AGENT_STATES:
-            agents.add_metric([state], floor.agents.get(state, 0))
-        yield from (waiting, longest, by_queue, agents)
-
-
-# -- the queues' targets, read from the running config at scrape time ----------------------
-@dataclass(frozen=True, slots=True)
-class QueueTargets:
-    """What a queue's figures are held against (``queues[]`` of the config)."""
-
-    queue: str
-    #: the service level aimed at, as a ratio (``sl_target_pct`` / 100)
-    sl_target: float
-    #: answered within this many seconds counts as within the service level
-    sl_threshold_s: float
-    #: the longest wait past which the wallboard turns red and an alert fires
-    longest_wait_limit_s: float
-
-
-class _TargetCollector(Collector):
-    """Each queue's targets, so an alert rule compares a figure with its own queue's,
-    and its service level over the last 30 minutes."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        self.metrics = metrics
-
-    def collect(self) -> Iterator[Metric]:
-        m = self.metrics
-        targets = list(m._targets()) if m._targets is not None else []
-        levels = m._service_levels() if m._service_levels is not None else {}
-        recent = GaugeMetricFamily(
-            "hotline_service_level_30m_ratio",
-            "Service level of the calls that left the queue in the last 30 minutes (the "
-            "wallboard's; acd.kpis: answered within the threshold / (left - short "
-            "abandons)); NaN when no such call.",
-            labels=["queue"],
-        )
-        for name in dict.fromkeys([*m.queues, *levels]):
-            level = levels.get(name)
-            recent.add_metric([name], math.nan if level is None else level)
-        yield recent
-        sl = GaugeMetricFamily(
-            "hotline_service_level_target_ratio",
-            "The queue's service-level target (sl_target_pct / 100).",
-            labels=["queue"],
-        )
-        threshold = GaugeMetricFamily(
-            "hotline_service_level_threshold_seconds",
-            "A call answered within this wait counts within the queue's service level.",
-            labels=["queue"],
-        )
-        limit = GaugeMetricFamily(
-            "hotline_longest_wait_limit_seconds",
-            "The queue's limit for the longest wait (longest_wait_limit_s).",
-            labels=["queue"],
-        )
-        for t in targets:
-            sl.add_metric([t.queue], t.sl_target)
-            threshold.add_metric([t.queue], t.sl_threshold_s)
-            limit.add_metric([t.queue], t.longest_wait_limit_s)
-        yield from (sl, threshold, limit)
-
-
-# -- CRM failures, read at scrape time ------------------------------------------------------
-#: Why a CRM lookup failed (the ``reason`` label).
-CRM_FAILURES = ("timeout", "error")
-
-
-class CrmFigures(Protocol):
-    """What the metrics read of the card lookup (``crm_bridge.CrmLookup``)."""
-
-    @property
-    def timeouts(self) -> int: ...
-    @property
-    def errors(self) -> int: ...
-
-
-class _CrmCollector(Collector):
-    """Failed CRM lookups: the card lookup's own counts plus the lookups by account."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        self.metrics = metrics
-
-    def collect(self) -> Iterator[Metric]:
-        m = self.metrics
-        crm = m._crm() if m._crm is not None else None
-        by_number = {"timeout": crm.timeouts, "error": crm.errors} if crm else {}
-        failures = CounterMetricFamily(
-            "hotline_crm_lookup_failures",
-            "CRM lookups that failed, by reason (timeout, error); the caller goes on unknown.",
-            labels=["reason"],
-        )
-        for reason in CRM_FAILURES:
-            failures.add_metric([reason], by_number.get(reason, 0) + m._account_failures[reason])
-        yield failures
-
-
-# -- the SQL writer, read at scrape time ---------------------------------------------------
-class WriterFigures(Protocol):
-    """What the metrics read of the SQL writer (``callcenter.storage.WriterHealth``)."""
-
-    @property
-    def db_up(self) -> bool: ...
-    @property
-    def pending(self) -> int: ...
-    @property
-    def oldest_pending_s(self) -> float: ...
-    @property
-    def applied(self) -> int: ...
-    @property
-    def replayed(self) -> int: ...
-    @property
-    def set_aside(self) -> dict[str, int]: ...
-    @property
-    def last_error(self) -> str | None: ...
-    @property
-    def journal(self) -> str | None: ...
-
-
-#: the refusals the SQL writer sets aside (``callcenter.storage``: the ``StorageError``
-#: codes a write can meet, a database constraint, a journal entry that does not decode):
-#: exported from the start at 0, so an alert's ``increase()`` sees the first one
-WRITER_REFUSALS = ("duplicate_outcome", "unknown_call", "unknown_agent", "constraint",
-                   "bad_write")  # fmt: skip
-
-
-class _WriterCollector(Collector):
-    """The writer's figures, read when ``/metrics`` is scraped."""
-
-    def __init__(self, figures: Callable[[], WriterFigures]) -> None:
-        self.figures = figures
-
-    def collect(self) -> Iterator[Metric]:
-        f = self.figures()
-        yield GaugeMetricFamily(
-            "hotline_writer_database_up",
-            "1 when the SQL writer's last attempt reached the database.",
-            value=1 if f.db_up else 0,
-        )
-        yield GaugeMetricFamily(
-            "hotline_writer_pending",
-            "Writes submitted and not yet in the database (waiting in the local journal).",
-            value=f.pending,
-        )
-        yield GaugeMetricFamily(
-            "hotline_writer_oldest_pending_seconds",
-            "Age of the oldest write not yet in the database (0 when none).",
-            value=f.oldest_pending_s,
-        )
-        yield CounterMetricFamily(
-            "hotline_writer_applied", "Writes applied to the database.", value=f.applied
-        )
-        yield CounterMetricFamily(
-            "hotline_writer_replayed",
-            "Writes applied from the journal after a database outage or a restart.",
-            value=f.replayed,
-        )
-        failed = CounterMetricFamily(
-            "hotline_writer_failed",
-            "Writes the database refused for good, kept aside in the journal with their "
-            "error, by error code.",
-            labels=["code"],
-        )
-        for code in sorted(set(WRITER_REFUSALS) | set(f.set_aside)):
-            failed.add_metric([code], f.set_aside.get(code, 0))
-        yield failed
-
-
 def _version() -> str:
     try:
         return version("hotline")
@@ -334,15 +112,12 @@ class Metrics:
         r = self.registry
         #: the queues whose series exist (config order; a reload adds, never removes)
         self.queues: list[str] = []
-        self._floor: Callable[[], FloorNow] | None = None
         self._writer: Callable[[], WriterFigures] | None = None
         self._ever_up: set[str] = set()
         self._up: dict[str, bool] = {}
         self._pops: OrderedDict[str, float] = OrderedDict()
         #: labelled children of the per-call families, by (family, label values)
         self._children: dict[tuple[Any, ...], Any] = {}
-        self._targets: Callable[[], Iterable[QueueTargets]] | None = None
-        self._service_levels: Callable[[], Mapping[str, float | None]] | None = None
 
         # -- calls
         self.calls = Counter(
@@ -376,8 +151,10 @@ class Metrics:
             buckets=DECISION_BUCKETS,
             registry=r,
         )
-        r.register(_FloorCollector(self))
-        r.register(_TargetCollector(self))
+        self._floor = FloorCollector(self.queues)
+        self._goals = QueueGoalsCollector(self.queues)
+        r.register(self._floor)
+        r.register(self._goals)
 
         # -- the PBX links
         self.ami = Gauge(
@@ -418,9 +195,8 @@ class Metrics:
             buckets=CRM_BUCKETS,
             registry=r,
         )
-        self._crm: Callable[[], CrmFigures] | None = None
-        self._account_failures = dict.fromkeys(CRM_FAILURES, 0)
-        r.register(_CrmCollector(self))
+        self._crm = CrmFailureCollector()
+        r.register(self._crm)
 
         # -- the process
         self.loop_lag = Histogram(
@@ -504,23 +280,23 @@ class Metrics:
     def watch_floor(self, figures: Callable[[], FloorNow]) -> None:
         """Read callers waiting, the longest wait and agents by state from ``figures``
         at each scrape (:func:`read_floor` over the controller's ACD)."""
-        self._floor = figures
+        self._floor.read = figures
 
     def watch_targets(self, targets: Callable[[], Iterable[QueueTargets]]) -> None:
         """Read the queues' targets from ``targets`` (the running config) at each scrape."""
-        self._targets = targets
+        self._goals.targets = targets
 
     def watch_service_level(self, levels: Callable[[], Mapping[str, float | None]]) -> None:
         """Read each queue's service level over the last 30 minutes from ``levels`` (the
         wallboard's figure, ``callcenter.app.recent_service_levels``) at each scrape."""
-        self._service_levels = levels
+        self._goals.service_levels = levels
 
     def watch_writer(self, figures: Callable[[], WriterFigures]) -> None:
         """Export the SQL writer's figures (``StoreWriter.health``) at each scrape."""
         first = self._writer is None
         self._writer = figures
         if first:  # the registry reads the collector once now, to learn its names
-            self.registry.register(_WriterCollector(lambda: self._current_writer()))
+            self.registry.register(WriterCollector(lambda: self._current_writer()))
 
     def _current_writer(self) -> WriterFigures:
         assert self._writer is not None
@@ -612,11 +388,11 @@ class Metrics:
     def crm_account_failure(self, reason: str) -> None:
         """A lookup by account failed (``reason``: "timeout" or "error"); the lookups by
         number count their own (:meth:`watch_crm`)."""
-        self._account_failures[reason] += 1
+        self._crm.by_account[reason] += 1
 
     def watch_crm(self, figures: Callable[[], CrmFigures]) -> None:
         """Read the card lookup's failures (``crm_bridge.CrmLookup``) at each scrape."""
-        self._crm = figures
+        self._crm.read = figures
 
     def recording_started(self) -> None:
         self.recordings.inc()
