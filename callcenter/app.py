@@ -352,6 +352,7 @@ async def _build_controller(
         accounts=parts.accounts,
         recording=cfg.recording_policies(),
         announcements=cfg.announcement_policies(),
+        overflow=cfg.overflow_targets(),
         agent_wait_context=cfg.hotline.agent_wait_context,
         voicemail_dir=cfg.hotline.voicemail_dir,
         voicemail_read_dir=cfg.voicemail_read_dir,

@@ -71,6 +71,7 @@ from callcenter.flow.inputs import (
     SendToIvr,
     Timer,
 )
+from callcenter.flow.overflow import OverflowTarget
 from callcenter.logs import call_fields
 from callcenter.ports import AccountLookup, CallFacts, CardLookup, Pushes, ShellMetrics, Writes
 from callcenter.preflight import ami_privilege_warnings
@@ -154,6 +155,7 @@ class Controller:
         tiers: Tiers = DEFAULT_TIERS,
         recording: Mapping[str, RecordingPolicy] | None = None,
         announcements: Mapping[str, AnnouncePolicy] | None = None,
+        overflow: Mapping[str, OverflowTarget] | None = None,
         agent_wait_context: str = "hotline-agent-wait",
         voicemail_dir: str = "/var/spool/asterisk/voicemail/hotline",
         voicemail_read_dir: Path | None = None,
@@ -178,6 +180,7 @@ class Controller:
             tiers=tiers,
             recording=recording,
             announcements=announcements,
+            overflow=overflow,
             agent_wait_context=agent_wait_context,
             voicemail_dir=voicemail_dir,
         )
@@ -436,6 +439,10 @@ class Controller:
         """Waiting callers are told their figures by these policies from their next
         hold slice on (queue -> policy; a queue not listed: none)."""
         self.flow.announcements = dict(policies)
+
+    def reload_overflow(self, targets: Mapping[str, OverflowTarget]) -> None:
+        """Callers overflowing from now on go to these targets (queue -> target)."""
+        self.flow.overflow = dict(targets)
 
     def reload_ivr(self, ivr: IvrDefinition) -> None:
         """New calls take ``ivr``; sessions already running keep the definition they hold."""

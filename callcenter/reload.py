@@ -48,6 +48,8 @@ class Reloadable(Protocol):
 
     def reload_announcements(self, policies: Any) -> None: ...
 
+    def reload_overflow(self, targets: Any) -> None: ...
+
 
 @dataclass(frozen=True)
 class Reloaded:
@@ -110,6 +112,7 @@ async def reload_config(running: HotlineConfig, store: Agents, controller: Reloa
         controller.reload(new.acd_config(agents), new.call_tiers(), new.queues[0].sl_threshold_s)
         controller.reload_recording(new.recording_policies())
         controller.reload_announcements(new.announcement_policies())
+        controller.reload_overflow(new.overflow_targets())
     except acd.AcdError as exc:
         reason = f"{path}: {exc}"
         log.error("config reload refused, the running config kept: %s", reason)

@@ -685,3 +685,52 @@ def test_bad_announcement_values_are_refused_at_their_line(tmp_path: Path) -> No
                   "      position: false\n      wait: false")  # fmt: skip
     [only] = problems_of(tmp_path, text)
     assert only.startswith("hotline.yaml:") and "nothing to announce" in only
+
+
+OVERFLOW_IVR = IVR + (
+    "      3: {goto: message}\n"
+    "      4: {goto: call_me}\n"
+    "  message: {type: voicemail, queue: support, next: {hangup: message}}\n"
+    "  call_me: {type: callback, queue: support, next: {hangup: callback}}\n"
+)
+
+
+def test_overflow_targets_reach_the_call_flow(tmp_path: Path) -> None:
+    from callcenter.flow.overflow import OverflowTarget
+
+    assert load_config(write(tmp_path, GOOD), environ={}).overflow_targets() == {}
+    for given, expected in [
+        ("{queue: billing}", OverflowTarget("queue", "billing")),
+        ("{voicemail: message}", OverflowTarget("voicemail", "message")),
+        ("{callback: call_me}", OverflowTarget("callback", "call_me")),
+        ("{ivr: main}", OverflowTarget("ivr", "main")),
+        ("{hangup: hotline/vi/sorry}", OverflowTarget("hangup", "hotline/vi/sorry")),
+        ("{}", OverflowTarget("hangup", None)),
+    ]:
+        text = broken("offer_timeout_s: 15", f"offer_timeout_s: 15\n    max_wait_s: 60\n"
+                      f"    overflow: {given}")  # fmt: skip
+        config = load_config(write(tmp_path, text, OVERFLOW_IVR), environ={})
+        assert config.overflow_targets() == {"support": expected}, given
+
+
+def test_bad_overflow_targets_are_refused_at_their_line(tmp_path: Path) -> None:
+    def refused(given: str, max_wait: str = "\n    max_wait_s: 60") -> list[str]:
+        text = broken("offer_timeout_s: 15", f"offer_timeout_s: 15{max_wait}\n"
+                      f"    overflow:\n      {given}")  # fmt: skip
+        return problems_of(tmp_path, text, OVERFLOW_IVR)
+
+    assert refused("queue: sales") == [
+        "hotline.yaml:15: queues.0.overflow.queue: unknown queue 'sales'"]
+    assert refused("queue: support") == [
+        "hotline.yaml:15: queues.0.overflow.queue: a queue cannot overflow into itself"]
+    assert refused("ivr: nowhere") == [
+        "hotline.yaml:15: queues.0.overflow.ivr: no IVR node 'nowhere' in ivr.yaml"]
+    assert refused("voicemail: call_me") == [
+        "hotline.yaml:15: queues.0.overflow.voicemail: IVR node 'call_me' is a callback node, "
+        "not a voicemail node"]  # fmt: skip
+    [two] = refused("{queue: billing, ivr: main}")
+    assert two.startswith("hotline.yaml:15: queues.0.overflow") and "one target only" in two
+    [bad] = refused("hangup: ../sorry")
+    assert bad.startswith("hotline.yaml:15: queues.0.overflow.hangup:") and "sound file" in bad
+    assert refused("queue: billing", max_wait="") == [
+        "hotline.yaml:13: queues.0.overflow: overflow is only reached past max_wait_s: set it"]

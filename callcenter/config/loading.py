@@ -61,6 +61,8 @@ def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -
                 else:
                     problems.append(p)
 
+    if config is not None and ivr is not None:
+        problems += _overflow_problems(doc, config, ivr)
     if problems or config is None or ivr is None:
         raise ConfigError(problems)
     config._path = path
@@ -142,3 +144,32 @@ def _raw_queue_names(data: Any) -> list[str] | None:
         return None
     names = [_raw(q, "name") for q in queues]
     return names if all(isinstance(n, str) for n in names) else None
+
+
+def _overflow_problems(
+    doc: YamlDocument, config: HotlineConfig, ivr: IvrDefinition
+) -> list[ConfigProblem]:
+    """Each queue's overflow target exists: a queue, an IVR node of the right type."""
+    out: list[ConfigProblem] = []
+    names = {q.name for q in config.queues}
+    for index, queue in enumerate(config.queues):
+        if queue.overflow is None:
+            continue
+        target = queue.overflow.target()
+        at = ("queues", index, "overflow", target.kind)
+        if target.kind == "queue":
+            if target.target not in names:
+                out.append(doc.problem(at, f"unknown queue {target.target!r}"))
+            elif target.target == queue.name:
+                out.append(doc.problem(at, "a queue cannot overflow into itself"))
+        elif target.kind in ("voicemail", "callback", "ivr"):
+            node = ivr.nodes.get(target.target or "")
+            if node is None:
+                out.append(doc.problem(at, f"no IVR node {target.target!r} in {config.ivr_file}"))
+            elif target.kind != "ivr" and node.type != target.kind:
+                out.append(doc.problem(at, f"IVR node {target.target!r} is a {node.type} node, "
+                                           f"not a {target.kind} node"))  # fmt: skip
+        if queue.max_wait_s is None:
+            out.append(doc.problem(("queues", index, "overflow"),
+                                   "overflow is only reached past max_wait_s: set it"))  # fmt: skip
+    return out

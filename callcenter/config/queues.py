@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from acd import QueueConfig, RelaxStep, Strategy
 from callcenter.flow.announce import AnnouncePolicy
+from callcenter.flow.overflow import OverflowTarget
 from recordings.policy import (
     DEFAULT_TEMPLATE,
     Legs,
@@ -160,6 +161,42 @@ class AnnounceSettings(_Strict):
         return AnnouncePolicy(**self.model_dump())
 
 
+class OverflowSettings(_Strict):
+    """Where a queue's callers go past its ``max_wait_s`` (``callcenter.flow.overflow``):
+    exactly one of the keys."""
+
+    #: another queue: the caller keeps its entry time (its wait and aging priority)
+    queue: str | None = Field(None, min_length=1)
+    #: an IVR node of type voicemail (a message is taken)
+    voicemail: str | None = Field(None, min_length=1)
+    #: an IVR node of type callback (a callback request is stored)
+    callback: str | None = Field(None, min_length=1)
+    #: any IVR node
+    ivr: str | None = Field(None, min_length=1)
+    #: hang up after this prompt (null with no other key: hang up at once)
+    hangup: Prompt | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        given = [k for k in ("queue", "voicemail", "callback", "ivr", "hangup")
+                 if getattr(self, k) is not None]  # fmt: skip
+        if len(given) > 1:
+            raise problem(f"one target only, not {' and '.join(given)}", at=given[1])
+        return self
+
+    def target(self) -> OverflowTarget:
+        """This target as the call-flow core takes it."""
+        if self.queue is not None:
+            return OverflowTarget("queue", self.queue)
+        if self.voicemail is not None:
+            return OverflowTarget("voicemail", self.voicemail)
+        if self.callback is not None:
+            return OverflowTarget("callback", self.callback)
+        if self.ivr is not None:
+            return OverflowTarget("ivr", self.ivr)
+        return OverflowTarget("hangup", self.hangup)
+
+
 class QueueSettings(_Strict):
     """One queue of the controller's ACD (see :class:`acd.QueueConfig`)."""
 
@@ -173,6 +210,8 @@ class QueueSettings(_Strict):
     longest_wait_limit_s: Seconds = 60.0
     hold_slice_s: Seconds = 20.0
     max_wait_s: Seconds | None = None
+    #: where a caller goes past max_wait_s; null: hung up (no message)
+    overflow: OverflowSettings | None = None
     #: how the queue picks among its READY agents who fit a call (acd.Strategy);
     #: weighted-random reads the agents' weights, best-skill-match their skills
     strategy: Literal[

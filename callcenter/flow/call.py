@@ -149,6 +149,8 @@ class Call:
     #: figure last said (``.announce``); None: not yet known / nothing said yet
     announce_at: float | None = None
     told: tuple[int | None, int | None] | None = None
+    #: the queues it overflowed from (never entered again: ``.overflow``)
+    overflowed: set[str] = field(default_factory=set)
     #: the one outcome, once recorded
     outcome: str | None = None
     #: the ACD holds this call (queued, offered or connected)

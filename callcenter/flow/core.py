@@ -68,6 +68,11 @@ Rules (everything that decides what a call does lives here):
    not said again. The prompts stop the music (22), so ``SET MUSIC ON`` goes again
    before the next slice. A caller offered or bridged hears none (a bridge drops
    the outbox: 21); an adopted caller's clock starts again from its entry.
+12. Overflow (:mod:`.overflow`): a call past its queue's ``max_wait_s`` (the
+   ACD's ``OverflowCall``, after its ``timeout`` outcome) goes to the queue's
+   target: another queue with its entry time kept (never one it overflowed from),
+   an IVR node (voicemail, callback, any), or a message and the hang-up. The
+   visit a call is sent on to gives the call's outcome.
 """
 
 from __future__ import annotations
@@ -192,6 +197,7 @@ from .inputs import (
     SendToIvr,
     Timer,
 )
+from .overflow import HANG_UP, OverflowTarget
 from .state import FlowError, Stage, Step, next_stage
 
 #: how often one AGI command is sent before the core gives up on it
@@ -246,8 +252,12 @@ class CallFlow:
         agent_wait_context: str = "hotline-agent-wait",
         voicemail_dir: str = "/var/spool/asterisk/voicemail/hotline",
         announcements: Mapping[str, AnnouncePolicy] | None = None,
+        overflow: Mapping[str, OverflowTarget] | None = None,
     ) -> None:
         self.ivr = ivr
+        #: queue -> where its callers go when they overflow (rule 12; not listed: hang
+        #: up); replaced on a live reload
+        self.overflow: dict[str, OverflowTarget] = dict(overflow or {})
         #: queue -> its position and wait announcements (rule 11; a queue not listed
         #: has none); replaced on a live reload
         self.announcements: dict[str, AnnouncePolicy] = dict(announcements or {})
@@ -638,6 +648,7 @@ class CallFlow:
     def _route(self, call: Call, cmd: RouteToQueue) -> None:
         self._store_trail(call, "fallback" if cmd.fallback else "queue")
         call.stage = next_stage(call.call_id, call.stage, Step.QUEUE)
+        call.outcome = None  # an overflowed call's new visit gives its outcome (rule 12)
         call.queue = cmd.queue
         call.language = cmd.language
         call.selections = {s.node: s.digits for s in cmd.selections}
@@ -846,8 +857,9 @@ class CallFlow:
 
     def _after_call(self, call: Call) -> None:
         """Back from the agent (or overflowed): the survey when the IVR has one for the
-        call's queue and an agent answered, then the hang-up."""
-        call.outbox.clear()
+        call's queue and an agent answered, then the hang-up (after an overflow's message,
+        if any: ``_overflow``)."""
+        call.outbox = [j for j in call.outbox if j.purpose is Purpose.ANNOUNCE]
         survey = self.ivr.survey
         if (survey is not None and call.survey is None and call.queue
                 and call.outcome == Outcome.ANSWERED.value and survey.questions(call.queue)):  # fmt: skip
@@ -1148,12 +1160,41 @@ class CallFlow:
                                                   "call_id": call.call_id}))  # fmt: skip
 
     def _overflow(self, cmd: acd.OverflowCall) -> None:
+        """Rule 12: the call leaves its queue for the queue's overflow target."""
         call = self.calls.get(cmd.call_id)
         if call is None:
             return
+        target = self.overflow.get(cmd.queue, HANG_UP)
+        call.overflowed.add(cmd.queue)
+        if target.kind == "queue" and target.target in call.overflowed:
+            target = HANG_UP  # never back into a queue it overflowed from: no loop
         self._log("warning", f"call {cmd.call_id} waited {cmd.wait_s:.0f} s in {cmd.queue}: "
-                             "overflow", call)  # fmt: skip
+                             f"overflow to {target.kind} {target.target or ''}", call)  # fmt: skip
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "overflow",
+                                    {"queue": cmd.queue, "reason": "max_wait",
+                                     "to": target.kind, "target": target.target}))  # fmt: skip
+        call.outbox.clear()
+        if target.kind == "queue" and target.target is not None:
+            call.stage = next_stage(call.call_id, call.stage, Step.REQUEUE)
+            call.outcome = None  # rule 12: the new visit's outcome is the call's
+            call.queue = target.target
+            card = call.card
+            priority, skills = self._tier(card.tier if card is not None else None, target.target)
+            self._enqueue(call, target.target, priority, self._now.mono - cmd.wait_s, skills)
+            return
+        if target.kind in ("voicemail", "callback", "ivr") and target.target is not None:
+            call.stage = next_stage(call.call_id, call.stage, Step.OVERFLOW_IVR)
+            card = call.card
+            known = CustomerKnown(card.tier, card.is_vip) if card is not None else None
+            call.ivr = IvrSession(self.ivr, call.call_id, call.caller_number, customer=known,
+                                  language=call.language)  # fmt: skip
+            call.trail_counted = 0
+            now = self._now
+            self._ivr_commands(call, call.ivr.start(now.mono, now.wall, node=target.target))
+            return
         call.stage = next_stage(call.call_id, call.stage, Step.OVERFLOW)
+        if target.target is not None:  # the message, then the hang-up
+            self._queue_agi(call, AgiJob(f'STREAM FILE {target.target} ""', Purpose.ANNOUNCE))
         self._after_call(call)
 
     def _pause_ended(self, cmd: acd.PauseEnded) -> None:

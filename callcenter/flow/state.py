@@ -5,9 +5,11 @@ Rules:
 1. A call's stage changes only through :data:`TRANSITIONS`; a (stage, step)
    pair missing from it raises :class:`FlowError`, which names both.
 2. ``ENDED`` is final: nothing leaves it.
-3. A call goes forward, never back to ``IVR``; ``OFFERED`` returns to
-   ``HOLDING`` when the agent's phone does not answer, and ``VISITING`` (a
-   caller its agent sent to an IVR node mid-call) returns to ``TALKING``.
+3. A call goes forward, never back to ``IVR`` but when it overflows to an IVR
+   node (``OVERFLOW_IVR``); ``OFFERED`` returns to ``HOLDING`` when the agent's
+   phone does not answer or the call overflows to another queue (``REQUEUE``),
+   and ``VISITING`` (a caller its agent sent to an IVR node mid-call) returns to
+   ``TALKING``.
 """
 
 from __future__ import annotations
@@ -62,6 +64,10 @@ class Step(Enum):
     REJOIN = "rejoin"
     #: the queue's longest wait passed: the call leaves the queue
     OVERFLOW = "overflow"
+    #: it overflowed to another queue (its wait kept)
+    REQUEUE = "requeue"
+    #: it overflowed to an IVR node (a voicemail, a callback request, any node)
+    OVERFLOW_IVR = "overflow_ivr"
     #: the caller's channel is gone
     HANG_UP = "hang_up"
 
@@ -81,11 +87,15 @@ TRANSITIONS: dict[tuple[Stage, Step], Stage] = {
     (S.HOLDING, T.OFFER): S.OFFERED,
     (S.HOLDING, T.FOUND_TALKING): S.TALKING,
     (S.HOLDING, T.OVERFLOW): S.AFTER_CALL,
+    (S.HOLDING, T.REQUEUE): S.HOLDING,
+    (S.HOLDING, T.OVERFLOW_IVR): S.IVR,
     (S.HOLDING, T.HANG_UP): S.ENDED,
     (S.OFFERED, T.OFFER_OVER): S.HOLDING,
     (S.OFFERED, T.CONNECT): S.TALKING,
     (S.OFFERED, T.FOUND_TALKING): S.TALKING,
     (S.OFFERED, T.OVERFLOW): S.AFTER_CALL,
+    (S.OFFERED, T.REQUEUE): S.HOLDING,
+    (S.OFFERED, T.OVERFLOW_IVR): S.IVR,
     (S.OFFERED, T.HANG_UP): S.ENDED,
     (S.TALKING, T.AGENT_LEFT): S.AFTER_CALL,
     (S.TALKING, T.HANG_UP): S.ENDED,

@@ -1,0 +1,36 @@
+"""Where a queue's caller goes when it overflows (``queues[].overflow``): pure data.
+
+Rules (the call-flow core's rule 12 applies them):
+1. Today one condition overflows a call: its queue's ``max_wait_s`` (the ACD's
+   ``OverflowCall``; its queue visit ends ``timeout``).
+2. The targets: ``queue`` (another queue, keeping the caller's entry time, so its
+   wait and aging priority go on; a queue the call already overflowed from is
+   never entered again: the caller is hung up instead, so two queues that overflow
+   into each other cannot loop), ``voicemail`` / ``callback`` / ``ivr`` (the IVR
+   runs from that node: a ``voicemail`` node takes a message, a ``callback`` node
+   stores a request, any node for ``ivr``), ``hangup`` (an optional prompt, then
+   ``HANGUP``; the default, with no prompt: what a timed-out caller got before).
+3. A call sent on to a queue (directly, or by the IVR) gets that visit's outcome
+   as its own: the visit it overflowed from keeps its ``timeout`` row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["queue", "voicemail", "callback", "ivr", "hangup"]
+
+
+@dataclass(frozen=True, slots=True)
+class OverflowTarget:
+    """Where an overflowing caller goes: ``kind`` and its queue, node or prompt."""
+
+    kind: Kind = "hangup"
+    #: the queue (queue), the IVR node (voicemail, callback, ivr) or the prompt played
+    #: before the hang-up (hangup; None: none)
+    target: str | None = None
+
+
+#: a queue without ``overflow``: hang up, no message
+HANG_UP = OverflowTarget()
