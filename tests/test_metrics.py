@@ -271,3 +271,23 @@ async def test_a_real_runs_service_level_is_the_wallboards_and_the_reports(
     assert value(text, "hotline_longest_wait_limit_seconds", queue="support") == (
         q.longest_wait_limit_s
     )
+
+
+async def test_a_real_ami_outage_shows_the_link_down_then_one_reconnect(tmp_path: Path):
+    db = f"sqlite+aiosqlite:///{tmp_path / 'h.db'}"
+    async with hotline_rig(tmp_path, db, no_callers, agents=1) as rig:
+        await rig.ctl.wait_synced(60)
+        [node] = [n.name for n in rig.hotline.config.nodes]
+
+        def link(name: str) -> float | None:
+            return value(rig.hotline.metrics.render().decode(), name, node=node)
+
+        assert (link("hotline_ami_connected"), link("hotline_ami_reconnects_total")) == (1, 0)
+        await rig.sim.stop_listener()  # Asterisk's AMI goes away
+        await wait_until(lambda: link("hotline_ami_connected") == 0, 60, "the link seen down")
+        assert link("hotline_ami_reconnects_total") == 0
+        await rig.sim.start_listener()
+        await wait_until(lambda: link("hotline_ami_connected") == 1, 120, "the link back up")
+        await rig.ctl.wait_synced(60)
+        text = await scrape(rig)
+    assert value(text, "hotline_ami_reconnects_total", node=node) == 1
