@@ -243,7 +243,18 @@ class ControllerDesk:
             "ivr": {"language": call.language, "selections": call.selections} if call else None,
         }
 
+    def _allowed(self, agent_id: str, step: acd.AgentInput) -> None:
+        """Raise the ACD's ``InvalidTransition`` (409 at the edge) when its agent table
+        has no ``step`` from the agent's state: the controller logs a refused input and
+        carries on, so the desk asks the table first (Ready while talking answered 200
+        and changed nothing). A logged-out agent's Ready is a login (the call flow's)."""
+        state = self.ctl.core.agent(agent_id, self.ctl.now()).state
+        if not (step is acd.AgentInput.READY and state is acd.AgentState.LOGGED_OUT):
+            if (state, step) not in acd.AGENT_TRANSITIONS:
+                raise acd.InvalidTransition("agent", agent_id, state, step)
+
     async def agent_ready(self, agent_id: str) -> None:
+        self._allowed(agent_id, acd.AgentInput.READY)
         self._logout_after_call.discard(agent_id)  # back at the desk before the call ended
         await self.ctl.agent_ready(agent_id)
 
@@ -273,6 +284,7 @@ class ControllerDesk:
                     self.ctl.agent_logout(agent_id)
 
     async def agent_pause(self, agent_id: str, reason: str) -> None:
+        self._allowed(agent_id, acd.AgentInput.PAUSE)
         await self.ctl.agent_pause(agent_id, reason)
 
     def call_agent(self, call_id: str) -> str | None:

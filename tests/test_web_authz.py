@@ -1,0 +1,229 @@
+"""Who may do what: every route of the web app × every kind of caller, the exact status.
+
+The routes are read from the running app's router, so a route added without a row in
+:data:`TABLE` fails :func:`test_every_route_has_a_row`. The app is the whole hotline
+(pbxsim, controller, SQL), with one live call talking to ``agent1`` (its owner) so the
+call routes see an owner and a stranger. Callers: nobody (``anon``), the call's agent
+(``agent``), another agent (``other``), a supervisor, an admin, and an API bearer token
+acting as the supervisor (``token``: the API honours it, pages and WebSockets do not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlalchemy import select
+
+from callcenter.app import create_app
+from callcenter.config import load_config
+from callcenter.storage import Store, make_engine, make_session_factory
+from callcenter.storage.tokens import Tokens
+from crm_bridge.models import Interaction
+
+from .e2e_support import hotline_rig, scenario, wait_until
+from .test_e2e_browser import CUSTOMERS, caller_arrives
+
+WHO = ("anon", "agent", "other", "supervisor", "admin", "token")
+LOGINS = {"agent": "agent1", "other": "agent2", "supervisor": "supervisor", "admin": "boss"}
+
+
+def same(status: int) -> dict[str, int]:
+    return dict.fromkeys(WHO, status)
+
+
+def api(allowed: set[str], ok: int = 200, *, refused: int = 403) -> dict[str, int]:
+    """An API route: 401 without a login, ``ok`` for the allowed, ``refused`` for others."""
+    return {w: 401 if w == "anon" else ok if w in allowed else refused for w in WHO}
+
+
+def page(allowed: set[str]) -> dict[str, int]:
+    """A page: to the login form (303) without a session cookie, 403 for a wrong role."""
+    return {w: 303 if w in ("anon", "token") else 200 if w in allowed else 403 for w in WHO}
+
+
+def socket(allowed: set[str]) -> dict[str, int]:
+    """A WebSocket: 101 when admitted; 401 without a session cookie (tokens included)."""
+    return {w: 401 if w in ("anon", "token") else 101 if w in allowed else 403 for w in WHO}
+
+
+AGENTS = {"agent", "other"}
+SUPERVISORS = {"supervisor", "admin", "token"}
+#: {call} the live call of agent1, {agent} agent1's id
+Row = tuple[str, str, str, Any, dict[str, int]]  # method, route, path, body, statuses
+TABLE: list[Row] = [
+    ("GET", "/", "/", None, same(303)),
+    ("GET", "/login", "/login", None,
+     {**same(303), "anon": 200, "token": 200}),
+    ("POST", "/login", "/login", {"form": {}}, same(400)),  # an empty form
+    ("GET", "/agent", "/agent", None, page(AGENTS)),
+    ("GET", "/supervisor", "/supervisor", None, page({"supervisor", "admin"})),
+    ("GET", "/supervisor/recordings", "/supervisor/recordings", None,
+     page({"supervisor", "admin"})),
+    ("GET", "/api/openapi.json", "/api/openapi.json", None, same(200)),
+    ("GET", "/api/wallboard", "/api/wallboard", None, api(SUPERVISORS)),
+    ("GET", "/api/agents/{agent_id}", "/api/agents/{agent}", None,
+     api({"agent"} | SUPERVISORS)),
+    ("GET", "/api/recordings", "/api/recordings", None, api(SUPERVISORS)),
+    # no such recording: found out only by those who may open one
+    ("GET", "/api/recordings/{recording_id}/audio", "/api/recordings/999999/audio", None,
+     api(AGENTS | SUPERVISORS, 404)),
+    ("GET", "/api/recordings/{recording_id}/download", "/api/recordings/999999/download", None,
+     api(AGENTS | SUPERVISORS, 404)),
+    ("GET", "/api/recordings/{recording_id}/audit", "/api/recordings/999999/audit", None,
+     api(SUPERVISORS, 404)),
+    ("GET", "/api/voicemails", "/api/voicemails", None, api(SUPERVISORS)),
+    ("GET", "/api/voicemails/{voicemail_id}/audio", "/api/voicemails/999999/audio", None,
+     api(SUPERVISORS, 404)),
+    ("GET", "/api/callbacks", "/api/callbacks", None, api(SUPERVISORS)),
+    ("GET", "/ws/wallboard", "/ws/wallboard", None, socket({"supervisor", "admin"})),
+    ("GET", "/ws/agent", "/ws/agent", None, socket(AGENTS)),
+    ("GET", "/metrics", "/metrics", None, same(200)),
+    ("GET", "/healthz", "/healthz", None, same(200)),
+    ("GET", "/static/{filename}", "/static/agent.js", None, same(200)),
+    # the live call: its agent, supervisors (recording), never another agent
+    ("POST", "/api/calls/{call_id}/recording/mute", "/api/calls/{call}/recording/mute",
+     {"json": {"muted": False}}, api({"agent"} | SUPERVISORS)),
+    ("POST", "/api/calls/{call_id}/recording/start", "/api/calls/{call}/recording/start",
+     {"json": {}}, api({"agent"} | SUPERVISORS, 409)),  # recorded already
+    ("POST", "/api/calls/{call_id}/ivr", "/api/calls/{call}/ivr",
+     {"json": {"node": "nowhere"}}, api({"agent"} | SUPERVISORS, 400)),  # no such node
+    ("POST", "/api/calls/{call_id}/disposition", "/api/calls/{call}/disposition",
+     {"json": {"code": "resolved", "notes": "authz"}},
+     {**api({"agent"}), "other": 403}),
+    # state changes last: the agent's own, then the session's end
+    ("POST", "/api/agent/ready", "/api/agent/ready", {"json": {}},
+     {**api(AGENTS), "agent": 409}),  # agent1 is talking: no ready mid-call
+    ("POST", "/api/agent/pause", "/api/agent/pause", {"json": {"reason": "break"}},
+     {**api(AGENTS), "agent": 409}),  # nor a pause
+    ("POST", "/logout", "/logout", {"form": {}}, same(303)),
+]  # fmt: skip
+
+
+def routes_of(app: Any) -> set[tuple[str, str]]:
+    """Every (method, route) the app serves; HEAD rides on GET."""
+    out = set()
+    for route in app.router.routes():
+        if route.method == "HEAD":
+            continue
+        info = route.resource.get_info()
+        path = info.get("path") or info.get("formatter") or ""
+        if "prefix" in info:  # the static folder
+            path = info["prefix"] + "/{filename}"
+        out.add((route.method, path))
+    return out
+
+
+async def status_of(http: aiohttp.ClientSession, base: str, method: str, path: str, body: Any,
+                    headers: dict[str, str]) -> int:  # fmt: skip
+    if path.startswith("/ws/"):
+        try:
+            async with http.ws_connect(base + path, headers=headers) as ws:
+                await ws.close()
+                return 101
+        except aiohttp.WSServerHandshakeError as exc:
+            return exc.status
+    kwargs: dict[str, Any] = {"headers": headers, "allow_redirects": False}
+    if body is not None and "json" in body:
+        kwargs["json"] = body["json"]
+    elif body is not None:
+        kwargs["data"] = body["form"]
+    async with http.request(method, base + path, **kwargs) as resp:
+        await resp.read()
+        return resp.status
+
+
+def long_calls(numbers: list[str]) -> dict[str, Any]:
+    """Nobody calls until the test says so; an answered call talks for an hour."""
+    return scenario(numbers, arrivals={"kind": "trace", "calls": []},
+                    agents={"default": {"answer_delay": 1, "talk_time": 3600}})  # fmt: skip
+
+
+def test_every_route_has_a_row() -> None:
+    # the composition root's app, as `callcenter run` builds it (not started)
+    app = create_app(load_config(Path(__file__).resolve().parents[1] / "config" / "hotline.yaml",
+                                 environ={}))  # fmt: skip
+    served = routes_of(app)
+    listed = {(m, r) for m, r, *_ in TABLE}
+    assert served - listed == set(), "routes without an authorization row"
+    assert listed - served == set(), "rows for routes the app does not serve"
+
+
+async def test_who_may_do_what(tmp_path: Path, db_url: str) -> None:
+    async def prepare(url: str) -> None:
+        engine = make_engine(url)
+        try:
+            await Store(make_session_factory(engine)).create_agent("boss", "boss-pass", "admin")
+        finally:
+            await engine.dispose()
+
+    async with hotline_rig(tmp_path, db_url, long_calls, agents=2, auto_login=False,
+                           prepare=prepare) as rig:  # fmt: skip
+        assert rig.hotline.urls is not None and rig.hotline.store is not None
+        base = rig.hotline.urls.base
+        token = await Tokens(rig.hotline.store).add("authz", "supervisor", dt.datetime.now(dt.UTC))
+        agent = next(a.id for a in await rig.hotline.store.list_agents()
+                     if a.username == "agent1")  # fmt: skip
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(cookie_jar=jar) as http:
+            async with http.post(f"{base}/login", data={"username": "agent1",
+                                                        "password": "agent1-pass"}) as resp:
+                assert resp.status == 200
+            async with http.post(f"{base}/api/agent/ready", json={}) as resp:
+                assert resp.status == 200, await resp.text()
+        number = CUSTOMERS[3].national_numbers[0]
+        await caller_arrives(rig, number)
+        calls: list[Any] = []
+
+        def talking() -> bool:
+            calls[:] = [c for c in rig.ctl.calls.values()
+                        if c.caller_number == number and c.bridged and c.recording]  # fmt: skip
+            return bool(calls)
+
+        await wait_until(talking, 60, "agent1 to talk to the caller, recorded")
+        call = calls[0]
+        assert call.agent_id == str(agent)
+        # the token is taken by the running app within its poll of the logins
+        deadline = time.monotonic() + 30
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                async with http.get(f"{base}/api/wallboard",
+                                    headers={"Authorization": f"Bearer {token}"}) as resp:
+                    if resp.status == 200:
+                        break
+                await asyncio.sleep(0.1)
+
+        fill: Callable[[str], str] = lambda p: p.format(call=call.call_id, agent=agent)  # noqa: E731
+        seen: dict[tuple[str, str], dict[str, int]] = {}
+        for who in WHO:
+            jar = aiohttp.CookieJar(unsafe=True)
+            headers = {"Origin": base}
+            async with aiohttp.ClientSession(cookie_jar=jar) as http:
+                if who in LOGINS:
+                    user = LOGINS[who]
+                    form = {"username": user, "password": f"{user}-pass"}
+                    async with http.post(f"{base}/login", data=form,
+                                         allow_redirects=False) as resp:  # fmt: skip
+                        assert resp.status == 303, (who, resp.status)
+                elif who == "token":
+                    headers["Authorization"] = f"Bearer {token}"
+                for method, route, path, body, _ in TABLE:
+                    got = await status_of(http, base, method, fill(path), body, headers)
+                    seen.setdefault((method, route), {})[who] = got
+        wrong = {f"{m} {r}": {w: (seen[(m, r)][w], want[w]) for w in WHO
+                              if seen[(m, r)][w] != want[w]}
+                 for m, r, _, _, want in TABLE}  # fmt: skip
+        assert {k: v for k, v in wrong.items() if v} == {}, "(got, wanted)"
+        saved = [i for i in await _interactions(rig) if i.call_id == call.call_id]
+        assert [(i.agent_id, i.notes) for i in saved] == [(agent, "authz")]
+
+
+async def _interactions(rig: Any) -> list[Any]:
+    async with rig.hotline.store.sessions() as s:
+        return list(await s.scalars(select(Interaction)))
+
