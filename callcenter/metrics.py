@@ -31,8 +31,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from acd import Outcome
 from callcenter.scraped import (
     AGENT_STATES,
+    CardLookupCounts,
     CrmFailureCollector,
-    CrmFigures,
     FloorCollector,
     FloorNow,
     QueueGoalsCollector,
@@ -390,7 +390,7 @@ class Metrics:
         number count their own (:meth:`watch_crm`)."""
         self._crm.by_account[reason] += 1
 
-    def watch_crm(self, figures: Callable[[], CrmFigures]) -> None:
+    def watch_crm(self, figures: Callable[[], CardLookupCounts]) -> None:
         """Read the card lookup's failures (``crm_bridge.CrmLookup``) at each scrape."""
         self._crm.read = figures
 

@@ -169,7 +169,7 @@ class QueueGoalsCollector(Collector):
 CRM_FAILURES = ("timeout", "error")
 
 
-class CrmFigures(Protocol):
+class CardLookupCounts(Protocol):
     """What the metrics read of the card lookup (``crm_bridge.CrmLookup``)."""
 
     @property
@@ -183,7 +183,7 @@ class CrmFailureCollector(Collector):
     account (``by_account``, counted by the owner)."""
 
     def __init__(self) -> None:
-        self.read: Callable[[], CrmFigures] | None = None
+        self.read: Callable[[], CardLookupCounts] | None = None
         self.by_account = dict.fromkeys(CRM_FAILURES, 0)
 
     def collect(self) -> Iterator[Metric]:
