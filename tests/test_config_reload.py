@@ -93,6 +93,11 @@ async def test_a_reload_takes_new_rules_live_and_waiting_callers_keep_their_plac
         assert queues["support"].strategy is acd.Strategy.BEST_SKILL_MATCH
         assert dict(queues["support"].skills) == {"english": 2}
         assert ctl.flow.tiers == {"gold": (3, {})}
+        # /metrics: the new queue's series are there at once, at 0, with its targets
+        scraped = rig.hotline.metrics.render().decode()
+        assert 'hotline_calls_total{outcome="abandoned",queue="billing"} 0.0' in scraped
+        assert 'hotline_calls_waiting{queue="billing"} 0.0' in scraped
+        assert 'hotline_service_level_target_ratio{queue="billing"} 0.8' in scraped
         agent1 = next(a for a in ctl.core.config.agents if a.agent_id == str(ids["agent1"]))
         assert dict(agent1.skills) == {"english": 4}
         assert (dict(agent1.penalties), dict(agent1.weights)) == ({"support": 1}, {"support": 4})
