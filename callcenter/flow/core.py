@@ -71,8 +71,9 @@ Rules (everything that decides what a call does lives here):
 12. Overflow (:mod:`.overflow`): a call past its queue's ``max_wait_s`` (the
    ACD's ``OverflowCall``, after its ``timeout`` outcome) goes to the queue's
    target: another queue with its entry time kept (never one it overflowed from),
-   an IVR node (voicemail, callback, any), or a message and the hang-up. The
-   visit a call is sent on to gives the call's outcome.
+   an IVR node (voicemail, callback, any), or a message and the hang-up. A call
+   sent on to a queue keeps one outcome, that queue's (the timeout is not
+   recorded: SQL keeps one outcome per call); any other keeps ``timeout``.
 """
 
 from __future__ import annotations
@@ -648,7 +649,6 @@ class CallFlow:
     def _route(self, call: Call, cmd: RouteToQueue) -> None:
         self._store_trail(call, "fallback" if cmd.fallback else "queue")
         call.stage = next_stage(call.call_id, call.stage, Step.QUEUE)
-        call.outcome = None  # an overflowed call's new visit gives its outcome (rule 12)
         call.queue = cmd.queue
         call.language = cmd.language
         call.selections = {s.node: s.digits for s in cmd.selections}
@@ -1154,10 +1154,17 @@ class CallFlow:
                          cmd.talk_s)  # fmt: skip
             return
         call.in_acd = False
+        if cmd.outcome is Outcome.TIMEOUT and self._requeues(call, cmd.queue):
+            return  # rule 12: its visit to the next queue gives the call's one outcome
         self._outcome(call, cmd.outcome, cmd.queue, cmd.wait_s, cmd.agent_id, cmd.talk_s)
         if call.agent_id is not None:
             self._out.append(Push(call.agent_id, {"type": "call_ended",
                                                   "call_id": call.call_id}))  # fmt: skip
+
+    def _requeues(self, call: Call, queue: str) -> bool:
+        """The call overflowing from ``queue`` goes on to another queue (rule 12)."""
+        target = self.overflow.get(queue, HANG_UP)
+        return target.kind == "queue" and target.target not in (call.overflowed | {queue})
 
     def _overflow(self, cmd: acd.OverflowCall) -> None:
         """Rule 12: the call leaves its queue for the queue's overflow target."""
@@ -1176,7 +1183,6 @@ class CallFlow:
         call.outbox.clear()
         if target.kind == "queue" and target.target is not None:
             call.stage = next_stage(call.call_id, call.stage, Step.REQUEUE)
-            call.outcome = None  # rule 12: the new visit's outcome is the call's
             call.queue = target.target
             card = call.card
             priority, skills = self._tier(card.tier if card is not None else None, target.target)

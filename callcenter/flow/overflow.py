@@ -10,8 +10,12 @@ Rules (the call-flow core's rule 12 applies them):
    runs from that node: a ``voicemail`` node takes a message, a ``callback`` node
    stores a request, any node for ``ivr``), ``hangup`` (an optional prompt, then
    ``HANGUP``; the default, with no prompt: what a timed-out caller got before).
-3. A call sent on to a queue (directly, or by the IVR) gets that visit's outcome
-   as its own: the visit it overflowed from keeps its ``timeout`` row.
+3. A call has one outcome (SQL keeps the first). Sent on to a queue, its outcome
+   is that queue's: the ``timeout`` of the queue it left is not recorded, the
+   ``overflow`` call event (queue, target) tells it. Sent anywhere else it keeps
+   ``timeout``; an IVR node that routes it to a queue again gives that visit no
+   outcome of its own (refused as a second one and logged): point such nodes at a
+   voicemail, a callback or a hang-up.
 """
 
 from __future__ import annotations
