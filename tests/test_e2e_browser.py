@@ -215,6 +215,10 @@ async def test_agent_sees_the_card_while_ringing_and_the_disposition_lands_in_sq
             row_at_card = await rig.hotline.store.get_call(call.call_id)
             assert stage_at_card is Stage.OFFERED, f"card shown at stage {stage_at_card}"
             assert row_at_card is not None and row_at_card.answered_at is None
+            # /metrics timed that pop, from the offer to its socket (one pop, one timing)
+            scraped = rig.hotline.metrics.render().decode()
+            assert "hotline_screen_pops_total 1.0" in scraped
+            assert "hotline_screen_pop_seconds_count 1.0" in scraped
             await expect(desk.get_by_test_id("call-status")).to_contain_text("Ringing")
             await expect(desk.locator("#call-id")).to_have_text(call.call_id)
             await expect(card).to_contain_text(customer.account_no)
