@@ -57,7 +57,7 @@ from callcenter.storage.store import REMOVED
 from callcenter.storage.tokens import Tokens
 from callcenter.web import create_app as create_web_app
 from callcenter.web.app import create_metrics_app
-from callcenter.web.keys import ACCOUNTS, DESK, DISPOSITIONS, MESSAGES, RECORDINGS, SESSIONS
+from callcenter.web.keys import ACCOUNTS, DESK, DISPOSITIONS, MESSAGES, PHONES, RECORDINGS, SESSIONS
 from callcenter.web.session import Session
 from callcenter.web.throttle import LoginThrottle
 from crm_bridge.breaker import Breaker
@@ -121,6 +121,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     parts.store = Store(make_session_factory(parts.engine),
                         disposition_codes=parts.config.dispositions)  # fmt: skip
     app[ACCOUNTS] = parts.store
+    app[PHONES] = parts.store
     try:
         yield
     finally:

@@ -98,6 +98,12 @@ def _log_milestone(row: WriteRequest) -> None:
 _REASONS = {"3": OfferResult.NO_ANSWER, "5": OfferResult.BUSY}
 #: Hangup Cause 17, "User busy" (transcript 16)
 _USER_BUSY = 17
+#: ChanSpy's options by mode (transcript 19): ``q`` quiet (no beep, no name spoken to the
+#: supervisor), ``w`` whisper (the supervisor talks to the agent only), ``B`` barge (to
+#: both parties), ``E`` exit when the spied-on agent leg hangs up
+SPY_OPTIONS = {"listen": "qE", "whisper": "qwE", "barge": "qBE"}
+#: how long the supervisor's phone rings for a spy (seconds)
+SPY_RING_S = 30.0
 #: how long the agents' restore waits for every node's first resync
 RESTORE_WAIT_S = 10.0
 #: seconds between connect attempts to a node that is down (doubling up to the last),
@@ -790,6 +796,47 @@ class Controller:
             return "not talking"
         self.feed(SendToIvr(call_id, node, by))
         return None
+
+    def spy(self, agent_id: str, phone: str, mode: str, by: str) -> str | None:
+        """Ring the supervisor's ``phone`` into ``ChanSpy`` on the agent's leg of the call
+        the agent is talking on (:data:`SPY_OPTIONS` by ``mode``; transcript 19). Why not
+        (``"unknown mode"``, ``"not talking"``), or None once the Originate is sent.
+
+        Spying changes nothing of the call, so the core is not asked: the shell reads
+        the agent's bridged leg from the core's calls and its channel name from the
+        node's tracker. Option ``E`` ends the spy with the agent's leg (19).
+        """
+        options = SPY_OPTIONS.get(mode)
+        if options is None:
+            return "unknown mode"
+        for call in self.calls.values():
+            if call.agent_id != agent_id or not call.connected() or not call.bridged:
+                continue
+            offer = next((o for o in call.live_offers()
+                          if o.agent_id == agent_id and o.bridged), None)  # fmt: skip
+            node = self.nodes.get(call.node)
+            leg = node.tracker.channels.get(offer.leg) if offer and node else None
+            if node is None or leg is None:
+                continue
+            spy_id = f"spy-{secrets.token_hex(6)}"
+            log.info("%s spies on agent %s (%s, %s) from %s", by, agent_id, leg.name, mode,
+                     phone, extra=call_fields(call.call_id, call.node, agent_id=agent_id))  # fmt: skip
+            self._spawn(self._spy(node, phone, f"{leg.name},{options}", mode, spy_id), spy_id)
+            return None
+        return "not talking"
+
+    async def _spy(self, node: Node, phone: str, data: str, mode: str, spy_id: str) -> None:
+        try:
+            ev = await node.client.originate(
+                phone, application="ChanSpy", data=data, caller_id=f'"Hotline {mode}"',
+                dial_timeout=SPY_RING_S, channel_id=spy_id, other_channel_id=f"{spy_id}-2",
+            )  # fmt: skip
+        except AMIError as exc:
+            log.warning("spy %s on %s: the Originate failed: %s", spy_id, data, exc)
+            return
+        if ev.get("Response") != "Success":
+            log.warning("spy %s on %s: the supervisor's phone %s did not answer (Reason %s)",
+                        spy_id, data, phone, ev.get("Reason"))  # fmt: skip
 
     def mute_recording(self, call_id: str, muted: bool, by: str) -> bool:
         """Ask to mute or unmute the call's recording; False: no recording runs."""

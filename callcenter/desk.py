@@ -299,6 +299,9 @@ class ControllerDesk:
     def send_to_ivr(self, call_id: str, node: str, by: str) -> str | None:
         return self.ctl.send_to_ivr(call_id, node, by)
 
+    def spy(self, agent_id: str, phone: str, mode: str, by: str) -> str | None:
+        return self.ctl.spy(agent_id, phone, mode, by)
+
     def label_simulated(self, agent_ids: Iterable[str]) -> None:
         """Mark these agents as simulated (a program plays their desk, as in the demo)."""
         self.simulated = frozenset(agent_ids)

@@ -202,12 +202,16 @@ async def app_chanspy(world: World, ch: Channel, data: str) -> str | None:
     the audio, which pbxsim does not mix."""
     prefix, _, options = data.partition(",")
     prefix = prefix.strip()
+    # 19 spied by the endpoint (``PJSIP/2004``: its channels ``PJSIP/2004-…``).
+    # unrecorded: a whole channel name (``PJSIP/2004-00000003``, what Hotline sends) spies
+    # on that channel alone; Asterisk takes the argument as a name prefix, so it matches.
     await world.sleep(0.1)
     spyee = None
     while spyee is None:
         spyee = next(
             (c for c in world.channels.values()
-             if c is not ch and not c.hanging and c.name.startswith(prefix + "-")),
+             if c is not ch and not c.hanging
+             and (c.name.startswith(prefix + "-") or c.name == prefix)),
             None,
         )  # fmt: skip
         if spyee is None:

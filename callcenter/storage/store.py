@@ -343,6 +343,17 @@ class Store:
         async with self.sessions() as session:
             return await session.scalar(select(Agent).where(Agent.username == username))
 
+    async def phone_of(self, account_id: str) -> str | None:
+        """The dial string of login ``account_id``'s phone (``agents.device``); None: no
+        such login, a removed one, or no phone set."""
+        if not account_id.isdigit():
+            return None
+        async with self.sessions() as session:
+            row = await session.get(Agent, int(account_id))
+        if row is None or row.password_hash == REMOVED:
+            return None
+        return row.device
+
     async def set_password(self, username: str, password: str) -> Agent:
         """A new password (argon2); raises :class:`AgentRejected` (``unknown_agent``,
         ``empty_password``). A removed login comes back with it."""

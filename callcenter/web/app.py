@@ -15,7 +15,7 @@ import dashboards
 from callcenter.config import DEFAULT_DISPOSITIONS
 from callcenter.live import LiveHub
 from callcenter.metrics import Metrics
-from callcenter.web import api, messages_api, openapi, pages, recordings_api, sockets
+from callcenter.web import api, messages_api, openapi, pages, recordings_api, sockets, supervise_api
 from callcenter.web.errors import error_middleware
 from callcenter.web.keys import (
     ACCOUNTS,
@@ -122,6 +122,7 @@ def create_app(
     r.add_get(openapi.PATH, openapi.serve)
     r.add_get("/api/wallboard", api.wallboard)
     r.add_get("/api/agents/{agent_id}", api.agent_state)
+    r.add_post("/api/agents/{agent_id}/spy", supervise_api.spy)
     r.add_post("/api/agent/ready", api.agent_ready)
     r.add_post("/api/agent/pause", api.agent_pause)
     r.add_post("/api/calls/{call_id}/disposition", api.save_disposition)

@@ -10,7 +10,7 @@ from aiohttp import web
 from callcenter.live import LiveHub
 from callcenter.metrics import Metrics
 from callcenter.web.messages_port import Messages
-from callcenter.web.ports import Accounts, Desk, Dispositions
+from callcenter.web.ports import Accounts, Desk, Dispositions, Phones
 from callcenter.web.recordings_port import Library
 from callcenter.web.session import SessionSigner
 from callcenter.web.throttle import LoginThrottle
@@ -18,6 +18,8 @@ from callcenter.web.throttle import LoginThrottle
 DESK = web.AppKey("desk", Desk)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 DISPOSITIONS = web.AppKey("dispositions", Dispositions)
+#: The logins' phones (a supervisor's, to spy from); unset: the spy route answers 503.
+PHONES = web.AppKey("phones", Phones)
 HUB = web.AppKey("hub", LiveHub)
 METRICS = web.AppKey("metrics", Metrics)
 SESSIONS = web.AppKey("sessions", SessionSigner)

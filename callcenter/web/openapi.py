@@ -29,6 +29,7 @@ from callcenter.web.recordings_api import (
 )
 from callcenter.web.recordings_port import RecordingAudit, RecordingPage
 from callcenter.web.session import COOKIE_NAME
+from callcenter.web.supervise_api import SpyAsked, SpyBody
 
 __all__ = ["PATH", "openapi_document", "serve"]
 
@@ -72,6 +73,8 @@ _NAMED: dict[str, Any] = {
     "IvrVisitAsked": IvrVisitAsked,
     "MuteAsked": MuteAsked,
     "RecordAsked": RecordAsked,
+    "SpyBody": SpyBody,
+    "SpyAsked": SpyAsked,
     "RecordingPage": RecordingPage,
     "RecordingAudit": RecordingAudit,
     "VoicemailPage": VoicemailPage,
@@ -195,6 +198,15 @@ def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str
             "summary": "An agent's state and current caller (the agent, or a supervisor)",
             "operationId": "agentState", "security": session, "parameters": [_agent_id()],
             "responses": {"200": _json("AgentPage", "the agent's page"), **_errors(401, 403, 404)},
+        }},
+        "/api/agents/{agent_id}/spy": {"post": {
+            "summary": "Listen to, whisper to or barge into an agent's call: the supervisor's"
+                       " phone is rung into ChanSpy (supervisors); 409 when the agent is on"
+                       " no call or the supervisor's login has no phone",
+            "operationId": "spyOnAgent", "security": session, "parameters": [_agent_id()],
+            "requestBody": _body("SpyBody", required=True),
+            "responses": {"202": _json("SpyAsked", "the supervisor's phone is being rung"),
+                          **_errors(400, 401, 403, 404, 409, 503)},
         }},
         "/api/agent/ready": {"post": {
             "summary": "The logged-in agent is ready for calls",

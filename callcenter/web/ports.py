@@ -90,6 +90,19 @@ class Desk(Protocol):
         ``"not talking"``), or None when asked."""
         ...
 
+    def spy(self, agent_id: str, phone: str, mode: str, by: str) -> str | None:
+        """Ring ``phone`` into ChanSpy on the agent's call (``listen``, ``whisper``,
+        ``barge``); why not (``"unknown mode"``, ``"not talking"``), or None when sent."""
+        ...
+
+
+class Phones(Protocol):
+    """The phone of a login (the storage ``Store`` fits): a supervisor's, to spy from."""
+
+    async def phone_of(self, account_id: str) -> str | None:
+        """The dial string of the login's phone (``PJSIP/9000``); None: none set."""
+        ...
+
 
 # -- The JSON the pages render. The controller builds these; keys not listed are
 #    ignored by the pages, missing optional keys are shown as "–".
