@@ -96,6 +96,9 @@ TABLE: list[Row] = [
     ("POST", "/api/calls/{call_id}/disposition", "/api/calls/{call}/disposition",
      {"json": {"code": "resolved", "notes": "authz"}},
      {**api({"agent"}), "other": 403}),
+    # agent1's call, spied on by a supervisor: none of them has a phone (409 no_phone)
+    ("POST", "/api/agents/{agent_id}/spy", "/api/agents/{agent}/spy",
+     {"json": {"mode": "listen"}}, api(SUPERVISORS, 409)),
     # state changes last: the agent's own, then the session's end
     ("POST", "/api/agent/ready", "/api/agent/ready", {"json": {}},
      {**api(AGENTS), "agent": 409}),  # agent1 is talking: no ready mid-call
