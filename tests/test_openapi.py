@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import FlakyFailure
 
 from callcenter.config import load_config
 from callcenter.web.openapi import PATH, openapi_document
@@ -101,6 +102,11 @@ def _fuzz(
             try:
                 fuzzer(result.ok(), who, cookie)()
             except AssertionError:  # recorded in problems, reported together
+                pass
+            except FlakyFailure:
+                # A failing example that passed when Hypothesis replayed it: the server is
+                # stateful (a second Ready on a ringing agent is refused), so one case can
+                # answer differently twice. The failure was recorded in problems all the same.
                 pass
     return problems, statuses
 
