@@ -96,16 +96,26 @@ class CancelOffer:
 
 @dataclass(frozen=True, slots=True)
 class OverflowCall:
-    """The call waited ``max_wait_s`` in ``queue``: send it elsewhere (voicemail, other queue)."""
+    """The call leaves ``queue`` unanswered by the queue's rules: send it elsewhere.
+    ``reason``: ``max_wait`` (it waited ``max_wait_s``), ``max_length``, ``join_empty``,
+    ``leave_empty`` (``acd.core`` rule 10)."""
 
     call_id: str
     queue: str
     wait_s: float
+    reason: str = "max_wait"
 
     def __post_init__(self) -> None:
         check_id("OverflowCall.call_id", self.call_id)
         check_id("OverflowCall.queue", self.queue)
         check_seconds("OverflowCall.wait_s", self.wait_s)
+        if self.reason not in OVERFLOW_REASONS:
+            raise InvalidValue(f"OverflowCall.reason must be one of "
+                               f"{', '.join(OVERFLOW_REASONS)}; got {self.reason!r}")  # fmt: skip
+
+
+#: why a call overflows (``OverflowCall.reason``)
+OVERFLOW_REASONS = ("max_wait", "max_length", "join_empty", "leave_empty")
 
 
 @dataclass(frozen=True, slots=True)

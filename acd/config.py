@@ -91,6 +91,15 @@ class QueueConfig:
     #: a caller who hangs up before this wait is a short abandon: left out of the
     #: service level and the abandon rate (``acd.kpis``)
     short_abandon_s: float = 5.0
+    #: a caller arriving when this many calls are unanswered in the queue overflows at
+    #: once (outcome TIMEOUT, ``OverflowCall`` reason ``max_length``); None: no limit
+    max_length: int | None = None
+    #: a caller may join while no agent of the queue can take calls (every one logged
+    #: out or paused); False: it overflows at once (reason ``join_empty``)
+    join_empty: bool = True
+    #: the queue's waiting callers overflow (reason ``leave_empty``) as soon as no
+    #: agent of it can take calls (the last one logs out or pauses)
+    leave_when_empty: bool = False
 
     def __post_init__(self) -> None:
         check_id("QueueConfig.name", self.name)
@@ -108,6 +117,13 @@ class QueueConfig:
         check_seconds("QueueConfig.aging_per_s", self.aging_per_s)
         check_seconds("QueueConfig.retry_same_agent_s", self.retry_same_agent_s)
         check_seconds("QueueConfig.short_abandon_s", self.short_abandon_s)
+        if self.max_length is not None:
+            check_int("QueueConfig.max_length", self.max_length, minimum=1)
+        for flag in ("join_empty", "leave_when_empty"):
+            if not isinstance(getattr(self, flag), bool):
+                raise InvalidValue(
+                    f"QueueConfig.{flag} must be a bool; got {getattr(self, flag)!r}"
+                )
 
 
 @dataclass(frozen=True, slots=True)

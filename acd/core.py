@@ -31,6 +31,11 @@ Rules:
    what it shows.
 9. ``reconfigure`` swaps the configuration live; waiting callers keep their
    entry, priority and arrival order under the new rules.
+10. A queue's other overflow conditions end a call with TIMEOUT and an
+   ``OverflowCall`` naming its reason: ``max_length`` (that many calls already
+   unanswered when it arrives) and ``join_empty`` (no agent of the queue able to
+   take calls: each logged out or paused) at arrival, ``leave_empty`` for every
+   WAITING call when the last such agent logs out or pauses.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from typing import Any
 from ._check import check_time
 from .agent import AGENT_TRANSITIONS, Agent, AgentInput, AgentState
 from .board import Board
-from .call import CALL_TRANSITIONS, Call, CallInput, CallState
+from .call import CALL_TRANSITIONS, UNANSWERED, Call, CallInput, CallState
 from .commands import (
     CancelOffer,
     Command,
@@ -132,6 +137,8 @@ class Acd:
         self._seq = itertools.count()
         self._logins = itertools.count(1)
         self._now = -_INF  # the last ``now``
+        #: the reason of the next OverflowCall (``_refused``, ``_withdraw``; else max_wait)
+        self._overflow_reason = "max_wait"
 
     def _build(
         self,
@@ -411,6 +418,12 @@ class Acd:
         parts.calls[call_id] = call
         parts.board.tally.offered += 1
         out: list[Command] = []
+        if queue.max_length is not None or not queue.join_empty:
+            reason = self._refused(parts, call)
+            if reason is not None:  # rule 10: it overflows at once
+                self._overflow_reason = reason
+                self._finish(call, CallInput.MAX_WAIT, _TIMEOUT, now, out)
+                return out
         if queue.max_wait_s is not None:
             call.max_wait_at = entered + queue.max_wait_s
             if call.max_wait_at <= now:  # restored after its deadline
@@ -566,7 +579,8 @@ class Acd:
             tally.lost += 1
         out.append(build_call_outcome(call_id, name, outcome, wait_s, None, now, None))
         if outcome is _TIMEOUT:
-            out.append(OverflowCall(call_id, name, wait_s))
+            out.append(OverflowCall(call_id, name, wait_s, self._overflow_reason))
+            self._overflow_reason = "max_wait"
 
     # -- offers ---------------------------------------------------------------
 
@@ -855,7 +869,29 @@ class Acd:
             out.append(CancelOffer(call_id, agent.agent_id))
             self._requeue(self._calls[call_id], agent, now, out)
             self._dispatch(now, out)
+        for name in agent.config.queues:  # rule 10: the last agent able to take calls left
+            parts = self._parts[name]
+            if parts.config.leave_when_empty and self._empty(name):
+                for call in [c for c in parts.calls.values() if c.state is _WAITING]:
+                    self._overflow_reason = "leave_empty"
+                    self._finish(call, CallInput.MAX_WAIT, _TIMEOUT, now, out)
         return out
+
+    def _empty(self, name: str) -> bool:
+        """No agent of queue ``name`` can take calls: each is logged out or paused."""
+        return all(a.state is AgentState.LOGGED_OUT or a.state is _PAUSED
+                   for a in self._board.members[name])  # fmt: skip
+
+    def _refused(self, parts: Queue, call: Call) -> str | None:
+        """Why a new caller may not join its queue (rule 10), or None."""
+        config = parts.config
+        if config.max_length is not None:
+            waiting = sum(1 for c in parts.calls.values() if c.state in UNANSWERED) - 1
+            if waiting >= config.max_length:
+                return "max_length"
+        if not config.join_empty and self._empty(config.name):
+            return "join_empty"
+        return None
 
     # -- state steps ----------------------------------------------------------
 

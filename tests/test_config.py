@@ -733,4 +733,20 @@ def test_bad_overflow_targets_are_refused_at_their_line(tmp_path: Path) -> None:
     [bad] = refused("hangup: ../sorry")
     assert bad.startswith("hotline.yaml:15: queues.0.overflow.hangup:") and "sound file" in bad
     assert refused("queue: billing", max_wait="") == [
-        "hotline.yaml:13: queues.0.overflow: overflow is only reached past max_wait_s: set it"]
+        "hotline.yaml:13: queues.0.overflow: nothing overflows: set max_wait_s, max_length, "
+        "join_empty: false or leave_when_empty: true"]
+
+
+def test_overflow_conditions_reach_the_acd_and_bad_ones_are_refused(tmp_path: Path) -> None:
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    max_length: 5\n"
+                  "    join_empty: false\n    leave_when_empty: true")  # fmt: skip
+    queue = load_config(write(tmp_path, text), environ={}).queues[0].acd_queue()
+    assert (queue.max_length, queue.join_empty, queue.leave_when_empty) == (5, False, True)
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    max_length: 0\n"
+                  "    join_empty: nope\n    leave_when_empty: 1")  # fmt: skip
+    found = problems_of(tmp_path, text)
+    assert [p.split(": ", 2)[:2] for p in found] == [
+        ["hotline.yaml:13", "queues.0.max_length"],
+        ["hotline.yaml:14", "queues.0.join_empty"],
+        ["hotline.yaml:15", "queues.0.leave_when_empty"],
+    ], found

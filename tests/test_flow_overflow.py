@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import acd
 from callcenter.flow import CallFlow, Stage
 from callcenter.flow import effects as fx
+from callcenter.flow.inputs import AgentCommand
 from callcenter.flow.overflow import OverflowTarget
 from callcenter.storage.writes import RecordCallbackRequest, RecordCallEvent, RecordOutcome
 from ivr import load_ivr
@@ -147,3 +150,71 @@ def test_to_a_hang_up_with_a_message_and_without(tmp_path: Path) -> None:
     assert pending(f) == "HANGUP"
     g = overflowing(tmp_path, OverflowTarget())
     assert pending(g) == "HANGUP"
+
+
+KINDS = [OverflowTarget("queue", "billing"), OverflowTarget("voicemail", "message"),
+         OverflowTarget("callback", "call_me"), OverflowTarget("ivr", "goodbye"),
+         OverflowTarget("hangup", "hotline/vi/sorry")]  # fmt: skip
+#: per kind: (the stage the caller is in just after, the AGI command it is sent next)
+AFTER = {"queue": (Stage.HOLDING, "WAIT FOR DIGIT"), "voicemail": (Stage.IVR, "SET VARIABLE"),
+         "callback": (Stage.IVR, "SET VARIABLE"), "ivr": (Stage.IVR, "SET VARIABLE"),
+         "hangup": (Stage.AFTER_CALL, "STREAM FILE hotline/vi/sorry")}  # fmt: skip
+
+
+def by_condition(tmp_path: Path, reason: str, target: OverflowTarget) -> Flow:
+    """A caller of support overflowing by ``reason``: its queue at max_length, no agent to
+    join, or the last agent gone while it waits."""
+    path = tmp_path / "ivr.yaml"
+    path.write_text(IVR_TEXT)
+    support = {
+        "max_length": acd.QueueConfig("support", max_length=1),
+        "join_empty": acd.QueueConfig("support", join_empty=False),
+        "leave_empty": acd.QueueConfig("support", leave_when_empty=True),
+    }[reason]
+    f = Flow()
+    f.acd = acd.Acd(acd.AcdConfig(queues=(support, acd.QueueConfig("billing")), agents=(
+        acd.AgentConfig("5", "Agent 5", "PJSIP/2005", ("support",)),
+        acd.AgentConfig("7", "Agent 7", "PJSIP/2007", ("billing",)),
+    )))  # fmt: skip
+    f.core = CallFlow(ivr=load_ivr(path, queues={"support", "billing"}), acd_core=f.acd,
+                      entry_contexts={"hotline", "hotline-safe"},
+                      after_call_context="after-call", run_id="r1", overflow={"support": target})  # fmt: skip
+    if reason == "max_length":  # someone else waits already
+        other = "pbx1:1796.9"
+        arrive(f, uid="1796.9", ch="PJSIP/trunk-00000009", number="0912000009")
+        to_queue(f, other)
+    if reason == "leave_empty":  # the caller rings agent 5, who pauses: nobody is left
+        f.login("5")
+        arrive(f)
+        to_queue(f)
+        assert f.core.calls[CALL].stage is Stage.OFFERED
+        f.feed(AgentCommand(acd.AgentPause("5", "lunch")))
+        return f
+    arrive(f)
+    to_queue(f)
+    return f
+
+
+@pytest.mark.parametrize("reason", ["max_length", "join_empty", "leave_empty"])
+@pytest.mark.parametrize("target", KINDS, ids=[k.kind for k in KINDS])
+def test_each_condition_routes_to_each_target_kind(
+    tmp_path: Path, reason: str, target: OverflowTarget
+) -> None:
+    f = by_condition(tmp_path, reason, target)
+    assert overflow_event(f) == {"queue": "support", "reason": reason, "to": target.kind,
+                                 "target": target.target}  # fmt: skip
+    call = f.core.calls[CALL]
+    stage, command = AFTER[target.kind]
+    assert call.stage is stage
+    if call.pending is not None and call.pending.command.startswith("SET MUSIC ON"):
+        reply(f, "200 result=0")  # the hold music of the first queue, still in flight
+    if (
+        call.pending is not None
+        and call.pending.command.startswith("WAIT FOR DIGIT")
+        and target.kind != "queue"
+    ):
+        reply(f, "200 result=0")  # fmt: skip
+    assert pending(f).startswith(command), (pending(f), call.outbox)
+    if target.kind == "queue":
+        view = f.acd.call(CALL, f.mono)
+        assert view is not None and view.queue == "billing"

@@ -169,7 +169,10 @@ def _overflow_problems(
             elif target.kind != "ivr" and node.type != target.kind:
                 out.append(doc.problem(at, f"IVR node {target.target!r} is a {node.type} node, "
                                            f"not a {target.kind} node"))  # fmt: skip
-        if queue.max_wait_s is None:
-            out.append(doc.problem(("queues", index, "overflow"),
-                                   "overflow is only reached past max_wait_s: set it"))  # fmt: skip
+        never = (queue.max_wait_s is None and queue.max_length is None and queue.join_empty
+                 and not queue.leave_when_empty)  # fmt: skip
+        if never:
+            out.append(doc.problem(("queues", index, "overflow"), "nothing overflows: set "
+                                   "max_wait_s, max_length, join_empty: false or "
+                                   "leave_when_empty: true"))  # fmt: skip
     return out

@@ -210,7 +210,14 @@ class QueueSettings(_Strict):
     longest_wait_limit_s: Seconds = 60.0
     hold_slice_s: Seconds = 20.0
     max_wait_s: Seconds | None = None
-    #: where a caller goes past max_wait_s; null: hung up (no message)
+    #: a caller arriving when this many calls are unanswered overflows at once
+    max_length: int | None = Field(None, ge=1, strict=True)
+    #: false: a caller arriving while no agent can take calls (each logged out or
+    #: paused) overflows at once
+    join_empty: bool = Field(True, strict=True)
+    #: true: the waiting callers overflow when the last agent able to take calls leaves
+    leave_when_empty: bool = Field(False, strict=True)
+    #: where an overflowing caller goes; null: hung up (no message)
     overflow: OverflowSettings | None = None
     #: how the queue picks among its READY agents who fit a call (acd.Strategy);
     #: weighted-random reads the agents' weights, best-skill-match their skills
@@ -251,6 +258,9 @@ class QueueSettings(_Strict):
             aging_per_s=self.aging_per_s,
             retry_same_agent_s=self.retry_same_agent_s,
             short_abandon_s=self.short_abandon_s,
+            max_length=self.max_length,
+            join_empty=self.join_empty,
+            leave_when_empty=self.leave_when_empty,
         )
 
 

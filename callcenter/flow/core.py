@@ -68,8 +68,9 @@ Rules (everything that decides what a call does lives here):
    not said again. The prompts stop the music (22), so ``SET MUSIC ON`` goes again
    before the next slice. A caller offered or bridged hears none (a bridge drops
    the outbox: 21); an adopted caller's clock starts again from its entry.
-12. Overflow (:mod:`.overflow`): a call past its queue's ``max_wait_s`` (the
-   ACD's ``OverflowCall``, after its ``timeout`` outcome) goes to the queue's
+12. Overflow (:mod:`.overflow`): a call the ACD overflows (``OverflowCall``, after
+   its ``timeout`` outcome: past ``max_wait_s``, the queue at ``max_length``, no
+   agent to join or left: ``acd.core`` rule 10) goes to the queue's
    target: another queue with its entry time kept (never one it overflowed from),
    an IVR node (voicemail, callback, any), or a message and the hang-up. A call
    sent on to a queue keeps one outcome, that queue's (the timeout is not
@@ -1176,18 +1177,21 @@ class CallFlow:
         if target.kind == "queue" and target.target in call.overflowed:
             target = HANG_UP  # never back into a queue it overflowed from: no loop
         self._log("warning", f"call {cmd.call_id} waited {cmd.wait_s:.0f} s in {cmd.queue}: "
-                             f"overflow to {target.kind} {target.target or ''}", call)  # fmt: skip
+                             f"overflow ({cmd.reason}) to {target.kind} {target.target or ''}",
+                   call)  # fmt: skip
         self._write(RecordCallEvent(call.call_id, self._now.wall, "overflow",
-                                    {"queue": cmd.queue, "reason": "max_wait",
+                                    {"queue": cmd.queue, "reason": cmd.reason,
                                      "to": target.kind, "target": target.target}))  # fmt: skip
-        call.outbox.clear()
         if target.kind == "queue" and target.target is not None:
+            # its hold goes on as it was (the music, a slice in the outbox or in flight):
+            # the next queue's HoldCaller finds them, its HoldSliceDone comes from them
             call.stage = next_stage(call.call_id, call.stage, Step.REQUEUE)
             call.queue = target.target
             card = call.card
             priority, skills = self._tier(card.tier if card is not None else None, target.target)
             self._enqueue(call, target.target, priority, self._now.mono - cmd.wait_s, skills)
             return
+        call.outbox.clear()
         if target.kind in ("voicemail", "callback", "ivr") and target.target is not None:
             call.stage = next_stage(call.call_id, call.stage, Step.OVERFLOW_IVR)
             card = call.card

@@ -1,8 +1,11 @@
 """Where a queue's caller goes when it overflows (``queues[].overflow``): pure data.
 
 Rules (the call-flow core's rule 12 applies them):
-1. Today one condition overflows a call: its queue's ``max_wait_s`` (the ACD's
-   ``OverflowCall``; its queue visit ends ``timeout``).
+1. The ACD overflows a call (``OverflowCall``, its visit ending ``timeout``) past
+   its queue's ``max_wait_s``, on arrival at a queue holding ``max_length``
+   unanswered calls or (``join_empty: false``) with no agent able to take calls,
+   and (``leave_when_empty``) when the queue's last such agent logs out or pauses
+   (``acd.core`` rule 10). One target per queue, whatever the reason.
 2. The targets: ``queue`` (another queue, keeping the caller's entry time, so its
    wait and aging priority go on; a queue the call already overflowed from is
    never entered again: the caller is hung up instead, so two queues that overflow

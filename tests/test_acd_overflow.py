@@ -1,0 +1,82 @@
+"""The ACD's overflow conditions besides max_wait_s (acd.core rule 10): max_length and
+join_empty at arrival, leave_when_empty when the last agent able to take calls leaves."""
+
+from __future__ import annotations
+
+import pytest
+
+from acd import (
+    AgentLogin,
+    AgentLogout,
+    AgentPause,
+    CallEnded,
+    CallOutcome,
+    CallQueued,
+    HoldCaller,
+    InvalidValue,
+    OfferAnswered,
+    OfferCall,
+    Outcome,
+    OverflowCall,
+    QueueConfig,
+)
+
+from .test_acd import make_acd, only
+
+
+def queued(acd, call_id: str, now: float):  # type: ignore[no-untyped-def]
+    return acd.handle(CallQueued(call_id, "support", "+3225550100"), now)
+
+
+def overflowed(cmds: list) -> list[tuple[str, str, float]]:  # type: ignore[type-arg]
+    return [(c.call_id, c.reason, c.wait_s) for c in only(cmds, OverflowCall)]
+
+
+def test_a_caller_beyond_max_length_overflows_at_once() -> None:
+    acd = make_acd(max_length=2)  # nobody logged in: callers wait
+    assert only(queued(acd, "c1", 1.0), HoldCaller) and only(queued(acd, "c2", 2.0), HoldCaller)
+    cmds = queued(acd, "c3", 3.0)
+    assert overflowed(cmds) == [("c3", "max_length", 0.0)]
+    assert [(o.call_id, o.outcome) for o in only(cmds, CallOutcome)] == [("c3", Outcome.TIMEOUT)]
+    assert not only(cmds, HoldCaller) and acd.call("c3", 3.0) is None
+    assert acd.queue_stats("support", 3.0).waiting == 2
+
+
+def test_join_empty_false_refuses_a_caller_while_no_agent_can_take_calls() -> None:
+    acd = make_acd(("a1",), join_empty=False)
+    assert overflowed(queued(acd, "c1", 1.0)) == [("c1", "join_empty", 0.0)]
+    acd.handle(AgentLogin("a1"), 2.0)
+    acd.handle(AgentPause("a1", "lunch"), 3.0)
+    assert overflowed(queued(acd, "c2", 4.0)) == [("c2", "join_empty", 0.0)]
+    # a busy agent (talking or wrapping up) is not empty: the caller waits for them
+    acd = make_acd(("a1",), join_empty=False)
+    acd.handle(AgentLogin("a1"), 0.0)
+    [offer] = only(queued(acd, "c0", 1.0), OfferCall)
+    acd.handle(OfferAnswered("c0", offer.agent_id), 1.0)
+    cmds = queued(acd, "c1", 2.0)
+    assert overflowed(cmds) == [] and only(cmds, HoldCaller)
+
+
+def test_leave_when_empty_sends_every_waiting_caller_on_when_the_last_agent_leaves() -> None:
+    acd = make_acd(("a1", "a2"), leave_when_empty=True, wrap_up_s=10.0)
+    acd.handle(AgentLogin("a1"), 0.0)
+    acd.handle(AgentLogin("a2"), 0.0)
+    for n in (0, 1):
+        [offer] = only(queued(acd, f"t{n}", 1.0), OfferCall)
+        acd.handle(OfferAnswered(f"t{n}", offer.agent_id), 1.0)
+    queued(acd, "w1", 2.0)
+    queued(acd, "w2", 3.0)
+    acd.handle(CallEnded("t0"), 20.0)  # its agent wraps up
+    acd.handle(CallEnded("t1"), 20.0)
+    agents = [a.agent_id for a in acd.snapshot(21.0).agents]
+    assert overflowed(acd.handle(AgentPause(agents[0], "lunch"), 21.0)) == []
+    cmds = acd.handle(AgentLogout(agents[1]), 25.0)
+    assert sorted(overflowed(cmds)) == [("w1", "leave_empty", 23.0), ("w2", "leave_empty", 22.0)]
+    assert acd.queue_stats("support", 25.0).waiting == 0
+
+
+@pytest.mark.parametrize(("field", "value"), [("max_length", 0), ("join_empty", "no"),
+                                              ("leave_when_empty", 1)])  # fmt: skip
+def test_bad_values_are_refused(field: str, value: object) -> None:
+    with pytest.raises(InvalidValue, match=f"QueueConfig.{field}"):
+        QueueConfig("q", **{field: value})  # type: ignore[arg-type]
