@@ -3,13 +3,16 @@ the pure core, a hand-moved clock, the real ACD and the sample IVR."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from callcenter.flow import Stage
 from callcenter.flow.announce import AnnouncePolicy, figure, lines
+from callcenter.flow.inputs import CallRowLoaded
 from callcenter.storage.writes import RecordCallEvent
 
-from .flow_support import CALL, Flow
+from .flow_support import CALL, NODE, Flow
 from .test_flow_core import arrive, pending, reply, to_queue
 
 
@@ -90,3 +93,19 @@ def test_what_is_said_by_number_and_by_prompt_lists_in_each_language() -> None:
         f'STREAM FILE hotline/vi/digits/{d} ""' for d in (1, 2, 5)
     ]
     assert lines(AnnouncePolicy(position=False), (None, None), "vi") == []
+
+
+def test_a_caller_adopted_after_a_restart_is_told_from_its_old_entry() -> None:
+    # a restart during hold loses nothing: the new controller finds the caller parked
+    # (transcript 15), SQL gives its entry 40 s ago; announcements are due from 30 s
+    f = Flow()
+    f.core.announcements = {"support": AnnouncePolicy(first_after_s=30, every_s=60)}
+    a = f"{NODE}:1796314834.0"
+    f.rows[a] = CallRowLoaded(a, queue="support", queued_at=f.wall - dt.timedelta(seconds=40),
+                              language="en")  # fmt: skip
+    f.replay("15-restart-during-hold.ami", until=lambda m: m.name == "MusicOnHoldStop")
+    call = f.core.calls[a]
+    assert call.stage is Stage.HOLDING
+    assert call.pending is not None
+    assert call.pending.command == 'STREAM FILE hotline/en/queue-youarenext ""'
+    assert [j.command for j in call.outbox] == ["SET MUSIC ON default", "WAIT FOR DIGIT 20000"]
