@@ -188,6 +188,18 @@ def _users_add(args: argparse.Namespace, *, role: str | None = None) -> int:
     return _run(args, job)
 
 
+def _users_phone(args: argparse.Namespace) -> int:
+    async def job(config: HotlineConfig) -> int:
+        async def change(store: Store) -> int:
+            await store.set_agent_profile(args.username, device=args.device)
+            print(f"phone of {args.username!r}: {args.device or 'none'}")
+            return 0
+
+        return await _with_store(config, change)
+
+    return _run(args, job)
+
+
 def _users_passwd(args: argparse.Namespace) -> int:
     async def job(config: HotlineConfig) -> int:
         password = _password(args)
@@ -340,7 +352,11 @@ def add_parsers(sub: Any) -> None:
 
     us = _group(sub, "users", "logins of any role: add, passwd, remove, list")
     _command(us, "add", "a login (agent, supervisor or admin)", _users_add, _USERNAME,
-             ("--role", {"choices": ROLES, "required": True}), _NAME, _PASSWORD)  # fmt: skip
+             ("--role", {"choices": ROLES, "required": True}), _NAME, _PASSWORD,
+             ("--device", {"help": "the dial string of the login's phone, e.g. PJSIP/9000: "
+                                   "a supervisor listens, whispers and barges from it"}))  # fmt: skip
+    _command(us, "phone", "set a login's phone (a supervisor's, to listen from); '' clears it",
+             _users_phone, _USERNAME, ("device", {"help": "a dial string, e.g. PJSIP/9000"}))  # fmt: skip
     _command(us, "passwd", "set a login's password", _users_passwd, _USERNAME, _PASSWORD)
     _command(us, "remove", "lock a login out; its history stays", _remove, _USERNAME)
     _command(us, "list", "every login", lambda a: _list(a, agents_only=False),

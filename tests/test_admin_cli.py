@@ -80,6 +80,22 @@ def test_users_and_agents_from_the_command_line(tmp_path: Path, empty_db_url: st
     (row,) = json.loads(cli("agents", "list", "--json", "--config", cfg).stdout)
     assert row["device"] == "PJSIP/1008"
 
+    # a supervisor's phone, to listen, whisper and barge from (POST /api/agents/{id}/spy)
+    sup = cli("users", "add", "sue", "--role", "supervisor", "--device", "PJSIP/9000",
+              "--config", cfg, stdin="sue-secret\n")  # fmt: skip
+    assert sup.returncode == 0, sup.stderr
+
+    def phone_of(user: str) -> str | None:
+        rows = json.loads(cli("users", "list", "--json", "--config", cfg).stdout)
+        return next(r["device"] for r in rows if r["username"] == user)
+
+    assert phone_of("sue") == "PJSIP/9000"
+    moved = cli("users", "phone", "sue", "Local/9001@supervisor-phone", "--config", cfg)
+    assert moved.returncode == 0 and "Local/9001@supervisor-phone" in moved.stdout, moved.stderr
+    assert phone_of("sue") == "Local/9001@supervisor-phone"
+    assert cli("users", "phone", "sue", "", "--config", cfg).returncode == 0
+    assert phone_of("sue") is None
+
     assert cli("users", "passwd", "an", "--config", cfg, stdin="new-secret\n").returncode == 0
     gone = cli("agents", "remove", "an", "--config", cfg)
     assert gone.returncode == 0 and "its calls stay in the reports" in gone.stdout
@@ -102,6 +118,11 @@ def test_users_and_agents_from_the_command_line(tmp_path: Path, empty_db_url: st
         (("users", "passwd", "nobody"), "pw\n", "unknown_agent"),
         (("agents", "set", "nobody", "--device", "PJSIP/9"), "", "no agent 'nobody'"),
         (("users", "remove", "nobody"), "", "unknown_agent"),
+        (("users", "phone", "boss", "PJSIP/9000,qB"), "", "bad_device"),
+        (("users", "phone", "boss", "9000"), "", "give a dial string such as PJSIP/1001"),
+        (("users", "add", "z", "--role", "supervisor", "--device", "PJSIP/9 0"), "pw\n",
+         "bad_device"),
+        (("users", "phone", "nobody", "PJSIP/9000"), "", "unknown_agent"),
     ],
 )  # fmt: skip
 def test_a_refused_command_says_why_and_writes_nothing(

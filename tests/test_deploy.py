@@ -216,6 +216,15 @@ def test_the_demo_agents_devices_are_endpoints_of_the_sample() -> None:
     assert all(d.removeprefix("PJSIP/") in endpoints for d in devices), devices
 
 
+def test_a_supervisors_phone_is_an_endpoint_the_cli_accepts() -> None:
+    from callcenter.storage.store import _checked_device
+
+    endpoints = {
+        s.name: s for s in read_conf(ASTERISK / "pjsip.conf") if s.get("type") == ["endpoint"]
+    }
+    assert "9000" in endpoints and _checked_device("sue", "PJSIP/9000") == "PJSIP/9000"
+
+
 def test_the_trunk_and_the_probe_enter_the_hotline() -> None:
     endpoints = {
         s.name: s for s in read_conf(ASTERISK / "pjsip.conf") if s.get("type") == ["endpoint"]

@@ -13,6 +13,7 @@ concurrent writers cannot both win.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -60,6 +61,16 @@ __all__ = ["MAX_NOTES_LENGTH", "REMOVED", "Store", "utcnow"]
 
 MAX_NOTES_LENGTH = 2000
 _MAX_USERNAME_LENGTH = 64
+#: a phone's dial string, ``TECH/resource`` (``PJSIP/1001``, ``Local/9000@supervisor-phone``):
+#: it is the Originate's ``Channel``, so no spaces, and no ``,`` (it also goes into app data)
+_DEVICE = re.compile(r"[A-Za-z][A-Za-z0-9_]*/[^\s,|()]{1,120}")
+
+
+def _checked_device(username: str, device: str | None) -> str | None:
+    if device and not _DEVICE.fullmatch(device):
+        raise AgentRejected(f"{device!r} for {username!r}: give a dial string such as PJSIP/1001",
+                            code="bad_device")  # fmt: skip
+    return device or None
 
 
 #: The password hash of a removed login (:meth:`Store.remove_login`): not an argon2
@@ -218,6 +229,7 @@ class Store:
             raise AgentRejected(f"role {role!r}", code="bad_role")
         if not password:
             raise AgentRejected(f"for {username!r}", code="empty_password")
+        device = _checked_device(username, device)
         password_hash = await self.passwords.hash(password)
         agent = Agent(
             username=username,
@@ -372,7 +384,7 @@ class Store:
                 raise AgentRejected(f"for {username!r}", code="empty_name")
             changes["display_name"] = display_name.strip()
         if device is not None:
-            changes["device"] = device or None
+            changes["device"] = _checked_device(username, device)
         return await self._change_login(username, **changes)
 
     async def remove_login(self, username: str) -> Agent:
