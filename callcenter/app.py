@@ -44,6 +44,7 @@ from callcenter.metrics import (
 from callcenter.preflight import login_warnings, settings_warnings
 from callcenter.recordings_library import RecordingLibrary
 from callcenter.reload import Reloaded, agent_configs, reload_config
+from callcenter.reports.service import SqlReports
 from callcenter.storage import (
     Store,
     StoreWriter,
@@ -57,7 +58,16 @@ from callcenter.storage.store import REMOVED
 from callcenter.storage.tokens import Tokens
 from callcenter.web import create_app as create_web_app
 from callcenter.web.app import create_metrics_app
-from callcenter.web.keys import ACCOUNTS, DESK, DISPOSITIONS, MESSAGES, PHONES, RECORDINGS, SESSIONS
+from callcenter.web.keys import (
+    ACCOUNTS,
+    DESK,
+    DISPOSITIONS,
+    MESSAGES,
+    PHONES,
+    RECORDINGS,
+    REPORTS,
+    SESSIONS,
+)
 from callcenter.web.session import Session
 from callcenter.web.throttle import LoginThrottle
 from crm_bridge.breaker import Breaker
@@ -191,6 +201,7 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
     app[RECORDINGS] = RecordingLibrary(store.sessions, parts.config.recording_places(),
                                        lambda: ctl.flow.recording)  # fmt: skip
     app[MESSAGES] = IvrMessages(store.sessions, parts.config.voicemail_read_dir)
+    app[REPORTS] = SqlReports(store.sessions, lambda: parts.config)
     desk = parts.desk = ControllerDesk(ctl, lambda: parts.config)
     ctl.on_change(desk.changed)
     parts.metrics.watch_service_level(lambda: recent_service_levels(desk, parts.config))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,15 @@ schemathesis = pytest.importorskip("schemathesis")
 
 #: routes served that are not the JSON API (pages, sockets, static files)
 NOT_API = {"/", "/login", "/logout", "/agent", "/supervisor", "/supervisor/recordings",
-           "/ws/wallboard", "/ws/agent", PATH}  # fmt: skip
+           "/supervisor/reports", "/ws/wallboard", "/ws/agent", PATH}  # fmt: skip
+#: refusals of schema-valid requests that no schema can state (two parameters against
+#: each other, a calendar range): operation -> the 400 reasons allowed. Only these may
+#: answer a schema-valid request with 400.
+CROSS_FIELD = {
+    "GET /api/reports": re.compile(
+        r"from: must be before to|(from|to): '[^']*' is out of range \(years 1900 to 9998\)"
+    ),
+}
 
 
 def test_every_api_route_is_documented_and_every_documented_route_exists() -> None:
@@ -82,6 +91,13 @@ def _fuzz(
         if response.status_code >= 500:
             problems.append(f"{what}: {response.status_code} {response.text[:300]}")
             raise AssertionError(problems[-1])
+        allowed = CROSS_FIELD.get(f"{case.method} {case.path}")
+        if (
+            response.status_code == 400
+            and allowed is not None
+            and allowed.fullmatch(response.json().get("reason", ""))
+        ):
+            return
         try:
             case.validate_response(response)
         except BaseExceptionGroup as group:  # schemathesis' FailureGroup

@@ -263,6 +263,14 @@ def test_from_after_to_is_refused(cfg: str) -> None:
     assert same.returncode == 2 and "must be before" in same.stderr
 
 
+def test_a_time_out_of_range_is_refused(cfg: str) -> None:
+    done = cli("report", "--config", cfg, "--from", SINCE, "--to", "9999-12-31")
+    assert done.returncode == 2 and not done.stdout
+    assert done.stderr.strip() == (
+        "callcenter report: '9999-12-31' is out of range (years 1900 to 9998)"
+    )
+
+
 @pytest.mark.parametrize("when", ["2026-13-01", "yesterday", "2026-12-01T25:00", "01/12/2026"])
 def test_a_malformed_time_is_refused(cfg: str, when: str) -> None:
     done = cli("report", "--config", cfg, "--from", when, "--to", UNTIL)

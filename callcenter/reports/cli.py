@@ -41,14 +41,17 @@ def parse_when(text: str, zone: ZoneInfo) -> dt.datetime:
     """
     try:
         if len(text) == 10:
-            day = dt.date.fromisoformat(text)
-            return dt.datetime.combine(day, dt.time(), zone)
-        value = dt.datetime.fromisoformat(text)
+            value = dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), zone)
+        else:
+            value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(
             f"{text!r} is not a date (YYYY-MM-DD) or an ISO time (YYYY-MM-DDTHH:MM[+HH:MM])"
         ) from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+    value = value if value.tzinfo is not None else value.replace(tzinfo=zone)
+    if not 1900 <= value.year <= 9998:  # the loader reads a little past `to`
+        raise ValueError(f"{text!r} is out of range (years 1900 to 9998)")
+    return value
 
 
 def queue_targets(config: HotlineConfig) -> dict[str, QueueTargets]:

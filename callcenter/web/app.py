@@ -15,7 +15,16 @@ import dashboards
 from callcenter.config import DEFAULT_DISPOSITIONS
 from callcenter.live import LiveHub
 from callcenter.metrics import Metrics
-from callcenter.web import api, messages_api, openapi, pages, recordings_api, sockets, supervise_api
+from callcenter.web import (
+    api,
+    messages_api,
+    openapi,
+    pages,
+    recordings_api,
+    reports_api,
+    sockets,
+    supervise_api,
+)
 from callcenter.web.errors import error_middleware
 from callcenter.web.keys import (
     ACCOUNTS,
@@ -119,6 +128,7 @@ def create_app(
     r.add_get("/agent", pages.agent_desktop)
     r.add_get("/supervisor", pages.supervisor_wallboard)
     r.add_get("/supervisor/recordings", recordings_api.recordings_page)
+    r.add_get("/supervisor/reports", reports_api.reports_page)
     r.add_get(openapi.PATH, openapi.serve)
     r.add_get("/api/wallboard", api.wallboard)
     r.add_get("/api/agents/{agent_id}", api.agent_state)
@@ -136,6 +146,7 @@ def create_app(
     r.add_get("/api/voicemails", messages_api.list_voicemails)
     r.add_get("/api/voicemails/{voicemail_id}/audio", messages_api.voicemail_audio)
     r.add_get("/api/callbacks", messages_api.list_callbacks)
+    r.add_get("/api/reports", reports_api.get_report)
     r.add_get("/ws/wallboard", sockets.wallboard_socket)
     r.add_get("/ws/agent", sockets.agent_socket)
     r.add_get("/metrics", api.metrics)

@@ -12,6 +12,7 @@ from callcenter.metrics import Metrics
 from callcenter.web.messages_port import Messages
 from callcenter.web.ports import Accounts, Desk, Dispositions, Phones
 from callcenter.web.recordings_port import Library
+from callcenter.web.reports_port import Reports
 from callcenter.web.session import SessionSigner
 from callcenter.web.throttle import LoginThrottle
 
@@ -25,6 +26,8 @@ METRICS = web.AppKey("metrics", Metrics)
 SESSIONS = web.AppKey("sessions", SessionSigner)
 #: The recordings (search, files, audit); unset: the recording routes answer 503.
 RECORDINGS = web.AppKey("recordings", Library)
+#: The reports (``callcenter report`` over SQL); unset: ``/api/reports`` answers 503.
+REPORTS = web.AppKey("reports", Reports)
 #: Voicemails and callback requests; unset: their routes answer 503.
 MESSAGES = web.AppKey("messages", Messages)
 #: Origins allowed besides the request's own, for WebSockets and state-changing requests.

@@ -16,6 +16,7 @@ from aiohttp import web
 from pydantic import BaseModel, TypeAdapter
 from typing_extensions import TypedDict
 
+from callcenter.reports.build import BY_CHOICES
 from callcenter.web.api import DispositionBody, PauseBody, ReadyBody
 from callcenter.web.keys import DISPOSITION_CODES
 from callcenter.web.messages_port import CallbackPage, VoicemailPage
@@ -28,6 +29,7 @@ from callcenter.web.recordings_api import (
     RecordAsked,
 )
 from callcenter.web.recordings_port import RecordingAudit, RecordingPage
+from callcenter.web.reports_port import ReportDocument
 from callcenter.web.session import COOKIE_NAME
 from callcenter.web.supervise_api import SpyAsked, SpyBody
 
@@ -79,6 +81,7 @@ _NAMED: dict[str, Any] = {
     "RecordingAudit": RecordingAudit,
     "VoicemailPage": VoicemailPage,
     "CallbackPage": CallbackPage,
+    "ReportDocument": ReportDocument,
     "AgentPage": AgentPage,
     "WallboardSnapshot": WallboardSnapshot,
     "DispositionSaved": DispositionSaved,
@@ -180,6 +183,23 @@ def _search_parameters() -> list[dict[str, Any]]:
         q("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "rows per page (50)"),
         q("offset", {"type": "integer", "minimum": 0, "maximum": 999999999}, "rows skipped"),
     ]
+
+
+def _report_parameters() -> list[dict[str, Any]]:
+    when = {"type": "string", "format": "date"}
+
+    def q(name: str, schema: dict[str, Any], what: str, required: bool = False
+          ) -> dict[str, Any]:  # fmt: skip
+        return {"name": name, "in": "query", "required": required, "schema": schema,
+                "description": what}  # fmt: skip
+
+    return [
+        q("from", when, "start, included: a local day of the hotline's time_zone (an ISO"
+          " time is taken too; without an offset, local); years 1900 to 9998", True),
+        q("to", when, "end, excluded: same forms", True),
+        q("by", {"type": "string", "enum": list(BY_CHOICES)}, "the rows (queue)"),
+        q("format", {"type": "string", "enum": ["json", "csv"]}, "the answer (json)"),
+    ]  # fmt: skip
 
 
 def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str, Any]:
@@ -302,6 +322,17 @@ def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str
             "operationId": "listCallbacks", "security": session,
             "parameters": _page_parameters("status"),
             "responses": {"200": _json("CallbackPage", "one page of callback requests"),
+                          **_errors(400, 401, 403, 503)},
+        }},
+        "/api/reports": {"get": {
+            "summary": "KPIs of a time range by queue, agent or interval, with the Erlang C"
+                       " staffing line (supervisors; docs/kpis.md)",
+            "operationId": "getReport", "security": session,
+            "parameters": _report_parameters(),
+            "responses": {"200": {"description": "the report (csv: an attachment)",
+                                  "content": {"application/json": {"schema":
+                                                                   _ref("ReportDocument")},
+                                              "text/csv": {"schema": {"type": "string"}}}},
                           **_errors(400, 401, 403, 503)},
         }},
         "/healthz": {"get": {
