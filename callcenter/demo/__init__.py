@@ -456,7 +456,11 @@ async def _summary(h: Hotline, desktops: list[AgentDesktop], url: str) -> dict[s
     board = h.desk.wallboard()
     lag = h.lag
     return {
-        "calls_offered": calls,
+        # every call into the hotline; offered: those that reached a queue and left it
+        # (docs/kpis.md: what the wallboard and the reports call offered)
+        "calls": calls,
+        "calls_offered": sum(outcomes.get(k, 0) for k in ("answered", "abandoned", "timeout",
+                                                         "lost")),  # fmt: skip
         "calls_answered": outcomes.get("answered", 0),
         "calls_abandoned": outcomes.get("abandoned", 0),
         "calls_ivr_hangup": outcomes.get("ivr_hangup", 0),
