@@ -114,6 +114,8 @@ async def test_listen_whisper_and_barge_ring_the_supervisors_phone_into_chanspy(
                 assert began["SpyeeChannel"] == agent_channel
                 assert began["SpyeeUniqueid"] == offer.leg
                 assert not [m for m in ami.events("BridgeEnter") if m["Channel"] == spyer]
+                # the spy's channels are no call of the hotline's: still the one call
+                assert list(ctl.calls) == [call.call_id]
                 if mode != "barge":
                     # The supervisor hangs up their phone (the ;2 half, as in 19).
                     await ami.action("Hangup", {"Channel": spyer[:-1] + "2"})
@@ -131,6 +133,8 @@ async def test_listen_whisper_and_barge_ring_the_supervisors_phone_into_chanspy(
             status, body = await _spy(sup, base, agent, "barge")
             assert (status, body["error"]) == (409, "not_talking"), body
             assert len(sent) == 3
+            await wait_until(lambda: not ctl.calls, 30, "every call to end")
+            assert ctl.counters["outcomes"] == 1
         finally:
             for s in (anon, sup, adm, desk):
                 await s.close()
