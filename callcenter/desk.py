@@ -253,6 +253,18 @@ class ControllerDesk:
             if (state, step) not in acd.AGENT_TRANSITIONS:
                 raise acd.InvalidTransition("agent", agent_id, state, step)
 
+    def waiting_calls(self, queue: str | None) -> list[WaitingCall]:
+        at = self.ctl.instant()
+        now = at.wall.timestamp()
+        # an unknown queue: the ACD's UnknownQueue (404 at the edge)
+        snap = self.ctl.core.snapshot(at.mono, None if queue is None else [queue])
+        unanswered = sorted((c for c in snap.calls if c.position is not None),
+                            key=lambda c: (c.queue, c.position or 0))  # fmt: skip
+        return [{"call_id": c.call_id, "queue": c.queue, "caller": c.caller_number,
+                 "entered_at": self._entered.get(c.call_id, round(now - c.wait_s, 1)),
+                 "priority": c.priority, "position": c.position, "ahead": c.ahead,
+                 "ewt_s": _seconds(c.ewt_s)} for c in unanswered]  # fmt: skip
+
     async def agent_ready(self, agent_id: str) -> None:
         self._allowed(agent_id, acd.AgentInput.READY)
         self._logout_after_call.discard(agent_id)  # back at the desk before the call ended

@@ -7,7 +7,10 @@ every wait is for a condition with a generous deadline.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+import aiohttp
 
 import acd
 
@@ -138,4 +141,63 @@ async def test_an_agent_who_logs_out_gets_no_more_calls(tmp_path, db_url):
             # back at the desk: logged in again, offline until Ready
             await log_in(desk1, rig.hotline.urls.agent, "agent1")
             await expect(desk1.get_by_test_id("state")).to_have_text("Offline")
+    assert errors == []
+
+
+async def test_a_supervisor_sets_an_agents_state_and_the_agents_page_shows_it(tmp_path, db_url):
+    # Supervisors could only watch.
+    number = CUSTOMERS[7].national_numbers[0]
+    errors: list[str] = []
+    async with hotline_rig(tmp_path, db_url, no_callers(), agents=1, auto_login=False) as rig:
+        me = await agent_id_of(rig, "agent1")
+        base = rig.hotline.urls.base
+        async with chromium() as browser, aiohttp.ClientSession(
+            cookie_jar=aiohttp.CookieJar(unsafe=True)
+        ) as boss:
+            form = {"username": "supervisor", "password": "supervisor-pass"}
+            async with boss.post(f"{base}/login", data=form) as resp:
+                assert resp.status == 200
+
+            async def set_state(body: dict[str, str]) -> dict[str, Any]:
+                async with boss.post(f"{base}/api/agents/{me}/state", json=body) as resp:
+                    assert resp.status == 200, await resp.text()
+                    return dict(await resp.json())
+
+            desk = await open_page(browser, errors)
+            await log_in(desk, rig.hotline.urls.agent, "agent1")
+            await desk.get_by_test_id("ready").click()
+            await expect(desk.get_by_test_id("state")).to_have_text("Ready")
+
+            view = await set_state({"state": "paused", "reason": "coaching"})
+            assert (view["state"], view["pause_reason"]) == ("paused", "coaching")
+            await expect(desk.get_by_test_id("state")).to_have_text("Paused", timeout=LIVE_MS)
+            await expect(desk.locator("#pause-reason")).to_have_text("(coaching)")
+
+            # the agent paused, a caller waits: the supervisor sees it in line
+            await caller_arrives(rig, number)
+            waiting: list[Any] = []
+
+            async def listed() -> bool:
+                async with boss.get(f"{base}/api/waiting", params={"queue": "support"}) as resp:
+                    assert resp.status == 200
+                    waiting[:] = (await resp.json())["calls"]
+                return bool(waiting)
+
+            deadline = asyncio.get_running_loop().time() + 60
+            while not await listed():
+                assert asyncio.get_running_loop().time() < deadline, "the caller never waited"
+                await asyncio.sleep(0.2)
+            (entry,) = waiting
+            call = await call_of(rig, number)
+            assert (entry["call_id"], entry["queue"], entry["position"]) == (
+                call.call_id, "support", 1)  # fmt: skip
+            async with boss.get(f"{base}/api/waiting", params={"queue": "nowhere"}) as resp:
+                assert resp.status == 404 and (await resp.json())["error"] == "unknown_queue"
+
+            await set_state({"state": "ready"})  # the waiting caller rings the agent
+            await expect(desk.locator("#call-id")).to_have_text(call.call_id, timeout=LIVE_MS)
+            await wait_until(lambda: call.call_id not in rig.ctl.calls, 60, "the call to end")
+            await set_state({"state": "logged_out"})
+            await expect(desk.get_by_test_id("state")).to_have_text("Offline", timeout=LIVE_MS)
+            assert state_of(rig, me) is acd.AgentState.LOGGED_OUT
     assert errors == []

@@ -70,6 +70,10 @@ TABLE: list[Row] = [
     ("GET", "/api/wallboard", "/api/wallboard", None, api(SUPERVISORS)),
     ("GET", "/api/agents/{agent_id}", "/api/agents/{agent}", None,
      api({"agent"} | SUPERVISORS)),
+    ("GET", "/api/waiting", "/api/waiting", None, api(SUPERVISORS)),
+    ("POST", "/api/agents/{agent_id}/state", "/api/agents/{agent}/state",
+     {"json": {"state": "paused", "reason": "coaching"}},
+     api(SUPERVISORS, 409)),  # agent1 is talking: no pause mid-call
     ("GET", "/api/recordings", "/api/recordings", None, api(SUPERVISORS)),
     # no such recording: found out only by those who may open one
     ("GET", "/api/recordings/{recording_id}/audio", "/api/recordings/999999/audio", None,

@@ -170,6 +170,9 @@ class FakeDesk:
         self.actions.append(("pause", agent_id, reason))
         self.views[agent_id].update(state="paused", since=time.time(), pause_reason=reason)
 
+    def waiting_calls(self, queue: str | None) -> list[dict[str, Any]]:
+        return []
+
     async def agent_logout(self, agent_id: str) -> None:
         self.actions.append(("logout", agent_id))
         self.views[agent_id].update(state="offline", since=time.time(), pause_reason=None)

@@ -1231,6 +1231,8 @@ class CallFlow:
             "state": PAGE_STATE[cmd.new],
             "since": self.wall_time(cmd.at, self._now),
             "call_id": cmd.call_id,
+            # the desk shows why it is paused (by the agent, the RNA limit, a supervisor)
+            "pause_reason": cmd.reason if cmd.new is acd.AgentState.PAUSED else None,
         }))  # fmt: skip
 
     def _agent_command(self, event: Any) -> None:

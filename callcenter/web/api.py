@@ -10,7 +10,7 @@ import hmac
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -81,6 +81,15 @@ class PauseBody(_Body):
 
     #: printable text (no control characters), not only blanks
     reason: str = Field(default="break", min_length=1, max_length=64, pattern=_PRINTABLE)
+
+
+class AgentStateBody(_Body):
+    """``POST /api/agents/{agent_id}/state``: a supervisor sets an agent's state."""
+
+    #: ready | paused | logged_out (an agent on a call is logged out when it ends)
+    state: Literal["ready", "paused", "logged_out"]
+    #: the pause's reason (paused only)
+    reason: str = Field(default="supervisor", min_length=1, max_length=64, pattern=_PRINTABLE)
 
 
 class DispositionBody(_Body):
@@ -162,6 +171,41 @@ async def agent_pause(request: web.Request) -> web.StreamResponse:
     body = await read_body(request, PauseBody, allow_empty=True)
     await request.app[DESK].agent_pause(session.account_id, body.reason)
     return web.json_response(_agent_view(request, session.account_id))
+
+
+async def set_agent_state(request: web.Request) -> web.StreamResponse:
+    """A supervisor forces an agent's state: ready, paused with a reason, or logged out
+    (the ACD's own commands, as the agent's buttons and logout give them)."""
+    session = require_api(request, SUPERVISORS)
+    agent_id = request.match_info["agent_id"]
+    body = await read_body(request, AgentStateBody)
+    _agent_view(request, agent_id)  # 404 for an unknown agent
+    desk = request.app[DESK]
+    if body.state == "ready":
+        await desk.agent_ready(agent_id)
+    elif body.state == "paused":
+        await desk.agent_pause(agent_id, body.reason)
+    else:
+        await desk.agent_logout(agent_id)
+    log.info("agent %s set %s by %s %s", agent_id, body.state, session.role, session.account_id)
+    return web.json_response(_agent_view(request, agent_id))
+
+
+#: ``GET /api/waiting``'s one filter: a queue's name
+QUEUE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+async def waiting_calls(request: web.Request) -> web.StreamResponse:
+    """The calls not answered yet, per queue in line order, with wait, priority and
+    estimated wait (supervisors); ``?queue=`` for one queue."""
+    require_api(request, SUPERVISORS)
+    for name, value in request.query.items():
+        if name != "queue":
+            raise ApiError(400, "invalid_field", f"{name}: unknown filter")
+        if not QUEUE_NAME.fullmatch(value):
+            raise ApiError(400, "invalid_field", "queue: expected a queue name")
+    calls = request.app[DESK].waiting_calls(request.query.get("queue"))
+    return web.json_response({"calls": calls})
 
 
 async def save_disposition(request: web.Request) -> web.StreamResponse:

@@ -133,6 +133,8 @@ def create_app(
     r.add_get("/api/wallboard", api.wallboard)
     r.add_get("/api/agents/{agent_id}", api.agent_state)
     r.add_post("/api/agents/{agent_id}/spy", supervise_api.spy)
+    r.add_post("/api/agents/{agent_id}/state", api.set_agent_state)
+    r.add_get("/api/waiting", api.waiting_calls)
     r.add_post("/api/agent/ready", api.agent_ready)
     r.add_post("/api/agent/pause", api.agent_pause)
     r.add_post("/api/calls/{call_id}/disposition", api.save_disposition)

@@ -17,10 +17,10 @@ from pydantic import BaseModel, TypeAdapter
 from typing_extensions import TypedDict
 
 from callcenter.reports.build import BY_CHOICES
-from callcenter.web.api import DispositionBody, PauseBody, ReadyBody
+from callcenter.web.api import AgentStateBody, DispositionBody, PauseBody, ReadyBody
 from callcenter.web.keys import DISPOSITION_CODES
 from callcenter.web.messages_port import CallbackPage, VoicemailPage
-from callcenter.web.ports import AgentPage, WallboardSnapshot
+from callcenter.web.ports import AgentPage, WaitingCall, WallboardSnapshot
 from callcenter.web.recordings_api import (
     IvrVisitAsked,
     IvrVisitBody,
@@ -52,6 +52,12 @@ class DispositionSaved(TypedDict):
     code: str
 
 
+class WaitingCalls(TypedDict):
+    """``GET /api/waiting``: the unanswered calls, per queue in line order."""
+
+    calls: list[WaitingCall]
+
+
 class Health(TypedDict, total=False):
     """``/healthz``: ``ok`` when every AMI node is connected and SQL takes writes."""
 
@@ -70,6 +76,8 @@ _NAMED: dict[str, Any] = {
     "ReadyBody": ReadyBody,
     "PauseBody": PauseBody,
     "DispositionBody": DispositionBody,
+    "AgentStateBody": AgentStateBody,
+    "WaitingCalls": WaitingCalls,
     "MuteBody": MuteBody,
     "IvrVisitBody": IvrVisitBody,
     "IvrVisitAsked": IvrVisitAsked,
@@ -227,6 +235,24 @@ def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str
             "requestBody": _body("SpyBody", required=True),
             "responses": {"202": _json("SpyAsked", "the supervisor's phone is being rung"),
                           **_errors(400, 401, 403, 404, 409, 503)},
+        }},
+        "/api/agents/{agent_id}/state": {"post": {
+            "summary": "Set an agent's state: ready, paused with a reason, or logged out"
+                       " (supervisors; an agent on a call is logged out when it ends)",
+            "operationId": "setAgentState", "security": session, "parameters": [_agent_id()],
+            "requestBody": _body("AgentStateBody", required=True),
+            "responses": {"200": _json("AgentPage", "the agent's page after the change"),
+                          **_errors(400, 401, 403, 404, 409)},
+        }},
+        "/api/waiting": {"get": {
+            "summary": "The calls not answered yet, per queue in line order, with their"
+                       " wait, priority and estimated wait (supervisors)",
+            "operationId": "waitingCalls", "security": session,
+            "parameters": [{"name": "queue", "in": "query", "required": False,
+                            "description": "one queue only",
+                            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"}}],
+            "responses": {"200": _json("WaitingCalls", "the unanswered calls"),
+                          **_errors(400, 401, 403, 404)},
         }},
         "/api/agent/ready": {"post": {
             "summary": "The logged-in agent is ready for calls",

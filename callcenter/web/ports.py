@@ -73,6 +73,11 @@ class Desk(Protocol):
         empty desk); an agent on a call is logged out when the call ends."""
         ...
 
+    def waiting_calls(self, queue: str | None) -> list[WaitingCall]:
+        """The unanswered calls of ``queue`` (every queue: None), each queue's in line
+        order; an unknown queue raises a domain error (``unknown_queue``)."""
+        ...
+
     def call_agent(self, call_id: str) -> str | None:
         """The agent of a live call ("" before one answered); ``None``: no such live call."""
         ...
