@@ -50,6 +50,11 @@ def scenario(numbers: list[str], **over: Any) -> dict[str, Any]:
     return base
 
 
+def no_caller_world(numbers: list[str]) -> dict[str, Any]:
+    """``scenario`` with no caller arriving: the agents stay idle until a test calls."""
+    return scenario(numbers, arrivals={"kind": "trace", "calls": []})
+
+
 @dataclass
 class Rig:
     hotline: Hotline

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from .e2e_support import ROOT, hotline_rig, scenario, wait_until
+from .e2e_support import ROOT, hotline_rig, no_caller_world, wait_until
 
 DASHBOARD = ROOT / "dashboards" / "grafana" / "hotline.json"
 RULES = ROOT / "dashboards" / "prometheus" / "alerts.yml"
@@ -107,15 +107,11 @@ def test_the_dashboard_is_well_formed():
     assert len(dashboard_exprs()) >= 20
 
 
-def no_callers(numbers: list[str]) -> dict[str, Any]:
-    return scenario(numbers, arrivals={"kind": "trace", "calls": []})
-
-
 async def test_every_metric_the_dashboard_and_the_rules_name_is_in_a_real_runs_metrics(
     tmp_path: Path,
 ):
     db = f"sqlite+aiosqlite:///{tmp_path / 'h.db'}"
-    async with hotline_rig(tmp_path, db, no_callers, agents=2) as rig:
+    async with hotline_rig(tmp_path, db, no_caller_world, agents=2) as rig:
         await wait_until(lambda: all(n.synced.is_set() for n in rig.ctl.nodes.values()),
                          60, "every node synced")  # fmt: skip
         assert rig.hotline.urls is not None

@@ -28,7 +28,7 @@ from callcenter.metrics import (
 )
 from callcenter.reports.cli import report_of
 
-from .e2e_support import drain, hotline_rig, scenario, wait_until
+from .e2e_support import drain, hotline_rig, no_caller_world, wait_until
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -42,10 +42,6 @@ def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
 
 def value(text: str, name: str, **labels: str) -> float | None:
     return samples(text).get((name, frozenset(labels.items())))
-
-
-def no_callers(numbers: list[str]) -> dict[str, Any]:
-    return scenario(numbers, arrivals={"kind": "trace", "calls": []})
 
 
 # -- the rules of counting ----------------------------------------------------------------
@@ -166,7 +162,7 @@ async def scrape(rig: Any) -> str:
 
 async def test_a_real_run_exports_every_label_set_before_the_first_call(tmp_path: Path):
     db = f"sqlite+aiosqlite:///{tmp_path / 'h.db'}"
-    async with hotline_rig(tmp_path, db, no_callers, agents=2) as rig:
+    async with hotline_rig(tmp_path, db, no_caller_world, agents=2) as rig:
         cfg = rig.hotline.config
         await wait_until(lambda: all(n.synced.is_set() for n in rig.ctl.nodes.values()),
                          60, "every node synced")  # fmt: skip
@@ -214,7 +210,6 @@ async def test_a_real_run_counts_talk_wrap_up_and_the_routing_decision(tmp_path:
     assert (value(text, "hotline_crm_lookup_seconds_count") or 0) >= 1
     offered = value(text, "hotline_routing_decision_seconds_count")
     assert offered is not None and offered <= rig.ctl.counters["screen_pops_sent"]
-
 
 
 def test_the_service_level_is_read_at_scrape_time_and_nan_without_calls():
@@ -275,7 +270,7 @@ async def test_a_real_runs_service_level_is_the_wallboards_and_the_reports(
 
 async def test_a_real_ami_outage_shows_the_link_down_then_one_reconnect(tmp_path: Path):
     db = f"sqlite+aiosqlite:///{tmp_path / 'h.db'}"
-    async with hotline_rig(tmp_path, db, no_callers, agents=1) as rig:
+    async with hotline_rig(tmp_path, db, no_caller_world, agents=1) as rig:
         await rig.ctl.wait_synced(60)
         [node] = [n.name for n in rig.hotline.config.nodes]
 

@@ -24,7 +24,7 @@ from hypothesis.errors import FlakyFailure
 from callcenter.config import load_config
 from callcenter.web.openapi import PATH, openapi_document
 
-from .e2e_support import hotline_rig
+from .e2e_support import hotline_rig, no_caller_world
 
 schemathesis = pytest.importorskip("schemathesis")
 
@@ -143,7 +143,9 @@ def _fuzz(
 async def test_schemathesis_finds_no_5xx_and_no_answer_against_the_document(
     tmp_path: Path, db_url: str
 ) -> None:
-    async with hotline_rig(tmp_path, db_url, agents=2) as rig:
+    # No caller comes: agent1 stays idle, so Ready and Pause answer its page (200), which
+    # the wrong document below must catch; a talking agent is refused (409, the ACD says no)
+    async with hotline_rig(tmp_path, db_url, no_caller_world, agents=2) as rig:
         assert rig.hotline.urls is not None
         base = rig.hotline.urls.supervisor.rsplit("/supervisor", 1)[0]
         async with aiohttp.ClientSession() as http:

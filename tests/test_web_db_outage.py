@@ -21,7 +21,7 @@ from sqlalchemy import select
 from callcenter.storage import RecordCallEvent, RecordCallStarted, call_key
 from crm_bridge.models import Interaction
 
-from .e2e_support import hotline_rig, scenario
+from .e2e_support import hotline_rig, no_caller_world
 from .test_writer_outage import PrivatePostgres, running_private_pg
 
 #: generous: the edge's own wait for the writer is 3 s (``StoreWriter.flushed``)
@@ -32,10 +32,6 @@ ANSWER_WITHIN_S = 30.0
 async def private_pg() -> AsyncIterator[PrivatePostgres]:
     async with running_private_pg() as pg:
         yield pg
-
-
-def no_callers(numbers: list[str]) -> dict[str, Any]:
-    return scenario(numbers, arrivals={"kind": "poisson", "calls_per_minute": 0})
 
 
 async def login(http: aiohttp.ClientSession, base: str, user: str) -> aiohttp.ClientResponse:
@@ -59,7 +55,7 @@ async def test_login_and_disposition_answer_503_while_the_database_is_away(
 ):
     """Regression: a login answered 500 while the database was down, and a disposition
     waited in ``writer.flush()`` until the database came back."""
-    async with hotline_rig(tmp_path, private_pg.url, no_callers, agents=2) as rig:
+    async with hotline_rig(tmp_path, private_pg.url, no_caller_world, agents=2) as rig:
         writer, urls = rig.hotline.writer, rig.hotline.urls
         assert writer is not None and urls is not None
         base = urls.base

@@ -20,8 +20,7 @@ from callcenter.web.session import COOKIE_NAME
 from callcenter.web.throttle import LoginThrottle
 from tests.test_web_support import CALL_ID, PASSWORD, World
 
-from .e2e_support import hotline_rig
-from .test_web_db_outage import no_callers
+from .e2e_support import hotline_rig, no_caller_world
 
 
 @pytest.fixture
@@ -201,7 +200,7 @@ async def test_a_removed_login_loses_its_session_in_a_running_controller(
     tmp_path: Path, db_url: str
 ) -> None:
     # the cookie stayed valid for 10 h after `callcenter users remove`
-    async with hotline_rig(tmp_path, db_url, no_callers, agents=2) as rig:
+    async with hotline_rig(tmp_path, db_url, no_caller_world, agents=2) as rig:
         assert rig.hotline.urls is not None and rig.hotline.store is not None
         base = rig.hotline.urls.base
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
