@@ -18,7 +18,8 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from callcenter.storage import RecordCallEvent, RecordCallStarted, call_key
+from callcenter.storage import RecordCallEvent, RecordCallStarted, RecordOutcome, call_key
+from callcenter.storage.models import Agent
 from crm_bridge.models import Interaction
 
 from .e2e_support import hotline_rig, no_caller_world
@@ -62,6 +63,11 @@ async def test_login_and_disposition_answer_503_while_the_database_is_away(
         call_id = call_key("pbxsim", "1764800000.7")
         writer.submit(RecordCallStarted(call_id, "1764800000.7", "pbxsim",
                                         dt.datetime.now(dt.UTC)))  # fmt: skip
+        # answered by agent1: a disposition is only taken from the call's own agent
+        async with rig.hotline.store.sessions() as s:
+            agent1 = await s.scalar(select(Agent.id).where(Agent.username == "agent1"))
+        writer.submit(RecordOutcome(call_id, "support", "answered", 3.0,
+                                    dt.datetime.now(dt.UTC), agent_id=agent1))  # fmt: skip
         await writer.flush(timeout=60)
         timeout = aiohttp.ClientTimeout(total=ANSWER_WITHIN_S)
         async with (
