@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from aiohttp import web
 from sqlalchemy import func, select
 
 from callcenter.demo.data import demo_customers
@@ -56,13 +57,27 @@ LIVE_MS = 60_000
 
 
 @contextlib.asynccontextmanager
-async def chromium() -> AsyncIterator[Any]:
+async def chromium(*extra_args: str) -> AsyncIterator[Any]:
     async with playwright_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args]
+        )
         try:
             yield browser
         finally:
             await browser.close()
+
+
+@contextlib.asynccontextmanager
+async def served(app: web.Application) -> AsyncIterator[str]:
+    """``app`` served on a free local port for the browser; yields its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
 
 
 async def open_page(browser: Any, errors: list[str], width: int = 1400, height: int = 900) -> Any:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from aiohttp import web
 
 from tests.test_web_support import CALL_ID, PASSWORD, World, screen_pop
 
-CHROMIUM = "/usr/bin/chromium"
+from .test_e2e_browser import CHROMIUM, chromium, served
 
 playwright_api = pytest.importorskip(
     "playwright.async_api", reason="the Python package playwright is not installed"
@@ -26,48 +25,32 @@ async def test_the_agent_mutes_unmutes_and_records_from_the_desk():
     expect = playwright_api.expect
     world = World()
     world.desk.live_calls = {CALL_ID: ("7", True), BARE: ("7", False)}
-    runner = web.AppRunner(world.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
     errors: list[str] = []
-    try:
-        async with playwright_api.async_playwright() as pw:
-            browser = await pw.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--headless", "--no-sandbox", "--disable-gpu",
-                      "--disable-background-networking"],
-            )  # fmt: skip
-            try:
-                page = await browser.new_page()
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-                await page.goto(base + "/agent")
-                await page.fill("input[name=username]", "an")
-                await page.fill("input[name=password]", PASSWORD)
-                await page.click("button[type=submit]")
-                await page.wait_for_url(base + "/agent")
-                await page.wait_for_selector('body[data-live="open"]')
-                mute = page.get_by_test_id("rec-mute")
-                await expect(mute).to_be_disabled()
-                assert world.hub.push_to_agent("7", screen_pop(CALL_ID)) == 1
-                await expect(mute).to_be_enabled()
-                await mute.click()
-                await expect(page.get_by_test_id("rec-result")).to_have_text("Recording muted")
-                await expect(mute).to_have_text("Unmute recording")
-                await mute.click()
-                await expect(page.get_by_test_id("rec-result")).to_have_text("Recording on")
-                # a call not recorded yet: mute is refused with the reason, record starts it
-                assert world.hub.push_to_agent("7", screen_pop(BARE)) == 1
-                await expect(page.get_by_test_id("call-status")).to_contain_text("Ringing")
-                await mute.click()
-                await expect(page.get_by_test_id("rec-result")).to_contain_text("no recording")
-                await page.get_by_test_id("rec-start").click()
-                await expect(page.get_by_test_id("rec-result")).to_have_text("Recording")
-            finally:
-                await browser.close()
-    finally:
-        await runner.cleanup()
+    async with served(world.app()) as base, chromium() as browser:
+        page = await browser.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await page.goto(base + "/agent")
+        await page.fill("input[name=username]", "an")
+        await page.fill("input[name=password]", PASSWORD)
+        await page.click("button[type=submit]")
+        await page.wait_for_url(base + "/agent")
+        await page.wait_for_selector('body[data-live="open"]')
+        mute = page.get_by_test_id("rec-mute")
+        await expect(mute).to_be_disabled()
+        assert world.hub.push_to_agent("7", screen_pop(CALL_ID)) == 1
+        await expect(mute).to_be_enabled()
+        await mute.click()
+        await expect(page.get_by_test_id("rec-result")).to_have_text("Recording muted")
+        await expect(mute).to_have_text("Unmute recording")
+        await mute.click()
+        await expect(page.get_by_test_id("rec-result")).to_have_text("Recording on")
+        # a call not recorded yet: mute is refused with the reason, record starts it
+        assert world.hub.push_to_agent("7", screen_pop(BARE)) == 1
+        await expect(page.get_by_test_id("call-status")).to_contain_text("Ringing")
+        await mute.click()
+        await expect(page.get_by_test_id("rec-result")).to_contain_text("no recording")
+        await page.get_by_test_id("rec-start").click()
+        await expect(page.get_by_test_id("rec-result")).to_have_text("Recording")
     assert errors == []
     assert world.desk.actions == [
         ("mute", CALL_ID, "agent:7"),

@@ -22,11 +22,10 @@ from callcenter.storage import make_session_factory
 from callcenter.web.keys import REPORTS
 
 from .kpi_scenario import EXPECTED, SINCE, UNTIL
+from .test_e2e_browser import CHROMIUM, chromium, served
 from .test_reports import check, cli, engine, scenario_db, write_config  # noqa: F401
 from .test_web import login
 from .test_web_support import PASSWORD, World
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -107,75 +106,56 @@ async def test_the_reports_page_shows_the_table_charts_and_downloads_the_csv(
 ):
     app, cfg = reports_app
     expect = playwright_api.expect
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
     errors: list[str] = []
-    try:
-        async with playwright_api.async_playwright() as pw:
-            browser = await pw.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--headless", "--no-sandbox", "--disable-gpu",
-                      "--disable-background-networking"],
-            )  # fmt: skip
-            try:
-                page = await browser.new_page(accept_downloads=True)
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-                page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-                await page.goto(base + "/supervisor/reports?from=2026-12-01&to=2026-12-02")
-                await page.fill("input[name=username]", "lan")
-                await page.fill("input[name=password]", PASSWORD)
-                await page.click("button[type=submit]")
-                await page.wait_for_url(base + "/supervisor/reports*")
-                await expect(page.get_by_test_id("rep-status")).to_have_text(
-                    "2 row(s), 2026-12-01T00:00:00+07:00 to 2026-12-02T00:00:00+07:00"
-                    " (Asia/Ho_Chi_Minh)"
-                )
-                support = page.locator("tr[data-testid=rep-row]", has_text="support")
-                for col, value in (("offered", "10"), ("sl_pct", "44.4"), ("asa_s", "15"),
-                                   ("aht_s", "158.3"), ("fcr_pct", "60"), ("nps", "25")):  # fmt: skip
-                    await expect(support.locator(f"td[data-col={col}]")).to_have_text(value)
-                # both charts drew (uPlot: a canvas each) with their series
-                for chart, series in (("rep-chart-share", "service level %,abandon %"),
-                                      ("rep-chart-count", "offered,answered,agents needed")):  # fmt: skip
-                    box = page.get_by_test_id(chart)
-                    await expect(box.locator("canvas")).to_have_count(1)
-                    await expect(box).to_have_attribute("data-series", series)
-                    await expect(box.locator(".u-legend")).to_contain_text(series.split(",")[0])
-                # by agent: occupancy and pause time on the agents' rows
-                await page.get_by_test_id("rep-by").select_option("agent")
-                await page.get_by_test_id("rep-show").click()
-                alice = page.locator("tr[data-testid=rep-row]", has_text="alice")
-                # over the whole day alice was in from 01:50 UTC (not from the 02:00 of the
-                # two-hour range): 370 / (6,900 - 1,800) = 7.25 %
-                await expect(alice.locator("td[data-col=occupancy_pct]")).to_have_text("7.3")
-                await expect(alice.locator("td[data-col=pause_s_by_reason]")).to_have_text(
-                    "lunch=1800"
-                )
-                await expect(page.get_by_test_id("rep-chart-share")).to_have_attribute(
-                    "data-series", "occupancy %,utilisation %"
-                )
-                # the CSV link downloads what the command line prints
-                async with page.expect_download() as info:
-                    await page.get_by_test_id("rep-csv").click()
-                download = await info.value
-                saved = tmp_path / "report.csv"
-                await download.save_as(saved)
-                done = cli("report", "--config", str(cfg), "--from", "2026-12-01",
-                           "--to", "2026-12-02", "--by", "agent", "--format", "csv")  # fmt: skip
-                assert saved.read_text() == done.stdout
-                # a bad range is said, not drawn
-                await page.get_by_test_id("rep-to").fill("2026-11-30")
-                await page.get_by_test_id("rep-show").click()
-                await expect(page.get_by_test_id("rep-status")).to_have_text(
-                    "Not shown: from: must be before to"
-                )
-                await expect(page.locator("tr[data-testid=rep-row]")).to_have_count(0)
-            finally:
-                await browser.close()
-    finally:
-        await runner.cleanup()
+    async with served(app) as base, chromium() as browser:
+        page = await browser.new_page(accept_downloads=True)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        await page.goto(base + "/supervisor/reports?from=2026-12-01&to=2026-12-02")
+        await page.fill("input[name=username]", "lan")
+        await page.fill("input[name=password]", PASSWORD)
+        await page.click("button[type=submit]")
+        await page.wait_for_url(base + "/supervisor/reports*")
+        await expect(page.get_by_test_id("rep-status")).to_have_text(
+            "2 row(s), 2026-12-01T00:00:00+07:00 to 2026-12-02T00:00:00+07:00 (Asia/Ho_Chi_Minh)"
+        )
+        support = page.locator("tr[data-testid=rep-row]", has_text="support")
+        for col, value in (("offered", "10"), ("sl_pct", "44.4"), ("asa_s", "15"),
+                           ("aht_s", "158.3"), ("fcr_pct", "60"), ("nps", "25")):  # fmt: skip
+            await expect(support.locator(f"td[data-col={col}]")).to_have_text(value)
+        # both charts drew (uPlot: a canvas each) with their series
+        for chart, series in (("rep-chart-share", "service level %,abandon %"),
+                              ("rep-chart-count", "offered,answered,agents needed")):  # fmt: skip
+            box = page.get_by_test_id(chart)
+            await expect(box.locator("canvas")).to_have_count(1)
+            await expect(box).to_have_attribute("data-series", series)
+            await expect(box.locator(".u-legend")).to_contain_text(series.split(",")[0])
+        # by agent: occupancy and pause time on the agents' rows
+        await page.get_by_test_id("rep-by").select_option("agent")
+        await page.get_by_test_id("rep-show").click()
+        alice = page.locator("tr[data-testid=rep-row]", has_text="alice")
+        # over the whole day alice was in from 01:50 UTC (not from the 02:00 of the
+        # two-hour range): 370 / (6,900 - 1,800) = 7.25 %
+        await expect(alice.locator("td[data-col=occupancy_pct]")).to_have_text("7.3")
+        await expect(alice.locator("td[data-col=pause_s_by_reason]")).to_have_text("lunch=1800")
+        await expect(page.get_by_test_id("rep-chart-share")).to_have_attribute(
+            "data-series", "occupancy %,utilisation %"
+        )
+        # the CSV link downloads what the command line prints
+        async with page.expect_download() as info:
+            await page.get_by_test_id("rep-csv").click()
+        download = await info.value
+        saved = tmp_path / "report.csv"
+        await download.save_as(saved)
+        done = cli("report", "--config", str(cfg), "--from", "2026-12-01",
+                   "--to", "2026-12-02", "--by", "agent", "--format", "csv")  # fmt: skip
+        assert saved.read_text() == done.stdout
+        # a bad range is said, not drawn
+        await page.get_by_test_id("rep-to").fill("2026-11-30")
+        await page.get_by_test_id("rep-show").click()
+        await expect(page.get_by_test_id("rep-status")).to_have_text(
+            "Not shown: from: must be before to"
+        )
+        await expect(page.locator("tr[data-testid=rep-row]")).to_have_count(0)
     # the refused range's fetches log their 400s; nothing else may fail
     assert [e for e in errors if "status of 400" not in e] == [], errors
