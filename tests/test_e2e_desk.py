@@ -144,8 +144,11 @@ async def test_an_agent_who_logs_out_gets_no_more_calls(tmp_path, db_url):
     assert errors == []
 
 
-async def test_a_supervisor_sets_an_agents_state_and_the_agents_page_shows_it(tmp_path, db_url):
-    # Supervisors could only watch.
+async def test_a_supervisor_sets_an_agents_state_from_the_wallboard_and_the_agents_page_shows_it(
+    tmp_path, db_url
+):
+    # Supervisors could only watch. The wallboard's agent row has Pause (with a typed
+    # reason), Ready and Log off (POST /api/agents/{id}/state), live, without a reload.
     number = CUSTOMERS[7].national_numbers[0]
     errors: list[str] = []
     async with hotline_rig(tmp_path, db_url, no_callers(), agents=1, auto_login=False) as rig:
@@ -158,20 +161,41 @@ async def test_a_supervisor_sets_an_agents_state_and_the_agents_page_shows_it(tm
             async with boss.post(f"{base}/login", data=form) as resp:
                 assert resp.status == 200
 
-            async def set_state(body: dict[str, str]) -> dict[str, Any]:
-                async with boss.post(f"{base}/api/agents/{me}/state", json=body) as resp:
-                    assert resp.status == 200, await resp.text()
-                    return dict(await resp.json())
-
             desk = await open_page(browser, errors)
             await log_in(desk, rig.hotline.urls.agent, "agent1")
             await desk.get_by_test_id("ready").click()
             await expect(desk.get_by_test_id("state")).to_have_text("Ready")
 
-            view = await set_state({"state": "paused", "reason": "coaching"})
-            assert (view["state"], view["pause_reason"]) == ("paused", "coaching")
+            board = await open_page(browser, errors)
+            await log_in(board, rig.hotline.urls.supervisor, "supervisor")
+            await board.evaluate("window.sameDocument = 'not reloaded'")
+            row = board.get_by_test_id(f"agent-{me}")
+            button = lambda action: board.get_by_test_id(f"agent-{me}-{action}")  # noqa: E731
+            reason = board.get_by_test_id(f"agent-{me}-reason")
+            await expect(row.locator(".state-badge")).to_have_text("Ready", timeout=LIVE_MS)
+            await expect(button("ready")).to_be_disabled()  # ready already
+
+            await reason.fill("coaching")
+            await button("paused").click()
             await expect(desk.get_by_test_id("state")).to_have_text("Paused", timeout=LIVE_MS)
             await expect(desk.locator("#pause-reason")).to_have_text("(coaching)")
+            assert state_of(rig, me) is acd.AgentState.PAUSED
+            # the row was rebuilt from the delta; its controls were kept, focus and all
+            await expect(row.locator(".state-badge")).to_have_text("Paused", timeout=LIVE_MS)
+            await expect(row).to_contain_text("coaching")
+            await expect(button("paused")).to_be_focused()
+            await expect(reason).to_have_value("coaching")
+            await expect(button("ready")).to_be_enabled()
+
+            await button("ready").click()
+            await expect(desk.get_by_test_id("state")).to_have_text("Ready", timeout=LIVE_MS)
+            await expect(button("ready")).to_be_disabled(timeout=LIVE_MS)
+
+            # paused again with no reason typed: the API's default reason
+            await reason.fill("")
+            await button("paused").click()
+            await expect(desk.get_by_test_id("state")).to_have_text("Paused", timeout=LIVE_MS)
+            await expect(desk.locator("#pause-reason")).to_have_text("(supervisor)")
 
             # the agent paused, a caller waits: the supervisor sees it in line
             await caller_arrives(rig, number)
@@ -194,10 +218,26 @@ async def test_a_supervisor_sets_an_agents_state_and_the_agents_page_shows_it(tm
             async with boss.get(f"{base}/api/waiting", params={"queue": "nowhere"}) as resp:
                 assert resp.status == 404 and (await resp.json())["error"] == "unknown_queue"
 
-            await set_state({"state": "ready"})  # the waiting caller rings the agent
+            await button("ready").click()  # the waiting caller rings the agent
             await expect(desk.locator("#call-id")).to_have_text(call.call_id, timeout=LIVE_MS)
             await wait_until(lambda: call.call_id not in rig.ctl.calls, 60, "the call to end")
-            await set_state({"state": "logged_out"})
+            await expect(button("logged_out")).to_be_enabled(timeout=LIVE_MS)
+            await button("logged_out").click()
             await expect(desk.get_by_test_id("state")).to_have_text("Offline", timeout=LIVE_MS)
             assert state_of(rig, me) is acd.AgentState.LOGGED_OUT
+            await expect(row.locator(".state-badge")).to_have_text("Offline", timeout=LIVE_MS)
+            for action in ("paused", "logged_out"):
+                await expect(button(action)).to_be_disabled()
+            await expect(button("ready")).to_be_enabled()  # a login
+
+            # a board that has not heard of the change yet: the API's 409 shows on it
+            await expect(board.get_by_test_id("agent-action-error")).to_be_hidden()
+            await button("paused").evaluate("b => { b.disabled = false; }")
+            await button("paused").click()
+            await expect(board.get_by_test_id("agent-action-error")).to_contain_text(
+                "Pause refused: agent '" + str(me) + "': no transition from LOGGED_OUT on PAUSE",
+                timeout=LIVE_MS,
+            )
+            assert state_of(rig, me) is acd.AgentState.LOGGED_OUT
+            assert await board.evaluate("window.sameDocument") == "not reloaded"
     assert errors == []

@@ -158,13 +158,90 @@
     }
     $("agents-on").textContent = agents.filter((a) => a.state !== "offline").length;
   }
-  const rows = new Map();  // agent id -> {tr, key}
+  /* Supervisor controls per agent: Pause (with a reason), Ready, Log off, through
+     POST /api/agents/{id}/state. Each row keeps one controls cell for its life: the
+     delta updates rebuild the other cells around it, so the buttons keep their
+     handlers (one delegated listener on the table body), the typed reason and focus.
+     An action that does not apply to the agent's state is disabled (the ACD's agent
+     table: no Pause or Ready while talking, no Ready while ringing). */
+  const ACTIONS = {
+    paused: (s) => ["ready", "ringing", "wrapup", "paused"].includes(s),
+    ready: (s) => ["offline", "wrapup", "paused"].includes(s),
+    logged_out: (s) => s !== "offline",
+  };
+  const LABELS = { paused: "Pause", ready: "Ready", logged_out: "Log off" };
+  const LOOKS = { paused: "btn-pause", ready: "btn-ready", logged_out: "btn-ghost" };
+  // agent ids with a request on its way: a second click waits for the answer (the
+  // buttons are not disabled meanwhile, that would drop the focus)
+  const busy = new Set();
+  function controlsCell(a) {
+    const td = H.el("td", "agent-actions");
+    const reason = H.el("input", "reason-input");
+    reason.type = "text";
+    reason.maxLength = 64;
+    reason.placeholder = "reason";
+    reason.setAttribute("aria-label", "Pause reason for " + (a.name || a.id));
+    reason.dataset.testid = "agent-" + a.id + "-reason";
+    td.append(reason);
+    for (const action of Object.keys(ACTIONS)) {
+      const b = H.el("button", "btn btn-small " + LOOKS[action], LABELS[action]);
+      b.type = "button";
+      b.dataset.action = action;
+      b.dataset.testid = "agent-" + a.id + "-" + action;
+      td.append(b);
+    }
+    return td;
+  }
+  function setControls(row, state) {
+    for (const b of row.controls.querySelectorAll("button[data-action]")) {
+      b.disabled = !ACTIONS[b.dataset.action](state);
+    }
+  }
+  function showActionError(text) {
+    const p = $("agent-action-error");
+    p.textContent = text || "";
+    p.hidden = !text;
+  }
+  async function act(agentId, action) {
+    const row = rows.get(agentId);
+    if (!row || busy.has(agentId)) return;
+    const body = { state: action };
+    const reason = row.controls.querySelector(".reason-input").value.trim();
+    if (action === "paused" && reason) body.reason = reason;
+    busy.add(agentId);
+    const who = row.tr.querySelector(".agent-name").firstChild.textContent;
+    try {
+      const r = await fetch("/api/agents/" + encodeURIComponent(agentId) + "/state", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(body),
+      });
+      if (r.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); return; }
+      let data = {};
+      try { data = (await r.json()) || {}; } catch (e) { data = {}; }
+      showActionError(r.ok ? "" : who + ": " + LABELS[action] + " refused: " + (data.reason || data.error || "HTTP " + r.status));
+    } catch (e) {
+      showActionError(who + ": " + LABELS[action] + " not sent: " + e);
+    } finally {
+      busy.delete(agentId);
+    }
+  }
+  $("agent-rows").addEventListener("click", function (ev) {
+    const b = ev.target.closest("button[data-action]");
+    const tr = b && b.closest("tr[data-agent]");
+    if (tr) act(tr.dataset.agent, b.dataset.action);
+  });
+
+  const rows = new Map();  // agent id -> {tr, controls, key}
   function agentRow(a) {
     let row = rows.get(a.id);
     if (!row) {
       const tr = H.el("tr");
       tr.dataset.agent = a.id;
-      row = { tr, key: null };
+      tr.dataset.testid = "agent-" + a.id;
+      row = { tr, controls: controlsCell(a), key: null };
+      tr.append(row.controls);
       rows.set(a.id, row);
     }
     const key = JSON.stringify(a);
@@ -182,9 +259,14 @@
     const name = H.el("td", "agent-name", a.name || a.id);
     // a program plays this agent's desk (the demo's simulated agents)
     if (a.simulated === true) name.append(" ", H.el("span", "badge badge-sim", "simulated"));
-    row.tr.replaceChildren(name, stateCell, since, H.el("td", "mono", a.calls ?? "–"),
-      H.el("td", "mono aht", num(a.aht_s) === null ? "–" : H.duration(a.aht_s)), H.el("td", "mono muted", a.call_id || ""));
+    // every cell but the controls is rebuilt (the controls cell stays: focus, input)
+    while (row.tr.firstChild !== row.controls) row.tr.firstChild.remove();
+    for (const td of [name, stateCell, since, H.el("td", "mono", a.calls ?? "–"),
+      H.el("td", "mono aht", num(a.aht_s) === null ? "–" : H.duration(a.aht_s)), H.el("td", "mono muted", a.call_id || "")]) {
+      row.tr.insertBefore(td, row.controls);
+    }
     row.tr.dataset.state = a.state;
+    setControls(row, a.state);
     return row.tr;
   }
   function renderAgents(agents) {
@@ -193,11 +275,14 @@
     const sorted = agents.slice().sort((a, b) => ORDER(a.state) - ORDER(b.state) ||
       String(a.name || a.id).localeCompare(String(b.name || b.id), "vi"));
     const body = $("agent-rows");
+    // moving a row (its state changed its place) blurs what had focus in it: give it back
+    const focused = body.contains(document.activeElement) ? document.activeElement : null;
     let at = body.firstChild;
     for (const a of sorted) {
       const tr = agentRow(a);
       if (tr !== at) body.insertBefore(tr, at); else at = at.nextSibling;
     }
+    if (focused && focused.isConnected && document.activeElement !== focused) focused.focus({ preventScroll: true });
     tickAgents();
   }
   function tickAgents() {
