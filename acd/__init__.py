@@ -34,6 +34,7 @@ from .commands import (
     Outcome,
     OverflowCall,
     PauseEnded,
+    WrapUpExtended,
 )
 from .config import DEFAULT_PAUSE_REASONS, AcdConfig, AgentConfig, QueueConfig, Strategy
 from .core import Acd
@@ -44,6 +45,7 @@ from .errors import (
     InvalidValue,
     UnknownAgent,
     UnknownQueue,
+    WrapUpLimit,
 )
 from .events import (
     AgentLogin,
@@ -60,6 +62,7 @@ from .events import (
     OfferAnswered,
     OfferFailed,
     OfferFailure,
+    WrapUpExtend,
 )
 from .skills import MAX_LEVEL, Levels, RelaxStep
 from .snapshot import AcdSnapshot, AgentView, CallView
@@ -115,4 +118,7 @@ __all__ = [
     "Strategy",
     "UnknownAgent",
     "UnknownQueue",
+    "WrapUpExtend",
+    "WrapUpExtended",
+    "WrapUpLimit",
 ]

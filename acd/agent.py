@@ -15,6 +15,9 @@ Rules:
    (-> PAUSED with that kind's reason: "ring-no-answer", "device-busy",
    "device-unreachable", "offer-failed"); unreachable pauses at once by default.
 5. ON_CALL only ends with the call: no pause or logout in the middle of it.
+6. A wrap-up ends at ``wrap_up_until``; the agent may move it later (input
+   EXTEND_WRAP_UP, the state stays WRAP_UP) up to ``wrap_up_limit`` (the call's
+   end + the queue's ``wrap_up_max_s``), or end it early (READY).
 """
 
 from __future__ import annotations
@@ -80,6 +83,8 @@ class AgentInput(Enum):
     WRAP_UP_ELAPSED = "wrap_up_elapsed"
     #: found talking with a call at a resync (``CallResumed``)
     RESUME_CALL = "resume_call"
+    #: the agent asks for more after-call work (``WrapUpExtend``)
+    EXTEND_WRAP_UP = "extend_wrap_up"
 
 
 _S = AgentState
@@ -99,6 +104,7 @@ AGENT_TRANSITIONS: dict[tuple[AgentState, AgentInput], AgentState] = {
     (_S.OFFERED, _I.LOGOUT): _S.LOGGED_OUT,
     (_S.ON_CALL, _I.CALL_ENDED): _S.WRAP_UP,
     (_S.WRAP_UP, _I.WRAP_UP_ELAPSED): _S.READY,
+    (_S.WRAP_UP, _I.EXTEND_WRAP_UP): _S.WRAP_UP,
     (_S.WRAP_UP, _I.READY): _S.READY,
     (_S.WRAP_UP, _I.PAUSE): _S.PAUSED,
     (_S.WRAP_UP, _I.LOGOUT): _S.LOGGED_OUT,
@@ -162,6 +168,9 @@ class Agent:
     login_seq: int = 0
     #: seconds paused per reason, closed pauses only
     paused_s: dict[str, float] = field(default_factory=dict)
+    #: while WRAP_UP with a timer: when it ends, and the latest an extension may reach
+    wrap_up_until: float = 0.0
+    wrap_up_limit: float = 0.0
 
     def __post_init__(self) -> None:
         self.agent_id = self.config.agent_id

@@ -5,7 +5,7 @@ own hot path builds five of them with ``built`` and the ``build_*`` functions, w
 trust its state). Actions
 on the PBX: ``HoldCaller``, ``OfferCall``, ``CancelOffer``, ``OverflowCall``.
 Records (SQL, wallboard, metrics): ``AgentStateChanged``, ``CallConnected``,
-``CallOutcome``, ``PauseEnded``.
+``CallOutcome``, ``PauseEnded``; to the agent's desk: ``WrapUpExtended``.
 """
 
 from __future__ import annotations
@@ -209,6 +209,25 @@ class PauseEnded:
         return self.ended_at - self.started_at
 
 
+@dataclass(frozen=True, slots=True)
+class WrapUpExtended:
+    """``agent_id``'s wrap-up now ends at ``ends_at`` (at most ``limit_at``), moved at
+    ``at`` by a ``WrapUpExtend`` (shell's clock); the state stays WRAP_UP."""
+
+    agent_id: str
+    at: float
+    ends_at: float
+    limit_at: float
+
+    def __post_init__(self) -> None:
+        check_id("WrapUpExtended.agent_id", self.agent_id)
+        check_time("WrapUpExtended.at", self.at)
+        check_time("WrapUpExtended.ends_at", self.ends_at)
+        check_time("WrapUpExtended.limit_at", self.limit_at)
+        if not self.at < self.ends_at <= self.limit_at:
+            raise InvalidValue("WrapUpExtended: expected at < ends_at <= limit_at")
+
+
 Command = (
     HoldCaller
     | OfferCall
@@ -218,6 +237,7 @@ Command = (
     | CallOutcome
     | AgentStateChanged
     | PauseEnded
+    | WrapUpExtended
 )
 
 
@@ -273,3 +293,4 @@ def built(cls: type[C], *values: object) -> C:
     """
     command: C = _BUILDERS[cls](*values)
     return command
+

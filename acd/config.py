@@ -67,6 +67,9 @@ class QueueConfig:
     name: str
     #: after-call work before the agent is READY again (0: straight to READY)
     wrap_up_s: float = 10.0
+    #: the longest a wrap-up may run, from the call's end, once the agent extends it
+    #: (``WrapUpExtend``); None: ``wrap_up_s`` (no extension)
+    wrap_up_max_s: float | None = None
     #: how long the agent's phone rings (the shell's Originate timeout)
     offer_timeout_s: float = 15.0
     #: a call answered within this wait counts toward the service level
@@ -104,6 +107,11 @@ class QueueConfig:
     def __post_init__(self) -> None:
         check_id("QueueConfig.name", self.name)
         check_seconds("QueueConfig.wrap_up_s", self.wrap_up_s)
+        if self.wrap_up_max_s is not None:
+            check_seconds("QueueConfig.wrap_up_max_s", self.wrap_up_max_s)
+            if self.wrap_up_max_s < self.wrap_up_s:
+                raise InvalidValue(f"QueueConfig.wrap_up_max_s must be >= wrap_up_s "
+                                   f"({self.wrap_up_s}); got {self.wrap_up_max_s!r}")  # fmt: skip
         check_seconds("QueueConfig.offer_timeout_s", self.offer_timeout_s, positive=True)
         check_seconds("QueueConfig.sl_threshold_s", self.sl_threshold_s, positive=True)
         check_seconds("QueueConfig.hold_slice_s", self.hold_slice_s, positive=True)

@@ -55,6 +55,7 @@ from .commands import (
     Outcome,
     OverflowCall,
     PauseEnded,
+    WrapUpExtended,
     build_call_connected,
     build_call_outcome,
     build_hold_caller,
@@ -62,7 +63,7 @@ from .commands import (
     build_state_changed,
 )
 from .config import AcdConfig, QueueConfig, Strategy
-from .errors import DuplicateCall, InvalidValue, UnknownAgent, UnknownQueue
+from .errors import DuplicateCall, InvalidValue, UnknownAgent, UnknownQueue, WrapUpLimit
 from .events import (
     AgentLogin,
     AgentLogout,
@@ -78,6 +79,7 @@ from .events import (
     OfferAnswered,
     OfferFailed,
     OfferFailure,
+    WrapUpExtend,
 )
 from .line import due_key
 from .queue import Queue
@@ -292,6 +294,20 @@ class Acd:
                 f"pause reason {event.reason!r} is not in AcdConfig.pause_codes {codes!r}"
             )
         return self._withdraw(agent, AgentInput.PAUSE, event.reason, now)
+
+    def _wrap_up_extend(self, event: WrapUpExtend, now: float) -> list[Command]:
+        """Move the wrap-up's end ``event.seconds`` later, capped at its limit (agent
+        rule 6): the WRAP_UP timer is re-set, so the agent is READY only then."""
+        agent = self._agent(event.agent_id)
+        next_state(AGENT_TRANSITIONS, agent.state, AgentInput.EXTEND_WRAP_UP, machine="agent",
+                   subject=agent.agent_id)  # fmt: skip
+        until = min(agent.wrap_up_until + event.seconds, agent.wrap_up_limit)
+        if until <= agent.wrap_up_until or until <= now:
+            raise WrapUpLimit(agent.agent_id, agent.wrap_up_limit - agent.since)
+        agent.wrap_up_until = until
+        agent.view = None
+        self._timers.set((_WRAP_UP, agent.agent_id), until)
+        return [WrapUpExtended(agent.agent_id, now, until, agent.wrap_up_limit)]
 
     def next_timer(self) -> float | None:
         """The earliest deadline (shell's clock) at which ``on_timer`` must run, or None."""
@@ -525,7 +541,10 @@ class Acd:
         self._forget(call, _ANSWERED, now, out)
         wrap_up_s = call.queued_in.config.wrap_up_s
         if wrap_up_s > 0:
-            self._timers.set((_WRAP_UP, agent_id), now + wrap_up_s)
+            agent.wrap_up_until = now + wrap_up_s
+            longest = call.queued_in.config.wrap_up_max_s
+            agent.wrap_up_limit = now + (wrap_up_s if longest is None else longest)
+            self._timers.set((_WRAP_UP, agent_id), agent.wrap_up_until)
         else:  # _step_agent's WRAP_UP -> READY, inline (a change already counted, above)
             agent.state = _READY
             agent.idle_since = now
@@ -1032,6 +1051,7 @@ _STEPS: dict[type, Callable[[Acd, Any, float], list[Command]]] = {
     AgentLogout: Acd._agent_logout,
     AgentReady: Acd._agent_ready,
     AgentPause: Acd._agent_pause,
+    WrapUpExtend: Acd._wrap_up_extend,
 }
 
 

@@ -68,3 +68,16 @@ class DuplicateCall(AcdError):
     def __init__(self, call_id: str) -> None:
         super().__init__(f"call {call_id!r} is already queued")
         self.call_id = call_id
+
+
+class WrapUpLimit(AcdError):
+    """A wrap-up cannot be extended: its end is at its queue's ``wrap_up_max_s``."""
+
+    code = "wrap_up_limit"
+
+    def __init__(self, agent_id: str, limit_s: float) -> None:
+        super().__init__(
+            f"agent {agent_id!r}: the wrap-up is at its limit ({limit_s:g} s after the call)"
+        )
+        self.agent_id = agent_id
+        self.limit_s = limit_s

@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from ._check import check_enum, check_id, check_int, check_optional_id, check_str, check_time
+from ._check import (
+    check_enum,
+    check_id,
+    check_int,
+    check_optional_id,
+    check_seconds,
+    check_str,
+    check_time,
+)
 from .skills import Levels
 
 
@@ -163,6 +171,21 @@ class AgentReady:
 
 
 @dataclass(frozen=True, slots=True)
+class WrapUpExtend:
+    """The agent in wrap-up asks for ``seconds`` more after-call work; the wrap-up's
+    end moves that much later, up to its limit (the queue's ``wrap_up_max_s`` from
+    the call's end). Raises InvalidTransition outside WRAP_UP, WrapUpLimit when the
+    end is at its limit already."""
+
+    agent_id: str
+    seconds: float
+
+    def __post_init__(self) -> None:
+        check_id("WrapUpExtend.agent_id", self.agent_id)
+        check_seconds("WrapUpExtend.seconds", self.seconds, positive=True)
+
+
+@dataclass(frozen=True, slots=True)
 class AgentPause:
     """The agent stops taking calls for ``reason`` (break, training...)."""
 
@@ -212,4 +235,5 @@ Event = (
     | AgentLogout
     | AgentReady
     | AgentPause
+    | WrapUpExtend
 )

@@ -26,6 +26,10 @@ class AgentView:
     call_id: str | None
     rna_count: int
     queues: tuple[str, ...]
+    #: WRAP_UP with a timer: when it ends and the latest an extension may reach
+    #: (shell's clock); None otherwise
+    wrap_up_until: float | None = None
+    wrap_up_limit: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +74,14 @@ def agent_view(agent: Agent, now: float) -> AgentView:
         call_id=agent.call_id,
         rna_count=agent.rna_count,
         queues=agent.config.queues,
+        **_wrap_up(agent),
     )
+
+
+def _wrap_up(agent: Agent) -> dict[str, float]:
+    if agent.state is not AgentState.WRAP_UP or agent.wrap_up_limit <= 0.0:
+        return {}
+    return {"wrap_up_until": agent.wrap_up_until, "wrap_up_limit": agent.wrap_up_limit}
 
 
 def call_view(

@@ -925,6 +925,10 @@ class Controller:
     async def agent_pause(self, agent_id: str, reason: str) -> None:
         self.feed(AgentCommand(acd.AgentPause(agent_id, reason)))
 
+    def agent_extend_wrap_up(self, agent_id: str, seconds: float) -> None:
+        """Move the agent's wrap-up end ``seconds`` later (the ACD caps it)."""
+        self.feed(AgentCommand(acd.WrapUpExtend(agent_id, seconds)))
+
     def agent_logout(self, agent_id: str) -> None:
         """Log an agent out of the ACD (removed by the operator); refused while on a call."""
         self.feed(AgentCommand(acd.AgentLogout(agent_id)))

@@ -231,7 +231,7 @@ class ControllerDesk:
         except acd.AcdError:
             return None
         call = self.ctl.calls.get(view.call_id) if view.call_id else None
-        return {
+        page: AgentPage = {
             "agent_id": view.agent_id,
             "name": view.name,
             "state": PAGE_STATE[view.state],
@@ -242,6 +242,34 @@ class ControllerDesk:
             "card": call.card_json() if call else None,
             "ivr": {"language": call.language, "selections": call.selections} if call else None,
         }
+        page.update(self._wrap_up_times(view))
+        return page
+
+    # -- wrap-up: the countdown, end early, extend (issue 15) ----------------------
+    def _wrap_up_times(self, view: acd.AgentView) -> AgentPage:
+        """In wrap-up: when it ends and the latest it may be extended to (epoch)."""
+        if view.wrap_up_until is None or view.wrap_up_limit is None:
+            return {}
+        return {"wrap_up_until": round(self.ctl.wall_time(view.wrap_up_until), 2),
+                "wrap_up_limit": round(self.ctl.wall_time(view.wrap_up_limit), 2)}  # fmt: skip
+
+    async def agent_wrap_up(self, agent_id: str, action: str, seconds: float) -> None:
+        """End the agent's wrap-up now (``end``: READY) or move its end ``seconds`` later
+        (``extend``, up to the queue's ``wrap_up_max_s``). Outside wrap-up the ACD's
+        InvalidTransition, at the limit its WrapUpLimit (both 409 at the edge): checked
+        here because the controller logs a refused input and carries on."""
+        now = self.ctl.now()
+        view = self.ctl.core.agent(agent_id, now)
+        if view.state is not acd.AgentState.WRAP_UP:
+            step = acd.AgentInput.EXTEND_WRAP_UP if action == "extend" else acd.AgentInput.WRAP_UP_ELAPSED
+            raise acd.InvalidTransition("agent", agent_id, view.state, step)
+        if action == "end":
+            await self.ctl.agent_ready(agent_id)
+            return
+        if view.wrap_up_until is None or view.wrap_up_limit is None \
+                or min(view.wrap_up_until + seconds, view.wrap_up_limit) <= max(view.wrap_up_until, now):
+            raise acd.WrapUpLimit(agent_id, (view.wrap_up_limit or view.since) - view.since)
+        self.ctl.agent_extend_wrap_up(agent_id, seconds)
 
     def _allowed(self, agent_id: str, step: acd.AgentInput) -> None:
         """Raise the ACD's ``InvalidTransition`` (409 at the edge) when its agent table

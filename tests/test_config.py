@@ -750,3 +750,16 @@ def test_overflow_conditions_reach_the_acd_and_bad_ones_are_refused(tmp_path: Pa
         ["hotline.yaml:14", "queues.0.join_empty"],
         ["hotline.yaml:15", "queues.0.leave_when_empty"],
     ], found
+
+
+def test_wrap_up_limit_reaches_the_acd_and_one_below_the_wrap_up_is_refused(
+    tmp_path: Path,
+) -> None:
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    wrap_up_max_s: 90")
+    queue = load_config(write(tmp_path, text), environ={}).queues[0].acd_queue()
+    assert (queue.wrap_up_s, queue.wrap_up_max_s) == (10, 90)
+    assert load_config(write(tmp_path, GOOD), environ={}).queues[0].acd_queue().wrap_up_max_s is None
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    wrap_up_max_s: 5")
+    [found] = problems_of(tmp_path, text)
+    assert found.startswith("hotline.yaml:13: queues.0.wrap_up_max_s:"), found
+    assert "below wrap_up_s 10" in found

@@ -111,6 +111,9 @@ TABLE: list[Row] = [
      {**api(AGENTS), "agent": 409}),  # agent1 is talking: no ready mid-call
     ("POST", "/api/agent/pause", "/api/agent/pause", {"json": {"reason": "break"}},
      {**api(AGENTS), "agent": 409}),  # nor a pause
+    # agent1 talks, agent2 is logged out: neither is wrapping up
+    ("POST", "/api/agent/wrap-up", "/api/agent/wrap-up", {"json": {"action": "extend"}},
+     api(AGENTS, 409)),
     ("POST", "/logout", "/logout", {"form": {}}, same(303)),
 ]  # fmt: skip
 

@@ -202,6 +202,9 @@ class QueueSettings(_Strict):
 
     name: Annotated[str, AfterValidator(matching(_QUEUE_NAME, "queue name (use a-z 0-9 _ -)"))]
     wrap_up_s: float = Field(10.0, ge=0, strict=True)
+    #: the longest an agent may extend a wrap-up to, from the call's end (the desk's
+    #: Extend); null: wrap_up_s (no extension)
+    wrap_up_max_s: float | None = Field(None, ge=0, strict=True)
     offer_timeout_s: Seconds = 15.0
     sl_threshold_s: Seconds = 20.0
     #: the wallboard's service-level target: this % answered within sl_threshold_s
@@ -243,11 +246,20 @@ class QueueSettings(_Strict):
     #: position and estimated-wait announcements to its waiting callers; null: none
     announce: AnnounceSettings | None = None
 
+    @model_validator(mode="after")
+    def _wrap_up_limit_above_wrap_up(self) -> Self:
+        if self.wrap_up_max_s is not None and self.wrap_up_max_s < self.wrap_up_s:
+            raise problem(f"wrap_up_max_s {self.wrap_up_max_s:g} is below wrap_up_s "
+                          f"{self.wrap_up_s:g}: the limit of an extended wrap-up",
+                          at="wrap_up_max_s")  # fmt: skip
+        return self
+
     def acd_queue(self) -> QueueConfig:
         """This queue as the ACD core takes it."""
         return QueueConfig(
             name=self.name,
             wrap_up_s=self.wrap_up_s,
+            wrap_up_max_s=self.wrap_up_max_s,
             offer_timeout_s=self.offer_timeout_s,
             sl_threshold_s=self.sl_threshold_s,
             hold_slice_s=self.hold_slice_s,

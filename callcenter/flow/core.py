@@ -1080,6 +1080,8 @@ class CallFlow:
                     self._agent_state(cmd)
                 case acd.PauseEnded():
                     self._pause_ended(cmd)
+                case acd.WrapUpExtended():
+                    self._wrap_up_extended(cmd)
 
     def _hold(self, cmd: acd.HoldCaller) -> None:
         call = self.calls.get(cmd.call_id)
@@ -1233,6 +1235,26 @@ class CallFlow:
             "call_id": cmd.call_id,
             # the desk shows why it is paused (by the agent, the RNA limit, a supervisor)
             "pause_reason": cmd.reason if cmd.new is acd.AgentState.PAUSED else None,
+            **self._wrap_up_ends(cmd),
+        }))  # fmt: skip
+
+    def _wrap_up_ends(self, cmd: acd.AgentStateChanged) -> dict[str, float | None]:
+        """Entering wrap-up: when it ends and the latest it may be extended to (epoch
+        seconds, the desk's countdown); the ACD's view once its commands are out."""
+        if cmd.new is not acd.AgentState.WRAP_UP:
+            return {}
+        view = self.acd.agent(cmd.agent_id, self._now.mono)
+        if view.wrap_up_until is None or view.wrap_up_limit is None:
+            return {}
+        return {"wrap_up_until": self.wall_time(view.wrap_up_until, self._now),
+                "wrap_up_limit": self.wall_time(view.wrap_up_limit, self._now)}  # fmt: skip
+
+    def _wrap_up_extended(self, cmd: acd.WrapUpExtended) -> None:
+        """The agent's wrap-up ends later now: every desk of the agent shows it."""
+        self._out.append(Push(cmd.agent_id, {
+            "type": "wrap_up",
+            "wrap_up_until": self.wall_time(cmd.ends_at, self._now),
+            "wrap_up_limit": self.wall_time(cmd.limit_at, self._now),
         }))  # fmt: skip
 
     def _agent_command(self, event: Any) -> None:

@@ -83,6 +83,15 @@ class PauseBody(_Body):
     reason: str = Field(default="break", min_length=1, max_length=64, pattern=_PRINTABLE)
 
 
+class WrapUpBody(_Body):
+    """``POST /api/agent/wrap-up``: end the wrap-up now, or extend it."""
+
+    #: end: ready for calls now; extend: the wrap-up ends ``seconds`` later (capped at
+    #: the queue's ``wrap_up_max_s`` from the call's end)
+    action: Literal["end", "extend"]
+    seconds: float = Field(default=30.0, gt=0, le=3600)
+
+
 class AgentStateBody(_Body):
     """``POST /api/agents/{agent_id}/state``: a supervisor sets an agent's state."""
 
@@ -170,6 +179,15 @@ async def agent_pause(request: web.Request) -> web.StreamResponse:
     session = require_api(request, AGENTS)
     body = await read_body(request, PauseBody, allow_empty=True)
     await request.app[DESK].agent_pause(session.account_id, body.reason)
+    return web.json_response(_agent_view(request, session.account_id))
+
+
+async def agent_wrap_up(request: web.Request) -> web.StreamResponse:
+    """The agent in wrap-up ends it early or extends it (409 outside wrap-up, or when the
+    extension is at its limit)."""
+    session = require_api(request, AGENTS)
+    body = await read_body(request, WrapUpBody)
+    await request.app[DESK].agent_wrap_up(session.account_id, body.action, body.seconds)
     return web.json_response(_agent_view(request, session.account_id))
 
 

@@ -137,6 +137,7 @@ def create_app(
     r.add_get("/api/waiting", api.waiting_calls)
     r.add_post("/api/agent/ready", api.agent_ready)
     r.add_post("/api/agent/pause", api.agent_pause)
+    r.add_post("/api/agent/wrap-up", api.agent_wrap_up)
     r.add_post("/api/calls/{call_id}/disposition", api.save_disposition)
     r.add_post("/api/calls/{call_id}/recording/mute", recordings_api.mute_recording)
     r.add_post("/api/calls/{call_id}/recording/start", recordings_api.start_recording)

@@ -34,6 +34,7 @@ DOMAIN_STATUS: dict[str, int] = {
     "unknown_queue": 404,
     # right input, wrong moment (acd: InvalidTransition, e.g. Ready while talking)
     "invalid_transition": 409,
+    "wrap_up_limit": 409,
     "duplicate_outcome": 409,
     # the server cannot take it now (storage: WriterClosed; StorageUnavailable, the
     # database is away: login and dispositions wait for nothing, the user tries again)

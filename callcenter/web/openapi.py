@@ -17,7 +17,13 @@ from pydantic import BaseModel, TypeAdapter
 from typing_extensions import TypedDict
 
 from callcenter.reports.build import BY_CHOICES
-from callcenter.web.api import AgentStateBody, DispositionBody, PauseBody, ReadyBody
+from callcenter.web.api import (
+    AgentStateBody,
+    DispositionBody,
+    PauseBody,
+    ReadyBody,
+    WrapUpBody,
+)
 from callcenter.web.keys import DISPOSITION_CODES
 from callcenter.web.messages_port import CallbackPage, VoicemailPage
 from callcenter.web.ports import AgentPage, WaitingCall, WallboardSnapshot
@@ -75,6 +81,7 @@ class Health(TypedDict, total=False):
 _NAMED: dict[str, Any] = {
     "ReadyBody": ReadyBody,
     "PauseBody": PauseBody,
+    "WrapUpBody": WrapUpBody,
     "DispositionBody": DispositionBody,
     "AgentStateBody": AgentStateBody,
     "WaitingCalls": WaitingCalls,
@@ -265,6 +272,14 @@ def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str
             "summary": "The logged-in agent pauses, with a reason",
             "operationId": "agentPause", "security": session,
             "requestBody": _body("PauseBody", required=False),
+            "responses": {"200": _json("AgentPage", "the agent's page after the change"),
+                          **_errors(400, 401, 403, 404, 409)},
+        }},
+        "/api/agent/wrap-up": {"post": {
+            "summary": "The logged-in agent ends the wrap-up now or extends it (up to the"
+                       " queue's wrap_up_max_s from the call's end)",
+            "operationId": "agentWrapUp", "security": session,
+            "requestBody": _body("WrapUpBody", required=True),
             "responses": {"200": _json("AgentPage", "the agent's page after the change"),
                           **_errors(400, 401, 403, 404, 409)},
         }},

@@ -68,6 +68,12 @@ class Desk(Protocol):
 
     async def agent_pause(self, agent_id: str, reason: str) -> None: ...
 
+    async def agent_wrap_up(self, agent_id: str, action: str, seconds: float) -> None:
+        """``end`` the agent's wrap-up now, or ``extend`` it by ``seconds`` (bounded by
+        the queue's ``wrap_up_max_s``); a domain error (409) outside wrap-up or at the
+        limit."""
+        ...
+
     async def agent_logout(self, agent_id: str) -> None:
         """The agent logged out of the desk: out of the ACD too (no call is offered to an
         empty desk); an agent on a call is logged out when the call ends."""
@@ -257,3 +263,6 @@ class AgentPage(TypedDict, total=False):
     #: The CRM card of the current caller, or ``None``.
     card: JSONObject | None
     ivr: JSONObject | None
+    #: in wrap-up: when it ends (epoch seconds) and the latest an extension may reach
+    wrap_up_until: float
+    wrap_up_limit: float

@@ -168,7 +168,14 @@
     }
   }
 
+  /* Every message the desk takes (pushed, answered, the page's first view) goes to the
+     desk's other parts too (desk_*.js): a "hotline:desk" event with the message. */
+  function tell(msg) {
+    document.dispatchEvent(new CustomEvent("hotline:desk", { detail: msg }));
+  }
+
   function apply(msg) {
+    tell(Object.assign({ type: "state" }, msg));
     if ("state" in msg) setState(msg.state, msg.since, msg.pause_reason);
     if ("caller_number" in msg) $("caller-number").textContent = msg.caller_number || "–";
     if ("ivr" in msg) renderFacts($("ivr"), msg.ivr || {});
@@ -180,6 +187,7 @@
   }
 
   function onMessage(msg) {
+    if (msg.type !== "state") tell(msg);
     switch (msg.type) {
       case "screen_pop":
         setCallId(msg.call_id, msg.caller_number);
@@ -255,7 +263,11 @@
     }
   });
 
-  try { apply(JSON.parse($("initial-view").textContent) || {}); } catch (e) { /* empty view */ }
+  // for the desk's other parts (desk_*.js): the same requests, the same answers
+  let initial = {};
+  try { initial = JSON.parse($("initial-view").textContent) || {}; } catch (e) { /* empty view */ }
+  window.HotlineDesk = { postJSON, action, initial };
+  apply(initial);
   setInterval(tick, 1000);
   H.openLive("/ws/agent", onMessage);
 })();
