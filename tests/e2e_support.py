@@ -120,6 +120,16 @@ async def hotline_rig(
         await sim.close()
 
 
+def headers(data: bytes) -> dict[str, str]:
+    """An AMI event's fields as pbxsim's world listeners get it (the first of a repeated key)."""
+    out: dict[str, str] = {}
+    for line in data.decode().split("\r\n"):
+        key, sep, value = line.partition(": ")
+        if sep:
+            out.setdefault(key, value)
+    return out
+
+
 async def wait_until(cond: Callable[[], Any], timeout: float, what: str) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
