@@ -1,5 +1,6 @@
 """The agent desk's own tools in a real Chromium over the whole hotline (pbxsim over real
-AMI, the controller, SQL; issue 15): the wrap-up's countdown, Extend and End wrap-up.
+AMI, the controller, SQL; issue 15): the wrap-up's countdown, Extend and End wrap-up; the desk reconnecting by itself and
+showing it.
 
 Callers ring on demand (:func:`caller_arrives`) once the desk is ready; every wait is
 for a condition with a generous deadline, never a fixed time.
@@ -10,7 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from aiohttp import WSCloseCode
+
 import acd
+from callcenter.web.keys import SOCKETS
 
 from .e2e_support import hotline_rig, wait_until
 from .test_e2e_browser import (
@@ -105,4 +109,52 @@ async def test_wrap_up_counts_down_extends_to_its_limit_and_ends_early(tmp_path,
                 " headers: {'Content-Type': 'application/json'},"
                 " body: JSON.stringify({action: 'extend'})}); return [r.status, await r.json()]; }")
             assert refused[0] == 409 and refused[1]["error"] == "invalid_transition"
+    assert errors == []
+
+
+#: records every value the page's live indicator takes (body[data-live])
+WATCH_LIVE = """() => {
+  window.liveSeen = [document.body.dataset.live];
+  new MutationObserver(() => window.liveSeen.push(document.body.dataset.live))
+    .observe(document.body, {attributes: true, attributeFilter: ["data-live"]});
+}"""
+
+
+async def test_the_desk_reconnects_by_itself_shows_it_and_catches_up(tmp_path, db_url):
+    # The desk's reconnect (live.js) was never tested: a dropped socket must show
+    # "Reconnecting…", come back without a reload and show what changed meanwhile.
+    errors: list[str] = []
+    async with hotline_rig(tmp_path, db_url, no_callers(), agents=1, auto_login=False) as rig:
+        me = await agent_id_of(rig, "agent1")
+        async with chromium() as browser:
+            desk = await open_page(browser, errors)
+            await log_in(desk, rig.hotline.urls.agent, "agent1")
+            await desk.get_by_test_id("ready").click()
+            await expect(desk.get_by_test_id("state")).to_have_text("Ready")
+            await expect(desk.get_by_test_id("live")).to_have_text("Live")
+            await desk.evaluate("window.sameDocument = 'not reloaded'")
+            await desk.evaluate(WATCH_LIVE)
+
+            # the server drops the desk's socket; the agent is paused while it is away
+            app = rig.hotline.app
+            dropped = list(app[SOCKETS])
+            assert dropped, "the desk's socket"
+            for ws in dropped:
+                await ws.close(code=WSCloseCode.GOING_AWAY, message=b"test drop")
+            await rig.ctl.agent_pause(str(me), "coaching")
+
+            await desk.wait_for_function("() => window.liveSeen.includes('down')",
+                                         timeout=LIVE_MS)  # fmt: skip
+            await desk.wait_for_selector('body[data-live="open"]', timeout=LIVE_MS)
+            await expect(desk.get_by_test_id("live")).to_have_text("Live")
+            seen = await desk.evaluate("window.liveSeen")
+            assert seen[seen.index("down"):][-1] == "open", seen
+            # the new socket's first message is the agent's state now
+            await expect(desk.get_by_test_id("state")).to_have_text("Paused", timeout=LIVE_MS)
+            await expect(desk.locator("#pause-reason")).to_have_text("(coaching)")
+            assert not any(ws in dropped for ws in app[SOCKETS])
+            assert await desk.evaluate("window.sameDocument") == "not reloaded"
+            # and it is live: a change now arrives over it
+            await rig.ctl.agent_ready(str(me))
+            await expect(desk.get_by_test_id("state")).to_have_text("Ready", timeout=LIVE_MS)
     assert errors == []
