@@ -240,7 +240,7 @@ class ControllerDesk:
             "call_id": view.call_id,
             "caller_number": call.caller_number if call else None,
             "card": call.card_json() if call else None,
-            "ivr": {"language": call.language, "selections": call.selections} if call else None,
+            "ivr": self.ctl.flow.ivr_facts(call) if call else None,
         }
         page.update(self._wrap_up_times(view))
         return page

@@ -38,6 +38,7 @@ from .events import (
 )
 from .loader import load_ivr, parse_ivr
 from .model import Action, InputNode, IvrDefinition, MenuNode, luhn_ok
+from .readable import readable_trail
 from .session import (
     MAX_PROMPT_FAILURES,
     TRANSITIONS,
@@ -94,6 +95,7 @@ __all__ = [
     "luhn_ok",
     "parse_ivr",
     "prompt_result",
+    "readable_trail",
     "record_command",
     "trail_path",
 ]

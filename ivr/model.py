@@ -690,6 +690,27 @@ class IvrDefinition(_Strict):
     visits: list[NodeRef] = Field(default_factory=list)
     prompts: dict[Name, PromptFiles]
     nodes: dict[Name, Node] = Field(min_length=1)
+    #: words the agent's desk shows for the caller's IVR trail, per language: a node
+    #: (``main: {en: Main menu, vi: Menu chính}``) or a menu's option (``main.2:
+    #: {en: Billing}``); without one the desk says what the option did (``ivr.readable``)
+    labels: dict[str, dict[LanguageCode, Annotated[str, Field(min_length=1, max_length=80)]]] = (
+        Field(default_factory=dict)
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_name_nodes(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        nodes = info.data.get("nodes")
+        if nodes is None:  # the nodes failed: their own problems are listed
+            return value
+        for key in value:
+            node_name, dot, option = key.partition(".")
+            node = nodes.get(node_name)
+            if node is None:
+                raise problem(f"{key}: no node {node_name!r}")
+            if dot and not (isinstance(node, MenuNode) and option in node.options):
+                raise problem(f"{key}: node {node_name!r} has no option {option!r}")
+        return value
 
     @field_validator("languages")
     @classmethod

@@ -158,3 +158,33 @@ async def test_the_desk_reconnects_by_itself_shows_it_and_catches_up(tmp_path, d
             await rig.ctl.agent_ready(str(me))
             await expect(desk.get_by_test_id("state")).to_have_text("Ready", timeout=LIVE_MS)
     assert errors == []
+
+
+async def test_the_ivr_trail_reads_as_steps_in_words(tmp_path, db_url):
+    # IVR choices were shown as raw JSON ({"language": "1", "main": "1"}).
+    number = CUSTOMERS[6].national_numbers[0]
+    errors: list[str] = []
+    talks_long = no_callers({"default": {"answer_delay": 1, "talk_time": 3600}})
+    async with hotline_rig(tmp_path, db_url, talks_long, agents=1, auto_login=False) as rig:
+        async with chromium() as browser:
+            desk = await open_page(browser, errors)
+            await log_in(desk, rig.hotline.urls.agent, "agent1")
+            await desk.get_by_test_id("ready").click()
+            await expect(desk.get_by_test_id("state")).to_have_text("Ready")
+            await caller_arrives(rig, number)  # presses 1 (Vietnamese), then 1 (support)
+            steps = desk.get_by_test_id("ivr-steps").locator("li")
+            await expect(steps).to_have_text([
+                "Language menu — pressed 1: Vietnamese",
+                "Main menu — pressed 1: Technical support",
+            ], timeout=LIVE_MS)  # fmt: skip
+            ivr = desk.get_by_test_id("ivr")
+            await expect(ivr).to_contain_text("Vietnamese")  # the language chosen, in words
+            await expect(ivr).to_contain_text("support")  # the queue
+            assert "{" not in (await ivr.inner_text())
+            # a reload mid-call shows the same steps (the page's first view carries them)
+            await expect(desk.get_by_test_id("state")).to_have_text("Talking", timeout=LIVE_MS)
+            await desk.reload()
+            await desk.wait_for_selector('body[data-live="open"]')
+            await expect(steps).to_have_count(2)
+            await expect(steps.nth(1)).to_have_text("Main menu — pressed 1: Technical support")
+    assert errors == []

@@ -121,6 +121,7 @@ from ivr import (
     SurveySession,
     agi_command,
     prompt_result,
+    readable_trail,
     record_command,
     trail_path,
 )
@@ -989,16 +990,24 @@ class CallFlow:
             "caller_number": call.caller_number,
             "card": call.card_json(),
             "crm": call.crm_status,
-            "ivr": {"language": call.language, "selections": call.selections,
-                    "queue": call.queue,
-                    "path": trail_path(call.ivr.trail) if call.ivr is not None else "",
-                    "entries": call.ivr.variables if call.ivr is not None else {}},
+            "ivr": self.ivr_facts(call),
         }))  # fmt: skip
         number = "".join(c for c in call.caller_number if c.isdigit() or c == "+")
         self._out.append(Originate(call.node, call.call_id, cmd.agent_id, cmd.device,
                                    call.channel, self.after_call_context, number,
                                    cmd.timeout_s, leg,
                                    self.ring_all_context if pick else None))  # fmt: skip
+
+    def ivr_facts(self, call: Call) -> dict[str, Any]:
+        """What the IVR learnt of the caller, for the desk: language, choices, queue, the
+        one-line path, the entries, and the trail as readable steps (``ivr.readable``)."""
+        session = call.ivr
+        return {"language": call.language, "selections": call.selections,
+                "queue": call.queue,
+                "path": trail_path(session.trail) if session is not None else "",
+                "entries": session.variables if session is not None else {},
+                "steps": readable_trail(session.definition, session.trail)
+                if session is not None else []}  # fmt: skip
 
     def _ring_all(self, queue: str) -> bool:
         """Whether ``queue`` rings all its agents at once (its legs wait to be picked)."""

@@ -40,10 +40,12 @@ from callcenter.web.keys import (
     SESSIONS,
     SOCKETS,
     THROTTLE,
+    WORDS,
 )
 from callcenter.web.ports import Accounts, Desk, Dispositions
 from callcenter.web.session import DEFAULT_TTL_S, SessionSigner
 from callcenter.web.throttle import LoginThrottle
+from callcenter.web.words import load_catalogues
 
 DASHBOARDS = Path(dashboards.__file__).resolve().parent
 TEMPLATES = DASHBOARDS / "templates"
@@ -109,6 +111,7 @@ def create_app(
     app[SECURE_COOKIES] = secure_cookies
     app[THROTTLE] = login_throttle or LoginThrottle()
     app[METRICS_TOKEN] = metrics_token
+    app[WORDS] = load_catalogues()
 
     env = aiohttp_jinja2.setup(
         app,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 
@@ -45,3 +45,5 @@ SECURE_COOKIES: web.AppKey[bool] = web.AppKey("secure_cookies")
 #: ``/metrics`` on this app: ``None`` not served here (404: another listener serves
 #: it), ``""`` open to all, else the bearer token it needs.
 METRICS_TOKEN: web.AppKey[str | None] = web.AppKey("metrics_token")
+#: the desk's words per language (``callcenter.web.words``)
+WORDS: web.AppKey[dict[str, Mapping[str, str]]] = web.AppKey("words")

@@ -27,8 +27,10 @@ from callcenter.web.keys import (
     SECURE_COOKIES,
     SESSIONS,
     THROTTLE,
+    WORDS,
 )
 from callcenter.web.session import COOKIE_NAME, ROLES
+from callcenter.web.words import language_of
 
 log = logging.getLogger(__name__)
 
@@ -173,10 +175,13 @@ async def logout(request: web.Request) -> web.StreamResponse:
 async def agent_desktop(request: web.Request) -> web.StreamResponse:
     session = require_page(request, AGENTS)
     view = request.app[DESK].agent_view(session.account_id) or {}
+    lang = language_of(request.cookies)
     context = {
         "session": session,
         "view": view,
         "codes": request.app[DISPOSITION_CODES],
+        "lang": lang,
+        "words": request.app[WORDS][lang],
     }
     return aiohttp_jinja2.render_template("agent.html", request, context)
 

@@ -178,7 +178,6 @@
     tell(Object.assign({ type: "state" }, msg));
     if ("state" in msg) setState(msg.state, msg.since, msg.pause_reason);
     if ("caller_number" in msg) $("caller-number").textContent = msg.caller_number || "–";
-    if ("ivr" in msg) renderFacts($("ivr"), msg.ivr || {});
     if (msg.call_id) setCallId(msg.call_id, msg.caller_number);
     if ("card" in msg && (msg.card || msg.call_id)) renderCard(msg.card, msg.caller_number);
     if (msg.state === "ringing") setCall("Ringing…", "call-ringing");
@@ -192,7 +191,6 @@
       case "screen_pop":
         setCallId(msg.call_id, msg.caller_number);
         $("caller-number").textContent = msg.caller_number || "–";
-        renderFacts($("ivr"), msg.ivr || {});
         renderCard(msg.card, msg.caller_number, msg.crm);
         setCall("Ringing: " + (msg.caller_number || "unknown number"), "call-ringing");
         break;

@@ -69,5 +69,20 @@ window.Hotline = (function () {
   };
   function stateLabel(state) { return STATE_LABELS[state] || (state ? String(state) : "–"); }
 
-  return { openLive, checkSession, duration, el, stateLabel, STATE_ORDER: Object.keys(STATE_LABELS) };
+  /* The page's words in its language (callcenter/web/words.py: the catalogue the
+     server put in <script id="words">); `{name}` is filled from vars. An unknown key
+     shows as itself. */
+  let words = null;
+  function t(key, vars) {
+    if (words === null) {
+      const tag = document.getElementById("words");
+      try { words = tag ? JSON.parse(tag.textContent) || {} : {}; } catch (e) { words = {}; }
+    }
+    const text = key in words ? words[key] : key;
+    return text.replace(/\{(\w+)\}/g, (m, name) =>
+      vars && vars[name] !== undefined && vars[name] !== null ? String(vars[name]) : "");
+  }
+  function lang() { return document.documentElement.lang || "en"; }
+
+  return { openLive, checkSession, duration, el, stateLabel, t, lang, STATE_ORDER: Object.keys(STATE_LABELS) };
 })();
