@@ -28,7 +28,11 @@ Ratios:
     abandon rate             (abandoned - short_abandoned) / (offered - short_abandoned)
     ASA                      sum(wait of answered calls) / answered
     AHT                      (sum talk + sum hold + sum wrap-up) / handled, over the
-                             answered calls whose talk time is known (``handled``)
+                             answered calls whose talk time is known (``handled``); a
+                             call's wrap-up is the agent's wrap-up spell that began when
+                             its conversation ended. One definition for the reports (per
+                             queue, interval, agent), the wallboard's agent grid and
+                             /metrics (talk and wrap-up histograms)
     longest wait             max(wait) over every offered call, answered or not
     occupancy                handle time / (staffed - paused): the share of the time
                              agents were available or busy that they were busy
@@ -57,6 +61,7 @@ from . import erlang
 __all__ = [
     "AgentTime",
     "CallRecord",
+    "Tally",
     "CallbackRecord",
     "Figures",
     "PauseRecord",
@@ -64,6 +69,7 @@ __all__ = [
     "SurveyFigures",
     "SurveyRecord",
     "abandon_rate",
+    "average_handle_time",
     "average_speed_of_answer",
     "clipped_seconds",
     "figures",
@@ -125,6 +131,10 @@ class CallRecord:
     #: the disposition's FCR flag: True/False, None when the call has no disposition
     fcr: bool | None = None
     survey: SurveyRecord | None = None
+    #: when it left the queue (answered: the conversation's end), epoch seconds; None:
+    #: not known (the reports group by ``entered_at`` only; the wallboard's "last 30
+    #: minutes" are the calls that left in them)
+    left_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +231,11 @@ def average_speed_of_answer(answer_wait_total_s: float, answered: int) -> float 
     return _ratio(answer_wait_total_s, answered)
 
 
+def average_handle_time(talk_s: float, hold_s: float, wrap_up_s: float, handled: int) -> float | None:
+    """AHT: ``(talk + hold + wrap-up) / handled`` (answered calls whose talk is known)."""
+    return _ratio(talk_s + hold_s + wrap_up_s, handled)
+
+
 def clipped_seconds(started: float, ended: float, since: float, until: float) -> float:
     """The part of ``[started, ended)`` inside ``[since, until)`` (0 if none), each a
     time in seconds on one clock (the reports: seconds since the epoch)."""
@@ -291,10 +306,9 @@ def figures(
     since an agent's idle time belongs to no one queue). ``pauses``: the pauses'
     parts inside the interval, summed by reason.
     """
-    n = _Counts()
+    n = Tally()
     for call in calls:
-        if call.outcome in _QUEUED_OUTCOMES:
-            n.add(call, targets)
+        n.add(call, targets)
     staffed = paused = None
     if agent_time is not None:
         times = list(agent_time)
@@ -334,7 +348,7 @@ def figures(
         ),
         abandon_rate=abandon_rate(n.abandoned, n.offered, n.short),
         asa_s=average_speed_of_answer(n.wait_answered, n.answered),
-        aht_s=_ratio(handle, n.handled),
+        aht_s=average_handle_time(n.talk, n.hold, n.wrap_up, n.handled),
         fcr=_ratio(n.resolved, n.disposed),
         transfer_rate=_ratio(n.transferred, n.answered),
         survey=SurveyFigures.of(n.surveys),
@@ -388,7 +402,15 @@ def staffing(fig: Figures, span_s: float, targets: QueueTargets) -> Figures:
 
 
 @dataclass(slots=True)
-class _Counts:
+class Tally:
+    """The counts and sums of a group of calls, added one call at a time: what
+    :func:`figures` computes every figure from, and what the wallboard keeps live
+    (a queue's day, its last 30 minutes, the centre's sum, an agent's calls).
+
+    ``offered`` is the calls that left the queue; ``handled``, ``talk``, ``hold`` and
+    ``wrap_up`` are AHT's inputs (:func:`average_handle_time`).
+    """
+
     offered: int = 0
     answered: int = 0
     answered_in_sl: int = 0
@@ -408,7 +430,23 @@ class _Counts:
     resolved: int = 0
     surveys: list[tuple[int | None, int | None, int | None]] = field(default_factory=list)
 
+    def plus(self, other: Tally) -> Tally:
+        """The sum of two groups (each call counted against its own queue's targets)."""
+        out = Tally()
+        for f in dataclasses.fields(Tally):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if f.name == "longest":
+                value = a if b is None else b if a is None else max(a, b)
+            else:
+                value = a + b
+            setattr(out, f.name, value)
+        return out
+
     def add(self, call: CallRecord, targets: QueueTargets) -> None:
+        """Count ``call`` against ``targets``; a call that is not a queue's (``ivr_hangup``,
+        ``failed``) counts in nothing."""
+        if call.outcome not in _QUEUED_OUTCOMES:
+            return
         wait = call.wait_s
         self.offered += 1
         self.longest = wait if self.longest is None else max(self.longest, wait)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import secrets
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,6 +116,10 @@ class Parts:
     desk: ControllerDesk | None = None
     #: done once every node answered (or ``connect_wait_s`` passed) and agents logged in
     ready: asyncio.Task[None] | None = field(default=None, repr=False)
+    #: the controller's wall clock (the calls' times, the day's midnight, the last 30
+    #: minutes of the wallboard and /metrics); a test sets another before the start
+    wall_clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC),
+                                                  repr=False)  # fmt: skip
 
 
 PARTS = web.AppKey("hotline_parts", Parts)
@@ -194,6 +198,7 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
     store, writer, crm = parts.store, parts.writer, parts.crm
     assert store is not None and writer is not None and crm is not None
     ctl = parts.controller = await _build_controller(parts, store, writer, crm)
+    ctl.wall_clock = parts.wall_clock
     parts.metrics.know_ivr(ctl.flow.ivr)
     parts.metrics.watch_floor(lambda: read_floor(ctl.core, ctl.now()))
     app[DISPOSITIONS] = DispositionWriteBack(store, crm, before=writer.flushed)
@@ -418,14 +423,15 @@ def queue_targets(config: HotlineConfig) -> list[QueueTargets]:
 def recent_service_levels(
     desk: ControllerDesk, config: HotlineConfig, now: float | None = None
 ) -> dict[str, float | None]:
-    """Each queue's service level over the 30 minutes before ``now`` (default: the clock):
+    """Each queue's service level over the 30 minutes before ``now`` (default: the
+    controller's wall clock):
     the wallboard's figure (the calls of the day it holds, restored from SQL at start,
     that left the queue in the last 30 minutes), by ``acd.kpis.service_level``, unrounded."""
-    now = time.time() if now is None else now
+    now = desk.now() if now is None else now
     levels: dict[str, float | None] = {}
     for q in config.queues:
         t = desk.day.queue(q.name).recent_tally(now)
-        levels[q.name] = kpis.service_level(t.answered_in_sl, t.left, t.short_abandoned)
+        levels[q.name] = kpis.service_level(t.answered_in_sl, t.offered, t.short)
     return levels
 
 

@@ -4,15 +4,20 @@ the figures computed from them, and the delta between two snapshots.
 Rules:
 
 1. The day's tallies are fed by each call's one queue outcome (``queue_outcomes``
-   rows): the rows since midnight read from SQL at start, then each outcome as the
-   controller writes it. So a controller restart changes no figure of the day.
+   rows) and the agents' state rows: the rows since midnight read from SQL at start,
+   then each row as the controller writes it. So a controller restart changes no
+   figure of the day. ``/metrics``' call counters and wait, talk and wrap-up
+   histograms are fed the same rows, through the board (``DayBoard.counter``).
 2. As in the reports (``acd.kpis``, ``docs/kpis.md``), a call counts in the day
    and the 15 minutes in which it entered the queue, once it left it. The live
    board's offered adds the calls waiting now; "the last 30 minutes" are the
    calls that left in them.
-3. Every ratio is ``acd.kpis``' (service level, abandon rate, ASA), through
-   :func:`queue_figures`: one queue's tally, or the centre's sum of the queues'
-   tallies (each call counted against its own queue's T and S).
+3. Every count and ratio is ``acd.kpis``' (``kpis.CallRecord`` in, ``kpis.Tally``
+   kept, service level, abandon rate, ASA through :func:`queue_figures`: one queue's
+   tally, or the centre's sum of the queues' tallies, each call counted against its
+   own queue's T and S); an agent's AHT is ``kpis.average_handle_time`` over the
+   calls it answered (talk from the outcome row, wrap-up the spell after each call),
+   the reports' definition.
 4. :func:`diff` turns two snapshots into the delta a wallboard applies: changed
    top-level keys, queue tiles and agent rows by key, agents gone; fields that
    tick by themselves (``VOLATILE``) are left to the browser's clock.
@@ -25,20 +30,23 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import astuple, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from acd import kpis
+from acd.kpis import Tally
 
-#: a ``queue_outcomes`` row: call_id, queue, outcome, wait_s, at, agent_id, the call's queued_at
-OutcomeRow = tuple[str, str, str, float, dt.datetime, int | None, dt.datetime | None]
+#: a ``queue_outcomes`` row: call_id, queue, outcome, wait_s, at, agent_id, the call's
+#: queued_at and talk_s
+OutcomeRow = tuple[str, str, str, float, dt.datetime, int | None, dt.datetime | None,
+                   float | None]  # fmt: skip
 #: an ``agent_state_changes`` row: agent_id, at, old, new
 ChangeRow = tuple[int, dt.datetime, str | None, str]
 #: the outcomes a queued call can end with (``acd.Outcome``); others are not a queue's
 QUEUE_OUTCOMES = frozenset({"answered", "abandoned", "timeout", "lost"})
-#: an agent's states that count as handling a call (``acd.AgentState`` values): talk
-#: (hold included: the caller is on hold while the agent is ON_CALL) and after-call work
-HANDLING = frozenset({"on_call", "wrap_up"})
+#: the agent state (``acd.AgentState`` value) of after-call work: a spell of it that
+#: began when a call's conversation ended is that call's wrap-up (``acd.kpis``' AHT)
+WRAP_UP = "wrap_up"
 #: the recent window of the "last 30 minutes" figures
 RECENT_S = 30 * 60.0
 #: the charts' interval
@@ -47,51 +55,29 @@ INTERVAL_S = 15 * 60.0
 VOLATILE = frozenset({"longest_wait_s"})
 
 
-@dataclass(frozen=True, slots=True)
-class Done:
-    """One call's visit to a queue, ended (a ``queue_outcomes`` row)."""
+class CallCounter(Protocol):
+    """Who counts each ended call and wrap-up as the day board takes them (``/metrics``:
+    ``callcenter.metrics.Metrics``): the same rows, so the same figures."""
 
-    queue: str
-    outcome: str
-    wait_s: float
-    #: when it left the queue (answered: the conversation's end), epoch seconds
-    at: float
-    agent_id: str | None = None
-    #: when it entered the queue, epoch seconds: the day and interval it counts in
-    #: (``acd.kpis``); None: ``at - wait_s``
-    entered_at: float | None = None
+    def call_outcome(self, outcome: str, wait_s: float | None = None, *, queue: str = "",
+                     talk_s: float | None = None) -> None: ...  # fmt: skip
 
-    @property
-    def entered(self) -> float:
-        return self.at - self.wait_s if self.entered_at is None else self.entered_at
+    def wrap_up_ended(self, queue: str, seconds: float) -> None: ...
 
 
-@dataclass(slots=True)
-class Tally:
-    """Counts of visits that left their queue (one queue's, or a sum): ``acd.kpis``' inputs."""
+def call_record(call_id: str, queue: str, outcome: str, wait_s: float, left_at: float,
+                agent_id: str | None = None, entered_at: float | None = None,
+                talk_s: float | None = None) -> kpis.CallRecord:  # fmt: skip
+    """A ``queue_outcomes`` row as ``acd.kpis`` reads it: it entered at ``entered_at`` (the
+    call's ``queued_at``; None: when it left less its talk and wait)."""
+    if entered_at is None:
+        entered_at = left_at - (talk_s or 0.0) - wait_s
+    return kpis.CallRecord(call_id, queue, entered_at, outcome, wait_s, agent_id, talk_s,
+                           left_at=left_at)  # fmt: skip
 
-    #: left the queue: answered, abandoned, timed out or lost (``acd.kpis``' offered)
-    left: int = 0
-    answered: int = 0
-    #: answered with a wait <= the queue's T (``sl_threshold_s``)
-    answered_in_sl: int = 0
-    answer_wait_total: float = 0.0
-    abandoned: int = 0
-    #: abandoned before the queue's S (``short_abandon_s``)
-    short_abandoned: int = 0
 
-    def add(self, done: Done, targets: kpis.QueueTargets) -> None:
-        self.left += 1
-        if done.outcome == "answered":
-            self.answered += 1
-            self.answered_in_sl += done.wait_s <= targets.sl_threshold_s
-            self.answer_wait_total += done.wait_s
-        elif done.outcome == "abandoned":
-            self.abandoned += 1
-            self.short_abandoned += done.wait_s < targets.short_abandon_s
-
-    def plus(self, other: Tally) -> Tally:
-        return Tally(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+def _left(call: kpis.CallRecord) -> float:
+    return call.entered_at + call.wait_s if call.left_at is None else call.left_at
 
 
 def _pct(ratio: float | None) -> float | None:
@@ -100,23 +86,22 @@ def _pct(ratio: float | None) -> float | None:
 
 def service_level_pct(t: Tally) -> float | None:
     """``acd.kpis.service_level`` in %: answered within T / (left - short abandons)."""
-    return _pct(kpis.service_level(t.answered_in_sl, t.left, t.short_abandoned))
+    return _pct(kpis.service_level(t.answered_in_sl, t.offered, t.short))
 
 
 def queue_figures(today: Tally, recent: Tally, waiting: int) -> dict[str, Any]:
     """The figures of one queue (or of the centre: summed tallies), each ``acd.kpis``'."""
-    asa = kpis.average_speed_of_answer(today.answer_wait_total, today.answered)
+    asa = kpis.average_speed_of_answer(today.wait_answered, today.answered)
     return {
         # the live board's offered: the calls that left plus those waiting now
-        "offered": today.left + waiting,
+        "offered": today.offered + waiting,
         "answered": today.answered,
         "abandoned": today.abandoned,
-        "short_abandoned": today.short_abandoned,
+        "short_abandoned": today.short,
         "service_level_pct": service_level_pct(today),
         "service_level_30m_pct": service_level_pct(recent),
         "asa_s": None if asa is None else round(asa, 1),
-        "abandon_rate_pct": _pct(kpis.abandon_rate(today.abandoned, today.left,
-                                                   today.short_abandoned)),  # fmt: skip
+        "abandon_rate_pct": _pct(kpis.abandon_rate(today.abandoned, today.offered, today.short)),
     }
 
 
@@ -126,15 +111,15 @@ class QueueDay:
 
     targets: kpis.QueueTargets
     today: Tally = field(default_factory=Tally)
-    recent: deque[Done] = field(default_factory=deque)
+    recent: deque[kpis.CallRecord] = field(default_factory=deque)
 
-    def add(self, done: Done) -> None:
+    def add(self, done: kpis.CallRecord) -> None:
         self.today.add(done, self.targets)
         self.recent.append(done)
 
     def recent_tally(self, now: float) -> Tally:
         """The visits that left in the last 30 minutes."""
-        while self.recent and self.recent[0].at < now - RECENT_S:
+        while self.recent and _left(self.recent[0]) < now - RECENT_S:
             self.recent.popleft()
         tally = Tally()
         for done in self.recent:
@@ -149,23 +134,32 @@ def local_midnight(now: float, zone: dt.tzinfo | None = None) -> float:
 
 
 class DayBoard:
-    """Every queue's and agent's figures since local midnight."""
+    """Every queue's and agent's figures since local midnight, from the rows the
+    controller writes (and, at start, today's rows read back from SQL).
+
+    ``counter`` (``/metrics``) is handed each ended call and wrap-up spell as the board
+    takes it: the wallboard and ``/metrics`` count the same rows."""
 
     def __init__(
-        self, targets: Mapping[str, kpis.QueueTargets], now: float, zone: dt.tzinfo | None = None
+        self,
+        targets: Mapping[str, kpis.QueueTargets],
+        now: float,
+        zone: dt.tzinfo | None = None,
+        counter: CallCounter | None = None,
     ) -> None:
         #: queue -> its T and S (``acd.kpis``)
         self.targets = dict(targets)
         #: whose midnight starts the day (the config's ``time_zone``, as the reports')
         self.zone = zone
+        self.counter = counter
         self.day_start = local_midnight(now, zone)
         self.queues: dict[str, QueueDay] = {}
         #: the whole centre's visits by the 15 minutes they entered in: start (epoch) -> tally
         self.intervals: dict[float, Tally] = {}
-        #: agent id -> calls answered today
-        self.agent_calls: dict[str, int] = {}
-        #: agent id -> seconds handling calls today (talk, hold, wrap-up: ``HANDLING``)
-        self.agent_handle_s: dict[str, float] = {}
+        #: agent id -> the calls it answered today (calls, talk, wrap-up: AHT, ``acd.kpis``)
+        self.agents: dict[str, Tally] = {}
+        #: agent id -> the queue of the last call it answered: its wrap-up's
+        self._last_queue: dict[str, str] = {}
         #: agent id -> when its current state began (epoch), as the state rows said
         self._entered: dict[str, float] = {}
 
@@ -175,58 +169,85 @@ class DayBoard:
         for name, day in self.queues.items():
             day.targets = self.targets.get(name, day.targets)
 
-    def add(self, done: Done) -> None:
-        """One visit ended (one outcome row); ignored if it entered before today or is
-        not a queue's."""
-        self.roll(done.at)
-        entered = done.entered
+    def add(self, done: kpis.CallRecord) -> None:
+        """One visit ended (one outcome row): counted (``counter``); in the day's figures
+        unless it entered before today or is not a queue's."""
+        self.roll(_left(done))
+        if self.counter is not None:
+            self.counter.call_outcome(done.outcome, done.wait_s, queue=done.queue,
+                                      talk_s=done.talk_s)  # fmt: skip
+        answered = done.outcome == kpis.ANSWERED and done.agent is not None
+        if answered:
+            assert done.agent is not None
+            self._last_queue[done.agent] = done.queue
+        entered = done.entered_at
         if entered < self.day_start or done.outcome not in QUEUE_OUTCOMES or not done.queue:
             return
         day = self.queue(done.queue)
         day.add(done)
         start = self.day_start + INTERVAL_S * ((entered - self.day_start) // INTERVAL_S)
         self.intervals.setdefault(start, Tally()).add(done, day.targets)
-        if done.outcome == "answered" and done.agent_id is not None:
-            self.agent_calls[done.agent_id] = self.agent_calls.get(done.agent_id, 0) + 1
+        if answered:
+            assert done.agent is not None
+            self.agents.setdefault(done.agent, Tally()).add(done, day.targets)
 
     def agent_state(self, agent_id: str, at: float, old: str | None) -> None:
-        """An agent changed state at ``at``, leaving ``old`` (a state row): a handling state
-        that ended adds its time to today's (from midnight if it began before; nothing
-        if its start was not seen, as for a call in progress over a restart)."""
+        """An agent changed state at ``at``, leaving ``old`` (a state row). A wrap-up spell
+        that ended is the wrap-up of the agent's last call: counted (``counter``), and its
+        part since midnight is in the agent's AHT (nothing if its start was not seen, as
+        for a call in progress over a restart)."""
         self.roll(at)
         began = self._entered.get(agent_id)
         self._entered[agent_id] = at
-        if old in HANDLING and began is not None and at >= self.day_start:
-            spent = at - max(began, self.day_start)
-            self.agent_handle_s[agent_id] = self.agent_handle_s.get(agent_id, 0.0) + spent
+        if old != WRAP_UP or began is None:
+            return
+        if self.counter is not None:
+            self.counter.wrap_up_ended(self._last_queue.get(agent_id, ""), at - began)
+        calls = self.agents.get(agent_id)
+        if calls is not None and calls.handled and at >= self.day_start:
+            calls.wrap_up += at - max(began, self.day_start)
 
     def interval_rows(self) -> list[dict[str, Any]]:
         """The day's 15-minute intervals whose calls left, in order (the charts)."""
         return [
             {"start": start, "answered": t.answered, "abandoned": t.abandoned,
-             "other": t.left - t.answered - t.abandoned, "service_level_pct": service_level_pct(t)}
+             "other": t.offered - t.answered - t.abandoned,
+             "service_level_pct": service_level_pct(t)}
             for start, t in sorted(self.intervals.items())
         ]  # fmt: skip
 
+    def agent_calls(self, agent_id: str) -> int:
+        """Calls the agent answered today."""
+        calls = self.agents.get(agent_id)
+        return 0 if calls is None else calls.answered
+
     def agent_aht_s(self, agent_id: str) -> float | None:
-        """Average handle time today: handling seconds over calls answered; None: no call."""
-        calls = self.agent_calls.get(agent_id, 0)
-        return round(self.agent_handle_s.get(agent_id, 0.0) / calls, 1) if calls else None
+        """The agent's AHT today (``acd.kpis.average_handle_time``: talk + hold + wrap-up
+        over its answered calls), rounded to 0.1 s; None: no call."""
+        t = self.agents.get(agent_id)
+        aht = None if t is None else kpis.average_handle_time(t.talk, t.hold, t.wrap_up, t.handled)
+        return None if aht is None else round(aht, 1)
 
     def load(self, outcomes: Iterable[OutcomeRow], changes: Iterable[ChangeRow]) -> None:
-        """Today's rows as SQL has them (``Store.outcomes_since``, ``agent_changes_since``):
-        a call entered at its ``queued_at`` (else when it left less its wait), as the reports."""
-        self.add_all(
-            Done(queue, outcome, wait_s, at.timestamp(), None if agent is None else str(agent),
-                 None if queued is None else queued.timestamp())
-            for _call, queue, outcome, wait_s, at, agent, queued in outcomes
-        )  # fmt: skip
-        for agent_id, at, old, _new in changes:
-            self.agent_state(str(agent_id), at.timestamp(), old)
-
-    def add_all(self, done: Iterable[Done]) -> None:
-        for d in sorted(done, key=lambda d: d.at):
-            self.add(d)
+        """Today's rows as SQL has them (``Store.outcomes_since``, ``agent_changes_since``),
+        taken in the order they were written (by time; at one instant an outcome before a
+        state change, as the controller writes them): a call entered at its
+        ``queued_at`` (else when it left less its talk and wait), as in the reports."""
+        rows: list[tuple[float, int, kpis.CallRecord | ChangeRow]] = [
+            (at.timestamp(), 0,
+             call_record(call, queue, outcome, wait_s, at.timestamp(),
+                         None if agent is None else str(agent),
+                         None if queued is None else queued.timestamp(), talk_s))
+            for call, queue, outcome, wait_s, at, agent, queued, talk_s in outcomes
+        ]  # fmt: skip
+        rows += [(change[1].timestamp(), 1, change) for change in changes]
+        rows.sort(key=lambda r: (r[0], r[1]))
+        for _at, _kind, row in rows:
+            if isinstance(row, kpis.CallRecord):
+                self.add(row)
+            else:
+                agent_id, at, old, _new = row
+                self.agent_state(str(agent_id), at.timestamp(), old)
 
     def queue(self, name: str) -> QueueDay:
         day = self.queues.get(name)
@@ -241,8 +262,7 @@ class DayBoard:
             self.day_start = midnight
             self.queues.clear()
             self.intervals.clear()
-            self.agent_calls.clear()
-            self.agent_handle_s.clear()
+            self.agents.clear()
 
 
 # -- deltas ---------------------------------------------------------------------------

@@ -400,11 +400,6 @@ class Controller:
                 self._spawn(self._load_call(effect), f"load {effect.call_id}")
             case fx.LoadOpenCalls():
                 self._spawn(self._load_open_calls(effect), f"open calls {effect.node}")
-            case fx.CountOutcome():
-                self.metrics.call_outcome(effect.outcome, effect.wait_s, queue=effect.queue,
-                                          talk_s=effect.talk_s)  # fmt: skip
-            case fx.CountWrapUp():
-                self.metrics.wrap_up_ended(effect.queue, effect.seconds)
             case fx.CountRecordingMissing():
                 self.metrics.recording_missing()
             case fx.CountIvr():

@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
 import acd
 from acd import kpis
-from callcenter.board import ChangeRow, DayBoard, Done, OutcomeRow, Tally, queue_figures
+from callcenter.board import ChangeRow, DayBoard, OutcomeRow, call_record, queue_figures
 from callcenter.config import HotlineConfig, QueueSettings, WallboardSettings
 from callcenter.controller import PAGE_STATE, Controller
 from callcenter.facts import RecordAgentState, RecordOutcome, WriteRequest
@@ -61,8 +60,10 @@ class ControllerDesk:
         self._logout_after_call: set[str] = set()
         #: the loop time this desk started: an agent logged out since before it shows no time
         self._born = controller.now()
-        self.day = DayBoard(self._targets(), time.time(),
-                            self._config().zone if self._config is not None else None)  # fmt: skip
+        #: the day's figures, fed the rows the controller writes; /metrics counts them too
+        self.day = DayBoard(self._targets(), self.now(),
+                            self._config().zone if self._config is not None else None,
+                            counter=controller.metrics)  # fmt: skip
         #: rows written while today's rows are read from SQL (None: read done)
         self._pending: list[WriteRequest] | None = None
         #: stable epochs of loop-clock instants (one conversion each: no jitter in deltas)
@@ -71,6 +72,11 @@ class ControllerDesk:
         controller.on_write = self.written
 
     # -- the figures of the day ---------------------------------------------------
+    def now(self) -> float:
+        """The controller's wall clock, in epoch seconds (the day's midnight, the last
+        30 minutes)."""
+        return self.ctl.wall_clock().timestamp()
+
     def _queues(self) -> list[QueueSettings]:
         return list(self._config().queues) if self._config is not None else []
 
@@ -113,10 +119,10 @@ class ControllerDesk:
             self._pending.append(row)
         elif isinstance(row, RecordOutcome):
             # answered: it left at the conversation's end, entered its talk and wait before
-            at = row.at.timestamp()
-            self.day.add(Done(row.queue, row.outcome, row.wait_s, at,
-                              None if row.agent_id is None else str(row.agent_id),
-                              at - (row.talk_s or 0.0) - row.wait_s))  # fmt: skip
+            self.day.add(call_record(row.call_id, row.queue, row.outcome, row.wait_s,
+                                     row.at.timestamp(),
+                                     None if row.agent_id is None else str(row.agent_id),
+                                     talk_s=row.talk_s))  # fmt: skip
         elif isinstance(row, RecordAgentState):
             self.day.agent_state(str(row.agent_id), row.at.timestamp(), row.old)
 
@@ -147,7 +153,7 @@ class ControllerDesk:
             oldest.setdefault(w["queue"], w["entered_at"])
 
         tiles: list[QueueTile] = []
-        total_today, total_recent = Tally(), Tally()
+        total_today, total_recent = kpis.Tally(), kpis.Tally()
         targets: list[tuple[float, int]] = []
         for index, q in enumerate(snap.queues):
             day = self.day.queue(q.queue)
@@ -221,7 +227,7 @@ class ControllerDesk:
             "call_id": a.call_id,
             "pause_reason": a.reason or None,
             "simulated": a.agent_id in self.simulated,
-            "calls": self.day.agent_calls.get(a.agent_id, 0),
+            "calls": self.day.agent_calls(a.agent_id),
             "aht_s": self.day.agent_aht_s(a.agent_id),
         }
 

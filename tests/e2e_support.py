@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -86,10 +87,12 @@ async def hotline_rig(
     prepare: Callable[[str], Awaitable[Any]] | None = None,
     edit_config: Callable[[str], str] | None = None,
     ami_write: str | None = None,
+    wall_clock: Callable[[], dt.datetime] | None = None,
 ) -> AsyncIterator[Rig]:
     """``prepare(db_url)`` runs once the database is seeded; ``edit_config`` may change
     the config text before it is written; ``ami_write`` is the AMI user's manager.conf
-    ``write =`` (default: every class)."""
+    ``write =`` (default: every class); ``wall_clock`` is the controller's (default: the
+    machine's)."""
     numbers = await seeded(db_url, agents)
     if prepare is not None:
         await prepare(db_url)
@@ -112,6 +115,8 @@ async def hotline_rig(
     )  # fmt: skip
     cfg.write_text(edit_config(text) if edit_config is not None else text)
     hotline = Hotline(load_config(cfg), web_port=0, auto_login_agents=auto_login)
+    if wall_clock is not None:
+        hotline.parts.wall_clock = wall_clock
     try:
         await hotline.start()
         yield Rig(hotline, sim, numbers, cfg)

@@ -68,6 +68,22 @@ by agent over 09:00-11:00 (02:00-04:00 UTC):
   580 / 3 = 193.33; FCR 1 / 2 (c4 has no disposition); transfer 1 / 3; CSAT 3.0, NPS 0.0
   (7 is passive), CES 4.0; staffed 7,200 s, paused 600 (break); occupancy 580 / 6,600
   = 0.08788, utilisation 580 / 7,200 = 0.08056
+
+/metrics, read by a controller started at 03:09:00 UTC (10:09 local) on that day
+(``SCRAPE_AT``; today's rows read back from SQL, as the wallboard's, ``METRICS``):
+  hotline_calls_total: support answered 6, abandoned 3, timeout 1, lost 0, ivr_hangup 0;
+  sales abandoned 1, the rest 0 (the report's answered, abandoned, timed out, lost)
+  hotline_wait_seconds (every queued call's wait): support count 10, sum 10 + 30 + 5
+  + 20 + 3 + 40 + 15 + 60 + 0 + 25 = 208; le 20: c1 c3 c4 c5 c7 c9 = 6, le 5: c3 c5 c9
+  = 3, le 60: 10; sales count 1, sum 12
+  hotline_talk_seconds: support count 6, sum 800 (the report's talk)
+  hotline_wrap_up_seconds: support count 6, sum 150 (the report's wrap-up), so
+  (talk sum + wrap-up sum) / talk count = 950 / 6 = 158.33 s, the report's AHT
+  hotline_service_level_30m_ratio: the calls that left in 02:39:00-03:09:00 UTC:
+  support c9 (left 02:41:00, answered after 0 s: within T) and c10 (left at the end
+  of its talk, 03:05:25 + 140 s = 03:07:45, answered after 25 s: not) -> 1 / 2 = 0.5
+  (c8 left 02:36:00, before the window); sales c11 (left 02:50:12, abandoned after
+  12 s, not short) -> 0 / 1 = 0.0
 """
 
 from __future__ import annotations
@@ -143,6 +159,45 @@ EXPECTED: dict[str, dict[str, Any]] = {
                 pause_s_by_reason={"break": 600.0}),
     "bob survey": dict(surveyed=1, csat_avg=3.0, nps=0.0, ces_avg=4.0),
 }  # fmt: skip
+
+
+#: when the controller that exports the scenario on /metrics runs (a wall clock held there)
+SCRAPE_AT = at(3, 9)
+
+#: the hand-computed /metrics samples (see the module docstring): (name, labels) -> value
+METRICS: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {
+    **{("hotline_calls_total", (("outcome", o), ("queue", "support"))): n
+       for o, n in (("answered", 6), ("abandoned", 3), ("timeout", 1), ("lost", 0),
+                    ("ivr_hangup", 0))},
+    **{("hotline_calls_total", (("outcome", o), ("queue", "sales"))): n
+       for o, n in (("answered", 0), ("abandoned", 1), ("timeout", 0), ("lost", 0))},
+    ("hotline_wait_seconds_count", (("queue", "support"),)): 10,
+    ("hotline_wait_seconds_sum", (("queue", "support"),)): 208.0,
+    ("hotline_wait_seconds_bucket", (("le", "5.0"), ("queue", "support"))): 3,
+    ("hotline_wait_seconds_bucket", (("le", "20.0"), ("queue", "support"))): 6,
+    ("hotline_wait_seconds_bucket", (("le", "60.0"), ("queue", "support"))): 10,
+    ("hotline_wait_seconds_count", (("queue", "sales"),)): 1,
+    ("hotline_wait_seconds_sum", (("queue", "sales"),)): 12.0,
+    ("hotline_talk_seconds_count", (("queue", "support"),)): 6,
+    ("hotline_talk_seconds_sum", (("queue", "support"),)): 800.0,
+    ("hotline_wrap_up_seconds_count", (("queue", "support"),)): 6,
+    ("hotline_wrap_up_seconds_sum", (("queue", "support"),)): 150.0,
+    ("hotline_talk_seconds_count", (("queue", "sales"),)): 0,
+    ("hotline_service_level_30m_ratio", (("queue", "support"),)): 0.5,
+    ("hotline_service_level_30m_ratio", (("queue", "sales"),)): 0.0,
+}  # fmt: skip
+
+
+def kpi_config(text: str) -> str:
+    """The demo config's text made the scenario's: queues sales (T 20 s) and support
+    (S 5 s), intervals and midnight in ``ZONE``."""
+    text = text.replace(
+        "queues:\n  - name: support\n",
+        "queues:\n  - name: sales\n    sl_threshold_s: 20\n  - name: support\n"
+        "    short_abandon_s: 5\n",
+    )
+    assert "  - name: sales\n" in text, "the demo config's queues changed"
+    return text + f"time_zone: {ZONE}\n"
 
 
 async def write_scenario(store: Store) -> dict[str, int]:

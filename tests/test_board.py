@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import random
 
-from acd.kpis import CallRecord, QueueTargets, figures
+from acd.kpis import CallRecord, QueueTargets, Tally, figures
 from callcenter.board import (
     RECENT_S,
     DayBoard,
-    Done,
-    Tally,
     apply,
+    call_record,
     diff,
     local_midnight,
     queue_figures,
 )
+
+_ids = iter(range(1_000_000))
+
+
+def Done(queue: str, outcome: str, wait_s: float, at: float, agent: str | None = None):  # noqa: N802
+    """A visit that left ``queue`` at ``at`` (an outcome row, as the board takes it)."""
+    return call_record(f"c{next(_ids)}", queue, outcome, wait_s, at, agent)
 
 
 def test_figures_of_two_queues_and_the_centre_by_hand():
@@ -25,7 +31,7 @@ def test_figures_of_two_queues_and_the_centre_by_hand():
     noon = local_midnight(1_800_000_000.0) + 12 * 3600
     targets = {"support": QueueTargets(20.0, 5.0), "billing": QueueTargets(60.0, 5.0)}
     day = DayBoard(targets, noon)
-    day.add_all([
+    for d in sorted([
         Done("support", "answered", 10.0, noon - 7200, "1"),   # in SL
         Done("support", "answered", 30.0, noon - 7100, "1"),   # not in SL
         Done("support", "abandoned", 3.0, noon - 7000),        # short: out of SL and rate
@@ -34,7 +40,8 @@ def test_figures_of_two_queues_and_the_centre_by_hand():
         Done("billing", "timeout", 90.0, noon - 50),
         Done("", "ivr_hangup", 0.0, noon - 40),                # never a queue's
         Done("support", "answered", 1.0, noon - 86400, "1"),   # yesterday
-    ])  # fmt: skip
+    ], key=lambda d: d.left_at):  # fmt: skip
+        day.add(d)
     support, billing = day.queue("support"), day.queue("billing")
     s = queue_figures(support.today, support.recent_tally(noon), waiting=2)
     assert s == {"offered": 6, "answered": 2, "abandoned": 2, "short_abandoned": 1,
@@ -48,7 +55,7 @@ def test_figures_of_two_queues_and_the_centre_by_hand():
     assert centre["service_level_pct"] == 40.0  # (1 + 1) / (6 - 1)
     assert centre["asa_s"] == 30.0  # (10 + 30 + 50) / 3
     assert centre["offered"] == 8
-    assert day.agent_calls == {"1": 2, "2": 1}
+    assert (day.agent_calls("1"), day.agent_calls("2")) == (2, 1)
     # the same figures as acd.kpis.figures (the reports') over the same records
     records = [CallRecord(f"c{i}", "support", noon - 7300 + i, outcome, wait)
                for i, (outcome, wait) in enumerate([("answered", 10.0), ("answered", 30.0),
@@ -80,7 +87,7 @@ def test_a_new_day_starts_from_nothing():
     day = DayBoard({"q": QueueTargets(20.0)}, late)
     day.add(Done("q", "answered", 5.0, late, "1"))
     day.roll(late + 20)
-    assert day.queue("q").today.answered == 0 and day.agent_calls == {}
+    assert day.queue("q").today.answered == 0 and day.agent_calls("1") == 0
 
 
 def test_a_delta_rebuilds_the_new_snapshot_and_leaves_the_clock_out():
@@ -123,19 +130,26 @@ def test_only_the_clock_moved_is_no_delta():
     assert diff(a, b) is None
 
 
-def test_handle_time_counts_talk_and_wrap_up_from_their_rows():
+def test_aht_is_the_kpi_modules_talk_from_the_outcome_and_the_wrap_up_spell_after():
+    # acd.kpis' AHT (the reports'): (talk + hold + wrap-up) / handled calls; talk is the
+    # outcome row's talk_s, wrap-up the agent's wrap_up spell after the call
     t = local_midnight(1_800_000_000.0) + 9 * 3600
     day = DayBoard({"q": QueueTargets(20.0)}, t)
     day.agent_state("7", t, None)  # ready (the first row after start: nothing before it)
     day.agent_state("7", t + 10, "ready")  # -> offered
     day.agent_state("7", t + 14, "offered")  # -> on_call
-    day.agent_state("7", t + 74, "on_call")  # -> wrap_up: 60 s talk
-    day.add(Done("q", "answered", 4.0, t + 74, "7"))
+    day.agent_state("7", t + 74, "on_call")  # -> wrap_up
+    day.add(call_record("c1", "q", "answered", 4.0, t + 74, "7", talk_s=60.0))
     day.agent_state("7", t + 84, "wrap_up")  # -> ready: 10 s wrap-up
     assert day.agent_aht_s("7") == 70.0
-    day.agent_state("8", t + 5, "on_call")  # its start was not seen: not counted
-    day.add(Done("q", "answered", 1.0, t + 5, "8"))
-    assert day.agent_aht_s("8") == 0.0
+    assert day.agents["7"].talk == 60.0 and day.agents["7"].wrap_up == 10.0
+    # a wrap-up whose start was not seen (over a restart) adds nothing; talk still counts
+    day.add(call_record("c2", "q", "answered", 1.0, t + 100, "8", talk_s=50.0))
+    day.agent_state("8", t + 110, "wrap_up")
+    assert day.agent_aht_s("8") == 50.0
+    # a call whose talk is unknown (rows before calls.talk_s) is not in AHT, as in the reports
+    day.add(call_record("c3", "q", "answered", 1.0, t + 200, "8"))
+    assert day.agent_aht_s("8") == 50.0 and day.agent_calls("8") == 2
     assert day.agent_aht_s("9") is None
 
 

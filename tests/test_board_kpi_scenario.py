@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from argon2 import PasswordHasher
 
-from acd.kpis import QueueTargets
-from callcenter.board import DayBoard, Tally, queue_figures
+from acd.kpis import QueueTargets, Tally
+from callcenter.board import DayBoard, queue_figures
 from callcenter.storage import Store, make_engine, make_session_factory, migrate
 
 from .kpi_scenario import EXPECTED, ZONE, at, write_scenario
@@ -52,10 +52,13 @@ async def test_the_day_read_from_sql_gives_the_reports_figures(store: Store) -> 
     centre = queue_figures(day.queue("support").today.plus(day.queue("sales").today), Tally(), 0)
     assert centre["service_level_pct"] == round(100 * 4 / (11 - 1), 1)
 
-    # the agent grid: calls and handle time (talk + wrap-up) per agent, as the report
+    # the agent grid: calls and AHT (acd.kpis': talk + hold + wrap-up over handled calls)
+    # per agent, the report's figures: talk and wrap-up summed, not time in states
     for name in ("alice", "bob"):
         agent = str(ids[name])
-        assert day.agent_calls[agent] == EXPECTED[name]["answered"]
+        assert day.agent_calls(agent) == EXPECTED[name]["answered"]
+        calls = day.agents[agent]
+        assert (calls.talk, calls.wrap_up) == (EXPECTED[name]["talk_s"], EXPECTED[name]["wrap_up_s"])
         assert day.agent_aht_s(agent) == round(EXPECTED[name]["aht_s"], 1)
 
     # the day by 15 minutes (by entry): 02:00-02:15 UTC holds c1, c2, c3

@@ -8,7 +8,9 @@ import itertools
 import pytest
 
 import acd
+from acd import kpis
 from callcenter.ami.agi import AgiEnv
+from callcenter.board import DayBoard, call_record
 from callcenter.flow import TRANSITIONS, FlowError, Stage, Step
 from callcenter.flow import effects as fx
 from callcenter.flow.core import AGI_REENTRY_S, MAX_AGI_TRIES
@@ -29,10 +31,12 @@ from callcenter.flow.inputs import (
     RecordingStarted,
 )
 from callcenter.flow.state import next_stage
+from callcenter.metrics import Metrics
 from callcenter.storage.writes import (
     RecordAgentState,
     RecordCallEvent,
     RecordCallUpdate,
+    RecordOutcome,
     RecordRecording,
 )
 from callcenter.tracker import (
@@ -149,14 +153,16 @@ def test_a_caller_who_hangs_up_in_the_ivr_is_ivr_hangup_and_unrelated_events_do_
     f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
     f.feed(PbxEvent(NODE, LinkedidGone(UID)))
     assert f.outcomes() == {CALL: "ivr_hangup"}
-    # /metrics: no queue and no wait (it waited for no agent)
-    assert f.sent(fx.CountOutcome) == [fx.CountOutcome("ivr_hangup", None, "", None)]
+    # the row the wallboard and /metrics count: no queue, no wait (it waited for no agent)
+    [row] = f.writes(RecordOutcome)
+    assert (row.queue, row.outcome, row.wait_s, row.talk_s) == ("", "ivr_hangup", 0.0, None)
     # Events of channels the core does not hold are ignored.
     assert f.feed(PbxEvent(NODE, Unbridged("9", "X", "9", "b"))) == []
     assert f.feed(PbxEvent(NODE, Bridged("9", "X", "9", "b", "9"))) == []
 
 
-def test_metrics_get_the_queue_the_wait_the_talk_and_the_agents_wrap_up() -> None:
+def test_the_rows_give_metrics_the_queue_the_wait_the_talk_and_the_agents_wrap_up() -> None:
+    # /metrics counts the rows the core writes, through the wallboard's day board
     f = Flow(wrap_up_s=10.0)
     f.login("7")
     arrive(f)
@@ -166,13 +172,25 @@ def test_metrics_get_the_queue_the_wait_the_talk_and_the_agents_wrap_up() -> Non
     f.feed(PbxEvent(NODE, Bridged(UID, CH, UID, "b1", UID)))
     f.tick(30)
     f.feed(PbxEvent(NODE, Unbridged(UID, CH, UID, "b1")))
-    [count] = f.sent(fx.CountOutcome)
-    assert (count.outcome, count.queue, count.talk_s) == ("answered", "support", 30.0)
-    assert count.wait_s is not None and count.wait_s >= 4.0
-    assert f.sent(fx.CountWrapUp) == []  # still in wrap-up
+    [row] = f.writes(RecordOutcome)
+    assert (row.outcome, row.queue, row.talk_s, row.agent_id) == ("answered", "support", 30.0, 7)
+    assert row.wait_s >= 4.0
     f.tick(10)
     assert f.agent_state("7") is acd.AgentState.READY
-    assert f.sent(fx.CountWrapUp) == [fx.CountWrapUp("support", 10.0)]
+    metrics = Metrics(queues=["support"])
+    day = DayBoard({"support": kpis.QueueTargets()}, f.wall.timestamp(), counter=metrics)
+    for w in f.sent(fx.Write):
+        if isinstance(w.row, RecordOutcome):
+            day.add(call_record(w.row.call_id, w.row.queue, w.row.outcome, w.row.wait_s,
+                                w.row.at.timestamp(), str(w.row.agent_id), talk_s=w.row.talk_s))
+        elif isinstance(w.row, RecordAgentState):
+            day.agent_state(str(w.row.agent_id), w.row.at.timestamp(), w.row.old)
+    text = metrics.render().decode()
+    assert 'hotline_calls_total{outcome="answered",queue="support"} 1.0' in text
+    assert 'hotline_talk_seconds_sum{queue="support"} 30.0' in text
+    assert 'hotline_wrap_up_seconds_count{queue="support"} 1.0' in text
+    assert 'hotline_wrap_up_seconds_sum{queue="support"} 10.0' in text
+    assert day.agent_aht_s("7") == 40.0  # talk + wrap-up, acd.kpis' AHT
 
 
 def test_a_caller_in_a_context_of_others_is_left_alone() -> None:
@@ -682,7 +700,7 @@ def test_acd_commands_for_calls_the_core_no_longer_holds_are_ignored() -> None:
         acd.OverflowCall(gone, "support", 1.0),
         acd.CallOutcome(gone, "support", acd.Outcome.ABANDONED, 3.0, None, f.mono),
     ])  # fmt: skip
-    assert [type(e).__name__ for e in f.core._out] == ["Write", "CountOutcome"]
+    assert [type(e).__name__ for e in f.core._out] == ["Write"]
     out = f.feed(AgentCommand(acd.AgentLogout("99")))
     assert any("ACD refused" in e.text for e in f.sent(fx.Log, out))
 

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import acd
 from acd import kpis
 from callcenter.app import recent_service_levels
-from callcenter.board import DayBoard, Done
+from callcenter.board import DayBoard, call_record
 from callcenter.metrics import (
     AGENT_STATES,
     NO_QUEUE,
@@ -228,10 +228,10 @@ def test_the_30_minute_service_level_is_the_wallboards_by_the_kpi_module():
     # call left 31 minutes ago and is out of the window
     now = dt.datetime(2026, 12, 4, 12, 0).timestamp()  # local noon: the day is not rolling
     desk = SimpleNamespace(day=DayBoard({"support": kpis.QueueTargets(20, 5, 0.8)}, now))
-    for wait, outcome, ago in ((5, "answered", 31 * 60), (10, "answered", 60),
-                               (30, "answered", 50), (3, "abandoned", 40),
-                               (40, "abandoned", 30)):  # fmt: skip
-        desk.day.add(Done("support", outcome, wait, now - ago))
+    for n, (wait, outcome, ago) in enumerate(((5, "answered", 31 * 60), (10, "answered", 60),
+                                              (30, "answered", 50), (3, "abandoned", 40),
+                                              (40, "abandoned", 30))):  # fmt: skip
+        desk.day.add(call_record(f"c{n}", "support", outcome, wait, now - ago))
     config = SimpleNamespace(queues=[SimpleNamespace(name="support")])
     levels = recent_service_levels(desk, config, now)  # type: ignore[arg-type]
     assert levels == {"support": pytest.approx(1 / 3)}

@@ -26,7 +26,7 @@ from callcenter.reports.build import ReportData, bucket_start, build_report
 from callcenter.reports.cli import parse_when
 from callcenter.storage import Store, make_engine, make_session_factory, migrate
 
-from .kpi_scenario import CALLS, EXPECTED, SINCE, UNTIL, ZONE, write_scenario
+from .kpi_scenario import CALLS, EXPECTED, SINCE, UNTIL, ZONE, kpi_config, write_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,13 +41,8 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 def write_config(tmp_path: Path, db_url: str, extra: str = "") -> Path:
     (tmp_path / "monitor").mkdir(exist_ok=True)
     text = config_text(ami_port=5038, database_url=db_url, monitor=tmp_path / "monitor")
-    text = text.replace(
-        "queues:\n  - name: support\n",
-        "queues:\n  - name: sales\n    sl_threshold_s: 20\n  - name: support\n"
-        "    short_abandon_s: 5\n",
-    )
     cfg = tmp_path / "hotline.yaml"
-    cfg.write_text(text + f"time_zone: {ZONE}\n" + extra)
+    cfg.write_text(kpi_config(text) + extra)
     return cfg
 
 

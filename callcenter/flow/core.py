@@ -152,10 +152,8 @@ from .announce import AnnouncePolicy
 from .call import AgiJob, Call, LiveRecording, Offer, Purpose, Where
 from .effects import (
     CountIvr,
-    CountOutcome,
     CountRecordingMissing,
     CountSurvey,
-    CountWrapUp,
     Effect,
     FinishRecording,
     HangupLeg,
@@ -303,8 +301,6 @@ class CallFlow:
         #: while a resync is applied: SQL's rows of the listed calls, and the adopted calls
         self._resync_rows: dict[str, CallRowLoaded] | None = None
         self._adoptions: list[Call] = []
-        #: agent id -> (when its wrap-up began, the queue of the call before it): /metrics
-        self._wrapping: dict[str, tuple[float, str]] = {}
 
     # -- the core's interface -------------------------------------------------------
     def handle(self, event: Input, at: Instant) -> list[Effect]:
@@ -967,7 +963,6 @@ class CallFlow:
         self._closed[call_id] = None
         if len(self._closed) > CLOSED_KEPT:
             del self._closed[next(iter(self._closed))]
-        self._out.append(CountOutcome(outcome.value, wait_s, queue, talk_s))
         self.counters["outcomes"] += 1
 
     # -- offers ---------------------------------------------------------------------------
@@ -1228,13 +1223,6 @@ class CallFlow:
         self._write(RecordPause(agent_id, cmd.reason, started, ended, cmd.seconds))
 
     def _agent_state(self, cmd: acd.AgentStateChanged) -> None:
-        if cmd.new is acd.AgentState.WRAP_UP and cmd.old is not acd.AgentState.WRAP_UP:
-            call = self.calls.get(cmd.call_id or "")  # still here: its outcome comes next
-            self._wrapping[cmd.agent_id] = (cmd.at, call.queue or "" if call else "")
-        elif cmd.old is acd.AgentState.WRAP_UP and cmd.new is not acd.AgentState.WRAP_UP:
-            began = self._wrapping.pop(cmd.agent_id, None)
-            if began is not None:
-                self._out.append(CountWrapUp(began[1], cmd.at - began[0]))
         self._write(RecordAgentState(_int(cmd.agent_id) or 0, self._now.wall, cmd.new.value,
                                      cmd.old.value, cmd.reason or None))  # fmt: skip
         self._out.append(Push(cmd.agent_id, {

@@ -213,26 +213,6 @@ class Push:
 
 
 @dataclass(frozen=True, slots=True)
-class CountOutcome:
-    """One call of ``queue`` ("" : none) ended with ``outcome`` (``wait_s`` None: never
-    queued; ``talk_s``: the answered call's conversation, when the ACD measured it):
-    /metrics."""
-
-    outcome: str
-    wait_s: float | None
-    queue: str = ""
-    talk_s: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CountWrapUp:
-    """An agent's wrap-up after a call of ``queue`` lasted ``seconds``: /metrics."""
-
-    queue: str
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
 class CountIvr:
     """A caller entered IVR ``node`` (``what`` "entry"), hung up there ("dropoff") or asked
     for a callback there ("callback") in the flow named ``flow``: /metrics."""
@@ -287,8 +267,6 @@ Effect = (
     | LoadOpenCalls
     | Write
     | Push
-    | CountOutcome
-    | CountWrapUp
     | CountIvr
     | CountSurvey
     | CountRecordingMissing

@@ -594,12 +594,15 @@ class Store:
 
     async def outcomes_since(
         self, since: dt.datetime
-    ) -> list[tuple[str, str, str, float, dt.datetime, int | None, dt.datetime | None]]:
+    ) -> list[tuple[str, str, str, float, dt.datetime, int | None, dt.datetime | None,
+                    float | None]]:  # fmt: skip
         """Every queue outcome at or after ``since``: (call_id, queue, outcome, wait_s, at,
-        agent_id, the call's queued_at), oldest first (the wallboard's figures of the day)."""
+        agent_id, the call's queued_at and talk_s), oldest first (the wallboard's figures
+        of the day)."""
         query = (
             select(QueueOutcome.call_id, QueueOutcome.queue, QueueOutcome.outcome,
-                   QueueOutcome.wait_s, QueueOutcome.at, QueueOutcome.agent_id, Call.queued_at)
+                   QueueOutcome.wait_s, QueueOutcome.at, QueueOutcome.agent_id, Call.queued_at,
+                   Call.talk_s)
             .outerjoin(Call, Call.id == QueueOutcome.call_id)
             .where(QueueOutcome.at >= since)
             .order_by(QueueOutcome.at, QueueOutcome.id)
