@@ -370,6 +370,8 @@ async def _build_controller(
         recording=cfg.recording_policies(),
         announcements=cfg.announcement_policies(),
         overflow=cfg.overflow_targets(),
+        callbacks=cfg.callback_policies(),
+        callback_context=cfg.hotline.callback_context,
         agent_wait_context=cfg.hotline.agent_wait_context,
         voicemail_dir=cfg.hotline.voicemail_dir,
         voicemail_read_dir=cfg.voicemail_read_dir,

@@ -46,6 +46,7 @@ from callcenter.facts import RecordCallStarted, RecordOutcome, RecordVoicemail, 
 from callcenter.flow import PAGE_STATE, Call, CallFlow
 from callcenter.flow import effects as fx
 from callcenter.flow.announce import AnnouncePolicy
+from callcenter.flow.callback import CallbackPolicy
 from callcenter.flow.core import DEFAULT_TIERS, Tiers
 from callcenter.flow.inputs import (
     AccountLooked,
@@ -162,6 +163,8 @@ class Controller:
         recording: Mapping[str, RecordingPolicy] | None = None,
         announcements: Mapping[str, AnnouncePolicy] | None = None,
         overflow: Mapping[str, OverflowTarget] | None = None,
+        callbacks: Mapping[str, CallbackPolicy] | None = None,
+        callback_context: str = "hotline-callback",
         agent_wait_context: str = "hotline-agent-wait",
         voicemail_dir: str = "/var/spool/asterisk/voicemail/hotline",
         voicemail_read_dir: Path | None = None,
@@ -187,6 +190,8 @@ class Controller:
             recording=recording,
             announcements=announcements,
             overflow=overflow,
+            callbacks=callbacks,
+            callback_context=callback_context,
             agent_wait_context=agent_wait_context,
             voicemail_dir=voicemail_dir,
         )
@@ -440,6 +445,11 @@ class Controller:
         """Waiting callers are told their figures by these policies from their next
         hold slice on (queue -> policy; a queue not listed: none)."""
         self.flow.announcements = dict(policies)
+
+    def reload_callbacks(self, policies: Mapping[str, CallbackPolicy]) -> None:
+        """Callers offered a callback from now on get these policies (queue -> policy);
+        a callback already asked for goes on under the new one."""
+        self.flow.callbacks = dict(policies)
 
     def reload_overflow(self, targets: Mapping[str, OverflowTarget]) -> None:
         """Callers overflowing from now on go to these targets (queue -> target)."""

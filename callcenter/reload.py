@@ -50,6 +50,8 @@ class Reloadable(Protocol):
 
     def reload_overflow(self, targets: Any) -> None: ...
 
+    def reload_callbacks(self, policies: Any) -> None: ...
+
 
 @dataclass(frozen=True)
 class Reloaded:
@@ -113,6 +115,7 @@ async def reload_config(running: HotlineConfig, store: Agents, controller: Reloa
         controller.reload_recording(new.recording_policies())
         controller.reload_announcements(new.announcement_policies())
         controller.reload_overflow(new.overflow_targets())
+        controller.reload_callbacks(new.callback_policies())
     except acd.AcdError as exc:
         reason = f"{path}: {exc}"
         log.error("config reload refused, the running config kept: %s", reason)

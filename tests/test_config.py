@@ -763,3 +763,42 @@ def test_wrap_up_limit_reaches_the_acd_and_one_below_the_wrap_up_is_refused(
     [found] = problems_of(tmp_path, text)
     assert found.startswith("hotline.yaml:13: queues.0.wrap_up_max_s:"), found
     assert "below wrap_up_s 10" in found
+def test_callbacks_are_off_by_default_and_take_their_defaults(tmp_path: Path) -> None:
+    from callcenter.flow.callback import CallbackPolicy
+
+    config = load_config(write(tmp_path, GOOD), environ={})
+    assert config.callback_policies() == {}
+    assert config.hotline.callback_context == "hotline-callback"
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    callback: {}")
+    config = load_config(write(tmp_path, text), environ={})
+    assert config.callback_policies() == {"support": CallbackPolicy()}
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    callback:\n"
+                  "      offer_after_s: null\n      offer_ewt_s: 120\n      region: US\n"
+                  "      record_name: true\n      max_attempts: 5\n      retry_s: 30\n"
+                  "      dial: PJSIP/{number}@trunk")  # fmt: skip
+    [policy] = load_config(write(tmp_path, text), environ={}).callback_policies().values()
+    assert policy == CallbackPolicy(offer_after_s=None, offer_ewt_s=120, region="US",
+                                    record_name=True, max_attempts=5, retry_s=30,
+                                    dial="PJSIP/{number}@trunk")  # fmt: skip
+
+
+def test_bad_callback_values_are_refused_at_their_line(tmp_path: Path) -> None:
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    callback:\n"
+                  "      offer_after_s: -5\n      region: XX\n      max_attempts: 0\n"
+                  "      retry_s: 0\n      dial: Local/1234@out\n      thanks: ../../etc/x\n"
+                  "      colour: red")  # fmt: skip
+    found = problems_of(tmp_path, text)
+    assert [p.split(": ", 2)[:2] for p in found] == [
+        ["hotline.yaml:14", "queues.0.callback.offer_after_s"],
+        ["hotline.yaml:15", "queues.0.callback.region"],
+        ["hotline.yaml:16", "queues.0.callback.max_attempts"],
+        ["hotline.yaml:17", "queues.0.callback.retry_s"],
+        ["hotline.yaml:18", "queues.0.callback.dial"],
+        ["hotline.yaml:19", "queues.0.callback.thanks"],
+        ["hotline.yaml:20", "queues.0.callback.colour"],
+    ], found
+    assert "phonenumbers" in found[1] and "{number}" in found[4] and "sound file" in found[5]
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    callback:\n"
+                  "      offer_after_s: null")  # fmt: skip
+    [only] = problems_of(tmp_path, text)
+    assert only.startswith("hotline.yaml:") and "never offered" in only

@@ -313,3 +313,18 @@ async def test_sigterm_stops_the_controller_within_the_units_bound_and_leaves_ca
     finally:
         await engine.dispose()
     assert linkedids <= rows
+
+
+def test_the_callback_contexts_enter_asyncagi_and_dial_the_customer_out() -> None:
+    # a queued callback's agent leg is originated into callback_context (AsyncAGI: the
+    # whisper), the customer into the default dial string's context
+    config = load_config(ROOT / "config" / "hotline.yaml")
+    contexts = by_name(read_conf(ASTERISK / "extensions.conf"))
+    name = config.hotline.callback_context
+    assert name in contexts, f"[{name}] missing from extensions.conf"
+    steps = [v for k, v in contexts[name][0].lines if k in ("exten", "same")]
+    assert steps[0].startswith("s,1,") and any("AGI(agi:async)" in s for s in steps), steps
+    from callcenter.flow.callback import CallbackPolicy
+
+    out = CallbackPolicy().dial.split("@", 1)[1]
+    assert first_step(contexts[out][0], "0912000001") == "Dial(PJSIP/${EXTEN}@trunk,60)"

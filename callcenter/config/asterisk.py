@@ -105,6 +105,9 @@ class DialplanSettings(_Strict):
     ring_all_context: Context = "agent-ring-all"
     #: where an agent leg waits (``s``, priority 1) while its caller visits the IVR
     agent_wait_context: Context = "hotline-agent-wait"
+    #: where a queued callback's agent leg runs AsyncAGI (``s``): the whisper, then the
+    #: customer's leg bridges onto it
+    callback_context: Context = "hotline-callback"
     #: musiconhold.conf class played to queued callers
     moh_class: Context = "default"
     #: MixMonitor ``File=`` directory, as Asterisk sees it (absolute)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import ArgumentError
 
 from acd import AcdConfig, AgentConfig, OfferFailure
 from callcenter.flow.announce import AnnouncePolicy
+from callcenter.flow.callback import CallbackPolicy
 from callcenter.flow.overflow import OverflowTarget
 from ivr import IvrDefinition
 from recordings.places import Place, RecordingPlaces
@@ -231,6 +232,10 @@ class HotlineConfig(_Strict):
     def announcement_policies(self) -> dict[str, AnnouncePolicy]:
         """Each queue's announcements, by queue name (a queue without: not listed)."""
         return {q.name: q.announce.policy() for q in self.queues if q.announce is not None}
+
+    def callback_policies(self) -> dict[str, CallbackPolicy]:
+        """Each queue's queued callback, by queue name (a queue without: not listed)."""
+        return {q.name: q.callback.policy() for q in self.queues if q.callback is not None}
 
     def overflow_targets(self) -> dict[str, OverflowTarget]:
         """Each queue's overflow target, by queue name (a queue without: not listed)."""

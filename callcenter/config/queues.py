@@ -7,10 +7,12 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Literal, Self
 
+import phonenumbers
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from acd import QueueConfig, RelaxStep, Strategy
 from callcenter.flow.announce import AnnouncePolicy
+from callcenter.flow.callback import CallbackPolicy
 from callcenter.flow.overflow import OverflowTarget
 from recordings.policy import (
     DEFAULT_TEMPLATE,
@@ -197,6 +199,62 @@ class OverflowSettings(_Strict):
         return OverflowTarget("hangup", self.hangup)
 
 
+_DIAL = re.compile(r"[A-Za-z0-9]+/[^\s,|]*\{number\}[^\s,|]*")
+
+
+class CallbackSettings(_Strict):
+    """A queue's queued callback (``callcenter.flow.callback``): offered to a waiting
+    caller, who keeps its place in line while it is called back."""
+
+    #: offered once the caller waited this long; null: not by the wait
+    offer_after_s: float | None = Field(60.0, ge=0, strict=True)
+    #: offered once the estimated wait (acd.ewt) is at least this; null: not by it
+    offer_ewt_s: float | None = Field(None, ge=0, strict=True)
+    #: how an entered number without its country code is read (phonenumbers region)
+    region: str = "VN"
+    #: the caller may say a name after the beep (RECORD FILE), shown to the agent
+    record_name: bool = Field(False, strict=True)
+    name_max_s: float = Field(5.0, gt=0, le=30, strict=True)
+    #: how often a confirmation or an entry is asked before the dialog gives up
+    tries: int = Field(3, ge=1, le=10, strict=True)
+    #: attempts to reach the customer before the callback fails
+    max_attempts: int = Field(3, ge=1, le=10, strict=True)
+    #: the wait between two attempts
+    retry_s: float = Field(120.0, gt=0, strict=True)
+    #: how long the customer's phone rings per attempt
+    customer_timeout_s: Seconds = 30.0
+    #: the customer's dial string (the Originate Channel), {number} the number
+    dial: Annotated[str, AfterValidator(matching(_DIAL, "dial string TECH/... with {number}"))] = (
+        "Local/{number}@hotline-callback-out"
+    )
+    offer: Prompt = "hotline/{language}/callback-offer"
+    number_is: Prompt = "hotline/{language}/callback-number-is"
+    confirm: Prompt = "hotline/{language}/callback-confirm"
+    enter_number: Prompt = "hotline/{language}/callback-enter-number"
+    invalid_number: Prompt = "hotline/{language}/callback-invalid-number"
+    say_name: Prompt = "hotline/{language}/callback-say-name"
+    thanks: Prompt = "hotline/{language}/callback-thanks"
+    whisper: Prompt = "hotline/{language}/callback-whisper"
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise problem(f"{value!r} is not a region phonenumbers knows (e.g. VN, US, GB)")
+        return value
+
+    @model_validator(mode="after")
+    def _offered_somehow(self) -> Self:
+        if self.offer_after_s is None and self.offer_ewt_s is None:
+            raise problem("offer_after_s and offer_ewt_s are both null: never offered",
+                          at="offer_ewt_s")  # fmt: skip
+        return self
+
+    def policy(self) -> CallbackPolicy:
+        """These settings as the call-flow core takes them."""
+        return CallbackPolicy(**self.model_dump())
+
+
 class QueueSettings(_Strict):
     """One queue of the controller's ACD (see :class:`acd.QueueConfig`)."""
 
@@ -245,6 +303,8 @@ class QueueSettings(_Strict):
     recording: RecordingSettings = Field(default={}, validate_default=True)
     #: position and estimated-wait announcements to its waiting callers; null: none
     announce: AnnounceSettings | None = None
+    #: the queued callback offered to its waiting callers (keeping their place); null: none
+    callback: CallbackSettings | None = None
 
     @model_validator(mode="after")
     def _wrap_up_limit_above_wrap_up(self) -> Self:

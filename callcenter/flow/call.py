@@ -9,6 +9,7 @@ from typing import Any
 
 from ivr import IvrSession, SurveySession
 
+from .callback import Dialog
 from .state import Stage
 
 
@@ -32,6 +33,12 @@ class Purpose(Enum):
     #: a prompt or number of a position and wait announcement (``.announce``): nothing
     #: waits for its reply
     ANNOUNCE = "announce"
+    #: the callback offer ("press 1 to be called back"), cut by the caller's 1
+    CALLBACK_OFFER = "callback_offer"
+    #: a command of the callback dialog (``ivr_command``: what it asks, None: nothing)
+    CALLBACK = "callback"
+    #: what the agent of a callback hears before the customer is dialled
+    WHISPER = "whisper"
 
 
 @dataclass(slots=True)
@@ -99,6 +106,31 @@ class LiveRecording:
 
 
 @dataclass(slots=True)
+class Callback:
+    """A caller's queued callback (``.callback``): its dialog, then the virtual caller."""
+
+    #: the dialog while the caller is asked (None once it ended)
+    dialog: Dialog | None = None
+    #: the confirmed number (digits, + first at most); None: not confirmed yet
+    number: str | None = None
+    #: the recorded name, as Asterisk sees it
+    name_file: str | None = None
+    #: attempts made to reach the customer
+    attempts: int = 0
+    #: the virtual caller's entry (the core's monotonic clock) and priority in its queue
+    entered_at: float = 0.0
+    priority: int = 0
+    #: the agent leg (Uniqueid) put through for the current attempt, once it answered
+    agent_leg: str | None = None
+    #: the customer leg (Uniqueid) of the current attempt
+    customer_leg: str | None = None
+    #: when the virtual caller goes back in line (a retry's wait); None: it is in line
+    due: float | None = None
+    #: the ACD's outcome of this visit is not the call's (an attempt that reached nobody)
+    swallow_outcome: bool = False
+
+
+@dataclass(slots=True)
 class Call:
     """One caller's call, as the core keeps it."""
 
@@ -151,6 +183,9 @@ class Call:
     told: tuple[int | None, int | None] | None = None
     #: the queues it overflowed from (never entered again: ``.overflow``)
     overflowed: set[str] = field(default_factory=set)
+    #: the callback offer was played (once a call), and the callback asked for, if any
+    callback_offered: bool = False
+    callback: Callback | None = None
     #: the one outcome, once recorded
     outcome: str | None = None
     #: the ACD holds this call (queued, offered or connected)

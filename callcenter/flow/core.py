@@ -75,12 +75,26 @@ Rules (everything that decides what a call does lives here):
    an IVR node (voicemail, callback, any), or a message and the hang-up. A call
    sent on to a queue keeps one outcome, that queue's (the timeout is not
    recorded: SQL keeps one outcome per call); any other keeps ``timeout``.
+13. The queued callback (:mod:`.callback`): a HOLDING caller of a queue with a
+   :class:`~.callback.CallbackPolicy` is offered it (once); ``1`` during the music or
+   the offer starts the dialog (its commands replace the hold; an unconfirmed dialog
+   gives the hold back). Confirmed, the caller is told goodbye and hung up, and the
+   call stays in the ACD as a virtual caller (``CALLBACK``): its entry and priority are
+   the caller's, its hang-up is no abandon. Offered, the agent leg is rung into
+   ``callback_context`` (AsyncAGI); once there it is the call's channel: the whisper
+   and the number, then the customer's Originate bridges onto it, and from the
+   customer's answer on the call is any answered call (``callback_completed``). An
+   attempt that reached nobody (no answer, busy, failed, or the agent gone first)
+   releases the agent (its visit's ``answered`` is not the call's outcome) and puts
+   the virtual caller back at its place after ``retry_s``; the last attempt, or a
+   queue timeout, ends it ``failed`` (``callback_failed``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -149,7 +163,8 @@ from recordings.policy import DEFAULT_POLICY, RecordingPolicy
 
 from . import announce
 from .announce import AnnouncePolicy
-from .call import AgiJob, Call, LiveRecording, Offer, Purpose, Where
+from .call import AgiJob, Call, Callback, LiveRecording, Offer, Purpose, Where
+from .callback import CallbackPolicy, Dialog
 from .effects import (
     CountIvr,
     CountRecordingMissing,
@@ -254,8 +269,17 @@ class CallFlow:
         voicemail_dir: str = "/var/spool/asterisk/voicemail/hotline",
         announcements: Mapping[str, AnnouncePolicy] | None = None,
         overflow: Mapping[str, OverflowTarget] | None = None,
+        callbacks: Mapping[str, CallbackPolicy] | None = None,
+        callback_context: str = "hotline-callback",
     ) -> None:
         self.ivr = ivr
+        #: queue -> its queued callback (rule 13; a queue not listed offers none);
+        #: replaced on a live reload
+        self.callbacks: dict[str, CallbackPolicy] = dict(callbacks or {})
+        #: where a callback's agent leg runs AsyncAGI (whisper, then the customer)
+        self.callback_context = callback_context
+        #: a callback's agent leg (Uniqueid) -> its call id, from its Originate on
+        self._callback_legs: dict[str, str] = {}
         #: queue -> where its callers go when they overflow (rule 12; not listed: hang
         #: up); replaced on a live reload
         self.overflow: dict[str, OverflowTarget] = dict(overflow or {})
@@ -339,7 +363,10 @@ class CallFlow:
 
     def next_timer(self) -> float | None:
         """The earliest deadline (the shell's monotonic clock) for :meth:`on_timer`."""
-        deadlines = [d for d in (self.acd.next_timer(), *self._agi_deadlines.values()) if d]
+        dues = [c.callback.due for c in self.calls.values()
+                if c.callback is not None and c.callback.due is not None]  # fmt: skip
+        deadlines = [d for d in (self.acd.next_timer(), *self._agi_deadlines.values(), *dues)
+                     if d]  # fmt: skip
         return min(deadlines) if deadlines else None
 
     def wall_time(self, mono: float, at: Instant) -> float:
@@ -388,6 +415,8 @@ class CallFlow:
 
     def _pbx(self, node: str, de: DomainEvent, restarted: bool = False) -> None:
         call = self.calls.get(call_key(node, de.call_id))
+        if call is None and (leg := getattr(de, "uniqueid", None)) in self._callback_legs:
+            call = self.calls.get(self._callback_legs[leg])  # a callback's agent leg
         match de:
             case AgiStarted():
                 self._agi_started(node, de, call)
@@ -413,6 +442,9 @@ class CallFlow:
     # -- arrivals and AsyncAGI ----------------------------------------------------------
     def _agi_started(self, node: str, de: AgiStarted, call: Call | None) -> None:
         if call is not None:
+            if de.env.context == self.callback_context and de.uniqueid != call.uniqueid:
+                self._callback_agent_in(call, de)
+                return
             if de.uniqueid != call.uniqueid:
                 return
             call.in_agi = True
@@ -726,7 +758,8 @@ class CallFlow:
         job = call.outbox.pop(0)
         job.command_id = f"{call.call_id}/{next(self._seq)}"
         call.pending = job
-        if job.purpose is Purpose.IVR_ASK or job.purpose is Purpose.ANNOUNCE:
+        if job.purpose in (Purpose.IVR_ASK, Purpose.ANNOUNCE, Purpose.CALLBACK_OFFER,
+                           Purpose.CALLBACK):  # fmt: skip
             call.music_on = False  # a prompt ends the hold music (22)
         self._out.append(SendAgi(call.node, call.call_id, call.channel, job.command,
                                  job.command_id))  # fmt: skip
@@ -769,8 +802,26 @@ class CallFlow:
             if digit:
                 self._write(RecordCallEvent(call.call_id, self._now.wall, "digit_on_hold",
                                             {"digit": digit}))  # fmt: skip
+            if digit == "1" and self._callback_dialog(call):
+                return  # the dialog holds the caller; the hold goes on when it ends
             if call.stage in (Stage.HOLDING, Stage.OFFERED):
                 self._acd(acd.HoldSliceDone(call.call_id))
+        elif job.purpose is Purpose.CALLBACK_OFFER:
+            # cut by the caller's 1: result=49 (17, 22); a failed STREAM FILE ends AGI (13)
+            cut = parse_agi_result(text).result if text else None
+            if cut is not None and cut < 0:
+                call.in_agi = False
+            elif cut == ord("1"):
+                held = call.outbox  # the music and the slice that followed the offer
+                call.outbox = [j for j in held
+                               if j.purpose not in (Purpose.HOLD, Purpose.MUSIC_ON)]  # fmt: skip
+                if not self._callback_dialog(call):
+                    call.outbox = held
+        elif job.purpose is Purpose.CALLBACK:
+            self._callback_reply(call, job, text)
+        elif job.purpose is Purpose.WHISPER:
+            if call.stage in (Stage.CALLBACK, Stage.DIALING) and job.ivr_command == "last":
+                self._dial_customer(call)
 
     def _agi_failed(self, ev: AgiFailed) -> None:
         call = self.calls.get(ev.call_id)
@@ -799,6 +850,10 @@ class CallFlow:
                 if call is not None and call.stage is not Stage.TALKING and not call.bridged:
                     call.in_agi = True  # no AsyncAGIStart seen: try anyway, the error tells
                     self._pump(call)
+        for call in list(self.calls.values()):
+            if call.callback is not None and call.callback.due is not None:
+                if call.callback.due <= now:
+                    self._callback_back_in_line(call)
         self._acd_commands(self.acd.on_timer(now))
 
     # -- bridges, the agent leaving, hang-ups ---------------------------------------------
@@ -859,7 +914,7 @@ class CallFlow:
         if any: ``_overflow``)."""
         call.outbox = [j for j in call.outbox if j.purpose is Purpose.ANNOUNCE]
         survey = self.ivr.survey
-        if (survey is not None and call.survey is None and call.queue
+        if (survey is not None and call.survey is None and call.queue and call.callback is None
                 and call.outcome == Outcome.ANSWERED.value and survey.questions(call.queue)):  # fmt: skip
             language = call.language or self.ivr.default_language
             call.survey = SurveySession(self.ivr, call.queue, language)
@@ -900,6 +955,11 @@ class CallFlow:
                 self._agent_left(leg_call)  # hung up while waiting: no way back
             return
         if call is None or de.uniqueid != call.uniqueid:
+            return
+        if call.stage is Stage.CALLBACK:
+            return  # the caller asked to be called back and left: its place is kept
+        if call.stage is Stage.DIALING:
+            self._callback_attempt_over(call, "agent_gone", counted=False)
             return
         lost = de.cause_txt == GONE_AT_RESYNC and restarted
         self._caller_gone(call, lost, de.cause_txt)
@@ -943,6 +1003,9 @@ class CallFlow:
                                              rec.mixmonitor_id, tuple(rec.mutes)))  # fmt: skip
         for offer in call.offers:
             self.legs.pop(offer.leg, None)
+            self._callback_legs.pop(offer.leg, None)
+        if call.callback is not None and call.callback.agent_leg is not None:
+            self._callback_legs.pop(call.callback.agent_leg, None)
         self._agi_deadlines.pop(call.call_id, None)
         self.calls.pop(call.call_id, None)
 
@@ -970,6 +1033,13 @@ class CallFlow:
         call = self.calls.get(cmd.call_id)
         if call is None:
             return
+        if call.stage is Stage.CALLBACK:
+            self._offer_callback_call(call, cmd)
+            return
+        if call.callback is not None and call.callback.dialog is not None:
+            # an agent came free during the dialog: the caller talks now, no callback
+            call.callback = None
+            call.outbox = [j for j in call.outbox if j.purpose is not Purpose.CALLBACK]
         pick = self._ring_all(cmd.queue)
         if not (pick and call.stage is Stage.OFFERED):  # ring-all: its next legs
             call.stage = next_stage(call.call_id, call.stage, Step.OFFER)
@@ -1011,6 +1081,9 @@ class CallFlow:
 
     def _offer_ended(self, ev: OfferEnded) -> None:
         call = self.calls.get(ev.call_id)
+        if call is not None and call.callback is not None and call.callback.customer_leg == ev.leg:
+            self._customer_result(call, ev.result)
+            return
         offer = call.offer_of(ev.leg) if call is not None else None
         if call is None or offer is None or offer.cancelled:
             if ev.result is OfferResult.ANSWERED:
@@ -1098,6 +1171,8 @@ class CallFlow:
         policy = self.announcements.get(call.queue or "")
         if policy is not None and call.stage is Stage.HOLDING:
             seconds = min(seconds, self._announce(call, policy))
+        if call.stage is Stage.HOLDING:
+            seconds = min(seconds, self._offer_callback(call))
         if not call.music_on:
             call.outbox.append(AgiJob(f"SET MUSIC ON {self.moh_class}", Purpose.MUSIC_ON))
         ms = max(1000, round(seconds * 1000))
@@ -1149,6 +1224,9 @@ class CallFlow:
             return
         call.stage = next_stage(call.call_id, call.stage, Step.CONNECT)
         call.agent_id = cmd.agent_id
+        if call.stage is Stage.DIALING:
+            self._callback_agent_answered(call)
+            return
         call.outbox.clear()
         self._write(RecordCallUpdate(call.call_id, answered_at=self._now.wall,
                                      agent_id=_int(cmd.agent_id), wait_s=cmd.wait_s))  # fmt: skip
@@ -1161,8 +1239,16 @@ class CallFlow:
                          cmd.talk_s)  # fmt: skip
             return
         call.in_acd = False
+        if call.callback is not None and call.callback.swallow_outcome:
+            call.callback.swallow_outcome = False
+            return  # rule 13: an attempt that reached nobody; the call goes on
+        if call.stage is Stage.CALLBACK:
+            self._callback_failed(call, cmd.outcome.value, cmd.wait_s)
+            return
         if cmd.outcome is Outcome.TIMEOUT and self._requeues(call, cmd.queue):
             return  # rule 12: its visit to the next queue gives the call's one outcome
+        if call.callback is not None and call.callback.number is not None:
+            self._callback_completed(call)
         self._outcome(call, cmd.outcome, cmd.queue, cmd.wait_s, cmd.agent_id, cmd.talk_s)
         if call.agent_id is not None:
             self._out.append(Push(call.agent_id, {"type": "call_ended",
@@ -1212,6 +1298,239 @@ class CallFlow:
         if target.target is not None:  # the message, then the hang-up
             self._queue_agi(call, AgiJob(f'STREAM FILE {target.target} ""', Purpose.ANNOUNCE))
         self._after_call(call)
+
+    # -- the queued callback (rule 13) --------------------------------------------------
+    def _offer_callback(self, call: Call) -> float:
+        """Offer the callback (once) when the caller's wait or estimate reached the policy's;
+        the seconds until the wait reaches ``offer_after_s`` (the hold slice ends then)."""
+        policy = self.callbacks.get(call.queue or "")
+        if policy is None or call.callback_offered:
+            return math.inf
+        view = self.acd.call(call.call_id, self._now.mono)
+        if view is None:
+            return math.inf
+        if not policy.offered(view.wait_s, view.ewt_s):
+            after = policy.offer_after_s
+            return math.inf if after is None else max(after - view.wait_s, 0.0)
+        call.callback_offered = True
+        prompt = policy.offer.replace("{language}", self._language(call))
+        call.outbox.append(AgiJob(f'STREAM FILE {prompt} "1"', Purpose.CALLBACK_OFFER))
+        call.music_on = False  # the prompt ends the music (22): on again after it
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "callback_offered",
+                                    {"queue": call.queue, "wait_s": round(view.wait_s, 1)}))  # fmt: skip
+        return math.inf
+
+    def _language(self, call: Call) -> str:
+        return call.language or self.ivr.default_language
+
+    def _callback_dialog(self, call: Call) -> bool:
+        """The caller pressed 1 while offered the callback: its dialog starts (False: no
+        callback offered to this caller, or it is not holding)."""
+        policy = self.callbacks.get(call.queue or "")
+        if (policy is None or not call.callback_offered or call.stage is not Stage.HOLDING
+                or call.callback is not None):  # fmt: skip
+            return False
+        name = f"{self.voicemail_dir}/callback-{call.call_id.replace(':', '-')}-name"
+        dialog = Dialog(policy, call.caller_number, self._language(call), name)
+        call.callback = Callback(dialog=dialog)
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "callback_dialog",
+                                    {"queue": call.queue}))  # fmt: skip
+        self._callback_commands(call, dialog.start())
+        return True
+
+    def _callback_commands(self, call: Call, commands: list[Any]) -> None:
+        for cmd in commands:
+            self._queue_agi(call, AgiJob(cmd.text, Purpose.CALLBACK, ivr_command=cmd.ask))
+
+    def _callback_reply(self, call: Call, job: AgiJob, text: str | None) -> None:
+        """A dialog command's reply: the dialog's next commands, or its end."""
+        cb = call.callback
+        if cb is None or cb.dialog is None:
+            return  # the dialog was dropped (an agent came free): nothing waits
+        if text is not None and job.command.startswith("STREAM FILE"):
+            result = parse_agi_result(text).result
+            if result is not None and result < 0:
+                call.in_agi = False  # STREAM FILE failure ends AsyncAGI (13)
+        if job.ivr_command is None:
+            return
+        dialog = cb.dialog
+        self._callback_commands(call, dialog.on_reply(job.ivr_command, text))
+        if not dialog.done:
+            return
+        cb.dialog = None
+        if dialog.confirmed and call.stage is Stage.HOLDING:
+            cb.number, cb.name_file = dialog.number, dialog.name_file
+            self._callback_confirmed(call)
+            return
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "callback_declined", {}))
+        call.callback = None
+        if call.stage in (Stage.HOLDING, Stage.OFFERED):
+            self._acd(acd.HoldSliceDone(call.call_id))  # the hold goes on
+
+    def _callback_confirmed(self, call: Call) -> None:
+        """The caller hangs up; the call keeps its place as a virtual caller."""
+        cb = call.callback
+        assert cb is not None and cb.number is not None
+        view = self.acd.call(call.call_id, self._now.mono)
+        if view is not None:
+            cb.entered_at, cb.priority = self._now.mono - view.wait_s, view.priority
+        call.stage = next_stage(call.call_id, call.stage, Step.CALLBACK_CONFIRMED)
+        call.outbox = [AgiJob("HANGUP", Purpose.HANGUP)]
+        self._pump(call)
+        card = call.card
+        wall = self._now.wall
+        self._write(RecordCallbackRequest(
+            call.call_id, wall, cb.number, call.queue or "",
+            call.ivr.definition.name if call.ivr is not None else self.ivr.name,
+            "queued", own_number=cb.number == call.caller_number,
+            customer_id=card.customer_id if card is not None else None,
+        ))  # fmt: skip
+        self._write(RecordCallEvent(call.call_id, wall, "callback_queued",
+                                    {"queue": call.queue, "number": cb.number,
+                                     "name_file": cb.name_file}))  # fmt: skip
+
+    def _offer_callback_call(self, call: Call, cmd: acd.OfferCall) -> None:
+        """The virtual caller reached an agent: ring the agent into the callback context."""
+        cb = call.callback
+        assert cb is not None and cb.number is not None
+        leg = f"hl-{self.run_id}-{cmd.agent_id}-{next(self._seq)}"
+        call.offers.append(Offer(cmd.agent_id, leg))
+        call.agent_id = cmd.agent_id
+        self.legs[leg] = call.call_id
+        self._callback_legs[leg] = call.call_id
+        self.counters["screen_pops_sent"] += 1
+        self._out.append(Push(cmd.agent_id, {
+            "type": "screen_pop",
+            "call_id": call.call_id,
+            "caller_number": cb.number,
+            "card": call.card_json(),
+            "crm": call.crm_status,
+            "ivr": {"language": call.language, "selections": call.selections,
+                    "queue": call.queue, "path": "", "entries": {}},
+            "callback": {"number": cb.number, "name_file": cb.name_file,
+                         "attempt": cb.attempts + 1},
+        }))  # fmt: skip
+        self._out.append(Originate(call.node, call.call_id, cmd.agent_id, cmd.device, "",
+                                   self.after_call_context, cb.number, cmd.timeout_s, leg,
+                                   self.callback_context))  # fmt: skip
+
+    def _callback_agent_in(self, call: Call, de: AgiStarted) -> None:
+        """The agent leg entered the callback context: it is the call's channel now; the
+        agent hears the whisper and the number (17), then the customer is dialled."""
+        cb = call.callback
+        offer = call.offer_of(de.uniqueid)
+        if cb is None or cb.number is None or offer is None or offer.cancelled:
+            self._out.append(HangupLeg(call.node, de.uniqueid))
+            return
+        cb.agent_leg = de.uniqueid
+        call.channel, call.uniqueid = de.channel, de.uniqueid
+        call.in_agi, call.bridged, call.music_on = True, False, False
+        call.pending, call.outbox = None, []
+        policy = self.callbacks.get(call.queue or "", CallbackPolicy())
+        whisper = policy.whisper.replace("{language}", self._language(call))
+        call.outbox.append(AgiJob(f'STREAM FILE {whisper} ""', Purpose.WHISPER))
+        self._queue_agi(call, AgiJob(f'SAY DIGITS {cb.number.lstrip("+")} ""', Purpose.WHISPER,
+                                     ivr_command="last"))  # fmt: skip
+
+    def _callback_agent_answered(self, call: Call) -> None:
+        """The ACD connected the agent: its leg is the call's channel, not an offer."""
+        for offer in [o for o in call.offers if o.agent_id == call.agent_id]:
+            call.offers.remove(offer)
+            self.legs.pop(offer.leg, None)
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "callback_agent",
+                                    {"agent": call.agent_id}))  # fmt: skip
+
+    def _dial_customer(self, call: Call) -> None:
+        cb = call.callback
+        assert cb is not None and cb.number is not None and call.agent_id is not None
+        policy = self.callbacks.get(call.queue or "", CallbackPolicy())
+        cb.attempts += 1
+        cb.customer_leg = f"cb-{self.run_id}-{next(self._seq)}"
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "callback_attempt",
+                                    {"attempt": cb.attempts, "agent": call.agent_id}))  # fmt: skip
+        self._out.append(Originate(call.node, call.call_id, call.agent_id,
+                                   policy.dial.replace("{number}", cb.number), call.channel,
+                                   self.after_call_context, cb.number,
+                                   policy.customer_timeout_s, cb.customer_leg))  # fmt: skip
+
+    def _customer_result(self, call: Call, result: OfferResult) -> None:
+        cb = call.callback
+        assert cb is not None
+        if call.stage is not Stage.DIALING:
+            if result is OfferResult.ANSWERED:
+                self._out.append(HangupLeg(call.node, cb.customer_leg or ""))
+            return
+        if result is OfferResult.ANSWERED:
+            call.stage = next_stage(call.call_id, call.stage, Step.CUSTOMER_ANSWERED)
+            view = self.acd.call(call.call_id, self._now.mono)
+            self._write(RecordCallUpdate(call.call_id, answered_at=self._now.wall,
+                                         agent_id=_int(call.agent_id),
+                                         wait_s=self._now.mono - cb.entered_at))  # fmt: skip
+            self._write(RecordCallEvent(call.call_id, self._now.wall, "callback_answered",
+                                        {"attempt": cb.attempts,
+                                         "position": view.position if view else None}))  # fmt: skip
+            self._record_if_bridged(call)
+        elif result is not OfferResult.UNKNOWN:
+            self._callback_attempt_over(call, result.value, counted=True)
+
+    def _callback_attempt_over(self, call: Call, why: str, *, counted: bool) -> None:
+        """An attempt reached nobody: the agent is released; the virtual caller goes back to
+        its place after ``retry_s`` (at once when the agent left first), or fails."""
+        cb = call.callback
+        assert cb is not None
+        policy = self.callbacks.get(call.queue or "", CallbackPolicy())
+        if cb.agent_leg is not None:
+            self._callback_legs.pop(cb.agent_leg, None)
+            self._out.append(HangupLeg(call.node, cb.agent_leg))
+        if cb.customer_leg is not None and not counted:
+            self._out.append(HangupLeg(call.node, cb.customer_leg))
+            cb.attempts -= 1  # the agent left while the customer's phone rang: not its try
+        cb.agent_leg = cb.customer_leg = None
+        call.pending, call.outbox, call.in_agi = None, [], False
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "callback_no_answer",
+                                    {"attempt": cb.attempts, "why": why,
+                                     "agent": call.agent_id}))  # fmt: skip
+        agent = call.agent_id
+        if call.in_acd:
+            cb.swallow_outcome = True
+            self._acd(acd.CallEnded(call.call_id))
+        if agent is not None:
+            self._out.append(Push(agent, {"type": "call_ended", "call_id": call.call_id}))
+        call.agent_id = None
+        if cb.attempts >= policy.max_attempts:
+            self._callback_failed(call, why, None)
+            return
+        call.stage = next_stage(call.call_id, call.stage, Step.CALLBACK_RETRY)
+        cb.due = self._now.mono + (policy.retry_s if counted else 0.0)
+
+    def _callback_back_in_line(self, call: Call) -> None:
+        """A retry's wait is over: the virtual caller is in line again at its old place."""
+        cb = call.callback
+        assert cb is not None
+        cb.due = None
+        call.in_acd = True
+        self._acd(acd.CallQueued(call.call_id, call.queue or "", cb.number or "anonymous",
+                                 priority=cb.priority,
+                                 entered_at=min(cb.entered_at, self._now.mono)))  # fmt: skip
+
+    def _callback_completed(self, call: Call) -> None:
+        cb = call.callback
+        assert cb is not None
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "callback_completed",
+                                    {"attempts": cb.attempts, "agent": call.agent_id}))  # fmt: skip
+
+    def _callback_failed(self, call: Call, why: str, wait_s: float | None) -> None:
+        """The callback ends for good (its last attempt, its queue's timeout)."""
+        cb = call.callback
+        assert cb is not None
+        wall = self._now.wall
+        call.stage = next_stage(call.call_id, call.stage, Step.CALLBACK_END)
+        self._write(RecordCallEvent(call.call_id, wall, "callback_failed",
+                                    {"attempts": cb.attempts, "why": why}))  # fmt: skip
+        waited = self._now.mono - cb.entered_at if wait_s is None else wait_s
+        self._outcome(call, Outcome.FAILED, call.queue or "", waited)
+        self._write(RecordCallUpdate(call.call_id, ended_at=wall))
+        self._forget(call)
 
     def _pause_ended(self, cmd: acd.PauseEnded) -> None:
         """One row per ended pause: the reports sum pause time per reason and agent."""

@@ -34,6 +34,11 @@ class Stage(Enum):
     VISITING = "visiting"
     #: the agent left; ``Bridge``'s ``F()`` sent the caller to the after-call context (03)
     AFTER_CALL = "after_call"
+    #: a virtual caller: the caller asked to be called back and hung up; its place in
+    #: line is kept (``.callback``)
+    CALLBACK = "callback"
+    #: a callback whose agent answered: the whisper, then the customer's phone rings
+    DIALING = "dialing"
     #: the caller's channel is gone
     ENDED = "ended"
 
@@ -68,6 +73,14 @@ class Step(Enum):
     REQUEUE = "requeue"
     #: it overflowed to an IVR node (a voicemail, a callback request, any node)
     OVERFLOW_IVR = "overflow_ivr"
+    #: the caller confirmed a callback: it keeps its place as a virtual caller
+    CALLBACK_CONFIRMED = "callback_confirmed"
+    #: the customer answered the callback's call: bridged with the agent
+    CUSTOMER_ANSWERED = "customer_answered"
+    #: the callback's attempt reached nobody (or lost its agent): back in line
+    CALLBACK_RETRY = "callback_retry"
+    #: the callback failed for good (its last attempt, or its queue timed it out)
+    CALLBACK_END = "callback_end"
     #: the caller's channel is gone
     HANG_UP = "hang_up"
 
@@ -104,6 +117,12 @@ TRANSITIONS: dict[tuple[Stage, Step], Stage] = {
     (S.VISITING, T.AGENT_LEFT): S.AFTER_CALL,
     (S.VISITING, T.HANG_UP): S.ENDED,
     (S.AFTER_CALL, T.HANG_UP): S.ENDED,
+    (S.HOLDING, T.CALLBACK_CONFIRMED): S.CALLBACK,
+    (S.CALLBACK, T.CONNECT): S.DIALING,
+    (S.CALLBACK, T.CALLBACK_END): S.ENDED,
+    (S.DIALING, T.CUSTOMER_ANSWERED): S.TALKING,
+    (S.DIALING, T.CALLBACK_RETRY): S.CALLBACK,
+    (S.DIALING, T.CALLBACK_END): S.ENDED,
 }
 
 
