@@ -763,6 +763,8 @@ def test_wrap_up_limit_reaches_the_acd_and_one_below_the_wrap_up_is_refused(
     [found] = problems_of(tmp_path, text)
     assert found.startswith("hotline.yaml:13: queues.0.wrap_up_max_s:"), found
     assert "below wrap_up_s 10" in found
+
+
 def test_callbacks_are_off_by_default_and_take_their_defaults(tmp_path: Path) -> None:
     from callcenter.flow.callback import CallbackPolicy
 

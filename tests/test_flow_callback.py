@@ -310,3 +310,56 @@ def test_the_dialog_of_an_anonymous_caller_asks_for_the_number_first() -> None:
     [ask] = dialog.start()
     assert ask.ask is Ask.ENTER and "hotline/en/callback-enter-number" in ask.text
     assert dialog.on_reply(Ask.ENTER, None) == [] and dialog.done and not dialog.confirmed
+
+
+def test_a_missing_offer_prompt_ends_asyncagi_and_the_hold_goes_on() -> None:
+    f = holding()
+    offered_callback(f)
+    reply(f, "200 result=-1 endpos=0")  # a missing file ends AsyncAGI (13)
+    call = f.core.calls[CALL]
+    assert not call.in_agi and [j.command for j in call.outbox] == [
+        "SET MUSIC ON default", "WAIT FOR DIGIT 20000"]  # fmt: skip
+
+
+def test_a_missing_dialog_prompt_ends_asyncagi_and_the_dialog_goes_on_after_it() -> None:
+    f = holding()
+    offered_callback(f)
+    reply(f, "200 result=49 endpos=4000")
+    reply(f, "200 result=-1 endpos=0")  # callback-number-is is missing (13)
+    call = f.core.calls[CALL]
+    assert not call.in_agi and call.outbox[0].command == 'SAY DIGITS 0912000001 ""'
+
+
+def test_the_reply_of_a_dropped_dialog_is_read_by_nobody() -> None:
+    f = holding()
+    offered_callback(f)
+    reply(f, "200 result=49 endpos=4000")
+    reply(f, "200 result=0 endpos=8000")
+    f.login("7")  # an agent came free while SAY DIGITS runs: the dialog is dropped
+    reply(f, "200 result=0")
+    assert f.core.calls[CALL].callback is None and f.writes(RecordCallbackRequest) == []
+
+
+def test_late_reports_of_an_attempt_change_nothing() -> None:
+    f = holding()
+    virtual_caller(f)
+    f.login("7")
+    customer = agent_leg_in(f)
+    f.feed(OfferEnded(CALL, customer.leg, OfferResult.UNKNOWN))  # judged later: no change
+    assert f.core.calls[CALL].stage is Stage.DIALING
+    f.feed(OfferEnded(CALL, customer.leg, OfferResult.NO_ANSWER))
+    f.feed(OfferEnded(CALL, customer.leg, OfferResult.ANSWERED))  # after the retry began
+    assert f.sent(fx.HangupLeg)[-1].uniqueid == customer.leg
+    assert f.core.calls[CALL].stage is Stage.CALLBACK
+
+
+def test_an_agent_leg_of_a_withdrawn_offer_entering_the_context_is_hung_up() -> None:
+    f = holding()
+    virtual_caller(f)
+    f.login("7")
+    orig = f.sent(fx.Originate)[-1]
+    f.feed(OfferEnded(CALL, orig.leg, OfferResult.NO_ANSWER))
+    env = AgiEnv(channel="Local/1007@agent-phones-1;1", uniqueid=orig.leg,
+                 context="hotline-callback")  # fmt: skip
+    f.feed(PbxEvent(NODE, AgiStarted(orig.leg, env.channel, orig.leg, env, True)))
+    assert f.sent(fx.HangupLeg)[-1].uniqueid == orig.leg
