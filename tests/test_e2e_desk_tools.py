@@ -188,3 +188,68 @@ async def test_the_ivr_trail_reads_as_steps_in_words(tmp_path, db_url):
             await expect(steps).to_have_count(2)
             await expect(steps.nth(1)).to_have_text("Main menu — pressed 1: Technical support")
     assert errors == []
+
+
+#: every text the page shows (text nodes, option labels, aria-labels), outside the
+#: caller's data and the configured disposition codes' labels
+SHOWN_TEXTS = """() => {
+  const out = [];
+  const skip = (n) => n.closest && n.closest("#card, #caller-number, #call-id, #dispo-call,"
+    + " #dispo-code, script, .ivr-path, dd");
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) {
+    const n = walk.currentNode, text = n.textContent.trim();
+    if (text && !skip(n.parentElement) && n.parentElement.offsetParent !== null) out.push(text);
+  }
+  for (const e of document.querySelectorAll("[aria-label]")) out.push(e.getAttribute("aria-label"));
+  out.push(document.title);
+  return out;
+}"""
+
+
+async def test_the_desk_speaks_vietnamese_when_the_agent_chooses_it_and_keeps_the_choice(
+    tmp_path, db_url
+):
+    # The desk spoke English only.
+    from callcenter.web.words import load_catalogues
+
+    words = load_catalogues()
+    english = {v for k, v in words["en"].items() if v != words["vi"][k] and "{" not in v}
+    number = CUSTOMERS[8].national_numbers[0]
+    errors: list[str] = []
+    talks_long = no_callers({"default": {"answer_delay": 1, "talk_time": 3600}})
+    async with hotline_rig(tmp_path, db_url, talks_long, agents=1, auto_login=False) as rig:
+        async with chromium() as browser:
+            desk = await open_page(browser, errors)
+            await log_in(desk, rig.hotline.urls.agent, "agent1")
+            await expect(desk.get_by_test_id("ready")).to_have_text("Ready")
+            await desk.get_by_test_id("lang").select_option("vi")
+            await expect(desk.locator("html")).to_have_attribute("lang", "vi")
+            await desk.wait_for_selector('body[data-live="open"]')
+            await expect(desk.get_by_test_id("live")).to_have_text("Trực tuyến")
+            await expect(desk.get_by_test_id("ready")).to_have_text("Sẵn sàng")
+            await desk.get_by_test_id("ready").click()
+            await expect(desk.get_by_test_id("state")).to_have_text("Sẵn sàng")
+
+            await caller_arrives(rig, number)
+            await expect(desk.get_by_test_id("state")).to_have_text("Đang nói chuyện",
+                                                                    timeout=LIVE_MS)  # fmt: skip
+            await expect(desk.get_by_test_id("call-status")).to_have_text("Đang trong cuộc gọi")
+            await expect(desk.get_by_test_id("ivr-steps").locator("li")).to_have_text([
+                "Chọn ngôn ngữ — bấm 1: Tiếng Việt",
+                "Menu chính — bấm 1: Hỗ trợ kỹ thuật",
+            ])  # fmt: skip
+            await expect(desk.get_by_test_id("card")).to_contain_text("Số tài khoản")
+            left = sorted(set(await desk.evaluate(SHOWN_TEXTS)) & english)
+            assert left == [], f"English left on the Vietnamese desk: {left}"
+
+            # the choice is kept in this browser: another tab opens in Vietnamese
+            again = await desk.context.new_page()
+            await again.goto(rig.hotline.urls.agent)
+            await expect(again.locator("html")).to_have_attribute("lang", "vi")
+            await expect(again.get_by_test_id("ready")).to_have_text("Sẵn sàng")
+            # and back to English
+            await again.get_by_test_id("lang").select_option("en")
+            await expect(again.get_by_test_id("ready")).to_have_text("Ready")
+            await expect(again.get_by_test_id("state")).to_have_text("Talking", timeout=LIVE_MS)
+    assert errors == []

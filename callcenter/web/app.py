@@ -45,7 +45,7 @@ from callcenter.web.keys import (
 from callcenter.web.ports import Accounts, Desk, Dispositions
 from callcenter.web.session import DEFAULT_TTL_S, SessionSigner
 from callcenter.web.throttle import LoginThrottle
-from callcenter.web.words import load_catalogues
+from callcenter.web.words import LANGUAGES, load_catalogues, template_words
 
 DASHBOARDS = Path(dashboards.__file__).resolve().parent
 TEMPLATES = DASHBOARDS / "templates"
@@ -122,6 +122,7 @@ def create_app(
     )
     # |tojson keeps Vietnamese as UTF-8 (it still escapes <, >, & and ').
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+    env.globals["t"] = template_words(app[WORDS][LANGUAGES[0]])
 
     r = app.router
     r.add_get("/", pages.index)

@@ -30,7 +30,7 @@ from callcenter.web.keys import (
     WORDS,
 )
 from callcenter.web.session import COOKIE_NAME, ROLES
-from callcenter.web.words import language_of
+from callcenter.web.words import LANGUAGES, language_of
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +181,7 @@ async def agent_desktop(request: web.Request) -> web.StreamResponse:
         "view": view,
         "codes": request.app[DISPOSITION_CODES],
         "lang": lang,
+        "languages": LANGUAGES,
         "words": request.app[WORDS][lang],
     }
     return aiohttp_jinja2.render_template("agent.html", request, context)

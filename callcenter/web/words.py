@@ -12,14 +12,17 @@ or the app refuses to start naming the missing and the extra ones.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+
+import jinja2
+import jinja2.runtime
 
 import dashboards
 
 WORDS_DIR = Path(dashboards.__file__).resolve().parent / "words"
 #: the languages the desk speaks; the first is the default
-LANGUAGES = ("en",)
+LANGUAGES = ("en", "vi")
 #: the cookie that keeps a browser's choice of language (per browser, not per agent)
 LANGUAGE_COOKIE = "hotline_lang"
 
@@ -56,3 +59,15 @@ def language_of(cookies: Mapping[str, str]) -> str:
     """The browser's chosen language (its cookie), else the default."""
     chosen = cookies.get(LANGUAGE_COOKIE, "")
     return chosen if chosen in LANGUAGES else LANGUAGES[0]
+
+
+def template_words(english: Catalogue) -> Callable[..., str]:
+    """The templates' ``t(key, default)``: the page's catalogue (its context's
+    ``words``), else English's; ``default`` (else the key) when neither has it."""
+
+    @jinja2.pass_context
+    def t(context: jinja2.runtime.Context, key: str, default: str | None = None) -> str:
+        words = context.get("words") or english
+        return str(words.get(key) or english.get(key) or (default if default is not None else key))
+
+    return t

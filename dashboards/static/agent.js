@@ -42,7 +42,7 @@
   }
 
   function setCallId(id, callerNumber) {
-    if ((id || null) !== callId) { muted = false; $("btn-rec-mute").textContent = "Mute recording"; }
+    if ((id || null) !== callId) { muted = false; $("btn-rec-mute").textContent = H.t("rec.mute"); }
     callId = id || null;
     $("call-id").textContent = callId || "–";
     $("btn-rec-mute").disabled = !callId;
@@ -85,7 +85,7 @@
     if (!callId) return;
     const r = await postJSON("/api/calls/" + encodeURIComponent(callId) + "/recording/" + path, body);
     if (r.ok) { done(); out.className = "rec-result ok"; }
-    else { out.textContent = r.data.reason || "Refused (" + r.status + ")"; out.className = "rec-result bad"; }
+    else { out.textContent = r.data.reason || H.t("desk.refused", { status: r.status }); out.className = "rec-result bad"; }
   }
 
   function humanize(key) {
@@ -95,7 +95,7 @@
 
   function scalar(v) {
     if (v === null || v === undefined || v === "") return "–";
-    if (typeof v === "boolean") return v ? "yes" : "no";
+    if (typeof v === "boolean") return H.t(v ? "card.yes" : "card.no");
     if (typeof v === "object") return JSON.stringify(v);
     return String(v);
   }
@@ -108,7 +108,7 @@
     if (!keys.length) { dl.append(H.el("dt", null, "–"), H.el("dd")); return; }
     for (const k of keys) {
       const v = obj[k];
-      dl.append(H.el("dt", null, humanize(k)));
+      dl.append(H.el("dt", null, H.tOr("card.field." + k, humanize(k))));
       if (Array.isArray(v)) {
         const dd = H.el("dd");
         const ul = H.el("ul", "history");
@@ -117,7 +117,7 @@
             ? Object.values(item).filter((x) => x !== null && x !== "").join(" · ")
             : scalar(item)));
         }
-        if (!v.length) ul.append(H.el("li", "muted", "none"));
+        if (!v.length) ul.append(H.el("li", "muted", H.t("card.none")));
         dd.append(ul);
         dl.append(dd);
       } else {
@@ -132,22 +132,22 @@
     const box = $("card");
     box.replaceChildren();
     if (!card && crm === "unavailable") {
-      box.append(H.el("p", "card-name card-unknown", "CRM unavailable"));
-      box.append(H.el("p", "muted", "The CRM did not answer in time; ask the caller who they are."));
+      box.append(H.el("p", "card-name card-unknown", H.t("card.unavailable")));
+      box.append(H.el("p", "muted", H.t("card.unavailable_hint")));
       return;
     }
     if (!card && crm === "pending") {
-      box.append(H.el("p", "card-name card-unknown", "Looking up the caller…"));
+      box.append(H.el("p", "card-name card-unknown", H.t("card.pending")));
       return;
     }
     if (!card) {
-      box.append(H.el("p", "card-name card-unknown", "Unknown caller"));
-      box.append(H.el("p", "muted", callerNumber ? "No customer matches " + callerNumber + "." : "No customer card."));
+      box.append(H.el("p", "card-name card-unknown", H.t("card.unknown")));
+      box.append(H.el("p", "muted", callerNumber ? H.t("card.no_match", { number: callerNumber }) : H.t("card.no_card")));
       return;
     }
     const nameKey = NAME_KEYS.find((k) => card[k]);
     const head = H.el("div", "card-head");
-    head.append(H.el("p", "card-name", nameKey ? card[nameKey] : "Customer"));
+    head.append(H.el("p", "card-name", nameKey ? card[nameKey] : H.t("card.customer")));
     const tier = String(card.tier || "");
     if (card.vip === true || card.is_vip === true || tier.toLowerCase() === "vip") {
       head.append(H.el("span", "badge badge-vip", "VIP"));
@@ -159,7 +159,7 @@
     renderFacts(dl, card, NAME_KEYS.concat(["vip", "is_vip", "tier", "segment", "link"]));
     box.append(dl);
     if (typeof card.link === "string" && /^https?:\/\//.test(card.link)) {
-      const a = H.el("a", "card-link", "Open in CRM");
+      const a = H.el("a", "card-link", H.t("card.open"));
       a.href = card.link;
       a.target = "_blank";
       a.rel = "noopener noreferrer";
@@ -180,9 +180,9 @@
     if ("caller_number" in msg) $("caller-number").textContent = msg.caller_number || "–";
     if (msg.call_id) setCallId(msg.call_id, msg.caller_number);
     if ("card" in msg && (msg.card || msg.call_id)) renderCard(msg.card, msg.caller_number);
-    if (msg.state === "ringing") setCall("Ringing…", "call-ringing");
-    else if (msg.state === "talking") setCall("On call", "call-talking");
-    else if (msg.state === "wrapup") setCall("Wrap-up: save the disposition", "call-ended");
+    if (msg.state === "ringing") setCall(H.t("call.ringing"), "call-ringing");
+    else if (msg.state === "talking") setCall(H.t("call.on_call"), "call-talking");
+    else if (msg.state === "wrapup") setCall(H.t("call.wrapup"), "call-ended");
   }
 
   function onMessage(msg) {
@@ -192,14 +192,14 @@
         setCallId(msg.call_id, msg.caller_number);
         $("caller-number").textContent = msg.caller_number || "–";
         renderCard(msg.card, msg.caller_number, msg.crm);
-        setCall("Ringing: " + (msg.caller_number || "unknown number"), "call-ringing");
+        setCall(H.t("call.ringing_from", { number: msg.caller_number || H.t("call.unknown_number") }), "call-ringing");
         break;
       case "card":  // the CRM answered after the pop went out
         if (msg.call_id === callId) renderCard(msg.card, msg.caller_number, msg.crm);
         break;
       case "call_ended":
         if (msg.call_id) setCallId(msg.call_id, msg.caller_number);
-        setCall("Call ended: save the disposition", "call-ended");
+        setCall(H.t("call.ended"), "call-ended");
         break;
       case "state":
         apply(msg);
@@ -219,17 +219,17 @@
     out.textContent = "";
     const r = await postJSON(url, body);
     if (r.ok) apply(r.data);
-    else { out.textContent = r.data.reason || "Refused (" + r.status + ")"; out.className = "action-result bad"; }
+    else { out.textContent = r.data.reason || H.t("desk.refused", { status: r.status }); out.className = "action-result bad"; }
   }
 
   $("btn-ready").addEventListener("click", () => action("/api/agent/ready", {}));
   $("btn-rec-start").addEventListener("click", () => recording("start", {}, () => {
-    $("rec-result").textContent = "Recording";
+    $("rec-result").textContent = H.t("rec.recording");
   }));
   $("btn-rec-mute").addEventListener("click", () => recording("mute", { muted: !muted }, () => {
     muted = !muted;
-    $("btn-rec-mute").textContent = muted ? "Unmute recording" : "Mute recording";
-    $("rec-result").textContent = muted ? "Recording muted" : "Recording on";
+    $("btn-rec-mute").textContent = H.t(muted ? "rec.unmute" : "rec.mute");
+    $("rec-result").textContent = H.t(muted ? "rec.muted" : "rec.on");
   }));
   $("btn-pause").addEventListener("click", () => action("/api/agent/pause", { reason: $("pause-reason-select").value }));
 
@@ -239,9 +239,9 @@
     ev.preventDefault();
     const out = $("dispo-result");
     const forCall = formCall;  // the call this form is bound to, whatever rings meanwhile
-    if (!forCall) { out.textContent = "No call to dispose of."; out.className = "dispo-result bad"; return; }
+    if (!forCall) { out.textContent = H.t("dispo.no_call"); out.className = "dispo-result bad"; return; }
     const code = $("dispo-code").value;
-    if (!code) { out.textContent = "Choose an outcome."; out.className = "dispo-result bad"; return; }
+    if (!code) { out.textContent = H.t("dispo.choose_outcome"); out.className = "dispo-result bad"; return; }
     $("dispo-submit").disabled = true;
     const r = await postJSON("/api/calls/" + encodeURIComponent(forCall) + "/disposition",
       { code: code, notes: $("dispo-notes").value });
@@ -253,10 +253,10 @@
         if (formCall === forCall) { formCall = null; showForm(callId); }
       }
       // the call on the phone keeps its saved code and notes: saving again edits them
-      out.textContent = "Saved: " + label;
+      out.textContent = H.t("dispo.saved", { label: label });
       out.className = "dispo-result ok";
     } else {
-      out.textContent = "Not saved: " + (r.data.reason || "error " + r.status);
+      out.textContent = H.t("dispo.not_saved", { reason: r.data.reason || H.t("dispo.error", { status: r.status }) });
       out.className = "dispo-result bad";
     }
   });

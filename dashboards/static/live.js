@@ -24,17 +24,17 @@ window.Hotline = (function () {
       ws.onmessage = function (ev) {
         let msg;
         try { msg = JSON.parse(ev.data); } catch (e) { return; }
-        if (!gotFirst) { gotFirst = true; delay = 1000; showLive("open", "Live"); }
+        if (!gotFirst) { gotFirst = true; delay = 1000; showLive("open", tOr("live.open", "Live")); }
         onMessage(msg);
       };
       ws.onclose = function () {
-        showLive("down", "Reconnecting…");
+        showLive("down", tOr("live.down", "Reconnecting…"));
         if (onDrop) onDrop();
         setTimeout(connect, delay);
         delay = Math.min(delay * 2, MAX_DELAY_MS);
       };
     }
-    showLive("connecting", "Connecting…");
+    showLive("connecting", tOr("live.connecting", "Connecting…"));
     connect();
   }
 
@@ -67,7 +67,9 @@ window.Hotline = (function () {
     ready: "Ready", ringing: "Ringing", talking: "Talking", wrapup: "Wrap-up",
     paused: "Paused", offline: "Offline",
   };
-  function stateLabel(state) { return STATE_LABELS[state] || (state ? String(state) : "–"); }
+  function stateLabel(state) {
+    return state in STATE_LABELS ? tOr("state." + state, STATE_LABELS[state]) : (state ? String(state) : "–");
+  }
 
   /* The page's words in its language (callcenter/web/words.py: the catalogue the
      server put in <script id="words">); `{name}` is filled from vars. An unknown key
@@ -83,6 +85,11 @@ window.Hotline = (function () {
       vars && vars[name] !== undefined && vars[name] !== null ? String(vars[name]) : "");
   }
   function lang() { return document.documentElement.lang || "en"; }
+  /* t(key), or `english` on a page without that word (the wallboard has no catalogue). */
+  function tOr(key, english, vars) {
+    const text = t(key, vars);
+    return text === key ? english : text;
+  }
 
-  return { openLive, checkSession, duration, el, stateLabel, t, lang, STATE_ORDER: Object.keys(STATE_LABELS) };
+  return { openLive, checkSession, duration, el, stateLabel, t, tOr, lang, STATE_ORDER: Object.keys(STATE_LABELS) };
 })();
