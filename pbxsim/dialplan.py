@@ -176,6 +176,36 @@ DIALPLAN: dict[str, dict[str, list[Step]]] = {
             Step("Hangup"),
         ],
     },
+    # unrecorded: Hotline's queued-callback contexts (deploy/asterisk/extensions.conf); no
+    # transcript ran them. Their pieces are recorded: a Local channel originated into an
+    # AsyncAGI context (02, 12), the [hotline-safe]-style loop-back (13), a leg originated
+    # with Application=Bridge onto a channel parked in AsyncAGI (03 B, 16). The agent leg
+    # runs `hotline-callback`; the customer is `Local/<number>@hotline-callback-out`, a
+    # phone of the scenario's agents table (key: the number), which rings, answers or
+    # not by its plan as an agent phone does (deploy: Dial() through the trunk).
+    "hotline-callback": {
+        "s": [
+            Step("NoOp", lambda ch: f"callback agent leg: {ch.name}"),
+            Step("Set", "SAFE_TRIES=0"),
+            Step("AGI", "agi:async", label="agi"),
+            Step("GotoIf", _safe_retry),
+            Step("Hangup"),
+            Step(
+                "Set",
+                lambda ch: f"SAFE_TRIES={int(ch.variables.get('SAFE_TRIES', '0')) + 1}",
+                "again",
+            ),
+            Step("Goto", "agi"),
+        ],
+    },
+    "hotline-callback-out": {
+        "_X.": [
+            Step("NoOp", lambda ch: f"callback customer {ch.exten} rings"),
+            Step("Answer"),
+            Step("Wait", "3600"),
+            Step("Hangup"),
+        ],
+    },
     # 16-22: calls placed by the PJSIP agent phones themselves (unused on the bench).
     "agents-out": {"_X.": [Step("Hangup", "21")]},
     "transfer-target": {

@@ -235,6 +235,8 @@ def _run(world: World, req: Request, ch: Channel) -> None:
         world.start_dialplan(ch, req.context, req.exten, req.priority)
 
 
+#: Hotline's queued callback rings the agent into this context (its extensions.conf).
+CALLBACK_AGENT_CONTEXT = "hotline-callback"
 #: The context of the bench's PJSIP agent endpoints (16, 21: ``Context: agents-out``).
 AGENT_ENDPOINT_CONTEXT = "agents-out"
 
@@ -250,8 +252,10 @@ async def _tech(world: World, req: Request) -> bool:
         _response(world, req, "failed", None)
         return False
     ch = world.new_tech_channel(req.tech, endpoint, AGENT_ENDPOINT_CONTEXT, "s", req.channel_id)
-    # A phone dialed into the hotline dialplan is a customer (a callback); else an agent.
-    ch.role = "caller" if not req.application and req.context.startswith("hotline") else "agent"
+    # A phone dialed into the hotline dialplan is a customer; else an agent, and so is a
+    # phone dialed into the queued callback's agent context (the agent first: its whisper).
+    customer = req.context.startswith("hotline") and req.context != CALLBACK_AGENT_CONTEXT
+    ch.role = "caller" if not req.application and customer else "agent"
     ch.agent_key = endpoint
     world.add_channel(ch)
     world.newexten(ch, "AppDial2", "(Outgoing Line)")

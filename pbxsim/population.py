@@ -140,6 +140,8 @@ class Population:
         self.stats: Counter[str] = Counter()
         self._task: Any = None
         self._number_i = 0
+        #: agent phone key -> how many of its scripted calls (``plan``) were taken
+        self._planned: Counter[str] = Counter()
         world.bridge_hooks.append(self._on_bridge)
         world.hangup_hooks.append(self._on_hangup)
 
@@ -163,6 +165,11 @@ class Population:
         agent = self.scenario.agent(key)
         if agent.unreachable:
             return ("unreachable", 0.0)
+        done = self._planned[key]
+        if done < len(agent.plan):  # its scripted calls first, in order
+            self._planned[key] += 1
+            step = agent.plan[done]
+            return (step, agent.answer_delay.sample(self.rng) if step == "answer" else 0.0)
         r = self.rng.random()
         if r < agent.busy_probability:
             return ("busy", 0.0)

@@ -26,6 +26,7 @@ seconds of simulated time; a duration is a number (fixed), ``[min, max]``
     agent_hangs_up_probability = 0.5
     [agents.phones.1001]              # per extension / PJSIP endpoint
     answer_delay = 5
+    plan = ["noanswer", "answer"]     # how its next calls go, in order (then as above)
     sip_uri = "sip:1001@127.0.0.1:5070"  # with --sip: a real SIP phone (pbxsim.sip)
     [prompts]
     "hotline/welcome" = 4.2           # extra prompt names and their lengths
@@ -38,6 +39,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+#: the words of an agent phone's ``plan``
+PLAN_STEPS = ("answer", "noanswer", "busy")
 
 
 class ScenarioError(ValueError):
@@ -114,6 +118,9 @@ class Agent:
     sip_uri: str = ""  #: with ``--sip``, ``PJSIP/<key>`` dials this real phone (pbxsim.sip)
     #: a PJSIP endpoint with no contact (16's 2003): the Originate fails at once, Reason 0
     unreachable: bool = False
+    #: how its next calls go, one word each in order ("answer", "noanswer", "busy"),
+    #: before the probabilities decide (a customer a queued callback reaches the 2nd time)
+    plan: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -363,6 +370,7 @@ class _Parser:
                 "agent_hangs_up_probability",
                 "sip_uri",
                 "unreachable",
+                "plan",
             },
         )
         w = where + "."
@@ -374,7 +382,15 @@ class _Parser:
             self.probability(d, "agent_hangs_up_probability", base.agent_hangs_up_probability, w),
             self.text(d, "sip_uri", "", w),
             self.flag(d, "unreachable", base.unreachable, w),
+            self.plan(d, w),
         )
+
+    def plan(self, d: dict[str, Any], prefix: str) -> tuple[str, ...]:
+        value = d.get("plan", [])
+        if not isinstance(value, list) or any(v not in PLAN_STEPS for v in value):
+            raise self.fail(prefix + "plan", f"must be a list of {', '.join(PLAN_STEPS)}, "
+                                             f"not {value!r}")  # fmt: skip
+        return tuple(value)
 
     def flag(self, d: dict[str, Any], key: str, default: bool, prefix: str) -> bool:
         value = d.get(key, default)

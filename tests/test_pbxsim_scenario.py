@@ -116,3 +116,10 @@ def test_shipped_demo_scenario_loads() -> None:
     demo = Path(__file__).resolve().parents[1] / "pbxsim" / "scenarios" / "demo.toml"
     s = Scenario.load(demo)
     assert s.arrivals.kind == "poisson" and len(s.callers.menus) == 2
+
+
+def test_a_phone_plan_is_a_list_of_answer_noanswer_busy() -> None:
+    sc = Scenario.from_dict({"agents": {"phones": {"0912000101": {"plan": ["noanswer", "answer"]}}}})
+    assert sc.agent("0912000101").plan == ("noanswer", "answer")
+    with pytest.raises(ScenarioError, match=r"agents.phones.1001.plan: must be a list of answer"):
+        Scenario.from_dict({"agents": {"phones": {"1001": {"plan": ["maybe"]}}}})
