@@ -278,7 +278,7 @@ class Acd:
         return step(self, event, now)
 
     def _agent_login(self, event: AgentLogin, now: float) -> list[Command]:
-        return self._login(self._agent(event.agent_id), now)
+        return self._login(self._agent(event.agent_id), now, event.paused)
 
     def _agent_logout(self, event: AgentLogout, now: float) -> list[Command]:
         return self._withdraw(self._agent(event.agent_id), AgentInput.LOGOUT, "logout", now)
@@ -856,13 +856,18 @@ class Acd:
 
     # -- agents ---------------------------------------------------------------
 
-    def _login(self, agent: Agent, now: float) -> list[Command]:
+    def _login(self, agent: Agent, now: float, paused: str | None = None) -> list[Command]:
         next_state(AGENT_TRANSITIONS, agent.state, AgentInput.LOGIN, machine="agent",
                    subject=agent.agent_id)  # fmt: skip
+        codes = self._config.pause_codes
+        if paused is not None and codes and paused not in codes:
+            raise InvalidValue(f"pause reason {paused!r} is not in AcdConfig.pause_codes {codes!r}")
         agent.login_seq = next(self._logins)  # round-robin: the end of the rotation
         _reset_failures(agent)
         out: list[Command] = []
         self._step_agent(agent, AgentInput.LOGIN, now, "login", out)
+        if paused is not None:  # paused before any dispatch: never offered a call
+            self._step_agent(agent, AgentInput.PAUSE, now, paused, out)
         self._dispatch(now, out)
         return out
 

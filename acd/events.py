@@ -142,12 +142,17 @@ class OfferFailed:
 
 @dataclass(frozen=True, slots=True)
 class AgentLogin:
-    """The agent starts work; LOGGED_OUT -> READY."""
+    """The agent starts work; LOGGED_OUT -> READY. With ``paused`` (a reason) it is
+    PAUSED at once, never offered a call in between: an agent a restarted shell
+    restores as it was (a pause of one not yet able to take calls empties no queue,
+    rule 10)."""
 
     agent_id: str
+    paused: str | None = None
 
     def __post_init__(self) -> None:
         check_id("AgentLogin.agent_id", self.agent_id)
+        check_optional_id("AgentLogin.paused", self.paused)
 
 
 @dataclass(frozen=True, slots=True)

@@ -323,9 +323,9 @@ class Controller:
             aid = str(agent_id)
             if aid not in logged_out or state == acd.AgentState.LOGGED_OUT.value:
                 continue  # unknown, logged in meanwhile (or found talking), or was out
-            self.feed(AgentCommand(acd.AgentLogin(aid)))
-            if state == acd.AgentState.PAUSED.value:
-                self.feed(AgentCommand(acd.AgentPause(aid, reason or "paused")))
+            # a paused agent comes back paused, never ready (and offered a call) between
+            paused = (reason or "paused") if state == acd.AgentState.PAUSED.value else None
+            self.feed(AgentCommand(acd.AgentLogin(aid, paused=paused)))
 
     # -- the loop between the core and the world --------------------------------
     def now(self) -> float:

@@ -3,12 +3,17 @@ join_empty at arrival, leave_when_empty when the last agent able to take calls l
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from acd import (
+    Acd,
     AgentLogin,
     AgentLogout,
     AgentPause,
+    AgentReady,
+    AgentState,
     CallEnded,
     CallOutcome,
     CallQueued,
@@ -80,3 +85,21 @@ def test_leave_when_empty_sends_every_waiting_caller_on_when_the_last_agent_leav
 def test_bad_values_are_refused(field: str, value: object) -> None:
     with pytest.raises(InvalidValue, match=f"QueueConfig.{field}"):
         QueueConfig("q", **{field: value})  # type: ignore[arg-type]
+
+
+def test_an_agent_logged_in_paused_is_never_offered_a_call_and_empties_no_queue() -> None:
+    # a restarted shell restores a paused agent: a waiting caller does not ring it, and
+    # its queue (leave_when_empty) was empty already, so nobody overflows
+    acd = make_acd(("a1",), leave_when_empty=True)
+    assert only(queued(acd, "c1", 1.0), HoldCaller)
+    cmds = acd.handle(AgentLogin("a1", paused="lunch"), 2.0)
+    assert only(cmds, OfferCall) == [] and overflowed(cmds) == []
+    [view] = acd.snapshot(2.0).agents
+    assert (view.state, view.reason) == (AgentState.PAUSED, "lunch")
+    assert acd.queue_stats("support", 2.0).waiting == 1
+    [offer] = only(acd.handle(AgentReady("a1"), 3.0), OfferCall)
+    assert offer.call_id == "c1"
+    # the reason is a pause reason like any: a pause code list applies
+    coded = Acd(replace(make_acd(("a1",)).config, pause_codes=("lunch",)))
+    with pytest.raises(InvalidValue, match="pause_codes"):
+        coded.handle(AgentLogin("a1", paused="nap"), 0.0)

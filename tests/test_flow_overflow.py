@@ -13,7 +13,12 @@ from callcenter.flow import CallFlow, Stage
 from callcenter.flow import effects as fx
 from callcenter.flow.inputs import AgentCommand
 from callcenter.flow.overflow import OverflowTarget
-from callcenter.storage.writes import RecordCallbackRequest, RecordCallEvent, RecordOutcome
+from callcenter.storage.writes import (
+    RecordCallbackRequest,
+    RecordCallEvent,
+    RecordCallUpdate,
+    RecordOutcome,
+)
 from ivr import load_ivr
 
 from .flow_support import CALL, Flow
@@ -102,6 +107,11 @@ def test_to_another_queue_keeping_the_wait(tmp_path: Path) -> None:
     assert orig.agent_id == "7"
     # the support visit's timeout is not recorded: the billing visit gives the outcome
     assert f.writes(RecordOutcome) == [] and call.outcome is None
+    # SQL's row names billing (its first entry kept): a restart puts it back there
+    queues = [(w.queue, w.queued_at is not None) for w in f.writes(RecordCallUpdate) if w.queue]
+    assert queues == [("support", True), ("billing", False)]
+    queued = [w.data["queue"] for w in f.writes(RecordCallEvent) if w.kind == "queued"]
+    assert queued == ["support", "billing"]
 
 
 def test_back_into_a_queue_it_overflowed_from_is_a_hang_up(tmp_path: Path) -> None:

@@ -71,7 +71,8 @@ Rules (everything that decides what a call does lives here):
 12. Overflow (:mod:`.overflow`): a call the ACD overflows (``OverflowCall``, after
    its ``timeout`` outcome: past ``max_wait_s``, the queue at ``max_length``, no
    agent to join or left: ``acd.core`` rule 10) goes to the queue's
-   target: another queue with its entry time kept (never one it overflowed from),
+   target: another queue with its entry time kept (never one it overflowed from;
+   the call row names it, so a restart puts the caller back there),
    an IVR node (voicemail, callback, any), or a message and the hang-up. A call
    sent on to a queue keeps one outcome, that queue's (the timeout is not
    recorded: SQL keeps one outcome per call); any other keeps ``timeout``.
@@ -1281,6 +1282,11 @@ class CallFlow:
             call.queue = target.target
             card = call.card
             priority, skills = self._tier(card.tier if card is not None else None, target.target)
+            # SQL's row names the queue it waits in now (queued_at, its first entry, stays):
+            # a restarted controller puts it back there with its wait (rule 12)
+            self._write(RecordCallUpdate(call.call_id, queue=target.target))
+            self._write(RecordCallEvent(call.call_id, self._now.wall, "queued",
+                                        {"queue": target.target, "priority": priority}))  # fmt: skip
             self._enqueue(call, target.target, priority, self._now.mono - cmd.wait_s, skills)
             return
         call.outbox.clear()

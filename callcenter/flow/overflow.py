@@ -7,7 +7,9 @@ Rules (the call-flow core's rule 12 applies them):
    and (``leave_when_empty``) when the queue's last such agent logs out or pauses
    (``acd.core`` rule 10). One target per queue, whatever the reason.
 2. The targets: ``queue`` (another queue, keeping the caller's entry time, so its
-   wait and aging priority go on; a queue the call already overflowed from is
+   wait and aging priority go on; SQL's call row names the new queue, its
+   ``queued_at`` the first entry, so a restarted controller puts the caller back
+   there with its wait; a queue the call already overflowed from is
    never entered again: the caller is hung up instead, so two queues that overflow
    into each other cannot loop), ``voicemail`` / ``callback`` / ``ivr`` (the IVR
    runs from that node: a ``voicemail`` node takes a message, a ``callback`` node
