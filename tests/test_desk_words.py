@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from callcenter.web.words import LANGUAGES, WORDS_DIR, WordsError, load_catalogues
+from callcenter.web.words import LANGUAGES, WORDS_DIR, WordsError, load_catalogues, zone_of
 
 DASHBOARDS = WORDS_DIR.parent
 DESK_FILES = [DASHBOARDS / "templates" / "agent.html", DASHBOARDS / "templates" / "base.html",
@@ -69,3 +69,15 @@ def test_unreadable_json_is_refused_with_its_file(tmp_path: Path) -> None:
     (tmp_path / "en.json").write_text("{oops", encoding="utf-8")
     with pytest.raises(WordsError, match=r"en\.json: "):
         load_catalogues(tmp_path)
+
+
+@pytest.mark.parametrize(("cookie", "zone"), [
+    ("America/New_York", "America/New_York"),
+    ("America%2FNew_York", "America/New_York"),  # quoted by a script
+    ("Mars/Olympus_Mons", "Asia/Ho_Chi_Minh"),  # unknown: the config's
+    ("../../etc/passwd", "Asia/Ho_Chi_Minh"),
+    ("/etc/localtime", "Asia/Ho_Chi_Minh"),
+    ("", "Asia/Ho_Chi_Minh"),
+])  # fmt: skip
+def test_the_browsers_time_zone_is_an_iana_name_or_the_configs(cookie: str, zone: str) -> None:
+    assert zone_of({"hotline_tz": cookie}, "Asia/Ho_Chi_Minh") == zone

@@ -8,8 +8,10 @@ for a condition with a generous deadline, never a fixed time.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import WSCloseCode
 
@@ -252,4 +254,60 @@ async def test_the_desk_speaks_vietnamese_when_the_agent_chooses_it_and_keeps_th
             await again.get_by_test_id("lang").select_option("en")
             await expect(again.get_by_test_id("ready")).to_have_text("Ready")
             await expect(again.get_by_test_id("state")).to_have_text("Talking", timeout=LIVE_MS)
+    assert errors == []
+
+
+def hcm_zone(text: str) -> str:
+    """The hotline's time zone: Ho Chi Minh City (UTC+7, no summer time)."""
+    return text + "time_zone: Asia/Ho_Chi_Minh\n"
+
+
+def local(epoch: float, zone: str, with_date: bool = False) -> str:
+    at = dt.datetime.fromtimestamp(epoch, ZoneInfo(zone))
+    return at.strftime("%Y-%m-%d %H:%M") if with_date else at.strftime("%H:%M:%S")
+
+
+async def test_times_show_in_the_hotlines_zone_or_the_one_the_agent_picks(tmp_path, db_url):
+    # Times were raw UTC. The desk shows them in the config's time_zone, or in the zone
+    # the agent picks (kept in this browser).
+    caller = next(c for c in CUSTOMERS if c.history)  # contacts with times on the card
+    number = caller.national_numbers[0]
+    errors: list[str] = []
+    talks_long = no_callers({"default": {"answer_delay": 1, "talk_time": 3600}})
+    async with hotline_rig(tmp_path, db_url, talks_long, agents=1, auto_login=False,
+                           edit_config=hcm_zone) as rig:  # fmt: skip
+        async with chromium() as browser:
+            desk = await open_page(browser, errors)
+            await log_in(desk, rig.hotline.urls.agent, "agent1")
+            await expect(desk.get_by_test_id("tz")).to_have_value("Asia/Ho_Chi_Minh")
+            await desk.get_by_test_id("ready").click()
+            await expect(desk.get_by_test_id("state")).to_have_text("Ready")
+            await caller_arrives(rig, number)
+            await expect(desk.get_by_test_id("state")).to_have_text("Talking", timeout=LIVE_MS)
+            since_box = desk.get_by_test_id("state-since")
+            since = float(await since_box.get_attribute("data-at") or "nan")
+            await expect(since_box).to_have_text("since " + local(since, "Asia/Ho_Chi_Minh"))
+            contacts = desk.locator("#card time.when")
+            await expect(contacts.first).to_be_visible()
+
+            async def card_times(zone: str) -> None:
+                for i in range(await contacts.count()):
+                    at = float(await contacts.nth(i).get_attribute("data-at") or "nan")
+                    await expect(contacts.nth(i)).to_have_text(local(at, zone, with_date=True))
+
+            await card_times("Asia/Ho_Chi_Minh")
+
+            # the agent picks New York (UTC-5 in December): every time follows at once
+            await desk.get_by_test_id("tz").select_option("America/New_York")
+            await expect(since_box).to_have_text("since " + local(since, "America/New_York"))
+            assert local(since, "America/New_York") != local(since, "Asia/Ho_Chi_Minh")
+            await card_times("America/New_York")
+
+            # kept in this browser: another tab opens in New York time
+            again = await desk.context.new_page()
+            await again.goto(rig.hotline.urls.agent)
+            await again.wait_for_selector('body[data-live="open"]')
+            await expect(again.get_by_test_id("tz")).to_have_value("America/New_York")
+            await expect(again.get_by_test_id("state-since")).to_have_text(
+                "since " + local(since, "America/New_York"))
     assert errors == []

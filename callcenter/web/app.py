@@ -40,6 +40,7 @@ from callcenter.web.keys import (
     SESSIONS,
     SOCKETS,
     THROTTLE,
+    TIME_ZONE,
     WORDS,
 )
 from callcenter.web.ports import Accounts, Desk, Dispositions
@@ -81,6 +82,7 @@ def create_app(
     secure_cookies: bool = False,
     login_throttle: LoginThrottle | None = None,
     metrics_token: str | None = "",
+    time_zone: str = "UTC",
 ) -> web.Application:
     """Build the web application: pages, JSON API, WebSockets, /metrics, /healthz.
 
@@ -112,6 +114,7 @@ def create_app(
     app[THROTTLE] = login_throttle or LoginThrottle()
     app[METRICS_TOKEN] = metrics_token
     app[WORDS] = load_catalogues()
+    app[TIME_ZONE] = time_zone
 
     env = aiohttp_jinja2.setup(
         app,

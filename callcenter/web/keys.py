@@ -47,3 +47,5 @@ SECURE_COOKIES: web.AppKey[bool] = web.AppKey("secure_cookies")
 METRICS_TOKEN: web.AppKey[str | None] = web.AppKey("metrics_token")
 #: the desk's words per language (``callcenter.web.words``)
 WORDS: web.AppKey[dict[str, Mapping[str, str]]] = web.AppKey("words")
+#: the hotline's time zone (IANA name): the desk's times unless the agent picks another
+TIME_ZONE: web.AppKey[str] = web.AppKey("time_zone")

@@ -27,10 +27,11 @@ from callcenter.web.keys import (
     SECURE_COOKIES,
     SESSIONS,
     THROTTLE,
+    TIME_ZONE,
     WORDS,
 )
 from callcenter.web.session import COOKIE_NAME, ROLES
-from callcenter.web.words import LANGUAGES, language_of
+from callcenter.web.words import LANGUAGES, language_of, zone_of
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +184,8 @@ async def agent_desktop(request: web.Request) -> web.StreamResponse:
         "lang": lang,
         "languages": LANGUAGES,
         "words": request.app[WORDS][lang],
+        "time_zone": zone_of(request.cookies, request.app[TIME_ZONE]),
+        "default_time_zone": request.app[TIME_ZONE],
     }
     return aiohttp_jinja2.render_template("agent.html", request, context)
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 import jinja2.runtime
@@ -25,6 +27,8 @@ WORDS_DIR = Path(dashboards.__file__).resolve().parent / "words"
 LANGUAGES = ("en", "vi")
 #: the cookie that keeps a browser's choice of language (per browser, not per agent)
 LANGUAGE_COOKIE = "hotline_lang"
+#: the cookie that keeps a browser's choice of time zone (an IANA name)
+ZONE_COOKIE = "hotline_tz"
 
 Catalogue = Mapping[str, str]
 
@@ -71,3 +75,16 @@ def template_words(english: Catalogue) -> Callable[..., str]:
         return str(words.get(key) or english.get(key) or (default if default is not None else key))
 
     return t
+
+
+def zone_of(cookies: Mapping[str, str], default: str) -> str:
+    """The browser's chosen time zone (its cookie, when an IANA name this machine
+    knows), else ``default`` (the config's ``time_zone``)."""
+    chosen = unquote(cookies.get(ZONE_COOKIE, ""))
+    if not chosen or len(chosen) > 64 or chosen.startswith(("/", ".")) or ".." in chosen:
+        return default
+    try:
+        ZoneInfo(chosen)
+    except (ZoneInfoNotFoundError, ValueError):
+        return default
+    return chosen

@@ -113,9 +113,14 @@
         const dd = H.el("dd");
         const ul = H.el("ul", "history");
         for (const item of v.slice(0, 5)) {
-          ul.append(H.el("li", null, item && typeof item === "object"
-            ? Object.values(item).filter((x) => x !== null && x !== "").join(" · ")
-            : scalar(item)));
+          if (!(item && typeof item === "object")) { ul.append(H.el("li", null, scalar(item))); continue; }
+          // a contact's time ("at", UTC from the CRM) in the desk's time zone
+          const li = H.el("li");
+          const rest = Object.entries(item).filter(([k, x]) => k !== "at" && x !== null && x !== "")
+            .map(([, x]) => x).join(" · ");
+          if (item.at) li.append(H.when(item.at), rest ? " · " : "");
+          li.append(rest);
+          ul.append(li);
         }
         if (!v.length) ul.append(H.el("li", "muted", H.t("card.none")));
         dd.append(ul);

@@ -91,5 +91,42 @@ window.Hotline = (function () {
     return text === key ? english : text;
   }
 
-  return { openLive, checkSession, duration, el, stateLabel, t, tOr, lang, STATE_ORDER: Object.keys(STATE_LABELS) };
+  /* Times in the desk's time zone: the picker's (#tz data-zone: the agent's choice,
+     else the config's time_zone), by the browser's own zone data (Intl). */
+  function zone() {
+    const tz = document.getElementById("tz");
+    return (tz && tz.dataset.zone) || "UTC";
+  }
+  function clock(epoch, withDate) {
+    let parts;
+    const opts = { hourCycle: "h23", hour: "2-digit", minute: "2-digit", second: "2-digit",
+                   year: "numeric", month: "2-digit", day: "2-digit" };
+    try {
+      parts = new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: zone() }, opts)).formatToParts(new Date(epoch * 1000));
+    } catch (e) {
+      parts = new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: "UTC" }, opts)).formatToParts(new Date(epoch * 1000));
+    }
+    const p = {};
+    for (const part of parts) p[part.type] = part.value;
+    const time = p.hour + ":" + p.minute + ":" + p.second;
+    return withDate ? p.year + "-" + p.month + "-" + p.day + " " + time.slice(0, 5) : time;
+  }
+  /* A <time> that the zone picker re-renders (data-at: epoch seconds). */
+  function when(value, withDate) {
+    const epoch = typeof value === "number" ? value : Date.parse(value) / 1000;
+    const e = document.createElement("time");
+    if (!isFinite(epoch)) { e.textContent = String(value); return e; }
+    e.className = "when";
+    e.dataset.at = String(epoch);
+    e.dataset.date = withDate === false ? "" : "1";
+    e.textContent = clock(epoch, withDate !== false);
+    return e;
+  }
+  function rezone() {
+    for (const e of document.querySelectorAll("time.when[data-at]")) {
+      e.textContent = clock(Number(e.dataset.at), e.dataset.date === "1");
+    }
+  }
+
+  return { openLive, checkSession, duration, el, stateLabel, t, tOr, lang, zone, clock, when, rezone, STATE_ORDER: Object.keys(STATE_LABELS) };
 })();
