@@ -2,7 +2,7 @@
 TCP AMI, the controller, a real database): a queue's tile follows a caller live and
 turns red when the longest wait passes the queue's configured limit; a banner says
 so when the AMI link is down (and goes when it is back); a controller restart
-leaves today's figures as they were (they are read from SQL).
+leaves today's figures as they were (they are read from SQL), /metrics' call counts too.
 
 Every step waits for a condition with a generous deadline; nothing sleeps a fixed time.
 """
@@ -152,6 +152,7 @@ async def test_a_controller_restart_leaves_the_figures_of_the_day_unchanged(tmp_
             await expect(board.get_by_test_id("waiting")).to_have_text("0")
             before = {k: await board.get_by_test_id(k).text_content() for k in FIGURES}
             api_before = (await fetch(board, "/api/wallboard"))["data"]
+            counted_before = await metric_values(rig.hotline.urls.metrics, "hotline_calls_total")
             assert int(before["offered"] or 0) >= 4, before
             assert int(before["answered"] or 0) >= 1, before
             await board.context.close()
@@ -164,6 +165,8 @@ async def test_a_controller_restart_leaves_the_figures_of_the_day_unchanged(tmp_
                 await log_in(board, again.urls.supervisor, "supervisor")
                 after = {k: await board.get_by_test_id(k).text_content() for k in FIGURES}
                 api_after = (await fetch(board, "/api/wallboard"))["data"]
+                assert again.urls is not None
+                counted_after = await metric_values(again.urls.metrics, "hotline_calls_total")
             finally:
                 await again.stop()
         stop_arrivals(rig.sim)
@@ -176,4 +179,7 @@ async def test_a_controller_restart_leaves_the_figures_of_the_day_unchanged(tmp_
     per_agent = lambda api: {a["id"]: (a["calls"], a["aht_s"]) for a in api["agents"]}  # noqa: E731
     assert per_agent(api_after) == per_agent(api_before)
     assert any(calls and aht for calls, aht in per_agent(api_before).values()), api_before["agents"]
+    # /metrics counts the day's rows read back from SQL: the new process goes on from them
+    assert counted_after == counted_before
+    assert sum(counted_before.values()) >= 6, counted_before
     assert errors == []

@@ -2,7 +2,8 @@
 written through the real store (SQLite and PostgreSQL), a real controller started on it
 (pbxsim over TCP, its wall clock held at ``SCRAPE_AT``), /metrics scraped over HTTP and
 parsed by prometheus_client. Its figures are the hand-computed ones, and the wallboard
-API and the report of the same run give the same (all three from ``acd.kpis``)."""
+API (``GET /api/wallboard`` over HTTP) and the report of the same database give the same
+(all three from ``acd.kpis``)."""
 
 from __future__ import annotations
 
@@ -44,10 +45,22 @@ def parsed(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
-async def fetch(url: str, **kw: Any) -> Any:
-    async with aiohttp.ClientSession() as http, http.get(url, **kw) as resp:
-        assert resp.status == 200, (url, resp.status)
-        return await (resp.json() if "api" in url else resp.text())
+async def scrape(url: str) -> str:
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        assert resp.status == 200, resp.status
+        return await resp.text()
+
+
+async def wallboard_api(base: str) -> dict[str, Any]:
+    """``GET /api/wallboard`` as the demo's supervisor (logged in over HTTP)."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        login = {"username": "supervisor", "password": "supervisor-pass"}
+        async with http.post(f"{base}/login", data=login) as resp:
+            resp.raise_for_status()
+        async with http.get(f"{base}/api/wallboard") as resp:
+            assert resp.status == 200, resp.status
+            board: dict[str, Any] = await resp.json()
+    return board
 
 
 async def test_metrics_give_the_hand_computed_figures_of_the_fixed_scenario(
@@ -56,9 +69,9 @@ async def test_metrics_give_the_hand_computed_figures_of_the_fixed_scenario(
     async with hotline_rig(tmp_path, db_url, no_caller_world, agents=2,
                            prepare=write_scenario, edit_config=kpi_config,
                            wall_clock=lambda: SCRAPE_AT) as rig:  # fmt: skip
-        assert rig.hotline.urls is not None and rig.hotline.desk is not None
-        text = await fetch(rig.hotline.urls.metrics)
-        board = rig.hotline.desk.wallboard()
+        assert rig.hotline.urls is not None
+        text = await scrape(rig.hotline.urls.metrics)
+        board = await wallboard_api(rig.hotline.urls.base)
         cfg = rig.hotline.config
     got = parsed(text)
     wrong = {key: (got.get(key), want) for key, want in METRICS.items() if got.get(key) != want}
@@ -70,7 +83,7 @@ async def test_metrics_give_the_hand_computed_figures_of_the_fixed_scenario(
            ) / got[("hotline_talk_seconds_count", support)]  # fmt: skip
     assert aht == pytest.approx(EXPECTED["support"]["aht_s"])
 
-    # the wallboard of the same run: the same calls, the same 30-minute service level
+    # the wallboard API of the same run: the same calls, the same 30-minute service level
     tiles = {t["name"]: t for t in board["queues"]}
     for name in ("support", "sales"):
         tile, want = tiles[name], EXPECTED[name]
@@ -81,6 +94,11 @@ async def test_metrics_give_the_hand_computed_figures_of_the_fixed_scenario(
         assert tile["service_level_pct"] == round(100 * want["service_level"], 1)
     assert tiles["support"]["asa_s"] == EXPECTED["support"]["asa_s"]
     assert tiles["support"]["abandon_rate_pct"] == round(100 * EXPECTED["support"]["abandon_rate"], 1)
+    # its agent grid: each agent's calls and AHT are the report's by agent (talk + wrap-up)
+    agents = {a["name"]: a for a in board["agents"]}
+    for name in ("alice", "bob"):
+        assert (agents[name]["calls"], agents[name]["aht_s"]) == (
+            EXPECTED[name]["answered"], round(EXPECTED[name]["aht_s"], 1))  # fmt: skip
 
     # the report of the same database: what /metrics counted by outcome
     zone = ZoneInfo(ZONE)
