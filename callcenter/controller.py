@@ -37,6 +37,7 @@ from callcenter.ami import (
     ActionError,
     ActionTimeout,
     AgiHangup,
+    AgiResult,
     AMIClient,
     AMIConnectionError,
     AMIError,
@@ -209,6 +210,7 @@ class Controller:
         self.on_write: Callable[[WriteRequest], None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
         self._loop = asyncio.get_running_loop()
         #: the wall clock the core sees (the IVR's business hours); tests fix it
         self.wall_clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
@@ -265,6 +267,7 @@ class Controller:
                 await node.synced.wait()
 
     async def close(self) -> None:
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
         for task in list(self._tasks):
@@ -369,7 +372,7 @@ class Controller:
                 if self.on_pop is not None and effect.message.get("type") == "screen_pop":
                     self.on_pop(effect.agent_id, effect.message)
             case fx.SendAgi():
-                self._spawn(self._send_agi(effect), f"agi {effect.call_id}")
+                self._send_agi(effect)
             case fx.Originate():
                 self._spawn(self._originate(effect), f"offer {effect.call_id}")
             case fx.HangupLeg():
@@ -576,22 +579,23 @@ class Controller:
         return out
 
     # -- effects that talk to a PBX ---------------------------------------------------
-    async def _send_agi(self, e: fx.SendAgi) -> None:
-        node = self.nodes[e.node]
+    def _send_agi(self, e: fx.SendAgi) -> None:
+        """Send the command with ``agi_soon`` (no task: six per call); its end is fed back."""
+
+        def done(result: AgiResult | None, error: AMIError | None) -> None:
+            if self._closed:
+                return  # as the task of an AGI command was cancelled at close
+            if error is None and result is not None:
+                self.feed(AgiReplied(e.call_id, e.command_id, result.text))
+            else:
+                self.feed(AgiFailed(e.call_id, e.command_id, _agi_trouble(error)))
+
         try:
-            result = await node.client.agi(e.channel, e.command)
-        except AgiHangup:
-            trouble = AgiTrouble.LEFT_AGI
-        except AMIConnectionError:
-            trouble = AgiTrouble.LINK_LOST
-        except ActionTimeout:
-            trouble = AgiTrouble.TIMEOUT
-        except AMIError:
-            trouble = AgiTrouble.NOT_IN_AGI
-        else:
-            self.feed(AgiReplied(e.call_id, e.command_id, result.text))
-            return
-        self.feed(AgiFailed(e.call_id, e.command_id, trouble))
+            self.nodes[e.node].client.agi_soon(e.channel, e.command, done)
+        except AMIError as exc:  # not connected: told on the next turn, as a task would
+            self._loop.call_soon(done, None, exc)
+        except Exception:
+            log.exception("AGI %r on %s could not be sent", e.command, e.channel)
 
     async def _originate(self, e: fx.Originate) -> None:
         node = self.nodes[e.node]
@@ -943,6 +947,17 @@ class Controller:
         for view in self.core.snapshot(self.now()).agents:
             if view.state is acd.AgentState.LOGGED_OUT:
                 self.feed(AgentCommand(acd.AgentLogin(view.agent_id)))
+
+
+def _agi_trouble(error: AMIError | None) -> AgiTrouble:
+    """How an AGI command failed, in the core's words."""
+    if isinstance(error, AgiHangup):
+        return AgiTrouble.LEFT_AGI
+    if isinstance(error, AMIConnectionError):
+        return AgiTrouble.LINK_LOST
+    if isinstance(error, ActionTimeout):
+        return AgiTrouble.TIMEOUT
+    return AgiTrouble.NOT_IN_AGI
 
 
 def _aware(t: dt.datetime | None) -> dt.datetime | None:

@@ -16,6 +16,7 @@ import pytest
 from callcenter.ami import (
     ActionError,
     ActionResult,
+    ActionTimeout,
     AgiHangup,
     AMIConnectionError,
     Event,
@@ -189,6 +190,74 @@ async def test_hangup_before_the_agi_result_raises_agi_hangup() -> None:
         )
         assert err.value.channel == channel
         assert isinstance(err.value.event, Event) and err.value.event.name == "Hangup"
+        await client.close()
+
+
+@bounded()
+async def test_agi_soon_reports_on_a_later_turn_and_each_wait_has_its_limit() -> None:
+    # agi_soon() is agi() without a task: its end comes to a callback on a later turn
+    # of the loop; the response is bounded by action_timeout, the result by the limit.
+    channel = "Local/s@caller-sim-00000000;1"
+    queued = T02.steps["s02-9"]
+    only_queued = Step(queued.action, T02.frame(b"Response: Success\r\nActionID: s02-9"))
+    async with FakeAsterisk(replay([LOGIN, queued, only_queued])) as srv:
+        client = make_client(srv.port, events=[], action_timeout=0.3)
+        await client.connect()
+        loop = asyncio.get_running_loop()
+        ends: list[tuple[object, object]] = []
+        came = asyncio.Event()
+
+        def done(result: object, error: object) -> None:
+            ends.append((result, error))
+            came.set()
+
+        client.agi_soon(channel, 'STREAM FILE demo-congrats "12#"', done)
+        await came.wait()
+        [(played, error)] = ends
+        assert error is None and played.digit == "2"  # type: ignore[attr-defined]
+
+        # the response came, the AsyncAGIExec never does: the limit, not action_timeout
+        came.clear()
+        started = loop.time()
+        client.agi_soon(channel, 'STREAM FILE demo-congrats "12#"', done, timeout=0.6)
+        await came.wait()
+        assert loop.time() - started >= 0.6
+        assert str(ends[-1][1]) == (
+            f"AGI 'STREAM FILE demo-congrats \"12#\"' on {channel} (CommandID node1-agi-2) got "
+            f"no AsyncAGIExec from 127.0.0.1:{srv.port} within 0.6 s"
+        )
+
+        # no response at all: action_timeout, as for any action
+        came.clear()
+        client.agi_soon(channel, "ANSWER", done, timeout=5)
+        await came.wait()
+        error = ends[-1][1]
+        assert isinstance(error, ActionTimeout) and error.timeout == 0.3
+        assert str(error) == (
+            f"AGI (ActionID node1-4) got no answer from AMI at 127.0.0.1:{srv.port} within 0.3 s"
+        )
+        assert not client._agi and not client._pending  # nothing left waiting
+
+        # a callback is never called in the same turn, even when the link is gone
+        await client.close()
+        with pytest.raises(AMIConnectionError):
+            client.agi_soon(channel, "ANSWER", done)
+
+
+@bounded()
+async def test_agi_refused_after_a_hangup_is_the_refusal() -> None:
+    # An error response wins over a Hangup of the channel seen before it, as in agi().
+    channel = "Local/s@nosuch-00000000;1"
+    [step] = T08.select("s08-104")
+    other = "Local/s@caller-sim-00000000;1"
+    hangup = T02.frame(b"Event: Hangup\r\n", f"Channel: {other}\r\n".encode())
+    hangup = hangup.replace(other.encode(), channel.encode())
+    async with FakeAsterisk(replay([LOGIN, Step(step.action, hangup + step.chunk)])) as srv:
+        client = make_client(srv.port, events=[])
+        await client.connect()
+        with pytest.raises(ActionError) as err:
+            await client.agi(channel, "ANSWER")
+        assert str(err.value) == f"AGI failed: Channel {channel} does not exist."
         await client.close()
 
 

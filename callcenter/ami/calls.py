@@ -17,11 +17,15 @@ import asyncio
 from collections.abc import Callable, Mapping
 
 from .agi import AgiResult, parse_agi_result
-from .codec import Fields, FieldValue
-from .errors import ActionTimeout
-from .message import Event
+from .codec import Fields, FieldValue, encode_action
+from .errors import ActionError, ActionTimeout, AgiHangup, AMIError, LocalProtocolError
+from .message import Event, Response
 from .session import AMISession
-from .waiters import settle
+from .waiters import PendingAction, settle
+
+#: how an AGI command sent by :meth:`CallSession.agi_soon` ends: its result, or the
+#: error :meth:`CallSession.agi` would raise
+AgiDone = Callable[[AgiResult | None, AMIError | None], None]
 
 
 class CallSession(AMISession):
@@ -49,32 +53,57 @@ class CallSession(AMISession):
         first raises :class:`AgiHangup`; no result within ``timeout``
         (default ``agi_timeout``: a prompt can be long) raises
         :class:`ActionTimeout`. A 5xx AGI code is returned, not raised:
-        check ``result.ok``.
+        check ``result.ok``. The awaitable form of :meth:`agi_soon`.
+        """
+        future: asyncio.Future[AgiResult] = asyncio.get_running_loop().create_future()
+
+        def done(result: AgiResult | None, error: AMIError | None) -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)  # type: ignore[arg-type]
+
+        sent = self.agi_soon(channel, command, done, command_id=command_id, timeout=timeout)
+        try:
+            return await future
+        finally:
+            sent.cancel()  # nothing once it ended; a cancelled agi() stops waiting
+
+    def agi_soon(
+        self,
+        channel: str,
+        command: str,
+        done: AgiDone,
+        *,
+        command_id: str | None = None,
+        timeout: float | None = None,
+    ) -> AgiInFlight:
+        """Send one AGI command; ``done(result, None)`` or ``done(None, error)`` later.
+
+        What :meth:`agi` does, without a task, futures or ``asyncio.timeout``
+        (the controller sends six per call): the response and the
+        ``AsyncAGIExec`` are taken by callbacks, one timer handle bounds the
+        wait, and ``done`` is called on a later turn of the loop (as an
+        awaiting task would resume), with the error :meth:`agi` would raise.
+        Raises :class:`AMIConnectionError` at once when not connected.
         """
         link = self._require_link()
         cid = command_id if command_id is not None else self._command_id(command)
-        future: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
-        self._agi.add(channel, command, cid, future)  # before sending: no race
-        self._update_subscription()
+        aid = self._action_id("AGI")
+        if aid in self._pending:
+            raise LocalProtocolError(f"ActionID {aid!r} is already in use by a pending action")
+        if cid in self._agi:
+            raise ValueError(f"AGI CommandID {cid!r} is already waiting for a result")
+        data = encode_action("AGI", {"Channel": channel, "Command": command, "CommandID": cid}, aid)
         limit = self.agi_timeout if timeout is None else timeout
-        try:
-            async with asyncio.timeout(limit):
-                await self._request(
-                    link, "AGI", {"Channel": channel, "Command": command, "CommandID": cid}
-                )
-                event = await future
-        except TimeoutError:
-            raise ActionTimeout(
-                f"AGI {command!r} on {channel} (CommandID {cid}) got no AsyncAGIExec from "
-                f"{self.where} within {limit:g} s",
-                action="AGI",
-                timeout=limit,
-            ) from None
-        finally:
-            self._agi.remove(cid)
-            self._update_subscription()
-            settle(future)
-        return parse_agi_result(event.get("Result") or "")
+        sent = AgiInFlight(self, channel, command, cid, aid, limit, done)
+        self._agi.add(channel, command, cid, sent)  # before sending: no race
+        self._pending[aid] = PendingAction("AGI", aid, sent)
+        self._update_subscription()
+        link.write(data)
+        return sent
 
     async def originate(
         self,
@@ -155,3 +184,119 @@ class CallSession(AMISession):
 def _fields(pairs: list[tuple[str, FieldValue]]) -> Fields:
     # encode_action repeats a header for a list value (Variable: a=1, b=2)
     return pairs  # type: ignore[return-value]
+
+
+class AgiInFlight:
+    """One AGI command sent by :meth:`CallSession.agi_soon`, until it ends.
+
+    It stands where :meth:`CallSession.agi` had two futures: the response's (for
+    ``PendingAction``) and the ``AsyncAGIExec``'s (for ``AgiWaiters``); both
+    hand it what they get, in either order. It ends when the response came and
+    the result or the channel's end did: an error response wins over a
+    ``Hangup`` seen before it, as in :meth:`CallSession.agi`. One timer handle,
+    re-armed once: the response within ``action_timeout`` (or ``limit`` if
+    shorter), the result within ``limit`` of the start.
+    """
+
+    __slots__ = ("_session", "_channel", "_command", "_cid", "_aid", "_limit", "_done",
+                 "_started", "_response", "_event", "_error", "_timer", "_over")  # fmt: skip
+
+    def __init__(
+        self,
+        session: CallSession,
+        channel: str,
+        command: str,
+        command_id: str,
+        action_id: str,
+        limit: float,
+        done: AgiDone,
+    ) -> None:
+        self._session = session
+        self._channel = channel
+        self._command = command
+        self._cid = command_id
+        self._aid = action_id
+        self._limit = limit
+        self._done = done
+        self._response: Response | None = None
+        self._event: Event | None = None
+        self._error: AMIError | None = None
+        self._over = False
+        loop = asyncio.get_running_loop()
+        self._started = loop.time()
+        self._timer: asyncio.TimerHandle | None = loop.call_at(
+            self._started + min(session.action_timeout, limit), self._expired
+        )
+
+    # -- what PendingAction and AgiWaiters call (the future's interface they use) ------
+    def done(self) -> bool:
+        return self._over
+
+    def set_result(self, message: object) -> None:
+        if self._over:
+            return
+        if isinstance(message, Response):
+            self._response = message
+            if not message.ok:
+                self._end(None, ActionError("AGI", message.message or message.name, message))
+            elif self._error is not None:
+                self._end(None, self._error)
+            elif self._event is not None:
+                self._end(self._event, None)
+        elif isinstance(message, Event):
+            self._event = message
+            if self._response is not None:
+                self._end(message, None)
+
+    def set_exception(self, error: BaseException) -> None:
+        if self._over:
+            return
+        assert isinstance(error, AMIError)
+        if isinstance(error, AgiHangup) and self._response is None:
+            self._error = error  # the response may still say the command was refused
+        else:
+            self._end(None, error)
+
+    def cancel(self) -> None:
+        """Stop waiting; ``done`` is not called (nothing once it ended)."""
+        if not self._over:
+            self._finish()
+
+    # -- ending --------------------------------------------------------------------
+    def _expired(self) -> None:
+        self._timer = None
+        if self._over:
+            return
+        session = self._session
+        if self._response is None and session.action_timeout < self._limit:
+            self._end(None, ActionTimeout(
+                f"AGI (ActionID {self._aid}) got no answer from AMI at {session.where} "
+                f"within {session.action_timeout:g} s",
+                action="AGI", timeout=session.action_timeout,
+            ))  # fmt: skip
+            return
+        deadline = self._started + self._limit
+        loop = asyncio.get_running_loop()
+        if self._response is not None and loop.time() < deadline:
+            self._timer = loop.call_at(deadline, self._expired)
+            return
+        self._end(None, ActionTimeout(
+            f"AGI {self._command!r} on {self._channel} (CommandID {self._cid}) got no "
+            f"AsyncAGIExec from {session.where} within {self._limit:g} s",
+            action="AGI", timeout=self._limit,
+        ))  # fmt: skip
+
+    def _finish(self) -> None:
+        self._over = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        session = self._session
+        session._pending.pop(self._aid, None)
+        session._agi.remove(self._cid)
+        session._update_subscription()
+
+    def _end(self, event: Event | None, error: AMIError | None) -> None:
+        self._finish()
+        result = None if event is None else parse_agi_result(event.get("Result") or "")
+        asyncio.get_running_loop().call_soon(self._done, result, error)

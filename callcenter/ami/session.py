@@ -301,7 +301,7 @@ class AMISession:
         )
 
     def _fail_waiters(self, make: Callable[[str], AMIError]) -> None:
-        for p in self._pending.values():
+        for p in list(self._pending.values()):  # an AGI command removes itself when failed
             if not p.future.done():
                 p.future.set_exception(make(f"{p.name} (ActionID {p.action_id})"))
         self._agi.fail_all(make("an AGI result"))

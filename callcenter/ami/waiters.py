@@ -19,10 +19,23 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol, TypeVar
 
 from .errors import AgiHangup
 from .message import Event, Response
+
+_T_contra = TypeVar("_T_contra", contravariant=True)
+
+
+class Outcome(Protocol[_T_contra]):
+    """What a waiter resolves: an :class:`asyncio.Future`, or anything that takes a
+    result or an error the same way (``calls.AgiInFlight``: no future per AGI command)."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: _T_contra, /) -> None: ...
+
+    def set_exception(self, exception: BaseException, /) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +60,7 @@ class PendingAction:
 
     __slots__ = ("name", "action_id", "future", "response", "events")
 
-    def __init__(
-        self, name: str, action_id: str, future: asyncio.Future[Response | ActionResult]
-    ) -> None:
+    def __init__(self, name: str, action_id: str, future: Outcome[Response | ActionResult]) -> None:
         self.name = name
         self.action_id = action_id
         self.future = future
@@ -120,7 +131,7 @@ AGI_EVENTS: Final = frozenset({"AsyncAGIExec", "AsyncAGIEnd", "Hangup"})
 class _AgiWaiter:
     __slots__ = ("channel", "command", "future")
 
-    def __init__(self, channel: str, command: str, future: asyncio.Future[Event]) -> None:
+    def __init__(self, channel: str, command: str, future: Outcome[Event]) -> None:
         self.channel = channel
         self.command = command
         self.future = future
@@ -142,9 +153,7 @@ class AgiWaiters:
     def __contains__(self, command_id: object) -> bool:
         return command_id in self._by_id
 
-    def add(
-        self, channel: str, command: str, command_id: str, future: asyncio.Future[Event]
-    ) -> None:
+    def add(self, channel: str, command: str, command_id: str, future: Outcome[Event]) -> None:
         if command_id in self._by_id:
             raise ValueError(f"AGI CommandID {command_id!r} is already waiting for a result")
         self._by_id[command_id] = _AgiWaiter(channel, command, future)
@@ -190,7 +199,7 @@ class AgiWaiters:
                 )
 
     def fail_all(self, exc: BaseException) -> None:
-        for w in self._by_id.values():
+        for w in list(self._by_id.values()):  # a waiter may remove itself when failed
             if not w.future.done():
                 w.future.set_exception(exc)
 
