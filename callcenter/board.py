@@ -115,7 +115,12 @@ class QueueDay:
 
     def add(self, done: kpis.CallRecord) -> None:
         self.today.add(done, self.targets)
-        self.recent.append(done)
+        recent = self.recent
+        recent.append(done)
+        # bounded even when no wallboard asks for the tally (none is built then)
+        since = _left(done) - RECENT_S
+        while _left(recent[0]) < since:
+            recent.popleft()
 
     def recent_tally(self, now: float) -> Tally:
         """The visits that left in the last 30 minutes."""

@@ -363,9 +363,14 @@ class ControllerDesk:
             asyncio.get_running_loop().call_soon(self._logout_when_free)
 
     def publish(self) -> None:
-        board = self.wallboard()
-        self.ctl.hub.publish_wallboard(board)
+        """Send the wallboards what changed; with none open, nothing is built (a
+        snapshot of every agent, five times a second, for no one to read)."""
+        hub = self.ctl.hub
         self._dirty = False
+        if not hub.wallboards_open:
+            hub.forget_wallboard()
+            return
+        hub.publish_wallboard(self.wallboard())
 
     def start(self, interval: float = 1.0, burst: float = 0.2) -> None:
         async def run() -> None:

@@ -131,6 +131,16 @@ class LiveHub:
         """The last snapshot published, or ``None``."""
         return self._latest
 
+    @property
+    def wallboards_open(self) -> int:
+        """How many wallboards are open (none: the desk builds no snapshot)."""
+        return len(self._wallboards)
+
+    def forget_wallboard(self) -> None:
+        """Keep no snapshot (none is built while no wallboard is open): the next
+        wallboard opened gets the desk's current one."""
+        self._latest = None
+
     def publish_wallboard(self, snapshot: Mapping[str, Any]) -> int:
         """Keep ``snapshot`` as the latest and send every wallboard what changed.
 

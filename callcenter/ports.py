@@ -70,6 +70,11 @@ class Pushes(Protocol):
 
     def publish_wallboard(self, snapshot: Mapping[str, Any]) -> int: ...
 
+    @property
+    def wallboards_open(self) -> int: ...
+
+    def forget_wallboard(self) -> None: ...
+
 
 class ShellMetrics(Protocol):
     """The figures the controller and the recorder count (``callcenter.metrics.Metrics``)."""

@@ -82,6 +82,18 @@ def test_the_last_30_minutes_forget_older_visits():
     assert q.today.answered == 2
 
 
+def test_the_last_30_minutes_stay_bounded_when_no_one_asks():
+    # no wallboard open: no snapshot asks for the tally; the visits still leave it
+    t0 = local_midnight(1_800_000_000.0) + 10 * 3600
+    day = DayBoard({"q": QueueTargets(20.0)}, t0)
+    for n in range(100):
+        day.add(Done("q", "answered", 5.0, t0 + 60 * n, "1"))
+    q = day.queue("q")
+    assert len(q.recent) == 31  # the last 30 minutes, one a minute, both ends
+    assert q.today.answered == 100
+    assert q.recent_tally(t0 + 60 * 99).answered == 31
+
+
 def test_a_new_day_starts_from_nothing():
     late = local_midnight(1_800_000_000.0) + 86400 - 10
     day = DayBoard({"q": QueueTargets(20.0)}, late)

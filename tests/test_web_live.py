@@ -52,6 +52,21 @@ async def test_a_reconnecting_wallboard_starts_from_a_fresh_snapshot():
     assert json.loads(item.text) == {"type": "wallboard", "waiting": 5, "agents": AGENTS[:20]}
 
 
+async def test_with_no_wallboard_open_no_snapshot_is_kept():
+    # the desk builds no snapshot while none is open; the next one opened gets the current
+    hub = LiveHub()
+    first = hub.subscribe_wallboard(lambda: {"waiting": 0})
+    hub.publish_wallboard({"waiting": 2})
+    assert hub.wallboards_open == 1
+    hub.unsubscribe(first)
+    assert hub.wallboards_open == 0
+    hub.forget_wallboard()
+    assert hub.latest_wallboard is None
+    again = hub.subscribe_wallboard(lambda: {"waiting": 7})
+    item = await again.get()
+    assert item is not None and json.loads(item.text) == {"type": "wallboard", "waiting": 7}
+
+
 async def test_a_slow_wallboard_gets_one_fresh_snapshot_instead_of_a_backlog():
     hub = LiveHub()
     box = hub.subscribe_wallboard(lambda: {"waiting": 0})
