@@ -8,6 +8,8 @@ import pytest
 
 from callcenter.ami.message import Event, Response
 
+from .transcripts import TRANSCRIPTS
+
 
 def test_a_list_start_is_found_whatever_the_header_spelling_and_only_then() -> None:
     start = Response("Success", b"Response: Success\r\neventlist: Start\r\nMessage: x", 0)
@@ -43,3 +45,19 @@ def test_case_folded_lookup_keeps_the_first_spelling() -> None:
     assert ev.get("X-KEY") == "first"
     assert ev.get("x-key") == "second"  # the exact spelling wins over folding
     assert ev.get("TechCause") is None
+
+
+def test_an_asyncagiexec_read_from_its_bytes_is_the_decoded_one() -> None:
+    # the AGI waiters read CommandId and Result of every AsyncAGIExec without decoding it
+    frames = [
+        frame
+        for path in sorted(TRANSCRIPTS.glob("*.ami"))
+        for frame in path.read_bytes().split(b"\r\n\r\n")
+        if frame.startswith(b"Event: AsyncAGIExec\r\n")
+    ]
+    assert len(frames) > 20
+    for raw in frames:
+        fast = Event("AsyncAGIExec", raw, 0)
+        decoded = Event("AsyncAGIExec", raw, 0)
+        for name in ("CommandId", "Result", "commandid", "Channel", "Missing"):
+            assert fast.peek(name) == decoded.get(name), (name, raw[:200])

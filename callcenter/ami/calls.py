@@ -298,5 +298,5 @@ class AgiInFlight:
 
     def _end(self, event: Event | None, error: AMIError | None) -> None:
         self._finish()
-        result = None if event is None else parse_agi_result(event.get("Result") or "")
+        result = None if event is None else parse_agi_result(event.peek("Result") or "")
         asyncio.get_running_loop().call_soon(self._done, result, error)

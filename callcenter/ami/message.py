@@ -163,24 +163,35 @@ class Message:
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self.headers)
 
+    def peek(self, name: str) -> str | None:
+        """Header ``name``'s first value, found in the bytes if nothing was decoded yet.
+
+        For a message read for one or two headers (a response's ActionID, an
+        ``AsyncAGIExec``'s CommandId and Result): no decode of every header. The bytes
+        are searched for the exact spelling; when it is not there, :meth:`get`'s
+        rules apply (case-insensitive, the whole frame decoded).
+        """
+        try:
+            first = self._first
+        except AttributeError:
+            raw = self.raw
+            key = b"\n" + name.encode() + b": "
+            at = raw.find(key)
+            if at < 0:
+                return self.get(name)
+            at += len(key)
+            end = raw.find(b"\n", at)
+            return raw[at : end if end >= 0 else len(raw)].rstrip(b"\r").decode("utf-8", "replace")
+        value = first.get(name)
+        return self.get(name) if value is None else value
+
     @property
     def action_id(self) -> str | None:
         """The ``ActionID`` header; found in the bytes when nothing else was decoded.
 
         Every response is matched by it, and most are never read further.
         """
-        try:
-            first = self._first
-        except AttributeError:
-            raw = self.raw
-            at = raw.find(b"\nActionID: ")
-            if at < 0:
-                return self.get("ActionID")
-            end = raw.find(b"\n", at + 11)
-            found = raw[at + 11 : end if end >= 0 else len(raw)]
-            return found.rstrip(b"\r").decode("utf-8", "replace")
-        value = first.get("ActionID")
-        return self.get("ActionID") if value is None else value
+        return self.peek("ActionID")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} @{self.offset}>"

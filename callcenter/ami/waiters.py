@@ -172,7 +172,7 @@ class AgiWaiters:
     def feed(self, event: Event) -> None:
         """Resolve on ``AsyncAGIExec``; fail the channel's commands on Hangup/AsyncAGIEnd."""
         if event.name == "AsyncAGIExec":
-            cid = event.get("CommandId")
+            cid = event.peek("CommandId")  # read for two headers: not decoded whole
             w = self._by_id.get(cid) if cid is not None else None
             if w is not None and not w.future.done():
                 w.future.set_result(event)
