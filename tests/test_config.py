@@ -752,6 +752,27 @@ def test_overflow_conditions_reach_the_acd_and_bad_ones_are_refused(tmp_path: Pa
     ], found
 
 
+@pytest.mark.parametrize(("given", "expected"), [
+    ("max_wait_s: 0", "hotline.yaml:13: queues.0.max_wait_s: must be greater than 0"),
+    ("max_wait_s: soon", "hotline.yaml:13: queues.0.max_wait_s: expected a number"),
+    ("max_length: 0", "hotline.yaml:13: queues.0.max_length: must be at least 1"),
+    ("max_length: 1.5", "hotline.yaml:13: queues.0.max_length: expected a whole number"),
+    ("join_empty: nope", "hotline.yaml:13: queues.0.join_empty: expected true or false"),
+    ("leave_when_empty: 1", "hotline.yaml:13: queues.0.leave_when_empty: expected true or false"),
+    ("max_wait_s: 9\n    overflow: billing", "hotline.yaml:14: queues.0.overflow: expected a mapping"),
+    ("max_wait_s: 9\n    overflow: {queeu: billing}",
+     "hotline.yaml:14: queues.0.overflow.queeu: unknown key (did you mean 'queue'?)"),
+    ("max_wait_s: 9\n    overflow: {voicemail: main}",
+     "hotline.yaml:14: queues.0.overflow.voicemail: IVR node 'main' is a menu node, "
+     "not a voicemail node"),
+])  # fmt: skip
+def test_bad_overflow_values_are_refused_with_file_line_and_reason(
+    tmp_path: Path, given: str, expected: str
+) -> None:
+    text = broken("offer_timeout_s: 15", f"offer_timeout_s: 15\n    {given}")
+    assert problems_of(tmp_path, text, OVERFLOW_IVR) == [expected]
+
+
 def test_wrap_up_limit_reaches_the_acd_and_one_below_the_wrap_up_is_refused(
     tmp_path: Path,
 ) -> None:

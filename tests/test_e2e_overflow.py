@@ -29,6 +29,7 @@ import pytest
 from sqlalchemy import select
 
 from callcenter.storage.models import Call, CallbackRequest, CallEvent, QueueOutcome, Voicemail
+from pbxsim.server import PBXSim
 
 from .e2e_support import ROOT, Rig, headers, hotline_rig, scenario, seeded, wait_until
 from .test_e2e_restart import sim_and_config, start_controller, stop_all
@@ -160,6 +161,12 @@ def _call(rig: Rig, number: str) -> Any:
                  if c.caller_number == number), None)  # fmt: skip
 
 
+def _phone_rings(sim: PBXSim, endpoint: str) -> bool:
+    """An agent leg of ``endpoint``'s phone is up (ringing or talking)."""
+    return any(c.role == "agent" and c.agent_key == endpoint
+               for c in sim.world.channels.values())  # fmt: skip
+
+
 @pytest.mark.parametrize(("condition", "target"), CASES, ids=[f"{c}-{t}" for c, t in CASES])
 async def test_each_condition_routes_to_each_target_kind(
     tmp_path: Path, db_url: str, condition: str, target: str
@@ -200,6 +207,8 @@ async def test_each_condition_routes_to_each_target_kind(
             await ctl.agent_ready(agents["agent2"])
         await wait_until(lambda: caller.outcome, 90, "the caller to be done")
         await wait_until(lambda: ctl.counters["outcomes"] >= 1, 30, "its outcome")
+        if condition == "leave_empty":  # the paused agent's ringing leg was hung up
+            await wait_until(lambda: not _phone_rings(rig.sim, "1001"), 30, "agent1's leg to end")
         await rig.hotline.writer.flush()
         async with rig.hotline.store.sessions() as s:
             [call] = list(await s.scalars(select(Call).where(Call.caller_number == number)))
@@ -342,11 +351,7 @@ async def test_a_controller_killed_after_an_overflow_to_another_queue_keeps_the_
         await _supervise(base, agents["agent1"], "ready")
         caller = sim.world.population.arrive(number, ("1",), patience=900)
 
-        def ringing() -> bool:  # agent1's phone rings with the caller
-            return any(c.role == "agent" and c.agent_key == "1001"
-                       for c in sim.world.channels.values())  # fmt: skip
-
-        await wait_until(ringing, 60, "agent1's phone to ring")
+        await wait_until(lambda: _phone_rings(sim, "1001"), 60, "agent1's phone to ring")
         await _supervise(base, agents["agent1"], "paused")
         overflowed: list[CallEvent] = []
 
