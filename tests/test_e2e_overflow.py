@@ -355,10 +355,10 @@ async def test_a_controller_killed_after_an_overflow_to_another_queue_keeps_the_
         await _supervise(base, agents["agent1"], "paused")
         overflowed: list[CallEvent] = []
 
-        async def in_billing() -> bool:
+        async def in_billing() -> bool:  # the overflow's last write: billing's entry
             _call, _outcomes, events = await _sql(db_url, number)
             overflowed[:] = [e for e in events if e.kind == "overflow"]
-            return bool(overflowed)
+            return any(e.kind == "queued" and e.data["queue"] == "billing" for e in events)
 
         await _wait_sql(in_billing, 60, "the overflow into billing in SQL")
         first.send_signal(signal.SIGKILL)  # no Logoff, no cleanup: a crash
