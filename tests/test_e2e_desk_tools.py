@@ -311,3 +311,42 @@ async def test_times_show_in_the_hotlines_zone_or_the_one_the_agent_picks(tmp_pa
             await expect(again.get_by_test_id("state-since")).to_have_text(
                 "since " + local(since, "America/New_York"))
     assert errors == []
+
+
+async def test_a_ringing_call_sounds_and_notifies_until_it_stops_ringing(tmp_path, db_url):
+    # The desk rang silently: an agent looking at another window missed the call.
+    number = CUSTOMERS[9].national_numbers[0]
+    errors: list[str] = []
+    never_answers = no_callers({"default": {"answer_delay": 10_000, "talk_time": 5}})
+    async with hotline_rig(tmp_path, db_url, never_answers, agents=1, auto_login=False,
+                           offer_timeout_s=120) as rig:  # fmt: skip
+        async with chromium() as browser:
+            # the browser grants notifications to this context, as an agent's click would
+            context = await browser.new_context(viewport={"width": 1400, "height": 900},
+                                                permissions=["notifications"])  # fmt: skip
+            desk = await context.new_page()
+            desk.on("pageerror", lambda exc: errors.append(f"{desk.url}: {exc}"))
+            await log_in(desk, rig.hotline.urls.agent, "agent1")
+            await desk.get_by_test_id("alerts").click()  # permission asked on a click
+            await expect(desk.get_by_test_id("alerts-state")).to_have_text(
+                "Call alerts on: sound and notification")
+            assert await desk.evaluate("Notification.permission") == "granted"
+            await desk.get_by_test_id("ready").click()
+            await expect(desk.get_by_test_id("state")).to_have_text("Ready")
+            assert await desk.evaluate("document.body.dataset.ring") == ""
+
+            await caller_arrives(rig, number, patience=10_000)
+            await expect(desk.get_by_test_id("state")).to_have_text("Ringing", timeout=LIVE_MS)
+            call_id = await desk.locator("#call-id").text_content()
+            # one notification for this call, and the ring repeats while it rings
+            await desk.wait_for_function(f"() => document.body.dataset.notified === {call_id!r}")
+            await expect(desk.locator("body")).to_have_attribute("data-ring", "on")
+            await desk.wait_for_function("() => Number(document.body.dataset.beeps) >= 2",
+                                         timeout=LIVE_MS)  # fmt: skip
+
+            # the agent pauses instead of answering: the ringing stops, sound and note
+            await desk.get_by_test_id("pause").click()
+            await expect(desk.get_by_test_id("state")).to_have_text("Paused", timeout=LIVE_MS)
+            await expect(desk.locator("body")).to_have_attribute("data-ring", "")
+            await context.close()
+    assert errors == []
