@@ -72,6 +72,7 @@ from callcenter.flow.inputs import (
     RecordOnDemand,
     SendToIvr,
     Timer,
+    TransferCall,
 )
 from callcenter.flow.overflow import OverflowTarget
 from callcenter.logs import call_fields
@@ -389,6 +390,8 @@ class Controller:
                 self._spawn(self._stop_recording(effect), f"rec-stop {effect.call_id}")
             case fx.RejoinAgent():
                 self._spawn(self._rejoin(effect), f"rejoin {effect.call_id}")
+            case fx.BlindTransferLeg():
+                self._spawn(self._blind_transfer(effect), f"transfer {effect.call_id}")
             case fx.FinishRecording():
                 self._spawn(
                     self.recorder.finish(
@@ -703,6 +706,30 @@ class Controller:
         except AMIError as exc:
             log.warning("call %s: could not bridge %s with %s again: %s", e.call_id, e.channel,
                         leg.name, exc)  # fmt: skip
+
+    async def _blind_transfer(self, e: fx.BlindTransferLeg) -> None:
+        """A transfer to a queue: ``BlindTransfer`` of the agent leg sends its bridge peer,
+        the caller, to the hotline's AsyncAGI again (07 B). Refused or too late (the agent
+        hung up first), the caller reaches AsyncAGI all the same, through the after-call
+        context of the leg's ``Bridge()``, and holds in its new queue there."""
+        node = self.nodes[e.node]
+        leg = node.tracker.channels.get(e.leg)
+        if leg is None:
+            log.warning("call %s: the agent leg %s is gone before its transfer", e.call_id, e.leg)
+            return
+        params = {"Channel": leg.name, "Context": e.context, "Exten": e.exten}
+        try:
+            await node.client.send_action("BlindTransfer", params)
+        except AMIError as exc:
+            log.warning("call %s: BlindTransfer of %s refused: %s", e.call_id, leg.name, exc)
+
+    def transfer(self, call_id: str, queue: str, by_agent: str) -> str | None:
+        """Hand agent ``by_agent``'s talking call on to ``queue`` (blind); why not
+        (``unknown_queue``, ``not_talking``, ``not_your_call``), or None when done."""
+        why = self.flow.transfer_refused(call_id, queue, by_agent)
+        if why is None:
+            self.feed(TransferCall(call_id, queue, f"agent:{by_agent}"))
+        return why
 
     async def _stop_recording(self, e: fx.StopRecording) -> None:
         fields = {"Channel": e.channel}

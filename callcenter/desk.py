@@ -345,6 +345,12 @@ class ControllerDesk:
     def send_to_ivr(self, call_id: str, node: str, by: str) -> str | None:
         return self.ctl.send_to_ivr(call_id, node, by)
 
+    def queue_names(self) -> list[str]:
+        return [q.name for q in self.ctl.core.config.queues]
+
+    def transfer(self, call_id: str, queue: str, by_agent: str) -> str | None:
+        return self.ctl.transfer(call_id, queue, by_agent)
+
     def spy(self, agent_id: str, phone: str, mode: str, by: str) -> str | None:
         return self.ctl.spy(agent_id, phone, mode, by)
 

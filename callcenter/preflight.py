@@ -27,6 +27,7 @@ CONTROLLER_ACTIONS: dict[str, str] = {
     "Hangup": "ending a call or an agent leg",
     "Redirect": "the IVR's transfer node and an IVR visit mid-call",
     "Bridge": "a caller back from an IVR visit to its agent",
+    "BlindTransfer": "an agent's transfer of its caller to a queue",
     "MixMonitor": "recording",
     "MixMonitorMute": "muting a recording",
     "StopMixMonitor": "ending a recording when the agent leaves",

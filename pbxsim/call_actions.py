@@ -197,6 +197,9 @@ async def action_blind_transfer(s: Session, a: ActionFrame) -> None:
                              *bridge.fields(), ("IsExternal", "Yes"), ("Context", context),
                              ("Extension", exten)])  # fmt: skip
     other.context, other.exten, other.priority = context, exten, 1
+    # unrecorded: 07 B's agent leg ran Bridge() with option Tt; with F() (Hotline's agent
+    # legs) the transfer's target wins, as Asterisk's ast_bridge_join discards the
+    # after-bridge goto of a channel moved by an async goto (bridge.c).
     other.after_bridge = (context, exten, 1)
     leave_bridge(w, ch)
     go_on(w, ch)

@@ -100,6 +100,9 @@ TABLE: list[Row] = [
      {"json": {}}, api({"agent"} | SUPERVISORS, 409)),  # recorded already
     ("POST", "/api/calls/{call_id}/ivr", "/api/calls/{call}/ivr",
      {"json": {"node": "nowhere"}}, api({"agent"} | SUPERVISORS, 400)),  # no such node
+    # only the call's own agent transfers it (supervisors too are refused); no such queue
+    ("POST", "/api/calls/{call_id}/transfer", "/api/calls/{call}/transfer",
+     {"json": {"queue": "nowhere", "mode": "blind"}}, api({"agent"}, 404)),
     ("POST", "/api/calls/{call_id}/disposition", "/api/calls/{call}/disposition",
      {"json": {"code": "resolved", "notes": "authz"}},
      {**api({"agent"}), "other": 403}),

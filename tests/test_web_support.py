@@ -211,6 +211,17 @@ class FakeDesk:
         self.actions.append(("visit", call_id, node, by))
         return None
 
+    def queue_names(self) -> list[str]:
+        return ["support", "sales"]
+
+    def transfer(self, call_id: str, queue: str, by_agent: str) -> str | None:
+        if queue not in ("support", "sales"):
+            return "unknown_queue"
+        if call_id not in self.live_calls or call_id in self.not_talking:
+            return "not_talking"
+        self.actions.append(("transfer", call_id, queue, by_agent))
+        return None
+
 
 CALL_ID = "pbx1:1700000000.42"
 

@@ -181,6 +181,8 @@ class Call:
     #: figure last said (``.announce``); None: not yet known / nothing said yet
     announce_at: float | None = None
     told: tuple[int | None, int | None] | None = None
+    #: (agent, queue) of each agent who transferred the call on, oldest first (rule 14)
+    transfers: list[tuple[str, str]] = field(default_factory=list)
     #: the queues it overflowed from (never entered again: ``.overflow``)
     overflowed: set[str] = field(default_factory=set)
     #: the callback offer was played (once a call), and the callback asked for, if any

@@ -89,6 +89,16 @@ Rules (everything that decides what a call does lives here):
    releases the agent (its visit's ``answered`` is not the call's outcome) and puts
    the virtual caller back at its place after ``retry_s``; the last attempt, or a
    queue timeout, ends it ``failed`` (``callback_failed``).
+14. Transfer to a queue (:class:`~.inputs.TransferCall`, blind): the talking call's agent
+   hands the caller on. The agent leg is ``BlindTransfer``red to ``s`` of the caller's
+   entry context (transcript 07 B: the caller leaves the bridge and runs that dialplan,
+   so it enters AsyncAGI again; the agent leg hangs up). The agent's visit ends at once
+   (``CallEnded``: wrap-up, and the call's one outcome, ``answered`` in the queue it was
+   answered in), a ``transferred`` call event says from where to where (the reports'
+   transfer rate), and the same call id is queued in the target queue: it holds, is
+   offered with the same screen-pop (plus who transferred it) and, answered, talks to the
+   next agent (who then owns the call row). What happens to it later (answered again,
+   abandoned) is a ``transfer_outcome`` call event, never a second outcome.
 """
 
 from __future__ import annotations
@@ -167,6 +177,7 @@ from .announce import AnnouncePolicy
 from .call import AgiJob, Call, Callback, LiveRecording, Offer, Purpose, Where
 from .callback import CallbackPolicy, Dialog
 from .effects import (
+    BlindTransferLeg,
     CountIvr,
     CountRecordingMissing,
     CountSurvey,
@@ -213,6 +224,7 @@ from .inputs import (
     RecordOnDemand,
     SendToIvr,
     Timer,
+    TransferCall,
 )
 from .overflow import HANG_UP, OverflowTarget
 from .state import FlowError, Stage, Step, next_stage
@@ -403,6 +415,8 @@ class CallFlow:
                 self._record_on_demand(event)
             case SendToIvr():
                 self._send_to_ivr(event)
+            case TransferCall():
+                self._transfer_call(event)
             case RecordingMuted():
                 self._recording_muted(event)
             case LinkLost():
@@ -449,7 +463,7 @@ class CallFlow:
             if de.uniqueid != call.uniqueid:
                 return
             call.in_agi = True
-            if de.env.context == self.after_call_context:
+            if de.env.context == self.after_call_context and not self._left_before_transfer(call):
                 self._back_from_agent(call)
             elif call.stage is Stage.VISITING and call.visit_node is not None:
                 self._start_visit(call)
@@ -1057,6 +1071,7 @@ class CallFlow:
             "card": call.card_json(),
             "crm": call.crm_status,
             "ivr": self.ivr_facts(call),
+            "transfers": [{"agent": a, "queue": q} for a, q in call.transfers],
         }))  # fmt: skip
         number = "".join(c for c in call.caller_number if c.isdigit() or c == "+")
         self._out.append(Originate(call.node, call.call_id, cmd.agent_id, cmd.device,
@@ -1229,8 +1244,14 @@ class CallFlow:
             self._callback_agent_answered(call)
             return
         call.outbox.clear()
-        self._write(RecordCallUpdate(call.call_id, answered_at=self._now.wall,
-                                     agent_id=_int(cmd.agent_id), wait_s=cmd.wait_s))  # fmt: skip
+        if call.transfers:  # rule 14: the call's answer and wait stay the first agent's
+            self._write(RecordCallUpdate(call.call_id, agent_id=_int(cmd.agent_id)))
+            self._write(RecordCallEvent(call.call_id, self._now.wall, "transfer_answered",
+                                        {"agent": cmd.agent_id, "queue": call.queue,
+                                         "wait_s": cmd.wait_s}))  # fmt: skip
+        else:
+            self._write(RecordCallUpdate(call.call_id, answered_at=self._now.wall,
+                                         agent_id=_int(cmd.agent_id), wait_s=cmd.wait_s))  # fmt: skip
         self._record_if_bridged(call)
 
     def _acd_outcome(self, cmd: acd.CallOutcome) -> None:
@@ -1248,9 +1269,16 @@ class CallFlow:
             return
         if cmd.outcome is Outcome.TIMEOUT and self._requeues(call, cmd.queue):
             return  # rule 12: its visit to the next queue gives the call's one outcome
-        if call.callback is not None and call.callback.number is not None:
-            self._callback_completed(call)
-        self._outcome(call, cmd.outcome, cmd.queue, cmd.wait_s, cmd.agent_id, cmd.talk_s)
+        if call.outcome is not None and call.transfers:
+            # rule 14: a visit after a transfer is told by an event, not a second outcome
+            self._write(RecordCallEvent(call.call_id, self._now.wall, "transfer_outcome",
+                                        {"queue": cmd.queue, "outcome": cmd.outcome.value,
+                                         "agent": cmd.agent_id, "wait_s": cmd.wait_s,
+                                         "talk_s": cmd.talk_s}))  # fmt: skip
+        else:
+            if call.callback is not None and call.callback.number is not None:
+                self._callback_completed(call)
+            self._outcome(call, cmd.outcome, cmd.queue, cmd.wait_s, cmd.agent_id, cmd.talk_s)
         if call.agent_id is not None:
             self._out.append(Push(call.agent_id, {"type": "call_ended",
                                                   "call_id": call.call_id}))  # fmt: skip
@@ -1739,6 +1767,62 @@ class CallFlow:
         leg = self._agent_leg(call)
         if leg is not None:
             self._out.append(RejoinAgent(call.node, call.call_id, call.channel, leg))
+
+    # -- transfers --------------------------------------------------------------------
+    def transfer_refused(self, call_id: str, queue: str, by_agent: str) -> str | None:
+        """Why the call cannot be transferred to ``queue`` by ``by_agent`` now (None: it
+        can): ``unknown_queue``, ``not_talking`` (no such call, not talking to its agent
+        in a bridge) or ``not_your_call``."""
+        if not any(q.name == queue for q in self.acd.config.queues):
+            return "unknown_queue"
+        call = self.calls.get(call_id)
+        if call is None or not call.connected() or not call.bridged or not call.context:
+            return "not_talking"
+        if call.agent_id != by_agent:
+            return "not_your_call"
+        if self._agent_leg(call) is None:
+            return "not_talking"
+        return None
+
+    @staticmethod
+    def _left_before_transfer(call: Call) -> bool:
+        """A transferred caller reached the after-call context while it waits in its new
+        queue: its old agent hung up before the ``BlindTransfer`` took (``F()`` sent it
+        there, not an answer of the new offer, whose leg never entered a bridge). It
+        holds there as it would in its entry context."""
+        waiting = call.stage is Stage.HOLDING or call.stage is Stage.OFFERED
+        return waiting and bool(call.transfers) and not any(o.bridged for o in call.offers)
+
+    def _transfer_call(self, ev: TransferCall) -> None:
+        """Rule 14: the talking caller leaves its agent for ``ev.queue``, same call id."""
+        call = self.calls.get(ev.call_id)
+        agent = call.agent_id if call is not None else None
+        why = self.transfer_refused(ev.call_id, ev.queue, agent or "")
+        if why is not None or call is None or agent is None:
+            self._log("warning", f"call {ev.call_id}: transfer to {ev.queue} refused ({why})")
+            return
+        leg = self._agent_leg(call)
+        assert leg is not None  # transfer_refused checked it
+        from_queue = call.queue or ""
+        call.stage = next_stage(call.call_id, call.stage, Step.TRANSFER)
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "transferred",
+                                    {"from_queue": from_queue, "queue": ev.queue,
+                                     "agent": agent, "mode": "blind", "by": ev.by}))  # fmt: skip
+        self._out.append(BlindTransferLeg(call.node, call.call_id, leg, call.context))
+        for offer in call.offers:  # the leg's later events (its hang-up) are stale
+            self.legs.pop(offer.leg, None)
+        call.offers = []
+        call.outbox.clear()
+        if call.in_acd:  # the agent's visit ends: wrap-up, the call's answered outcome
+            self._acd(acd.CallEnded(call.call_id))
+        self._out.append(Push(agent, {"type": "transferred", "call_id": call.call_id,
+                                      "queue": ev.queue}))  # fmt: skip
+        call.transfers.append((agent, from_queue))
+        call.agent_id = None
+        call.queue = ev.queue
+        card = call.card
+        priority, skills = self._tier(card.tier if card is not None else None, ev.queue)
+        self._enqueue(call, ev.queue, priority, None, skills)
 
     @staticmethod
     def _agent_leg(call: Call) -> str | None:

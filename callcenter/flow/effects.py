@@ -146,6 +146,19 @@ class RedirectCall:
 
 
 @dataclass(frozen=True, slots=True)
+class BlindTransferLeg:
+    """AMI ``BlindTransfer`` of the agent leg (Uniqueid ``leg``) to ``exten`` in ``context``
+    (transcript 07 B): the caller, its bridge peer, leaves the bridge and runs that
+    dialplan (the hotline's AsyncAGI again); the agent leg hangs up."""
+
+    node: str
+    call_id: str
+    leg: str
+    context: str
+    exten: str = "s"
+
+
+@dataclass(frozen=True, slots=True)
 class RejoinAgent:
     """Back from an IVR visit: the AMI ``Bridge`` action puts the caller and the waiting
     agent leg (Uniqueid ``leg``) in one bridge again (transcript 03 A)."""
@@ -258,6 +271,7 @@ Effect = (
     | SetRecordingMute
     | StopRecording
     | RejoinAgent
+    | BlindTransferLeg
     | FinishRecording
     | LookupCard
     | LookupCardByAccount

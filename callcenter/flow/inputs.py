@@ -177,6 +177,17 @@ class SendToIvr:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferCall:
+    """The call's agent (``by``) hands its talking caller on to ``queue``, blind: the
+    caller waits there again (same call, same screen-pop) for the next agent, and the
+    agent goes to wrap-up (rule 14)."""
+
+    call_id: str
+    queue: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class RecordingMuted:
     """Asterisk took a ``MixMonitorMute``: silent from ``at`` (a mute: when it was
     acknowledged) or heard again from ``at`` (an unmute: when it was sent), so the
@@ -247,6 +258,7 @@ Input = (
     | RecordingMuted
     | RecordOnDemand
     | SendToIvr
+    | TransferCall
     | LinkLost
     | LinkResynced
     | OpenCallsLoaded
@@ -277,4 +289,5 @@ __all__ = [
     "RecordingMuted",
     "RecordingStarted",
     "Timer",
+    "TransferCall",
 ]

@@ -8,8 +8,9 @@ Rules:
 3. A call goes forward, never back to ``IVR`` but when it overflows to an IVR
    node (``OVERFLOW_IVR``); ``OFFERED`` returns to ``HOLDING`` when the agent's
    phone does not answer or the call overflows to another queue (``REQUEUE``),
-   and ``VISITING`` (a caller its agent sent to an IVR node mid-call) returns to
-   ``TALKING``.
+   ``VISITING`` (a caller its agent sent to an IVR node mid-call) returns to
+   ``TALKING``, and ``TALKING`` returns to ``HOLDING`` when its agent transfers the
+   caller to a queue (``TRANSFER``).
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ class Step(Enum):
     CALLBACK_RETRY = "callback_retry"
     #: the callback failed for good (its last attempt, or its queue timed it out)
     CALLBACK_END = "callback_end"
+    #: its agent handed the talking caller on to a queue (a blind transfer)
+    TRANSFER = "transfer"
     #: the caller's channel is gone
     HANG_UP = "hang_up"
 
@@ -113,6 +116,7 @@ TRANSITIONS: dict[tuple[Stage, Step], Stage] = {
     (S.TALKING, T.AGENT_LEFT): S.AFTER_CALL,
     (S.TALKING, T.HANG_UP): S.ENDED,
     (S.TALKING, T.VISIT): S.VISITING,
+    (S.TALKING, T.TRANSFER): S.HOLDING,
     (S.VISITING, T.REJOIN): S.TALKING,
     (S.VISITING, T.AGENT_LEFT): S.AFTER_CALL,
     (S.VISITING, T.HANG_UP): S.ENDED,

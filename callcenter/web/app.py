@@ -24,6 +24,7 @@ from callcenter.web import (
     reports_api,
     sockets,
     supervise_api,
+    transfer_api,
 )
 from callcenter.web.errors import error_middleware
 from callcenter.web.keys import (
@@ -149,6 +150,7 @@ def create_app(
     r.add_post("/api/calls/{call_id}/recording/mute", recordings_api.mute_recording)
     r.add_post("/api/calls/{call_id}/recording/start", recordings_api.start_recording)
     r.add_post("/api/calls/{call_id}/ivr", recordings_api.send_to_ivr)
+    r.add_post("/api/calls/{call_id}/transfer", transfer_api.transfer_call)
     r.add_get("/api/recordings", recordings_api.search_recordings)
     r.add_get("/api/recordings/{recording_id}/audio", recordings_api.recording_audio)
     r.add_get("/api/recordings/{recording_id}/download", recordings_api.recording_download)

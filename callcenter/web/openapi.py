@@ -38,6 +38,7 @@ from callcenter.web.recordings_port import RecordingAudit, RecordingPage
 from callcenter.web.reports_port import ReportDocument
 from callcenter.web.session import COOKIE_NAME
 from callcenter.web.supervise_api import SpyAsked, SpyBody
+from callcenter.web.transfer_api import TransferAsked, TransferBody
 
 __all__ = ["PATH", "openapi_document", "serve"]
 
@@ -88,6 +89,8 @@ _NAMED: dict[str, Any] = {
     "MuteBody": MuteBody,
     "IvrVisitBody": IvrVisitBody,
     "IvrVisitAsked": IvrVisitAsked,
+    "TransferBody": TransferBody,
+    "TransferAsked": TransferAsked,
     "MuteAsked": MuteAsked,
     "RecordAsked": RecordAsked,
     "SpyBody": SpyBody,
@@ -303,6 +306,15 @@ def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str
             "operationId": "sendToIvr", "security": session, "parameters": [_call_id()],
             "requestBody": _body("IvrVisitBody", required=True),
             "responses": {"200": _json("IvrVisitAsked", "the caller is on its way"),
+                          **_errors(400, 401, 403, 404, 409)},
+        }},
+        "/api/calls/{call_id}/transfer": {"post": {
+            "summary": "Hand the talking caller on to a queue, blind: it waits there as the"
+                       " same call and the next agent gets the same screen-pop; the agent"
+                       " goes to wrap-up (the call's own agent only)",
+            "operationId": "transferCall", "security": session, "parameters": [_call_id()],
+            "requestBody": _body("TransferBody", required=True),
+            "responses": {"202": _json("TransferAsked", "the caller is on its way"),
                           **_errors(400, 401, 403, 404, 409)},
         }},
         "/api/calls/{call_id}/recording/start": {"post": {

@@ -186,6 +186,7 @@ async def agent_desktop(request: web.Request) -> web.StreamResponse:
         "words": request.app[WORDS][lang],
         "time_zone": zone_of(request.cookies, request.app[TIME_ZONE]),
         "default_time_zone": request.app[TIME_ZONE],
+        "queues": request.app[DESK].queue_names(),
     }
     return aiohttp_jinja2.render_template("agent.html", request, context)
 

@@ -101,6 +101,15 @@ class Desk(Protocol):
         ``"not talking"``), or None when asked."""
         ...
 
+    def queue_names(self) -> list[str]:
+        """The ACD's queues, by name (where an agent may transfer a caller)."""
+        ...
+
+    def transfer(self, call_id: str, queue: str, by_agent: str) -> str | None:
+        """Hand agent ``by_agent``'s talking call on to ``queue`` (blind); why not
+        (``"unknown_queue"``, ``"not_talking"``, ``"not_your_call"``), or None when asked."""
+        ...
+
     def spy(self, agent_id: str, phone: str, mode: str, by: str) -> str | None:
         """Ring ``phone`` into ChanSpy on the agent's call (``listen``, ``whisper``,
         ``barge``); why not (``"unknown mode"``, ``"not talking"``), or None when sent."""

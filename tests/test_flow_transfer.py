@@ -1,0 +1,183 @@
+"""A transfer to a queue in the call-flow core by hand (rule 14): agent 7 of queue
+support hands its talking caller on to queue sales; the caller leaves the bridge by a
+``BlindTransfer`` of the agent leg (transcript 07 B), holds again, agent 8 gets the same
+screen-pop before its phone is answered and talks to it; one outcome (answered by 7),
+a ``transferred`` event, agent 7 in wrap-up."""
+
+from __future__ import annotations
+
+import acd
+from callcenter.ami.agi import AgiEnv
+from callcenter.flow import Stage
+from callcenter.flow import effects as fx
+from callcenter.flow.inputs import (
+    AgiReplied,
+    CardFound,
+    OfferEnded,
+    OfferResult,
+    PbxEvent,
+    RecordingStarted,
+    TransferCall,
+)
+from callcenter.storage.writes import RecordCallEvent, RecordCallUpdate, RecordOutcome
+from callcenter.tracker import AgiStarted, Bridged, ChannelHungUp, Unbridged
+from crm_bridge.card import CustomerCard
+
+from .flow_support import CALL, CH, NODE, UID, Flow
+
+
+def two_queues() -> Flow:
+    """Agent 7 serves support, agent 8 sales; a wrap-up of 30 s after each call."""
+    f = Flow()
+    f.acd = f.core.acd = acd.Acd(
+        acd.AcdConfig(
+            queues=(acd.QueueConfig("support", wrap_up_s=30.0, hold_slice_s=20.0),
+                    acd.QueueConfig("sales", wrap_up_s=30.0, hold_slice_s=20.0)),
+            agents=(acd.AgentConfig("7", "Agent 7", "PJSIP/2007", ("support",)),
+                    acd.AgentConfig("8", "Agent 8", "PJSIP/2008", ("sales",))),
+        )
+    )  # fmt: skip
+    return f
+
+
+def agi_start(f: Flow, context: str = "hotline-safe") -> list:
+    env = AgiEnv(channel=CH, uniqueid=UID, context=context, callerid="0912000001")
+    return f.feed(PbxEvent(NODE, AgiStarted(UID, CH, UID, env, context != "after-call")))
+
+
+def reply(f: Flow, text: str) -> list:
+    call = f.core.calls[CALL]
+    assert call.pending is not None, "no AGI command in flight"
+    return f.feed(AgiReplied(CALL, call.pending.command_id, text))
+
+
+def pending(f: Flow) -> str | None:
+    call = f.core.calls[CALL]
+    return call.pending.command if call.pending is not None else None
+
+
+def talking_to_7(f: Flow, *agents: str) -> str:
+    """The caller of queue support (a known customer) talks to agent 7; its leg."""
+    f.login(*(agents or ("7", "8")))
+    agi_start(f)
+    f.feed(CardFound(CALL, CustomerCard(42, "Lan Nguyen", "A-42", "gold", ("+84912000001",))))
+    while pending(f) is not None and not pending(f).startswith("GET DATA hotline/vi/main"):
+        reply(f, "200 result=49 endpos=800" if "STREAM" in pending(f) else "200 result=1")
+    reply(f, "200 result=1")  # 1 at the main menu: queue support
+    [orig] = f.sent(fx.Originate)
+    assert orig.agent_id == "7"
+    f.feed(OfferEnded(CALL, orig.leg, OfferResult.ANSWERED))
+    f.feed(PbxEvent(NODE, Bridged(UID, CH, UID, "b1", UID)))
+    f.feed(RecordingStarted(CALL, "/rec/a.wav", f.wall, "0x1"))
+    assert f.core.calls[CALL].stage is Stage.TALKING
+    return orig.leg
+
+
+def events(f: Flow, kind: str) -> list[dict]:
+    return [r.data for r in f.writes(RecordCallEvent) if r.kind == kind]
+
+
+def test_a_transfer_to_a_queue_reaches_the_next_agent_with_the_same_pop_and_one_outcome() -> None:
+    f = two_queues()
+    leg = talking_to_7(f)
+    call = f.core.calls[CALL]
+    [first_pop] = [p.message for p in f.sent(fx.Push) if p.message["type"] == "screen_pop"]
+    f.tick(40)
+    out = f.feed(TransferCall(CALL, "sales", "agent:7"))
+    # 07 B: BlindTransfer of the agent leg sends the caller back into its AsyncAGI context
+    assert f.sent(fx.BlindTransferLeg, out) == [
+        fx.BlindTransferLeg(NODE, CALL, leg, "hotline-safe", "s")
+    ]
+    assert events(f, "transferred") == [{"from_queue": "support", "queue": "sales",
+                                         "agent": "7", "mode": "blind", "by": "agent:7"}]  # fmt: skip
+    [outcome] = f.writes(RecordOutcome)
+    assert (outcome.queue, outcome.outcome, outcome.agent_id) == ("support", "answered", 7)
+    assert outcome.talk_s == 40.0
+    assert f.agent_state("7") is acd.AgentState.WRAP_UP
+    told_7 = [p.message for p in f.sent(fx.Push, out) if p.agent_id == "7"]
+    assert {"type": "transferred", "call_id": CALL, "queue": "sales"} in told_7
+    # Agent 8 (sales) is offered the same call: the pop before the Originate, same card and IVR
+    pops = [p for p in f.sent(fx.Push, out) if p.message["type"] == "screen_pop"]
+    [orig] = f.sent(fx.Originate, out)
+    assert [p.agent_id for p in pops] == ["8"] and orig.agent_id == "8"
+    assert out.index(pops[0]) < out.index(orig)
+    pop = pops[0].message
+    assert pop["call_id"] == CALL and pop["card"] == first_pop["card"] is not None
+    assert pop["ivr"] == {**first_pop["ivr"], "queue": "sales"}  # the IVR trail, the new queue
+    assert pop["transfers"] == [{"agent": "7", "queue": "support"}]
+    assert first_pop["transfers"] == []
+    assert orig.caller_channel == CH and call.stage is Stage.OFFERED
+    # The caller leaves 7's bridge: no after-call, no survey, no second outcome
+    f.feed(PbxEvent(NODE, Unbridged(UID, CH, UID, "b1")))
+    f.feed(PbxEvent(NODE, ChannelHungUp(leg, "PJSIP/2007-00000002", UID, 16, "Normal Clearing")))
+    assert call.stage is Stage.OFFERED and f.agent_state("7") is acd.AgentState.WRAP_UP
+    assert pending(f) is None, "no AGI command before the caller is back in AsyncAGI"
+    agi_start(f)  # back in [hotline-safe]: its hold music goes on
+    assert pending(f) == "SET MUSIC ON default"
+    reply(f, "200 result=0")
+    assert pending(f) == "WAIT FOR DIGIT 20000"
+    f.tick(5)
+    f.feed(OfferEnded(CALL, orig.leg, OfferResult.ANSWERED))
+    f.feed(PbxEvent(NODE, Bridged(UID, CH, UID, "b2", UID)))
+    assert call.stage is Stage.TALKING and call.agent_id == "8"
+    assert f.agent_state("8") is acd.AgentState.ON_CALL
+    # 8 owns the call row now; its answer time and wait stay the first answer's
+    assert [w for w in f.writes(RecordCallUpdate) if w.agent_id == 8][-1].answered_at is None
+    assert events(f, "transfer_answered") == [{"agent": "8", "queue": "sales", "wait_s": 5.0}]
+    assert not [e for e in f.sent(fx.StartRecording) if e.call_id == CALL][1:], "one recording"
+    f.tick(60)
+    f.feed(PbxEvent(NODE, Unbridged(UID, CH, UID, "b2")))  # agent 8 hangs up: after-call
+    assert call.stage is Stage.AFTER_CALL
+    [after] = events(f, "transfer_outcome")
+    assert after == {"queue": "sales", "outcome": "answered", "agent": "8", "wait_s": 5.0,
+                     "talk_s": 60.0}  # fmt: skip
+    agi_start(f, "after-call")
+    assert pending(f) is not None
+    f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
+    assert f.outcomes() == {CALL: "answered"}, "one outcome, the first agent's"
+    assert f.agent_state("8") is acd.AgentState.WRAP_UP
+
+
+def test_a_caller_who_hangs_up_after_the_transfer_keeps_the_answered_outcome() -> None:
+    f = two_queues()
+    talking_to_7(f, "7")  # nobody in sales
+    f.feed(TransferCall(CALL, "sales", "agent:7"))
+    f.feed(PbxEvent(NODE, Unbridged(UID, CH, UID, "b1")))
+    assert f.core.calls[CALL].stage is Stage.HOLDING
+    f.tick(8)
+    f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
+    assert f.outcomes() == {CALL: "answered"}
+    [after] = events(f, "transfer_outcome")
+    assert (after["queue"], after["outcome"], after["agent"]) == ("sales", "abandoned", None)
+    assert CALL not in f.core.calls
+
+
+def test_a_transfer_is_refused_when_the_call_cannot_be_handed_on() -> None:
+    f = two_queues()
+    assert f.core.transfer_refused(CALL, "sales", "7") == "not_talking"  # no such call
+    talking_to_7(f)
+    assert f.core.transfer_refused(CALL, "nowhere", "7") == "unknown_queue"
+    assert f.core.transfer_refused(CALL, "sales", "8") == "not_your_call"
+    assert f.core.transfer_refused(CALL, "sales", "7") is None
+    before = len(f.effects)
+    f.feed(TransferCall(CALL, "nowhere", "agent:7"))  # refused in the core too: only a log
+    assert [type(e) for e in f.effects[before:]] == [fx.Log]
+    assert f.core.calls[CALL].stage is Stage.TALKING
+    f.feed(PbxEvent(NODE, Unbridged(UID, CH, UID, "b1")))  # the agent left: after-call
+    assert f.core.transfer_refused(CALL, "sales", "7") == "not_talking"
+
+
+def test_a_caller_whose_agent_hung_up_before_the_transfer_holds_in_the_after_call() -> None:
+    # The agent's leg was gone before BlindTransfer reached it: Bridge()'s F() sent the
+    # caller to the after-call context; agent 8's ringing offer is no answer for it.
+    f = two_queues()
+    talking_to_7(f)
+    out = f.feed(TransferCall(CALL, "sales", "agent:7"))
+    [orig] = f.sent(fx.Originate, out)
+    f.feed(PbxEvent(NODE, Unbridged(UID, CH, UID, "b1")))
+    agi_start(f, "after-call")
+    call = f.core.calls[CALL]
+    assert call.stage is Stage.OFFERED and f.agent_state("8") is acd.AgentState.OFFERED
+    assert pending(f) == "SET MUSIC ON default", "it holds there"
+    f.feed(OfferEnded(CALL, orig.leg, OfferResult.ANSWERED))
+    assert call.stage is Stage.TALKING and call.agent_id == "8"

@@ -1,0 +1,69 @@
+"""``POST /api/calls/{call_id}/transfer`` over the real web app and a stand-in desk: who
+may transfer a call (its own agent only), and every bad input named, nothing reaching
+the controller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.test_web import login
+from tests.test_web_support import World
+
+CALL = "pbx1:1700000000.42"  # agent 7's call, talking
+OTHER = "pbx1:1700000000.50"  # agent 8's call
+BARE = "pbx1:1700000000.60"  # agent 7's call, not talking (ringing)
+TO_SALES = {"queue": "sales", "mode": "blind"}
+
+
+@pytest.fixture
+def world() -> World:
+    w = World()
+    w.desk.live_calls = {CALL: ("7", True), OTHER: ("8", True), BARE: ("7", False)}
+    w.desk.not_talking = {BARE}
+    return w
+
+
+@pytest.fixture
+async def client(aiohttp_client, world):
+    return await aiohttp_client(world.app())
+
+
+@pytest.mark.parametrize(
+    ("who", "call", "body", "status", "error"),
+    [
+        (None, CALL, TO_SALES, 401, None),
+        ("an", CALL, TO_SALES, 202, None),
+        ("an", CALL, {"queue": "sales"}, 202, None),  # blind is the default
+        ("an", OTHER, TO_SALES, 403, "not_your_call"),
+        ("binh", CALL, TO_SALES, 403, "not_your_call"),
+        ("lan", CALL, TO_SALES, 403, None),  # a supervisor: not the call's agent
+        ("an", "pbx1:9.9", TO_SALES, 404, "unknown_call"),
+        ("an", CALL, {"queue": "nowhere"}, 404, "unknown_queue"),
+        ("an", BARE, TO_SALES, 409, "not_talking"),
+        ("an", CALL, {}, 400, "queue"),
+        ("an", CALL, {"queue": ""}, 400, "queue"),
+        ("an", CALL, {"queue": "sa les"}, 400, "queue"),
+        ("an", CALL, {"queue": "sales", "mode": "attended"}, 400, "mode"),
+        ("an", CALL, {"queue": "sales", "agent": "8"}, 400, "agent"),
+        ("an", "bad id!", TO_SALES, 400, "call_id"),
+    ],
+)
+async def test_only_the_calls_agent_transfers_it_and_bad_input_is_named(
+    client: Any, world: World, who: str | None, call: str, body: Any, status: int,
+    error: str | None,
+) -> None:  # fmt: skip
+    if who is not None:
+        await login(client, who)
+    resp = await client.post(f"/api/calls/{call}/transfer", json=body)
+    assert resp.status == status, await resp.text()
+    done = [a for a in world.desk.actions if a[0] == "transfer"]
+    if status == 202:
+        assert done == [("transfer", call, "sales", "7")]
+        assert await resp.json() == {"call_id": call, "queue": "sales", "mode": "blind"}
+        return
+    assert done == [], "a refused request reached the controller"
+    answer = await resp.json()
+    if error is not None:
+        assert error in (answer["error"] + " " + answer["reason"]), answer
