@@ -17,7 +17,11 @@ Rules (each checked against ``tests/ami-transcripts``):
 5. Only ``Newchannel``, ``AsyncAGIStart``, ``BridgeEnter`` and the resync list
    make a channel known; other events of an unknown channel are ignored
    (Asterisk sends ``NewCallerid`` after a ``;2`` half's ``Hangup``: 03).
-6. After a reconnect the world may have changed unseen: :meth:`resync` takes
+6. A transfer made from a phone (``BlindTransfer``, ``AttendedTransfer`` with
+   ``Result: Success``: transcript 07 B, C) is :class:`PhoneTransfer`, about the
+   call of its ``Transferee`` (the party handed on) and naming the transferer's
+   channel; a transfer of an unknown channel is ignored.
+7. After a reconnect the world may have changed unseen: :meth:`resync` takes
    the ``CoreShowChannel`` list, ends the channels that are gone and reports
    channels parked in AsyncAGI (``Application: AGI``, ``ApplicationData:
    agi:async``: transcript 12) so the controller picks them up again.
@@ -58,6 +62,8 @@ TRACKED_EVENTS = frozenset(
         "BridgeEnter",
         "BridgeLeave",
         "DTMFEnd",
+        "BlindTransfer",
+        "AttendedTransfer",
     }
 )
 
@@ -140,6 +146,24 @@ class ChannelHungUp:
 
 
 @dataclass(frozen=True, slots=True)
+class PhoneTransfer:
+    """A transfer Asterisk made (a phone's feature code, an AMI ``BlindTransfer`` or
+    ``Atxfer``): ``uniqueid`` (the transferee) was handed on by ``transferer``.
+
+    ``kind`` is ``blind`` (``BlindTransfer``: the transferee leaves the bridge for
+    ``context``/``exten``) or ``attended`` (``AttendedTransfer``: the consulted party
+    joins the transferee's bridge, which the transferer leaves: 07 C).
+    """
+
+    call_id: str
+    uniqueid: str
+    transferer: str
+    kind: str
+    context: str = ""
+    exten: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class LinkedidGone:
     """The last channel of the call is gone."""
 
@@ -187,6 +211,7 @@ DomainEvent = (
     | LinkedidGone
     | ParkedInAgi
     | Listed
+    | PhoneTransfer
 )
 
 
@@ -345,6 +370,21 @@ class CallTracker:
         ch.bridge = None
         return [Unbridged(ch.linkedid, ch.name, ch.uniqueid, bridge)]
 
+    def _on_transfer(self, ev: AmiEvent) -> list[DomainEvent]:
+        """Rule 6: ``BlindTransfer`` names ``Transferer*``, ``AttendedTransfer``
+        ``OrigTransferer*``; both ``Transferee*`` (07 B, C)."""
+        if ev.get("Result") != "Success":
+            return []
+        ch = self.channels.get(ev.get("TransfereeUniqueid") or "")
+        if ch is None:
+            return []
+        blind = ev.name == "BlindTransfer"
+        transferer = ev.get("TransfererUniqueid" if blind else "OrigTransfererUniqueid") or ""
+        if blind:
+            return [PhoneTransfer(ch.linkedid, ch.uniqueid, transferer, "blind",
+                                  ev.get("Context") or "", ev.get("Extension") or "")]  # fmt: skip
+        return [PhoneTransfer(ch.linkedid, ch.uniqueid, transferer, "attended")]
+
     def _on_hangup(self, ev: AmiEvent) -> list[DomainEvent]:
         uid = ev.get("Uniqueid") or ""
         cause = ev.get("Cause") or "0"
@@ -451,4 +491,6 @@ _HANDLERS = {
     "BridgeEnter": CallTracker._on_bridge_enter,
     "BridgeLeave": CallTracker._on_bridge_leave,
     "Hangup": CallTracker._on_hangup,
+    "BlindTransfer": CallTracker._on_transfer,
+    "AttendedTransfer": CallTracker._on_transfer,
 }

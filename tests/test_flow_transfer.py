@@ -20,7 +20,7 @@ from callcenter.flow.inputs import (
     TransferCall,
 )
 from callcenter.storage.writes import RecordCallEvent, RecordCallUpdate, RecordOutcome
-from callcenter.tracker import AgiStarted, Bridged, ChannelHungUp, Unbridged
+from callcenter.tracker import AgiStarted, Bridged, ChannelHungUp, PhoneTransfer, Unbridged
 from crm_bridge.card import CustomerCard
 
 from .flow_support import CALL, CH, NODE, UID, Flow
@@ -181,3 +181,49 @@ def test_a_caller_whose_agent_hung_up_before_the_transfer_holds_in_the_after_cal
     assert pending(f) == "SET MUSIC ON default", "it holds there"
     f.feed(OfferEnded(CALL, orig.leg, OfferResult.ANSWERED))
     assert call.stage is Stage.TALKING and call.agent_id == "8"
+
+
+def test_our_own_blind_transfer_event_changes_nothing() -> None:
+    # 07 B: Asterisk reports the controller's BlindTransfer too; the caller already holds
+    f = two_queues()
+    leg = talking_to_7(f)
+    f.feed(TransferCall(CALL, "sales", "agent:7"))
+    out = f.feed(PbxEvent(NODE, PhoneTransfer(UID, UID, leg, "blind", "hotline-safe", "s")))
+    assert out == [] and len(events(f, "transferred")) == 1
+
+
+def test_a_blind_transfer_from_the_agents_phone_ends_the_visit_without_a_survey() -> None:
+    f = two_queues()
+    leg = talking_to_7(f)
+    f.tick(30)
+    f.feed(PbxEvent(NODE, PhoneTransfer(UID, UID, "someone-else", "blind", "x", "1")))
+    assert events(f, "transferred") == [], "not its agent's leg"
+    f.feed(PbxEvent(NODE, PhoneTransfer(UID, UID, leg, "blind", "transfer-target", "300")))
+    assert events(f, "transferred") == [{"from_queue": "support", "agent": "7",
+                                         "mode": "blind", "by": "phone",
+                                         "context": "transfer-target", "exten": "300"}]  # fmt: skip
+    # 07 B: the caller leaves the bridge into transfer-target: the agent's visit is over
+    f.feed(PbxEvent(NODE, Unbridged(UID, CH, UID, "b1")))
+    call = f.core.calls[CALL]
+    assert call.stage is Stage.AFTER_CALL and f.outcomes() == {CALL: "answered"}
+    assert f.agent_state("7") is acd.AgentState.WRAP_UP
+    f.tick(10)  # past the AsyncAGI re-entry wait: nothing is sent to it
+    assert call.pending is None and call.outbox == []
+    assert [e for e in f.sent(fx.SendAgi) if e.command == "HANGUP"] == []
+    f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
+    assert CALL not in f.core.calls and f.outcomes() == {CALL: "answered"}
+
+
+def test_an_attended_transfer_from_the_agents_phone_ends_the_visit_at_once() -> None:
+    # 07 C: the consulted party joins the caller's bridge; the caller never leaves it
+    f = two_queues()
+    leg = talking_to_7(f)
+    out = f.feed(PbxEvent(NODE, PhoneTransfer(UID, UID, leg, "attended")))
+    call = f.core.calls[CALL]
+    assert call.stage is Stage.AFTER_CALL and f.agent_state("7") is acd.AgentState.WRAP_UP
+    assert [e["mode"] for e in events(f, "transferred")] == ["attended"]
+    assert f.sent(fx.StopRecording, out), "the rest of the call is not the hotline's"
+    assert f.outcomes() == {CALL: "answered"} and call.outbox == []
+    f.feed(PbxEvent(NODE, ChannelHungUp(leg, "PJSIP/2007-00000002", UID, 16, "Normal Clearing")))
+    f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
+    assert CALL not in f.core.calls and f.outcomes() == {CALL: "answered"}

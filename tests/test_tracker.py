@@ -13,6 +13,7 @@ from callcenter.tracker import (
     LinkedidGone,
     Listed,
     ParkedInAgi,
+    PhoneTransfer,
 )
 
 from .transcripts import TRANSCRIPTS
@@ -141,3 +142,14 @@ def test_a_channel_that_hung_up_while_the_listing_was_read_is_not_brought_back()
                                Cause="16"))  # fmt: skip
     assert tracker.resync(listed, known=(), hung_up=set(tracker.ended) - before) == []
     assert "8.1" not in tracker.channels
+
+
+def test_blind_and_attended_transfers_name_the_transferee_call_and_the_transferer():
+    # 07 B: BlindTransfer of the agent leg to transfer-target,300; 07 C: Atxfer to 1002,
+    # completed when the transferer hung up (AttendedTransfer, DestType Bridge)
+    _, out = run("07-redirect-transfer.ami")
+    assert [e for e in out if isinstance(e, PhoneTransfer)] == [
+        PhoneTransfer("1795369539.40", "1795369539.40", "1795369539.42", "blind",
+                      "transfer-target", "300"),
+        PhoneTransfer("1795369544.45", "1795369544.45", "1795369544.47", "attended"),
+    ]  # fmt: skip

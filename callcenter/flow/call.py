@@ -183,6 +183,8 @@ class Call:
     told: tuple[int | None, int | None] | None = None
     #: (agent, queue) of each agent who transferred the call on, oldest first (rule 14)
     transfers: list[tuple[str, str]] = field(default_factory=list)
+    #: its agent handed it on from the phone (rule 15): no survey, it ends where it went
+    left_hotline: bool = False
     #: the queues it overflowed from (never entered again: ``.overflow``)
     overflowed: set[str] = field(default_factory=set)
     #: the callback offer was played (once a call), and the callback asked for, if any

@@ -99,6 +99,13 @@ Rules (everything that decides what a call does lives here):
    offered with the same screen-pop (plus who transferred it) and, answered, talks to the
    next agent (who then owns the call row). What happens to it later (answered again,
    abandoned) is a ``transfer_outcome`` call event, never a second outcome.
+15. A transfer made from the agent's phone (:class:`~callcenter.tracker.PhoneTransfer`,
+   the agent leg the transferer, a talking caller the transferee: 07 B, C): a
+   ``transferred`` call event (``by: phone``); the caller has left the hotline, so no
+   survey and no ``HANGUP`` follow, the call ends when its channel hangs up wherever
+   it went. Blind, its ``BridgeLeave`` ends the agent's visit as any agent leaving;
+   attended, the caller stays in its bridge (the consulted party joins it: 07 C), so
+   the agent's visit ends at the ``AttendedTransfer`` (wrap-up, the one outcome).
 """
 
 from __future__ import annotations
@@ -137,6 +144,7 @@ from callcenter.tracker import (
     LinkedidGone,
     Listed,
     ParkedInAgi,
+    PhoneTransfer,
     Unbridged,
 )
 from ivr import (
@@ -451,6 +459,8 @@ class CallFlow:
                     call.in_agi = False
             case ChannelHungUp():
                 self._hung_up(node, de, call, restarted)
+            case PhoneTransfer():
+                self._phone_transfer(call, de)
             case DigitPressed() | LinkedidGone():
                 pass
 
@@ -928,6 +938,9 @@ class CallFlow:
         call's queue and an agent answered, then the hang-up (after an overflow's message,
         if any: ``_overflow``)."""
         call.outbox = [j for j in call.outbox if j.purpose is Purpose.ANNOUNCE]
+        if call.left_hotline:
+            call.outbox = []  # rule 15: transferred away from the phone, nothing to say
+            return
         survey = self.ivr.survey
         if (survey is not None and call.survey is None and call.queue and call.callback is None
                 and call.outcome == Outcome.ANSWERED.value and survey.questions(call.queue)):  # fmt: skip
@@ -1783,6 +1796,23 @@ class CallFlow:
         if self._agent_leg(call) is None:
             return "not_talking"
         return None
+
+    def _phone_transfer(self, call: Call | None, de: PhoneTransfer) -> None:
+        """Rule 15: the agent handed its talking caller on from the phone (07 B, C)."""
+        if call is None or de.uniqueid != call.uniqueid or call.stage is not Stage.TALKING:
+            return  # not a talking caller of ours (a caller we transferred holds: rule 14)
+        if de.transferer != self._agent_leg(call):
+            self._log("warning", f"call {call.call_id}: transferred by {de.transferer}, "
+                                 "not its agent's leg; left as it is", call)  # fmt: skip
+            return
+        call.left_hotline = True
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "transferred",
+                                    {"from_queue": call.queue or "", "agent": call.agent_id,
+                                     "mode": de.kind, "by": "phone",
+                                     "context": de.context or None,
+                                     "exten": de.exten or None}))  # fmt: skip
+        if de.kind == "attended":
+            self._agent_left(call)  # the caller stays in its bridge with the consulted party
 
     @staticmethod
     def _left_before_transfer(call: Call) -> bool:
