@@ -199,7 +199,7 @@
         renderCard(msg.card, msg.caller_number, msg.crm);
         // a transferred call: who handed it on, from which queue
         $("transfer-note").textContent = (msg.transfers || []).map(
-          (t) => "Transferred by agent " + t.agent + " from " + t.queue).join("; ");
+          (t) => H.t("transfer.from", { agent: t.agent, queue: t.queue })).join("; ");
         setCall(H.t("call.ringing_from", { number: msg.caller_number || H.t("call.unknown_number") }), "call-ringing");
         break;
       case "card":  // the CRM answered after the pop went out

@@ -4,6 +4,7 @@
    next agent gets the same screen-pop; this desk goes to wrap-up. Kept apart from
    agent.js: it reads the call id from the page and talks only to the API. */
 (function () {
+  const H = window.Hotline;
   const $ = (id) => document.getElementById(id);
   const button = $("btn-transfer");
   const out = $("transfer-result");
@@ -35,10 +36,10 @@
     try { data = await r.json(); } catch (e) { data = {}; }
     if (r.status === 401) { location.href = "/login?next=/agent"; return; }
     if (r.ok) {
-      out.textContent = "Transferred to " + queue;
+      out.textContent = H.t("transfer.done", { queue: queue });
       out.className = "rec-result ok";
     } else {
-      out.textContent = "Not transferred: " + (data.reason || "error " + r.status);
+      out.textContent = H.t("transfer.refused", { reason: data.reason || "error " + r.status });
       out.className = "rec-result bad";
       button.disabled = !callShown();
     }
