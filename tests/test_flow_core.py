@@ -865,3 +865,27 @@ def test_an_http_crms_card_is_not_written_as_a_customer_of_ours() -> None:
     to_queue(f)
     [pop] = pops_of(f)
     assert (pop["crm"], pop["card"]["external_id"]) == ("found", "C-17")
+
+
+def test_the_next_timer_is_the_earliest_agi_reentry_still_waited_for() -> None:
+    # next_timer keeps the AGI re-entry deadlines in a heap (no scan of every live call
+    # per input): a deadline met by an AsyncAGIStart must not be the one it returns
+    f = Flow()
+    calls = []
+    for n in (1, 2):
+        uid, ch = f"1796.{n}0", f"PJSIP/trunk-0000000{n}0"
+        arrive(f, uid=uid, ch=ch)
+        call_id = f"{NODE}:{uid}"
+        f.feed(PbxEvent(NODE, AgiEnded(uid, ch, uid)))  # out of AsyncAGI (a Redirect...)
+        reply(f, "200 result=0", call_id)  # the next command waits for the channel's return
+        calls.append((call_id, uid, ch, f.mono))
+        f.tick(1)
+    (first, uid1, ch1, t1), (second, _uid2, _ch2, t2) = calls
+    assert f.core.next_timer() == t1 + AGI_REENTRY_S
+    env = AgiEnv(channel=ch1, uniqueid=uid1, context="hotline-safe", callerid="0912000001")
+    f.feed(PbxEvent(NODE, AgiStarted(uid1, ch1, uid1, env, False)))  # the first came back
+    assert f.core.calls[first].pending is not None
+    assert f.core.next_timer() == t2 + AGI_REENTRY_S
+    f.tick(t2 + AGI_REENTRY_S - f.mono)  # the second never did: tried anyway at its deadline
+    assert f.core.calls[second].pending is not None
+    assert f.core.next_timer() != t2 + AGI_REENTRY_S
