@@ -225,6 +225,8 @@ async def test_the_desk_speaks_vietnamese_when_the_agent_chooses_it_and_keeps_th
             desk = await open_page(browser, errors)
             await log_in(desk, rig.hotline.urls.agent, "agent1")
             await expect(desk.get_by_test_id("ready")).to_have_text("Ready")
+            # the probe below sees the page's words: in English it finds them
+            assert len(set(await desk.evaluate(SHOWN_TEXTS)) & english) > 15
             await desk.get_by_test_id("lang").select_option("vi")
             await expect(desk.locator("html")).to_have_attribute("lang", "vi")
             await desk.wait_for_selector('body[data-live="open"]')
@@ -348,5 +350,6 @@ async def test_a_ringing_call_sounds_and_notifies_until_it_stops_ringing(tmp_pat
             await desk.get_by_test_id("pause").click()
             await expect(desk.get_by_test_id("state")).to_have_text("Paused", timeout=LIVE_MS)
             await expect(desk.locator("body")).to_have_attribute("data-ring", "")
+            await expect(desk.locator("body")).to_have_attribute("data-notified", "")
             await context.close()
     assert errors == []

@@ -5,7 +5,8 @@
    a call rings the desk: a two-tone ring every 2 s (no sound file: an oscillator) and
    one notification naming the caller (clicking it brings the desk forward); both stop
    when the call is answered, refused or gone. body[data-ring] says "on" while ringing
-   sounds, and "beeps" counts the rings played. */
+   sounds, "beeps" counts the rings played, "notified" names the call whose
+   notification is open. */
 (function () {
   const H = window.Hotline;
   const $ = (id) => document.getElementById(id);
@@ -50,7 +51,7 @@
   function stopRinging() {
     if (timer !== null) { clearInterval(timer); timer = null; }
     document.body.dataset.ring = "";
-    if (note !== null) { note.close(); note = null; }
+    if (note !== null) { note.close(); note = null; document.body.dataset.notified = ""; }
   }
 
   async function enable() {
