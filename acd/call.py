@@ -66,6 +66,8 @@ class CallInput(Enum):
     MAX_WAIT = "max_wait"
     #: a music-on-hold slice finished
     HOLD_DONE = "hold_done"
+    #: a supervisor moves it (another queue, priority, place in line: ``acd.core`` rule 11)
+    MOVE = "move"
 
 
 _S = CallState
@@ -76,6 +78,7 @@ CALL_TRANSITIONS: dict[tuple[CallState, CallInput], CallState] = {
     (_S.WAITING, _I.LEAVE): _S.ENDED,
     (_S.WAITING, _I.MAX_WAIT): _S.ENDED,
     (_S.WAITING, _I.HOLD_DONE): _S.WAITING,
+    (_S.WAITING, _I.MOVE): _S.WAITING,
     (_S.OFFERED, _I.ANSWER): _S.CONNECTED,
     (_S.OFFERED, _I.OFFER_FAILED): _S.WAITING,
     (_S.OFFERED, _I.LEAVE): _S.ENDED,
@@ -108,13 +111,19 @@ class Call:
     call_id: str
     priority: int
     entered_at: float
+    #: its place in line (``acd.line`` rule 1): the priority and entry it is ranked by,
+    #: and a tie-break before ``seq``; ``priority``, ``entered_at`` and 0.0 unless a
+    #: supervisor placed it (``Acd`` rule 11: it then ranks as the call it was put before)
+    rank: float
+    since: float
+    nudge: float
     #: arrival order in the core: the last tie-break of the line
     seq: int
     agent_id: str | None
     #: in its queue's line (WAITING, and not just about to be offered)
     lined: bool
     #: its key in that line, set when it is added (``acd.line``)
-    place: tuple[float, float, int]
+    place: tuple[float, float, float, int]
     #: what the call requires now as bits (``acd.skills.SkillBits``: the line's key of
     #: its class), and as (skill, level) pairs
     bits: int
@@ -160,10 +169,13 @@ class Call:
         self.call_id = call_id
         self.priority = priority
         self.entered_at = entered_at
+        self.rank = priority
+        self.since = entered_at
+        self.nudge = 0.0
         self.seq = seq
         self.agent_id = agent_id
         self.lined = False
-        self.place = (0.0, 0.0, 0)
+        self.place = (0.0, 0.0, 0.0, 0)
         self.bits = 0
         self.max_wait_at = None
         self.last_agent = None

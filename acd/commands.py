@@ -5,7 +5,7 @@ own hot path builds five of them with ``built`` and the ``build_*`` functions, w
 trust its state). Actions
 on the PBX: ``HoldCaller``, ``OfferCall``, ``CancelOffer``, ``OverflowCall``.
 Records (SQL, wallboard, metrics): ``AgentStateChanged``, ``CallConnected``,
-``CallOutcome``, ``PauseEnded``; to the agent's desk: ``WrapUpExtended``.
+``CallOutcome``, ``PauseEnded``, ``CallMoved``; to the agent's desk: ``WrapUpExtended``.
 """
 
 from __future__ import annotations
@@ -228,6 +228,31 @@ class WrapUpExtended:
             raise InvalidValue("WrapUpExtended: expected at < ends_at <= limit_at")
 
 
+@dataclass(frozen=True, slots=True)
+class CallMoved:
+    """A supervisor moved the WAITING call (``MoveCall``): from ``from_queue`` to
+    ``queue`` (the same when only its place changed), its base ``priority`` now, its
+    ``position`` in that queue's line right after the move and its wait so far (kept)."""
+
+    call_id: str
+    from_queue: str
+    queue: str
+    priority: int
+    position: int
+    wait_s: float
+
+    def __post_init__(self) -> None:
+        check_id("CallMoved.call_id", self.call_id)
+        check_id("CallMoved.from_queue", self.from_queue)
+        check_id("CallMoved.queue", self.queue)
+        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
+            raise InvalidValue(f"CallMoved.priority must be an int, got {self.priority!r}")
+        if isinstance(self.position, bool) or not isinstance(self.position, int) or (
+                self.position < 1):  # fmt: skip
+            raise InvalidValue(f"CallMoved.position must be an int >= 1, got {self.position!r}")
+        check_seconds("CallMoved.wait_s", self.wait_s)
+
+
 Command = (
     HoldCaller
     | OfferCall
@@ -238,6 +263,7 @@ Command = (
     | AgentStateChanged
     | PauseEnded
     | WrapUpExtended
+    | CallMoved
 )
 
 

@@ -36,6 +36,15 @@ Rules:
    unanswered when it arrives) and ``join_empty`` (no agent of the queue able to
    take calls: each logged out or paused) at arrival, ``leave_empty`` for every
    WAITING call when the last such agent logs out or pauses.
+11. A supervisor moves only a WAITING call (``MoveCall``; else CallNotWaiting,
+   nothing changed): to another queue with its entry time kept (its wait, its
+   max-wait deadline from that entry under the new queue's ``max_wait_s``,
+   refused with PastMaxWait when already past it; the new queue's skills unless
+   it brought its own; the new queue's arrival conditions of rule 10 are not
+   asked: the supervisor chose), to a new base priority (its own place in line
+   again), and/or to a position of its queue's line (``acd.line.place``). A
+   moved call counts once as offered, in the queue it is in: the queue it left
+   gives the count back. ``CallMoved`` tells the shell, then it is routed.
 """
 
 from __future__ import annotations
@@ -49,6 +58,7 @@ from .agent import AGENT_TRANSITIONS, Agent, AgentInput, AgentState
 from .board import Board
 from .call import CALL_TRANSITIONS, UNANSWERED, Call, CallInput, CallState
 from .commands import (
+    CallMoved,
     CancelOffer,
     Command,
     HoldCaller,
@@ -63,7 +73,16 @@ from .commands import (
     build_state_changed,
 )
 from .config import AcdConfig, QueueConfig, Strategy
-from .errors import DuplicateCall, InvalidValue, UnknownAgent, UnknownQueue, WrapUpLimit
+from .errors import (
+    CallNotWaiting,
+    DuplicateCall,
+    InvalidValue,
+    PastMaxWait,
+    UnknownAgent,
+    UnknownCall,
+    UnknownQueue,
+    WrapUpLimit,
+)
 from .events import (
     AgentLogin,
     AgentLogout,
@@ -76,17 +95,18 @@ from .events import (
     Event,
     HoldSliceDone,
     LeaveReason,
+    MoveCall,
     OfferAnswered,
     OfferFailed,
     OfferFailure,
     WrapUpExtend,
 )
-from .line import due_key
+from .line import due_key, line_key, place
 from .queue import Queue
 from .rng import SplitMix64
 from .routing import Router
 from .skills import SkillBits, fits, relax_level, requirement
-from .snapshot import AcdSnapshot, AgentView, CallView
+from .snapshot import AcdSnapshot, AgentView, CallView, in_line
 from .stats import QueueStats
 from .table import next_state
 from .timers import Deadlines, TimerKind
@@ -516,6 +536,70 @@ class Acd:
         if call is None:
             return []
         return self._conversation_over(call, _CALL_END, now)
+
+    def _move_call(self, event: MoveCall, now: float) -> list[Command]:
+        """Rule 11: a supervisor moves a WAITING call (queue, priority, place in line)."""
+        call = self._calls.get(event.call_id)
+        if call is None:
+            raise UnknownCall(event.call_id)
+        parts = call.queued_in if event.queue is None else self._parts.get(event.queue)
+        if parts is None:
+            raise UnknownQueue(str(event.queue))
+        if (call.state, CallInput.MOVE) not in CALL_TRANSITIONS:
+            agents = tuple(call.ringing) or ((call.agent_id,) if call.agent_id else ())
+            raise CallNotWaiting(call.call_id, call.state, agents)
+        old, call_id = call.queued_in, call.call_id
+        limit = parts.config.max_wait_s
+        if parts is not old and limit is not None and call.entered_at + limit <= now:
+            raise PastMaxWait(call_id, parts.config.name, now - call.entered_at, limit)
+        self._router.call_out(call)  # out of its line under its old key and skill class
+        if parts is not old:
+            del old.calls[call_id]  # the board's calls_in of that queue
+            old.board.tally.offered -= 1  # counted once, in the queue it is in
+            call.queue, call.queued_in = parts.config.name, parts
+            parts.calls[call_id] = call
+            parts.board.tally.offered += 1
+            if not call.own_skills:
+                call.skills = parts.config.skills
+            call.last_agent = call.failed_at = None  # no retry of another queue's agent
+            self._relax_at.cancel((_RETRY, call_id))
+            self._relax_at.cancel((_RELAX, call_id))
+            self._relax(call, now)
+            call.max_wait_at = None if limit is None else call.entered_at + limit
+            if call.max_wait_at is None:
+                self._timers.cancel((_MAX_WAIT, call_id))
+            else:
+                self._timers.set((_MAX_WAIT, call_id), call.max_wait_at)
+        if event.priority is not None:
+            call.priority = event.priority
+        if parts is not old or event.priority is not None:  # its own place again
+            call.rank, call.since, call.nudge = call.priority, call.entered_at, 0.0
+        aging = parts.config.aging_per_s
+        if event.position is not None:
+            others = [c for c in in_line(parts.calls.values(), aging) if c is not call]
+            if not place(call, others, event.position, aging):
+                self._renumber(others, others[event.position - 1], aging)
+                place(call, others, event.position, aging)
+        position = in_line(parts.calls.values(), aging).index(call) + 1
+        out: list[Command] = [
+            CallMoved(call_id, old.config.name, call.queue, call.priority, position,
+                      max(0.0, now - call.entered_at))
+        ]  # fmt: skip
+        if all(c is not call for c in self._new_calls):
+            self._new_calls.append(call)
+        self._dispatch(now, out)
+        return out
+
+    def _renumber(self, calls: list[Call], like: Call, aging: float) -> None:
+        """Give the calls of ``calls`` (in line order) that rank alike with ``like``
+        nudges 0, 2, 4... in their order: room for a call between any two of them."""
+        key = line_key(like, aging)[:2]
+        for n, call in enumerate(c for c in calls if line_key(c, aging)[:2] == key):
+            lined = call.lined
+            self._router.call_out(call)
+            call.nudge = 2.0 * n
+            if lined:
+                self._router.call_in(call)
 
     def _conversation_over(self, call: Call, input: CallInput, now: float) -> list[Command]:
         if (call.state, input) not in CALL_TRANSITIONS:
@@ -1057,6 +1141,7 @@ _STEPS: dict[type, Callable[[Acd, Any, float], list[Command]]] = {
     AgentReady: Acd._agent_ready,
     AgentPause: Acd._agent_pause,
     WrapUpExtend: Acd._wrap_up_extend,
+    MoveCall: Acd._move_call,
 }
 
 

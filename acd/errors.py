@@ -81,3 +81,41 @@ class WrapUpLimit(AcdError):
         )
         self.agent_id = agent_id
         self.limit_s = limit_s
+
+
+class UnknownCall(AcdError, LookupError):
+    """The call id is not (or no longer) in a queue."""
+
+    code = "unknown_call"
+
+    def __init__(self, call_id: str) -> None:
+        super().__init__(f"no call {call_id!r} in a queue")
+        self.call_id = call_id
+
+
+class CallNotWaiting(AcdError):
+    """A supervisor's move of a call no longer waiting: an agent's phone rings with it
+    (offered meanwhile) or the agent talks with it; nothing changed."""
+
+    code = "call_not_waiting"
+
+    def __init__(self, call_id: str, state: Enum, agents: tuple[str, ...]) -> None:
+        doing = "is ringing" if state.name == "OFFERED" else "is talking to"
+        who = ", ".join(agents) or "an agent"
+        super().__init__(f"call {call_id!r} {doing} {who}: only a waiting call moves")
+        self.call_id = call_id
+        self.state = state
+        self.agents = agents
+
+
+class PastMaxWait(AcdError):
+    """A move into a queue whose ``max_wait_s`` the call has already waited (it would
+    time out there at once); nothing changed."""
+
+    code = "past_max_wait"
+
+    def __init__(self, call_id: str, queue: str, wait_s: float, max_wait_s: float) -> None:
+        super().__init__(f"call {call_id!r} waited {wait_s:.0f} s, past queue {queue!r}'s "
+                         f"max_wait_s {max_wait_s:g}")  # fmt: skip
+        self.call_id = call_id
+        self.queue = queue

@@ -21,6 +21,7 @@ from ._check import (
     check_str,
     check_time,
 )
+from .errors import InvalidValue
 from .skills import Levels
 
 
@@ -228,6 +229,29 @@ class CallResumed:
         check_time("CallResumed.connected_at", self.connected_at)
 
 
+@dataclass(frozen=True, slots=True)
+class MoveCall:
+    """A supervisor moves a WAITING call: to another ``queue`` (its entry time, so its
+    wait, kept), to a new base ``priority``, and/or to ``position`` in its queue's line
+    (1: the front). At least one is given; None leaves that as it is (``Acd`` rule 11).
+    """
+
+    call_id: str
+    queue: str | None = None
+    priority: int | None = None
+    position: int | None = None
+
+    def __post_init__(self) -> None:
+        check_id("MoveCall.call_id", self.call_id)
+        check_optional_id("MoveCall.queue", self.queue)
+        if self.priority is not None:
+            check_int("MoveCall.priority", self.priority)
+        if self.position is not None:
+            check_int("MoveCall.position", self.position, minimum=1)
+        if self.queue is None and self.priority is None and self.position is None:
+            raise InvalidValue("MoveCall: give a queue, a priority or a position")
+
+
 Event = (
     CallQueued
     | CallResumed
@@ -241,4 +265,5 @@ Event = (
     | AgentReady
     | AgentPause
     | WrapUpExtend
+    | MoveCall
 )

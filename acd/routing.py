@@ -120,14 +120,15 @@ class Router:
             for need, keys in line.classes.items():
                 if need & have != need:
                     continue  # does not fit this class
-                call = keys[0][3]
-                due = call.priority + (now - call.entered_at) * rate
+                call = keys[0][4]
+                due = call.rank + (now - call.since) * rate
                 if (
                     best is None
                     or due > best_due
                     or (
                         due == best_due
-                        and (call.entered_at, call.seq) < (best.entered_at, best.seq)
+                        and (call.since, call.nudge, call.seq)
+                        < (best.since, best.nudge, best.seq)
                     )
                 ):
                     best, best_due = call, due
