@@ -61,6 +61,7 @@ from callcenter.flow.inputs import (
     Instant,
     LinkLost,
     LinkResynced,
+    MoveWaiting,
     MuteRecording,
     OfferEnded,
     OfferResult,
@@ -874,6 +875,15 @@ class Controller:
             log.warning("spy %s on %s: the supervisor's phone %s did not answer (Reason %s)",
                         spy_id, data, phone, ev.get("Reason"))  # fmt: skip
 
+    def move_call(
+        self, call_id: str, queue: str | None, priority: int | None, position: int | None,
+        by: str,
+    ) -> None:  # fmt: skip
+        """A supervisor moves a waiting call (another queue keeping its wait, a new
+        priority, a place in line); raises the ACD's refusal (``acd.AcdError``: unknown
+        call or queue, ``call_not_waiting``, ``past_max_wait``) with nothing changed."""
+        self.feed(MoveWaiting(acd.MoveCall(call_id, queue, priority, position), by))
+
     def mute_recording(self, call_id: str, muted: bool, by: str) -> bool:
         """Ask to mute or unmute the call's recording; False: no recording runs."""
         call = self.calls.get(call_id)
@@ -932,7 +942,7 @@ class Controller:
         priority = 0
         events = await self.store.list_call_events(call_id)
         for event in events:
-            if event.kind == "queued" and event.data:
+            if event.kind in ("queued", "moved") and event.data:  # a supervisor's move last
                 priority = int(event.data.get("priority") or 0)
         recs = await self.store.list_recordings(call_id, limit=1)
         loaded = _row(row, priority, recs[0] if recs else None)

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import Literal, Protocol
 
 import acd
 from acd import kpis
@@ -145,7 +145,7 @@ class ControllerDesk:
             waiting_calls.append({"call_id": c.call_id, "queue": c.queue, "caller": c.caller_number,
                                   "entered_at": first, "priority": c.priority,
                                   "position": c.position, "ahead": c.ahead,
-                                  "ewt_s": _seconds(c.ewt_s)})  # fmt: skip
+                                  "ewt_s": _seconds(c.ewt_s), "state": _line_state(c)})  # fmt: skip
         self._entered = entered
         waiting_calls.sort(key=lambda w: w["entered_at"])
         oldest: dict[str, float] = {}
@@ -297,7 +297,8 @@ class ControllerDesk:
         return [{"call_id": c.call_id, "queue": c.queue, "caller": c.caller_number,
                  "entered_at": self._entered.get(c.call_id, round(now - c.wait_s, 1)),
                  "priority": c.priority, "position": c.position, "ahead": c.ahead,
-                 "ewt_s": _seconds(c.ewt_s)} for c in unanswered]  # fmt: skip
+                 "ewt_s": _seconds(c.ewt_s), "state": _line_state(c)}
+                for c in unanswered]  # fmt: skip
 
     async def agent_ready(self, agent_id: str) -> None:
         self._allowed(agent_id, acd.AgentInput.READY)
@@ -354,6 +355,16 @@ class ControllerDesk:
     def spy(self, agent_id: str, phone: str, mode: str, by: str) -> str | None:
         return self.ctl.spy(agent_id, phone, mode, by)
 
+    def move_call(
+        self, call_id: str, queue: str | None, priority: int | None, position: int | None,
+        by: str,
+    ) -> WaitingCall | None:  # fmt: skip
+        self.ctl.move_call(call_id, queue, priority, position, by)
+        view = self.ctl.core.call(call_id, self.ctl.now())
+        if view is None:
+            return None
+        return next((c for c in self.waiting_calls(view.queue) if c["call_id"] == call_id), None)
+
     def label_simulated(self, agent_ids: Iterable[str]) -> None:
         """Mark these agents as simulated (a program plays their desk, as in the demo)."""
         self.simulated = frozenset(agent_ids)
@@ -399,3 +410,8 @@ class ControllerDesk:
 
 def _seconds(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+def _line_state(c: acd.CallView) -> Literal["waiting", "ringing"]:
+    """An unanswered call waits in line or rings an agent (a supervisor moves the first)."""
+    return "ringing" if c.state is acd.CallState.OFFERED else "waiting"

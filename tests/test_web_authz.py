@@ -103,6 +103,9 @@ TABLE: list[Row] = [
     # only the call's own agent transfers it (supervisors too are refused); no such queue
     ("POST", "/api/calls/{call_id}/transfer", "/api/calls/{call}/transfer",
      {"json": {"queue": "nowhere", "mode": "blind"}}, api({"agent"}, 404)),
+    # agent1 talks with the call: no move (409 call_not_waiting)
+    ("POST", "/api/calls/{call_id}/move", "/api/calls/{call}/move",
+     {"json": {"position": 1}}, api(SUPERVISORS, 409)),
     ("POST", "/api/calls/{call_id}/disposition", "/api/calls/{call}/disposition",
      {"json": {"code": "resolved", "notes": "authz"}},
      {**api({"agent"}), "other": 403}),

@@ -173,6 +173,11 @@ class FakeDesk:
     def waiting_calls(self, queue: str | None) -> list[dict[str, Any]]:
         return []
 
+    def move_call(self, call_id: str, queue: str | None, priority: int | None,
+                  position: int | None, by: str) -> dict[str, Any] | None:  # fmt: skip
+        self.actions.append(("move", call_id, queue, priority, position, by))
+        return None
+
     async def agent_logout(self, agent_id: str) -> None:
         self.actions.append(("logout", agent_id))
         self.views[agent_id].update(state="offline", since=time.time(), pause_reason=None)

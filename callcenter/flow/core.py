@@ -106,6 +106,12 @@ Rules (everything that decides what a call does lives here):
    it went. Blind, its ``BridgeLeave`` ends the agent's visit as any agent leaving;
    attended, the caller stays in its bridge (the consulted party joins it: 07 C), so
    the agent's visit ends at the ``AttendedTransfer`` (wrap-up, the one outcome).
+16. A supervisor's move (:class:`~.inputs.MoveWaiting`) is the ACD's ``MoveCall``;
+   its refusal (``acd.AcdError``) leaves :meth:`CallFlow.handle` with nothing changed.
+   A call moved to another queue holds on as it was (the next slice is the new
+   queue's), takes that queue's announcements, recording policy and overflow, and is
+   written with it (``calls.queue``, a ``moved`` call event with who moved it): it
+   keeps one outcome, the queue's it leaves from.
 """
 
 from __future__ import annotations
@@ -222,6 +228,7 @@ from .inputs import (
     Instant,
     LinkLost,
     LinkResynced,
+    MoveWaiting,
     MuteRecording,
     OfferEnded,
     OfferResult,
@@ -352,6 +359,8 @@ class CallFlow:
         #: while a resync is applied: SQL's rows of the listed calls, and the adopted calls
         self._resync_rows: dict[str, CallRowLoaded] | None = None
         self._adoptions: list[Call] = []
+        #: who moves the call the ACD's ``CallMoved`` is about (rule 16), while it is handled
+        self._moved_by = ""
 
     # -- the core's interface -------------------------------------------------------
     def handle(self, event: Input, at: Instant) -> list[Effect]:
@@ -439,6 +448,8 @@ class CallFlow:
                 self._send_to_ivr(event)
             case TransferCall():
                 self._transfer_call(event)
+            case MoveWaiting():
+                self._move_waiting(event)
             case RecordingMuted():
                 self._recording_muted(event)
             case LinkLost():
@@ -1205,6 +1216,8 @@ class CallFlow:
                     self._pause_ended(cmd)
                 case acd.WrapUpExtended():
                     self._wrap_up_extended(cmd)
+                case acd.CallMoved():
+                    self._call_moved(cmd)
 
     def _hold(self, cmd: acd.HoldCaller) -> None:
         call = self.calls.get(cmd.call_id)
@@ -1597,6 +1610,31 @@ class CallFlow:
         self._outcome(call, Outcome.FAILED, call.queue or "", waited)
         self._write(RecordCallUpdate(call.call_id, ended_at=wall))
         self._forget(call)
+
+    def _move_waiting(self, ev: MoveWaiting) -> None:
+        """Rule 16: the ACD moves the call or refuses (its AcdError leaves ``handle``)."""
+        commands = self.acd.handle(ev.move, self._now.mono)
+        self._moved_by = ev.by
+        try:
+            self._acd_commands(commands)
+        finally:
+            self._moved_by = ""
+
+    def _call_moved(self, cmd: acd.CallMoved) -> None:
+        call = self.calls.get(cmd.call_id)
+        if call is None:
+            return
+        wall = self._now.wall
+        if cmd.queue != cmd.from_queue:
+            call.queue = cmd.queue
+            call.told = None  # the new queue's figures, from its announcement policy
+            self._write(RecordCallUpdate(call.call_id, queue=cmd.queue))
+        self._write(RecordCallEvent(call.call_id, wall, "moved", {
+            "from": cmd.from_queue, "queue": cmd.queue, "priority": cmd.priority,
+            "position": cmd.position, "by": self._moved_by}))  # fmt: skip
+        self._log("info", f"call {cmd.call_id} moved by {self._moved_by or 'the ACD'} from "
+                          f"{cmd.from_queue} to {cmd.queue}, priority {cmd.priority}, "
+                          f"position {cmd.position}", call)  # fmt: skip
 
     def _pause_ended(self, cmd: acd.PauseEnded) -> None:
         """One row per ended pause: the reports sum pause time per reason and agent."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+import acd
 from callcenter.tracker import DomainEvent
 
 
@@ -188,6 +189,17 @@ class TransferCall:
 
 
 @dataclass(frozen=True, slots=True)
+class MoveWaiting:
+    """A supervisor (``by``) moves a waiting caller: the ACD's ``MoveCall`` (another
+    queue with its wait kept, a new priority, a place in line). The ACD's refusal
+    (``acd.AcdError``: unknown call or queue, no longer waiting...) leaves
+    :meth:`~callcenter.flow.core.CallFlow.handle` with nothing changed."""
+
+    move: acd.MoveCall
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class RecordingMuted:
     """Asterisk took a ``MixMonitorMute``: silent from ``at`` (a mute: when it was
     acknowledged) or heard again from ``at`` (an unmute: when it was sent), so the
@@ -259,6 +271,7 @@ Input = (
     | RecordOnDemand
     | SendToIvr
     | TransferCall
+    | MoveWaiting
     | LinkLost
     | LinkResynced
     | OpenCallsLoaded
@@ -282,6 +295,7 @@ __all__ = [
     "OfferResult",
     "OpenCallsLoaded",
     "PbxEvent",
+    "MoveWaiting",
     "MuteRecording",
     "RecordOnDemand",
     "SendToIvr",

@@ -35,6 +35,9 @@ DOMAIN_STATUS: dict[str, int] = {
     # right input, wrong moment (acd: InvalidTransition, e.g. Ready while talking)
     "invalid_transition": 409,
     "wrap_up_limit": 409,
+    # a supervisor's move of a call no longer waiting, or past the new queue's max wait
+    "call_not_waiting": 409,
+    "past_max_wait": 409,
     "duplicate_outcome": 409,
     # the server cannot take it now (storage: WriterClosed; StorageUnavailable, the
     # database is away: login and dispositions wait for nothing, the user tries again)

@@ -37,7 +37,7 @@ from callcenter.web.recordings_api import (
 from callcenter.web.recordings_port import RecordingAudit, RecordingPage
 from callcenter.web.reports_port import ReportDocument
 from callcenter.web.session import COOKIE_NAME
-from callcenter.web.supervise_api import SpyAsked, SpyBody
+from callcenter.web.supervise_api import MoveBody, SpyAsked, SpyBody
 from callcenter.web.transfer_api import TransferAsked, TransferBody
 
 __all__ = ["PATH", "openapi_document", "serve"]
@@ -63,6 +63,13 @@ class WaitingCalls(TypedDict):
     """``GET /api/waiting``: the unanswered calls, per queue in line order."""
 
     calls: list[WaitingCall]
+
+
+class CallMovedAnswer(TypedDict):
+    """``POST /api/calls/{call_id}/move``: the call's row of ``GET /api/waiting`` after
+    the move (null: it left meanwhile)."""
+
+    call: WaitingCall | None
 
 
 class Health(TypedDict, total=False):
@@ -94,6 +101,8 @@ _NAMED: dict[str, Any] = {
     "MuteAsked": MuteAsked,
     "RecordAsked": RecordAsked,
     "SpyBody": SpyBody,
+    "MoveBody": MoveBody,
+    "CallMovedAnswer": CallMovedAnswer,
     "SpyAsked": SpyAsked,
     "RecordingPage": RecordingPage,
     "RecordingAudit": RecordingAudit,
@@ -315,6 +324,16 @@ def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str
             "operationId": "transferCall", "security": session, "parameters": [_call_id()],
             "requestBody": _body("TransferBody", required=True),
             "responses": {"202": _json("TransferAsked", "the caller is on its way"),
+                          **_errors(400, 401, 403, 404, 409)},
+        }},
+        "/api/calls/{call_id}/move": {"post": {
+            "summary": "Move a waiting call: to another queue (its wait kept), to a new"
+                       " priority, to a position of its line (1: the front) (supervisors);"
+                       " 409 call_not_waiting once an agent's phone rings with it or it is"
+                       " answered, past_max_wait past the new queue's max wait",
+            "operationId": "moveCall", "security": session, "parameters": [_call_id()],
+            "requestBody": _body("MoveBody", required=True),
+            "responses": {"200": _json("CallMovedAnswer", "the call's place after the move"),
                           **_errors(400, 401, 403, 404, 409)},
         }},
         "/api/calls/{call_id}/recording/start": {"post": {

@@ -16,7 +16,7 @@ whose code is not in the table is a bug and stays a 500.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from typing_extensions import TypedDict  # pydantic reads these for the OpenAPI document
 
@@ -110,6 +110,16 @@ class Desk(Protocol):
         (``"unknown_queue"``, ``"not_talking"``, ``"not_your_call"``), or None when asked."""
         ...
 
+    def move_call(
+        self, call_id: str, queue: str | None, priority: int | None, position: int | None,
+        by: str,
+    ) -> WaitingCall | None:  # fmt: skip
+        """A supervisor moves a waiting call (another queue keeping its wait, a new
+        priority, a place in line); its row of :meth:`waiting_calls` after the move (None:
+        gone meanwhile). The ACD's refusals are domain errors: ``unknown_call``,
+        ``unknown_queue``, ``call_not_waiting``, ``past_max_wait``."""
+        ...
+
     def spy(self, agent_id: str, phone: str, mode: str, by: str) -> str | None:
         """Ring ``phone`` into ChanSpy on the agent's call (``listen``, ``whisper``,
         ``barge``); why not (``"unknown mode"``, ``"not talking"``), or None when sent."""
@@ -166,6 +176,8 @@ class WaitingCall(TypedDict):
     ahead: int | None
     #: its estimated wait still ahead, seconds (``acd.ewt``; None: no estimate yet)
     ewt_s: float | None
+    #: in line, or an agent's phone rings with it (only a waiting call can be moved)
+    state: Literal["waiting", "ringing"]
 
 
 class EwtInputs(TypedDict):

@@ -293,27 +293,13 @@
     }
   }
 
+  /* the waiting calls and the supervisor's moves: waiting.js */
   function renderWaitingCalls(calls) {
-    const body = $("waiting-rows");
-    body.replaceChildren();
-    for (const c of calls.slice().sort((a, b) => a.entered_at - b.entered_at)) {
-      const tr = H.el("tr");
-      const wait = H.el("td", "mono wait");
-      wait.dataset.since = c.entered_at;
-      const ewt = H.el("td", "mono muted", num(c.ewt_s) === null ? "–" : H.duration(c.ewt_s));
-      tr.append(H.el("td", "", c.queue), H.el("td", "mono", c.caller || "–"), wait, ewt);
-      body.append(tr);
-    }
-    if (!calls.length) {
-      const tr = H.el("tr");
-      tr.append(H.el("td", "muted", "nobody waiting"));
-      body.append(tr);
-    }
-    tickWaiting();
+    const queues = (Array.isArray(snap.queues) ? snap.queues : []).map((q) => q.name);
+    window.HotlineWaiting.render(calls, queues, nowServer());
   }
   function tickWaiting() {
-    const now = nowServer();
-    for (const td of document.querySelectorAll("#waiting-rows td.wait")) td.textContent = H.duration(now - parseFloat(td.dataset.since));
+    window.HotlineWaiting.tick(nowServer());
   }
 
   /* the day by 15 minutes: answered and abandoned bars, SL % on the right axis */
