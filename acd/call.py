@@ -146,6 +146,9 @@ class Call:
     own_skills: bool
     #: the snapshot's view of a connected call (fixed until it ends; None: to build)
     view: object | None
+    #: sticky agent: while set, the WAITING call is held for this agent alone
+    #: (``Router.held``, not its queue's line) until its STICKY deadline
+    preferred: str | None
 
     def __init__(
         self,
@@ -190,3 +193,4 @@ class Call:
         self.skills = skills
         self.own_skills = own_skills
         self.view = None
+        self.preferred = None

@@ -103,6 +103,13 @@ class QueueConfig:
     #: the queue's waiting callers overflow (reason ``leave_empty``) as soon as no
     #: agent of it can take calls (the last one logs out or pauses)
     leave_when_empty: bool = False
+    #: sticky agent: a caller whose ``CallQueued.preferred_agent`` (who last served its
+    #: number, looked up by the shell within ``sticky_days``) serves this queue and fits
+    #: the call waits up to this long for that agent alone, then is routed as any other
+    #: (routing rule 5); 0: off
+    sticky_wait_s: float = 0.0
+    #: how far back the shell looks for the agent who last served a number (days > 0)
+    sticky_days: float = 30.0
 
     def __post_init__(self) -> None:
         check_id("QueueConfig.name", self.name)
@@ -127,6 +134,8 @@ class QueueConfig:
         check_seconds("QueueConfig.short_abandon_s", self.short_abandon_s)
         if self.max_length is not None:
             check_int("QueueConfig.max_length", self.max_length, minimum=1)
+        check_seconds("QueueConfig.sticky_wait_s", self.sticky_wait_s)
+        check_seconds("QueueConfig.sticky_days", self.sticky_days, positive=True)
         for flag in ("join_empty", "leave_when_empty"):
             if not isinstance(getattr(self, flag), bool):
                 raise InvalidValue(

@@ -45,6 +45,14 @@ Rules:
    again), and/or to a position of its queue's line (``acd.line.place``). A
    moved call counts once as offered, in the queue it is in: the queue it left
    gives the count back. ``CallMoved`` tells the shell, then it is routed.
+12. Sticky agent (``acd.routing`` rule 5, the one exception to rule 3): a call
+   queued with a preferred agent who serves its queue and fits it, in a queue
+   with ``sticky_wait_s`` > 0, is offered to that agent at once if READY, else
+   waits for that agent alone until it is READY (it takes its held calls
+   first), logs out, or ``entered_at + sticky_wait_s`` (a STICKY deadline,
+   fired with the relax steps: it only changes whom the call may be offered
+   to); then it is routed as any other. Once offered, or moved (rule 11), the
+   preference is spent.
 """
 
 from __future__ import annotations
@@ -131,6 +139,7 @@ _WRAP_UP = TimerKind.WRAP_UP
 _MAX_WAIT = TimerKind.MAX_WAIT
 _RELAX = TimerKind.RELAX
 _RETRY = TimerKind.RETRY
+_STICKY = TimerKind.STICKY
 _AGENT_OFFER = AgentInput.OFFER
 _AGENT_CALL_ENDED = AgentInput.CALL_ENDED
 _CALL_OFFER = CallInput.OFFER
@@ -256,6 +265,19 @@ class Acd:
                 call.skills = queue.skills
             self._relax_at.cancel((TimerKind.RELAX, call.call_id))
             self._relax(call, now)
+            if call.preferred is not None:  # rule 12 under the new rules, or spent
+                preferred = agents.get(call.preferred)
+                until = call.entered_at + queue.sticky_wait_s
+                if (
+                    queue.sticky_wait_s <= 0
+                    or preferred is None
+                    or call.queue not in preferred.config.queues
+                    or not fits(preferred.skills, call.needs)
+                    or until <= now
+                ):
+                    self._unstick(call)
+                else:
+                    self._relax_at.set((_STICKY, call.call_id), until)
             if queue.max_wait_s is None:
                 call.max_wait_at = None
                 self._timers.cancel((TimerKind.MAX_WAIT, call.call_id))
@@ -348,6 +370,11 @@ class Acd:
             call = self._calls[key[1]]
             if key[0] is TimerKind.RELAX:
                 self._relax(call, now)
+            elif key[0] is _STICKY:  # rule 12: no longer held for its preferred agent
+                if call.preferred is not None:
+                    self._unstick(call)
+                    if call.state is CallState.WAITING:
+                        self._new_calls.append(call)
             elif call.state is CallState.WAITING:  # RETRY: its last agent may have it now
                 self._new_calls.append(call)
         self._dispatch(now, out)
@@ -450,6 +477,8 @@ class Acd:
                 self._relax_at.set((_RELAX, call_id), entered + after)
         else:
             self._relax(call, now)
+        if event.preferred_agent is not None and queue.sticky_wait_s > 0:
+            self._stick(call, event.preferred_agent, now)
         self._calls[call_id] = call
         parts.calls[call_id] = call
         parts.board.tally.offered += 1
@@ -553,6 +582,8 @@ class Acd:
         if parts is not old and limit is not None and call.entered_at + limit <= now:
             raise PastMaxWait(call_id, parts.config.name, now - call.entered_at, limit)
         self._router.call_out(call)  # out of its line under its old key and skill class
+        if call.preferred is not None:  # rule 12: the supervisor's choice spends it
+            self._unstick(call)
         if parts is not old:
             del old.calls[call_id]  # the board's calls_in of that queue
             old.board.tally.offered -= 1  # counted once, in the queue it is in
@@ -660,6 +691,8 @@ class Acd:
             self._timers.cancel((_MAX_WAIT, call_id))
             self._relax_at.cancel((_RELAX, call_id))
             self._relax_at.cancel((_RETRY, call_id))
+            if call.preferred is not None:
+                self._relax_at.cancel((_STICKY, call_id))
         if outcome is _ANSWERED:
             assert connected_at is not None and call.agent is not None
             talked = call.agent.talk_s
@@ -735,6 +768,14 @@ class Acd:
             self._finish(call, CallInput.MAX_WAIT, _TIMEOUT, now, out)
             return
         router = self._router
+        if call.preferred is not None:  # rule 12: its preferred agent, or held for it
+            preferred = self._agents[call.preferred]
+            if preferred.state is _READY:
+                self._unstick(call)
+                self._offer(call, (preferred,), call.queued_in.config, now, out)
+            else:
+                router.call_in(call)
+            return
         chosen = router.agent_for(call, call.last_agent)
         if chosen is None and call.last_agent is not None:
             # only its last agent fits: again, unless that agent just became
@@ -757,6 +798,15 @@ class Acd:
         """An agent that just became READY takes the most due call it fits, or is
         indexed READY (``_dispatch``; called alone when it is all an input changed)."""
         router = self._router
+        if router.held:  # rule 12: the calls held for it come first, most due first
+            held = router.held.get(agent.agent_id)
+            while held and agent.state is _READY:
+                call = min(held, key=lambda c: due_key(c, c.queued_in.config.aging_per_s, now))
+                self._unstick(call)
+                if _overdue(call, now):
+                    self._finish(call, CallInput.MAX_WAIT, _TIMEOUT, now, out)
+                else:
+                    self._offer(call, (agent,), call.queued_in.config, now, out)
         held_back: list[Call] | None = None  # calls it just failed, too soon to retry
         while agent.state is _READY:
             found = router.call_for(agent, now)
@@ -797,8 +847,11 @@ class Acd:
                 self._step_call(call, _CALL_OFFER)
             call.state = _OFFERED_CALL  # _step_call's WAITING -> OFFERED, inline
             if call.lined:
-                call.lined = False
-                parts.line.remove(call)
+                if call.preferred is not None:  # held (rule 12)
+                    self._router.call_out(call)
+                else:
+                    call.lined = False
+                    parts.line.remove(call)
             call_id = call.call_id
             if parts.rotating:  # round-robin goes on after it (before it leaves READY)
                 parts.ready.offered(chosen)
@@ -972,6 +1025,11 @@ class Acd:
         out: list[Command] = []
         self._step_agent(agent, input, now, reason, out)
         self._timers.cancel((_WRAP_UP, agent.agent_id))
+        if input is AgentInput.LOGOUT and agent.agent_id in self._router.held:
+            for held in list(self._router.held[agent.agent_id]):  # rule 12: routed at once
+                self._unstick(held)
+                self._new_calls.append(held)
+            self._dispatch(now, out)
         if old is AgentState.OFFERED:
             assert call_id is not None
             out.append(CancelOffer(call_id, agent.agent_id))
@@ -1056,8 +1114,11 @@ class Acd:
         call.state = new
         if old is _WAITING:
             if call.lined:  # Router.call_out
-                call.lined = False
-                call.queued_in.line.remove(call)
+                if call.preferred is not None:  # held (rule 12)
+                    self._router.call_out(call)
+                else:
+                    call.lined = False
+                    call.queued_in.line.remove(call)
         elif new is _WAITING:
             self._new_calls.append(call)  # lined by _dispatch unless offered at once
         return new
@@ -1093,6 +1154,29 @@ class Acd:
                 call.needs, call.bits = needs, bits
             if call.state is _WAITING and call.call_id in self._calls:
                 self._new_calls.append(call)
+
+    def _stick(self, call: Call, agent_id: str, now: float) -> None:
+        """Hold ``call`` for ``agent_id`` (rule 12) if that agent serves its queue and
+        fits it, until ``entered_at + sticky_wait_s``; else the preference is ignored."""
+        agent = self._agents.get(agent_id)
+        until = call.entered_at + call.queued_in.config.sticky_wait_s
+        if (
+            agent is None
+            or agent.state is AgentState.LOGGED_OUT
+            or call.queue not in agent.config.queues
+            or not fits(agent.skills, call.needs)
+            or until <= now
+        ):
+            return
+        call.preferred = agent_id
+        self._relax_at.set((_STICKY, call.call_id), until)
+
+    def _unstick(self, call: Call) -> None:
+        """The call is no longer held for its preferred agent (rule 12)."""
+        if call.lined:
+            self._router.call_out(call)
+        call.preferred = None
+        self._relax_at.cancel((_STICKY, call.call_id))
 
     def _add_call(self, call: Call) -> None:
         self._calls[call.call_id] = call

@@ -70,9 +70,14 @@ class CallQueued:
     #: skills this call requires (minimum levels 1..5), set by the IVR or the
     #: CRM; None: the queue's ``skills``. Relaxed by the queue's rules all the same.
     skills: Mapping[str, int] | None = None
+    #: sticky agent: the agent who last served this caller's number (the shell looks
+    #: it up); the call waits up to its queue's ``sticky_wait_s`` for that agent alone
+    #: (routing rule 5). Ignored when unknown, not of the queue or not fitting the call.
+    preferred_agent: str | None = None
 
     def __post_init__(self) -> None:
         check_id("CallQueued.call_id", self.call_id)
+        check_optional_id("CallQueued.preferred_agent", self.preferred_agent)
         check_id("CallQueued.queue", self.queue)
         check_str("CallQueued.caller_number", self.caller_number)
         check_int("CallQueued.priority", self.priority)

@@ -15,6 +15,14 @@ Rules:
 4. Nothing here scans every agent or every call: a call looks at the READY
    agents of its own queue (``acd.ready``), an agent at the head of each skill
    class of its own queues (``acd.line``).
+5. Sticky agent, the one exception to rule 1: a call queued with a preferred
+   agent (``CallQueued.preferred_agent``, in a queue with ``sticky_wait_s`` > 0)
+   that serves its queue and fits it goes to that agent at once if READY;
+   else it is held for that agent alone (``held``, outside its queue's line:
+   other READY agents do not see it) until the agent becomes READY (it then
+   takes its held calls first, most due first), logs out, or ``sticky_wait_s``
+   passes; the call is then routed like any other, keeping its entry time and
+   priority. A held call never waits while its preferred agent is READY.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from .skills import SkillBits
 class Router:
     """The lines and READY-agent indexes of every queue."""
 
-    __slots__ = ("lines", "ready", "_busy", "_by_index")
+    __slots__ = ("lines", "ready", "held", "_busy", "_by_index")
 
     def __init__(
         self,
@@ -50,6 +58,8 @@ class Router:
         self._by_index = [Line(q.aging_per_s, self._busy, i) for i, q in enumerate(queues.values())]
         self.lines = dict(zip(queues, self._by_index, strict=True))
         index = {name: i for i, name in enumerate(queues)}
+        #: rule 5: per agent id, the WAITING calls held for it alone, in arrival order
+        self.held: dict[str, list[Call]] = {}
         self.ready = {name: ReadyAgents(name, q.strategy, rng) for name, q in queues.items()}
         for agent in agents:
             agent.skills = dict(agent.config.skills)
@@ -87,14 +97,24 @@ class Router:
                 del index[bisect_left(index, entry)]
 
     def call_in(self, call: Call) -> None:
+        """Enter a WAITING call in its queue's line, or held for its preferred agent."""
         if not call.lined:
             call.lined = True
-            call.queued_in.line.add(call)
+            if call.preferred is not None:  # rule 5
+                self.held.setdefault(call.preferred, []).append(call)
+            else:
+                call.queued_in.line.add(call)
 
     def call_out(self, call: Call) -> None:
         if call.lined:
             call.lined = False
-            call.queued_in.line.remove(call)
+            if call.preferred is not None:
+                held = self.held[call.preferred]
+                held.remove(call)
+                if not held:
+                    del self.held[call.preferred]
+            else:
+                call.queued_in.line.remove(call)
 
     # -- decisions --------------------------------------------------------------
 

@@ -51,6 +51,9 @@ class CallView:
     #: many WAITING calls are before it in line
     ewt_s: float | None = None
     ahead: int | None = None
+    #: sticky agent: the agent this WAITING call is held for now (``acd.routing``
+    #: rule 5), else None
+    preferred_agent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,7 @@ def call_view(
         agent_id=call.agent_id,
         ewt_s=None if estimate is None else estimate[1],
         ahead=None if estimate is None else estimate[0],
+        preferred_agent=call.preferred,
     )
 
 

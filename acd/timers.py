@@ -31,6 +31,8 @@ class TimerKind(Enum):
     RELAX = "relax"
     #: a call may be offered again to the agent who failed it (key: call id)
     RETRY = "retry"
+    #: a call stops waiting for its preferred agent (sticky agent; key: call id)
+    STICKY = "sticky"
 
 
 TimerKey = tuple[TimerKind, str]

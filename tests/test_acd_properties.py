@@ -15,7 +15,13 @@ shell and checks, after every input and at every offer:
 - the incrementally kept queue figures equal a recount from the snapshot;
 - all of it across live reloads of strategies and queue skills (``reconfigure``),
   and with ``retry_same_agent_s`` (an agent who just failed a call is not offered
-  it again within that delay, and only that exempts a call from the rules above).
+  it again within that delay, and only that exempts a call from the rules above);
+- sticky agent (``acd.routing`` rule 5), the one other exemption: q1 and q3 hold a
+  caller queued with a preferred agent for that agent alone (the test decides by
+  hand when: that agent serves the queue, is logged in and fits the call) until
+  it is READY, logs out or the queue's ``sticky_wait_s`` passes; such a call is
+  exempt from the two rules above while held, its agent is never READY meanwhile,
+  and that agent, once READY, is offered its most due held call before any other.
 
 Aging uses 1/64 per second and every time is a multiple of 0.5 s, so effective
 priorities are exact binary fractions and ties are true ties.
@@ -68,6 +74,7 @@ AGENTS = ("a1", "a2", "a3", "a4", "a5")
 SKILLS = ("en", "fr", "de")
 AGING = 1 / 64
 RELAX = (RelaxStep(10.0, 1), RelaxStep(40.0, 5))
+STICKY = {"q1": 20.0, "q2": 0.0, "q3": 45.0}  # QueueConfig.sticky_wait_s (q2: off)
 picks = st.integers(min_value=0, max_value=1_000)
 levels = st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 5), max_size=2)
 # agents skilled more often than calls demand, so several calls compete for one agent
@@ -139,6 +146,7 @@ class RoutingMachine(RuleBasedStateMachine):
         self.order: dict[str, int] = {}  # call -> arrival index in the core
         self.outcomes: Counter[str] = Counter()
         self.n = 0
+        self.held: dict[str, str] = {}  # call -> the agent it is held for (sticky)
 
     def config(self, strategies: list[Strategy], seed: int) -> AcdConfig:
         self.strategies = dict(zip(QUEUES, strategies, strict=True))
@@ -153,6 +161,7 @@ class RoutingMachine(RuleBasedStateMachine):
                 relax=RELAX,
                 aging_per_s=AGING,
                 retry_same_agent_s=self.retry,
+                sticky_wait_s=STICKY[name],
             )
             for name, strategy, w, m in zip(
                 QUEUES, strategies, (0.0, 5.0, 3.0), (None, 60.0, None), strict=True
@@ -200,6 +209,8 @@ class RoutingMachine(RuleBasedStateMachine):
                         self.talking[call] = command.agent_id
                     else:  # failed or withdrawn: back in line unless the caller left
                         self.failed[call] = (command.agent_id, self.now)
+                if command.new is AgentState.LOGGED_OUT:  # its held calls are let go
+                    self.held = {c: a for c, a in self.held.items() if a != command.agent_id}
                 self.state[command.agent_id] = command.new
             elif isinstance(command, OfferCall):
                 self.check_offer(command)
@@ -215,6 +226,7 @@ class RoutingMachine(RuleBasedStateMachine):
                 assert self.outcomes[command.call_id] == 1, "second outcome"
                 del self.live[command.call_id]
                 self.talking.pop(command.call_id, None)
+                self.held.pop(command.call_id, None)
             elif isinstance(command, CallConnected):
                 assert self.talking.get(command.call_id) == command.agent_id
             else:
@@ -229,7 +241,16 @@ class RoutingMachine(RuleBasedStateMachine):
         assert fits(self.skills[agent], self.call_needs(offer.call_id))
         assert not self.held_back(offer.call_id, agent), "offered again too soon"
         mine = self.due(offer.call_id)
+        if offer.call_id in self.held:  # sticky: its agent, its most due held call first
+            assert self.held.pop(offer.call_id) == agent
+            for other, held_for in self.held.items():
+                if held_for == agent:
+                    assert self.due(other) > mine, (agent, offer.call_id, other)
+            return
+        assert agent not in self.held.values(), f"{agent} passed over a call held for it"
         for other in self.waiting() - {offer.call_id}:
+            if other in self.held:  # held for its own agent alone
+                continue
             if self.live[other][0] not in self.serves[agent] or self.held_back(other, agent):
                 continue
             if not fits(self.skills[agent], self.call_needs(other)):
@@ -254,16 +275,33 @@ class RoutingMachine(RuleBasedStateMachine):
         priority=st.integers(0, 2),
         back=st.sampled_from([0.0, 0.0, 12.0, 45.0, 100.0]),
         own=st.one_of(st.none(), st.none(), levels),
+        prefers=st.one_of(st.none(), st.sampled_from(AGENTS)),
     )
     def call_arrives(
-        self, queue: str, priority: int, back: float, own: dict[str, int] | None
+        self,
+        queue: str,
+        priority: int,
+        back: float,
+        own: dict[str, int] | None,
+        prefers: str | None,
     ) -> None:
         call_id = f"c{self.n}"
         self.order[call_id] = self.n
         self.n += 1
         required = self.queue_skills[queue] if own is None else own
         self.live[call_id] = (queue, priority, self.now - back, required, own is not None)
-        self.send(CallQueued(call_id, queue, "1", priority, entered_at=self.now - back, skills=own))
+        if (
+            prefers is not None
+            and back < STICKY[queue]
+            and queue in self.serves[prefers]
+            and self.state[prefers] is not AgentState.LOGGED_OUT
+            and fits(self.skills[prefers], needs_at(required, back))
+        ):
+            self.held[call_id] = prefers  # offered to it at once if READY (check_offer)
+        self.send(
+            CallQueued(call_id, queue, "1", priority, entered_at=self.now - back, skills=own,
+                       preferred_agent=prefers)
+        )  # fmt: skip
 
     @rule(agent=st.sampled_from(AGENTS), back=st.sampled_from([4.0, 30.0]))
     def call_found_talking(self, agent: str, back: float) -> None:
@@ -312,11 +350,18 @@ class RoutingMachine(RuleBasedStateMachine):
         for call, (queue, priority, entered, _, own) in list(self.live.items()):
             if not own:
                 self.live[call] = (queue, priority, entered, self.queue_skills[queue], own)
+        for call, agent in list(self.held.items()):  # let go if it no longer fits
+            if not fits(self.skills[agent], self.call_needs(call)):
+                del self.held[call]
         self.absorb(self.acd.reconfigure(self.config(strategies, self.seed), self.now))
 
     @rule(dt=st.sampled_from([0.5, 1.0, 3.0, 7.0, 12.0, 30.0, 61.0]))
     def time_passes(self, dt: float) -> None:
         self.now += dt
+        for call, _ in list(self.held.items()):  # its sticky wait is over
+            queue, _, entered, _, _ = self.live[call]
+            if entered + STICKY[queue] <= self.now:
+                del self.held[call]
         self.absorb(self.acd.on_timer(self.now))
 
     # -- invariants ---------------------------------------------------------------
@@ -328,11 +373,17 @@ class RoutingMachine(RuleBasedStateMachine):
         assert {c.call_id for c in snap.calls} == set(self.live)
         waiting = {c.call_id for c in snap.calls if c.state is CallState.WAITING}
         assert waiting == self.waiting()
+        assert {c.call_id: c.preferred_agent for c in snap.calls if c.preferred_agent} == self.held
 
     @invariant()
     def no_waiting_call_has_a_ready_agent_who_fits_it(self) -> None:
         for call in self.waiting():
             queue = self.live[call][0]
+            if call in self.held:  # sticky: only its own agent, never READY meanwhile
+                assert self.state[self.held[call]] not in (
+                    AgentState.READY, AgentState.LOGGED_OUT,
+                ), call  # fmt: skip
+                continue
             for agent in AGENTS:
                 if (
                     self.state[agent] is AgentState.READY

@@ -1,4 +1,8 @@
-"""Random sequences of agent, caller and clock inputs against the ACD core's invariants."""
+"""Random sequences of agent, caller and clock inputs against the ACD core's invariants.
+
+q2 has a sticky agent wait (``sticky_wait_s``): some of its callers prefer an agent;
+such a call may wait while another agent of q2 is READY, only while it is held for
+its preferred agent, who is then not READY (``acd.routing`` rule 5)."""
 
 from __future__ import annotations
 
@@ -52,6 +56,7 @@ REQUESTS: dict[AgentInput, type[AgentLogin] | type[AgentLogout] | type[AgentRead
 }
 
 agent_ids = st.sampled_from(sorted(AGENTS))
+STICKY_S = 20.0
 picks = st.integers(min_value=0, max_value=1_000)
 
 
@@ -64,7 +69,9 @@ class AcdMachine(RuleBasedStateMachine):
             AcdConfig(
                 queues=(
                     QueueConfig("q1", wrap_up_s=5, offer_timeout_s=10, max_wait_s=60),
-                    QueueConfig("q2", wrap_up_s=0, offer_timeout_s=5, hold_slice_s=7),
+                    QueueConfig(
+                        "q2", wrap_up_s=0, offer_timeout_s=5, hold_slice_s=7, sticky_wait_s=STICKY_S
+                    ),
                 ),
                 agents=tuple(AgentConfig(a, a, f"PJSIP/{a}", q) for a, q in AGENTS.items()),
                 rna_pause_after=2,
@@ -81,6 +88,7 @@ class AcdMachine(RuleBasedStateMachine):
         self.ever: list[str] = []
         self.entered: dict[str, float] = {}
         self.offered_at: dict[str, float] = {}  # call -> start of its current offer
+        self.prefers: dict[str, str | None] = {}  # call -> CallQueued.preferred_agent
 
     # -- plumbing -----------------------------------------------------------
 
@@ -154,12 +162,15 @@ class AcdMachine(RuleBasedStateMachine):
         queue=st.sampled_from(QUEUES),
         priority=st.integers(0, 2),
         back=st.sampled_from([0, 0, 30, 90]),
+        prefers=st.one_of(st.none(), agent_ids),
     )
-    def call_arrives(self, queue: str, priority: int, back: float) -> None:
+    def call_arrives(self, queue: str, priority: int, back: float, prefers: str | None) -> None:
         call_id = f"c{len(self.ever)}"
         self.ever.append(call_id)
         self.entered[call_id] = self.now - back
-        self.send(CallQueued(call_id, queue, "100", priority, entered_at=self.now - back))
+        self.prefers[call_id] = prefers
+        self.send(CallQueued(call_id, queue, "100", priority, entered_at=self.now - back,
+                             preferred_agent=prefers))  # fmt: skip
 
     @rule(pick=picks)
     def answer(self, pick: int) -> None:
@@ -259,8 +270,18 @@ class AcdMachine(RuleBasedStateMachine):
         snapshot = self.acd.snapshot(self.now)
         ready = {q for a in snapshot.agents if a.state is AgentState.READY for q in a.queues}
         for call in snapshot.calls:
-            if call.state is CallState.WAITING:
+            if call.state is not CallState.WAITING:
+                continue
+            held = call.preferred_agent
+            if held is None:
                 assert call.queue not in ready, call
+                continue
+            # the sticky exception, only for this call: held for the agent it was queued
+            # with, of its queue, within its sticky wait, and that agent is not READY
+            assert held == self.prefers[call.call_id] and call.queue == "q2", call
+            assert call.queue in AGENTS[held], call
+            assert call.wait_s < STICKY_S, call
+            assert self.mirror[held] not in (AgentState.READY, AgentState.LOGGED_OUT), call
 
     @invariant()
     def no_call_waits_past_max_wait(self) -> None:

@@ -825,3 +825,30 @@ def test_bad_callback_values_are_refused_at_their_line(tmp_path: Path) -> None:
                   "      offer_after_s: null")  # fmt: skip
     [only] = problems_of(tmp_path, text)
     assert only.startswith("hotline.yaml:") and "never offered" in only
+
+
+def test_sticky_agent_is_off_by_default_and_its_settings_reach_the_acd(tmp_path: Path) -> None:
+    plain = load_config(write(tmp_path, GOOD), environ={}).queues[0].acd_queue()
+    assert (plain.sticky_wait_s, plain.sticky_days) == (0.0, 30.0)  # off
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    sticky: {wait_s: 25, days: 7}")
+    queue = load_config(write(tmp_path, text), environ={}).queues[0].acd_queue()
+    assert (queue.sticky_wait_s, queue.sticky_days) == (25, 7)
+    text = broken("offer_timeout_s: 15", "offer_timeout_s: 15\n    sticky: {}")
+    queue = load_config(write(tmp_path, text), environ={}).queues[0].acd_queue()
+    assert (queue.sticky_wait_s, queue.sticky_days) == (20.0, 30.0)  # the documented defaults
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("sticky: {wait_s: 0}", "hotline.yaml:13: queues.0.sticky.wait_s: must be greater than 0"),
+    ("sticky: {wait_s: soon}", "hotline.yaml:13: queues.0.sticky.wait_s: expected a number"),
+    ("sticky: {days: 0}", "hotline.yaml:13: queues.0.sticky.days: must be greater than 0"),
+    ("sticky: {days: 4000}",
+     "hotline.yaml:13: queues.0.sticky.days: must be at most 3650"),
+    ("sticky: {wait: 5}", "hotline.yaml:13: queues.0.sticky.wait: unknown key (did you mean 'wait_s'?)"),
+    ("sticky: yes", "hotline.yaml:13: queues.0.sticky: expected a mapping"),
+])  # fmt: skip
+def test_bad_sticky_values_are_refused_with_file_line_and_reason(
+    tmp_path: Path, given: str, expected: str
+) -> None:
+    text = broken("offer_timeout_s: 15", f"offer_timeout_s: 15\n    {given}")
+    assert problems_of(tmp_path, text) == [expected]

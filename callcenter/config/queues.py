@@ -255,6 +255,16 @@ class CallbackSettings(_Strict):
         return CallbackPolicy(**self.model_dump())
 
 
+class StickySettings(_Strict):
+    """Sticky agent: a returning caller is offered first to the agent who last served
+    its number (``acd.routing`` rule 5)."""
+
+    #: how long the call waits for that agent alone, if it is not READY at arrival
+    wait_s: Seconds = 20.0
+    #: a caller is returning when an agent answered its number within this many days
+    days: float = Field(30.0, gt=0, le=3650, strict=True)
+
+
 class QueueSettings(_Strict):
     """One queue of the controller's ACD (see :class:`acd.QueueConfig`)."""
 
@@ -305,6 +315,9 @@ class QueueSettings(_Strict):
     announce: AnnounceSettings | None = None
     #: the queued callback offered to its waiting callers (keeping their place); null: none
     callback: CallbackSettings | None = None
+    #: sticky agent: a returning caller waits up to wait_s for the agent who last served
+    #: it within days; null: off
+    sticky: StickySettings | None = None
 
     @model_validator(mode="after")
     def _wrap_up_limit_above_wrap_up(self) -> Self:
@@ -333,7 +346,9 @@ class QueueSettings(_Strict):
             max_length=self.max_length,
             join_empty=self.join_empty,
             leave_when_empty=self.leave_when_empty,
-        )
+            **({} if self.sticky is None
+               else {"sticky_wait_s": self.sticky.wait_s, "sticky_days": self.sticky.days}),
+        )  # fmt: skip
 
 
 class TierSettings(_Strict):
