@@ -28,6 +28,7 @@ No I/O here: the desk (``callcenter.desk``) reads SQL and the ACD and calls this
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -158,6 +159,9 @@ class DayBoard:
         self.zone = zone
         self.counter = counter
         self.day_start = local_midnight(now, zone)
+        #: the midnight after today's, and the zone it was read in (``roll``)
+        self._next_midnight = -math.inf
+        self._next_midnight_zone = zone
         self.queues: dict[str, QueueDay] = {}
         #: the whole centre's visits by the 15 minutes they entered in: start (epoch) -> tally
         self.intervals: dict[float, Tally] = {}
@@ -261,8 +265,16 @@ class DayBoard:
         return day
 
     def roll(self, now: float) -> None:
-        """Past midnight: a new day starts from nothing."""
+        """Past midnight: a new day starts from nothing.
+
+        Called for every row written (a state change, an outcome): the next midnight
+        is kept, so the zone's clock is read once a day, not once a row."""
+        if now < self._next_midnight and self.zone is self._next_midnight_zone:
+            return  # still the day that starts at day_start (or a time before it)
         midnight = local_midnight(now, self.zone)
+        # a day is 23-25 h long: 26 h after one midnight lies in the next day
+        self._next_midnight = local_midnight(midnight + 26 * 3600, self.zone)
+        self._next_midnight_zone = self.zone
         if midnight > self.day_start:
             self.day_start = midnight
             self.queues.clear()

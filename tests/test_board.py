@@ -177,3 +177,26 @@ def test_the_day_by_15_minutes():
         {"start": midnight + 900, "answered": 0, "abandoned": 1, "other": 0,
          "service_level_pct": 0.0},
     ]  # fmt: skip
+
+
+def test_the_day_rolls_at_each_local_midnight_across_a_daylight_saving_change() -> None:
+    # roll() keeps the next midnight (read once a day): days of 23 and 25 hours included
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Europe/Berlin")
+    for first in (
+        dt.datetime(2026, 3, 27, 12, tzinfo=zone),
+        dt.datetime(2026, 10, 23, 12, tzinfo=zone),
+    ):
+        start = first.timestamp()  # DST starts on 29 March, ends on 25 October
+        day = DayBoard({"q": QueueTargets(20.0)}, start, zone)
+        seen = []
+        for minutes in range(0, 6 * 24 * 60, 20):  # six days, every 20 minutes
+            day.roll(start + 60 * minutes)
+            assert day.day_start == local_midnight(start + 60 * minutes, zone)
+            seen.append(day.day_start)
+        dates = [dt.datetime.fromtimestamp(d, zone).date() for d in sorted(set(seen))]
+        assert dates == [first.date() + dt.timedelta(days=n) for n in range(7)]
+        day.roll(start)  # an older row changes nothing
+        assert dt.datetime.fromtimestamp(day.day_start, zone).date() == dates[-1]
