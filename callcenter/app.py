@@ -29,8 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import acd
 from acd import kpis
+from callcenter.administration import Administration
 from callcenter.ami import AMIClient
-from callcenter.config import HotlineConfig
+from callcenter.config import DEFAULT_PAUSE_REASONS, HotlineConfig
 from callcenter.controller import Controller, Node
 from callcenter.desk import ControllerDesk
 from callcenter.ivr_messages import IvrMessages
@@ -60,9 +61,12 @@ from callcenter.web import create_app as create_web_app
 from callcenter.web.app import create_metrics_app
 from callcenter.web.keys import (
     ACCOUNTS,
+    ADMIN,
     DESK,
+    DISPOSITION_CODES,
     DISPOSITIONS,
     MESSAGES,
+    PAUSE_REASONS,
     PHONES,
     RECORDINGS,
     REPORTS,
@@ -269,15 +273,19 @@ async def _apply_agents(parts: Parts) -> bool:
 
 async def _accounts(app: web.Application) -> AsyncIterator[None]:
     """Logins changed by the operator's commands (``callcenter users``/``agents``/``tokens``,
-    another process) reach this one: read every ``accounts_poll_s``; the sessions and
-    tokens of removed logins stop counting, the live API tokens are taken, and agents
-    added, changed or removed are given to the ACD (:func:`_apply_agents`). Warns once at start when nobody can sign in or take a call."""
+    another process) or by the admin page reach this one: read every ``accounts_poll_s``,
+    and at once after each admin write (:class:`Administration`); the sessions and
+    tokens of removed logins stop counting, the live API tokens are taken, agents
+    added, changed or removed are given to the ACD (:func:`_apply_agents`) and the
+    desk's lists are read again. Warns once at start when nobody can sign in or take a
+    call."""
     parts = app[PARTS]
     store = parts.store
     assert store is not None
     signer = app[SESSIONS]
 
     tokens = Tokens(store)
+    lock = asyncio.Lock()
 
     async def read() -> list[Agent]:
         rows = await store.list_agents(removed=True)
@@ -291,14 +299,28 @@ async def _accounts(app: web.Application) -> AsyncIterator[None]:
     for text in login_warnings(len(logins), sum(a.role == "agent" for a in logins)):
         log.warning("%s", text)
 
-    async def poll() -> None:
+    async def sync() -> None:
         nonlocal applied
+        async with lock:
+            seen = _agents_seen(await read())
+            if seen != applied and await _apply_agents(parts):
+                applied = seen
+            await admin.read_lists()
+
+    admin = Administration(store, lambda: parts.config, sync, dispositions=app[DISPOSITION_CODES],
+                           pause_reasons=app[PAUSE_REASONS])  # fmt: skip
+    # an empty list (a new database) starts from the config's dispositions and the
+    # default pause reasons; from then on SQL holds them (callcenter.administration)
+    await admin.lists.seed("dispositions", parts.config.dispositions)
+    await admin.lists.seed("pause_reasons", DEFAULT_PAUSE_REASONS)
+    await admin.read_lists()
+    app[ADMIN] = admin
+
+    async def poll() -> None:
         while True:
             await asyncio.sleep(parts.accounts_poll_s)
             try:
-                seen = _agents_seen(await read())
-                if seen != applied and await _apply_agents(parts):
-                    applied = seen
+                await sync()
             except Exception as exc:  # the database away: keep the last list, try again
                 log.warning("reading the logins failed (%r); trying again", exc)
 

@@ -14,8 +14,10 @@ at once; calls in the IVR finish on the version they started with (each
 session holds its own definition), and a broken IVR file refuses the whole
 reload with its ``file:line`` problems, the running IVR kept.
 The other sections (nodes, the dialplan names, the database, the
-web edge, dispositions) keep running as they were started: each one that
-changed is named in a warning, and takes effect at the next restart.
+web edge) keep running as they were started: each one that changed is named in
+a warning, and takes effect at the next restart. ``dispositions`` only fills an
+empty list at the first start: the list lives in SQL, edited live by the admin
+page (``callcenter.administration``).
 """
 
 from __future__ import annotations

@@ -41,8 +41,10 @@ TABLES = {
     "calls",
     "customer_phones",
     "customers",
+    "disposition_codes",
     "interactions",
     "journal_marks",
+    "pause_reasons",
     "queue_outcomes",
     "recording_access",
     "recordings",
@@ -87,7 +89,7 @@ async def test_migrate_from_empty_creates_every_table(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert names == TABLES | {"alembic_version"}
-    assert version == ("0011",)
+    assert version == ("0013",)
 
 
 async def test_migration_matches_models(engine: AsyncEngine) -> None:

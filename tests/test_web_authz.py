@@ -112,6 +112,31 @@ TABLE: list[Row] = [
     # agent1's call, spied on by a supervisor: none of them has a phone (409 no_phone)
     ("POST", "/api/agents/{agent_id}/spy", "/api/agents/{agent}/spy",
      {"json": {"mode": "listen"}}, api(SUPERVISORS, 409)),
+    # administration: admins write (the admin's POST makes what its PATCH and DELETE
+    # use), supervisors and their token read; every login reads the desk's lists
+    ("GET", "/admin", "/admin", None, page({"admin"})),
+    ("GET", "/api/admin/logins", "/api/admin/logins", None, api(SUPERVISORS)),
+    ("POST", "/api/admin/logins", "/api/admin/logins",
+     {"json": {"username": "newbie", "password": "newbie-pass", "role": "agent",
+               "queues": ["support"]}}, api({"admin"}, 201)),
+    ("PATCH", "/api/admin/logins/{username}", "/api/admin/logins/newbie",
+     {"json": {"penalties": {"support": 2}}}, api({"admin"})),
+    ("DELETE", "/api/admin/logins/{username}", "/api/admin/logins/newbie", None,
+     api({"admin"})),
+    ("GET", "/api/admin/tokens", "/api/admin/tokens", None, api(SUPERVISORS)),
+    ("POST", "/api/admin/tokens", "/api/admin/tokens",
+     {"json": {"name": "authz-admin", "user": "supervisor"}}, api({"admin"}, 201)),
+    ("DELETE", "/api/admin/tokens/{name}", "/api/admin/tokens/authz-admin", None,
+     api({"admin"})),
+    ("PUT", "/api/admin/dispositions/{code}", "/api/admin/dispositions/warranty",
+     {"json": {"label": "Warranty claim"}}, api({"admin"}, 201)),
+    ("DELETE", "/api/admin/dispositions/{code}", "/api/admin/dispositions/warranty", None,
+     api({"admin"})),
+    ("PUT", "/api/admin/pause-reasons/{code}", "/api/admin/pause-reasons/coaching",
+     {"json": {"label": "Coaching"}}, api({"admin"}, 201)),
+    ("DELETE", "/api/admin/pause-reasons/{code}", "/api/admin/pause-reasons/coaching", None,
+     api({"admin"})),
+    ("GET", "/api/desk-lists", "/api/desk-lists", None, api(AGENTS | SUPERVISORS)),
     # state changes last: the agent's own, then the session's end
     ("POST", "/api/agent/ready", "/api/agent/ready", {"json": {}},
      {**api(AGENTS), "agent": 409}),  # agent1 is talking: no ready mid-call

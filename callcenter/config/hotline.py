@@ -58,6 +58,17 @@ DEFAULT_DISPOSITIONS: Mapping[str, str] = {
 }
 
 
+#: The pause reasons an empty list starts with (code -> label, in display order);
+#: the admin page edits the list in SQL from then on (``callcenter.administration``).
+DEFAULT_PAUSE_REASONS: Mapping[str, str] = {
+    "break": "Break",
+    "lunch": "Lunch",
+    "training": "Training",
+    "meeting": "Meeting",
+    "admin": "Back-office work",
+}
+
+
 #: the default dispositions that settle the caller's matter on the call (FCR)
 DEFAULT_FCR_DISPOSITIONS = ("resolved", "information", "sales", "no_action")
 

@@ -53,6 +53,9 @@ __all__ = [
     "SurveyAnswer",
     "Voicemail",
     "CallbackRequest",
+    "DeskListItem",
+    "DispositionCode",
+    "PauseReason",
     "call_key",
 ]
 
@@ -333,6 +336,30 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
+
+
+class DeskListItem:
+    """A row of a list the agent's desk offers, kept in SQL and edited live by the
+    admin page and API (``callcenter.administration``): its code (what is stored and
+    reported), the label agents see, its place in the list. A retired one is no longer
+    offered; its row stays, so past records keep their label."""
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int] = mapped_column(Integer)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class DispositionCode(DeskListItem, Base):
+    """What an agent may pick after a call (seeded from the config's ``dispositions``)."""
+
+    __tablename__ = "disposition_codes"
+
+
+class PauseReason(DeskListItem, Base):
+    """Why an agent may pause (seeded with ``callcenter.config.DEFAULT_PAUSE_REASONS``)."""
+
+    __tablename__ = "pause_reasons"
 
 
 class JournalMark(Base):

@@ -19,7 +19,14 @@ from pydantic_core import from_json
 from callcenter.metrics import CONTENT_TYPE
 from callcenter.web.auth import AGENTS, SUPERVISORS, require_api
 from callcenter.web.errors import ApiError
-from callcenter.web.keys import DESK, DISPOSITION_CODES, DISPOSITIONS, METRICS, METRICS_TOKEN
+from callcenter.web.keys import (
+    DESK,
+    DISPOSITION_CODES,
+    DISPOSITIONS,
+    METRICS,
+    METRICS_TOKEN,
+    PAUSE_REASONS,
+)
 from callcenter.web.ports import AgentPage
 
 log = logging.getLogger(__name__)
@@ -79,7 +86,7 @@ class ReadyBody(_Body):
 class PauseBody(_Body):
     """``POST /api/agent/pause``."""
 
-    #: printable text (no control characters), not only blanks
+    #: one of the pause reasons the desk offers (``GET /api/desk-lists``)
     reason: str = Field(default="break", min_length=1, max_length=64, pattern=_PRINTABLE)
 
 
@@ -178,6 +185,10 @@ async def agent_ready(request: web.Request) -> web.StreamResponse:
 async def agent_pause(request: web.Request) -> web.StreamResponse:
     session = require_api(request, AGENTS)
     body = await read_body(request, PauseBody, allow_empty=True)
+    reasons = request.app[PAUSE_REASONS]
+    if body.reason not in reasons:
+        raise ApiError(400, "invalid_field", f"reason: {body.reason!r} is not a pause reason "
+                       f"offered (one of {', '.join(reasons)})")  # fmt: skip
     await request.app[DESK].agent_pause(session.account_id, body.reason)
     return web.json_response(_agent_view(request, session.account_id))
 

@@ -12,10 +12,11 @@ import jinja2
 from aiohttp import web
 
 import dashboards
-from callcenter.config import DEFAULT_DISPOSITIONS
+from callcenter.config import DEFAULT_DISPOSITIONS, DEFAULT_PAUSE_REASONS
 from callcenter.live import LiveHub
 from callcenter.metrics import Metrics
 from callcenter.web import (
+    admin_api,
     api,
     messages_api,
     openapi,
@@ -37,6 +38,7 @@ from callcenter.web.keys import (
     HUB,
     METRICS,
     METRICS_TOKEN,
+    PAUSE_REASONS,
     SECURE_COOKIES,
     SESSIONS,
     SOCKETS,
@@ -109,6 +111,7 @@ def create_app(
     app[SESSIONS] = SessionSigner(secret_key, ttl_s=session_ttl_s)
     app[ALLOWED_ORIGINS] = frozenset(allowed_origins or ())
     app[DISPOSITION_CODES] = dict(disposition_codes or DEFAULT_DISPOSITIONS)
+    app[PAUSE_REASONS] = dict(DEFAULT_PAUSE_REASONS)
     app[SOCKETS] = weakref.WeakSet()
     app[CLOCK] = clock
     app[SECURE_COOKIES] = secure_cookies
@@ -160,6 +163,7 @@ def create_app(
     r.add_get("/api/voicemails/{voicemail_id}/audio", messages_api.voicemail_audio)
     r.add_get("/api/callbacks", messages_api.list_callbacks)
     r.add_get("/api/reports", reports_api.get_report)
+    admin_api.add_routes(r)
     r.add_get("/ws/wallboard", sockets.wallboard_socket)
     r.add_get("/ws/agent", sockets.agent_socket)
     r.add_get("/metrics", api.metrics)

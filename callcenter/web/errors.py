@@ -26,12 +26,17 @@ DOMAIN_STATUS: dict[str, int] = {
     "notes_too_long": 400,
     "disposition_rejected": 400,
     "invalid_value": 400,
+    # an admin write (callcenter.administration: the reason starts with the field)
+    "invalid_field": 400,
     # not yours
     "not_your_call": 403,
     # no such thing (storage: UnknownCall; acd: UnknownAgent, UnknownQueue)
     "unknown_call": 404,
     "unknown_agent": 404,
     "unknown_queue": 404,
+    "unknown_login": 404,
+    "unknown_token": 404,
+    "unknown_entry": 404,
     # right input, wrong moment (acd: InvalidTransition, e.g. Ready while talking)
     "invalid_transition": 409,
     "wrap_up_limit": 409,
@@ -39,6 +44,9 @@ DOMAIN_STATUS: dict[str, int] = {
     "call_not_waiting": 409,
     "past_max_wait": 409,
     "duplicate_outcome": 409,
+    "duplicate": 409,
+    "already_revoked": 409,
+    "last_entry": 409,
     # the server cannot take it now (storage: WriterClosed; StorageUnavailable, the
     # database is away: login and dispositions wait for nothing, the user tries again)
     "writer_closed": 503,

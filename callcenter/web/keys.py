@@ -9,6 +9,7 @@ from aiohttp import web
 
 from callcenter.live import LiveHub
 from callcenter.metrics import Metrics
+from callcenter.web.admin_port import Admin
 from callcenter.web.messages_port import Messages
 from callcenter.web.ports import Accounts, Desk, Dispositions, Phones
 from callcenter.web.recordings_port import Library
@@ -32,8 +33,14 @@ REPORTS = web.AppKey("reports", Reports)
 MESSAGES = web.AppKey("messages", Messages)
 #: Origins allowed besides the request's own, for WebSockets and state-changing requests.
 ALLOWED_ORIGINS: web.AppKey[frozenset[str]] = web.AppKey("allowed_origins")
-#: The disposition codes agents may pick, in display order: code -> label.
+#: The disposition codes agents may pick, in display order: code -> label (kept up to
+#: date in place by the administration: an admin's change is offered at once).
 DISPOSITION_CODES: web.AppKey[dict[str, str]] = web.AppKey("disposition_codes")
+#: The pause reasons agents may pick, in display order: code -> label (as above).
+PAUSE_REASONS: web.AppKey[dict[str, str]] = web.AppKey("pause_reasons")
+#: The admin's writes (logins, tokens, the desk's lists); unset: the admin routes
+#: answer 503.
+ADMIN = web.AppKey("admin", Admin)
 #: The open WebSockets, closed with GOING_AWAY on shutdown.
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
 #: The wall clock (epoch seconds); injected by tests.

@@ -17,6 +17,18 @@ from pydantic import BaseModel, TypeAdapter
 from typing_extensions import TypedDict
 
 from callcenter.reports.build import BY_CHOICES
+from callcenter.web.admin_api import (
+    DeskLists,
+    Done,
+    ListEntry,
+    Login,
+    LoginChange,
+    Logins,
+    NewLogin,
+    NewToken,
+    TokenMade,
+    Tokens,
+)
 from callcenter.web.api import (
     AgentStateBody,
     DispositionBody,
@@ -24,7 +36,7 @@ from callcenter.web.api import (
     ReadyBody,
     WrapUpBody,
 )
-from callcenter.web.keys import DISPOSITION_CODES
+from callcenter.web.keys import DISPOSITION_CODES, PAUSE_REASONS
 from callcenter.web.messages_port import CallbackPage, VoicemailPage
 from callcenter.web.ports import AgentPage, WaitingCall, WallboardSnapshot
 from callcenter.web.recordings_api import (
@@ -114,6 +126,16 @@ _NAMED: dict[str, Any] = {
     "DispositionSaved": DispositionSaved,
     "ErrorBody": ErrorBody,
     "Health": Health,
+    "NewLogin": NewLogin,
+    "LoginChange": LoginChange,
+    "Login": Login,
+    "Logins": Logins,
+    "NewToken": NewToken,
+    "TokenMade": TokenMade,
+    "Tokens": Tokens,
+    "ListEntry": ListEntry,
+    "DeskLists": DeskLists,
+    "Done": Done,
 }
 
 
@@ -141,7 +163,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         400: "a bad body or path parameter (the reason names the field)",
         401: "no valid session: log in first",
         403: "the role may not do this, or a POST from a foreign origin",
-        404: "no such agent or call",
+        404: "no such agent, call, login, token or code",
         409: "right input at the wrong moment (e.g. Ready while talking)",
         503: "the database is away: try again",
     }
@@ -229,9 +251,91 @@ def _report_parameters() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str, Any]:
-    """The document (a new dict each time); with the configured ``disposition_codes``
-    the disposition's ``code`` is one of them (the served document has them)."""
+def _path(name: str, pattern: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True,
+            "schema": {"type": "string", "pattern": pattern}}  # fmt: skip
+
+
+def _admin_paths(session: list[dict[str, list[str]]]) -> dict[str, Any]:
+    """``/api/admin/...`` and ``/api/desk-lists`` (``callcenter.web.admin_api``)."""
+    username = _path("username", "^[^/]{1,64}$")
+    code = _path("code", "^[a-z][a-z0-9_]{0,31}$")
+    written = _errors(400, 401, 403, 404, 409, 503)
+
+    def entry(what: str, op: str) -> dict[str, Any]:
+        return {
+            "put": {"summary": f"Offer a {what} on the desk with its label, or change the"
+                               " label (admins; at once)",
+                    "operationId": f"put{op}", "security": session, "parameters": [code],
+                    "requestBody": _body("ListEntry", required=True),
+                    "responses": {"200": _json("DeskLists", "changed: the lists now"),
+                                  "201": _json("DeskLists", "added: the lists now"),
+                                  **written}},
+            "delete": {"summary": f"Stop offering a {what} (admins; its records keep it)",
+                       "operationId": f"retire{op}", "security": session,
+                       "parameters": [code],
+                       "responses": {"200": _json("DeskLists", "the lists now"), **written}},
+        }  # fmt: skip
+
+    return {
+        "/api/admin/logins": {
+            "get": {"summary": "Every login with its role, phone and routing data"
+                               " (admins, supervisors)",
+                    "operationId": "listLogins", "security": session,
+                    "responses": {"200": _json("Logins", "the logins"),
+                                  **_errors(401, 403, 503)}},
+            "post": {"summary": "Add a login; an agent can log in and take calls at once"
+                                " (admins)",
+                     "operationId": "addLogin", "security": session,
+                     "requestBody": _body("NewLogin", required=True),
+                     "responses": {"201": _json("Login", "the login made"), **written}},
+        },
+        "/api/admin/logins/{username}": {
+            "patch": {"summary": "Change a login's name, phone, password, queues, skills or"
+                                 " penalties; routing changes at once (admins)",
+                      "operationId": "changeLogin", "security": session,
+                      "parameters": [username],
+                      "requestBody": _body("LoginChange", required=True),
+                      "responses": {"200": _json("Login", "the login now"), **written}},
+            "delete": {"summary": "Remove a login: its sessions and tokens end, its agent"
+                                  " leaves the queues; its history stays (admins)",
+                       "operationId": "removeLogin", "security": session,
+                       "parameters": [username],
+                       "responses": {"200": _json("Done", "removed"), **written}},
+        },
+        "/api/admin/tokens": {
+            "get": {"summary": "Every API token (never the token itself; admins,"
+                               " supervisors)",
+                    "operationId": "listTokens", "security": session,
+                    "responses": {"200": _json("Tokens", "the tokens"),
+                                  **_errors(401, 403, 503)}},
+            "post": {"summary": "Make a token acting as a login (shown once; admins)",
+                     "operationId": "addToken", "security": session,
+                     "requestBody": _body("NewToken", required=True),
+                     "responses": {"201": _json("TokenMade", "the token"), **written}},
+        },
+        "/api/admin/tokens/{name}": {"delete": {
+            "summary": "Revoke a token: it stops working at once (admins)",
+            "operationId": "revokeToken", "security": session,
+            "parameters": [_path("name", "^[^/]{1,64}$")],
+            "responses": {"200": _json("Done", "revoked"), **written}}},
+        "/api/admin/dispositions/{code}": entry("disposition code", "Disposition"),
+        "/api/admin/pause-reasons/{code}": entry("pause reason", "PauseReason"),
+        "/api/desk-lists": {"get": {
+            "summary": "The disposition codes and pause reasons the desk offers now"
+                       " (any login)",
+            "operationId": "deskLists", "security": session,
+            "responses": {"200": _json("DeskLists", "code -> label, in order"),
+                          **_errors(401)}}},
+    }  # fmt: skip
+
+
+def openapi_document(
+    disposition_codes: Iterable[str] | None = None, pause_reasons: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """The document (a new dict each time); with the offered ``disposition_codes`` and
+    ``pause_reasons`` the disposition's ``code`` and the pause's ``reason`` are one of
+    them (the served document has the lists as they are now)."""
     # the login's cookie, or a bearer token of `callcenter tokens add` acting as a login
     session: list[dict[str, list[str]]] = [{"session": []}, {"token": []}]
     paths: dict[str, Any] = {
@@ -419,10 +523,13 @@ def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str
             "responses": {"200": {"description": "text exposition format",
                                   "content": {"text/plain": {"schema": {"type": "string"}}}}},
         }},
+        **_admin_paths(session),
     }  # fmt: skip
     schemas = _schemas()
     if disposition_codes is not None:
         schemas["DispositionBody"]["properties"]["code"]["enum"] = list(disposition_codes)
+    if pause_reasons is not None:
+        schemas["PauseBody"]["properties"]["reason"]["enum"] = list(pause_reasons)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -449,4 +556,6 @@ def openapi_document(disposition_codes: Iterable[str] | None = None) -> dict[str
 
 async def serve(request: web.Request) -> web.StreamResponse:
     """``GET /api/openapi.json`` (no session needed: it holds no data)."""
-    return web.json_response(openapi_document(request.app[DISPOSITION_CODES]))
+    return web.json_response(
+        openapi_document(request.app[DISPOSITION_CODES], request.app[PAUSE_REASONS])
+    )

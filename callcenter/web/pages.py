@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -10,6 +11,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from callcenter.config import DEFAULT_PAUSE_REASONS
 from callcenter.web.auth import (
     AGENTS,
     SUPERVISORS,
@@ -24,6 +26,7 @@ from callcenter.web.keys import (
     CLOCK,
     DESK,
     DISPOSITION_CODES,
+    PAUSE_REASONS,
     SECURE_COOKIES,
     SESSIONS,
     THROTTLE,
@@ -173,6 +176,15 @@ async def logout(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+def _pause_words(offered: Mapping[str, str], words: Mapping[str, str]) -> dict[str, str]:
+    """The pause reasons offered, as the desk shows them: a shipped reason whose label
+    the admin left as shipped in the desk's language (``pause.<code>`` of the
+    catalogue), any other as the admin wrote it."""
+    return {code: words.get(f"pause.{code}", label)
+                  if DEFAULT_PAUSE_REASONS.get(code) == label else label
+            for code, label in offered.items()}  # fmt: skip
+
+
 async def agent_desktop(request: web.Request) -> web.StreamResponse:
     session = require_page(request, AGENTS)
     view = request.app[DESK].agent_view(session.account_id) or {}
@@ -187,6 +199,7 @@ async def agent_desktop(request: web.Request) -> web.StreamResponse:
         "time_zone": zone_of(request.cookies, request.app[TIME_ZONE]),
         "default_time_zone": request.app[TIME_ZONE],
         "queues": request.app[DESK].queue_names(),
+        "pause_reasons": _pause_words(request.app[PAUSE_REASONS], request.app[WORDS][lang]),
     }
     return aiohttp_jinja2.render_template("agent.html", request, context)
 
