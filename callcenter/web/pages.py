@@ -189,6 +189,7 @@ async def agent_desktop(request: web.Request) -> web.StreamResponse:
     session = require_page(request, AGENTS)
     view = request.app[DESK].agent_view(session.account_id) or {}
     lang = language_of(request.cookies)
+    offered: dict[str, str] = request.app[PAUSE_REASONS]
     context = {
         "session": session,
         "view": view,
@@ -199,7 +200,7 @@ async def agent_desktop(request: web.Request) -> web.StreamResponse:
         "time_zone": zone_of(request.cookies, request.app[TIME_ZONE]),
         "default_time_zone": request.app[TIME_ZONE],
         "queues": request.app[DESK].queue_names(),
-        "pause_reasons": _pause_words(request.app[PAUSE_REASONS], request.app[WORDS][lang]),
+        "pause_reasons": _pause_words(offered, request.app[WORDS][lang]),
     }
     return aiohttp_jinja2.render_template("agent.html", request, context)
 
