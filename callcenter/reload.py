@@ -125,8 +125,12 @@ async def reload_config(running: HotlineConfig, store: Agents, controller: Reloa
     later = tuple(
         name
         for name in HotlineConfig.model_fields
-        if name not in LIVE_SECTIONS and getattr(new, name) != getattr(running, name)
+        if name not in (*LIVE_SECTIONS, "dispositions")
+        and getattr(new, name) != getattr(running, name)
     )
+    if new.dispositions != running.dispositions:  # it only fills an empty list
+        log.warning("config reload: dispositions changed; the list lives in the database"
+                    " (filled from the file at the first start): edit it at /admin")  # fmt: skip
     if new.ivr != running.ivr:
         controller.reload_ivr(new.ivr)
         log.info("IVR reloaded from %s: new calls take it, calls in the IVR keep theirs",

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 import acd
 from callcenter.demo import SECRET, config_text
 from callcenter.storage import Store, make_engine, make_session_factory
+from callcenter.web.keys import DISPOSITION_CODES
 from pbxsim.scenario import Scenario
 from pbxsim.server import PBXSim
 
@@ -84,6 +85,7 @@ async def test_a_reload_takes_new_rules_live_and_waiting_callers_keep_their_plac
                          "    skills: {english: 2}\n    relax: [{after_s: 600, lower_by: 5}]\n")
             .replace("web:\n", "  - name: billing\nacd:\n  tiers: {gold: {priority: 3}}\nweb:\n")
             .replace("ping_interval_s: 10", "ping_interval_s: 11")
+            + "dispositions:\n  solved: Solved\n"
         )  # fmt: skip
         done = await rig.hotline.reload()
         assert done.applied and done.restart_needed == ("nodes",)
@@ -104,6 +106,12 @@ async def test_a_reload_takes_new_rules_live_and_waiting_callers_keep_their_plac
         assert line() == before  # same callers, same entry times, same order
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
         assert "config reload: nodes changed; it takes effect at the next restart" in warnings
+        # the dispositions in the file filled the database's list at the first start;
+        # the list lives there (the admin page), the file's change is only named
+        assert "config reload: dispositions changed; the list lives in the database (filled" \
+            " from the file at the first start): edit it at /admin" in warnings
+        assert "solved" not in rig.hotline.app[DISPOSITION_CODES]
+        assert "resolved" in rig.hotline.app[DISPOSITION_CODES]
 
         # the new rule routes: agent2 has no english, agent1 has; the first caller goes
         # to agent1 (the line kept its order)
