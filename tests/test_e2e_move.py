@@ -242,3 +242,68 @@ async def test_a_call_moved_to_another_queue_stays_there_with_its_priority_after
     [outcome] = outcomes
     assert (outcome.queue, outcome.outcome, outcome.agent_id) == (
         "billing", "answered", int(agents["agent2"]))  # fmt: skip
+
+
+async def test_moved_to_another_queue_from_the_wallboard_the_caller_is_answered_there(
+    tmp_path, db_url
+):
+    """A caller waits in support (its agent logged out) while billing's agent is Ready:
+    the supervisor picks billing in the call's "Move to queue…" and billing's agent
+    answers it, with one outcome, billing's, and its whole wait."""
+    from .test_e2e_overflow import _one_agent_per_queue
+
+    number = CUSTOMERS[7].national_numbers[0]
+    errors: list[str] = []
+
+    def two_queues(text: str) -> str:
+        return text.replace("    hold_slice_s: 3\n", "    hold_slice_s: 3\n  - name: billing\n", 1)
+
+    async with hotline_rig(tmp_path, db_url, no_callers(), agents=2, auto_login=False,
+                           prepare=_one_agent_per_queue, edit_config=two_queues) as rig:  # fmt: skip
+        billing = str(await agent_id_of(rig, "agent2"))
+        async with chromium() as browser:
+            desk = await open_page(browser, errors)
+            await log_in(desk, rig.hotline.urls.agent, "agent2")
+            await desk.get_by_test_id("ready").click()
+            await expect(desk.get_by_test_id("state")).to_have_text("Ready", timeout=LIVE_MS)
+            board = await open_page(browser, errors)
+            await log_in(board, rig.hotline.urls.supervisor, "supervisor")
+
+            await caller_arrives(rig, number, patience=2000)
+            call_id = (await call_of(rig, number)).call_id
+            await wait_until(lambda: view(rig, call_id) is not None, 60, "the caller in line")
+            row = board.get_by_test_id(f"call-{call_id}")
+            await expect(row).to_have_attribute("data-position", "1", timeout=LIVE_MS)
+            await expect(row.locator("td").first).to_have_text("support")
+            select = board.get_by_test_id(f"call-{call_id}-queue")
+            await expect(select.locator("option")).to_have_count(2)  # the prompt, billing
+            await select.select_option("billing")
+
+            await expect(desk.locator("#call-id")).to_have_text(call_id, timeout=LIVE_MS)
+
+            def answered() -> bool:
+                v = view(rig, call_id)
+                return v is not None and v.state is acd.CallState.CONNECTED
+
+            await wait_until(answered, 90, "billing's agent to answer")
+            talking = view(rig, call_id)
+            assert talking is not None and (talking.queue, talking.agent_id) == ("billing", billing)
+            await wait_until(lambda: view(rig, call_id) is None, 120, "the call to end")
+            await expect(board.get_by_test_id("call-action-error")).to_be_hidden()
+
+        await rig.hotline.writer.flush()
+        row_sql = await rig.hotline.store.get_call(call_id)
+        assert row_sql is not None and row_sql.queue == "billing"
+        assert row_sql.agent_id == int(billing) and row_sql.answered_at is not None
+        events = await rig.hotline.store.list_call_events(call_id)
+        moved = [e.data for e in events if e.kind == "moved"]
+        assert [(m["from"], m["queue"]) for m in moved] == [("support", "billing")]
+        queued_at = row_sql.queued_at
+        assert queued_at is not None and row_sql.wait_s is not None
+        # the wait counted from its first entry into support, not from the move
+        assert row_sql.wait_s >= (moved_at(events) - queued_at).total_seconds()
+    assert errors == []
+
+
+def moved_at(events: list[Any]) -> Any:
+    return next(e.at for e in events if e.kind == "moved")
