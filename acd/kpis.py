@@ -95,6 +95,8 @@ class QueueTargets:
     short_abandon_s: float = 5.0
     #: the service level aimed at, a share (0.8: 80 % within T): Erlang C staffs for it
     sl_target: float = 0.8
+    #: the longest wait past which the wallboard turns red and an alert fires
+    longest_wait_limit_s: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)

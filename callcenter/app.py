@@ -39,7 +39,6 @@ from callcenter.live import LiveHub
 from callcenter.looplag import LoopLagMonitor
 from callcenter.metrics import (
     Metrics,
-    QueueTargets,
     read_floor,
 )
 from callcenter.preflight import login_warnings, settings_warnings
@@ -414,7 +413,7 @@ def create_app(
     lag = LoopLagMonitor(on_sample=metrics.loop_lag_observed)
     parts = Parts(config, LiveHub(), metrics, lag, auto_login_agents, connect_wait_s,
                   accounts_poll_s)  # fmt: skip
-    metrics.watch_targets(lambda: queue_targets(parts.config))
+    metrics.watch_targets(lambda: parts.config.queue_targets())
     for text in settings_warnings(config, key_given=secret_key is not None):
         log.warning("%s", text)
     web_cfg = config.web
@@ -435,14 +434,6 @@ def create_app(
     app[PARTS] = parts
     app.cleanup_ctx.extend([_database, _writer, _crm, _controller, _accounts, _lag])
     return app
-
-
-def queue_targets(config: HotlineConfig) -> list[QueueTargets]:
-    """The running config's queue targets, as /metrics exports them."""
-    return [
-        QueueTargets(q.name, q.sl_target_pct / 100, q.sl_threshold_s, q.longest_wait_limit_s)
-        for q in config.queues
-    ]
 
 
 def recent_service_levels(

@@ -82,9 +82,7 @@ class ControllerDesk:
 
     def _targets(self) -> dict[str, kpis.QueueTargets]:
         """Each queue's T, S and target (``acd.kpis``), as the reports take them."""
-        found = {q.name: kpis.QueueTargets(q.sl_threshold_s, q.short_abandon_s,
-                                           q.sl_target_pct / 100.0)
-                 for q in self._queues()}  # fmt: skip
+        found = self._config().queue_targets() if self._config is not None else {}
         for queue in self.ctl.core.config.queues:
             found.setdefault(queue.name, kpis.QueueTargets(queue.sl_threshold_s,
                                                            queue.short_abandon_s))  # fmt: skip

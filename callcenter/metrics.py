@@ -28,7 +28,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST as _CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from acd import Outcome
+from acd import Outcome, kpis
 from callcenter.scraped import (
     AGENT_STATES,
     CardLookupCounts,
@@ -37,7 +37,6 @@ from callcenter.scraped import (
     FloorNow,
     QueueGoalsCollector,
     QueueNow,
-    QueueTargets,
     WriterCollector,
     WriterFigures,
     read_floor,
@@ -52,7 +51,6 @@ __all__ = [
     "FloorNow",
     "Metrics",
     "QueueNow",
-    "QueueTargets",
     "WriterFigures",
     "read_floor",
 ]
@@ -282,8 +280,9 @@ class Metrics:
         at each scrape (:func:`read_floor` over the controller's ACD)."""
         self._floor.read = figures
 
-    def watch_targets(self, targets: Callable[[], Iterable[QueueTargets]]) -> None:
-        """Read the queues' targets from ``targets`` (the running config) at each scrape."""
+    def watch_targets(self, targets: Callable[[], Mapping[str, kpis.QueueTargets]]) -> None:
+        """Read the queues' targets, by queue name, from ``targets`` (the running config's
+        ``queue_targets()``) at each scrape."""
         self._goals.targets = targets
 
     def watch_service_level(self, levels: Callable[[], Mapping[str, float | None]]) -> None:

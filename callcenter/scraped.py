@@ -12,7 +12,7 @@ them and hands them their sources (``watch_*``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -20,6 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 import acd
+from acd import kpis
 from callcenter.flow import PAGE_STATE
 
 #: Agent states always exported (zero when nobody is in them): ``acd.AgentState``
@@ -105,19 +106,6 @@ class FloorCollector(Collector):
 
 
 # -- the queues' targets, read from the running config at scrape time ----------------------
-@dataclass(frozen=True, slots=True)
-class QueueTargets:
-    """What a queue's figures are held against (``queues[]`` of the config)."""
-
-    queue: str
-    #: the service level aimed at, as a ratio (``sl_target_pct`` / 100)
-    sl_target: float
-    #: answered within this many seconds counts as within the service level
-    sl_threshold_s: float
-    #: the longest wait past which the wallboard turns red and an alert fires
-    longest_wait_limit_s: float
-
-
 class QueueGoalsCollector(Collector):
     """Each queue's service level over the last 30 minutes (``service_levels``) and its
     targets (``targets``, the running config's), so an alert rule compares a figure
@@ -125,11 +113,12 @@ class QueueGoalsCollector(Collector):
 
     def __init__(self, queues: list[str]) -> None:
         self.queues = queues
-        self.targets: Callable[[], Iterable[QueueTargets]] | None = None
+        #: queue name -> its targets (``acd.kpis.QueueTargets``, the running config's)
+        self.targets: Callable[[], Mapping[str, kpis.QueueTargets]] | None = None
         self.service_levels: Callable[[], Mapping[str, float | None]] | None = None
 
     def collect(self) -> Iterator[Metric]:
-        targets = list(self.targets()) if self.targets is not None else []
+        targets = self.targets() if self.targets is not None else {}
         levels = self.service_levels() if self.service_levels is not None else {}
         recent = GaugeMetricFamily(
             "hotline_service_level_30m_ratio",
@@ -157,10 +146,10 @@ class QueueGoalsCollector(Collector):
             "The queue's limit for the longest wait (longest_wait_limit_s).",
             labels=["queue"],
         )
-        for t in targets:
-            sl.add_metric([t.queue], t.sl_target)
-            threshold.add_metric([t.queue], t.sl_threshold_s)
-            limit.add_metric([t.queue], t.longest_wait_limit_s)
+        for name, t in targets.items():
+            sl.add_metric([name], t.sl_target)
+            threshold.add_metric([name], t.sl_threshold_s)
+            limit.add_metric([name], t.longest_wait_limit_s)
         yield from (sl, threshold, limit)
 
 

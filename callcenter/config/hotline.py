@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from acd import AcdConfig, AgentConfig, OfferFailure
+from acd.kpis import QueueTargets
 from callcenter.flow.announce import AnnouncePolicy
 from callcenter.flow.callback import CallbackPolicy
 from callcenter.flow.overflow import OverflowTarget
@@ -251,6 +252,10 @@ class HotlineConfig(_Strict):
     def overflow_targets(self) -> dict[str, OverflowTarget]:
         """Each queue's overflow target, by queue name (a queue without: not listed)."""
         return {q.name: q.overflow.target() for q in self.queues if q.overflow is not None}
+
+    def queue_targets(self) -> dict[str, QueueTargets]:
+        """Each queue's targets (``acd.kpis.QueueTargets``), by queue name."""
+        return {q.name: q.targets() for q in self.queues}
 
     def call_tiers(self) -> dict[str, tuple[int, dict[str, int]]]:
         """``acd.tiers`` as the call-flow core takes them: tier -> (priority, skills)."""

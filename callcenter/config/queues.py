@@ -11,6 +11,7 @@ import phonenumbers
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from acd import QueueConfig, RelaxStep, Strategy
+from acd.kpis import QueueTargets
 from callcenter.flow.announce import AnnouncePolicy
 from callcenter.flow.callback import CallbackPolicy
 from callcenter.flow.overflow import OverflowTarget
@@ -326,6 +327,12 @@ class QueueSettings(_Strict):
                           f"{self.wrap_up_s:g}: the limit of an extended wrap-up",
                           at="wrap_up_max_s")  # fmt: skip
         return self
+
+    def targets(self) -> QueueTargets:
+        """What this queue's figures are held against (``acd.kpis``): the reports, the
+        wallboard and /metrics take them from here."""
+        return QueueTargets(self.sl_threshold_s, self.short_abandon_s, self.sl_target_pct / 100.0,
+                            self.longest_wait_limit_s)  # fmt: skip
 
     def acd_queue(self) -> QueueConfig:
         """This queue as the ACD core takes it."""

@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from acd.kpis import QueueTargets
 from callcenter.config import ConfigError, HotlineConfig, load_config
 from callcenter.storage import make_engine, make_session_factory
 from callcenter.storage.errors import StorageError
@@ -29,7 +28,7 @@ from .build import BY_CHOICES, Report, build_report
 from .load import load_report_data
 from .render import FORMATS, render
 
-__all__ = ["add_parsers", "parse_when", "queue_targets", "report_of"]
+__all__ = ["add_parsers", "parse_when", "report_of"]
 
 _PROG = "callcenter report"
 
@@ -54,14 +53,6 @@ def parse_when(text: str, zone: ZoneInfo) -> dt.datetime:
     return value
 
 
-def queue_targets(config: HotlineConfig) -> dict[str, QueueTargets]:
-    """Each configured queue's targets: SL threshold, short abandons, SL target."""
-    out = {}
-    for q in config.queues:
-        out[q.name] = QueueTargets(q.sl_threshold_s, q.short_abandon_s, q.sl_target_pct / 100.0)
-    return out
-
-
 async def report_of(
     config: HotlineConfig, since: dt.datetime, until: dt.datetime, by: str,
     now: dt.datetime | None = None,
@@ -75,7 +66,7 @@ async def report_of(
     finally:
         await engine.dispose()
     return build_report(data, by=by, since=since, until=until, zone=config.zone,
-                        targets=queue_targets(config), now=now)  # fmt: skip
+                        targets=config.queue_targets(), now=now)  # fmt: skip
 
 
 def _report(args: argparse.Namespace) -> int:

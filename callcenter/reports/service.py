@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from callcenter.config import HotlineConfig
 
 from .build import Report, build_report
-from .cli import queue_targets
 from .load import load_report_data
 
 __all__ = ["SqlReports"]
@@ -39,4 +38,4 @@ class SqlReports:
         config = self._config()
         data = await load_report_data(self._sessions, since, until, fcr_codes=config.fcr_codes)
         return build_report(data, by=by, since=since, until=until, zone=config.zone,
-                            targets=queue_targets(config), now=self._clock())  # fmt: skip
+                            targets=config.queue_targets(), now=self._clock())  # fmt: skip
