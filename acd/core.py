@@ -403,6 +403,10 @@ class Acd:
 
     # -- reads ----------------------------------------------------------------
 
+    def queue_config(self, name: str) -> QueueConfig | None:
+        """The configuration of queue ``name`` now (None: no such queue); O(1)."""
+        return self._queues.get(name)
+
     def queue_stats(self, queue: str, now: float) -> QueueStats:
         """Figures of ``queue`` at ``now``; see QueueStats for the formulas. O(its calls)."""
         check_time("now", now)

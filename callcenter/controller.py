@@ -76,6 +76,7 @@ from callcenter.flow.inputs import (
     TransferCall,
 )
 from callcenter.flow.overflow import OverflowTarget
+from callcenter.flow.sticky import LastServed
 from callcenter.logs import call_fields
 from callcenter.ports import AccountLookup, CallFacts, CardLookup, Pushes, ShellMetrics, Writes
 from callcenter.preflight import ami_privilege_warnings
@@ -235,6 +236,15 @@ class Controller:
         its bridge before a waiting caller could be offered to it.
         """
         states = await self.store.latest_agent_states()
+        sticky = [q.sticky_days for q in self.core.config.queues if q.sticky_wait_s]
+        if sticky:  # the sticky agent index (callcenter.flow.sticky rule 2): one read
+            since = self.wall_clock() - dt.timedelta(days=max(sticky))
+            rows = await self.store.last_answered(since)
+            # normalizing each number (phonenumbers, ~50-150 us uncached) for a month of
+            # calls takes seconds: in a thread, so the loop stays free meanwhile
+            index = LastServed()
+            await asyncio.to_thread(index.seed, rows)
+            self.flow.last_served = index
         for node in self.nodes.values():
             self._wire(node)
             self.metrics.ami_state(node.name, False)

@@ -9,6 +9,7 @@ Tests may hand anything of the same shape.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
@@ -41,6 +42,8 @@ class CallFacts(Protocol):
     async def unfinished_recordings(self, node: str) -> list[Recording]: ...
 
     async def latest_agent_states(self) -> dict[int, tuple[str, str | None]]: ...
+
+    async def last_answered(self, since: dt.datetime) -> list[tuple[str, str, float]]: ...
 
     async def list_call_events(self, call_id: str) -> list[CallEvent]: ...
 

@@ -112,6 +112,10 @@ Rules (everything that decides what a call does lives here):
    queue's), takes that queue's announcements, recording policy and overflow, and is
    written with it (``calls.queue``, a ``moved`` call event with who moved it): it
    keeps one outcome, the queue's it leaves from.
+17. Sticky agent (:mod:`.sticky`): a caller is queued with the agent who last answered
+   its number within its queue's ``sticky_days`` (``CallQueued.preferred_agent``) when
+   the queue's ``sticky_wait_s`` is set; each answer of a caller's first visit in a
+   sticky queue feeds that index (``last_served``).
 """
 
 from __future__ import annotations
@@ -244,6 +248,7 @@ from .inputs import (
 )
 from .overflow import HANG_UP, OverflowTarget
 from .state import FlowError, Stage, Step, next_stage
+from .sticky import LastServed
 
 #: how often one AGI command is sent before the core gives up on it
 MAX_AGI_TRIES = 6
@@ -325,6 +330,8 @@ class CallFlow:
         self.acd = acd_core
         #: replaced on a live reload (the controller's ``reload``)
         self.tiers = tiers
+        #: rule 17: who last answered each number (seeded from SQL by the controller)
+        self.last_served = LastServed()
         self.entry_contexts = frozenset(entry_contexts)
         self.after_call_context = after_call_context
         #: where a ring-all leg waits once answered, and bridges when picked (``PickLeg``)
@@ -786,7 +793,16 @@ class CallFlow:
                              else card.external_id))  # fmt: skip
         self._acd(acd.CallQueued(call.call_id, queue, call.caller_number or "anonymous",
                                  priority=priority, customer_id=customer,
-                                 entered_at=entered_at, skills=skills))  # fmt: skip
+                                 entered_at=entered_at, skills=skills,
+                                 preferred_agent=self._sticky(call, queue)))  # fmt: skip
+
+    def _sticky(self, call: Call, queue: str) -> str | None:
+        """Rule 17: the agent who last answered the caller, if its queue is sticky."""
+        config = self.acd.queue_config(queue)
+        if config is None or not config.sticky_wait_s or not call.caller_number:
+            return None
+        return self.last_served.agent_for(call.caller_number, self._now.wall.timestamp(),
+                                          config.sticky_days)  # fmt: skip
 
     # -- AGI ----------------------------------------------------------------------------
     def _queue_agi(self, call: Call, job: AgiJob) -> None:
@@ -1295,6 +1311,10 @@ class CallFlow:
         else:
             self._write(RecordCallUpdate(call.call_id, answered_at=self._now.wall,
                                          agent_id=_int(cmd.agent_id), wait_s=cmd.wait_s))  # fmt: skip
+            config = self.acd.queue_config(call.queue or "")
+            if call.caller_number and config is not None and config.sticky_wait_s:  # rule 17
+                self.last_served.served(call.caller_number, cmd.agent_id,
+                                        self._now.wall.timestamp())  # fmt: skip
         self._record_if_bridged(call)
 
     def _acd_outcome(self, cmd: acd.CallOutcome) -> None:

@@ -575,6 +575,26 @@ class Store:
         async with self.sessions() as session:
             return {r.agent_id: (r.new, r.reason) for r in await session.scalars(query)}
 
+    async def last_answered(self, since: dt.datetime) -> list[tuple[str, str, float]]:
+        """(caller number, agent id, answered at in epoch seconds) of each answered call
+        started since ``since``, oldest first: the sticky agent index a controller starts
+        with (``callcenter.flow.sticky`` rule 2). One read at start, on the indexed
+        ``started_at`` (a call answered in the window started at most its wait before)."""
+        query = (
+            select(Call.caller_number, Call.agent_id, Call.answered_at)
+            .where(Call.started_at >= since)
+            .where(Call.answered_at.is_not(None), Call.agent_id.is_not(None))
+            .where(Call.caller_number.is_not(None))
+            .order_by(Call.answered_at)
+        )
+        async with self.sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [
+            (number, str(agent), _epoch(at))
+            for number, agent, at in rows
+            if number is not None and at is not None  # (the query's, for mypy)
+        ]
+
     async def list_call_events(self, call_id: str) -> list[CallEvent]:
         async with self.sessions() as session:
             rows = await session.scalars(
@@ -657,3 +677,8 @@ def _routing(
                 code="bad_routing",
             )
     return {"skills": dict(levels), "penalties": dict(tiers), "weights": dict(weighed)}
+
+
+def _epoch(at: dt.datetime) -> float:
+    """A stored time (naive: UTC, as SQLite gives it back) in epoch seconds."""
+    return (at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)).timestamp()
