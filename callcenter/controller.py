@@ -236,20 +236,26 @@ class Controller:
         its bridge before a waiting caller could be offered to it.
         """
         states = await self.store.latest_agent_states()
-        sticky = [q.sticky_days for q in self.core.config.queues if q.sticky_wait_s]
-        if sticky:  # the sticky agent index (callcenter.flow.sticky rule 2): one read
-            since = self.wall_clock() - dt.timedelta(days=max(sticky))
-            rows = await self.store.last_answered(since)
-            # normalizing each number (phonenumbers, ~50-150 us uncached) for a month of
-            # calls takes seconds: in a thread, so the loop stays free meanwhile
-            index = LastServed()
-            await asyncio.to_thread(index.seed, rows)
-            self.flow.last_served = index
+        await self.load_last_served()
         for node in self.nodes.values():
             self._wire(node)
             self.metrics.ami_state(node.name, False)
             self._spawn(self._connect(node), f"connect {node.name}")
         self._spawn(self._restore_agents(states), "restore agents")
+
+    async def load_last_served(self) -> None:
+        """The sticky agent index from SQL (``callcenter.flow.sticky`` rule 2): one read
+        at start of the calls of the longest ``sticky_days``; none if no queue is sticky."""
+        sticky = [q.sticky_days for q in self.core.config.queues if q.sticky_wait_s]
+        if not sticky:
+            return
+        since = self.wall_clock() - dt.timedelta(days=max(sticky))
+        rows = await self.store.last_answered(since)
+        # normalizing each number (phonenumbers, ~50-150 us uncached) for a month of
+        # calls takes seconds: in a thread, so the loop stays free meanwhile
+        index = LastServed()
+        await asyncio.to_thread(index.seed, rows)
+        self.flow.last_served = index
 
     def _wire(self, node: Node) -> None:
         client = node.client

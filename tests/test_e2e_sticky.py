@@ -4,7 +4,7 @@ The support queue is sticky (``queues[].sticky``). A caller answered by agent2 c
 again while agent1 and agent2 are both ready and agent1 has idled longer (the
 queue's longest-idle strategy alone would ring agent1): agent2's phone rings, as
 pbxsim's ``DialBegin`` of the agent leg shows. Then the answer is in SQL, where a
-restarted controller's index starts from (``Store.last_answered``).
+restarted controller's index starts from (``Controller.load_last_served``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from acd import AgentState
+from callcenter.flow.sticky import LastServed
 
 from .e2e_support import headers, hotline_rig, no_caller_world, wait_until
 from .test_e2e_browser import caller_arrives
@@ -66,3 +67,9 @@ async def test_a_returning_caller_rings_the_agent_who_served_it(tmp_path: Path, 
         since = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
         answered: list[Any] = await rig.hotline.store.last_answered(since)
         assert [(n, a) for n, a, _ in answered] == [(number, ids["agent2"])] * 2
+        # what a restarted controller starts with: the index read back from SQL
+        ctl.flow.last_served = LastServed()
+        await ctl.load_last_served()
+        now = dt.datetime.now(dt.UTC).timestamp()
+        assert ctl.flow.last_served.agent_for(number, now, 7) == ids["agent2"]
+        assert len(ctl.flow.last_served) == 1
