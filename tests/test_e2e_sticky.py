@@ -50,10 +50,13 @@ async def test_a_returning_caller_rings_the_agent_who_served_it(tmp_path: Path, 
         await caller_arrives(rig, number)
         await wait_until(lambda: ctl.counters["outcomes"] >= 1, 90, "the first call to end")
         assert rings == [("1002", number)]
-        # agent1 ready first (idle the longest), then agent2 after its wrap-up
-        await ctl.agent_ready(ids["agent1"])
+        # agent1 ready first (idle the longest), then agent2: paused once its wrap-up is
+        # over, so the order does not hang on how long the wrap-up took under load
         await wait_until(lambda: state("agent2") is AgentState.READY, 30, "agent2's wrap-up")
-        assert state("agent1") is AgentState.READY
+        await ctl.agent_pause(ids["agent2"], "break")
+        await ctl.agent_ready(ids["agent1"])
+        await ctl.agent_ready(ids["agent2"])
+        assert state("agent1") is AgentState.READY and state("agent2") is AgentState.READY
         view = ctl.core.agent(ids["agent1"], ctl.now())
         assert view.idle_s > ctl.core.agent(ids["agent2"], ctl.now()).idle_s
 
