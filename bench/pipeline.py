@@ -96,6 +96,11 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 async def controller_main(cfg_path: str, gil_switch_ms: float | None = None) -> None:
     """Run the controller of ``cfg_path`` and report on stdout, one JSON line per 0.25 s.
 
+    ``cfg_path`` ``-``: import first, say so (``{"imported": true}``), then read the
+    config's path from stdin's first line: the driver starts pbxsim, whose clock
+    schedules the arrivals, only once the imports (most of a start on a loaded machine)
+    are done.
+
     Each line: wall time, the writer's pending writes, calls in progress, whether
     every node is synced, and the loop-lag samples taken since the last line.
     Stdin at end of file stops it: the writer is flushed, a last line says so.
@@ -103,6 +108,10 @@ async def controller_main(cfg_path: str, gil_switch_ms: float | None = None) -> 
     from callcenter.app import Hotline
     from callcenter.config import load_config
 
+    if cfg_path == "-":
+        sys.stdout.write(json.dumps({"t": time.time(), "imported": True}) + "\n")
+        sys.stdout.flush()
+        cfg_path = sys.stdin.readline().strip()
     hotline = Hotline(load_config(cfg_path), auto_login_agents=True)
     await hotline.start()
     if gil_switch_ms is not None:  # an A/B of the writer's switch interval (--gil-switch-ms)
@@ -224,27 +233,36 @@ def runq_wait_seconds(pid: int, thread: int) -> float | None:
 
 
 class ControllerProcess:
-    """The controller subprocess and the status lines it prints (read by a thread)."""
+    """The controller subprocess and the status lines it prints (read by a thread).
+
+    Started with no config, it imports and waits (``imported``) for :meth:`begin`.
+    """
 
     def __init__(
-        self, cfg: Path, log: Path, profile: Path | None = None, gil_switch_ms: float | None = None
+        self,
+        cfg: Path | None,
+        log: Path,
+        profile: Path | None = None,
+        gil_switch_ms: float | None = None,
     ) -> None:
         self._log = open(log, "wb")  # noqa: SIM115  (closed in stop())
         extra = ["--profile", str(profile)] if profile is not None else []
         if gil_switch_ms is not None:
             extra += ["--gil-switch-ms", str(gil_switch_ms)]
         self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--controller", str(cfg), *extra],
+            [sys.executable, str(Path(__file__).resolve()), "--controller",
+             "-" if cfg is None else str(cfg), *extra],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
-            cwd=cfg.parent,  # what it writes relative to its cwd (var/: the writer's journal)
-        )
+            cwd=log.parent,  # what it writes relative to its cwd (var/: the writer's journal)
+        )  # fmt: skip
         self.lines: list[dict[str, Any]] = []
         #: the native id of the writer's thread (its CPU and run-queue wait are read apart)
         self.writer_tid: int | None = None
         #: the controller's GIL switch interval once started (the writer sets it)
         self.gil_switch_ms: float | None = None
+        self.imported = threading.Event()
         self.ready = threading.Event()
         self.final: dict[str, Any] | None = None
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -257,7 +275,9 @@ class ControllerProcess:
                 line = json.loads(raw)
             except ValueError:
                 continue
-            if line.get("ready"):
+            if line.get("imported"):
+                self.imported.set()
+            elif line.get("ready"):
                 self.writer_tid = line.get("writer_tid")
                 self.gil_switch_ms = line.get("gil_switch_ms")
                 self.ready.set()
@@ -265,7 +285,14 @@ class ControllerProcess:
                 self.final = line
             else:
                 self.lines.append(line)
-        self.ready.set()  # ended: whoever waits must look at the exit code
+        self.imported.set()  # ended: whoever waits must look at the exit code
+        self.ready.set()
+
+    def begin(self, cfg: Path) -> None:
+        """Give a controller started with no config its config: it starts."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"{cfg}\n".encode())
+        self.proc.stdin.flush()
 
     @property
     def last(self) -> dict[str, Any]:
@@ -432,6 +459,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     url, pg_name = asyncio.run(fresh_database(base_url))
     pbx = ctl = None
     try:
+        # The controller imports while the database is seeded; pbxsim, whose clock the
+        # arrivals keep, starts once it has: a loaded machine's slow start is not in the lead.
+        ctl = ControllerProcess(None, work / "controller.log", args.profile, args.gil_switch_ms)
         t = time.monotonic()
         asyncio.run(seed(url, agents, args.seed))
         say(f"seeded {agents} agents in {time.monotonic() - t:.1f} s; work dir {work}")
@@ -439,6 +469,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             scenario_toml(steps, ivr_prompt_files(), (args.talk[0], args.talk[1]))
         )
         (work / "monitor").mkdir()
+        ctl.imported.wait()
+        if ctl.proc.poll() is not None:
+            raise SystemExit(f"the controller did not start (see {work / 'controller.log'})")
         pbx, port, pbx_t0 = start_pbxsim(
             work / "scenario.toml", work / "spool", work / "pbxsim.log", SECRET
         )
@@ -448,7 +481,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         web_port=free_port(), offer_timeout_s=5, wrap_up_s=args.wrap_up_s,
                         hold_slice_s=3)
         )  # fmt: skip
-        ctl = ControllerProcess(cfg, work / "controller.log", args.profile, args.gil_switch_ms)
+        ctl.begin(cfg)
         ctl.ready.wait(args.lead_s)
         if ctl.proc.poll() is not None or not ctl.ready.is_set():
             raise SystemExit(f"the controller did not start (see {work / 'controller.log'})")
