@@ -962,7 +962,7 @@ class Controller:
                 priority = int(event.data.get("priority") or 0)
         recs = await self.store.list_recordings(call_id, limit=1)
         loaded = _row(row, priority, recs[0] if recs else None)
-        return dataclasses.replace(loaded, **_visit_and_mutes(events))
+        return dataclasses.replace(loaded, **_visit_and_mutes(events), **_transfers(events))
 
     async def _load_open_calls(self, e: fx.LoadOpenCalls) -> None:
         self.feed(await self._from_sql(lambda: self._read_open_calls(e.node), f"node {e.node}"))
@@ -1036,6 +1036,23 @@ def _visit_and_mutes(events: list[Any]) -> dict[str, Any]:
             mutes[-1] = (mutes[-1][0], float(data.get("offset_s") or 0.0))
             muted_by = None
     return {"visited": visited, "mutes": tuple(mutes), "muted_by": muted_by}
+
+
+def _transfers(events: list[Any]) -> dict[str, Any]:
+    """From a call's events: the controller's transfers to a queue (flow rule 14) and
+    the queue the last one sent the caller to while no visit there has ended since
+    (``CallRowLoaded``'s fields: a restart puts the caller back in that queue)."""
+    transfers: list[tuple[str, str]] = []
+    to: str | None = None
+    at: dt.datetime | None = None
+    for event in events:
+        data = event.data or {}
+        if event.kind == "transferred" and data.get("queue"):  # by: phone names none
+            transfers.append((str(data.get("agent") or ""), str(data.get("from_queue") or "")))
+            to, at = str(data["queue"]), _aware(event.at)
+        elif event.kind == "transfer_outcome":
+            to, at = None, None
+    return {"transfers": tuple(transfers), "transferred_to": to, "transferred_at": at}
 
 
 def _row(row: Any, priority: int, rec: Any) -> CallRowLoaded:

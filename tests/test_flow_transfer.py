@@ -6,12 +6,15 @@ a ``transferred`` event, agent 7 in wrap-up."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import acd
 from callcenter.ami.agi import AgiEnv
 from callcenter.flow import Stage
 from callcenter.flow import effects as fx
 from callcenter.flow.inputs import (
     AgiReplied,
+    CallRowLoaded,
     CardFound,
     OfferEnded,
     OfferResult,
@@ -227,3 +230,43 @@ def test_an_attended_transfer_from_the_agents_phone_ends_the_visit_at_once() -> 
     f.feed(PbxEvent(NODE, ChannelHungUp(leg, "PJSIP/2007-00000002", UID, 16, "Normal Clearing")))
     f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
     assert CALL not in f.core.calls and f.outcomes() == {CALL: "answered"}
+
+
+def test_a_restart_while_a_transferred_caller_waits_puts_it_back_in_its_new_queue() -> None:
+    # Broke: SQL holds the call's outcome (answered by 7, before the transfer), so a
+    # restarted controller took the caller found holding for one the IVR must start
+    # over: it was never offered to sales again.
+    f = two_queues()
+    a = f"{NODE}:1796314834.0"
+    f.rows[a] = CallRowLoaded(
+        a, queue="support", queued_at=f.wall - dt.timedelta(seconds=90),
+        answered_at=f.wall - dt.timedelta(seconds=80), agent_id="7", outcome="answered",
+        wait_s=10.0, transfers=(("7", "support"),), transferred_to="sales",
+        transferred_at=f.wall - dt.timedelta(seconds=20),
+    )  # fmt: skip
+    f.replay("15-restart-during-hold.ami", until=lambda m: m.name == "MusicOnHoldStop")
+    call = f.core.calls[a]
+    assert (call.stage, call.queue) == (Stage.HOLDING, "sales")
+    view = f.acd.call(a, f.mono)
+    assert view is not None and view.queue == "sales"
+    assert abs(view.wait_s - 20) < 1e-6, "its wait in sales goes on from the transfer"
+    assert call.pending is not None and call.pending.command == "SET MUSIC ON default"
+    f.login("7", "8")
+    [orig] = f.sent(fx.Originate)
+    assert orig.agent_id == "8", "offered in sales, never back to support's agent 7"
+    pops = [p.message for p in f.sent(fx.Push) if p.message["type"] == "screen_pop"]
+    assert pops[-1]["transfers"] == [{"agent": "7", "queue": "support"}]
+    f.feed(OfferEnded(a, orig.leg, OfferResult.ANSWERED))
+    assert call.stage is Stage.TALKING and call.agent_id == "8"
+    assert [e["agent"] for e in events(f, "transfer_answered")] == ["8"]
+    assert [w for w in f.writes(RecordCallUpdate) if w.answered_at is not None] == []
+    uid, ch, linked = call.uniqueid, call.channel, call.linkedid
+    f.feed(PbxEvent(NODE, Bridged(uid, ch, linked, "b2", uid)))
+    f.tick(30)
+    f.feed(PbxEvent(NODE, Unbridged(uid, ch, linked, "b2")))  # agent 8 hangs up
+    assert call.stage is Stage.AFTER_CALL and f.agent_state("8") is acd.AgentState.WRAP_UP
+    f.feed(PbxEvent(NODE, ChannelHungUp(uid, ch, linked, 16, "Normal Clearing")))
+    assert a not in f.core.calls
+    assert f.outcomes() == {}, "its one outcome is the one SQL holds"
+    [after] = events(f, "transfer_outcome")
+    assert (after["queue"], after["outcome"], after["agent"]) == ("sales", "answered", "8")

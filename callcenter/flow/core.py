@@ -98,7 +98,10 @@ Rules (everything that decides what a call does lives here):
    transfer rate), and the same call id is queued in the target queue: it holds, is
    offered with the same screen-pop (plus who transferred it) and, answered, talks to the
    next agent (who then owns the call row). What happens to it later (answered again,
-   abandoned) is a ``transfer_outcome`` call event, never a second outcome.
+   abandoned) is a ``transfer_outcome`` call event, never a second outcome. A restart
+   while it waits there (SQL holds the outcome already) puts it back in the target queue,
+   its wait from the transfer on (the last ``transferred`` event with no
+   ``transfer_outcome`` after it: ``CallRowLoaded.transferred_to``).
 15. A transfer made from the agent's phone (:class:`~callcenter.tracker.PhoneTransfer`,
    the agent leg the transferer, a talking caller the transferee: 07 B, C): a
    ``transferred`` call event (``by: phone``); the caller has left the hotline, so no
@@ -2033,6 +2036,7 @@ class CallFlow:
             self._out.append(LookupCard(call.call_id, call.caller_number))
         if row.outcome is not None:
             call.outcome = row.outcome  # a dead run recorded it: never a second one
+        call.transfers = list(row.transfers)  # the screen-pop's "transferred by"
         if row.recording_path and row.recording_started_at is not None:
             call.recording = rec = LiveRecording(row.recording_path, row.recording_started_at,
                                                  row.mixmonitor_id)  # fmt: skip
@@ -2074,6 +2078,12 @@ class CallFlow:
             call.stage = next_stage(call.call_id, call.stage, Step.FOUND_TALKING)
             call.agent_id = call.agent_id or row.agent_id
             self._agent_left(call)
+        elif row.transferred_to is not None:
+            # Rule 14: a transferred caller waiting in its new queue (SQL holds the first
+            # agent's answered outcome): back there, its wait from the transfer on
+            call.stage = next_stage(call.call_id, call.stage, Step.QUEUE)
+            call.queue = row.transferred_to
+            self._enqueue(call, row.transferred_to, row.priority, self._ago(row.transferred_at))
         elif row.queue and row.queued_at is not None and call.outcome is None:
             call.stage = next_stage(call.call_id, call.stage, Step.QUEUE)
             self._enqueue(call, row.queue, row.priority, self._ago(row.queued_at))

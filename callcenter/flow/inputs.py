@@ -132,6 +132,13 @@ class CallRowLoaded:
     mutes: tuple[tuple[float, float | None], ...] = ()
     #: who the open mute is by (``ivr:<node>``, ``agent:7``); None: not muted
     muted_by: str | None = None
+    #: the controller's transfers to a queue so far, (agent, queue it left) each, from its
+    #: ``transferred`` events (``by: phone`` ones aside: those callers left the hotline)
+    transfers: tuple[tuple[str, str], ...] = ()
+    #: the queue the last of them sent the caller to, and when, while no visit there has
+    #: ended since (no ``transfer_outcome`` after it): a restart puts the caller back there
+    transferred_to: str | None = None
+    transferred_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
