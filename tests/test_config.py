@@ -852,3 +852,14 @@ def test_bad_sticky_values_are_refused_with_file_line_and_reason(
 ) -> None:
     text = broken("offer_timeout_s: 15", f"offer_timeout_s: 15\n    {given}")
     assert problems_of(tmp_path, text) == [expected]
+
+
+def test_an_unknown_phone_region_is_refused_where_it_is_given(tmp_path: Path) -> None:
+    # one rule (config.fields.Region) for the CRM's numbers and a queue's callback numbers
+    text = broken("offer_timeout_s: 15",
+                  "offer_timeout_s: 15\n    callback: {offer_after_s: 30, region: XX}")  # fmt: skip
+    assert problems_of(tmp_path, text + "crm:\n  region: vn\n") == [
+        "hotline.yaml:13: queues.0.callback.region: 'XX' is not a region phonenumbers knows "
+        "(e.g. VN, US, GB)",
+        "hotline.yaml:18: crm.region: 'vn' is not a region phonenumbers knows (e.g. VN, US, GB)",
+    ]

@@ -9,20 +9,18 @@ from collections.abc import Callable
 from typing import Annotated, Literal, Self
 
 import limits
-import phonenumbers
 from pydantic import (
     AfterValidator,
     Field,
     PrivateAttr,
     ValidationInfo,
-    field_validator,
     model_validator,
 )
 
 from crm_bridge.mapping import CARD_FIELDS, REQUIRED_FIELDS, parse_path
 from yamlconf import matching, problem
 
-from .fields import EnvName, Port, Seconds, _environ, _Strict
+from .fields import EnvName, Port, Region, Seconds, _environ, _Strict
 
 #: a web session key shorter than this is refused
 MIN_SECRET_KEY_BYTES = 32
@@ -135,7 +133,7 @@ class CrmSettings(_Strict):
     #: ``sql``: the built-in CRM in Hotline's database; ``http``: the ``http`` section
     backend: Literal["sql", "http"] = "sql"
     #: how numbers without a country code are read (phonenumbers region, ISO 3166)
-    region: str = "VN"
+    region: Region = "VN"
     #: a lookup's time budget, retries included; a slower CRM routes the call without a card
     lookup_timeout_s: Seconds = 1.5
     #: attempts after a failed one, while the budget lasts
@@ -157,13 +155,6 @@ class CrmSettings(_Strict):
     ) = None
     http: HttpCrmSettings | None = None
     webhook: WebhookSettings | None = None
-
-    @field_validator("region")
-    @classmethod
-    def _known_region(cls, value: str) -> str:
-        if value not in phonenumbers.SUPPORTED_REGIONS:
-            raise problem(f"{value!r} is not a region phonenumbers knows (e.g. VN, US, GB)")
-        return value
 
     @model_validator(mode="after")
     def _http_given(self) -> Self:

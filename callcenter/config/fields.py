@@ -9,10 +9,11 @@ import re
 from collections.abc import Mapping
 from typing import Annotated
 
+import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
 from acd import MAX_LEVEL
-from yamlconf import matching
+from yamlconf import matching, problem
 
 # a dialplan context also goes into Bridge(...,F(ctx^s^1)): no , ^ ( ) | or spaces
 _CONTEXT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
@@ -37,6 +38,16 @@ EnvName = Annotated[str, AfterValidator(matching(_ENV_NAME, "environment variabl
 SkillName = Annotated[str, AfterValidator(matching(_SKILL, "skill name (a-z 0-9 _ -)"))]
 Level = Annotated[int, Field(ge=1, le=MAX_LEVEL, strict=True)]
 Skills = dict[SkillName, Level]
+
+
+def _known_region(value: str) -> str:
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise problem(f"{value!r} is not a region phonenumbers knows (e.g. VN, US, GB)")
+    return value
+
+
+#: how a number without its country code is read: a region phonenumbers knows (ISO 3166)
+Region = Annotated[str, AfterValidator(_known_region)]
 
 
 class _Strict(BaseModel):

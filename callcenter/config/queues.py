@@ -7,7 +7,6 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Literal, Self
 
-import phonenumbers
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from acd import QueueConfig, RelaxStep, Strategy
@@ -25,7 +24,7 @@ from recordings.policy import (
 )
 from yamlconf import matching, problem
 
-from .fields import _SKILL, Level, Seconds, Skills, _Strict
+from .fields import _SKILL, Level, Region, Seconds, Skills, _Strict
 
 _QUEUE_NAME = re.compile(r"[a-z0-9_-]+")
 
@@ -212,7 +211,7 @@ class CallbackSettings(_Strict):
     #: offered once the estimated wait (acd.ewt) is at least this; null: not by it
     offer_ewt_s: float | None = Field(None, ge=0, strict=True)
     #: how an entered number without its country code is read (phonenumbers region)
-    region: str = "VN"
+    region: Region = "VN"
     #: the caller may say a name after the beep (RECORD FILE), shown to the agent
     record_name: bool = Field(False, strict=True)
     name_max_s: float = Field(5.0, gt=0, le=30, strict=True)
@@ -236,13 +235,6 @@ class CallbackSettings(_Strict):
     say_name: Prompt = "hotline/{language}/callback-say-name"
     thanks: Prompt = "hotline/{language}/callback-thanks"
     whisper: Prompt = "hotline/{language}/callback-whisper"
-
-    @field_validator("region")
-    @classmethod
-    def _known_region(cls, value: str) -> str:
-        if value not in phonenumbers.SUPPORTED_REGIONS:
-            raise problem(f"{value!r} is not a region phonenumbers knows (e.g. VN, US, GB)")
-        return value
 
     @model_validator(mode="after")
     def _offered_somehow(self) -> Self:

@@ -13,18 +13,7 @@
   let formCall = null;
   const drafts = new Map();  // call id -> {code, notes, label}
 
-  async function postJSON(url, body) {
-    const r = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(body || {}),
-    });
-    let data = null;
-    try { data = await r.json(); } catch (e) { data = null; }
-    if (r.status === 401) location.href = "/login?next=/agent";
-    return { ok: r.ok, status: r.status, data: data || {} };
-  }
+  const postJSON = H.postJSON;
 
   function setState(state, sinceEpoch, reason) {
     const badge = $("state");

@@ -26,15 +26,10 @@
     const queue = $("transfer-queue").value;
     if (!id || !queue) return;
     button.disabled = true;
-    const r = await fetch("/api/calls/" + encodeURIComponent(id) + "/transfer", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ queue: queue, mode: "blind" }),
-    });
-    let data = {};
-    try { data = await r.json(); } catch (e) { data = {}; }
-    if (r.status === 401) { location.href = "/login?next=/agent"; return; }
+    const r = await H.postJSON("/api/calls/" + encodeURIComponent(id) + "/transfer",
+                               { queue: queue, mode: "blind" });
+    const data = r.data;
+    if (r.status === 401) return;
     if (r.ok) {
       out.textContent = H.t("transfer.done", { queue: queue });
       out.className = "rec-result ok";

@@ -47,6 +47,21 @@ window.Hotline = (function () {
     } catch (e) { return null; }
   }
 
+  /* POST a JSON body as the signed-in user: {ok, status, data} (data {} when the
+     answer has no JSON). A 401 (the session ended) goes to the login page. */
+  async function postJSON(url, body) {
+    const r = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body || {}),
+    });
+    let data = null;
+    try { data = await r.json(); } catch (e) { data = null; }
+    if (r.status === 401) location.href = "/login?next=" + encodeURIComponent(location.pathname);
+    return { ok: r.ok, status: r.status, data: data || {} };
+  }
+
   function duration(seconds) {
     if (seconds === null || seconds === undefined || !isFinite(seconds)) return "–";
     let s = Math.max(0, Math.floor(seconds));
@@ -128,5 +143,5 @@ window.Hotline = (function () {
     }
   }
 
-  return { openLive, checkSession, duration, el, stateLabel, t, tOr, lang, zone, clock, when, rezone, STATE_ORDER: Object.keys(STATE_LABELS) };
+  return { openLive, checkSession, postJSON, duration, el, stateLabel, t, tOr, lang, zone, clock, when, rezone, STATE_ORDER: Object.keys(STATE_LABELS) };
 })();

@@ -72,15 +72,9 @@ window.HotlineWaiting = (function () {
     if (busy.has(callId)) return;
     busy.add(callId);
     try {
-      const r = await fetch("/api/calls/" + encodeURIComponent(callId) + "/move", {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(body),
-      });
-      if (r.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); return; }
-      let data = {};
-      try { data = (await r.json()) || {}; } catch (e) { data = {}; }
+      const r = await H.postJSON("/api/calls/" + encodeURIComponent(callId) + "/move", body);
+      if (r.status === 401) return;
+      const data = r.data;
       showError(r.ok ? "" : "Call " + callId + ": " + what + " refused: " + (data.reason || data.error || "HTTP " + r.status));
     } catch (e) {
       showError("Call " + callId + ": " + what + " not sent: " + e);

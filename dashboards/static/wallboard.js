@@ -211,15 +211,9 @@
     busy.add(agentId);
     const who = row.tr.querySelector(".agent-name").firstChild.textContent;
     try {
-      const r = await fetch("/api/agents/" + encodeURIComponent(agentId) + "/state", {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(body),
-      });
-      if (r.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); return; }
-      let data = {};
-      try { data = (await r.json()) || {}; } catch (e) { data = {}; }
+      const r = await H.postJSON("/api/agents/" + encodeURIComponent(agentId) + "/state", body);
+      if (r.status === 401) return;
+      const data = r.data;
       showActionError(r.ok ? "" : who + ": " + LABELS[action] + " refused: " + (data.reason || data.error || "HTTP " + r.status));
     } catch (e) {
       showActionError(who + ": " + LABELS[action] + " not sent: " + e);
