@@ -969,10 +969,22 @@ class Controller:
 
     async def _read_open_calls(self, node: str) -> OpenCallsLoaded:
         loaded = []
+        callbacks = {r.call_id: r for r in await self.store.pending_callbacks(node)}
         for row in await self.store.open_calls(node):
             recs = await self.store.list_recordings(row.id, limit=1)
             rec = recs[0] if recs and recs[0].size_bytes is None else None
-            loaded.append(_row(row, 0, rec))
+            cb = callbacks.get(row.id)
+            if cb is None:
+                loaded.append(_row(row, 0, rec))
+                continue
+            # a virtual caller: back in line with its priority (its queued event)
+            priority = next((int(e.data.get("priority") or 0)
+                             for e in await self.store.list_call_events(row.id)
+                             if e.kind == "queued" and e.data), 0)  # fmt: skip
+            loaded.append(dataclasses.replace(
+                _row(row, priority, rec), callback_number=cb.number,
+                callback_name=cb.name_file, callback_attempts=cb.attempts,
+            ))  # fmt: skip
         unfinished = tuple(
             CallRowLoaded(r.call_id, outcome="closed", recording_path=r.path,
                           recording_started_at=_aware(r.started_at), mixmonitor_id=r.mixmonitor_id)

@@ -27,6 +27,7 @@ __all__ = [
     "RecordSurvey",
     "RecordVoicemail",
     "RecordCallbackRequest",
+    "RecordCallbackProgress",
     "WriteRequest",
     "call_key",
     "decode_request",
@@ -256,11 +257,30 @@ class RecordCallbackRequest:
     node: str
     own_number: bool = True
     customer_id: int | None = None
+    #: the name the caller recorded (a queued callback), as Asterisk sees it
+    name_file: str | None = None
 
     def __post_init__(self) -> None:
         _aware("requested_at", self.requested_at)
         if not self.number.removeprefix("+").isdigit():
             raise ValueError("a callback number is digits, + first at most")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCallbackProgress:
+    """A queued callback's attempts so far and its status (``pending`` while it goes on,
+    ``completed`` or ``failed`` at ``at`` when it ended): its request row of ``node``."""
+
+    call_id: str
+    node: str
+    at: dt.datetime
+    status: str
+    attempts: int
+
+    def __post_init__(self) -> None:
+        _aware("at", self.at)
+        if self.status not in ("pending", "completed", "failed"):
+            raise ValueError(f"callback status {self.status!r}: pending, completed or failed")
 
 
 WriteRequest = (
@@ -274,6 +294,7 @@ WriteRequest = (
     | RecordSurvey
     | RecordVoicemail
     | RecordCallbackRequest
+    | RecordCallbackProgress
 )
 
 
@@ -288,6 +309,7 @@ WRITE_TYPES: tuple[type, ...] = (
     RecordSurvey,
     RecordVoicemail,
     RecordCallbackRequest,
+    RecordCallbackProgress,
 )
 _BY_NAME: dict[str, type] = {cls.__name__: cls for cls in WRITE_TYPES}
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from callcenter.storage.models import Call, CallEvent, Recording
+from callcenter.storage.models import Call, CallbackRequest, CallEvent, Recording
 from callcenter.storage.writes import WriteRequest
 from crm_bridge.card import CardAnswer, CustomerCard
 from ivr import IvrDefinition
@@ -38,6 +38,8 @@ class CallFacts(Protocol):
     async def get_call(self, call_id: str) -> Call | None: ...
 
     async def open_calls(self, node: str) -> list[Call]: ...
+
+    async def pending_callbacks(self, node: str) -> list[CallbackRequest]: ...
 
     async def unfinished_recordings(self, node: str) -> list[Recording]: ...
 

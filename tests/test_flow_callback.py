@@ -363,3 +363,119 @@ def test_an_agent_leg_of_a_withdrawn_offer_entering_the_context_is_hung_up() -> 
                  context="hotline-callback")  # fmt: skip
     f.feed(PbxEvent(NODE, AgiStarted(orig.leg, env.channel, orig.leg, env, True)))
     assert f.sent(fx.HangupLeg)[-1].uniqueid == orig.leg
+
+
+def test_the_request_row_follows_each_attempt_and_the_end() -> None:
+    from callcenter.facts import RecordCallbackProgress
+
+    f = holding()
+    virtual_caller(f)
+    f.login("7")
+    f.feed(OfferEnded(CALL, agent_leg_in(f).leg, OfferResult.NO_ANSWER))
+    f.tick(60)
+    f.feed(OfferEnded(CALL, agent_leg_in(f).leg, OfferResult.BUSY))
+    assert [(p.node, p.status, p.attempts) for p in f.writes(RecordCallbackProgress)] == [
+        ("queued", "pending", 1), ("queued", "pending", 2), ("queued", "failed", 2)]  # fmt: skip
+
+
+def test_a_dead_runs_virtual_caller_is_back_in_line_at_its_place_after_a_restart() -> None:
+    import datetime as dt
+
+    from callcenter.flow.inputs import CallRowLoaded, OpenCallsLoaded
+
+    f = Flow(("7",), hold_slice_s=20.0)
+    f.core.callbacks = {"support": POLICY}
+    queued = f.wall - dt.timedelta(seconds=100)
+    row = CallRowLoaded(CALL, started_at=queued, queue="support", queued_at=queued,
+                        language="vi", priority=1, callback_number="0912000001",
+                        callback_name="/x/name.wav", callback_attempts=1)  # fmt: skip
+    other = CallRowLoaded(f"{NODE}:1796.5", started_at=queued, queue="support",
+                          queued_at=queued)  # fmt: skip
+    f.feed(OpenCallsLoaded(NODE, (row, other)))
+    assert f.outcomes() == {f"{NODE}:1796.5": "abandoned"}, "only the callback is adopted"
+    call = f.core.calls[CALL]
+    assert call.stage is Stage.CALLBACK and call.callback is not None
+    view = f.acd.call(CALL, f.mono)
+    assert view is not None and view.wait_s == pytest.approx(100) and view.priority == 1
+    assert events(f, "callback_adopted") == [{"attempts": 1, "wait_s": 100.0}]
+    f.tick(5)
+    arrive(f, uid=UID2, ch=CH2, number="0912000002")
+    to_queue(f, CALL2)
+    f.login("7")
+    [orig] = f.sent(fx.Originate)
+    assert orig.call_id == CALL and orig.pick_context == "hotline-callback"
+    [pop] = [p for p in f.sent(fx.Push) if p.message.get("type") == "screen_pop"]
+    assert pop.message["callback"] == {"number": "0912000001", "name_file": "/x/name.wav",
+                                       "attempt": 2}  # fmt: skip
+
+
+def test_an_adopted_callback_past_its_queues_max_wait_fails() -> None:
+    import datetime as dt
+
+    from callcenter.flow.inputs import CallRowLoaded, OpenCallsLoaded
+
+    f = Flow(("7",), hold_slice_s=20.0, max_wait_s=60.0)
+    f.core.callbacks = {"support": POLICY}
+    queued = f.wall - dt.timedelta(seconds=100)
+    f.feed(OpenCallsLoaded(NODE, (CallRowLoaded(CALL, queue="support", queued_at=queued,
+                                                callback_number="0912000001"),)))  # fmt: skip
+    assert f.outcomes() == {CALL: "failed"} and CALL not in f.core.calls
+
+
+def test_the_agent_back_from_the_customer_before_its_answer_is_read_ends_completed() -> None:
+    # Broke over pbxsim under load: the customer's hang-up sent the agent's channel to the
+    # after-call context before the controller read the customer's OriginateResponse; the
+    # call stayed DIALING, its agent parked there, no outcome.
+    f = holding()
+    virtual_caller(f)
+    f.login("7")
+    customer = agent_leg_in(f)
+    call = f.core.calls[CALL]
+    f.feed(PbxEvent(NODE, Bridged(call.uniqueid, call.channel, call.uniqueid, "b1",
+                                  call.uniqueid)))  # fmt: skip
+    assert call.stage is Stage.TALKING, "bridged: the customer answered"
+    env = AgiEnv(channel=call.channel, uniqueid=call.uniqueid, context="after-call")
+    f.feed(PbxEvent(NODE, AgiStarted(call.uniqueid, call.channel, call.uniqueid, env, True)))
+    f.feed(OfferEnded(CALL, customer.leg, OfferResult.ANSWERED))  # read last
+    assert f.outcomes() == {CALL: "answered"}
+    assert events(f, "callback_completed") == [{"attempts": 1, "agent": "7"}]
+    assert customer.leg not in [h.uniqueid for h in f.sent(fx.HangupLeg)]
+
+
+def test_the_agent_back_through_the_customers_f_without_a_bridge_seen_ends_completed() -> None:
+    f = holding()
+    virtual_caller(f)
+    f.login("7")
+    agent_leg_in(f)
+    call = f.core.calls[CALL]
+    env = AgiEnv(channel=call.channel, uniqueid=call.uniqueid, context="after-call")
+    f.feed(PbxEvent(NODE, AgiStarted(call.uniqueid, call.channel, call.uniqueid, env, True)))
+    assert f.outcomes() == {CALL: "answered"} and pending(f) == "HANGUP"
+
+
+def test_the_agents_answer_read_before_its_leg_enters_the_callback_context() -> None:
+    # Broke over pbxsim under load: the agent leg's OriginateResponse was read before its
+    # AsyncAGIStart; the offer was gone by then and the agent leg was hung up as a stray.
+    f = holding()
+    virtual_caller(f)
+    f.login("7")
+    orig = f.sent(fx.Originate)[-1]
+    f.feed(OfferEnded(CALL, orig.leg, OfferResult.ANSWERED))
+    assert f.core.calls[CALL].stage is Stage.DIALING
+    leg_ch = "PJSIP/2007-00000001"
+    env = AgiEnv(channel=leg_ch, uniqueid=orig.leg, context="hotline-callback")
+    f.feed(PbxEvent(NODE, AgiStarted(orig.leg, leg_ch, orig.leg, env, True)))
+    assert f.sent(fx.HangupLeg) == []
+    assert pending(f) == 'STREAM FILE hotline/vi/callback-whisper ""'
+
+
+def test_an_agent_who_hangs_up_before_its_leg_enters_the_context_costs_no_attempt() -> None:
+    f = holding()
+    virtual_caller(f)
+    f.login("7")
+    orig = f.sent(fx.Originate)[-1]
+    f.feed(OfferEnded(CALL, orig.leg, OfferResult.ANSWERED))
+    f.feed(PbxEvent(NODE, ChannelHungUp(orig.leg, "PJSIP/2007-00000001", orig.leg, 16, "x")))
+    call = f.core.calls[CALL]
+    assert call.stage is Stage.CALLBACK and call.callback is not None
+    assert call.callback.attempts == 0 and f.agent_state("7") is not acd.AgentState.ON_CALL

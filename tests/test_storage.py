@@ -414,3 +414,34 @@ async def test_outcome_lost_is_accepted_after_the_migration(db_url: str) -> None
                 assert any("'lost'" in str(text) for text in ddl), (table, ddl)
     finally:
         await engine.dispose()
+
+
+async def test_a_queued_callbacks_progress_and_end_are_kept_on_its_request(store: Store) -> None:
+    from callcenter.facts import RecordCallbackProgress, RecordCallbackRequest
+    from callcenter.storage.models import CallbackRequest
+
+    call_id = await start_call(store, caller_number="0912000001")
+    name = "/var/spool/asterisk/voicemail/hotline/callback-x-name.wav"
+    at = T0 + dt.timedelta(seconds=40)
+    # the request and its first attempt in one batch: the progress finds the new row
+    await store.apply(
+        RecordCallbackRequest(call_id, T0, "0912000001", "support", "care", "queued",
+                              name_file=name),
+        RecordCallbackProgress(call_id, "queued", T0, "pending", 1),
+    )  # fmt: skip
+
+    async def row() -> CallbackRequest:
+        async with store.sessions() as s:
+            [found] = list(await s.scalars(sa.select(CallbackRequest)))
+            return found
+
+    first = await row()
+    assert (first.status, first.attempts, first.ended_at, first.name_file) == (
+        "pending", 1, None, name)  # fmt: skip
+    await store.apply(RecordCallbackProgress(call_id, "queued", at, "completed", 2))
+    await store.apply(RecordCallbackProgress(call_id, "queued", at, "completed", 2))  # replay
+    await store.apply(RecordCallbackProgress(call_id, "queued", T0, "failed", 3))  # too late
+    done = await row()
+    assert (done.status, done.attempts, done.ended_at) == ("completed", 2, at)
+    with pytest.raises(ValueError, match="callback status"):
+        RecordCallbackProgress(call_id, "queued", at, "maybe", 1)

@@ -137,6 +137,7 @@ from callcenter.ami.agi import parse_agi_result
 from callcenter.ami.errors import RemoteProtocolError
 from callcenter.facts import (
     RecordAgentState,
+    RecordCallbackProgress,
     RecordCallbackRequest,
     RecordCallEvent,
     RecordCallStarted,
@@ -944,6 +945,7 @@ class CallFlow:
         call.outbox.clear()
         call.music_on = False  # and stops its music (21)
         self._agi_deadlines.pop(call.call_id, None)
+        self._customer_answered_unseen(call)
         unknown = [o for o in call.offers if o.fate_unknown and not o.pick]
         if call.stage is Stage.OFFERED and len(unknown) == 1:
             self._offer_answered(call, unknown[0])
@@ -962,6 +964,7 @@ class CallFlow:
         plain = [o for o in call.offers if not o.pick]
         if call.stage is Stage.OFFERED and len(plain) == 1:
             self._offer_answered(call, plain[0])
+        self._customer_answered_unseen(call)
         if call.stage is Stage.TALKING:
             self._agent_left(call)
 
@@ -1026,6 +1029,12 @@ class CallFlow:
                 self._agent_left(leg_call)
             elif leg_call.stage is Stage.VISITING and offer.agent_id == leg_call.agent_id:
                 self._agent_left(leg_call)  # hung up while waiting: no way back
+            return
+        cb = call.callback if call is not None else None
+        if call is not None and cb is not None and call.stage is Stage.DIALING \
+                and de.uniqueid == cb.agent_leg != call.uniqueid:  # fmt: skip
+            # the agent hung up before its leg reached the callback context
+            self._callback_attempt_over(call, "agent_gone", counted=False)
             return
         if call is None or de.uniqueid != call.uniqueid:
             return
@@ -1485,7 +1494,7 @@ class CallFlow:
             call.call_id, wall, cb.number, call.queue or "",
             call.ivr.definition.name if call.ivr is not None else self.ivr.name,
             "queued", own_number=cb.number == call.caller_number,
-            customer_id=card.customer_id if card is not None else None,
+            customer_id=card.customer_id if card is not None else None, name_file=cb.name_file,
         ))  # fmt: skip
         self._write(RecordCallEvent(call.call_id, wall, "callback_queued",
                                     {"queue": call.queue, "number": cb.number,
@@ -1521,7 +1530,10 @@ class CallFlow:
         agent hears the whisper and the number (17), then the customer is dialled."""
         cb = call.callback
         offer = call.offer_of(de.uniqueid)
-        if cb is None or cb.number is None or offer is None or offer.cancelled:
+        # its OriginateResponse may come first (then the ACD connected it: agent_leg)
+        ours = (offer is not None and not offer.cancelled) or (
+            cb is not None and de.uniqueid == cb.agent_leg)  # fmt: skip
+        if cb is None or cb.number is None or not ours:
             self._out.append(HangupLeg(call.node, de.uniqueid))
             return
         cb.agent_leg = de.uniqueid
@@ -1536,9 +1548,12 @@ class CallFlow:
 
     def _callback_agent_answered(self, call: Call) -> None:
         """The ACD connected the agent: its leg is the call's channel, not an offer."""
+        cb = call.callback
         for offer in [o for o in call.offers if o.agent_id == call.agent_id]:
             call.offers.remove(offer)
             self.legs.pop(offer.leg, None)
+            if cb is not None:
+                cb.agent_leg = offer.leg
         self._write(RecordCallEvent(call.call_id, self._now.wall, "callback_agent",
                                     {"agent": call.agent_id}))  # fmt: skip
 
@@ -1548,6 +1563,7 @@ class CallFlow:
         policy = self.callbacks.get(call.queue or "", CallbackPolicy())
         cb.attempts += 1
         cb.customer_leg = f"cb-{self.run_id}-{next(self._seq)}"
+        self._callback_progress(call, "pending")
         self._write(RecordCallEvent(call.call_id, self._now.wall, "callback_attempt",
                                     {"attempt": cb.attempts, "agent": call.agent_id}))  # fmt: skip
         self._out.append(Originate(call.node, call.call_id, call.agent_id,
@@ -1555,13 +1571,19 @@ class CallFlow:
                                    self.after_call_context, cb.number,
                                    policy.customer_timeout_s, cb.customer_leg))  # fmt: skip
 
+    def _customer_answered_unseen(self, call: Call) -> None:
+        """The agent's channel of a callback entered a bridge or came back through the
+        customer's ``F()`` before the customer's ``OriginateResponse`` was read: only the
+        answered customer leg's ``Bridge()`` does either (03 B), so it answered."""
+        cb = call.callback
+        if call.stage is Stage.DIALING and cb is not None and cb.customer_leg is not None:
+            self._customer_result(call, OfferResult.ANSWERED)
+
     def _customer_result(self, call: Call, result: OfferResult) -> None:
         cb = call.callback
         assert cb is not None
         if call.stage is not Stage.DIALING:
-            if result is OfferResult.ANSWERED:
-                self._out.append(HangupLeg(call.node, cb.customer_leg or ""))
-            return
+            return  # its answer was judged from the agent's channel already
         if result is OfferResult.ANSWERED:
             call.stage = next_stage(call.call_id, call.stage, Step.CUSTOMER_ANSWERED)
             view = self.acd.call(call.call_id, self._now.mono)
@@ -1587,6 +1609,7 @@ class CallFlow:
         if cb.customer_leg is not None and not counted:
             self._out.append(HangupLeg(call.node, cb.customer_leg))
             cb.attempts -= 1  # the agent left while the customer's phone rang: not its try
+            self._callback_progress(call, "pending")
         cb.agent_leg = cb.customer_leg = None
         call.pending, call.outbox, call.in_agi = None, [], False
         self._write(RecordCallEvent(call.call_id, self._now.wall, "callback_no_answer",
@@ -1615,9 +1638,16 @@ class CallFlow:
                                  priority=cb.priority,
                                  entered_at=min(cb.entered_at, self._now.mono)))  # fmt: skip
 
+    def _callback_progress(self, call: Call, status: str) -> None:
+        cb = call.callback
+        assert cb is not None
+        self._write(RecordCallbackProgress(call.call_id, "queued", self._now.wall, status,
+                                           cb.attempts))  # fmt: skip
+
     def _callback_completed(self, call: Call) -> None:
         cb = call.callback
         assert cb is not None
+        self._callback_progress(call, "completed")
         self._write(RecordCallEvent(call.call_id, self._now.wall, "callback_completed",
                                     {"attempts": cb.attempts, "agent": call.agent_id}))  # fmt: skip
 
@@ -1627,6 +1657,7 @@ class CallFlow:
         assert cb is not None
         wall = self._now.wall
         call.stage = next_stage(call.call_id, call.stage, Step.CALLBACK_END)
+        self._callback_progress(call, "failed")
         self._write(RecordCallEvent(call.call_id, wall, "callback_failed",
                                     {"attempts": cb.attempts, "why": why}))  # fmt: skip
         waited = self._now.mono - cb.entered_at if wait_s is None else wait_s
@@ -2134,7 +2165,30 @@ class CallFlow:
         for row in ev.rows:
             if row.call_id in self.calls or row.outcome is not None or row.call_id in self._closed:
                 continue  # ours now, or closed by us since SQL was read
+            if row.callback_number is not None and row.queue and row.queued_at is not None:
+                self._adopt_callback(ev.node, row)  # rule 13: back at its place in line
+                continue
             self._settle_row(row, ev.node in self._restarted, "settled_after_restart", None)
+
+    def _adopt_callback(self, node: str, row: CallRowLoaded) -> None:
+        """A dead run's virtual caller (its caller long gone, nothing of it on the PBX):
+        back in line with its entry time and priority, its attempts so far counted."""
+        assert row.callback_number is not None and row.queued_at is not None
+        now = self._now
+        call = Call(call_id=row.call_id, node=node, linkedid=row.call_id.split(":", 1)[-1],
+                    channel="", uniqueid="", caller_number=row.callback_number, caller_name="",
+                    started_at=row.started_at or now.wall, stage=Stage.CALLBACK,
+                    queue=row.queue, language=row.language, callback_offered=True)  # fmt: skip
+        waited = max(0.0, (now.wall - row.queued_at).total_seconds())
+        call.callback = Callback(number=row.callback_number, name_file=row.callback_name,
+                                 attempts=row.callback_attempts, entered_at=now.mono - waited,
+                                 priority=row.priority)  # fmt: skip
+        self.calls[call.call_id] = call
+        self.counters["adopted"] += 1
+        self._write(RecordCallEvent(call.call_id, now.wall, "callback_adopted",
+                                    {"attempts": row.callback_attempts,
+                                     "wait_s": round(waited, 1)}))  # fmt: skip
+        self._callback_back_in_line(call)
 
     def _settle_row(self, row: CallRowLoaded, lost: bool, why: str, call: Call | None) -> None:
         """Close a call from what SQL knows of it: a dead run's, gone before we saw it."""

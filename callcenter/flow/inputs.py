@@ -139,6 +139,11 @@ class CallRowLoaded:
     #: ended since (no ``transfer_outcome`` after it): a restart puts the caller back there
     transferred_to: str | None = None
     transferred_at: dt.datetime | None = None
+    #: its queued callback still pending (the virtual caller of a dead run): the number,
+    #: the recorded name and the attempts so far; None: none
+    callback_number: str | None = None
+    callback_name: str | None = None
+    callback_attempts: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -283,8 +283,9 @@ class Voicemail(Base):
 
 
 class CallbackRequest(Base):
-    """A caller asked to be called back (an IVR ``callback`` node): the number, the queue,
-    when, and where it stands (``pending`` until a callback is attempted)."""
+    """A caller asked to be called back (an IVR ``callback`` node, or a queued callback:
+    node ``queued``): the number, the queue, when, and where it stands (``pending``; a
+    queued callback ends ``completed`` or ``failed``)."""
 
     __tablename__ = "callback_requests"
     __table_args__ = (Index(None, "status", "requested_at"),)
@@ -300,6 +301,11 @@ class CallbackRequest(Base):
     customer_id: Mapped[int | None] = mapped_column(Integer)
     flow: Mapped[str] = mapped_column(String(64))
     node: Mapped[str] = mapped_column(String(64))
+    #: a queued callback (node ``queued``): the customer's phone rung so far, when it ended
+    #: (``completed`` / ``failed``), and the name the caller recorded (as Asterisk sees it)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ended_at: Mapped[dt.datetime | None]
+    name_file: Mapped[str | None] = mapped_column(String(255))
 
 
 class RecordingAccess(Base):

@@ -38,6 +38,7 @@ from callcenter.storage.models import (
     AgentRole,
     AgentStateChange,
     Call,
+    CallbackRequest,
     CallEvent,
     QueueOutcome,
     Recording,
@@ -553,6 +554,18 @@ class Store:
                 .order_by(Call.started_at)
             )
             return list(rows)
+
+    async def pending_callbacks(self, node: str) -> list[CallbackRequest]:
+        """Queued callbacks of ``node``'s open calls still pending: the virtual callers a
+        restarted controller puts back in line."""
+        query = (
+            select(CallbackRequest)
+            .join(Call, Call.id == CallbackRequest.call_id)
+            .where(Call.node == node, Call.outcome.is_(None), CallbackRequest.node == "queued",
+                   CallbackRequest.status == "pending")
+        )  # fmt: skip
+        async with self.sessions() as session:
+            return list(await session.scalars(query))
 
     async def unfinished_recordings(self, node: str) -> list[Recording]:
         """Recordings of ``node``'s closed calls never measured (a run died meanwhile)."""

@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from callcenter.facts import (
     WRITE_TYPES,
     RecordAgentState,
+    RecordCallbackProgress,
     RecordCallbackRequest,
     RecordCallEvent,
     RecordCallStarted,
@@ -78,6 +79,7 @@ __all__ = [
     "RecordRecording",
     "RecordSurvey",
     "RecordVoicemail",
+    "RecordCallbackProgress",
     "RecordCallbackRequest",
     "WriteRequest",
     "apply_batch",
@@ -226,6 +228,7 @@ async def apply_batch(
     if voicemails:  # one row per file: a replayed one is a no-op
         await conn.execute(_upserts(conn.dialect.name).voicemails, list(voicemails.values()))
     await _insert_callbacks(conn, batch)
+    await _update_callbacks(conn, batch)
     await _upsert_recordings(conn, batch)
     return sorted(batch.refused.items())
 
@@ -236,7 +239,7 @@ async def _insert_callbacks(conn: AsyncConnection, batch: _Batch) -> None:
         (r.call_id, r.node): {"call_id": r.call_id, "requested_at": r.requested_at,
                               "number": r.number, "own_number": r.own_number, "queue": r.queue,
                               "status": "pending", "customer_id": r.customer_id,
-                              "flow": r.flow, "node": r.node}
+                              "flow": r.flow, "node": r.node, "name_file": r.name_file}
         for _, r in batch.live()
         if isinstance(r, RecordCallbackRequest)
     }  # fmt: skip
@@ -250,6 +253,20 @@ async def _insert_callbacks(conn: AsyncConnection, batch: _Batch) -> None:
         rows.pop((key[0], key[1]), None)
     if rows:
         await conn.execute(_CALLBACKS.insert(), list(rows.values()))
+
+
+async def _update_callbacks(conn: AsyncConnection, batch: _Batch) -> None:
+    """Queued callbacks' progress, in order (after their requests in the same batch): a
+    replayed one writes the same again; an ended one is never pending again."""
+    for _, r in batch.live():
+        if isinstance(r, RecordCallbackProgress):
+            row = (_CALLBACKS.c.call_id == r.call_id) & (_CALLBACKS.c.node == r.node)
+            ended = r.at if r.status != "pending" else None
+            await conn.execute(
+                _CALLBACKS.update()
+                .where(row & (_CALLBACKS.c.status == "pending"))
+                .values(status=r.status, attempts=r.attempts, ended_at=ended)
+            )
 
 
 async def _insert_calls(conn: AsyncConnection, batch: _Batch) -> set[str]:

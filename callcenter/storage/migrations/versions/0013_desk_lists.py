@@ -4,7 +4,7 @@ Empty here; the controller fills an empty list at start (the config's
 ``dispositions``, the default pause reasons): see ``callcenter.administration``.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012 (0012, the queued callbacks, landed after this was written)
 Create Date: 2026-12-05
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
