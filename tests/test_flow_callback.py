@@ -479,3 +479,23 @@ def test_an_agent_who_hangs_up_before_its_leg_enters_the_context_costs_no_attemp
     call = f.core.calls[CALL]
     assert call.stage is Stage.CALLBACK and call.callback is not None
     assert call.callback.attempts == 0 and f.agent_state("7") is not acd.AgentState.ON_CALL
+
+
+def test_an_adopted_callbacks_retry_comes_at_its_time() -> None:
+    # Broke when next_timer came to read only the calls registered as holding a callback:
+    # an adopted one was not registered, its retry's due never woke the core.
+    import datetime as dt
+
+    from callcenter.flow.inputs import CallRowLoaded, OpenCallsLoaded
+
+    f = Flow(("7",), hold_slice_s=20.0)
+    f.core.callbacks = {"support": POLICY}
+    queued = f.wall - dt.timedelta(seconds=10)
+    f.feed(OpenCallsLoaded(NODE, (CallRowLoaded(CALL, queue="support", queued_at=queued,
+                                                language="vi",
+                                                callback_number="0912000001"),)))  # fmt: skip
+    f.login("7")
+    f.feed(OfferEnded(CALL, agent_leg_in(f).leg, OfferResult.NO_ANSWER))
+    assert f.core.next_timer() == pytest.approx(f.mono + 60)
+    f.tick(60)
+    assert f.acd.call(CALL, f.mono) is not None, "back in line after retry_s"

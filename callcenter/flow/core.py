@@ -2184,6 +2184,7 @@ class CallFlow:
                                  attempts=row.callback_attempts, entered_at=now.mono - waited,
                                  priority=row.priority)  # fmt: skip
         self.calls[call.call_id] = call
+        self._with_callback[call.call_id] = call  # its retries' dues: next_timer
         self.counters["adopted"] += 1
         self._write(RecordCallEvent(call.call_id, now.wall, "callback_adopted",
                                     {"attempts": row.callback_attempts,
