@@ -253,7 +253,8 @@ async def _tech(world: World, req: Request) -> bool:
         return False
     ch = world.new_tech_channel(req.tech, endpoint, AGENT_ENDPOINT_CONTEXT, "s", req.channel_id)
     # A phone dialed into the hotline dialplan is a customer; else an agent, and so is a
-    # phone dialed into the queued callback's agent context (the agent first: its whisper).
+    # phone dialed into the queued callback's agent context (the agent first: its whisper;
+    # unrecorded: no transcript originates a PJSIP phone into a context, 02 a Local one).
     customer = req.context.startswith("hotline") and req.context != CALLBACK_AGENT_CONTEXT
     ch.role = "caller" if not req.application and customer else "agent"
     ch.agent_key = endpoint
