@@ -189,6 +189,11 @@
         // a transferred call: who handed it on, from which queue
         $("transfer-note").textContent = (msg.transfers || []).map(
           (t) => H.t("transfer.from", { agent: t.agent, queue: t.queue })).join("; ");
+        // a queued callback: the customer's number, the attempt, a name they recorded
+        const cb = msg.callback;
+        $("callback-note").textContent = !cb ? "" :
+          H.t("callback.pop", { number: cb.number, attempt: cb.attempt }) +
+          (cb.name_file ? " " + H.t("callback.named") : "");
         setCall(H.t("call.ringing_from", { number: msg.caller_number || H.t("call.unknown_number") }), "call-ringing");
         break;
       case "card":  // the CRM answered after the pop went out
