@@ -1052,19 +1052,28 @@ def _visit_and_mutes(events: list[Any]) -> dict[str, Any]:
 
 def _transfers(events: list[Any]) -> dict[str, Any]:
     """From a call's events: the controller's transfers to a queue (flow rule 14) and
-    the queue the last one sent the caller to while no visit there has ended since
-    (``CallRowLoaded``'s fields: a restart puts the caller back in that queue)."""
+    the queue the last one sent the caller to while no visit there has ended since, and
+    when its next agent answered (``CallRowLoaded``'s fields: a restart puts the caller
+    back in that queue, or its next agent back on call with it)."""
     transfers: list[tuple[str, str]] = []
     to: str | None = None
     at: dt.datetime | None = None
+    answered: dt.datetime | None = None
     for event in events:
         data = event.data or {}
         if event.kind == "transferred" and data.get("queue"):  # by: phone names none
             transfers.append((str(data.get("agent") or ""), str(data.get("from_queue") or "")))
-            to, at = str(data["queue"]), _aware(event.at)
+            to, at, answered = str(data["queue"]), _aware(event.at), None
+        elif event.kind == "transfer_answered" and to is not None:
+            answered = _aware(event.at)
         elif event.kind == "transfer_outcome":
-            to, at = None, None
-    return {"transfers": tuple(transfers), "transferred_to": to, "transferred_at": at}
+            to, at, answered = None, None, None
+    return {
+        "transfers": tuple(transfers),
+        "transferred_to": to,
+        "transferred_at": at,
+        "transfer_answered_at": answered,
+    }
 
 
 def _row(row: Any, priority: int, rec: Any) -> CallRowLoaded:

@@ -270,3 +270,38 @@ def test_a_restart_while_a_transferred_caller_waits_puts_it_back_in_its_new_queu
     assert f.outcomes() == {}, "its one outcome is the one SQL holds"
     [after] = events(f, "transfer_outcome")
     assert (after["queue"], after["outcome"], after["agent"]) == ("sales", "answered", "8")
+
+
+def test_a_restart_while_a_transferred_caller_talks_keeps_its_new_agent_on_call() -> None:
+    # Broke: SQL holds the call's outcome (answered by 7, before the transfer), so a
+    # restarted controller found the caller talking to agent 8 and never told the ACD:
+    # 8 looked free (a holding sales caller was offered to it while on the phone) and
+    # the end of the visit wrote no transfer_outcome.
+    f = two_queues()
+    f.login("7", "8")
+    a, b = f"{NODE}:1796315660.0", f"{NODE}:1796315663.4"
+    f.rows[a] = CallRowLoaded(
+        a, queue="support", queued_at=f.wall - dt.timedelta(seconds=90),
+        answered_at=f.wall - dt.timedelta(seconds=80), agent_id="8", outcome="answered",
+        wait_s=10.0, transfers=(("7", "support"),), transferred_to="sales",
+        transferred_at=f.wall - dt.timedelta(seconds=20),
+        transfer_answered_at=f.wall - dt.timedelta(seconds=15),
+        recording_path="/rec/a.wav", recording_started_at=f.wall, mixmonitor_id="0x5",
+    )  # fmt: skip
+    f.rows[b] = CallRowLoaded(b, queue="sales", queued_at=f.wall - dt.timedelta(seconds=10))
+    rename = {"s21-agent-a": "hl-old-8-1", "s21-ring-a": "hl-old-7-2"}
+    f.replay("21-restart-while-talking.ami", rename=rename, answer_agi=False,
+             until=lambda m: m.name == "Status")  # fmt: skip
+    call = f.core.calls[a]
+    assert (call.stage, call.agent_id, call.queue) == (Stage.TALKING, "8", "sales")
+    assert f.agent_state("8") is acd.AgentState.ON_CALL, "its new agent is on the phone"
+    assert f.agent_state("7") is not acd.AgentState.ON_CALL
+    assert f.sent(fx.Originate) == [], "agent 8 is never offered a second call"
+
+    f.replay("21-restart-while-talking.ami", rename=rename, answer_agi=False, first=False)
+    assert a not in f.core.calls
+    assert f.outcomes() == {b: "abandoned"}, "a's one outcome is the one SQL holds"
+    [after] = events(f, "transfer_outcome")
+    assert (after["queue"], after["outcome"], after["agent"]) == ("sales", "answered", "8")
+    assert abs(after["wait_s"] - 5) < 1e-6, "its wait in sales: transfer to answer"
+    assert [w for w in f.writes(RecordCallUpdate) if w.answered_at is not None] == []

@@ -101,7 +101,10 @@ Rules (everything that decides what a call does lives here):
    abandoned) is a ``transfer_outcome`` call event, never a second outcome. A restart
    while it waits there (SQL holds the outcome already) puts it back in the target queue,
    its wait from the transfer on (the last ``transferred`` event with no
-   ``transfer_outcome`` after it: ``CallRowLoaded.transferred_to``).
+   ``transfer_outcome`` after it: ``CallRowLoaded.transferred_to``); a restart while it
+   talks to the next agent keeps that agent on call in the ACD (``acd.CallResumed`` in
+   the target queue, from the ``transfer_answered`` event on), and the visit's end is its
+   ``transfer_outcome``.
 15. A transfer made from the agent's phone (:class:`~callcenter.tracker.PhoneTransfer`,
    the agent leg the transferer, a talking caller the transferee: 07 B, C): a
    ``transferred`` call event (``by: phone``); the caller has left the hotline, so no
@@ -2088,13 +2091,21 @@ class CallFlow:
         if call.where is Where.TALKING:
             call.stage = next_stage(call.call_id, call.stage, Step.FOUND_TALKING)
             call.agent_id = call.found_agent or row.agent_id
-            if call.agent_id is not None and row.queue and call.outcome is None:
-                entered = self._ago(row.queued_at)
-                connected = self._ago(row.answered_at) if row.answered_at else self._now.mono
+            queue: str | None
+            if row.transferred_to is not None:
+                # Rule 14: talking to the next agent (SQL holds the first agent's answered
+                # outcome): that visit goes on in the ACD, its end a transfer_outcome
+                call.queue = queue = row.transferred_to
+                entered, answered = row.transferred_at, row.transfer_answered_at
+            else:
+                queue, entered, answered = row.queue, row.queued_at, row.answered_at
+            resumes = call.outcome is None or row.transferred_to is not None
+            if call.agent_id is not None and queue and resumes:
+                connected = self._ago(answered) if answered else self._now.mono
                 call.in_acd = True
-                self._acd(acd.CallResumed(call.call_id, row.queue, call.agent_id,
+                self._acd(acd.CallResumed(call.call_id, queue, call.agent_id,
                                           call.caller_number or "anonymous",
-                                          entered, connected))  # fmt: skip
+                                          self._ago(entered), connected))  # fmt: skip
             self._record_if_bridged(call)
             self._guard(call)
         elif call.where is Where.VISITING:

@@ -139,6 +139,9 @@ class CallRowLoaded:
     #: ended since (no ``transfer_outcome`` after it): a restart puts the caller back there
     transferred_to: str | None = None
     transferred_at: dt.datetime | None = None
+    #: when the next agent answered that visit (its ``transfer_answered`` event); None:
+    #: the caller still waits there
+    transfer_answered_at: dt.datetime | None = None
     #: its queued callback still pending (the virtual caller of a dead run): the number,
     #: the recorded name and the attempts so far; None: none
     callback_number: str | None = None
