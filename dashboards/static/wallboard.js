@@ -159,7 +159,7 @@
     $("agents-on").textContent = agents.filter((a) => a.state !== "offline").length;
   }
   /* Supervisor controls per agent: Pause (with a reason), Ready, Log off, through
-     POST /api/agents/{id}/state. Each row keeps one controls cell for its life: the
+     POST /api/agents/{id}/state, and Listen / Whisper / Barge on a talking agent. Each row keeps one controls cell for its life: the
      delta updates rebuild the other cells around it, so the buttons keep their
      handlers (one delegated listener on the table body), the typed reason and focus.
      An action that does not apply to the agent's state is disabled (the ACD's agent
@@ -171,6 +171,15 @@
   };
   const LABELS = { paused: "Pause", ready: "Ready", logged_out: "Log off" };
   const LOOKS = { paused: "btn-pause", ready: "btn-ready", logged_out: "btn-ghost" };
+  /* Listen, whisper, barge (POST /api/agents/{id}/spy, callcenter/web/supervise_api.py):
+     the server rings the supervisor's own phone (their login's device) into ChanSpy on
+     the agent's call; only while the agent talks. */
+  const SPIES = { listen: "Listen", whisper: "Whisper", barge: "Barge" };
+  const SPY_TIPS = {
+    listen: "Ring your phone to hear this call, unheard",
+    whisper: "Ring your phone to talk to the agent only",
+    barge: "Ring your phone to talk to both the agent and the caller",
+  };
   // agent ids with a request on its way: a second click waits for the answer (the
   // buttons are not disabled meanwhile, that would drop the focus)
   const busy = new Set();
@@ -190,17 +199,53 @@
       b.dataset.testid = "agent-" + a.id + "-" + action;
       td.append(b);
     }
+    for (const mode of Object.keys(SPIES)) {
+      const b = H.el("button", "btn btn-small btn-ghost btn-spy", SPIES[mode]);
+      b.type = "button";
+      b.dataset.spy = mode;
+      b.title = SPY_TIPS[mode];
+      b.dataset.testid = "agent-" + a.id + "-" + mode;
+      td.append(b);
+    }
     return td;
   }
   function setControls(row, state) {
     for (const b of row.controls.querySelectorAll("button[data-action]")) {
       b.disabled = !ACTIONS[b.dataset.action](state);
     }
+    for (const b of row.controls.querySelectorAll("button[data-spy]")) b.disabled = state !== "talking";
   }
   function showActionError(text) {
     const p = $("agent-action-error");
     p.textContent = text || "";
     p.hidden = !text;
+    if (text) showActionNote("");
+  }
+  function showActionNote(text) {
+    const p = $("agent-action-note");
+    p.textContent = text || "";
+    p.hidden = !text;
+  }
+  async function spy(agentId, mode) {
+    const row = rows.get(agentId);
+    if (!row || busy.has(agentId)) return;
+    busy.add(agentId);
+    const who = row.tr.querySelector(".agent-name").firstChild.textContent;
+    try {
+      const r = await H.postJSON("/api/agents/" + encodeURIComponent(agentId) + "/spy", { mode });
+      if (r.status === 401) return;
+      const data = r.data;
+      if (r.ok) {
+        showActionError("");
+        showActionNote(who + ": " + SPIES[mode] + ": your phone " + (data.phone || "") + " rings");
+      } else {
+        showActionError(who + ": " + SPIES[mode] + " refused: " + (data.reason || data.error || "HTTP " + r.status));
+      }
+    } catch (e) {
+      showActionError(who + ": " + SPIES[mode] + " not sent: " + e);
+    } finally {
+      busy.delete(agentId);
+    }
   }
   async function act(agentId, action) {
     const row = rows.get(agentId);
@@ -222,9 +267,11 @@
     }
   }
   $("agent-rows").addEventListener("click", function (ev) {
-    const b = ev.target.closest("button[data-action]");
+    const b = ev.target.closest("button[data-action], button[data-spy]");
     const tr = b && b.closest("tr[data-agent]");
-    if (tr) act(tr.dataset.agent, b.dataset.action);
+    if (!tr) return;
+    if (b.dataset.spy) spy(tr.dataset.agent, b.dataset.spy);
+    else act(tr.dataset.agent, b.dataset.action);
   });
 
   const rows = new Map();  // agent id -> {tr, controls, key}
