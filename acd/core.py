@@ -53,6 +53,14 @@ Rules:
    fired with the relax steps: it only changes whom the call may be offered
    to); then it is routed as any other. Once offered, or moved (rule 11), the
    preference is spent.
+13. Each call counts once in the queues' tallies (``acd.stats``), as
+   ``docs/kpis.md`` counts it: ``offered`` at ``CallQueued``, then its one outcome.
+   A call queued with ``overflowed_from`` (the shell sent it on after its
+   ``TIMEOUT`` there) is given back by that queue (offered and timed out); a
+   ``CallEnded(counted=False)`` (a callback attempt that reached nobody) gives back
+   the queue's offered and answered counts (wait, within-SL) and adds no talk
+   sample (``acd.ewt``): the call is counted when it is queued again. The agent's
+   own figures (calls, talk time: the routing strategies') count it as worked.
 """
 
 from __future__ import annotations
@@ -460,6 +468,14 @@ class Acd:
         entered = now if event.entered_at is None else event.entered_at
         if entered > now:
             raise InvalidValue(f"CallQueued.entered_at {entered} is after now {now}")
+        if event.overflowed_from is not None:  # rule 13: counted once, in this queue
+            left = self._parts.get(event.overflowed_from)
+            if left is None:
+                raise UnknownQueue(event.overflowed_from)
+            given_back = left.board.tally
+            if given_back.timed_out > 0 and given_back.offered > 0:  # not across a restart
+                given_back.timed_out -= 1
+                given_back.offered -= 1
         skills = event.skills
         call = Call(
             call_id,
@@ -568,7 +584,7 @@ class Acd:
         call = self._calls.get(event.call_id)
         if call is None:
             return []
-        return self._conversation_over(call, _CALL_END, now)
+        return self._conversation_over(call, _CALL_END, now, event.counted)
 
     def _move_call(self, event: MoveCall, now: float) -> list[Command]:
         """Rule 11: a supervisor moves a WAITING call (queue, priority, place in line)."""
@@ -636,7 +652,9 @@ class Acd:
             if lined:
                 self._router.call_in(call)
 
-    def _conversation_over(self, call: Call, input: CallInput, now: float) -> list[Command]:
+    def _conversation_over(
+        self, call: Call, input: CallInput, now: float, counted: bool = True
+    ) -> list[Command]:
         if (call.state, input) not in CALL_TRANSITIONS:
             next_state(CALL_TRANSITIONS, call.state, input, machine="call", subject=call.call_id)
         agent = call.agent
@@ -657,7 +675,7 @@ class Acd:
         agent.since = now
         agent.reason = "call-ended"
         call.state = _ENDED  # _finish's step, inline: CONNECTED -> ENDED (checked above)
-        self._forget(call, _ANSWERED, now, out)
+        self._forget(call, _ANSWERED, now, out, counted)
         wrap_up_s = call.queued_in.config.wrap_up_s
         if wrap_up_s > 0:
             agent.wrap_up_until = now + wrap_up_s
@@ -684,8 +702,11 @@ class Acd:
         self._step_call(call, input)
         self._forget(call, outcome, now, out)
 
-    def _forget(self, call: Call, outcome: Outcome, now: float, out: list[Command]) -> None:
-        """The rest of ``_finish``, once the call is ENDED."""
+    def _forget(
+        self, call: Call, outcome: Outcome, now: float, out: list[Command], counted: bool = True
+    ) -> None:
+        """The rest of ``_finish``, once the call is ENDED; ``counted=False``: an answered
+        visit that reached nobody, given back by its queue's tally (rule 13)."""
         call_id, name, parts = call.call_id, call.queue, call.queued_in
         del self._calls[call_id]
         del parts.calls[call_id]  # the board's calls_in of the queue
@@ -702,7 +723,15 @@ class Acd:
             talked = call.agent.talk_s
             talk_s = now - connected_at
             talked[name] = talked.get(name, 0.0) + (talk_s if talk_s > 0.0 else 0.0)
-            parts.board.handle.add(talk_s if talk_s > 0.0 else 0.0)  # acd.ewt rule 1
+            if counted:
+                parts.board.handle.add(talk_s if talk_s > 0.0 else 0.0)  # acd.ewt rule 1
+            else:  # rule 13: not an answered call of the queue; queued again, it counts
+                wait_s = connected_at - call.entered_at
+                tally = parts.board.tally
+                tally.offered -= 1
+                tally.answered -= 1
+                tally.answer_wait_total -= wait_s
+                tally.answered_in_sl -= wait_s <= parts.config.sl_threshold_s
             out.append(
                 build_call_outcome(call_id, name, outcome, connected_at - call.entered_at,
                                    call.agent_id, now, talk_s)

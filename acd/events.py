@@ -74,10 +74,15 @@ class CallQueued:
     #: it up); the call waits up to its queue's ``sticky_wait_s`` for that agent alone
     #: (routing rule 5). Ignored when unknown, not of the queue or not fitting the call.
     preferred_agent: str | None = None
+    #: the queue this call has just overflowed from (its ``TIMEOUT`` there, ``OverflowCall``)
+    #: into this one: that queue gives back its offered and timed-out counts, so the
+    #: call counts once, in the queue it ends in (``acd.core`` rule 13)
+    overflowed_from: str | None = None
 
     def __post_init__(self) -> None:
         check_id("CallQueued.call_id", self.call_id)
         check_optional_id("CallQueued.preferred_agent", self.preferred_agent)
+        check_optional_id("CallQueued.overflowed_from", self.overflowed_from)
         check_id("CallQueued.queue", self.queue)
         check_str("CallQueued.caller_number", self.caller_number)
         check_int("CallQueued.priority", self.priority)
@@ -102,12 +107,21 @@ class CallLeft:
 
 @dataclass(frozen=True, slots=True)
 class CallEnded:
-    """The conversation of a connected call is over (either side hung up)."""
+    """The conversation of a connected call is over (either side hung up).
+
+    ``counted=False``: the conversation reached nobody (a queued callback's attempt
+    whose customer did not answer): the agent goes to wrap-up as after any call, but
+    the visit is not an answered call: its queue gives back its offered and answered
+    counts, and its talk time is no sample of the estimated wait (``acd.core`` rule 13).
+    """
 
     call_id: str
+    counted: bool = True
 
     def __post_init__(self) -> None:
         check_id("CallEnded.call_id", self.call_id)
+        if not isinstance(self.counted, bool):
+            raise InvalidValue(f"CallEnded.counted must be a bool; got {self.counted!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -702,3 +702,31 @@ def test_built_commands_skip_the_checks_that_replace_runs_again() -> None:
         replace(bad)  # what the property tests do to every command the core returns
     with pytest.raises(TypeError):
         built(OfferCall, "c1", "a1")
+
+
+def test_a_conversation_that_reached_nobody_is_not_an_answered_call() -> None:
+    # a queued callback's attempt whose customer did not answer (flow rule 13): the agent
+    # wraps up, but the queue's tallies give the visit back and its talk is no EWT sample;
+    # queued again, the call counts once, with its whole wait (docs/kpis.md)
+    from acd import InvalidValue
+
+    acd = make_acd(("a1",), wrap_up_s=0.0, sl_threshold_s=20.0)
+    acd.handle(AgentLogin("a1"), 0.0)
+    [offer] = only(acd.handle(CallQueued("c1", "support", "1"), 1.0), OfferCall)
+    acd.handle(OfferAnswered("c1", offer.agent_id), 6.0)
+    cmds = acd.handle(CallEnded("c1", counted=False), 36.0)
+    [outcome] = only(cmds, CallOutcome)  # the visit still ends with its one outcome
+    assert outcome.outcome is Outcome.ANSWERED
+    stats = acd.queue_stats("support", 36.0)
+    assert (stats.offered, stats.answered, stats.service_level, stats.asa_s) == (0, 0, None, None)
+    assert (stats.talk_samples, stats.ewt_s) == (0, None)
+    assert acd.agent("a1", 36.0).state is AgentState.READY
+    [offer] = only(acd.handle(CallQueued("c1", "support", "1", entered_at=1.0), 96.0),
+                   OfferCall)  # fmt: skip
+    acd.handle(OfferAnswered("c1", offer.agent_id), 100.0)
+    acd.handle(CallEnded("c1"), 160.0)
+    stats = acd.queue_stats("support", 160.0)
+    assert (stats.offered, stats.answered, stats.service_level, stats.asa_s) == (1, 1, 0.0, 99.0)
+    assert (stats.talk_samples, stats.talk_s) == (1, 60.0)
+    with pytest.raises(InvalidValue, match="CallEnded.counted"):
+        CallEnded("c1", counted=1)  # type: ignore[arg-type]

@@ -9,6 +9,8 @@ import pytest
 
 from acd import (
     Acd,
+    AcdConfig,
+    AgentConfig,
     AgentLogin,
     AgentLogout,
     AgentPause,
@@ -24,6 +26,7 @@ from acd import (
     Outcome,
     OverflowCall,
     QueueConfig,
+    UnknownQueue,
 )
 
 from .test_acd import make_acd, only
@@ -103,3 +106,43 @@ def test_an_agent_logged_in_paused_is_never_offered_a_call_and_empties_no_queue(
     coded = Acd(replace(make_acd(("a1",)).config, pause_codes=("lunch",)))
     with pytest.raises(InvalidValue, match="pause_codes"):
         coded.handle(AgentLogin("a1", paused="nap"), 0.0)
+
+
+def two_queues() -> Acd:
+    """support (max wait 30 s, nobody to serve it) overflowing into sales (agent s1)."""
+    return Acd(AcdConfig(queues=(
+        QueueConfig("support", hold_slice_s=20.0, max_wait_s=30.0, sl_threshold_s=20.0),
+        QueueConfig("sales", hold_slice_s=20.0, wrap_up_s=0.0, sl_threshold_s=60.0),
+    ), agents=(AgentConfig("s1", "S1", "PJSIP/s1", ("sales",)),)))  # fmt: skip
+
+
+def test_a_call_sent_on_to_another_queue_counts_once_in_the_queue_it_ends_in() -> None:
+    # docs/kpis.md: SQL keeps one outcome, the last queue's; the ACD's tallies agree
+    acd = two_queues()
+    queued(acd, "c1", 0.0)
+    assert overflowed(acd.on_timer(30.0)) == [("c1", "max_wait", 30.0)]
+    assert acd.queue_stats("support", 30.0).timed_out == 1  # until the shell sends it on
+    acd.handle(CallQueued("c1", "sales", "+3225550100", entered_at=0.0,
+                          overflowed_from="support"), 30.0)  # fmt: skip
+    support, sales = acd.queue_stats("support", 30.0), acd.queue_stats("sales", 30.0)
+    assert (support.offered, support.timed_out, support.service_level) == (0, 0, None)
+    assert (sales.offered, sales.waiting) == (1, 1)
+    [offer] = only(acd.handle(AgentLogin("s1"), 40.0), OfferCall)
+    acd.handle(OfferAnswered("c1", offer.agent_id), 41.0)
+    acd.handle(CallEnded("c1"), 100.0)
+    sales = acd.queue_stats("sales", 100.0)
+    assert (sales.offered, sales.answered, sales.asa_s, sales.service_level) == (1, 1, 41.0, 1.0)
+    assert acd.queue_stats("support", 100.0).offered == 0
+
+
+def test_an_overflow_at_arrival_is_given_back_too_and_a_bad_origin_changes_nothing() -> None:
+    acd = two_queues()
+    with pytest.raises(UnknownQueue):
+        acd.handle(CallQueued("c1", "sales", "1", overflowed_from="billing"), 1.0)
+    with pytest.raises(InvalidValue, match="CallQueued.overflowed_from"):
+        CallQueued("c1", "sales", "1", overflowed_from="")
+    assert acd.queue_stats("sales", 1.0).offered == 0 and acd.call("c1", 1.0) is None
+    queued(acd, "c1", 1.0)
+    acd.handle(CallQueued("c2", "sales", "1", overflowed_from="support"), 2.0)
+    # support has no timeout to give back (c1 still waits there): its count stays
+    assert acd.queue_stats("support", 2.0).offered == 1

@@ -176,6 +176,11 @@ def test_a_no_answer_is_retried_after_retry_s_at_the_old_place_then_completed() 
     assert f.outcomes() == {CALL: "answered"}
     assert events(f, "callback_completed") == [{"attempts": 2, "agent": "7"}]
     assert pending(f) == "HANGUP", "no survey for the agent"
+    # the ACD's live figures count the call as SQL does (docs/kpis.md): once offered, once
+    # answered with its whole wait; the failed attempt is no answer and no talk sample
+    stats = f.acd.queue_stats("support", f.mono)
+    assert (stats.offered, stats.answered, stats.talk_samples) == (1, 1, 1)
+    assert stats.asa_s == pytest.approx(90)
 
 
 def test_the_last_attempt_that_reaches_nobody_ends_callback_failed() -> None:
@@ -188,6 +193,9 @@ def test_the_last_attempt_that_reaches_nobody_ends_callback_failed() -> None:
     assert f.outcomes() == {CALL: "failed"}
     assert events(f, "callback_failed") == [{"attempts": 2, "why": "no-answer"}]
     assert CALL not in f.core.calls and f.agent_state("7") is acd.AgentState.READY
+    # ``failed`` counts in no queue figure (docs/kpis.md): the ACD's live tallies agree
+    stats = f.acd.queue_stats("support", f.mono)
+    assert (stats.offered, stats.answered, stats.talk_samples, stats.asa_s) == (0, 0, 0, None)
 
 
 def test_an_agent_who_hangs_up_before_the_customer_answers_costs_no_attempt() -> None:

@@ -112,6 +112,10 @@ def test_to_another_queue_keeping_the_wait(tmp_path: Path) -> None:
     assert queues == [("support", True), ("billing", False)]
     queued = [w.data["queue"] for w in f.writes(RecordCallEvent) if w.kind == "queued"]
     assert queued == ["support", "billing"]
+    # the ACD's live tallies count it once too, in billing (docs/kpis.md)
+    support, billing = f.acd.queue_stats("support", f.mono), f.acd.queue_stats("billing", f.mono)
+    assert (support.offered, support.timed_out) == (0, 0)
+    assert (billing.offered, billing.waiting) == (1, 1)  # ringing agent 7
 
 
 def test_back_into_a_queue_it_overflowed_from_is_a_hang_up(tmp_path: Path) -> None:
@@ -122,6 +126,8 @@ def test_back_into_a_queue_it_overflowed_from_is_a_hang_up(tmp_path: Path) -> No
     assert pending(f) == "HANGUP"
     outcomes = [(w.queue, w.outcome) for w in f.writes(RecordOutcome)]
     assert outcomes == [("billing", "timeout")]
+    support, billing = f.acd.queue_stats("support", f.mono), f.acd.queue_stats("billing", f.mono)
+    assert (support.offered, billing.offered, billing.timed_out) == (0, 1, 1)
 
 
 def test_to_voicemail(tmp_path: Path) -> None:

@@ -791,7 +791,7 @@ class CallFlow:
 
     def _enqueue(
         self, call: Call, queue: str, priority: int, entered_at: float | None,
-        skills: Mapping[str, int] | None = None,
+        skills: Mapping[str, int] | None = None, overflowed_from: str | None = None,
     ) -> None:  # fmt: skip
         call.in_acd = True
         card = call.card
@@ -801,7 +801,8 @@ class CallFlow:
         self._acd(acd.CallQueued(call.call_id, queue, call.caller_number or "anonymous",
                                  priority=priority, customer_id=customer,
                                  entered_at=entered_at, skills=skills,
-                                 preferred_agent=self._sticky(call, queue)))  # fmt: skip
+                                 preferred_agent=self._sticky(call, queue),
+                                 overflowed_from=overflowed_from))  # fmt: skip
 
     def _sticky(self, call: Call, queue: str) -> str | None:
         """Rule 17: the agent who last answered the caller, if its queue is sticky."""
@@ -1393,7 +1394,8 @@ class CallFlow:
             self._write(RecordCallUpdate(call.call_id, queue=target.target))
             self._write(RecordCallEvent(call.call_id, self._now.wall, "queued",
                                         {"queue": target.target, "priority": priority}))  # fmt: skip
-            self._enqueue(call, target.target, priority, self._now.mono - cmd.wait_s, skills)
+            self._enqueue(call, target.target, priority, self._now.mono - cmd.wait_s, skills,
+                          overflowed_from=cmd.queue)  # the ACD counts it once, there too
             return
         call.outbox.clear()
         if target.kind in ("voicemail", "callback", "ivr") and target.target is not None:
@@ -1621,7 +1623,8 @@ class CallFlow:
         agent = call.agent_id
         if call.in_acd:
             cb.swallow_outcome = True
-            self._acd(acd.CallEnded(call.call_id))
+            # not an answered call of the queue, nor a talk sample (acd.core rule 13)
+            self._acd(acd.CallEnded(call.call_id, counted=False))
         if agent is not None:
             self._out.append(Push(agent, {"type": "call_ended", "call_id": call.call_id}))
         call.agent_id = None
