@@ -12,6 +12,7 @@ their channels ran, with results), the outcomes from SQL.
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 import time
 from dataclasses import dataclass, field
@@ -19,8 +20,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import aiohttp
+import pytest
 from sqlalchemy import select
 
+from callcenter.config import load_config
+from callcenter.reports.cli import report_of
 from callcenter.storage.models import Call, CallbackRequest, CallEvent, QueueOutcome
 
 from .e2e_support import Rig, headers, hotline_rig, scenario, wait_until
@@ -234,3 +239,72 @@ async def test_a_callback_keeps_its_place_and_completes_after_a_no_answer_retry(
         assert heard.commands(ch)[:2] == ['STREAM FILE hotline/vi/callback-whisper ""',
                                           f'SAY DIGITS {first} ""'], heard.steps[ch]  # fmt: skip
     assert ("Bridge", "") in heard.steps[legs[1]]
+
+
+async def test_the_acds_live_figures_and_the_wallboard_agree_with_the_report(
+    tmp_path: Path, db_url: str
+) -> None:
+    # docs/kpis.md "What the ACD's live figures count": a callback whose first attempt
+    # reached nobody and a caller overflowed from billing into support each count once,
+    # in the ACD's tallies and the wallboard's estimate inputs as in the report (SQL)
+    ivr = tmp_path / "flow.yaml"
+    ivr.write_text(FLOW.replace("          1: {queue: support}\n",
+                                "          1: {queue: support}\n          2: {queue: billing}\n"))
+    first, second = "0912000101", "0912000102"
+    world = world_with({first: ["noanswer", "answer"]})
+
+    def edit(text: str) -> str:
+        return configured(text).replace(
+            SETTINGS, SETTINGS + "  - name: billing\n    max_wait_s: 2\n"
+            "    overflow: {queue: support}\n", 1)  # fmt: skip
+
+    async with hotline_rig(tmp_path, db_url, world, ivr_file=ivr, auto_login=False, agents=1,
+                           offer_timeout_s=20, edit_config=edit) as rig:  # fmt: skip
+        ctl, sim = rig.ctl, rig.sim
+        [agent] = [str(a.id) for a in await rig.hotline.store.list_agents()
+                   if a.username == "agent1"]  # fmt: skip
+        await _virtual_caller(rig, Heard(), first)
+        overflowing = sim.world.population.arrive(second, ("2",), patience=600)
+        await wait_until(lambda: getattr(_call(rig, second), "queue", None) == "support", 60,
+                         "the billing caller overflowed into support")  # fmt: skip
+        await ctl.agent_ready(agent)
+        await wait_until(lambda: overflowing.talked, 120, "the overflowed caller served")
+        await wait_until(lambda: len([ch for ch in sim.world.channels
+                                      if ch.startswith(f"Local/{first}@")]) >= 2, 120,
+                         "the customer's phone rung again")  # fmt: skip
+
+        def customer_talking() -> Any:
+            return next((ch for ch in sim.world.channels.values()
+                         if ch.name.startswith(f"Local/{first}@hotline-callback-out")
+                         and ch.name.endswith(";1") and ch.bridge is not None), None)  # fmt: skip
+
+        await wait_until(customer_talking, 90, "the customer bridged with the agent")
+        sim.world.hangup(customer_talking().peer, how="remote", cause=16)
+        await wait_until(lambda: ctl.counters["outcomes"] >= 2, 60, "both outcomes")
+        await rig.hotline.writer.flush()
+        live = {q: ctl.core.queue_stats(q, ctl.now()) for q in ("support", "billing")}
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            base = rig.hotline.urls.base
+            login = {"username": "supervisor", "password": "supervisor-pass"}
+            async with http.post(f"{base}/login", data=login) as resp:
+                resp.raise_for_status()
+            async with http.get(f"{base}/api/wallboard") as resp:
+                board = await resp.json()
+        call, events, _outcomes, _requests = await _rows(rig, first)
+    assert [e.data["why"] for e in events if e.kind == "callback_no_answer"] == ["no-answer"]
+    now = dt.datetime.now(dt.UTC)
+    report = await report_of(load_config(rig.config_path), now - dt.timedelta(days=1),
+                             now + dt.timedelta(days=1), "queue")  # fmt: skip
+    rows = {row.queue: row.figures for row in report.rows}
+    tiles = {t["name"]: t for t in board["queues"]}
+    assert (rows["support"].offered, rows["support"].answered, rows["billing"].offered) == (2, 2, 0)
+    for queue in ("support", "billing"):
+        f, acd_live, inputs = rows[queue], live[queue], tiles[queue]["ewt_inputs"]
+        assert (acd_live.offered, acd_live.answered, acd_live.abandoned, acd_live.timed_out) == (
+            f.offered, f.answered, f.abandoned, f.timed_out), queue  # fmt: skip
+        assert acd_live.waiting == 0
+        assert acd_live.asa_s == (None if f.asa_s is None else pytest.approx(f.asa_s)), queue
+        # the wallboard's estimate inputs: one talk sample per answered call, the report's
+        assert inputs["talk_samples"] == f.handled, queue
+        if f.handled:
+            assert inputs["talk_s"] == round(f.talk_s / f.handled, 1), queue
