@@ -67,6 +67,7 @@ from .events import (
     OfferAnswered,
     OfferFailed,
     OfferFailure,
+    TimeoutDropped,
     WrapUpExtend,
 )
 from .skills import MAX_LEVEL, Levels, RelaxStep
@@ -113,6 +114,7 @@ __all__ = [
     "Levels",
     "MAX_LEVEL",
     "MoveCall",
+    "TimeoutDropped",
     "OfferAnswered",
     "OfferCall",
     "OfferFailed",

@@ -55,8 +55,9 @@ Rules:
    preference is spent.
 13. Each call counts once in the queues' tallies (``acd.stats``), as
    ``docs/kpis.md`` counts it: ``offered`` at ``CallQueued``, then its one outcome.
-   A call queued with ``overflowed_from`` (the shell sent it on after its
-   ``TIMEOUT`` there) is given back by that queue (offered and timed out); a
+   A ``TimeoutDropped`` (the shell sent the call on to another queue after its
+   ``TIMEOUT``, or a callback ends failed) is given back by that queue (offered
+   and timed out); a
    ``CallEnded(counted=False)`` (a callback attempt that reached nobody) gives back
    the queue's offered and answered counts (wait, within-SL) and adds no talk
    sample (``acd.ewt``): the call is counted when it is queued again. The agent's
@@ -115,6 +116,7 @@ from .events import (
     OfferAnswered,
     OfferFailed,
     OfferFailure,
+    TimeoutDropped,
     WrapUpExtend,
 )
 from .line import due_key, line_key, place
@@ -468,14 +470,6 @@ class Acd:
         entered = now if event.entered_at is None else event.entered_at
         if entered > now:
             raise InvalidValue(f"CallQueued.entered_at {entered} is after now {now}")
-        if event.overflowed_from is not None:  # rule 13: counted once, in this queue
-            left = self._parts.get(event.overflowed_from)
-            if left is None:
-                raise UnknownQueue(event.overflowed_from)
-            given_back = left.board.tally
-            if given_back.timed_out > 0 and given_back.offered > 0:  # not across a restart
-                given_back.timed_out -= 1
-                given_back.offered -= 1
         skills = event.skills
         call = Call(
             call_id,
@@ -579,6 +573,20 @@ class Acd:
         self._finish(call, CallInput.LEAVE, gone, now, out)
         self._dispatch(now, out)
         return out
+
+    def _timeout_dropped(self, event: TimeoutDropped, now: float) -> list[Command]:
+        """Rule 13: the shell keeps no timeout for that visit; its queue gives it back."""
+        parts = self._parts.get(event.queue)
+        if parts is None:
+            raise UnknownQueue(event.queue)
+        call = self._calls.get(event.call_id)
+        if call is not None and call.queued_in is parts:
+            raise InvalidValue(f"TimeoutDropped: call {event.call_id} is still in {event.queue}")
+        tally = parts.board.tally
+        if tally.timed_out > 0 and tally.offered > 0:  # none to give back: counted before a restart
+            tally.timed_out -= 1
+            tally.offered -= 1
+        return []
 
     def _call_ended(self, event: CallEnded, now: float) -> list[Command]:
         call = self._calls.get(event.call_id)
@@ -1259,6 +1267,7 @@ _STEPS: dict[type, Callable[[Acd, Any, float], list[Command]]] = {
     AgentPause: Acd._agent_pause,
     WrapUpExtend: Acd._wrap_up_extend,
     MoveCall: Acd._move_call,
+    TimeoutDropped: Acd._timeout_dropped,
 }
 
 

@@ -74,15 +74,10 @@ class CallQueued:
     #: it up); the call waits up to its queue's ``sticky_wait_s`` for that agent alone
     #: (routing rule 5). Ignored when unknown, not of the queue or not fitting the call.
     preferred_agent: str | None = None
-    #: the queue this call has just overflowed from (its ``TIMEOUT`` there, ``OverflowCall``)
-    #: into this one: that queue gives back its offered and timed-out counts, so the
-    #: call counts once, in the queue it ends in (``acd.core`` rule 13)
-    overflowed_from: str | None = None
 
     def __post_init__(self) -> None:
         check_id("CallQueued.call_id", self.call_id)
         check_optional_id("CallQueued.preferred_agent", self.preferred_agent)
-        check_optional_id("CallQueued.overflowed_from", self.overflowed_from)
         check_id("CallQueued.queue", self.queue)
         check_str("CallQueued.caller_number", self.caller_number)
         check_int("CallQueued.priority", self.priority)
@@ -271,6 +266,21 @@ class MoveCall:
             raise InvalidValue("MoveCall: give a queue, a priority or a position")
 
 
+@dataclass(frozen=True, slots=True)
+class TimeoutDropped:
+    """The shell keeps no ``timeout`` outcome for the call's visit to ``queue`` that the
+    core just ended with ``TIMEOUT``: it sent the call on to another queue (overflow), or
+    a queued callback ends ``failed``. The queue gives back its offered and timed-out
+    counts: the call counts once, as ``docs/kpis.md`` counts it (``acd.core`` rule 13)."""
+
+    call_id: str
+    queue: str
+
+    def __post_init__(self) -> None:
+        check_id("TimeoutDropped.call_id", self.call_id)
+        check_id("TimeoutDropped.queue", self.queue)
+
+
 Event = (
     CallQueued
     | CallResumed
@@ -285,4 +295,5 @@ Event = (
     | AgentPause
     | WrapUpExtend
     | MoveCall
+    | TimeoutDropped
 )

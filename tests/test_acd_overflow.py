@@ -26,6 +26,7 @@ from acd import (
     Outcome,
     OverflowCall,
     QueueConfig,
+    TimeoutDropped,
     UnknownQueue,
 )
 
@@ -122,8 +123,8 @@ def test_a_call_sent_on_to_another_queue_counts_once_in_the_queue_it_ends_in() -
     queued(acd, "c1", 0.0)
     assert overflowed(acd.on_timer(30.0)) == [("c1", "max_wait", 30.0)]
     assert acd.queue_stats("support", 30.0).timed_out == 1  # until the shell sends it on
-    acd.handle(CallQueued("c1", "sales", "+3225550100", entered_at=0.0,
-                          overflowed_from="support"), 30.0)  # fmt: skip
+    acd.handle(TimeoutDropped("c1", "support"), 30.0)  # the shell sends it on
+    acd.handle(CallQueued("c1", "sales", "+3225550100", entered_at=0.0), 30.0)
     support, sales = acd.queue_stats("support", 30.0), acd.queue_stats("sales", 30.0)
     assert (support.offered, support.timed_out, support.service_level) == (0, 0, None)
     assert (sales.offered, sales.waiting) == (1, 1)
@@ -135,14 +136,16 @@ def test_a_call_sent_on_to_another_queue_counts_once_in_the_queue_it_ends_in() -
     assert acd.queue_stats("support", 100.0).offered == 0
 
 
-def test_an_overflow_at_arrival_is_given_back_too_and_a_bad_origin_changes_nothing() -> None:
+def test_a_dropped_timeout_of_a_bad_queue_or_a_live_call_changes_nothing() -> None:
     acd = two_queues()
     with pytest.raises(UnknownQueue):
-        acd.handle(CallQueued("c1", "sales", "1", overflowed_from="billing"), 1.0)
-    with pytest.raises(InvalidValue, match="CallQueued.overflowed_from"):
-        CallQueued("c1", "sales", "1", overflowed_from="")
-    assert acd.queue_stats("sales", 1.0).offered == 0 and acd.call("c1", 1.0) is None
+        acd.handle(TimeoutDropped("c1", "billing"), 1.0)
+    with pytest.raises(InvalidValue, match="TimeoutDropped.queue"):
+        TimeoutDropped("c1", "")
     queued(acd, "c1", 1.0)
-    acd.handle(CallQueued("c2", "sales", "1", overflowed_from="support"), 2.0)
-    # support has no timeout to give back (c1 still waits there): its count stays
-    assert acd.queue_stats("support", 2.0).offered == 1
+    with pytest.raises(InvalidValue, match="call c1 is still in support"):
+        acd.handle(TimeoutDropped("c1", "support"), 2.0)
+    # no timeout to give back (c1 still waits there): the count stays
+    assert acd.handle(TimeoutDropped("c0", "support"), 2.0) == []
+    support = acd.queue_stats("support", 2.0)
+    assert (support.offered, support.timed_out, support.waiting) == (1, 0, 1)

@@ -303,6 +303,10 @@ def test_a_virtual_caller_past_its_queues_max_wait_fails() -> None:
     f.tick(95)
     assert f.outcomes() == {CALL: "failed"}
     assert events(f, "callback_failed") == [{"attempts": 0, "why": "timeout"}]
+    # ``failed`` counts in no queue figure (docs/kpis.md): the ACD gives its timeout back
+    stats = f.acd.queue_stats("support", f.mono)
+    assert (stats.offered, stats.timed_out, stats.waiting) == (0, 0, 0)
+    assert [e.text for e in f.sent(fx.Log) if e.level == "error"] == []
 
 
 @pytest.mark.parametrize(("text", "expected"), [

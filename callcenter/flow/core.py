@@ -791,7 +791,7 @@ class CallFlow:
 
     def _enqueue(
         self, call: Call, queue: str, priority: int, entered_at: float | None,
-        skills: Mapping[str, int] | None = None, overflowed_from: str | None = None,
+        skills: Mapping[str, int] | None = None,
     ) -> None:  # fmt: skip
         call.in_acd = True
         card = call.card
@@ -801,8 +801,7 @@ class CallFlow:
         self._acd(acd.CallQueued(call.call_id, queue, call.caller_number or "anonymous",
                                  priority=priority, customer_id=customer,
                                  entered_at=entered_at, skills=skills,
-                                 preferred_agent=self._sticky(call, queue),
-                                 overflowed_from=overflowed_from))  # fmt: skip
+                                 preferred_agent=self._sticky(call, queue)))  # fmt: skip
 
     def _sticky(self, call: Call, queue: str) -> str | None:
         """Rule 17: the agent who last answered the caller, if its queue is sticky."""
@@ -1344,9 +1343,12 @@ class CallFlow:
             call.callback.swallow_outcome = False
             return  # rule 13: an attempt that reached nobody; the call goes on
         if call.stage is Stage.CALLBACK:
+            if cmd.outcome is Outcome.TIMEOUT:  # failed: no queue figure (acd.core rule 13)
+                self._acd(acd.TimeoutDropped(call.call_id, cmd.queue))
             self._callback_failed(call, cmd.outcome.value, cmd.wait_s)
             return
         if cmd.outcome is Outcome.TIMEOUT and self._requeues(call, cmd.queue):
+            self._acd(acd.TimeoutDropped(call.call_id, cmd.queue))  # counted in the next one
             return  # rule 12: its visit to the next queue gives the call's one outcome
         if call.outcome is not None and call.transfers:
             # rule 14: a visit after a transfer is told by an event, not a second outcome
@@ -1394,8 +1396,7 @@ class CallFlow:
             self._write(RecordCallUpdate(call.call_id, queue=target.target))
             self._write(RecordCallEvent(call.call_id, self._now.wall, "queued",
                                         {"queue": target.target, "priority": priority}))  # fmt: skip
-            self._enqueue(call, target.target, priority, self._now.mono - cmd.wait_s, skills,
-                          overflowed_from=cmd.queue)  # the ACD counts it once, there too
+            self._enqueue(call, target.target, priority, self._now.mono - cmd.wait_s, skills)
             return
         call.outbox.clear()
         if target.kind in ("voicemail", "callback", "ivr") and target.target is not None:
