@@ -984,6 +984,7 @@ class Controller:
             loaded.append(dataclasses.replace(
                 _row(row, priority, rec), callback_number=cb.number,
                 callback_name=cb.name_file, callback_attempts=cb.attempts,
+                callback_node=cb.node,
             ))  # fmt: skip
         unfinished = tuple(
             CallRowLoaded(r.call_id, outcome="closed", recording_path=r.path,

@@ -1,6 +1,8 @@
 """Voicemail and callback nodes over real AMI: pbxsim's callers leave messages (ended by
 ``#``, by the node's time, by silence) and ask to be called back (at their own number,
 at a number they type); SQL then holds the rows, the WAVs are there, /metrics counts them.
+The requests are dialled back (rule 13: the agents are Ready, the customers' phones
+answer, and hang up once bridged): each ends ``completed``.
 """
 
 from __future__ import annotations
@@ -95,6 +97,17 @@ async def test_voicemails_and_callbacks_through_pbxsim(tmp_path: Path, db_url: s
         }
         await wait_until(lambda: all(c.outcome for c in callers.values()), 120,
                          "every caller to be done")  # fmt: skip
+        sim = rig.sim
+
+        def customers_hang_up() -> bool:
+            # a customer called back hangs up once bridged with its agent
+            for ch in list(sim.world.channels.values()):
+                if "@hotline-callback-out" in ch.name and ch.name.endswith(";1") \
+                        and ch.bridge is not None and ch.peer is not None:  # fmt: skip
+                    sim.world.hangup(ch.peer, how="remote", cause=16)
+            return not rig.ctl.calls
+
+        await wait_until(customers_hang_up, 120, "both callbacks put through and over")
         await drain(rig, timeout=60)
         async with rig.hotline.store.sessions() as s:
             calls = {c.caller_number: c for c in await s.scalars(select(Call))}
@@ -122,18 +135,23 @@ async def test_voicemails_and_callbacks_through_pbxsim(tmp_path: Path, db_url: s
     assert trails[by["hash"].id]["path"] == "main(1) > message(#) > bye"
     assert trails[by["full"].id]["path"] == "main(4) > quiet(end) > bye"
     assert trails[by["silent"].id]["path"] == "main(1) > message(end) > bye"
-    # two callback requests, pending
+    # two callback requests, dialled back and completed at the first attempt
     own, typed = backs[by["own"].id], backs[by["typed"].id]
     assert (own.number, own.own_number, own.queue, own.status) == (n[3], True, "support",
-                                                                    "pending")  # fmt: skip
+                                                                    "completed")  # fmt: skip
     assert (typed.number, typed.own_number, typed.node) == ("0987654321", False, "call_there")
+    assert (own.node, typed.status, own.attempts, typed.attempts) == ("call_me", "completed",
+                                                                      1, 1)  # fmt: skip
     assert own.customer_id == by["own"].customer_id and typed.flow == "care"
     assert trails[by["typed"].id]["path"] == (
         "main(3) > other_number(12345)(0987654321) > call_there(entered) > bye"
     )
     assert len(backs) == 2
-    # every call ended in the IVR, hung up by its hangup node
-    assert {c.outcome for c in by.values()} == {"ivr_hangup"}
+    # every call left the IVR by its hangup node; the messages' ended there, the
+    # callbacks' were answered when dialled back
+    outcomes = {name: c.outcome for name, c in by.items()}
+    assert outcomes == {"hash": "ivr_hangup", "full": "ivr_hangup", "silent": "ivr_hangup",
+                        "own": "answered", "typed": "answered"}  # fmt: skip
     assert {t["end"] for t in trails.values()} == {"hangup"}
     assert 'hotline_ivr_voicemails_total{flow="care",node="message"} 2.0' in metrics
     assert 'hotline_ivr_voicemails_total{flow="care",node="quiet"} 1.0' in metrics

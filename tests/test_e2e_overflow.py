@@ -209,6 +209,9 @@ async def test_each_condition_routes_to_each_target_kind(
         await wait_until(lambda: ctl.counters["outcomes"] >= 1, 30, "its outcome")
         if condition == "leave_empty":  # the paused agent's ringing leg was hung up
             await wait_until(lambda: not _phone_rings(rig.sim, "1001"), 30, "agent1's leg to end")
+        if target == "callback":  # its request's virtual caller meets the full support
+            await wait_until(lambda: all(c.caller_number != number for c in ctl.calls.values()),
+                             60, "the callback request to end")  # fmt: skip
         await rig.hotline.writer.flush()
         async with rig.hotline.store.sessions() as s:
             [call] = list(await s.scalars(select(Call).where(Call.caller_number == number)))
@@ -274,8 +277,11 @@ async def test_each_condition_routes_to_each_target_kind(
     asked = [r for r in requests if r.call_id == call.id]
     if kind == "callback":
         [req] = asked
+        # dialled back from support (rule 13), still full (max_length): it fails at once,
+        # the call's one outcome the overflow's timeout
         assert (req.number, req.queue, req.node, req.status, req.own_number) == (
-            number, "support", "call_me", "pending", True)  # fmt: skip
+            number, "support", "call_me", "failed", True)  # fmt: skip
+        assert [e.data["why"] for e in events if e.kind == "callback_failed"] == ["timeout"]
     else:
         assert asked == []
 

@@ -511,3 +511,96 @@ def test_an_adopted_callbacks_retry_comes_at_its_time() -> None:
     assert f.core.next_timer() == pytest.approx(f.mono + 60)
     f.tick(60)
     assert f.acd.call(CALL, f.mono) is not None, "back in line after retry_s"
+
+
+# -- an IVR callback node's request is dialled back the same way -----------------------
+def node_request_left() -> Flow:
+    """A caller (sample messages IVR) asks for a callback at the ``call_me`` node, hears
+    the flow's hang-up and is gone: the call is that request's virtual caller."""
+    from callcenter.flow.inputs import CardFound
+    from callcenter.storage.writes import RecordCallUpdate
+
+    from .test_flow_ivr import messages_flow
+
+    f = messages_flow()
+    arrive(f)
+    reply(f, "200 result=1")  # the language
+    reply(f, "200 result=2")  # 2: call me back
+    f.feed(CardFound(CALL, None))
+    assert pending(f) == "HANGUP"
+    assert f.acd.call(CALL, f.mono) is None, "not in line while the caller is there"
+    reply(f, "200 result=1")
+    f.tick(3)
+    f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
+    call = f.core.calls[CALL]
+    assert call.stage is Stage.CALLBACK and call.queue == "support"
+    assert f.outcomes() == {}, "no ivr_hangup: the request is the call's"
+    view = f.acd.call(CALL, f.mono)
+    assert view is not None and view.queue == "support"
+    assert [w.queue for w in f.writes(RecordCallUpdate) if w.queued_at is not None] == ["support"]
+    assert events(f, "callback_queued") == [{"queue": "support", "number": "0912000001",
+                                             "node": "call_me"}]  # fmt: skip
+    assert [e.text for e in f.sent(fx.Log) if e.level == "error"] == []
+    return f
+
+
+def test_an_ivr_callback_nodes_request_enters_its_queue_and_ends_completed() -> None:
+    from callcenter.facts import RecordCallbackProgress
+
+    f = node_request_left()
+    f.login("7")
+    customer = agent_leg_in(f)
+    f.feed(OfferEnded(CALL, customer.leg, OfferResult.NO_ANSWER))
+    f.tick(120)  # the default policy's retry_s (support has no queues[].callback)
+    customer = agent_leg_in(f)
+    f.feed(OfferEnded(CALL, customer.leg, OfferResult.ANSWERED))
+    call = f.core.calls[CALL]
+    assert call.stage is Stage.TALKING
+    f.tick(30)
+    env = AgiEnv(channel=call.channel, uniqueid=call.uniqueid, context="after-call")
+    f.feed(PbxEvent(NODE, AgiStarted(call.uniqueid, call.channel, call.uniqueid, env, True)))
+    assert f.outcomes() == {CALL: "answered"}
+    assert events(f, "callback_completed") == [{"attempts": 2, "agent": "7"}]
+    assert [(p.node, p.status, p.attempts) for p in f.writes(RecordCallbackProgress)] == [
+        ("call_me", "pending", 1), ("call_me", "pending", 2), ("call_me", "completed", 2)]  # fmt: skip
+
+
+def test_an_ivr_callback_request_that_reaches_nobody_ends_failed() -> None:
+    from callcenter.facts import RecordCallbackProgress
+
+    f = node_request_left()
+    f.login("7")
+    for _ in range(3):  # the default policy's max_attempts
+        f.feed(OfferEnded(CALL, agent_leg_in(f).leg, OfferResult.BUSY))
+        f.tick(120)
+    assert f.outcomes() == {CALL: "failed"} and CALL not in f.core.calls
+    assert [(p.node, p.status) for p in f.writes(RecordCallbackProgress)][-1] == (
+        "call_me", "failed")  # fmt: skip
+
+
+def test_an_adopted_ivr_callback_request_writes_its_own_row() -> None:
+    import datetime as dt
+
+    from callcenter.facts import RecordCallbackProgress
+    from callcenter.flow.inputs import CallRowLoaded, OpenCallsLoaded
+
+    f = Flow(("7",), hold_slice_s=20.0)
+    queued = f.wall - dt.timedelta(seconds=40)
+    row = CallRowLoaded(CALL, started_at=queued, queue="support", queued_at=queued,
+                        language="vi", callback_number="0912000001", callback_node="call_me")  # fmt: skip
+    f.feed(OpenCallsLoaded(NODE, (row,)))
+    assert f.core.calls[CALL].stage is Stage.CALLBACK
+    f.login("7")
+    f.feed(OfferEnded(CALL, agent_leg_in(f).leg, OfferResult.NO_ANSWER))
+    assert [(p.node, p.status) for p in f.writes(RecordCallbackProgress)] == [
+        ("call_me", "pending")]  # fmt: skip
+
+
+def test_a_caller_who_hangs_up_in_the_ivr_without_a_request_is_no_virtual_caller() -> None:
+    from .test_flow_ivr import messages_flow
+
+    f = messages_flow()
+    arrive(f)
+    reply(f, "200 result=1")
+    f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
+    assert f.outcomes() == {CALL: "ivr_hangup"} and CALL not in f.core.calls

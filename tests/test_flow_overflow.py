@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 import acd
+from callcenter.facts import RecordCallbackProgress
 from callcenter.flow import CallFlow, Stage
 from callcenter.flow import effects as fx
-from callcenter.flow.inputs import AgentCommand
+from callcenter.flow.inputs import AgentCommand, PbxEvent
 from callcenter.flow.overflow import OverflowTarget
 from callcenter.storage.writes import (
     RecordCallbackRequest,
@@ -19,9 +20,10 @@ from callcenter.storage.writes import (
     RecordCallUpdate,
     RecordOutcome,
 )
+from callcenter.tracker import ChannelHungUp
 from ivr import load_ivr
 
-from .flow_support import CALL, Flow
+from .flow_support import CALL, CH, NODE, UID, Flow
 from .test_flow_core import arrive, pending, reply, to_queue
 
 IVR_TEXT = """\
@@ -147,6 +149,21 @@ def test_to_a_callback_request(tmp_path: Path) -> None:
     [req] = f.writes(RecordCallbackRequest)
     assert (req.number, req.queue) == ("0912000001", "support")
     assert overflow_event(f)["to"] == "callback"
+    # the flow hangs up after the node: the request is a virtual caller in support (rule
+    # 13); the call keeps its one outcome, the timeout; the request row tells its end
+    assert pending(f) == "SET VARIABLE CHANNEL(language) vi"
+    reply(f, "200 result=1")
+    assert pending(f) == "HANGUP"
+    reply(f, "200 result=1")
+    f.feed(PbxEvent(NODE, ChannelHungUp(UID, CH, UID, 16, "Normal Clearing")))
+    call = f.core.calls[CALL]
+    assert call.stage is Stage.CALLBACK and f.acd.call(CALL, f.mono) is not None
+    f.tick(31)  # support's max wait, nobody in it
+    assert [(w.queue, w.outcome) for w in f.writes(RecordOutcome)] == [("support", "timeout")]
+    assert CALL not in f.core.calls
+    assert [(p.node, p.status) for p in f.writes(RecordCallbackProgress)] == [
+        ("call_me", "failed")]  # fmt: skip
+    assert [e.text for e in f.sent(fx.Log) if e.level == "error"] == []
 
 
 def test_to_an_ivr_node(tmp_path: Path) -> None:

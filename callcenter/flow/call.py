@@ -128,6 +128,9 @@ class Callback:
     due: float | None = None
     #: the ACD's outcome of this visit is not the call's (an attempt that reached nobody)
     swallow_outcome: bool = False
+    #: its ``callback_requests`` row's node: ``queued`` (rule 13's dialog) or the IVR
+    #: callback node that asked it (rule 18)
+    node: str = "queued"
 
 
 @dataclass(slots=True)
@@ -190,6 +193,9 @@ class Call:
     #: the callback offer was played (once a call), and the callback asked for, if any
     callback_offered: bool = False
     callback: Callback | None = None
+    #: an IVR callback node's request (its node, queue and number) the caller left: the
+    #: call becomes its virtual caller once the caller's channel is gone (rule 13)
+    callback_request: tuple[str, str, str] | None = None
     #: the one outcome, once recorded
     outcome: str | None = None
     #: the ACD holds this call (queued, offered or connected)

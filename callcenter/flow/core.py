@@ -89,6 +89,14 @@ Rules (everything that decides what a call does lives here):
    releases the agent (its visit's ``answered`` is not the call's outcome) and puts
    the virtual caller back at its place after ``retry_s``; the last attempt, or a
    queue timeout, ends it ``failed`` (``callback_failed``).
+   An IVR ``callback`` node's request (reached in the menus or by an overflow to a
+   ``callback`` node) is the same virtual caller: once the caller's channel is gone
+   while still in the IVR (the flow's hang-up after the node, or the caller's), the
+   call enters the node's queue (its entry then, its tier's priority) and is dialled
+   back as above; its request row (the node's) keeps the attempts and its end. A
+   call that overflowed already has its ``timeout`` outcome: its callback's end is
+   told by the request row and events only. A flow that routes the caller on to a
+   queue after the node leaves the request ``pending``, never dialled.
 14. Transfer to a queue (:class:`~.inputs.TransferCall`, blind): the talking call's agent
    hands the caller on. The agent leg is ``BlindTransfer``red to ``s`` of the caller's
    entry context (transcript 07 B: the caller leaves the bridge and runs that dialplan,
@@ -707,6 +715,34 @@ class CallFlow:
                                     {"node": cmd.node, "queue": cmd.queue,
                                      "own_number": cmd.own_number}))  # fmt: skip
         self._out.append(CountIvr(cmd.node, "callback", flow))
+        call.callback_request = (cmd.node, cmd.queue, cmd.number)  # dialled once gone (13)
+
+    def _node_callback_in_line(self, call: Call) -> None:
+        """The caller who left an IVR callback node's request is gone from the IVR: the call
+        becomes that request's virtual caller in the node's queue (rule 13)."""
+        assert call.callback_request is not None
+        node, queue, number = call.callback_request
+        call.callback_request = None
+        now = self._now
+        if call.ivr is not None and not call.ivr.done:
+            call.ivr.on_result(CallerHangup(), now.mono)
+            self._store_trail(call, "hangup")
+        call.stage = next_stage(call.call_id, call.stage, Step.CALLBACK_CONFIRMED)
+        call.pending, call.outbox, call.in_agi, call.music_on = None, [], False, False
+        self._agi_deadlines.pop(call.call_id, None)
+        call.queue = queue
+        card = call.card
+        priority, _ = self._tier(card.tier if card is not None else None, queue)
+        call.callback = Callback(number=number, entered_at=now.mono, priority=priority,
+                                 node=node)  # fmt: skip
+        self._with_callback[call.call_id] = call
+        if call.outcome is None:  # an overflowed call's row keeps its queue and outcome
+            self._write(RecordCallUpdate(call.call_id, queue=queue, queued_at=now.wall))
+        self._write(RecordCallEvent(call.call_id, now.wall, "queued",
+                                    {"queue": queue, "priority": priority}))  # fmt: skip
+        self._write(RecordCallEvent(call.call_id, now.wall, "callback_queued",
+                                    {"queue": queue, "number": number, "node": node}))  # fmt: skip
+        self._callback_back_in_line(call)
 
     def _queue_state(self, queue: str) -> QueueState:
         """A queue's state now, as an IVR condition asks it (the ACD's live figures)."""
@@ -1047,6 +1083,9 @@ class CallFlow:
             self._callback_attempt_over(call, "agent_gone", counted=False)
             return
         lost = de.cause_txt == GONE_AT_RESYNC and restarted
+        if call.stage is Stage.IVR and call.callback_request is not None and not lost:
+            self._node_callback_in_line(call)  # rule 13: its request is dialled back
+            return
         self._caller_gone(call, lost, de.cause_txt)
 
     def _caller_gone(self, call: Call, lost: bool, why: str) -> None:
@@ -1359,6 +1398,8 @@ class CallFlow:
         else:
             if call.callback is not None and call.callback.number is not None:
                 self._callback_completed(call)
+                if call.outcome is not None:
+                    return  # an overflowed call's: its timeout stays the one outcome
             self._outcome(call, cmd.outcome, cmd.queue, cmd.wait_s, cmd.agent_id, cmd.talk_s)
         if call.agent_id is not None:
             self._out.append(Push(call.agent_id, {"type": "call_ended",
@@ -1648,7 +1689,7 @@ class CallFlow:
     def _callback_progress(self, call: Call, status: str) -> None:
         cb = call.callback
         assert cb is not None
-        self._write(RecordCallbackProgress(call.call_id, "queued", self._now.wall, status,
+        self._write(RecordCallbackProgress(call.call_id, cb.node, self._now.wall, status,
                                            cb.attempts))  # fmt: skip
 
     def _callback_completed(self, call: Call) -> None:
@@ -1668,7 +1709,8 @@ class CallFlow:
         self._write(RecordCallEvent(call.call_id, wall, "callback_failed",
                                     {"attempts": cb.attempts, "why": why}))  # fmt: skip
         waited = self._now.mono - cb.entered_at if wait_s is None else wait_s
-        self._outcome(call, Outcome.FAILED, call.queue or "", waited)
+        if call.outcome is None:  # an overflowed call keeps its timeout
+            self._outcome(call, Outcome.FAILED, call.queue or "", waited)
         self._write(RecordCallUpdate(call.call_id, ended_at=wall))
         self._forget(call)
 
@@ -2197,7 +2239,7 @@ class CallFlow:
         waited = max(0.0, (now.wall - row.queued_at).total_seconds())
         call.callback = Callback(number=row.callback_number, name_file=row.callback_name,
                                  attempts=row.callback_attempts, entered_at=now.mono - waited,
-                                 priority=row.priority)  # fmt: skip
+                                 priority=row.priority, node=row.callback_node)  # fmt: skip
         self.calls[call.call_id] = call
         self._with_callback[call.call_id] = call  # its retries' dues: next_timer
         self.counters["adopted"] += 1

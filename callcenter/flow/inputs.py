@@ -147,6 +147,8 @@ class CallRowLoaded:
     callback_number: str | None = None
     callback_name: str | None = None
     callback_attempts: int = 0
+    #: its request row's node (``queued``, or the IVR callback node that asked it)
+    callback_node: str = "queued"
 
 
 @dataclass(frozen=True, slots=True)

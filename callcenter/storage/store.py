@@ -556,13 +556,14 @@ class Store:
             return list(rows)
 
     async def pending_callbacks(self, node: str) -> list[CallbackRequest]:
-        """Queued callbacks of ``node``'s open calls still pending: the virtual callers a
-        restarted controller puts back in line."""
+        """Callback requests of ``node``'s open calls still pending (the queued dialog's,
+        node ``queued``, or an IVR callback node's): the virtual callers a restarted
+        controller puts back in line (those of a call that reached a queue)."""
         query = (
             select(CallbackRequest)
             .join(Call, Call.id == CallbackRequest.call_id)
-            .where(Call.node == node, Call.outcome.is_(None), CallbackRequest.node == "queued",
-                   CallbackRequest.status == "pending")
+            .where(Call.node == node, Call.outcome.is_(None), CallbackRequest.status == "pending")
+            .order_by(CallbackRequest.id)
         )  # fmt: skip
         async with self.sessions() as session:
             return list(await session.scalars(query))
