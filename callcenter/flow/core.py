@@ -702,7 +702,8 @@ class CallFlow:
         ))  # fmt: skip
 
     def _request_callback(self, call: Call, cmd: RequestCallback) -> None:
-        """A callback request: stored ``pending`` (issue 12 dials them), counted, in events."""
+        """A callback request: stored ``pending``, counted, in events; the call becomes its
+        virtual caller once the caller left the IVR (rule 13, ``_node_callback_in_line``)."""
         card = call.card
         flow = call.ivr.definition.name if call.ivr is not None else self.ivr.name
         wall = self._now.wall

@@ -284,8 +284,8 @@ class Voicemail(Base):
 
 class CallbackRequest(Base):
     """A caller asked to be called back (an IVR ``callback`` node, or a queued callback:
-    node ``queued``): the number, the queue, when, and where it stands (``pending``; a
-    queued callback ends ``completed`` or ``failed``)."""
+    node ``queued``): the number, the queue, when, and where it stands (``pending`` while
+    it waits to be dialled back, flow core rule 13; then ``completed`` or ``failed``)."""
 
     __tablename__ = "callback_requests"
     __table_args__ = (Index(None, "status", "requested_at"),)
@@ -301,7 +301,7 @@ class CallbackRequest(Base):
     customer_id: Mapped[int | None] = mapped_column(Integer)
     flow: Mapped[str] = mapped_column(String(64))
     node: Mapped[str] = mapped_column(String(64))
-    #: a queued callback (node ``queued``): the customer's phone rung so far, when it ended
+    #: the customer's phone rung so far (dialled back by rule 13), when it ended
     #: (``completed`` / ``failed``), and the name the caller recorded (as Asterisk sees it)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     ended_at: Mapped[dt.datetime | None]

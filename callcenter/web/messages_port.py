@@ -34,7 +34,8 @@ class VoicemailPage(TypedDict):
 
 
 class CallbackFacts(TypedDict):
-    """One callback request (``pending`` until issue 12's callbacks dial it)."""
+    """One callback request: ``pending`` while it waits to be dialled back (flow core rule
+    13), then ``completed`` or ``failed``."""
 
     id: int
     call_id: str
