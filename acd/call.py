@@ -149,6 +149,9 @@ class Call:
     #: sticky agent: while set, the WAITING call is held for this agent alone
     #: (``Router.held``, not its queue's line) until its STICKY deadline
     preferred: str | None
+    #: how long it is held for ``preferred`` (``CallQueued.preferred_wait_s``: a
+    #: transfer to a named agent); None: its queue's ``sticky_wait_s``
+    prefer_wait: float | None
 
     def __init__(
         self,
@@ -194,3 +197,4 @@ class Call:
         self.own_skills = own_skills
         self.view = None
         self.preferred = None
+        self.prefer_wait = None

@@ -52,7 +52,9 @@ Rules:
    first), logs out, or ``entered_at + sticky_wait_s`` (a STICKY deadline,
    fired with the relax steps: it only changes whom the call may be offered
    to); then it is routed as any other. Once offered, or moved (rule 11), the
-   preference is spent.
+   preference is spent. ``CallQueued.preferred_wait_s`` (a transfer to a named
+   agent) holds the call that long instead of the queue's ``sticky_wait_s``, in
+   any queue, kept across a reload.
 13. Each call counts once in the queues' tallies (``acd.stats``), as
    ``docs/kpis.md`` counts it: ``offered`` at ``CallQueued``, then its one outcome.
    A ``TimeoutDropped`` (the shell sent the call on to another queue after its
@@ -277,9 +279,10 @@ class Acd:
             self._relax(call, now)
             if call.preferred is not None:  # rule 12 under the new rules, or spent
                 preferred = agents.get(call.preferred)
-                until = call.entered_at + queue.sticky_wait_s
+                wait = queue.sticky_wait_s if call.prefer_wait is None else call.prefer_wait
+                until = call.entered_at + wait
                 if (
-                    queue.sticky_wait_s <= 0
+                    wait <= 0
                     or preferred is None
                     or call.queue not in preferred.config.queues
                     or not fits(preferred.skills, call.needs)
@@ -491,7 +494,8 @@ class Acd:
                 self._relax_at.set((_RELAX, call_id), entered + after)
         else:
             self._relax(call, now)
-        if event.preferred_agent is not None and queue.sticky_wait_s > 0:
+        if event.preferred_agent is not None:
+            call.prefer_wait = event.preferred_wait_s
             self._stick(call, event.preferred_agent, now)
         self._calls[call_id] = call
         parts.calls[call_id] = call
@@ -1198,16 +1202,20 @@ class Acd:
 
     def _stick(self, call: Call, agent_id: str, now: float) -> None:
         """Hold ``call`` for ``agent_id`` (rule 12) if that agent serves its queue and
-        fits it, until ``entered_at + sticky_wait_s``; else the preference is ignored."""
+        fits it, until ``entered_at + sticky_wait_s`` (or the call's own
+        ``preferred_wait_s``); else the preference is ignored."""
         agent = self._agents.get(agent_id)
-        until = call.entered_at + call.queued_in.config.sticky_wait_s
+        wait = call.queued_in.config.sticky_wait_s if call.prefer_wait is None else call.prefer_wait
+        until = call.entered_at + wait
         if (
-            agent is None
+            wait <= 0
+            or agent is None
             or agent.state is AgentState.LOGGED_OUT
             or call.queue not in agent.config.queues
             or not fits(agent.skills, call.needs)
             or until <= now
         ):
+            call.prefer_wait = None
             return
         call.preferred = agent_id
         self._relax_at.set((_STICKY, call.call_id), until)
@@ -1217,6 +1225,7 @@ class Acd:
         if call.lined:
             self._router.call_out(call)
         call.preferred = None
+        call.prefer_wait = None
         self._relax_at.cancel((_STICKY, call.call_id))
 
     def _add_call(self, call: Call) -> None:

@@ -74,10 +74,16 @@ class CallQueued:
     #: it up); the call waits up to its queue's ``sticky_wait_s`` for that agent alone
     #: (routing rule 5). Ignored when unknown, not of the queue or not fitting the call.
     preferred_agent: str | None = None
+    #: how long the call is held for ``preferred_agent`` instead of its queue's
+    #: ``sticky_wait_s`` (a transfer to a named agent; None: the queue's). Kept across
+    #: a reload (it is the call's own, not the queue's).
+    preferred_wait_s: float | None = None
 
     def __post_init__(self) -> None:
         check_id("CallQueued.call_id", self.call_id)
         check_optional_id("CallQueued.preferred_agent", self.preferred_agent)
+        if self.preferred_wait_s is not None:
+            check_seconds("CallQueued.preferred_wait_s", self.preferred_wait_s)
         check_id("CallQueued.queue", self.queue)
         check_str("CallQueued.caller_number", self.caller_number)
         check_int("CallQueued.priority", self.priority)

@@ -740,12 +740,16 @@ class Controller:
         except AMIError as exc:
             log.warning("call %s: BlindTransfer of %s refused: %s", e.call_id, leg.name, exc)
 
-    def transfer(self, call_id: str, queue: str, by_agent: str) -> str | None:
-        """Hand agent ``by_agent``'s talking call on to ``queue`` (blind); why not
-        (``unknown_queue``, ``not_talking``, ``not_your_call``), or None when done."""
-        why = self.flow.transfer_refused(call_id, queue, by_agent)
+    def transfer(
+        self, call_id: str, queue: str, by_agent: str, agent: str | None = None
+    ) -> str | None:
+        """Hand agent ``by_agent``'s talking call on to ``queue`` (blind), or to
+        ``agent`` in ``queue`` ("": the call's queue); why not (``unknown_queue``,
+        ``unknown_agent``, ``not_talking``, ``not_your_call``, ``same_agent``,
+        ``agent_unavailable``), or None when done."""
+        why = self.flow.transfer_refused(call_id, queue, by_agent, agent)
         if why is None:
-            self.feed(TransferCall(call_id, queue, f"agent:{by_agent}"))
+            self.feed(TransferCall(call_id, queue, f"agent:{by_agent}", agent))
         return why
 
     async def _stop_recording(self, e: fx.StopRecording) -> None:

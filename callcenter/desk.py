@@ -347,8 +347,14 @@ class ControllerDesk:
     def queue_names(self) -> list[str]:
         return [q.name for q in self.ctl.core.config.queues]
 
-    def transfer(self, call_id: str, queue: str, by_agent: str) -> str | None:
-        return self.ctl.transfer(call_id, queue, by_agent)
+    def agent_names(self) -> list[tuple[str, str]]:
+        return sorted(((a.agent_id, a.name) for a in self.ctl.core.config.agents),
+                      key=lambda a: (a[1], a[0]))  # fmt: skip
+
+    def transfer(
+        self, call_id: str, queue: str, by_agent: str, agent: str | None = None
+    ) -> str | None:
+        return self.ctl.transfer(call_id, queue, by_agent, agent)
 
     def spy(self, agent_id: str, phone: str, mode: str, by: str) -> str | None:
         return self.ctl.spy(agent_id, phone, mode, by)

@@ -185,3 +185,31 @@ def test_a_supervisor_moving_a_held_call_spends_the_preference() -> None:
     acd.handle(AgentPause("b", "break"), 2.0)
     acd.handle(CallQueued("c1", "q", "0901", preferred_agent="b"), 10.0)
     assert offers(acd.handle(MoveCall("c1", priority=3), 11.0)) == [("c1", "a")]
+
+
+def test_a_call_held_by_its_own_wait_in_a_queue_without_sticky() -> None:
+    """A transfer to a named agent (``preferred_wait_s``) holds the call for that agent
+    in a queue whose ``sticky_wait_s`` is 0, for its own wait, across a reload."""
+    acd = sticky_acd(wait_s=0.0)
+    acd.handle(AgentPause("b", "break"), 2.0)
+    cmds = acd.handle(
+        CallQueued("c1", "q", "0901", preferred_agent="b", preferred_wait_s=20.0), 10.0
+    )
+    assert offers(cmds) == []  # a is READY, yet the call waits for b
+    assert held_for(acd, "c1", 10.0) == "b"
+    assert offers(acd.reconfigure(acd.config, 11.0)) == []  # its own wait, not the queue's
+    assert acd.next_timer() == 30.0
+    assert offers(acd.on_timer(29.5)) == []
+    assert offers(acd.on_timer(30.0)) == [("c1", "a")]  # then the queue's agents
+
+
+def test_a_call_with_its_own_wait_goes_to_the_named_agent_when_ready() -> None:
+    acd = sticky_acd(wait_s=0.0)
+    acd.handle(AgentPause("b", "break"), 2.0)
+    acd.handle(CallQueued("c1", "q", "0901", preferred_agent="b", preferred_wait_s=20.0), 10.0)
+    assert offers(acd.handle(AgentReady("b"), 12.0)) == [("c1", "b")]
+
+
+def test_a_bad_preferred_wait_names_the_field() -> None:
+    with pytest.raises(InvalidValue, match="CallQueued.preferred_wait_s"):
+        CallQueued("c1", "q", "0901", preferred_agent="b", preferred_wait_s=-1.0)

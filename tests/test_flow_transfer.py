@@ -12,7 +12,9 @@ import acd
 from callcenter.ami.agi import AgiEnv
 from callcenter.flow import Stage
 from callcenter.flow import effects as fx
+from callcenter.flow.core import AGENT_TRANSFER_WAIT_S
 from callcenter.flow.inputs import (
+    AgentCommand,
     AgiReplied,
     CallRowLoaded,
     CardFound,
@@ -305,3 +307,65 @@ def test_a_restart_while_a_transferred_caller_talks_keeps_its_new_agent_on_call(
     assert (after["queue"], after["outcome"], after["agent"]) == ("sales", "answered", "8")
     assert abs(after["wait_s"] - 5) < 1e-6, "its wait in sales: transfer to answer"
     assert [w for w in f.writes(RecordCallUpdate) if w.answered_at is not None] == []
+
+
+def one_queue_three_agents() -> Flow:
+    """Agents 7, 8 and 9 all serve support; no sticky agent (sticky_wait_s 0)."""
+    f = Flow()
+    f.acd = f.core.acd = acd.Acd(
+        acd.AcdConfig(
+            queues=(acd.QueueConfig("support", wrap_up_s=30.0, hold_slice_s=20.0),),
+            agents=tuple(acd.AgentConfig(a, f"Agent {a}", f"PJSIP/200{a}", ("support",))
+                         for a in ("7", "8", "9")),
+        )
+    )  # fmt: skip
+    return f
+
+
+def test_a_transfer_to_a_named_agent_offers_it_to_that_agent_alone() -> None:
+    f = one_queue_three_agents()
+    leg = talking_to_7(f, "7", "8", "9")  # 8 idles longer than 9: the queue would pick 8
+    call = f.core.calls[CALL]
+    [first_pop] = [p.message for p in f.sent(fx.Push) if p.message["type"] == "screen_pop"]
+    f.tick(10)
+    out = f.feed(TransferCall(CALL, "", "agent:7", "9"))
+    assert f.sent(fx.BlindTransferLeg, out) == [
+        fx.BlindTransferLeg(NODE, CALL, leg, "hotline-safe", "s")
+    ]
+    assert events(f, "transferred") == [{"from_queue": "support", "queue": "support",
+                                         "agent": "7", "mode": "blind", "by": "agent:7",
+                                         "to_agent": "9"}]  # fmt: skip
+    told_7 = [p.message for p in f.sent(fx.Push, out) if p.agent_id == "7"]
+    assert {"type": "transferred", "call_id": CALL, "queue": "support", "agent": "9"} in told_7
+    pops = [p for p in f.sent(fx.Push, out) if p.message["type"] == "screen_pop"]
+    [orig] = f.sent(fx.Originate, out)
+    assert [p.agent_id for p in pops] == ["9"] and orig.agent_id == "9"  # not 8
+    assert pops[0].message["card"] == first_pop["card"] is not None
+    assert len(f.writes(RecordOutcome)) == 1 and call.stage is Stage.OFFERED
+
+
+def test_a_named_agent_busy_is_waited_for_then_the_queue_takes_the_caller() -> None:
+    f = one_queue_three_agents()
+    talking_to_7(f, "7", "8", "9")
+    f.feed(AgentCommand(acd.AgentPause("9", "break")))
+    out = f.feed(TransferCall(CALL, "", "agent:7", "9"))
+    assert f.sent(fx.Originate, out) == [], "8 is Ready, yet the caller waits for 9"
+    out = f.tick(AGENT_TRANSFER_WAIT_S - 1)
+    assert f.sent(fx.Originate, out) == []
+    out = f.tick(2)  # past AGENT_TRANSFER_WAIT_S: the queue's agents
+    assert [o.agent_id for o in f.sent(fx.Originate, out)] == ["8"]
+
+
+def test_a_transfer_to_an_agent_who_cannot_take_it_is_refused_and_changes_nothing() -> None:
+    f = one_queue_three_agents()
+    talking_to_7(f, "7", "8")  # 9 never logged in
+    flow = f.core
+    assert flow.transfer_refused(CALL, "", "7", "9") == "agent_unavailable"
+    assert flow.transfer_refused(CALL, "", "7", "42") == "unknown_agent"
+    assert flow.transfer_refused(CALL, "", "7", "7") == "same_agent"
+    assert flow.transfer_refused(CALL, "", "8", "8") == "not_your_call"
+    assert flow.transfer_refused(CALL, "nowhere", "7", "8") == "unknown_queue"
+    assert flow.transfer_refused(CALL, "", "7", "8") is None
+    out = f.feed(TransferCall(CALL, "", "agent:7", "9"))
+    assert f.sent(fx.BlindTransferLeg, out) == [] and events(f, "transferred") == []
+    assert f.core.calls[CALL].stage is Stage.TALKING

@@ -219,12 +219,27 @@ class FakeDesk:
     def queue_names(self) -> list[str]:
         return ["support", "sales"]
 
-    def transfer(self, call_id: str, queue: str, by_agent: str) -> str | None:
-        if queue not in ("support", "sales"):
+    def agent_names(self) -> list[tuple[str, str]]:
+        return [("7", "An"), ("8", "Binh"), ("9", "Chi")]
+
+    #: agents a call may be transferred to by name: id -> logged in and of "support"
+    transfer_agents: dict[str, bool] = {"8": True, "9": False}
+
+    def transfer(
+        self, call_id: str, queue: str, by_agent: str, agent: str | None = None
+    ) -> str | None:
+        if queue not in ("support", "sales") and (agent is None or queue):
             return "unknown_queue"
+        if agent is not None and agent not in self.transfer_agents:
+            return "unknown_agent"
         if call_id not in self.live_calls or call_id in self.not_talking:
             return "not_talking"
-        self.actions.append(("transfer", call_id, queue, by_agent))
+        if agent is not None and not self.transfer_agents[agent]:
+            return "agent_unavailable"
+        if agent is None:
+            self.actions.append(("transfer", call_id, queue, by_agent))
+        else:
+            self.actions.append(("transfer", call_id, queue, by_agent, agent))
         return None
 
 

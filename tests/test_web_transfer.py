@@ -46,7 +46,17 @@ async def client(aiohttp_client, world):
         ("an", CALL, {"queue": ""}, 400, "queue"),
         ("an", CALL, {"queue": "sa les"}, 400, "queue"),
         ("an", CALL, {"queue": "sales", "mode": "attended"}, 400, "mode"),
-        ("an", CALL, {"queue": "sales", "agent": "8"}, 400, "agent"),
+        ("an", CALL, {"agent": "8"}, 202, None),  # to agent 8, in the call's queue
+        ("an", CALL, {"queue": "sales", "agent": "8"}, 202, None),
+        ("an", CALL, {"agent": "42"}, 404, "unknown_agent"),
+        ("an", CALL, {"agent": "9"}, 409, "agent_unavailable"),  # logged out
+        ("an", BARE, {"agent": "8"}, 409, "not_talking"),
+        ("binh", CALL, {"agent": "8"}, 403, "not_your_call"),
+        ("an", CALL, {"agent": "7"}, 400, "agent"),  # the call is already theirs
+        ("an", CALL, {"agent": ""}, 400, "agent"),
+        ("an", CALL, {"agent": "a b"}, 400, "agent"),
+        ("an", CALL, {"agent": "8", "mode": "attended"}, 400, "mode"),
+        ("an", CALL, {"mode": "blind"}, 400, "queue"),  # neither queue nor agent
         ("an", "bad id!", TO_SALES, 400, "call_id"),
     ],
 )
@@ -60,8 +70,13 @@ async def test_only_the_calls_agent_transfers_it_and_bad_input_is_named(
     assert resp.status == status, await resp.text()
     done = [a for a in world.desk.actions if a[0] == "transfer"]
     if status == 202:
-        assert done == [("transfer", call, "sales", "7")]
-        assert await resp.json() == {"call_id": call, "queue": "sales", "mode": "blind"}
+        queue, agent = body.get("queue"), body.get("agent")
+        if agent is None:
+            assert done == [("transfer", call, "sales", "7")]
+        else:
+            assert done == [("transfer", call, queue or "", "7", agent)]
+        assert await resp.json() == {"call_id": call, "queue": queue, "agent": agent,
+                                     "mode": "blind"}  # fmt: skip
         return
     assert done == [], "a refused request reached the controller"
     answer = await resp.json()

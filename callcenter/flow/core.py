@@ -113,6 +113,14 @@ Rules (everything that decides what a call does lives here):
    talks to the next agent keeps that agent on call in the ACD (``acd.CallResumed`` in
    the target queue, from the ``transfer_answered`` event on), and the visit's end is its
    ``transfer_outcome``.
+   A transfer to a named agent (``TransferCall.agent``, in the call's queue or the one
+   given) is the same, except that the caller is queued held for that agent alone
+   (``acd.CallQueued.preferred_agent`` with ``preferred_wait_s`` =
+   ``AGENT_TRANSFER_WAIT_S``, ACD rule 12): offered to it at once if READY, else when it
+   becomes READY; after that wait, or if the agent logs out or lets it ring out, the
+   caller is the queue's as any other. Refused (nothing changes) when that agent is
+   unknown, the transferring agent, logged out, or not of that queue. The
+   ``transferred`` event says ``to_agent``.
 15. A transfer made from the agent's phone (:class:`~callcenter.tracker.PhoneTransfer`,
    the agent leg the transferer, a talking caller the transferee: 07 B, C): a
    ``transferred`` call event (``by: phone``); the caller has left the hotline, so no
@@ -271,6 +279,9 @@ MAX_AGI_TRIES = 6
 CLOSED_KEPT = 100_000
 #: a call with AGI work waits this long for AsyncAGIStart, then tries anyway
 AGI_REENTRY_S = 4.0
+#: a caller transferred to a named agent waits this long for that agent alone (ACD rule
+#: 12), then for any agent of its queue (rule 14)
+AGENT_TRANSFER_WAIT_S = 60.0
 #: an announcement due this close after a hold slice's end is said at that end
 ANNOUNCE_EARLY_S = 0.5
 #: agent legs we originate: ``hl-<run>-<agent>-<n>``; the agent is read back at a resync
@@ -829,6 +840,7 @@ class CallFlow:
     def _enqueue(
         self, call: Call, queue: str, priority: int, entered_at: float | None,
         skills: Mapping[str, int] | None = None,
+        to_agent: str | None = None,
     ) -> None:  # fmt: skip
         call.in_acd = True
         card = call.card
@@ -838,7 +850,9 @@ class CallFlow:
         self._acd(acd.CallQueued(call.call_id, queue, call.caller_number or "anonymous",
                                  priority=priority, customer_id=customer,
                                  entered_at=entered_at, skills=skills,
-                                 preferred_agent=self._sticky(call, queue)))  # fmt: skip
+                                 preferred_agent=to_agent or self._sticky(call, queue),
+                                 preferred_wait_s=None if to_agent is None
+                                 else AGENT_TRANSFER_WAIT_S))  # fmt: skip
 
     def _sticky(self, call: Call, queue: str) -> str | None:
         """Rule 17: the agent who last answered the caller, if its queue is sticky."""
@@ -1943,19 +1957,35 @@ class CallFlow:
             self._out.append(RejoinAgent(call.node, call.call_id, call.channel, leg))
 
     # -- transfers --------------------------------------------------------------------
-    def transfer_refused(self, call_id: str, queue: str, by_agent: str) -> str | None:
-        """Why the call cannot be transferred to ``queue`` by ``by_agent`` now (None: it
-        can): ``unknown_queue``, ``not_talking`` (no such call, not talking to its agent
-        in a bridge) or ``not_your_call``."""
+    def transfer_refused(
+        self, call_id: str, queue: str, by_agent: str, agent: str | None = None
+    ) -> str | None:
+        """Why the call cannot be transferred to ``queue`` (or, with ``agent``, to that
+        agent in ``queue``, "" meaning the call's queue) by ``by_agent`` now (None: it
+        can): ``unknown_queue``, ``unknown_agent``, ``not_talking`` (no such call, not
+        talking to its agent in a bridge), ``not_your_call``, ``same_agent`` or
+        ``agent_unavailable`` (logged out, or not of that queue)."""
+        call = self.calls.get(call_id)
+        if agent is not None and not queue and call is not None:
+            queue = call.queue or ""
         if not any(q.name == queue for q in self.acd.config.queues):
             return "unknown_queue"
-        call = self.calls.get(call_id)
+        if agent is not None:
+            known = next((a for a in self.acd.config.agents if a.agent_id == agent), None)
+            if known is None:
+                return "unknown_agent"
         if call is None or not call.connected() or not call.bridged or not call.context:
             return "not_talking"
         if call.agent_id != by_agent:
             return "not_your_call"
         if self._agent_leg(call) is None:
             return "not_talking"
+        if agent is not None:
+            if agent == by_agent:
+                return "same_agent"
+            view = self.acd.agent(agent, self._now.mono)
+            if view.state is acd.AgentState.LOGGED_OUT or queue not in view.queues:
+                return "agent_unavailable"
         return None
 
     def _phone_transfer(self, call: Call | None, de: PhoneTransfer) -> None:
@@ -1988,17 +2018,21 @@ class CallFlow:
         """Rule 14: the talking caller leaves its agent for ``ev.queue``, same call id."""
         call = self.calls.get(ev.call_id)
         agent = call.agent_id if call is not None else None
-        why = self.transfer_refused(ev.call_id, ev.queue, agent or "")
+        why = self.transfer_refused(ev.call_id, ev.queue, agent or "", ev.agent)
         if why is not None or call is None or agent is None:
-            self._log("warning", f"call {ev.call_id}: transfer to {ev.queue} refused ({why})")
+            self._log("warning", f"call {ev.call_id}: transfer to {ev.queue or ev.agent} "
+                                 f"refused ({why})")  # fmt: skip
             return
         leg = self._agent_leg(call)
         assert leg is not None  # transfer_refused checked it
         from_queue = call.queue or ""
+        queue = ev.queue or from_queue
         call.stage = next_stage(call.call_id, call.stage, Step.TRANSFER)
-        self._write(RecordCallEvent(call.call_id, self._now.wall, "transferred",
-                                    {"from_queue": from_queue, "queue": ev.queue,
-                                     "agent": agent, "mode": "blind", "by": ev.by}))  # fmt: skip
+        data: dict[str, object] = {"from_queue": from_queue, "queue": queue, "agent": agent,
+                                   "mode": "blind", "by": ev.by}  # fmt: skip
+        if ev.agent is not None:
+            data["to_agent"] = ev.agent
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "transferred", data))
         self._out.append(BlindTransferLeg(call.node, call.call_id, leg, call.context))
         for offer in call.offers:  # the leg's later events (its hang-up) are stale
             self.legs.pop(offer.leg, None)
@@ -2006,14 +2040,20 @@ class CallFlow:
         call.outbox.clear()
         if call.in_acd:  # the agent's visit ends: wrap-up, the call's answered outcome
             self._acd(acd.CallEnded(call.call_id))
-        self._out.append(Push(agent, {"type": "transferred", "call_id": call.call_id,
-                                      "queue": ev.queue}))  # fmt: skip
+        told: dict[str, object] = {"type": "transferred", "call_id": call.call_id,
+                                   "queue": queue}  # fmt: skip
+        if ev.agent is not None:
+            told["agent"] = ev.agent
+        self._out.append(Push(agent, told))
         call.transfers.append((agent, from_queue))
         call.agent_id = None
-        call.queue = ev.queue
+        call.queue = queue
         card = call.card
-        priority, skills = self._tier(card.tier if card is not None else None, ev.queue)
-        self._enqueue(call, ev.queue, priority, None, skills)
+        priority, skills = self._tier(card.tier if card is not None else None, queue)
+        if ev.agent is None:
+            self._enqueue(call, queue, priority, None, skills)
+        else:  # held for the named agent alone, then the queue's (ACD rule 12)
+            self._enqueue(call, queue, priority, None, skills, to_agent=ev.agent)
 
     @staticmethod
     def _agent_leg(call: Call) -> str | None:

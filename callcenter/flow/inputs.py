@@ -198,11 +198,14 @@ class SendToIvr:
 class TransferCall:
     """The call's agent (``by``) hands its talking caller on to ``queue``, blind: the
     caller waits there again (same call, same screen-pop) for the next agent, and the
-    agent goes to wrap-up (rule 14)."""
+    agent goes to wrap-up (rule 14). With ``agent``, the caller waits for that agent
+    alone first (up to ``AGENT_TRANSFER_WAIT_S``), then for the queue's agents."""
 
     call_id: str
     queue: str
     by: str
+    #: a transfer to a named agent (None: to the queue)
+    agent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -422,9 +422,12 @@ def openapi_document(
                           **_errors(400, 401, 403, 404, 409)},
         }},
         "/api/calls/{call_id}/transfer": {"post": {
-            "summary": "Hand the talking caller on to a queue, blind: it waits there as the"
-                       " same call and the next agent gets the same screen-pop; the agent"
-                       " goes to wrap-up (the call's own agent only)",
+            "summary": "Hand the talking caller on to a queue, or to a named agent (it waits"
+                       " for that agent alone up to 60 s, then for the queue's), blind: it"
+                       " waits as the same call and the next agent gets the same"
+                       " screen-pop; the agent goes to wrap-up (the call's own agent only);"
+                       " 404 unknown_queue/unknown_agent, 409 not_talking/agent_unavailable"
+                       " (logged out or not of that queue)",
             "operationId": "transferCall", "security": session, "parameters": [_call_id()],
             "requestBody": _body("TransferBody", required=True),
             "responses": {"202": _json("TransferAsked", "the caller is on its way"),

@@ -200,6 +200,8 @@ async def agent_desktop(request: web.Request) -> web.StreamResponse:
         "time_zone": zone_of(request.cookies, request.app[TIME_ZONE]),
         "default_time_zone": request.app[TIME_ZONE],
         "queues": request.app[DESK].queue_names(),
+        "transfer_agents": [(a, name) for a, name in request.app[DESK].agent_names()
+                            if a != session.account_id],  # fmt: skip
         "pause_reasons": _pause_words(offered, request.app[WORDS][lang]),
     }
     return aiohttp_jinja2.render_template("agent.html", request, context)

@@ -105,9 +105,17 @@ class Desk(Protocol):
         """The ACD's queues, by name (where an agent may transfer a caller)."""
         ...
 
-    def transfer(self, call_id: str, queue: str, by_agent: str) -> str | None:
-        """Hand agent ``by_agent``'s talking call on to ``queue`` (blind); why not
-        (``"unknown_queue"``, ``"not_talking"``, ``"not_your_call"``), or None when asked."""
+    def agent_names(self) -> list[tuple[str, str]]:
+        """The ACD's agents, (id, name) by name (to whom an agent may transfer a caller)."""
+        ...
+
+    def transfer(
+        self, call_id: str, queue: str, by_agent: str, agent: str | None = None
+    ) -> str | None:
+        """Hand agent ``by_agent``'s talking call on to ``queue`` (blind), or to ``agent``
+        in ``queue`` ("": the call's queue); why not (``"unknown_queue"``,
+        ``"unknown_agent"``, ``"not_talking"``, ``"not_your_call"``, ``"same_agent"``,
+        ``"agent_unavailable"``), or None when asked."""
         ...
 
     def move_call(
