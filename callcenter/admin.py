@@ -26,7 +26,7 @@ from callcenter.storage import Store, make_engine, make_session_factory, migrate
 from callcenter.storage.errors import StorageError
 from callcenter.storage.models import Agent, AgentRole
 from callcenter.storage.store import REMOVED
-from callcenter.storage.tokens import Tokens
+from callcenter.storage.tokens import DEFAULT_SCOPES, SCOPES, Tokens, parse_scopes
 
 __all__ = ["add_parsers"]
 
@@ -279,10 +279,12 @@ def _tokens(args: argparse.Namespace, act: Callable[[Tokens], Awaitable[int]]) -
 
 def _tokens_add(args: argparse.Namespace) -> int:
     async def add(tokens: Tokens) -> int:
-        token = await tokens.add(args.name, args.user, dt.datetime.now(dt.UTC))
+        scopes = parse_scopes(args.scopes)
+        token = await tokens.add(args.name, args.user, dt.datetime.now(dt.UTC), scopes)
         print(token)  # stdout: the token alone, for a script to capture
-        print(f"token {args.name!r} acts as {args.user!r}: send it as `Authorization: Bearer "
-              "<token>`; it is shown only now", file=sys.stderr)  # fmt: skip
+        print(f"token {args.name!r} acts as {args.user!r} with scopes {','.join(scopes)}: send "
+              "it as `Authorization: Bearer <token>`; it is shown only now",
+              file=sys.stderr)  # fmt: skip
         return 0
 
     return _tokens(args, add)
@@ -304,14 +306,14 @@ def _tokens_list(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([{"name": r.name, "user": r.username, "role": r.role,
                                "created_at": r.created_at.isoformat(),
-                               "revoked_at": r.revoked_at and r.revoked_at.isoformat()}
+                               "revoked_at": r.revoked_at and r.revoked_at.isoformat(),
+                               "scopes": list(r.scopes)}
                               for r in rows]))  # fmt: skip
             return 0
         for r in rows:
             revoked = f"  (revoked {r.revoked_at:%Y-%m-%d %H:%M})" if r.revoked_at else ""
-            print(
-                f"{r.name:<24} {r.username:<20} {r.role:<10} {r.created_at:%Y-%m-%d %H:%M}{revoked}"
-            )
+            print(f"{r.name:<24} {r.username:<20} {r.role:<10} {','.join(r.scopes):<16} "
+                  f"{r.created_at:%Y-%m-%d %H:%M}{revoked}")  # fmt: skip
         return 0
 
     return _tokens(args, show)
@@ -380,6 +382,10 @@ def add_parsers(sub: Any) -> None:
     tk = _group(sub, "tokens", "bearer tokens for the REST API: add, revoke, list")
     _command(tk, "add", "a token acting as a login (printed once)", _tokens_add,
              ("name", {"help": "what the token is for, e.g. crm-sync"}),
-             ("--user", {"required": True, "help": "the login it acts as (its role applies)"}))  # fmt: skip
+             ("--user", {"required": True, "help": "the login it acts as (its role applies)"}),
+             ("--scopes", {"default": ",".join(DEFAULT_SCOPES), "metavar": "LIST",
+                           "help": "what it may do, comma-separated, within the login's role: "
+                                   + "; ".join(f"{k}: {v}" for k, v in SCOPES.items())
+                                   + f" (default {','.join(DEFAULT_SCOPES)})"}))  # fmt: skip
     _command(tk, "revoke", "a token stops working", _tokens_revoke, ("name", {}))
     _command(tk, "list", "every token (never the token itself)", _tokens_list, _JSON)

@@ -30,7 +30,7 @@ from callcenter.storage.desk_lists import DeskLists, ListKind, ListRejected
 from callcenter.storage.errors import AgentRejected
 from callcenter.storage.models import Agent
 from callcenter.storage.store import REMOVED
-from callcenter.storage.tokens import TokenRejected, Tokens
+from callcenter.storage.tokens import TokenRejected, Tokens, parse_scopes
 
 __all__ = ["AdminRefused", "Administration"]
 
@@ -46,6 +46,7 @@ _AGENT_FIELDS: dict[str, tuple[str, str]] = {
 }
 _TOKEN_FIELDS: dict[str, tuple[str, str]] = {
     "bad_name": ("name", "invalid_field"),
+    "bad_scope": ("scopes", "invalid_field"),
     "duplicate_name": ("name", "duplicate"),
     "unknown_login": ("user", "invalid_field"),
     "removed_login": ("user", "invalid_field"),
@@ -216,16 +217,20 @@ class Administration:
     async def list_tokens(self) -> list[dict[str, Any]]:
         return [{"name": r.name, "user": r.username, "role": r.role,
                  "created_at": r.created_at.isoformat(),
-                 "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None}
+                 "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+                 "scopes": list(r.scopes)}
                 for r in await self.tokens.rows()]  # fmt: skip
 
-    async def add_token(self, name: str, user: str) -> str:
+    async def add_token(self, name: str, user: str,
+                        scopes: Sequence[str]) -> tuple[str, tuple[str, ...]]:  # fmt: skip
+        """Make the token; returns it and its scopes as kept."""
         try:
-            token = await self.tokens.add(name, user, self._clock())
+            granted = parse_scopes(scopes)
+            token = await self.tokens.add(name, user, self._clock(), granted)
         except TokenRejected as exc:
             raise _refused(exc, _TOKEN_FIELDS) from None
         await self._sync()
-        return token
+        return token, granted
 
     async def revoke_token(self, name: str) -> None:
         try:

@@ -289,7 +289,8 @@ async def _accounts(app: web.Application) -> AsyncIterator[None]:
     async def read() -> list[Agent]:
         rows = await store.list_agents(removed=True)
         signer.revoked = frozenset(str(a.id) for a in rows if a.password_hash == REMOVED)
-        signer.tokens = {t.token_hash: Session(t.account_id, t.role, t.display_name, 0)
+        signer.tokens = {t.token_hash: Session(t.account_id, t.role, t.display_name, 0,
+                                               scopes=t.scopes)
                          for t in await tokens.live()}  # fmt: skip
         return [a for a in rows if a.password_hash != REMOVED]
 

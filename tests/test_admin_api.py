@@ -6,6 +6,8 @@ the next caller at once, with no restart.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,10 @@ BAD: list[tuple[str, str, Any, int, str, str]] = [
     ("POST", "/api/admin/tokens", {"name": "crm-sync", "user": "nobody"}, 400, "invalid_field",
      "user"),
     ("POST", "/api/admin/tokens", {"name": "crm-sync"}, 400, "invalid_field", "user"),
+    ("POST", "/api/admin/tokens", {"name": "crm-sync", "user": "supervisor", "scopes": ["write"]},
+     400, "invalid_field", "scopes: scope 'write' is none of read, calls, admin"),
+    ("POST", "/api/admin/tokens", {"name": "crm-sync", "user": "supervisor", "scopes": []},
+     400, "invalid_field", "scopes"),
     ("DELETE", "/api/admin/tokens/nothing", None, 404, "unknown_token", "name"),
     ("PUT", "/api/admin/dispositions/Bad-Code", {"label": "x"}, 400, "invalid_field", "code"),
     ("PUT", "/api/admin/dispositions/fine", {"label": ""}, 400, "invalid_field", "label"),
@@ -167,3 +173,55 @@ async def test_a_penalty_changed_through_the_api_routes_the_next_caller_at_once(
         assert calls[0].agent_id == ids["agent2"], "the penalty 5 agent was tried first"
         await wait_until(lambda: calls[0].stage is Stage.ENDED or not rig.ctl.calls, 60,
                          "the call to end")  # fmt: skip
+
+
+async def test_a_tokens_scopes_are_set_by_the_admin_and_bound_it(
+    tmp_path: Path, db_url: str
+) -> None:
+    # POST /api/admin/tokens with scopes: the token may do only that, within its login's role
+    async with hotline_rig(tmp_path, db_url, no_callers(), agents=1, auto_login=False) as rig:
+        assert rig.hotline.urls is not None
+        base = rig.hotline.urls.base
+        jar = aiohttp.CookieJar(unsafe=True)
+        made: dict[str, str] = {}
+        async with aiohttp.ClientSession(cookie_jar=jar, headers={"Origin": base}) as http:
+            await _logged_in(http, base, "admin")
+            for name, body in (("writer", {"scopes": ["admin"]}), ("reader", {})):
+                async with http.post(
+                    f"{base}/api/admin/tokens", json={"name": name, "user": "admin", **body}
+                ) as r:
+                    answer = await r.json()
+                    assert r.status == 201, answer
+                    made[name] = answer["token"]
+                    assert answer["scopes"] == body.get("scopes", ["read"])
+            listed = (await _state(http, base))["/api/admin/tokens"]["tokens"]
+            assert {t["name"]: t["scopes"] for t in listed} == {"reader": ["read"],
+                                                               "writer": ["admin"]}  # fmt: skip
+
+        async with aiohttp.ClientSession() as http:  # no cookie: the token alone
+
+            async def ask(method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
+                async with http.request(
+                    method, base + path, json=body, headers={"Authorization": f"Bearer {token}"}
+                ) as r:
+                    return r.status, await r.json()
+
+            deadline = time.monotonic() + 30
+            while (await ask("GET", "/api/admin/tokens", made["reader"]))[0] != 200:
+                assert time.monotonic() < deadline, "the reader token never worked"
+                await asyncio.sleep(0.1)
+            status, answer = await ask("PUT", "/api/admin/dispositions/warranty", made["reader"],
+                                       {"label": "Warranty"})  # fmt: skip
+            assert (status, answer) == (403, {
+                "error": "insufficient_scope",
+                "reason": "this token's scopes (read) do not include 'admin'"})  # fmt: skip
+            status, answer = await ask("PUT", "/api/admin/dispositions/warranty", made["writer"],
+                                       {"label": "Warranty"})  # fmt: skip
+            assert status == 201, answer
+            status, answer = await ask("GET", "/api/admin/tokens", made["writer"])
+            assert (status, answer["error"]) == (403, "insufficient_scope")
+            assert "'read'" in answer["reason"]
+            # an admin write by an admin token is no call write
+            status, answer = await ask("POST", "/api/agents/1/state", made["writer"],
+                                       {"state": "ready"})  # fmt: skip
+            assert (status, answer["error"]) == (403, "insufficient_scope"), answer

@@ -28,14 +28,23 @@ def test_tokens_from_the_command_line(tmp_path: Path, empty_db_url: str) -> None
     token = made.stdout.strip()
     assert token.startswith(PREFIX) and len(token) > 40 and "\n" not in token
     assert "shown only now" in made.stderr
-    (row,) = json.loads(cli("tokens", "list", "--json", "--config", cfg).stdout)
+    assert "with scopes read:" in made.stderr  # read only unless told
+    wide = cli("tokens", "add", "wide", "--user", "boss", "--scopes", "calls, read,calls",
+               "--config", cfg)  # fmt: skip
+    assert wide.returncode == 0, wide.stderr
+    rows = json.loads(cli("tokens", "list", "--json", "--config", cfg).stdout)
+    assert {r["name"]: r["scopes"] for r in rows} == {"crm-sync": ["read"],
+                                                      "wide": ["calls", "read"]}  # fmt: skip
+    assert cli("tokens", "revoke", "wide", "--config", cfg).returncode == 0
+    row = rows[0]
     assert (row["name"], row["user"], row["role"], row["revoked_at"]) == (
         "crm-sync", "boss", "supervisor", None)  # fmt: skip
     listing = cli("tokens", "list", "--config", cfg).stdout + json.dumps(row)
     assert token not in listing and token_hash(token) not in listing
+    assert "calls,read" in cli("tokens", "list", "--config", cfg).stdout
     gone = cli("tokens", "revoke", "crm-sync", "--config", cfg)
     assert gone.returncode == 0, gone.stderr
-    (row,) = json.loads(cli("tokens", "list", "--json", "--config", cfg).stdout)
+    row, _ = json.loads(cli("tokens", "list", "--json", "--config", cfg).stdout)
     assert row["revoked_at"] is not None
 
 
@@ -44,6 +53,11 @@ def test_tokens_from_the_command_line(tmp_path: Path, empty_db_url: str) -> None
     [
         (("tokens", "add", "x", "--user", "nobody"), "unknown_login: no login 'nobody'"),
         (("tokens", "add", "bad name", "--user", "boss"), "bad_name"),
+        (
+            ("tokens", "add", "z", "--user", "boss", "--scopes", "read,write"),
+            "bad_scope: scope 'write' is none of read, calls, admin",
+        ),
+        (("tokens", "add", "z", "--user", "boss", "--scopes", ""), "bad_scope"),
         (("tokens", "add", "used", "--user", "boss"), "duplicate_name"),
         (("tokens", "add", "y", "--user", "gone"), "removed_login"),
         (("tokens", "revoke", "nope"), "unknown_token: no token named 'nope'"),
@@ -51,7 +65,10 @@ def test_tokens_from_the_command_line(tmp_path: Path, empty_db_url: str) -> None
     ],
 )
 def test_a_refused_token_command_says_why_and_writes_nothing(
-    tmp_path: Path, empty_db_url: str, args: tuple[str, ...], says: str  # noqa: F811
+    tmp_path: Path,
+    empty_db_url: str,  # noqa: F811
+    args: tuple[str, ...],
+    says: str,
 ) -> None:
     cfg = str(write_config(tmp_path, empty_db_url))
     assert cli("db", "upgrade", "--config", cfg).returncode == 0

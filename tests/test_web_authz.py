@@ -4,8 +4,11 @@ The routes are read from the running app's router, so a route added without a ro
 :data:`TABLE` fails :func:`test_every_route_has_a_row`. The app is the whole hotline
 (pbxsim, controller, SQL), with one live call talking to ``agent1`` (its owner) so the
 call routes see an owner and a stranger. Callers: nobody (``anon``), the call's agent
-(``agent``), another agent (``other``), a supervisor, an admin, and an API bearer token
-acting as the supervisor (``token``: the API honours it, pages and WebSockets do not).
+(``agent``), another agent (``other``), a supervisor, an admin, and three API bearer
+tokens acting as the supervisor, one per scope (``token``: ``read``, ``token_calls``:
+``calls``, ``token_admin``: ``admin``): the API honours them within their scope and
+the supervisor's role (an ``admin`` scope never makes the supervisor an admin); pages
+and WebSockets do not.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from crm_bridge.models import Interaction
 from .e2e_support import hotline_rig, scenario, wait_until
 from .test_e2e_browser import CUSTOMERS, caller_arrives
 
-WHO = ("anon", "agent", "other", "supervisor", "admin", "token")
+WHO = ("anon", "agent", "other", "supervisor", "admin", "token", "token_calls", "token_admin")
+#: the tokens, each acting as the supervisor with one scope
+TOKENS = {"token": "read", "token_calls": "calls", "token_admin": "admin"}
 LOGINS = {"agent": "agent1", "other": "agent2", "supervisor": "supervisor", "admin": "boss"}
 
 
@@ -44,22 +49,25 @@ def api(allowed: set[str], ok: int = 200, *, refused: int = 403) -> dict[str, in
 
 def page(allowed: set[str]) -> dict[str, int]:
     """A page: to the login form (303) without a session cookie, 403 for a wrong role."""
-    return {w: 303 if w in ("anon", "token") else 200 if w in allowed else 403 for w in WHO}
+    return {w: 303 if w == "anon" or w in TOKENS else 200 if w in allowed else 403 for w in WHO}
 
 
 def socket(allowed: set[str]) -> dict[str, int]:
     """A WebSocket: 101 when admitted; 401 without a session cookie (tokens included)."""
-    return {w: 401 if w in ("anon", "token") else 101 if w in allowed else 403 for w in WHO}
+    return {w: 401 if w == "anon" or w in TOKENS else 101 if w in allowed else 403 for w in WHO}
 
 
 AGENTS = {"agent", "other"}
+#: supervisors reading: their logins and their ``read`` token
 SUPERVISORS = {"supervisor", "admin", "token"}
+#: supervisors writing on calls and agents: their logins and their ``calls`` token
+SUPERVISING = {"supervisor", "admin", "token_calls"}
 #: {call} the live call of agent1, {agent} agent1's id
 Row = tuple[str, str, str, Any, dict[str, int]]  # method, route, path, body, statuses
 TABLE: list[Row] = [
     ("GET", "/", "/", None, same(303)),
     ("GET", "/login", "/login", None,
-     {**same(303), "anon": 200, "token": 200}),
+     {**same(303), "anon": 200, **dict.fromkeys(TOKENS, 200)}),
     ("POST", "/login", "/login", {"form": {}}, same(400)),  # an empty form
     ("GET", "/agent", "/agent", None, page(AGENTS)),
     ("GET", "/supervisor", "/supervisor", None, page({"supervisor", "admin"})),
@@ -73,7 +81,7 @@ TABLE: list[Row] = [
     ("GET", "/api/waiting", "/api/waiting", None, api(SUPERVISORS)),
     ("POST", "/api/agents/{agent_id}/state", "/api/agents/{agent}/state",
      {"json": {"state": "paused", "reason": "coaching"}},
-     api(SUPERVISORS, 409)),  # agent1 is talking: no pause mid-call
+     api(SUPERVISING, 409)),  # agent1 is talking: no pause mid-call
     ("GET", "/api/recordings", "/api/recordings", None, api(SUPERVISORS)),
     # no such recording: found out only by those who may open one
     ("GET", "/api/recordings/{recording_id}/audio", "/api/recordings/999999/audio", None,
@@ -95,23 +103,23 @@ TABLE: list[Row] = [
     ("GET", "/static/{filename}", "/static/agent.js", None, same(200)),
     # the live call: its agent, supervisors (recording), never another agent
     ("POST", "/api/calls/{call_id}/recording/mute", "/api/calls/{call}/recording/mute",
-     {"json": {"muted": False}}, api({"agent"} | SUPERVISORS)),
+     {"json": {"muted": False}}, api({"agent"} | SUPERVISING)),
     ("POST", "/api/calls/{call_id}/recording/start", "/api/calls/{call}/recording/start",
-     {"json": {}}, api({"agent"} | SUPERVISORS, 409)),  # recorded already
+     {"json": {}}, api({"agent"} | SUPERVISING, 409)),  # recorded already
     ("POST", "/api/calls/{call_id}/ivr", "/api/calls/{call}/ivr",
-     {"json": {"node": "nowhere"}}, api({"agent"} | SUPERVISORS, 400)),  # no such node
+     {"json": {"node": "nowhere"}}, api({"agent"} | SUPERVISING, 400)),  # no such node
     # only the call's own agent transfers it (supervisors too are refused); no such queue
     ("POST", "/api/calls/{call_id}/transfer", "/api/calls/{call}/transfer",
      {"json": {"queue": "nowhere", "mode": "blind"}}, api({"agent"}, 404)),
     # agent1 talks with the call: no move (409 call_not_waiting)
     ("POST", "/api/calls/{call_id}/move", "/api/calls/{call}/move",
-     {"json": {"position": 1}}, api(SUPERVISORS, 409)),
+     {"json": {"position": 1}}, api(SUPERVISING, 409)),
     ("POST", "/api/calls/{call_id}/disposition", "/api/calls/{call}/disposition",
      {"json": {"code": "resolved", "notes": "authz"}},
      {**api({"agent"}), "other": 403}),
     # agent1's call, spied on by a supervisor: none of them has a phone (409 no_phone)
     ("POST", "/api/agents/{agent_id}/spy", "/api/agents/{agent}/spy",
-     {"json": {"mode": "listen"}}, api(SUPERVISORS, 409)),
+     {"json": {"mode": "listen"}}, api(SUPERVISING, 409)),
     # administration: admins write (the admin's POST makes what its PATCH and DELETE
     # use), supervisors and their token read; every login reads the desk's lists
     ("GET", "/admin", "/admin", None, page({"admin"})),
@@ -210,13 +218,18 @@ async def test_who_may_do_what(tmp_path: Path, db_url: str) -> None:
                            prepare=prepare) as rig:  # fmt: skip
         assert rig.hotline.urls is not None and rig.hotline.store is not None
         base = rig.hotline.urls.base
-        token = await Tokens(rig.hotline.store).add("authz", "supervisor", dt.datetime.now(dt.UTC))
+        now = dt.datetime.now(dt.UTC)
+        made = {who: await Tokens(rig.hotline.store).add(f"authz-by-{scope}", "supervisor", now,
+                                                         [scope])
+                for who, scope in TOKENS.items()}  # fmt: skip
+        token = made["token"]
         agent = next(a.id for a in await rig.hotline.store.list_agents()
                      if a.username == "agent1")  # fmt: skip
         jar = aiohttp.CookieJar(unsafe=True)
         async with aiohttp.ClientSession(cookie_jar=jar) as http:
-            async with http.post(f"{base}/login", data={"username": "agent1",
-                                                        "password": "agent1-pass"}) as resp:
+            async with http.post(
+                f"{base}/login", data={"username": "agent1", "password": "agent1-pass"}
+            ) as resp:
                 assert resp.status == 200
             async with http.post(f"{base}/api/agent/ready", json={}) as resp:
                 assert resp.status == 200, await resp.text()
@@ -236,8 +249,9 @@ async def test_who_may_do_what(tmp_path: Path, db_url: str) -> None:
         deadline = time.monotonic() + 30
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
-                async with http.get(f"{base}/api/wallboard",
-                                    headers={"Authorization": f"Bearer {token}"}) as resp:
+                async with http.get(
+                    f"{base}/api/wallboard", headers={"Authorization": f"Bearer {token}"}
+                ) as resp:
                     if resp.status == 200:
                         break
                 await asyncio.sleep(0.1)
@@ -254,8 +268,8 @@ async def test_who_may_do_what(tmp_path: Path, db_url: str) -> None:
                     async with http.post(f"{base}/login", data=form,
                                          allow_redirects=False) as resp:  # fmt: skip
                         assert resp.status == 303, (who, resp.status)
-                elif who == "token":
-                    headers["Authorization"] = f"Bearer {token}"
+                elif who in TOKENS:
+                    headers["Authorization"] = f"Bearer {made[who]}"
                 for method, route, path, body, _ in TABLE:
                     got = await status_of(http, base, method, fill(path), body, headers)
                     seen.setdefault((method, route), {})[who] = got
@@ -270,4 +284,3 @@ async def test_who_may_do_what(tmp_path: Path, db_url: str) -> None:
 async def _interactions(rig: Any) -> list[Any]:
     async with rig.hotline.store.sessions() as s:
         return list(await s.scalars(select(Interaction)))
-

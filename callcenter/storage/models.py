@@ -340,6 +340,9 @@ class ApiToken(Base):
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
     #: hex SHA-256 of the token
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: what it may be used for: scope names of ``callcenter.storage.tokens.SCOPES``,
+    #: space-separated, sorted (migration 0016)
+    scopes: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
 

@@ -5,7 +5,8 @@ applied without a restart (``callcenter.administration``).
 - ``GET /admin``: the admin page (admins).
 - ``GET /api/admin/logins``, ``GET /api/admin/tokens``: admins and supervisors (read).
 - ``POST /api/admin/logins`` (201), ``PATCH|DELETE /api/admin/logins/{username}``;
-  ``POST /api/admin/tokens`` (201, the token shown once), ``DELETE
+  ``POST /api/admin/tokens`` (201, the token shown once; ``scopes`` among ``read``,
+  ``calls``, ``admin``, ``["read"]`` by default), ``DELETE
   /api/admin/tokens/{name}``; ``PUT|DELETE /api/admin/dispositions/{code}`` and
   ``/api/admin/pause-reasons/{code}`` (PUT: 201 a new code, 200 a changed label):
   admins only.
@@ -94,6 +95,12 @@ class NewToken(_Body):
     name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
     #: the login it acts as (its role applies)
     user: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    #: what it may be used for, within the login's role: ``read`` (every GET of the
+    #: API), ``calls`` (writes on calls and agents), ``admin`` (writes under
+    #: /api/admin/); ``["read"]`` when not given
+    scopes: list[Annotated[str, StringConstraints(max_length=16)]] = Field(
+        default_factory=lambda: ["read"], min_length=1, max_length=3
+    )
 
 
 class ListEntry(_Body):
@@ -130,6 +137,8 @@ class Token(TypedDict):
     role: str
     created_at: str
     revoked_at: str | None
+    #: what it may be used for (``read``, ``calls``, ``admin``)
+    scopes: list[str]
 
 
 class Tokens(TypedDict):
@@ -141,6 +150,7 @@ class TokenMade(TypedDict):
     user: str
     #: the token itself: shown only now (SQL keeps its SHA-256)
     token: str
+    scopes: list[str]
 
 
 class DeskLists(TypedDict):
@@ -222,9 +232,11 @@ async def list_tokens(request: web.Request) -> web.StreamResponse:
 async def add_token(request: web.Request) -> web.StreamResponse:
     session = require_api(request, ADMINS)
     body = await read_body(request, NewToken)
-    token = await _admin(request).add_token(body.name, body.user)
-    log.info("token %r for %r made by admin %s", body.name, body.user, session.account_id)
-    return web.json_response(TokenMade(name=body.name, user=body.user, token=token), status=201)
+    token, scopes = await _admin(request).add_token(body.name, body.user, body.scopes)
+    log.info("token %r for %r (%s) made by admin %s", body.name, body.user, " ".join(scopes),
+             session.account_id)  # fmt: skip
+    return web.json_response(TokenMade(name=body.name, user=body.user, token=token,
+                                       scopes=list(scopes)), status=201)  # fmt: skip
 
 
 async def revoke_token(request: web.Request) -> web.StreamResponse:

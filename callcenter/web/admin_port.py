@@ -5,7 +5,7 @@ that starts with the field at fault."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 ListKind = Literal["dispositions", "pause_reasons"]
@@ -30,8 +30,10 @@ class Admin(Protocol):
 
     async def list_tokens(self) -> list[dict[str, Any]]: ...
 
-    async def add_token(self, name: str, user: str) -> str:
-        """A new token acting as login ``user``; the token itself, shown once."""
+    async def add_token(self, name: str, user: str,
+                        scopes: Sequence[str]) -> tuple[str, tuple[str, ...]]:  # fmt: skip
+        """A new token acting as login ``user`` within ``scopes``; the token itself
+        (shown once) and its scopes as kept (sorted)."""
         ...
 
     async def revoke_token(self, name: str) -> None: ...

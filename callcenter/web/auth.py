@@ -42,9 +42,18 @@ def origin_allowed(request: web.Request) -> bool:
     return origin in request.app[ALLOWED_ORIGINS]
 
 
+def scope_needed(request: web.Request) -> str:
+    """The token scope an API call needs (``callcenter.storage.tokens.SCOPES``): ``read``
+    for a GET, ``admin`` for a write under ``/api/admin/``, ``calls`` for any other write."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return "read"
+    return "admin" if request.path.startswith("/api/admin/") else "calls"
+
+
 def require_api(request: web.Request, roles: frozenset[str] | None = None) -> Session:
     """The session of an API call (its cookie, else an ``Authorization: Bearer`` token
-    of ``callcenter tokens``), or a 401/403 ``ApiError``."""
+    of ``callcenter tokens``), or a 401/403 ``ApiError``. A token must also hold the
+    call's scope (:func:`scope_needed`): 403 ``insufficient_scope`` else."""
     if request.method not in ("GET", "HEAD", "OPTIONS") and not origin_allowed(request):
         raise ApiError(403, "forbidden", "request from a foreign origin")
     session = current_session(request)
@@ -56,6 +65,10 @@ def require_api(request: web.Request, roles: frozenset[str] | None = None) -> Se
         raise ApiError(401, "unauthenticated", "log in first")
     if roles is not None and session.role not in roles:
         raise ApiError(403, "forbidden", f"role {session.role!r} may not do this")
+    if session.scopes is not None and (need := scope_needed(request)) not in session.scopes:
+        have = ", ".join(sorted(session.scopes))
+        raise ApiError(403, "insufficient_scope",
+                       f"this token's scopes ({have}) do not include {need!r}")  # fmt: skip
     return session
 
 

@@ -36,6 +36,9 @@ class Session:
     name: str
     #: epoch seconds; 0 for an API token's session (it lasts until revoked)
     expires_at: int
+    #: an API token's scopes (``callcenter.storage.tokens.SCOPES``); ``None`` for a
+    #: login's cookie session, bound by its role alone
+    scopes: frozenset[str] | None = None
 
     @property
     def is_supervisor(self) -> bool:

@@ -103,7 +103,7 @@
     for (const t of r.data.tokens) {
       const tr = document.createElement("tr");
       tr.dataset.testid = "token-" + t.name;
-      cell(tr, t.name); cell(tr, t.user); cell(tr, t.role);
+      cell(tr, t.name); cell(tr, t.user); cell(tr, t.role); cell(tr, t.scopes.join(", "));
       cell(tr, t.created_at.slice(0, 16).replace("T", " "));
       const td = cell(tr, t.revoked_at ? t.revoked_at.slice(0, 16).replace("T", " ") : "");
       if (!t.revoked_at) {
@@ -156,7 +156,9 @@
   $("add-token").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const f = new FormData(ev.target);
-    const r = await call("POST", "/api/admin/tokens", { name: f.get("name").trim(), user: f.get("user").trim() });
+    // no scope ticked: sent empty, for the API's refusal to say so
+    const r = await call("POST", "/api/admin/tokens", { name: f.get("name").trim(), user: f.get("user").trim(),
+                                                        scopes: f.getAll("scopes") });
     if (say(r, "Made " + f.get("name"))) {
       $("new-token").textContent = "The token (shown only now): " + r.data.token;
       ev.target.reset();
