@@ -1188,22 +1188,29 @@ class CallFlow:
         call.offers.append(Offer(cmd.agent_id, leg, pick=pick))
         call.agent_id = None if pick else cmd.agent_id  # ring-all: known at the answer
         self.legs[leg] = call.call_id
-        self.counters["screen_pops_sent"] += 1
         # The screen-pop goes out with the Originate, while the agent's phone rings.
-        self._out.append(Push(cmd.agent_id, {
-            "type": "screen_pop",
-            "call_id": call.call_id,
-            "caller_number": call.caller_number,
-            "card": call.card_json(),
-            "crm": call.crm_status,
-            "ivr": self.ivr_facts(call),
-            "transfers": [{"agent": a, "queue": q} for a, q in call.transfers],
-        }))  # fmt: skip
+        self._screen_pop(call, cmd.agent_id, call.caller_number,
+                         transfers=[{"agent": a, "queue": q} for a, q in call.transfers])
         number = "".join(c for c in call.caller_number if c.isdigit() or c == "+")
         self._out.append(Originate(call.node, call.call_id, cmd.agent_id, cmd.device,
                                    call.channel, self.after_call_context, number,
                                    cmd.timeout_s, leg,
                                    self.ring_all_context if pick else None))  # fmt: skip
+
+    def _screen_pop(self, call: Call, agent_id: str, number: str, **extra: Any) -> None:
+        """The desk's pop for an offer of ``call`` to ``agent_id``: who calls (``number``:
+        the caller, or a callback's customer), the CRM card, what the IVR learnt, and
+        ``extra`` (a transfer's history, a callback's number and attempt)."""
+        self.counters["screen_pops_sent"] += 1
+        self._out.append(Push(agent_id, {
+            "type": "screen_pop",
+            "call_id": call.call_id,
+            "caller_number": number,
+            "card": call.card_json(),
+            "crm": call.crm_status,
+            "ivr": self.ivr_facts(call),
+            **extra,
+        }))  # fmt: skip
 
     def ivr_facts(self, call: Call) -> dict[str, Any]:
         """What the IVR learnt of the caller, for the desk: language, choices, queue, the
@@ -1571,18 +1578,9 @@ class CallFlow:
         call.agent_id = cmd.agent_id
         self.legs[leg] = call.call_id
         self._callback_legs[leg] = call.call_id
-        self.counters["screen_pops_sent"] += 1
-        self._out.append(Push(cmd.agent_id, {
-            "type": "screen_pop",
-            "call_id": call.call_id,
-            "caller_number": cb.number,
-            "card": call.card_json(),
-            "crm": call.crm_status,
-            "ivr": {"language": call.language, "selections": call.selections,
-                    "queue": call.queue, "path": "", "entries": {}},
-            "callback": {"number": cb.number, "name_file": cb.name_file,
-                         "attempt": cb.attempts + 1},
-        }))  # fmt: skip
+        self._screen_pop(call, cmd.agent_id, cb.number,
+                         callback={"number": cb.number, "name_file": cb.name_file,
+                                   "attempt": cb.attempts + 1})  # fmt: skip
         self._out.append(Originate(call.node, call.call_id, cmd.agent_id, cmd.device, "",
                                    self.after_call_context, cb.number, cmd.timeout_s, leg,
                                    self.callback_context))  # fmt: skip
