@@ -16,12 +16,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from callcenter.storage.models import Call, CallbackRequest, CallEvent, QueueOutcome
-
-from .e2e_support import Rig, hotline_rig, scenario, wait_until
-from .test_e2e_callback import Heard
+from .e2e_support import hotline_rig, scenario, wait_until
+from .test_e2e_callback import Heard, _call, _rows
 
 FLOW = textwrap.dedent(
     """\
@@ -56,23 +52,6 @@ def world(numbers: list[str]) -> dict[str, Any]:
     return w
 
 
-async def _rows(rig: Rig, number: str) -> tuple[Any, list[Any], list[Any], list[Any]]:
-    await rig.hotline.writer.flush()
-    async with rig.hotline.store.sessions() as s:
-        [call] = list(await s.scalars(select(Call).where(Call.caller_number == number)))
-        events = list(await s.scalars(select(CallEvent).where(CallEvent.call_id == call.id)
-                                      .order_by(CallEvent.id)))  # fmt: skip
-        outcomes = list(await s.scalars(select(QueueOutcome).where(QueueOutcome.call_id == call.id)))
-        requests = list(await s.scalars(select(CallbackRequest)
-                                        .where(CallbackRequest.call_id == call.id)))  # fmt: skip
-    return call, events, outcomes, requests
-
-
-def _in_line(rig: Rig, number: str) -> Any:
-    return next((c for c in rig.ctl.core.snapshot(rig.ctl.now()).calls
-                 if c.caller_number == number), None)  # fmt: skip
-
-
 async def test_an_ivr_callback_request_is_dialled_back_when_an_agent_is_ready(
     tmp_path: Path, db_url: str
 ) -> None:
@@ -88,9 +67,9 @@ async def test_an_ivr_callback_request_is_dialled_back_when_an_agent_is_ready(
                    if a.username == "agent1"]  # fmt: skip
         caller = sim.world.population.arrive(number, ("2",), patience=600)
         await wait_until(lambda: caller.outcome, 90, "the caller thanked and hung up")
-        await wait_until(lambda: _in_line(rig, number) is not None, 30,
+        await wait_until(lambda: _call(rig, number) is not None, 30,
                          "its request waiting in support")  # fmt: skip
-        view = _in_line(rig, number)
+        view = _call(rig, number)
         waiting_call, _events, waiting_outcomes, waiting = await _rows(rig, number)
         await ctl.agent_ready(agent)
 
