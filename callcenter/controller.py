@@ -47,7 +47,7 @@ from callcenter.facts import RecordCallStarted, RecordOutcome, RecordVoicemail, 
 from callcenter.flow import PAGE_STATE, Call, CallFlow
 from callcenter.flow import effects as fx
 from callcenter.flow.announce import AnnouncePolicy
-from callcenter.flow.callback import CallbackPolicy
+from callcenter.flow.callback import CallbackPolicy, scheduled_call_id
 from callcenter.flow.core import DEFAULT_TIERS, Tiers
 from callcenter.flow.inputs import (
     AccountLooked,
@@ -71,6 +71,7 @@ from callcenter.flow.inputs import (
     RecordingMuted,
     RecordingStarted,
     RecordOnDemand,
+    ScheduleCallback,
     SendToIvr,
     Timer,
     TransferCall,
@@ -974,7 +975,12 @@ class Controller:
     async def _read_open_calls(self, node: str) -> OpenCallsLoaded:
         loaded = []
         callbacks = {r.call_id: r for r in await self.store.pending_callbacks(node)}
+        # rule 18: a scheduled callback's row is its source call's; its own call, once due
+        desk = {scheduled_call_id(r.call_id): r for r in await self.store.scheduled_callbacks(node)}
+        callbacks.update(desk)
+        opened: set[str] = set()
         for row in await self.store.open_calls(node):
+            opened.add(row.id)
             recs = await self.store.list_recordings(row.id, limit=1)
             rec = recs[0] if recs and recs[0].size_bytes is None else None
             cb = callbacks.get(row.id)
@@ -988,14 +994,27 @@ class Controller:
             loaded.append(dataclasses.replace(
                 _row(row, priority, rec), callback_number=cb.number,
                 callback_name=cb.name_file, callback_attempts=cb.attempts,
-                callback_node=cb.node,
+                callback_node=cb.node, callback_by=_str(cb.agent_id), callback_note=cb.note,
+            ))  # fmt: skip
+        scheduled = []
+        for call_id, r in desk.items():
+            if call_id in opened or r.due_at is None:
+                continue  # in line when the dead run stopped: adopted above
+            if await self.store.get_call(call_id) is not None:
+                log.warning("scheduled callback of %s: its call %s ended but the request is "
+                            "pending; left alone", r.call_id, call_id)  # fmt: skip
+                continue
+            scheduled.append(ScheduleCallback(
+                r.call_id, node, r.number, r.queue, _utc(r.due_at), _str(r.agent_id) or "",
+                note=r.note or "", customer_id=r.customer_id, own_number=r.own_number,
+                stored=True,
             ))  # fmt: skip
         unfinished = tuple(
             CallRowLoaded(r.call_id, outcome="closed", recording_path=r.path,
                           recording_started_at=_aware(r.started_at), mixmonitor_id=r.mixmonitor_id)
             for r in await self.store.unfinished_recordings(node)
         )  # fmt: skip
-        return OpenCallsLoaded(node, tuple(loaded), unfinished)
+        return OpenCallsLoaded(node, tuple(loaded), unfinished, tuple(scheduled))
 
     # -- agents (the web desk) ---------------------------------------------------
     async def agent_ready(self, agent_id: str) -> None:
@@ -1028,6 +1047,15 @@ def _agi_trouble(error: AMIError | None) -> AgiTrouble:
     if isinstance(error, ActionTimeout):
         return AgiTrouble.TIMEOUT
     return AgiTrouble.NOT_IN_AGI
+
+
+def _str(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    """A stored time as an aware one (SQLite gives it back naive, in UTC)."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
 def _aware(t: dt.datetime | None) -> dt.datetime | None:

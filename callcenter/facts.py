@@ -259,9 +259,15 @@ class RecordCallbackRequest:
     customer_id: int | None = None
     #: the name the caller recorded (a queued callback), as Asterisk sees it
     name_file: str | None = None
+    #: a callback scheduled from the desk (node ``desk``): when it is due, the agent who
+    #: set it and their note
+    due_at: dt.datetime | None = None
+    agent_id: int | None = None
+    note: str | None = None
 
     def __post_init__(self) -> None:
         _aware("requested_at", self.requested_at)
+        _aware("due_at", self.due_at)
         if not self.number.removeprefix("+").isdigit():
             raise ValueError("a callback number is digits, + first at most")
 

@@ -89,7 +89,7 @@ async def test_migrate_from_empty_creates_every_table(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert names == TABLES | {"alembic_version"}
-    assert version == ("0016",)
+    assert version == ("0017",)
 
 
 async def test_migration_matches_models(engine: AsyncEngine) -> None:
@@ -467,3 +467,27 @@ async def test_a_token_made_before_scopes_keeps_every_scope(db_url: str) -> None
         assert rows == {"old": ("admin", "calls", "read"), "new": ("read",)}
     finally:
         await engine.dispose()
+
+
+async def test_a_scheduled_callback_keeps_its_due_time_agent_and_note(store: Store) -> None:
+    # 0017: a callback set on the desk (node desk) is read back by a restarted controller
+    from callcenter.facts import RecordCallbackProgress, RecordCallbackRequest
+
+    call_id = await start_call(store, caller_number="0912000001")
+    other = await start_call(store, "1700000000.2")
+    due = T0 + dt.timedelta(hours=2)
+    await store.apply(
+        RecordCallbackRequest(call_id, T0, "0912000001", "support", "desk", "desk",
+                              due_at=due, agent_id=7, note="the invoice"),
+        RecordCallbackRequest(other, T0, "0912000002", "support", "care", "queued"),
+    )  # fmt: skip
+    [row] = await store.scheduled_callbacks("pbx1")
+    assert (row.call_id, row.agent_id, row.note, row.status) == (call_id, 7, "the invoice",
+                                                                 "pending")  # fmt: skip
+    assert row.due_at is not None and row.due_at.replace(tzinfo=dt.UTC) == due
+    assert await store.scheduled_callbacks("pbx2") == []
+    await store.apply(RecordCallbackProgress(call_id, "desk", due, "completed", 1))
+    assert await store.scheduled_callbacks("pbx1") == [], "done: not read back again"
+    with pytest.raises(ValueError, match="due_at"):
+        RecordCallbackRequest(call_id, T0, "0912000001", "support", "desk", "desk",
+                              due_at=dt.datetime(2026, 12, 5, 10))  # fmt: skip

@@ -128,9 +128,15 @@ class Callback:
     due: float | None = None
     #: the ACD's outcome of this visit is not the call's (an attempt that reached nobody)
     swallow_outcome: bool = False
-    #: its ``callback_requests`` row's node: ``queued`` (rule 13's dialog) or the IVR
-    #: callback node that asked it (rule 18)
+    #: its ``callback_requests`` row's node: ``queued`` (rule 13's dialog), the IVR
+    #: callback node that asked it, or ``desk`` (rule 18)
     node: str = "queued"
+    #: the call id its request row is keyed by, when not this call's (a scheduled
+    #: callback's row is the source call's: rule 18)
+    request_call: str | None = None
+    #: a scheduled callback's agent (who set it on the desk) and their note
+    scheduled_by: str | None = None
+    note: str | None = None
 
 
 @dataclass(slots=True)

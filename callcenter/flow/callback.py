@@ -38,6 +38,22 @@ import phonenumbers
 
 #: a number as Asterisk dials it: digits, a + first at most
 _MAX_NUMBER = 20
+#: the ``callback_requests`` node of a callback scheduled from the desk (core rule 18)
+DESK_NODE = "desk"
+#: what a scheduled callback's call id adds to its source call's id
+_SCHEDULED_SUFFIX = "-cb"
+
+
+def scheduled_call_id(source: str) -> str:
+    """The call id a callback scheduled on call ``source`` runs under (a call of its own:
+    the source call has its outcome). One per source call; a callback scheduled again on
+    that callback's call gets ``…-cb-cb``."""
+    return source + _SCHEDULED_SUFFIX
+
+
+def scheduled_source(call_id: str) -> str:
+    """The source call of a scheduled callback's call id (:func:`scheduled_call_id`)."""
+    return call_id.removesuffix(_SCHEDULED_SUFFIX)
 
 
 @dataclass(frozen=True, slots=True)

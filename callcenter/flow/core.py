@@ -138,6 +138,18 @@ Rules (everything that decides what a call does lives here):
    its number within its queue's ``sticky_days`` (``CallQueued.preferred_agent``) when
    the queue's ``sticky_wait_s`` is set; each answer of a caller's first visit in a
    sticky queue feeds that index (``last_served``).
+18. A callback scheduled from the desk (:class:`~.inputs.ScheduleCallback`: an agent set a
+   date and time on the call's disposition form) is a ``callback_requests`` row of node
+   ``desk`` keyed by that (source) call, written when it is scheduled, and nothing the
+   ACD sees until it is due: its due time is one of :meth:`CallFlow.next_timer`'s. Due,
+   it is a call of its own (:func:`~.callback.scheduled_call_id`, the source call has its
+   outcome): a virtual caller of rule 13 entering the source call's queue then (its
+   entry, priority 0), preferred for the agent who set it when the queue is sticky
+   (rule 17), dialled agent first (the pop says who scheduled it and their note), then
+   the customer, with the queue's retries, ending ``callback_completed`` or
+   ``callback_failed``. One per source call (:meth:`CallFlow.schedule_refused`). A
+   restart reads the pending rows again: one not due yet waits on, one due meanwhile
+   enters at once, one whose call was in line is adopted as rule 13's.
 """
 
 from __future__ import annotations
@@ -217,7 +229,7 @@ from recordings.policy import DEFAULT_POLICY, RecordingPolicy
 from . import announce
 from .announce import AnnouncePolicy
 from .call import AgiJob, Call, Callback, LiveRecording, Offer, Purpose, Where
-from .callback import CallbackPolicy, Dialog
+from .callback import DESK_NODE, CallbackPolicy, Dialog, scheduled_call_id, scheduled_source
 from .effects import (
     BlindTransferLeg,
     CountIvr,
@@ -265,6 +277,7 @@ from .inputs import (
     RecordingMuted,
     RecordingStarted,
     RecordOnDemand,
+    ScheduleCallback,
     SendToIvr,
     Timer,
     TransferCall,
@@ -383,6 +396,9 @@ class CallFlow:
         self._agi_heap: list[tuple[float, str]] = []
         #: the calls holding a queued callback (``call.callback``), by call id
         self._with_callback: dict[str, Call] = {}
+        #: callbacks scheduled from the desk, not due yet (rule 18): source call id ->
+        #: (due on the monotonic clock, the request)
+        self._scheduled: dict[str, tuple[float, ScheduleCallback]] = {}
         self._out: list[Effect] = []
         self._at: Instant | None = None
         #: nodes whose PBX restarted at the last resync (calls gone there are lost)
@@ -442,6 +458,7 @@ class CallFlow:
             heapq.heappop(heap)  # that call's deadline was met or dropped
         dues = [c.callback.due for c in self._with_callback.values()
                 if c.callback is not None and c.callback.due is not None]  # fmt: skip
+        dues.extend(due for due, _ in self._scheduled.values())  # rule 18
         deadlines = [d for d in (self.acd.next_timer(), heap[0][0] if heap else None, *dues)
                      if d]  # fmt: skip
         return min(deadlines) if deadlines else None
@@ -469,6 +486,8 @@ class CallFlow:
                 self._row_loaded(event)
             case OpenCallsLoaded():
                 self._open_calls(event)
+            case ScheduleCallback():
+                self._schedule_callback(event)
             case RecordingStarted():
                 self._recording_started(event)
             case RecordingFailed():
@@ -979,6 +998,10 @@ class CallFlow:
             if call.callback is not None and call.callback.due is not None:
                 if call.callback.due <= now:
                     self._callback_back_in_line(call)
+        for source, (due, request) in list(self._scheduled.items()):
+            if due <= now:
+                del self._scheduled[source]
+                self._scheduled_due(request)
         self._acd_commands(self.acd.on_timer(now))
 
     # -- bridges, the agent leaving, hang-ups ---------------------------------------------
@@ -1578,9 +1601,11 @@ class CallFlow:
         call.agent_id = cmd.agent_id
         self.legs[leg] = call.call_id
         self._callback_legs[leg] = call.call_id
-        self._screen_pop(call, cmd.agent_id, cb.number,
-                         callback={"number": cb.number, "name_file": cb.name_file,
-                                   "attempt": cb.attempts + 1})  # fmt: skip
+        pop: dict[str, Any] = {"number": cb.number, "name_file": cb.name_file,
+                               "attempt": cb.attempts + 1}  # fmt: skip
+        if cb.node == DESK_NODE:
+            pop |= {"scheduled_by": cb.scheduled_by, "note": cb.note or ""}
+        self._screen_pop(call, cmd.agent_id, cb.number, callback=pop)
         self._out.append(Originate(call.node, call.call_id, cmd.agent_id, cmd.device, "",
                                    self.after_call_context, cb.number, cmd.timeout_s, leg,
                                    self.callback_context))  # fmt: skip
@@ -1695,15 +1720,18 @@ class CallFlow:
         assert cb is not None
         cb.due = None
         call.in_acd = True
+        config = self.acd.queue_config(call.queue or "")
+        sticky = config is not None and bool(config.sticky_wait_s)
         self._acd(acd.CallQueued(call.call_id, call.queue or "", cb.number or "anonymous",
                                  priority=cb.priority,
-                                 entered_at=min(cb.entered_at, self._now.mono)))  # fmt: skip
+                                 entered_at=min(cb.entered_at, self._now.mono),
+                                 preferred_agent=cb.scheduled_by if sticky else None))  # fmt: skip
 
     def _callback_progress(self, call: Call, status: str) -> None:
         cb = call.callback
         assert cb is not None
-        self._write(RecordCallbackProgress(call.call_id, cb.node, self._now.wall, status,
-                                           cb.attempts))  # fmt: skip
+        self._write(RecordCallbackProgress(cb.request_call or call.call_id, cb.node,
+                                           self._now.wall, status, cb.attempts))  # fmt: skip
 
     def _callback_completed(self, call: Call) -> None:
         cb = call.callback
@@ -1726,6 +1754,63 @@ class CallFlow:
             self._outcome(call, Outcome.FAILED, call.queue or "", waited)
         self._write(RecordCallUpdate(call.call_id, ended_at=wall))
         self._forget(call)
+
+    # -- the callback scheduled from the desk (rule 18) -----------------------------------
+    def schedule_refused(self, source: str) -> str | None:
+        """Why a callback cannot be scheduled on call ``source`` now (``already_scheduled``:
+        one waits or runs already), or None."""
+        if source in self._scheduled or scheduled_call_id(source) in self.calls:
+            return "already_scheduled"
+        return None
+
+    def scheduled(self) -> list[ScheduleCallback]:
+        """The callbacks scheduled from the desk and not due yet, the soonest first."""
+        return [r for _, r in sorted(self._scheduled.values(), key=lambda d: d[0])]
+
+    def _schedule_callback(self, ev: ScheduleCallback) -> None:
+        """Rule 18: stored (unless read back from SQL), then nothing until it is due."""
+        if self.schedule_refused(ev.call_id) is not None:
+            return  # the shell asked schedule_refused first; a restart's copy of ours
+        now = self._now
+        if not ev.stored:
+            self._write(RecordCallbackRequest(
+                ev.call_id, now.wall, ev.number, ev.queue, DESK_NODE, DESK_NODE,
+                own_number=ev.own_number, customer_id=ev.customer_id, due_at=ev.due,
+                agent_id=_int(ev.agent_id), note=ev.note or None,
+            ))  # fmt: skip
+            self._write(RecordCallEvent(ev.call_id, now.wall, "callback_scheduled",
+                                        {"due_at": ev.due.isoformat(), "queue": ev.queue,
+                                         "number": ev.number, "agent": ev.agent_id}))  # fmt: skip
+        due = now.mono + (ev.due - now.wall).total_seconds()
+        if due <= now.mono:
+            self._scheduled_due(ev)  # due while the controller was away: at once
+        else:
+            self._scheduled[ev.call_id] = (due, ev)
+
+    def _scheduled_due(self, ev: ScheduleCallback) -> None:
+        """Rule 18: the scheduled callback is due: a call of its own enters the queue."""
+        now = self._now
+        call_id = scheduled_call_id(ev.call_id)
+        call = Call(call_id=call_id, node=ev.node, linkedid=call_id.split(":", 1)[-1],
+                    channel="", uniqueid="", caller_number=ev.number, caller_name="",
+                    started_at=now.wall, stage=Stage.CALLBACK, queue=ev.queue,
+                    callback_offered=True)  # fmt: skip
+        call.callback = Callback(number=ev.number, entered_at=now.mono, node=DESK_NODE,
+                                 request_call=ev.call_id, scheduled_by=ev.agent_id,
+                                 note=ev.note or None)  # fmt: skip
+        self.calls[call_id] = call
+        self._with_callback[call_id] = call
+        self._write(RecordCallStarted(call_id, call.linkedid, ev.node, now.wall,
+                                      caller_number=ev.number,
+                                      customer_id=ev.customer_id))  # fmt: skip
+        self._write(RecordCallUpdate(call_id, queue=ev.queue, queued_at=now.wall))
+        self._write(RecordCallEvent(call_id, now.wall, "queued",
+                                    {"queue": ev.queue, "priority": 0}))  # fmt: skip
+        self._write(RecordCallEvent(call_id, now.wall, "callback_queued",
+                                    {"queue": ev.queue, "number": ev.number, "node": DESK_NODE,
+                                     "source": ev.call_id, "agent": ev.agent_id,
+                                     "due_at": ev.due.isoformat()}))  # fmt: skip
+        self._callback_back_in_line(call)
 
     def _move_waiting(self, ev: MoveWaiting) -> None:
         """Rule 16: the ACD moves the call or refuses (its AcdError leaves ``handle``)."""
@@ -2265,6 +2350,8 @@ class CallFlow:
                 self._adopt_callback(ev.node, row)  # rule 13: back at its place in line
                 continue
             self._settle_row(row, ev.node in self._restarted, "settled_after_restart", None)
+        for request in ev.scheduled:
+            self._schedule_callback(request)  # rule 18: not due when the dead run stopped
 
     def _adopt_callback(self, node: str, row: CallRowLoaded) -> None:
         """A dead run's virtual caller (its caller long gone, nothing of it on the PBX):
@@ -2279,6 +2366,9 @@ class CallFlow:
         call.callback = Callback(number=row.callback_number, name_file=row.callback_name,
                                  attempts=row.callback_attempts, entered_at=now.mono - waited,
                                  priority=row.priority, node=row.callback_node)  # fmt: skip
+        if row.callback_node == DESK_NODE:  # rule 18: its row is its source call's
+            call.callback.request_call = scheduled_source(row.call_id)
+            call.callback.scheduled_by, call.callback.note = row.callback_by, row.callback_note
         self.calls[call.call_id] = call
         self._with_callback[call.call_id] = call  # its retries' dues: next_timer
         self.counters["adopted"] += 1

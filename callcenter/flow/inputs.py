@@ -149,6 +149,9 @@ class CallRowLoaded:
     callback_attempts: int = 0
     #: its request row's node (``queued``, or the IVR callback node that asked it)
     callback_node: str = "queued"
+    #: a callback scheduled from the desk (node ``desk``): who set it, and their note
+    callback_by: str | None = None
+    callback_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +258,30 @@ class LinkResynced:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleCallback:
+    """An agent scheduled a callback on call ``call_id`` (its disposition form): at ``due``
+    the number enters ``queue`` as a callback (core rule 18). ``stored``: its request row
+    is in SQL already (a restart read it back), so it is not written again."""
+
+    call_id: str
+    node: str
+    number: str
+    queue: str
+    due: dt.datetime
+    agent_id: str
+    note: str = ""
+    customer_id: int | None = None
+    own_number: bool = True
+    stored: bool = False
+
+    def __post_init__(self) -> None:
+        if self.due.tzinfo is None or self.due.utcoffset() is None:
+            raise ValueError(f"due must be timezone-aware, got naive {self.due!r}")
+        if not self.number.removeprefix("+").isdigit():
+            raise ValueError("a callback number is digits, + first at most")
+
+
+@dataclass(frozen=True, slots=True)
 class OpenCallsLoaded:
     """Calls of ``node`` that SQL still holds open (no outcome): a dead run's."""
 
@@ -262,6 +289,8 @@ class OpenCallsLoaded:
     rows: tuple[CallRowLoaded, ...]
     #: closed calls whose recording was never measured (the run that closed them died)
     unfinished: tuple[CallRowLoaded, ...] = ()
+    #: callbacks scheduled from the desk, not due when the dead run stopped (rule 18)
+    scheduled: tuple[ScheduleCallback, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +324,7 @@ Input = (
     | LinkLost
     | LinkResynced
     | OpenCallsLoaded
+    | ScheduleCallback
     | AgentCommand
     | Timer
 )

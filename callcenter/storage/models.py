@@ -285,7 +285,8 @@ class Voicemail(Base):
 class CallbackRequest(Base):
     """A caller asked to be called back (an IVR ``callback`` node, or a queued callback:
     node ``queued``): the number, the queue, when, and where it stands (``pending`` while
-    it waits to be dialled back, flow core rule 13; then ``completed`` or ``failed``)."""
+    it waits to be dialled back, flow core rule 13; then ``completed`` or ``failed``).
+    Node ``desk``: an agent scheduled it on the call ``call_id`` for ``due_at`` (rule 18)."""
 
     __tablename__ = "callback_requests"
     __table_args__ = (Index(None, "status", "requested_at"),)
@@ -306,6 +307,11 @@ class CallbackRequest(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     ended_at: Mapped[dt.datetime | None]
     name_file: Mapped[str | None] = mapped_column(String(255))
+    #: a scheduled callback (node ``desk``): when it enters the queue, the agent who set
+    #: it on the disposition form and their note; null for the others
+    due_at: Mapped[dt.datetime | None]
+    agent_id: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(String(500))
 
 
 class RecordingAccess(Base):

@@ -568,6 +568,20 @@ class Store:
         async with self.sessions() as session:
             return list(await session.scalars(query))
 
+    async def scheduled_callbacks(self, node: str) -> list[CallbackRequest]:
+        """Callbacks scheduled from the desk on ``node``'s calls and still pending (node
+        ``desk``, flow core rule 18): a restarted controller waits for each again, or
+        adopts the one whose own call (``<call id>-cb``) was in line."""
+        query = (
+            select(CallbackRequest)
+            .join(Call, Call.id == CallbackRequest.call_id)
+            .where(Call.node == node, CallbackRequest.node == "desk",
+                   CallbackRequest.status == "pending")
+            .order_by(CallbackRequest.id)
+        )  # fmt: skip
+        async with self.sessions() as session:
+            return list(await session.scalars(query))
+
     async def unfinished_recordings(self, node: str) -> list[Recording]:
         """Recordings of ``node``'s closed calls never measured (a run died meanwhile)."""
         query = (

@@ -239,7 +239,8 @@ async def _insert_callbacks(conn: AsyncConnection, batch: _Batch) -> None:
         (r.call_id, r.node): {"call_id": r.call_id, "requested_at": r.requested_at,
                               "number": r.number, "own_number": r.own_number, "queue": r.queue,
                               "status": "pending", "customer_id": r.customer_id,
-                              "flow": r.flow, "node": r.node, "name_file": r.name_file}
+                              "flow": r.flow, "node": r.node, "name_file": r.name_file,
+                              "due_at": r.due_at, "agent_id": r.agent_id, "note": r.note}
         for _, r in batch.live()
         if isinstance(r, RecordCallbackRequest)
     }  # fmt: skip
