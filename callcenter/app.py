@@ -34,6 +34,7 @@ from callcenter.ami import AMIClient
 from callcenter.config import DEFAULT_PAUSE_REASONS, HotlineConfig
 from callcenter.controller import Controller, Node
 from callcenter.desk import ControllerDesk
+from callcenter.fanout import PublishingHub, RedisFanout, follow
 from callcenter.ivr_messages import IvrMessages
 from callcenter.live import LiveHub
 from callcenter.looplag import LoopLagMonitor
@@ -41,6 +42,7 @@ from callcenter.metrics import (
     Metrics,
     read_floor,
 )
+from callcenter.mirror import MirrorDesk
 from callcenter.preflight import login_warnings, settings_warnings
 from callcenter.recordings_library import RecordingLibrary
 from callcenter.reload import Reloaded, agent_configs, reload_config
@@ -123,6 +125,17 @@ class Parts:
     #: minutes of the wallboard and /metrics); a test sets another before the start
     wall_clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC),
                                                   repr=False)  # fmt: skip
+    #: live events to and from the other web nodes (``web.fanout_url``), if configured
+    fanout: RedisFanout | None = None
+    #: serve the web and follow the fan-out, drive no PBX (``callcenter run --web-only``)
+    web_only: bool = False
+
+    @property
+    def pushes(self) -> LiveHub | PublishingHub:
+        """The controller's hub: the local one, and the fan-out when this node publishes."""
+        if self.fanout is None or self.web_only:
+            return self.hub
+        return PublishingHub(self.hub, self.fanout)
 
 
 PARTS = web.AppKey("hotline_parts", Parts)
@@ -210,19 +223,34 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
                                        lambda: ctl.flow.recording)  # fmt: skip
     app[MESSAGES] = IvrMessages(store.sessions, parts.config.voicemail_read_dir)
     app[REPORTS] = SqlReports(store.sessions, lambda: parts.config)
-    desk = parts.desk = ControllerDesk(ctl, lambda: parts.config)
+    fanout = parts.fanout
+    desk: ControllerDesk
+    if parts.web_only:  # the feed is its desk; the controller is never started
+        assert fanout is not None
+        following = follow(fanout, parts.hub)
+        desk = MirrorDesk(ctl, lambda: parts.config, hub=parts.hub, following=following)
+    else:
+        desk = ControllerDesk(ctl, lambda: parts.config)
+    parts.desk = desk
     ctl.on_change(desk.changed)
     parts.metrics.watch_service_level(lambda: recent_service_levels(desk, parts.config))
     app[DESK] = desk
     await desk.load_today(store)
-    await ctl.start()
-    parts.ready = asyncio.create_task(_when_synced(parts, ctl), name="nodes synced")
-    desk.start()
+    if fanout is not None:
+        parts.metrics.watch_fanout(fanout.health)
+        fanout.start()
+    if not parts.web_only:
+        await ctl.start()
+        parts.ready = asyncio.create_task(_when_synced(parts, ctl), name="nodes synced")
+        desk.start()
     try:
         yield
     finally:
-        parts.ready.cancel()
+        if parts.ready is not None:
+            parts.ready.cancel()
         await desk.stop()
+        if fanout is not None:
+            await fanout.close()
         await ctl.close()
         parts.hub.close()
 
@@ -378,7 +406,7 @@ async def _build_controller(
         writer=writer,
         store=store,
         crm=crm,
-        hub=parts.hub,
+        hub=parts.pushes,
         metrics=parts.metrics,
         recorder=recorder,
         entry_contexts=cfg.hotline.entry_contexts,
@@ -408,16 +436,24 @@ def create_app(
     secret_key: bytes | None = None,
     connect_wait_s: float = CONNECT_WAIT_S,
     accounts_poll_s: float = ACCOUNTS_POLL_S,
+    web_only: bool = False,
 ) -> web.Application:
-    """The controller as one aiohttp application (see the module docstring)."""
+    """The controller as one aiohttp application (see the module docstring).
+
+    ``web_only``: serve the pages, the API's reads and the WebSockets from the live
+    fan-out (``web.fanout_url``, required) and drive no PBX (``callcenter.mirror``)."""
+    web_cfg = config.web
+    if web_only and web_cfg.fanout_url is None:
+        raise ValueError("a web-only node needs web.fanout_url: its live pages come from there")
     metrics = Metrics(queues=[q.name for q in config.queues], nodes=[n.name for n in config.nodes])
     lag = LoopLagMonitor(on_sample=metrics.loop_lag_observed)
     parts = Parts(config, LiveHub(), metrics, lag, auto_login_agents, connect_wait_s,
-                  accounts_poll_s)  # fmt: skip
+                  accounts_poll_s, web_only=web_only)  # fmt: skip
+    if web_cfg.fanout_url is not None:
+        parts.fanout = RedisFanout(web_cfg.fanout_url, web_cfg.fanout_channel)
     metrics.watch_targets(lambda: parts.config.queue_targets())
     for text in settings_warnings(config, key_given=secret_key is not None):
         log.warning("%s", text)
-    web_cfg = config.web
     app = create_web_app(
         hub=parts.hub,
         metrics=parts.metrics,
@@ -472,12 +508,13 @@ class Hotline:
         secret_key: bytes | None = None,
         connect_wait_s: float = CONNECT_WAIT_S,
         accounts_poll_s: float = ACCOUNTS_POLL_S,
+        web_only: bool = False,
     ) -> None:
         self.config = config
         self.web_port = config.web.port if web_port is None else web_port
         self.app = create_app(config, auto_login_agents=auto_login_agents,
                               secret_key=secret_key, connect_wait_s=connect_wait_s,
-                              accounts_poll_s=accounts_poll_s)  # fmt: skip
+                              accounts_poll_s=accounts_poll_s, web_only=web_only)  # fmt: skip
         self.parts = self.app[PARTS]
         self.runner: web.AppRunner | None = None
         self.metrics_runner: web.AppRunner | None = None

@@ -160,6 +160,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
+    if args.web_only and config.web.fanout_url is None:
+        print(f"{args.config}: --web-only needs web.fanout_url (its live pages come from the "
+              "node that drives the PBXs)", file=sys.stderr)  # fmt: skip
+        return 1
 
     async def go() -> None:
         stop = asyncio.Event()
@@ -168,7 +172,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
         reloads: set[asyncio.Task[Any]] = set()
-        async with Hotline(config) as hotline:
+        async with Hotline(config, web_only=args.web_only) as hotline:
 
             def reload() -> None:  # SIGHUP: the config file again (callcenter.reload)
                 task = loop.create_task(hotline.reload(), name="config reload")
@@ -334,6 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="the controller against the Asterisk nodes of a config")
     p.add_argument("--config", required=True, help="a config file (see config/hotline.yaml)")
+    p.add_argument("--web-only", action="store_true",
+                   help="serve the pages and the live feed of web.fanout_url; drive no PBX")  # fmt: skip
     _log_options(p)
     p.set_defaults(func=_cmd_run)
     return parser

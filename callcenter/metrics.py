@@ -33,6 +33,7 @@ from callcenter.scraped import (
     AGENT_STATES,
     CardLookupCounts,
     CrmFailureCollector,
+    FanoutCollector,
     FloorCollector,
     FloorNow,
     QueueGoalsCollector,
@@ -153,6 +154,8 @@ class Metrics:
         self._goals = QueueGoalsCollector(self.queues)
         r.register(self._floor)
         r.register(self._goals)
+        self._fanout: Callable[[], Mapping[str, Any]] | None = None
+        r.register(FanoutCollector(self.fanout_health))
 
         # -- the PBX links
         self.ami = Gauge(
@@ -300,6 +303,14 @@ class Metrics:
     def _current_writer(self) -> WriterFigures:
         assert self._writer is not None
         return self._writer()
+
+    def watch_fanout(self, health: Callable[[], Mapping[str, Any]]) -> None:
+        """Export the live fan-out's figures (``RedisFanout.health``) at each scrape."""
+        self._fanout = health
+
+    def fanout_health(self) -> Mapping[str, Any] | None:
+        """The fan-out's figures for ``/healthz``; None when no fan-out is configured."""
+        return None if self._fanout is None else self._fanout()
 
     def writer_health(self) -> dict[str, Any] | None:
         """The writer's figures for ``/healthz``; None when no writer is watched."""

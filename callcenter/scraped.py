@@ -257,3 +257,33 @@ class WriterCollector(Collector):
         for code in sorted(set(WRITER_REFUSALS) | set(f.set_aside)):
             failed.add_metric([code], f.set_aside.get(code, 0))
         yield failed
+
+
+class FanoutCollector(Collector):
+    """The fan-out link's figures (``RedisFanout.health``), read when scraped; zeros
+    while no fan-out is configured."""
+
+    def __init__(self, health: Callable[[], Mapping[str, object] | None]) -> None:
+        self.health = health
+
+    def collect(self) -> Iterator[Metric]:
+        h = self.health() or {}
+        yield GaugeMetricFamily(
+            "hotline_fanout_connected",
+            "1 while the live fan-out's link to Redis is up (0 down, or none configured).",
+            value=1 if h.get("up") else 0,
+        )
+        yield CounterMetricFamily(
+            "hotline_fanout_reconnects",
+            "Times the fan-out's link to Redis came back after it was up and went down.",
+            value=int(h.get("reconnects", 0)),  # type: ignore[call-overload]
+        )
+        messages = CounterMetricFamily(
+            "hotline_fanout_messages",
+            "Live messages published to and received from the other web nodes, and dropped "
+            "(the outbox full while Redis was away).",
+            labels=["direction"],
+        )
+        for direction in ("published", "received", "dropped"):
+            messages.add_metric([direction], int(h.get(direction, 0)))  # type: ignore[call-overload]
+        yield messages

@@ -863,3 +863,30 @@ def test_an_unknown_phone_region_is_refused_where_it_is_given(tmp_path: Path) ->
         "(e.g. VN, US, GB)",
         "hotline.yaml:18: crm.region: 'vn' is not a region phonenumbers knows (e.g. VN, US, GB)",
     ]
+
+
+def test_web_fanout_url_and_channel(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD), environ={})
+    assert config.web.fanout_url is None and config.web.fanout_channel == "hotline:live"
+    text = GOOD.replace("  port: 8080\n", "  port: 8080\n  fanout_url: redis://10.0.0.5:6379/2\n"
+                        "  fanout_channel: hotline-b\n")  # fmt: skip
+    config = load_config(write(tmp_path, text), environ={})
+    assert config.web.fanout_url == "redis://10.0.0.5:6379/2"
+    assert config.web.fanout_channel == "hotline-b"
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("fanout_url: http://10.0.0.5:6379", "web.fanout_url: 'http://10.0.0.5:6379': expected "
+         "redis://host[:port][/db], rediss://... or unix:///path"),
+        ("fanout_url: redis://", "web.fanout_url: 'redis://': expected "
+         "redis://host[:port][/db], rediss://... or unix:///path"),
+        ("fanout_url: redis://host:port", "web.fanout_url: 'redis://host:port' is not a URL: "
+         "Port could not be cast to integer value as 'port'"),
+        ('fanout_channel: ""', "web.fanout_channel: String should have at least 1 character"),
+    ],
+)  # fmt: skip
+def test_bad_web_fanout(tmp_path: Path, line: str, reason: str) -> None:
+    text = GOOD.replace("  port: 8080\n", f"  port: 8080\n  {line}\n")
+    assert problems_of(tmp_path, text) == [f"hotline.yaml:16: {reason}"]

@@ -7,6 +7,7 @@ import re
 import string
 from collections.abc import Callable
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 import limits
 from pydantic import (
@@ -163,6 +164,21 @@ class CrmSettings(_Strict):
         return self
 
 
+def _redis_url(value: str) -> str:
+    """A URL redis-py takes: ``redis://``, ``rediss://`` (TLS) with a host, or
+    ``unix://`` with a socket path."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is no number
+    except ValueError as exc:
+        raise problem(f"{value!r} is not a URL: {exc}") from None
+    if parts.scheme in ("redis", "rediss") and parts.hostname:
+        return value
+    if parts.scheme == "unix" and parts.path:
+        return value
+    raise problem(f"{value!r}: expected redis://host[:port][/db], rediss://... or unix:///path")
+
+
 class WebSettings(_Strict):
     """The aiohttp edge: agent desktop, wallboard, API."""
 
@@ -184,6 +200,10 @@ class WebSettings(_Strict):
     #: serve /metrics only on this port (of ``metrics_host``), not on ``port``
     metrics_port: Port | None = None
     metrics_host: str = Field("127.0.0.1", min_length=1)
+    #: the Redis every web node shares for live events (``callcenter.fanout``); None: none
+    fanout_url: Annotated[str, AfterValidator(_redis_url)] | None = None
+    #: the pub/sub channel of this hotline on that Redis
+    fanout_channel: str = Field("hotline:live", min_length=1, max_length=200)
 
     _secret_key: bytes | None = PrivateAttr(None)
     _metrics_token: str = PrivateAttr("")

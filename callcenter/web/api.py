@@ -279,8 +279,9 @@ async def metrics(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
-    """``ok`` when every AMI node is connected and the database takes writes; 503
-    otherwise, with each down node's error and the writer's journal figures."""
+    """``ok`` when every AMI node is connected and the database takes writes (and, on a
+    web-only node, the live fan-out's link is up); 503 otherwise, with each down node's
+    error, the writer's journal figures and the fan-out's state."""
     try:
         snapshot = request.app[DESK].wallboard()
     except Exception as exc:  # the probe reports, it does not crash
@@ -295,4 +296,11 @@ async def healthz(request: web.Request) -> web.StreamResponse:
     if storage is not None:  # writes wait in the journal while the database is away
         body["storage"] = storage
         body["ok"] = ok = ok and bool(storage["database_up"])
+    fanout = request.app[METRICS].fanout_health()
+    if (
+        fanout is not None
+    ):  # a subscriber's live pages stop with its link; a publisher's calls do not
+        body["fanout"] = dict(fanout)
+        if fanout["role"] == "subscriber":
+            body["ok"] = ok = ok and bool(fanout["up"])
     return web.json_response(body, status=200 if ok else 503)

@@ -51,6 +51,9 @@ DOMAIN_STATUS: dict[str, int] = {
     # database is away: login and dispositions wait for nothing, the user tries again)
     "writer_closed": 503,
     "storage_unavailable": 503,
+    # a web-only node drives no PBX: the action goes to the node that does
+    # (callcenter.mirror.NotDriving)
+    "not_driving": 503,
 }
 
 
