@@ -64,6 +64,15 @@ Rules:
    the queue's offered and answered counts (wait, within-SL) and adds no talk
    sample (``acd.ewt``): the call is counted when it is queued again. The agent's
    own figures (calls, talk time: the routing strategies') count it as worked.
+14. A consultation before an attended transfer (``ConsultStarted``) rings a READY
+   agent for a CONNECTED call it is not connected to: that agent is OFFERED (reason
+   ``consult``) without any offer of the call (no ``OfferCall``, no offer timeout: the
+   shell hears how the ringing ends) and so is never offered another call meanwhile.
+   ``ConsultEnded`` frees it (cancelled: READY, its idle place kept), fails it (as a
+   failed offer: agent rule 4, the call stays with its agent), or hands it the call
+   (``transferred``): the first agent's visit ends as any conversation (wrap-up, the
+   call's one outcome), and the consulted agent is ON_CALL with the same call id,
+   CONNECTED from then on as a ``CallResumed`` call is (not counted again).
 """
 
 from __future__ import annotations
@@ -111,6 +120,8 @@ from .events import (
     CallLeft,
     CallQueued,
     CallResumed,
+    ConsultEnded,
+    ConsultStarted,
     Event,
     HoldSliceDone,
     LeaveReason,
@@ -549,6 +560,67 @@ class Acd:
         agent.call_id = event.call_id
         self._timers.cancel((_WRAP_UP, agent.agent_id))  # it was in wrap-up, maybe
         self._dispatch(now, out)
+        return out
+
+    def _consult_started(self, event: ConsultStarted, now: float) -> list[Command]:
+        """Rule 14: ``event.agent_id`` is rung to consult about a CONNECTED call."""
+        agent = self._agent(event.agent_id)
+        call = self._calls.get(event.call_id)
+        if call is None or call.state is not CallState.CONNECTED:
+            raise UnknownCall(event.call_id)
+        if call.agent is agent:
+            raise InvalidValue(f"ConsultStarted: agent {agent.agent_id} already talks to "
+                               f"call {event.call_id}")  # fmt: skip
+        out: list[Command] = []
+        self._step_agent(agent, AgentInput.OFFER, now, "consult", out, event.call_id)
+        return out
+
+    def _consult_ended(self, event: ConsultEnded, now: float) -> list[Command]:
+        """Rule 14: the consulted agent is freed, failed, or takes the call over."""
+        agent = self._agent(event.agent_id)
+        if agent.state is not AgentState.OFFERED or agent.call_id != event.call_id:
+            return []  # stale: not (or no longer) consulted about that call
+        call = self._calls.get(event.call_id)
+        if call is not None and call.state is CallState.OFFERED and call.agent is agent:
+            return []  # a real offer of the call (rule 4), not a consultation
+        out: list[Command] = []
+        if not event.transferred or call is None or call.state is not CallState.CONNECTED:
+            if event.failure is None:
+                self._step_agent(agent, AgentInput.OFFER_CANCELLED, now, "consult-ended", out)
+            else:
+                agent.rna_count += 1
+                kind = (OfferFailure.NO_ANSWER if event.failure is OfferFailure.NO_REPORT
+                        else event.failure)  # fmt: skip
+                agent.fails[kind] = count = agent.fails.get(kind, 0) + 1
+                limit = self._config.pause_limit(kind)
+                if limit and count >= limit:
+                    self._step_agent(agent, AgentInput.RNA_LIMIT, now,
+                                     self._config.pause_reason(event.failure), out)  # fmt: skip
+                else:
+                    self._step_agent(agent, AgentInput.OFFER_FAILED, now,
+                                     event.failure.value, out)  # fmt: skip
+            self._dispatch(now, out)
+            return out
+        queue, number = call.queued_in.config, call.caller_number
+        out = self._conversation_over(call, _CALL_END, now)
+        self._step_agent(agent, AgentInput.ANSWER, now, "consult-answered", out)
+        _reset_failures(agent)
+        agent.call_id = event.call_id
+        taken = Call(
+            call_id=event.call_id,
+            queue=queue.name,
+            caller_number=number,
+            priority=0,
+            customer_id=None,
+            entered_at=now,  # its visit with the consulted agent: no wait
+            seq=next(self._seq),
+            state=CallState.CONNECTED,
+            agent_id=agent.agent_id,
+            agent=agent,
+            connected_at=now,
+        )
+        taken.queued_in = self._parts[queue.name]
+        self._add_call(taken)
         return out
 
     def _hold_slice_done(self, event: HoldSliceDone, now: float) -> list[Command]:
@@ -1078,7 +1150,9 @@ class Acd:
         if old is AgentState.OFFERED:
             assert call_id is not None
             out.append(CancelOffer(call_id, agent.agent_id))
-            self._requeue(self._calls[call_id], agent, now, out)
+            call = self._calls[call_id]
+            if call.state is not CallState.CONNECTED:  # a consultation's call stays (rule 14)
+                self._requeue(call, agent, now, out)
             self._dispatch(now, out)
         for name in agent.config.queues:  # rule 10: the last agent able to take calls left
             parts = self._parts[name]
@@ -1265,6 +1339,8 @@ class Acd:
 _STEPS: dict[type, Callable[[Acd, Any, float], list[Command]]] = {
     CallQueued: Acd._call_queued,
     CallResumed: Acd._call_resumed,
+    ConsultStarted: Acd._consult_started,
+    ConsultEnded: Acd._consult_ended,
     CallLeft: Acd._call_left,
     CallEnded: Acd._call_ended,
     HoldSliceDone: Acd._hold_slice_done,

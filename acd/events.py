@@ -287,8 +287,48 @@ class TimeoutDropped:
         check_id("TimeoutDropped.queue", self.queue)
 
 
+@dataclass(frozen=True, slots=True)
+class ConsultStarted:
+    """The agent talking to ``call_id`` consults ``agent_id`` before an attended
+    transfer: that agent, READY, is rung for the call (OFFERED, reason ``consult``) and
+    is offered nothing else until ``ConsultEnded`` (``acd.core`` rule 14)."""
+
+    call_id: str
+    agent_id: str
+
+    def __post_init__(self) -> None:
+        check_id("ConsultStarted.call_id", self.call_id)
+        check_id("ConsultStarted.agent_id", self.agent_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultEnded:
+    """The consultation of ``agent_id`` about ``call_id`` is over: cancelled (``failure``
+    None, not ``transferred``: READY again, its idle place kept), failed (``failure``: the
+    offer failure rules, agent rule 4), or ``transferred``: the first agent's visit ends as
+    after any call (wrap-up, the visit's one outcome) and ``agent_id`` talks to the call
+    from now on (ON_CALL; the call is CONNECTED to it, as a ``CallResumed`` one is)."""
+
+    call_id: str
+    agent_id: str
+    failure: OfferFailure | None = None
+    transferred: bool = False
+
+    def __post_init__(self) -> None:
+        check_id("ConsultEnded.call_id", self.call_id)
+        check_id("ConsultEnded.agent_id", self.agent_id)
+        if self.failure is not None:
+            check_enum("ConsultEnded.failure", self.failure, OfferFailure)
+        if not isinstance(self.transferred, bool):
+            raise InvalidValue(f"ConsultEnded.transferred must be a bool; got {self.transferred!r}")
+        if self.transferred and self.failure is not None:
+            raise InvalidValue("ConsultEnded: a failed consultation transfers nothing")
+
+
 Event = (
     CallQueued
+    | ConsultStarted
+    | ConsultEnded
     | CallResumed
     | CallLeft
     | CallEnded

@@ -422,6 +422,7 @@ async def _build_controller(
         overflow=cfg.overflow_targets(),
         callbacks=cfg.callback_policies(),
         callback_context=cfg.hotline.callback_context,
+        consult_context=cfg.hotline.consult_context,
         agent_wait_context=cfg.hotline.agent_wait_context,
         voicemail_dir=cfg.hotline.voicemail_dir,
         voicemail_read_dir=cfg.voicemail_read_dir,

@@ -57,6 +57,9 @@ from callcenter.flow.inputs import (
     AgiTrouble,
     CallRowLoaded,
     CardFound,
+    ConsultAgent,
+    ConsultRefused,
+    EndConsult,
     Input,
     Instant,
     LinkLost,
@@ -170,6 +173,7 @@ class Controller:
         overflow: Mapping[str, OverflowTarget] | None = None,
         callbacks: Mapping[str, CallbackPolicy] | None = None,
         callback_context: str = "hotline-callback",
+        consult_context: str = "hotline-consult",
         agent_wait_context: str = "hotline-agent-wait",
         voicemail_dir: str = "/var/spool/asterisk/voicemail/hotline",
         voicemail_read_dir: Path | None = None,
@@ -197,6 +201,7 @@ class Controller:
             overflow=overflow,
             callbacks=callbacks,
             callback_context=callback_context,
+            consult_context=consult_context,
             agent_wait_context=agent_wait_context,
             voicemail_dir=voicemail_dir,
         )
@@ -410,6 +415,10 @@ class Controller:
                 self._spawn(self._rejoin(effect), f"rejoin {effect.call_id}")
             case fx.BlindTransferLeg():
                 self._spawn(self._blind_transfer(effect), f"transfer {effect.call_id}")
+            case fx.AtxferLeg():
+                self._spawn(self._atxfer(effect), f"atxfer {effect.call_id}")
+            case fx.CancelAtxferLeg():
+                self._spawn(self._cancel_atxfer(effect), f"cancel-atxfer {effect.call_id}")
             case fx.FinishRecording():
                 self._spawn(
                     self.recorder.finish(
@@ -740,6 +749,51 @@ class Controller:
             await node.client.send_action("BlindTransfer", params)
         except AMIError as exc:
             log.warning("call %s: BlindTransfer of %s refused: %s", e.call_id, leg.name, exc)
+
+    async def _atxfer(self, e: fx.AtxferLeg) -> None:
+        """An attended transfer: ``Atxfer`` of the agent leg rings the consulted agent's
+        phone at ``e.exten`` in ``e.context`` while the caller hears music on hold (07 C).
+        Refused, or the leg gone: the consultation is over (``ConsultRefused``)."""
+        node = self.nodes[e.node]
+        leg = node.tracker.channels.get(e.leg)
+        if leg is None:
+            self.feed(ConsultRefused(e.call_id, "the agent leg is gone"))
+            return
+        params = {"Channel": leg.name, "Context": e.context, "Exten": e.exten}
+        try:
+            await node.client.send_action("Atxfer", params)
+        except AMIError as exc:
+            log.warning("call %s: Atxfer of %s refused: %s", e.call_id, leg.name, exc)
+            self.feed(ConsultRefused(e.call_id, str(exc)))
+
+    async def _cancel_atxfer(self, e: fx.CancelAtxferLeg) -> None:
+        """``CancelAtxfer`` of the consulting agent's leg (features.conf ``atxferabort``):
+        the consulted party is hung up, which ends the consultation in the core."""
+        node = self.nodes[e.node]
+        leg = node.tracker.channels.get(e.leg)
+        if leg is None:
+            log.warning("call %s: the agent leg %s is gone before CancelAtxfer", e.call_id, e.leg)
+            return
+        try:
+            await node.client.send_action("CancelAtxfer", {"Channel": leg.name})
+        except AMIError as exc:
+            log.warning("call %s: CancelAtxfer of %s refused: %s", e.call_id, leg.name, exc)
+
+    def consult(self, call_id: str, by_agent: str, agent: str) -> str | None:
+        """Agent ``by_agent`` consults ``agent`` about its talking call (attended
+        transfer); why not (``CallFlow.consult_refused``), or None when asked."""
+        why = self.flow.consult_refused(call_id, by_agent, agent)
+        if why is None:
+            self.feed(ConsultAgent(call_id, agent, f"agent:{by_agent}"))
+        return why
+
+    def end_consult(self, call_id: str, by_agent: str, complete: bool) -> str | None:
+        """Complete (or cancel) ``by_agent``'s consultation; why not
+        (``CallFlow.end_consult_refused``), or None when asked."""
+        why = self.flow.end_consult_refused(call_id, by_agent, complete)
+        if why is None:
+            self.feed(EndConsult(call_id, complete, f"agent:{by_agent}"))
+        return why
 
     def transfer(
         self, call_id: str, queue: str, by_agent: str, agent: str | None = None

@@ -25,7 +25,7 @@ from .replies import (
     transferer,
     variable_target,
 )
-from .transfer import action_atxfer
+from .transfer import action_atxfer, action_cancel_atxfer
 from .variables import getvar
 from .wire import ActionFrame
 
@@ -324,4 +324,5 @@ HANDLERS: dict[str, Handler] = {
     "stopmixmonitor": action_stop_mixmonitor,
     "mixmonitormute": action_mixmonitor_mute,
     "atxfer": action_atxfer,
+    "cancelatxfer": action_cancel_atxfer,
 }

@@ -114,6 +114,19 @@ DIALPLAN: dict[str, dict[str, list[Step]]] = {
             Step("Hangup"),
         ],
     },
+    # unrecorded: deploy/asterisk's context where Hotline's Atxfer rings a consulted PJSIP
+    # agent (attended transfer). There it is Dial(PJSIP/${EXTEN},30) from the Local pair
+    # Asterisk makes for the transfer; here the pair's ;2 is that agent's phone itself
+    # (keyed by the endpoint: its scenario plan rings, answers or not), as in 07 C's
+    # agent-phones, and no Local optimisation follows.
+    "hotline-consult": {
+        "_X.": [
+            Step("NoOp", lambda ch: f"consulted agent {ch.exten} rings"),
+            Step("Answer"),
+            Step("Wait", "3600"),
+            Step("Hangup"),
+        ],
+    },
     "agent-noanswer": {"_X.": [Step("Ringing"), Step("Wait", "120")]},
     "agent-busy": {"_X.": [Step("Busy", "5")]},
     "caller-sim": {

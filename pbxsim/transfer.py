@@ -11,6 +11,12 @@
    the first bridge, ``AttendedTransfer`` (DestType Bridge), ``BridgeDestroy``.
 4. If the target does not answer or hangs up first, the transferer goes back
    to the first bridge (``Unhold``): not in the transcripts, our choice.
+5. ``CancelAtxfer`` (unrecorded: no transcript cancels one): as main/manager.c
+   ``action_cancel_atxfer`` does, the ``atxferabort`` feature code is queued to the
+   transferer as DTMF (``CancelAtxfer successfully queued``); the target is hung up and
+   the transferer goes back to the first bridge as in 4.
+6. A PJSIP transferer (unrecorded: 07 C's is a Local ``;1``) does the same; its
+   ``Hangup`` completes the transfer as the Local one's does.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .bridging import create_bridge, enter, leave_bridge
 from .channels import Bridge, Channel
 from .dialplan import extension_exists
-from .replies import ack, transferer
+from .replies import ack, error, transferer
 
 if TYPE_CHECKING:
     from .server import Session
@@ -30,7 +36,11 @@ if TYPE_CHECKING:
     from .world import World
 
 FEATURE = "*2"  # features.conf atxfer (README: test bench)
-CONSULT_TIMEOUT = 30.0
+#: features.conf ``atxferabort``: Asterisk's default (unrecorded: the bench sets none)
+ABORT = "*1"
+#: features.conf ``atxfernoanswertimeout``: Asterisk's default, 15 s (main/features.c
+#: DEFAULT_NOANSWER_TIMEOUT_ATTENDED_TRANSFER; unrecorded: 07 C's target answered)
+CONSULT_TIMEOUT = 15.0
 
 
 @dataclass(eq=False)
@@ -41,6 +51,7 @@ class Consult:
     after: Any  #: where the transferer goes when its call ends (its Bridge() app)
     target: Channel | None = None
     second: Bridge | None = None
+    cancelled: bool = False
 
 
 # unrecorded: an Atxfer declined or unanswered returns the transferer to the caller (Unhold).
@@ -73,6 +84,8 @@ async def action_atxfer(s: Session, a: ActionFrame) -> None:
 
 
 async def _dial(w: World, c: Consult, exten: str, context: str) -> None:
+    if c.cancelled:
+        return
     if not extension_exists(context, exten):
         _abort(w, c)
         return
@@ -94,7 +107,9 @@ async def _dial(w: World, c: Consult, exten: str, context: str) -> None:
     outcome = one.answered.result() if one.answered.done() else "noanswer"
     if outcome != "answer" or c.transferer.hanging or w.consults.get(c.transferer.name) is not c:
         if not one.hanging:
-            w.hangup(one, how="action", cause=19 if outcome == "noanswer" else 16)
+            # unrecorded: the target's cause when it rang out (19), was busy (17: its phone
+            # half's Busy(), as in 03-C) or was cancelled (16)
+            w.hangup(one, how="action", cause={"noanswer": 19, "busy": 17}.get(outcome, 16))
         _abort(w, c)
         return
     w.emit("DialEnd", one.fields("Dest") + [("DialStatus", "ANSWER")])
@@ -159,3 +174,32 @@ def complete(w: World, ch: Channel) -> None:
     )
     if w.bridges.pop(second.uniqueid, None) is not None:
         w.emit("BridgeDestroy", second.fields())
+
+
+# unrecorded: no transcript cancels an attended transfer (see the module's rule 5).
+async def action_cancel_atxfer(s: Session, a: ActionFrame) -> None:
+    w = s.world
+    name = a.get("Channel")
+    if not name:
+        error(s, a, "No channel specified")
+        return
+    ch = w.find(name)
+    if ch is None:
+        error(s, a, "Channel specified does not exist")
+        return
+    ack(s, a, "CancelAtxfer successfully queued")
+    for digit in ABORT:
+        w.chan_event(
+            "DTMFEnd", ch, ("Digit", digit), ("DurationMs", "0"), ("Direction", "Received")
+        )
+    c = w.consults.get(ch.name)
+    if c is None or c.cancelled:
+        return  # no transfer under way: the digits reach the bridge and nothing happens
+    c.cancelled = True
+    target = c.target
+    if target is None:
+        _abort(w, c)  # not dialled yet: _dial does nothing
+    elif target.answered is not None and not target.answered.done():
+        target.answered.set_result("cancel")  # still ringing: _dial hangs it up
+    elif not target.hanging:
+        w.hangup(target, how="action", cause=16)  # _back returns the transferer

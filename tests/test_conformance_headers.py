@@ -168,15 +168,20 @@ async def drive(sim: PBXSim, tmp: Path) -> list[AMIClient]:
         for ch in sim.world.channels.values()
         if ch.name.startswith("Local/1001") and ch.half == 1
     )
-    for declined in (True, False):
+    # unrecorded: CancelAtxfer (pbxsim/transfer.py rule 5), between the two
+    for how in ("declined", "cancelled", "completed"):
         mark = len(c.messages)
         await c.action("Atxfer", {"Channel": agent, "Context": "agent-phones", "Exten": "1002"})
         enter = await c.wait_for(
             lambda m: m.name == "BridgeEnter" and m["Channel"].startswith("Local/1002@"), start=mark
         )
         await c.event("BridgeEnter", Channel=agent, start=c.messages.index(enter))
-        if declined:
+        if how == "declined":
             await c.action("Hangup", {"Channel": enter["Channel"].replace(";1", ";2")})
+            await c.event("Unhold", Channel=agent, start=mark)
+        elif how == "cancelled":
+            await c.action("CancelAtxfer", {"Channel": agent})
+            await c.event("Hangup", Channel=enter["Channel"], start=mark)
             await c.event("Unhold", Channel=agent, start=mark)
         else:
             await c.action("Hangup", {"Channel": agent})

@@ -328,3 +328,24 @@ def test_the_callback_contexts_enter_asyncagi_and_dial_the_customer_out() -> Non
 
     out = CallbackPolicy().dial.split("@", 1)[1]
     assert first_step(contexts[out][0], "0912000001") == "Dial(PJSIP/${EXTEN}@trunk,60)"
+
+
+def test_the_consult_context_rings_the_agents_endpoint_and_features_allow_atxfer() -> None:
+    """An attended transfer's Atxfer rings exten <endpoint> of consult_context (rule 19 of
+    callcenter/flow/core.py: ``consult.phone_of``); Asterisk refuses Atxfer without an
+    ``atxfer`` feature code and CancelAtxfer without ``atxferabort`` (main/manager.c)."""
+    from callcenter.flow.consult import phone_of
+
+    config = load_config(ROOT / "config" / "hotline.yaml")
+    contexts = by_name(read_conf(ASTERISK / "extensions.conf"))
+    endpoints = {s.name for s in read_conf(ASTERISK / "pjsip.conf") if "endpoint" in s.get("type")}
+    for agent in ("1001", "1002"):
+        assert agent in endpoints, f"PJSIP/{agent} is no endpoint of pjsip.conf"
+        context, exten = phone_of(f"PJSIP/{agent}", config.hotline.consult_context)
+        assert context in contexts, f"[{context}] missing from extensions.conf"
+        assert first_step(contexts[context][0], exten) == "Dial(PJSIP/${EXTEN},30)"
+    features = by_name(read_conf(ASTERISK / "features.conf"))
+    assert features["featuremap"][0].get("atxfer"), "no atxfer feature code: Atxfer refused"
+    general = features["general"][0]
+    assert general.get("atxferabort"), "no atxferabort: CancelAtxfer refused"
+    assert general.get("atxferdropcall") == ["no"], "the agent hanging up must complete it"

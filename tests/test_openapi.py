@@ -40,6 +40,11 @@ CROSS_FIELD = {
     ),
     # each field may be null, but not all of them
     "POST /api/calls/{call_id}/move": re.compile(r"body: Value error, give a queue, a priority or a position"),
+    # an attended transfer names the agent it consults and no queue (mode against fields)
+    "POST /api/calls/{call_id}/transfer": re.compile(
+        r"(body: Value error, )?(agent: an attended transfer consults an agent"
+        r"|queue: an attended transfer stays in the call's queue)"
+    ),
 }
 
 

@@ -242,6 +242,35 @@ class FakeDesk:
             self.actions.append(("transfer", call_id, queue, by_agent, agent))
         return None
 
+    #: calls with a consultation under way: call id -> the consulted agent answered
+    consulting: dict[str, bool] = {}
+    #: agents who are not Ready (a consultation is refused: agent_busy)
+    busy_agents: set[str] = set()
+
+    def consult(self, call_id: str, by_agent: str, agent: str) -> str | None:
+        if agent not in self.transfer_agents:
+            return "unknown_agent"
+        if call_id not in self.live_calls or call_id in self.not_talking:
+            return "not_talking"
+        if not self.transfer_agents[agent]:
+            return "agent_unavailable"
+        if call_id in self.consulting:
+            return "consulting"
+        if agent in self.busy_agents:
+            return "agent_busy"
+        self.actions.append(("consult", call_id, by_agent, agent))
+        return None
+
+    def end_consult(self, call_id: str, by_agent: str, complete: bool) -> str | None:
+        if call_id not in self.live_calls or call_id in self.not_talking:
+            return "not_talking"
+        if call_id not in self.consulting:
+            return "not_consulting"
+        if complete and not self.consulting[call_id]:
+            return "not_answered"
+        self.actions.append(("complete" if complete else "cancel", call_id, by_agent))
+        return None
+
 
 CALL_ID = "pbx1:1700000000.42"
 

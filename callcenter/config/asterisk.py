@@ -108,6 +108,10 @@ class DialplanSettings(_Strict):
     #: where a queued callback's agent leg runs AsyncAGI (``s``): the whisper, then the
     #: customer's leg bridges onto it
     callback_context: Context = "hotline-callback"
+    #: where ``Atxfer`` rings a consulted agent's phone (attended transfer): exten
+    #: ``<endpoint>`` of a ``PJSIP/<endpoint>`` device (a ``Local/<exten>@<context>``
+    #: device is rung at its own extension)
+    consult_context: Context = "hotline-consult"
     #: musiconhold.conf class played to queued callers
     moh_class: Context = "default"
     #: MixMonitor ``File=`` directory, as Asterisk sees it (absolute)

@@ -10,6 +10,7 @@ from typing import Any
 from ivr import IvrSession, SurveySession
 
 from .callback import Dialog
+from .consult import Consult
 from .state import Stage
 
 
@@ -192,6 +193,8 @@ class Call:
     told: tuple[int | None, int | None] | None = None
     #: (agent, queue) of each agent who transferred the call on, oldest first (rule 14)
     transfers: list[tuple[str, str]] = field(default_factory=list)
+    #: the attended transfer under way: its agent consults another (rule 19)
+    consult: Consult | None = None
     #: its agent handed it on from the phone (rule 15): no survey, it ends where it went
     left_hotline: bool = False
     #: the queues it overflowed from (never entered again: ``.overflow``)

@@ -150,6 +150,24 @@ Rules (everything that decides what a call does lives here):
    ``callback_failed``. One per source call (:meth:`CallFlow.schedule_refused`). A
    restart reads the pending rows again: one not due yet waits on, one due meanwhile
    enters at once, one whose call was in line is adopted as rule 13's.
+19. Attended transfer to a named agent (:mod:`.consult`; :class:`~.inputs.ConsultAgent`):
+   the talking call's agent consults agent X (READY, of the call's queue; refused with nothing
+   changed as a transfer to X would be, or ``agent_busy`` when X is not READY, or
+   ``consulting`` when a consultation is under way). ``Atxfer`` of the agent's leg rings
+   X's phone (:func:`.consult.phone_of`, 07 C) while the caller hears music on hold; the
+   ACD holds X OFFERED for the call (``acd.ConsultStarted``, ACD rule 14: never offered
+   another call) and X's desk gets the call's screen-pop as for an offer. The first
+   channel of the call to enter a bridge that is neither the caller nor a known leg is
+   X's leg: X answered. The agent completes it (:class:`~.inputs.EndConsult`, X must
+   have answered: its leg hangs up, 07 C; the last such channel to enter a bridge is X's
+   leg) and at the ``AttendedTransfer`` naming its leg
+   the call is X's: the ACD ends the first visit (wrap-up, the call's one outcome,
+   ``answered``) and X is ON_CALL with it; ``transferred`` (``mode: attended``) and
+   ``transfer_answered`` call events are written as for rule 14, and X's end is the call's
+   ``transfer_outcome``. Cancelled (``CancelAtxfer``), or X's leg hanging up first (no
+   answer, busy: a failed offer by its cause, ACD agent rule 4; hung up after answering:
+   freed), the caller is back with its agent (Asterisk returns the agent's leg to the
+   caller's bridge) and X is freed. The caller hanging up meanwhile frees X.
 """
 
 from __future__ import annotations
@@ -230,8 +248,11 @@ from . import announce
 from .announce import AnnouncePolicy
 from .call import AgiJob, Call, Callback, LiveRecording, Offer, Purpose, Where
 from .callback import DESK_NODE, CallbackPolicy, Dialog, scheduled_call_id, scheduled_source
+from .consult import Consult, failure_of, phone_of
 from .effects import (
+    AtxferLeg,
     BlindTransferLeg,
+    CancelAtxferLeg,
     CountIvr,
     CountRecordingMissing,
     CountSurvey,
@@ -263,6 +284,9 @@ from .inputs import (
     AgiTrouble,
     CallRowLoaded,
     CardFound,
+    ConsultAgent,
+    ConsultRefused,
+    EndConsult,
     Input,
     Instant,
     LinkLost,
@@ -344,8 +368,11 @@ class CallFlow:
         overflow: Mapping[str, OverflowTarget] | None = None,
         callbacks: Mapping[str, CallbackPolicy] | None = None,
         callback_context: str = "hotline-callback",
+        consult_context: str = "hotline-consult",
     ) -> None:
         self.ivr = ivr
+        #: where ``Atxfer`` rings a non-Local agent device (rule 19: ``.consult.phone_of``)
+        self.consult_context = consult_context
         #: queue -> its queued callback (rule 13; a queue not listed offers none);
         #: replaced on a live reload
         self.callbacks: dict[str, CallbackPolicy] = dict(callbacks or {})
@@ -500,6 +527,12 @@ class CallFlow:
                 self._send_to_ivr(event)
             case TransferCall():
                 self._transfer_call(event)
+            case ConsultAgent():
+                self._consult(event)
+            case EndConsult():
+                self._end_consult(event)
+            case ConsultRefused():
+                self._consult_refused(event)
             case MoveWaiting():
                 self._move_waiting(event)
             case RecordingMuted():
@@ -1014,6 +1047,9 @@ class CallFlow:
                 if offer.fate_unknown:
                     self._offer_answered(leg_call, offer)  # its OriginateResponse was lost
             return
+        if call is not None and call.consult is not None and de.uniqueid != call.uniqueid:
+            self._consult_answered(call, de.uniqueid)  # rule 19
+            return
         if call is None or de.uniqueid != call.uniqueid:
             return
         call.bridged = True
@@ -1113,6 +1149,9 @@ class CallFlow:
             # the agent hung up before its leg reached the callback context
             self._callback_attempt_over(call, "agent_gone", counted=False)
             return
+        if call is not None and call.consult is not None and de.uniqueid != call.uniqueid:
+            self._consult_leg_gone(call, de)  # rule 19
+            return
         if call is None or de.uniqueid != call.uniqueid:
             return
         if call.stage is Stage.CALLBACK:
@@ -1149,6 +1188,8 @@ class CallFlow:
             self._store_trail(call, "abandoned")
         if call.survey is not None and not call.survey.done:
             self._survey_commands(call, call.survey.on_result(CallerHangup()))
+        if call.consult is not None:  # rule 19: the consulted agent is free
+            self._consult_over(call, None, "caller_gone")
         if call.in_acd:
             reason = acd.LeaveReason.LOST if lost else acd.LeaveReason.HANGUP
             self._acd(acd.CallLeft(call.call_id, reason))
@@ -1384,6 +1425,14 @@ class CallFlow:
 
     def _cancel(self, cmd: acd.CancelOffer) -> None:
         call = self.calls.get(cmd.call_id)
+        c = call.consult if call is not None else None
+        if call is not None and c is not None and c.agent_id == cmd.agent_id:
+            # rule 19: the consulted agent paused or logged out: the consultation goes
+            if c.ending is None:
+                c.ending = "cancel"
+                self._out.append(CancelAtxferLeg(call.node, call.call_id, c.transferer))
+            self._out.append(Push(cmd.agent_id, {"type": "call_ended", "call_id": call.call_id}))
+            return
         offer = next((o for o in call.offers if o.agent_id == cmd.agent_id), None) if call else None
         if call is None or offer is None:
             return
@@ -2075,6 +2124,10 @@ class CallFlow:
         """Rule 15: the agent handed its talking caller on from the phone (07 B, C)."""
         if call is None or de.uniqueid != call.uniqueid or call.stage is not Stage.TALKING:
             return  # not a talking caller of ours (a caller we transferred holds: rule 14)
+        c = call.consult
+        if c is not None and de.kind == "attended" and de.transferer == c.transferer:
+            self._consult_transferred(call, c)  # rule 19
+            return
         if de.transferer != self._agent_leg(call):
             self._log("warning", f"call {call.call_id}: transferred by {de.transferer}, "
                                  "not its agent's leg; left as it is", call)  # fmt: skip
@@ -2137,6 +2190,153 @@ class CallFlow:
             self._enqueue(call, queue, priority, None, skills)
         else:  # held for the named agent alone, then the queue's (ACD rule 12)
             self._enqueue(call, queue, priority, None, skills, to_agent=ev.agent)
+
+    # -- attended transfer (rule 19) -----------------------------------------------------
+    def consult_refused(self, call_id: str, by_agent: str, agent: str) -> str | None:
+        """Why ``by_agent`` cannot consult ``agent`` about the call now (None: it can):
+        a transfer's refusals (:meth:`transfer_refused` to that agent in the call's
+        queue), ``consulting`` (one is under way) or ``agent_busy`` (not READY)."""
+        if call_id not in self.calls:
+            return "not_talking"
+        why = self.transfer_refused(call_id, "", by_agent, agent)
+        if why is not None:
+            return why
+        call = self.calls[call_id]
+        if call.consult is not None:
+            return "consulting"
+        if self.acd.agent(agent, self._now.mono).state is not acd.AgentState.READY:
+            return "agent_busy"
+        return None
+
+    def end_consult_refused(self, call_id: str, by_agent: str, complete: bool) -> str | None:
+        """Why ``by_agent`` cannot complete (or cancel) its consultation now (None: it
+        can): ``not_talking``, ``not_your_call``, ``not_consulting`` (none, or already
+        ending), ``not_answered`` (complete before the consulted agent answered)."""
+        call = self.calls.get(call_id)
+        if call is None or not call.connected():
+            return "not_talking"
+        if call.agent_id != by_agent:
+            return "not_your_call"
+        c = call.consult
+        if c is None or c.ending is not None:
+            return "not_consulting"
+        if complete and c.leg is None:
+            return "not_answered"
+        return None
+
+    def _consult(self, ev: ConsultAgent) -> None:
+        call = self.calls.get(ev.call_id)
+        by_agent = call.agent_id if call is not None else None
+        why = self.consult_refused(ev.call_id, by_agent or "", ev.agent)
+        if why is not None or call is None or by_agent is None:
+            self._log("warning", f"call {ev.call_id}: consulting {ev.agent} refused ({why})")
+            return
+        leg = self._agent_leg(call)
+        assert leg is not None  # transfer_refused checked it
+        device = next(a.device for a in self.acd.config.agents if a.agent_id == ev.agent)
+        context, exten = phone_of(device, self.consult_context)
+        call.consult = Consult(ev.agent, by_agent, leg, ev.by, self._now.mono)
+        self._acd(acd.ConsultStarted(call.call_id, ev.agent))
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "consult",
+                                    {"agent": by_agent, "to_agent": ev.agent,
+                                     "by": ev.by}))  # fmt: skip
+        self._screen_pop(call, ev.agent, call.caller_number, consult_by=by_agent,
+                         transfers=[{"agent": a, "queue": q} for a, q in call.transfers])
+        self._out.append(AtxferLeg(call.node, call.call_id, leg, context, exten))
+        self._out.append(Push(by_agent, {"type": "consult", "call_id": call.call_id,
+                                         "agent": ev.agent, "state": "ringing"}))  # fmt: skip
+
+    def _end_consult(self, ev: EndConsult) -> None:
+        call = self.calls.get(ev.call_id)
+        by_agent = call.agent_id if call is not None else None
+        why = self.end_consult_refused(ev.call_id, by_agent or "", ev.complete)
+        if why is not None or call is None or call.consult is None:
+            self._log("warning", f"call {ev.call_id}: ending the consultation refused ({why})")
+            return
+        c = call.consult
+        if ev.complete:  # 07 C: the transferer hangs up, Asterisk completes the transfer
+            c.ending = "complete"
+            self._out.append(HangupLeg(call.node, c.transferer))
+        else:
+            c.ending = "cancel"
+            self._out.append(CancelAtxferLeg(call.node, call.call_id, c.transferer))
+
+    def _consult_refused(self, ev: ConsultRefused) -> None:
+        call = self.calls.get(ev.call_id)
+        if call is not None and call.consult is not None:
+            self._consult_over(call, None, "refused")
+
+    def _consult_answered(self, call: Call, uniqueid: str) -> None:
+        """Rule 18: a channel of the call entered a bridge: the consulted agent's leg (the
+        last one: a Local channel optimised away hands its place to the channel it
+        dialled, unrecorded)."""
+        c = call.consult
+        if c is None:
+            return
+        if c.leg is not None:
+            c.leg = uniqueid
+            return
+        c.leg = uniqueid
+        c.answered_after = round(self._now.mono - c.started, 3)
+        self._out.append(Push(c.by_agent, {"type": "consult", "call_id": call.call_id,
+                                           "agent": c.agent_id, "state": "answered"}))  # fmt: skip
+
+    def _consult_leg_gone(self, call: Call, de: ChannelHungUp) -> None:
+        """Rule 18: a channel of the call hung up during the consultation: the consulted
+        leg (ringing: any; answered: that one) ends it without a transfer."""
+        c = call.consult
+        if c is None or (c.leg is not None and de.uniqueid != c.leg):
+            return
+        if c.ending == "cancel":
+            self._consult_over(call, None, "cancelled")
+        elif c.leg is not None:
+            self._consult_over(call, None, "hung_up")
+        else:
+            failure = failure_of(de.cause)
+            self._consult_over(call, failure, failure.value)
+
+    def _consult_over(self, call: Call, failure: acd.OfferFailure | None, result: str) -> None:
+        c = call.consult
+        if c is None:
+            return
+        call.consult = None
+        self._acd(acd.ConsultEnded(call.call_id, c.agent_id, failure))
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "consult_ended",
+                                    {"agent": c.by_agent, "to_agent": c.agent_id,
+                                     "result": result}))  # fmt: skip
+        self._out.append(Push(c.agent_id, {"type": "call_ended", "call_id": call.call_id}))
+        self._out.append(Push(c.by_agent, {"type": "consult", "call_id": call.call_id,
+                                           "agent": c.agent_id, "state": "ended",
+                                           "result": result}))  # fmt: skip
+
+    def _consult_transferred(self, call: Call, c: Consult) -> None:
+        """Rule 18: the ``AttendedTransfer`` of the consulting agent's leg: the caller
+        talks to the consulted agent, the same call with one outcome."""
+        call.consult = None
+        queue, by_agent = call.queue or "", c.by_agent
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "transferred",
+                                    {"from_queue": queue, "queue": queue, "agent": by_agent,
+                                     "mode": "attended", "by": c.by,
+                                     "to_agent": c.agent_id}))  # fmt: skip
+        for offer in call.offers:  # the first agent's leg: its hang-up is stale now
+            self.legs.pop(offer.leg, None)
+        call.offers = []
+        # the first visit ends (wrap-up, the one outcome); the consulted agent talks
+        self._acd(acd.ConsultEnded(call.call_id, c.agent_id, transferred=True))
+        call.in_acd = True
+        self._out.append(Push(by_agent, {"type": "transferred", "call_id": call.call_id,
+                                         "queue": queue, "agent": c.agent_id}))  # fmt: skip
+        call.transfers.append((by_agent, queue))
+        call.agent_id = c.agent_id
+        if c.leg is not None:
+            call.offers.append(Offer(c.agent_id, c.leg, bridged=True))
+            self.legs[c.leg] = call.call_id
+        self._write(RecordCallUpdate(call.call_id, agent_id=_int(c.agent_id)))
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "transfer_answered",
+                                    {"agent": c.agent_id, "queue": queue,
+                                     "wait_s": c.answered_after}))  # fmt: skip
+        self._out.append(Push(c.agent_id, {"type": "consult", "call_id": call.call_id,
+                                           "agent": by_agent, "state": "transferred"}))  # fmt: skip
 
     @staticmethod
     def _agent_leg(call: Call) -> str | None:

@@ -159,6 +159,30 @@ class BlindTransferLeg:
 
 
 @dataclass(frozen=True, slots=True)
+class AtxferLeg:
+    """AMI ``Atxfer`` of the agent leg (Uniqueid ``leg``) to ``exten`` in ``context``
+    (transcript 07 C): its bridge peer, the caller, hears music on hold while the agent's
+    leg rings the other agent's phone (rule 19). Refused: ``ConsultRefused``."""
+
+    node: str
+    call_id: str
+    leg: str
+    context: str
+    exten: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAtxferLeg:
+    """AMI ``CancelAtxfer`` of the consulting agent's leg (Uniqueid ``leg``): the
+    consulted party is hung up and the agent is back with the caller (rule 19; no
+    transcript shows it: Asterisk's ``atxferabort`` feature code)."""
+
+    node: str
+    call_id: str
+    leg: str
+
+
+@dataclass(frozen=True, slots=True)
 class RejoinAgent:
     """Back from an IVR visit: the AMI ``Bridge`` action puts the caller and the waiting
     agent leg (Uniqueid ``leg``) in one bridge again (transcript 03 A)."""
@@ -272,6 +296,8 @@ Effect = (
     | StopRecording
     | RejoinAgent
     | BlindTransferLeg
+    | AtxferLeg
+    | CancelAtxferLeg
     | FinishRecording
     | LookupCard
     | LookupCardByAccount

@@ -212,6 +212,36 @@ class TransferCall:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsultAgent:
+    """The call's agent (``by``) consults ``agent`` before handing the caller on
+    (attended transfer, rule 19): ``Atxfer`` rings that agent's phone while the caller
+    hears music on hold."""
+
+    call_id: str
+    agent: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class EndConsult:
+    """The consulting agent (``by``) completes the attended transfer (``complete``: its
+    leg hangs up, the caller talks to the consulted agent) or cancels it (``CancelAtxfer``:
+    the caller is back with it)."""
+
+    call_id: str
+    complete: bool
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultRefused:
+    """Asterisk refused the ``Atxfer`` (or its leg was gone): the consultation is over."""
+
+    call_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class MoveWaiting:
     """A supervisor (``by``) moves a waiting caller: the ACD's ``MoveCall`` (another
     queue with its wait kept, a new priority, a place in line). The ACD's refusal
@@ -320,6 +350,9 @@ Input = (
     | RecordOnDemand
     | SendToIvr
     | TransferCall
+    | ConsultAgent
+    | EndConsult
+    | ConsultRefused
     | MoveWaiting
     | LinkLost
     | LinkResynced
@@ -337,6 +370,9 @@ __all__ = [
     "AgiTrouble",
     "CallRowLoaded",
     "CardFound",
+    "ConsultAgent",
+    "ConsultRefused",
+    "EndConsult",
     "Input",
     "Instant",
     "LinkLost",

@@ -154,6 +154,8 @@ def create_app(
     r.add_post("/api/calls/{call_id}/recording/start", recordings_api.start_recording)
     r.add_post("/api/calls/{call_id}/ivr", recordings_api.send_to_ivr)
     r.add_post("/api/calls/{call_id}/transfer", transfer_api.transfer_call)
+    r.add_post("/api/calls/{call_id}/transfer/complete", transfer_api.complete_transfer)
+    r.add_post("/api/calls/{call_id}/transfer/cancel", transfer_api.cancel_transfer)
     r.add_post("/api/calls/{call_id}/move", supervise_api.move_call)
     r.add_get("/api/recordings", recordings_api.search_recordings)
     r.add_get("/api/recordings/{recording_id}/audio", recordings_api.recording_audio)

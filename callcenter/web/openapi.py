@@ -50,7 +50,7 @@ from callcenter.web.recordings_port import RecordingAudit, RecordingPage
 from callcenter.web.reports_port import ReportDocument
 from callcenter.web.session import COOKIE_NAME
 from callcenter.web.supervise_api import MoveBody, SpyAsked, SpyBody
-from callcenter.web.transfer_api import TransferAsked, TransferBody
+from callcenter.web.transfer_api import ConsultEnding, TransferAsked, TransferBody
 
 __all__ = ["PATH", "openapi_document", "serve"]
 
@@ -110,6 +110,7 @@ _NAMED: dict[str, Any] = {
     "IvrVisitAsked": IvrVisitAsked,
     "TransferBody": TransferBody,
     "TransferAsked": TransferAsked,
+    "ConsultEnding": ConsultEnding,
     "MuteAsked": MuteAsked,
     "RecordAsked": RecordAsked,
     "SpyBody": SpyBody,
@@ -427,10 +428,30 @@ def openapi_document(
                        " waits as the same call and the next agent gets the same"
                        " screen-pop; the agent goes to wrap-up (the call's own agent only);"
                        " 404 unknown_queue/unknown_agent, 409 not_talking/agent_unavailable"
-                       " (logged out or not of that queue)",
+                       " (logged out or not of that queue); mode attended (agent, no queue):"
+                       " consult that agent first (Atxfer: its phone rings, the caller"
+                       " holds), then complete or cancel; 409 agent_busy (not Ready),"
+                       " consulting (one under way)",
             "operationId": "transferCall", "security": session, "parameters": [_call_id()],
             "requestBody": _body("TransferBody", required=True),
             "responses": {"202": _json("TransferAsked", "the caller is on its way"),
+                          **_errors(400, 401, 403, 404, 409)},
+        }},
+        "/api/calls/{call_id}/transfer/complete": {"post": {
+            "summary": "Complete the attended transfer: the caller talks to the consulted"
+                       " agent, the first goes to wrap-up (the call's own agent only);"
+                       " 409 not_consulting, not_answered (the consulted agent has not"
+                       " answered yet)",
+            "operationId": "completeTransfer", "security": session, "parameters": [_call_id()],
+            "responses": {"202": _json("ConsultEnding", "the transfer is being completed"),
+                          **_errors(400, 401, 403, 404, 409)},
+        }},
+        "/api/calls/{call_id}/transfer/cancel": {"post": {
+            "summary": "Cancel the attended transfer (CancelAtxfer): the caller is back"
+                       " with its agent, the consulted agent is free (the call's own agent"
+                       " only); 409 not_consulting",
+            "operationId": "cancelTransfer", "security": session, "parameters": [_call_id()],
+            "responses": {"202": _json("ConsultEnding", "the consultation is being ended"),
                           **_errors(400, 401, 403, 404, 409)},
         }},
         "/api/calls/{call_id}/move": {"post": {

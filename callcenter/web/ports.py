@@ -118,6 +118,18 @@ class Desk(Protocol):
         ``"agent_unavailable"``), or None when asked."""
         ...
 
+    def consult(self, call_id: str, by_agent: str, agent: str) -> str | None:
+        """Agent ``by_agent`` consults ``agent`` about its talking call before handing it
+        on (attended transfer: the other agent's phone rings, the caller holds); why not
+        (a transfer's refusals, ``"consulting"``, ``"agent_busy"``), or None when asked."""
+        ...
+
+    def end_consult(self, call_id: str, by_agent: str, complete: bool) -> str | None:
+        """Complete (the caller talks to the consulted agent) or cancel (back to
+        ``by_agent``) the consultation; why not (``"not_talking"``, ``"not_your_call"``,
+        ``"not_consulting"``, ``"not_answered"``), or None when asked."""
+        ...
+
     def move_call(
         self, call_id: str, queue: str | None, priority: int | None, position: int | None,
         by: str,
