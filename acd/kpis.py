@@ -37,7 +37,9 @@ Ratios:
     occupancy                handle time / (staffed - paused): the share of the time
                              agents were available or busy that they were busy
     utilisation              handle time / staffed: the share of logged-in time on calls
-    FCR                      answered calls whose disposition is an FCR one (the config's
+    FCR                      answered calls whose disposition carries the FCR flag (the
+                             agent's "resolved on first contact"; a disposition saved
+                             before the flag: its code is one of the config's
                              ``fcr_dispositions``) / answered calls with a disposition
     CSAT                     mean of CSAT answers (1-5); CSAT % = share of 4 and 5
     NPS                      100 * (promoters 9-10 - detractors 0-6) / NPS answers (0-10)
@@ -130,7 +132,8 @@ class CallRecord:
     wrap_up_s: float = 0.0
     #: the call was transferred on after the answer
     transferred: bool = False
-    #: the disposition's FCR flag: True/False, None when the call has no disposition
+    #: the disposition's FCR flag (the agent's word, else its code's default): True/False,
+    #: None when the call has no disposition
     fcr: bool | None = None
     survey: SurveyRecord | None = None
     #: when it left the queue (answered: the conversation's end), epoch seconds; None:

@@ -461,6 +461,7 @@ def create_app(
         secret_key=secret_key or web_cfg.secret_key or secrets.token_bytes(32),
         allowed_origins=list(web_cfg.allowed_origins) or None,
         disposition_codes=config.dispositions,
+        fcr_codes=lambda: parts.config.fcr_codes,
         secure_cookies=web_cfg.secure_cookies,
         login_throttle=LoginThrottle(
             web_cfg.login_failures_per_account, web_cfg.login_failures_per_address

@@ -16,7 +16,7 @@ class DispositionStore(Protocol):
     whose call it is, and returns the contact it added to the customer's history."""
 
     async def save_disposition(
-        self, call_id: str, agent_id: int, code: str, notes: str
+        self, call_id: str, agent_id: int, code: str, notes: str, *, fcr: bool | None = None
     ) -> Interaction: ...
 
 
@@ -40,9 +40,12 @@ class DispositionWriteBack:
         self.lookup = lookup
         self.before = before
 
-    async def save_disposition(self, call_id: str, agent_id: str, code: str, notes: str) -> None:
+    async def save_disposition(
+        self, call_id: str, agent_id: str, code: str, notes: str, *, fcr: bool
+    ) -> None:
         if self.before is not None:
             await self.before()
-        interaction = await self.store.save_disposition(call_id, int(agent_id), code, notes)
+        interaction = await self.store.save_disposition(call_id, int(agent_id), code, notes,
+                                                        fcr=fcr)  # fmt: skip
         if interaction.customer_id is not None:
             self.lookup.forget_customer(interaction.customer_id)

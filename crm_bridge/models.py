@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from sqlbase import METADATA, TYPE_MAP, BigId
@@ -74,6 +74,10 @@ class Interaction(CrmBase):
     created_at: Mapped[dt.datetime]
     disposition: Mapped[str] = mapped_column(String(32))
     notes: Mapped[str | None] = mapped_column(Text)
+    #: the agent's word: the caller's matter was settled on this call (first-contact
+    #: resolution); None on rows written before migration 0018 (FCR then goes by the
+    #: code: docs/kpis.md "FCR")
+    fcr: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Ticket(CrmBase):

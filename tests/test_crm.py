@@ -274,7 +274,7 @@ async def test_a_disposition_written_back_refreshes_the_card(store: Store) -> No
         flushed.append(True)
 
     back = DispositionWriteBack(store, lookup, before=flush)
-    await back.save_disposition("pbx1:1.1", str(agent.id), "resolved", "đã xử lý")
+    await back.save_disposition("pbx1:1.1", str(agent.id), "resolved", "đã xử lý", fcr=False)
     assert flushed == [True]
     card = await lookup.lookup("0901234567", timeout_s=5)
     assert card is not None

@@ -155,6 +155,42 @@ def test_the_table_and_csv_give_the_same_figures_rounded(tmp_path: Path, scenari
                                                 ("2026-12-01", "support", "10")]  # fmt: skip
 
 
+async def test_fcr_follows_the_agents_flag_where_it_disagrees_with_the_code_list(
+    tmp_path: Path, engine: AsyncEngine, db_url: str
+) -> None:
+    # Issue 16: FCR from the disposition's flag. The scenario's dispositions carry no
+    # flag (rows of before migration 0018: by the code, 0.6 for support); the agents
+    # then save three again with a flag: c1 "resolved" not settled, c2 "follow_up" and
+    # c9 "complaint" settled. c3 and c10 keep no flag and count by their code.
+    from argon2 import PasswordHasher
+
+    from callcenter.storage import call_key
+
+    store = Store(make_session_factory(engine),
+                  hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))  # fmt: skip
+    ids = await write_scenario(store)
+    for name, code, agent, flag in (("c1", "resolved", "alice", False),
+                                    ("c2", "follow_up", "bob", True),
+                                    ("c9", "complaint", "alice", True)):  # fmt: skip
+        await store.save_disposition(call_key("pbx1", name), ids[agent], code, fcr=flag)
+    cfg = str(write_config(tmp_path, db_url))
+    by = {}
+    for group in ("queue", "agent", "hour"):
+        done = cli("report", "--config", cfg, "--from", SINCE, "--to", UNTIL, "--by", group,
+                   "--format", "json")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        by[group] = json.loads(done.stdout)["rows"]
+    support = next(r for r in by["queue"] if r["queue"] == "support")
+    # disposed c1 c2 c3 c9 c10 (the denominator as before); settled c2 c3 c9 c10
+    assert (support["disposed"], support["resolved_first_contact"]) == (5, 4)
+    assert support["fcr"] == pytest.approx(0.8)  # by the code list alone: 0.6
+    agents = {r["agent"]: r["fcr"] for r in by["agent"]}
+    assert agents == pytest.approx({"alice": 2 / 3, "bob": 1.0})  # code list: 2/3, 1/2
+    nine = next(r for r in by["hour"] if r["queue"] == "support"
+                and r["interval"].endswith("09:00"))  # fmt: skip
+    assert nine["fcr"] == pytest.approx(3 / 4)  # c1 c2 c3 c9: code list 2/4
+
+
 # -- the KPI module alone: the API the wallboard and /metrics call -----------------------
 
 

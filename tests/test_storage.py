@@ -89,7 +89,7 @@ async def test_migrate_from_empty_creates_every_table(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert names == TABLES | {"alembic_version"}
-    assert version == ("0017",)
+    assert version == ("0018",)
 
 
 async def test_migration_matches_models(engine: AsyncEngine) -> None:
@@ -491,3 +491,31 @@ async def test_a_scheduled_callback_keeps_its_due_time_agent_and_note(store: Sto
     with pytest.raises(ValueError, match="due_at"):
         RecordCallbackRequest(call_id, T0, "0912000001", "support", "desk", "desk",
                               due_at=dt.datetime(2026, 12, 5, 10))  # fmt: skip
+
+
+async def test_a_disposition_keeps_its_fcr_flag_and_rows_of_before_have_none(db_url: str) -> None:
+    # 0018: the agent's FCR flag is stored with the disposition; a row written before
+    # the column has none (NULL), so the reports count it by its code as they did
+    await migrate(db_url, "0017")
+    engine = make_engine(db_url)
+    try:
+        store = Store(make_session_factory(engine), hasher=cheap_hasher())
+        agent = await store.create_agent("agent1", "agent1-pass")
+        old, new = await start_call(store, "1700000000.1"), await start_call(store, "1700000000.2")
+        for call_id in (old, new):
+            await store.record_call_update(call_id, agent_id=agent.id)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(
+                "INSERT INTO interactions (call_id, agent_id, created_at, disposition) "
+                "VALUES (:c, :a, :t, 'resolved')"), {"c": old, "a": agent.id, "t": T0})  # fmt: skip
+        await migrate(db_url)
+        saved = await store.save_disposition(new, agent.id, "resolved", "", fcr=False)
+        assert saved.fcr is False
+        flags = {r.call_id: r.fcr for r in await interactions(store)}
+        assert flags == {old: None, new: False}
+        # a second save edits the flag; one left unsaid is None again
+        await store.save_disposition(new, agent.id, "follow_up", "", fcr=True)
+        await store.save_disposition(old, agent.id, "resolved", "")
+        assert {r.call_id: r.fcr for r in await interactions(store)} == {old: None, new: True}
+    finally:
+        await engine.dispose()

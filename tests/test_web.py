@@ -190,8 +190,10 @@ async def test_disposition_saved(client, world):
         f"/api/calls/{CALL_ID}/disposition", json={"code": "resolved", "notes": "Đã giải quyết"}
     )
     assert resp.status == 200, await resp.text()
-    assert await resp.json() == {"saved": True, "call_id": CALL_ID, "code": "resolved"}
+    assert await resp.json() == {"saved": True, "call_id": CALL_ID, "code": "resolved",
+                                 "fcr": True}  # fmt: skip
     assert world.dispositions.saved == [(CALL_ID, "7", "resolved", "Đã giải quyết")]
+    assert world.dispositions.flags == [True]  # resolved is one of the default FCR codes
 
 
 async def test_disposition_bad_json_is_400_and_nothing_saved(client, world):

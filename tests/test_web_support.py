@@ -64,11 +64,16 @@ class FakeDispositions:
     def __init__(self, known_calls: set[str]) -> None:
         self.known_calls = known_calls
         self.saved: list[tuple[str, str, str, str]] = []
+        #: the FCR flag of each save, in order
+        self.flags: list[bool] = []
 
-    async def save_disposition(self, call_id: str, agent_id: str, code: str, notes: str) -> None:
+    async def save_disposition(
+        self, call_id: str, agent_id: str, code: str, notes: str, *, fcr: bool
+    ) -> None:
         if call_id not in self.known_calls:
             raise DispositionError(f"no call {call_id!r}", code="unknown_call")
         self.saved.append((call_id, agent_id, code, notes))
+        self.flags.append(fcr)
 
 
 def wallboard_snapshot(**changes: Any) -> dict[str, Any]:

@@ -26,7 +26,12 @@ from .asterisk import DialplanSettings, NodeConfig
 from .edge import MIN_SECRET_KEY_BYTES as MIN_SECRET_KEY_BYTES
 from .edge import CrmSettings, WallboardSettings, WebSettings
 from .hotline import DATABASE_DRIVERS as DATABASE_DRIVERS
-from .hotline import DEFAULT_DISPOSITIONS, DEFAULT_PAUSE_REASONS, HotlineConfig
+from .hotline import (
+    DEFAULT_DISPOSITIONS,
+    DEFAULT_FCR_DISPOSITIONS,
+    DEFAULT_PAUSE_REASONS,
+    HotlineConfig,
+)
 from .loading import ENV_PREFIX as ENV_PREFIX
 from .loading import ConfigError, load_config
 from .queues import DEFAULT_TIERS as DEFAULT_TIERS
@@ -35,6 +40,7 @@ from .queues import AcdSettings, QueueSettings, RecordingSettings, RelaxSettings
 __all__ = [
     "AcdSettings",
     "DEFAULT_DISPOSITIONS",
+    "DEFAULT_FCR_DISPOSITIONS",
     "DEFAULT_PAUSE_REASONS",
     "ConfigError",
     "ConfigProblem",

@@ -121,9 +121,8 @@ class HotlineConfig(_Strict):
         Annotated[str, AfterValidator(matching(_DISPOSITION, "disposition code (a-z 0-9 _)"))],
         Annotated[str, Field(min_length=1, max_length=80)],
     ] = Field(default_factory=lambda: dict(DEFAULT_DISPOSITIONS), min_length=1)
-    #: the disposition codes that mean the caller's matter was settled on this call:
-    #: first-contact resolution (FCR) counts the answered calls disposed with one;
-    #: null: those of DEFAULT_FCR_DISPOSITIONS among ``dispositions``
+    #: the disposition codes that mean the caller's matter was settled on this call: a
+    #: disposition's FCR flag when the agent does not give one; null: those of DEFAULT_FCR_DISPOSITIONS among ``dispositions``
     fcr_dispositions: list[str] | None = None
     #: the hotline's time zone (IANA name): reports bucket hours, days, weeks and
     #: months by its clock
@@ -166,7 +165,7 @@ class HotlineConfig(_Strict):
 
     @property
     def fcr_codes(self) -> frozenset[str]:
-        """The disposition codes FCR counts as resolved (``fcr_dispositions``)."""
+        """The disposition codes whose FCR flag defaults to resolved (``fcr_dispositions``)."""
         if self.fcr_dispositions is not None:
             return frozenset(self.fcr_dispositions)
         return frozenset(c for c in DEFAULT_FCR_DISPOSITIONS if c in self.dispositions)

@@ -10,8 +10,10 @@ What each record field comes from:
 - wrap-up: the agent's ``wrap_up`` spell in ``agent_state_changes`` after the call
   (:func:`.build.wrap_ups`);
 - transferred: a ``transferred`` row in ``call_events``;
-- FCR flag: the call's latest disposition (``interactions``) is one of the config's
-  ``fcr_dispositions``; None without a disposition;
+- FCR flag: the flag the agent saved with the call's latest disposition
+  (``interactions.fcr``); a disposition saved before the flag (migration 0018,
+  NULL) by its code: one of the config's ``fcr_dispositions``; None without a
+  disposition;
 - survey: its ``survey_answers`` row;
 - agent states, pauses (``agent_pauses``) and callbacks (``callback_requests``) of
   the range.
@@ -52,6 +54,11 @@ def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
         yield items[i : i + size]
 
 
+def _resolved(code: str, flag: bool | None, fcr_codes: Collection[str]) -> bool:
+    """A disposition's FCR: the agent's flag; before the flag (NULL), by its code."""
+    return flag if flag is not None else code in fcr_codes
+
+
 async def load_report_data(
     sessions: async_sessionmaker[AsyncSession],
     since: dt.datetime,
@@ -89,7 +96,7 @@ async def load_report_data(
         ).all()
         ids = [r.call_id for r in rows]
         transferred: set[str] = set()
-        dispositions: dict[str, tuple[dt.datetime, int, str]] = {}
+        dispositions: dict[str, tuple[dt.datetime, int, str, bool | None]] = {}
         surveys: dict[str, SurveyRecord] = {}
         for chunk in _chunks(ids):
             transferred |= set(
@@ -99,14 +106,15 @@ async def load_report_data(
                     )
                 )
             )
-            for call_id, created, row_id, code in await s.execute(
+            for call_id, created, row_id, code, flag in await s.execute(
                 select(Interaction.call_id, Interaction.created_at, Interaction.id,
-                       Interaction.disposition).where(Interaction.call_id.in_(chunk))
+                       Interaction.disposition, Interaction.fcr
+                       ).where(Interaction.call_id.in_(chunk))
             ):  # fmt: skip
                 if call_id is not None and (
                     call_id not in dispositions or (created, row_id) > dispositions[call_id][:2]
                 ):
-                    dispositions[call_id] = (created, row_id, code)
+                    dispositions[call_id] = (created, row_id, code, flag)
             for answer in await s.scalars(
                 select(SurveyAnswer).where(SurveyAnswer.call_id.in_(chunk))
             ):
@@ -169,7 +177,7 @@ async def load_report_data(
                 talk_s=r.talk_s,
                 wrap_up_s=wrap.get(r.call_id, 0.0),
                 transferred=r.call_id in transferred,
-                fcr=None if disposition is None else disposition[2] in fcr_codes,
+                fcr=None if disposition is None else _resolved(*disposition[2:], fcr_codes),
                 survey=surveys.get(r.call_id),
             )
         )

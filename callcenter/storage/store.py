@@ -464,11 +464,14 @@ class Store:
         code: str,
         notes: str = "",
         *,
+        fcr: bool | None = None,
         customer_id: int | None = None,
         at: dt.datetime | None = None,
     ) -> Interaction:
         """Write an agent's disposition of a call to the contact history: one per call,
-        a second save of the same call edits it (its code, notes and time).
+        a second save of the same call edits it (its code, notes, FCR flag and time).
+        ``fcr``: the caller's matter was settled on this call (None: not said, FCR
+        then goes by the code, as for rows written before the flag).
 
         Raises :class:`DispositionRejected` with a reason code and writes
         nothing when the code is not allowed, the notes are too long, the
@@ -488,7 +491,7 @@ class Store:
         # is tried again, and then finds the first's row to edit
         for attempt in (1, 2):
             try:
-                return await self._save_disposition(call_id, agent_id, code, notes,
+                return await self._save_disposition(call_id, agent_id, code, notes, fcr,
                                                     customer_id, at)  # fmt: skip
             except IntegrityError:
                 if attempt == 2 or call_id is None:
@@ -501,6 +504,7 @@ class Store:
         agent_id: int | None,
         code: str,
         notes: str,
+        fcr: bool | None,
         customer_id: int | None,
         at: dt.datetime | None,
     ) -> Interaction:
@@ -526,6 +530,7 @@ class Store:
                 if earlier is not None:
                     earlier.disposition = code
                     earlier.notes = notes or None
+                    earlier.fcr = fcr
                     earlier.created_at = at or self._clock()
                     return earlier
                 interaction = Interaction(
@@ -535,6 +540,7 @@ class Store:
                     created_at=at or self._clock(),
                     disposition=code,
                     notes=notes or None,
+                    fcr=fcr,
                 )
                 session.add(interaction)
         return interaction

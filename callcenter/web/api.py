@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from typing import Any, Literal, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import from_json
 
 from callcenter.metrics import CONTENT_TYPE
@@ -23,6 +24,7 @@ from callcenter.web.keys import (
     DESK,
     DISPOSITION_CODES,
     DISPOSITIONS,
+    FCR_CODES,
     METRICS,
     METRICS_TOKEN,
     PAUSE_REASONS,
@@ -108,11 +110,31 @@ class AgentStateBody(_Body):
     reason: str = Field(default="supervisor", min_length=1, max_length=64, pattern=_PRINTABLE)
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
 class DispositionBody(_Body):
     """``POST /api/calls/{call_id}/disposition``."""
 
     code: str = Field(min_length=1, max_length=32, pattern=r"\S")
     notes: str = Field(default="", max_length=MAX_NOTES)
+    #: the caller's matter was settled on this call (first-contact resolution); left
+    #: out: whether ``code`` is one of the config's ``fcr_dispositions``
+    fcr: bool | SkipJsonSchema[None] = Field(
+        default=None,
+        description="resolved on first contact; left out: whether the code is one of the"
+        " config's fcr_dispositions",
+        json_schema_extra=_no_default,  # left out, it is the code's default, not null
+    )
+
+    @field_validator("fcr", mode="before")
+    @classmethod
+    def _true_or_false(cls, value: object) -> object:
+        # JSON true or false only: not "yes", 1 or null (left out: the code's default)
+        if not isinstance(value, bool):
+            raise ValueError("expected true or false (or leave it out)")
+        return value
 
 
 B = TypeVar("B", bound=_Body)
@@ -257,11 +279,13 @@ async def save_disposition(request: web.Request) -> web.StreamResponse:
             "unknown_code",
             f"code: unknown disposition code {body.code!r} (one of {', '.join(codes)})",
         )
+    fcr = body.fcr if body.fcr is not None else body.code in request.app[FCR_CODES]()
     await request.app[DISPOSITIONS].save_disposition(
-        call_id, session.account_id, body.code, body.notes
+        call_id, session.account_id, body.code, body.notes, fcr=fcr
     )
-    log.info("disposition %s on %s by agent %s", body.code, call_id, session.account_id)
-    return web.json_response({"saved": True, "call_id": call_id, "code": body.code})
+    log.info("disposition %s (fcr %s) on %s by agent %s", body.code, fcr, call_id,
+             session.account_id)  # fmt: skip
+    return web.json_response({"saved": True, "call_id": call_id, "code": body.code, "fcr": fcr})
 
 
 async def metrics(request: web.Request) -> web.StreamResponse:

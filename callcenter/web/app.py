@@ -12,7 +12,11 @@ import jinja2
 from aiohttp import web
 
 import dashboards
-from callcenter.config import DEFAULT_DISPOSITIONS, DEFAULT_PAUSE_REASONS
+from callcenter.config import (
+    DEFAULT_DISPOSITIONS,
+    DEFAULT_FCR_DISPOSITIONS,
+    DEFAULT_PAUSE_REASONS,
+)
 from callcenter.live import LiveHub
 from callcenter.metrics import Metrics
 from callcenter.web import (
@@ -35,6 +39,7 @@ from callcenter.web.keys import (
     DESK,
     DISPOSITION_CODES,
     DISPOSITIONS,
+    FCR_CODES,
     HUB,
     METRICS,
     METRICS_TOKEN,
@@ -80,6 +85,7 @@ def create_app(
     secret_key: bytes,
     allowed_origins: frozenset[str] | set[str] | list[str] | None = None,
     disposition_codes: Mapping[str, str] | None = None,
+    fcr_codes: Callable[[], frozenset[str]] | None = None,
     session_ttl_s: int = DEFAULT_TTL_S,
     clock: Callable[[], float] = time.time,
     secure_cookies: bool = False,
@@ -95,7 +101,9 @@ def create_app(
     ``Secure`` there too (the proxy speaks plain HTTP to us). ``metrics_token``:
     ``""`` serves ``/metrics`` to anyone, a token to ``Authorization: Bearer
     <token>`` only, ``None`` not on this app (404; :func:`create_metrics_app`
-    serves it on its own address). ``desk``, ``accounts`` and
+    serves it on its own address). ``fcr_codes``: the codes a disposition counts as
+    first-contact resolution when the agent does not say (the config's
+    ``fcr_dispositions``; default ``DEFAULT_FCR_DISPOSITIONS``). ``desk``, ``accounts`` and
     ``dispositions`` left out are set (``app[DESK]`` ...) by a ``cleanup_ctx`` of
     the composition root before the app serves (:func:`callcenter.app.create_app`).
     """
@@ -111,6 +119,7 @@ def create_app(
     app[SESSIONS] = SessionSigner(secret_key, ttl_s=session_ttl_s)
     app[ALLOWED_ORIGINS] = frozenset(allowed_origins or ())
     app[DISPOSITION_CODES] = dict(disposition_codes or DEFAULT_DISPOSITIONS)
+    app[FCR_CODES] = fcr_codes or (lambda: frozenset(DEFAULT_FCR_DISPOSITIONS))
     app[PAUSE_REASONS] = dict(DEFAULT_PAUSE_REASONS)
     app[SOCKETS] = weakref.WeakSet()
     app[CLOCK] = clock

@@ -36,6 +36,9 @@ ALLOWED_ORIGINS: web.AppKey[frozenset[str]] = web.AppKey("allowed_origins")
 #: The disposition codes agents may pick, in display order: code -> label (kept up to
 #: date in place by the administration: an admin's change is offered at once).
 DISPOSITION_CODES: web.AppKey[dict[str, str]] = web.AppKey("disposition_codes")
+#: The disposition codes that mean first-contact resolution unless the agent says
+#: otherwise (the config's ``fcr_dispositions``, read at each save: a reload counts).
+FCR_CODES: web.AppKey[Callable[[], frozenset[str]]] = web.AppKey("fcr_codes")
 #: The pause reasons agents may pick, in display order: code -> label (as above).
 PAUSE_REASONS: web.AppKey[dict[str, str]] = web.AppKey("pause_reasons")
 #: The admin's writes (logins, tokens, the desk's lists); unset: the admin routes

@@ -69,6 +69,8 @@ class DispositionSaved(TypedDict):
     saved: bool
     call_id: str
     code: str
+    #: the FCR flag saved: the body's, else the code's default
+    fcr: bool
 
 
 class WaitingCalls(TypedDict):

@@ -48,8 +48,13 @@ class Accounts(Protocol):
 class Dispositions(Protocol):
     """Writes an agent's disposition of a call back to storage and CRM."""
 
-    async def save_disposition(self, call_id: str, agent_id: str, code: str, notes: str) -> None:
-        """Raise a domain error (``code``/``reason``), e.g. ``unknown_call``, on bad input."""
+    async def save_disposition(
+        self, call_id: str, agent_id: str, code: str, notes: str, *, fcr: bool
+    ) -> None:
+        """Save (or, saved again, edit) the disposition with its FCR flag (``fcr``:
+        the caller's matter was settled on this call).
+
+        Raise a domain error (``code``/``reason``), e.g. ``unknown_call``, on bad input."""
         ...
 
 
