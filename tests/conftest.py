@@ -14,12 +14,17 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from .redis_support import PrivateRedis
 
 PG_ADMIN_DSN = os.environ.get("HOTLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -63,3 +68,18 @@ async def db_url(
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A redis-server on a free port of its own (``tests/redis_support.py``)."""
+    from .redis_support import PrivateRedis
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is missing (apt-get install -y redis-server)")
+    server = PrivateRedis(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
