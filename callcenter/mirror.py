@@ -96,6 +96,12 @@ class MirrorDesk(ControllerDesk):
     ) -> str | None:
         raise NotDriving("transfer")
 
+    def consult(self, call_id: str, by_agent: str, agent: str) -> str | None:
+        raise NotDriving("consult")
+
+    def end_consult(self, call_id: str, by_agent: str, complete: bool) -> str | None:
+        raise NotDriving("end consult")
+
     def spy(self, agent_id: str, phone: str, mode: str, by: str) -> str | None:
         raise NotDriving("spy")
 
