@@ -229,6 +229,7 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
         assert fanout is not None
         following = follow(fanout, parts.hub)
         desk = MirrorDesk(ctl, lambda: parts.config, hub=parts.hub, following=following)
+        parts.metrics.watch_floor(desk.floor)  # the driving node's floor, not the idle ACD's
     else:
         desk = ControllerDesk(ctl, lambda: parts.config)
     parts.desk = desk

@@ -14,6 +14,7 @@ from typing import Any
 from callcenter.desk import ControllerDesk
 from callcenter.fanout import Following
 from callcenter.live import LiveHub
+from callcenter.scraped import FloorNow, QueueNow
 from callcenter.web.ports import AgentPage, WaitingCall, WallboardSnapshot
 
 
@@ -55,6 +56,19 @@ class MirrorDesk(ControllerDesk):
                 "call_id": row["call_id"], "caller_number": pop.get("caller_number"),
                 "card": pop.get("card"), "ivr": pop.get("ivr")}  # fmt: skip
         return page
+
+    def floor(self) -> FloorNow:
+        """``/metrics``' floor (agents by state, each queue's waiting callers, longest
+        wait and agents) as the latest snapshot has it, not this node's idle ACD."""
+        latest = self._latest()
+        if latest is None:
+            return FloorNow()
+        agents: dict[str, int] = {}
+        for row in latest["agents"]:
+            agents[row["state"]] = agents.get(row["state"], 0) + 1
+        queues = {t["name"]: QueueNow(t["waiting"], t["longest_wait_s"], dict(t["agents"]))
+                  for t in latest["queues"]}  # fmt: skip
+        return FloorNow(agents, queues)
 
     def waiting_calls(self, queue: str | None) -> list[WaitingCall]:
         latest = self._latest()

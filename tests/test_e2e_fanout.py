@@ -90,6 +90,8 @@ async def test_a_desk_and_a_wallboard_on_the_web_only_node_are_live(
             await expect(board.get_by_test_id("offered")).to_have_text("0")
             await expect(board.get_by_test_id("waiting")).to_have_text("0")
             assert leader.ctl.counters["calls"] == 0, "a caller came before the pages were live"
+            # the web-only node's /metrics read the driving node's floor, not its idle ACD
+            assert 'hotline_agents{state="ready"} 1.0' in standby.metrics.render().decode()
             me = next(a.id for a in await leader.hotline.store.list_agents()
                       if a.username == "agent1")  # fmt: skip
 
