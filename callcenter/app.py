@@ -428,6 +428,7 @@ async def _build_controller(
         voicemail_dir=cfg.hotline.voicemail_dir,
         voicemail_read_dir=cfg.voicemail_read_dir,
         on_pop=parts.webhook.send if parts.webhook is not None else None,
+        homes=cfg.phone_homes(),
     )
 
 

@@ -49,6 +49,7 @@ from callcenter.flow import effects as fx
 from callcenter.flow.announce import AnnouncePolicy
 from callcenter.flow.callback import CallbackPolicy, scheduled_call_id
 from callcenter.flow.core import DEFAULT_TIERS, Tiers
+from callcenter.flow.homes import PhoneHomes
 from callcenter.flow.inputs import (
     AccountLooked,
     AgentCommand,
@@ -178,6 +179,7 @@ class Controller:
         voicemail_dir: str = "/var/spool/asterisk/voicemail/hotline",
         voicemail_read_dir: Path | None = None,
         on_pop: Callable[[str, Mapping[str, Any]], None] | None = None,
+        homes: PhoneHomes | None = None,
     ) -> None:
         #: called with each screen-pop pushed (the CRM's outgoing webhook)
         self.on_pop = on_pop
@@ -204,6 +206,7 @@ class Controller:
             consult_context=consult_context,
             agent_wait_context=agent_wait_context,
             voicemail_dir=voicemail_dir,
+            homes=homes,
         )
         self.writer = writer
         self.store = store

@@ -245,8 +245,14 @@ async def _tech(world: World, req: Request) -> bool:
     """A PJSIP agent phone, as in 16: busy (486), ringing unanswered (480 at the Originate's
     Timeout), no contact (no channel at all) or answered. The scenario says which."""
     endpoint = req.resource.split("/")[0].split("@")[-1]
-    real = world.sip is not None and world.sip.wants(req, endpoint)
-    plan = ("answer", 0.0) if real else phone_plan(world, endpoint)
+    user = req.resource.split("/")[0].partition("@")[0] if "@" in req.resource else ""
+    trunk = world.trunks is not None and bool(user) and world.trunks.wants(endpoint)
+    real = not trunk and world.sip is not None and world.sip.wants(req, endpoint)
+    plan = ("answer", 0.0) if real or trunk else phone_plan(world, endpoint)
+    if trunk and not await world.trunks.reachable(endpoint):
+        # unrecorded: a trunk whose far node is down, taken as 16's endpoint with no
+        # contact (its aor's qualify found it unreachable): Reason 0 at once, no channel.
+        plan = ("unreachable", 0.0)
     if plan[0] == "unreachable":
         # 16 (2003, no contact): Reason 0 at once, no Newchannel, DialBegin or Hangup.
         _response(world, req, "failed", None)
@@ -257,7 +263,7 @@ async def _tech(world: World, req: Request) -> bool:
     # unrecorded: no transcript originates a PJSIP phone into a context, 02 a Local one).
     customer = req.context.startswith("hotline") and req.context != CALLBACK_AGENT_CONTEXT
     ch.role = "caller" if not req.application and customer else "agent"
-    ch.agent_key = endpoint
+    ch.agent_key = user if trunk else endpoint
     world.add_channel(ch)
     world.newexten(ch, "AppDial2", "(Outgoing Line)")
     ch.mode = "dial"
@@ -265,7 +271,9 @@ async def _tech(world: World, req: Request) -> bool:
     world.emit("DialBegin", ch.fields("Dest") + [("DialString", req.resource)])
     ch.answered = asyncio.get_running_loop().create_future()
     # With --sip, a phone with a SIP URI (dial string or scenario) is really called (pbxsim.sip).
-    if not real or world.sip.dial(ch, req) is None:
+    if trunk:
+        world.spawn(world.trunks.dial(ch, endpoint, user), f"trunk {ch.name}")
+    elif not real or world.sip.dial(ch, req) is None:
         world.spawn(_phone(world, ch, plan), f"phone {ch.name}")
     outcome = await _wait(world, ch, req.timeout)
     if outcome == "answer":

@@ -21,6 +21,7 @@ from .listcommands import allowed
 from .population import Population
 from .replies import Handler, aid, error
 from .sip import SipSide, parse_address
+from .trunk import Trunks
 from .wire import ActionFrame, ActionParser, Fields, encode
 from .world import World
 
@@ -187,8 +188,16 @@ class PBXSim:
         event_filter: Iterable[str] = (),
         sip: str | None = None,
         bridge_swap_s: float | None = None,
+        trunks: Mapping[str, str] | None = None,
+        trunk_listen: str | None = None,
     ) -> None:
         self.host = host
+        #: trunk endpoint -> the other pbxsim node's trunk ``HOST:PORT`` (pbxsim.trunk)
+        self.trunks = {k: parse_address(v) for k, v in (trunks or {}).items()}
+        #: ``HOST:PORT`` where other nodes' trunk calls come in (port 0 picks one, kept
+        #: across a restart); None: none come in
+        self.trunk_address = parse_address(trunk_listen) if trunk_listen is not None else None
+        self.trunk_port: int | None = None
         self.port = port
         #: ``HOST:PORT`` where real SIP calls are taken (pbxsim.sip, needs pjsua2); port 0 picks one
         self.sip_address = sip
@@ -238,6 +247,13 @@ class PBXSim:
             side = SipSide(self.world, sip_host, sip_port)
             await side.start()
             self.sip, self.sip_port = side, side.port
+        if (self.trunks or self.trunk_address) and self.world.trunks is None:
+            host, port = self.trunk_address or ("127.0.0.1", 0)
+            trunks = Trunks(self.world, self.trunks, host, self.trunk_port or port)
+            self.world.trunks = trunks
+            if self.trunk_address is not None:
+                await trunks.listen()
+                self.trunk_port = trunks.port
         await self.start_listener()
         if self.scenario is not None and not self._started:
             self.world.population = Population(self.world, self.scenario)
@@ -280,6 +296,8 @@ class PBXSim:
         await self.stop_listener()
         old = self.world
         old.listeners.clear()  # the dying process sends nothing more
+        if old.trunks is not None:
+            await old.trunks.close()  # its trunk links break with it
         await old.close()
 
     async def restart(self, boot_s: float = 0.0) -> None:
@@ -333,6 +351,8 @@ class PBXSim:
 
     async def close(self) -> None:
         await self.stop_listener()
+        if self.world.trunks is not None:
+            await self.world.trunks.close()
         await self.world.close()  # recordings are closed here, the SIP side still running
         if self.sip is not None:
             sip, self.sip = self.sip, None

@@ -104,6 +104,7 @@ class World:
         self.bridge_hooks: list[Callable[[Bridge, Channel, bool], None]] = []
         self.population: Any = None
         self.sip: Any = None  #: pbxsim.sip.SipSide when real SIP calls are taken (``--sip``)
+        self.trunks: Any = None  #: pbxsim.trunk.Trunks when this node has trunks to others
         self.consults: dict[str, Any] = {}  #: attended transfers in progress, by transferer
         self.tasks: set[asyncio.Task[Any]] = set()
         self.started_at = time.time()

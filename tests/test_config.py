@@ -890,3 +890,47 @@ def test_web_fanout_url_and_channel(tmp_path: Path) -> None:
 def test_bad_web_fanout(tmp_path: Path, line: str, reason: str) -> None:
     text = GOOD.replace("  port: 8080\n", f"  port: 8080\n  {line}\n")
     assert problems_of(tmp_path, text) == [f"hotline.yaml:16: {reason}"]
+
+
+TWO_NODES = broken("hotline:\n", "  - name: pbx2\n    host: 10.0.0.2\n    username: hotline\n"
+                   "    secret: s3cret\nhotline:\n")  # fmt: skip
+
+
+def test_phones_homed_on_a_node_are_rung_through_the_callers_nodes_trunk(tmp_path: Path) -> None:
+    text = TWO_NODES.replace("    secret: s3cret\n  - name: pbx2",
+                             "    secret: s3cret\n    trunks: {pbx2: to-b}\n  - name: pbx2")
+    text = text.replace("    secret: s3cret\nhotline:",
+                        "    secret: s3cret\n    phones: [PJSIP/2*]\n    trunks: {pbx1: to-a}\n"
+                        "hotline:")  # fmt: skip
+    homes = load_config(write(tmp_path, text)).phone_homes()
+    assert homes.home("PJSIP/2001") == "pbx2" and homes.home("PJSIP/1001") is None
+    assert homes.dial("pbx1", "PJSIP/2001") == "PJSIP/2001@to-b"
+    assert homes.dial("pbx2", "PJSIP/2001") == "PJSIP/2001", "at home: rung as it is"
+    assert homes.dial("pbx1", "PJSIP/1001") == "PJSIP/1001", "homed nowhere: from the caller's"
+    plain = load_config(write(tmp_path, GOOD)).phone_homes()
+    assert plain.dial("pbx1", "PJSIP/2001") == "PJSIP/2001"
+
+
+@pytest.mark.parametrize(
+    ("pbx1", "pbx2", "expected"),
+    [
+        ("    trunks: {pbx3: to-c}\n", "",
+         "hotline.yaml:6: nodes.0.trunks.pbx3: 'pbx3' is not another node (nodes: pbx1, pbx2)"),
+        ("    trunks: {pbx1: loop}\n", "",
+         "hotline.yaml:6: nodes.0.trunks.pbx1: 'pbx1' is not another node"),
+        ("", "    phones: [PJSIP/2*]\n",
+         "hotline.yaml:2: nodes.0.trunks: no trunk to 'pbx2', whose phones (PJSIP/2*)"),
+        ("", "    phones: [SIP/2*]\n",
+         "hotline.yaml:10: nodes.1.phones.0: 'SIP/2*': a phone pattern is PJSIP/<extension"),
+        ("    trunks: {pbx2: 'to b'}\n", "",
+         "hotline.yaml:6: nodes.0.trunks.pbx2: "),
+    ],
+)  # fmt: skip
+def test_bad_phones_and_trunks_are_refused_at_their_line(
+    tmp_path: Path, pbx1: str, pbx2: str, expected: str
+) -> None:
+    text = TWO_NODES.replace("    secret: s3cret\n  - name: pbx2",
+                             f"    secret: s3cret\n{pbx1}  - name: pbx2", 1)  # fmt: skip
+    text = text.replace("    secret: s3cret\nhotline:", f"    secret: s3cret\n{pbx2}hotline:")
+    [problem] = problems_of(tmp_path, text)
+    assert problem.startswith(expected), problem

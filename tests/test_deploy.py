@@ -349,3 +349,18 @@ def test_the_consult_context_rings_the_agents_endpoint_and_features_allow_atxfer
     general = features["general"][0]
     assert general.get("atxferabort"), "no atxferabort: CancelAtxfer refused"
     assert general.get("atxferdropcall") == ["no"], "the agent hanging up must complete it"
+
+
+def test_a_peer_nodes_trunk_rings_this_nodes_phones() -> None:
+    """Several nodes: the other node's endpoint enters the context pbxsim's trunk uses, which
+    dials the phone the agent leg asks for (docs/architecture.md, "Several PBXs")."""
+    from pbxsim.trunk import PEER_CONTEXT
+
+    endpoints = {
+        s.name: s for s in read_conf(ASTERISK / "pjsip.conf") if s.get("type") == ["endpoint"]
+    }
+    assert endpoints["pbx2"].get("context") == [PEER_CONTEXT]
+    peers = by_name(read_conf(ASTERISK / "extensions.conf"))[PEER_CONTEXT][0]
+    assert first_step(peers, "1001") == "Dial(PJSIP/${EXTEN})"
+    text = (ROOT / "config" / "hotline.yaml").read_text()
+    assert "# trunks: {pbx2: pbx2}" in text, "the sample config names the sample's endpoint"

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from callcenter.app import Hotline
 from callcenter.config import load_config
 from callcenter.demo import SECRET, config_text
+from callcenter.storage import Store, make_engine, make_session_factory
+from callcenter.storage.models import Agent, QueueOutcome
 from pbxsim.scenario import Scenario
 from pbxsim.server import PBXSim
 
@@ -135,3 +140,135 @@ async def test_two_nodes_serve_their_callers_and_node_b_dying_leaves_node_a_goin
         assert check_recordings(rig, recs) >= 2  # type: ignore[arg-type]
         assert {r.call_id.split(":")[0] for r in recs} == set(NODES)
 
+
+# -- agents homed on one node, callers on either: the trunk between them ------------------
+
+HOMES = {"pbx1": ("PJSIP/1001", "PJSIP/1002"), "pbx2": ("PJSIP/1003", "PJSIP/1004")}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def trunked(tmp_path: Path, db_url: str,
+                  worlds: dict[str, Callable[[list[str]], dict[str, Any]]]) -> AsyncIterator[TwoNodes]:  # fmt: skip
+    """Two nodes, each agent's phone registered on one (``HOMES``), a trunk each way:
+    ``[pbx2]`` on pbx1 reaches pbx2 and ``[pbx1]`` on pbx2 reaches pbx1 (pbxsim.trunk)."""
+    trunk_ports = {n: free_port() for n in NODES}
+
+    def sim_args(node: str) -> dict[str, Any]:
+        other = next(n for n in NODES if n != node)
+        return {"trunk_listen": f"127.0.0.1:{trunk_ports[node]}",
+                "trunks": {other: f"127.0.0.1:{trunk_ports[other]}"}}  # fmt: skip
+
+    extra = {n: f"    phones: [{', '.join(HOMES[n])}]\n"
+                f"    trunks: {{{next(o for o in NODES if o != n)}: {next(o for o in NODES if o != n)}}}\n"
+             for n in NODES}  # fmt: skip
+    async with two_nodes(tmp_path, db_url, worlds, sim_args=sim_args, node_extra=extra) as rig:
+        yield rig
+
+
+async def agent_homes(db_url: str) -> dict[int, str]:
+    engine = make_engine(db_url)
+    try:
+        async with Store(make_session_factory(engine)).sessions() as s:
+            rows = (await s.execute(select(Agent.id, Agent.device))).all()
+    finally:
+        await engine.dispose()
+    return {i: n for i, device in rows for n in NODES if device in HOMES[n]}
+
+
+async def test_an_agent_on_one_node_serves_a_caller_on_the_other_through_the_trunk(
+    tmp_path: Path, db_url: str
+) -> None:
+    seen: dict[str, list[str]] = {n: [] for n in NODES}
+    async with trunked(tmp_path, db_url, {n: calls_world for n in NODES}) as rig:
+        for node, sim in rig.sims.items():
+            sim.world.listeners.append(
+                lambda name, data, node=node: seen[node].append(data.decode())
+                if name == "Newchannel" else None)  # fmt: skip
+        homes = await agent_homes(db_url)
+        ctl = rig.ctl
+        await wait_until(lambda: ctl.counters["outcomes"] >= 12, 240, "a dozen outcomes")
+        for sim in rig.sims.values():
+            sim.world.population.stop_arrivals()
+        await wait_until(lambda: not ctl.calls, 180, "every call to end")
+        calls, counts, recs = await settled(rig, db_url)
+        outcomes = await outcome_rows(db_url)
+        for call_id in calls:
+            assert counts.get(call_id) == 1, (call_id, counts.get(call_id))
+        served_across = {(calls[o.call_id].node, homes[o.agent_id]) for o in outcomes
+                         if o.outcome == "answered" and o.agent_id is not None}  # fmt: skip
+        # a caller on pbx1 served by an agent on pbx2, and the reverse
+        assert ("pbx1", "pbx2") in served_across and ("pbx2", "pbx1") in served_across, served_across
+        # the agent leg left the caller's node through its trunk (PJSIP/<other node>-N) and
+        # came in on the agent's node on the endpoint for the caller's node, in [hotline-peers]
+        for node in NODES:
+            other = next(n for n in NODES if n != node)
+            assert any(f"Channel: PJSIP/{other}-" in e for e in seen[node]), node
+            assert any(f"Channel: PJSIP/{other}-" in e and "Context: hotline-peers" in e
+                       for e in seen[node]), node  # fmt: skip
+        assert check_recordings(rig, recs) >= 4  # type: ignore[arg-type]
+        across = [o.call_id for o in outcomes if o.outcome == "answered" and o.agent_id
+                  and homes[o.agent_id] != calls[o.call_id].node]  # fmt: skip
+        assert set(across) & {r.call_id for r in recs}, "a call served across has its recording"
+        assert ctl.counters["screen_pops_sent"] >= len(across)
+
+
+async def outcome_rows(db_url: str) -> list[Any]:
+    engine = make_engine(db_url)
+    try:
+        async with Store(make_session_factory(engine)).sessions() as s:
+            return list(await s.scalars(select(QueueOutcome)))
+    finally:
+        await engine.dispose()
+
+
+async def test_node_b_dying_ends_its_calls_and_trunk_legs_and_node_a_goes_on(
+    tmp_path: Path, db_url: str
+) -> None:
+    async with trunked(tmp_path, db_url, {n: calls_world for n in NODES}) as rig:
+        homes = await agent_homes(db_url)
+        on_b = {str(i) for i, n in homes.items() if n == "pbx2"}
+        ctl = rig.ctl
+
+        def across() -> list[str]:
+            """pbx1 callers talking to an agent whose phone is on pbx2 (over the trunk)."""
+            return [c.call_id for c in ctl.calls.values() if c.node == "pbx1"
+                    and c.connected() and c.agent_id in on_b]  # fmt: skip
+
+        await wait_until(lambda: across() and rig.open_on("pbx2"), 240,
+                         "a pbx1 caller talking to a pbx2 agent, and calls open on pbx2")  # fmt: skip
+        talking, dying = set(across()), set(rig.open_on("pbx2"))
+        await rig.sims["pbx2"].crash()
+        # the trunk broke: the pbx1 callers served from pbx2 end (after-call), with an outcome
+        await wait_until(lambda: not talking & set(ctl.calls), 120,
+                         "the pbx1 calls talking over the trunk to end")  # fmt: skip
+        before = ctl.counters["outcomes"]
+        await wait_until(lambda: ctl.counters["outcomes"] >= before + 3, 240,
+                         "pbx1 calls to go on while pbx2 is down")  # fmt: skip
+
+        def paused_on_b() -> set[str]:
+            now = ctl.now()
+            return {a for a in on_b
+                    if ctl.core.agent(a, now).reason == "device-unreachable"}  # fmt: skip
+
+        # offered meanwhile, pbx2's agents were found unreachable (no trunk) and paused
+        await wait_until(paused_on_b, 120, "pbx2's agents paused: their node is down")
+        await rig.sims["pbx2"].restart()
+        await wait_until(lambda: not dying & set(ctl.calls), 120, "pbx2's dead calls to close")
+        await wait_until(lambda: not paused_on_b(), 60, "pbx2's agents ready again")
+        for sim in rig.sims.values():
+            sim.world.population.stop_arrivals()
+        await wait_until(lambda: not ctl.calls, 180, "every call to end")
+        calls, counts, recs = await settled(rig, db_url)
+        for call_id in calls:
+            assert counts.get(call_id) == 1, (call_id, counts.get(call_id))
+        for call_id in talking:
+            assert calls[call_id].outcome == "answered", calls[call_id].outcome
+        for call_id in dying:
+            assert calls[call_id].outcome in ("lost", "answered"), calls[call_id].outcome
+        check_recordings(rig, recs)  # type: ignore[arg-type]

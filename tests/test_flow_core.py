@@ -889,3 +889,24 @@ def test_the_next_timer_is_the_earliest_agi_reentry_still_waited_for() -> None:
     f.tick(t2 + AGI_REENTRY_S - f.mono)  # the second never did: tried anyway at its deadline
     assert f.core.calls[second].pending is not None
     assert f.core.next_timer() != t2 + AGI_REENTRY_S
+
+
+def test_an_agent_whose_phone_is_on_another_node_is_rung_through_the_trunk_there() -> None:
+    """Several PBXs: the leg is originated on the caller's node, out through its trunk to
+    the phone's node; a phone at home, or homed nowhere, is rung as it is."""
+    from callcenter.flow.homes import PhoneHomes
+
+    f = Flow()
+    f.core.homes = PhoneHomes({"pbx2": ("PJSIP/2007",), NODE: ("PJSIP/2008",)},
+                              {(NODE, "pbx2"): "to-pbx2"})  # fmt: skip
+    f.login("7")
+    arrive(f)
+    to_queue(f)
+    orig = offered(f)
+    assert (orig.node, orig.device) == (NODE, "PJSIP/2007@to-pbx2")
+    g = Flow()
+    g.core.homes = f.core.homes
+    g.login("8")
+    arrive(g)
+    to_queue(g)
+    assert offered(g).device == "PJSIP/2008", "at home"

@@ -24,6 +24,13 @@ from .fields import Context, EnvName, Port, Seconds, _environ, _Strict
 _NODE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
+def _pjsip_pattern(value: str) -> str:
+    """A phone pattern names PJSIP devices: a trunk can only dial ``PJSIP/<ext>@<trunk>``."""
+    if not value.startswith("PJSIP/") or len(value) == len("PJSIP/"):
+        raise problem(f"{value!r}: a phone pattern is PJSIP/<extension or glob>, e.g. PJSIP/2*")
+    return value
+
+
 class NodeConfig(_Strict):
     """One Asterisk node: where its AMI listens and how the controller logs in."""
 
@@ -45,6 +52,15 @@ class NodeConfig(_Strict):
     #: where the controller reads this node's recordings (absolute, or relative to the
     #: config file); None: the same path as this node's ``recordings_dir``
     recordings_local_dir: Path | None = None
+    #: the agents' phones registered on this node (their home), as glob patterns of an
+    #: agent's ``device`` (``PJSIP/2*``); a device no node names rings from the caller's
+    #: node, as with one node
+    phones: list[Annotated[str, AfterValidator(_pjsip_pattern)]] = Field(default_factory=list)
+    #: another node's name -> the PJSIP endpoint on this node that reaches it (pjsip.conf);
+    #: an agent leg to a phone of that node leaves through it: ``PJSIP/<ext>@<endpoint>``
+    trunks: dict[str, Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]] = Field(
+        default_factory=dict
+    )
 
     _secret: str = PrivateAttr("")
 

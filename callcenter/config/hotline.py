@@ -26,6 +26,7 @@ from acd import AcdConfig, AgentConfig, OfferFailure
 from acd.kpis import QueueTargets
 from callcenter.flow.announce import AnnouncePolicy
 from callcenter.flow.callback import CallbackPolicy
+from callcenter.flow.homes import PhoneHomes
 from callcenter.flow.overflow import OverflowTarget
 from ivr import IvrDefinition
 from recordings.places import Place, RecordingPlaces
@@ -156,6 +157,22 @@ class HotlineConfig(_Strict):
         return value
 
     @model_validator(mode="after")
+    def _trunks_reach_the_phones(self) -> HotlineConfig:
+        """Every trunk names another node; a node holding phones is reached from each other."""
+        names = [n.name for n in self.nodes]
+        for i, node in enumerate(self.nodes):
+            for to in node.trunks:
+                if to == node.name or to not in names:
+                    raise problem(f"{to!r} is not another node (nodes: {', '.join(names)})",
+                                  at=("nodes", i, "trunks", to))  # fmt: skip
+            for home in self.nodes:
+                if home.phones and home is not node and home.name not in node.trunks:
+                    raise problem(f"no trunk to {home.name!r}, whose phones ({', '.join(home.phones)}) "
+                                  f"this node's callers are offered to",
+                                  at=("nodes", i, "trunks"))  # fmt: skip
+        return self
+
+    @model_validator(mode="after")
     def _fcr_codes_are_dispositions(self) -> HotlineConfig:
         stray = [c for c in self.fcr_dispositions or () if c not in self.dispositions]
         if stray:
@@ -247,6 +264,12 @@ class HotlineConfig(_Strict):
     def callback_policies(self) -> dict[str, CallbackPolicy]:
         """Each queue's queued callback, by queue name (a queue without: not listed)."""
         return {q.name: q.callback.policy() for q in self.queues if q.callback is not None}
+
+    def phone_homes(self) -> PhoneHomes:
+        """Which node each agent's phone is on and the trunks between nodes (``nodes``)."""
+        return PhoneHomes({n.name: tuple(n.phones) for n in self.nodes if n.phones},
+                          {(n.name, to): endpoint for n in self.nodes
+                           for to, endpoint in n.trunks.items()})  # fmt: skip
 
     def overflow_targets(self) -> dict[str, OverflowTarget]:
         """Each queue's overflow target, by queue name (a queue without: not listed)."""

@@ -276,6 +276,7 @@ from .effects import (
     StopRecording,
     Write,
 )
+from .homes import PhoneHomes
 from .inputs import (
     AccountLooked,
     AgentCommand,
@@ -369,10 +370,14 @@ class CallFlow:
         callbacks: Mapping[str, CallbackPolicy] | None = None,
         callback_context: str = "hotline-callback",
         consult_context: str = "hotline-consult",
+        homes: PhoneHomes | None = None,
     ) -> None:
         self.ivr = ivr
         #: where ``Atxfer`` rings a non-Local agent device (rule 19: ``.consult.phone_of``)
         self.consult_context = consult_context
+        #: which node each agent's phone is on; a leg to another node's phone leaves the
+        #: caller's node through its trunk there (docs/architecture.md, "Several PBXs")
+        self.homes = homes if homes is not None else PhoneHomes()
         #: queue -> its queued callback (rule 13; a queue not listed offers none);
         #: replaced on a live reload
         self.callbacks: dict[str, CallbackPolicy] = dict(callbacks or {})
@@ -1256,7 +1261,8 @@ class CallFlow:
         self._screen_pop(call, cmd.agent_id, call.caller_number,
                          transfers=[{"agent": a, "queue": q} for a, q in call.transfers])
         number = "".join(c for c in call.caller_number if c.isdigit() or c == "+")
-        self._out.append(Originate(call.node, call.call_id, cmd.agent_id, cmd.device,
+        self._out.append(Originate(call.node, call.call_id, cmd.agent_id,
+                                   self.homes.dial(call.node, cmd.device),
                                    call.channel, self.after_call_context, number,
                                    cmd.timeout_s, leg,
                                    self.ring_all_context if pick else None))  # fmt: skip
@@ -1655,7 +1661,8 @@ class CallFlow:
         if cb.node == DESK_NODE:
             pop |= {"scheduled_by": cb.scheduled_by, "note": cb.note or ""}
         self._screen_pop(call, cmd.agent_id, cb.number, callback=pop)
-        self._out.append(Originate(call.node, call.call_id, cmd.agent_id, cmd.device, "",
+        self._out.append(Originate(call.node, call.call_id, cmd.agent_id,
+                                   self.homes.dial(call.node, cmd.device), "",
                                    self.after_call_context, cb.number, cmd.timeout_s, leg,
                                    self.callback_context))  # fmt: skip
 
@@ -2625,8 +2632,24 @@ class CallFlow:
         for call in list(self.calls.values()):
             if call.node == ev.node:
                 self._pump(call)
+        self._phones_back(ev.node)
         if ev.first:
             self._out.append(LoadOpenCalls(ev.node))
+
+    def _phones_back(self, node: str) -> None:
+        """The node is up again: its agents paused because their phone could not be reached
+        (while it was down, the trunk to it found no one) take calls again."""
+        if node not in self.homes.phones:
+            return
+        cfg = self.acd.config
+        reason = cfg.pause_reason(acd.OfferFailure.UNREACHABLE)
+        for agent in cfg.agents:
+            if self.homes.home(agent.device) != node:
+                continue
+            view = self.acd.agent(agent.agent_id, self._now.mono)
+            if view.state is acd.AgentState.PAUSED and view.reason == reason:
+                self._log("info", f"agent {agent.agent_id}: node {node} is back; ready again")
+                self._acd(acd.AgentReady(agent.agent_id))
 
     def _legs_after_resync(self, node: str, events: tuple[DomainEvent, ...]) -> None:
         """Agent legs in the listing: find talking agents, settle lost offers (21)."""
