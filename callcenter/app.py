@@ -471,6 +471,7 @@ def create_app(
         # a metrics port of its own: /metrics is not on the web port (404)
         metrics_token=None if web_cfg.metrics_port is not None else web_cfg.metrics_token,
         time_zone=config.time_zone,
+        callback_max_days=web_cfg.callback_max_days,
     )
     app[PARTS] = parts
     app.cleanup_ctx.extend([_database, _writer, _crm, _controller, _accounts, _lag])

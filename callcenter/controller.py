@@ -47,7 +47,7 @@ from callcenter.facts import RecordCallStarted, RecordOutcome, RecordVoicemail, 
 from callcenter.flow import PAGE_STATE, Call, CallFlow
 from callcenter.flow import effects as fx
 from callcenter.flow.announce import AnnouncePolicy
-from callcenter.flow.callback import CallbackPolicy, scheduled_call_id
+from callcenter.flow.callback import CallbackPolicy, callable_number, scheduled_call_id
 from callcenter.flow.core import DEFAULT_TIERS, Tiers
 from callcenter.flow.homes import PhoneHomes
 from callcenter.flow.inputs import (
@@ -884,6 +884,42 @@ class Controller:
         """The agent of a live call ("" before one answered); None: no such live call."""
         call = self.calls.get(call_id)
         return None if call is None else call.agent_id or ""
+
+    async def schedule_callback(
+        self, call_id: str, by_agent: str, due: dt.datetime, number: str | None, note: str
+    ) -> tuple[str, str] | str:
+        """Schedule a callback on agent ``by_agent``'s call ``call_id`` for ``due`` (flow
+        core rule 18): (the number, the queue) when scheduled, else why not:
+        ``unknown_call``, ``not_your_call`` (another agent's), ``no_queue`` (the call never
+        reached one), ``bad_number`` (``number``, or the caller's when None, is not a
+        valid number for the queue's callback region: ``phonenumbers``),
+        ``already_scheduled`` (one per call), ``unavailable`` (SQL is away)."""
+        live = self.call_agent(call_id)
+        if live and live != by_agent:
+            return "not_your_call"
+        if not await self._written_unless_away():
+            return "unavailable"  # the call's row (its agent) may be behind
+        row = await self.store.get_call(call_id)
+        if row is None:
+            return "unknown_call"
+        owner = live or (str(row.agent_id) if row.agent_id is not None else "")
+        if owner != by_agent:
+            return "not_your_call"
+        if not row.queue:
+            return "no_queue"
+        policy = self.flow.callbacks.get(row.queue, CallbackPolicy())
+        given = number if number is not None else row.caller_number or ""
+        dialled = callable_number(given, policy.region)
+        if dialled is None:
+            return "bad_number"
+        # SQL first: no await between the core's check and the feed (two saves at once)
+        if (await self.store.callback_scheduled_on(call_id)
+                or self.flow.schedule_refused(call_id) is not None):  # fmt: skip
+            return "already_scheduled"
+        self.feed(ScheduleCallback(call_id, row.node, dialled, row.queue, due, by_agent,
+                                   note=note, customer_id=row.customer_id,
+                                   own_number=dialled == row.caller_number))  # fmt: skip
+        return dialled, row.queue
 
     def record_on_demand(self, call_id: str, by: str) -> bool:
         """Start recording a talking call (a queue in on-demand mode); False: no talking

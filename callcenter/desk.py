@@ -362,6 +362,11 @@ class ControllerDesk:
     def end_consult(self, call_id: str, by_agent: str, complete: bool) -> str | None:
         return self.ctl.end_consult(call_id, by_agent, complete)
 
+    async def schedule_callback(
+        self, call_id: str, by_agent: str, due: dt.datetime, number: str | None, note: str
+    ) -> tuple[str, str] | str:
+        return await self.ctl.schedule_callback(call_id, by_agent, due, number, note)
+
     def spy(self, agent_id: str, phone: str, mode: str, by: str) -> str | None:
         return self.ctl.spy(agent_id, phone, mode, by)
 

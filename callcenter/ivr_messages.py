@@ -27,7 +27,10 @@ def _voicemail(v: Voicemail) -> VoicemailFacts:
 def _callback(c: CallbackRequest) -> CallbackFacts:
     return CallbackFacts(id=c.id, call_id=c.call_id, number=c.number, own_number=c.own_number,
                          queue=c.queue, requested_at=iso_utc(c.requested_at), status=c.status,
-                         customer_id=c.customer_id, flow=c.flow, node=c.node)  # fmt: skip
+                         customer_id=c.customer_id, flow=c.flow, node=c.node,
+                         due_at=iso_utc(c.due_at),
+                         agent_id=str(c.agent_id) if c.agent_id is not None else None,
+                         note=c.note)  # fmt: skip
 
 
 class IvrMessages:

@@ -45,6 +45,11 @@ CROSS_FIELD = {
         r"(body: Value error, )?(agent: an attended transfer consults an agent"
         r"|queue: an attended transfer stays in the call's queue)"
     ),
+    # what a pattern cannot say: a real date, ahead but not too far; a number that exists
+    "POST /api/calls/{call_id}/callback": re.compile(
+        r"at: '[^']*' (is not an ISO-8601 date and time .*|is in the past"
+        r"|is more than [0-9]+ days ahead)|number: '[^']*' is not a valid phone number.*"
+    ),
 }
 
 

@@ -204,6 +204,8 @@ class WebSettings(_Strict):
     fanout_url: Annotated[str, AfterValidator(_redis_url)] | None = None
     #: the pub/sub channel of this hotline on that Redis
     fanout_channel: str = Field("hotline:live", min_length=1, max_length=200)
+    #: how far ahead an agent may schedule a callback from the desk, in days
+    callback_max_days: int = Field(30, ge=1, le=366, strict=True)
 
     _secret_key: bytes | None = PrivateAttr(None)
     _metrics_token: str = PrivateAttr("")

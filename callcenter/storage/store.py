@@ -588,6 +588,15 @@ class Store:
         async with self.sessions() as session:
             return list(await session.scalars(query))
 
+    async def callback_scheduled_on(self, call_id: str) -> bool:
+        """Whether a callback was ever scheduled from the desk on ``call_id`` (one per call:
+        its own call id, ``<call id>-cb``, is taken then)."""
+        query = select(CallbackRequest.id).where(
+            CallbackRequest.call_id == call_id, CallbackRequest.node == "desk"
+        )
+        async with self.sessions() as session:
+            return (await session.scalar(query.limit(1))) is not None
+
     async def unfinished_recordings(self, node: str) -> list[Recording]:
         """Recordings of ``node``'s closed calls never measured (a run died meanwhile)."""
         query = (

@@ -22,6 +22,7 @@ from callcenter.metrics import Metrics
 from callcenter.web import (
     admin_api,
     api,
+    callback_api,
     messages_api,
     openapi,
     pages,
@@ -35,6 +36,7 @@ from callcenter.web.errors import error_middleware
 from callcenter.web.keys import (
     ACCOUNTS,
     ALLOWED_ORIGINS,
+    CALLBACK_MAX_DAYS,
     CLOCK,
     DESK,
     DISPOSITION_CODES,
@@ -92,6 +94,7 @@ def create_app(
     login_throttle: LoginThrottle | None = None,
     metrics_token: str | None = "",
     time_zone: str = "UTC",
+    callback_max_days: int = 30,
 ) -> web.Application:
     """Build the web application: pages, JSON API, WebSockets, /metrics, /healthz.
 
@@ -128,6 +131,7 @@ def create_app(
     app[METRICS_TOKEN] = metrics_token
     app[WORDS] = load_catalogues()
     app[TIME_ZONE] = time_zone
+    app[CALLBACK_MAX_DAYS] = callback_max_days
 
     env = aiohttp_jinja2.setup(
         app,
@@ -165,6 +169,7 @@ def create_app(
     r.add_post("/api/calls/{call_id}/transfer", transfer_api.transfer_call)
     r.add_post("/api/calls/{call_id}/transfer/complete", transfer_api.complete_transfer)
     r.add_post("/api/calls/{call_id}/transfer/cancel", transfer_api.cancel_transfer)
+    r.add_post("/api/calls/{call_id}/callback", callback_api.schedule_callback)
     r.add_post("/api/calls/{call_id}/move", supervise_api.move_call)
     r.add_get("/api/recordings", recordings_api.search_recordings)
     r.add_get("/api/recordings/{recording_id}/audio", recordings_api.recording_audio)

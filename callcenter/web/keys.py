@@ -59,3 +59,5 @@ METRICS_TOKEN: web.AppKey[str | None] = web.AppKey("metrics_token")
 WORDS: web.AppKey[dict[str, Mapping[str, str]]] = web.AppKey("words")
 #: the hotline's time zone (IANA name): the desk's times unless the agent picks another
 TIME_ZONE: web.AppKey[str] = web.AppKey("time_zone")
+#: how far ahead a callback may be scheduled from the desk (``web.callback_max_days``)
+CALLBACK_MAX_DAYS: web.AppKey[int] = web.AppKey("callback_max_days")

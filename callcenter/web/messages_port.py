@@ -35,7 +35,8 @@ class VoicemailPage(TypedDict):
 
 class CallbackFacts(TypedDict):
     """One callback request: ``pending`` while it waits to be dialled back (flow core rule
-    13), then ``completed`` or ``failed``."""
+    13; a scheduled one until and after its due time, rule 18), then ``completed`` or
+    ``failed``."""
 
     id: int
     call_id: str
@@ -48,6 +49,11 @@ class CallbackFacts(TypedDict):
     customer_id: int | None
     flow: str
     node: str
+    #: scheduled from the desk (node ``desk``, ``call_id`` the call it was set on): when it
+    #: is due (UTC), the agent who set it, their note; null for the others
+    due_at: str | None
+    agent_id: str | None
+    note: str | None
 
 
 class CallbackPage(TypedDict):

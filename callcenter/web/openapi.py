@@ -36,6 +36,7 @@ from callcenter.web.api import (
     ReadyBody,
     WrapUpBody,
 )
+from callcenter.web.callback_api import CallbackBody, CallbackScheduled
 from callcenter.web.keys import DISPOSITION_CODES, PAUSE_REASONS
 from callcenter.web.messages_port import CallbackPage, VoicemailPage
 from callcenter.web.ports import AgentPage, WaitingCall, WallboardSnapshot
@@ -113,6 +114,8 @@ _NAMED: dict[str, Any] = {
     "TransferBody": TransferBody,
     "TransferAsked": TransferAsked,
     "ConsultEnding": ConsultEnding,
+    "CallbackBody": CallbackBody,
+    "CallbackScheduled": CallbackScheduled,
     "MuteAsked": MuteAsked,
     "RecordAsked": RecordAsked,
     "SpyBody": SpyBody,
@@ -456,6 +459,18 @@ def openapi_document(
             "responses": {"202": _json("ConsultEnding", "the consultation is being ended"),
                           **_errors(400, 401, 403, 404, 409)},
         }},
+        "/api/calls/{call_id}/callback": {"post": {
+            "summary": "Schedule a callback on a call of the agent's: at `at` (ISO-8601; no"
+                       " offset: the agent's time zone) the number (default the caller's)"
+                       " enters the call's queue as a callback, dialled agent first (the"
+                       " call's own agent only); 400 at past, unparseable or beyond"
+                       " web.callback_max_days, number not valid; 404 unknown_call; 409"
+                       " already_scheduled (one per call) or no_queue",
+            "operationId": "scheduleCallback", "security": session, "parameters": [_call_id()],
+            "requestBody": _body("CallbackBody", required=True),
+            "responses": {"201": _json("CallbackScheduled", "it enters the queue at due_at"),
+                          **_errors(400, 401, 403, 404, 409, 503)},
+        }},
         "/api/calls/{call_id}/move": {"post": {
             "summary": "Move a waiting call: to another queue (its wait kept), to a new"
                        " priority, to a position of its line (1: the front) (supervisors);"
@@ -519,8 +534,9 @@ def openapi_document(
                           **_errors(400, 401, 403, 404, 503)},
         }},
         "/api/callbacks": {"get": {
-            "summary": "Callback requests made at the IVR's callback nodes, oldest first"
-                       " (supervisors)",
+            "summary": "Callback requests made at the IVR's callback nodes, by the queued"
+                       " callback, or scheduled from the desk (node desk, with due_at),"
+                       " oldest first (supervisors)",
             "operationId": "listCallbacks", "security": session,
             "parameters": _page_parameters("status"),
             "responses": {"200": _json("CallbackPage", "one page of callback requests"),

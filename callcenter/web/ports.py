@@ -16,6 +16,7 @@ whose code is not in the table is a bug and stays a 500.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal, Protocol
 
 from typing_extensions import TypedDict  # pydantic reads these for the OpenAPI document
@@ -133,6 +134,14 @@ class Desk(Protocol):
         """Complete (the caller talks to the consulted agent) or cancel (back to
         ``by_agent``) the consultation; why not (``"not_talking"``, ``"not_your_call"``,
         ``"not_consulting"``, ``"not_answered"``), or None when asked."""
+        ...
+
+    async def schedule_callback(
+        self, call_id: str, by_agent: str, due: dt.datetime, number: str | None, note: str
+    ) -> tuple[str, str] | str:
+        """Schedule a callback on agent ``by_agent``'s call for ``due`` (aware): (the number
+        dialled, the queue), or why not (``"unknown_call"``, ``"not_your_call"``,
+        ``"no_queue"``, ``"bad_number"``, ``"already_scheduled"``, ``"unavailable"``)."""
         ...
 
     def move_call(
