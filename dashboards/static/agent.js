@@ -194,7 +194,10 @@
         const cb = msg.callback;
         $("callback-note").textContent = !cb ? "" :
           H.t("callback.pop", { number: cb.number, attempt: cb.attempt }) +
-          (cb.name_file ? " " + H.t("callback.named") : "");
+          (cb.name_file ? " " + H.t("callback.named") : "") +
+          // scheduled from a desk: by whom, and their note
+          (cb.scheduled_by ? " " + H.t("callback.scheduled_by", { agent: cb.scheduled_by }) : "") +
+          (cb.note ? " " + H.t("callback.scheduled_note", { note: cb.note }) : "");
         setCall(H.t("call.ringing_from", { number: msg.caller_number || H.t("call.unknown_number") }), "call-ringing");
         break;
       case "card":  // the CRM answered after the pop went out
