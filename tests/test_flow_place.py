@@ -85,21 +85,27 @@ def test_an_ivr_callback_nodes_request_entering_writes_its_place() -> None:
     assert then == Place("support", 0, f.wall, "callback")
 
 
-def test_a_restart_keeps_a_caller_held_for_its_named_agent_until_the_same_deadline() -> None:
-    # Broke: a restart put a caller transferred to agent 9 back in the queue for anyone
-    # (agent 8 rang at once): the hold for 9 was in no SQL the restart read.
+def restarted_held_for_9(ago: float, **facts: object) -> tuple[Flow, str]:
+    """A restarted core adopting a caller that entered its queue ``ago`` s before, held
+    for agent 9 (paused) 60 s from then, as its last queued event says; 8 is Ready."""
     f = one_queue_three_agents()
     f.login("8", "9")
     f.feed(AgentCommand(acd.AgentPause("9", "break")))
     a = f"{NODE}:1796314834.0"
-    entered = f.wall - dt.timedelta(seconds=20)
+    entered = f.wall - dt.timedelta(seconds=ago)
     held = Place("support", 0, entered, "transfer", "9", entered + dt.timedelta(seconds=60))
-    f.rows[a] = CallRowLoaded(
-        a, queue="support", queued_at=f.wall - dt.timedelta(seconds=90),
-        answered_at=f.wall - dt.timedelta(seconds=80), agent_id="7", outcome="answered",
-        wait_s=10.0, transfers=(("7", "support"),), transferred_to="support", place=held,
-    )  # fmt: skip
+    f.rows[a] = CallRowLoaded(a, queue="support", place=held, **facts)  # type: ignore[arg-type]
     f.replay("15-restart-during-hold.ami", until=lambda m: m.name == "MusicOnHoldStop")
+    return f, a
+
+
+def test_a_restart_keeps_a_caller_held_for_its_named_agent_until_the_same_deadline() -> None:
+    # Broke: a restart put a caller transferred to agent 9 back in the queue for anyone
+    # (agent 8 rang at once): the hold for 9 was in no SQL the restart read.
+    then = dt.datetime(2026, 12, 3, 11, 58, 30, tzinfo=dt.UTC)  # SQL: answered by 7 before
+    f, a = restarted_held_for_9(20, queued_at=then, answered_at=then, agent_id="7",
+                                outcome="answered", wait_s=10.0,
+                                transfers=(("7", "support"),), transferred_to="support")  # fmt: skip
     assert f.core.calls[a].stage is Stage.HOLDING
     view = f.acd.call(a, f.mono)
     assert view is not None and view.preferred_agent == "9" and abs(view.wait_s - 20) < 1e-6
@@ -111,14 +117,7 @@ def test_a_restart_keeps_a_caller_held_for_its_named_agent_until_the_same_deadli
 
 
 def test_a_restart_after_the_hold_ran_out_puts_the_caller_in_line_for_anyone() -> None:
-    f = one_queue_three_agents()
-    f.login("8", "9")
-    f.feed(AgentCommand(acd.AgentPause("9", "break")))
-    a = f"{NODE}:1796314834.0"
-    entered = f.wall - dt.timedelta(seconds=90)
-    held = Place("support", 0, entered, "transfer", "9", entered + dt.timedelta(seconds=60))
-    f.rows[a] = CallRowLoaded(a, queue="support", queued_at=entered, place=held)
-    f.replay("15-restart-during-hold.ami", until=lambda m: m.name == "MusicOnHoldStop")
+    f, _ = restarted_held_for_9(90)
     assert [o.agent_id for o in f.sent(fx.Originate)] == ["8"]
 
 
