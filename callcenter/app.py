@@ -36,6 +36,7 @@ from callcenter.controller import Controller, Node
 from callcenter.desk import ControllerDesk
 from callcenter.fanout import PublishingHub, RedisFanout, follow
 from callcenter.ivr_messages import IvrMessages
+from callcenter.leader import Election
 from callcenter.live import LiveHub
 from callcenter.looplag import LoopLagMonitor
 from callcenter.metrics import (
@@ -119,8 +120,16 @@ class Parts:
     webhook: PopWebhook | None = None
     controller: Controller | None = None
     desk: ControllerDesk | None = None
-    #: done once every node answered (or ``connect_wait_s`` passed) and agents logged in
+    #: done once every node answered (or ``connect_wait_s`` passed) and agents logged in;
+    #: None while a standby (``election``): its takeover sets it
     ready: asyncio.Task[None] | None = field(default=None, repr=False)
+    #: the leader election on PostgreSQL (:mod:`callcenter.leader`); None on SQLite
+    election: Election | None = None
+    #: set when this controller lost the lead: it has stopped acting (``callcenter run``
+    #: exits with status 3)
+    lost: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    #: a standby's wait for the lead, then its takeover
+    takeover: asyncio.Task[None] | None = field(default=None, repr=False)
     #: the controller's wall clock (the calls' times, the day's midnight, the last 30
     #: minutes of the wallboard and /metrics); a test sets another before the start
     wall_clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC),
@@ -165,14 +174,32 @@ async def _writer(app: web.Application) -> AsyncIterator[None]:
     cfg = parts.config
     folder = cfg.path.parent / "var" if cfg.path is not None else None
     journal = default_journal_path(cfg.database_url, folder)
-    parts.writer = StoreWriter(parts.store, journal=journal)
+    fence = None
+    if cfg.leader.enabled and not parts.web_only:  # a web-only node never leads
+        election = parts.election = Election(
+            cfg.database_url, cfg.leader, holder=Election.default_holder(journal),
+            on_lost=lambda _why: _lost_lead(parts),
+        )  # fmt: skip
+        fence = election.write_term
+    parts.writer = StoreWriter(parts.store, journal=journal, fence=fence,
+                               fence_idle_s=cfg.leader.lease_s)  # fmt: skip
     parts.writer.start()
     parts.metrics.watch_writer(parts.writer.health)
-    await parts.writer.flush()  # a previous run's journal is replayed before SQL is read
+    if parts.election is None:
+        await parts.writer.flush()  # a previous run's journal is replayed before SQL is read
     try:
         yield
     finally:
         await parts.writer.close()
+        if parts.election is not None:
+            await parts.election.close()
+
+
+def _lost_lead(parts: Parts) -> None:
+    """The lead is lost (:mod:`callcenter.leader` rule 4): stop acting at once."""
+    parts.lost.set()
+    if parts.controller is not None:
+        asyncio.get_running_loop().create_task(parts.controller.close(), name="stop acting")
 
 
 async def _crm(app: web.Application) -> AsyncIterator[None]:
@@ -240,13 +267,27 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
     if fanout is not None:
         parts.metrics.watch_fanout(fanout.health)
         fanout.start()
-    if not parts.web_only:
+    election = parts.election
+    if parts.web_only:
+        pass  # the controller is never started
+    elif election is None:
         await ctl.start()
         parts.ready = asyncio.create_task(_when_synced(parts, ctl), name="nodes synced")
         desk.start()
+    else:
+        ctl.may_act = election.may_act
+        for node in ctl.nodes.values():
+            node.client.may_act = election.may_act
+        if await election.try_lead():
+            await _lead(parts, ctl)
+        else:
+            log.warning("standby: another controller leads; taking over when its lock is free")
+            parts.takeover = asyncio.create_task(_take_over(parts, ctl), name="standby")
     try:
         yield
     finally:
+        if parts.takeover is not None:
+            parts.takeover.cancel()
         if parts.ready is not None:
             parts.ready.cancel()
         await desk.stop()
@@ -254,6 +295,27 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
             await fanout.close()
         await ctl.close()
         parts.hub.close()
+
+
+async def _lead(parts: Parts, ctl: Controller) -> None:
+    """This controller leads now: replay its journal under its term, then drive the
+    PBXs from what SQL holds (the restart's adoption of every node's calls)."""
+    assert parts.writer is not None
+    await parts.writer.flush()  # a previous run's journal is replayed before SQL is read
+    await ctl.start()
+    parts.ready = asyncio.create_task(_when_synced(parts, ctl), name="nodes synced")
+    if parts.desk is not None:
+        parts.desk.start()  # a standby publishes no board of its own (it has no calls)
+
+
+async def _take_over(parts: Parts, ctl: Controller) -> None:
+    assert parts.election is not None
+    await parts.election.wait_lead()
+    if parts.writer is not None and parts.store is not None and parts.desk is not None:
+        # what the old leader wrote since this standby started: the day's figures
+        await parts.writer.flush()
+        await parts.desk.load_today(parts.store)
+    await _lead(parts, ctl)
 
 
 async def _when_synced(parts: Parts, ctl: Controller) -> None:
@@ -303,8 +365,7 @@ async def _accounts(app: web.Application) -> AsyncIterator[None]:
     """Logins changed by the operator's commands (``callcenter users``/``agents``/``tokens``,
     another process) or by the admin page reach this one: read every ``accounts_poll_s``,
     and at once after each admin write (:class:`Administration`); the sessions and
-    tokens of removed logins stop counting, those of a login whose role changed take
-    the new role (a token's session is made from its login's row each time), the live API tokens are taken, agents
+    tokens of removed logins stop counting, the live API tokens are taken, agents
     added, changed or removed are given to the ACD (:func:`_apply_agents`) and the
     desk's lists are read again. Warns once at start when nobody can sign in or take a
     call."""
@@ -319,8 +380,6 @@ async def _accounts(app: web.Application) -> AsyncIterator[None]:
     async def read() -> list[Agent]:
         rows = await store.list_agents(removed=True)
         signer.revoked = frozenset(str(a.id) for a in rows if a.password_hash == REMOVED)
-        if changed := signer.take_roles({str(a.id): a.role for a in rows}):
-            log.info("%d session(s) took their login's new role", changed)
         signer.tokens = {t.token_hash: Session(t.account_id, t.role, t.display_name, 0,
                                                scopes=t.scopes)
                          for t in await tokens.live()}  # fmt: skip

@@ -165,7 +165,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
               "node that drives the PBXs)", file=sys.stderr)  # fmt: skip
         return 1
 
-    async def go() -> None:
+    async def go() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -194,10 +194,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 f"agent desk {hotline.urls.agent}, metrics {hotline.urls.metrics}",
                 flush=True,
             )
-            await stop.wait()
+            if hotline.parts.election is not None and not hotline.parts.election.leading:
+                print("standby: another controller leads; this one takes over when its "
+                      "lock is free", flush=True)  # fmt: skip
+            lost = asyncio.ensure_future(hotline.parts.lost.wait())
+            await asyncio.wait([asyncio.ensure_future(stop.wait()), lost],
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            return 3 if lost.done() else 0
 
-    asyncio.run(go())
-    return 0
+    # 3: the lead was lost (callcenter.leader): the supervisor starts it again, a standby
+    return asyncio.run(go())
 
 
 def _logging(args: argparse.Namespace) -> None:

@@ -52,6 +52,8 @@ class Session(asyncio.Protocol):
         self.session_id = self.world.pointer()
         self.session_tv = _tv(time.time())
         self.local_address = self.remote_address = ""
+        #: actions this connection sent (a test tells which client acted)
+        self.actions = 0
 
     # -- asyncio.Protocol ------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -62,6 +64,7 @@ class Session(asyncio.Protocol):
         self.local_address = f"IPV4/TCP/{local[0]}/{local[1]}"
         self.remote_address = f"IPV4/TCP/{peer[0]}/{peer[1]}"
         self.sim.sessions.add(self)
+        self.sim.opened.append(self)
         self.world.listeners.append(self.on_event)
         transport.write(BANNER)
         self.task = asyncio.get_running_loop().create_task(self._serve())
@@ -134,6 +137,7 @@ class Session(asyncio.Protocol):
                 return
 
     async def dispatch(self, frame: ActionFrame, table: Mapping[str, Handler]) -> None:
+        self.actions += 1
         for hook in self.world.action_hooks:
             hook(frame)
         name = frame.name.strip()
@@ -220,6 +224,8 @@ class PBXSim:
         self.world = World(**self._world_args)
         self.handlers = handlers()
         self.sessions: set[Session] = set()
+        #: every AMI connection ever opened, in order (closed ones too)
+        self.opened: list[Session] = []
         self._server: asyncio.Server | None = None
         self._started = False
         #: False while a (re)started PBX is still booting (:meth:`restart` with ``boot_s``):

@@ -934,3 +934,35 @@ def test_bad_phones_and_trunks_are_refused_at_their_line(
     text = text.replace("    secret: s3cret\nhotline:", f"    secret: s3cret\n{pbx2}hotline:")
     [problem] = problems_of(tmp_path, text)
     assert problem.startswith(expected), problem
+def test_leader_settings_default_and_come_from_the_file(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD), environ={})
+    assert (config.leader.heartbeat_s, config.leader.lease_s, config.leader.retry_s) == (1, 5, 0.5)
+    assert config.leader == load_config(SAMPLE, environ={}).leader  # the sample says the defaults
+    text = GOOD + "leader:\n  lock_key: 7\n  heartbeat_s: 0.5\n  lease_s: 2\n  retry_s: 0.2\n"
+    leader = load_config(write(tmp_path, text), environ={}).leader
+    assert (leader.lock_key, leader.heartbeat_s, leader.lease_s, leader.retry_s) == (7, 0.5, 2, 0.2)
+
+
+def test_bad_leader_settings_are_refused_at_their_line(tmp_path: Path) -> None:
+    text = GOOD + "leader:\n  lock_key: 1.5\n  heartbeat_s: 0\n  retry_s: soon\n  term: 3\n"
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:17: leader.lock_key: expected a whole number",
+        "hotline.yaml:18: leader.heartbeat_s: must be greater than 0",
+        "hotline.yaml:19: leader.retry_s: expected a number",
+        "hotline.yaml:20: leader.term: unknown key (expected one of: enabled, lock_key, "
+        "heartbeat_s, lease_s, retry_s)",
+    ]
+    text = GOOD + "leader:\n  heartbeat_s: 2\n  lease_s: 5\n"
+    assert problems_of(tmp_path, text) == [
+        "hotline.yaml:18: leader.lease_s: lease_s (5) must be at least three heartbeats "
+        "(3 x heartbeat_s = 6)"
+    ]
+
+
+def test_leader_election_is_off_unless_enabled_and_needs_postgresql(tmp_path: Path) -> None:
+    assert not load_config(write(tmp_path, GOOD), environ={}).leader.enabled
+    text = GOOD + "leader:\n  enabled: true\n"
+    [problem] = problems_of(tmp_path, text)
+    assert problem.startswith("hotline.yaml:17: leader.enabled: leader election needs PostgreSQL")
+    pg = broken("database_url: ", "database_url: postgresql+asyncpg://h@db/hotline\n#", text)
+    assert load_config(write(tmp_path, pg), environ={}).leader.enabled

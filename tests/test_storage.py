@@ -44,6 +44,7 @@ TABLES = {
     "disposition_codes",
     "interactions",
     "journal_marks",
+    "leader_terms",
     "pause_reasons",
     "queue_outcomes",
     "recording_access",
@@ -89,7 +90,7 @@ async def test_migrate_from_empty_creates_every_table(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert names == TABLES | {"alembic_version"}
-    assert version == ("0018",)
+    assert version == ("0019",)
 
 
 async def test_migration_matches_models(engine: AsyncEngine) -> None:
@@ -519,3 +520,8 @@ async def test_a_disposition_keeps_its_fcr_flag_and_rows_of_before_have_none(db_
         assert {r.call_id: r.fcr for r in await interactions(store)} == {old: None, new: True}
     finally:
         await engine.dispose()
+async def test_0019_starts_the_leader_term_at_zero(engine: AsyncEngine) -> None:
+    # the writer's fence and the election read and raise this one row (callcenter.leader)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sa.text("SELECT id, term, holder FROM leader_terms"))).all()
+    assert [tuple(r) for r in rows] == [(1, 0, None)]

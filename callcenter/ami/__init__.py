@@ -14,6 +14,7 @@ from .errors import (
     AuthenticationError,
     LocalProtocolError,
     NotAMIError,
+    NotLeader,
     ProtocolError,
     RemoteProtocolError,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "Message",
     "NEED_DATA",
     "NotAMIError",
+    "NotLeader",
     "ProtocolError",
     "RemoteProtocolError",
     "Response",

@@ -90,6 +90,7 @@ class CallSession(AMISession):
         Raises :class:`AMIConnectionError` at once when not connected.
         """
         link = self._require_link()
+        self._check_gate("AGI")
         cid = command_id if command_id is not None else self._command_id(command)
         aid = self._action_id("AGI")
         if aid in self._pending:

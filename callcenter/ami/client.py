@@ -169,6 +169,7 @@ class AMIClient(CallSession):
                 on_messages=self._on_messages,
                 on_protocol_error=self._on_protocol_error,
                 on_lost=self._on_link_lost,
+                gate=self._gate_open,
             )
             self._link = link
             self.banner = link.banner.result()
@@ -196,6 +197,9 @@ class AMIClient(CallSession):
             self._ping_task = asyncio.create_task(
                 self._keepalive(link, self.ping_interval), name=f"ami-ping-{self.name}"
             )
+
+    def _gate_open(self) -> bool:
+        return self.may_act is None or self.may_act()
 
     async def _log_in(self, link: Link) -> None:
         async def request(action: str, fields: Mapping[str, str]) -> Response:

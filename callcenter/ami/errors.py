@@ -100,3 +100,7 @@ class AgiHangup(AMIError):
         self.channel = channel
         self.command = command
         self.event = event
+
+
+class NotLeader(AMIError):
+    """An action not sent: this controller does not lead (``callcenter.leader``)."""

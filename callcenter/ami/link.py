@@ -46,6 +46,8 @@ class Link:
         self.host = host
         self.port = port
         self.codec = codec
+        #: says whether queued actions may go out (the leader's gate); None: always
+        self.gate: Callable[[], bool] | None = None
         self._reader = reader
         self._writer = writer
         self._on_messages = on_messages
@@ -74,6 +76,7 @@ class Link:
         on_messages: MessagesCallback,
         on_protocol_error: Callable[[RemoteProtocolError], None],
         on_lost: Callable[[Link, str, BaseException | None], None],
+        gate: Callable[[], bool] | None = None,
     ) -> Link:
         """Connect and wait for the banner; raise a typed error naming host:port."""
         where = f"{host}:{port}"
@@ -91,6 +94,7 @@ class Link:
                 f"cannot connect to AMI at {where}: {e}", host=host, port=port
             ) from e
         link = cls(host, port, reader, writer, codec, on_messages, on_protocol_error, on_lost)
+        link.gate = gate
         try:
             async with asyncio.timeout(connect_timeout):
                 await asyncio.shield(link.banner)
@@ -131,6 +135,12 @@ class Link:
 
     def _send_out(self) -> None:
         out, self._out = self._out, None
+        if out and self.gate is not None and not self.gate():
+            # queued by a leader that lost its lease before they went out (frozen
+            # between the write and this turn of the loop): never sent
+            log.warning("AMI %s: %d action(s) not sent: this controller does not lead",
+                        self.where, len(out))  # fmt: skip
+            return
         if out and not self.closed:
             self._writer.write(out[0] if len(out) == 1 else b"".join(out))
 

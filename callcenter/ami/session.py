@@ -34,6 +34,7 @@ from .errors import (
     AMIConnectionError,
     AMIError,
     LocalProtocolError,
+    NotLeader,
     RemoteProtocolError,
 )
 from .link import Link
@@ -104,6 +105,9 @@ class AMISession:
         self._subscription_key: tuple[object, ...] | None = None
         self._link: Link | None = None
         self._pending: dict[str, PendingAction] = {}
+        #: the leader's gate (``callcenter.leader``): when it says False no action is sent,
+        #: :class:`NotLeader` is raised instead; None: always send
+        self.may_act: Callable[[], bool] | None = None
         self._collecting: dict[str, PendingAction] = {}
         self._expecting_lists: set[str] = set()
         self._agi = AgiWaiters()
@@ -364,6 +368,7 @@ class AMISession:
         action_id: str | None = None,
         expect_list: bool | None = None,
     ) -> Response | ActionResult:
+        self._check_gate(name)
         aid = action_id if action_id is not None else self._action_id(name)
         if aid in self._pending:
             raise LocalProtocolError(f"ActionID {aid!r} is already in use by a pending action")
@@ -403,6 +408,10 @@ class AMISession:
             if not resp.ok:
                 raise ActionError(name, resp.message or resp.name, resp)
         return result
+
+    def _check_gate(self, name: str) -> None:
+        if self.may_act is not None and not self.may_act():
+            raise NotLeader(f"{name} not sent to {self.where}: this controller does not lead")
 
     async def ping(self, *, timeout: float | None = None) -> float:
         """Send a Ping; return the round-trip time in seconds."""

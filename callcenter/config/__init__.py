@@ -24,7 +24,7 @@ from ivr import ConfigProblem
 
 from .asterisk import DialplanSettings, NodeConfig
 from .edge import MIN_SECRET_KEY_BYTES as MIN_SECRET_KEY_BYTES
-from .edge import CrmSettings, WallboardSettings, WebSettings
+from .edge import CrmSettings, LeaderSettings, WallboardSettings, WebSettings
 from .hotline import DATABASE_DRIVERS as DATABASE_DRIVERS
 from .hotline import (
     DEFAULT_DISPOSITIONS,
@@ -47,6 +47,7 @@ __all__ = [
     "CrmSettings",
     "DialplanSettings",
     "HotlineConfig",
+    "LeaderSettings",
     "NodeConfig",
     "QueueSettings",
     "RecordingSettings",

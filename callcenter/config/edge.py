@@ -273,3 +273,31 @@ class WallboardSettings(_Strict):
                 at="abandon_red_pct",
             )
         return self
+
+
+class LeaderSettings(_Strict):
+    """Leader election between controllers sharing one PostgreSQL database
+    (:mod:`callcenter.leader`); a SQLite database has one controller, always leader."""
+
+    #: true: this controller is one of several on one PostgreSQL database (election on)
+    enabled: bool = Field(False, strict=True)
+    #: the PostgreSQL advisory lock every controller of one hotline tries to take
+    lock_key: int = Field(0x486F746C, ge=-(2**63), le=2**63 - 1, strict=True)
+    #: how often the leader proves it still holds its lock and its term
+    heartbeat_s: float = Field(1.0, gt=0, strict=True)
+    #: the leader's lease: PostgreSQL ends its lock's session after this long without
+    #: a heartbeat (idle_session_timeout), freeing the lock; the leader stops acting
+    #: one heartbeat before it ends. At least three heartbeats.
+    lease_s: float = Field(5.0, gt=0, strict=True)
+    #: how often a standby tries to take the lock
+    retry_s: float = Field(0.5, gt=0, strict=True)
+
+    @model_validator(mode="after")
+    def _lease_covers_heartbeats(self) -> Self:
+        if self.lease_s < 3 * self.heartbeat_s:
+            raise problem(
+                f"lease_s ({self.lease_s:g}) must be at least three heartbeats "
+                f"(3 x heartbeat_s = {3 * self.heartbeat_s:g})",
+                at="lease_s",
+            )
+        return self

@@ -34,7 +34,7 @@ from recordings.policy import RecordingPolicy
 from yamlconf import matching, problem
 
 from .asterisk import DialplanSettings, NodeConfig
-from .edge import CrmSettings, WallboardSettings, WebSettings
+from .edge import CrmSettings, LeaderSettings, WallboardSettings, WebSettings
 from .fields import _Strict
 from .queues import AcdSettings, QueueSettings
 
@@ -117,14 +117,15 @@ class HotlineConfig(_Strict):
     crm: Section[CrmSettings] = Field(default={}, validate_default=True)
     web: Section[WebSettings] = Field(default={}, validate_default=True)
     wallboard: Section[WallboardSettings] = Field(default={}, validate_default=True)
+    #: leader election on PostgreSQL (several controllers, one database)
+    leader: Section[LeaderSettings] = Field(default={}, validate_default=True)
     #: disposition code (a-z 0-9 _, 32 at most) -> the label agents see, in display order
     dispositions: dict[
         Annotated[str, AfterValidator(matching(_DISPOSITION, "disposition code (a-z 0-9 _)"))],
         Annotated[str, Field(min_length=1, max_length=80)],
     ] = Field(default_factory=lambda: dict(DEFAULT_DISPOSITIONS), min_length=1)
     #: the disposition codes that mean the caller's matter was settled on this call: a
-    #: disposition's FCR flag when the agent does not give one (the desk's box starts
-    #: ticked for them); null: those of DEFAULT_FCR_DISPOSITIONS among ``dispositions``
+    #: disposition's FCR flag when the agent does not give one; null: those of DEFAULT_FCR_DISPOSITIONS among ``dispositions``
     fcr_dispositions: list[str] | None = None
     #: the hotline's time zone (IANA name): reports bucket hours, days, weeks and
     #: months by its clock
@@ -179,6 +180,13 @@ class HotlineConfig(_Strict):
         if stray:
             raise problem(f"codes that are not dispositions: {stray}",
                           at="fcr_dispositions")  # fmt: skip
+        return self
+
+    @model_validator(mode="after")
+    def _election_needs_postgresql(self) -> HotlineConfig:
+        if self.leader.enabled and not self.database_url.startswith("postgresql"):
+            raise problem("leader election needs PostgreSQL (a SQLite database has one "
+                          "controller, always the leader)", at=("leader", "enabled"))  # fmt: skip
         return self
 
     @property

@@ -11,7 +11,6 @@ from ivr import IvrSession, SurveySession
 
 from .callback import Dialog
 from .consult import Consult
-from .place import Place
 from .state import Stage
 
 
@@ -174,8 +173,8 @@ class Call:
     visit_node: str | None = None
     #: the queue's consent prompt played to the caller to its end (it may be recorded)
     consent_played: bool = False
-    #: (place, skills) of a caller entering its queue once the consent played
-    after_consent: tuple[Place, Any] | None = None
+    #: (queue, priority, skills) of a caller entering its queue once the consent played
+    after_consent: tuple[str, int, Any] | None = None
     recording: LiveRecording | None = None
     recording_asked: bool = False
     #: a MixMonitor was sent (by policy or on demand) and not answered yet, or answered

@@ -83,8 +83,7 @@ class AgentRejected(StorageError):
     """An agent account could not be created.
 
     Codes: ``bad_username``, ``duplicate_username``, ``bad_role``, ``empty_password``,
-    ``empty_name``, ``bad_device`` (not a dial string), ``unknown_agent`` (no such login),
-    ``last_admin`` (the only admin left would lose the role).
+    ``empty_name``, ``bad_device`` (not a dial string), ``unknown_agent`` (no such login).
     """
 
     code = "agent_rejected"
@@ -134,3 +133,15 @@ def unavailable_while_away(what: str) -> Iterator[None]:
         raise StorageUnavailable(
             f"{what}: the database is unavailable ({type(exc).__name__}); try again in a moment"
         ) from exc
+
+
+class NotTheLeader(Exception):
+    """The writer's fence (``callcenter.leader``): the database's term is not the one this
+    controller writes under, so none of its writes is applied. Not a refusal: the
+    writes stay in the journal."""
+
+    def __init__(self, term: int | None, db_term: int | None) -> None:
+        held = "no term" if term is None else f"term {term}"
+        super().__init__(f"this controller holds {held}, the database's term is {db_term}")
+        self.term = term
+        self.db_term = db_term

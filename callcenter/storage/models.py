@@ -27,6 +27,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     UniqueConstraint,
     false,
@@ -390,3 +391,17 @@ class JournalMark(Base):
     journal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     applied_seq: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[dt.datetime]
+
+
+class LeaderTerm(Base):
+    """The leader's term (``callcenter.leader``): one row (id 1). A controller that takes
+    the PostgreSQL lock raises ``term`` by one; the writer checks, in every transaction,
+    that the term it writes under is still this one (fencing a paused old leader)."""
+
+    __tablename__ = "leader_terms"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    term: Mapped[int] = mapped_column(BigInteger)
+    #: the controller that took this term (host and journal), None before the first
+    holder: Mapped[str | None] = mapped_column(String(255))
+    since: Mapped[dt.datetime | None]

@@ -87,6 +87,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from callcenter.storage.applying import (
@@ -100,12 +101,14 @@ from callcenter.storage.applying import (
 from callcenter.storage.engine import WRITE_TRANSACTION, make_engine
 from callcenter.storage.errors import (
     DuplicateOutcome,
+    NotTheLeader,
     StorageError,
     StorageUnavailable,
     WriterClosed,
     is_refusal,
 )
 from callcenter.storage.journal import Journal, default_journal_path
+from callcenter.storage.models import LeaderTerm
 from callcenter.storage.store import Store
 from callcenter.storage.writes import (
     WRITE_TYPES,
@@ -152,6 +155,19 @@ class WriterHealth:
     journal: str | None
 
 
+#: the fence's read: the term, locked against a new leader's raise until this commits
+_READ_TERM = select(LeaderTerm.term).where(LeaderTerm.id == 1).with_for_update(read=True)
+
+
+async def _check_fence(conn: AsyncConnection, term: int | None, idle_ms: int) -> None:
+    """Refuse the transaction unless the database's term is ``term``."""
+    # a transaction of a paused process holding the row FOR SHARE ends after idle_ms
+    await conn.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = {idle_ms:d}"))
+    db_term = await conn.scalar(_READ_TERM)
+    if term is None or db_term != term:
+        raise NotTheLeader(term, db_term)
+
+
 class StoreWriter:
     """Journals write requests and applies them in batches on a thread of its own.
 
@@ -159,6 +175,12 @@ class StoreWriter:
     engine) or a database URL. ``journal`` is the journal file, by default
     :func:`default_journal_path` of the database (next to a SQLite file, else in
     ``var/``); ``None`` keeps it in memory (an outage is survived, a crash is not).
+    ``fence`` (PostgreSQL, several controllers: ``callcenter.leader``) gives the term this
+    controller writes under (None: none); every transaction first reads
+    ``leader_terms`` ``FOR SHARE`` and applies nothing unless the two agree: the writes
+    wait in the journal meanwhile (:attr:`fenced` says why). A fenced transaction left
+    open longer than ``fence_idle_s`` (its process paused) is ended by PostgreSQL, so it
+    cannot hold up a new leader's term.
     """
 
     def __init__(
@@ -174,6 +196,8 @@ class StoreWriter:
         linger_s: float = 0.05,
         journal_linger_s: float = 0.01,
         gil_switch_s: float | None = GIL_SWITCH_S,
+        fence: Callable[[], int | None] | None = None,
+        fence_idle_s: float = 5.0,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
@@ -195,6 +219,10 @@ class StoreWriter:
         #: None: the process's switch interval is left as it is
         self.gil_switch_s = gil_switch_s
         self._switch_before: float | None = None
+        self.fence = fence
+        self._fence_idle_ms = max(1, round(fence_idle_s * 1000))
+        #: why the last round applied nothing (the fence said no); None once it applies
+        self.fenced: str | None = None
         # Figures, written by the writer's thread, read anywhere.
         #: Writes in the database.
         self.applied = 0
@@ -570,6 +598,13 @@ class StoreWriter:
                 refused, skipped = await self._transaction(
                     engine, journal, entries, one_by_one=False
                 )
+            except NotTheLeader as exc:
+                if self.fenced is None:
+                    log.error("store writer fenced (%s): %d write(s) held in the journal",
+                              exc, self._unapplied)  # fmt: skip
+                self.fenced = str(exc)
+                self._retry_at = time.monotonic() + self.max_retry_delay_s
+                return False
             except Exception as exc:
                 if not is_refusal(exc):
                     raise
@@ -592,6 +627,7 @@ class StoreWriter:
         if not self.db_up:
             log.warning("database back: replaying %d journaled write(s)", self._unapplied)
         self.db_up = True
+        self.fenced = None
         self._delay = self.retry_delay_s
         self._done(journal, entries, refused, skipped)
         return True
@@ -605,6 +641,8 @@ class StoreWriter:
         conn = await self._connection(engine)
         try:
             async with conn.begin():
+                if self.fence is not None:
+                    await _check_fence(conn, self.fence(), self._fence_idle_ms)
                 if self._mark is None:
                     self._mark = await _read_mark(conn, self._journal_id)
                 mark = self._mark
