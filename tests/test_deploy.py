@@ -362,5 +362,12 @@ def test_a_peer_nodes_trunk_rings_this_nodes_phones() -> None:
     assert endpoints["pbx2"].get("context") == [PEER_CONTEXT]
     peers = by_name(read_conf(ASTERISK / "extensions.conf"))[PEER_CONTEXT][0]
     assert first_step(peers, "1001") == "Dial(PJSIP/${EXTEN})"
+    from callcenter.flow.consult import phone_of
+
+    config = load_config(ROOT / "config" / "hotline.yaml")
+    context, exten = phone_of("PJSIP/1001", config.hotline.consult_context, "pbx2")
+    consult = by_name(read_conf(ASTERISK / "extensions.conf")).get(context)
+    assert consult, f"[{context}] missing: a consulted phone on pbx2 never rings"
+    assert first_step(consult[0], exten) == "Dial(PJSIP/${EXTEN}@pbx2,30)"
     text = (ROOT / "config" / "hotline.yaml").read_text()
     assert "# trunks: {pbx2: pbx2}" in text, "the sample config names the sample's endpoint"

@@ -202,6 +202,28 @@ def test_where_atxfer_rings_an_agent_device() -> None:
     assert phone_of("PJSIP/2008", "hotline-consult") == ("hotline-consult", "2008")
     assert phone_of("Local/1002@agent-phones", "hotline-consult") == ("agent-phones", "1002")
     assert phone_of("Local/1002@agent-phones/n", "x") == ("agent-phones", "1002")
+    assert phone_of("PJSIP/2008", "hotline-consult", "pbx2") == ("hotline-consult-pbx2", "2008")
+
+
+def test_a_consulted_phone_on_another_node_is_rung_through_the_trunk_there() -> None:
+    """Several PBXs: the Atxfer of 7's leg (on the caller's node) rings 8's phone homed on
+    pbx2 in ``<consult_context>-<trunk>``, whose dialplan dials ``PJSIP/<ext>@<trunk>`` as
+    an agent leg's Originate does; a phone at home is rung as before."""
+    from callcenter.flow.homes import PhoneHomes
+
+    f = Flow(wrap_up_s=30.0)
+    f.core.homes = PhoneHomes({NODE: ("PJSIP/2007",), "pbx2": ("PJSIP/2008",)},
+                              {(NODE, "pbx2"): "to-pbx2"})  # fmt: skip
+    leg = talking_to_7(f)
+    out = f.feed(ConsultAgent(CALL, "8", "agent:7"))
+    assert f.sent(fx.AtxferLeg, out) == [
+        fx.AtxferLeg(NODE, CALL, leg, "hotline-consult-to-pbx2", "2008")]
+    assert f.core.homes.dial(NODE, "PJSIP/2008") == "PJSIP/2008@to-pbx2", "as the agent leg"
+    g = Flow(wrap_up_s=30.0)
+    g.core.homes = PhoneHomes({NODE: ("PJSIP/2007", "PJSIP/2008")})
+    leg = talking_to_7(g)
+    out = g.feed(ConsultAgent(CALL, "8", "agent:7"))
+    assert g.sent(fx.AtxferLeg, out) == [fx.AtxferLeg(NODE, CALL, leg, "hotline-consult", "2008")]
 
 
 def test_the_last_channel_to_enter_a_bridge_is_the_consulted_leg() -> None:

@@ -39,16 +39,21 @@ class Consult:
     ending: str | None = None
 
 
-def phone_of(device: str, consult_context: str) -> tuple[str, str]:
+def phone_of(device: str, consult_context: str, trunk: str | None = None) -> tuple[str, str]:
     """Where ``Atxfer`` rings an agent's ``device`` (Context, Exten): a Local device
     ``Local/<exten>@<context>`` is that extension itself (07 C: ``Context=agent-phones
     Exten=1002``); any other, ``<tech>/<endpoint>``, is ``<endpoint>`` in
     ``consult_context`` (``deploy/asterisk/extensions.conf [hotline-consult]`` dials
-    ``PJSIP/${EXTEN}``)."""
+    ``PJSIP/${EXTEN}``), or, for a phone homed on another node (``trunk``: the caller's
+    node's trunk to it, ``homes.PhoneHomes.trunk``), in ``<consult_context>-<trunk>``
+    (``[hotline-consult-pbx2]`` dials ``PJSIP/${EXTEN}@pbx2``, as an agent leg's
+    Originate does)."""
     tech, _, rest = device.partition("/")
     if tech == "Local" and "@" in rest:
         exten, _, context = rest.partition("@")
         return context.split("/")[0], exten
+    if trunk is not None:
+        return f"{consult_context}-{trunk}", rest or device
     return consult_context, rest or device
 
 

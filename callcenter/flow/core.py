@@ -154,7 +154,8 @@ Rules (everything that decides what a call does lives here):
    the talking call's agent consults agent X (READY, of the call's queue; refused with nothing
    changed as a transfer to X would be, or ``agent_busy`` when X is not READY, or
    ``consulting`` when a consultation is under way). ``Atxfer`` of the agent's leg rings
-   X's phone (:func:`.consult.phone_of`, 07 C) while the caller hears music on hold; the
+   X's phone (:func:`.consult.phone_of`, 07 C; a phone homed on another node through the
+   caller's node's trunk to it, as an agent leg) while the caller hears music on hold; the
    ACD holds X OFFERED for the call (``acd.ConsultStarted``, ACD rule 14: never offered
    another call) and X's desk gets the call's screen-pop as for an offer. The first
    channel of the call to enter a bridge that is neither the caller nor a known leg is
@@ -2241,7 +2242,8 @@ class CallFlow:
         leg = self._agent_leg(call)
         assert leg is not None  # transfer_refused checked it
         device = next(a.device for a in self.acd.config.agents if a.agent_id == ev.agent)
-        context, exten = phone_of(device, self.consult_context)
+        context, exten = phone_of(device, self.consult_context,
+                                  self.homes.trunk(call.node, device))
         call.consult = Consult(ev.agent, by_agent, leg, ev.by, self._now.mono)
         self._acd(acd.ConsultStarted(call.call_id, ev.agent))
         self._write(RecordCallEvent(call.call_id, self._now.wall, "consult",

@@ -28,13 +28,18 @@ class PhoneHomes:
                 return node
         return None
 
-    def dial(self, node: str, device: str) -> str:
-        """The Originate ``Channel`` that rings ``device`` from ``node``."""
+    def trunk(self, node: str, device: str) -> str | None:
+        """The trunk of ``node`` that reaches ``device``'s home, or None: it is on ``node``
+        (or on no node the config names)."""
         home = self.home(device)
         if home is None or home == node:
-            return device
-        trunk = self.trunks.get((node, home))
-        if trunk is None:  # the config refuses this (nodes[].trunks)
+            return None
+        return self.trunks.get((node, home))  # None: the config refuses it (nodes[].trunks)
+
+    def dial(self, node: str, device: str) -> str:
+        """The Originate ``Channel`` that rings ``device`` from ``node``."""
+        trunk = self.trunk(node, device)
+        if trunk is None:
             return device
         extension = device.split("/", 1)[1]
         return f"PJSIP/{extension}@{trunk}"
