@@ -54,7 +54,9 @@ Rules:
    to); then it is routed as any other. Once offered, or moved (rule 11), the
    preference is spent. ``CallQueued.preferred_wait_s`` (a transfer to a named
    agent) holds the call that long instead of the queue's ``sticky_wait_s``, in
-   any queue, kept across a reload.
+   any queue, kept across a reload, and for an agent logged out when the call is
+   queued too (a restarted controller queues its callers before it logs its agents
+   back in): it waits for that agent's login until the deadline.
 13. Each call counts once in the queues' tallies (``acd.stats``), as
    ``docs/kpis.md`` counts it: ``offered`` at ``CallQueued``, then its one outcome.
    A ``TimeoutDropped`` (the shell sent the call on to another queue after its
@@ -1277,14 +1279,15 @@ class Acd:
     def _stick(self, call: Call, agent_id: str, now: float) -> None:
         """Hold ``call`` for ``agent_id`` (rule 12) if that agent serves its queue and
         fits it, until ``entered_at + sticky_wait_s`` (or the call's own
-        ``preferred_wait_s``); else the preference is ignored."""
+        ``preferred_wait_s``, even while that agent is logged out: a restart restores
+        the hold before the agents); else the preference is ignored."""
         agent = self._agents.get(agent_id)
         wait = call.queued_in.config.sticky_wait_s if call.prefer_wait is None else call.prefer_wait
         until = call.entered_at + wait
         if (
             wait <= 0
             or agent is None
-            or agent.state is AgentState.LOGGED_OUT
+            or agent.state is AgentState.LOGGED_OUT and call.prefer_wait is None
             or call.queue not in agent.config.queues
             or not fits(agent.skills, call.needs)
             or until <= now

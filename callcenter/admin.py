@@ -4,7 +4,7 @@ Each one reads the database URL from the config file (``--config``), acts on SQL
 exits: 0 done, 1 refused (the reason on stderr, nothing written), 2 bad usage. A
 running controller picks the change up by itself within ``accounts_poll_s`` (see
 ``callcenter.app``): a new or changed agent can go ready, a removed login's sessions
-end, a revoked API token stops working. Passwords never come from the command line (shell history, ``ps``): from the
+end, a login's new role binds its open sessions, a revoked API token stops working. Passwords never come from the command line (shell history, ``ps``): from the
 variable ``--password-env`` names, else asked twice on a terminal, else one line of
 standard input (scripts: ``printf '%s\\n' "$PW" | callcenter users add ...``).
 """
@@ -200,6 +200,21 @@ def _users_phone(args: argparse.Namespace) -> int:
     return _run(args, job)
 
 
+def _users_role(args: argparse.Namespace) -> int:
+    async def job(config: HotlineConfig) -> int:
+        async def change(store: Store) -> int:
+            agent, before = await store.set_role(args.username, args.role)
+            print(f"role of {agent.username!r}: {before} -> {agent.role}; a running controller "
+                  "gives its open sessions and tokens the new role within a poll"
+                  + (" and logs the agent out of the ACD" if before == "agent" != agent.role
+                     else ""))  # fmt: skip
+            return 0
+
+        return await _with_store(config, change)
+
+    return _run(args, job)
+
+
 def _users_passwd(args: argparse.Namespace) -> int:
     async def job(config: HotlineConfig) -> int:
         password = _password(args)
@@ -352,13 +367,15 @@ def add_parsers(sub: Any) -> None:
     _command(db, "upgrade", "apply every migration not applied yet", _db_upgrade)
     _command(db, "current", "the revision applied (exit 1 when behind)", _db_current)
 
-    us = _group(sub, "users", "logins of any role: add, passwd, remove, list")
+    us = _group(sub, "users", "logins of any role: add, phone, role, passwd, remove, list")
     _command(us, "add", "a login (agent, supervisor or admin)", _users_add, _USERNAME,
              ("--role", {"choices": ROLES, "required": True}), _NAME, _PASSWORD,
              ("--device", {"help": "the dial string of the login's phone, e.g. PJSIP/9000: "
                                    "a supervisor listens, whispers and barges from it"}))  # fmt: skip
     _command(us, "phone", "set a login's phone (a supervisor's, to listen from); '' clears it",
              _users_phone, _USERNAME, ("device", {"help": "a dial string, e.g. PJSIP/9000"}))  # fmt: skip
+    _command(us, "role", "change a login's role (the only admin left keeps it)", _users_role,
+             _USERNAME, ("role", {"choices": ROLES}))  # fmt: skip
     _command(us, "passwd", "set a login's password", _users_passwd, _USERNAME, _PASSWORD)
     _command(us, "remove", "lock a login out; its history stays", _remove, _USERNAME)
     _command(us, "list", "every login", lambda a: _list(a, agents_only=False),

@@ -12,7 +12,9 @@ keeps what an operator versions (nodes, queues, timings, the IVR); its
 
 Each write goes to SQL through the store the CLI uses (its checks, its refusals),
 then is applied at once through the same path as the poll: ``sync`` reads the logins
-again, takes the live tokens and hands the agents' routing data to the ACD
+again (a changed role reaches the login's open sessions and tokens: the next request
+is judged by it; an agent made supervisor or admin leaves the ACD as a removed one
+does, logged out first), takes the live tokens and hands the agents' routing data to the ACD
 (``callcenter.app._apply_agents``, the live reload of :mod:`callcenter.reload`), and
 the offered lists are read again into the dicts the web edge serves from. Refusals
 are domain errors whose ``reason`` starts with the field at fault.
@@ -43,6 +45,7 @@ _AGENT_FIELDS: dict[str, tuple[str, str]] = {
     "empty_name": ("name", "invalid_field"),
     "duplicate_username": ("username", "duplicate"),
     "unknown_agent": ("username", "unknown_login"),
+    "last_admin": ("role", "last_admin"),
 }
 _TOKEN_FIELDS: dict[str, tuple[str, str]] = {
     "bad_name": ("name", "invalid_field"),
@@ -182,6 +185,9 @@ class Administration:
         if agent is None or agent.password_hash == REMOVED:
             raise AdminRefused("unknown_login", "username", f"no login {username!r}")
         queues = self._queues(fields.get("queues"))
+        role = fields.get("role")
+        if role is not None and role != agent.role:
+            await self._keep_an_admin(agent, role)
         try:
             if "name" in fields or "device" in fields:
                 await self.store.set_agent_profile(
@@ -196,12 +202,24 @@ class Administration:
                 )  # fmt: skip
             if fields.get("password"):
                 await self.store.set_password(username, fields["password"])
+            if role is not None and role != agent.role:  # last: its refusal writes nothing
+                await self.store.set_role(username, role)
         except AgentRejected as exc:
             raise self._routing_refused(exc) from None
         await self._sync()
         changed = await self.store.get_login(username)
         assert changed is not None
         return login_row(changed)
+
+    async def _keep_an_admin(self, agent: Agent, role: str) -> None:
+        """Refuse (409 ``last_admin``) before anything is written when ``agent`` is the
+        only admin left and would become ``role``; ``Store.set_role`` checks it again
+        under lock."""
+        if agent.role != "admin" or role == "admin":
+            return
+        if {a.id for a in await self.store.list_agents() if a.role == "admin"} <= {agent.id}:
+            raise AdminRefused("last_admin", "role", f"{agent.username!r} is the only admin "
+                               "left: make another login admin first")  # fmt: skip
 
     async def remove_login(self, username: str, by_account: str) -> None:
         agent = await self.store.get_login(username)

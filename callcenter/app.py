@@ -365,7 +365,8 @@ async def _accounts(app: web.Application) -> AsyncIterator[None]:
     """Logins changed by the operator's commands (``callcenter users``/``agents``/``tokens``,
     another process) or by the admin page reach this one: read every ``accounts_poll_s``,
     and at once after each admin write (:class:`Administration`); the sessions and
-    tokens of removed logins stop counting, the live API tokens are taken, agents
+    tokens of removed logins stop counting, those of a login whose role changed take
+    the new role (a token's session is made from its login's row each time), the live API tokens are taken, agents
     added, changed or removed are given to the ACD (:func:`_apply_agents`) and the
     desk's lists are read again. Warns once at start when nobody can sign in or take a
     call."""
@@ -380,6 +381,8 @@ async def _accounts(app: web.Application) -> AsyncIterator[None]:
     async def read() -> list[Agent]:
         rows = await store.list_agents(removed=True)
         signer.revoked = frozenset(str(a.id) for a in rows if a.password_hash == REMOVED)
+        if changed := signer.take_roles({str(a.id): a.role for a in rows}):
+            log.info("%d session(s) took their login's new role", changed)
         signer.tokens = {t.token_hash: Session(t.account_id, t.role, t.display_name, 0,
                                                scopes=t.scopes)
                          for t in await tokens.live()}  # fmt: skip

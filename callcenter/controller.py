@@ -81,6 +81,7 @@ from callcenter.flow.inputs import (
     TransferCall,
 )
 from callcenter.flow.overflow import OverflowTarget
+from callcenter.flow.place import BadPlace, Place
 from callcenter.flow.sticky import LastServed
 from callcenter.logs import call_fields
 from callcenter.ports import AccountLookup, CallFacts, CardLookup, Pushes, ShellMetrics, Writes
@@ -1060,17 +1061,13 @@ class Controller:
         raise AssertionError("unreachable")
 
     async def _read_row(self, call_id: str) -> CallRowLoaded:
-        """What SQL knows of a call: its row, its queue priority, its recording."""
+        """What SQL knows of a call: its row, its last place in line, its recording."""
         row = await self.store.get_call(call_id)
         if row is None:
             return CallRowLoaded(call_id, found=False)
-        priority = 0
         events = await self.store.list_call_events(call_id)
-        for event in events:
-            if event.kind in ("queued", "moved") and event.data:  # a supervisor's move last
-                priority = int(event.data.get("priority") or 0)
         recs = await self.store.list_recordings(call_id, limit=1)
-        loaded = _row(row, priority, recs[0] if recs else None)
+        loaded = _row(row, _last_place(row, events), recs[0] if recs else None)
         return dataclasses.replace(loaded, **_visit_and_mutes(events), **_transfers(events))
 
     async def _load_open_calls(self, e: fx.LoadOpenCalls) -> None:
@@ -1089,14 +1086,12 @@ class Controller:
             rec = recs[0] if recs and recs[0].size_bytes is None else None
             cb = callbacks.get(row.id)
             if cb is None:
-                loaded.append(_row(row, 0, rec))
+                loaded.append(_row(row, None, rec))
                 continue
-            # a virtual caller: back in line with its priority (its queued event)
-            priority = next((int(e.data.get("priority") or 0)
-                             for e in await self.store.list_call_events(row.id)
-                             if e.kind == "queued" and e.data), 0)  # fmt: skip
+            # a virtual caller: back at its last place in line (its last queued event)
+            place = _last_place(row, await self.store.list_call_events(row.id))
             loaded.append(dataclasses.replace(
-                _row(row, priority, rec), callback_number=cb.number,
+                _row(row, place, rec), callback_number=cb.number,
                 callback_name=cb.name_file, callback_attempts=cb.attempts,
                 callback_node=cb.node, callback_by=_str(cb.agent_id), callback_note=cb.note,
             ))  # fmt: skip
@@ -1213,7 +1208,21 @@ def _transfers(events: list[Any]) -> dict[str, Any]:
     }
 
 
-def _row(row: Any, priority: int, rec: Any) -> CallRowLoaded:
+def _last_place(row: Any, events: list[Any]) -> Place | None:
+    """The place the call's last readable ``queued`` event says (flow rule 20); an
+    unreadable one is logged, naming the call, the event and the field, and skipped."""
+    for event in reversed(events):
+        if event.kind != "queued":
+            continue
+        try:  # an event of a run before places: its queue and priority, from the row's entry
+            return Place.from_data(event.data or {}, _aware(row.queued_at) or _aware(event.at))
+        except BadPlace as exc:
+            log.warning("call %s: queued event %s unreadable (%s); an earlier one is used",
+                        row.id, event.id, exc)  # fmt: skip
+    return None
+
+
+def _row(row: Any, place: Place | None, rec: Any) -> CallRowLoaded:
     return CallRowLoaded(
         row.id,
         started_at=_aware(row.started_at),
@@ -1222,7 +1231,7 @@ def _row(row: Any, priority: int, rec: Any) -> CallRowLoaded:
         language=row.language,
         answered_at=_aware(row.answered_at),
         agent_id=str(row.agent_id) if row.agent_id is not None else None,
-        priority=priority,
+        place=place,
         outcome=row.outcome,
         wait_s=row.wait_s,
         recording_path=rec.path if rec is not None else None,

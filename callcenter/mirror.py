@@ -9,6 +9,7 @@ refused with ``not_driving`` (503): it has to reach the node that drives the PBX
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from callcenter.desk import ControllerDesk
@@ -115,6 +116,11 @@ class MirrorDesk(ControllerDesk):
 
     def end_consult(self, call_id: str, by_agent: str, complete: bool) -> str | None:
         raise NotDriving("end consult")
+
+    async def schedule_callback(
+        self, call_id: str, by_agent: str, due: dt.datetime, number: str | None, note: str
+    ) -> tuple[str, str] | str:
+        raise NotDriving("schedule callback")
 
     def spy(self, agent_id: str, phone: str, mode: str, by: str) -> str | None:
         raise NotDriving("spy")

@@ -210,6 +210,26 @@ def test_a_call_with_its_own_wait_goes_to_the_named_agent_when_ready() -> None:
     assert offers(acd.handle(AgentReady("b"), 12.0)) == [("c1", "b")]
 
 
+def test_a_call_with_its_own_wait_waits_for_a_logged_out_agents_login() -> None:
+    # Broke: a restarted controller queues its callers before it logs its agents back in,
+    # so a caller transferred to agent b (logged out at that instant) lost its hold
+    acd = sticky_acd(wait_s=0.0)
+    acd.handle(AgentLogout("b"), 2.0)
+    cmds = acd.handle(
+        CallQueued("c1", "q", "0901", preferred_agent="b", preferred_wait_s=20.0), 10.0
+    )
+    assert offers(cmds) == [] and held_for(acd, "c1", 10.0) == "b"  # a is READY
+    assert offers(acd.handle(AgentLogin("b", paused="break"), 11.0)) == []
+    assert offers(acd.handle(AgentReady("b"), 12.0)) == [("c1", "b")]
+
+
+def test_a_call_with_its_own_wait_for_an_agent_who_never_logs_in_goes_to_the_queue() -> None:
+    acd = sticky_acd(wait_s=0.0)
+    acd.handle(AgentLogout("b"), 2.0)
+    acd.handle(CallQueued("c1", "q", "0901", preferred_agent="b", preferred_wait_s=20.0), 10.0)
+    assert offers(acd.on_timer(30.0)) == [("c1", "a")]
+
+
 def test_a_bad_preferred_wait_names_the_field() -> None:
     with pytest.raises(InvalidValue, match="CallQueued.preferred_wait_s"):
         CallQueued("c1", "q", "0901", preferred_agent="b", preferred_wait_s=-1.0)

@@ -7,6 +7,7 @@ the next caller at once, with no restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,14 @@ BAD: list[tuple[str, str, Any, int, str, str]] = [
     ("PATCH", "/api/admin/logins/agent1", {"device": "PJSIP/a b"}, 400, "invalid_field",
      "device"),
     ("PATCH", "/api/admin/logins/agent1", {"name": "   "}, 400, "invalid_field", "name"),
-    ("PATCH", "/api/admin/logins/agent1", {"role": "admin"}, 400, "invalid_field", "role"),
+    ("PATCH", "/api/admin/logins/agent1", {"role": "boss"}, 400, "invalid_field", "role"),
+    ("PATCH", "/api/admin/logins/agent1", {"role": ["admin"]}, 400, "invalid_field", "role"),
+    ("PATCH", "/api/admin/logins/nobody", {"role": "admin"}, 404, "unknown_login", "username"),
+    # the only admin: demoting it would leave nobody to administer; nothing else written
+    ("PATCH", "/api/admin/logins/admin", {"role": "supervisor"}, 409, "last_admin",
+     "role: 'admin' is the only admin left"),
+    ("PATCH", "/api/admin/logins/admin", {"role": "agent", "name": "Ex-admin"}, 409,
+     "last_admin", "role"),
     ("PATCH", "/api/admin/logins/nobody", {"name": "X"}, 404, "unknown_login", "username"),
     ("DELETE", "/api/admin/logins/admin", None, 400, "invalid_field", "username"),  # yourself
     ("DELETE", "/api/admin/logins/nobody", None, 404, "unknown_login", "username"),
@@ -225,3 +233,93 @@ async def test_a_tokens_scopes_are_set_by_the_admin_and_bound_it(
             status, answer = await ask("POST", "/api/agents/1/state", made["writer"],
                                        {"state": "ready"})  # fmt: skip
             assert (status, answer["error"]) == (403, "insufficient_scope"), answer
+
+
+async def test_a_role_changed_through_the_api_binds_open_sessions_and_the_acd_at_once(
+    tmp_path: Path, db_url: str
+) -> None:
+    # PATCH /api/admin/logins/{username} {role}: the login's open session and token are
+    # judged by the new role on their next request (no stale privilege), an agent made
+    # supervisor leaves the ACD, and the only admin left cannot be demoted
+    async with hotline_rig(tmp_path, db_url, no_callers(), agents=2, auto_login=False) as rig:
+        assert rig.hotline.urls is not None
+        base = rig.hotline.urls.base
+        ids = {a.username: str(a.id) for a in await rig.hotline.store.list_agents()}
+        jars = {user: aiohttp.CookieJar(unsafe=True) for user in ("agent1", "supervisor", "admin")}
+        async with contextlib.AsyncExitStack() as stack:
+            http = {user: await stack.enter_async_context(
+                        aiohttp.ClientSession(cookie_jar=jar, headers={"Origin": base}))
+                    for user, jar in jars.items()}  # fmt: skip
+            for user, session in http.items():
+                await _logged_in(session, base, user)
+
+            async def status(user: str, method: str, path: str, body: Any = None) -> int:
+                async with http[user].request(method, base + path, json=body) as r:
+                    return r.status
+
+            async def role(user: str, new: str) -> dict[str, Any]:
+                async with http["admin"].patch(f"{base}/api/admin/logins/{user}",
+                                               json={"role": new}) as r:  # fmt: skip
+                    answer = await r.json()
+                    assert r.status == 200, answer
+                    return dict(answer)
+
+            async with http["admin"].post(f"{base}/api/admin/tokens",
+                                          json={"name": "watch", "user": "supervisor"}) as r:  # fmt: skip
+                assert r.status == 201, await r.text()
+                token = (await r.json())["token"]
+
+            async def token_status() -> int:
+                bearer = {"Authorization": f"Bearer {token}"}
+                async with aiohttp.ClientSession() as bare:
+                    async with bare.get(f"{base}/api/wallboard", headers=bearer) as r:
+                        return r.status
+
+            assert await status("agent1", "POST", "/api/agent/ready", {}) == 200
+            assert rig.ctl.core.agent(ids["agent1"], rig.ctl.now()).state.value == "ready"
+            assert await status("agent1", "GET", "/api/wallboard") == 403
+            assert (await status("supervisor", "GET", "/api/wallboard"), await token_status()) == (
+                200, 200)  # fmt: skip
+
+            # agent1 made supervisor: out of the ACD when the answer came, and its open
+            # session watches the wallboard and no longer drives an agent's state
+            assert (await role("agent1", "supervisor"))["role"] == "supervisor"
+            in_acd = {v.agent_id for v in rig.ctl.core.snapshot(rig.ctl.now()).agents}
+            assert ids["agent1"] not in in_acd
+            assert await status("agent1", "GET", "/api/wallboard") == 200
+            assert await status("agent1", "POST", "/api/agent/ready", {}) == 403
+
+            # the supervisor made agent: its session and its token lose the wallboard at
+            # once, and its open wallboard socket is closed before the next delta
+            board = await stack.enter_async_context(
+                http["supervisor"].ws_connect(f"{base}/ws/wallboard"))  # fmt: skip
+            await board.receive_json(timeout=30)  # the snapshot
+            assert (await role("supervisor", "agent"))["role"] == "agent"
+            assert await status("supervisor", "GET", "/api/wallboard") == 403
+            assert await token_status() == 403
+            # the next delta is not sent: the socket is closed first
+            async with asyncio.timeout(60):
+                while (msg := await board.receive()).type is aiohttp.WSMsgType.TEXT:
+                    pass
+            assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1008), msg
+            async with http["admin"].get(f"{base}/api/admin/tokens") as r:
+                (listed,) = (await r.json())["tokens"]
+                assert listed["role"] == "agent"
+
+            # a second admin: the first may step down, and its session loses the admin API
+            assert (await role("agent1", "admin"))["role"] == "admin"
+            assert (await role("admin", "supervisor"))["role"] == "supervisor"
+            assert await status("admin", "PUT", "/api/admin/dispositions/later",
+                                {"label": "Later"}) == 403  # fmt: skip
+            assert await status("admin", "GET", "/api/wallboard") == 200
+            # ... but agent1, now the only admin, cannot step down
+            async with http["agent1"].patch(f"{base}/api/admin/logins/agent1",
+                                            json={"role": "agent"}) as r:  # fmt: skip
+                answer = await r.json()
+            assert (r.status, answer) == (409, {
+                "error": "last_admin",
+                "reason": "role: 'agent1' is the only admin left: make another login admin first",
+            })  # fmt: skip
+            rows = {a.username: a.role for a in await rig.hotline.store.list_agents()}
+            assert rows == {"agent1": "admin", "agent2": "agent", "supervisor": "agent",
+                            "admin": "supervisor"}  # fmt: skip

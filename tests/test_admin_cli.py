@@ -96,6 +96,16 @@ def test_users_and_agents_from_the_command_line(tmp_path: Path, empty_db_url: st
     assert cli("users", "phone", "sue", "", "--config", cfg).returncode == 0
     assert phone_of("sue") is None
 
+    # a second admin, then the first steps down
+    promoted = cli("users", "role", "sue", "admin", "--config", cfg)
+    assert promoted.returncode == 0, promoted.stderr
+    assert "role of 'sue': supervisor -> admin" in promoted.stdout
+    demoted = cli("users", "role", "boss", "supervisor", "--config", cfg)
+    assert demoted.returncode == 0, demoted.stderr
+    rows = json.loads(cli("users", "list", "--json", "--config", cfg).stdout)
+    assert {r["username"]: r["role"] for r in rows} == {"boss": "supervisor", "an": "agent",
+                                                         "sue": "admin"}  # fmt: skip
+
     assert cli("users", "passwd", "an", "--config", cfg, stdin="new-secret\n").returncode == 0
     gone = cli("agents", "remove", "an", "--config", cfg)
     assert gone.returncode == 0 and "its calls stay in the reports" in gone.stdout
@@ -123,6 +133,10 @@ def test_users_and_agents_from_the_command_line(tmp_path: Path, empty_db_url: st
         (("users", "add", "z", "--role", "supervisor", "--device", "PJSIP/9 0"), "pw\n",
          "bad_device"),
         (("users", "phone", "nobody", "PJSIP/9000"), "", "unknown_agent"),
+        # boss is the only admin: nobody would be left to administer the hotline
+        (("users", "role", "boss", "supervisor"), "",
+         "last_admin: 'boss' is the only admin left: make another login admin first"),
+        (("users", "role", "nobody", "agent"), "", "unknown_agent"),
     ],
 )  # fmt: skip
 def test_a_refused_command_says_why_and_writes_nothing(
@@ -142,6 +156,8 @@ def test_a_refused_command_says_why_and_writes_nothing(
 
 def test_bad_usage_and_a_bad_config_file(tmp_path: Path) -> None:
     usage = cli("users", "add", "x", "--role", "king", "--config", "x.yaml")
+    assert usage.returncode == 2 and "invalid choice: 'king'" in usage.stderr
+    usage = cli("users", "role", "x", "king", "--config", "x.yaml")
     assert usage.returncode == 2 and "invalid choice: 'king'" in usage.stderr
     (tmp_path / "bad.yaml").write_text("nodes: 3\n")
     bad = cli("users", "list", "--config", str(tmp_path / "bad.yaml"))
@@ -183,6 +199,43 @@ async def test_a_removed_login_loses_its_session_in_a_running_controller(
 
         # logged in and ready when removed: logged out, then taken out of the ACD
         await wait_until(lambda: str(agent_id) not in in_acd(), 60, "agent2 out of the ACD")
+
+
+async def test_a_role_changed_with_the_cli_reaches_a_running_controller(
+    tmp_path: Path, db_url: str
+) -> None:
+    # `callcenter users role`: within a poll of the logins, the open session is judged
+    # by the new role and an agent made supervisor is logged out of the ACD
+    async with hotline_rig(tmp_path, db_url, agents=2) as rig:
+        assert rig.hotline.urls is not None and rig.hotline.store is not None
+        base = rig.hotline.urls.base
+        agent_id = next(str(a.id) for a in await rig.hotline.store.list_agents()
+                        if a.username == "agent2")  # fmt: skip
+
+        def in_acd() -> set[str]:
+            return {v.agent_id for v in rig.ctl.core.snapshot(rig.ctl.now()).agents}
+
+        await wait_until(lambda: agent_id in in_acd(), 60, "agent2 in the ACD")
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.post(f"{base}/login", allow_redirects=False,
+                                 data={"username": "agent2", "password": "agent2-pass"}) as r:  # fmt: skip
+                assert r.status == 303
+
+            async def wallboard() -> int:
+                async with http.get(f"{base}/api/wallboard") as resp:
+                    return resp.status
+
+            assert await wallboard() == 403
+            done = cli("users", "role", "agent2", "supervisor", "--config", str(rig.config_path))
+            assert done.returncode == 0, done.stderr
+            assert "agent -> supervisor" in done.stdout and "out of the ACD" in done.stdout
+            seen = [await wallboard()]
+            deadline = time.monotonic() + 30  # the logins are read every 2 s
+            while seen[-1] != 200 and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+                seen.append(await wallboard())
+            assert seen[-1] == 200, seen[-5:]
+        await wait_until(lambda: agent_id not in in_acd(), 60, "agent2 out of the ACD")
 
 
 async def test_an_agent_added_with_the_cli_takes_a_call_without_a_restart(

@@ -20,7 +20,13 @@ import aiohttp
 
 import acd
 
-from .e2e_support import ROOT, hotline_rig, seeded, wait_until
+from .e2e_support import (
+    crashable_hotline,
+    hotline_rig,
+    one_agent_per_queue,
+    wait_sql,
+    wait_until,
+)
 from .test_e2e_browser import (
     CUSTOMERS,
     LIVE_MS,
@@ -151,97 +157,57 @@ async def test_a_call_moved_to_another_queue_stays_there_with_its_priority_after
 ):
     """A caller waits in support (nobody logged in); the supervisor moves it to billing
     at priority 7 over the API; the controller is killed (SIGKILL) and started again:
-    the caller is adopted in billing (the call row's queue), at priority 7 (the
-    ``moved`` event's), with its first entry, and billing's agent answers it there."""
-    import signal
-
-    from .test_e2e_overflow import (
-        FLOW,
-        _agent_ids,
-        _one_agent_per_queue,
-        _sql,
-        _supervise,
-        _wait_sql,
-    )
+    the caller is adopted in billing at priority 7 with its first entry (its last
+    ``queued`` event's place: flow rule 19), and billing's agent answers it there."""
+    from .test_e2e_overflow import FLOW
     from .test_e2e_overflow import world as overflow_world
-    from .test_e2e_restart import sim_and_config, start_controller, stop_all
 
-    numbers = await seeded(db_url, agents=2)
-    await _one_agent_per_queue(db_url)
-    ivr = tmp_path / "flow.yaml"
-    ivr.write_text(FLOW)
-    sim, cfg = await sim_and_config(tmp_path, db_url, overflow_world(numbers), seed=3)
-    cfg.write_text(cfg.read_text().replace(str(ROOT / "config" / "ivr.yaml"), str(ivr))
-                   .replace("    hold_slice_s: 3\n", "    hold_slice_s: 3\n  - name: billing\n", 1))  # fmt: skip
-    agents = await _agent_ids(db_url)
-    number = numbers[0]
-    procs = []
-    try:
-        first, base = await start_controller(cfg)
-        procs.append(first)
-        caller = sim.world.population.arrive(number, ("1",), patience=900)
-
-        async def queued() -> bool:
-            _call, _outcomes, events = await _sql(db_url, number)
-            return any(e.kind == "queued" for e in events)
-
-        await _wait_sql(queued, 60, "the caller queued in support")
-        call, _, _ = await _sql(db_url, number)
+    number = ""
+    async with crashable_hotline(tmp_path, db_url, overflow_world, FLOW) as rig:
+        number = rig.numbers[0]
+        caller = rig.sim.world.population.arrive(number, ("1",), patience=900)
+        await rig.wait_events(number, "queued")  # in support
+        call, _, _ = await rig.sql(number)
         assert call is not None and call.queued_at is not None
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             login = {"username": "supervisor", "password": "supervisor-pass"}
-            async with http.post(f"{base}/login", data=login) as resp:
+            async with http.post(f"{rig.base}/login", data=login) as resp:
                 resp.raise_for_status()
-            async with http.post(f"{base}/api/calls/{call.id}/move", headers={"Origin": base},
+            async with http.post(f"{rig.base}/api/calls/{call.id}/move",
+                                 headers={"Origin": rig.base},
                                  json={"queue": "billing", "priority": 7}) as resp:  # fmt: skip
                 assert resp.status == 200, await resp.text()
                 row = (await resp.json())["call"]
         assert (row["queue"], row["priority"], row["position"], row["state"]) == (
             "billing", 7, 1, "waiting")  # fmt: skip
-
-        async def moved() -> bool:
-            _call, _outcomes, events = await _sql(db_url, number)
-            return any(e.kind == "moved" for e in events)
-
-        await _wait_sql(moved, 60, "the move in SQL")
-        first.send_signal(signal.SIGKILL)  # no Logoff, no cleanup: a crash
-        await first.wait()
-
-        second, base = await start_controller(cfg)
-        procs.append(second)
+        await rig.wait_events(number, "queued", cond=lambda events: any(
+            e.kind == "queued" and e.data["why"] == "move" for e in events))  # fmt: skip
+        await rig.restart()
         listed: list[dict[str, Any]] = []
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-            async with http.post(f"{base}/login", data=login) as resp:
+            async with http.post(f"{rig.base}/login", data=login) as resp:
                 resp.raise_for_status()
 
             async def adopted() -> bool:
-                async with http.get(f"{base}/api/waiting") as resp:
+                async with http.get(f"{rig.base}/api/waiting") as resp:
                     listed[:] = (await resp.json())["calls"] if resp.status == 200 else []
                 return bool(listed)
 
-            await _wait_sql(adopted, 90, "the caller adopted by the second controller")
+            await wait_sql(adopted, 90, "the caller adopted by the second controller")
         [again] = listed
         assert (again["call_id"], again["queue"], again["priority"]) == (call.id, "billing", 7)
         # its first entry (SQL's queued_at, shown to the tenth of a second), not the restart
         assert abs(again["entered_at"] - call.queued_at.timestamp()) <= 0.2
 
-        await _supervise(base, agents["agent2"], "ready")
+        await rig.supervise("agent2", "ready")
         await wait_until(lambda: caller.outcome, 90, "the caller to be answered and done")
-
-        async def closed() -> bool:
-            c, outcomes, _events = await _sql(db_url, number)
-            return c is not None and c.ended_at is not None and bool(outcomes)
-
-        await _wait_sql(closed, 60, "the call's outcome and end in SQL")
-    finally:
-        await stop_all(procs, [])
-        await sim.close()
-    _call, outcomes, events = await _sql(db_url, number)
+        await rig.wait_ended(number, 60)
+    _call, outcomes, events = await rig.sql(number)
     assert caller.talked
     assert [e.kind for e in events].count("adopted") == 1
     [outcome] = outcomes
     assert (outcome.queue, outcome.outcome, outcome.agent_id) == (
-        "billing", "answered", int(agents["agent2"]))  # fmt: skip
+        "billing", "answered", int(rig.agents["agent2"]))  # fmt: skip
 
 
 async def test_moved_to_another_queue_from_the_wallboard_the_caller_is_answered_there(
@@ -250,8 +216,6 @@ async def test_moved_to_another_queue_from_the_wallboard_the_caller_is_answered_
     """A caller waits in support (its agent logged out) while billing's agent is Ready:
     the supervisor picks billing in the call's "Move to queue…" and billing's agent
     answers it, with one outcome, billing's, and its whole wait."""
-    from .test_e2e_overflow import _one_agent_per_queue
-
     number = CUSTOMERS[7].national_numbers[0]
     errors: list[str] = []
 
@@ -259,7 +223,7 @@ async def test_moved_to_another_queue_from_the_wallboard_the_caller_is_answered_
         return text.replace("    hold_slice_s: 3\n", "    hold_slice_s: 3\n  - name: billing\n", 1)
 
     async with hotline_rig(tmp_path, db_url, no_callers(), agents=2, auto_login=False,
-                           prepare=_one_agent_per_queue, edit_config=two_queues) as rig:  # fmt: skip
+                           prepare=one_agent_per_queue, edit_config=two_queues) as rig:  # fmt: skip
         billing = str(await agent_id_of(rig, "agent2"))
         async with chromium() as browser:
             desk = await open_page(browser, errors)

@@ -15,24 +15,28 @@ the IVR trail).
 
 from __future__ import annotations
 
-import asyncio
-import signal
+import datetime as dt
 import textwrap
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from sqlalchemy import select
 
 from callcenter.storage.models import Call, CallbackRequest, CallEvent, QueueOutcome, Voicemail
 from pbxsim.server import PBXSim
 
-from .e2e_support import ROOT, Rig, headers, hotline_rig, scenario, seeded, wait_until
-from .test_e2e_restart import sim_and_config, start_controller, stop_all
+from .e2e_support import (
+    Rig,
+    call_sql,
+    crashable_hotline,
+    headers,
+    hotline_rig,
+    one_agent_per_queue,
+    scenario,
+    wait_until,
+)
 
 FLOW = textwrap.dedent(
     """\
@@ -127,21 +131,6 @@ def configured(spool: Path, condition: str, target: str):  # type: ignore[no-unt
     return edit
 
 
-async def _one_agent_per_queue(db_url: str) -> None:
-    """agent1 serves support, agent2 billing."""
-    from callcenter.storage import Store, make_engine, make_session_factory
-
-    engine = make_engine(db_url)
-    try:
-        store = Store(make_session_factory(engine))
-        for a in await store.list_agents():
-            if a.username in ("agent1", "agent2"):
-                queue = "support" if a.username == "agent1" else "billing"
-                await store.set_agent_routing(a.id, queues=[queue])
-    finally:
-        await engine.dispose()
-
-
 @dataclass
 class Heard:
     """What pbxsim's channels ran: per channel, its AGI commands and bridges, in order."""
@@ -176,7 +165,7 @@ async def test_each_condition_routes_to_each_target_kind(
     spool = tmp_path / "voicemail"
     heard = Heard({})
     async with hotline_rig(tmp_path, db_url, world, ivr_file=ivr, auto_login=False, agents=2,
-                           prepare=_one_agent_per_queue, offer_timeout_s=60,
+                           prepare=one_agent_per_queue, offer_timeout_s=60,
                            edit_config=configured(spool, condition, target)) as rig:  # fmt: skip
         ctl = rig.ctl
         rig.sim.world.listeners.append(heard.on_event)
@@ -286,53 +275,6 @@ async def test_each_condition_routes_to_each_target_kind(
         assert asked == []
 
 
-async def _supervise(base: str, agent_id: str, state: str) -> None:
-    """The supervisor sets an agent's state over the controller's HTTP API."""
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        login = {"username": "supervisor", "password": "supervisor-pass"}
-        async with http.post(f"{base}/login", data=login) as resp:
-            resp.raise_for_status()
-        body = {"state": state, "reason": "lunch"} if state == "paused" else {"state": state}
-        async with http.post(f"{base}/api/agents/{agent_id}/state", json=body,
-                             headers={"Origin": base}) as resp:  # fmt: skip
-            assert resp.status == 200, await resp.text()
-
-
-async def _agent_ids(db_url: str) -> dict[str, str]:
-    from callcenter.storage import Store, make_engine, make_session_factory
-
-    engine = make_engine(db_url)
-    try:
-        return {a.username: str(a.id) for a in await Store(make_session_factory(engine)).list_agents()}
-    finally:
-        await engine.dispose()
-
-
-async def _wait_sql(cond: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
-    end = time.monotonic() + timeout
-    while not await cond():
-        assert time.monotonic() < end, f"timed out after {timeout} s waiting for {what}"
-        await asyncio.sleep(0.3)
-
-
-async def _sql(db_url: str, number: str) -> tuple[Call | None, list[QueueOutcome], list[CallEvent]]:
-    from callcenter.storage import Store, make_engine, make_session_factory
-
-    engine = make_engine(db_url)
-    try:
-        async with Store(make_session_factory(engine)).sessions() as s:
-            call = (await s.scalars(select(Call).where(Call.caller_number == number))).first()
-            if call is None:
-                return None, [], []
-            outcomes = list(await s.scalars(select(QueueOutcome)
-                                            .where(QueueOutcome.call_id == call.id)))  # fmt: skip
-            events = list(await s.scalars(select(CallEvent).where(CallEvent.call_id == call.id)
-                                          .order_by(CallEvent.id)))  # fmt: skip
-            return call, outcomes, events
-    finally:
-        await engine.dispose()
-
-
 async def test_a_controller_killed_after_an_overflow_to_another_queue_keeps_the_caller_there(
     tmp_path: Path, db_url: str
 ) -> None:
@@ -341,64 +283,34 @@ async def test_a_controller_killed_after_an_overflow_to_another_queue_keeps_the_
     and started again: the caller is put back in billing, not support (where nobody
     would ever take it: leave_when_empty only acts when an agent leaves), with its wait
     from its first entry, and answered there once billing's agent is ready."""
-    numbers = await seeded(db_url, agents=2)
-    await _one_agent_per_queue(db_url)
-    ivr = tmp_path / "flow.yaml"
-    ivr.write_text(FLOW)
-    sim, cfg = await sim_and_config(tmp_path, db_url, world(numbers), seed=3)
-    cfg.write_text(configured(tmp_path / "vm", "leave_empty", "queue")(
-        cfg.read_text().replace(str(ROOT / "config" / "ivr.yaml"), str(ivr))))  # fmt: skip
-    agents = await _agent_ids(db_url)
-    procs = []
-    number = numbers[0]
-    try:
-        first, base = await start_controller(cfg)
-        procs.append(first)
-        await _supervise(base, agents["agent1"], "ready")
-        caller = sim.world.population.arrive(number, ("1",), patience=900)
-
-        await wait_until(lambda: _phone_rings(sim, "1001"), 60, "agent1's phone to ring")
-        await _supervise(base, agents["agent1"], "paused")
-        overflowed: list[CallEvent] = []
-
-        async def in_billing() -> bool:  # the overflow's last write: billing's entry
-            _call, _outcomes, events = await _sql(db_url, number)
-            overflowed[:] = [e for e in events if e.kind == "overflow"]
-            return any(e.kind == "queued" and e.data["queue"] == "billing" for e in events)
-
-        await _wait_sql(in_billing, 60, "the overflow into billing in SQL")
-        first.send_signal(signal.SIGKILL)  # no Logoff, no cleanup: a crash
-        await first.wait()
-
-        rung: list[str] = []  # the agent phones rung from now on
-
-        def on_event(name: str, data: bytes) -> None:
-            if name == "Newchannel" and not headers(data)["Channel"].startswith("PJSIP/trunk"):
-                rung.append(headers(data)["Channel"].rsplit("-", 1)[0])
-
-        sim.world.listeners.append(on_event)
-        second, base = await start_controller(cfg)
-        procs.append(second)
-        await _supervise(base, agents["agent2"], "ready")
+    number = ""
+    edit = configured(tmp_path / "vm", "leave_empty", "queue")
+    async with crashable_hotline(tmp_path, db_url, world, FLOW, edit_config=edit) as rig:
+        number = rig.numbers[0]
+        await rig.supervise("agent1", "ready")
+        caller = rig.sim.world.population.arrive(number, ("1",), patience=900)
+        await wait_until(lambda: _phone_rings(rig.sim, "1001"), 60, "agent1's phone to ring")
+        await rig.supervise("agent1", "paused")
+        # the overflow's last write: billing's entry
+        await rig.wait_events(number, "queued", cond=lambda events: any(
+            e.kind == "queued" and e.data["queue"] == "billing" for e in events))  # fmt: skip
+        await rig.restart()
+        await rig.supervise("agent2", "ready")
         await wait_until(lambda: caller.outcome, 90, "the caller to be answered and done")
-
-        async def closed() -> bool:
-            call, outcomes, _events = await _sql(db_url, number)
-            return call is not None and call.ended_at is not None and bool(outcomes)
-
-        await _wait_sql(closed, 60, "the call's outcome and end in SQL")
-    finally:
-        await stop_all(procs, [])
-        await sim.close()
-    call, outcomes, events = await _sql(db_url, number)
+        await rig.wait_ended(number)
+    call, outcomes, events = await call_sql(db_url, number)
     assert call is not None and call.queued_at is not None and caller.talked
     kinds = [e.kind for e in events]
     assert kinds.count("adopted") == 1, "the second controller adopted it"
     # put back in billing: no second overflow, and support's paused agent never rang
     assert kinds.count("overflow") == 1, events
-    assert rung == ["PJSIP/1002"], rung
+    assert rig.rung == ["PJSIP/1002"], rig.rung
     [outcome] = outcomes
     assert (outcome.queue, outcome.outcome, outcome.agent_id) == (
-        "billing", "answered", int(agents["agent2"]))  # fmt: skip
-    [overflow] = overflowed
+        "billing", "answered", int(rig.agents["agent2"]))  # fmt: skip
+    [overflow] = [e for e in events if e.kind == "overflow"]
     assert outcome.wait_s >= (overflow.at - call.queued_at).total_seconds()
+    [_, place] = [e.data for e in events if e.kind == "queued"]
+    assert (place["queue"], place["why"]) == ("billing", "overflow")
+    entered = dt.datetime.fromisoformat(place["entered_at"]).timestamp()  # its first entry
+    assert abs(entered - call.queued_at.replace(tzinfo=dt.UTC).timestamp()) < 0.01

@@ -9,69 +9,27 @@ must still end with exactly one outcome in SQL.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
-import socket
-import sys
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 
-from callcenter.demo import SECRET, AgentDesktop, config_text
+from callcenter.demo import AgentDesktop
 from callcenter.storage import Store, make_engine, make_session_factory
 from callcenter.storage.models import Call, CallEvent, QueueOutcome
-from pbxsim.scenario import Scenario
 from pbxsim.server import PBXSim
 
-from .e2e_support import scenario, seeded, wait_until
+from .e2e_support import (  # noqa: F401 (sim_and_config, start_controller: other tests')
+    free_port,
+    scenario,
+    seeded,
+    sim_and_config,
+    start_controller,
+    stop_all,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def start_controller(cfg: Path) -> tuple[asyncio.subprocess.Process, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "callcenter.cli", "run", "--config", str(cfg),
-        stdout=asyncio.subprocess.PIPE, cwd=ROOT,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
-    assert "hotline running" in line, line
-    base = line.split("wallboard ")[1].split("/supervisor")[0]
-    return proc, base
-
-
-async def sim_and_config(
-    tmp_path: Path, db_url: str, world: dict[str, Any], *, seed: int
-) -> tuple[PBXSim, Path]:
-    """A running pbxsim of ``world`` (3x time) and the controller config pointing at it."""
-    sim = PBXSim(port=0, users={"hotline": SECRET}, scenario=Scenario.from_dict(world),
-                 seed=seed, spool_dir=tmp_path / "spool", time_scale=3.0)  # fmt: skip
-    await sim.start()
-    (tmp_path / "monitor").mkdir()
-    cfg = tmp_path / "hotline.yaml"
-    cfg.write_text(config_text(ami_port=sim.port, database_url=db_url, monitor=tmp_path / "monitor",
-                               web_port=free_port(), offer_timeout_s=6, wrap_up_s=1, hold_slice_s=3))  # fmt: skip
-    return sim, cfg
-
-
-async def stop_all(procs: list[Any], desks: list[AgentDesktop]) -> None:
-    """Close the agent desks, then end every controller still running (TERM, then KILL)."""
-    for d in desks:
-        await d.stop()
-    for p in procs:
-        if p.returncode is None:
-            p.send_signal(signal.SIGTERM)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(p.wait(), 20)
-            if p.returncode is None:
-                p.kill()
 
 
 def parked(sim: PBXSim) -> list[str]:

@@ -2,29 +2,22 @@
 over the whole hotline: pbxsim over real AMI, the controller as its own process, real
 SQL. SQL already holds the call's one outcome (answered by the first agent) when the
 controller dies: the restarted one must put the caller back in the queue it was
-transferred to, never end it as answered nor start its IVR over."""
+transferred to, never end it as answered nor start its IVR over; a caller transferred to
+a named agent stays held for that agent alone (flow rule 19: its last ``queued`` event)."""
 
 from __future__ import annotations
 
-import signal
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from callcenter.flow.core import AGENT_TRANSFER_WAIT_S
 from pbxsim.server import PBXSim
 
-from .e2e_support import ROOT, headers, scenario, seeded, wait_until
-from .test_e2e_overflow import (
-    FLOW,
-    PROMPTS,
-    _agent_ids,
-    _one_agent_per_queue,
-    _sql,
-    _supervise,
-    _wait_sql,
-)
-from .test_e2e_restart import sim_and_config, start_controller, stop_all
+from .e2e_support import Crashable, crashable_hotline, scenario, wait_sql, wait_until
+from .test_e2e_overflow import FLOW, PROMPTS
 
 
 def world(numbers: list[str]) -> dict[str, Any]:
@@ -39,45 +32,35 @@ def world(numbers: list[str]) -> dict[str, Any]:
     return w
 
 
-def with_billing(text: str) -> str:
-    return text.replace("    hold_slice_s: 3\n", "    hold_slice_s: 3\n  - name: billing\n", 1)
-
-
 def waiting_again(sim: PBXSim) -> bool:
     """The caller's channel is back in AsyncAGI, out of any bridge (07 B)."""
     return any(c.role == "caller" and c.agi is not None and c.bridge is None
                for c in sim.world.channels.values())  # fmt: skip
 
 
-async def _transfer(base: str, call_id: str, queue: str) -> None:
-    """agent1 hands its caller on to ``queue`` over the controller's HTTP API."""
+async def _transfer(base: str, call_id: str, to: dict[str, str]) -> None:
+    """agent1 hands its caller on (``to``: its queue, or agent) over the controller's API."""
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         login = {"username": "agent1", "password": "agent1-pass"}
         async with http.post(f"{base}/login", data=login) as resp:
             resp.raise_for_status()
         async with http.post(f"{base}/api/calls/{call_id}/transfer",
-                             json={"queue": queue, "mode": "blind"},
-                             headers={"Origin": base}) as resp:  # fmt: skip
+                             json={**to, "mode": "blind"}, headers={"Origin": base}) as resp:  # fmt: skip
             assert resp.status == 202, await resp.text()
 
 
-async def _answered_and_transferred(db_url: str, base: str, number: str) -> None:
-    """agent1 answers the caller of ``number`` in support and transfers it to billing."""
+async def _answered_and_transferred(rig: Crashable, number: str, to: dict[str, str]) -> None:
+    """agent1 answers the caller of ``number`` in support and transfers it (``to``)."""
 
     async def answered() -> bool:
-        call, _outcomes, _events = await _sql(db_url, number)
+        call, _outcomes, _events = await rig.sql(number)
         return call is not None and call.answered_at is not None
 
-    await _wait_sql(answered, 90, "agent1 to answer")
-    call, _, _ = await _sql(db_url, number)
+    await wait_sql(answered, 90, "agent1 to answer")
+    call, _, _ = await rig.sql(number)
     assert call is not None
-    await _transfer(base, call.id, "billing")
-
-    async def transferred() -> bool:
-        _call, _outcomes, events = await _sql(db_url, number)
-        return any(e.kind == "transferred" for e in events)
-
-    await _wait_sql(transferred, 60, "the transfer in SQL")
+    await _transfer(rig.base, call.id, to)
+    await rig.wait_events(number, "transferred")
 
 
 async def test_a_controller_killed_while_a_transferred_caller_waits_keeps_it_in_the_new_queue(
@@ -87,53 +70,25 @@ async def test_a_controller_killed_while_a_transferred_caller_waits_keeps_it_in_
     ready; the controller is killed (SIGKILL) with the caller holding there and started
     again; agent2 (billing) goes ready: the caller is offered to agent2 and answered,
     with one outcome in SQL (agent1's answer in support) and the transfer's events."""
-    numbers = await seeded(db_url, agents=2)
-    await _one_agent_per_queue(db_url)  # agent1 support, agent2 billing
-    sim, cfg = await sim_and_config(tmp_path, db_url, world(numbers), seed=3)
-    ivr = tmp_path / "flow.yaml"  # one language, 1 at the main menu: support
-    ivr.write_text(FLOW)
-    cfg.write_text(with_billing(cfg.read_text()).replace(str(ROOT / "config" / "ivr.yaml"),
-                                                         str(ivr)))  # fmt: skip
-    agents = await _agent_ids(db_url)
-    procs = []
-    number = numbers[0]
-    try:
-        first, base = await start_controller(cfg)
-        procs.append(first)
-        await _supervise(base, agents["agent1"], "ready")
-        caller = sim.world.population.arrive(number, ("1",), patience=900)
-        await _answered_and_transferred(db_url, base, number)
-        await wait_until(lambda: waiting_again(sim), 60,
+    number = ""
+    async with crashable_hotline(tmp_path, db_url, world, FLOW) as rig:
+        number = rig.numbers[0]
+        await rig.supervise("agent1", "ready")
+        caller = rig.sim.world.population.arrive(number, ("1",), patience=900)
+        await _answered_and_transferred(rig, number, {"queue": "billing"})
+        await wait_until(lambda: waiting_again(rig.sim), 60,
                          "the caller back in AsyncAGI after the BlindTransfer")  # fmt: skip
-        first.send_signal(signal.SIGKILL)  # no Logoff, no cleanup: a crash
-        await first.wait()
-
-        rung: list[str] = []  # the agent phones rung from now on
-
-        def on_event(name: str, data: bytes) -> None:
-            if name == "Newchannel" and not headers(data)["Channel"].startswith("PJSIP/trunk"):
-                rung.append(headers(data)["Channel"].rsplit("-", 1)[0])
-
-        sim.world.listeners.append(on_event)
-        second, base = await start_controller(cfg)
-        procs.append(second)
-        await _supervise(base, agents["agent2"], "ready")
-
-        async def over() -> bool:
-            call, _outcomes, events = await _sql(db_url, number)
-            done = any(e.kind == "transfer_outcome" for e in events)
-            return call is not None and call.ended_at is not None and done
-
-        await _wait_sql(over, 120, "agent2's visit and the call's end in SQL")
+        await rig.restart()
+        await rig.supervise("agent2", "ready")
+        await rig.wait_events(number, "transfer_outcome", 120)  # agent2's visit ended
+        await rig.wait_ended(number)
         await wait_until(lambda: caller.outcome, 60, "the caller to be done")
-    finally:
-        await stop_all(procs, [])
-        await sim.close()
-    call, outcomes, events = await _sql(db_url, number)
+    call, outcomes, events = await rig.sql(number)
+    agents = rig.agents
     assert call is not None and caller.talked
     kinds = [e.kind for e in events]
     assert kinds.count("adopted") == 1, "the second controller adopted it"
-    assert rung == ["PJSIP/1002"], rung  # offered in billing only, once
+    assert rig.rung == ["PJSIP/1002"], rig.rung  # offered in billing only, once
     [outcome] = outcomes
     assert (outcome.queue, outcome.outcome, outcome.agent_id) == (
         "support", "answered", int(agents["agent1"]))  # fmt: skip
@@ -167,57 +122,37 @@ async def test_a_controller_killed_while_a_transferred_caller_talks_keeps_its_ag
     and talks; the controller is killed (SIGKILL) once SQL holds that answer and started
     again: agent2 is on call with the caller (never free for another call), and agent2's
     hang-up ends the visit with a transfer_outcome, the call's one outcome agent1's."""
-    numbers = await seeded(db_url, agents=2)
-    await _one_agent_per_queue(db_url)  # agent1 support, agent2 billing
-    w = world(numbers)  # agent2 talks until the test hangs its phone up
-    w["agents"]["phones"]["1002"]["talk_time"] = 3600
-    sim, cfg = await sim_and_config(tmp_path, db_url, w, seed=3)
-    ivr = tmp_path / "flow.yaml"  # one language, 1 at the main menu: support
-    ivr.write_text(FLOW)
-    cfg.write_text(with_billing(cfg.read_text()).replace(str(ROOT / "config" / "ivr.yaml"),
-                                                         str(ivr)))  # fmt: skip
-    agents = await _agent_ids(db_url)
-    procs = []
-    number = numbers[0]
-    try:
-        first, base = await start_controller(cfg)
-        procs.append(first)
-        await _supervise(base, agents["agent1"], "ready")
-        await _supervise(base, agents["agent2"], "ready")
-        caller = sim.world.population.arrive(number, ("1",), patience=900)
-        await _answered_and_transferred(db_url, base, number)
 
-        async def talking() -> bool:
-            _call, _outcomes, events = await _sql(db_url, number)
-            return any(e.kind == "transfer_answered" for e in events)
+    def long_talk(numbers: list[str]) -> dict[str, Any]:
+        w = world(numbers)  # agent2 talks until the test hangs its phone up
+        w["agents"]["phones"]["1002"]["talk_time"] = 3600
+        return w
 
-        await _wait_sql(talking, 90, "agent2's answer in SQL")
-        first.send_signal(signal.SIGKILL)  # no Logoff, no cleanup: a crash
-        await first.wait()
-        second, base = await start_controller(cfg)
-        procs.append(second)
+    number = ""
+    async with crashable_hotline(tmp_path, db_url, long_talk, FLOW) as rig:
+        number = rig.numbers[0]
+        agents = rig.agents
+        await rig.supervise("agent1", "ready")
+        await rig.supervise("agent2", "ready")
+        caller = rig.sim.world.population.arrive(number, ("1",), patience=900)
+        await _answered_and_transferred(rig, number, {"queue": "billing"})
+        await rig.wait_events(number, "transfer_answered", 90)  # agent2's answer
+        await rig.restart()
 
         async def on_call() -> bool:
-            return await _agent_state(base, agents["agent2"]) == "talking"
+            return await _agent_state(rig.base, agents["agent2"]) == "talking"
 
-        await _wait_sql(on_call, 90, "agent2 on call after the restart")
+        await wait_sql(on_call, 90, "agent2 on call after the restart")
+        sim = rig.sim
         [phone] = [c for c in sim.world.channels.values()
                    if c.role == "agent" and c.agent_key == "1002" and c.bridge is not None]  # fmt: skip
         # agent2's phone hangs up, as pbxsim's talk timer does it (population._talk)
         sim.world.hangup(phone.peer if phone.half == 1 and phone.peer else phone,
                          how="remote", cause=16)  # fmt: skip
-
-        async def over() -> bool:
-            call, _outcomes, events = await _sql(db_url, number)
-            done = any(e.kind == "transfer_outcome" for e in events)
-            return call is not None and call.ended_at is not None and done
-
-        await _wait_sql(over, 120, "agent2's visit and the call's end in SQL")
+        await rig.wait_events(number, "transfer_outcome", 120)
+        await rig.wait_ended(number)
         await wait_until(lambda: caller.outcome, 60, "the caller to be done")
-    finally:
-        await stop_all(procs, [])
-        await sim.close()
-    call, outcomes, events = await _sql(db_url, number)
+    call, outcomes, events = await rig.sql(number)
     assert call is not None and caller.talked
     kinds = [e.kind for e in events]
     assert kinds.count("adopted") == 1, "the second controller adopted it"
@@ -229,3 +164,54 @@ async def test_a_controller_killed_while_a_transferred_caller_talks_keeps_its_ag
         "billing", "answered", agents["agent2"])  # fmt: skip
     assert kinds.index("transfer_answered") < kinds.index("adopted")
     assert call.agent_id == int(agents["agent2"]), "the call row is agent2's"
+
+
+def one_queue(numbers: list[str]) -> dict[str, Any]:
+    """``world``, agent2's phone (1002) answering like agent3's (1003)."""
+    w = world(numbers)
+    w["agents"]["phones"]["1003"] = w["agents"]["phones"]["1002"]
+    return w
+
+
+async def test_a_controller_killed_while_a_caller_waits_for_its_named_agent_keeps_it_held(
+    tmp_path: Path, db_url: str
+) -> None:
+    """agent1 answers in support and transfers the caller to agent2 by name, paused; the
+    controller is killed (SIGKILL) while the caller waits held for agent2 alone and started
+    again. agent1 (back Ready) and agent3, of the same queue, are Ready first and never
+    rung; agent2 goes Ready and its phone rings and answers: the hold for agent2 outlived
+    the restart (flow rule 19). Without it, agent1's phone rang at once."""
+    number = ""
+    # every agent in support (billing, the IVR's other queue, has none)
+    async with crashable_hotline(tmp_path, db_url, one_queue, FLOW, agents=3,
+                                 prepare=None) as rig:  # fmt: skip
+        number = rig.numbers[0]
+        await rig.supervise("agent2", "ready")  # logged in, then paused: held for, not rung
+        await rig.supervise("agent2", "paused")
+        await rig.supervise("agent1", "ready")
+        rig.sim.world.population.arrive(number, ("1",), patience=900)
+        await _answered_and_transferred(rig, number, {"agent": rig.agents["agent2"]})
+        transferred = dt.datetime.now(dt.UTC)
+        await wait_until(lambda: waiting_again(rig.sim), 60,
+                         "the caller back in AsyncAGI after the BlindTransfer")  # fmt: skip
+        await rig.restart()
+
+        async def adopted() -> bool:
+            _call, _outcomes, events = await rig.sql(number)
+            return any(e.kind == "adopted" for e in events)
+
+        await wait_sql(adopted, 90, "the caller adopted by the second controller")
+        await rig.supervise("agent3", "ready")  # the queue's: offered at once, were it not held
+        await rig.supervise("agent2", "ready")
+        took = (dt.datetime.now(dt.UTC) - transferred).total_seconds()
+        print(f"transfer to agent2 ready after the restart: {took:.1f} s")
+        assert took < AGENT_TRANSFER_WAIT_S, f"the hold ran out before agent2 was ready: {took} s"
+        await rig.wait_events(number, "transfer_answered", 90)
+    call, _outcomes, events = await rig.sql(number)
+    assert call is not None
+    assert rig.rung == ["PJSIP/1002"], rig.rung  # agent2's phone alone: agent1, agent3 Ready
+    [answered] = [e.data for e in events if e.kind == "transfer_answered"]
+    assert answered["agent"] == rig.agents["agent2"]
+    places = [e.data for e in events if e.kind == "queued"]
+    assert [(p["queue"], p["why"], p["held_for"]) for p in places] == [
+        ("support", "ivr", None), ("support", "transfer", rig.agents["agent2"])]  # fmt: skip

@@ -10,6 +10,7 @@ import pytest
 from callcenter.flow import Stage
 from callcenter.flow.announce import AnnouncePolicy, figure, lines
 from callcenter.flow.inputs import CallRowLoaded
+from callcenter.flow.place import Place
 from callcenter.storage.writes import RecordCallEvent
 
 from .flow_support import CALL, NODE, Flow
@@ -101,8 +102,9 @@ def test_a_caller_adopted_after_a_restart_is_told_from_its_old_entry() -> None:
     f = Flow()
     f.core.announcements = {"support": AnnouncePolicy(first_after_s=30, every_s=60)}
     a = f"{NODE}:1796314834.0"
-    f.rows[a] = CallRowLoaded(a, queue="support", queued_at=f.wall - dt.timedelta(seconds=40),
-                              language="en")  # fmt: skip
+    entered = f.wall - dt.timedelta(seconds=40)
+    f.rows[a] = CallRowLoaded(a, queue="support", queued_at=entered, language="en",
+                              place=Place("support", 0, entered))  # fmt: skip
     f.replay("15-restart-during-hold.ami", until=lambda m: m.name == "MusicOnHoldStop")
     call = f.core.calls[a]
     assert call.stage is Stage.HOLDING

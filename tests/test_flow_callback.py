@@ -12,6 +12,7 @@ from callcenter.flow import Stage
 from callcenter.flow import effects as fx
 from callcenter.flow.callback import Ask, CallbackPolicy, Dialog, callable_number
 from callcenter.flow.inputs import OfferEnded, OfferResult, PbxEvent
+from callcenter.flow.place import Place
 from callcenter.storage.writes import RecordCallbackRequest, RecordCallEvent
 from callcenter.tracker import AgiStarted, Bridged, ChannelHungUp
 
@@ -399,7 +400,8 @@ def test_a_dead_runs_virtual_caller_is_back_in_line_at_its_place_after_a_restart
     f.core.callbacks = {"support": POLICY}
     queued = f.wall - dt.timedelta(seconds=100)
     row = CallRowLoaded(CALL, started_at=queued, queue="support", queued_at=queued,
-                        language="vi", priority=1, callback_number="0912000001",
+                        language="vi", place=Place("support", 1, queued, "callback"),
+                        callback_number="0912000001",
                         callback_name="/x/name.wav", callback_attempts=1)  # fmt: skip
     other = CallRowLoaded(f"{NODE}:1796.5", started_at=queued, queue="support",
                           queued_at=queued)  # fmt: skip
@@ -430,6 +432,7 @@ def test_an_adopted_callback_past_its_queues_max_wait_fails() -> None:
     f.core.callbacks = {"support": POLICY}
     queued = f.wall - dt.timedelta(seconds=100)
     f.feed(OpenCallsLoaded(NODE, (CallRowLoaded(CALL, queue="support", queued_at=queued,
+                                                place=Place("support", 0, queued),
                                                 callback_number="0912000001"),)))  # fmt: skip
     assert f.outcomes() == {CALL: "failed"} and CALL not in f.core.calls
 
@@ -504,7 +507,7 @@ def test_an_adopted_callbacks_retry_comes_at_its_time() -> None:
     f.core.callbacks = {"support": POLICY}
     queued = f.wall - dt.timedelta(seconds=10)
     f.feed(OpenCallsLoaded(NODE, (CallRowLoaded(CALL, queue="support", queued_at=queued,
-                                                language="vi",
+                                                language="vi", place=Place("support", 0, queued),
                                                 callback_number="0912000001"),)))  # fmt: skip
     f.login("7")
     f.feed(OfferEnded(CALL, agent_leg_in(f).leg, OfferResult.NO_ANSWER))
@@ -587,7 +590,8 @@ def test_an_adopted_ivr_callback_request_writes_its_own_row() -> None:
     f = Flow(("7",), hold_slice_s=20.0)
     queued = f.wall - dt.timedelta(seconds=40)
     row = CallRowLoaded(CALL, started_at=queued, queue="support", queued_at=queued,
-                        language="vi", callback_number="0912000001", callback_node="call_me")  # fmt: skip
+                        language="vi", callback_number="0912000001", callback_node="call_me",
+                        place=Place("support", 0, queued, "callback"))  # fmt: skip
     f.feed(OpenCallsLoaded(NODE, (row,)))
     assert f.core.calls[CALL].stage is Stage.CALLBACK
     f.login("7")

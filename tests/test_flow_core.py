@@ -30,6 +30,7 @@ from callcenter.flow.inputs import (
     RecordingFailed,
     RecordingStarted,
 )
+from callcenter.flow.place import Place
 from callcenter.flow.state import next_stage
 from callcenter.metrics import Metrics
 from callcenter.storage.writes import (
@@ -446,7 +447,8 @@ def test_a_vip_card_queues_the_caller_first() -> None:
     assert f.feed(CardFound(CALL, None)) == []
     to_queue(f)
     [queued] = [w for w in f.writes(RecordCallEvent) if w.kind == "queued"]
-    assert queued.data == {"queue": "support", "priority": 1}
+    place = Place.from_data(queued.data)
+    assert (place.queue, place.priority, place.why, place.held_for) == ("support", 1, "ivr", None)
     assert f.acd.call(CALL, f.mono).priority == 1
 
 
@@ -458,7 +460,8 @@ def test_a_tier_brings_its_priority_and_skills_to_the_queue() -> None:
     f.feed(CardFound(CALL, CustomerCard(5, "Lan", "A-5", "gold", ("+84912000001",))))
     to_queue(f)
     [queued] = [w for w in f.writes(RecordCallEvent) if w.kind == "queued"]
-    assert queued.data == {"queue": "support", "priority": 3}
+    place = Place.from_data(queued.data)
+    assert (place.queue, place.priority, place.why, place.held_for) == ("support", 3, "ivr", None)
     # agent 7 has no english: a READY agent, and the call still waits for one who has it
     view = f.acd.call(CALL, f.mono)
     assert view is not None and (view.priority, view.state) == (3, acd.CallState.WAITING)
@@ -748,7 +751,8 @@ def test_a_talking_agent_is_on_call_before_a_holding_caller_is_offered_at_a_resy
     )
     holding = ParkedInAgi("6.1", "B", "6.1", "2", "", "hotline-safe")
     rows = (
-        CallRowLoaded("pbx1:6.1", queue="support", queued_at=f.wall),
+        CallRowLoaded("pbx1:6.1", queue="support", queued_at=f.wall,
+                      place=Place("support", 0, f.wall)),
         CallRowLoaded("pbx1:5.1", queue="support", queued_at=f.wall, answered_at=f.wall,
                       agent_id="7"),
     )  # fmt: skip

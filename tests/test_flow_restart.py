@@ -13,6 +13,7 @@ import acd
 from callcenter.flow import Stage
 from callcenter.flow import effects as fx
 from callcenter.flow.inputs import AgiReplied, CallRowLoaded
+from callcenter.flow.place import Place
 
 from .flow_support import NODE, Flow
 
@@ -43,7 +44,8 @@ def test_restart_during_hold_puts_the_caller_back_at_its_place_and_priority() ->
     f = Flow()
     queued_at = f.wall - dt.timedelta(seconds=40)
     a = f"{NODE}:1796314834.0"
-    f.rows[a] = CallRowLoaded(a, queue="support", queued_at=queued_at, priority=1)
+    f.rows[a] = CallRowLoaded(a, queue="support", queued_at=queued_at,
+                              place=Place("support", 1, queued_at))  # fmt: skip
     f.replay("15-restart-during-hold.ami", until=lambda m: m.name == "MusicOnHoldStop")
     call = f.core.calls[a]
     assert call.stage is Stage.HOLDING
@@ -64,7 +66,9 @@ def test_restart_while_talking_keeps_the_agent_on_call_and_never_offers_the_call
         answered_at=f.wall - dt.timedelta(seconds=3), agent_id="7",
         recording_path="/rec/a.wav", recording_started_at=f.wall, mixmonitor_id="0x5",
     )  # fmt: skip
-    f.rows[b] = CallRowLoaded(b, queue="support", queued_at=f.wall - dt.timedelta(seconds=10))
+    entered = f.wall - dt.timedelta(seconds=10)
+    f.rows[b] = CallRowLoaded(b, queue="support", queued_at=entered,
+                              place=Place("support", 0, entered))  # fmt: skip
     rename = {"s21-agent-a": "hl-old-7-1", "s21-ring-a": "hl-old-8-2"}
     out = f.replay("21-restart-while-talking.ami", rename=rename, answer_agi=False,
                    until=lambda m: m.name == "Status")  # fmt: skip

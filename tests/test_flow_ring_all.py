@@ -27,6 +27,7 @@ from callcenter.flow.inputs import (
     OfferResult,
     PbxEvent,
 )
+from callcenter.flow.place import Place
 from callcenter.storage.writes import RecordAgentState
 from callcenter.tracker import Bridged, ChannelHungUp, Listed, ParkedInAgi, Unbridged
 
@@ -207,7 +208,8 @@ def test_a_lost_answer_is_judged_from_the_listing_a_leg_waiting_in_the_context_i
 def test_a_restarted_core_hangs_up_a_dead_runs_legs_and_rings_the_caller_again() -> None:
     f = Flow(AGENTS, strategy=acd.Strategy.RING_ALL)  # the new run, run id r1
     queued_at = f.wall - dt.timedelta(seconds=30)
-    f.rows[CALL] = CallRowLoaded(CALL, queue="support", queued_at=queued_at, started_at=queued_at)
+    f.rows[CALL] = CallRowLoaded(CALL, queue="support", queued_at=queued_at, started_at=queued_at,
+                                 place=Place("support", 0, queued_at))  # fmt: skip
     dead = [f"hl-d0-{a}-{n}" for n, a in enumerate(AGENTS, 1)]
     events = (
         ParkedInAgi(UID, CH, UID, "0912000001", "", "hotline-safe"),

@@ -22,6 +22,7 @@ from callcenter.flow.inputs import (
     PbxEvent,
     ScheduleCallback,
 )
+from callcenter.flow.place import Place
 from callcenter.storage.writes import RecordCallbackRequest, RecordCallEvent
 from callcenter.tracker import AgiStarted, Bridged
 
@@ -184,7 +185,8 @@ def test_a_dead_runs_scheduled_callback_in_line_is_adopted_with_its_origin() -> 
     queued = f.wall - dt.timedelta(seconds=40)
     row = CallRowLoaded(CB, started_at=queued, queue="support", queued_at=queued,
                         callback_number=NUMBER, callback_attempts=1, callback_node="desk",
-                        callback_by="7", callback_note="n")  # fmt: skip
+                        callback_by="7", callback_note="n",
+                        place=Place("support", 0, queued, "callback"))  # fmt: skip
     f.feed(OpenCallsLoaded(NODE, (row,)))
     f.login("8")
     [pop] = [p for p in f.sent(fx.Push) if p.message.get("type") == "screen_pop"]

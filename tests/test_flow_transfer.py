@@ -24,6 +24,7 @@ from callcenter.flow.inputs import (
     RecordingStarted,
     TransferCall,
 )
+from callcenter.flow.place import Place
 from callcenter.storage.writes import RecordCallEvent, RecordCallUpdate, RecordOutcome
 from callcenter.tracker import AgiStarted, Bridged, ChannelHungUp, PhoneTransfer, Unbridged
 from crm_bridge.card import CustomerCard
@@ -245,6 +246,7 @@ def test_a_restart_while_a_transferred_caller_waits_puts_it_back_in_its_new_queu
         answered_at=f.wall - dt.timedelta(seconds=80), agent_id="7", outcome="answered",
         wait_s=10.0, transfers=(("7", "support"),), transferred_to="sales",
         transferred_at=f.wall - dt.timedelta(seconds=20),
+        place=Place("sales", 0, f.wall - dt.timedelta(seconds=20), "transfer"),
     )  # fmt: skip
     f.replay("15-restart-during-hold.ami", until=lambda m: m.name == "MusicOnHoldStop")
     call = f.core.calls[a]
@@ -290,7 +292,9 @@ def test_a_restart_while_a_transferred_caller_talks_keeps_its_new_agent_on_call(
         transfer_answered_at=f.wall - dt.timedelta(seconds=15),
         recording_path="/rec/a.wav", recording_started_at=f.wall, mixmonitor_id="0x5",
     )  # fmt: skip
-    f.rows[b] = CallRowLoaded(b, queue="sales", queued_at=f.wall - dt.timedelta(seconds=10))
+    entered = f.wall - dt.timedelta(seconds=10)
+    f.rows[b] = CallRowLoaded(b, queue="sales", queued_at=entered,
+                              place=Place("sales", 0, entered))  # fmt: skip
     rename = {"s21-agent-a": "hl-old-8-1", "s21-ring-a": "hl-old-7-2"}
     f.replay("21-restart-while-talking.ami", rename=rename, answer_agi=False,
              until=lambda m: m.name == "Status")  # fmt: skip

@@ -22,6 +22,7 @@ from callcenter.flow.inputs import (
     PbxEvent,
     RecordingMuted,
 )
+from callcenter.flow.place import Place
 from callcenter.tracker import (
     GONE_AT_RESYNC,
     AgiStarted,
@@ -137,8 +138,10 @@ def test_a_parked_caller_never_sent_to_the_ivr_mid_call_is_placed_as_before() ->
     # waits for it and SQL saw no visit.
     f = Flow()
     f.login("7")
+    entered = f.wall - dt.timedelta(seconds=60)
     out = resync(f, CALLER, rows=(row(f, answered_at=None, agent_id=None, visited=False,
-                                      recording_path=None, mutes=(), muted_by=None),))  # fmt: skip
+                                      recording_path=None, mutes=(), muted_by=None,
+                                      place=Place("support", 0, entered)),))  # fmt: skip
     assert f.core.calls[CALL].stage in (Stage.HOLDING, Stage.OFFERED)
     assert not f.sent(fx.RejoinAgent, out)
 

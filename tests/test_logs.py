@@ -9,7 +9,6 @@ import io
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,8 +19,7 @@ import pytest
 from callcenter.demo import AgentDesktop
 from callcenter.logs import call_fields, setup_logging
 
-from .e2e_support import scenario, seeded, wait_until
-from .test_e2e_restart import sim_and_config
+from .e2e_support import scenario, seeded, sim_and_config, stop_controller, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -129,12 +127,7 @@ async def test_a_running_controller_logs_each_call_as_json_lines(
     finally:
         if desk is not None:
             await desk.stop()
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(proc.wait(), 30)
-            if proc.returncode is None:
-                proc.kill()
+        await stop_controller(proc, 30)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(reader, 10)
         await sim.close()

@@ -19,3 +19,12 @@ def test_a_web_only_desk_refuses_transfers(call: str, args: tuple) -> None:
     desk = object.__new__(MirrorDesk)  # no controller at all: nothing may reach one
     with pytest.raises(NotDriving):
         getattr(desk, call)(*args)
+
+
+async def test_a_web_only_desk_refuses_to_schedule_a_callback() -> None:
+    # the scheduled callback (flow core rule 18) is fed to the driving node's core only
+    import datetime as dt
+
+    desk = object.__new__(MirrorDesk)
+    with pytest.raises(NotDriving):
+        await desk.schedule_callback("pbx1:1.1", "7", dt.datetime.now(dt.UTC), None, "")

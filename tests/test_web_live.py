@@ -153,3 +153,16 @@ def test_session_cookie_roundtrip_tamper_and_expiry():
     assert signer.check("garbage", now=1030) is None
     with pytest.raises(ValueError):
         SessionSigner(b"short")
+
+
+def test_a_role_changed_in_sql_is_the_role_of_every_open_session_of_that_login():
+    # a login's role changed (admin API, `callcenter users role`): its sessions kept the
+    # role they were issued with, so a demoted supervisor still watched the wallboard
+    signer = SessionSigner(KEY, ttl_s=60)
+    sup = [signer.issue("7", "supervisor", "Lan", now=1000) for _ in range(2)]
+    other = signer.issue("8", "supervisor", "Minh", now=1000)
+    assert signer.take_roles({"7": "agent", "8": "supervisor", "9": "admin"}) == 2
+    assert [signer.check(v, now=1010).role for v in sup] == ["agent", "agent"]  # type: ignore[union-attr]
+    assert signer.check(other, now=1010).role == "supervisor"  # type: ignore[union-attr]
+    assert signer.take_roles({"7": "agent"}) == 0  # nothing changed: nothing counted
+    assert signer.live_count == 3

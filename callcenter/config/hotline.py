@@ -125,7 +125,8 @@ class HotlineConfig(_Strict):
         Annotated[str, Field(min_length=1, max_length=80)],
     ] = Field(default_factory=lambda: dict(DEFAULT_DISPOSITIONS), min_length=1)
     #: the disposition codes that mean the caller's matter was settled on this call: a
-    #: disposition's FCR flag when the agent does not give one; null: those of DEFAULT_FCR_DISPOSITIONS among ``dispositions``
+    #: disposition's FCR flag when the agent does not give one (the desk's box starts
+    #: ticked for them); null: those of DEFAULT_FCR_DISPOSITIONS among ``dispositions``
     fcr_dispositions: list[str] | None = None
     #: the hotline's time zone (IANA name): reports bucket hours, days, weeks and
     #: months by its clock

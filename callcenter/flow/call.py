@@ -11,6 +11,7 @@ from ivr import IvrSession, SurveySession
 
 from .callback import Dialog
 from .consult import Consult
+from .place import Place
 from .state import Stage
 
 
@@ -173,8 +174,8 @@ class Call:
     visit_node: str | None = None
     #: the queue's consent prompt played to the caller to its end (it may be recorded)
     consent_played: bool = False
-    #: (queue, priority, skills) of a caller entering its queue once the consent played
-    after_consent: tuple[str, int, Any] | None = None
+    #: (place, skills) of a caller entering its queue once the consent played
+    after_consent: tuple[Place, Any] | None = None
     recording: LiveRecording | None = None
     recording_asked: bool = False
     #: a MixMonitor was sent (by policy or on demand) and not answered yet, or answered

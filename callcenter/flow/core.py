@@ -22,7 +22,7 @@ Rules (everything that decides what a call does lives here):
    placed from facts a real Asterisk reports (parked in AsyncAGI, in a bridge
    with an agent leg, a ringing leg: 15, 21). Unknown callers are adopted
    with what SQL knows (:class:`~.effects.LoadCall`): IVR callers start the
-   IVR again, queued ones return at their old place and priority, talking
+   IVR again, queued ones return at their last place (rule 20), talking
    ones stay talking with their agent ON_CALL. Ringing legs nobody waits for
    are hung up. Calls a dead run left open are settled.
 6. Every call that entered gets exactly one outcome (``_outcome``): the
@@ -72,7 +72,7 @@ Rules (everything that decides what a call does lives here):
    its ``timeout`` outcome: past ``max_wait_s``, the queue at ``max_length``, no
    agent to join or left: ``acd.core`` rule 10) goes to the queue's
    target: another queue with its entry time kept (never one it overflowed from;
-   the call row names it, so a restart puts the caller back there),
+   its ``queued`` event names it, so a restart puts the caller back there: 18),
    an IVR node (voicemail, callback, any), or a message and the hang-up. A call
    sent on to a queue keeps one outcome, that queue's (the timeout is not
    recorded: SQL keeps one outcome per call); any other keeps ``timeout``.
@@ -107,9 +107,9 @@ Rules (everything that decides what a call does lives here):
    offered with the same screen-pop (plus who transferred it) and, answered, talks to the
    next agent (who then owns the call row). What happens to it later (answered again,
    abandoned) is a ``transfer_outcome`` call event, never a second outcome. A restart
-   while it waits there (SQL holds the outcome already) puts it back in the target queue,
-   its wait from the transfer on (the last ``transferred`` event with no
-   ``transfer_outcome`` after it: ``CallRowLoaded.transferred_to``); a restart while it
+   while it waits there (SQL holds the outcome already, and a ``transferred`` event with
+   no ``transfer_outcome`` after it: ``CallRowLoaded.transferred_to``) puts it back at its
+   last place (rule 20: the target queue, its wait from the transfer on); a restart while it
    talks to the next agent keeps that agent on call in the ACD (``acd.CallResumed`` in
    the target queue, from the ``transfer_answered`` event on), and the visit's end is its
    ``transfer_outcome``.
@@ -118,7 +118,8 @@ Rules (everything that decides what a call does lives here):
    (``acd.CallQueued.preferred_agent`` with ``preferred_wait_s`` =
    ``AGENT_TRANSFER_WAIT_S``, ACD rule 12): offered to it at once if READY, else when it
    becomes READY; after that wait, or if the agent logs out or lets it ring out, the
-   caller is the queue's as any other. Refused (nothing changes) when that agent is
+   caller is the queue's as any other. A restart keeps that hold until the same deadline
+   (rule 20). Refused (nothing changes) when that agent is
    unknown, the transferring agent, logged out, or not of that queue. The
    ``transferred`` event says ``to_agent``.
 15. A transfer made from the agent's phone (:class:`~callcenter.tracker.PhoneTransfer`,
@@ -132,8 +133,8 @@ Rules (everything that decides what a call does lives here):
    its refusal (``acd.AcdError``) leaves :meth:`CallFlow.handle` with nothing changed.
    A call moved to another queue holds on as it was (the next slice is the new
    queue's), takes that queue's announcements, recording policy and overflow, and is
-   written with it (``calls.queue``, a ``moved`` call event with who moved it): it
-   keeps one outcome, the queue's it leaves from.
+   written with it (``calls.queue``, a ``moved`` call event with who moved it, and its
+   ``queued`` event: 18): it keeps one outcome, the queue's it leaves from.
 17. Sticky agent (:mod:`.sticky`): a caller is queued with the agent who last answered
    its number within its queue's ``sticky_days`` (``CallQueued.preferred_agent``) when
    the queue's ``sticky_wait_s`` is set; each answer of a caller's first visit in a
@@ -169,10 +170,19 @@ Rules (everything that decides what a call does lives here):
    answer, busy: a failed offer by its cause, ACD agent rule 4; hung up after answering:
    freed), the caller is back with its agent (Asterisk returns the agent's leg to the
    caller's bridge) and X is freed. The caller hanging up meanwhile frees X.
+20. Every (re-)queue writes one ``queued`` call event with the call's
+   :class:`~.place.Place` (queue, base priority, the entry the ACD keeps, the agent it
+   is held for and until when): the IVR's route (before a consent prompt), an overflow
+   to a queue, a supervisor's move, a transfer to a queue or a named agent, an IVR
+   callback node's request or a desk-scheduled callback (18) entering. A restart puts
+   an adopted waiting caller (and a dead run's virtual caller) back at its last
+   ``queued`` event's place, held for the same agent until the same deadline
+   (``CallRowLoaded.place``), and writes none.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import heapq
 import itertools
@@ -309,6 +319,7 @@ from .inputs import (
     TransferCall,
 )
 from .overflow import HANG_UP, OverflowTarget
+from .place import Place
 from .state import FlowError, Stage, Step, next_stage
 from .sticky import LastServed
 
@@ -808,8 +819,7 @@ class CallFlow:
         self._with_callback[call.call_id] = call
         if call.outcome is None:  # an overflowed call's row keeps its queue and outcome
             self._write(RecordCallUpdate(call.call_id, queue=queue, queued_at=now.wall))
-        self._write(RecordCallEvent(call.call_id, now.wall, "queued",
-                                    {"queue": queue, "priority": priority}))  # fmt: skip
+        self._queued(call, self._callback_place(call, queue, priority, now.wall, None))
         self._write(RecordCallEvent(call.call_id, now.wall, "callback_queued",
                                     {"queue": queue, "number": number, "node": node}))  # fmt: skip
         self._callback_back_in_line(call)
@@ -859,16 +869,17 @@ class CallFlow:
                                      queued_at=wall,
                                      ivr_selections=tuple(f"{n}={d}" for n, d in
                                                           call.selections.items())))  # fmt: skip
-        self._write(RecordCallEvent(call.call_id, wall, "queued",
-                                    {"queue": cmd.queue, "priority": priority}))  # fmt: skip
+        place = self._place(call, cmd.queue, priority, wall, "ivr")
         policy = self.recording.get(cmd.queue, DEFAULT_POLICY)
         if policy.announces(call.call_id) and policy.consent_prompt is not None:
-            # recordings rule 4: the announcement before the queue, so before any recording
-            call.after_consent = (cmd.queue, priority, skills)
+            # recordings rule 4: the announcement before the queue, so before any recording;
+            # its place is written now (a restart meanwhile puts the caller in line)
+            self._queued(call, place)
+            call.after_consent = (place, skills)
             command = f'STREAM FILE {policy.consent_prompt} ""'
             self._queue_agi(call, AgiJob(command, Purpose.CONSENT))
             return
-        self._enqueue(call, cmd.queue, priority, None, skills)
+        self._enqueue(call, place, skills)
 
     def _consent_done(self, call: Call, text: str | None) -> None:
         """The consent prompt ended (``text`` its reply, None: given up): into the queue."""
@@ -882,8 +893,9 @@ class CallFlow:
                                     {"prompt": policy.consent_prompt, "played": played}))  # fmt: skip
         waiting, call.after_consent = call.after_consent, None
         if waiting is not None and call.stage is Stage.HOLDING:
-            queue, priority, skills = waiting
-            self._enqueue(call, queue, priority, None, skills)
+            place, skills = waiting  # in the ACD from now on, held until the same deadline
+            self._enqueue(call, dataclasses.replace(place, entered_at=self._now.wall), skills,
+                          record=False)  # fmt: skip
 
     def _tier(self, tier: str | None, queue: str) -> tuple[int, Mapping[str, int] | None]:
         """A caller's base priority and required skills by its CRM tier (None: the queue's)."""
@@ -895,22 +907,61 @@ class CallFlow:
             skills[name] = max(level, skills.get(name, 0))
         return priority, skills
 
-    def _enqueue(
-        self, call: Call, queue: str, priority: int, entered_at: float | None,
-        skills: Mapping[str, int] | None = None,
+    def _place(
+        self, call: Call, queue: str, priority: int, entered: dt.datetime, why: str,
         to_agent: str | None = None,
+    ) -> Place:  # fmt: skip
+        """Rule 20: where the call goes in line, held for ``to_agent`` (a transfer to a
+        named agent) ``AGENT_TRANSFER_WAIT_S`` from its entry, else for its sticky agent
+        (rule 17) its queue's ``sticky_wait_s``, else for nobody."""
+        agent = to_agent or self._sticky(call, queue)
+        if agent is None:
+            return Place(queue, priority, entered, why)
+        if to_agent is not None:
+            wait = AGENT_TRANSFER_WAIT_S
+        else:
+            config = self.acd.queue_config(queue)
+            assert config is not None  # _sticky found it sticky
+            wait = config.sticky_wait_s
+        return Place(queue, priority, entered, why, agent, entered + dt.timedelta(seconds=wait))
+
+    def _callback_place(
+        self, call: Call, queue: str, priority: int, entered: dt.datetime, by: str | None
+    ) -> Place:
+        """A callback's place (rule 20): held for the agent who scheduled it (18) in a
+        sticky queue, as ``_callback_back_in_line`` queues it, else for nobody."""
+        config = self.acd.queue_config(queue)
+        if by is None or config is None or not config.sticky_wait_s:
+            return Place(queue, priority, entered, "callback")
+        until = entered + dt.timedelta(seconds=config.sticky_wait_s)
+        return Place(queue, priority, entered, "callback", by, until)
+
+    def _queued(self, call: Call, place: Place) -> None:
+        """Rule 20: the ``queued`` call event of a (re-)queue, the place a restart reads."""
+        self._write(RecordCallEvent(call.call_id, self._now.wall, "queued", place.data()))
+
+    def _enqueue(
+        self, call: Call, place: Place, skills: Mapping[str, int] | None = None,
+        *, record: bool = True,
     ) -> None:  # fmt: skip
+        """Into the ACD at ``place`` (its entry, priority and hold); ``record``: its
+        ``queued`` event first (rule 20; not for a place SQL holds already)."""
+        if record:
+            self._queued(call, place)
         call.in_acd = True
         card = call.card
         customer = (None if card is None
                     else str(card.customer_id if card.customer_id is not None
                              else card.external_id))  # fmt: skip
-        self._acd(acd.CallQueued(call.call_id, queue, call.caller_number or "anonymous",
-                                 priority=priority, customer_id=customer,
-                                 entered_at=entered_at, skills=skills,
-                                 preferred_agent=to_agent or self._sticky(call, queue),
-                                 preferred_wait_s=None if to_agent is None
-                                 else AGENT_TRANSFER_WAIT_S))  # fmt: skip
+        self._acd(acd.CallQueued(call.call_id, place.queue, call.caller_number or "anonymous",
+                                 priority=place.priority, customer_id=customer,
+                                 entered_at=self._ago(place.entered_at), skills=skills,
+                                 preferred_agent=place.held_for,
+                                 preferred_wait_s=place.hold_s))  # fmt: skip
+
+    def _wall(self, mono: float) -> dt.datetime:
+        """A monotonic instant (never in the future) on the wall clock, as SQL keeps it."""
+        return self._now.wall - dt.timedelta(seconds=max(0.0, self._now.mono - mono))
 
     def _sticky(self, call: Call, queue: str) -> str | None:
         """Rule 17: the agent who last answered the caller, if its queue is sticky."""
@@ -1533,12 +1584,12 @@ class CallFlow:
             call.queue = target.target
             card = call.card
             priority, skills = self._tier(card.tier if card is not None else None, target.target)
-            # SQL's row names the queue it waits in now (queued_at, its first entry, stays):
-            # a restarted controller puts it back there with its wait (rule 12)
+            # SQL's row names the queue it waits in now (queued_at, its first entry, stays);
+            # its queued event, its place: a restart puts it back there with its wait (20)
             self._write(RecordCallUpdate(call.call_id, queue=target.target))
-            self._write(RecordCallEvent(call.call_id, self._now.wall, "queued",
-                                        {"queue": target.target, "priority": priority}))  # fmt: skip
-            self._enqueue(call, target.target, priority, self._now.mono - cmd.wait_s, skills)
+            entered = self._wall(self._now.mono - cmd.wait_s)
+            self._enqueue(call, self._place(call, target.target, priority, entered, "overflow"),
+                          skills)  # fmt: skip
             return
         call.outbox.clear()
         if target.kind in ("voicemail", "callback", "ivr") and target.target is not None:
@@ -1861,8 +1912,7 @@ class CallFlow:
                                       caller_number=ev.number,
                                       customer_id=ev.customer_id))  # fmt: skip
         self._write(RecordCallUpdate(call_id, queue=ev.queue, queued_at=now.wall))
-        self._write(RecordCallEvent(call_id, now.wall, "queued",
-                                    {"queue": ev.queue, "priority": 0}))  # fmt: skip
+        self._queued(call, self._callback_place(call, ev.queue, 0, now.wall, ev.agent_id))
         self._write(RecordCallEvent(call_id, now.wall, "callback_queued",
                                     {"queue": ev.queue, "number": ev.number, "node": DESK_NODE,
                                      "source": ev.call_id, "agent": ev.agent_id,
@@ -1890,6 +1940,9 @@ class CallFlow:
         self._write(RecordCallEvent(call.call_id, wall, "moved", {
             "from": cmd.from_queue, "queue": cmd.queue, "priority": cmd.priority,
             "position": cmd.position, "by": self._moved_by}))  # fmt: skip
+        # its place (rule 20): its entry kept, held for nobody (a move spends it: ACD 12)
+        self._queued(call, Place(cmd.queue, cmd.priority, self._wall(self._now.mono - cmd.wait_s),
+                                 "move"))  # fmt: skip
         self._log("info", f"call {cmd.call_id} moved by {self._moved_by or 'the ACD'} from "
                           f"{cmd.from_queue} to {cmd.queue}, priority {cmd.priority}, "
                           f"position {cmd.position}", call)  # fmt: skip
@@ -2194,10 +2247,9 @@ class CallFlow:
         call.queue = queue
         card = call.card
         priority, skills = self._tier(card.tier if card is not None else None, queue)
-        if ev.agent is None:
-            self._enqueue(call, queue, priority, None, skills)
-        else:  # held for the named agent alone, then the queue's (ACD rule 12)
-            self._enqueue(call, queue, priority, None, skills, to_agent=ev.agent)
+        # with ev.agent: held for the named agent alone, then the queue's (ACD rule 12)
+        self._enqueue(call, self._place(call, queue, priority, self._now.wall, "transfer",
+                                        ev.agent), skills)  # fmt: skip
 
     # -- attended transfer (rule 19) -----------------------------------------------------
     def consult_refused(self, call_id: str, by_agent: str, agent: str) -> str | None:
@@ -2499,15 +2551,12 @@ class CallFlow:
             call.stage = next_stage(call.call_id, call.stage, Step.FOUND_TALKING)
             call.agent_id = call.agent_id or row.agent_id
             self._agent_left(call)
-        elif row.transferred_to is not None:
-            # Rule 14: a transferred caller waiting in its new queue (SQL holds the first
-            # agent's answered outcome): back there, its wait from the transfer on
+        elif row.place is not None and (call.outcome is None or row.transferred_to is not None):
+            # Rule 20: a waiting caller back at its last place (a transferred one, whose
+            # SQL holds the first agent's answered outcome, too: rule 14)
             call.stage = next_stage(call.call_id, call.stage, Step.QUEUE)
-            call.queue = row.transferred_to
-            self._enqueue(call, row.transferred_to, row.priority, self._ago(row.transferred_at))
-        elif row.queue and row.queued_at is not None and call.outcome is None:
-            call.stage = next_stage(call.call_id, call.stage, Step.QUEUE)
-            self._enqueue(call, row.queue, row.priority, self._ago(row.queued_at))
+            call.queue = row.place.queue
+            self._enqueue(call, row.place, record=False)
         else:
             call.stage = next_stage(call.call_id, call.stage, Step.RESUME_IVR)
             self._start_ivr(call)
@@ -2555,7 +2604,7 @@ class CallFlow:
         for row in ev.rows:
             if row.call_id in self.calls or row.outcome is not None or row.call_id in self._closed:
                 continue  # ours now, or closed by us since SQL was read
-            if row.callback_number is not None and row.queue and row.queued_at is not None:
+            if row.callback_number is not None and row.place is not None:
                 self._adopt_callback(ev.node, row)  # rule 13: back at its place in line
                 continue
             self._settle_row(row, ev.node in self._restarted, "settled_after_restart", None)
@@ -2565,16 +2614,17 @@ class CallFlow:
     def _adopt_callback(self, node: str, row: CallRowLoaded) -> None:
         """A dead run's virtual caller (its caller long gone, nothing of it on the PBX):
         back in line with its entry time and priority, its attempts so far counted."""
-        assert row.callback_number is not None and row.queued_at is not None
+        place = row.place
+        assert row.callback_number is not None and place is not None
         now = self._now
         call = Call(call_id=row.call_id, node=node, linkedid=row.call_id.split(":", 1)[-1],
                     channel="", uniqueid="", caller_number=row.callback_number, caller_name="",
                     started_at=row.started_at or now.wall, stage=Stage.CALLBACK,
-                    queue=row.queue, language=row.language, callback_offered=True)  # fmt: skip
-        waited = max(0.0, (now.wall - row.queued_at).total_seconds())
+                    queue=place.queue, language=row.language, callback_offered=True)  # fmt: skip
+        waited = max(0.0, (now.wall - place.entered_at).total_seconds())
         call.callback = Callback(number=row.callback_number, name_file=row.callback_name,
                                  attempts=row.callback_attempts, entered_at=now.mono - waited,
-                                 priority=row.priority, node=row.callback_node)  # fmt: skip
+                                 priority=place.priority, node=row.callback_node)  # fmt: skip
         if row.callback_node == DESK_NODE:  # rule 18: its row is its source call's
             call.callback.request_call = scheduled_source(row.call_id)
             call.callback.scheduled_by, call.callback.note = row.callback_by, row.callback_note

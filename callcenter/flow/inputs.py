@@ -16,6 +16,8 @@ from typing import Any
 import acd
 from callcenter.tracker import DomainEvent
 
+from .place import Place
+
 
 @dataclass(frozen=True, slots=True)
 class Instant:
@@ -118,7 +120,8 @@ class CallRowLoaded:
     language: str | None = None
     answered_at: dt.datetime | None = None
     agent_id: str | None = None
-    priority: int = 0
+    #: its last ``queued`` event's place (core rule 18); None: it never was in line
+    place: Place | None = None
     outcome: str | None = None
     wait_s: float | None = None
     recording_path: str | None = None

@@ -83,7 +83,8 @@ class AgentRejected(StorageError):
     """An agent account could not be created.
 
     Codes: ``bad_username``, ``duplicate_username``, ``bad_role``, ``empty_password``,
-    ``empty_name``, ``bad_device`` (not a dial string), ``unknown_agent`` (no such login).
+    ``empty_name``, ``bad_device`` (not a dial string), ``unknown_agent`` (no such login),
+    ``last_admin`` (the only admin left would lose the role).
     """
 
     code = "agent_rejected"

@@ -388,6 +388,34 @@ class Store:
             changes["device"] = _checked_device(username, device)
         return await self._change_login(username, **changes)
 
+    async def set_role(self, username: str, role: str) -> tuple[Agent, str]:
+        """Give a login another role; the login and its role before. Raises
+        :class:`AgentRejected`: ``bad_role``, ``unknown_agent`` (no such login, or a
+        removed one), ``last_admin`` (the only admin left would lose the role: nobody
+        could administer the hotline). The admins' rows are locked while it checks, so
+        two admins demoting each other at once cannot both succeed."""
+        if role not in {member.value for member in AgentRole}:
+            raise AgentRejected(f"role {role!r} is none of agent, supervisor, admin",
+                                code="bad_role")  # fmt: skip
+        async with self.write_session() as session:
+            admins = await session.scalars(
+                select(Agent.id)
+                .where(Agent.role == AgentRole.ADMIN.value, Agent.password_hash != REMOVED)
+                .with_for_update()
+            )
+            admin_ids = set(admins)
+            agent = await session.scalar(select(Agent).where(Agent.username == username))
+            if agent is None or agent.password_hash == REMOVED:
+                raise AgentRejected(f"no login {username!r}", code="unknown_agent")
+            before = agent.role
+            if before == AgentRole.ADMIN and role != AgentRole.ADMIN and admin_ids <= {agent.id}:
+                raise AgentRejected(
+                    f"{username!r} is the only admin left: make another login admin first",
+                    code="last_admin",
+                )
+            agent.role = role
+        return agent, before
+
     async def remove_login(self, username: str) -> Agent:
         """Remove a login: it can no longer sign in, its open sessions end (the web edge
         reads :meth:`list_agents` with ``removed``), it is taken out of every queue.

@@ -4,7 +4,8 @@ applied without a restart (``callcenter.administration``).
 
 - ``GET /admin``: the admin page (admins).
 - ``GET /api/admin/logins``, ``GET /api/admin/tokens``: admins and supervisors (read).
-- ``POST /api/admin/logins`` (201), ``PATCH|DELETE /api/admin/logins/{username}``;
+- ``POST /api/admin/logins`` (201), ``PATCH|DELETE /api/admin/logins/{username}`` (a
+  PATCH may change the ``role``: 409 ``last_admin`` for the only admin left);
   ``POST /api/admin/tokens`` (201, the token shown once; ``scopes`` among ``read``,
   ``calls``, ``admin``, ``["read"]`` by default), ``DELETE
   /api/admin/tokens/{name}``; ``PUT|DELETE /api/admin/dispositions/{code}`` and
@@ -14,7 +15,8 @@ applied without a restart (``callcenter.administration``).
 
 Every write is checked before anything is written: a 400 ``invalid_field`` whose
 reason starts with the field at fault (``queues: no queue 'x' ...``), 404 an unknown
-login, token or code, 409 a duplicate, a revoked token, the last code offered.
+login, token or code, 409 a duplicate, a revoked token, the last code offered, the
+last admin's role.
 """
 
 from __future__ import annotations
@@ -81,6 +83,10 @@ class LoginChange(_AdminBody):
     name: _NAME | None = None
     device: _DEVICE | None = None
     password: _PASSWORD | None = None
+    #: the login's new role: its open sessions and tokens take it at once; an agent
+    #: leaving the role is logged out of the ACD; the only admin left keeps it (409
+    #: ``last_admin``)
+    role: Literal["agent", "supervisor", "admin"] | None = None
     queues: list[_QUEUE] | None = Field(default=None, max_length=64)
     #: the whole new skill set (replaces the old)
     skills: dict[_SKILL, _LEVEL] | None = Field(default=None, max_length=64)
@@ -210,8 +216,12 @@ async def change_login(request: web.Request) -> web.StreamResponse:
     fields = _given(body)
     if not fields:
         raise ApiError(400, "invalid_field", "body: nothing to change")
-    row = await _admin(request).change_login(username, fields)
-    log.info("login %r changed (%s) by admin %s", username, ", ".join(sorted(fields)),
+    admin = _admin(request)
+    before = next((r["role"] for r in await admin.list_logins() if r["username"] == username),
+                  None) if fields.get("role") else None  # fmt: skip
+    row = await admin.change_login(username, fields)
+    role = f"; role {before} -> {row['role']}" if before and before != row["role"] else ""
+    log.info("login %r changed (%s%s) by admin %s", username, ", ".join(sorted(fields)), role,
              session.account_id)  # fmt: skip
     return web.json_response(row)
 

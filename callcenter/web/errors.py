@@ -47,6 +47,8 @@ DOMAIN_STATUS: dict[str, int] = {
     "duplicate": 409,
     "already_revoked": 409,
     "last_entry": 409,
+    # the only admin left would lose the role (callcenter.administration)
+    "last_admin": 409,
     # the server cannot take it now (storage: WriterClosed; StorageUnavailable, the
     # database is away: login and dispositions wait for nothing, the user tries again)
     "writer_closed": 503,

@@ -297,8 +297,12 @@ def _admin_paths(session: list[dict[str, list[str]]]) -> dict[str, Any]:
                      "responses": {"201": _json("Login", "the login made"), **written}},
         },
         "/api/admin/logins/{username}": {
-            "patch": {"summary": "Change a login's name, phone, password, queues, skills or"
-                                 " penalties; routing changes at once (admins)",
+            "patch": {"summary": "Change a login's name, phone, password, role, queues,"
+                                 " skills or penalties; at once: a new role binds the"
+                                 " login's open sessions and tokens from their next"
+                                 " request, an agent leaving the role is logged out of"
+                                 " the ACD, the only admin left keeps it (409"
+                                 " last_admin) (admins)",
                       "operationId": "changeLogin", "security": session,
                       "parameters": [username],
                       "requestBody": _body("LoginChange", required=True),

@@ -26,6 +26,7 @@ from callcenter.web.keys import (
     CLOCK,
     DESK,
     DISPOSITION_CODES,
+    FCR_CODES,
     PAUSE_REASONS,
     SECURE_COOKIES,
     SESSIONS,
@@ -194,6 +195,8 @@ async def agent_desktop(request: web.Request) -> web.StreamResponse:
         "session": session,
         "view": view,
         "codes": request.app[DISPOSITION_CODES],
+        # the codes whose "resolved on first contact" box starts ticked
+        "fcr_codes": request.app[FCR_CODES](),
         "lang": lang,
         "languages": LANGUAGES,
         "words": request.app[WORDS][lang],

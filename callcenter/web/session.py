@@ -5,8 +5,9 @@ small JSON object (session id, account id, role, display name, expiry) and
 ``signature`` the base64url HMAC-SHA256 of ``v1.<payload>`` under the app's
 secret key. The signature lets a forged cookie be refused before any lookup;
 what makes a session valid is its entry in the server's table (``_live``):
-logging out ends the entry (the cookie is dead even if kept), and removing a
-login ends all of its entries. The table lives in the controller's memory, so
+logging out ends the entry (the cookie is dead even if kept), removing a
+login ends all of its entries, and changing a login's role gives its entries the new
+role (the cookie's own copy of the role is never read). The table lives in the controller's memory, so
 a restart of the controller ends every session (everyone logs in again).
 """
 
@@ -19,7 +20,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 COOKIE_NAME = "hotline_session"
 DEFAULT_TTL_S = 10 * 3600  # one long shift
@@ -64,6 +65,9 @@ class SessionSigner:
         self.ttl_s = ttl_s
         #: the live sessions: session id -> the session
         self._live: dict[str, Session] = {}
+        #: counts the times live sessions were ended or changed (logout, removal, a
+        #: new role): an open WebSocket checks its session again only when it moved
+        self.changes = 0
         self._revoked: frozenset[str] = frozenset()
         #: the live API bearer tokens: SHA-256 hex -> the session each stands for
         #: (``callcenter tokens``), kept up to date from SQL by the composition root
@@ -87,13 +91,28 @@ class SessionSigner:
         ended = [sid for sid, s in self._live.items() if s.account_id in gone]
         for sid in ended:
             del self._live[sid]
+        self.changes += bool(ended)
         return len(ended)
+
+    def take_roles(self, roles: Mapping[str, str]) -> int:
+        """Give each live session of an account in ``roles`` (account id -> its role
+        in SQL now) that role: a login whose role was changed (the admin API,
+        ``callcenter users role``) is judged by the new one from its next request, so
+        a demoted login keeps no privilege. Kept up to date by the composition root
+        (``callcenter.app``); how many sessions changed."""
+        changed = {sid: replace(s, role=roles[s.account_id]) for sid, s in self._live.items()
+                   if s.account_id in roles and roles[s.account_id] != s.role}  # fmt: skip
+        self._live.update(changed)
+        self.changes += bool(changed)
+        return len(changed)
 
     def end(self, value: str | None) -> bool:
         """End the session of a cookie value (logout); False: it was not live."""
         payload = self._payload(value)
         sid = payload.get("sid") if payload is not None else None
-        return isinstance(sid, str) and self._live.pop(sid, None) is not None
+        ended = isinstance(sid, str) and self._live.pop(sid, None) is not None
+        self.changes += ended
+        return ended
 
     @property
     def live_count(self) -> int:

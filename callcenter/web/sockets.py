@@ -1,7 +1,11 @@
 """WebSockets: ``/ws/wallboard`` for supervisors, ``/ws/agent`` for agent desktops.
 
 Each handler checks Origin and session before the upgrade, sends the current
-state first (a wallboard: a snapshot, then deltas), then forwards what the ``LiveHub`` puts in its mailbox. The
+state first (a wallboard: a snapshot, then deltas), then forwards what the ``LiveHub`` puts in its mailbox.
+Before each message, when any session was ended or changed since (logout, a removed
+login, a new role: ``SessionSigner.changes``), the socket's session is checked again:
+one no longer live or no longer of a role the socket admits is closed with
+POLICY_VIOLATION (1008) and gets nothing more. The
 socket is in ``app[SOCKETS]`` (a WeakSet) while open, and the ``finally``
 always unsubscribes, however the socket ends. On shutdown ``close_sockets``
 closes every socket with GOING_AWAY (1001) so browsers reconnect elsewhere.
@@ -13,14 +17,15 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WSCloseCode, web
 
 from callcenter.live import Mailbox
 from callcenter.web.auth import AGENTS, SUPERVISORS, current_session, origin_allowed
-from callcenter.web.keys import DESK, HUB, METRICS, SOCKETS
-from callcenter.web.session import Session
+from callcenter.web.keys import CLOCK, DESK, HUB, METRICS, SESSIONS, SOCKETS
+from callcenter.web.session import COOKIE_NAME, Session
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +47,39 @@ def _admit(request: web.Request, roles: frozenset[str]) -> Session:
     return session
 
 
+def _still_admitted(request: web.Request, roles: frozenset[str]) -> Callable[[], bool]:
+    """Whether the socket's session is still live and of ``roles``: checked again only
+    when some session was ended or changed since the last look."""
+    signer, clock = request.app[SESSIONS], request.app[CLOCK]
+    cookie = request.cookies.get(COOKIE_NAME)
+    seen = signer.changes
+
+    def admitted() -> bool:
+        nonlocal seen
+        if signer.changes == seen:
+            return True
+        seen = signer.changes
+        session = signer.check(cookie, now=clock())
+        return session is not None and session.role in roles
+
+    return admitted
+
+
 def _dumps(message: dict[str, Any]) -> str:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 
 
-async def _pump(request: web.Request, ws: web.WebSocketResponse, mailbox: Mailbox) -> None:
-    """Forward the mailbox to the socket until either ends."""
+async def _pump(request: web.Request, ws: web.WebSocketResponse, mailbox: Mailbox,
+                admitted: Callable[[], bool]) -> None:  # fmt: skip
+    """Forward the mailbox to the socket until either ends, or the session may no
+    longer see it."""
     hub, metrics = request.app[HUB], request.app[METRICS]
     try:
         while (item := await mailbox.get()) is not None:
+            if not admitted():
+                log.info("websocket %s closed: its session ended or lost the role", mailbox.topic)
+                await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"session ended")
+                return
             await ws.send_str(item.text)
             first_time = not item.delivered
             hub.record_delivery(item)
@@ -68,6 +97,7 @@ async def _serve(
     request: web.Request,
     ws: web.WebSocketResponse,
     mailbox: Mailbox,
+    admitted: Callable[[], bool],
     first: dict[str, Any] | None = None,
 ) -> web.WebSocketResponse:
     """``first``: sent before the mailbox's messages (None: the mailbox has it)."""
@@ -77,7 +107,7 @@ async def _serve(
     try:
         if first is not None:
             await ws.send_str(_dumps(first))
-        pump = asyncio.create_task(_pump(request, ws, mailbox))
+        pump = asyncio.create_task(_pump(request, ws, mailbox, admitted))
         async for _message in ws:
             pass  # the pages send nothing we act on; reading keeps pings and close flowing
     except ConnectionError:
@@ -95,22 +125,24 @@ async def _serve(
 async def wallboard_socket(request: web.Request) -> web.StreamResponse:
     """First message: the latest snapshot; then each publish's delta (``LiveHub``)."""
     _admit(request, SUPERVISORS)
+    admitted = _still_admitted(request, SUPERVISORS)
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S)
     await ws.prepare(request)
     # The hub queues the snapshot the next deltas are taken from: none is missed.
     mailbox = request.app[HUB].subscribe_wallboard(request.app[DESK].wallboard)
-    return await _serve(request, ws, mailbox)
+    return await _serve(request, ws, mailbox, admitted)
 
 
 async def agent_socket(request: web.Request) -> web.StreamResponse:
     """First message: ``{"type": "state", ...agent_view}``; then screen-pops and states."""
     session = _admit(request, AGENTS)
+    admitted = _still_admitted(request, AGENTS)
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S)
     await ws.prepare(request)
     mailbox = request.app[HUB].subscribe_agent(session.account_id)
     view = request.app[DESK].agent_view(session.account_id) or {}
     first = {**view, "type": "state"}
-    return await _serve(request, ws, mailbox, first)
+    return await _serve(request, ws, mailbox, admitted, first)
 
 
 async def close_sockets(app: web.Application) -> None:

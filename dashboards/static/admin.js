@@ -64,7 +64,8 @@
     for (const l of r.data.logins) {
       const tr = document.createElement("tr");
       tr.dataset.testid = "login-" + l.username;
-      cell(tr, l.username); cell(tr, l.name); cell(tr, l.role); cell(tr, l.device || "–");
+      cell(tr, l.username); cell(tr, l.name); cell(tr, l.role, "role-" + l.username);
+      cell(tr, l.device || "–");
       cell(tr, l.queues.join(", ") || (l.role === "agent" ? "all" : "–"), "queues-" + l.username);
       cell(tr, show(l.skills), "skills-" + l.username);
       cell(tr, show(l.penalties), "penalties-" + l.username);
@@ -103,7 +104,7 @@
     for (const t of r.data.tokens) {
       const tr = document.createElement("tr");
       tr.dataset.testid = "token-" + t.name;
-      cell(tr, t.name); cell(tr, t.user); cell(tr, t.role); cell(tr, t.scopes.join(", "));
+      cell(tr, t.name); cell(tr, t.user); cell(tr, t.role); cell(tr, t.scopes.join(", "), "scopes-" + t.name);
       cell(tr, t.created_at.slice(0, 16).replace("T", " "));
       const td = cell(tr, t.revoked_at ? t.revoked_at.slice(0, 16).replace("T", " ") : "");
       if (!t.revoked_at) {
@@ -136,6 +137,7 @@
     const username = f.get("username").trim();
     const body = {};
     for (const k of ["name", "device", "password"]) if (f.get(k).trim()) body[k] = f.get(k).trim();
+    if (f.get("role")) body.role = f.get("role");
     if (f.get("queues").trim()) body.queues = f.get("queues").split(/[,\s]+/).filter(Boolean);
     for (const k of ["skills", "penalties"]) if (f.get(k).trim()) body[k] = pairs(f.get(k));
     const r = await call("PATCH", "/api/admin/logins/" + encodeURIComponent(username), body);

@@ -8,10 +8,10 @@
   let callId = null;         // the call on the phone (recording buttons act on it)
   let muted = false;         // its recording is muted (as this desk asked)
   // The disposition form is bound to one call (formCall). Each call keeps its own
-  // draft (code and notes), so a new call ringing never inherits what was typed for
+  // draft (code, FCR box and notes), so a new call ringing never inherits what was typed for
   // the previous one; calls not saved yet stay in the form's call list.
   let formCall = null;
-  const drafts = new Map();  // call id -> {code, notes, label}
+  const drafts = new Map();  // call id -> {code, fcr, notes, label}
 
   const postJSON = H.postJSON;
 
@@ -37,22 +37,23 @@
     $("btn-rec-mute").disabled = !callId;
     $("btn-rec-start").disabled = !callId;
     if (callId && !drafts.has(callId)) {
-      drafts.set(callId, { code: "", notes: "", label: (callerNumber || "call") + " · " + callId });
+      drafts.set(callId, { code: "", fcr: false, notes: "", label: (callerNumber || "call") + " · " + callId });
     }
     if (callId && callId !== formCall) showForm(callId);
   }
 
   function keepDraft() {
     const d = formCall && drafts.get(formCall);
-    if (d) { d.code = $("dispo-code").value; d.notes = $("dispo-notes").value; }
+    if (d) { d.code = $("dispo-code").value; d.fcr = $("dispo-fcr").checked; d.notes = $("dispo-notes").value; }
   }
 
   /* Bind the form to call `id`: what was typed for the previous call stays with it. */
   function showForm(id) {
     keepDraft();
     formCall = id;
-    const d = drafts.get(id) || { code: "", notes: "" };
+    const d = drafts.get(id) || { code: "", fcr: false, notes: "" };
     $("dispo-code").value = d.code;
+    $("dispo-fcr").checked = d.fcr;
     $("dispo-notes").value = d.notes;
     $("dispo-submit").disabled = !formCall;
     if (formCall !== null) $("dispo-result").textContent = "";
@@ -193,7 +194,10 @@
         const cb = msg.callback;
         $("callback-note").textContent = !cb ? "" :
           H.t("callback.pop", { number: cb.number, attempt: cb.attempt }) +
-          (cb.name_file ? " " + H.t("callback.named") : "");
+          (cb.name_file ? " " + H.t("callback.named") : "") +
+          // scheduled from a desk: by whom, and their note
+          (cb.scheduled_by ? " " + H.t("callback.scheduled_by", { agent: cb.scheduled_by }) : "") +
+          (cb.note ? " " + H.t("callback.scheduled_note", { note: cb.note }) : "");
         setCall(H.t("call.ringing_from", { number: msg.caller_number || H.t("call.unknown_number") }), "call-ringing");
         break;
       case "card":  // the CRM answered after the pop went out
@@ -236,6 +240,10 @@
   $("btn-pause").addEventListener("click", () => action("/api/agent/pause", { reason: $("pause-reason-select").value }));
 
   $("dispo-call").addEventListener("change", () => showForm($("dispo-call").value || null));
+  // "Resolved on first contact" starts as the chosen code's default (fcr_dispositions)
+  $("dispo-code").addEventListener("change", () => {
+    $("dispo-fcr").checked = (($("dispo-code").selectedOptions[0] || {}).dataset || {}).fcr === "1";
+  });
 
   $("dispo-form").addEventListener("submit", async function (ev) {
     ev.preventDefault();
@@ -246,7 +254,7 @@
     if (!code) { out.textContent = H.t("dispo.choose_outcome"); out.className = "dispo-result bad"; return; }
     $("dispo-submit").disabled = true;
     const r = await postJSON("/api/calls/" + encodeURIComponent(forCall) + "/disposition",
-      { code: code, notes: $("dispo-notes").value });
+      { code: code, fcr: $("dispo-fcr").checked, notes: $("dispo-notes").value });
     $("dispo-submit").disabled = !formCall;
     if (r.ok) {
       const label = ($("dispo-code").selectedOptions[0] || {}).textContent;
