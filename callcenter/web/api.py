@@ -72,9 +72,11 @@ def row_id(request: web.Request, name: str, what: str) -> int:
     return int(text)
 
 
-#: At least one visible character and no control character (the ACD also refuses
-#: what Python's ``str.strip`` removes, which includes the ASCII separators 0x1c-0x1f).
-_PRINTABLE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+#: At least one visible character and no control character, C0 or C1 (the ACD also
+#: refuses what Python's ``str.strip`` removes, which includes the ASCII separators
+#: 0x1c-0x1f and U+0085; U+0085 is not whitespace to a JSON Schema pattern's ``\s``, so
+#: without the C1 range a client following the schema could send "\x85" and get 400).
+_PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
 
 
 class _Body(BaseModel):
