@@ -58,6 +58,7 @@ def socket(allowed: set[str]) -> dict[str, int]:
 
 
 AGENTS = {"agent", "other"}
+TOMORROW = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat(timespec="seconds")
 #: supervisors reading: their logins and their ``read`` token
 SUPERVISORS = {"supervisor", "admin", "token"}
 #: supervisors writing on calls and agents: their logins and their ``calls`` token
@@ -111,6 +112,14 @@ TABLE: list[Row] = [
     # only the call's own agent transfers it (supervisors too are refused); no such queue
     ("POST", "/api/calls/{call_id}/transfer", "/api/calls/{call}/transfer",
      {"json": {"queue": "nowhere", "mode": "blind"}}, api({"agent"}, 404)),
+    # no consultation under way on agent1's call: its agent alone gets that far
+    ("POST", "/api/calls/{call_id}/transfer/complete", "/api/calls/{call}/transfer/complete",
+     None, api({"agent"}, 409)),
+    ("POST", "/api/calls/{call_id}/transfer/cancel", "/api/calls/{call}/transfer/cancel",
+     None, api({"agent"}, 409)),
+    # a callback tomorrow on agent1's call: only its own agent schedules it
+    ("POST", "/api/calls/{call_id}/callback", "/api/calls/{call}/callback",
+     {"json": {"at": TOMORROW, "note": "authz"}}, api({"agent"}, 201)),
     # agent1 talks with the call: no move (409 call_not_waiting)
     ("POST", "/api/calls/{call_id}/move", "/api/calls/{call}/move",
      {"json": {"position": 1}}, api(SUPERVISING, 409)),
