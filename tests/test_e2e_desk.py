@@ -63,6 +63,8 @@ async def test_two_consecutive_calls_keep_their_notes_apart(tmp_path, db_url):
             await expect(desk.locator("#call-id")).to_have_text(call_a.call_id, timeout=LIVE_MS)
             await desk.get_by_test_id("dispo-code").select_option("information")
             await desk.get_by_test_id("dispo-notes").fill("Khách A hỏi giá cước")
+            await desk.get_by_test_id("sched-note").fill("Gọi lại cho A")
+            await desk.get_by_test_id("sched-number").fill("0901234567")
             # call A ends, the wrap-up runs out, the agent is ready again: not saved yet
             await wait_until(lambda: call_a.call_id not in rig.ctl.calls
                              and state_of(rig, me) is acd.AgentState.READY, 60,
@@ -74,6 +76,8 @@ async def test_two_consecutive_calls_keep_their_notes_apart(tmp_path, db_url):
             await expect(desk.get_by_test_id("dispo-call")).to_have_value(call_b.call_id)
             await expect(desk.get_by_test_id("dispo-notes")).to_have_value("")
             await expect(desk.get_by_test_id("dispo-code")).to_have_value("")
+            await expect(desk.get_by_test_id("sched-note")).to_have_value("")
+            await expect(desk.get_by_test_id("sched-number")).to_have_value("")
             await wait_until(lambda: call_b.agent_id == str(me) and call_b.bridged, 60,
                              "call B to be answered")  # fmt: skip
             await desk.get_by_test_id("dispo-code").select_option("follow_up")
@@ -87,6 +91,8 @@ async def test_two_consecutive_calls_keep_their_notes_apart(tmp_path, db_url):
             await desk.get_by_test_id("dispo-call").select_option(call_a.call_id)
             await expect(desk.get_by_test_id("dispo-notes")).to_have_value("Khách A hỏi giá cước")
             await expect(desk.get_by_test_id("dispo-code")).to_have_value("information")
+            await expect(desk.get_by_test_id("sched-note")).to_have_value("Gọi lại cho A")
+            await expect(desk.get_by_test_id("sched-number")).to_have_value("0901234567")
             await desk.get_by_test_id("dispo-submit").click()
             await expect(desk.get_by_test_id("dispo-result")).to_have_text(
                 "Saved: Information given"

@@ -8,10 +8,12 @@
   let callId = null;         // the call on the phone (recording buttons act on it)
   let muted = false;         // its recording is muted (as this desk asked)
   // The disposition form is bound to one call (formCall). Each call keeps its own
-  // draft (code, FCR box and notes), so a new call ringing never inherits what was typed for
-  // the previous one; calls not saved yet stay in the form's call list.
+  // draft (code, FCR box, notes and the scheduled callback's time, number and note), so a
+  // new call ringing never inherits what was typed for the previous one; calls not saved
+  // yet stay in the form's call list.
   let formCall = null;
-  const drafts = new Map();  // call id -> {code, fcr, notes, label}
+  const drafts = new Map();  // call id -> {code, fcr, notes, at, number, note, label}
+  const EMPTY = { code: "", fcr: false, notes: "", at: "", number: "", note: "" };
 
   const postJSON = H.postJSON;
 
@@ -37,26 +39,32 @@
     $("btn-rec-mute").disabled = !callId;
     $("btn-rec-start").disabled = !callId;
     if (callId && !drafts.has(callId)) {
-      drafts.set(callId, { code: "", fcr: false, notes: "", label: (callerNumber || "call") + " · " + callId });
+      drafts.set(callId, { ...EMPTY, label: (callerNumber || "call") + " · " + callId });
     }
     if (callId && callId !== formCall) showForm(callId);
   }
 
   function keepDraft() {
     const d = formCall && drafts.get(formCall);
-    if (d) { d.code = $("dispo-code").value; d.fcr = $("dispo-fcr").checked; d.notes = $("dispo-notes").value; }
+    if (d) {
+      d.code = $("dispo-code").value; d.fcr = $("dispo-fcr").checked; d.notes = $("dispo-notes").value;
+      d.at = $("sched-at").value; d.number = $("sched-number").value; d.note = $("sched-note").value;
+    }
   }
 
   /* Bind the form to call `id`: what was typed for the previous call stays with it. */
   function showForm(id) {
     keepDraft();
     formCall = id;
-    const d = drafts.get(id) || { code: "", fcr: false, notes: "" };
+    const d = drafts.get(id) || EMPTY;
     $("dispo-code").value = d.code;
     $("dispo-fcr").checked = d.fcr;
     $("dispo-notes").value = d.notes;
+    $("sched-at").value = d.at;
+    $("sched-number").value = d.number;
+    $("sched-note").value = d.note;
     $("dispo-submit").disabled = !formCall;
-    if (formCall !== null) $("dispo-result").textContent = "";
+    if (formCall !== null) { $("dispo-result").textContent = ""; $("sched-result").textContent = ""; }
     const list = $("dispo-call");
     list.replaceChildren();
     for (const [cid, draft] of drafts) {
