@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import signal
 from pathlib import Path
@@ -28,6 +29,7 @@ import sqlalchemy as sa
 
 from callcenter.demo import SECRET, AgentDesktop, config_text
 from callcenter.storage import Journal, default_journal_path, make_engine
+from pbxsim.channels import State
 from pbxsim.scenario import Scenario
 from pbxsim.server import PBXSim
 
@@ -39,6 +41,9 @@ from .test_e2e_restart_storm import agent_states, check, sql_calls, world
 ON_POSTGRES = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 #: the leader's lease in these tests (heartbeat 1 s): a frozen leader is replaced after it
 LEASE_S = 4.0
+KILLS = int(__import__("os").environ.get("TAKEOVER_KILLS", 10))
+#: what a caller can be doing when the leader dies
+STATES = ("ivr", "hold", "offer", "talk", "after-call")
 SIDES = ("a", "b")
 
 
@@ -128,11 +133,31 @@ def held_answers(folder: Path, db_url: str) -> frozenset[str]:
         journal.close()
     held = set()
     for entry in pending:
-        data = json.loads(entry.payload)
-        text = json.dumps(data)
+        if entry.payload.startswith("!"):  # a write that could not be journaled
+            continue
+        text = json.dumps(json.loads(entry.payload))
         if "answered_at" in text or '"answered"' in text:
             held.update(re.findall(r"pbxsim:[0-9.]+", text))
     return frozenset(held)
+
+
+def states_in(sim: PBXSim, agents: dict[str, str]) -> set[str]:
+    """What pbxsim's callers (and the agents, as the leader's wallboard shows them) do now."""
+    seen = set()
+    for ch in sim.world.channels.values():
+        if ch.role == "caller" and ch.bridge is not None:
+            seen.add("talk")
+        elif ch.role == "caller" and ch.moh:
+            seen.add("hold")
+        elif ch.role == "caller" and ch.agi is not None:
+            seen.add("ivr")
+        elif ch.role in ("agent", "phone") and ch.state in (State.RING, State.RINGING):
+            seen.add("offer")
+    if "ringing" in agents.values():
+        seen.add("offer")
+    if "wrapup" in agents.values():
+        seen.add("after-call")
+    return seen
 
 
 async def everyone_hung_up(observer: Observer, timeout: float = 360) -> None:
@@ -206,3 +231,78 @@ async def test_a_frozen_leader_woken_after_the_takeover_neither_acts_nor_writes(
     # was the old leader's (fenced) write, and no PBX keeps a trace AMI can read
     print(f"answers the fence held back: {len(held)}")
     check(observer, probe, calls, counts, recs, downtimes=[downtime], held=held)
+
+
+def no_agent_bridged_twice_at_once(observer: Observer) -> None:
+    """A caller talked to one agent at most (pbxsim's bridges, the observer's record)."""
+    for caller in observer.callers.values():
+        assert len(caller.bridges) <= 1, f"{caller.channel} bridged {caller.bridges}"
+
+
+@ON_POSTGRES
+async def test_ten_leader_kills_under_load_lose_no_caller(tmp_path: Path, db_url: str) -> None:
+    numbers = await seeded(db_url, agents=4)
+    sim = new_sim(tmp_path, numbers, seed=41)
+    await sim.start()
+    rig = TwoControllers(tmp_path, db_url, sim)
+    observer = Observer(sim.port)
+    await observer.start()
+    probe = SilenceProbe(sim)
+    probe.start()
+    rng = random.Random(18)
+    desks: list[AgentDesktop] = []
+    downtimes: list[tuple[float, float]] = []
+    killed_in: list[set[str]] = []
+    loop = asyncio.get_running_loop()
+    try:
+        procs = {}
+        procs["a"], base_a = await rig.start("a")
+        assert await rig.wait_term(1) == "a"
+        procs["b"], _ = await rig.start("b")
+        bases = {"a": base_a, "b": _}
+        desks = [AgentDesktop(base_a, f"agent{i}", f"agent{i}-pass", ready=True)
+                 for i in range(1, 5)]  # fmt: skip
+        for d in desks:
+            d.start()
+        term, leader = 1, "a"
+        for kill in range(KILLS):
+            await asyncio.sleep(rng.uniform(1.0, 4.0))
+            want = STATES[kill % len(STATES)]  # every state, in turn
+            seen: set[str] = set()
+            end = loop.time() + 60
+            while loop.time() < end:
+                seen = states_in(sim, await agent_states(bases[leader]))
+                if want in seen:
+                    break
+                await asyncio.sleep(0.2)
+            killed_in.append(seen)
+            killed = loop.time()
+            procs[leader].send_signal(signal.SIGKILL)
+            await procs[leader].wait()
+            standby = "b" if leader == "a" else "a"
+            assert await rig.wait_term(term + 1) == standby, f"kill {kill}: no takeover"
+            downtimes.append((killed, loop.time()))
+            procs[leader], bases[leader] = await rig.start(leader)  # the next standby
+            term, leader = term + 1, standby
+            print(f"kill {kill}: {sorted(seen)}; {standby} leads after "
+                  f"{downtimes[-1][1] - killed:.2f} s")  # fmt: skip
+        sim.world.population.stop_arrivals()
+        try:
+            await everyone_hung_up(observer)
+        except AssertionError:
+            stuck = [(c.channel, c.bridges, round(observer.silences()[c.uniqueid], 1))
+                     for c in observer.callers.values() if not c.hung_up]  # fmt: skip
+            raise AssertionError(f"callers still up: {stuck}") from None
+        await asyncio.sleep(2.0)
+    finally:
+        await stop_all(rig.procs, desks)
+        await observer.close()
+        await probe.stop()
+        await sim.close()
+    missing = set(STATES) - set().union(*killed_in)
+    assert not missing, f"no kill caught a call in {missing}: {killed_in}"
+    calls, counts, recs = await sql_calls(db_url)
+    print(f"{len(observer.callers)} callers, {KILLS} kills, "
+          f"{sum(1 for c in calls.values() if c.outcome == 'answered')} answered")  # fmt: skip
+    no_agent_bridged_twice_at_once(observer)
+    check(observer, probe, calls, counts, recs, downtimes=downtimes)
