@@ -457,6 +457,14 @@ class Acd:
         check_time("now", now)
         return self._board.agent_view(self._agent(agent_id), now)
 
+    def next_ready(self, queue: str, exclude: str | None) -> str | None:
+        """The READY agent of ``queue`` its strategy picks next (never ``exclude``), as
+        routing a call of that queue with no skill requirement would (``acd.ready``:
+        a random strategy draws, as routing does), or None: none READY."""
+        ready = self._router.ready.get(queue)
+        agent = None if ready is None else ready.pick(0, exclude, {})
+        return None if agent is None else agent.agent_id
+
     def call(self, call_id: str, now: float) -> CallView | None:
         """One call at ``now``, or None if it is not (or no longer) in a queue."""
         check_time("now", now)

@@ -794,12 +794,20 @@ class Controller:
         except AMIError as exc:
             log.warning("call %s: CancelAtxfer of %s refused: %s", e.call_id, leg.name, exc)
 
-    def consult(self, call_id: str, by_agent: str, agent: str) -> str | None:
+    def consult(
+        self, call_id: str, by_agent: str, agent: str | None, queue: str = ""
+    ) -> str | None:
         """Agent ``by_agent`` consults ``agent`` about its talking call (attended
-        transfer); why not (``CallFlow.consult_refused``), or None when asked."""
-        why = self.flow.consult_refused(call_id, by_agent, agent)
+        transfer), or (``agent`` None) ``queue``'s next READY agent
+        (``CallFlow.consult_pick``); why not (``CallFlow.consult_refused``), or None
+        when asked."""
+        if agent is None:
+            agent, why = self.flow.consult_pick(call_id, by_agent, queue)
+            if agent is None:
+                return why
+        why = self.flow.consult_refused(call_id, by_agent, agent, queue)
         if why is None:
-            self.feed(ConsultAgent(call_id, agent, f"agent:{by_agent}"))
+            self.feed(ConsultAgent(call_id, agent, f"agent:{by_agent}", queue))
         return why
 
     def end_consult(self, call_id: str, by_agent: str, complete: bool) -> str | None:

@@ -356,8 +356,10 @@ class ControllerDesk:
     ) -> str | None:
         return self.ctl.transfer(call_id, queue, by_agent, agent)
 
-    def consult(self, call_id: str, by_agent: str, agent: str) -> str | None:
-        return self.ctl.consult(call_id, by_agent, agent)
+    def consult(
+        self, call_id: str, by_agent: str, agent: str | None, queue: str = ""
+    ) -> str | None:
+        return self.ctl.consult(call_id, by_agent, agent, queue)
 
     def end_consult(self, call_id: str, by_agent: str, complete: bool) -> str | None:
         return self.ctl.end_consult(call_id, by_agent, complete)

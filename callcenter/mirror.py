@@ -111,7 +111,9 @@ class MirrorDesk(ControllerDesk):
     ) -> str | None:
         raise NotDriving("transfer")
 
-    def consult(self, call_id: str, by_agent: str, agent: str) -> str | None:
+    def consult(
+        self, call_id: str, by_agent: str, agent: str | None, queue: str = ""
+    ) -> str | None:
         raise NotDriving("consult")
 
     def end_consult(self, call_id: str, by_agent: str, complete: bool) -> str | None:

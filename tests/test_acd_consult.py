@@ -39,6 +39,7 @@ from acd import (
     OfferCall,
     OfferFailure,
     QueueConfig,
+    Strategy,
     UnknownCall,
 )
 
@@ -223,3 +224,38 @@ def test_random_sequences_keep_a_consulted_agent_out_of_routing(ops: list) -> No
             assert v.state is AgentState.OFFERED and v.call_id == held, (n, x, v)
         assert all(outcomes.get(c, 0) <= visits[c] for c in visits), (n, outcomes, visits)
         assert {x: acd.agent(x, now).state for x in "abc"} == mirror
+
+
+@pytest.mark.parametrize("strategy", [s for s in Strategy if s is not Strategy.RING_ALL])
+def test_next_ready_is_the_agent_routing_would_offer_the_queues_next_call(
+    strategy: Strategy,
+) -> None:
+    """An attended transfer to a queue consults ``Acd.next_ready``: the agent a call of
+    that queue would be offered now (its strategy; never the transferring agent)."""
+
+    def build() -> tuple[Acd, str]:
+        agents = tuple(AgentConfig(x, x.upper(), f"PJSIP/{x}", ("q",)) for x in "abcde")
+        acd = Acd(AcdConfig(queues=(QueueConfig("q", strategy=strategy),), agents=agents))
+        for n, x in enumerate("aecbd"):
+            acd.handle(AgentLogin(x), float(n))
+        acd.handle(AgentPause("c", "lunch"), 6.0)
+        [offer] = [c for c in acd.handle(CallQueued("c1", "q", "0901"), 7.0)
+                   if isinstance(c, OfferCall)]  # fmt: skip
+        acd.handle(OfferAnswered("c1", offer.agent_id), 8.0)
+        return acd, offer.agent_id
+
+    acd, talking_agent = build()
+    routed, _ = build()  # the same ACD, same seed
+    picked = acd.next_ready("q", talking_agent)
+    [(_, expected)] = offers(routed.handle(CallQueued("c2", "q", "0902"), 9.0))
+    assert picked == expected and picked not in (talking_agent, "c")
+    assert acd.next_ready("nowhere", None) is None
+
+
+def test_next_ready_never_names_the_excluded_agent_and_none_when_nobody_is_ready() -> None:
+    acd = Acd(AcdConfig(queues=(QueueConfig("q"),),
+                        agents=(AgentConfig("a", "A", "PJSIP/a", ("q",)),)))  # fmt: skip
+    assert acd.next_ready("q", None) is None
+    acd.handle(AgentLogin("a"), 1.0)
+    assert acd.next_ready("q", None) == "a"
+    assert acd.next_ready("q", "a") is None

@@ -238,3 +238,33 @@ def test_the_last_channel_to_enter_a_bridge_is_the_consulted_leg() -> None:
     assert f.agent_state("8") is acd.AgentState.OFFERED
     f.feed(PbxEvent(NODE, ChannelHungUp(UID, "PJSIP/2008-0000000a", "1796.10", 16, "x")))
     assert call.consult is None and f.agent_state("8") is acd.AgentState.READY
+
+
+def test_consulting_a_queue_rings_its_next_ready_agent_as_routing_would() -> None:
+    """``{queue, mode: attended}``: the core consults the agent ``acd.Acd.next_ready``
+    names in that queue (never the transferring agent), then all goes as for a named
+    agent; nobody Ready is ``no_agent_ready`` with nothing changed."""
+    from .test_flow_transfer import two_queues
+
+    f = Flow(("7", "8", "9"), wrap_up_s=30.0)
+    leg = talking_to_7(f, "7", "9", "8")
+    expected = f.acd.next_ready("support", "7")
+    assert f.core.consult_pick(CALL, "7", "support") == (expected, None)
+    out = f.feed(ConsultAgent(CALL, expected or "", "agent:7", "support"))
+    [atx] = f.sent(fx.AtxferLeg, out)
+    assert atx.leg == leg and atx.exten == f"20{(expected or '').zfill(2)}"
+    assert f.agent_state(expected or "") is acd.AgentState.OFFERED
+    assert f.core.consult_pick(CALL, "7", "support") == (None, "consulting")
+    # agent 8 serves sales only: a consult of sales rings 8, though not of the call's queue
+    g = two_queues()
+    talking_to_7(g)
+    assert g.core.consult_pick(CALL, "7", "sales") == ("8", None)
+    assert g.core.consult_pick(CALL, "7", "nowhere") == (None, "unknown_queue")
+    assert g.core.consult_pick(CALL, "8", "sales") == (None, "not_your_call")
+    out = g.feed(ConsultAgent(CALL, "8", "agent:7", "sales"))
+    assert [a.exten for a in g.sent(fx.AtxferLeg, out)] == ["2008"]
+    h = Flow(("7",), wrap_up_s=30.0)
+    talking_to_7(h, "7")
+    before = h.agent_state("7")
+    assert h.core.consult_pick(CALL, "7", "support") == (None, "no_agent_ready")
+    assert h.agent_state("7") is before and h.core.calls[CALL].consult is None

@@ -42,8 +42,7 @@ CROSS_FIELD = {
     "POST /api/calls/{call_id}/move": re.compile(r"body: Value error, give a queue, a priority or a position"),
     # an attended transfer names the agent it consults and no queue (mode against fields)
     "POST /api/calls/{call_id}/transfer": re.compile(
-        r"(body: Value error, )?(agent: an attended transfer consults an agent"
-        r"|queue: an attended transfer stays in the call's queue)"
+        r"(body: Value error, )?queue: an attended transfer consults an agent or a queue's next"
     ),
     # what a pattern cannot say: a real date, ahead but not too far; a number that exists
     "POST /api/calls/{call_id}/callback": re.compile(

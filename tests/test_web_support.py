@@ -252,7 +252,20 @@ class FakeDesk:
     #: agents who are not Ready (a consultation is refused: agent_busy)
     busy_agents: set[str] = set()
 
-    def consult(self, call_id: str, by_agent: str, agent: str) -> str | None:
+    def consult(
+        self, call_id: str, by_agent: str, agent: str | None, queue: str = ""
+    ) -> str | None:
+        if agent is None:  # the queue's next Ready agent (the ACD's pick: test_flow_consult)
+            if queue not in ("support", "sales"):
+                return "unknown_queue"
+            if call_id not in self.live_calls or call_id in self.not_talking:
+                return "not_talking"
+            if call_id in self.consulting:
+                return "consulting"
+            if queue == "sales":  # nobody Ready there in this world
+                return "no_agent_ready"
+            self.actions.append(("consult", call_id, by_agent, None, queue))
+            return None
         if agent not in self.transfer_agents:
             return "unknown_agent"
         if call_id not in self.live_calls or call_id in self.not_talking:

@@ -45,7 +45,6 @@ async def client(aiohttp_client, world):
         ("an", CALL, {}, 400, "queue"),
         ("an", CALL, {"queue": ""}, 400, "queue"),
         ("an", CALL, {"queue": "sa les"}, 400, "queue"),
-        ("an", CALL, {"queue": "sales", "mode": "attended"}, 400, "agent"),  # consult whom?
         ("an", CALL, {"agent": "8"}, 202, None),  # to agent 8, in the call's queue
         ("an", CALL, {"queue": "sales", "agent": "8"}, 202, None),
         ("an", CALL, {"agent": "42"}, 404, "unknown_agent"),
@@ -99,6 +98,15 @@ async def test_only_the_calls_agent_transfers_it_and_bad_input_is_named(
         ("an", BARE, {"agent": "8", "mode": "attended"}, 409, "not_talking"),
         ("binh", CALL, {"agent": "8", "mode": "attended"}, 403, "not_your_call"),
         ("lan", CALL, {"agent": "8", "mode": "attended"}, 403, None),
+        # a queue's next Ready agent (the ACD's pick), not a named one
+        ("an", CALL, {"queue": "support", "mode": "attended"}, 202, None),
+        ("an", CALL, {"queue": "sales", "mode": "attended"}, 409, "no_agent_ready"),
+        ("an", CALL, {"queue": "nowhere", "mode": "attended"}, 404, "unknown_queue"),
+        ("an", CALL, {"queue": "sa les", "mode": "attended"}, 400, "queue"),
+        ("an", "pbx1:1700000000.70", {"queue": "support", "mode": "attended"}, 409,
+         "consulting"),
+        ("an", BARE, {"queue": "support", "mode": "attended"}, 409, "not_talking"),
+        ("binh", CALL, {"queue": "support", "mode": "attended"}, 403, "not_your_call"),
     ],
 )
 async def test_an_attended_transfer_consults_the_agent_and_bad_input_is_named(
@@ -115,9 +123,12 @@ async def test_an_attended_transfer_consults_the_agent_and_bad_input_is_named(
     assert resp.status == status, await resp.text()
     done = [a for a in world.desk.actions if a[0] in ("consult", "transfer")]
     if status == 202:
-        assert done == [("consult", call, "7", body["agent"])]
-        assert await resp.json() == {"call_id": call, "queue": None, "agent": body["agent"],
-                                     "mode": "attended"}  # fmt: skip
+        if "agent" in body:
+            assert done == [("consult", call, "7", body["agent"])]
+        else:
+            assert done == [("consult", call, "7", None, body["queue"])]
+        assert await resp.json() == {"call_id": call, "queue": body.get("queue"),
+                                     "agent": body.get("agent"), "mode": "attended"}  # fmt: skip
         return
     assert done == [], "a refused request reached the controller"
     answer = await resp.json()

@@ -154,7 +154,9 @@ Rules (everything that decides what a call does lives here):
 19. Attended transfer to a named agent (:mod:`.consult`; :class:`~.inputs.ConsultAgent`):
    the talking call's agent consults agent X (READY, of the call's queue; refused with nothing
    changed as a transfer to X would be, or ``agent_busy`` when X is not READY, or
-   ``consulting`` when a consultation is under way). ``Atxfer`` of the agent's leg rings
+   ``consulting`` when a consultation is under way); or a queue's next READY agent but
+   the call's, as the ACD would route (:meth:`CallFlow.consult_pick`, ``acd.Acd.next_ready``;
+   ``no_agent_ready`` when none is). ``Atxfer`` of the agent's leg rings
    X's phone (:func:`.consult.phone_of`, 07 C; a phone homed on another node through the
    caller's node's trunk to it, as an agent leg) while the caller hears music on hold; the
    ACD holds X OFFERED for the call (``acd.ConsultStarted``, ACD rule 14: never offered
@@ -2252,13 +2254,15 @@ class CallFlow:
                                         ev.agent), skills)  # fmt: skip
 
     # -- attended transfer (rule 19) -----------------------------------------------------
-    def consult_refused(self, call_id: str, by_agent: str, agent: str) -> str | None:
+    def consult_refused(
+        self, call_id: str, by_agent: str, agent: str, queue: str = ""
+    ) -> str | None:
         """Why ``by_agent`` cannot consult ``agent`` about the call now (None: it can):
-        a transfer's refusals (:meth:`transfer_refused` to that agent in the call's
-        queue), ``consulting`` (one is under way) or ``agent_busy`` (not READY)."""
+        a transfer's refusals (:meth:`transfer_refused` to that agent in ``queue``, ""
+        the call's), ``consulting`` (one is under way) or ``agent_busy`` (not READY)."""
         if call_id not in self.calls:
             return "not_talking"
-        why = self.transfer_refused(call_id, "", by_agent, agent)
+        why = self.transfer_refused(call_id, queue, by_agent, agent)
         if why is not None:
             return why
         call = self.calls[call_id]
@@ -2267,6 +2271,18 @@ class CallFlow:
         if self.acd.agent(agent, self._now.mono).state is not acd.AgentState.READY:
             return "agent_busy"
         return None
+
+    def consult_pick(self, call_id: str, by_agent: str, queue: str) -> tuple[str | None, str | None]:
+        """The agent an attended transfer to ``queue`` consults: its next READY agent
+        but ``by_agent`` as the ACD would route (:meth:`acd.Acd.next_ready`), and why
+        not (a transfer's refusals to ``queue``, ``consulting``, ``no_agent_ready``)."""
+        why = self.transfer_refused(call_id, queue, by_agent)
+        if why is None and self.calls[call_id].consult is not None:
+            why = "consulting"
+        if why is not None:
+            return None, why
+        agent = self.acd.next_ready(queue, by_agent)
+        return (None, "no_agent_ready") if agent is None else (agent, None)
 
     def end_consult_refused(self, call_id: str, by_agent: str, complete: bool) -> str | None:
         """Why ``by_agent`` cannot complete (or cancel) its consultation now (None: it
@@ -2287,7 +2303,7 @@ class CallFlow:
     def _consult(self, ev: ConsultAgent) -> None:
         call = self.calls.get(ev.call_id)
         by_agent = call.agent_id if call is not None else None
-        why = self.consult_refused(ev.call_id, by_agent or "", ev.agent)
+        why = self.consult_refused(ev.call_id, by_agent or "", ev.agent, ev.queue)
         if why is not None or call is None or by_agent is None:
             self._log("warning", f"call {ev.call_id}: consulting {ev.agent} refused ({why})")
             return

@@ -223,6 +223,8 @@ class ConsultAgent:
     call_id: str
     agent: str
     by: str
+    #: the queue the agent was picked in (``{queue, mode: attended}``); "": the call's
+    queue: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -440,7 +440,9 @@ def openapi_document(
                        " (logged out or not of that queue); mode attended (agent, no queue):"
                        " consult that agent first (Atxfer: its phone rings, the caller"
                        " holds), then complete or cancel; 409 agent_busy (not Ready),"
-                       " consulting (one under way)",
+                       " consulting (one under way); mode attended with queue and no"
+                       " agent: consult that queue's next Ready agent as the ACD would"
+                       " route, 409 no_agent_ready (none Ready)",
             "operationId": "transferCall", "security": session, "parameters": [_call_id()],
             "requestBody": _body("TransferBody", required=True),
             "responses": {"202": _json("TransferAsked", "the caller is on its way"),

@@ -124,10 +124,14 @@ class Desk(Protocol):
         ``"agent_unavailable"``), or None when asked."""
         ...
 
-    def consult(self, call_id: str, by_agent: str, agent: str) -> str | None:
+    def consult(
+        self, call_id: str, by_agent: str, agent: str | None, queue: str = ""
+    ) -> str | None:
         """Agent ``by_agent`` consults ``agent`` about its talking call before handing it
-        on (attended transfer: the other agent's phone rings, the caller holds); why not
-        (a transfer's refusals, ``"consulting"``, ``"agent_busy"``), or None when asked."""
+        on (attended transfer: the other agent's phone rings, the caller holds), or
+        (``agent`` None) ``queue``'s next Ready agent as the ACD would route; why not
+        (a transfer's refusals, ``"consulting"``, ``"agent_busy"``,
+        ``"no_agent_ready"``), or None when asked."""
         ...
 
     def end_consult(self, call_id: str, by_agent: str, complete: bool) -> str | None:

@@ -16,7 +16,9 @@ agent (``not_talking``) or the named agent is logged out or not of that queue
 the transfer is under way; the call's events tell the rest.
 
 Attended (``{"agent": "<id>", "mode": "attended"}``, no ``queue``: the call stays in
-its own): the agent consults that agent first. AMI ``Atxfer`` of the agent's leg rings
+its own; or ``{"queue": "<name>", "mode": "attended"}``, no ``agent``: that queue's next
+Ready agent other than the caller's, as the ACD would route it, else 409
+``no_agent_ready`` with nothing changed): the agent consults that agent first. AMI ``Atxfer`` of the agent's leg rings
 the other agent's phone (its desk shows the caller's card) while the caller hears music
 on hold; the other agent must be Ready (409 ``agent_busy``), and one consultation at a
 time (409 ``consulting``). Then ``POST /api/calls/{call_id}/transfer/complete`` (once
@@ -69,10 +71,8 @@ class TransferBody(_Body):
     def _somewhere(self) -> Self:
         if self.queue is None and self.agent is None:
             raise ValueError("queue: give a queue or an agent")
-        if self.mode == "attended" and self.agent is None:
-            raise ValueError("agent: an attended transfer consults an agent")
-        if self.mode == "attended" and self.queue is not None:
-            raise ValueError("queue: an attended transfer stays in the call's queue")
+        if self.mode == "attended" and self.queue is not None and self.agent is not None:
+            raise ValueError("queue: an attended transfer consults an agent or a queue's next")
         return self
 
 
@@ -96,6 +96,7 @@ _REFUSALS = {
     "same_agent": (400, "invalid_field", "agent: the call is already yours"),
     "consulting": (409, "consulting", "call {call_id!r}: a consultation is under way"),
     "agent_busy": (409, "agent_busy", "agent {agent!r} is not Ready"),
+    "no_agent_ready": (409, "no_agent_ready", "no agent of queue {queue!r} is Ready"),
     "not_consulting": (409, "not_consulting", "call {call_id!r}: no consultation under way"),
     "not_answered": (409, "not_answered",
                      "call {call_id!r}: the consulted agent has not answered"),
@@ -136,8 +137,7 @@ async def transfer_call(request: web.Request) -> web.StreamResponse:
     if body.agent is not None and body.agent == me:
         raise ApiError(400, "invalid_field", "agent: the call is already yours")
     if body.mode == "attended":
-        assert body.agent is not None  # the body's validator
-        why = desk.consult(call_id, me, body.agent)
+        why = desk.consult(call_id, me, body.agent, body.queue or "")
     elif body.agent is None:
         why = desk.transfer(call_id, body.queue or "", me)
     else:

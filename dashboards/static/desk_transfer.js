@@ -2,7 +2,8 @@
 /* The agent desk's Transfer control: hand the call on the phone (the call id the
    desk shows) to a queue, or to a named agent (agent picker), blind. The caller waits there as the same call and the
    next agent gets the same screen-pop; this desk goes to wrap-up. Consult (attended):
-   the picked agent's phone rings while the caller holds; once it answered, Complete
+   the picked agent's phone rings while the caller holds ("any agent": the picked
+   queue's next Ready agent, as the ACD would route); once it answered, Complete
    hands the caller over (this desk goes to wrap-up), Cancel brings the caller back.
    Kept apart from agent.js: it reads the call id from the page, the desk's messages
    ("hotline:desk" events) and talks only to the API. */
@@ -67,17 +68,18 @@
   };
   consult.addEventListener("click", async () => {
     const id = callShown();
-    const agent = $("transfer-agent").value;
-    if (!id) return;
-    if (!agent) { say(H.t("consult.need_agent"), false); return; }
+    const agent = $("transfer-agent").value;  // "": the queue's next Ready agent
+    const queue = $("transfer-queue").value;
+    if (!id || (!agent && !queue)) return;
     consult.disabled = button.disabled = true;
     const r = await H.postJSON("/api/calls/" + encodeURIComponent(id) + "/transfer",
-      { agent: agent, mode: "attended" });
+      agent ? { agent: agent, mode: "attended" } : { queue: queue, mode: "attended" });
     if (r.status === 401) return;
     if (r.ok) {
       consulting = id;
       complete.disabled = true;  // until the other agent answers
-      say(H.t("consult.ringing", { agent: agentName() }), true);
+      // the queue's pick is named by the controller's "consult" message (before or after)
+      if (agent) say(H.t("consult.ringing", { agent: agentName() }), true);
     } else {
       say(H.t("transfer.refused", { reason: r.data.reason || "error " + r.status }), false);
     }
@@ -112,7 +114,10 @@
       return;
     }
     if (msg.type !== "consult" || msg.call_id !== callShown()) return;
-    if (msg.state === "ringing") consulting = msg.call_id;
+    if (msg.state === "ringing") {
+      consulting = msg.call_id;
+      say(H.t("consult.ringing", { agent: agentName() || msg.agent }), true);
+    }
     else if (msg.state === "answered") {
       complete.disabled = false;
       say(H.t("consult.answered", { agent: agentName() || msg.agent }), true);
