@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import textwrap
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,24 @@ def world_with(plans: dict[str, list[str]]):  # type: ignore[no-untyped-def]
         return w
 
     return world
+
+
+@asynccontextmanager
+async def callback_rig(
+    tmp_path: Path, db_url: str, answers: dict[str, list[str]], *, agents: int = 1,
+    heard: Heard | None = None, **options: Any,
+) -> AsyncIterator[Rig]:
+    """The hotline on the callback flow (``FLOW``, the queue ``configured``), pbxsim's
+    customers answering each attempt as ``answers`` says (``world_with``), ``agents``
+    logged out, an offer ringing 20 s; ``heard`` (when given) hears pbxsim's world."""
+    ivr = tmp_path / "flow.yaml"
+    ivr.write_text(FLOW)
+    async with hotline_rig(tmp_path, db_url, world_with(answers), ivr_file=ivr,
+                           auto_login=False, agents=agents, offer_timeout_s=20,
+                           edit_config=configured, **options) as rig:  # fmt: skip
+        if heard is not None:
+            rig.sim.world.listeners.append(heard.on_event)
+        yield rig
 
 
 def configured(text: str) -> str:
@@ -175,15 +195,11 @@ async def test_pressing_1_during_the_hold_music_starts_the_callback_dialog(
 async def test_a_callback_keeps_its_place_and_completes_after_a_no_answer_retry(
     tmp_path: Path, db_url: str
 ) -> None:
-    ivr = tmp_path / "flow.yaml"
-    ivr.write_text(FLOW)
     heard = Heard()
     first, later = "0912000101", "0912000102"
-    world = world_with({first: ["noanswer", "answer"]})
-    async with hotline_rig(tmp_path, db_url, world, ivr_file=ivr, auto_login=False, agents=1,
-                           offer_timeout_s=20, edit_config=configured) as rig:  # fmt: skip
+    async with callback_rig(tmp_path, db_url, {first: ["noanswer", "answer"]},
+                            heard=heard) as rig:  # fmt: skip
         ctl, sim = rig.ctl, rig.sim
-        sim.world.listeners.append(heard.on_event)
         [agent] = [str(a.id) for a in await rig.hotline.store.list_agents()
                    if a.username == "agent1"]  # fmt: skip
         await _virtual_caller(rig, heard, first)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .e2e_support import hotline_rig
 from .test_e2e_browser import (
     LIVE_MS,
     agent_id_of,
@@ -20,21 +19,16 @@ from .test_e2e_browser import (
     open_page,
     pytestmark,  # noqa: F401 (skipped without Chromium)
 )
-from .test_e2e_callback import FLOW, Heard, _virtual_caller, configured, world_with
+from .test_e2e_callback import Heard, _virtual_caller, callback_rig
 
 
 async def test_the_desk_shows_a_callback_with_its_number_and_attempt(
     tmp_path: Path, db_url: str
 ) -> None:
-    ivr = tmp_path / "flow.yaml"
-    ivr.write_text(FLOW)
     heard = Heard()
     number = "0912000101"
     errors: list[str] = []
-    async with hotline_rig(tmp_path, db_url, world_with({number: ["answer"]}), ivr_file=ivr,
-                           auto_login=False, agents=1, offer_timeout_s=20,
-                           edit_config=configured) as rig:  # fmt: skip
-        rig.sim.world.listeners.append(heard.on_event)
+    async with callback_rig(tmp_path, db_url, {number: ["answer"]}, heard=heard) as rig:
         me = await agent_id_of(rig, "agent1")
         async with chromium() as browser:
             desk = await open_page(browser, errors)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from callcenter.flow.callback import scheduled_call_id
 from callcenter.storage.models import CallbackRequest, CallEvent, QueueOutcome
 
-from .e2e_support import hotline_rig, wait_until
+from .e2e_support import wait_until
 from .test_e2e_browser import (
     LIVE_MS,
     agent_id_of,
@@ -28,7 +28,7 @@ from .test_e2e_browser import (
     open_page,
     pytestmark,  # noqa: F401 (skipped without Chromium)
 )
-from .test_e2e_callback import FLOW, Heard, _call, configured, world_with
+from .test_e2e_callback import Heard, _call, callback_rig
 
 ZONE = dt.timezone(dt.timedelta(hours=7))  # Asia/Bangkok (the picker lists it): no DST
 #: how far ahead the callback is set: long enough to see nothing ring before it
@@ -50,16 +50,11 @@ async def _sql(rig: Any, source: str) -> tuple[list[Any], list[Any], list[Any]]:
 async def test_a_callback_scheduled_on_the_desk_rings_at_its_time_and_completes(
     tmp_path: Path, db_url: str
 ) -> None:
-    ivr = tmp_path / "flow.yaml"
-    ivr.write_text(FLOW)
     heard = Heard()
     number = "0912000101"
     errors: list[str] = []
-    async with hotline_rig(tmp_path, db_url, world_with({number: ["answer"]}), ivr_file=ivr,
-                           auto_login=False, agents=1, offer_timeout_s=20,
-                           edit_config=configured) as rig:  # fmt: skip
+    async with callback_rig(tmp_path, db_url, {number: ["answer"]}, heard=heard) as rig:
         sim, ctl = rig.sim, rig.ctl
-        sim.world.listeners.append(heard.on_event)
         rung: list[dt.datetime] = []  # when pbxsim saw the agent leg's whisper begin
 
         def on_whisper(name: str, data: bytes) -> None:

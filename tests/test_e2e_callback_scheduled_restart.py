@@ -21,8 +21,8 @@ from callcenter.config import load_config
 from callcenter.flow.callback import scheduled_call_id
 from callcenter.storage.models import CallbackRequest
 
-from .e2e_support import hotline_rig, wait_until
-from .test_e2e_callback import FLOW, configured, world_with
+from .e2e_support import wait_until
+from .test_e2e_callback import callback_rig
 from .test_e2e_callback_scheduled import _sql
 from .test_openapi import _cookie
 from .test_web_scheduled_callback import _calls
@@ -35,11 +35,7 @@ AHEAD_S = 15
 async def test_a_scheduled_callback_is_dialled_after_a_restart(
     tmp_path: Path, db_url: str
 ) -> None:
-    ivr = tmp_path / "flow.yaml"
-    ivr.write_text(FLOW)
-    async with hotline_rig(tmp_path, db_url, world_with({NUMBER: ["answer"]}), ivr_file=ivr,
-                           auto_login=False, agents=2, offer_timeout_s=20,
-                           edit_config=configured) as rig:  # fmt: skip
+    async with callback_rig(tmp_path, db_url, {NUMBER: ["answer"]}, agents=2) as rig:
         await _calls(rig)
         base = rig.hotline.urls.supervisor.rsplit("/supervisor", 1)[0]
         due = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=AHEAD_S)).replace(microsecond=0)
