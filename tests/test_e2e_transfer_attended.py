@@ -10,6 +10,7 @@ to wrap-up; SQL holds one call with one outcome (answered by agent1), ``consult`
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 import acd
@@ -35,7 +36,10 @@ from .test_e2e_browser import (
 PHONES = {"default": {"answer_delay": 3, "talk_time": 3600, "agent_hangs_up_probability": 0}}
 
 
-async def test_an_attended_transfer_consults_then_cancels_then_completes(tmp_path, db_url):
+@pytest.mark.parametrize("pick", ["named", "queue"])
+async def test_an_attended_transfer_consults_then_cancels_then_completes(tmp_path, db_url, pick):
+    """``pick`` queue: the desk's "any agent of the queue" consults the queue's next Ready
+    agent (agent2: agent1 has the call)."""
     customer = CUSTOMERS[14]
     number = customer.national_numbers[0]
     errors: list[str] = []
@@ -63,8 +67,12 @@ async def test_an_attended_transfer_consults_then_cancels_then_completes(tmp_pat
             caller = world.channels[call.channel]
             [leg1] = [o.leg for o in call.offers if o.agent_id == str(one)]
             picker = desk1.get_by_test_id("transfer-agent")
-            await picker.select_option(str(two))
             name2 = (await picker.locator(f"option[value='{two}']").inner_text()).strip()
+            if pick == "named":
+                await picker.select_option(str(two))
+            else:
+                await picker.select_option("")
+                await desk1.get_by_test_id("transfer-queue").select_option("support")
             complete = desk1.get_by_test_id("consult-complete")
             cancel = desk1.get_by_test_id("consult-cancel")
             result = desk1.get_by_test_id("transfer-result")

@@ -66,6 +66,11 @@
     const picker = $("transfer-agent");
     return picker.value ? picker.options[picker.selectedIndex].text : "";
   };
+  // an agent id's name in the picker (the queue's pick is told by id), else the id
+  const nameOf = (id) => {
+    const opt = Array.from($("transfer-agent").options).find((o) => o.value === String(id));
+    return opt ? opt.text : String(id || "");
+  };
   consult.addEventListener("click", async () => {
     const id = callShown();
     const agent = $("transfer-agent").value;  // "": the queue's next Ready agent
@@ -109,18 +114,18 @@
     }
     if (msg.type === "transferred" && msg.call_id === consulting) {
       consulting = null;
-      say(H.t("transfer.agent_done", { agent: agentName() || msg.agent }), true);
+      say(H.t("transfer.agent_done", { agent: nameOf(msg.agent) }), true);
       sync();
       return;
     }
     if (msg.type !== "consult" || msg.call_id !== callShown()) return;
     if (msg.state === "ringing") {
       consulting = msg.call_id;
-      say(H.t("consult.ringing", { agent: agentName() || msg.agent }), true);
+      say(H.t("consult.ringing", { agent: nameOf(msg.agent) }), true);
     }
     else if (msg.state === "answered") {
       complete.disabled = false;
-      say(H.t("consult.answered", { agent: agentName() || msg.agent }), true);
+      say(H.t("consult.answered", { agent: nameOf(msg.agent) }), true);
     } else if (msg.state === "ended") {
       consulting = null;
       say(H.t("consult.ended", { result: msg.result }), false);
