@@ -1152,17 +1152,23 @@ class Acd:
         out: list[Command] = []
         self._step_agent(agent, input, now, reason, out)
         self._timers.cancel((_WRAP_UP, agent.agent_id))
-        if input is AgentInput.LOGOUT and agent.agent_id in self._router.held:
-            for held in list(self._router.held[agent.agent_id]):  # rule 12: routed at once
-                self._unstick(held)
-                self._new_calls.append(held)
-            self._dispatch(now, out)
+        # the call it was offered is back in line before the calls held for it are
+        # released, and both are routed in one pass: a call held for this agent, later
+        # in line, was routed first and passed over the requeued one
+        dispatch = False
         if old is AgentState.OFFERED:
             assert call_id is not None
             out.append(CancelOffer(call_id, agent.agent_id))
             call = self._calls[call_id]
             if call.state is not CallState.CONNECTED:  # a consultation's call stays (rule 14)
                 self._requeue(call, agent, now, out)
+            dispatch = True
+        if input is AgentInput.LOGOUT and agent.agent_id in self._router.held:
+            for held in list(self._router.held[agent.agent_id]):  # rule 12: routed at once
+                self._unstick(held)
+                self._new_calls.append(held)
+            dispatch = True
+        if dispatch:
             self._dispatch(now, out)
         for name in agent.config.queues:  # rule 10: the last agent able to take calls left
             parts = self._parts[name]

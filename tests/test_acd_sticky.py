@@ -233,3 +233,16 @@ def test_a_call_with_its_own_wait_for_an_agent_who_never_logs_in_goes_to_the_que
 def test_a_bad_preferred_wait_names_the_field() -> None:
     with pytest.raises(InvalidValue, match="CallQueued.preferred_wait_s"):
         CallQueued("c1", "q", "0901", preferred_agent="b", preferred_wait_s=-1.0)
+
+
+def test_an_offered_agent_logging_out_puts_its_call_back_before_releasing_its_held_ones() -> None:
+    # The calls held for an agent were routed before the call it was offered was back
+    # in line: the later, held call went to the other agent first (test_acd_properties'
+    # RingAllMachine found it).
+    acd = sticky_acd(wait_s=30.0)
+    assert offers(acd.handle(CallQueued("c1", "q", "0901"), 5.0)) == [("c1", "a")]
+    assert offers(acd.handle(CallQueued("c2", "q", "0902", preferred_agent="a"), 6.0)) == []
+    assert held_for(acd, "c2", 6.0) == "a"  # b is READY, yet c2 waits for a
+    assert offers(acd.handle(AgentLogout("a"), 7.0)) == [("c1", "b")]
+    c2 = acd.call("c2", 7.0)
+    assert c2 is not None and c2.state is CallState.WAITING and c2.preferred_agent is None
