@@ -54,6 +54,9 @@ class Session(asyncio.Protocol):
         self.local_address = self.remote_address = ""
         #: actions this connection sent (a test tells which client acted)
         self.actions = 0
+        #: ``time.monotonic()`` at each of those actions, in order (bench/takeover.py
+        #: times a new leader's first action); bookkeeping only, nothing is sent
+        self.action_at: list[float] = []
 
     # -- asyncio.Protocol ------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -138,6 +141,7 @@ class Session(asyncio.Protocol):
 
     async def dispatch(self, frame: ActionFrame, table: Mapping[str, Handler]) -> None:
         self.actions += 1
+        self.action_at.append(time.monotonic())
         for hook in self.world.action_hooks:
             hook(frame)
         name = frame.name.strip()
