@@ -7,7 +7,7 @@ Ready, Poisson arrivals (``--rate`` calls a minute, pbxsim's clock 3x). ``--kill
 times: wait a random 1-4 s, SIGKILL the process holding the term, take the time until
 pbxsim receives the first action (the Login) of the other one, restart the killed one
 as the next standby. Both times are ``time.monotonic()`` in this process (pbxsim's
-``Session.action_at``). At the end the arrivals stop, every caller pbxsim saw hangs
+``Session.first_action_at``). At the end the arrivals stop, every caller pbxsim saw hangs
 up, and SQL says per caller whether its call has exactly one outcome (lost: no row,
 no outcome or more than one).
 
@@ -69,7 +69,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def first_action_after(sim: PBXSim, side: str, after: float) -> float | None:
     """pbxsim's time of ``side``'s first AMI action later than ``after``."""
-    times = [t for s in sim.opened if s.user == f"hotline-{side}" for t in s.action_at if t > after]
+    times = [t for s in sim.opened
+             if s.user == f"hotline-{side}" and (t := s.first_action_at) is not None and t > after]
     return min(times) if times else None
 
 

@@ -54,9 +54,10 @@ class Session(asyncio.Protocol):
         self.local_address = self.remote_address = ""
         #: actions this connection sent (a test tells which client acted)
         self.actions = 0
-        #: ``time.monotonic()`` at each of those actions, in order (bench/takeover.py
-        #: times a new leader's first action); bookkeeping only, nothing is sent
-        self.action_at: list[float] = []
+        #: ``time.monotonic()`` at its first action (bench/takeover.py times a new
+        #: leader's first action); bookkeeping only, nothing is sent. One figure, not
+        #: one per action: a long demo's pbxsim would keep every action's time
+        self.first_action_at: float | None = None
 
     # -- asyncio.Protocol ------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -141,7 +142,8 @@ class Session(asyncio.Protocol):
 
     async def dispatch(self, frame: ActionFrame, table: Mapping[str, Handler]) -> None:
         self.actions += 1
-        self.action_at.append(time.monotonic())
+        if self.first_action_at is None:
+            self.first_action_at = time.monotonic()
         for hook in self.world.action_hooks:
             hook(frame)
         name = frame.name.strip()
