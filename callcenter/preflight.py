@@ -28,6 +28,8 @@ CONTROLLER_ACTIONS: dict[str, str] = {
     "Redirect": "the IVR's transfer node and an IVR visit mid-call",
     "Bridge": "a caller back from an IVR visit to its agent",
     "BlindTransfer": "an agent's transfer of its caller to a queue",
+    "Atxfer": "an agent's attended transfer (consulting another agent first)",
+    "CancelAtxfer": "cancelling that consultation",
     "MixMonitor": "recording",
     "MixMonitorMute": "muting a recording",
     "StopMixMonitor": "ending a recording when the agent leaves",
