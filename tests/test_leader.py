@@ -161,8 +161,22 @@ async def test_a_write_left_open_by_a_frozen_leader_does_not_hold_the_new_term_b
         assert await frozen.fetchval("SELECT term FROM leader_terms WHERE id = 1 FOR SHARE") == 1
         await a.close()
         assert await asyncio.wait_for(b.wait_lead(), 20) == 2
-        with pytest.raises((asyncpg.InterfaceError, asyncpg.PostgresError, OSError)):
-            await frozen.fetchval("SELECT 1")  # its session was ended: nothing it held lands
+        # its session was ended, so nothing it held lands: gone from the server, and the
+        # client finds it dead (asyncpg may say so with InternalClientError when the
+        # server's FATAL arrived while the connection sat idle: it failed once so)
+        pid = frozen.get_server_pid()
+        look = await asyncpg.connect(db_url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            deadline = asyncio.get_running_loop().time() + 20
+            while await look.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                                      pid):  # fmt: skip
+                assert asyncio.get_running_loop().time() < deadline, "the frozen session lives"
+                await asyncio.sleep(0.05)
+        finally:
+            await look.close()
+        with pytest.raises((asyncpg.InterfaceError, asyncpg.PostgresError,
+                            asyncpg.InternalClientError, OSError)):  # fmt: skip
+            await frozen.fetchval("SELECT 1")
     finally:
         frozen.terminate()
         await a.close()
