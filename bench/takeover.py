@@ -50,13 +50,19 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline import _pg_admin, fresh_database  # noqa: E402
 
-from callcenter.demo import SECRET, AgentDesktop  # noqa: E402
+from callcenter.demo import AgentDesktop  # noqa: E402
 from pbxsim.scenario import Scenario  # noqa: E402
 from pbxsim.server import PBXSim  # noqa: E402
 from tests.e2e_observer import Observer  # noqa: E402
 from tests.e2e_support import seeded, stop_all, wait_until  # noqa: E402
 from tests.test_e2e_restart_storm import sql_calls, world  # noqa: E402
-from tests.test_e2e_takeover import LEASE_S, SIDES, TwoControllers  # noqa: E402
+from tests.test_e2e_takeover import (  # noqa: E402
+    LEASE_S,
+    SIDES,
+    USERS,
+    TwoControllers,
+    wait_first_action,
+)
 
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -65,22 +71,6 @@ def percentile(values: list[float], q: float) -> float:
     """Nearest rank: with 10 kills p99 is the worst one."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def first_action_after(sim: PBXSim, side: str, after: float) -> float | None:
-    """pbxsim's time of ``side``'s first AMI action later than ``after``."""
-    times = [t for s in sim.opened
-             if s.user == f"hotline-{side}" and (t := s.first_action_at) is not None and t > after]
-    return min(times) if times else None
-
-
-async def wait_first_action(sim: PBXSim, side: str, after: float, timeout: float = 120) -> float:
-    end = time.monotonic() + timeout
-    while (t := first_action_after(sim, side, after)) is None:
-        if time.monotonic() > end:
-            raise RuntimeError(f"controller {side} sent no AMI action within {timeout} s")
-        await asyncio.sleep(0.02)
-    return t
 
 
 async def lost_calls(db_url: str, observer: Observer, timeout: float = 60) -> int:
@@ -99,8 +89,7 @@ async def lost_calls(db_url: str, observer: Observer, timeout: float = 60) -> in
 async def measure(args: argparse.Namespace, work: Path, db_url: str, say: Any) -> dict[str, Any]:
     numbers = await seeded(db_url, agents=args.agents)
     steady = {**world(numbers), "arrivals": {"kind": "poisson", "calls_per_minute": args.rate}}
-    users = {"hotline": SECRET, "hotline-a": SECRET, "hotline-b": SECRET}
-    sim = PBXSim(port=0, users=users, scenario=Scenario.from_dict(steady), seed=args.seed,
+    sim = PBXSim(port=0, users=USERS, scenario=Scenario.from_dict(steady), seed=args.seed,
                  spool_dir=work / "spool", time_scale=3.0)  # fmt: skip
     await sim.start()
     rig = TwoControllers(work, db_url, sim)

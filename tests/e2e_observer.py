@@ -25,6 +25,8 @@ WATCHED = ("AsyncAGIStart", "AsyncAGIEnd", "AGIExecStart", "AGIExecEnd", "Bridge
 class Caller:
     uniqueid: str
     channel: str
+    #: when the observer saw it first (its AsyncAGIStart, loop clock)
+    arrived_at: float = 0.0
     #: AsyncAGI with no command running since (loop clock), or None
     idle_since: float | None = None
     longest_silence: float = 0.0
@@ -69,7 +71,7 @@ class Observer:
         if ev.name == "AsyncAGIStart":
             env = parse_agi_env(ev.get("Env") or "")
             if uid not in self.callers and env.context == self.context:
-                self.callers[uid] = Caller(uid, ev.get("Channel") or "")
+                self.callers[uid] = Caller(uid, ev.get("Channel") or "", arrived_at=now)
         caller = self.callers.get(uid)
         if caller is None:
             return

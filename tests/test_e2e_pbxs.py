@@ -157,18 +157,28 @@ async def trunked(tmp_path: Path, db_url: str,
                   worlds: dict[str, Callable[[list[str]], dict[str, Any]]]) -> AsyncIterator[TwoNodes]:  # fmt: skip
     """Two nodes, each agent's phone registered on one (``HOMES``), a trunk each way:
     ``[pbx2]`` on pbx1 reaches pbx2 and ``[pbx1]`` on pbx2 reaches pbx1 (pbxsim.trunk)."""
-    trunk_ports = {n: free_port() for n in NODES}
+    async with two_nodes(tmp_path, db_url, worlds, sim_args=trunk_sim_args(),
+                         node_extra=HOMED) as rig:  # fmt: skip
+        yield rig
+
+
+def trunk_sim_args() -> Callable[[str], dict[str, Any]]:
+    """Each node's pbxsim arguments for a trunk each way (free ports of its own)."""
+    ports = {n: free_port() for n in NODES}
 
     def sim_args(node: str) -> dict[str, Any]:
         other = next(n for n in NODES if n != node)
-        return {"trunk_listen": f"127.0.0.1:{trunk_ports[node]}",
-                "trunks": {other: f"127.0.0.1:{trunk_ports[other]}"}}  # fmt: skip
+        return {"trunk_listen": f"127.0.0.1:{ports[node]}",
+                "trunks": {other: f"127.0.0.1:{ports[other]}"}}  # fmt: skip
 
-    extra = {n: f"    phones: [{', '.join(HOMES[n])}]\n"
-                f"    trunks: {{{next(o for o in NODES if o != n)}: {next(o for o in NODES if o != n)}}}\n"
-             for n in NODES}  # fmt: skip
-    async with two_nodes(tmp_path, db_url, worlds, sim_args=sim_args, node_extra=extra) as rig:
-        yield rig
+    return sim_args
+
+
+#: each node's config lines (two_node_config's ``extra``): its phones (``HOMES``), and
+#: its trunk to the other node
+HOMED = {n: f"    phones: [{', '.join(HOMES[n])}]\n"
+            f"    trunks: {{{next(o for o in NODES if o != n)}: {next(o for o in NODES if o != n)}}}\n"
+         for n in NODES}  # fmt: skip
 
 
 async def agent_homes(db_url: str) -> dict[int, str]:

@@ -103,14 +103,15 @@ def unknowable(caller: Any, downtimes: list[tuple[float, float]]) -> bool:
 def check(observer: Observer, probe: SilenceProbe, calls: dict[str, Call],
           counts: dict[str, int], recs: list[Recording], *,
           downtimes: list[tuple[float, float]] = (),
-          held: frozenset[str] = frozenset()) -> None:  # fmt: skip
+          held: frozenset[str] = frozenset(), node: str = "pbxsim") -> None:  # fmt: skip
     """``held``: calls whose answer a fenced old leader wrote and its term kept out
-    (``test_e2e_takeover``): counted with those no controller could see."""
+    (``test_e2e_takeover``): counted with those no controller could see. ``node``: the
+    config's name of the PBX the observer and the probe watch (the call ids' prefix)."""
     unseen = 0
-    assert observer.callers, "pbxsim had no caller"
+    assert observer.callers, f"{node} had no caller"
     for uid, caller in observer.callers.items():
         assert caller.hung_up, f"{caller.channel} never ended"
-        call = calls.get(f"pbxsim:{uid}")
+        call = calls.get(f"{node}:{uid}")
         assert call is not None, f"{caller.channel}: no call row"
         assert counts.get(call.id) == 1, (
             f"{call.id}: {counts.get(call.id)} outcome rows; {caller}; {explain(call.id)}"
@@ -127,11 +128,11 @@ def check(observer: Observer, probe: SilenceProbe, calls: dict[str, Call],
         else:
             assert call.outcome != "lost", f"{call.id} lost without a PBX crash"
     print(
-        f"answers no controller could see (answered right before a kill, over before "
+        f"{node}: answers no controller could see (answered right before a kill, over before "
         f"the restart): {unseen}"
     )
     worst = probe.worst()
-    print(f"longest silence of a caller: {worst:.2f} s (bound {SILENCE_BOUND_S} s)")
+    print(f"{node}: longest silence of a caller: {worst:.2f} s (bound {SILENCE_BOUND_S} s)")
     assert worst <= SILENCE_BOUND_S
     for r in recs:
         call = calls[r.call_id]
