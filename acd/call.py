@@ -152,6 +152,8 @@ class Call:
     #: how long it is held for ``preferred`` (``CallQueued.preferred_wait_s``: a
     #: transfer to a named agent); None: its queue's ``sticky_wait_s``
     prefer_wait: float | None
+    #: its PBX is out of reach (``CallParked``): offered to no one, out of its line
+    parked: bool
 
     def __init__(
         self,
@@ -198,3 +200,4 @@ class Call:
         self.view = None
         self.preferred = None
         self.prefer_wait = None
+        self.parked = False

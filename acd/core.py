@@ -75,6 +75,13 @@ Rules:
    (``transferred``): the first agent's visit ends as any conversation (wrap-up, the
    call's one outcome), and the consulted agent is ON_CALL with the same call id,
    CONNECTED from then on as a ``CallResumed`` call is (not counted again).
+15. A parked call (``CallParked``: the shell lost the link to the call's PBX) is
+   offered to no one and is out of its line (``Router.call_in`` skips it); it stays
+   WAITING with its entry, priority and max-wait deadline and counts in the figures
+   (a caller the PBX still holds is waiting). An offer already out ends as any other
+   (a failure puts it back WAITING, parked). Unparked, it is routed as a call that
+   just became WAITING, in its old place. The exception to rule 3: an agent stays
+   READY while only parked calls wait.
 """
 
 from __future__ import annotations
@@ -120,6 +127,7 @@ from .events import (
     AgentReady,
     CallEnded,
     CallLeft,
+    CallParked,
     CallQueued,
     CallResumed,
     ConsultEnded,
@@ -674,6 +682,20 @@ class Acd:
             tally.offered -= 1
         return []
 
+    def _call_parked(self, event: CallParked, now: float) -> list[Command]:
+        """Rule 15: out of reach, a call is offered to no one; back, it is routed."""
+        call = self._calls.get(event.call_id)
+        if call is None or call.parked is event.parked:
+            return []
+        call.parked = event.parked
+        out: list[Command] = []
+        if event.parked:
+            self._router.call_out(call)  # out of its line, or of its preferred agent's hold
+        elif call.state is CallState.WAITING:
+            self._new_calls.append(call)
+            self._dispatch(now, out)
+        return out
+
     def _call_ended(self, event: CallEnded, now: float) -> list[Command]:
         call = self._calls.get(event.call_id)
         if call is None:
@@ -893,6 +915,8 @@ class Acd:
         # offer a call that is already overdue.
         if call.max_wait_at is not None and call.max_wait_at <= now:
             self._finish(call, CallInput.MAX_WAIT, _TIMEOUT, now, out)
+            return
+        if call.parked:  # rule 15: out of line until unparked
             return
         router = self._router
         if call.preferred is not None:  # rule 12: its preferred agent, or held for it
@@ -1370,6 +1394,7 @@ _STEPS: dict[type, Callable[[Acd, Any, float], list[Command]]] = {
     WrapUpExtend: Acd._wrap_up_extend,
     MoveCall: Acd._move_call,
     TimeoutDropped: Acd._timeout_dropped,
+    CallParked: Acd._call_parked,
 }
 
 

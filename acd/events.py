@@ -250,6 +250,22 @@ class CallResumed:
 
 
 @dataclass(frozen=True, slots=True)
+class CallParked:
+    """The call's PBX is out of reach (the shell lost its link to that node): while
+    ``parked``, a WAITING call keeps its entry, priority, max-wait deadline and place in
+    the figures but is offered to no agent; unparked, it is routed again as a call that
+    just became WAITING (``acd.core`` rule 15). Either way again changes nothing."""
+
+    call_id: str
+    parked: bool
+
+    def __post_init__(self) -> None:
+        check_id("CallParked.call_id", self.call_id)
+        if not isinstance(self.parked, bool):
+            raise InvalidValue(f"CallParked.parked must be a bool; got {self.parked!r}")
+
+
+@dataclass(frozen=True, slots=True)
 class MoveCall:
     """A supervisor moves a WAITING call: to another ``queue`` (its entry time, so its
     wait, kept), to a new base ``priority``, and/or to ``position`` in its queue's line
@@ -342,4 +358,5 @@ Event = (
     | WrapUpExtend
     | MoveCall
     | TimeoutDropped
+    | CallParked
 )

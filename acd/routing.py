@@ -97,8 +97,9 @@ class Router:
                 del index[bisect_left(index, entry)]
 
     def call_in(self, call: Call) -> None:
-        """Enter a WAITING call in its queue's line, or held for its preferred agent."""
-        if not call.lined:
+        """Enter a WAITING call in its queue's line, or held for its preferred agent (a
+        parked call stays out: ``acd.core`` rule 15)."""
+        if not call.lined and not call.parked:
             call.lined = True
             if call.preferred is not None:  # rule 5
                 self.held.setdefault(call.preferred, []).append(call)

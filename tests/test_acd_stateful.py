@@ -2,7 +2,9 @@
 
 q2 has a sticky agent wait (``sticky_wait_s``): some of its callers prefer an agent;
 such a call may wait while another agent of q2 is READY, only while it is held for
-its preferred agent, who is then not READY (``acd.routing`` rule 5)."""
+its preferred agent, who is then not READY (``acd.routing`` rule 5). A parked call
+(``CallParked``: its PBX out of reach, ``acd.core`` rule 15) is never offered and may
+wait while an agent is READY, until it is unparked."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from acd import (
     CallEnded,
     CallLeft,
     CallOutcome,
+    CallParked,
     CallQueued,
     CallState,
     CancelOffer,
@@ -89,6 +92,7 @@ class AcdMachine(RuleBasedStateMachine):
         self.entered: dict[str, float] = {}
         self.offered_at: dict[str, float] = {}  # call -> start of its current offer
         self.prefers: dict[str, str | None] = {}  # call -> CallQueued.preferred_agent
+        self.parked: set[str] = set()  # calls parked now (CallParked)
 
     # -- plumbing -----------------------------------------------------------
 
@@ -117,12 +121,14 @@ class AcdMachine(RuleBasedStateMachine):
             elif isinstance(command, OfferCall):
                 assert self.mirror[command.agent_id] is AgentState.OFFERED
                 assert command.call_id not in self.offers.values(), "call offered twice"
+                assert command.call_id not in self.parked, "a parked call offered"
                 assert command.agent_id not in self.offers, "agent offered two calls"
                 self.offers[command.agent_id] = command.call_id
                 self.offered_at[command.call_id] = self.now
             elif isinstance(command, CallOutcome):
                 assert command.call_id in self.live
                 self.live.discard(command.call_id)
+                self.parked.discard(command.call_id)
                 self.outcomes[command.call_id] += 1
                 assert (command.outcome is Outcome.ANSWERED) == (
                     self.connected[command.call_id] == 1
@@ -188,6 +194,13 @@ class AcdMachine(RuleBasedStateMachine):
     def caller_leaves(self, pick: int, reason: LeaveReason) -> None:
         if self.live:
             self.send(CallLeft(sorted(self.live)[pick % len(self.live)], reason))
+
+    @rule(pick=picks, parked=st.booleans())
+    def pbx_out_of_reach_or_back(self, pick: int, parked: bool) -> None:
+        if self.live:
+            call_id = sorted(self.live)[pick % len(self.live)]
+            (self.parked.add if parked else self.parked.discard)(call_id)  # before its offer
+            self.send(CallParked(call_id, parked))
 
     @rule(pick=picks)
     def conversation_ends(self, pick: int) -> None:
@@ -270,7 +283,7 @@ class AcdMachine(RuleBasedStateMachine):
         snapshot = self.acd.snapshot(self.now)
         ready = {q for a in snapshot.agents if a.state is AgentState.READY for q in a.queues}
         for call in snapshot.calls:
-            if call.state is not CallState.WAITING:
+            if call.state is not CallState.WAITING or call.call_id in self.parked:
                 continue
             held = call.preferred_agent
             if held is None:

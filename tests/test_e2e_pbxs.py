@@ -21,8 +21,9 @@ from sqlalchemy import select
 from callcenter.app import Hotline
 from callcenter.config import load_config
 from callcenter.demo import SECRET, config_text
+from callcenter.flow.call import Stage
 from callcenter.storage import Store, make_engine, make_session_factory
-from callcenter.storage.models import Agent, QueueOutcome
+from callcenter.storage.models import Agent, AgentStateChange, QueueOutcome
 from pbxsim.scenario import Scenario
 from pbxsim.server import PBXSim
 
@@ -228,6 +229,18 @@ async def test_an_agent_on_one_node_serves_a_caller_on_the_other_through_the_tru
         assert ctl.counters["screen_pops_sent"] >= len(across)
 
 
+async def pause_reasons(db_url: str) -> set[str | None]:
+    """Every reason an agent was paused for (SQL's agent state changes)."""
+    engine = make_engine(db_url)
+    try:
+        async with Store(make_session_factory(engine)).sessions() as s:
+            rows = await s.scalars(select(AgentStateChange.reason)
+                                   .where(AgentStateChange.new == "paused"))  # fmt: skip
+            return set(rows)
+    finally:
+        await engine.dispose()
+
+
 async def outcome_rows(db_url: str) -> list[Any]:
     engine = make_engine(db_url)
     try:
@@ -250,8 +263,14 @@ async def test_node_b_dying_ends_its_calls_and_trunk_legs_and_node_a_goes_on(
             return [c.call_id for c in ctl.calls.values() if c.node == "pbx1"
                     and c.connected() and c.agent_id in on_b]  # fmt: skip
 
-        await wait_until(lambda: across() and rig.open_on("pbx2"), 240,
-                         "a pbx1 caller talking to a pbx2 agent, and calls open on pbx2")  # fmt: skip
+        def holding_on_b() -> list[str]:
+            return [c.call_id for c in ctl.calls.values() if c.node == "pbx2"
+                    and c.stage is Stage.HOLDING]  # fmt: skip
+
+        # a pbx2 caller holding as well: its node gone, it must be offered to no one (it
+        # cost each agent an offer timeout and a failure: the floor ended up paused)
+        await wait_until(lambda: across() and holding_on_b(), 240,
+                         "a pbx1 caller talking to a pbx2 agent, and a pbx2 caller holding")  # fmt: skip
         talking, dying = set(across()), set(rig.open_on("pbx2"))
         await rig.sims["pbx2"].crash()
         # the trunk broke: the pbx1 callers served from pbx2 end (after-call), with an outcome
@@ -282,3 +301,4 @@ async def test_node_b_dying_ends_its_calls_and_trunk_legs_and_node_a_goes_on(
         for call_id in dying:
             assert calls[call_id].outcome in ("lost", "answered"), calls[call_id].outcome
         check_recordings(rig, recs)  # type: ignore[arg-type]
+        assert "offer-failed" not in await pause_reasons(db_url)

@@ -914,3 +914,22 @@ def test_an_agent_whose_phone_is_on_another_node_is_rung_through_the_trunk_there
     arrive(g)
     to_queue(g)
     assert offered(g).device == "PJSIP/2008", "at home"
+
+
+def test_a_caller_whose_pbx_is_out_of_reach_is_offered_to_no_one_until_its_resync() -> None:
+    """Rule 21: a ready agent is not offered a caller of a node whose link is down (each
+    try cost an offer timeout and a failure: a node down long paused the floor)."""
+    f = Flow()
+    arrive(f)
+    to_queue(f)
+    assert f.core.calls[CALL].stage is Stage.HOLDING
+    f.feed(LinkLost(NODE))
+    f.login("7")
+    assert f.sent(fx.Originate) == []
+    assert f.agent_state("7") is acd.AgentState.READY
+    f.tick(60.0)
+    assert f.sent(fx.Originate) == [] and f.agent_state("7") is acd.AgentState.READY
+    parked = ParkedInAgi(UID, CH, UID, "0912000001", "", "hotline-safe")
+    f.feed(LinkResynced(NODE, (parked,)))
+    assert offered(f).agent_id == "7"
+    assert f.core.calls[CALL].stage is Stage.OFFERED

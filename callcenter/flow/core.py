@@ -180,6 +180,11 @@ Rules (everything that decides what a call does lives here):
    an adopted waiting caller (and a dead run's virtual caller) back at its last
    ``queued`` event's place, held for the same agent until the same deadline
    (``CallRowLoaded.place``), and writes none.
+21. A node's link lost (:class:`~.inputs.LinkLost`) parks every call of that node the
+   ACD holds (``acd.CallParked``, ACD rule 15): no agent is offered a caller no Originate
+   can reach (each try cost the agent an offer timeout and counted as its failure, and
+   a node down long paused every agent of the floor). The node's resync unparks those
+   still there, in their old place; a restarted node's were closed by then.
 """
 
 from __future__ import annotations
@@ -2672,9 +2677,11 @@ class CallFlow:
 
     # -- the link ------------------------------------------------------------------------
     def _link_lost(self, ev: LinkLost) -> None:
-        for call in self.calls.values():
+        for call in list(self.calls.values()):
             if call.node == ev.node:
                 call.in_agi = False  # the resync says where each one is
+                if call.in_acd:
+                    self._acd(acd.CallParked(call.call_id, True))  # rule 21
 
     def _resynced(self, ev: LinkResynced) -> None:
         if ev.restarted:
@@ -2699,6 +2706,8 @@ class CallFlow:
             self._resync_rows = None
         for call in list(self.calls.values()):
             if call.node == ev.node:
+                if call.in_acd:
+                    self._acd(acd.CallParked(call.call_id, False))  # rule 21
                 self._pump(call)
         self._phones_back(ev.node)
         if ev.first:
