@@ -251,9 +251,15 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
     app[MESSAGES] = IvrMessages(store.sessions, parts.config.voicemail_read_dir)
     app[REPORTS] = SqlReports(store.sessions, lambda: parts.config)
     fanout = parts.fanout
+    election = parts.election
+    if election is not None:
+        ctl.may_act = election.may_act
+        for node in ctl.nodes.values():
+            node.client.may_act = election.may_act
+    # a standby (another controller leads) serves what the leader publishes until it leads
+    standby = election is not None and not await election.try_lead()
     desk: ControllerDesk
-    if parts.web_only:  # the feed is its desk; the controller is never started
-        assert fanout is not None
+    if fanout is not None and (parts.web_only or standby):  # the feed is its desk
         following = follow(fanout, parts.hub)
         desk = MirrorDesk(ctl, lambda: parts.config, hub=parts.hub, following=following)
         parts.metrics.watch_floor(desk.floor)  # the driving node's floor, not the idle ACD's
@@ -267,22 +273,17 @@ async def _controller(app: web.Application) -> AsyncIterator[None]:
     if fanout is not None:
         parts.metrics.watch_fanout(fanout.health)
         fanout.start()
-    election = parts.election
     if parts.web_only:
         pass  # the controller is never started
     elif election is None:
         await ctl.start()
         parts.ready = asyncio.create_task(_when_synced(parts, ctl), name="nodes synced")
         desk.start()
+    elif not standby:
+        await _lead(parts, ctl)
     else:
-        ctl.may_act = election.may_act
-        for node in ctl.nodes.values():
-            node.client.may_act = election.may_act
-        if await election.try_lead():
-            await _lead(parts, ctl)
-        else:
-            log.warning("standby: another controller leads; taking over when its lock is free")
-            parts.takeover = asyncio.create_task(_take_over(parts, ctl), name="standby")
+        log.warning("standby: another controller leads; taking over when its lock is free")
+        parts.takeover = asyncio.create_task(_take_over(parts, ctl), name="standby")
     try:
         yield
     finally:
@@ -302,6 +303,8 @@ async def _lead(parts: Parts, ctl: Controller) -> None:
     PBXs from what SQL holds (the restart's adoption of every node's calls)."""
     assert parts.writer is not None
     await parts.writer.flush()  # a previous run's journal is replayed before SQL is read
+    if isinstance(parts.desk, MirrorDesk):
+        parts.desk.drive()  # a standby that followed the leader's feed: its own now
     await ctl.start()
     parts.ready = asyncio.create_task(_when_synced(parts, ctl), name="nodes synced")
     if parts.desk is not None:

@@ -8,7 +8,9 @@ Rules:
    it is. One channel carries them as JSON ``{"topic": "wallboard" | "agent:<id>",
    "message": {...}}``. A web-only node (:func:`follow`) subscribes and hands each
    one to its own ``LiveHub``, which sends its browsers the board's delta and the
-   agent's message as if the node had made them.
+   agent's message as if the node had made them. A standby controller follows the
+   same way until it leads; then it stops following (:meth:`Following.stop`: it
+   would get its own messages back) and publishes.
 2. Publishing never waits and never fails the caller: :meth:`RedisFanout.publish`
    drops the message into an outbox that one task drains. While Redis is away the
    outbox keeps the latest snapshot and at most ``OUTBOX`` agent messages (older
@@ -28,12 +30,15 @@ import json
 import logging
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from callcenter.live import LiveHub
+
+if TYPE_CHECKING:
+    from callcenter.web.ports import WallboardSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +61,8 @@ class Fanout(Protocol):
 
     def subscribe(self, handler: Handler) -> None: ...
 
+    def unsubscribe(self, handler: Handler) -> None: ...
+
 
 def _dumps(message: Mapping[str, Any]) -> str:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
@@ -74,6 +81,7 @@ class RedisFanout:
         self._wake = asyncio.Event()
         self._handlers: list[Handler] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._subscriber_task: asyncio.Task[None] | None = None
         #: whether every link this node runs is up (None before the first try)
         self.up: bool | None = None
         #: why the link is down (``None`` while up)
@@ -99,12 +107,21 @@ class RedisFanout:
         """Hand every message of the channel to ``handler`` (from the subscriber task)."""
         self._handlers.append(handler)
 
+    def unsubscribe(self, handler: Handler) -> None:
+        """Hand ``handler`` nothing more; with no handler left, leave the channel (the
+        node publishes only: a standby that leads now)."""
+        self._handlers.remove(handler)
+        if not self._handlers and self._subscriber_task is not None:
+            self._subscriber_task.cancel()  # close() awaits it
+
     # -- lifecycle ----------------------------------------------------------------
     def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._publisher(), name="fanout publish"))
         if self._handlers:
-            self._tasks.append(loop.create_task(self._subscriber(), name="fanout subscribe"))
+            task = self._subscriber_task = loop.create_task(self._subscriber(),
+                                                            name="fanout subscribe")  # fmt: skip
+            self._tasks.append(task)
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -113,6 +130,7 @@ class RedisFanout:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        self._subscriber_task = None
 
     def health(self) -> dict[str, Any]:
         """For ``/healthz``: the link's state and figures."""
@@ -226,7 +244,7 @@ class PublishingHub:
         self.fanout.publish(f"agent:{agent_id}", message)
         return self.hub.push_to_agent(agent_id, message)
 
-    def publish_wallboard(self, snapshot: Mapping[str, Any]) -> int:
+    def publish_wallboard(self, snapshot: WallboardSnapshot) -> int:
         self.fanout.publish(WALLBOARD, snapshot)
         return self.hub.publish_wallboard(snapshot)
 
@@ -241,16 +259,21 @@ class PublishingHub:
 
 
 class Following:
-    """What a web-only node learnt from the feed: the latest screen-pop per agent (a
-    desk that connects while its phone rings shows it)."""
+    """What a web-only node or a standby learnt from the feed: the latest screen-pop per
+    agent (a desk that connects while its phone rings shows it)."""
 
-    def __init__(self, hub: LiveHub) -> None:
-        self.hub = hub
+    def __init__(self, hub: LiveHub, fanout: Fanout) -> None:
+        self.hub, self.fanout = hub, fanout
         self.pops: dict[str, dict[str, Any]] = {}
 
+    def stop(self) -> None:
+        """Feed the hub nothing more (a standby that leads: its own controller feeds it)."""
+        self.fanout.unsubscribe(self)
+        self.pops.clear()
+
     def __call__(self, topic: str, message: dict[str, Any]) -> None:
-        if topic == WALLBOARD:
-            self.hub.publish_wallboard(message)
+        if topic == WALLBOARD:  # the driving node's snapshot, as it sent it
+            self.hub.publish_wallboard(cast("WallboardSnapshot", message))
             return
         if not topic.startswith("agent:"):
             return
@@ -266,8 +289,8 @@ class Following:
 
 
 def follow(fanout: Fanout, hub: LiveHub) -> Following:
-    """Subscribe ``hub`` to the fan-out: a web-only node's browsers get the leader's
-    live messages (rule 1)."""
-    following = Following(hub)
+    """Subscribe ``hub`` to the fan-out: a web-only node's (or a standby's) browsers get
+    the leader's live messages (rule 1)."""
+    following = Following(hub, fanout)
     fanout.subscribe(following)
     return following

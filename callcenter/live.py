@@ -31,9 +31,12 @@ import json
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callcenter.board import diff
+
+if TYPE_CHECKING:
+    from callcenter.web.ports import WallboardSnapshot
 
 DEFAULT_AGENT_MAILBOX = 64
 #: unsent deltas a wallboard may have waiting before they become one snapshot
@@ -116,7 +119,7 @@ class LiveHub:
         self._deltas = deltas
         self._wallboards: set[Mailbox] = set()
         self._agents: dict[str, set[Mailbox]] = {}
-        self._latest: Mapping[str, Any] | None = None
+        self._latest: WallboardSnapshot | None = None
         #: Messages handed to the hub, by type.
         self.pushed: Counter[str] = Counter()
         #: Messages that reached at least one open socket, by type.
@@ -127,7 +130,7 @@ class LiveHub:
     # -- publishing (the controller's side)
 
     @property
-    def latest_wallboard(self) -> Mapping[str, Any] | None:
+    def latest_wallboard(self) -> WallboardSnapshot | None:
         """The last snapshot published, or ``None``."""
         return self._latest
 
@@ -141,7 +144,7 @@ class LiveHub:
         wallboard opened gets the desk's current one."""
         self._latest = None
 
-    def publish_wallboard(self, snapshot: Mapping[str, Any]) -> int:
+    def publish_wallboard(self, snapshot: WallboardSnapshot) -> int:
         """Keep ``snapshot`` as the latest and send every wallboard what changed.
 
         Returns the number of open wallboards. Never blocks. Nothing is sent when
@@ -174,7 +177,7 @@ class LiveHub:
         return len(self._wallboards)
 
     @staticmethod
-    def _snapshot_item(snapshot: Mapping[str, Any]) -> Outgoing:
+    def _snapshot_item(snapshot: WallboardSnapshot) -> Outgoing:
         return Outgoing("wallboard", _dumps({"type": "wallboard", **snapshot}))
 
     def push_to_agent(self, agent_id: str, message: Mapping[str, Any]) -> int:
@@ -210,7 +213,7 @@ class LiveHub:
 
     # -- subscribing (the WebSocket handlers' side)
 
-    def subscribe_wallboard(self, current: Callable[[], Mapping[str, Any]]) -> Mailbox:
+    def subscribe_wallboard(self, current: Callable[[], WallboardSnapshot]) -> Mailbox:
         """A mailbox whose first message is the latest snapshot (``current()`` if none
         was published yet), then each publish's delta from the one before."""
         if self._latest is None:

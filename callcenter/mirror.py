@@ -1,26 +1,36 @@
-"""The desk of a web-only node: what the node that drives the PBXs last told the others.
+"""The desk of a node that does not drive the PBXs: what the node that does last told the
+others.
 
 A web-only node (``callcenter run --web-only``, issue 18) serves the pages, the API's
-reads and the WebSockets but drives no PBX. Its wallboard is the latest snapshot the
+reads and the WebSockets but drives no PBX; so does a standby controller
+(``callcenter.leader``) until it leads. Its wallboard is the latest snapshot the
 fan-out brought (``callcenter.fanout``), an agent's state is that snapshot's row with
 the screen-pop of a ringing or talking call; what would change a call or an agent is
 refused with ``not_driving`` (503): it has to reach the node that drives the PBXs.
+
+One switch, ``mirroring``: a standby that takes the lead calls :meth:`MirrorDesk.drive`;
+the feed stops feeding its hub and the desk is its own controller's again (reads and
+actions), its open pages kept.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from callcenter.desk import ControllerDesk
 from callcenter.fanout import Following
 from callcenter.live import LiveHub
-from callcenter.scraped import FloorNow, QueueNow
+from callcenter.scraped import FloorNow, QueueNow, read_floor
 from callcenter.web.ports import AgentPage, WaitingCall, WallboardSnapshot
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class NotDriving(Exception):
-    """A web-only node was asked to act on a call or an agent (503 at the edge)."""
+    """A node that does not drive the PBXs (web-only, or a standby) was asked to act on
+    a call or an agent (503 at the edge)."""
 
     code = "not_driving"
 
@@ -28,19 +38,44 @@ class NotDriving(Exception):
         super().__init__(f"{what}: this web node drives no PBX; use the leader's pages")
 
 
+def _driving(
+    what: str, action: Callable[Concatenate[ControllerDesk, P], R]
+) -> Callable[Concatenate[MirrorDesk, P], R]:
+    """``action`` of ``ControllerDesk``, refused with ``NotDriving`` while mirroring (the
+    refusal comes before the controller is touched: a coroutine is never made)."""
+
+    def gated(desk: MirrorDesk, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        if desk.mirroring:
+            raise NotDriving(what)
+        return action(desk, *args, **kwargs)
+
+    return gated
+
+
 class MirrorDesk(ControllerDesk):
-    """``ControllerDesk`` over the feed: its controller is built but never started."""
+    """``ControllerDesk`` over the feed while ``mirroring``: its controller is built but
+    not started (a web-only node's never is)."""
+
+    #: the feed is the desk (True until :meth:`drive`)
+    mirroring: bool = True
 
     def __init__(self, *args: Any, hub: LiveHub, following: Following, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.hub, self.following = hub, following
 
+    def drive(self) -> None:
+        """This node leads now: stop following the feed (it would bring this node's own
+        messages back) and answer from its own controller. The browsers' sockets stay
+        open on the same hub: the controller's messages reach them from now on."""
+        self.mirroring = False
+        self.following.stop()
+
     def _latest(self) -> WallboardSnapshot | None:
-        latest = self.hub.latest_wallboard
-        return latest if latest is not None else None  # type: ignore[return-value]
+        return self.hub.latest_wallboard if self.mirroring else None
 
     def wallboard(self) -> WallboardSnapshot:
-        """The latest snapshot of the feed (this node's idle one before the first)."""
+        """The latest snapshot of the feed (this node's own before the first, and once it
+        drives)."""
         latest = self._latest()
         return latest if latest is not None else super().wallboard()
 
@@ -60,7 +95,10 @@ class MirrorDesk(ControllerDesk):
 
     def floor(self) -> FloorNow:
         """``/metrics``' floor (agents by state, each queue's waiting callers, longest
-        wait and agents) as the latest snapshot has it, not this node's idle ACD."""
+        wait and agents) as the latest snapshot has it, not this node's idle ACD; its
+        own ACD's once it drives."""
+        if not self.mirroring:
+            return read_floor(self.ctl.core, self.ctl.now())
         latest = self._latest()
         if latest is None:
             return FloorNow()
@@ -79,56 +117,28 @@ class MirrorDesk(ControllerDesk):
         return [w for w in latest["waiting_calls"] if queue is None or w["queue"] == queue]
 
     def call_agent(self, call_id: str) -> str | None:
+        if not self.mirroring:
+            return super().call_agent(call_id)
         latest = self._latest()
         rows = latest["agents"] if latest is not None else []
         return next((a["id"] for a in rows if a["call_id"] == call_id), None)
 
-    # -- what only the driving node may do --------------------------------------
-    async def agent_ready(self, agent_id: str) -> None:
-        raise NotDriving("ready")
-
-    async def agent_pause(self, agent_id: str, reason: str) -> None:
-        raise NotDriving("pause")
-
-    async def agent_wrap_up(self, agent_id: str, action: str, seconds: float) -> None:
-        raise NotDriving("wrap-up")
-
     async def agent_logout(self, agent_id: str) -> None:
-        """The page's logout goes on (the session ends here); the ACD keeps the agent
-        until the driving node is told."""
+        """The page's logout goes on (the session ends here); while mirroring, the ACD
+        keeps the agent until the driving node is told."""
+        if not self.mirroring:
+            await super().agent_logout(agent_id)
 
-    def mute_recording(self, call_id: str, muted: bool, by: str) -> bool:
-        raise NotDriving("mute")
-
-    def record_on_demand(self, call_id: str, by: str) -> bool:
-        raise NotDriving("record")
-
-    def send_to_ivr(self, call_id: str, node: str, by: str) -> str | None:
-        raise NotDriving("send to IVR")
-
-    def transfer(
-        self, call_id: str, queue: str, by_agent: str, agent: str | None = None
-    ) -> str | None:
-        raise NotDriving("transfer")
-
-    def consult(
-        self, call_id: str, by_agent: str, agent: str | None, queue: str = ""
-    ) -> str | None:
-        raise NotDriving("consult")
-
-    def end_consult(self, call_id: str, by_agent: str, complete: bool) -> str | None:
-        raise NotDriving("end consult")
-
-    async def schedule_callback(
-        self, call_id: str, by_agent: str, due: dt.datetime, number: str | None, note: str
-    ) -> tuple[str, str] | str:
-        raise NotDriving("schedule callback")
-
-    def spy(self, agent_id: str, phone: str, mode: str, by: str) -> str | None:
-        raise NotDriving("spy")
-
-    def move_call(
-        self, call_id: str, queue: str | None, priority: int | None, position: int | None,
-        by: str,
-    ) -> WaitingCall | None:  # fmt: skip
-        raise NotDriving("move")
+    # -- what only the driving node may do: refused while mirroring -----------------
+    agent_ready = _driving("ready", ControllerDesk.agent_ready)
+    agent_pause = _driving("pause", ControllerDesk.agent_pause)
+    agent_wrap_up = _driving("wrap-up", ControllerDesk.agent_wrap_up)
+    mute_recording = _driving("mute", ControllerDesk.mute_recording)
+    record_on_demand = _driving("record", ControllerDesk.record_on_demand)
+    send_to_ivr = _driving("send to IVR", ControllerDesk.send_to_ivr)
+    transfer = _driving("transfer", ControllerDesk.transfer)
+    consult = _driving("consult", ControllerDesk.consult)
+    end_consult = _driving("end consult", ControllerDesk.end_consult)
+    schedule_callback = _driving("schedule callback", ControllerDesk.schedule_callback)
+    spy = _driving("spy", ControllerDesk.spy)
+    move_call = _driving("move", ControllerDesk.move_call)

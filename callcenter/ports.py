@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from callcenter.storage.models import Call, CallbackRequest, CallEvent, Recording
 from callcenter.storage.writes import WriteRequest
 from crm_bridge.card import CardAnswer, CustomerCard
 from ivr import IvrDefinition
+
+if TYPE_CHECKING:
+    from callcenter.web.ports import WallboardSnapshot
 
 
 class Writes(Protocol):
@@ -77,7 +80,7 @@ class Pushes(Protocol):
 
     def push_to_agent(self, agent_id: str, message: Mapping[str, Any]) -> int: ...
 
-    def publish_wallboard(self, snapshot: Mapping[str, Any]) -> int: ...
+    def publish_wallboard(self, snapshot: WallboardSnapshot) -> int: ...
 
     @property
     def wallboards_open(self) -> int: ...

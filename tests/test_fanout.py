@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio as redis
 
 from callcenter.fanout import PublishingHub, RedisFanout, follow
 from callcenter.live import LiveHub
@@ -90,3 +91,37 @@ async def test_a_full_outbox_drops_the_oldest_and_counts_them(tmp_path: Path):
         assert fanout.health()["dropped"] == 2 and len(fanout._outbox) == 3
     finally:
         await fanout.close()
+
+
+async def test_a_standby_that_leads_stops_following_and_only_publishes(
+    pair: tuple[RedisFanout, RedisFanout], private_redis: PrivateRedis
+):
+    # a standby follows the leader's feed, then leads (callcenter.mirror.MirrorDesk.drive):
+    # it must leave the channel, or it would get its own messages back
+    leader, standby = pair
+    standby_hub = LiveHub()
+    following = follow(standby, standby_hub)
+    leader.start()
+    standby.start()
+    await wait_until(lambda: leader.up and standby.up, 60, "both links up")
+    pushes = PublishingHub(LiveHub(), leader)
+    pushes.publish_wallboard({"at": 1.0})
+    await wait_until(lambda: standby_hub.latest_wallboard == {"at": 1.0}, 60, "the first board")
+    following.stop()
+    assert standby.health()["role"] == "publisher"
+    client = redis.from_url(private_redis.url)
+    try:
+        # Redis itself has nobody on the channel any more: nothing can reach the standby
+        end = asyncio.get_running_loop().time() + 60
+        while (subscribers := await client.pubsub_numsub("test:live")) != [(b"test:live", 0)]:
+            assert asyncio.get_running_loop().time() < end, f"still subscribed: {subscribers}"
+            await asyncio.sleep(0.1)
+    finally:
+        await client.aclose()
+    pushes.publish_wallboard({"at": 2.0})
+    await wait_until(lambda: leader.health()["published"] == 2, 60, "the second board sent")
+    assert standby_hub.latest_wallboard == {"at": 1.0}
+    assert standby.health()["received"] == 1
+    # the standby publishes as a leader does
+    standby.publish("agent:7", {"type": "state"})
+    await wait_until(lambda: standby.health()["published"] == 1, 60, "the standby's own message")
