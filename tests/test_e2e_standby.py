@@ -168,6 +168,9 @@ async def test_a_desk_on_the_standby_is_live_and_stays_live_when_it_takes_over(
 
             desk.on("websocket", on_socket)
             await log_in(desk, f"{base_b}/agent", "agent1")
+            # a ring that began before the page was live shows in its first state message:
+            # the pop looked at is one of a ring that begins after
+            live_from = legs_of_agent1(sim)
             loads: list[str] = []
             desk.on("load", lambda: loads.append(desk.url))
             board.on("load", lambda: loads.append(board.url))
@@ -177,7 +180,7 @@ async def test_a_desk_on_the_standby_is_live_and_stays_live_when_it_takes_over(
             # -- b stands by: the leader's feed is its pages -----------------------------
             offered = int(await board.get_by_test_id("offered").text_content() or 0)
             await shows_at_least(board, {"offered": offered + 2}, LIVE_MS / 1000)
-            call_1, _leg = await pop_before_answer(sim, desk, set())
+            call_1, _leg = await pop_before_answer(sim, desk, live_from)
             refused = await fetch(desk, "/api/agent/pause",
                                   json.dumps({"reason": next(iter(DEFAULT_PAUSE_REASONS))}),
                                   "application/json")  # fmt: skip
