@@ -7,7 +7,8 @@ logged in on the STANDBY only:
 
 - while b stands by, agent1's card shows while pbxsim still rings agent1's phone
   (its answer comes later, as pbxsim saw it), the board moves, and an action on b is
-  refused with 503 ``not_driving``; b has sent pbxsim no AMI action;
+  refused with 503 ``not_driving``; its ``/metrics`` counts the leader's agents at
+  work; b has sent pbxsim no AMI action;
 - a is killed (SIGKILL), b takes over; the same page, never reloaded, gets the card of
   a call b itself offers, again before pbxsim's answer, exactly once (b no longer
   follows the feed: its own messages would come back from Redis), b's ``/healthz``
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from pathlib import Path
 from typing import Any
@@ -130,6 +132,15 @@ async def pop_before_answer(sim: PBXSim, desk: Any, seen: set[str]) -> tuple[str
     return call_id, leg.name
 
 
+async def agents_at_work(base: str) -> int:
+    """Agents not offline on ``base``'s ``/metrics`` (``hotline_agents`` by state)."""
+    async with aiohttp.ClientSession() as http, http.get(f"{base}/metrics") as resp:
+        text = await resp.text()
+    found = re.findall(r'^hotline_agents\{state="([a-z]+)"\} ([0-9.]+)$', text, re.M)
+    assert found, text[:2000]
+    return int(sum(float(n) for state, n in found if state != "offline"))
+
+
 async def healthz(base: str) -> dict[str, Any]:
     async with aiohttp.ClientSession() as http, http.get(f"{base}/healthz") as resp:
         body: dict[str, Any] = await resp.json()
@@ -188,6 +199,8 @@ async def test_a_desk_on_the_standby_is_live_and_stays_live_when_it_takes_over(
             assert refused["data"]["error"] == "not_driving", refused
             assert rig.actions_of("b") == 0, "the standby sent AMI actions"
             assert (await healthz(base_b))["fanout"]["role"] == "subscriber"
+            # /metrics' floor is the leader's too: b's own ACD has every agent offline
+            assert await agents_at_work(base_b) >= 1
             pops_1 = [f for f in frames if f.get("type") == "screen_pop"
                       and f.get("call_id") == call_1]  # fmt: skip
             assert len(pops_1) == 1, pops_1
