@@ -15,9 +15,9 @@ and from SQL, never from the controllers:
 - a leader frozen (SIGSTOP) past its lease, then woken (SIGCONT) after the standby
   took over, sends no AMI action and lands no SQL write: it exits (status 3);
 - each agent has a desk on the standby's ``/ws/agent`` (moved to the new standby after
-  each kill); the screen-pops they get over the live fan-out (``web.fanout_url``) are
-  counted and printed, see :func:`pops_on_the_standby` (not asserted: a standby does
-  not follow the fan-out yet).
+  each kill): the screen-pop of every call offered to the agent while the desk was on
+  a standby reaches it over the live fan-out (``web.fanout_url``), see
+  :func:`pops_on_the_standby`.
 """
 
 from __future__ import annotations
@@ -551,3 +551,5 @@ async def test_ten_leader_kills_on_two_pbx_nodes_lose_no_caller(
     print(f"screen-pops on the standby: {len(must) - len(missed)} of the {len(must)} calls "
           f"offered while a desk was on it and over before its lead; {early} before the "
           f"agent answered; desks' pops: {[len(d.pops) for d in on_standby]}")  # fmt: skip
+    assert len(must) >= 6, f"too few calls to judge the standby's screen-pops: {must}"
+    assert not missed, f"screen-pops that never reached the desk on the standby: {missed}"
