@@ -185,6 +185,10 @@ async def test_whole_flows_through_pbxsim(tmp_path: Path, db_url: str) -> None:
         who = dict(zip([k for k in SCRIPTS if k != "vip"], others, strict=False)) | {"vip": vip}
         population = rig.sim.world.population
         rig.ctl.wall_clock = lambda: MONDAY_10.astimezone(dt.UTC)
+        heard: list[str] = []  # pbxsim's AGI and DTMF events: the survey's story if it fails
+        rig.sim.world.listeners.append(
+            lambda name, data: heard.append(data.decode())
+            if name.startswith(("AsyncAGI", "DTMFEnd")) else None)  # fmt: skip
         owner = await rig.hotline.parts.crm.lookup(who["survey"], 5.0)  # not by_account's
         assert owner is not None and owner.account_no
         scripts = SCRIPTS | {"by_account": (*SCRIPTS["by_account"], f"{owner.account_no}#")}
@@ -212,6 +216,7 @@ async def test_whole_flows_through_pbxsim(tmp_path: Path, db_url: str) -> None:
                 for e in await s.scalars(select(CallEvent).where(CallEvent.kind == "ivr_trail"))
             }
             surveys = {r.call_id: r for r in await s.scalars(select(SurveyAnswer))}
+            events = [(e.call_id, e.kind, e.data) for e in await s.scalars(select(CallEvent))]
         metrics = rig.hotline.metrics.render().decode()
     got = {name: calls[who[name]] for name in SCRIPTS}
     path = {name: trails[c.id]["path"] for name, c in got.items()}
@@ -248,7 +253,13 @@ async def test_whole_flows_through_pbxsim(tmp_path: Path, db_url: str) -> None:
     answered = {c.id: c for c in calls.values() if c.outcome == "answered"}
     assert set(surveys) == set(answered), "every answered call was surveyed"
     row = surveys[got["survey"].id]
-    assert (row.csat, row.nps, row.ces, row.queue) == (4, 9, 6, "support")
+    caller = next(c for c in population.callers if c.number == who["survey"])
+    story = [f"{k} {d}" for c, k, d in events if c == got["survey"].id] + [
+        h.replace("\r\n", " | ") for h in heard if caller.channel and caller.channel in h
+    ]
+    assert (row.csat, row.nps, row.ces, row.queue) == (4, 9, 6, "support"), "\n".join(
+        [f"pressed {caller.pressed}", *story]
+    )
     assert row.agent_id == got["survey"].agent_id is not None
     silent = [r for cid, r in surveys.items() if cid != got["survey"].id]
     assert silent and all((r.csat, r.nps, r.ces) == (None, None, None) for r in silent)
