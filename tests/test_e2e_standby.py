@@ -78,11 +78,10 @@ def slow_agent1_sim(tmp_path: Path, numbers: list[str]) -> PBXSim:
                   spool_dir=tmp_path / "spool", time_scale=TIME_SCALE)  # fmt: skip
 
 
-def with_fanout(rig: TwoControllers, redis: PrivateRedis) -> None:
-    """Both controllers publish (and, standing by, follow) on ``redis``; offers wait
-    ``OFFER_TIMEOUT_S`` for an answer."""
+def slow_offers(rig: TwoControllers) -> None:
+    """Offers wait ``OFFER_TIMEOUT_S`` for an answer."""
     for path in rig.configs.values():
-        text = path.read_text().replace("web:\n", f"web:\n  fanout_url: {redis.url}\n", 1)
+        text = path.read_text()
         text = text.replace("offer_timeout_s: 6\n", f"offer_timeout_s: {OFFER_TIMEOUT_S}\n")
         assert f"offer_timeout_s: {OFFER_TIMEOUT_S}\n" in text
         path.write_text(text)
@@ -153,8 +152,8 @@ async def test_a_desk_on_the_standby_is_live_and_stays_live_when_it_takes_over(
     numbers = await seeded(db_url, agents=3)
     sim = slow_agent1_sim(tmp_path, numbers)
     await sim.start()
-    rig = TwoControllers(tmp_path, db_url, sim)
-    with_fanout(rig, private_redis)
+    rig = TwoControllers(tmp_path, db_url, sim, fanout_url=private_redis.url)
+    slow_offers(rig)
     observer = Observer(sim.port)
     await observer.start()
     desks: list[AgentDesktop] = []

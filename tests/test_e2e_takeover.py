@@ -28,7 +28,6 @@ import json
 import random
 import re
 import signal
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +45,7 @@ from pbxsim.server import PBXSim
 
 from .e2e_observer import Observer, SilenceProbe
 from .e2e_support import seeded, wait_until
+from .redis_support import PrivateRedis
 from .test_e2e_pbxs import HOMED, HOMES, NODES, outcome_rows, trunk_sim_args, two_node_config
 from .test_e2e_restart import free_port, start_controller, stop_all
 from .test_e2e_restart_storm import agent_states, check, sql_calls, world
@@ -59,18 +59,16 @@ STATES = ("ivr", "hold", "offer", "talk", "after-call")
 SIDES = ("a", "b")
 
 
-#: the shared Redis of the tests (a channel of each test's own on it)
-REDIS_URL = "redis://127.0.0.1:6379/0"
 USERS = {"hotline": SECRET, "hotline-a": SECRET, "hotline-b": SECRET}
 
 
 class TwoControllers:
     """pbxsim (one, or two nodes named as in ``test_e2e_pbxs.NODES``), and a config per
-    controller (``a``, ``b``) in a folder of its own. ``fanout_channel``: both publish
-    live messages on the shared Redis, on that channel."""
+    controller (``a``, ``b``) in a folder of its own. ``fanout_url``: both publish live
+    messages on that Redis (and, standing by, follow them: ``web.fanout_url``)."""
 
     def __init__(self, tmp_path: Path, db_url: str, sim: PBXSim | Mapping[str, PBXSim],
-                 *, fanout_channel: str | None = None) -> None:  # fmt: skip
+                 *, fanout_url: str | None = None) -> None:  # fmt: skip
         self.db_url = db_url
         self.sims = {"pbxsim": sim} if isinstance(sim, PBXSim) else dict(sim)
         self.configs: dict[str, Path] = {}
@@ -89,9 +87,8 @@ class TwoControllers:
                 f"leader:\n  enabled: true\n  heartbeat_s: 1.0\n  lease_s: {LEASE_S}\n"
                 "  retry_s: 0.25\n"
             )
-            if fanout_channel is not None:
-                text = text.replace("web:\n", f"web:\n  fanout_url: {REDIS_URL}\n"
-                                    f"  fanout_channel: {fanout_channel}\n", 1)  # fmt: skip
+            if fanout_url is not None:
+                text = text.replace("web:\n", f"web:\n  fanout_url: {fanout_url}\n", 1)
             self.configs[side] = folder / "hotline.yaml"
             self.configs[side].write_text(text)
         self.procs: list[Any] = []
@@ -436,13 +433,13 @@ async def agent_ids(db_url: str) -> dict[str, str]:
 
 @ON_POSTGRES
 async def test_ten_leader_kills_on_two_pbx_nodes_lose_no_caller(
-    tmp_path: Path, db_url: str
+    tmp_path: Path, db_url: str, private_redis: PrivateRedis
 ) -> None:
     numbers = await seeded(db_url, agents=4)
     sims = trunked_sims(tmp_path, numbers, seed=41)
     for sim in sims.values():
         await sim.start()
-    rig = TwoControllers(tmp_path, db_url, sims, fanout_channel=f"hotline-test:{uuid.uuid4()}")
+    rig = TwoControllers(tmp_path, db_url, sims, fanout_url=private_redis.url)
     observers = {node: Observer(sim.port) for node, sim in sims.items()}
     probes = {node: SilenceProbe(sim) for node, sim in sims.items()}
     phones = AgentPhones(sims)
