@@ -218,7 +218,7 @@ async def wait_for_digit(world: World, ch: Channel, r: Running, argv: list[str])
         timeout_ms = int(argv[3])
     except ValueError:
         return USAGE
-    reader = DigitReader(world, ch, ALL_DIGITS)
+    reader = DigitReader(world, ch, ALL_DIGITS, prompted=False)
     try:
         digit = await reader.get(None if timeout_ms < 0 else timeout_ms / 1000)
     finally:

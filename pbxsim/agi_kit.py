@@ -55,10 +55,12 @@ class DigitReader:
     the timeout fires.
     """
 
-    def __init__(self, world: World, ch: Channel, accept: str) -> None:
+    def __init__(self, world: World, ch: Channel, accept: str, *, prompted: bool = True) -> None:
         self.world = world
         self.ch = ch
         self.accept = accept
+        #: a prompt asks for the digits (False: ``WAIT FOR DIGIT``'s silence or hold music)
+        self.prompted = prompted
         self.digits: deque[str] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self.open = True

@@ -5,7 +5,9 @@
 - A caller holds a queue of digit strings (one per menu) and presses the next one
   during the next AGI command that listens for digits, after a press delay; once
   it has talked to an agent (back in the after-call context), it presses its
-  ``survey`` strings instead, one per question.
+  ``survey`` strings instead, one per question it hears (a prompt that listens: not
+  the silence or music of a ``WAIT FOR DIGIT``, which a controller's hold slice sent
+  while the caller was being bridged runs as the call ends, 21).
 - A caller hangs up after its patience runs out unless bridged to an agent; the
   clock starts again when the bridge ends (an after-call survey, say).
 - Agent phones ring, then answer after a delay, or never (the Originate times
@@ -97,6 +99,8 @@ class SimCaller:
         return self.survey if self.talked else self.digits
 
     def prompt_started(self, world: World, ch: Channel, reader: Any) -> None:
+        if self.talked and not reader.prompted:
+            return  # survey answers go to the questions, not to a hold slice (21)
         if self._script(ch) and not self._pressing:
             self._pressing = True
             world.spawn(self._press(world, ch, reader), f"press {ch.name}")
@@ -109,6 +113,7 @@ class SimCaller:
             if (
                 listening is None
                 or not getattr(listening, "accept", "")
+                or self.talked and not listening.prompted
                 or ch.hanging
                 or not script
             ):
