@@ -34,11 +34,13 @@ from .test_e2e_browser import (
     open_page,
 )
 
-pytestmark = [
-    # two controllers share PostgreSQL (SQLite is one process's file)
+#: two web nodes on one PostgreSQL (SQLite is one process's file), seen in Chromium
+#: (tests/test_e2e_standby.py too)
+TWO_NODES_IN_CHROMIUM = [
     pytest.mark.parametrize("db_url", ["postgresql"], indirect=True),
     pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} is missing"),
 ]
+pytestmark = TWO_NODES_IN_CHROMIUM
 
 SLOW = {"default": {"answer_delay": 5, "talk_time": [3, 4], "agent_hangs_up_probability": 0.5}}
 

@@ -21,14 +21,12 @@ every wait is for a condition, with a generous deadline.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from callcenter.config import DEFAULT_PAUSE_REASONS
 from callcenter.demo import SECRET, AgentDesktop
@@ -40,7 +38,6 @@ from .e2e_observer import Observer
 from .e2e_support import seeded, stop_all, wait_until
 from .redis_support import PrivateRedis
 from .test_e2e_browser import (
-    CHROMIUM,
     CUSTOMERS,
     LIVE_MS,
     chromium,
@@ -50,14 +47,11 @@ from .test_e2e_browser import (
     open_page,
     shows_at_least,
 )
+from .test_e2e_fanout import TWO_NODES_IN_CHROMIUM
 from .test_e2e_restart_storm import world
 from .test_e2e_takeover import TwoControllers, everyone_hung_up
 
-pytestmark = [
-    # two controllers share PostgreSQL (SQLite is one process's file)
-    pytest.mark.parametrize("db_url", ["postgresql"], indirect=True),
-    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} is missing"),
-]
+pytestmark = TWO_NODES_IN_CHROMIUM
 
 #: agent1's phone (PJSIP/1001) rings this long, in simulated seconds (3x: 8 s)
 SLOW_ANSWER_S = 24

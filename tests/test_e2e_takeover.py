@@ -167,14 +167,19 @@ def trunked_sims(tmp_path: Path, numbers: list[str], seed: int) -> dict[str, PBX
             for i, node in enumerate(NODES)}  # fmt: skip
 
 
-async def journal_marks(db_url: str) -> dict[str, int]:
+async def sql_rows(db_url: str, query: str) -> list[Any]:
+    """The rows of ``query`` on the test's database (an engine of its own)."""
     engine = make_engine(db_url)
     try:
         async with engine.connect() as conn:
-            rows = await conn.execute(sa.text("SELECT journal_id, applied_seq FROM journal_marks"))
-            return {r[0]: int(r[1]) for r in rows}
+            return list(await conn.execute(sa.text(query)))
     finally:
         await engine.dispose()
+
+
+async def journal_marks(db_url: str) -> dict[str, int]:
+    rows = await sql_rows(db_url, "SELECT journal_id, applied_seq FROM journal_marks")
+    return {r[0]: int(r[1]) for r in rows}
 
 
 def held_answers(folder: Path, db_url: str) -> frozenset[str]:
@@ -422,13 +427,7 @@ def pops_on_the_standby(desks: list[StandbyDesk], ids: dict[str, str],
 
 
 async def agent_ids(db_url: str) -> dict[str, str]:
-    engine = make_engine(db_url)
-    try:
-        async with engine.connect() as conn:
-            rows = await conn.execute(sa.text("SELECT id, username FROM agents"))
-            return {r[1]: str(r[0]) for r in rows}
-    finally:
-        await engine.dispose()
+    return {r[1]: str(r[0]) for r in await sql_rows(db_url, "SELECT id, username FROM agents")}
 
 
 @ON_POSTGRES
