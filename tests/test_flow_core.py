@@ -13,6 +13,7 @@ from callcenter.ami.agi import AgiEnv
 from callcenter.board import DayBoard, call_record
 from callcenter.flow import TRANSITIONS, FlowError, Stage, Step
 from callcenter.flow import effects as fx
+from callcenter.flow.call import Purpose
 from callcenter.flow.core import AGI_REENTRY_S, MAX_AGI_TRIES
 from callcenter.flow.inputs import (
     AgentCommand,
@@ -102,11 +103,12 @@ def test_a_call_from_arrival_to_hang_up_with_one_outcome_and_its_recording() -> 
     assert f.sent(fx.LookupCard, out) == [fx.LookupCard(CALL, "0912000001")]
     to_queue(f)
     call = f.core.calls[CALL]
-    # The ACD offered at once (agent 7 ready): hold starts, the pop goes with the Originate.
+    # The ACD offered at once (agent 7 ready): the music starts, the pop goes with the
+    # Originate; the hold slice waits while the phone rings (rule 22)
     assert call.stage is Stage.OFFERED
     assert pending(f) == "SET MUSIC ON default"
     reply(f, "200 result=0")
-    assert pending(f) == "WAIT FOR DIGIT 20000"
+    assert call.pending is None and [j.command for j in call.outbox] == ["WAIT FOR DIGIT 20000"]
     orig = offered(f)
     assert (orig.agent_id, orig.device, orig.caller_channel) == ("7", "PJSIP/2007", CH)
     pops = [p for p in f.sent(fx.Push) if p.message["type"] == "screen_pop"]
@@ -933,3 +935,32 @@ def test_a_caller_whose_pbx_is_out_of_reach_is_offered_to_no_one_until_its_resyn
     f.feed(LinkResynced(NODE, (parked,)))
     assert offered(f).agent_id == "7"
     assert f.core.calls[CALL].stage is Stage.OFFERED
+
+
+def test_no_hold_slice_goes_while_the_agents_phone_rings() -> None:
+    """Rule 22: a slice that ends while the phone rings is not followed by another (sent
+    as the agent answers, Asterisk would run it after the call: 21); the hold goes on
+    when the offer is over, and a caller back from its agent hears the hang-up first."""
+    f = Flow()
+    f.login("7", "8")
+    arrive(f)
+    to_queue(f)
+    call = f.core.calls[CALL]
+    reply(f, "200 result=0")  # SET MUSIC ON: the music plays while 7's phone rings
+    assert call.stage is Stage.OFFERED and call.pending is None
+    first = offered(f)
+    f.feed(OfferEnded(CALL, first.leg, OfferResult.NO_ANSWER))  # 7 never answers: 8 rings
+    assert pending(f) == "WAIT FOR DIGIT 20000", "the offer was over: the slice went"
+    second = offered(f)
+    assert second.agent_id == "8" and call.stage is Stage.OFFERED
+    reply(f, "200 result=0")  # the slice ends while 8's phone rings
+    assert call.pending is None, "no slice while the phone rings"
+    assert [j.purpose for j in call.outbox] == [Purpose.HOLD]
+    f.feed(OfferEnded(CALL, second.leg, OfferResult.ANSWERED))
+    f.feed(PbxEvent(NODE, Bridged(UID, CH, UID, "b1", UID)))
+    assert call.outbox == [] and call.pending is None
+    f.tick(20)
+    f.feed(PbxEvent(NODE, Unbridged(UID, CH, UID, "b1")))
+    env = AgiEnv(channel=CH, uniqueid=UID, context="after-call")
+    f.feed(PbxEvent(NODE, AgiStarted(UID, CH, UID, env, False)))
+    assert pending(f) == "HANGUP"

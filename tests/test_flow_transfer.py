@@ -121,7 +121,7 @@ def test_a_transfer_to_a_queue_reaches_the_next_agent_with_the_same_pop_and_one_
     agi_start(f)  # back in [hotline-safe]: its hold music goes on
     assert pending(f) == "SET MUSIC ON default"
     reply(f, "200 result=0")
-    assert pending(f) == "WAIT FOR DIGIT 20000"
+    assert pending(f) is None, "8's phone rings: the hold slice waits (core rule 22)"
     f.tick(5)
     f.feed(OfferEnded(CALL, orig.leg, OfferResult.ANSWERED))
     f.feed(PbxEvent(NODE, Bridged(UID, CH, UID, "b2", UID)))

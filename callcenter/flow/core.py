@@ -185,6 +185,15 @@ Rules (everything that decides what a call does lives here):
    can reach (each try cost the agent an offer timeout and counted as its failure, and
    a node down long paused every agent of the floor). The node's resync unparks those
    still there, in their old place; a restarted node's were closed by then.
+22. While an agent's phone rings with the call (OFFERED), the caller's wait is not fed:
+   a hold slice (``WAIT FOR DIGIT``), an announcement and the callback offer stay in
+   the outbox and go once the offer is over (the caller hears the music, which
+   ``SET MUSIC ON`` still starts; keys pressed meanwhile are not read). An AGI command
+   that reaches Asterisk after the answering agent's ``Bridge()`` took the caller is
+   queued there and runs when the caller re-enters AGI in the after-call context
+   (transcript 21): a slice sent while the phone rang could play its silence before
+   the survey or the hang-up and take the caller's first key; an announcement would
+   tell a caller who just talked to an agent where it stands in line.
 """
 
 from __future__ import annotations
@@ -341,6 +350,9 @@ AGI_REENTRY_S = 4.0
 AGENT_TRANSFER_WAIT_S = 60.0
 #: an announcement due this close after a hold slice's end is said at that end
 ANNOUNCE_EARLY_S = 0.5
+#: what feeds a caller's wait and takes time or keys: held back while an agent's phone
+#: rings (rule 22; ``SET MUSIC ON`` goes: it ends at once and the caller hears the music)
+_WAIT_JOBS = frozenset({Purpose.HOLD, Purpose.ANNOUNCE, Purpose.CALLBACK_OFFER})
 #: agent legs we originate: ``hl-<run>-<agent>-<n>``; the agent is read back at a resync
 LEG_ID = re.compile(r"^hl-(?P<run>[0-9a-z]+)-(?P<agent>[^-]+)-(?P<n>\d+)$")
 
@@ -990,6 +1002,8 @@ class CallFlow:
             return  # the sensitive node's commands wait for the mute
         if call.pending is not None or not call.outbox or call.stage is Stage.ENDED:
             return
+        if call.stage is Stage.OFFERED and call.outbox[0].purpose in _WAIT_JOBS:
+            return  # rule 22: the phone rings; the wait goes on when the offer is over
         if not call.in_agi:
             if call.call_id not in self._agi_deadlines:
                 due = self._agi_deadlines[call.call_id] = self._now.mono + AGI_REENTRY_S
@@ -1406,6 +1420,7 @@ class CallFlow:
         self.legs.pop(offer.leg, None)  # any later report of the leg is stale
         if call.stage is Stage.OFFERED and not call.live_offers():
             call.stage = next_stage(call.call_id, call.stage, Step.OFFER_OVER)
+            self._pump(call)  # rule 22: the wait held back while the phone rang
 
     # -- the ACD ------------------------------------------------------------------------
     def _acd(self, event: Any) -> None:
